@@ -1,0 +1,573 @@
+"""Load benchmark: the served app under wrk, against a bare FastAPI endpoint as the ceiling.
+
+    python bench/load/run.py [--backend sqlite|postgres] [--seconds N]
+
+1. Prepares a fresh database (SQLite file in a temporary folder, or a new PostgreSQL database
+   named by --postgres-url): migrations, the bundled content, one organisation with an
+   investor and an analyst key.
+2. Serves it with `python -m hrdd serve` (uvicorn, one process, 127.0.0.1, a free port, the
+   default log level: one JSON access line per request, as in production) and builds the
+   data through the HTTP API: a final, scored assessment of NSO Group, a portfolio of twelve
+   holdings with their companies confirmed, and one draft assessment per writer.
+3. Drives it from wrk (a separate process on 127.0.0.1), each scenario bounded by --seconds
+   and --max-requests, after a short warm-up that is not counted:
+   - score reads   GET /api/v1/assessments/{id}/score
+   - risk reads    GET /api/v1/portfolios/{id}/risk
+   - answer writes PUT /api/v1/assessments/{id}/answers/P3 with If-Match; each writer owns a
+                   draft and follows its ETag; a 412 is a retry, counted apart from errors
+   - key check     GET /api/v1/me, no goal: the cost of any authenticated route (the key
+                   lookup) without tenant data, to tell the framework's share from the domain's
+   and serves bench/load/ceiling.py the same way for the ceiling scenario. The writers' warm-up
+   moves their ETags on; they are read again before the measured run.
+4. Prints requests/s, p50 and p99 latency and errors of each scenario, its ratio to the
+   ceiling and the goal (reads at least 0.50 of the ceiling, writes at least 0.25, no errors).
+
+Why wrk: on a two-core machine a load generator written in Python needs a core of its own to
+produce a few thousand requests a second, so it would measure itself as much as the server.
+wrk is C on epoll and uses a fraction of a core at these rates, leaving the server the same
+share of the machine in every scenario, the ceiling included. Install it with
+`apt-get install wrk`. No figure is asserted anywhere; nothing here runs in the test suite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from hrdd import migrations_info
+from hrdd.auth import service as auth_service
+from hrdd.config import PROJECT_ROOT, Settings
+from hrdd.content import load_bundled_content
+from hrdd.db import SYSTEM, Database
+from hrdd.questionnaires.answers import parse_answer_payload, visible_questions
+from hrdd.questionnaires.loader import load_questionnaire_file
+from hrdd.questionnaires.schemas import (
+    DateAnswerType,
+    DisclosureAnswerType,
+    MultipleChoiceAnswerType,
+    NumberAnswerType,
+    Questionnaire,
+    SingleChoiceAnswerType,
+    TextAnswerType,
+)
+from hrdd.vocab import Role
+
+HERE = Path(__file__).resolve().parent
+API = "/api/v1"
+QUESTIONNAIRE_FILE = PROJECT_ROOT / "questionnaires" / "stap-surveillance-v1.yaml"
+DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/hrdd_load"
+WARM_UP_SECONDS = 2
+READ_GOAL, WRITE_GOAL = 0.50, 0.25
+# Bundled companies found by identifier or by name, plus holdings nobody assessed.
+HOLDINGS_CSV = """name,isin,ticker,market_value,weight
+NSO Group Technologies Limited,,,2500000,0.10
+Cellebrite DI Ltd.,,NASDAQ:CLBT,1800000,0.07
+Nestlé S.A.,CH0038863350,,5200000,0.21
+Unilever PLC,GB00B10RZP78,,4100000,0.16
+Candiru,,,900000,0.04
+Intellexa Consortium,,,700000,0.03
+Sandvine Incorporated,,,1100000,0.04
+Paragon Solutions Ltd.,,,600000,0.02
+Harbourline Logistics AG,,,3000000,0.12
+Fjordvale Energy ASA,,,2400000,0.09
+Kestrel Foods plc,,,1500000,0.06
+Orchard Lane Retail Inc.,,,1300000,0.06
+"""
+
+
+@dataclass
+class Scenario:
+    name: str
+    kind: str  # "read", "write", "ceiling" or "reference" (no goal)
+    url: str
+    script: str
+    args: list[str]
+    threads: int
+    connections: int
+
+
+@dataclass
+class Result:
+    scenario: Scenario
+    requests: int
+    seconds: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+    retries_412: int
+
+    @property
+    def rate(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+
+# --- the database ------------------------------------------------------------------------------
+
+
+def fresh_database(backend: str, workdir: Path, postgres_url: str) -> str:
+    if backend == "sqlite":
+        return f"sqlite:///{workdir / 'hrdd-load.db'}"
+    url = make_url(postgres_url)
+    _drop_postgres(postgres_url, create=True)
+    return url.render_as_string(hide_password=False)
+
+
+def _drop_postgres(postgres_url: str, *, create: bool = False) -> None:
+    url = make_url(postgres_url)
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)'))
+        if create:
+            connection.execute(text(f'CREATE DATABASE "{url.database}"'))
+    admin.dispose()
+
+
+def prepare_database(url: str, data_dir: Path) -> dict[str, str]:
+    """Migrations, bundled content, and an organisation; returns its keys by role."""
+    migrations_info.upgrade(url)
+    database = Database(url)
+    try:
+        load_bundled_content(database, Settings(database_url=url, data_dir=data_dir))
+        with database.session(SYSTEM, write=True) as session:
+            organisation = auth_service.create_organisation(session, "Load test fund")
+            keys = {
+                role.value: auth_service.create_key(
+                    session, organisation.id, f"load {role.value}", role
+                )[1]
+                for role in (Role.investor, Role.analyst)
+            }
+    finally:
+        database.dispose()
+    return keys
+
+
+# --- serving -----------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextmanager
+def served(command: list[str], env: dict[str, str], cwd: Path, log: Path) -> Iterator[str]:
+    """Run a uvicorn server process until the block ends; yields its base URL."""
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    with log.open("ab") as log_file:
+        process = subprocess.Popen(
+            [*command, "--host", "127.0.0.1", "--port", str(port)],
+            env=env,
+            cwd=cwd,
+            stdout=log_file,
+            stderr=log_file,
+        )
+        try:
+            wait_until_up(process, base_url)
+            yield base_url
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def wait_until_up(process: subprocess.Popen[bytes], base_url: str) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"the server exited with code {process.returncode}; see its log")
+        try:
+            if httpx.get(base_url + "/openapi.json", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise SystemExit(f"the server at {base_url} did not answer within a minute")
+
+
+# --- the data, through the API -----------------------------------------------------------------
+
+
+def required_answers(questionnaire: Questionnaire) -> dict[str, Any]:
+    """An answer to every required question that ends up visible: absence-reporting values
+    where the type has one, else a neutral value, each with one cited web page."""
+    proof = [{"title": "Load test source", "url": "https://example.org/load-test"}]
+    answers: dict[str, Any] = {}
+    for question in questionnaire.questions:
+        shown = visible_questions(
+            questionnaire, {qid: parse_answer_payload(p) for qid, p in answers.items()}
+        )
+        if not question.required or question.id not in shown:
+            continue
+        answer_type = question.answer_type
+        payload: dict[str, Any]
+        match answer_type:
+            case DisclosureAnswerType():
+                payload = {"type": "disclosure", "level": "no_information"}
+            case SingleChoiceAnswerType():
+                option = next((o for o in answer_type.options if o.reports_absence), None)
+                option = option or answer_type.options[0]
+                payload = {"type": "single_choice", "value": option.id, "evidence": proof}
+            case MultipleChoiceAnswerType():
+                chosen = [o.id for o in answer_type.options[: max(answer_type.min_selected, 1)]]
+                payload = {"type": "multiple_choice", "values": chosen, "evidence": proof}
+            case NumberAnswerType():
+                low = answer_type.min if answer_type.min is not None else 0
+                payload = {"type": "number", "value": str(low), "evidence": proof}
+            case DateAnswerType():
+                low = answer_type.min or date(2020, 1, 1)
+                payload = {"type": "date", "value": low.isoformat(), "evidence": proof}
+            case TextAnswerType():
+                payload = {"type": "text", "value": "Load test answer", "evidence": proof}
+        answers[question.id] = payload
+    return answers
+
+
+def checked(response: httpx.Response, *statuses: int) -> httpx.Response:
+    if response.status_code not in statuses:
+        raise SystemExit(
+            f"{response.request.method} {response.request.url} answered "
+            f"{response.status_code}: {response.text[:500]}"
+        )
+    return response
+
+
+@dataclass
+class World:
+    scored_assessment: str
+    portfolio: str
+    writer_assessments: list[str]
+    writer_etags: list[str]
+
+
+def build_world(base_url: str, keys: dict[str, str], writers: int) -> World:
+    investor = {"Authorization": f"Bearer {keys['investor']}"}
+    analyst = {"Authorization": f"Bearer {keys['analyst']}"}
+    with httpx.Client(base_url=base_url + API, timeout=60) as client:
+        found = checked(client.get("/companies", params={"q": "NSO"}, headers=investor), 200)
+        nso = found.json()["items"][0]["id"]
+        started = checked(
+            client.post(
+                "/assessments",
+                json={"company_id": nso, "questionnaire_key": "stap-surveillance"},
+                headers=investor,
+            ),
+            201,
+        )
+        assessment = started.json()["id"]
+        answered = checked(
+            client.patch(
+                f"/assessments/{assessment}/answers",
+                json={"answers": required_answers(load_questionnaire_file(QUESTIONNAIRE_FILE))},
+                headers=investor | {"If-Match": started.headers["ETag"]},
+            ),
+            200,
+        )
+        submitted = checked(
+            client.post(
+                f"/assessments/{assessment}/submit",
+                headers=investor | {"If-Match": answered.headers["ETag"]},
+            ),
+            200,
+        )
+        checked(
+            client.post(
+                f"/assessments/{assessment}/review",
+                json={"decision": "approve"},
+                headers=analyst | {"If-Match": submitted.headers["ETag"]},
+            ),
+            200,
+        )
+        checked(client.get(f"/assessments/{assessment}/score", headers=investor), 200)
+
+        portfolio = checked(
+            client.post(
+                "/portfolios",
+                json={"name": "Load test equity", "base_currency": "EUR"},
+                headers=investor,
+            ),
+            201,
+        ).json()["id"]
+        checked(
+            client.post(
+                f"/portfolios/{portfolio}/holdings/import",
+                files={"file": ("holdings.csv", HOLDINGS_CSV.encode(), "text/csv")},
+                headers=investor,
+            ),
+            200,
+        )
+        holdings = checked(
+            client.get(f"/portfolios/{portfolio}/holdings", headers=investor), 200
+        ).json()["items"]
+        for holding in holdings:
+            if holding["resolution"] == "candidates":
+                checked(
+                    client.post(
+                        f"/portfolios/{portfolio}/holdings/{holding['id']}/resolve",
+                        json={"company_id": holding["candidates"][0]["company_id"]},
+                        headers=investor,
+                    ),
+                    200,
+                )
+        checked(client.get(f"/portfolios/{portfolio}/risk", headers=investor), 200)
+
+        writer_ids, writer_etags = [], []
+        for number in range(writers):
+            company = checked(
+                client.post(
+                    "/companies", json={"name": f"Load Writer {number} Ltd"}, headers=analyst
+                ),
+                201,
+            ).json()["id"]
+            draft = checked(
+                client.post(
+                    "/assessments",
+                    json={"company_id": company, "questionnaire_key": "stap-surveillance"},
+                    headers=investor,
+                ),
+                201,
+            )
+            writer_ids.append(draft.json()["id"])
+            writer_etags.append(draft.headers["ETag"])
+    return World(assessment, portfolio, writer_ids, writer_etags)
+
+
+def settled_etags(base_url: str, key: str, assessment_ids: list[str]) -> list[str]:
+    """The writers' ETags once writes still in flight when wrk stopped have landed (two
+    readings half a second apart agree)."""
+    headers = {"Authorization": f"Bearer {key}"}
+    with httpx.Client(base_url=base_url + API, timeout=60) as client:
+
+        def read() -> list[str]:
+            return [
+                checked(client.get(f"/assessments/{i}", headers=headers), 200).headers["ETag"]
+                for i in assessment_ids
+            ]
+
+        previous, deadline = read(), time.monotonic() + 30
+        while time.monotonic() < deadline:
+            time.sleep(0.5)
+            current = read()
+            if current == previous:
+                break
+            previous = current
+        return previous
+
+
+# --- driving -----------------------------------------------------------------------------------
+
+
+def run_wrk(scenario: Scenario, seconds: int, max_requests: int) -> Result:
+    per_thread = max(1, math.ceil(max_requests / scenario.threads))
+    command = [
+        "wrk",
+        f"-t{scenario.threads}",
+        f"-c{scenario.connections}",
+        f"-d{seconds}s",
+        "--timeout",
+        "10s",
+        "-s",
+        str(HERE / scenario.script),
+        scenario.url,
+        "--",
+        scenario.args[0],
+        str(per_thread),
+        *scenario.args[1:],
+    ]
+    finished = subprocess.run(command, capture_output=True, text=True, check=False)
+    line = next((row for row in finished.stdout.splitlines() if row.startswith("RESULT ")), None)
+    if finished.returncode != 0 or line is None:
+        raise SystemExit(f"wrk failed for {scenario.name}:\n{finished.stdout}\n{finished.stderr}")
+    figures = json.loads(line.removeprefix("RESULT "))
+    return Result(
+        scenario=scenario,
+        requests=figures["requests"],
+        seconds=figures["duration_us"] / 1e6,
+        p50_ms=figures["p50_us"] / 1000,
+        p99_ms=figures["p99_us"] / 1000,
+        errors=figures["socket_errors"] + figures["timeouts"] + figures["unexpected_status"],
+        retries_412=figures["retries_412"],
+    )
+
+
+def measure(
+    scenario: Scenario,
+    seconds: int,
+    max_requests: int,
+    after_warm_up: Callable[[Scenario], Scenario] | None = None,
+) -> Result:
+    run_wrk(scenario, WARM_UP_SECONDS, max_requests)
+    if after_warm_up is not None:
+        scenario = after_warm_up(scenario)
+    result = run_wrk(scenario, seconds, max_requests)
+    print(
+        f"  {scenario.name:<14} {result.rate:9.1f} req/s  p50 {result.p50_ms:7.2f} ms  "
+        f"p99 {result.p99_ms:7.2f} ms  errors {result.errors}",
+        flush=True,
+    )
+    return result
+
+
+def report(results: list[Result], ceiling: Result, server_errors: int) -> bool:
+    print()
+    print(
+        f"{'scenario':<14} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} "
+        f"{'412 retries':>11} {'/ceiling':>9} {'goal':>6}  met"
+    )
+    all_met = True
+    for result in [ceiling, *results]:
+        kind = result.scenario.kind
+        ratio = result.rate / ceiling.rate if ceiling.rate else 0.0
+        goal = {"read": READ_GOAL, "write": WRITE_GOAL}.get(kind)
+        met = result.errors == 0 and (goal is None or ratio >= goal)
+        all_met = all_met and met
+        print(
+            f"{result.scenario.name:<14} {result.rate:9.1f} {result.p50_ms:8.2f} "
+            f"{result.p99_ms:8.2f} {result.errors:7d} {result.retries_412:11d} "
+            f"{ratio:9.2f} {('' if goal is None else f'{goal:.2f}'):>6}  "
+            f"{'yes' if met else 'NO'}"
+        )
+    print(f"\nserver log lines at ERROR level: {server_errors}")
+    return all_met and server_errors == 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--backend", choices=("sqlite", "postgres"), default="sqlite")
+    parser.add_argument("--seconds", type=int, default=10, help="per scenario (default 10)")
+    parser.add_argument(
+        "--max-requests", type=int, default=200_000, help="per scenario (default 200000)"
+    )
+    parser.add_argument("--connections", type=int, default=8, help="for reads (default 8)")
+    parser.add_argument("--writers", type=int, default=4, help="concurrent writers (default 4)")
+    parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES_URL)
+    parser.add_argument("--keep", action="store_true", help="keep the working folder")
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed (apt-get install wrk)")
+
+    workdir = Path(tempfile.mkdtemp(prefix="hrdd-load-"))
+    url = fresh_database(args.backend, workdir, args.postgres_url)
+    data_dir = workdir / "data"
+    print(f"preparing {args.backend} database in {workdir} ...", flush=True)
+    keys = prepare_database(url, data_dir)
+    env = os.environ | {"HRDD_DATABASE_URL": url, "HRDD_DATA_DIR": str(data_dir)}
+    server_log = workdir / "server.log"
+    try:
+        with served(
+            [sys.executable, "-m", "uvicorn", "ceiling:app", "--log-level", "warning"],
+            env,
+            HERE,
+            workdir / "ceiling.log",
+        ) as ceiling_url:
+            print("ceiling: bare FastAPI endpoint", flush=True)
+            ceiling = measure(
+                Scenario(
+                    "ceiling",
+                    "ceiling",
+                    ceiling_url + "/ping",
+                    "read.lua",
+                    ["-"],
+                    2,
+                    args.connections,
+                ),
+                args.seconds,
+                args.max_requests,
+            )
+        with served([sys.executable, "-m", "hrdd", "serve"], env, workdir, server_log) as base:
+            world = build_world(base, keys, args.writers)
+            print(f"hrdd on {args.backend}", flush=True)
+            investor = keys["investor"]
+            scenarios = [
+                # Not a goal: the floor of any authenticated route (key lookup, no tenant
+                # data), which tells the framework's share of a read from the domain's.
+                Scenario(
+                    "key check /me",
+                    "reference",
+                    f"{base}{API}/me",
+                    "read.lua",
+                    [investor],
+                    2,
+                    args.connections,
+                ),
+                Scenario(
+                    "score read",
+                    "read",
+                    f"{base}{API}/assessments/{world.scored_assessment}/score",
+                    "read.lua",
+                    [investor],
+                    2,
+                    args.connections,
+                ),
+                Scenario(
+                    "risk read",
+                    "read",
+                    f"{base}{API}/portfolios/{world.portfolio}/risk",
+                    "read.lua",
+                    [investor],
+                    2,
+                    args.connections,
+                ),
+                Scenario(
+                    "answer write",
+                    "write",
+                    base,
+                    "write.lua",
+                    [investor, ",".join(world.writer_assessments), ",".join(world.writer_etags)],
+                    args.writers,
+                    args.writers,
+                ),
+            ]
+
+            def refresh_etags(writes: Scenario) -> Scenario:
+                """The warm-up moved the writers' ETags on; start the count from the current
+                ones so that the 412 column shows only conflicts of the measured run."""
+                etags = settled_etags(base, investor, world.writer_assessments)
+                writes.args = [investor, ",".join(world.writer_assessments), ",".join(etags)]
+                return writes
+
+            results = [
+                measure(
+                    s,
+                    args.seconds,
+                    args.max_requests,
+                    refresh_etags if s.kind == "write" else None,
+                )
+                for s in scenarios
+            ]
+        server_errors = sum(
+            1 for line in server_log.read_text().splitlines() if '"level": "ERROR"' in line
+        )
+        met = report(results, ceiling, server_errors)
+    finally:
+        if not args.keep:
+            shutil.rmtree(workdir, ignore_errors=True)
+            if args.backend == "postgres":
+                _drop_postgres(args.postgres_url)
+    return 0 if met else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

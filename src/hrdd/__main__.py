@@ -1,0 +1,3 @@
+from hrdd.cli import app
+
+app(prog_name="hrdd")

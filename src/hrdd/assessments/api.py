@@ -1,0 +1,425 @@
+"""Assessments API: create, answer, submit, review, reopen, history, export and import.
+
+Concurrency: every response that shows an assessment carries its `ETag`. Writes to answers,
+submit and imports REQUIRE `If-Match` with that ETag (428 without it, 412 when stale), so two
+investors editing one assessment never silently overwrite each other. Review and reopen accept
+`If-Match` and check it when given (their state checks already refuse a second reviewer).
+"""
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, File, Request, Response, UploadFile, status
+from fastapi.responses import FileResponse, JSONResponse
+from sqlalchemy.orm import Session
+
+from hrdd.assessments import service
+from hrdd.assessments import xlsx as xlsx_template
+from hrdd.assessments.files import ALLOWED_MEDIA_TYPES, read_limited
+from hrdd.assessments.models import Assessment
+from hrdd.assessments.schemas import (
+    AnswerBatch,
+    AnswersDocument,
+    AssessmentCreate,
+    AssessmentList,
+    AssessmentOut,
+    ExportedAnswers,
+    FileOut,
+    ImportResult,
+    ReviewIn,
+)
+from hrdd.audit.schemas import AuditEventList, AuditEventOut
+from hrdd.config import Settings
+from hrdd.db import utcnow
+from hrdd.deps import Analyst, DbSession, Investor
+from hrdd.errors import ProblemDetail, problem_responses
+from hrdd.http import IfMatch, PageParams, page_params
+from hrdd.questionnaires.answers import AnswerError
+from hrdd.vocab import AssessmentStatus
+
+router = APIRouter(prefix="/assessments", tags=["assessments"])
+
+_READ_ERRORS = problem_responses(401, 403, 404, 422)
+_WRITE_ERRORS = problem_responses(401, 403, 404, 409, 412, 413, 422, 428)
+_IF_MATCH_REQUIRED = (
+    " Send the assessment's ETag as `If-Match`: it is required (428 without it) and a stale "
+    "one gets 412 with nothing changed."
+)
+AnswerBody = Annotated[
+    dict[str, Any],
+    Body(
+        description="An answer payload: `type` (disclosure, single_choice, multiple_choice, "
+        "number, date, text) and the fields of that type",
+        examples=[
+            {
+                "type": "disclosure",
+                "level": "partial",
+                "evidence": [{"url": "https://example.org/policy", "title": "Policy"}],
+            },
+            {"type": "single_choice", "value": "engages"},
+            {"type": "number", "value": "12", "unit": "percent"},
+        ],
+    ),
+]
+
+
+def _settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def _with_etag(response: Response, assessment: Assessment) -> None:
+    response.headers["ETag"] = service.etag_of(assessment)
+
+
+def _view(session: Session, assessment: Assessment, response: Response) -> AssessmentOut:
+    _with_etag(response, assessment)
+    return service.to_out(session, assessment)
+
+
+@router.post(
+    "",
+    summary="Start an assessment of a company (draft)",
+    status_code=status.HTTP_201_CREATED,
+    response_model=AssessmentOut,
+    responses=_WRITE_ERRORS,
+)
+def create_assessment(
+    data: AssessmentCreate, session: DbSession, principal: Investor, response: Response
+) -> AssessmentOut:
+    """Creates a draft for the company with the questionnaire version given, or the latest
+    release of the key. 404 for an unknown company or questionnaire. The questionnaire version
+    is frozen from now on."""
+    assessment = service.create_assessment(session, principal, data)
+    response.headers["Location"] = f"/api/v1/assessments/{assessment.id}"
+    return _view(session, assessment, response)
+
+
+@router.get(
+    "",
+    summary="List the organisation's assessments",
+    response_model=AssessmentList,
+    responses=_READ_ERRORS,
+)
+def list_assessments(
+    session: DbSession,
+    _: Investor,
+    page: Annotated[PageParams, Depends(page_params)],
+    company_id: uuid.UUID | None = None,
+    status: AssessmentStatus | None = None,
+) -> AssessmentList:
+    assessments, next_cursor = service.list_assessments(session, page, company_id, status)
+    return AssessmentList(items=service.summaries(session, assessments), next_cursor=next_cursor)
+
+
+@router.get(
+    "/{assessment_id}",
+    summary="Read an assessment: answers, visible questions, progress, validation",
+    response_model=AssessmentOut,
+    responses=_READ_ERRORS,
+)
+def read_assessment(
+    assessment_id: uuid.UUID, session: DbSession, _: Investor, response: Response
+) -> AssessmentOut:
+    """Answers to questions that later answers hid are kept, flagged `excluded`, and count
+    nowhere. `validation.problems` lists what a submit would refuse now."""
+    return _view(session, service.get_assessment(session, assessment_id), response)
+
+
+@router.put(
+    "/{assessment_id}/answers/{question_id}",
+    summary="Set one answer (If-Match required)",
+    response_model=AssessmentOut,
+    responses=_WRITE_ERRORS,
+    description="Validated against the question's answer type; 422 names the question and "
+    "field. Only drafts take answers (409 otherwise)." + _IF_MATCH_REQUIRED,
+)
+def put_answer(
+    assessment_id: uuid.UUID,
+    question_id: str,
+    payload: AnswerBody,
+    session: DbSession,
+    principal: Investor,
+    response: Response,
+    if_match: IfMatch = None,
+) -> AssessmentOut:
+    assessment = service.get_assessment(session, assessment_id)
+    service.change_answers(session, principal, assessment, {question_id: payload}, if_match)
+    return _view(session, assessment, response)
+
+
+@router.patch(
+    "/{assessment_id}/answers",
+    summary="Set or delete several answers, all or nothing (If-Match required)",
+    response_model=AssessmentOut,
+    responses=_WRITE_ERRORS,
+    description="`answers` maps question ids to payloads, or to null to delete the answer. "
+    "Every bad item is reported (`answers.<QID>.<field>`) and then nothing is saved. A batch "
+    "may answer a question and the questions it reveals together." + _IF_MATCH_REQUIRED,
+)
+def patch_answers(
+    assessment_id: uuid.UUID,
+    batch: AnswerBatch,
+    session: DbSession,
+    principal: Investor,
+    response: Response,
+    if_match: IfMatch = None,
+) -> AssessmentOut:
+    assessment = service.get_assessment(session, assessment_id)
+    service.change_answers(session, principal, assessment, batch.answers, if_match)
+    return _view(session, assessment, response)
+
+
+@router.delete(
+    "/{assessment_id}/answers/{question_id}",
+    summary="Delete one answer (If-Match required)",
+    response_model=AssessmentOut,
+    responses=_WRITE_ERRORS,
+    description="404 when the question has no answer." + _IF_MATCH_REQUIRED,
+)
+def delete_answer(
+    assessment_id: uuid.UUID,
+    question_id: str,
+    session: DbSession,
+    principal: Investor,
+    response: Response,
+    if_match: IfMatch = None,
+) -> AssessmentOut:
+    assessment = service.get_assessment(session, assessment_id)
+    service.delete_answer(session, principal, assessment, question_id, if_match)
+    return _view(session, assessment, response)
+
+
+@router.post(
+    "/{assessment_id}/submit",
+    summary="Submit a draft for review (If-Match required)",
+    response_model=AssessmentOut,
+    responses=_WRITE_ERRORS,
+    description="409 unless the assessment is a draft. 422 lists every missing required "
+    "answer and missing required evidence; otherwise the assessment is `submitted` and its "
+    "answers locked." + _IF_MATCH_REQUIRED,
+)
+def submit_assessment(
+    assessment_id: uuid.UUID,
+    session: DbSession,
+    principal: Investor,
+    response: Response,
+    if_match: IfMatch = None,
+) -> AssessmentOut:
+    assessment = service.get_assessment(session, assessment_id)
+    service.submit(session, principal, assessment, if_match)
+    return _view(session, assessment, response)
+
+
+@router.post(
+    "/{assessment_id}/review",
+    summary="Approve or return a submitted assessment (analyst)",
+    response_model=AssessmentOut,
+    responses=_WRITE_ERRORS,
+    description="`approve` makes it `final`; `return` sends it back to `draft` with the "
+    "comment kept (a comment is required then). 409 unless it is `submitted`; 403 for the key "
+    "that submitted it (four eyes). `If-Match` is checked when given.",
+)
+def review_assessment(
+    assessment_id: uuid.UUID,
+    data: ReviewIn,
+    session: DbSession,
+    principal: Analyst,
+    response: Response,
+    if_match: IfMatch = None,
+) -> AssessmentOut:
+    assessment = service.get_assessment(session, assessment_id)
+    service.review(session, principal, assessment, data, if_match)
+    return _view(session, assessment, response)
+
+
+@router.post(
+    "/{assessment_id}/reopen",
+    summary="Reopen a final assessment as a new draft version",
+    status_code=status.HTTP_201_CREATED,
+    response_model=AssessmentOut,
+    responses=_WRITE_ERRORS,
+    description="Creates a new draft that copies the answers and links back to this one "
+    "(`previous_assessment_id`); this one stays unchanged and final until the new one is "
+    "approved, when it becomes `superseded`. 409 unless final or when already reopened.",
+)
+def reopen_assessment(
+    assessment_id: uuid.UUID,
+    session: DbSession,
+    principal: Investor,
+    response: Response,
+    if_match: IfMatch = None,
+) -> AssessmentOut:
+    assessment = service.get_assessment(session, assessment_id)
+    reopened = service.reopen(session, principal, assessment, if_match)
+    response.headers["Location"] = f"/api/v1/assessments/{reopened.id}"
+    return _view(session, reopened, response)
+
+
+@router.get(
+    "/{assessment_id}/history",
+    summary="Audit trail: every answer change and status change",
+    response_model=AuditEventList,
+    responses=_READ_ERRORS,
+)
+def assessment_history(
+    assessment_id: uuid.UUID,
+    session: DbSession,
+    _: Investor,
+    page: Annotated[PageParams, Depends(page_params)],
+) -> AuditEventList:
+    """Oldest first. Answer changes have `field` `answers.<QID>` with old and new payloads;
+    status changes have `field` `status`; review comments are in `comment`."""
+    assessment = service.get_assessment(session, assessment_id)
+    events, next_cursor = service.assessment_history(session, assessment, page)
+    return AuditEventList(
+        items=[AuditEventOut.model_validate(event, from_attributes=True) for event in events],
+        next_cursor=next_cursor,
+    )
+
+
+@router.get(
+    "/{assessment_id}/export",
+    summary="Export the answers as JSON",
+    response_model=ExportedAnswers,
+    responses=_READ_ERRORS,
+)
+def export_answers(assessment_id: uuid.UUID, session: DbSession, _: Investor) -> JSONResponse:
+    """The answers that count (answers kept for hidden questions are left out). The body can
+    be imported into another draft of the same questionnaire version."""
+    assessment = service.get_assessment(session, assessment_id)
+    now = utcnow()
+    exported = service.export_answers(session, assessment, now)
+    filename = f"assessment-{assessment.id}-{now.date().isoformat()}.json"
+    return JSONResponse(
+        exported.model_dump(mode="json"),
+        headers={
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "ETag": service.etag_of(assessment),
+        },
+    )
+
+
+@router.post(
+    "/{assessment_id}/import",
+    summary="Import answers from JSON, all or nothing (If-Match required)",
+    response_model=ImportResult,
+    responses=_WRITE_ERRORS,
+    description="The body is the export format. Answers it holds replace the same questions' "
+    "answers; questions it leaves out keep theirs. It must be for this assessment's "
+    "questionnaire key and version. Every bad answer is reported and then nothing is saved."
+    + _IF_MATCH_REQUIRED,
+)
+def import_answers(
+    assessment_id: uuid.UUID,
+    document: AnswersDocument,
+    session: DbSession,
+    principal: Investor,
+    response: Response,
+    if_match: IfMatch = None,
+) -> ImportResult:
+    assessment = service.get_assessment(session, assessment_id)
+    written = service.import_answers(session, principal, assessment, document, if_match)
+    _with_etag(response, assessment)
+    return ImportResult(assessment_id=assessment.id, imported=written, version=assessment.version)
+
+
+@router.post(
+    "/{assessment_id}/import.xlsx",
+    summary="Import a filled XLSX template, all or nothing (If-Match required)",
+    response_model=ImportResult,
+    responses=_WRITE_ERRORS,
+    description="Multipart `file`: the template of this assessment's questionnaire version "
+    "(GET /api/v1/questionnaires/{key}/versions/{version}/template.xlsx) with answers filled "
+    "in. Rows with an empty answer are skipped. A workbook that is not that template is a 422 "
+    "at `file`; problems in rows are reported as `rows.<row number>.<column>`, and then "
+    "nothing is saved." + _IF_MATCH_REQUIRED,
+)
+def import_xlsx(
+    assessment_id: uuid.UUID,
+    file: Annotated[UploadFile, File(description="The filled XLSX template")],
+    request: Request,
+    session: DbSession,
+    principal: Investor,
+    response: Response,
+    if_match: IfMatch = None,
+) -> ImportResult:
+    assessment = service.get_assessment(session, assessment_id)
+    data = read_limited(file.file, _settings(request).max_upload_bytes)
+    filled = xlsx_template.read_template(data, service.questionnaire_for(session, assessment))
+
+    def locate(error: AnswerError) -> ProblemDetail:
+        row = filled.rows[error.question_id]
+        return ProblemDetail(
+            path=f"rows.{row}.{xlsx_template.column_for(error.path)}",
+            message=f"row {row}, question {error.question_id}: {error.message}",
+        )
+
+    written = service.change_answers(
+        session,
+        principal,
+        assessment,
+        filled.answers,
+        if_match,
+        locate=locate,
+        earlier_problems=filled.problems,
+    )
+    _with_etag(response, assessment)
+    return ImportResult(assessment_id=assessment.id, imported=written, version=assessment.version)
+
+
+@router.post(
+    "/{assessment_id}/files",
+    summary="Upload an evidence file",
+    status_code=status.HTTP_201_CREATED,
+    response_model=FileOut,
+    responses=problem_responses(401, 403, 404, 409, 413, 415, 422),
+    description="Multipart `file`: PDF, PNG, JPEG, plain text, CSV, DOCX or XLSX, up to the "
+    "upload limit (413 above it). The content is checked, not only the declared type (415 when "
+    "it is not an accepted kind or does not match). Use the returned `id` as `file_id` in an "
+    "answer's evidence. Only drafts take files (409). An upload does not change the "
+    "assessment's version: a file counts only once an answer cites it.",
+)
+def upload_file(
+    assessment_id: uuid.UUID,
+    file: Annotated[UploadFile, File(description="The evidence file")],
+    request: Request,
+    session: DbSession,
+    principal: Investor,
+    response: Response,
+) -> FileOut:
+    assessment = service.get_assessment(session, assessment_id)
+    settings = _settings(request)
+    data = read_limited(file.file, settings.max_upload_bytes)
+    stored = service.store_file(
+        session, principal, assessment, data, file.content_type, file.filename, settings.data_dir
+    )
+    response.headers["Location"] = f"/api/v1/assessments/{assessment.id}/files/{stored.id}"
+    return service.file_out(stored)
+
+
+@router.get(
+    "/{assessment_id}/files/{file_id}",
+    summary="Download an evidence file",
+    response_class=FileResponse,
+    responses={
+        200: {
+            "content": {media_type: {} for media_type in sorted(ALLOWED_MEDIA_TYPES)},
+            "description": "The file, with the media type it was stored with",
+        },
+        **problem_responses(401, 403, 404, 422),
+    },
+)
+def download_file(
+    assessment_id: uuid.UUID,
+    file_id: uuid.UUID,
+    request: Request,
+    session: DbSession,
+    _: Investor,
+) -> FileResponse:
+    assessment = service.get_assessment(session, assessment_id)
+    stored = service.get_file(session, assessment, file_id)
+    return FileResponse(
+        service.file_path(_settings(request).data_dir, stored),
+        media_type=stored.media_type,
+        filename=stored.filename,
+    )

@@ -1,0 +1,190 @@
+"""Request and response models of the assessments API.
+
+Answer payloads travel as plain JSON objects and are validated against their question by
+`hrdd.questionnaires.answers.parse_answer`, so every problem is reported with the question id
+(`answers.EU4.level`) instead of pydantic's union-member paths. The payload shapes are the
+discriminated union `hrdd.questionnaires.answers.AnswerPayload`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from hrdd.questionnaires.schemas import (
+    QUESTION_ID_PATTERN,
+    QUESTIONNAIRE_KEY_PATTERN,
+    SEMVER_PATTERN,
+)
+from hrdd.vocab import AssessmentStatus
+
+EXPORT_FORMAT = "hrdd-assessment-answers/1"
+MAX_BATCH = 500
+
+QuestionIdKey = Annotated[str, StringConstraints(pattern=QUESTION_ID_PATTERN)]
+RawPayload = Annotated[
+    dict[str, Any],
+    Field(
+        description="An answer payload: an object with `type` (disclosure, single_choice, "
+        "multiple_choice, number, date, text) and the fields of that type; see the examples.",
+        examples=[
+            {"type": "disclosure", "level": "partial", "evidence": []},
+            {"type": "disclosure", "level": "not_applicable", "not_applicable_reason": "..."},
+            {"type": "single_choice", "value": "engages"},
+            {"type": "multiple_choice", "values": ["spyware_intrusion"]},
+            {"type": "number", "value": "12", "unit": "percent"},
+            {"type": "date", "value": "2021-11-03"},
+            {"type": "text", "value": "..."},
+        ],
+    ),
+]
+
+
+class AssessmentCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    company_id: uuid.UUID
+    questionnaire_key: Annotated[str, StringConstraints(pattern=QUESTIONNAIRE_KEY_PATTERN)]
+    version: Annotated[str, StringConstraints(pattern=SEMVER_PATTERN)] | None = Field(
+        default=None, description="Questionnaire version; default the latest release"
+    )
+
+
+class AnswerBatch(BaseModel):
+    """Several answers at once, all or nothing. `null` deletes that question's answer."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    answers: dict[QuestionIdKey, RawPayload | None] = Field(max_length=MAX_BATCH)
+
+
+class AnswersDocument(BaseModel):
+    """An assessment's answers as exported, and as imported (all or nothing). Questions the
+    document leaves out keep their current answers."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    format: str = Field(default=EXPORT_FORMAT, pattern=f"^{EXPORT_FORMAT}$")
+    questionnaire_key: Annotated[str, StringConstraints(pattern=QUESTIONNAIRE_KEY_PATTERN)]
+    questionnaire_version: Annotated[str, StringConstraints(pattern=SEMVER_PATTERN)]
+    answers: dict[QuestionIdKey, RawPayload] = Field(max_length=MAX_BATCH)
+
+
+class ExportedAnswers(AnswersDocument):
+    assessment_id: uuid.UUID
+    company_id: uuid.UUID
+    company_name: str
+    status: AssessmentStatus
+    exported_at: datetime
+
+
+class ReviewDecision(StrEnum):
+    approve = "approve"
+    return_ = "return"
+
+
+class ReviewIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    decision: ReviewDecision
+    comment: Annotated[str, StringConstraints(strip_whitespace=True, max_length=5000)] | None = (
+        Field(default=None, description="Required when returning: what needs to change")
+    )
+
+
+class QuestionnaireRef(BaseModel):
+    id: uuid.UUID
+    key: str
+    version: str
+    title: str
+
+
+class AnswerOut(BaseModel):
+    question_id: str
+    payload: dict[str, Any]
+    excluded: bool = Field(
+        description="True when the question is hidden by later answers: the answer is kept "
+        "but counts nowhere (progress, submission, scoring)"
+    )
+    updated_by: str
+    updated_at: datetime
+
+
+class ProgressOut(BaseModel):
+    answered: int = Field(description="Visible questions with an answer")
+    visible: int
+    required: int = Field(description="Visible required questions")
+    required_answered: int
+    missing_required: list[str]
+
+
+class ValidationProblem(BaseModel):
+    path: str = Field(examples=["answers.EU4.evidence"])
+    question_id: str
+    code: str
+    message: str
+
+
+class ValidationState(BaseModel):
+    ready_to_submit: bool
+    problems: list[ValidationProblem] = Field(
+        description="What a submit would refuse now: missing required answers, missing "
+        "required evidence, answers no longer valid"
+    )
+
+
+class AssessmentSummary(BaseModel):
+    id: uuid.UUID
+    company_id: uuid.UUID
+    company_name: str
+    questionnaire: QuestionnaireRef
+    status: AssessmentStatus
+    version: int
+    previous_assessment_id: uuid.UUID | None
+    created_by: str
+    created_at: datetime
+    updated_at: datetime
+    submitted_at: datetime | None
+    reviewed_at: datetime | None
+
+
+class AssessmentOut(AssessmentSummary):
+    next_assessment_id: uuid.UUID | None = Field(
+        description="The assessment that reopened this one, if any"
+    )
+    submitted_by: str | None
+    reviewed_by: str | None
+    review_comment: str | None
+    answers: dict[str, AnswerOut]
+    visible_question_ids: list[str] = Field(description="In questionnaire order")
+    excluded_question_ids: list[str] = Field(
+        description="Answered questions that are hidden now; their answers are kept"
+    )
+    progress: ProgressOut
+    validation: ValidationState
+
+
+class AssessmentList(BaseModel):
+    items: list[AssessmentSummary]
+    next_cursor: str | None = None
+
+
+class FileOut(BaseModel):
+    id: uuid.UUID = Field(description="Use as `file_id` in an answer's evidence")
+    assessment_id: uuid.UUID
+    filename: str
+    media_type: str
+    size: int
+    sha256: str
+    uploaded_by: str
+    created_at: datetime
+
+
+class ImportResult(BaseModel):
+    assessment_id: uuid.UUID
+    imported: list[str] = Field(description="Question ids whose answers were set")
+    version: int

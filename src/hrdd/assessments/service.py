@@ -1,0 +1,843 @@
+"""The assessment lifecycle: draft -> submitted -> final (or back to draft), reopen, answers.
+
+    draft --submit--> submitted --review: approve--> final --reopen--> (new draft, linked)
+                          |                            |
+                          +--review: return--> draft   +--(successor approved)--> superseded
+
+Every write to an assessment bumps its ``version`` with a compare-and-swap UPDATE, so the
+ETag check holds even when two requests race: the loser matches no row and gets 412, and its
+transaction (answers and all) is rolled back. Only drafts take answers. Every answer change
+and every status change is written to the audit trail with old and new value.
+
+Scoring and reports read assessments through ``get_assessment_for_scoring`` and
+``latest_final_assessments``; they never parse stored payloads themselves.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from hrdd.assessments import files as file_store
+from hrdd.assessments.models import Assessment, AssessmentAnswer, AssessmentFile
+from hrdd.assessments.schemas import (
+    EXPORT_FORMAT,
+    AnswerOut,
+    AnswersDocument,
+    AssessmentCreate,
+    AssessmentOut,
+    AssessmentSummary,
+    ExportedAnswers,
+    FileOut,
+    ProgressOut,
+    QuestionnaireRef,
+    ReviewDecision,
+    ReviewIn,
+    ValidationProblem,
+    ValidationState,
+)
+from hrdd.audit import service as audit
+from hrdd.auth.service import Principal
+from hrdd.companies import service as companies
+from hrdd.companies.models import Company
+from hrdd.db import utcnow
+from hrdd.errors import (
+    Conflict,
+    Forbidden,
+    Invalid,
+    NotFound,
+    PreconditionFailed,
+    ProblemDetail,
+)
+from hrdd.http import PageParams, check_if_match, etag_for, paginate
+from hrdd.questionnaires import service as questionnaires
+from hrdd.questionnaires.answers import (
+    AnswerError,
+    AnswerErrorCode,
+    AnswerPayload,
+    apply_answer_changes,
+    parse_answer_payload,
+    progress,
+    submission_problems,
+    visible_questions,
+)
+from hrdd.questionnaires.models import QuestionnaireVersion
+from hrdd.questionnaires.schemas import Questionnaire
+from hrdd.vocab import AssessmentStatus
+
+AUDIT_ENTITY = "assessment"
+LOCKED_STATUSES = frozenset(
+    {AssessmentStatus.submitted, AssessmentStatus.final, AssessmentStatus.superseded}
+)
+
+# Turns one answer problem into what the client is told (where: the path; what: the message).
+Locator = Callable[[AnswerError], ProblemDetail]
+
+
+def answer_path(error: AnswerError) -> str:
+    """`answers.EU4.level`, `answers.EX1.values[1]`, or `answers.EU4` for the whole answer."""
+    return f"answers.{error.question_id}" + (f".{error.path}" if error.path else "")
+
+
+def answer_problem(error: AnswerError) -> ProblemDetail:
+    return ProblemDetail(path=answer_path(error), message=error.message)
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+def get_assessment(session: Session, assessment_id: uuid.UUID) -> Assessment:
+    """The caller's assessment; another organisation's is as unknown as a missing one (404)."""
+    assessment = session.get(Assessment, assessment_id)
+    if assessment is None:
+        raise NotFound(f"no assessment {assessment_id}")
+    return assessment
+
+
+def etag_of(assessment: Assessment) -> str:
+    return etag_for(assessment.id, assessment.version)
+
+
+def questionnaire_row(session: Session, assessment: Assessment) -> QuestionnaireVersion:
+    return questionnaires.get_version_by_id(session, assessment.questionnaire_version_id)
+
+
+def questionnaire_for(session: Session, assessment: Assessment) -> Questionnaire:
+    return questionnaires.questionnaire_of(questionnaire_row(session, assessment))
+
+
+def answer_rows(session: Session, assessment_id: uuid.UUID) -> dict[str, AssessmentAnswer]:
+    rows = session.scalars(
+        select(AssessmentAnswer).where(AssessmentAnswer.assessment_id == assessment_id)
+    )
+    return {row.question_id: row for row in rows}
+
+
+def payloads_of(rows: Mapping[str, AssessmentAnswer]) -> dict[str, AnswerPayload]:
+    """Stored answers as payload models (they were validated when written)."""
+    return {question_id: parse_answer_payload(row.payload) for question_id, row in rows.items()}
+
+
+def list_assessments(
+    session: Session,
+    page: PageParams,
+    company_id: uuid.UUID | None = None,
+    status: AssessmentStatus | None = None,
+) -> tuple[list[Assessment], str | None]:
+    statement = select(Assessment)
+    if company_id is not None:
+        statement = statement.where(Assessment.company_id == company_id)
+    if status is not None:
+        statement = statement.where(Assessment.status == status.value)
+    return paginate(session, statement, [Assessment.created_at, Assessment.id], page)
+
+
+def _questionnaire_ref(row: QuestionnaireVersion) -> QuestionnaireRef:
+    return QuestionnaireRef(id=row.id, key=row.key, version=row.version, title=row.title)
+
+
+def summaries(session: Session, assessments: list[Assessment]) -> list[AssessmentSummary]:
+    company_names = _company_names(session, {a.company_id for a in assessments})
+    versions = {
+        row.id: row
+        for row in session.scalars(
+            select(QuestionnaireVersion).where(
+                QuestionnaireVersion.id.in_({a.questionnaire_version_id for a in assessments})
+            )
+        )
+    }
+    return [
+        _summary(a, company_names.get(a.company_id, ""), versions[a.questionnaire_version_id])
+        for a in assessments
+    ]
+
+
+def _company_names(session: Session, company_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str]:
+    ids = set(company_ids)
+    if not ids:
+        return {}
+    return dict(session.execute(select(Company.id, Company.name).where(Company.id.in_(ids))).all())
+
+
+def _summary(
+    assessment: Assessment, company_name: str, version_row: QuestionnaireVersion
+) -> AssessmentSummary:
+    return AssessmentSummary(
+        id=assessment.id,
+        company_id=assessment.company_id,
+        company_name=company_name,
+        questionnaire=_questionnaire_ref(version_row),
+        status=AssessmentStatus(assessment.status),
+        version=assessment.version,
+        previous_assessment_id=assessment.previous_assessment_id,
+        created_by=assessment.created_by_name,
+        created_at=assessment.created_at,
+        updated_at=assessment.updated_at,
+        submitted_at=assessment.submitted_at,
+        reviewed_at=assessment.reviewed_at,
+    )
+
+
+def to_out(session: Session, assessment: Assessment) -> AssessmentOut:
+    """The full view: answers (hidden ones flagged as excluded), visibility, progress and what
+    a submit would refuse right now."""
+    version_row = questionnaire_row(session, assessment)
+    questionnaire = questionnaires.questionnaire_of(version_row)
+    rows = answer_rows(session, assessment.id)
+    payloads = payloads_of(rows)
+    visible = visible_questions(questionnaire, payloads)
+    counts = progress(questionnaire, payloads)
+    problems = submission_problems(questionnaire, payloads)
+    order = {question_id: index for index, question_id in enumerate(questionnaire.question_ids)}
+    successor = session.scalar(
+        select(Assessment.id).where(Assessment.previous_assessment_id == assessment.id)
+    )
+    company_name = _company_names(session, [assessment.company_id]).get(assessment.company_id, "")
+    return AssessmentOut(
+        **_summary(assessment, company_name, version_row).model_dump(),
+        next_assessment_id=successor,
+        submitted_by=assessment.submitted_by_name,
+        reviewed_by=assessment.reviewed_by_name,
+        review_comment=assessment.review_comment,
+        answers={
+            question_id: AnswerOut(
+                question_id=question_id,
+                payload=rows[question_id].payload,
+                excluded=question_id not in visible,
+                updated_by=rows[question_id].updated_by_name,
+                updated_at=rows[question_id].updated_at,
+            )
+            for question_id in sorted(rows, key=lambda qid: order.get(qid, len(order)))
+        },
+        visible_question_ids=[qid for qid in questionnaire.question_ids if qid in visible],
+        excluded_question_ids=counts.hidden_answered,
+        progress=ProgressOut(
+            answered=counts.answered,
+            visible=counts.visible,
+            required=counts.required,
+            required_answered=counts.required_answered,
+            missing_required=counts.missing_required,
+        ),
+        validation=ValidationState(
+            ready_to_submit=not problems,
+            problems=[_validation_problem(problem) for problem in problems],
+        ),
+    )
+
+
+def _validation_problem(error: AnswerError) -> ValidationProblem:
+    return ValidationProblem(
+        path=answer_path(error),
+        question_id=error.question_id,
+        code=error.code.value,
+        message=error.message,
+    )
+
+
+def assessment_history(
+    session: Session, assessment: Assessment, page: PageParams
+) -> tuple[list[Any], str | None]:
+    """Every answer change and status change of the assessment, oldest first."""
+    return audit.history(session, AUDIT_ENTITY, [assessment.id], page)
+
+
+# --- writing: the shared guard ---------------------------------------------------------------
+
+
+def _require_status(assessment: Assessment, wanted: AssessmentStatus, action: str) -> None:
+    if assessment.status != wanted.value:
+        raise Conflict(
+            f"cannot {action}: assessment {assessment.id} is {assessment.status}, "
+            f"not {wanted.value}"
+        )
+
+
+def _require_draft_for_answers(assessment: Assessment) -> None:
+    if assessment.status in LOCKED_STATUSES:
+        raise Conflict(
+            f"assessment {assessment.id} is {assessment.status} and locked; answers can only "
+            "change while it is a draft (an analyst can return it, a final one can be reopened)"
+        )
+
+
+def begin_write(
+    session: Session, assessment: Assessment, if_match: str | None, *, required: bool
+) -> None:
+    """Check If-Match (428 when required and missing, 412 when stale) and take the next
+    version with a compare-and-swap, so a concurrent writer that got there first makes this
+    one fail with 412 instead of overwriting it."""
+    check_if_match(if_match, etag_of(assessment), required=required)
+    expected = assessment.version
+    result = session.execute(
+        update(Assessment)
+        .where(Assessment.id == assessment.id, Assessment.version == expected)
+        .values(version=expected + 1, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        # Like a stale If-Match, name the version that won, so the caller can retry on it.
+        session.refresh(assessment)
+        raise PreconditionFailed(
+            f"assessment {assessment.id} was changed by someone else while you wrote; "
+            "read it again and reapply your change",
+            headers={"ETag": etag_of(assessment)},
+        )
+    session.refresh(assessment)
+
+
+# --- creating --------------------------------------------------------------------------------
+
+
+def create_assessment(session: Session, actor: Principal, data: AssessmentCreate) -> Assessment:
+    company = companies.get_company(session, data.company_id)
+    if data.version is None:
+        version_row = questionnaires.latest_version(session, data.questionnaire_key)
+    else:
+        version_row = questionnaires.get_version(session, data.questionnaire_key, data.version)
+    questionnaires.freeze(version_row)
+    assessment = Assessment(
+        organisation_id=actor.organisation_id,
+        company_id=company.id,
+        questionnaire_version_id=version_row.id,
+        status=AssessmentStatus.draft.value,
+        created_by_key_id=actor.key_id,
+        created_by_name=actor.key_name,
+    )
+    session.add(assessment)
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        AUDIT_ENTITY,
+        assessment.id,
+        "created",
+        field="status",
+        new=AssessmentStatus.draft.value,
+        comment=f"{company.name}; questionnaire {version_row.key} {version_row.version}",
+    )
+    return assessment
+
+
+# --- answers ---------------------------------------------------------------------------------
+
+
+def change_answers(
+    session: Session,
+    actor: Principal,
+    assessment: Assessment,
+    changes: Mapping[str, Any],
+    if_match: str | None,
+    *,
+    locate: Locator = answer_problem,
+    earlier_problems: Iterable[ProblemDetail] = (),
+) -> list[str]:
+    """Set (raw payload) or delete (None) answers, all or nothing; returns the question ids
+    written. Every bad item is reported (422), located by ``locate``, together with any
+    ``earlier_problems`` the caller found while reading its input; nothing changes then."""
+    _require_draft_for_answers(assessment)
+    begin_write(session, assessment, if_match, required=True)
+    questionnaire = questionnaire_for(session, assessment)
+    rows = answer_rows(session, assessment.id)
+    current = payloads_of(rows)
+    updated, errors = apply_answer_changes(questionnaire, current, changes)
+    if not errors:
+        errors = _unknown_files(
+            session, assessment, {qid: updated[qid] for qid in changes if qid in updated}
+        )
+    problems = [*earlier_problems, *(locate(error) for error in errors)]
+    if problems:
+        raise _answers_invalid(problems)
+    now = utcnow()
+    written: list[str] = []
+    for question_id in changes:
+        row = rows.get(question_id)
+        payload = updated.get(question_id)
+        old = row.payload if row is not None else None
+        if payload is None:
+            if row is not None:
+                session.delete(row)
+                _record_answer(session, actor, assessment, question_id, old, None, "answer_deleted")
+            continue
+        new = stored_form(payload)
+        written.append(question_id)
+        if row is None:
+            session.add(
+                AssessmentAnswer(
+                    organisation_id=assessment.organisation_id,
+                    assessment_id=assessment.id,
+                    question_id=question_id,
+                    payload=new,
+                    updated_by_key_id=actor.key_id,
+                    updated_by_name=actor.key_name,
+                    updated_at=now,
+                )
+            )
+        elif row.payload != new:
+            row.payload = new
+            row.updated_by_key_id = actor.key_id
+            row.updated_by_name = actor.key_name
+            row.updated_at = now
+        else:
+            continue  # the same answer again: nothing to record
+        _record_answer(session, actor, assessment, question_id, old, new, "answer_set")
+    session.flush()
+    return written
+
+
+def delete_answer(
+    session: Session,
+    actor: Principal,
+    assessment: Assessment,
+    question_id: str,
+    if_match: str | None,
+) -> None:
+    _require_draft_for_answers(assessment)
+    questionnaire = questionnaire_for(session, assessment)
+    if not questionnaire.has_question(question_id):
+        raise Invalid.at(
+            f"answers.{question_id}",
+            f"questionnaire {questionnaire.key} {questionnaire.version} has no question "
+            f"'{question_id}'",
+        )
+    exists = session.scalar(
+        select(AssessmentAnswer.id).where(
+            AssessmentAnswer.assessment_id == assessment.id,
+            AssessmentAnswer.question_id == question_id,
+        )
+    )
+    if exists is None:
+        raise NotFound(f"question {question_id} has no answer in assessment {assessment.id}")
+    change_answers(session, actor, assessment, {question_id: None}, if_match)
+
+
+def stored_form(payload: AnswerPayload) -> dict[str, Any]:
+    """How a payload is kept in the database: JSON types, unset optional fields left out."""
+    return payload.model_dump(mode="json", exclude_none=True)
+
+
+def _record_answer(
+    session: Session,
+    actor: Principal,
+    assessment: Assessment,
+    question_id: str,
+    old: Any,
+    new: Any,
+    action: str,
+) -> None:
+    audit.record(
+        session,
+        actor,
+        AUDIT_ENTITY,
+        assessment.id,
+        action,
+        field=f"answers.{question_id}",
+        old=old,
+        new=new,
+    )
+
+
+def _unknown_files(
+    session: Session, assessment: Assessment, payloads: Mapping[str, AnswerPayload]
+) -> list[AnswerError]:
+    """Evidence that names an uploaded file must name a file of this assessment or of the
+    final assessments it was reopened from (whose answers it copied)."""
+    wanted = {
+        evidence.file_id
+        for payload in payloads.values()
+        for evidence in payload.evidence
+        if evidence.file_id is not None
+    }
+    if not wanted:
+        return []
+    known = set(
+        session.scalars(
+            select(AssessmentFile.id).where(
+                AssessmentFile.id.in_(wanted),
+                AssessmentFile.assessment_id.in_(lineage(session, assessment)),
+            )
+        )
+    )
+    return [
+        AnswerError(
+            question_id=question_id,
+            path=f"evidence[{position}].file_id",
+            code=AnswerErrorCode.invalid,
+            message=f"no uploaded file {evidence.file_id} in this assessment; upload it to "
+            f"/api/v1/assessments/{assessment.id}/files first",
+        )
+        for question_id, payload in payloads.items()
+        for position, evidence in enumerate(payload.evidence)
+        if evidence.file_id is not None and evidence.file_id not in known
+    ]
+
+
+def lineage(session: Session, assessment: Assessment) -> list[uuid.UUID]:
+    """This assessment and the ones it was reopened from, newest first."""
+    ids = [assessment.id]
+    previous = assessment.previous_assessment_id
+    while previous is not None and previous not in ids:
+        ids.append(previous)
+        previous = session.scalar(
+            select(Assessment.previous_assessment_id).where(Assessment.id == previous)
+        )
+    return ids
+
+
+def _answers_invalid(problems: list[ProblemDetail]) -> Invalid:
+    count = len(problems)
+    return Invalid(
+        f"{count} problem{'s' if count != 1 else ''} with the answers, nothing was saved; "
+        f"first: {problems[0].path}: {problems[0].message}",
+        errors=problems,
+    )
+
+
+# --- submit, review, reopen -------------------------------------------------------------------
+
+
+def _set_status(
+    session: Session,
+    actor: Principal,
+    assessment: Assessment,
+    status: AssessmentStatus,
+    *,
+    comment: str | None = None,
+) -> None:
+    old = assessment.status
+    assessment.status = status.value
+    audit.record(
+        session,
+        actor,
+        AUDIT_ENTITY,
+        assessment.id,
+        "status_changed",
+        field="status",
+        old=old,
+        new=status.value,
+        comment=comment,
+    )
+
+
+def submit(
+    session: Session, actor: Principal, assessment: Assessment, if_match: str | None
+) -> None:
+    """Lock a complete draft for review; 422 lists every missing required answer and every
+    missing required evidence item (and answers no longer valid)."""
+    _require_status(assessment, AssessmentStatus.draft, "submit")
+    begin_write(session, assessment, if_match, required=True)
+    questionnaire = questionnaire_for(session, assessment)
+    problems = submission_problems(questionnaire, payloads_of(answer_rows(session, assessment.id)))
+    if problems:
+        raise Invalid(
+            f"the assessment cannot be submitted yet: {len(problems)} problem(s) "
+            "(missing required answers or evidence)",
+            errors=[answer_problem(problem) for problem in problems],
+        )
+    assessment.submitted_at = utcnow()
+    assessment.submitted_by_key_id = actor.key_id
+    assessment.submitted_by_name = actor.key_name
+    _set_status(session, actor, assessment, AssessmentStatus.submitted)
+    session.flush()
+
+
+def review(
+    session: Session,
+    actor: Principal,
+    assessment: Assessment,
+    data: ReviewIn,
+    if_match: str | None,
+) -> None:
+    """Approve (final) or return (draft, with the comment kept) a submitted assessment.
+
+    Four eyes: the key that submitted cannot review its own submission. Approving a reopened
+    assessment marks the final one it replaced as superseded.
+    """
+    _require_status(assessment, AssessmentStatus.submitted, "review")
+    if data.decision == ReviewDecision.return_ and not data.comment:
+        raise Invalid.at("comment", "say what must change when returning an assessment")
+    if assessment.submitted_by_key_id == actor.key_id:
+        raise Forbidden("the key that submitted this assessment cannot review it; ask another")
+    begin_write(session, assessment, if_match, required=False)
+    assessment.reviewed_at = utcnow()
+    assessment.reviewed_by_key_id = actor.key_id
+    assessment.reviewed_by_name = actor.key_name
+    assessment.review_comment = data.comment
+    if data.decision == ReviewDecision.approve:
+        _set_status(session, actor, assessment, AssessmentStatus.final, comment=data.comment)
+        _supersede_previous(session, actor, assessment)
+    else:
+        _set_status(session, actor, assessment, AssessmentStatus.draft, comment=data.comment)
+    session.flush()
+
+
+def _supersede_previous(session: Session, actor: Principal, assessment: Assessment) -> None:
+    if assessment.previous_assessment_id is None:
+        return
+    previous = session.get(Assessment, assessment.previous_assessment_id)
+    if previous is None or previous.status != AssessmentStatus.final.value:
+        return
+    begin_write(session, previous, None, required=False)
+    _set_status(
+        session,
+        actor,
+        previous,
+        AssessmentStatus.superseded,
+        comment=f"replaced by assessment {assessment.id}",
+    )
+
+
+def reopen(
+    session: Session, actor: Principal, assessment: Assessment, if_match: str | None
+) -> Assessment:
+    """Start a new draft from a final assessment, copying its answers. The final one is left
+    exactly as it is (it stays final until the new one is approved)."""
+    _require_status(assessment, AssessmentStatus.final, "reopen")
+    check_if_match(if_match, etag_of(assessment), required=False)
+    successor = session.scalar(
+        select(Assessment.id).where(Assessment.previous_assessment_id == assessment.id)
+    )
+    if successor is not None:
+        raise Conflict(f"assessment {assessment.id} was already reopened as {successor}")
+    reopened = Assessment(
+        organisation_id=assessment.organisation_id,
+        company_id=assessment.company_id,
+        questionnaire_version_id=assessment.questionnaire_version_id,
+        status=AssessmentStatus.draft.value,
+        previous_assessment_id=assessment.id,
+        created_by_key_id=actor.key_id,
+        created_by_name=actor.key_name,
+    )
+    session.add(reopened)
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        raise Conflict(f"assessment {assessment.id} was just reopened by someone else") from exc
+    now = utcnow()
+    rows = answer_rows(session, assessment.id)
+    for question_id, row in rows.items():
+        session.add(
+            AssessmentAnswer(
+                organisation_id=assessment.organisation_id,
+                assessment_id=reopened.id,
+                question_id=question_id,
+                payload=row.payload,
+                updated_by_key_id=actor.key_id,
+                updated_by_name=actor.key_name,
+                updated_at=now,
+            )
+        )
+    audit.record(
+        session,
+        actor,
+        AUDIT_ENTITY,
+        reopened.id,
+        "created",
+        field="status",
+        new=AssessmentStatus.draft.value,
+        comment=f"reopened from final assessment {assessment.id}; {len(rows)} answers copied",
+    )
+    audit.record(
+        session,
+        actor,
+        AUDIT_ENTITY,
+        assessment.id,
+        "reopened",
+        new=str(reopened.id),
+        comment="a new draft copies this assessment's answers; this one is unchanged",
+    )
+    session.flush()
+    return reopened
+
+
+# --- export and import -------------------------------------------------------------------------
+
+
+def export_answers(session: Session, assessment: Assessment, now: datetime) -> ExportedAnswers:
+    """The answers that count (hidden questions' answers are left out, as they are ignored)."""
+    version_row = questionnaire_row(session, assessment)
+    questionnaire = questionnaires.questionnaire_of(version_row)
+    rows = answer_rows(session, assessment.id)
+    visible = visible_questions(questionnaire, payloads_of(rows))
+    company_name = _company_names(session, [assessment.company_id]).get(assessment.company_id, "")
+    return ExportedAnswers(
+        format=EXPORT_FORMAT,
+        questionnaire_key=version_row.key,
+        questionnaire_version=version_row.version,
+        answers={
+            question_id: rows[question_id].payload
+            for question_id in questionnaire.question_ids
+            if question_id in rows and question_id in visible
+        },
+        assessment_id=assessment.id,
+        company_id=assessment.company_id,
+        company_name=company_name,
+        status=AssessmentStatus(assessment.status),
+        exported_at=now,
+    )
+
+
+def import_answers(
+    session: Session,
+    actor: Principal,
+    assessment: Assessment,
+    document: AnswersDocument,
+    if_match: str | None,
+) -> list[str]:
+    """Set every answer of the document, all or nothing. The document must be for this
+    assessment's questionnaire key and version, so question ids mean the same thing."""
+    version_row = questionnaire_row(session, assessment)
+    mismatches = [
+        ProblemDetail(path=field, message=f"the assessment uses {expected}, not {given}")
+        for field, given, expected in (
+            ("questionnaire_key", document.questionnaire_key, version_row.key),
+            ("questionnaire_version", document.questionnaire_version, version_row.version),
+        )
+        if given != expected
+    ]
+    if mismatches:
+        raise Invalid("the answers are for another questionnaire", errors=mismatches)
+    return change_answers(session, actor, assessment, document.answers, if_match)
+
+
+# --- files ------------------------------------------------------------------------------------
+
+
+def store_file(
+    session: Session,
+    actor: Principal,
+    assessment: Assessment,
+    data: bytes,
+    declared_type: str | None,
+    filename: str | None,
+    data_dir: Path,
+) -> AssessmentFile:
+    """Keep an evidence file for this assessment (its bytes outside the database)."""
+    _require_draft_for_answers(assessment)
+    media_type = file_store.accepted_media_type(declared_type, data)
+    digest = file_store.store_bytes(data_dir / "files", data)
+    stored = AssessmentFile(
+        organisation_id=assessment.organisation_id,
+        assessment_id=assessment.id,
+        sha256=digest,
+        size=len(data),
+        media_type=media_type,
+        filename=file_store.safe_filename(filename),
+        uploaded_by_key_id=actor.key_id,
+        uploaded_by_name=actor.key_name,
+    )
+    session.add(stored)
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        AUDIT_ENTITY,
+        assessment.id,
+        "file_uploaded",
+        new={"file_id": str(stored.id), "sha256": digest, "filename": stored.filename},
+    )
+    return stored
+
+
+def get_file(session: Session, assessment: Assessment, file_id: uuid.UUID) -> AssessmentFile:
+    stored = session.get(AssessmentFile, file_id)
+    if stored is None or stored.assessment_id not in lineage(session, assessment):
+        raise NotFound(f"no file {file_id} in assessment {assessment.id}")
+    return stored
+
+
+def file_path(data_dir: Path, stored: AssessmentFile) -> Path:
+    """Where the bytes are; 404 when they were removed from the data folder."""
+    path = data_dir / "files" / stored.sha256
+    if not path.is_file():
+        raise NotFound(f"the stored bytes of file {stored.id} are missing from the data folder")
+    return path
+
+
+def file_out(stored: AssessmentFile) -> FileOut:
+    return FileOut(
+        id=stored.id,
+        assessment_id=stored.assessment_id,
+        filename=stored.filename,
+        media_type=stored.media_type,
+        size=stored.size,
+        sha256=stored.sha256,
+        uploaded_by=stored.uploaded_by_name,
+        created_at=stored.created_at,
+    )
+
+
+# --- for scoring and reports ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AssessmentForScoring:
+    """What the scoring engine needs of one assessment, parsed and ready.
+
+    ``answers`` holds only answers that count (visible questions); answers kept for questions
+    a later change hid are in ``excluded_answers`` and must not be scored.
+    """
+
+    assessment_id: uuid.UUID
+    organisation_id: uuid.UUID
+    company_id: uuid.UUID
+    status: AssessmentStatus
+    version: int
+    questionnaire_version_id: uuid.UUID
+    questionnaire: Questionnaire
+    answers: dict[str, AnswerPayload]
+    excluded_answers: dict[str, AnswerPayload]
+    visible_question_ids: frozenset[str]
+    updated_at: datetime
+    reviewed_at: datetime | None
+
+
+def get_assessment_for_scoring(session: Session, assessment_id: uuid.UUID) -> AssessmentForScoring:
+    """One assessment of the session's organisation (404 otherwise), any status."""
+    assessment = get_assessment(session, assessment_id)
+    questionnaire = questionnaire_for(session, assessment)
+    payloads = payloads_of(answer_rows(session, assessment.id))
+    visible = visible_questions(questionnaire, payloads)
+    return AssessmentForScoring(
+        assessment_id=assessment.id,
+        organisation_id=assessment.organisation_id,
+        company_id=assessment.company_id,
+        status=AssessmentStatus(assessment.status),
+        version=assessment.version,
+        questionnaire_version_id=assessment.questionnaire_version_id,
+        questionnaire=questionnaire,
+        answers={qid: p for qid, p in payloads.items() if qid in visible},
+        excluded_answers={qid: p for qid, p in payloads.items() if qid not in visible},
+        visible_question_ids=frozenset(visible),
+        updated_at=assessment.updated_at,
+        reviewed_at=assessment.reviewed_at,
+    )
+
+
+def latest_final_assessments(
+    session: Session, company_ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, Assessment]:
+    """For each company, the organisation's current final assessment (the latest approved;
+    superseded ones never count). Companies without one are absent from the result."""
+    ids = set(company_ids)
+    if not ids:
+        return {}
+    finals = session.scalars(
+        select(Assessment)
+        .where(
+            Assessment.company_id.in_(ids),
+            Assessment.status == AssessmentStatus.final.value,
+        )
+        .order_by(Assessment.reviewed_at, Assessment.id)
+    )
+    latest: dict[uuid.UUID, Assessment] = {}
+    for assessment in finals:
+        latest[assessment.company_id] = assessment  # later rows replace earlier ones
+    return latest

@@ -1,0 +1,512 @@
+"""The XLSX template of a questionnaire for offline completion, and reading a filled one.
+
+The template has an `Answers` sheet with one row per question (id, section, text, guidance,
+answer type, allowed values, conditions) and the columns to fill in; an `About` sheet naming
+the questionnaire key and version and the template format; and a hidden `Lists` sheet that
+feeds the drop-down lists of disclosure and single-choice answers.
+
+Reading checks that the workbook is this template (format marker, questionnaire, header row)
+before looking at any row, and reports row-level problems with the row number and column.
+Pure: no database, no clock; the workbook comes in and goes out as bytes or a stream.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any, BinaryIO
+
+from openpyxl import Workbook, load_workbook
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter, quote_sheetname
+from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.worksheet.worksheet import Worksheet
+
+from hrdd.errors import Invalid, ProblemDetail
+from hrdd.questionnaires.schemas import (
+    AllOfCondition,
+    AnswerCondition,
+    AnyOfCondition,
+    Condition,
+    DateAnswerType,
+    DisclosureAnswerType,
+    MultipleChoiceAnswerType,
+    NumberAnswerType,
+    Question,
+    Questionnaire,
+    SingleChoiceAnswerType,
+    TextAnswerType,
+)
+
+TEMPLATE_FORMAT = "hrdd-assessment-template/1"
+ANSWERS_SHEET = "Answers"
+ABOUT_SHEET = "About"
+LISTS_SHEET = "Lists"
+HEADER_ROW = 1
+FIRST_ROW = 2
+# Room for notes a person may add below the questions; anything longer is not this template.
+EXTRA_ROWS_ALLOWED = 200
+# Empty but formatted rows are skipped; scanning stops here so a huge sheet cannot stall us.
+MAX_SCANNED_ROWS = 10_000
+
+# (column key, header label). The first nine describe the question; the rest are filled in.
+COLUMNS: list[tuple[str, str]] = [
+    ("question_id", "Question id"),
+    ("section", "Section"),
+    ("question", "Question"),
+    ("guidance", "Guidance"),
+    ("answer_type", "Answer type"),
+    ("allowed_values", "Allowed values"),
+    ("required", "Required"),
+    ("evidence_required", "Evidence required"),
+    ("shown_when", "Shown only when"),
+    ("answer", "Answer"),
+    ("not_applicable_reason", "Not-applicable reason"),
+    ("comment", "Comment"),
+    ("evidence_url", "Evidence URL"),
+    ("evidence_title", "Evidence title"),
+    ("evidence_publisher", "Evidence publisher"),
+    ("evidence_date", "Evidence date (YYYY-MM-DD)"),
+    ("evidence_excerpt", "Evidence excerpt"),
+]
+COLUMN_KEYS = [key for key, _ in COLUMNS]
+INPUT_COLUMNS = COLUMN_KEYS[COLUMN_KEYS.index("answer") :]
+EVIDENCE_COLUMNS = {
+    "evidence_url": "url",
+    "evidence_title": "title",
+    "evidence_publisher": "publisher",
+    "evidence_date": "source_date",
+    "evidence_excerpt": "excerpt",
+}
+_WIDTHS = {"question": 60, "guidance": 70, "allowed_values": 40, "shown_when": 28}
+_INPUT_FILL = PatternFill("solid", fgColor="FFF7D6")
+
+
+def column_letter(key: str) -> str:
+    return get_column_letter(COLUMN_KEYS.index(key) + 1)
+
+
+# --- writing the template -------------------------------------------------------------------
+
+
+def describe_guidance(question: Question) -> str:
+    parts = [
+        (label, text)
+        for label, text in (
+            ("Full", question.guidance.full),
+            ("Partial", question.guidance.partial),
+            ("No", question.guidance.no),
+            ("Note", question.guidance.note),
+        )
+        if text
+    ]
+    return "\n".join(f"{label}: {text}" for label, text in parts)
+
+
+def describe_allowed(question: Question) -> str:
+    answer_type = question.answer_type
+    match answer_type:
+        case DisclosureAnswerType():
+            levels = [level.value for level in answer_type.allowed_levels]
+            text = "One of: " + ", ".join(levels)
+            if "not_applicable" in levels:
+                text += " (not_applicable needs a reason)"
+            return text
+        case SingleChoiceAnswerType():
+            return "One option id:\n" + _option_lines(question)
+        case MultipleChoiceAnswerType():
+            bounds = f"at least {answer_type.min_selected}"
+            if answer_type.max_selected is not None:
+                bounds += f", at most {answer_type.max_selected}"
+            return f"Option ids separated by commas ({bounds}):\n" + _option_lines(question)
+        case NumberAnswerType():
+            kind = "A whole number" if answer_type.integer else "A number"
+            return f"{kind} in {answer_type.unit}" + _bounds(answer_type.min, answer_type.max)
+        case DateAnswerType():
+            return "A date, YYYY-MM-DD" + _bounds(answer_type.min, answer_type.max)
+        case TextAnswerType():
+            return f"Text, at most {answer_type.max_length} characters"
+    return ""
+
+
+def _option_lines(question: Question) -> str:
+    return "\n".join(f"{option.id} = {option.label}" for option in question.options)
+
+
+def _bounds(low: Any, high: Any) -> str:
+    if low is not None and high is not None:
+        return f", from {low} to {high}"
+    if low is not None:
+        return f", at least {low}"
+    if high is not None:
+        return f", at most {high}"
+    return ""
+
+
+def describe_condition(condition: Condition | None) -> str:
+    if condition is None:
+        return ""
+    if isinstance(condition, AnyOfCondition):
+        return " or ".join(f"({describe_condition(c)})" for c in condition.any_of)
+    if isinstance(condition, AllOfCondition):
+        return " and ".join(f"({describe_condition(c)})" for c in condition.all_of)
+    assert isinstance(condition, AnswerCondition)
+    return " and ".join(
+        f"{condition.question} {name.replace('_', ' ')} {_operand_text(operand)}"
+        for name, operand in condition.operators.items()
+    )
+
+
+def _operand_text(operand: Any) -> str:
+    if isinstance(operand, list):
+        return "[" + ", ".join(str(item) for item in operand) + "]"
+    return str(operand)
+
+
+def write_template(questionnaire: Questionnaire, stream: BinaryIO) -> None:
+    """Write the XLSX template of ``questionnaire`` to ``stream``."""
+    workbook = Workbook()
+    answers = workbook.active
+    answers.title = ANSWERS_SHEET
+    _write_about(workbook.create_sheet(ABOUT_SHEET), questionnaire)
+    lists_sheet = workbook.create_sheet(LISTS_SHEET)
+    lists_sheet.sheet_state = "hidden"
+    lists = _ListSheet(lists_sheet)
+
+    answers.append([label for _, label in COLUMNS])
+    for cell in answers[HEADER_ROW]:
+        cell.font = Font(bold=True)
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
+    for offset, question in enumerate(questionnaire.questions):
+        row = FIRST_ROW + offset
+        answers.append(
+            [
+                question.id,
+                questionnaire.section(question.section).title,
+                question.text,
+                describe_guidance(question),
+                question.answer_type.type,
+                describe_allowed(question),
+                "yes" if question.required else "no",
+                "yes" if question.evidence_required else "no",
+                describe_condition(question.show_if),
+            ]
+        )
+        for cell in answers[row]:
+            cell.alignment = Alignment(wrap_text=True, vertical="top")
+        for key in INPUT_COLUMNS:
+            answers[f"{column_letter(key)}{row}"].fill = _INPUT_FILL
+        _add_validation(answers, lists, question, row)
+    for index, key in enumerate(COLUMN_KEYS, start=1):
+        answers.column_dimensions[get_column_letter(index)].width = _WIDTHS.get(key, 18)
+    answers.freeze_panes = f"B{FIRST_ROW}"
+    workbook.save(stream)
+
+
+def _write_about(sheet: Worksheet, questionnaire: Questionnaire) -> None:
+    rows: list[tuple[str, str]] = [
+        ("format", TEMPLATE_FORMAT),
+        ("questionnaire_key", questionnaire.key),
+        ("questionnaire_version", questionnaire.version),
+        ("title", questionnaire.title),
+        (
+            "how to fill in",
+            "Answer in the yellow columns of the Answers sheet, one row per question. Leave a "
+            "row's Answer empty to skip it. Do not change the question ids, the header row or "
+            "this sheet: the import checks them. One evidence source per row; add more through "
+            "the API.",
+        ),
+    ]
+    for key, value in rows:
+        sheet.append([key, value])
+    sheet.column_dimensions["A"].width = 24
+    sheet.column_dimensions["B"].width = 100
+
+
+class _ListSheet:
+    """The hidden sheet of drop-down values: one column per list (an inline list is limited to
+    255 characters, which long option lists exceed)."""
+
+    def __init__(self, sheet: Worksheet) -> None:
+        self.sheet = sheet
+        self.columns = 0
+
+    def add(self, values: list[str]) -> str:
+        self.columns += 1
+        column = get_column_letter(self.columns)
+        for index, value in enumerate(values, start=1):
+            self.sheet[f"{column}{index}"] = value
+        return f"{quote_sheetname(self.sheet.title)}!${column}$1:${column}${len(values)}"
+
+
+def _add_validation(sheet: Worksheet, lists: _ListSheet, question: Question, row: int) -> None:
+    """Drop-down lists for disclosure and single-choice answers, bounds for numbers."""
+    answer_type = question.answer_type
+    values: list[str] = []
+    if isinstance(answer_type, DisclosureAnswerType):
+        values = [level.value for level in answer_type.allowed_levels]
+    elif isinstance(answer_type, SingleChoiceAnswerType):
+        values = [option.id for option in answer_type.options]
+    if values:
+        validation = DataValidation(
+            type="list",
+            formula1=lists.add(values),
+            allow_blank=True,
+            showErrorMessage=True,
+            errorTitle=f"{question.id}: not an allowed value",
+            error="Pick one of the listed values.",
+        )
+    elif isinstance(answer_type, NumberAnswerType) and (
+        answer_type.min is not None or answer_type.max is not None
+    ):
+        low = answer_type.min if answer_type.min is not None else Decimal("-1e15")
+        high = answer_type.max if answer_type.max is not None else Decimal("1e15")
+        validation = DataValidation(
+            type="whole" if answer_type.integer else "decimal",
+            operator="between",
+            formula1=str(low),
+            formula2=str(high),
+            allow_blank=True,
+            showErrorMessage=True,
+            errorTitle=f"{question.id}: out of bounds",
+            error=f"Enter a number from {low} to {high} ({answer_type.unit}).",
+        )
+    else:
+        return
+    sheet.add_data_validation(validation)
+    validation.add(f"{column_letter('answer')}{row}")
+
+
+def template_bytes(questionnaire: Questionnaire) -> bytes:
+    buffer = io.BytesIO()
+    write_template(questionnaire, buffer)
+    return buffer.getvalue()
+
+
+# --- reading a filled template --------------------------------------------------------------
+
+
+@dataclass
+class FilledTemplate:
+    """Answers read from a workbook: raw payloads by question id, the row each came from, and
+    problems found while reading cells (answers are validated against questions later)."""
+
+    answers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    rows: dict[str, int] = field(default_factory=dict)
+    problems: list[ProblemDetail] = field(default_factory=list)
+
+    def problem(self, row: int, column: str, question_id: str | None, message: str) -> None:
+        who = f"row {row}" + (f", question {question_id}" if question_id else "")
+        self.problems.append(
+            ProblemDetail(path=f"rows.{row}.{column}", message=f"{who}: {message}")
+        )
+
+
+def _not_the_template(message: str) -> Invalid:
+    return Invalid.at(
+        "file", f"{message}; download the template of this questionnaire and fill it in"
+    )
+
+
+def read_template(data: bytes, questionnaire: Questionnaire) -> FilledTemplate:
+    """Read a filled template of ``questionnaire``. A workbook that is not this template is a
+    422 at `file`; problems in rows are returned in ``problems`` (path `rows.<n>.<column>`)."""
+    try:
+        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many kinds (zip, XML, key errors) for bad files
+        raise _not_the_template("the file is not an XLSX workbook") from exc
+    try:
+        return _read_workbook(workbook, questionnaire)
+    finally:
+        workbook.close()
+
+
+def _read_workbook(workbook: Any, questionnaire: Questionnaire) -> FilledTemplate:
+    if ABOUT_SHEET not in workbook.sheetnames or ANSWERS_SHEET not in workbook.sheetnames:
+        raise _not_the_template(f"the workbook has no {ANSWERS_SHEET} and {ABOUT_SHEET} sheets")
+    about: dict[str, Any] = {}
+    for row in workbook[ABOUT_SHEET].iter_rows(min_row=1, max_row=20, max_col=2, values_only=True):
+        if row and isinstance(row[0], str):
+            about[row[0]] = row[1] if len(row) > 1 else None
+    if about.get("format") != TEMPLATE_FORMAT:
+        raise _not_the_template(
+            f"the {ABOUT_SHEET} sheet does not name the format {TEMPLATE_FORMAT}"
+        )
+    key, version = about.get("questionnaire_key"), about.get("questionnaire_version")
+    if key != questionnaire.key or version != questionnaire.version:
+        raise _not_the_template(
+            f"the template is for questionnaire {key} {version}, but the assessment uses "
+            f"{questionnaire.key} {questionnaire.version}"
+        )
+    sheet = workbook[ANSWERS_SHEET]
+    header = next(sheet.iter_rows(min_row=HEADER_ROW, max_row=HEADER_ROW, values_only=True), ())
+    expected = [label for _, label in COLUMNS]
+    if [_text(cell) for cell in list(header)[: len(expected)]] != expected:
+        raise _not_the_template(f"the header row of {ANSWERS_SHEET} was changed")
+    filled = FilledTemplate()
+    row_limit = len(questionnaire.questions) + EXTRA_ROWS_ALLOWED
+    for number, cells in _numbered_rows(sheet):
+        if number - FIRST_ROW >= MAX_SCANNED_ROWS:
+            raise _not_the_template(f"{ANSWERS_SHEET} has more than {MAX_SCANNED_ROWS} rows")
+        if all(value is None for value in cells.values()):
+            continue  # formatted but empty rows are common in edited workbooks
+        if number - FIRST_ROW >= row_limit:
+            raise _not_the_template(f"{ANSWERS_SHEET} has content beyond row {row_limit + 1}")
+        _read_row(filled, questionnaire, number, cells)
+    return filled
+
+
+def _numbered_rows(sheet: Any) -> Iterator[tuple[int, dict[str, Any]]]:
+    for number, row in enumerate(
+        sheet.iter_rows(min_row=FIRST_ROW, max_col=len(COLUMNS), values_only=True),
+        start=FIRST_ROW,
+    ):
+        values = list(row) + [None] * (len(COLUMNS) - len(row))
+        yield (
+            number,
+            {key: _blank_to_none(value) for key, value in zip(COLUMN_KEYS, values, strict=True)},
+        )
+
+
+def _blank_to_none(value: Any) -> Any:
+    if isinstance(value, str) and not value.strip():
+        return None
+    return value
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value).strip()
+
+
+def _read_row(
+    filled: FilledTemplate, questionnaire: Questionnaire, number: int, cells: dict[str, Any]
+) -> None:
+    question_id = _text(cells["question_id"])
+    has_input = any(cells[key] is not None for key in INPUT_COLUMNS)
+    if not has_input:
+        return
+    if question_id is None:
+        filled.problem(number, "question_id", None, "answers given on a row without a question id")
+        return
+    if not questionnaire.has_question(question_id):
+        filled.problem(
+            number,
+            "question_id",
+            question_id,
+            f"questionnaire {questionnaire.key} {questionnaire.version} has no such question",
+        )
+        return
+    if question_id in filled.rows:
+        filled.problem(
+            number,
+            "question_id",
+            question_id,
+            f"the question is answered twice (also on row {filled.rows[question_id]})",
+        )
+        return
+    filled.rows[question_id] = number
+    if cells["answer"] is None:
+        filled.problem(
+            number,
+            "answer",
+            question_id,
+            "a comment or evidence is given without an answer; answer it or clear the row",
+        )
+        return
+    question = questionnaire.question(question_id)
+    payload = _payload(filled, question, number, cells)
+    if payload is not None:
+        filled.answers[question_id] = payload
+
+
+def _payload(
+    filled: FilledTemplate, question: Question, number: int, cells: dict[str, Any]
+) -> dict[str, Any] | None:
+    answer = cells["answer"]
+    answer_type = question.answer_type
+    payload: dict[str, Any] = {"type": answer_type.type}
+    match answer_type:
+        case DisclosureAnswerType():
+            payload["level"] = str(answer).strip().lower()
+            if cells["not_applicable_reason"] is not None:
+                payload["not_applicable_reason"] = str(cells["not_applicable_reason"])
+        case SingleChoiceAnswerType():
+            payload["value"] = str(answer).strip()
+        case MultipleChoiceAnswerType():
+            payload["values"] = [
+                part.strip()
+                for part in str(answer).replace(";", ",").replace("\n", ",").split(",")
+                if part.strip()
+            ]
+        case NumberAnswerType():
+            number_value = _number(answer)
+            if number_value is None:
+                filled.problem(number, "answer", question.id, f"{answer!r} is not a number")
+                return None
+            payload["value"] = number_value
+            payload["unit"] = answer_type.unit  # the template states it in Allowed values
+        case DateAnswerType():
+            payload["value"] = _date_value(answer)
+        case TextAnswerType():
+            payload["value"] = str(answer)
+    if answer_type.type != "disclosure" and cells["not_applicable_reason"] is not None:
+        filled.problem(
+            number,
+            "not_applicable_reason",
+            question.id,
+            "only disclosure questions take a not-applicable reason",
+        )
+        return None
+    if cells["comment"] is not None:
+        payload["comment"] = str(cells["comment"])
+    evidence = {
+        name: _evidence_value(name, cells[column])
+        for column, name in EVIDENCE_COLUMNS.items()
+        if cells[column] is not None
+    }
+    if evidence:
+        payload["evidence"] = [evidence]
+    return payload
+
+
+def _number(value: Any) -> Decimal | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float | Decimal):
+        return Decimal(str(value))
+    try:
+        return Decimal(str(value).strip())
+    except InvalidOperation:
+        return None
+
+
+def _date_value(value: Any) -> Any:
+    # Excel date cells come back as datetimes at midnight; typed text is left to validation.
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    return str(value).strip()
+
+
+def _evidence_value(name: str, value: Any) -> Any:
+    if name == "source_date":
+        return _date_value(value)
+    return str(value).strip()
+
+
+def column_for(payload_path: str) -> str:
+    """The template column an answer-payload path (`level`, `evidence[0].url`) was read from."""
+    head = payload_path.split(".")[0].split("[")[0]
+    if head == "evidence":
+        leaf = payload_path.rsplit(".", 1)[-1]
+        for column, name in EVIDENCE_COLUMNS.items():
+            if name == leaf:
+                return column
+        return "evidence_url"
+    if head in ("not_applicable_reason", "comment"):
+        return head
+    return "answer"

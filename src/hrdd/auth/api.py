@@ -1,0 +1,71 @@
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Response, status
+from sqlalchemy import select
+
+from hrdd.auth import service
+from hrdd.auth.models import ApiKey
+from hrdd.auth.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyList, ApiKeyOut, Me
+from hrdd.db import utcnow
+from hrdd.deps import Admin, CurrentPrincipal, DbSession
+from hrdd.errors import problem_responses
+from hrdd.http import PageParams, page_params, paginate
+
+router = APIRouter(tags=["auth"])
+
+
+@router.get("/me", summary="Who am I", response_model=Me, responses=problem_responses(401))
+def me(principal: CurrentPrincipal) -> Me:
+    return Me(
+        key_id=principal.key_id,
+        key_name=principal.key_name,
+        role=principal.role,
+        organisation_id=principal.organisation_id,
+        organisation_name=principal.organisation_name,
+    )
+
+
+def _key_out(key: ApiKey) -> ApiKeyOut:
+    return ApiKeyOut.model_validate(key, from_attributes=True)
+
+
+@router.get(
+    "/api-keys",
+    summary="List the organisation's API keys",
+    response_model=ApiKeyList,
+    responses=problem_responses(401, 403, 422),
+)
+def list_keys(
+    session: DbSession, _: Admin, page: Annotated[PageParams, Depends(page_params)]
+) -> ApiKeyList:
+    keys, next_cursor = paginate(session, select(ApiKey), [ApiKey.created_at, ApiKey.id], page)
+    return ApiKeyList(items=[_key_out(k) for k in keys], next_cursor=next_cursor)
+
+
+@router.post(
+    "/api-keys",
+    summary="Create an API key (the secret is shown once)",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ApiKeyCreated,
+    responses=problem_responses(401, 403, 413, 422),
+)
+def create_key(
+    data: ApiKeyCreate, session: DbSession, principal: Admin, response: Response
+) -> ApiKeyCreated:
+    key, secret = service.create_key(
+        session, principal.organisation_id, data.name, data.role, created_by=principal.key_id
+    )
+    response.headers["Location"] = f"/api/v1/api-keys/{key.id}"
+    response.headers["Cache-Control"] = "no-store"
+    return ApiKeyCreated(**_key_out(key).model_dump(), key=secret)
+
+
+@router.delete(
+    "/api-keys/{key_id}",
+    summary="Revoke an API key",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problem_responses(401, 403, 404, 422),
+)
+def revoke_key(key_id: uuid.UUID, session: DbSession, _: Admin) -> None:
+    service.revoke_key(session, key_id, utcnow())

@@ -1,0 +1,113 @@
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Response, status
+
+from hrdd.companies import service
+from hrdd.companies.schemas import CompanyIn, CompanyList, CompanyOut, OwnershipIn, OwnershipOut
+from hrdd.deps import Analyst, DbSession, Investor
+from hrdd.errors import problem_responses
+from hrdd.http import IfMatch, PageParams, check_if_match, etag_for, page_params
+from hrdd.vocab import TechnologyCategory
+
+router = APIRouter(prefix="/companies", tags=["companies"])
+
+_READ_ERRORS = problem_responses(401, 403, 404, 422)
+_WRITE_ERRORS = problem_responses(401, 403, 404, 409, 412, 413, 422, 428)
+
+
+@router.get("", summary="Search companies", response_model=CompanyList, responses=_READ_ERRORS)
+def list_companies(
+    session: DbSession,
+    _: Investor,
+    page: Annotated[PageParams, Depends(page_params)],
+    q: Annotated[
+        str | None,
+        Query(max_length=200, description="Name, alias, ISIN, LEI or ticker"),
+    ] = None,
+    category: TechnologyCategory | None = None,
+) -> CompanyList:
+    companies, next_cursor = service.search_companies(
+        session, q, category.value if category else None, page
+    )
+    idents = service.identifiers_of(session, [c.id for c in companies])
+    return CompanyList(
+        items=[service.to_summary(c, idents[c.id]) for c in companies], next_cursor=next_cursor
+    )
+
+
+@router.post(
+    "",
+    summary="Create a company",
+    status_code=status.HTTP_201_CREATED,
+    response_model=CompanyOut,
+    responses=_WRITE_ERRORS,
+)
+def create_company(
+    data: CompanyIn, session: DbSession, _: Analyst, response: Response
+) -> CompanyOut:
+    company = service.create_company(session, data)
+    response.headers["Location"] = f"/api/v1/companies/{company.id}"
+    response.headers["ETag"] = etag_for(company.id, company.version)
+    return service.to_out(session, company)
+
+
+@router.get(
+    "/{company_id}", summary="Read a company", response_model=CompanyOut, responses=_READ_ERRORS
+)
+def read_company(
+    company_id: uuid.UUID, session: DbSession, _: Investor, response: Response
+) -> CompanyOut:
+    company = service.get_company(session, company_id)
+    response.headers["ETag"] = etag_for(company.id, company.version)
+    return service.to_out(session, company)
+
+
+@router.put(
+    "/{company_id}",
+    summary="Replace a company (send If-Match)",
+    response_model=CompanyOut,
+    responses=_WRITE_ERRORS,
+)
+def replace_company(
+    company_id: uuid.UUID,
+    data: CompanyIn,
+    session: DbSession,
+    _: Analyst,
+    response: Response,
+    if_match: IfMatch = None,
+) -> CompanyOut:
+    company = service.get_company(session, company_id)
+    check_if_match(if_match, etag_for(company.id, company.version), required=True)
+    service.replace_company(session, company, data)
+    response.headers["ETag"] = etag_for(company.id, company.version)
+    return service.to_out(session, company)
+
+
+@router.post(
+    "/{company_id}/ownership",
+    summary="Record an owner of the company",
+    status_code=status.HTTP_201_CREATED,
+    response_model=OwnershipOut,
+    responses=_WRITE_ERRORS,
+)
+def add_ownership(
+    company_id: uuid.UUID, data: OwnershipIn, session: DbSession, _: Analyst, response: Response
+) -> OwnershipOut:
+    company = service.get_company(session, company_id)
+    link = service.add_ownership(session, company, data)
+    response.headers["Location"] = f"/api/v1/companies/{company.id}"
+    return service.ownership_out(session, link)
+
+
+@router.delete(
+    "/{company_id}/ownership/{link_id}",
+    summary="Remove an ownership link",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problem_responses(401, 403, 404, 422),
+)
+def remove_ownership(
+    company_id: uuid.UUID, link_id: uuid.UUID, session: DbSession, _: Analyst
+) -> None:
+    company = service.get_company(session, company_id)
+    service.remove_ownership(session, company, link_id)

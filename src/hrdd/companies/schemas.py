@@ -1,0 +1,146 @@
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, HttpUrl, model_validator
+from stdnum import isin as stdnum_isin
+from stdnum import lei as stdnum_lei
+from stdnum.exceptions import ValidationError as StdnumError
+
+from hrdd.dates import PlausibleDate
+from hrdd.vocab import ListingStatus, OwnerKind, TechnologyCategory
+
+
+def _valid_isin(value: str) -> str:
+    try:
+        return stdnum_isin.validate(value)
+    except StdnumError as exc:
+        raise ValueError(f"{value!r} is not a valid ISIN ({exc.message})") from exc
+
+
+def _valid_lei(value: str) -> str:
+    try:
+        return stdnum_lei.validate(value)
+    except StdnumError as exc:
+        raise ValueError(f"{value!r} is not a valid LEI ({exc.message})") from exc
+
+
+def _country(value: str) -> str:
+    if len(value) != 2 or not value.isalpha():
+        raise ValueError(f"{value!r} is not an ISO 3166 alpha-2 country code")
+    return value.upper()
+
+
+def _at_most(limit: int) -> AfterValidator:
+    """A URL no longer than its database column (checked after normalisation, which may
+    lengthen it), so an over-long one is a 422 and not a database error."""
+
+    def check(url: HttpUrl) -> HttpUrl:
+        if len(str(url)) > limit:
+            raise ValueError(f"the URL is longer than {limit} characters")
+        return url
+
+    return AfterValidator(check)
+
+
+Isin = Annotated[str, AfterValidator(_valid_isin)]
+Lei = Annotated[str, AfterValidator(_valid_lei)]
+Country = Annotated[str, AfterValidator(_country)]
+Ticker = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9.:\-/ ]+$")]
+
+
+class CompanyIn(BaseModel):
+    """Create or replace a company (PUT sends the whole company)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=300)
+    aliases: list[Annotated[str, Field(min_length=1, max_length=300)]] = Field(
+        default_factory=list, max_length=50
+    )
+    country: Country | None = None
+    website: Annotated[HttpUrl, _at_most(500)] | None = None
+    categories: list[TechnologyCategory] = Field(default_factory=list)
+    listing_status: ListingStatus = ListingStatus.private
+    isins: list[Isin] = Field(default_factory=list, max_length=50)
+    lei: Lei | None = None
+    tickers: list[Ticker] = Field(default_factory=list, max_length=50)
+    notes: str | None = Field(default=None, max_length=5000)
+
+
+class OwnershipIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    owner_name: str = Field(min_length=1, max_length=300)
+    owner_kind: OwnerKind
+    owner_company_id: uuid.UUID | None = None
+    percentage: Decimal | None = Field(default=None, ge=0, le=100, max_digits=7, decimal_places=4)
+    start_date: PlausibleDate | None = None
+    end_date: PlausibleDate | None = None
+    source_publisher: str | None = Field(default=None, max_length=300)
+    source_title: str | None = Field(default=None, max_length=500)
+    source_date: PlausibleDate | None = None
+    source_url: Annotated[HttpUrl, _at_most(2000)] | None = None
+    note: str | None = Field(default=None, max_length=2000)
+
+    @model_validator(mode="after")
+    def _dates_in_order(self) -> "OwnershipIn":
+        if self.start_date and self.end_date and self.end_date < self.start_date:
+            raise ValueError("end_date is before start_date")
+        return self
+
+
+class OwnershipOut(BaseModel):
+    id: uuid.UUID
+    company_id: uuid.UUID
+    company_name: str
+    owner_name: str
+    owner_kind: OwnerKind
+    owner_company_id: uuid.UUID | None
+    percentage: Decimal | None
+    start_date: date | None
+    end_date: date | None
+    date_precision: str
+    source_publisher: str | None
+    source_title: str | None
+    source_date: date | None
+    source_url: str | None
+    note: str | None
+
+
+class CompanyOut(BaseModel):
+    id: uuid.UUID
+    slug: str | None
+    name: str
+    aliases: list[str]
+    country: str | None
+    website: str | None
+    categories: list[TechnologyCategory]
+    listing_status: ListingStatus
+    isins: list[str]
+    lei: str | None
+    tickers: list[str]
+    notes: str | None
+    version: int
+    created_at: datetime
+    updated_at: datetime
+    owners: list[OwnershipOut] = Field(description="Who owns or owned this company")
+    holdings: list[OwnershipOut] = Field(description="Companies this company owns or owned")
+
+
+class CompanySummary(BaseModel):
+    id: uuid.UUID
+    slug: str | None
+    name: str
+    country: str | None
+    categories: list[TechnologyCategory]
+    listing_status: ListingStatus
+    isins: list[str]
+    lei: str | None
+    tickers: list[str]
+
+
+class CompanyList(BaseModel):
+    items: list[CompanySummary]
+    next_cursor: str | None = None

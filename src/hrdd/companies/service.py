@@ -1,0 +1,233 @@
+"""Company registry: create, edit, search, ownership. Companies are shared by all tenants."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+
+from sqlalchemy import String, cast, delete, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from hrdd.companies.models import Company, CompanyIdentifier, OwnershipLink
+from hrdd.companies.schemas import (
+    CompanyIn,
+    CompanyOut,
+    CompanySummary,
+    OwnershipIn,
+    OwnershipOut,
+)
+from hrdd.db import utcnow
+from hrdd.errors import Conflict, Invalid, NotFound, ProblemDetail
+from hrdd.http import PageParams, paginate
+
+
+def build_search_text(name: str, aliases: Iterable[str]) -> str:
+    return " | ".join(n.casefold() for n in [name, *aliases])[:4000]
+
+
+def get_company(session: Session, company_id: uuid.UUID) -> Company:
+    company = session.get(Company, company_id)
+    if company is None:
+        raise NotFound(f"no company {company_id}")
+    return company
+
+
+def identifiers_of(
+    session: Session, company_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, dict[str, list[str]]]:
+    found: dict[uuid.UUID, dict[str, list[str]]] = defaultdict(lambda: {"isin": [], "ticker": []})
+    if company_ids:
+        rows = session.scalars(
+            select(CompanyIdentifier)
+            .where(CompanyIdentifier.company_id.in_(company_ids))
+            .order_by(CompanyIdentifier.scheme, CompanyIdentifier.value)
+        )
+        for ident in rows:
+            found[ident.company_id][ident.scheme].append(ident.value)
+    return found
+
+
+def _check_identifiers_free(
+    session: Session, data: CompanyIn, company_id: uuid.UUID | None
+) -> None:
+    wanted = [("isin", v) for v in data.isins] + [("ticker", v.upper()) for v in data.tickers]
+    errors = []
+    for index, (scheme, value) in enumerate(wanted):
+        owner = session.scalar(
+            select(CompanyIdentifier.company_id).where(
+                CompanyIdentifier.scheme == scheme, CompanyIdentifier.value == value
+            )
+        )
+        if owner is not None and owner != company_id:
+            field = "isins" if scheme == "isin" else "tickers"
+            position = index if scheme == "isin" else index - len(data.isins)
+            errors.append(
+                ProblemDetail(
+                    path=f"{field}.{position}", message=f"{value} belongs to company {owner}"
+                )
+            )
+    if data.lei:
+        owner = session.scalar(select(Company.id).where(Company.lei == data.lei))
+        if owner is not None and owner != company_id:
+            errors.append(
+                ProblemDetail(path="lei", message=f"{data.lei} belongs to company {owner}")
+            )
+    if errors:
+        raise Invalid("identifiers already used by another company", errors=errors)
+
+
+def _apply(session: Session, company: Company, data: CompanyIn) -> None:
+    company.name = data.name
+    company.aliases = list(dict.fromkeys(data.aliases))
+    company.search_text = build_search_text(data.name, company.aliases)
+    company.country = data.country
+    company.website = str(data.website) if data.website else None
+    company.categories = [c.value for c in data.categories]
+    company.listing_status = data.listing_status.value
+    company.lei = data.lei
+    company.notes = data.notes
+    session.execute(delete(CompanyIdentifier).where(CompanyIdentifier.company_id == company.id))
+    for value in dict.fromkeys(data.isins):
+        session.add(CompanyIdentifier(company_id=company.id, scheme="isin", value=value))
+    for value in dict.fromkeys(t.upper() for t in data.tickers):
+        session.add(CompanyIdentifier(company_id=company.id, scheme="ticker", value=value))
+
+
+def create_company(session: Session, data: CompanyIn, slug: str | None = None) -> Company:
+    _check_identifiers_free(session, data, None)
+    company = Company(name=data.name, slug=slug)
+    session.add(company)
+    session.flush()
+    _apply(session, company, data)
+    _flush_or_conflict(session)
+    return company
+
+
+def replace_company(session: Session, company: Company, data: CompanyIn) -> Company:
+    _check_identifiers_free(session, data, company.id)
+    _apply(session, company, data)
+    company.version += 1
+    company.updated_at = utcnow()
+    _flush_or_conflict(session)
+    return company
+
+
+def _flush_or_conflict(session: Session) -> None:
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        # Two writers racing for the same identifier: the loser learns it, nothing is saved.
+        raise Conflict("an identifier of this company was just taken by another company") from exc
+
+
+def search_companies(
+    session: Session, q: str | None, category: str | None, page: PageParams
+) -> tuple[list[Company], str | None]:
+    statement = select(Company)
+    if q:
+        needle = q.strip()
+        by_identifier = select(CompanyIdentifier.company_id).where(
+            or_(
+                CompanyIdentifier.value == needle.upper(),
+                CompanyIdentifier.value.like(f"%:{_escape_like(needle.upper())}", escape="\\"),
+            )
+        )
+        statement = statement.where(
+            or_(
+                Company.search_text.like(f"%{_escape_like(needle.casefold())}%", escape="\\"),
+                Company.lei == needle.upper(),
+                Company.id.in_(by_identifier),
+            )
+        )
+    if category:
+        # JSON arrays differ by backend; the quoted value matches one whole element in both.
+        statement = statement.where(cast(Company.categories, String).like(f'%"{category}"%'))
+    return paginate(session, statement, [Company.name, Company.id], page)
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def to_summary(company: Company, idents: dict[str, list[str]]) -> CompanySummary:
+    return CompanySummary(
+        id=company.id,
+        slug=company.slug,
+        name=company.name,
+        country=company.country,
+        categories=company.categories,
+        listing_status=company.listing_status,
+        isins=idents["isin"],
+        lei=company.lei,
+        tickers=idents["ticker"],
+    )
+
+
+def ownership_out(session: Session, link: OwnershipLink) -> OwnershipOut:
+    owned = session.get(Company, link.company_id)
+    return OwnershipOut(
+        id=link.id,
+        company_id=link.company_id,
+        company_name=owned.name if owned else "",
+        owner_name=link.owner_name,
+        owner_kind=link.owner_kind,
+        owner_company_id=link.owner_company_id,
+        percentage=link.percentage,
+        start_date=link.start_date,
+        end_date=link.end_date,
+        date_precision=link.date_precision,
+        source_publisher=link.source_publisher,
+        source_title=link.source_title,
+        source_date=link.source_date,
+        source_url=link.source_url,
+        note=link.note,
+    )
+
+
+def to_out(session: Session, company: Company) -> CompanyOut:
+    idents = identifiers_of(session, [company.id])[company.id]
+    owners = session.scalars(
+        select(OwnershipLink)
+        .where(OwnershipLink.company_id == company.id)
+        .order_by(OwnershipLink.start_date, OwnershipLink.id)
+    )
+    holdings = session.scalars(
+        select(OwnershipLink)
+        .where(OwnershipLink.owner_company_id == company.id)
+        .order_by(OwnershipLink.start_date, OwnershipLink.id)
+    )
+    return CompanyOut(
+        **to_summary(company, idents).model_dump(),
+        aliases=company.aliases,
+        website=company.website,
+        notes=company.notes,
+        version=company.version,
+        created_at=company.created_at,
+        updated_at=company.updated_at,
+        owners=[ownership_out(session, link) for link in owners],
+        holdings=[ownership_out(session, link) for link in holdings],
+    )
+
+
+def add_ownership(session: Session, company: Company, data: OwnershipIn) -> OwnershipLink:
+    if data.owner_company_id is not None:
+        if data.owner_company_id == company.id:
+            raise Invalid.at("owner_company_id", "a company cannot own itself")
+        get_company(session, data.owner_company_id)
+    link = OwnershipLink(
+        company_id=company.id,
+        **data.model_dump(exclude={"source_url"}),
+        source_url=str(data.source_url) if data.source_url else None,
+    )
+    session.add(link)
+    session.flush()
+    return link
+
+
+def remove_ownership(session: Session, company: Company, link_id: uuid.UUID) -> None:
+    link = session.get(OwnershipLink, link_id)
+    if link is None or link.company_id != company.id:
+        raise NotFound(f"no ownership link {link_id} on company {company.id}")
+    session.delete(link)

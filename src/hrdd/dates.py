@@ -1,0 +1,35 @@
+"""The window of calendar dates people may enter: 1900-01-01 to 2100-12-31.
+
+Python dates run from year 1 to 9999, but no ownership link, evidence item, commitment,
+screening listing or answer is dated outside this window. Dates near either end are typos
+(0202 for 2020) or sentinels (9999-12-31) that would sort, decay and chart as if they were
+real, so they are refused where they come in, with the field named.
+"""
+
+from datetime import date
+from typing import Annotated
+
+from pydantic import AfterValidator
+
+EARLIEST_DATE = date(1900, 1, 1)
+LATEST_DATE = date(2100, 12, 31)
+
+
+def outside_window(value: date) -> str | None:
+    """Why ``value`` is refused, or None when it is inside the window."""
+    if EARLIEST_DATE <= value <= LATEST_DATE:
+        return None
+    return (
+        f"{value.isoformat()} is outside the accepted dates, "
+        f"{EARLIEST_DATE.isoformat()} to {LATEST_DATE.isoformat()}"
+    )
+
+
+def within_window(value: date) -> date:
+    problem = outside_window(value)
+    if problem is not None:
+        raise ValueError(problem)
+    return value
+
+
+PlausibleDate = Annotated[date, AfterValidator(within_window)]

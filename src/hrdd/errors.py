@@ -1,0 +1,235 @@
+"""RFC 9457 problem details: the one error shape of the whole API.
+
+Services raise ``Problem`` subclasses; the handlers here turn them, validation errors, unknown
+routes and unexpected exceptions into ``application/problem+json`` bodies. Nothing else in the
+code base builds an error response by hand.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from hrdd.logs import redact_secrets
+
+log = logging.getLogger("hrdd.errors")
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+# slug -> (status, title, when it happens). Served at /problems/{slug} and listed in the README.
+PROBLEM_TYPES: dict[str, tuple[int, str, str]] = {
+    "unauthenticated": (401, "Authentication required", "No API key, or a bad or revoked one."),
+    "forbidden": (403, "Not allowed", "The key's role may not do this."),
+    "not-found": (404, "Not found", "No such resource, or not your organisation's."),
+    "method-not-allowed": (405, "Method not allowed", "The route exists without this method."),
+    "conflict": (409, "Conflict", "The resource is in a state that forbids this change."),
+    "precondition-failed": (412, "Stale version", "If-Match names an older version."),
+    "payload-too-large": (413, "Payload too large", "The body or upload is over the limit."),
+    "unsupported-media-type": (415, "Unsupported media type", "Wrong content type."),
+    "validation": (422, "Invalid request", "The content is not valid; see errors."),
+    "precondition-required": (428, "If-Match required", "This write needs an If-Match header."),
+    "internal": (500, "Internal error", "Unexpected failure; the request id helps find it."),
+}
+
+
+class ProblemDetail(BaseModel):
+    """One invalid field: a dotted path into the request and what is wrong with it."""
+
+    path: str
+    message: str
+
+
+class ProblemBody(BaseModel):
+    type: str = Field(examples=["/problems/validation"])
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+    errors: list[ProblemDetail] = Field(default_factory=list)
+
+
+class Problem(Exception):
+    slug = "internal"
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        errors: list[ProblemDetail] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = errors or []
+        self.headers = headers or {}
+
+    @property
+    def status(self) -> int:
+        return PROBLEM_TYPES[self.slug][0]
+
+
+class Unauthenticated(Problem):
+    slug = "unauthenticated"
+
+
+class Forbidden(Problem):
+    slug = "forbidden"
+
+
+class NotFound(Problem):
+    slug = "not-found"
+
+
+class Conflict(Problem):
+    slug = "conflict"
+
+
+class PreconditionFailed(Problem):
+    slug = "precondition-failed"
+
+
+class PreconditionRequired(Problem):
+    slug = "precondition-required"
+
+
+class PayloadTooLarge(Problem):
+    slug = "payload-too-large"
+
+
+class UnsupportedMediaType(Problem):
+    slug = "unsupported-media-type"
+
+
+class Invalid(Problem):
+    slug = "validation"
+
+    @classmethod
+    def at(cls, path: str, message: str, detail: str | None = None) -> Invalid:
+        return cls(
+            detail or f"{path}: {message}", errors=[ProblemDetail(path=path, message=message)]
+        )
+
+
+def problem_response(
+    slug: str,
+    detail: str,
+    *,
+    instance: str | None = None,
+    errors: list[ProblemDetail] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    status, title, _ = PROBLEM_TYPES[slug]
+    # Bodies echo paths and values the caller sent; an API key pasted there is not echoed.
+    body = ProblemBody(
+        type=f"/problems/{slug}",
+        title=title,
+        status=status,
+        detail=redact_secrets(detail),
+        instance=redact_secrets(instance) if instance else instance,
+        errors=[
+            ProblemDetail(path=redact_secrets(e.path), message=redact_secrets(e.message))
+            for e in errors or []
+        ],
+    )
+    return JSONResponse(
+        body.model_dump(mode="json"),
+        status_code=status,
+        media_type=PROBLEM_MEDIA_TYPE,
+        headers=headers,
+    )
+
+
+def location_to_path(loc: tuple[Any, ...] | list[Any]) -> str:
+    """('body', 'answers', 0, 'value') -> 'answers.0.value'; query and path keep their prefix."""
+    parts = list(loc)
+    if parts and parts[0] == "body":
+        parts = parts[1:]
+    # pydantic adds the union member's tag to the location; it names no field of the request.
+    return ".".join(str(p) for p in parts if not str(p).startswith("function-")) or "body"
+
+
+def _validation_errors(exc: RequestValidationError) -> list[ProblemDetail]:
+    return [
+        ProblemDetail(path=location_to_path(err.get("loc", ())), message=str(err.get("msg", "")))
+        for err in exc.errors()
+    ]
+
+
+def _unreadable_body(cause: BaseException | None) -> str | None:
+    if isinstance(cause, RecursionError):
+        return "the JSON body is nested too deeply to read"
+    if isinstance(cause, UnicodeDecodeError):
+        return "the body is not valid UTF-8"
+    if isinstance(cause, ValueError) and "integer string conversion" in str(cause):
+        return "a number in the JSON body has too many digits"
+    return None
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(Problem)
+    async def _problem(request: Request, exc: Problem) -> JSONResponse:
+        return problem_response(
+            exc.slug, exc.detail, instance=request.url.path, errors=exc.errors, headers=exc.headers
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = _validation_errors(exc)
+        detail = "; ".join(f"{e.path}: {e.message}" for e in errors[:5])
+        return problem_response("validation", detail, instance=request.url.path, errors=errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        slug = {
+            401: "unauthenticated",
+            403: "forbidden",
+            404: "not-found",
+            405: "method-not-allowed",
+            413: "payload-too-large",
+            415: "unsupported-media-type",
+            422: "validation",
+        }.get(exc.status_code, "internal" if exc.status_code >= 500 else "validation")
+        detail = exc.detail if isinstance(exc.detail, str) else PROBLEM_TYPES[slug][1]
+        if exc.status_code == 404 and detail == "Not Found":
+            detail = f"No route {request.method} {request.url.path}"
+        if exc.status_code == 405:
+            detail = f"{request.method} is not allowed on {request.url.path}"
+        errors = []
+        if exc.status_code == 400:
+            # The body could not be parsed (JSON or multipart); say why where the cause tells.
+            detail = _unreadable_body(exc.__cause__) or detail
+            errors = [ProblemDetail(path="body", message=detail)]
+        return problem_response(
+            slug,
+            detail,
+            instance=request.url.path,
+            errors=errors,
+            headers=getattr(exc, "headers", None),
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error", extra={"path": redact_secrets(request.url.path)})
+        return problem_response(
+            "internal", "An unexpected error occurred.", instance=request.url.path
+        )
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries for the error responses a route can give, all with the problem body."""
+    by_status = {status: (slug, title) for slug, (status, title, _) in PROBLEM_TYPES.items()}
+    return {
+        status: {
+            "description": by_status[status][1],
+            "content": {
+                PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/ProblemBody"}}
+            },
+        }
+        for status in statuses
+    }

@@ -1,0 +1,120 @@
+"""HTTP conventions shared by every router: list pages, ETags, Location headers."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Annotated, Any, TypeVar
+
+from fastapi import Header, Query
+from sqlalchemy import Select, and_, or_
+from sqlalchemy.orm import InstrumentedAttribute, Session
+
+from hrdd.errors import Invalid, PreconditionFailed, PreconditionRequired
+
+T = TypeVar("T")
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 500
+
+
+@dataclass(frozen=True)
+class PageParams:
+    limit: int
+    cursor: str | None
+
+
+def page_params(
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Items per page")] = DEFAULT_LIMIT,
+    cursor: Annotated[
+        str | None, Query(max_length=500, description="Opaque cursor from next_cursor")
+    ] = None,
+) -> PageParams:
+    return PageParams(limit=limit, cursor=cursor)
+
+
+def _encode_cursor(values: list[Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(values, default=str).encode()).decode()
+
+
+def _decode_cursor(cursor: str, width: int) -> list[Any]:
+    try:
+        values = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise Invalid.at("cursor", "not a cursor this API issued") from exc
+    if not isinstance(values, list) or len(values) != width:
+        raise Invalid.at("cursor", "not a cursor this API issued")
+    return values
+
+
+def paginate(
+    session: Session,
+    statement: Select[Any],
+    order_by: Sequence[InstrumentedAttribute[Any]],
+    page: PageParams,
+) -> tuple[list[Any], str | None]:
+    """Keyset pagination: stable under inserts, no OFFSET scans. ``order_by`` must end with a
+    unique column (the id) and hold values that survive a JSON round trip as strings."""
+    if page.cursor:
+        values = _decode_cursor(page.cursor, len(order_by))
+        # (a, b, id) > (va, vb, vid), spelled out because not every database has row values.
+        clauses = []
+        for i, column in enumerate(order_by):
+            equal_before = [order_by[j] == _coerce(order_by[j], values[j]) for j in range(i)]
+            clauses.append(and_(*equal_before, column > _coerce(column, values[i])))
+        statement = statement.where(or_(*clauses))
+    rows = list(session.scalars(statement.order_by(*order_by).limit(page.limit + 1)))
+    next_cursor = None
+    if len(rows) > page.limit:
+        rows = rows[: page.limit]
+        last = rows[-1]
+        next_cursor = _encode_cursor([getattr(last, column.key) for column in order_by])
+    return rows, next_cursor
+
+
+def _coerce(column: InstrumentedAttribute[Any], value: Any) -> Any:
+    python_type = column.property.columns[0].type.python_type
+    try:
+        if isinstance(value, python_type):
+            return value
+        if python_type in (datetime, date):
+            return python_type.fromisoformat(value)
+        return python_type(value)
+    except (TypeError, ValueError) as exc:
+        raise Invalid.at("cursor", "not a cursor this API issued") from exc
+
+
+def etag_for(resource_id: Any, version: int) -> str:
+    return f'"{resource_id}-{version}"'
+
+
+def check_if_match(if_match: str | None, current_etag: str, *, required: bool) -> None:
+    """412 when the caller's copy is stale; 428 when a write needs If-Match and has none."""
+    if if_match is None:
+        if required:
+            raise PreconditionRequired(
+                "send the ETag of the version you read as If-Match, so edits are not lost"
+            )
+        return
+    candidates = [tag.strip() for tag in if_match.split(",")]
+    if "*" in candidates:
+        return
+    normalised = {tag.removeprefix("W/") for tag in candidates}
+    if current_etag not in normalised:
+        raise PreconditionFailed(
+            f"the resource changed since you read it (current ETag {current_etag}); "
+            "read it again and reapply your change",
+            headers={"ETag": current_etag},
+        )
+
+
+IfMatch = Annotated[
+    str | None,
+    Header(
+        alias="If-Match",
+        description="ETag of the version you read; a stale one gets 412 and changes nothing",
+    ),
+]

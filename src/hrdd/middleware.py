@@ -1,0 +1,275 @@
+"""ASGI middleware: request ids and access logs, admission of no more requests at once than
+there are worker threads, the request body size limit, and the refusal of NUL characters in
+requests."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+import time
+import uuid
+from typing import Any
+from urllib.parse import parse_qsl
+from weakref import WeakKeyDictionary
+
+from anyio.to_thread import current_default_thread_limiter
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from hrdd.errors import ProblemDetail, problem_response
+from hrdd.logs import redact_secrets, request_id_var
+
+log = logging.getLogger("hrdd.access")
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._\-]{1,100}$")
+
+
+class RequestContextMiddleware:
+    """Echo the caller's X-Request-ID (or make one) and log one line per request."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        # Admission sits inside, so the logged time includes the wait for a worker thread.
+        self.app = WorkerThreadAdmission(app)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        given = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
+        request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
+        token = request_id_var.set(request_id)
+        started = time.perf_counter()
+        status_holder = {"status": 500}
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status_holder["status"] = message["status"]
+                message.setdefault("headers", [])
+                message["headers"].append((b"x-request-id", request_id.encode()))
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            principal = getattr(scope.get("state", {}).get("principal"), "organisation_id", None)
+            log.info(
+                "request",
+                extra={
+                    "method": scope["method"],
+                    "path": redact_secrets(scope["path"]),
+                    "status": status_holder["status"],
+                    "ms": round((time.perf_counter() - started) * 1000, 2),
+                    "organisation_id": str(principal) if principal else None,
+                },
+            )
+            request_id_var.reset(token)
+
+
+class WorkerThreadAdmission:
+    """Lets no more HTTP requests in at once than the worker thread pool has threads; the rest
+    wait here, on the event loop, holding nothing.
+
+    A sync route hops from worker thread to worker thread (dependencies, the endpoint, the
+    response's serialisation, the session's commit) while it holds a pooled connection and the
+    SQLite write lock or PostgreSQL row locks. Were every thread taken by requests waiting for
+    that lock or for a connection, the holder could not get a thread to finish on, and the
+    server would stall until the database timeouts failed them all (seen with 50 concurrent
+    answer writers). A request holds at most one thread at a time, so with no more requests
+    in flight than threads, a thread is always free.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        # One gate per event loop: asyncio primitives belong to the loop they first wait on.
+        self._gates: WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
+            WeakKeyDictionary()
+        )
+
+    def _gate(self) -> asyncio.Semaphore:
+        loop = asyncio.get_running_loop()
+        gate = self._gates.get(loop)
+        if gate is None:
+            gate = asyncio.Semaphore(int(current_default_thread_limiter().total_tokens))
+            self._gates[loop] = gate
+        return gate
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        async with self._gate():
+            await self.app(scope, receive, send)
+
+
+class BodySizeLimitMiddleware:
+    """413 for bodies over the limit, whether announced by Content-Length or streamed; the
+    request never reaches a route, so nothing is written."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        # The NUL guard buffers JSON bodies, so it sits inside the limit that bounds them.
+        self.app = NulCharacterGuard(app)
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
+            response = problem_response(
+                "payload-too-large",
+                f"the request body is over the limit of {self.max_bytes} bytes",
+                instance=scope["path"],
+            )
+            await response(scope, receive, send)
+            return
+        received = 0
+        too_large = False
+
+        async def limited_receive() -> Message:
+            nonlocal received, too_large
+            if too_large:
+                return {"type": "http.disconnect"}
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    # Tell the app the client went away: it stops reading and writes nothing.
+                    too_large = True
+                    return {"type": "http.disconnect"}
+            return message
+
+        async def guarded_send(message: Message) -> None:
+            if not too_large:
+                await send(message)
+
+        try:
+            await self.app(scope, limited_receive, guarded_send)
+        except Exception:
+            if not too_large:
+                raise
+        if too_large:
+            response = problem_response(
+                "payload-too-large",
+                f"the request body is over the limit of {self.max_bytes} bytes",
+                instance=scope["path"],
+            )
+            await response(scope, receive, send)
+
+
+# A JSON escape of U+0000 that is not itself an escaped backslash followed by "u0000".
+_JSON_NUL_ESCAPE = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
+
+
+class NulCharacterGuard:
+    """422 for a NUL character in the path, the query string or a JSON body (strings and keys).
+
+    No field has a use for one, PostgreSQL cannot store one in text or JSONB (the write would
+    fail as a 500), and SQLite would store it where other tools cut the text short. Only JSON
+    bodies that hold the escape are parsed here; every other request passes untouched.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        problem = _nul_in_target(scope)
+        if problem is None and _is_json(scope):
+            first, body = await _read_body(receive)
+            problem = _nul_in_json(body)
+            receive = _replaying(first, receive)
+        if problem is not None:
+            await _refuse(problem, scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+def _is_json(scope: Scope) -> bool:
+    content_type = dict(scope["headers"]).get(b"content-type", b"").split(b";")[0].strip()
+    return content_type.lower().endswith((b"/json", b"+json"))
+
+
+async def _read_body(receive: Receive) -> tuple[Message, bytes]:
+    """The whole body as one message to hand on (or the disconnect that cut it short)."""
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return message, b""
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            body = b"".join(chunks)
+            return {"type": "http.request", "body": body, "more_body": False}, body
+
+
+def _replaying(first: Message, receive: Receive) -> Receive:
+    """A receive that hands out the already-read body once, then waits as the server would."""
+    replayed = False
+
+    async def replay() -> Message:
+        nonlocal replayed
+        if replayed:
+            return await receive()
+        replayed = True
+        return first
+
+    return replay
+
+
+def _nul_in_target(scope: Scope) -> ProblemDetail | None:
+    if "\x00" in scope["path"]:
+        return ProblemDetail(path="path", message="the path contains a NUL character")
+    query = scope.get("query_string", b"").decode("latin-1")
+    if "%00" in query or "\x00" in query:
+        for name, value in parse_qsl(query, keep_blank_values=True):
+            if "\x00" in name or "\x00" in value:
+                return ProblemDetail(
+                    path=f"query.{_printable(name)}",
+                    message="the query parameter contains a NUL character",
+                )
+    return None
+
+
+def _nul_in_json(body: bytes) -> ProblemDetail | None:
+    if b"\\u0000" not in body or not _JSON_NUL_ESCAPE.search(body):
+        return None
+    try:
+        document = json.loads(body)
+    except (ValueError, RecursionError):
+        return None  # not JSON the route could read either; its own error says why
+    # Iterative walk: the document may be nested as deep as the JSON parser allows.
+    pending: list[tuple[list[str], Any]] = [([], document)]
+    while pending:
+        path, value = pending.pop()
+        if isinstance(value, str) and "\x00" in value:
+            return ProblemDetail(
+                path=".".join(path) or "body", message="the text contains a NUL character"
+            )
+        if isinstance(value, dict):
+            for key, child in value.items():
+                if "\x00" in key:
+                    return ProblemDetail(
+                        path=".".join([*path, _printable(key)]),
+                        message="the key contains a NUL character",
+                    )
+                pending.append(([*path, key], child))
+        elif isinstance(value, list):
+            pending.extend(([*path, str(index)], child) for index, child in enumerate(value))
+    return None
+
+
+def _printable(text: str) -> str:
+    return text.replace("\x00", "\\u0000")
+
+
+async def _refuse(problem: ProblemDetail, scope: Scope, receive: Receive, send: Send) -> None:
+    response = problem_response(
+        "validation",
+        f"{problem.path}: {problem.message}; remove it and send the request again",
+        instance=scope["path"],
+        errors=[problem],
+    )
+    await response(scope, receive, send)

@@ -1,0 +1,203 @@
+"""Portfolios, their holdings (CSV import, resolution to companies) and the risk view."""
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, File, Query, Request, Response, UploadFile, status
+
+from hrdd.assessments.files import read_limited
+from hrdd.config import Settings
+from hrdd.deps import DbSession, Investor
+from hrdd.errors import problem_responses
+from hrdd.http import PageParams, page_params
+from hrdd.portfolios import exports, service
+from hrdd.portfolios.schemas import (
+    HoldingList,
+    HoldingOut,
+    ImportResult,
+    PortfolioIn,
+    PortfolioList,
+    PortfolioOut,
+    PortfolioRisk,
+    ResolveIn,
+)
+
+router = APIRouter(prefix="/portfolios", tags=["portfolios"])
+
+_READ_ERRORS = problem_responses(401, 403, 404, 422)
+Page = Annotated[PageParams, Depends(page_params)]
+
+
+@router.post(
+    "",
+    summary="Create a portfolio",
+    status_code=status.HTTP_201_CREATED,
+    response_model=PortfolioOut,
+    responses=problem_responses(401, 403, 413, 422),
+)
+def create_portfolio(
+    data: PortfolioIn, session: DbSession, principal: Investor, response: Response
+) -> PortfolioOut:
+    portfolio = service.create_portfolio(session, principal, data)
+    response.headers["Location"] = f"/api/v1/portfolios/{portfolio.id}"
+    return service.portfolio_out(portfolio, 0)
+
+
+@router.get(
+    "",
+    summary="Your organisation's portfolios, oldest first",
+    response_model=PortfolioList,
+    responses=problem_responses(401, 403, 422),
+)
+def list_portfolios(session: DbSession, _: Investor, page: Page) -> PortfolioList:
+    portfolios, next_cursor = service.list_portfolios(session, page)
+    counts = service.holding_counts(session, [p.id for p in portfolios])
+    return PortfolioList(
+        items=[service.portfolio_out(p, counts.get(p.id, 0)) for p in portfolios],
+        next_cursor=next_cursor,
+    )
+
+
+@router.get(
+    "/{portfolio_id}",
+    summary="Read a portfolio",
+    response_model=PortfolioOut,
+    responses=_READ_ERRORS,
+)
+def read_portfolio(portfolio_id: uuid.UUID, session: DbSession, _: Investor) -> PortfolioOut:
+    portfolio = service.get_portfolio(session, portfolio_id)
+    counts = service.holding_counts(session, [portfolio.id])
+    return service.portfolio_out(portfolio, counts.get(portfolio.id, 0))
+
+
+@router.post(
+    "/{portfolio_id}/holdings/import",
+    summary="Replace the holdings with those of a CSV file",
+    response_model=ImportResult,
+    responses=problem_responses(401, 403, 404, 413, 422),
+    description=(
+        "Multipart `file`: a UTF-8 CSV (with or without a byte-order mark; other encodings get "
+        "a 422 saying so) with a header row naming any of the columns `name`, `isin`, `lei`, "
+        "`ticker`, `market_value`, `currency`, `weight` (case-insensitive; at least one of the "
+        "first four, and each row must fill one of them). Market values are in the portfolio's "
+        "base currency; `weight` is a fraction (0.05) or a percentage (5%). ISINs and LEIs are "
+        "checked (check digits). The file replaces the portfolio's holdings. All or nothing: "
+        "bad rows get a 422 listing each problem as `file.line.<n>.<column>` and nothing "
+        "changes, unless `keep_good_rows=true`, which imports the good rows and lists the bad "
+        "ones under `rejected`. Holdings resolve to companies by ISIN, LEI or ticker; others "
+        "get name `candidates` to confirm (`POST .../holdings/{id}/resolve`); a company "
+        "confirmed for the same line of an earlier import is kept. Unmatched holdings stay as "
+        "unassessed exposure."
+    ),
+)
+def import_holdings(
+    portfolio_id: uuid.UUID,
+    request: Request,
+    session: DbSession,
+    principal: Investor,
+    file: Annotated[UploadFile, File(description="The holdings, CSV UTF-8")],
+    keep_good_rows: Annotated[
+        bool, Query(description="Import the good rows and report the bad ones")
+    ] = False,
+) -> ImportResult:
+    settings: Settings = request.app.state.settings
+    portfolio = service.get_portfolio(session, portfolio_id)
+    data = read_limited(file.file, settings.max_upload_bytes)
+    return service.import_holdings(
+        session,
+        principal.key_name,
+        portfolio,
+        data,
+        keep_good_rows=keep_good_rows,
+        max_rows=settings.max_csv_rows,
+    )
+
+
+@router.get(
+    "/{portfolio_id}/holdings",
+    summary="The holdings, in the order of the imported file",
+    response_model=HoldingList,
+    responses=_READ_ERRORS,
+)
+def list_holdings(
+    portfolio_id: uuid.UUID, session: DbSession, _: Investor, page: Page
+) -> HoldingList:
+    portfolio = service.get_portfolio(session, portfolio_id)
+    holdings, next_cursor = service.list_holdings(session, portfolio, page)
+    names = service.company_names(session, [h.company_id for h in holdings if h.company_id])
+    return HoldingList(
+        items=[service.holding_out(h, names) for h in holdings], next_cursor=next_cursor
+    )
+
+
+@router.post(
+    "/{portfolio_id}/holdings/{holding_id}/resolve",
+    summary="Confirm which company a holding is",
+    response_model=HoldingOut,
+    responses=problem_responses(401, 403, 404, 413, 422),
+    description=(
+        "Usually one of the holding's `candidates`, but any company of the registry may be "
+        "given. `company_id: null` says none is right; the holding stays unassessed exposure."
+    ),
+)
+def resolve_holding(
+    portfolio_id: uuid.UUID,
+    holding_id: uuid.UUID,
+    data: ResolveIn,
+    session: DbSession,
+    principal: Investor,
+) -> HoldingOut:
+    portfolio = service.get_portfolio(session, portfolio_id)
+    holding = service.get_holding(session, portfolio, holding_id)
+    service.resolve_holding(session, principal, portfolio, holding, data.company_id)
+    names = service.company_names(session, [holding.company_id] if holding.company_id else [])
+    return service.holding_out(holding, names)
+
+
+@router.get(
+    "/{portfolio_id}/risk",
+    summary="Risk of every holding and of the whole portfolio",
+    response_model=PortfolioRisk,
+    responses=problem_responses(401, 403, 404, 409),
+    description=(
+        "Per holding: the latest score of its company (or of the riskiest company it owns now, "
+        "see `basis` and `exposure_via`), band, confidence, overrides fired, recommended action "
+        "and why. Totals by band, unassessed, with an active override and needing escalation, "
+        "each by number and by value; the top risks. 409 when no scoring rule set is loaded."
+    ),
+)
+def portfolio_risk(portfolio_id: uuid.UUID, session: DbSession, _: Investor) -> PortfolioRisk:
+    portfolio = service.get_portfolio(session, portfolio_id)
+    return service.portfolio_risk(session, portfolio)
+
+
+@router.get(
+    "/{portfolio_id}/risk.{export_format}",
+    summary="Download the risk view as CSV, XLSX or JSON",
+    response_class=Response,
+    responses={
+        200: {
+            "content": {media: {} for media in exports.MEDIA_TYPES.values()},
+            "description": "The file",
+        },
+        **problem_responses(401, 403, 404, 409, 422),
+    },
+    description=(
+        "One row per holding. Text cells that a spreadsheet would run as a formula (starting "
+        "with = + - @, tab or carriage return) are prefixed with an apostrophe."
+    ),
+)
+def export_risk(
+    portfolio_id: uuid.UUID,
+    export_format: exports.ExportFormat,
+    session: DbSession,
+    _: Investor,
+) -> Response:
+    portfolio = service.get_portfolio(session, portfolio_id)
+    risk = service.portfolio_risk(session, portfolio)
+    name = exports.download_name(portfolio.name, "risk", risk.as_of, export_format.value)
+    return Response(
+        exports.export_risk(risk, export_format),
+        media_type=exports.MEDIA_TYPES[export_format],
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )

@@ -1,0 +1,341 @@
+"""Reading a holdings CSV: decoding, header matching and row validation, with no database.
+
+Columns (any subset that identifies a holding; header names matched case-insensitively, with
+spaces or hyphens read as underscores): name, isin, lei, ticker, market_value, currency,
+weight. Other columns are ignored and reported. The file must be UTF-8, with or without a
+byte-order mark; the delimiter is a comma, or a semicolon or tab when the header uses one.
+
+Every bad row is collected with its line number, column and reason, so a caller can refuse
+the whole file or keep the good rows.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+
+from stdnum import isin as stdnum_isin
+from stdnum import lei as stdnum_lei
+from stdnum.exceptions import ValidationError as StdnumError
+
+from hrdd.errors import Invalid, PayloadTooLarge, ProblemDetail
+
+COLUMNS = ("name", "isin", "lei", "ticker", "market_value", "currency", "weight")
+IDENTIFYING_COLUMNS = ("name", "isin", "lei", "ticker")
+MAX_NAME_LENGTH = 300
+MAX_TICKER_LENGTH = 40
+# Matches the Numeric(24, 4) column: 20 digits before the point, 4 after.
+MAX_VALUE_DIGITS = 20
+MAX_VALUE_DECIMALS = 4
+MAX_WEIGHT_DECIMALS = 10
+# A response listing more problems than this is no more useful and may be huge.
+MAX_REPORTED_PROBLEMS = 1000
+
+_UTF8_BOM = b"\xef\xbb\xbf"
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+_TICKER = re.compile(r"^[A-Za-z0-9.:\-/ ]+$")
+_CURRENCY = re.compile(r"^[A-Z]{3}$")
+_GROUPED_NUMBER = re.compile(r"^\d{1,3}(,\d{3})+(\.\d+)?$")
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+@dataclass(frozen=True)
+class HoldingRow:
+    """One valid row, normalised: identifiers upper-case, money as Decimal, weight 0..1."""
+
+    line: int
+    name: str | None
+    isin: str | None
+    lei: str | None
+    ticker: str | None
+    market_value: Decimal | None
+    currency: str
+    weight: Decimal | None
+
+
+@dataclass
+class ParsedFile:
+    rows: list[HoldingRow] = field(default_factory=list)
+    problems: list[ProblemDetail] = field(default_factory=list)
+    bad_lines: set[int] = field(default_factory=set)
+    ignored_columns: list[str] = field(default_factory=list)
+
+
+class _RowProblem(Exception):
+    def __init__(self, column: str, message: str) -> None:
+        super().__init__(message)
+        self.column = column
+        self.message = message
+
+
+def _problem(line: int, column: str | None, message: str) -> ProblemDetail:
+    path = f"file.line.{line}" + (f".{column}" if column else "")
+    return ProblemDetail(path=path, message=message)
+
+
+def decode(data: bytes) -> str:
+    """The text of a UTF-8 file; a 422 naming the line for anything else."""
+    if data.startswith(_UTF16_BOMS):
+        raise Invalid.at(
+            "file", "the file is UTF-16; save it as CSV UTF-8 (with or without a byte-order mark)"
+        )
+    data = data.removeprefix(_UTF8_BOM)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise Invalid.at(
+            f"file.line.{line}",
+            f"byte 0x{data[exc.start]:02x} is not UTF-8: the file seems to use another "
+            "encoding (e.g. Latin-1 or Windows-1252); save it as CSV UTF-8 and upload it again",
+            detail="the file is not UTF-8 text; save it as CSV UTF-8 and upload it again",
+        ) from None
+
+
+def _delimiter(text: str) -> str:
+    header = text.split("\n", 1)[0]
+    counts = {delimiter: header.count(delimiter) for delimiter in (",", ";", "\t")}
+    best = max(counts, key=lambda delimiter: counts[delimiter])
+    return best if counts[best] > 0 else ","
+
+
+def _column_key(header_cell: str) -> str:
+    return re.sub(r"[\s\-]+", "_", header_cell.strip().casefold())
+
+
+def _header_columns(header: list[str]) -> tuple[dict[str, int], list[str]]:
+    positions: dict[str, int] = {}
+    ignored: list[str] = []
+    for index, cell in enumerate(header):
+        key = _column_key(cell)
+        if key in COLUMNS:
+            if key in positions:
+                raise Invalid.at(
+                    "file.line.1",
+                    f"column {key!r} appears twice (columns {positions[key] + 1} and {index + 1})",
+                )
+            positions[key] = index
+        elif key:
+            ignored.append(cell.strip())
+    if not any(column in positions for column in IDENTIFYING_COLUMNS):
+        raise Invalid.at(
+            "file.line.1",
+            "the header names none of the columns name, isin, lei, ticker; the file needs at "
+            f"least one of them (columns read: {', '.join(COLUMNS)})",
+        )
+    return positions, ignored
+
+
+def _clean(value: str) -> str:
+    """Control characters dropped and runs of white space (line breaks too) made one space."""
+    return " ".join(_CONTROL_CHARACTERS.sub("", value).split())
+
+
+def _name(value: str) -> str | None:
+    if not value:
+        return None
+    if len(value) > MAX_NAME_LENGTH:
+        raise _RowProblem("name", f"is longer than {MAX_NAME_LENGTH} characters")
+    return value
+
+
+def _isin(value: str) -> str | None:
+    if not value:
+        return None
+    try:
+        return stdnum_isin.validate(value)
+    except StdnumError as exc:
+        raise _RowProblem("isin", f"{value!r} is not a valid ISIN ({exc.message})") from None
+
+
+def _lei(value: str) -> str | None:
+    if not value:
+        return None
+    try:
+        return stdnum_lei.validate(value)
+    except StdnumError as exc:
+        raise _RowProblem("lei", f"{value!r} is not a valid LEI ({exc.message})") from None
+
+
+def _ticker(value: str) -> str | None:
+    if not value:
+        return None
+    if len(value) > MAX_TICKER_LENGTH or not _TICKER.match(value):
+        raise _RowProblem(
+            "ticker",
+            f"{value!r} is not a ticker (letters, digits and . : - / or spaces, at most "
+            f"{MAX_TICKER_LENGTH} characters; e.g. NASDAQ:CLBT)",
+        )
+    return value.upper()
+
+
+def _decimal(column: str, value: str) -> Decimal:
+    text = value.replace(" ", "").replace("_", "")
+    if _GROUPED_NUMBER.match(text):
+        text = text.replace(",", "")
+    try:
+        number = Decimal(text)
+    except InvalidOperation:
+        raise _RowProblem(column, f"{value!r} is not a number (write e.g. 1234567.89)") from None
+    if not number.is_finite():
+        raise _RowProblem(column, f"{value!r} is not a finite number")
+    return number
+
+
+def _decimal_places(number: Decimal) -> int:
+    exponent = number.as_tuple().exponent
+    return -exponent if isinstance(exponent, int) and exponent < 0 else 0
+
+
+def _market_value(value: str) -> Decimal | None:
+    if not value:
+        return None
+    number = _decimal("market_value", value)
+    if number < 0:
+        raise _RowProblem("market_value", f"{value} is negative; short positions are not supported")
+    if _decimal_places(number) > MAX_VALUE_DECIMALS:
+        raise _RowProblem(
+            "market_value", f"{value} has more than {MAX_VALUE_DECIMALS} decimal places"
+        )
+    if number >= Decimal(10) ** MAX_VALUE_DIGITS:
+        raise _RowProblem("market_value", f"{value} is too large")
+    return number
+
+
+def _weight(value: str) -> Decimal | None:
+    if not value:
+        return None
+    is_percent = value.endswith("%")
+    number = _decimal("weight", value.removesuffix("%"))
+    if is_percent:
+        number = number / 100
+    if number < 0 or number > 1:
+        raise _RowProblem(
+            "weight",
+            f"{value} is outside 0..1; write a fraction (0.05) or a percentage (5%)",
+        )
+    if _decimal_places(number) > MAX_WEIGHT_DECIMALS:
+        raise _RowProblem("weight", f"{value} has more than {MAX_WEIGHT_DECIMALS} decimal places")
+    return number
+
+
+def _currency(value: str, base_currency: str) -> str:
+    if not value:
+        return base_currency
+    code = value.upper()
+    if not _CURRENCY.match(code):
+        raise _RowProblem("currency", f"{value!r} is not an ISO 4217 currency code such as EUR")
+    if code != base_currency:
+        raise _RowProblem(
+            "currency",
+            f"{code} differs from the portfolio's base currency {base_currency}; hrdd keeps "
+            "no exchange rates, so convert market values to the base currency first",
+        )
+    return code
+
+
+def _row(line: int, cells: dict[str, str], base_currency: str) -> HoldingRow:
+    """A row that ``_row_problems`` found nothing wrong with."""
+    return HoldingRow(
+        line=line,
+        name=_name(cells.get("name", "")),
+        isin=_isin(cells.get("isin", "")),
+        lei=_lei(cells.get("lei", "")),
+        ticker=_ticker(cells.get("ticker", "")),
+        market_value=_market_value(cells.get("market_value", "")),
+        currency=_currency(cells.get("currency", ""), base_currency),
+        weight=_weight(cells.get("weight", "")),
+    )
+
+
+_CHECKS = {
+    "name": lambda value, _: _name(value),
+    "isin": lambda value, _: _isin(value),
+    "lei": lambda value, _: _lei(value),
+    "ticker": lambda value, _: _ticker(value),
+    "market_value": lambda value, _: _market_value(value),
+    "currency": _currency,
+    "weight": lambda value, _: _weight(value),
+}
+
+
+def _row_problems(line: int, cells: dict[str, str], base_currency: str) -> list[ProblemDetail]:
+    """Every bad cell of a row, not only the first, so one upload fixes them all."""
+    problems = []
+    for column, check in _CHECKS.items():
+        try:
+            check(cells.get(column, ""), base_currency)
+        except _RowProblem as problem:
+            problems.append(_problem(line, problem.column, problem.message))
+    if not any(cells.get(column) for column in IDENTIFYING_COLUMNS):
+        problems.append(
+            _problem(line, None, "the row names no holding: give a name, ISIN, LEI or ticker")
+        )
+    return problems
+
+
+def _records(text: str) -> Iterator[tuple[int, list[str]]]:
+    """(first line number, cells) of each record; quoted cells may span lines."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
+    start = 1
+    try:
+        for cells in reader:
+            yield start, cells
+            start = reader.line_num + 1
+    except csv.Error as exc:
+        raise Invalid.at(f"file.line.{start}", f"the CSV cannot be read here: {exc}") from None
+
+
+def parse_holdings(data: bytes, base_currency: str, max_rows: int) -> ParsedFile:
+    """Validate the whole file. Problems with the file itself (encoding, header, size) raise;
+    bad rows are collected in ``problems`` with ``bad_lines``."""
+    text = decode(data)
+    records = _records(text)
+    first = next(records, None)
+    if first is None or not any(cell.strip() for cell in first[1]):
+        raise Invalid.at("file.line.1", "the file has no header row")
+    positions, ignored = _header_columns(first[1])
+    parsed = ParsedFile(ignored_columns=ignored)
+    width = len(first[1])
+    for line, raw in records:
+        if not any(cell.strip() for cell in raw):
+            continue  # blank lines, often at the end of spreadsheet exports
+        if len(parsed.rows) + len(parsed.bad_lines) >= max_rows:
+            raise PayloadTooLarge(
+                f"the file has more than {max_rows} holdings; split it or raise HRDD_MAX_CSV_ROWS"
+            )
+        if len(raw) > width:
+            parsed.bad_lines.add(line)
+            parsed.problems.append(
+                _problem(line, None, f"the row has {len(raw)} cells, the header only {width}")
+            )
+            continue
+        cells = {
+            column: _clean(raw[index]) if index < len(raw) else ""
+            for column, index in positions.items()
+        }
+        problems = _row_problems(line, cells, base_currency)
+        if problems:
+            parsed.bad_lines.add(line)
+            parsed.problems.extend(problems)
+            continue
+        parsed.rows.append(_row(line, cells, base_currency))
+    if not parsed.rows and not parsed.bad_lines:
+        raise Invalid.at("file", "the file has a header but no holdings")
+    return parsed
+
+
+def problems_invalid(parsed: ParsedFile) -> Invalid:
+    shown = parsed.problems[:MAX_REPORTED_PROBLEMS]
+    more = len(parsed.problems) - len(shown)
+    detail = (
+        f"{len(parsed.bad_lines)} bad row(s) (first at line {min(parsed.bad_lines)}); nothing "
+        "was imported. Fix them, or send keep_good_rows=true to import the other rows"
+    )
+    if more:
+        detail += f"; {more} more problem(s) not listed"
+    return Invalid(detail, errors=shown)

@@ -1,0 +1,236 @@
+"""Request and response models of the portfolios API, and the risk view that the exports and
+the portfolio report are built from.
+
+Money is ``Decimal`` and travels as a string in JSON, always next to its ISO 4217 currency.
+Shares and weights are fractions between 0 and 1.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
+
+from hrdd.errors import ProblemDetail
+from hrdd.scoring.schemas import OverrideView
+from hrdd.vocab import Confidence, InvestorAction, RiskBand
+
+# Decimals as JSON strings: amounts must never pass through a float.
+MoneyText = Annotated[Decimal, PlainSerializer(str, return_type=str, when_used="json")]
+CurrencyCode = Annotated[str, Field(pattern=r"^[A-Z]{3}$", examples=["EUR"])]
+
+
+class HoldingResolution(StrEnum):
+    """How a holding was matched to a company of the registry."""
+
+    identifier = "identifier"  # its ISIN, LEI or ticker belongs to one company
+    name_confirmed = "name_confirmed"  # a person confirmed the company
+    candidates = "candidates"  # its name resembles companies; someone must pick one
+    unresolved = "unresolved"  # nothing matched: unassessed exposure, kept in the portfolio
+
+
+class RiskBasis(StrEnum):
+    """Where a holding's score comes from."""
+
+    own = "own"  # the company's own score
+    ownership = "ownership"  # a company it owns scores worse than it does (or it has none)
+
+
+# --- portfolios ------------------------------------------------------------------------------
+
+
+class PortfolioIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=300)
+    base_currency: str = Field(
+        pattern=r"^[A-Za-z]{3}$",
+        description="ISO 4217 code; every market value of the portfolio is in this currency",
+        examples=["EUR"],
+    )
+    description: str | None = Field(default=None, max_length=2000)
+
+
+class PortfolioOut(BaseModel):
+    id: uuid.UUID
+    name: str
+    base_currency: str
+    description: str | None
+    holdings_count: int
+    created_by_name: str
+    created_at: datetime
+    holdings_imported_at: datetime | None
+    holdings_imported_by: str | None = Field(description="Who imported the current holdings")
+
+
+class PortfolioList(BaseModel):
+    items: list[PortfolioOut]
+    next_cursor: str | None = None
+
+
+# --- holdings --------------------------------------------------------------------------------
+
+
+class Candidate(BaseModel):
+    company_id: uuid.UUID
+    name: str
+    score: float = Field(description="Name similarity, 0-100")
+
+
+class HoldingOut(BaseModel):
+    id: uuid.UUID
+    portfolio_id: uuid.UUID
+    line: int = Field(description="Line of the imported file")
+    name: str | None
+    isin: str | None
+    lei: str | None
+    ticker: str | None
+    market_value: MoneyText | None
+    currency: str
+    weight: Decimal | None
+    company_id: uuid.UUID | None
+    company_name: str | None
+    resolution: HoldingResolution
+    candidates: list[Candidate]
+    resolved_by_name: str | None
+    resolved_at: datetime | None
+
+
+class HoldingList(BaseModel):
+    items: list[HoldingOut]
+    next_cursor: str | None = None
+
+
+class ResolveIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    company_id: uuid.UUID | None = Field(
+        description="The company the holding is; null when none of the candidates is right "
+        "(the holding stays as unassessed exposure)"
+    )
+
+
+class ImportResult(BaseModel):
+    portfolio_id: uuid.UUID
+    imported: int = Field(
+        description="Holdings now in the portfolio (the file replaced any before)"
+    )
+    replaced: int = Field(description="Holdings the import replaced")
+    resolved_by_identifier: int
+    confirmed_before: int = Field(
+        description="Holdings matched to the company someone had confirmed for the same line "
+        "of an earlier import"
+    )
+    with_candidates: int
+    unresolved: int
+    rejected: list[ProblemDetail] = Field(
+        description="Bad rows left out (only with keep_good_rows=true), by `file.line.<n>.<column>`"
+    )
+    ignored_columns: list[str] = Field(description="Columns of the file that hrdd does not read")
+
+
+# --- the risk view ---------------------------------------------------------------------------
+
+
+class OwnedExposure(BaseModel):
+    """A company the holding's company owns (directly or through others), and its risk."""
+
+    company_id: uuid.UUID
+    company_name: str
+    via: list[str] = Field(description="Owners between the holding's company and this one")
+    percentage: Decimal | None
+    start_date: date | None
+    end_date: date | None
+    current: bool = Field(description="False for a stake that ended; only current ones count")
+    overall: float | None
+    band: RiskBand | None
+    action: InvestorAction | None
+
+
+class HoldingRisk(BaseModel):
+    holding_id: uuid.UUID
+    line: int
+    name: str
+    isin: str | None
+    lei: str | None
+    ticker: str | None
+    market_value: MoneyText | None
+    currency: str
+    weight: Decimal | None = Field(description="Share of the portfolio used in the totals")
+    company_id: uuid.UUID | None
+    company_name: str | None
+    resolution: HoldingResolution
+    assessed: bool = Field(description="False: unassessed exposure")
+    unassessed_reason: str | None
+    basis: RiskBasis | None
+    scored_company_id: uuid.UUID | None = Field(
+        description="The company whose score the holding carries (itself or one it owns)"
+    )
+    assessment_id: uuid.UUID | None
+    overall: float | None
+    band: RiskBand | None
+    confidence: Confidence | None
+    sensitivity_low: float | None
+    sensitivity_high: float | None
+    overrides: list[OverrideView]
+    action: InvestorAction | None
+    action_reason: str | None
+    trend: str | None
+    as_of: date | None
+    exposure_via: list[OwnedExposure]
+
+
+class Slice(BaseModel):
+    """A group of holdings counted both ways: by number and by value."""
+
+    holdings: int
+    share_of_holdings: Decimal
+    value: MoneyText
+    share_of_value: Decimal
+
+
+class BandSlice(Slice):
+    band: RiskBand
+
+
+class TopRisk(BaseModel):
+    holding_id: uuid.UUID
+    name: str
+    overall: float
+    band: RiskBand
+    action: InvestorAction
+    market_value: MoneyText | None
+
+
+class RiskTotals(BaseModel):
+    currency: str
+    total_value: MoneyText
+    holdings: int
+    holdings_without_value: int = Field(
+        description="Holdings with neither market value nor weight: they count by number only"
+    )
+    by_band: list[BandSlice]
+    unassessed: Slice
+    active_override: Slice
+    needing_escalation: Slice = Field(
+        description="Recommended action escalate_collectively or more severe"
+    )
+    mean_score: float | None = Field(description="Mean overall risk of assessed holdings")
+    value_weighted_score: float | None = Field(
+        description="Overall risk of assessed holdings weighted by their share of value"
+    )
+    top_risks: list[TopRisk]
+
+
+class PortfolioRisk(BaseModel):
+    portfolio_id: uuid.UUID
+    portfolio_name: str
+    as_of: date
+    ruleset_id: str
+    ruleset_version: int
+    totals: RiskTotals
+    holdings: list[HoldingRisk]

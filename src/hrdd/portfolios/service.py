@@ -1,0 +1,754 @@
+"""Portfolios: holdings import, resolution to companies, exposure through ownership and the
+risk view that the API, the exports and the portfolio report all read.
+
+Holdings resolve by identifier first (ISIN, then LEI, then ticker), then by name: names never
+resolve on their own, they yield candidates someone confirms. A holding that resolves to
+nothing stays in the portfolio as unassessed exposure; nothing is dropped.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from rapidfuzz import fuzz, process
+from sqlalchemy import delete, func, insert, select
+from sqlalchemy.orm import Session
+
+from hrdd.audit import service as audit
+from hrdd.auth.service import Principal
+from hrdd.companies.models import Company, CompanyIdentifier, OwnershipLink
+from hrdd.companies.service import get_company
+from hrdd.db import new_id, utcnow
+from hrdd.errors import Invalid, NotFound
+from hrdd.http import PageParams, paginate
+from hrdd.portfolios import csv_import
+from hrdd.portfolios.models import Holding, Portfolio
+from hrdd.portfolios.schemas import (
+    BandSlice,
+    Candidate,
+    HoldingOut,
+    HoldingResolution,
+    HoldingRisk,
+    ImportResult,
+    OwnedExposure,
+    PortfolioIn,
+    PortfolioOut,
+    PortfolioRisk,
+    RiskBasis,
+    RiskTotals,
+    Slice,
+    TopRisk,
+)
+from hrdd.scoring import service as scoring
+from hrdd.scoring.schemas import ScoreSummary
+from hrdd.vocab import InvestorAction, RiskBand
+
+# Name similarity (0-100) from which a company is offered as a candidate.
+NAME_MATCH_CUTOFF = 85.0
+MAX_CANDIDATES = 5
+# Owners of owners of owners: deep enough for fund structures, bounded against cycles.
+MAX_OWNERSHIP_DEPTH = 3
+TOP_RISKS = 10
+ESCALATION_ACTIONS = frozenset(
+    list(InvestorAction)[list(InvestorAction).index(InvestorAction.escalate_collectively) :]
+)
+_SHARE_QUANTUM = Decimal("0.000001")
+_ID_CHUNK = 500
+_LEGAL_FORMS = frozenset(
+    {
+        *("ab", "ag", "as", "asa", "bv", "co", "corp", "corporation", "gmbh", "inc"),
+        *("incorporated", "kk", "limited", "llc", "lp", "ltd", "nv", "oyj", "plc", "sa"),
+        *("sarl", "se", "spa", "srl"),
+    }
+)
+
+
+# --- portfolios ------------------------------------------------------------------------------
+
+
+def get_portfolio(session: Session, portfolio_id: uuid.UUID) -> Portfolio:
+    portfolio = session.get(Portfolio, portfolio_id)
+    if portfolio is None:
+        raise NotFound(f"no portfolio {portfolio_id}")
+    return portfolio
+
+
+def create_portfolio(session: Session, actor: Principal, data: PortfolioIn) -> Portfolio:
+    portfolio = Portfolio(
+        organisation_id=actor.organisation_id,
+        name=data.name.strip(),
+        base_currency=data.base_currency.upper(),
+        description=data.description,
+        created_by_name=actor.key_name,
+    )
+    session.add(portfolio)
+    session.flush()
+    audit.record(session, actor, "portfolio", portfolio.id, "created", new=portfolio.name)
+    return portfolio
+
+
+def list_portfolios(session: Session, page: PageParams) -> tuple[list[Portfolio], str | None]:
+    return paginate(session, select(Portfolio), [Portfolio.created_at, Portfolio.id], page)
+
+
+def holding_counts(session: Session, portfolio_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, int]:
+    if not portfolio_ids:
+        return {}
+    rows = session.execute(
+        select(Holding.portfolio_id, func.count())
+        .where(Holding.portfolio_id.in_(portfolio_ids))
+        .group_by(Holding.portfolio_id)
+    )
+    return {portfolio_id: count for portfolio_id, count in rows}
+
+
+def portfolio_out(portfolio: Portfolio, holdings_count: int) -> PortfolioOut:
+    return PortfolioOut(
+        id=portfolio.id,
+        name=portfolio.name,
+        base_currency=portfolio.base_currency,
+        description=portfolio.description,
+        holdings_count=holdings_count,
+        created_by_name=portfolio.created_by_name,
+        created_at=portfolio.created_at,
+        holdings_imported_at=portfolio.holdings_imported_at,
+        holdings_imported_by=portfolio.holdings_imported_by,
+    )
+
+
+# --- holdings --------------------------------------------------------------------------------
+
+
+def list_holdings(
+    session: Session, portfolio: Portfolio, page: PageParams
+) -> tuple[list[Holding], str | None]:
+    statement = select(Holding).where(Holding.portfolio_id == portfolio.id)
+    return paginate(session, statement, [Holding.line, Holding.id], page)
+
+
+def all_holdings(session: Session, portfolio: Portfolio) -> list[Holding]:
+    return list(
+        session.scalars(
+            select(Holding)
+            .where(Holding.portfolio_id == portfolio.id)
+            .order_by(Holding.line, Holding.id)
+        )
+    )
+
+
+def get_holding(session: Session, portfolio: Portfolio, holding_id: uuid.UUID) -> Holding:
+    holding = session.get(Holding, holding_id)
+    if holding is None or holding.portfolio_id != portfolio.id:
+        raise NotFound(f"no holding {holding_id} in portfolio {portfolio.id}")
+    return holding
+
+
+def company_names(session: Session, company_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str]:
+    wanted = sorted(set(company_ids))
+    names: dict[uuid.UUID, str] = {}
+    for chunk in chunks(wanted):
+        rows = session.execute(select(Company.id, Company.name).where(Company.id.in_(chunk)))
+        names.update(rows.all())
+    return names
+
+
+def holding_out(holding: Holding, names: dict[uuid.UUID, str]) -> HoldingOut:
+    return HoldingOut(
+        id=holding.id,
+        portfolio_id=holding.portfolio_id,
+        line=holding.line,
+        name=holding.name,
+        isin=holding.isin,
+        lei=holding.lei,
+        ticker=holding.ticker,
+        market_value=holding.market_value,
+        currency=holding.currency,
+        weight=holding.weight,
+        company_id=holding.company_id,
+        company_name=names.get(holding.company_id) if holding.company_id else None,
+        resolution=HoldingResolution(holding.resolution),
+        candidates=[Candidate.model_validate(c) for c in holding.candidates],
+        resolved_by_name=holding.resolved_by_name,
+        resolved_at=holding.resolved_at,
+    )
+
+
+def resolve_holding(
+    session: Session,
+    actor: Principal,
+    portfolio: Portfolio,
+    holding: Holding,
+    company_id: uuid.UUID | None,
+) -> Holding:
+    """Confirm the company a holding is (usually one of its candidates), or say that none
+    is (``company_id`` None: the holding stays unassessed exposure)."""
+    if company_id is not None:
+        try:
+            get_company(session, company_id)
+        except NotFound:
+            raise Invalid.at("company_id", f"no company {company_id}") from None
+    old = holding.company_id
+    holding.company_id = company_id
+    holding.resolution = (
+        HoldingResolution.name_confirmed if company_id else HoldingResolution.unresolved
+    )
+    holding.resolved_by_name = actor.key_name
+    holding.resolved_at = utcnow()
+    audit.record(
+        session,
+        actor,
+        "holding",
+        holding.id,
+        "resolved",
+        field="company_id",
+        old=str(old) if old else None,
+        new=str(company_id) if company_id else None,
+        comment=f"portfolio {portfolio.id}, line {holding.line}",
+    )
+    session.flush()
+    return holding
+
+
+# --- import ----------------------------------------------------------------------------------
+
+
+def import_holdings(
+    session: Session,
+    actor_name: str,
+    portfolio: Portfolio,
+    data: bytes,
+    *,
+    keep_good_rows: bool,
+    max_rows: int,
+) -> ImportResult:
+    """Replace the portfolio's holdings with those of a CSV file (``csv_import`` describes
+    it). All or nothing: any bad row is a 422 listing every problem, unless
+    ``keep_good_rows``, which imports the good rows and returns the bad ones."""
+    if not data:
+        raise Invalid.at("file", "the file is empty")
+    parsed = csv_import.parse_holdings(data, portfolio.base_currency, max_rows)
+    if parsed.problems and (not keep_good_rows or not parsed.rows):
+        raise csv_import.problems_invalid(parsed)
+
+    confirmed = _earlier_confirmations(session, portfolio)
+    replaced = session.scalar(
+        select(func.count()).select_from(Holding).where(Holding.portfolio_id == portfolio.id)
+    )
+    session.execute(delete(Holding).where(Holding.portfolio_id == portfolio.id))
+
+    resolver = _Resolver(session, parsed.rows)
+    now = utcnow()
+    counts: dict[str, int] = defaultdict(int)
+    values = []
+    for row in parsed.rows:
+        company_id, resolution, candidates = resolver.resolve(row)
+        confirmed_by: str | None = None
+        kept = confirmed.get(_confirmation_key(row.name, row.isin, row.lei, row.ticker))
+        if kept is not None and resolution != HoldingResolution.identifier:
+            company_id, confirmed_by = kept
+            resolution, candidates = HoldingResolution.name_confirmed, []
+            counts["confirmed_before"] += 1
+        else:
+            counts[resolution] += 1
+        values.append(
+            {
+                "id": new_id(),
+                "organisation_id": portfolio.organisation_id,
+                "portfolio_id": portfolio.id,
+                "line": row.line,
+                "name": row.name,
+                "isin": row.isin,
+                "lei": row.lei,
+                "ticker": row.ticker,
+                "market_value": row.market_value,
+                "currency": row.currency,
+                "weight": row.weight,
+                "company_id": company_id,
+                "resolution": resolution.value,
+                "candidates": candidates,
+                "resolved_by_name": confirmed_by,
+                "resolved_at": now if resolution == HoldingResolution.name_confirmed else None,
+                "created_at": now,
+            }
+        )
+    for chunk in chunks(values):
+        session.execute(insert(Holding), list(chunk))
+    portfolio.holdings_imported_at = now
+    portfolio.holdings_imported_by = actor_name
+    session.flush()
+    return ImportResult(
+        portfolio_id=portfolio.id,
+        imported=len(values),
+        replaced=replaced or 0,
+        resolved_by_identifier=counts[HoldingResolution.identifier],
+        confirmed_before=counts["confirmed_before"],
+        with_candidates=counts[HoldingResolution.candidates],
+        unresolved=counts[HoldingResolution.unresolved],
+        rejected=parsed.problems[: csv_import.MAX_REPORTED_PROBLEMS],
+        ignored_columns=parsed.ignored_columns,
+    )
+
+
+def _confirmation_key(
+    name: str | None, isin: str | None, lei: str | None, ticker: str | None
+) -> tuple[str, str, str, str]:
+    return ((name or "").casefold(), isin or "", lei or "", ticker or "")
+
+
+def _earlier_confirmations(
+    session: Session, portfolio: Portfolio
+) -> dict[tuple[str, str, str, str], tuple[uuid.UUID, str]]:
+    """Companies people confirmed for holdings of the previous import: a re-import of the
+    same line keeps the confirmation instead of asking again."""
+    rows = session.scalars(
+        select(Holding).where(
+            Holding.portfolio_id == portfolio.id,
+            Holding.resolution == HoldingResolution.name_confirmed.value,
+            Holding.company_id.is_not(None),
+        )
+    )
+    return {
+        _confirmation_key(h.name, h.isin, h.lei, h.ticker): (
+            h.company_id,
+            h.resolved_by_name or "an earlier confirmation",
+        )
+        for h in rows
+        if h.company_id is not None
+    }
+
+
+def normalise_name(name: str) -> str:
+    """Case, accents, punctuation and trailing legal forms removed: 'Nestlé S.A.' -> 'nestle'."""
+    decomposed = unicodedata.normalize("NFKD", name)
+    text = "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+    text = text.replace("&", " and ").replace(".", "").replace("'", "")
+    tokens = re.sub(r"[^\w]+", " ", text).split()
+    while len(tokens) > 1 and tokens[-1] in _LEGAL_FORMS:
+        tokens.pop()
+    return " ".join(tokens)
+
+
+class _Resolver:
+    """Looks up every identifier of the file in a few queries, then names with rapidfuzz."""
+
+    def __init__(self, session: Session, rows: Sequence[csv_import.HoldingRow]) -> None:
+        self.session = session
+        self.by_isin = self._identifiers("isin", {r.isin for r in rows if r.isin})
+        self.by_lei = self._leis({r.lei for r in rows if r.lei})
+        self.by_ticker, self.by_symbol = self._tickers()
+        self.names = company_names(
+            session,
+            {*self.by_isin.values(), *self.by_lei.values(), *self.by_ticker.values()}
+            | {c for ids in self.by_symbol.values() for c in ids},
+        )
+        self._name_choices: list[str] | None = None
+        self._choice_companies: list[uuid.UUID] = []
+        self._choice_tokens: list[int] = []
+        self._name_cache: dict[str, list[dict[str, Any]]] = {}
+
+    def _identifiers(self, scheme: str, values: set[str]) -> dict[str, uuid.UUID]:
+        found: dict[str, uuid.UUID] = {}
+        for chunk in chunks(sorted(values)):
+            rows = self.session.execute(
+                select(CompanyIdentifier.value, CompanyIdentifier.company_id).where(
+                    CompanyIdentifier.scheme == scheme, CompanyIdentifier.value.in_(chunk)
+                )
+            )
+            found.update(rows.all())
+        return found
+
+    def _leis(self, values: set[str]) -> dict[str, uuid.UUID]:
+        found: dict[str, uuid.UUID] = {}
+        for chunk in chunks(sorted(values)):
+            statement = select(Company.lei, Company.id).where(Company.lei.in_(chunk))
+            rows = self.session.execute(statement)
+            found.update(rows.all())
+        return found
+
+    def _tickers(self) -> tuple[dict[str, uuid.UUID], dict[str, set[uuid.UUID]]]:
+        """Registry tickers are "EXCHANGE:SYMBOL"; a file may give either form."""
+        full: dict[str, uuid.UUID] = {}
+        by_symbol: dict[str, set[uuid.UUID]] = defaultdict(set)
+        rows = self.session.execute(
+            select(CompanyIdentifier.value, CompanyIdentifier.company_id).where(
+                CompanyIdentifier.scheme == "ticker"
+            )
+        )
+        for value, company_id in rows:
+            full[value] = company_id
+            by_symbol[value.rsplit(":", 1)[-1]].add(company_id)
+        return full, by_symbol
+
+    def resolve(
+        self, row: csv_import.HoldingRow
+    ) -> tuple[uuid.UUID | None, HoldingResolution, list[dict[str, Any]]]:
+        for value, table in ((row.isin, self.by_isin), (row.lei, self.by_lei)):
+            if value and value in table:
+                return table[value], HoldingResolution.identifier, []
+        if row.ticker:
+            if row.ticker in self.by_ticker:
+                return self.by_ticker[row.ticker], HoldingResolution.identifier, []
+            matches = sorted(self.by_symbol.get(row.ticker.rsplit(":", 1)[-1], ()), key=str)
+            if len(matches) == 1:
+                return matches[0], HoldingResolution.identifier, []
+            if matches:
+                return (
+                    None,
+                    HoldingResolution.candidates,
+                    [
+                        {"company_id": str(c), "name": self.names.get(c, ""), "score": 100.0}
+                        for c in matches[:MAX_CANDIDATES]
+                    ],
+                )
+        if row.name:
+            candidates = self.by_name(row.name)
+            if candidates:
+                return None, HoldingResolution.candidates, candidates
+        return None, HoldingResolution.unresolved, []
+
+    def _load_names(self) -> list[str]:
+        if self._name_choices is None:
+            self._name_choices = []
+            for company_id, name, aliases in self.session.execute(
+                select(Company.id, Company.name, Company.aliases)
+            ):
+                self.names[company_id] = name
+                for label in dict.fromkeys([name, *(aliases or [])]):
+                    normalised = normalise_name(label)
+                    if normalised:
+                        self._name_choices.append(normalised)
+                        self._choice_companies.append(company_id)
+                        self._choice_tokens.append(len(normalised.split()))
+        return self._name_choices
+
+    def by_name(self, name: str) -> list[dict[str, Any]]:
+        query = normalise_name(name)
+        if not query:
+            return []
+        if query not in self._name_cache:
+            self._name_cache[query] = self._match(query)
+        return self._name_cache[query]
+
+    def _match(self, query: str) -> list[dict[str, Any]]:
+        choices = self._load_names()
+        best: dict[uuid.UUID, float] = {}
+
+        def consider(index: int, score: float) -> None:
+            company_id = self._choice_companies[index]
+            best[company_id] = max(best.get(company_id, 0.0), float(score))
+
+        for _, score, index in process.extract(
+            query, choices, scorer=fuzz.token_sort_ratio, score_cutoff=NAME_MATCH_CUTOFF, limit=20
+        ):
+            consider(index, score)
+        # "NSO Group" within "NSO Group Technologies": one name's words all in the other.
+        # Only for two words or more on both sides, or single common words would match all.
+        if len(query.split()) >= 2:
+            for _, score, index in process.extract(
+                query, choices, scorer=fuzz.token_set_ratio, score_cutoff=95.0, limit=20
+            ):
+                if self._choice_tokens[index] >= 2:
+                    consider(index, score)
+        ranked = sorted(best.items(), key=lambda item: (-item[1], self.names[item[0]]))
+        return [
+            {
+                "company_id": str(company_id),
+                "name": self.names[company_id],
+                "score": round(score, 1),
+            }
+            for company_id, score in ranked[:MAX_CANDIDATES]
+        ]
+
+
+# --- exposure through ownership --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OwnedLink:
+    """A company reached from a holding's company by following ownership links down."""
+
+    company_id: uuid.UUID
+    company_name: str
+    via: tuple[str, ...]
+    percentage: Decimal | None
+    start_date: date | None
+    end_date: date | None
+    current: bool
+
+
+def _link_current(link: OwnershipLink, today: date) -> bool:
+    started = link.start_date is None or link.start_date <= today
+    return started and (link.end_date is None or link.end_date >= today)
+
+
+def owned_companies(
+    session: Session, company_ids: Iterable[uuid.UUID], today: date
+) -> dict[uuid.UUID, list[OwnedLink]]:
+    """Per company, the companies it owns or owned, directly or through up to
+    MAX_OWNERSHIP_DEPTH levels; a stake counts as current only if every link to it is."""
+    roots = set(company_ids)
+    found: dict[uuid.UUID, list[OwnedLink]] = defaultdict(list)
+    seen: dict[uuid.UUID, set[uuid.UUID]] = {root: {root} for root in roots}
+    # node -> [(root, owners between root and node, every link current so far)]
+    frontier: dict[uuid.UUID, list[tuple[uuid.UUID, tuple[str, ...], bool]]] = {
+        root: [(root, (), True)] for root in roots
+    }
+    for _ in range(MAX_OWNERSHIP_DEPTH):
+        if not frontier:
+            break
+        links = [
+            link
+            for chunk in chunks(sorted(frontier))
+            for link in session.scalars(
+                select(OwnershipLink)
+                .where(OwnershipLink.owner_company_id.in_(chunk))
+                .order_by(OwnershipLink.start_date, OwnershipLink.id)
+            )
+        ]
+        names = company_names(session, {link.company_id for link in links} | set(frontier))
+        following: dict[uuid.UUID, list[tuple[uuid.UUID, tuple[str, ...], bool]]] = defaultdict(
+            list
+        )
+        for link in links:
+            for root, via, current_so_far in frontier.get(link.owner_company_id, []):
+                if link.company_id in seen[root]:
+                    continue
+                seen[root].add(link.company_id)
+                current = current_so_far and _link_current(link, today)
+                found[root].append(
+                    OwnedLink(
+                        company_id=link.company_id,
+                        company_name=names.get(link.company_id, link.owner_name),
+                        via=via,
+                        percentage=link.percentage,
+                        start_date=link.start_date,
+                        end_date=link.end_date,
+                        current=current,
+                    )
+                )
+                following[link.company_id].append(
+                    (root, (*via, names.get(link.company_id, "")), current)
+                )
+        frontier = following
+    return found
+
+
+# --- the risk view ---------------------------------------------------------------------------
+
+
+def _is_escalation(action: InvestorAction) -> bool:
+    return action in ESCALATION_ACTIONS
+
+
+def _share(part: Decimal | int, whole: Decimal | int) -> Decimal:
+    if not whole:
+        return Decimal(0)
+    return (Decimal(part) / Decimal(whole)).quantize(_SHARE_QUANTUM)
+
+
+def display_name(holding: Holding, company_name: str | None) -> str:
+    """What to call a holding: its own name, else its company's, else an identifier."""
+    for label, value in (
+        ("", holding.name),
+        ("", company_name),
+        ("ISIN ", holding.isin),
+        ("LEI ", holding.lei),
+        ("Ticker ", holding.ticker),
+    ):
+        if value:
+            return f"{label}{value}"
+    return f"Line {holding.line}"
+
+
+def _effective_weights(holdings: Sequence[Holding]) -> list[Decimal | None]:
+    """Shares of value: from market values when every holding has one, else the weight
+    column as given (None where missing)."""
+    values = [h.market_value for h in holdings]
+    if holdings and all(v is not None for v in values):
+        total = sum(values, Decimal(0))  # type: ignore[arg-type]
+        if total > 0:
+            return [_share(v, total) for v in values]  # type: ignore[arg-type]
+    return [h.weight for h in holdings]
+
+
+def _unassessed_reason(holding: Holding, company_name: str | None) -> str:
+    if holding.resolution == HoldingResolution.candidates:
+        return (
+            f"its name resembles {len(holding.candidates)} registry companies; confirm one to "
+            "assess it"
+        )
+    if holding.company_id is None:
+        return "not matched to any company of the registry"
+    return f"{company_name or 'the company'} has no assessment and no evidence on record"
+
+
+def _holding_risk(
+    holding: Holding,
+    weight: Decimal | None,
+    names: dict[uuid.UUID, str],
+    scores: dict[uuid.UUID, ScoreSummary],
+    owned: Sequence[OwnedLink],
+) -> HoldingRisk:
+    company_name = names.get(holding.company_id) if holding.company_id else None
+    own = scores.get(holding.company_id) if holding.company_id else None
+    exposures = []
+    best: tuple[ScoreSummary, RiskBasis] | None = (own, RiskBasis.own) if own else None
+    for link in owned:
+        score = scores.get(link.company_id)
+        exposures.append(
+            OwnedExposure(
+                company_id=link.company_id,
+                company_name=link.company_name,
+                via=list(link.via),
+                percentage=link.percentage,
+                start_date=link.start_date,
+                end_date=link.end_date,
+                current=link.current,
+                overall=score.overall if score else None,
+                band=score.band if score else None,
+                action=score.action if score else None,
+            )
+        )
+        # Risk flows up to the owner: a holding is as risky as the worst company it owns now.
+        if score is not None and link.current and (best is None or score.overall > best[0].overall):
+            best = (score, RiskBasis.ownership)
+    chosen, basis = best if best else (None, None)
+    return HoldingRisk(
+        holding_id=holding.id,
+        line=holding.line,
+        name=display_name(holding, company_name),
+        isin=holding.isin,
+        lei=holding.lei,
+        ticker=holding.ticker,
+        market_value=holding.market_value,
+        currency=holding.currency,
+        weight=weight,
+        company_id=holding.company_id,
+        company_name=company_name,
+        resolution=HoldingResolution(holding.resolution),
+        assessed=chosen is not None,
+        unassessed_reason=None if chosen else _unassessed_reason(holding, company_name),
+        basis=basis,
+        scored_company_id=chosen.company_id if chosen else None,
+        assessment_id=chosen.assessment_id if chosen else None,
+        overall=chosen.overall if chosen else None,
+        band=chosen.band if chosen else None,
+        confidence=chosen.confidence if chosen else None,
+        sensitivity_low=chosen.sensitivity_low if chosen else None,
+        sensitivity_high=chosen.sensitivity_high if chosen else None,
+        overrides=list(chosen.overrides) if chosen else [],
+        action=chosen.action if chosen else None,
+        action_reason=chosen.action_reason if chosen else None,
+        trend=chosen.trend if chosen else None,
+        as_of=chosen.as_of if chosen else None,
+        exposure_via=exposures,
+    )
+
+
+def _slice(items: Sequence[HoldingRisk], everything: Sequence[HoldingRisk]) -> Slice:
+    return Slice(**_slice_fields(items, everything))
+
+
+def _slice_fields(
+    items: Sequence[HoldingRisk], everything: Sequence[HoldingRisk]
+) -> dict[str, Any]:
+    total_weight = sum((h.weight for h in everything if h.weight is not None), Decimal(0))
+    return {
+        "holdings": len(items),
+        "share_of_holdings": _share(len(items), len(everything)),
+        "value": sum((h.market_value or Decimal(0) for h in items), Decimal(0)),
+        "share_of_value": _share(
+            sum((h.weight for h in items if h.weight is not None), Decimal(0)), total_weight
+        ),
+    }
+
+
+def risk_totals(currency: str, items: Sequence[HoldingRisk]) -> RiskTotals:
+    assessed = [h for h in items if h.assessed]
+    weighted = [h for h in assessed if h.weight is not None]
+    weight_sum = sum((h.weight for h in weighted if h.weight is not None), Decimal(0))
+    top = sorted(
+        assessed, key=lambda h: (-(h.overall or 0.0), -(h.market_value or Decimal(0)), h.line)
+    )
+    return RiskTotals(
+        currency=currency,
+        total_value=sum((h.market_value or Decimal(0) for h in items), Decimal(0)),
+        holdings=len(items),
+        holdings_without_value=sum(1 for h in items if h.weight is None),
+        by_band=[
+            BandSlice(band=band, **_slice_fields([h for h in items if h.band == band], items))
+            for band in RiskBand
+        ],
+        unassessed=_slice([h for h in items if not h.assessed], items),
+        active_override=_slice([h for h in items if h.overrides], items),
+        needing_escalation=_slice(
+            [h for h in items if h.action is not None and _is_escalation(h.action)], items
+        ),
+        mean_score=(
+            round(sum(h.overall or 0.0 for h in assessed) / len(assessed), 1) if assessed else None
+        ),
+        value_weighted_score=_weighted_mean(weighted, weight_sum),
+        top_risks=[_top_risk(h) for h in top[:TOP_RISKS]],
+    )
+
+
+def _weighted_mean(weighted: Sequence[HoldingRisk], weight_sum: Decimal) -> float | None:
+    if not weight_sum:
+        return None
+    total = sum(
+        (Decimal(str(h.overall)) * h.weight for h in weighted if h.weight is not None),
+        Decimal(0),
+    )
+    return round(float(total / weight_sum), 1)
+
+
+def _top_risk(holding: HoldingRisk) -> TopRisk:
+    if holding.overall is None or holding.band is None or holding.action is None:
+        raise ValueError(f"holding {holding.holding_id} is not assessed")
+    return TopRisk(
+        holding_id=holding.holding_id,
+        name=holding.name,
+        overall=holding.overall,
+        band=holding.band,
+        action=holding.action,
+        market_value=holding.market_value,
+    )
+
+
+def portfolio_risk(session: Session, portfolio: Portfolio) -> PortfolioRisk:
+    """Every holding with the latest score of its company (or of the worst company it owns
+    now), and the portfolio totals by number and by value."""
+    today = utcnow().date()
+    holdings = all_holdings(session, portfolio)
+    resolved = {h.company_id for h in holdings if h.company_id is not None}
+    owned = owned_companies(session, resolved, today)
+    wanted = resolved | {link.company_id for links in owned.values() for link in links}
+    scores = scoring.current_scores(session, sorted(wanted)) if wanted else {}
+    names = company_names(session, resolved)
+    items = [
+        _holding_risk(h, weight, names, scores, owned.get(h.company_id, []) if h.company_id else [])
+        for h, weight in zip(holdings, _effective_weights(holdings), strict=True)
+    ]
+    version, _ = scoring.current_version(session)
+    return PortfolioRisk(
+        portfolio_id=portfolio.id,
+        portfolio_name=portfolio.name,
+        as_of=today,
+        ruleset_id=version.key,
+        ruleset_version=version.version,
+        totals=risk_totals(portfolio.base_currency, items),
+        holdings=items,
+    )
+
+
+def chunks(values: Sequence[Any]) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(values), _ID_CHUNK):
+        yield values[start : start + _ID_CHUNK]

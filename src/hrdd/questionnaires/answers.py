@@ -1,0 +1,706 @@
+"""Answers to a questionnaire: the payloads an investor sends, and pure checks on them.
+
+Payloads are a discriminated union on `type`, one kind per answer type of `schemas`:
+
+    {"type": "disclosure", "level": "partial", "comment": "...", "evidence": [...]}
+    {"type": "disclosure", "level": "not_applicable", "not_applicable_reason": "..."}
+    {"type": "single_choice", "value": "engages"}
+    {"type": "multiple_choice", "values": ["spyware_intrusion", "interception"]}
+    {"type": "number", "value": "12", "unit": "percent"}
+    {"type": "date", "value": "2016-04-01"}
+    {"type": "text", "value": "..."}
+
+Every payload may carry a `comment` and `evidence` (a list of `EvidenceRef`).
+
+Decisions worth knowing:
+- Not applicable exists only on disclosure questions (level `not_applicable`), and always needs
+  `not_applicable_reason`. Other answer types have no N/A: a question that may not apply is
+  made conditional (`show_if`) or optional, and a choice question that may be unknowable offers
+  an option for that. This keeps scoring unambiguous: only disclosure answers are excluded
+  from averages.
+- Evidence missing on an `evidence_required` question never blocks a save; it is a submit-time
+  problem (`missing_evidence`, `submission_problems`). Answers that report an absence need no
+  evidence, since absence cannot be cited: disclosure `no`, `no_information` and
+  `not_applicable`, the number 0, and options marked `reports_absence`.
+- Visibility: questions are evaluated in order and a condition only sees answers to questions
+  already found visible. An unanswered or hidden question never matches a condition (not even
+  `not_in`), so a question whose condition refers to a hidden question is hidden; inside
+  `any_of` another branch may still show it. Answers to hidden questions are kept by the
+  caller but excluded from progress and submission.
+
+Everything here is pure: no database, no clock, no I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import date
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+from uuid import UUID
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from hrdd.dates import PlausibleDate
+from hrdd.questionnaires.schemas import (
+    AllOfCondition,
+    AnswerCondition,
+    AnyOfCondition,
+    Condition,
+    DateAnswerType,
+    DisclosureAnswerType,
+    MultipleChoiceAnswerType,
+    NumberAnswerType,
+    Question,
+    Questionnaire,
+    SingleChoiceAnswerType,
+    TextAnswerType,
+    plain_error_message,
+)
+from hrdd.vocab import DisclosureLevel
+
+MAX_URL_LENGTH = 2048
+MAX_EVIDENCE_ITEMS = 50
+# Hard cap on any text in a payload; a question's own max_length is usually lower.
+MAX_PAYLOAD_TEXT = 20000
+ABSENCE_LEVELS = frozenset(
+    {DisclosureLevel.no, DisclosureLevel.no_information, DisclosureLevel.not_applicable}
+)
+
+PayloadText = Annotated[str, StringConstraints(max_length=MAX_PAYLOAD_TEXT)]
+ShortPayloadText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=300)]
+ChoiceValue = Annotated[str, StringConstraints(max_length=100)]
+
+
+class PayloadModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class EvidenceRef(PayloadModel):
+    """A source backing an answer: a web page (http/https `url`), an uploaded file (`file_id`),
+    or both. The service stores it and never fetches the URL."""
+
+    url: str | None = Field(default=None, max_length=MAX_URL_LENGTH)
+    title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+    publisher: ShortPayloadText | None = None
+    source_date: PlausibleDate | None = None
+    excerpt: Annotated[str, StringConstraints(max_length=4000)] | None = None
+    file_id: UUID | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, url: str | None) -> str | None:
+        if url is None:
+            return None
+        if any(character.isspace() or ord(character) < 32 for character in url):
+            raise ValueError("the URL contains spaces or control characters")
+        parts = urlsplit(url)
+        if parts.scheme.lower() not in {"http", "https"}:
+            raise ValueError("only http and https URLs are accepted")
+        if not parts.hostname:
+            raise ValueError("the URL has no host")
+        return url
+
+    @model_validator(mode="after")
+    def _locatable(self) -> EvidenceRef:
+        if self.url is None and self.file_id is None:
+            raise ValueError("give a url, a file_id of an uploaded file, or both")
+        return self
+
+
+class _AnswerBase(PayloadModel):
+    comment: PayloadText | None = None
+    evidence: list[EvidenceRef] = Field(default_factory=list, max_length=MAX_EVIDENCE_ITEMS)
+
+
+class DisclosureAnswer(_AnswerBase):
+    type: Literal["disclosure"]
+    level: DisclosureLevel
+    not_applicable_reason: PayloadText | None = None
+
+
+class SingleChoiceAnswer(_AnswerBase):
+    type: Literal["single_choice"]
+    value: ChoiceValue
+
+
+class MultipleChoiceAnswer(_AnswerBase):
+    type: Literal["multiple_choice"]
+    values: list[ChoiceValue] = Field(max_length=200)
+
+
+class NumberAnswer(_AnswerBase):
+    type: Literal["number"]
+    # Decimal keeps what was typed (12.5 stays 12.5); NaN and infinity are refused.
+    value: Decimal = Field(allow_inf_nan=False, max_digits=30)
+    unit: ShortPayloadText | None = None
+
+
+class DateAnswer(_AnswerBase):
+    type: Literal["date"]
+    value: PlausibleDate
+
+
+class TextAnswer(_AnswerBase):
+    type: Literal["text"]
+    value: PayloadText
+
+
+AnswerPayload = Annotated[
+    DisclosureAnswer
+    | SingleChoiceAnswer
+    | MultipleChoiceAnswer
+    | NumberAnswer
+    | DateAnswer
+    | TextAnswer,
+    Field(discriminator="type"),
+]
+_PAYLOAD_ADAPTER: TypeAdapter[AnswerPayload] = TypeAdapter(AnswerPayload)
+
+
+class AnswerErrorCode(StrEnum):
+    """One stable code per kind of answer problem (for API clients and tests)."""
+
+    invalid = "invalid"
+    unknown_question = "unknown_question"
+    hidden_question = "hidden_question"
+    type_mismatch = "type_mismatch"
+    partial_not_allowed = "partial_not_allowed"
+    not_applicable_not_allowed = "not_applicable_not_allowed"
+    reason_required = "reason_required"
+    reason_not_allowed = "reason_not_allowed"
+    not_an_option = "not_an_option"
+    duplicate_choice = "duplicate_choice"
+    too_few_choices = "too_few_choices"
+    too_many_choices = "too_many_choices"
+    below_minimum = "below_minimum"
+    above_maximum = "above_maximum"
+    not_integer = "not_integer"
+    unit_mismatch = "unit_mismatch"
+    empty = "empty"
+    too_long = "too_long"
+    required = "required"
+    evidence_required = "evidence_required"
+
+
+class AnswerError(BaseModel):
+    """One problem with one answer. `path` is the field inside the answer payload (`value`,
+    `values[1]`, `evidence[0].url`; empty for the answer as a whole)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    question_id: str
+    path: str
+    code: AnswerErrorCode
+    message: str
+
+
+class Progress(BaseModel):
+    """Completion of an assessment, counting visible questions only.
+
+    `hidden_answered` lists answers kept for questions a later change hid: they are excluded
+    from every count here and from submission.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    visible: int
+    answered: int
+    required: int
+    required_answered: int
+    missing_required: list[str]
+    hidden_answered: list[str]
+
+
+# --- parsing ---------------------------------------------------------------------------------
+
+
+def parse_answer_payload(data: Any) -> AnswerPayload:
+    """Validate raw data (e.g. decoded JSON) into a payload; raises pydantic ValidationError.
+
+    Use `parse_answer` to get `AnswerError`s instead, checked against the question too.
+    """
+    return _PAYLOAD_ADAPTER.validate_python(data)
+
+
+def _format_loc(loc: Iterable[int | str], tag: str | None) -> str:
+    text = ""
+    for part in loc:
+        if part == tag and not text:
+            continue  # the union member pydantic names first, not a field of the payload
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def parse_answer(question: Question, data: Any) -> tuple[AnswerPayload | None, list[AnswerError]]:
+    """Validate raw data against the payload models and then against `question`.
+
+    Returns the payload (None if it could not be parsed) and every problem found. A payload
+    with problems must not be saved.
+    """
+    try:
+        payload = parse_answer_payload(data)
+    except ValidationError as exc:
+        tag = data.get("type") if isinstance(data, Mapping) else None
+        errors = [
+            AnswerError(
+                question_id=question.id,
+                path=_format_loc(error["loc"], tag),
+                code=AnswerErrorCode.invalid,
+                message=plain_error_message(error),
+            )
+            for error in exc.errors(include_url=False)
+        ]
+        return None, errors
+    return payload, validate_answer(question, payload)
+
+
+# --- checks on one answer ---------------------------------------------------------------------
+
+
+def validate_answer(question: Question, payload: AnswerPayload) -> list[AnswerError]:
+    """Save-time problems of one answer: type, options, bounds, N/A reason, lengths.
+
+    Missing evidence is not among them (see `missing_evidence`).
+    """
+    answer_type = question.answer_type
+    if payload.type != answer_type.type:
+        return [
+            AnswerError(
+                question_id=question.id,
+                path="type",
+                code=AnswerErrorCode.type_mismatch,
+                message=f"question {question.id} takes a {answer_type.type} answer, "
+                f"not {payload.type}",
+            )
+        ]
+    problems: list[tuple[str, AnswerErrorCode, str]]
+    match answer_type, payload:
+        case DisclosureAnswerType(), DisclosureAnswer():
+            problems = _disclosure_problems(answer_type, payload)
+        case SingleChoiceAnswerType(), SingleChoiceAnswer():
+            problems = _single_choice_problems(answer_type, payload)
+        case MultipleChoiceAnswerType(), MultipleChoiceAnswer():
+            problems = _multiple_choice_problems(answer_type, payload)
+        case NumberAnswerType(), NumberAnswer():
+            problems = _number_problems(answer_type, payload)
+        case DateAnswerType(), DateAnswer():
+            problems = _date_problems(answer_type, payload)
+        case TextAnswerType(), TextAnswer():
+            problems = _text_problems(answer_type, payload)
+    return [
+        AnswerError(question_id=question.id, path=path, code=code, message=message)
+        for path, code, message in problems
+    ]
+
+
+def _disclosure_problems(
+    answer_type: DisclosureAnswerType, payload: DisclosureAnswer
+) -> list[tuple[str, AnswerErrorCode, str]]:
+    problems = []
+    level = payload.level
+    if level == DisclosureLevel.partial and not answer_type.allow_partial:
+        problems.append(
+            (
+                "level",
+                AnswerErrorCode.partial_not_allowed,
+                "this is a yes/no question: answer full, no or no_information",
+            )
+        )
+    if level == DisclosureLevel.not_applicable and not answer_type.allow_not_applicable:
+        problems.append(
+            (
+                "level",
+                AnswerErrorCode.not_applicable_not_allowed,
+                "this question always applies; answer no_information if nothing was found",
+            )
+        )
+    has_reason = bool(payload.not_applicable_reason and payload.not_applicable_reason.strip())
+    if level == DisclosureLevel.not_applicable and not has_reason:
+        problems.append(
+            (
+                "not_applicable_reason",
+                AnswerErrorCode.reason_required,
+                "not applicable needs a reason",
+            )
+        )
+    if level != DisclosureLevel.not_applicable and payload.not_applicable_reason is not None:
+        problems.append(
+            (
+                "not_applicable_reason",
+                AnswerErrorCode.reason_not_allowed,
+                f"a not-applicable reason was given but the level is {level.value}",
+            )
+        )
+    return problems
+
+
+def _single_choice_problems(
+    answer_type: SingleChoiceAnswerType, payload: SingleChoiceAnswer
+) -> list[tuple[str, AnswerErrorCode, str]]:
+    option_ids = [option.id for option in answer_type.options]
+    if payload.value not in option_ids:
+        return [
+            (
+                "value",
+                AnswerErrorCode.not_an_option,
+                f"'{payload.value}' is not an option; options: {option_ids}",
+            )
+        ]
+    return []
+
+
+def _multiple_choice_problems(
+    answer_type: MultipleChoiceAnswerType, payload: MultipleChoiceAnswer
+) -> list[tuple[str, AnswerErrorCode, str]]:
+    option_ids = [option.id for option in answer_type.options]
+    problems = []
+    seen: set[str] = set()
+    for position, value in enumerate(payload.values):
+        if value not in option_ids:
+            problems.append(
+                (
+                    f"values[{position}]",
+                    AnswerErrorCode.not_an_option,
+                    f"'{value}' is not an option; options: {option_ids}",
+                )
+            )
+        elif value in seen:
+            problems.append(
+                (
+                    f"values[{position}]",
+                    AnswerErrorCode.duplicate_choice,
+                    f"'{value}' is chosen twice",
+                )
+            )
+        seen.add(value)
+    if len(seen) < answer_type.min_selected:
+        problems.append(
+            (
+                "values",
+                AnswerErrorCode.too_few_choices,
+                f"choose at least {answer_type.min_selected}",
+            )
+        )
+    if answer_type.max_selected is not None and len(seen) > answer_type.max_selected:
+        problems.append(
+            (
+                "values",
+                AnswerErrorCode.too_many_choices,
+                f"choose at most {answer_type.max_selected}",
+            )
+        )
+    return problems
+
+
+def _number_problems(
+    answer_type: NumberAnswerType, payload: NumberAnswer
+) -> list[tuple[str, AnswerErrorCode, str]]:
+    problems = []
+    value = payload.value
+    if answer_type.integer and value != value.to_integral_value():
+        problems.append(("value", AnswerErrorCode.not_integer, f"{value} is not a whole number"))
+    if answer_type.min is not None and value < answer_type.min:
+        problems.append(
+            (
+                "value",
+                AnswerErrorCode.below_minimum,
+                f"{value} is below the minimum {answer_type.min} {answer_type.unit}",
+            )
+        )
+    if answer_type.max is not None and value > answer_type.max:
+        problems.append(
+            (
+                "value",
+                AnswerErrorCode.above_maximum,
+                f"{value} is above the maximum {answer_type.max} {answer_type.unit}",
+            )
+        )
+    if payload.unit is not None and payload.unit != answer_type.unit:
+        problems.append(
+            (
+                "unit",
+                AnswerErrorCode.unit_mismatch,
+                f"the unit is {answer_type.unit}, not {payload.unit}",
+            )
+        )
+    return problems
+
+
+def _date_problems(
+    answer_type: DateAnswerType, payload: DateAnswer
+) -> list[tuple[str, AnswerErrorCode, str]]:
+    problems = []
+    if answer_type.min is not None and payload.value < answer_type.min:
+        problems.append(
+            (
+                "value",
+                AnswerErrorCode.below_minimum,
+                f"{payload.value.isoformat()} is before {answer_type.min.isoformat()}",
+            )
+        )
+    if answer_type.max is not None and payload.value > answer_type.max:
+        problems.append(
+            (
+                "value",
+                AnswerErrorCode.above_maximum,
+                f"{payload.value.isoformat()} is after {answer_type.max.isoformat()}",
+            )
+        )
+    return problems
+
+
+def _text_problems(
+    answer_type: TextAnswerType, payload: TextAnswer
+) -> list[tuple[str, AnswerErrorCode, str]]:
+    if not payload.value.strip():
+        return [("value", AnswerErrorCode.empty, "the text is empty; delete the answer instead")]
+    if len(payload.value) > answer_type.max_length:
+        return [
+            (
+                "value",
+                AnswerErrorCode.too_long,
+                f"{len(payload.value)} characters; at most {answer_type.max_length}",
+            )
+        ]
+    return []
+
+
+def reports_absence(question: Question, payload: AnswerPayload) -> bool:
+    """True when the answer says something is absent or unknown (no evidence can back it)."""
+    if isinstance(payload, DisclosureAnswer):
+        return payload.level in ABSENCE_LEVELS
+    if isinstance(payload, NumberAnswer):
+        return payload.value == 0
+    if isinstance(payload, SingleChoiceAnswer):
+        return any(o.id == payload.value and o.reports_absence for o in question.options)
+    if isinstance(payload, MultipleChoiceAnswer):
+        absent = {option.id for option in question.options if option.reports_absence}
+        return bool(payload.values) and set(payload.values) <= absent
+    return False
+
+
+def missing_evidence(question: Question, payload: AnswerPayload) -> AnswerError | None:
+    """The submit-time problem of an `evidence_required` answer without evidence, if any."""
+    if not question.evidence_required or payload.evidence or reports_absence(question, payload):
+        return None
+    return AnswerError(
+        question_id=question.id,
+        path="evidence",
+        code=AnswerErrorCode.evidence_required,
+        message="this answer needs at least one evidence item (a source URL or uploaded file)",
+    )
+
+
+# --- conditions, visibility and progress ----------------------------------------------------
+
+
+def condition_holds(
+    condition: Condition,
+    questionnaire: Questionnaire,
+    visible_answers: Mapping[str, AnswerPayload],
+) -> bool:
+    """Evaluate a `show_if` condition against the answers of visible questions.
+
+    Pure data evaluation, never `eval`. A referenced question missing from `visible_answers`
+    (unanswered or hidden) makes its leaf false.
+    """
+    if isinstance(condition, AnyOfCondition):
+        return any(condition_holds(c, questionnaire, visible_answers) for c in condition.any_of)
+    if isinstance(condition, AllOfCondition):
+        return all(condition_holds(c, questionnaire, visible_answers) for c in condition.all_of)
+    payload = visible_answers.get(condition.question)
+    if payload is None or not questionnaire.has_question(condition.question):
+        return False
+    referenced = questionnaire.question(condition.question)
+    if payload.type != referenced.answer_type.type:
+        return False
+    return _leaf_holds(condition, payload)
+
+
+def _leaf_holds(condition: AnswerCondition, payload: AnswerPayload) -> bool:
+    if isinstance(payload, MultipleChoiceAnswer):
+        chosen = set(payload.values)
+        if condition.in_ is not None:
+            return bool(chosen & {str(item) for item in condition.in_})
+        if condition.not_in is not None:
+            return not chosen & {str(item) for item in condition.not_in}
+        return False
+    if isinstance(payload, TextAnswer):
+        return False  # text answers never drive conditions
+    actual: Any = payload.level.value if isinstance(payload, DisclosureAnswer) else payload.value
+    return all(
+        _operator_holds(name, actual, operand) for name, operand in condition.operators.items()
+    )
+
+
+def _comparable(actual: Any, operand: Any) -> Any:
+    """Bring an operand to the answer's type: Decimal for numbers, date for dates."""
+    if isinstance(actual, Decimal):
+        return Decimal(str(operand))
+    if isinstance(actual, date):
+        return operand if isinstance(operand, date) else date.fromisoformat(str(operand))
+    return operand
+
+
+def _operator_holds(name: str, actual: Any, operand: Any) -> bool:
+    if name in ("in", "not_in"):
+        found = any(actual == _comparable(actual, item) for item in operand)
+        return found if name == "in" else not found
+    expected = _comparable(actual, operand)
+    if name == "equals":
+        return bool(actual == expected)
+    if name == "gt":
+        return bool(actual > expected)
+    if name == "gte":
+        return bool(actual >= expected)
+    if name == "lt":
+        return bool(actual < expected)
+    return bool(actual <= expected)  # lte
+
+
+def visible_questions(
+    questionnaire: Questionnaire, answers: Mapping[str, AnswerPayload]
+) -> set[str]:
+    """Ids of the questions shown given these answers (keyed by question id).
+
+    Questions are taken in order; each condition sees only answers to questions already
+    found visible, so answers to hidden questions never show anything.
+    """
+    visible: set[str] = set()
+    visible_answers: dict[str, AnswerPayload] = {}
+    for question in questionnaire.questions:
+        if question.show_if is not None and not condition_holds(
+            question.show_if, questionnaire, visible_answers
+        ):
+            continue
+        visible.add(question.id)
+        if question.id in answers:
+            visible_answers[question.id] = answers[question.id]
+    return visible
+
+
+def progress(questionnaire: Questionnaire, answers: Mapping[str, AnswerPayload]) -> Progress:
+    """Answered / visible / required counts; missing required ids in question order."""
+    visible = visible_questions(questionnaire, answers)
+    shown = [question for question in questionnaire.questions if question.id in visible]
+    required = [question for question in shown if question.required]
+    return Progress(
+        visible=len(shown),
+        answered=sum(1 for question in shown if question.id in answers),
+        required=len(required),
+        required_answered=sum(1 for question in required if question.id in answers),
+        missing_required=[question.id for question in required if question.id not in answers],
+        hidden_answered=[
+            question.id
+            for question in questionnaire.questions
+            if question.id in answers and question.id not in visible
+        ],
+    )
+
+
+def submission_problems(
+    questionnaire: Questionnaire, answers: Mapping[str, AnswerPayload]
+) -> list[AnswerError]:
+    """Everything that stops a submit: answers to unknown questions, missing required answers,
+    invalid answers and missing required evidence, for visible questions in question order.
+    Answers to hidden questions are kept and ignored. An empty list means it can be submitted.
+    """
+    problems = [
+        AnswerError(
+            question_id=question_id,
+            path="",
+            code=AnswerErrorCode.unknown_question,
+            message=f"questionnaire {questionnaire.key} {questionnaire.version} has no "
+            f"question '{question_id}'",
+        )
+        for question_id in answers
+        if not questionnaire.has_question(question_id)
+    ]
+    visible = visible_questions(questionnaire, answers)
+    for question in questionnaire.questions:
+        if question.id not in visible:
+            continue
+        payload = answers.get(question.id)
+        if payload is None:
+            if question.required:
+                problems.append(
+                    AnswerError(
+                        question_id=question.id,
+                        path="",
+                        code=AnswerErrorCode.required,
+                        message="a required question is not answered",
+                    )
+                )
+            continue
+        problems.extend(validate_answer(question, payload))
+        evidence_problem = missing_evidence(question, payload)
+        if evidence_problem is not None:
+            problems.append(evidence_problem)
+    return problems
+
+
+def apply_answer_changes(
+    questionnaire: Questionnaire,
+    current: Mapping[str, AnswerPayload],
+    changes: Mapping[str, Any],
+) -> tuple[dict[str, AnswerPayload], list[AnswerError]]:
+    """Apply a batch of answer changes all or nothing.
+
+    `changes` maps question id to raw payload data (e.g. decoded JSON) or None to delete the
+    answer. Each item is parsed and validated against its question; then every question
+    written to must be visible given the answers after the whole batch (a batch may answer a
+    gating question and the questions it reveals together). Deleting is always allowed.
+
+    Returns (new answers, []) on success, or (a copy of `current` unchanged, every problem).
+    Answers to questions the batch hid are kept, as `progress` reports.
+    """
+    errors: list[AnswerError] = []
+    updated: dict[str, AnswerPayload] = dict(current)
+    written: list[str] = []
+    for question_id, data in changes.items():
+        if not questionnaire.has_question(question_id):
+            errors.append(
+                AnswerError(
+                    question_id=question_id,
+                    path="",
+                    code=AnswerErrorCode.unknown_question,
+                    message=f"questionnaire {questionnaire.key} {questionnaire.version} has no "
+                    f"question '{question_id}'",
+                )
+            )
+            continue
+        if data is None:
+            updated.pop(question_id, None)
+            continue
+        payload, problems = parse_answer(questionnaire.question(question_id), data)
+        errors.extend(problems)
+        if payload is not None and not problems:
+            updated[question_id] = payload
+            written.append(question_id)
+    # Judged on the valid part of the batch, so every bad item is reported in one go.
+    visible = visible_questions(questionnaire, updated)
+    errors.extend(
+        AnswerError(
+            question_id=question_id,
+            path="",
+            code=AnswerErrorCode.hidden_question,
+            message="this question is hidden by the answers it depends on; answer those first",
+        )
+        for question_id in written
+        if question_id not in visible
+    )
+    if errors:
+        return dict(current), errors
+    return updated, []

@@ -1,0 +1,279 @@
+"""Questionnaire versions in the database: loading the bundled files, uploads, look-ups.
+
+Versions are shared reference data (no organisation). A version is identified by its key and
+semantic version; once an assessment uses it, it is frozen and its content can never change.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from hrdd.audit import service as audit
+from hrdd.auth.service import Principal
+from hrdd.config import Settings
+from hrdd.db import SYSTEM, Database, utcnow
+from hrdd.errors import Conflict, Invalid, NotFound, ProblemDetail
+from hrdd.http import PageParams, paginate
+from hrdd.questionnaires.loader import (
+    QuestionnaireError,
+    QuestionnaireProblem,
+    load_questionnaire_dir,
+    parse_questionnaire,
+)
+from hrdd.questionnaires.models import QuestionnaireSource, QuestionnaireVersion
+from hrdd.questionnaires.schemas import Questionnaire, semver_sort_key
+
+AUDIT_ENTITY = "questionnaire_version"
+
+# Parsed questionnaires by content hash: a stored version's content never changes once it is
+# frozen, and re-validating ~45 questions on every request would be wasted work.
+_parsed: dict[str, Questionnaire] = {}
+_parsed_lock = threading.Lock()
+
+
+def problems_as_invalid(error: QuestionnaireError, detail: str) -> Invalid:
+    """A loader error as a 422: one entry per problem, the path naming the question and field
+    (`questions.EU4.answer_type.options`), the message naming the file and line."""
+    return Invalid(
+        f"{detail}: {len(error.problems)} problem(s); first: {error.problems[0]}",
+        errors=[_problem_detail(problem) for problem in error.problems],
+    )
+
+
+def _problem_detail(problem: QuestionnaireProblem) -> ProblemDetail:
+    if problem.question_id is not None:
+        path = f"questions.{problem.question_id}" + (f".{problem.path}" if problem.path else "")
+    else:
+        path = problem.path or "body"
+    where = problem.source if problem.line is None else f"{problem.source} line {problem.line}"
+    return ProblemDetail(path=path, message=f"{where}: {problem.message}")
+
+
+def questionnaire_of(row: QuestionnaireVersion) -> Questionnaire:
+    """The validated questionnaire a stored version holds."""
+    cached = _parsed.get(row.content_hash)
+    if cached is not None:
+        return cached
+    questionnaire = parse_questionnaire(row.content, source_name=f"{row.key} {row.version}")
+    with _parsed_lock:
+        _parsed[row.content_hash] = questionnaire
+    return questionnaire
+
+
+def content_of(questionnaire: Questionnaire) -> dict[str, Any]:
+    return questionnaire.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+def get_version(session: Session, key: str, version: str) -> QuestionnaireVersion:
+    row = session.scalar(
+        select(QuestionnaireVersion).where(
+            QuestionnaireVersion.key == key, QuestionnaireVersion.version == version
+        )
+    )
+    if row is None:
+        raise NotFound(f"no questionnaire {key} version {version}")
+    return row
+
+
+def get_version_by_id(session: Session, version_id: uuid.UUID) -> QuestionnaireVersion:
+    row = session.get(QuestionnaireVersion, version_id)
+    if row is None:
+        raise NotFound(f"no questionnaire version {version_id}")
+    return row
+
+
+def latest_version(session: Session, key: str) -> QuestionnaireVersion:
+    """The highest release by semver precedence; pre-releases (1.1.0-rc.1) only when the key
+    has no release at all, so a draft version is never picked by default."""
+    rows = list(
+        session.scalars(select(QuestionnaireVersion).where(QuestionnaireVersion.key == key))
+    )
+    if not rows:
+        raise NotFound(f"no questionnaire {key}")
+    releases = [row for row in rows if "-" not in row.version.split("+")[0]]
+    return max(releases or rows, key=lambda row: semver_sort_key(row.version))
+
+
+def list_versions(
+    session: Session, key: str | None, page: PageParams
+) -> tuple[list[QuestionnaireVersion], str | None]:
+    statement = select(QuestionnaireVersion)
+    if key:
+        statement = statement.where(QuestionnaireVersion.key == key)
+    return paginate(
+        session,
+        statement,
+        [QuestionnaireVersion.key, QuestionnaireVersion.created_at, QuestionnaireVersion.id],
+        page,
+    )
+
+
+def freeze(row: QuestionnaireVersion) -> None:
+    """Called when an assessment starts using the version: its content is fixed from now on."""
+    if not row.frozen:
+        row.frozen = True
+        row.updated_at = utcnow()
+
+
+def parse_upload(data: Mapping[str, Any] | str, source_name: str) -> Questionnaire:
+    """Validate an uploaded questionnaire exactly as the loader validates bundled files."""
+    try:
+        return parse_questionnaire(data, source_name=source_name)
+    except QuestionnaireError as exc:
+        raise problems_as_invalid(exc, f"the questionnaire in {source_name} is not valid") from exc
+
+
+def publish_version(
+    session: Session, questionnaire: Questionnaire, actor: Principal
+) -> QuestionnaireVersion:
+    """Store an uploaded version. A key and version that exist already are never overwritten:
+    publish a new version instead (409)."""
+    existing = session.scalar(
+        select(QuestionnaireVersion.id).where(
+            QuestionnaireVersion.key == questionnaire.key,
+            QuestionnaireVersion.version == questionnaire.version,
+        )
+    )
+    if existing is not None:
+        raise Conflict(
+            f"questionnaire {questionnaire.key} version {questionnaire.version} exists already; "
+            "publish it under a new version"
+        )
+    row = _new_row(questionnaire, QuestionnaireSource.api, actor.key_id)
+    session.add(row)
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        raise Conflict(
+            f"questionnaire {questionnaire.key} version {questionnaire.version} was just "
+            "published by someone else"
+        ) from exc
+    audit.record(
+        session,
+        actor,
+        AUDIT_ENTITY,
+        row.id,
+        "published",
+        new={"key": row.key, "version": row.version, "content_hash": row.content_hash},
+        shared=True,
+    )
+    return row
+
+
+def _new_row(
+    questionnaire: Questionnaire, source: QuestionnaireSource, actor_key_id: uuid.UUID | None
+) -> QuestionnaireVersion:
+    return QuestionnaireVersion(
+        key=questionnaire.key,
+        version=questionnaire.version,
+        title=questionnaire.title,
+        content=content_of(questionnaire),
+        content_hash=questionnaire.digest(),
+        source=source.value,
+        created_by_key_id=actor_key_id,
+    )
+
+
+def load_bundled_questionnaires(database: Database, settings: Settings) -> list[str]:
+    """Load every questionnaire file of ``settings.questionnaires_dir``.
+
+    Idempotent: a version whose content is unchanged is left alone; a changed file updates a
+    version no assessment uses yet, and is refused (nothing written) for a frozen version.
+    Every file is validated, and every frozen version checked, before anything is written.
+    """
+    try:
+        questionnaires = load_questionnaire_dir(settings.questionnaires_dir)
+    except QuestionnaireError as exc:
+        raise problems_as_invalid(exc, "bundled questionnaires are not valid") from exc
+    return store_bundled_questionnaires(database, questionnaires, str(settings.questionnaires_dir))
+
+
+def store_bundled_questionnaires(
+    database: Database, questionnaires: list[Questionnaire], origin: str
+) -> list[str]:
+    """Store already-validated bundled questionnaires (``origin`` names where they came from
+    in errors), with the same rules as ``load_bundled_questionnaires``."""
+    report: list[str] = []
+    with database.session(SYSTEM, write=True) as session:
+        stored = {
+            (row.key, row.version): row for row in session.scalars(select(QuestionnaireVersion))
+        }
+        refused = [
+            ProblemDetail(
+                path=f"{questionnaire.key}.{questionnaire.version}",
+                message=f"questionnaire {questionnaire.key} {questionnaire.version} is frozen "
+                f"(assessments use it) and its file in {origin} differs from the stored "
+                "content; publish the change as a new version",
+            )
+            for questionnaire in questionnaires
+            if (row := stored.get((questionnaire.key, questionnaire.version))) is not None
+            and row.frozen
+            and row.content_hash != questionnaire.digest()
+        ]
+        if refused:
+            raise Invalid(
+                f"{len(refused)} frozen questionnaire version(s) changed on disk", errors=refused
+            )
+        for questionnaire in questionnaires:
+            label = f"questionnaire {questionnaire.key} {questionnaire.version}"
+            row = stored.get((questionnaire.key, questionnaire.version))
+            if row is None:
+                row = _new_row(questionnaire, QuestionnaireSource.bundled, None)
+                session.add(row)
+                session.flush()
+                audit.record(
+                    session,
+                    None,
+                    AUDIT_ENTITY,
+                    row.id,
+                    "loaded",
+                    new={"content_hash": row.content_hash},
+                    shared=True,
+                )
+                report.append(f"{label}: added ({len(questionnaire.questions)} questions)")
+            elif row.content_hash == questionnaire.digest():
+                report.append(f"{label}: unchanged")
+            else:
+                old_hash = row.content_hash
+                # Guarded: an assessment created since we read the row may have frozen it.
+                result = session.execute(
+                    update(QuestionnaireVersion)
+                    .where(
+                        QuestionnaireVersion.id == row.id,
+                        QuestionnaireVersion.frozen.is_(False),
+                        QuestionnaireVersion.content_hash == old_hash,
+                    )
+                    .values(
+                        title=questionnaire.title,
+                        content=content_of(questionnaire),
+                        content_hash=questionnaire.digest(),
+                        source=QuestionnaireSource.bundled.value,
+                        updated_at=utcnow(),
+                    )
+                    .execution_options(synchronize_session=False)
+                )
+                if result.rowcount != 1:
+                    raise Conflict(
+                        f"{label} was frozen or changed while loading; nothing was written, "
+                        "run the load again"
+                    )
+                audit.record(
+                    session,
+                    None,
+                    AUDIT_ENTITY,
+                    row.id,
+                    "reloaded",
+                    field="content",
+                    old={"content_hash": old_hash},
+                    new={"content_hash": questionnaire.digest()},
+                    shared=True,
+                )
+                report.append(f"{label}: updated (not yet used by any assessment)")
+    return report

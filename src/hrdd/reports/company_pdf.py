@@ -1,0 +1,288 @@
+"""The company report: one assessed company, its score, the evidence behind it, the method."""
+
+from collections.abc import Sequence
+from typing import BinaryIO
+
+from reportlab.platypus import Flowable, KeepTogether, PageBreak, Paragraph, Spacer
+
+from hrdd.reports.charts import evidence_risk_chart, theme_bar_chart
+from hrdd.reports.layout import (
+    ACTION_LABELS,
+    NO_VALUE,
+    OutlineMark,
+    ReportDocument,
+    Styles,
+    band_cell_style,
+    build_styles,
+    citation_markup,
+    enum_label,
+    format_date,
+    format_identifiers,
+    format_score,
+    methodology_section,
+    paragraph,
+    paragraph_table,
+    section_start,
+)
+from hrdd.reports.schemas import CompanyReport, EvidenceLink, RiskPoint
+from hrdd.reports.text import escape_for_paragraph, link_markup
+
+_CELL_PADDING = 6  # left plus right padding of a paragraph_table cell
+
+
+class _CompanyReportBuilder:
+    def __init__(self, report: CompanyReport, styles: Styles, width: float) -> None:
+        self.report = report
+        self.styles = styles
+        self.width = width
+
+    def _cell(self, text: str, column_width: float) -> Paragraph:
+        return paragraph(text, self.styles.cell, width=column_width - _CELL_PADDING)
+
+    def _heading(self, title: str, key: str) -> list[Flowable]:
+        return section_start(title, self.styles, key=key)
+
+    def _facts_table(self, facts: Sequence[tuple[str, str]]) -> Flowable:
+        """Pairs of our own label and an untrusted value."""
+        widths = [self.width * 0.3, self.width * 0.7]
+        rows = [[label, self._cell(value, widths[1])] for label, value in facts]
+        return paragraph_table(["Item", "Value"], rows, widths, self.styles, label_column=True)
+
+    def cover(self) -> list[Flowable]:
+        report = self.report
+        story: list[Flowable] = [
+            OutlineMark("Cover", key="cover"),
+            Paragraph("Human-rights due diligence report", self.styles.subtitle),
+            paragraph(report.company_name, self.styles.title, width=self.width),
+        ]
+        if report.aliases:
+            story.append(paragraph("Also known as: " + "; ".join(report.aliases), self.styles.body))
+        facts = [("Report date", report.report_date.isoformat())]
+        if report.identifiers:
+            facts.append(("Identifiers", format_identifiers(report.identifiers)))
+        if report.prepared_for:
+            facts.append(("Prepared for", report.prepared_for))
+        facts += [
+            ("Rule set", f"{report.rule_set.id}, version {report.rule_set.version}"),
+            ("Inputs hash", report.inputs_hash),
+        ]
+        story += [
+            Spacer(1, 10),
+            self._facts_table(facts),
+            Spacer(1, 10),
+            Paragraph(
+                "The score in this report was computed from the recorded answers, evidence and "
+                "commitments with the rule set named above. The inputs hash identifies those "
+                "inputs exactly, so the same score can be reproduced later.",
+                self.styles.small,
+            ),
+            PageBreak(),
+        ]
+        return story
+
+    def summary(self) -> list[Flowable]:
+        summary = self.report.summary
+        widths = [self.width * 0.3, self.width * 0.7]
+        rows: list[list[Flowable | str]] = [
+            ["Overall risk", f"{format_score(summary.overall)} out of 100"],
+            ["Risk band", enum_label(summary.band)],
+            ["Confidence", enum_label(summary.confidence)],
+            [
+                "Sensitivity range",
+                f"{format_score(summary.range_low)} to {format_score(summary.range_high)}",
+            ],
+            ["Recommended action", ACTION_LABELS[summary.recommended_action]],
+            ["Why this action", self._cell(summary.action_reason, widths[1])],
+        ]
+        table = paragraph_table(
+            ["Measure", "Result"],
+            rows,
+            widths,
+            self.styles,
+            label_column=True,
+            extra_style=band_cell_style(1, 2, summary.band),
+        )
+        return [*self._heading("Summary", "summary"), table, Spacer(1, 8)]
+
+    def theme_scores(self) -> list[Flowable]:
+        themes = self.report.theme_scores
+        story: list[Flowable] = [
+            *self._heading("Theme scores", "themes"),
+            Paragraph(
+                "Commitment score per theme, from 0 (nothing disclosed or done) to 100.",
+                self.styles.small,
+            ),
+            theme_bar_chart(themes, self.width),
+        ]
+        if themes:
+            widths = [self.width * 0.2, self.width * 0.5, self.width * 0.15, self.width * 0.15]
+            rows = [
+                [
+                    self._cell(theme.theme_id, widths[0]),
+                    self._cell(theme.title, widths[1]),
+                    NO_VALUE if theme.weight is None else f"{theme.weight:g}",
+                    format_score(theme.score),
+                ]
+                for theme in themes
+            ]
+            story += [
+                Spacer(1, 6),
+                paragraph_table(["Theme", "Title", "Weight", "Score"], rows, widths, self.styles),
+            ]
+        return story
+
+    def evidence_risk(self) -> list[Flowable]:
+        points = self.report.evidence_risk_series
+        story: list[Flowable] = [
+            *self._heading("Evidence risk over time", "evidence-risk"),
+            evidence_risk_chart(points, self.width),
+        ]
+        if points:
+            story.append(Paragraph(_risk_series_caption(points), self.styles.small))
+        return story
+
+    def _evidence_links(self, links: Sequence[EvidenceLink]) -> str:
+        return "<br/>".join(link_markup(link.url, link.title) for link in links)
+
+    def say_do_gaps(self) -> list[Flowable]:
+        story: list[Flowable] = self._heading("Say-do gap", "say-do-gap")
+        gaps = self.report.say_do_gaps
+        if not gaps:
+            return [*story, Paragraph("No commitments were recorded.", self.styles.body)]
+        widths = [self.width * 0.36, self.width * 0.13, self.width * 0.15, self.width * 0.36]
+        rows = [
+            [
+                self._cell(gap.commitment, widths[0]),
+                format_date(gap.committed_on),
+                enum_label(gap.status),
+                Paragraph(
+                    self._evidence_links(gap.contradicting_evidence) or "None recorded",
+                    self.styles.cell,
+                ),
+            ]
+            for gap in gaps
+        ]
+        header = ["Commitment", "Made on", "Status", "Contradicting evidence"]
+        return [*story, paragraph_table(header, rows, widths, self.styles)]
+
+    def timeline(self) -> list[Flowable]:
+        story: list[Flowable] = self._heading("Evidence timeline", "timeline")
+        entries = sorted(self.report.timeline, key=lambda entry: entry.occurred_on)
+        if not entries:
+            return [*story, Paragraph("No evidence items were recorded.", self.styles.body)]
+        widths = [self.width * 0.13, self.width * 0.37, self.width * 0.5]
+        rows: list[list[Flowable | str]] = []
+        for entry in entries:
+            event = escape_for_paragraph(
+                entry.summary,
+                line_width=widths[1] - _CELL_PADDING,
+                font_name=self.styles.cell.fontName,
+                font_size=self.styles.cell.fontSize,
+            )
+            if entry.evidence_type is not None:
+                event += f"<br/><i>{enum_label(entry.evidence_type)}</i>"
+            rows.append(
+                [
+                    entry.occurred_on.isoformat(),
+                    Paragraph(event, self.styles.cell),
+                    Paragraph(
+                        "<br/><br/>".join(citation_markup(c) for c in entry.citations),
+                        self.styles.cell,
+                    ),
+                ]
+            )
+        return [*story, paragraph_table(["Date", "Event", "Sources"], rows, widths, self.styles)]
+
+    def overrides(self) -> list[Flowable]:
+        story: list[Flowable] = self._heading("Overrides fired", "overrides")
+        overrides = self.report.overrides
+        if not overrides:
+            return [
+                *story,
+                Paragraph("No red-flag override applies to this company.", self.styles.body),
+            ]
+        widths = [self.width * 0.2, self.width * 0.45, self.width * 0.35]
+        rows = [
+            [
+                self._cell(override.rule_id, widths[0]),
+                self._cell(override.reason, widths[1]),
+                self._cell(override.lifts_when, widths[2]),
+            ]
+            for override in overrides
+        ]
+        return [
+            *story,
+            paragraph_table(["Rule", "Why it fired", "Lifts when"], rows, widths, self.styles),
+        ]
+
+    def answers(self) -> list[Flowable]:
+        story: list[Flowable] = [PageBreak(), *self._heading("Appendix A: answers", "answers")]
+        if not self.report.answers:
+            return [*story, Paragraph("No answers were recorded.", self.styles.body)]
+        for answer in self.report.answers:
+            question = paragraph(
+                f"{answer.question_id}: {answer.question}", self.styles.heading2, width=self.width
+            )
+            body: list[Flowable] = [
+                paragraph(answer.answer or "(no answer text)", self.styles.body, width=self.width)
+            ]
+            if answer.evidence:
+                body.append(
+                    Paragraph(
+                        "<b>Evidence:</b> "
+                        + "; ".join(link_markup(link.url, link.title) for link in answer.evidence),
+                        self.styles.small,
+                    )
+                )
+            story += [KeepTogether([question, body[0]]), *body[1:]]
+        return story
+
+    def methodology(self) -> list[Flowable]:
+        return [
+            PageBreak(),
+            *methodology_section(
+                self.report.methodology, self.styles, self.width, "Appendix B: methodology"
+            ),
+        ]
+
+    def story(self) -> list[Flowable]:
+        return [
+            *self.cover(),
+            *self.summary(),
+            *self.theme_scores(),
+            *self.evidence_risk(),
+            *self.say_do_gaps(),
+            *self.timeline(),
+            *self.overrides(),
+            *self.answers(),
+            *self.methodology(),
+        ]
+
+
+def _risk_series_caption(points: Sequence[RiskPoint]) -> str:
+    latest = points[-1]
+    peak = max(points, key=lambda point: point.value)
+    return (
+        f"Latest value {format_score(latest.value)} on {latest.on.isoformat()}; "
+        f"peak {format_score(peak.value)} on {peak.on.isoformat()}."
+    )
+
+
+def render_company_report(report: CompanyReport, out: BinaryIO) -> None:
+    """Write the company report for `report` as a PDF to `out`."""
+    styles = build_styles()
+    document = ReportDocument(
+        out,
+        page_size=report.page_size,
+        title=f"Human-rights due diligence report: {report.company_name}",
+        author=f"hrdd for {report.prepared_for}" if report.prepared_for else "hrdd",
+        subject=(
+            f"Risk assessment of {report.company_name} as of {report.report_date.isoformat()}, "
+            f"rule set {report.rule_set.id} version {report.rule_set.version}"
+        ),
+        header_text=f"{report.company_name} · human-rights due diligence report",
+        footer_text=f"Report date {report.report_date.isoformat()} · inputs {report.inputs_hash}",
+        report_date=report.report_date,
+    )
+    builder = _CompanyReportBuilder(report, styles, document.width)
+    document.build_report(builder.story())

@@ -1,0 +1,597 @@
+"""What both reports share: the document template, page furniture, styles and labels.
+
+"Page x of y" is drawn in one pass: every page prints "Page x of " followed by a PDF form
+XObject, and the form holding the page total is defined once the last page is finished (PDF
+allows the forward reference). This keeps bookmarks and links on their real pages, which a
+canvas that defers whole pages to count them would break, and costs no second layout pass.
+"""
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any, BinaryIO
+
+from reportlab.lib import colors
+from reportlab.lib.enums import TA_LEFT
+from reportlab.lib.pagesizes import A4, LETTER
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.pdfgen.canvas import Canvas
+from reportlab.platypus import (
+    BaseDocTemplate,
+    CondPageBreak,
+    Flowable,
+    Frame,
+    PageTemplate,
+    Paragraph,
+    Table,
+    TableStyle,
+)
+
+from hrdd.reports.fonts import BODY_FONT, BOLD_FONT, register_fonts
+from hrdd.reports.schemas import Citation, Identifier, MethodologySection, PageSize
+from hrdd.reports.text import (
+    clean_text,
+    escape_for_paragraph,
+    fit_plain_text,
+    link_markup,
+    url_markup,
+)
+from hrdd.vocab import InvestorAction, RiskBand, SourceClass
+
+ProgressCallback = Callable[[float], None]
+
+PAGE_SIZES: dict[PageSize, tuple[float, float]] = {PageSize.a4: A4, PageSize.letter: LETTER}
+SIDE_MARGIN = 18 * mm
+TOP_MARGIN = 22 * mm
+BOTTOM_MARGIN = 20 * mm
+_PAGE_TOTAL_FORM = "hrddPageTotal"
+_FURNITURE_FONT_SIZE = 7.5
+_FURNITURE_COLOUR = colors.HexColor("#555555")
+NO_VALUE = "\N{EN DASH}"
+# Room a section needs below its heading (a few table rows), else it starts on the next page.
+_SECTION_MIN_SPACE = 100
+
+BAND_COLOURS: dict[RiskBand, colors.Color] = {
+    RiskBand.low: colors.HexColor("#2e7d32"),
+    RiskBand.medium: colors.HexColor("#f9a825"),
+    RiskBand.high: colors.HexColor("#ef6c00"),
+    RiskBand.severe: colors.HexColor("#b71c1c"),
+}
+# Darker shades for text on white, where the chart colours would be hard to read.
+BAND_TEXT_COLOURS: dict[RiskBand, colors.Color] = {
+    RiskBand.low: colors.HexColor("#1b5e20"),
+    RiskBand.medium: colors.HexColor("#8a5a00"),
+    RiskBand.high: colors.HexColor("#b34700"),
+    RiskBand.severe: colors.HexColor("#b71c1c"),
+}
+HEADER_BACKGROUND = colors.HexColor("#e8ecf1")
+ZEBRA_BACKGROUND = colors.HexColor("#f6f7f9")
+GRID_COLOUR = colors.HexColor("#c3c9d1")
+
+ACTION_LABELS: dict[InvestorAction, str] = {
+    InvestorAction.monitor: "Monitor",
+    InvestorAction.engage: "Engage with the company",
+    InvestorAction.escalate_collectively: "Escalate together with other investors",
+    InvestorAction.vote_or_file_resolution: "Vote against management or file a resolution",
+    InvestorAction.divest_or_exclude: "Divest or exclude (last resort)",
+}
+SHORT_ACTION_LABELS: dict[InvestorAction, str] = {
+    InvestorAction.monitor: "Monitor",
+    InvestorAction.engage: "Engage",
+    InvestorAction.escalate_collectively: "Escalate jointly",
+    InvestorAction.vote_or_file_resolution: "Vote / resolution",
+    InvestorAction.divest_or_exclude: "Divest / exclude",
+}
+SOURCE_CLASS_LABELS: dict[SourceClass, str] = {
+    SourceClass.forensic_lab: "Forensic lab",
+    SourceClass.court_or_government_record: "Court or government record",
+    SourceClass.major_investigative_outlet: "Major investigative outlet",
+    SourceClass.ngo_report: "NGO report",
+    SourceClass.media_report: "Media report",
+    SourceClass.company_statement: "Company statement",
+    SourceClass.unverified: "Unverified",
+}
+
+
+def enum_label(value: Any) -> str:
+    """Readable words for a vocabulary member, e.g. self_reported -> Self reported."""
+    return str(value).replace("_", " ").capitalize()
+
+
+def format_money(value: Decimal | None, currency: str) -> str:
+    return NO_VALUE if value is None else f"{value:,.2f} {currency}"
+
+
+def format_share(share: Decimal | float | None) -> str:
+    return NO_VALUE if share is None else f"{float(share) * 100:.1f}%"
+
+
+def format_weight(weight: Decimal | None) -> str:
+    """Portfolio weights are often below 0.1%, so two decimals."""
+    return NO_VALUE if weight is None else f"{float(weight) * 100:.2f}%"
+
+
+def format_score(score: float | None) -> str:
+    return NO_VALUE if score is None else f"{score:.1f}"
+
+
+def format_date(day: date | None) -> str:
+    return NO_VALUE if day is None else day.isoformat()
+
+
+def format_identifiers(identifiers: Sequence[Identifier]) -> str:
+    return "; ".join(f"{identifier.scheme} {identifier.value}" for identifier in identifiers)
+
+
+@dataclass(frozen=True)
+class Styles:
+    title: ParagraphStyle
+    subtitle: ParagraphStyle
+    heading1: ParagraphStyle
+    heading2: ParagraphStyle
+    body: ParagraphStyle
+    small: ParagraphStyle
+    cell: ParagraphStyle
+    cell_header: ParagraphStyle
+
+
+def build_styles() -> Styles:
+    register_fonts()
+    body = ParagraphStyle(
+        "hrdd-body",
+        fontName=BODY_FONT,
+        fontSize=9,
+        leading=12.5,
+        alignment=TA_LEFT,
+        spaceAfter=4,
+    )
+    return Styles(
+        title=ParagraphStyle(
+            "hrdd-title", parent=body, fontName=BOLD_FONT, fontSize=22, leading=27, spaceAfter=8
+        ),
+        subtitle=ParagraphStyle(
+            "hrdd-subtitle",
+            parent=body,
+            fontSize=12,
+            leading=16,
+            spaceAfter=6,
+            textColor=colors.HexColor("#333333"),
+        ),
+        heading1=ParagraphStyle(
+            "hrdd-h1",
+            parent=body,
+            fontName=BOLD_FONT,
+            fontSize=15,
+            leading=19,
+            spaceBefore=6,
+            spaceAfter=8,
+            textColor=colors.HexColor("#1b2b40"),
+        ),
+        heading2=ParagraphStyle(
+            "hrdd-h2",
+            parent=body,
+            fontName=BOLD_FONT,
+            fontSize=11,
+            leading=14,
+            spaceBefore=8,
+            spaceAfter=4,
+            textColor=colors.HexColor("#1b2b40"),
+            keepWithNext=1,
+        ),
+        body=body,
+        small=ParagraphStyle(
+            "hrdd-small",
+            parent=body,
+            fontSize=7.5,
+            leading=10,
+            spaceAfter=2,
+            textColor=colors.HexColor("#333333"),
+        ),
+        cell=ParagraphStyle("hrdd-cell", parent=body, fontSize=8, leading=10.5, spaceAfter=0),
+        cell_header=ParagraphStyle(
+            "hrdd-cell-header",
+            parent=body,
+            fontName=BOLD_FONT,
+            fontSize=8,
+            leading=10.5,
+            spaceAfter=0,
+        ),
+    )
+
+
+def paragraph(text: str, style: ParagraphStyle, *, width: float | None = None) -> Paragraph:
+    """A Paragraph of untrusted text, escaped; `width` lets right-to-left lines wrap properly."""
+    return Paragraph(
+        escape_for_paragraph(
+            text, line_width=width, font_name=style.fontName, font_size=style.fontSize
+        ),
+        style,
+    )
+
+
+class SectionHeading(Paragraph):
+    """A heading paragraph that also becomes an entry in the PDF outline (bookmarks).
+
+    Built with `section_heading`. A heading too long for the space left is split by reportlab
+    into new instances of this class; only the first piece keeps the bookmark.
+    """
+
+    outline_key: str | None = None
+    outline_title = ""
+    outline_level = 0
+
+    def split(self, available_width: float, available_height: float) -> list[Flowable]:
+        pieces = super().split(available_width, available_height)
+        if pieces:
+            first = pieces[0]
+            first.outline_key = self.outline_key
+            first.outline_title = self.outline_title
+            first.outline_level = self.outline_level
+        return pieces
+
+
+def section_heading(
+    title: str, style: ParagraphStyle, *, level: int, key: str, width: float | None = None
+) -> SectionHeading:
+    heading = SectionHeading(
+        escape_for_paragraph(
+            title, line_width=width, font_name=style.fontName, font_size=style.fontSize
+        ),
+        style,
+    )
+    # Outline titles are plain PDF strings that viewers lay out themselves: logical order.
+    heading.outline_title = " ".join(clean_text(title).split())
+    heading.outline_level = level
+    heading.outline_key = key
+    return heading
+
+
+def section_start(title: str, styles: Styles, *, key: str) -> list[Flowable]:
+    """A top-level heading that is never left alone at the foot of a page."""
+    return [
+        CondPageBreak(_SECTION_MIN_SPACE),
+        section_heading(title, styles.heading1, level=0, key=key),
+    ]
+
+
+def paragraph_table(
+    header: Sequence[str],
+    rows: Sequence[Sequence[Flowable | str]],
+    col_widths: Sequence[float],
+    styles: Styles,
+    *,
+    label_column: bool = False,
+    extra_style: Iterable[tuple[Any, ...]] = (),
+) -> Table:
+    """A table whose rows may be taller than a page.
+
+    Cells are either Paragraphs (untrusted text, links) or plain strings, which reportlab draws
+    as they are and far faster; plain strings are for our own words and numbers only, as they
+    neither wrap nor get cleaned. `label_column` sets the first column in bold. splitInRow lets
+    reportlab cut a row across pages instead of failing with a LayoutError when one cell (a
+    very long title, say) does not fit on a page.
+    """
+    table = Table([list(header), *rows], colWidths=list(col_widths), repeatRows=1, splitInRow=1)
+    commands: list[tuple[Any, ...]] = [
+        ("FONTNAME", (0, 0), (-1, -1), styles.cell.fontName),
+        ("FONTSIZE", (0, 0), (-1, -1), styles.cell.fontSize),
+        ("LEADING", (0, 0), (-1, -1), styles.cell.leading),
+        ("FONTNAME", (0, 0), (-1, 0), styles.cell_header.fontName),
+        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+        ("BACKGROUND", (0, 0), (-1, 0), HEADER_BACKGROUND),
+        ("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white, ZEBRA_BACKGROUND]),
+        ("LINEBELOW", (0, 0), (-1, 0), 0.6, GRID_COLOUR),
+        ("LINEBELOW", (0, 1), (-1, -1), 0.25, GRID_COLOUR),
+        ("LEFTPADDING", (0, 0), (-1, -1), 3),
+        ("RIGHTPADDING", (0, 0), (-1, -1), 3),
+    ]
+    if label_column:
+        commands.append(("FONTNAME", (0, 1), (0, -1), styles.cell_header.fontName))
+    table.setStyle(TableStyle([*commands, *extra_style]))
+    return table
+
+
+def band_cell_style(column: int, row: int, band: RiskBand) -> list[tuple[Any, ...]]:
+    """Table style commands printing one plain-string cell in its band's colour, in bold."""
+    cell = (column, row)
+    return [
+        ("TEXTCOLOR", cell, cell, BAND_TEXT_COLOURS[band]),
+        ("FONTNAME", cell, cell, BOLD_FONT),
+    ]
+
+
+def citation_markup(citation: Citation) -> str:
+    """Publisher, linked title, date, source class and the printed URL."""
+    parts = [
+        f"<b>{escape_for_paragraph(citation.publisher)}</b>",
+        link_markup(citation.url, citation.title),
+        format_date(citation.published_on),
+        SOURCE_CLASS_LABELS[citation.source_class],
+    ]
+    markup = ". ".join(parts) + "."
+    if citation.url:
+        markup += "<br/>" + url_markup(citation.url)
+    return markup
+
+
+def methodology_section(
+    sections: Sequence[MethodologySection], styles: Styles, width: float, title: str
+) -> list[Flowable]:
+    story = section_start(title, styles, key="methodology")
+    if not sections:
+        return [*story, Paragraph("No methodology text was supplied.", styles.body)]
+    for index, section in enumerate(sections):
+        story.append(
+            section_heading(section.title, styles.heading2, level=1, key=f"methodology-{index}")
+        )
+        story += [paragraph(text, styles.body, width=width) for text in section.paragraphs]
+    return story
+
+
+class OutlineMark(Flowable):
+    """An invisible bookmark: an outline entry for a place that has no printed heading."""
+
+    def __init__(self, title: str, *, key: str, level: int = 0) -> None:
+        super().__init__()
+        self.outline_title = title
+        self.outline_level = level
+        self.outline_key = key
+
+    def wrap(self, available_width: float, available_height: float) -> tuple[float, float]:
+        return 0, 0
+
+    def draw(self) -> None:
+        """Nothing to draw: the document template records the bookmark."""
+
+
+PLAIN_FONT_SIZE = 7.0
+PLAIN_ROW_HEIGHT = 10.5
+_PLAIN_PADDING = 2.5
+
+
+def fit_plain_row(cells: Sequence[str], col_widths: Sequence[float]) -> tuple[str, ...]:
+    """Clean, reorder and shorten each cell to one line that fits its column."""
+    return tuple(
+        fit_plain_text(cell, BODY_FONT, PLAIN_FONT_SIZE, width - 2 * _PLAIN_PADDING)
+        for cell, width in zip(cells, col_widths, strict=True)
+    )
+
+
+class PlainRowsTable(Flowable):
+    """A long table of plain one-line strings, cut into one reportlab Table per page.
+
+    One Table of n rows costs quadratic time when reportlab splits it page after page, and
+    Paragraph cells cost far more than strings. Rows here have a fixed height, so the rows that
+    fit in the space left are known without measuring: each page gets a small Table with the
+    header repeated, built only when it is drawn. Cells are fitted with `fit_plain_row`, so no
+    cell can outgrow its row.
+    """
+
+    def __init__(
+        self,
+        header: Sequence[str],
+        rows: Sequence[tuple[str, ...]],
+        col_widths: Sequence[float],
+        *,
+        right_aligned_columns: Sequence[int] = (),
+        colour_column: int | None = None,
+        row_colours: Sequence[colors.Color | None] | None = None,
+        start: int = 0,
+        stop: int | None = None,
+    ) -> None:
+        super().__init__()
+        self._header = fit_plain_row(header, col_widths)
+        self._rows = rows
+        self._col_widths = list(col_widths)
+        self._right_aligned_columns = tuple(right_aligned_columns)
+        self._colour_column = colour_column
+        self._row_colours = row_colours
+        self._start = start
+        self._stop = len(rows) if stop is None else stop
+        self.work_units = self._stop - self._start
+
+    def _piece(self, start: int, stop: int) -> "PlainRowsTable":
+        # A fresh instance: copying this one would carry over reportlab's layout bookkeeping
+        # (such as the "postponed once" mark) to the remaining rows.
+        return PlainRowsTable(
+            self._header,
+            self._rows,
+            self._col_widths,
+            right_aligned_columns=self._right_aligned_columns,
+            colour_column=self._colour_column,
+            row_colours=self._row_colours,
+            start=start,
+            stop=stop,
+        )
+
+    def wrap(self, available_width: float, available_height: float) -> tuple[float, float]:
+        self.width = sum(self._col_widths)
+        self.height = PLAIN_ROW_HEIGHT * (1 + self._stop - self._start)
+        return self.width, self.height
+
+    def split(self, available_width: float, available_height: float) -> list[Flowable]:
+        rows_that_fit = int((available_height + 1e-6) // PLAIN_ROW_HEIGHT) - 1
+        if rows_that_fit < 1:
+            return []
+        if self._start + rows_that_fit >= self._stop:
+            return [self]
+        middle = self._start + rows_that_fit
+        return [self._piece(self._start, middle), self._piece(middle, self._stop)]
+
+    def _table(self) -> Table:
+        data = [self._header, *self._rows[self._start : self._stop]]
+        commands: list[tuple[Any, ...]] = [
+            ("FONTNAME", (0, 0), (-1, -1), BODY_FONT),
+            ("FONTNAME", (0, 0), (-1, 0), BOLD_FONT),
+            ("FONTSIZE", (0, 0), (-1, -1), PLAIN_FONT_SIZE),
+            ("LEADING", (0, 0), (-1, -1), PLAIN_FONT_SIZE + 1),
+            ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+            ("LEFTPADDING", (0, 0), (-1, -1), _PLAIN_PADDING),
+            ("RIGHTPADDING", (0, 0), (-1, -1), _PLAIN_PADDING),
+            ("TOPPADDING", (0, 0), (-1, -1), 0),
+            ("BOTTOMPADDING", (0, 0), (-1, -1), 1.5),
+            ("BACKGROUND", (0, 0), (-1, 0), HEADER_BACKGROUND),
+            ("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white, ZEBRA_BACKGROUND]),
+            ("LINEBELOW", (0, 0), (-1, 0), 0.6, GRID_COLOUR),
+        ]
+        commands.extend(
+            ("ALIGN", (column, 0), (column, -1), "RIGHT") for column in self._right_aligned_columns
+        )
+        if self._colour_column is not None and self._row_colours is not None:
+            for offset, colour in enumerate(self._row_colours[self._start : self._stop]):
+                if colour is not None:
+                    cell = (self._colour_column, offset + 1)
+                    commands.append(("TEXTCOLOR", cell, cell, colour))
+        row_heights = [PLAIN_ROW_HEIGHT] * len(data)
+        return Table(data, colWidths=self._col_widths, rowHeights=row_heights, style=commands)
+
+    def draw(self) -> None:
+        table = self._table()
+        table.wrapOn(self.canv, self.width, self.height)
+        table.drawOn(self.canv, 0, 0)
+
+
+class PageCountingCanvas(Canvas):
+    """Counts finished pages and defines the page-total form before the file is written."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.pages_finished = 0
+
+    def showPage(self) -> None:
+        self.pages_finished += 1
+        super().showPage()
+
+    def save(self) -> None:
+        if len(self._code):
+            self.showPage()
+        self.beginForm(_PAGE_TOTAL_FORM)
+        self.setFont(BODY_FONT, _FURNITURE_FONT_SIZE)
+        self.setFillColor(_FURNITURE_COLOUR)
+        self.drawString(0, 0, str(self.pages_finished))
+        self.endForm()
+        super().save()
+
+
+class ReportDocument(BaseDocTemplate):
+    """One page template with a header line, a footer with "Page x of y", and bookmarks."""
+
+    def __init__(
+        self,
+        out: BinaryIO,
+        *,
+        page_size: PageSize,
+        title: str,
+        author: str,
+        subject: str,
+        header_text: str,
+        footer_text: str,
+        report_date: date,
+        progress: ProgressCallback | None = None,
+    ) -> None:
+        register_fonts()
+        width, height = PAGE_SIZES[page_size]
+        super().__init__(
+            out,
+            pagesize=(width, height),
+            leftMargin=SIDE_MARGIN,
+            rightMargin=SIDE_MARGIN,
+            topMargin=TOP_MARGIN,
+            bottomMargin=BOTTOM_MARGIN,
+            # Metadata strings are not markup, but control characters and lone surrogates
+            # would still break the file.
+            title=clean_text(title, keep_newlines=False),
+            author=clean_text(author, keep_newlines=False),
+            subject=clean_text(subject, keep_newlines=False),
+            creator="hrdd",
+            producer="hrdd (reportlab)",
+            # Same model, same bytes: no wall-clock timestamp or random document id.
+            invariant=1,
+            lang="en",
+        )
+        self._header_text = header_text
+        self._footer_text = footer_text
+        self._report_date = report_date
+        self._progress = progress
+        self._work_units = 1
+        self._work_done = 0
+        self._last_reported = 0.0
+        frame = Frame(
+            self.leftMargin,
+            self.bottomMargin,
+            self.width,
+            self.height,
+            leftPadding=0,
+            rightPadding=0,
+            topPadding=0,
+            bottomPadding=0,
+            id="body",
+        )
+        self.addPageTemplates([PageTemplate(id="page", frames=[frame], onPage=self._furniture)])
+
+    def build_report(self, story: list[Flowable]) -> None:
+        # A row of a long table is one unit of work, any other flowable one more.
+        self._work_units = max(sum(getattr(item, "work_units", 1) for item in story), 1)
+        self.build(story, canvasmaker=PageCountingCanvas)
+        if self._progress is not None:
+            self._progress(1.0)
+
+    def beforeDocument(self) -> None:
+        # Creation and modification dates are the report date, not the time of rendering.
+        day = self._report_date
+        self.canv.setDateFormatter(
+            lambda *_clock: f"D:{day.year:04d}{day.month:02d}{day.day:02d}000000+00'00'"
+        )
+        self.canv.showOutline()
+
+    def afterFlowable(self, flowable: Flowable) -> None:
+        outline_key = getattr(flowable, "outline_key", None)
+        if outline_key is not None:
+            self.canv.bookmarkPage(outline_key)
+            self.canv.addOutlineEntry(
+                flowable.outline_title, outline_key, level=flowable.outline_level
+            )
+        if self._progress is not None:
+            self._work_done += getattr(flowable, "work_units", 1)
+            # Split flowables count once per piece, so the estimate is capped below 1 until
+            # the file is written; report in 1% steps to keep callbacks cheap.
+            fraction = min(self._work_done / self._work_units, 0.99)
+            if fraction - self._last_reported >= 0.01:
+                self._last_reported = fraction
+                self._progress(fraction)
+
+    def _furniture(self, canvas: Canvas, document: BaseDocTemplate) -> None:
+        page_width, page_height = document.pagesize
+        text_width = page_width - 2 * SIDE_MARGIN
+        canvas.saveState()
+        canvas.setFont(BODY_FONT, _FURNITURE_FONT_SIZE)
+        canvas.setFillColor(_FURNITURE_COLOUR)
+        canvas.setStrokeColor(GRID_COLOUR)
+        header_y = page_height - TOP_MARGIN + 8 * mm
+        canvas.drawString(
+            SIDE_MARGIN,
+            header_y,
+            fit_plain_text(self._header_text, BODY_FONT, _FURNITURE_FONT_SIZE, text_width),
+        )
+        canvas.line(SIDE_MARGIN, header_y - 2.5, page_width - SIDE_MARGIN, header_y - 2.5)
+
+        footer_y = BOTTOM_MARGIN - 10 * mm
+        canvas.line(SIDE_MARGIN, footer_y + 9, page_width - SIDE_MARGIN, footer_y + 9)
+        slot_width = canvas.stringWidth("Page 99999 of 99999", BODY_FONT, _FURNITURE_FONT_SIZE)
+        page_label = f"Page {canvas.getPageNumber()} of "
+        label_x = page_width - SIDE_MARGIN - slot_width
+        canvas.drawString(
+            SIDE_MARGIN,
+            footer_y,
+            fit_plain_text(
+                self._footer_text, BODY_FONT, _FURNITURE_FONT_SIZE, text_width - slot_width - 6
+            ),
+        )
+        canvas.drawString(label_x, footer_y, page_label)
+        canvas.translate(
+            label_x + canvas.stringWidth(page_label, BODY_FONT, _FURNITURE_FONT_SIZE), footer_y
+        )
+        canvas.doForm(_PAGE_TOTAL_FORM)
+        canvas.restoreState()

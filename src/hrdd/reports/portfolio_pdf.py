@@ -1,0 +1,379 @@
+"""The portfolio report: where the money is, how risky each holding is, what to do about it."""
+
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any, BinaryIO
+
+from reportlab.platypus import Flowable, PageBreak, Paragraph, Spacer, Table, TableStyle
+
+from hrdd.reports.charts import band_count_chart, band_exposure_chart
+from hrdd.reports.layout import (
+    ACTION_LABELS,
+    BAND_TEXT_COLOURS,
+    NO_VALUE,
+    SHORT_ACTION_LABELS,
+    OutlineMark,
+    PlainRowsTable,
+    ProgressCallback,
+    ReportDocument,
+    Styles,
+    band_cell_style,
+    build_styles,
+    citation_markup,
+    enum_label,
+    fit_plain_row,
+    format_date,
+    format_identifiers,
+    format_money,
+    format_score,
+    format_share,
+    format_weight,
+    methodology_section,
+    paragraph,
+    paragraph_table,
+    section_heading,
+    section_start,
+)
+from hrdd.reports.schemas import (
+    FlaggedHolding,
+    HoldingRow,
+    OwnedCompany,
+    PortfolioReport,
+    UnassessedHolding,
+)
+from hrdd.reports.text import escape_for_paragraph
+from hrdd.vocab import RiskBand
+
+_CELL_PADDING = 6
+_HOLDINGS_COLUMNS = (
+    ("Holding", 0.23),
+    ("Identifiers", 0.17),
+    ("Value", 0.13),
+    ("Weight", 0.065),
+    ("Band", 0.10),
+    ("Score", 0.055),
+    ("Confidence", 0.095),
+    ("Action", 0.155),
+)
+_HOLDINGS_NUMERIC_COLUMNS = (2, 3, 5)
+_UNASSESSED_COLUMNS = (
+    ("Holding", 0.3),
+    ("Identifiers", 0.22),
+    ("Value", 0.14),
+    ("Weight", 0.08),
+    ("Reason", 0.26),
+)
+_UNASSESSED_NUMERIC_COLUMNS = (2, 3)
+
+
+def _plain_amount(value: Decimal | None) -> str:
+    return NO_VALUE if value is None else f"{value:,.2f}"
+
+
+def _share_of(part: Decimal | int, whole: Decimal | int) -> Decimal | None:
+    return None if not whole else Decimal(part) / Decimal(whole)
+
+
+class _PortfolioReportBuilder:
+    def __init__(self, report: PortfolioReport, styles: Styles, width: float) -> None:
+        self.report = report
+        self.styles = styles
+        self.width = width
+        self.currency = report.key_figures.currency
+
+    def _cell(self, text: str, column_width: float) -> Paragraph:
+        return paragraph(text, self.styles.cell, width=column_width - _CELL_PADDING)
+
+    def _money(self, value: Decimal | None) -> str:
+        return format_money(value, self.currency)
+
+    def key_figures(self) -> list[Flowable]:
+        report = self.report
+        figures = report.key_figures
+        story: list[Flowable] = [
+            OutlineMark("Cover", key="cover"),
+            Paragraph("Portfolio risk report", self.styles.subtitle),
+            paragraph(report.portfolio_name, self.styles.title, width=self.width),
+            paragraph(
+                f"Prepared for {report.owner_organisation} · report date "
+                f"{report.report_date.isoformat()} · rule set {report.rule_set.id}, "
+                f"version {report.rule_set.version}",
+                self.styles.body,
+                width=self.width,
+            ),
+            Spacer(1, 6),
+            *section_start("Key figures", self.styles, key="key-figures"),
+        ]
+        total = figures.total_value
+        facts = [
+            ("Total value", self._money(total)),
+            ("Holdings", f"{figures.holdings_count:,}"),
+            (
+                "In holdings with an active red-flag override",
+                f"{self._money(figures.value_with_active_override)} "
+                f"({format_share(_share_of(figures.value_with_active_override, total))} of value; "
+                f"{figures.holdings_with_active_override:,} holdings)",
+            ),
+            (
+                "Unassessed",
+                f"{self._money(figures.value_unassessed)} "
+                f"({format_share(_share_of(figures.value_unassessed, total))} of value; "
+                f"{figures.unassessed_count:,} holdings)",
+            ),
+            ("Holdings needing escalation", f"{figures.needing_escalation:,}"),
+        ]
+        widths = [self.width * 0.4, self.width * 0.6]
+        # Our own labels, numbers and the validated currency code: plain strings suffice.
+        rows = [[label, value] for label, value in facts]
+        story += [
+            paragraph_table(["Figure", "Value"], rows, widths, self.styles, label_column=True),
+            Spacer(1, 10),
+            self._band_table(),
+        ]
+        return story
+
+    def _band_table(self) -> Flowable:
+        """Count-based and value-weighted figures per band, side by side."""
+        figures = self.report.key_figures
+        exposures = {exposure.band: exposure for exposure in figures.by_band}
+        header = ["Band", "Holdings", "Share of holdings", "Value", "Share of value"]
+        widths = [self.width * share for share in (0.2, 0.15, 0.2, 0.25, 0.2)]
+        rows: list[list[Flowable | str]] = []
+        style: list[tuple[Any, ...]] = []
+        for row_index, band in enumerate(RiskBand, start=1):
+            exposure = exposures.get(band)
+            count = exposure.holdings if exposure else 0
+            rows.append(
+                [
+                    enum_label(band),
+                    f"{count:,}",
+                    format_share(_share_of(count, figures.holdings_count)),
+                    self._money(exposure.value if exposure else Decimal(0)),
+                    format_share(exposure.share_of_value if exposure else Decimal(0)),
+                ]
+            )
+            style += band_cell_style(0, row_index, band)
+        rows.append(
+            [
+                "Unassessed",
+                f"{figures.unassessed_count:,}",
+                format_share(_share_of(figures.unassessed_count, figures.holdings_count)),
+                self._money(figures.value_unassessed),
+                format_share(_share_of(figures.value_unassessed, figures.total_value)),
+            ]
+        )
+        return paragraph_table(header, rows, widths, self.styles, extra_style=style)
+
+    def charts(self) -> list[Flowable]:
+        by_band = self.report.key_figures.by_band
+        half = self.width / 2
+        captions = [
+            Paragraph("Risk distribution: holdings per band", self.styles.small),
+            Paragraph(
+                f"Exposure: value per band ({escape_for_paragraph(self.currency)})",
+                self.styles.small,
+            ),
+        ]
+        charts = Table(
+            [
+                captions,
+                [band_count_chart(by_band, half - 8), band_exposure_chart(by_band, half - 8)],
+            ],
+            colWidths=[half, half],
+        )
+        charts.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP")]))
+        return [
+            *section_start("Risk distribution and exposure", self.styles, key="distribution"),
+            charts,
+        ]
+
+    def _ownership_line(self, owned: OwnedCompany) -> str:
+        stake = "" if owned.stake_percent is None else f", {owned.stake_percent}% stake"
+        period = f"{format_date(owned.owned_from)} to {format_date(owned.owned_until)}"
+        if owned.owned_until is None and owned.owned_from is not None:
+            period = f"since {owned.owned_from.isoformat()}"
+        return f"{owned.company_name}{stake} ({period})"
+
+    def _flagged_holding(self, index: int, holding: FlaggedHolding) -> list[Flowable]:
+        widths = [self.width * 0.28, self.width * 0.72]
+        rows: list[list[Flowable | str]] = []
+        if holding.identifiers:
+            rows.append(
+                ["Identifiers", self._cell(format_identifiers(holding.identifiers), widths[1])]
+            )
+        band_row = len(rows) + 3  # header, value and weight rows come first
+        rows += [
+            ["Value", self._money(holding.value)],
+            ["Weight", format_weight(holding.weight)],
+            [
+                "Band and score",
+                f"{enum_label(holding.band)}, {format_score(holding.score)} out of 100",
+            ],
+            ["Confidence", enum_label(holding.confidence)],
+            ["Recommended action", ACTION_LABELS[holding.action]],
+            ["Why this action", self._cell(holding.action_reason, widths[1])],
+        ]
+        if holding.overrides:
+            overrides = "<br/>".join(
+                f"<b>{escape_for_paragraph(override.rule_id)}</b>: "
+                f"{escape_for_paragraph(override.reason)} "
+                f"(lifts when: {escape_for_paragraph(override.lifts_when)})"
+                for override in holding.overrides
+            )
+            rows.append(["Overrides fired", Paragraph(overrides, self.styles.cell)])
+        if holding.exposure_via:
+            owners = "<br/>".join(
+                escape_for_paragraph(self._ownership_line(owned)) for owned in holding.exposure_via
+            )
+            rows.append(["Exposure through ownership", Paragraph(owners, self.styles.cell)])
+        if holding.key_evidence:
+            evidence = "<br/><br/>".join(citation_markup(c) for c in holding.key_evidence)
+            rows.append(["Key evidence", Paragraph(evidence, self.styles.cell)])
+        table = paragraph_table(
+            ["Item", "Detail"],
+            rows,
+            widths,
+            self.styles,
+            label_column=True,
+            extra_style=band_cell_style(1, band_row, holding.band),
+        )
+        heading = section_heading(
+            holding.name, self.styles.heading2, level=1, key=f"flagged-{index}", width=self.width
+        )
+        return [heading, table]
+
+    def flagged(self) -> list[Flowable]:
+        story = section_start("Flagged holdings", self.styles, key="flagged")
+        if not self.report.flagged:
+            return [*story, Paragraph("No holding is flagged.", self.styles.body)]
+        story.append(
+            Paragraph(
+                f"{len(self.report.flagged):,} holdings are flagged for attention.",
+                self.styles.body,
+            )
+        )
+        for index, holding in enumerate(self.report.flagged):
+            story += self._flagged_holding(index, holding)
+        return story
+
+    def _holding_cells(self, holding: HoldingRow) -> list[str]:
+        return [
+            holding.name,
+            format_identifiers(holding.identifiers),
+            _plain_amount(holding.value),
+            format_weight(holding.weight),
+            "Unassessed" if holding.band is None else enum_label(holding.band),
+            format_score(holding.score),
+            NO_VALUE if holding.confidence is None else enum_label(holding.confidence),
+            NO_VALUE if holding.action is None else SHORT_ACTION_LABELS[holding.action],
+        ]
+
+    def holdings(self) -> list[Flowable]:
+        holdings = self.report.holdings
+        story: list[Flowable] = [
+            PageBreak(),
+            *section_start("All holdings", self.styles, key="holdings"),
+        ]
+        if not holdings:
+            return [*story, Paragraph("The portfolio has no holdings.", self.styles.body)]
+        widths = [self.width * share for _, share in _HOLDINGS_COLUMNS]
+        header = [name for name, _ in _HOLDINGS_COLUMNS]
+        header[2] = f"Value ({self.currency})"
+        rows = [fit_plain_row(self._holding_cells(holding), widths) for holding in holdings]
+        colours = [
+            None if holding.band is None else BAND_TEXT_COLOURS[holding.band]
+            for holding in holdings
+        ]
+        story += [
+            Paragraph(
+                f"{len(holdings):,} holdings. Values in {escape_for_paragraph(self.currency)}; "
+                "long names are shortened with an ellipsis.",
+                self.styles.small,
+            ),
+            PlainRowsTable(
+                header,
+                rows,
+                widths,
+                right_aligned_columns=_HOLDINGS_NUMERIC_COLUMNS,
+                colour_column=4,
+                row_colours=colours,
+            ),
+        ]
+        return story
+
+    def _unassessed_cells(self, holding: UnassessedHolding) -> list[str]:
+        return [
+            holding.name,
+            format_identifiers(holding.identifiers),
+            _plain_amount(holding.value),
+            format_weight(holding.weight),
+            holding.reason,
+        ]
+
+    def unassessed(self) -> list[Flowable]:
+        figures = self.report.key_figures
+        unassessed: Sequence[UnassessedHolding] = self.report.unassessed
+        story = section_start("Unassessed exposure", self.styles, key="unassessed")
+        value = self._money(figures.value_unassessed)
+        share = format_share(_share_of(figures.value_unassessed, figures.total_value))
+        story.append(
+            Paragraph(
+                f"{figures.unassessed_count:,} holdings worth {value} ({share} of "
+                "value) have no assessment. They stay in the portfolio's exposure until they are "
+                "matched to a company and assessed.",
+                self.styles.body,
+            )
+        )
+        if not unassessed:
+            return story
+        widths = [self.width * share for _, share in _UNASSESSED_COLUMNS]
+        header = [name for name, _ in _UNASSESSED_COLUMNS]
+        header[2] = f"Value ({self.currency})"
+        rows = [fit_plain_row(self._unassessed_cells(holding), widths) for holding in unassessed]
+        story.append(
+            PlainRowsTable(header, rows, widths, right_aligned_columns=_UNASSESSED_NUMERIC_COLUMNS)
+        )
+        return story
+
+    def story(self) -> list[Flowable]:
+        return [
+            *self.key_figures(),
+            *self.charts(),
+            *self.flagged(),
+            *self.holdings(),
+            *self.unassessed(),
+            PageBreak(),
+            *methodology_section(self.report.methodology, self.styles, self.width, "Methodology"),
+        ]
+
+
+def render_portfolio_report(
+    report: PortfolioReport, out: BinaryIO, progress: ProgressCallback | None = None
+) -> None:
+    """Write the portfolio report for `report` as a PDF to `out`.
+
+    `progress`, when given, is called with the finished fraction (0 to 1, rising, in steps of
+    at least 1%) while pages are laid out, and with 1.0 once the file is written.
+    """
+    styles = build_styles()
+    figures = report.key_figures
+    document = ReportDocument(
+        out,
+        page_size=report.page_size,
+        title=f"Portfolio risk report: {report.portfolio_name}",
+        author=f"hrdd for {report.owner_organisation}",
+        subject=(
+            f"Human-rights risk of {figures.holdings_count:,} holdings as of "
+            f"{report.report_date.isoformat()}, rule set {report.rule_set.id} "
+            f"version {report.rule_set.version}"
+        ),
+        header_text=f"{report.portfolio_name} · portfolio risk report",
+        footer_text=(
+            f"{report.owner_organisation} · report date {report.report_date.isoformat()} · "
+            f"rule set {report.rule_set.id} v{report.rule_set.version}"
+        ),
+        report_date=report.report_date,
+        progress=progress,
+    )
+    builder = _PortfolioReportBuilder(report, styles, document.width)
+    document.build_report(builder.story())

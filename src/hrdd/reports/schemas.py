@@ -1,0 +1,252 @@
+"""The report models: everything a PDF shows, as plain data.
+
+One service builds these from the database; the renderers only read them. They hold no ORM
+objects and no lazy loads, so a renderer cannot run a query, and a model can be stored or
+rebuilt to reproduce a report. Money is a non-negative Decimal in the portfolio's reporting
+currency (the model builder converts holdings first); shares and weights are fractions between
+0 and 1; scores are on the 0-100 scale. Free text is stored as written: the renderers escape it.
+"""
+
+from datetime import date
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated, Self
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from hrdd.vocab import (
+    Confidence,
+    EvidenceType,
+    FulfilmentStatus,
+    InvestorAction,
+    RiskBand,
+    SourceClass,
+)
+
+NonEmptyText = Annotated[str, Field(min_length=1)]
+Score = Annotated[float, Field(ge=0, le=100)]
+Money = Annotated[Decimal, Field(ge=0, allow_inf_nan=False)]
+Fraction = Annotated[Decimal, Field(ge=0, le=1, allow_inf_nan=False)]
+CurrencyCode = Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
+
+
+class PageSize(StrEnum):
+    a4 = "A4"
+    letter = "LETTER"
+
+
+class ReportData(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class RuleSetRef(ReportData):
+    id: NonEmptyText
+    version: NonEmptyText
+
+
+class Identifier(ReportData):
+    """An identifier as printed, e.g. scheme "ISIN" and value "IL0011234567"."""
+
+    scheme: NonEmptyText
+    value: NonEmptyText
+
+
+class EvidenceLink(ReportData):
+    title: NonEmptyText
+    url: str | None = None
+
+
+class Citation(ReportData):
+    publisher: NonEmptyText
+    title: NonEmptyText
+    published_on: date | None = None
+    url: str | None = None
+    source_class: SourceClass
+
+
+class MethodologySection(ReportData):
+    title: NonEmptyText
+    paragraphs: list[str] = Field(min_length=1)
+
+
+class OverrideFired(ReportData):
+    rule_id: NonEmptyText
+    reason: NonEmptyText
+    lifts_when: NonEmptyText
+
+
+# --- company report -------------------------------------------------------------------------
+
+
+class ScoreSummary(ReportData):
+    overall: Score
+    band: RiskBand
+    confidence: Confidence
+    range_low: Score
+    range_high: Score
+    recommended_action: InvestorAction
+    action_reason: NonEmptyText
+
+    @model_validator(mode="after")
+    def _range_is_ordered(self) -> Self:
+        if self.range_low > self.range_high:
+            raise ValueError(
+                f"sensitivity range: range_low {self.range_low} is above "
+                f"range_high {self.range_high}"
+            )
+        return self
+
+
+class ThemeScore(ReportData):
+    theme_id: NonEmptyText
+    title: NonEmptyText
+    score: Score
+    weight: Annotated[float, Field(gt=0)] | None = None
+
+
+class RiskPoint(ReportData):
+    on: date
+    value: Score
+
+
+class SayDoGapRow(ReportData):
+    commitment: NonEmptyText
+    committed_on: date | None = None
+    status: FulfilmentStatus
+    contradicting_evidence: list[EvidenceLink] = Field(default_factory=list)
+
+
+class TimelineEntry(ReportData):
+    occurred_on: date
+    summary: NonEmptyText
+    evidence_type: EvidenceType | None = None
+    citations: list[Citation] = Field(min_length=1)
+
+
+class AnswerRow(ReportData):
+    question_id: NonEmptyText
+    question: NonEmptyText
+    answer: str
+    evidence: list[EvidenceLink] = Field(default_factory=list)
+
+
+class CompanyReport(ReportData):
+    company_name: NonEmptyText
+    aliases: list[str] = Field(default_factory=list)
+    identifiers: list[Identifier] = Field(default_factory=list)
+    report_date: date
+    prepared_for: str | None = None
+    rule_set: RuleSetRef
+    inputs_hash: NonEmptyText
+    summary: ScoreSummary
+    theme_scores: list[ThemeScore] = Field(default_factory=list)
+    evidence_risk_series: list[RiskPoint] = Field(default_factory=list)
+    say_do_gaps: list[SayDoGapRow] = Field(default_factory=list)
+    timeline: list[TimelineEntry] = Field(default_factory=list)
+    overrides: list[OverrideFired] = Field(default_factory=list)
+    answers: list[AnswerRow] = Field(default_factory=list)
+    methodology: list[MethodologySection] = Field(default_factory=list)
+    page_size: PageSize = PageSize.a4
+
+    @model_validator(mode="after")
+    def _series_in_date_order(self) -> Self:
+        for index in range(1, len(self.evidence_risk_series)):
+            previous = self.evidence_risk_series[index - 1].on
+            current = self.evidence_risk_series[index].on
+            if current <= previous:
+                raise ValueError(
+                    f"evidence_risk_series[{index}].on: {current} is not after "
+                    f"{previous}; points must be in strictly increasing date order"
+                )
+        return self
+
+
+# --- portfolio report -----------------------------------------------------------------------
+
+
+class BandExposure(ReportData):
+    """Holdings in one band: the count (risk distribution) and the money (exposure)."""
+
+    band: RiskBand
+    holdings: Annotated[int, Field(ge=0)]
+    value: Money
+    share_of_value: Fraction
+
+
+class KeyFigures(ReportData):
+    total_value: Money
+    currency: CurrencyCode
+    holdings_count: Annotated[int, Field(ge=0)]
+    by_band: list[BandExposure]
+    value_with_active_override: Money
+    holdings_with_active_override: Annotated[int, Field(ge=0)]
+    value_unassessed: Money
+    unassessed_count: Annotated[int, Field(ge=0)]
+    needing_escalation: Annotated[int, Field(ge=0)]
+
+    @model_validator(mode="after")
+    def _each_band_once(self) -> Self:
+        seen: set[RiskBand] = set()
+        for index, exposure in enumerate(self.by_band):
+            if exposure.band in seen:
+                raise ValueError(f"by_band[{index}].band: {exposure.band} appears twice")
+            seen.add(exposure.band)
+        return self
+
+
+class OwnedCompany(ReportData):
+    """A surveillance company the holding is exposed to through ownership."""
+
+    company_name: NonEmptyText
+    stake_percent: Annotated[Decimal, Field(ge=0, le=100)] | None = None
+    owned_from: date | None = None
+    owned_until: date | None = None
+
+
+class FlaggedHolding(ReportData):
+    name: NonEmptyText
+    identifiers: list[Identifier] = Field(default_factory=list)
+    value: Money | None = None
+    weight: Fraction | None = None
+    band: RiskBand
+    score: Score
+    confidence: Confidence
+    action: InvestorAction
+    action_reason: NonEmptyText
+    overrides: list[OverrideFired] = Field(default_factory=list)
+    exposure_via: list[OwnedCompany] = Field(default_factory=list)
+    key_evidence: list[Citation] = Field(default_factory=list)
+
+
+class HoldingRow(ReportData):
+    """One line of the full holdings table; assessment fields are None while unassessed."""
+
+    name: NonEmptyText
+    identifiers: list[Identifier] = Field(default_factory=list)
+    value: Money | None = None
+    weight: Fraction | None = None
+    band: RiskBand | None = None
+    score: Score | None = None
+    confidence: Confidence | None = None
+    action: InvestorAction | None = None
+
+
+class UnassessedHolding(ReportData):
+    name: NonEmptyText
+    identifiers: list[Identifier] = Field(default_factory=list)
+    value: Money | None = None
+    weight: Fraction | None = None
+    reason: NonEmptyText
+
+
+class PortfolioReport(ReportData):
+    portfolio_name: NonEmptyText
+    owner_organisation: NonEmptyText
+    report_date: date
+    rule_set: RuleSetRef
+    key_figures: KeyFigures
+    flagged: list[FlaggedHolding] = Field(default_factory=list)
+    holdings: list[HoldingRow] = Field(default_factory=list)
+    unassessed: list[UnassessedHolding] = Field(default_factory=list)
+    methodology: list[MethodologySection] = Field(default_factory=list)
+    page_size: PageSize = PageSize.a4

@@ -1,0 +1,551 @@
+"""The one place report models are built from the database.
+
+The renderers (``company_pdf``, ``portfolio_pdf``) take the models made here and run no
+queries; everything a report prints is gathered in this module: scores from the scoring
+service, evidence and commitments, answers with their questionnaire, holdings and their risk.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import date
+from decimal import Decimal
+from io import BytesIO
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hrdd.assessments import service as assessments
+from hrdd.assessments.models import Assessment
+from hrdd.auth.models import Organisation
+from hrdd.companies.models import Company
+from hrdd.companies.service import identifiers_of
+from hrdd.db import utcnow
+from hrdd.errors import Conflict, NotFound
+from hrdd.evidence.models import EvidenceItem
+from hrdd.portfolios import service as portfolios
+from hrdd.portfolios.exports import ScoreRow, download_name
+from hrdd.portfolios.models import Portfolio
+from hrdd.portfolios.schemas import HoldingRisk, PortfolioRisk
+from hrdd.questionnaires.answers import (
+    AnswerPayload,
+    DateAnswer,
+    DisclosureAnswer,
+    MultipleChoiceAnswer,
+    NumberAnswer,
+    SingleChoiceAnswer,
+    TextAnswer,
+)
+from hrdd.questionnaires.schemas import NumberAnswerType, Question, Questionnaire
+from hrdd.reports.company_pdf import render_company_report
+from hrdd.reports.portfolio_pdf import render_portfolio_report
+from hrdd.reports.schemas import (
+    AnswerRow,
+    BandExposure,
+    Citation,
+    CompanyReport,
+    EvidenceLink,
+    FlaggedHolding,
+    HoldingRow,
+    Identifier,
+    KeyFigures,
+    MethodologySection,
+    OverrideFired,
+    OwnedCompany,
+    PageSize,
+    PortfolioReport,
+    RiskPoint,
+    RuleSetRef,
+    SayDoGapRow,
+    ScoreSummary,
+    ThemeScore,
+    TimelineEntry,
+    UnassessedHolding,
+)
+from hrdd.scoring import service as scoring
+from hrdd.scoring.schemas import Methodology, OverrideView, ScoreDetail
+from hrdd.vocab import (
+    AssessmentStatus,
+    DisclosureLevel,
+    EvidenceType,
+    FulfilmentStatus,
+    RiskBand,
+    SourceClass,
+)
+
+# Above this many holdings a portfolio report is made by a background job (202), not inline.
+SYNC_PORTFOLIO_REPORT_MAX_HOLDINGS = 500
+KEY_EVIDENCE_PER_HOLDING = 3
+FLAGGED_BANDS = frozenset({RiskBand.high, RiskBand.severe})
+_DISCLOSURE_WORDS = {
+    DisclosureLevel.full: "Full",
+    DisclosureLevel.partial: "Partial",
+    DisclosureLevel.no: "No",
+    DisclosureLevel.no_information: "No information found",
+    DisclosureLevel.not_applicable: "Not applicable",
+}
+
+PORTFOLIO_METHOD = MethodologySection(
+    title="How the portfolio figures are counted",
+    paragraphs=[
+        "Each holding carries the latest stored score of the company it was matched to. A "
+        "holding in a company that owns other companies of the registry (a parent, a fund "
+        "sponsor) also carries the score of the riskiest company it owns now, when that is "
+        "worse than its own: the risk of what it owns is the investor's risk too. Stakes that "
+        "ended are listed with their dates but do not count.",
+        "Shares of value come from market values when every holding has one, otherwise from "
+        "the weight column of the imported file. Figures are given both by number of holdings "
+        "and by value.",
+        "A holding is unassessed when it was not matched to a company, when its name resembles "
+        "companies of the registry but no one has confirmed which one it is, or when its "
+        "company has neither an assessment nor evidence on record. Unassessed holdings stay in "
+        "every total.",
+        "A holding needs escalation when its recommended action is collective escalation or "
+        "more severe (voting or filing a resolution, divestment or exclusion).",
+    ],
+)
+
+
+def _today() -> date:
+    return utcnow().date()
+
+
+def _organisation_name(session: Session, organisation_id: uuid.UUID) -> str:
+    organisation = session.get(Organisation, organisation_id)
+    return organisation.name if organisation is not None else str(organisation_id)
+
+
+def _identifiers(isins: Sequence[str], lei: str | None, tickers: Sequence[str]) -> list[Identifier]:
+    found = [Identifier(scheme="ISIN", value=value) for value in isins]
+    if lei:
+        found.append(Identifier(scheme="LEI", value=lei))
+    found += [Identifier(scheme="Ticker", value=value) for value in tickers]
+    return found
+
+
+def _citations(sources: Sequence[dict[str, Any]]) -> list[Citation]:
+    """Citations of stored sources; a source without a reliability class counts as
+    unverified rather than borrowing a class it was never given."""
+    return [
+        Citation(
+            publisher=source["publisher"],
+            title=source["title"],
+            published_on=date.fromisoformat(source["date"]) if source.get("date") else None,
+            url=source.get("url"),
+            source_class=SourceClass(source.get("source_class") or SourceClass.unverified),
+        )
+        for source in sources
+        if source.get("publisher") and source.get("title")
+    ]
+
+
+def _first_url(sources: Sequence[dict[str, Any]]) -> str | None:
+    return next((source["url"] for source in sources if source.get("url")), None)
+
+
+def _methodology_sections(methodology: Methodology) -> list[MethodologySection]:
+    sections = [
+        MethodologySection(
+            title=f"{methodology.title} (rule set {methodology.ruleset_id} "
+            f"v{methodology.ruleset_version})",
+            paragraphs=[methodology.summary],
+        )
+    ]
+    for section in methodology.sections:
+        paragraphs = [
+            f"{entry.label}: {entry.value}. {entry.why}".strip() for entry in section.entries
+        ]
+        if paragraphs:
+            sections.append(MethodologySection(title=section.title, paragraphs=paragraphs))
+    return sections
+
+
+def _overrides(overrides: Sequence[OverrideView]) -> list[OverrideFired]:
+    return [
+        OverrideFired(rule_id=o.rule_id, reason=o.reason, lifts_when=o.lifts_when)
+        for o in overrides
+    ]
+
+
+# --- company report --------------------------------------------------------------------------
+
+
+def _answer_text(question: Question, payload: AnswerPayload) -> str:
+    labels = {option.id: option.label for option in question.options}
+    match payload:
+        case DisclosureAnswer():
+            text = _DISCLOSURE_WORDS[payload.level]
+            if payload.not_applicable_reason:
+                text += f" ({payload.not_applicable_reason})"
+        case SingleChoiceAnswer():
+            text = labels.get(payload.value, payload.value)
+        case MultipleChoiceAnswer():
+            text = "; ".join(labels.get(value, value) for value in payload.values) or "None"
+        case NumberAnswer():
+            unit = payload.unit or (
+                question.answer_type.unit
+                if isinstance(question.answer_type, NumberAnswerType)
+                else ""
+            )
+            text = f"{payload.value} {unit}".strip()
+        case DateAnswer():
+            text = payload.value.isoformat()
+        case TextAnswer():
+            text = payload.value
+    if payload.comment:
+        text += f". Comment: {payload.comment}"
+    return text
+
+
+def _answer_rows(
+    questionnaire: Questionnaire, answers: dict[str, AnswerPayload], visible: frozenset[str]
+) -> list[AnswerRow]:
+    rows = []
+    for question in questionnaire.questions:
+        if question.id not in visible:
+            continue
+        payload = answers.get(question.id)
+        rows.append(
+            AnswerRow(
+                question_id=question.id,
+                question=question.text,
+                answer=_answer_text(question, payload) if payload else "Not answered",
+                evidence=[
+                    EvidenceLink(title=ref.title, url=ref.url)
+                    for ref in (payload.evidence if payload else [])
+                ],
+            )
+        )
+    return rows
+
+
+def _theme_title(questionnaire: Questionnaire, theme_id: str) -> str:
+    try:
+        return questionnaire.theme(theme_id).title
+    except KeyError:
+        return theme_id.replace("_", " ").capitalize()
+
+
+def _risk_series(points: Sequence[tuple[date, float]]) -> list[RiskPoint]:
+    """One point per date (the last given), in date order, as the chart needs."""
+    by_day = {day: min(max(value, 0.0), 100.0) for day, value in points}
+    return [RiskPoint(on=day, value=by_day[day]) for day in sorted(by_day)]
+
+
+def _company_evidence(session: Session, company_id: uuid.UUID) -> list[EvidenceItem]:
+    return list(
+        session.scalars(
+            select(EvidenceItem)
+            .where(EvidenceItem.company_id == company_id, EvidenceItem.deleted_at.is_(None))
+            .order_by(EvidenceItem.event_date, EvidenceItem.id)
+        )
+    )
+
+
+def _say_do_rows(detail: ScoreDetail, items: dict[uuid.UUID, EvidenceItem]) -> list[SayDoGapRow]:
+    by_ref = {ref.ref: ref for ref in detail.evidence}
+    rows = []
+    for commitment in detail.say_do:
+        links = []
+        for ref_name in commitment.contradicted_by:
+            ref = by_ref.get(ref_name)
+            if ref is None:
+                continue
+            item = items.get(ref.id)
+            url = _first_url(item.sources) if item is not None else None
+            links.append(EvidenceLink(title=ref.title, url=url))
+        rows.append(
+            SayDoGapRow(
+                commitment=f"{commitment.title}: {commitment.claim}",
+                committed_on=commitment.date,
+                status=FulfilmentStatus(commitment.fulfilment_as_of or commitment.fulfilment),
+                contradicting_evidence=links,
+            )
+        )
+    return rows
+
+
+def _timeline(items: Sequence[EvidenceItem]) -> list[TimelineEntry]:
+    entries = []
+    for item in items:
+        citations = _citations(item.sources)
+        if citations:  # every stored item has sources; the guard keeps the model valid
+            entries.append(
+                TimelineEntry(
+                    occurred_on=item.event_date,
+                    summary=f"{item.title}. {item.summary}",
+                    evidence_type=EvidenceType(item.type),
+                    citations=citations,
+                )
+            )
+    return entries
+
+
+def company_report(
+    session: Session, assessment_id: uuid.UUID, page_size: PageSize = PageSize.a4
+) -> CompanyReport:
+    """Everything the company report shows for one assessment of the caller's organisation."""
+    subject = assessments.get_assessment_for_scoring(session, assessment_id)
+    detail = scoring.score_detail(session, assessment_id)
+    company = session.get(Company, subject.company_id)
+    if company is None:
+        raise NotFound(f"no company {subject.company_id}")
+    idents = identifiers_of(session, [company.id])[company.id]
+    evidence = _company_evidence(session, company.id)
+    summary = detail.summary
+    result = detail.result
+    return CompanyReport(
+        company_name=company.name,
+        aliases=list(company.aliases),
+        identifiers=_identifiers(idents["isin"], company.lei, idents["ticker"]),
+        report_date=_today(),
+        prepared_for=_organisation_name(session, subject.organisation_id),
+        rule_set=RuleSetRef(id=summary.ruleset_id, version=str(summary.ruleset_version)),
+        inputs_hash=summary.inputs_hash,
+        summary=ScoreSummary(
+            overall=summary.overall,
+            band=summary.band,
+            confidence=summary.confidence,
+            range_low=min(summary.sensitivity_low, summary.sensitivity_high),
+            range_high=max(summary.sensitivity_low, summary.sensitivity_high),
+            recommended_action=summary.action,
+            action_reason=summary.action_reason,
+        ),
+        theme_scores=[
+            ThemeScore(
+                theme_id=theme.theme,
+                title=_theme_title(subject.questionnaire, theme.theme),
+                score=float(theme.verified),
+                weight=theme.weight if theme.weight > 0 else None,
+            )
+            for theme in result.themes
+        ],
+        evidence_risk_series=_risk_series(detail.evidence_series),
+        say_do_gaps=_say_do_rows(detail, {item.id: item for item in evidence}),
+        timeline=_timeline(evidence),
+        overrides=_overrides(summary.overrides),
+        answers=_answer_rows(subject.questionnaire, subject.answers, subject.visible_question_ids),
+        methodology=_methodology_sections(detail.methodology),
+        page_size=page_size,
+    )
+
+
+def render_company_pdf(
+    session: Session, assessment_id: uuid.UUID, page_size: PageSize
+) -> tuple[bytes, str]:
+    """The PDF and its file name."""
+    report = company_report(session, assessment_id, page_size)
+    buffer = BytesIO()
+    render_company_report(report, buffer)
+    return buffer.getvalue(), download_name(
+        report.company_name, "company-report", report.report_date, "pdf"
+    )
+
+
+# --- portfolio report ------------------------------------------------------------------------
+
+
+def _holding_identifiers(holding: HoldingRisk) -> list[Identifier]:
+    isins = [holding.isin] if holding.isin else []
+    tickers = [holding.ticker] if holding.ticker else []
+    return _identifiers(isins, holding.lei, tickers)
+
+
+def _is_flagged(holding: HoldingRisk) -> bool:
+    return holding.assessed and (
+        holding.band in FLAGGED_BANDS
+        or bool(holding.overrides)
+        or (holding.action is not None and holding.action in portfolios.ESCALATION_ACTIONS)
+    )
+
+
+def _key_evidence(
+    session: Session, company_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[Citation]]:
+    """Per company, the first source of its most severe, most recent evidence items."""
+    items: dict[uuid.UUID, list[EvidenceItem]] = {}
+    for chunk in portfolios.chunks(sorted(set(company_ids))):
+        for item in session.scalars(
+            select(EvidenceItem).where(
+                EvidenceItem.company_id.in_(chunk), EvidenceItem.deleted_at.is_(None)
+            )
+        ):
+            items.setdefault(item.company_id, []).append(item)
+    found: dict[uuid.UUID, list[Citation]] = {}
+    for company_id, company_items in items.items():
+        ranked = sorted(
+            company_items, key=lambda i: (-(i.severity or 0), -i.event_date.toordinal(), str(i.id))
+        )
+        citations = []
+        for item in ranked:
+            first = _citations(item.sources)[:1]
+            citations += first
+            if len(citations) == KEY_EVIDENCE_PER_HOLDING:
+                break
+        found[company_id] = citations
+    return found
+
+
+def _flagged(holding: HoldingRisk, evidence: dict[uuid.UUID, list[Citation]]) -> FlaggedHolding:
+    if (
+        holding.overall is None
+        or holding.band is None
+        or holding.confidence is None
+        or holding.action is None
+        or not holding.action_reason
+    ):
+        raise ValueError(f"holding {holding.holding_id} is flagged but not assessed")
+    return FlaggedHolding(
+        name=holding.name,
+        identifiers=_holding_identifiers(holding),
+        value=holding.market_value,
+        weight=holding.weight,
+        band=holding.band,
+        score=holding.overall,
+        confidence=holding.confidence,
+        action=holding.action,
+        action_reason=holding.action_reason,
+        overrides=_overrides(holding.overrides),
+        exposure_via=[
+            OwnedCompany(
+                company_name=exposure.company_name,
+                stake_percent=exposure.percentage,
+                owned_from=exposure.start_date,
+                owned_until=exposure.end_date,
+            )
+            for exposure in holding.exposure_via
+        ],
+        key_evidence=evidence.get(holding.scored_company_id, [])
+        if holding.scored_company_id
+        else [],
+    )
+
+
+def _key_figures(risk: PortfolioRisk) -> KeyFigures:
+    totals = risk.totals
+    return KeyFigures(
+        total_value=totals.total_value,
+        currency=totals.currency,
+        holdings_count=totals.holdings,
+        by_band=[
+            BandExposure(
+                band=band_slice.band,
+                holdings=band_slice.holdings,
+                value=band_slice.value,
+                share_of_value=band_slice.share_of_value,
+            )
+            for band_slice in totals.by_band
+        ],
+        value_with_active_override=totals.active_override.value,
+        holdings_with_active_override=totals.active_override.holdings,
+        value_unassessed=totals.unassessed.value,
+        unassessed_count=totals.unassessed.holdings,
+        needing_escalation=totals.needing_escalation.holdings,
+    )
+
+
+def portfolio_report_from_risk(
+    session: Session, portfolio: Portfolio, risk: PortfolioRisk, page_size: PageSize
+) -> PortfolioReport:
+    flagged = sorted(
+        (h for h in risk.holdings if _is_flagged(h)),
+        key=lambda h: (-(h.overall or 0.0), -(h.market_value or Decimal(0)), h.line),
+    )
+    evidence = _key_evidence(session, [h.scored_company_id for h in flagged if h.scored_company_id])
+    version, _ = scoring.current_version(session)
+    return PortfolioReport(
+        portfolio_name=portfolio.name,
+        owner_organisation=_organisation_name(session, portfolio.organisation_id),
+        report_date=risk.as_of,
+        rule_set=RuleSetRef(id=risk.ruleset_id, version=str(risk.ruleset_version)),
+        key_figures=_key_figures(risk),
+        flagged=[_flagged(h, evidence) for h in flagged],
+        holdings=[
+            HoldingRow(
+                name=h.name,
+                identifiers=_holding_identifiers(h),
+                value=h.market_value,
+                weight=h.weight,
+                band=h.band,
+                score=h.overall,
+                confidence=h.confidence,
+                action=h.action,
+            )
+            for h in risk.holdings
+        ],
+        unassessed=[
+            UnassessedHolding(
+                name=h.name,
+                identifiers=_holding_identifiers(h),
+                value=h.market_value,
+                weight=h.weight,
+                reason=h.unassessed_reason or "not assessed",
+            )
+            for h in risk.holdings
+            if not h.assessed
+        ],
+        methodology=[
+            PORTFOLIO_METHOD,
+            *_methodology_sections(scoring.methodology(scoring.ruleset_of(version))),
+        ],
+        page_size=page_size,
+    )
+
+
+def portfolio_report(
+    session: Session, portfolio: Portfolio, page_size: PageSize = PageSize.a4
+) -> PortfolioReport:
+    risk = portfolios.portfolio_risk(session, portfolio)
+    return portfolio_report_from_risk(session, portfolio, risk, page_size)
+
+
+def check_inline_size(session: Session, portfolio: Portfolio) -> None:
+    """409 for portfolios too large to render within a request."""
+    count = portfolios.holding_counts(session, [portfolio.id]).get(portfolio.id, 0)
+    if count > SYNC_PORTFOLIO_REPORT_MAX_HOLDINGS:
+        raise Conflict(
+            f"the portfolio has {count} holdings, more than the "
+            f"{SYNC_PORTFOLIO_REPORT_MAX_HOLDINGS} rendered within a request; start a report "
+            f"job with POST /api/v1/portfolios/{portfolio.id}/reports and fetch the file from "
+            "the job"
+        )
+
+
+def render_portfolio_pdf(
+    session: Session, portfolio: Portfolio, page_size: PageSize
+) -> tuple[bytes, str]:
+    report = portfolio_report(session, portfolio, page_size)
+    buffer = BytesIO()
+    render_portfolio_report(report, buffer)
+    return buffer.getvalue(), portfolio_file_name(portfolio, report.report_date)
+
+
+def portfolio_file_name(portfolio: Portfolio, day: date) -> str:
+    return download_name(portfolio.name, "portfolio-report", day, "pdf")
+
+
+# --- assessment scores export ----------------------------------------------------------------
+
+
+def assessment_score_rows(session: Session) -> list[ScoreRow]:
+    """The current score of every company the organisation has assessed, by company name."""
+    assessed = session.execute(
+        select(Assessment.id, Assessment.company_id, Assessment.status).where(
+            Assessment.status != AssessmentStatus.superseded.value
+        )
+    ).all()
+    statuses = {row.id: row.status for row in assessed}
+    company_ids = sorted({row.company_id for row in assessed})
+    scores = scoring.current_scores(session, company_ids) if company_ids else {}
+    names = portfolios.company_names(session, scores)
+    rows = [
+        ScoreRow(
+            company_name=names.get(company_id, str(company_id)),
+            assessment_status=statuses.get(score.assessment_id) if score.assessment_id else None,
+            score=score,
+        )
+        for company_id, score in scores.items()
+    ]
+    return sorted(rows, key=lambda row: (row.company_name.casefold(), str(row.score.company_id)))

@@ -1,0 +1,361 @@
+"""From stored rows to the scoring engine's inputs: pure functions, no database, no clock.
+
+The service loads questionnaire versions, answers, evidence items and commitments; these
+functions turn them into ``QuestionSpec``, ``AnswerInput``, ``IncidentInput`` and
+``CommitmentInput``. Rows are read through small protocols (attribute access), so ORM objects
+and plain column rows both fit.
+
+Incidents and commitments are referred to by their slug when they have one (bundled items:
+readable in explanations) and by their UUID otherwise; ``evidence_ref`` is the one rule.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Iterable, Mapping
+from decimal import Decimal, InvalidOperation
+from typing import Any, Generic, Protocol, TypeVar
+from weakref import finalize
+
+from pydantic import ValidationError
+
+from hrdd.questionnaires.answers import AnswerPayload, parse_answer_payload, visible_questions
+from hrdd.questionnaires.schemas import Questionnaire, condition_question_ids
+from hrdd.scoring.inputs import (
+    AnswerInput,
+    CommitmentInput,
+    IncidentInput,
+    ListingInfo,
+    QuestionSpec,
+    ResponseInput,
+)
+from hrdd.vocab import (
+    CompanyRole,
+    DisclosureLevel,
+    EvidenceStatus,
+    EvidenceType,
+    FulfilmentStatus,
+    ResponseKind,
+    SourceClass,
+)
+
+# A screening-list entry without a classed source is itself an official government record.
+_OFFICIAL_LIST_TYPES = frozenset(
+    {
+        EvidenceType.trade_restriction_listing,
+        EvidenceType.sanction,
+        EvidenceType.delisting,
+        EvidenceType.sanction_lifted,
+    }
+)
+_SCORABLE_TYPES = frozenset({"disclosure", "single_choice", "number"})
+_SOURCE_CLASSES = tuple(SourceClass)
+_SOURCE_ORDER = {source.value: index for index, source in enumerate(_SOURCE_CLASSES)}
+
+
+class AnswerRecord(Protocol):
+    question_id: str
+    payload: Mapping[str, Any]
+    updated_at: dt.datetime | None
+
+
+class EvidenceRecord(Protocol):
+    id: uuid.UUID
+    slug: str | None
+    event_date: dt.date
+    published_date: dt.date | None
+    type: str
+    severity: int | None
+    company_role: str
+    affected_groups: list[str]
+    status: str
+    remediated_date: dt.date | None
+    sources: list[dict[str, Any]]
+    company_responses: list[dict[str, Any]]
+    related_listing: dict[str, Any] | None
+    updated_at: dt.datetime
+
+
+class CommitmentRecord(Protocol):
+    id: uuid.UUID
+    slug: str | None
+    date: dt.date
+    question_ids: list[str]
+    fulfilment: str
+    contradicted_by: list[str]
+
+
+def evidence_ref(record_id: uuid.UUID, slug: str | None) -> str:
+    """How an incident or commitment is named inside a score."""
+    return slug or str(record_id)
+
+
+# --- questions and answers -------------------------------------------------------------------
+
+
+_Value = TypeVar("_Value")
+
+
+class _PerQuestionnaire(Generic[_Value]):
+    """Values cached per questionnaire object, dropped with it. Questionnaire models are
+    unhashable (they hold lists), but the questionnaire service hands out one cached object per
+    stored version, so identity is the right key."""
+
+    def __init__(self) -> None:
+        self._values: dict[int, _Value] = {}
+
+    def get(self, questionnaire: Questionnaire) -> _Value | None:
+        return self._values.get(id(questionnaire))
+
+    def put(self, questionnaire: Questionnaire, value: _Value) -> _Value:
+        key = id(questionnaire)
+        self._values[key] = value
+        finalize(questionnaire, self._values.pop, key, None)
+        return value
+
+
+_SPECS: _PerQuestionnaire[tuple[QuestionSpec, ...]] = _PerQuestionnaire()
+_CONDITION_SOURCES: _PerQuestionnaire[frozenset[str]] = _PerQuestionnaire()
+
+
+def _specs_for(questionnaire: Questionnaire) -> tuple[QuestionSpec, ...]:
+    specs = []
+    for question in questionnaire.questions:
+        kind = question.answer_type.type
+        theme_scored = questionnaire.theme(question.theme).scored
+        # Number questions count only where the rule set has a number rule; the engine decides.
+        scored = theme_scored and kind in _SCORABLE_TYPES
+        option_points = (
+            {option.id: float(option.points) for option in question.options}
+            if scored and kind == "single_choice"
+            else {}
+        )
+        specs.append(
+            QuestionSpec(
+                id=question.id,
+                theme=question.theme,
+                indicator=question.indicator_id,
+                answer_type=kind,
+                reverse_scored=question.reverse_scored,
+                option_points=option_points,
+                scored=scored,
+            )
+        )
+    return tuple(specs)
+
+
+def question_specs(questionnaire: Questionnaire) -> tuple[QuestionSpec, ...]:
+    """Every question of the questionnaire as the engine sees it (unscored ones included, so
+    commitments may refer to them). Cached per questionnaire object: specs carry their own
+    cached canonical form, which makes hashing repeated scores cheap."""
+    specs = _SPECS.get(questionnaire)
+    if specs is None:
+        specs = _SPECS.put(questionnaire, _specs_for(questionnaire))
+    return specs
+
+
+def _condition_sources(questionnaire: Questionnaire) -> frozenset[str]:
+    """Questions whose answers some condition looks at."""
+    sources = _CONDITION_SOURCES.get(questionnaire)
+    if sources is None:
+        sources = _CONDITION_SOURCES.put(
+            questionnaire,
+            frozenset(
+                question_id
+                for question in questionnaire.questions
+                if question.show_if is not None
+                for question_id in condition_question_ids(question.show_if)
+            ),
+        )
+    return sources
+
+
+def _answer_input(
+    question_id: str, kind: str, payload: Mapping[str, Any], answered_on: dt.date | None
+) -> AnswerInput | None:
+    """None when the payload does not fit the question (a payload the assessment API would
+    have refused); such an answer counts as unanswered rather than failing the whole score."""
+    if payload.get("type") != kind:
+        return None
+    value = payload.get("value")
+    try:
+        if kind == "disclosure":
+            return AnswerInput(
+                question_id=question_id,
+                disclosure=DisclosureLevel(payload["level"]),
+                answered_on=answered_on,
+            )
+        if kind == "single_choice":
+            return AnswerInput(question_id=question_id, options=(value,), answered_on=answered_on)
+        if kind == "multiple_choice":
+            return AnswerInput(
+                question_id=question_id,
+                options=tuple(payload.get("values") or ()),
+                answered_on=answered_on,
+            )
+        if kind == "number":
+            number = float(Decimal(str(value)))
+            return AnswerInput(question_id=question_id, number=number, answered_on=answered_on)
+        if kind == "date":
+            return AnswerInput(
+                question_id=question_id,
+                date_value=dt.date.fromisoformat(str(value)),
+                answered_on=answered_on,
+            )
+        if kind == "text":
+            return AnswerInput(question_id=question_id, text=str(value), answered_on=answered_on)
+    except (KeyError, ValueError, TypeError, InvalidOperation, ValidationError):
+        return None
+    return None
+
+
+def answer_inputs(
+    questionnaire: Questionnaire, records: Iterable[AnswerRecord]
+) -> tuple[AnswerInput, ...]:
+    """Answers as engine inputs, each marked visible or hidden by the questionnaire's
+    conditions, plus a hidden marker for every hidden question left unanswered (the engine
+    counts a question it has no answer for as visible and unanswered). Answers to unknown
+    questions and options outside a scored question's choices are left out."""
+    specs = {spec.id: spec for spec in question_specs(questionnaire)}
+    sources = _condition_sources(questionnaire)
+    converted: dict[str, AnswerInput] = {}
+    gating: dict[str, AnswerPayload] = {}
+    for record in records:
+        spec = specs.get(record.question_id)
+        if spec is None:
+            continue
+        answered_on = record.updated_at.date() if record.updated_at is not None else None
+        answer = _answer_input(spec.id, spec.answer_type, record.payload, answered_on)
+        if answer is None:
+            continue
+        if spec.option_points and any(o not in spec.option_points for o in answer.options):
+            continue
+        converted[spec.id] = answer
+        if spec.id in sources:
+            # Only answers that conditions look at need the full payload model.
+            try:
+                gating[spec.id] = parse_answer_payload(dict(record.payload))
+            except ValidationError:
+                continue
+    if not sources:
+        return tuple(converted.values())
+    visible = visible_questions(questionnaire, gating)
+    inputs = []
+    for question_id in specs:
+        answer = converted.get(question_id)
+        if question_id in visible:
+            if answer is not None:
+                inputs.append(answer)
+        elif answer is None:
+            inputs.append(AnswerInput(question_id=question_id, visible=False))
+        else:
+            inputs.append(answer.model_copy(update={"visible": False}))
+    return tuple(inputs)
+
+
+# --- evidence and commitments ----------------------------------------------------------------
+
+
+def _source_class(evidence_type: EvidenceType, sources: Iterable[Mapping[str, Any]]) -> SourceClass:
+    """The most reliable class among the item's sources (``SourceClass`` lists them most
+    reliable first): one forensic lab's confirmation is what makes an item forensically
+    confirmed, however many news reports repeat it."""
+    classes = [
+        _SOURCE_ORDER[source["source_class"]]
+        for source in sources
+        if source.get("source_class") in _SOURCE_ORDER
+    ]
+    if classes:
+        return _SOURCE_CLASSES[min(classes)]
+    if evidence_type in _OFFICIAL_LIST_TYPES:
+        return SourceClass.court_or_government_record
+    return SourceClass.unverified
+
+
+def incident_input(record: EvidenceRecord) -> IncidentInput:
+    evidence_type = EvidenceType(record.type)
+    status = EvidenceStatus(record.status)
+    remediated_date = record.remediated_date
+    if status is EvidenceStatus.remediated and remediated_date is None:
+        # Marked remediated without a date: it counts from when the record last changed.
+        remediated_date = record.updated_at.date()
+    listing = None
+    if record.related_listing and record.related_listing.get("list_name"):
+        listing = ListingInfo(
+            list_name=record.related_listing["list_name"],
+            program=record.related_listing.get("program"),
+            reference=record.related_listing.get("federal_register_notice"),
+        )
+    return IncidentInput(
+        id=evidence_ref(record.id, record.slug),
+        role=CompanyRole(record.company_role),
+        event_date=record.event_date,
+        published_date=record.published_date,
+        type=evidence_type,
+        severity=record.severity,
+        source_class=_source_class(evidence_type, record.sources or ()),
+        affected_groups=tuple(record.affected_groups or ()),
+        status=status,
+        remediated_date=remediated_date if status is EvidenceStatus.remediated else None,
+        responses=tuple(
+            ResponseInput(kind=ResponseKind(response["kind"]), date=response["date"])
+            for response in record.company_responses or ()
+        ),
+        listing=listing,
+    )
+
+
+def incident_inputs(records: Iterable[EvidenceRecord]) -> tuple[IncidentInput, ...]:
+    return tuple(incident_input(record) for record in records)
+
+
+def reference_index(records: Iterable[EvidenceRecord]) -> dict[str, str]:
+    """Every name a commitment may use for an evidence item (its UUID or its slug) mapped to
+    the incident id the engine knows it by."""
+    index: dict[str, str] = {}
+    for record in records:
+        ref = evidence_ref(record.id, record.slug)
+        index[str(record.id)] = ref
+        if record.slug:
+            index[record.slug] = ref
+    return index
+
+
+def commitment_inputs(
+    records: Iterable[CommitmentRecord],
+    question_ids: Iterable[str],
+    incident_refs: Mapping[str, str],
+    unconfirmed_contradiction: FulfilmentStatus,
+) -> tuple[CommitmentInput, ...]:
+    """Commitments as engine inputs.
+
+    Question ids the questionnaire does not have are dropped (a commitment recorded against
+    another questionnaire version); a commitment left with none is skipped. A contradiction
+    whose evidence is not in effect for this organisation (deleted, or private to another)
+    counts as ``unconfirmed_contradiction``, as the engine counts one not yet known.
+    """
+    known_questions = set(question_ids)
+    inputs = []
+    for record in records:
+        questions = tuple(q for q in record.question_ids if q in known_questions)
+        if not questions:
+            continue
+        fulfilment = FulfilmentStatus(record.fulfilment)
+        contradicted_by = tuple(
+            incident_refs[name] for name in record.contradicted_by if name in incident_refs
+        )
+        if fulfilment is FulfilmentStatus.contradicted and not contradicted_by:
+            fulfilment = unconfirmed_contradiction
+        if fulfilment is not FulfilmentStatus.contradicted:
+            contradicted_by = ()
+        inputs.append(
+            CommitmentInput(
+                id=evidence_ref(record.id, record.slug),
+                date=record.date,
+                question_ids=questions,
+                fulfilment=fulfilment,
+                contradicted_by=contradicted_by,
+            )
+        )
+    return tuple(inputs)

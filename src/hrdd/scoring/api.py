@@ -1,0 +1,233 @@
+"""Scoring routes: rule-set versions (analysts edit drafts, preview, publish and choose;
+investors read) and assessment scores with their history."""
+
+import uuid
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Query, Response, status
+
+from hrdd.audit import service as audit
+from hrdd.audit.schemas import AuditEventList, AuditEventOut
+from hrdd.deps import Analyst, DbSession, Investor
+from hrdd.errors import problem_responses
+from hrdd.http import IfMatch, PageParams, check_if_match, etag_for, page_params
+from hrdd.scoring import service
+from hrdd.scoring.models import RuleSetStatus, RuleSetVersion
+from hrdd.scoring.schemas import (
+    ChooseRuleSet,
+    CurrentRuleSet,
+    PreviewOut,
+    PublishDraft,
+    RuleSetVersionList,
+    RuleSetVersionOut,
+    ScoreHistory,
+    ScoreOut,
+)
+
+router = APIRouter(tags=["scoring"])
+
+_READ_ERRORS = problem_responses(401, 403, 404, 409, 422)
+_WRITE_ERRORS = problem_responses(401, 403, 404, 409, 412, 413, 422, 428)
+
+RuleSetDocument = Annotated[
+    dict[str, Any],
+    Body(
+        description="The whole rule set, shaped like scoring/default-v1.yaml (as GET returns "
+        "it in `content`). `id` and `version` must stay as the draft has them."
+    ),
+]
+
+
+def _etag(row: RuleSetVersion) -> str:
+    return etag_for(row.id, row.revision)
+
+
+@router.get(
+    "/rulesets",
+    summary="List the rule-set versions you can see (bundled, yours, your drafts)",
+    response_model=RuleSetVersionList,
+    responses=_READ_ERRORS,
+)
+def list_rulesets(
+    session: DbSession,
+    _: Investor,
+    page: Annotated[PageParams, Depends(page_params)],
+    status_filter: Annotated[RuleSetStatus | None, Query(alias="status")] = None,
+    key: Annotated[str | None, Query(max_length=64)] = None,
+) -> RuleSetVersionList:
+    rows, next_cursor = service.list_versions(session, status_filter, key, page)
+    in_use = service.in_use_id(session)
+    return RuleSetVersionList(
+        items=[service.to_summary(row, in_use) for row in rows], next_cursor=next_cursor
+    )
+
+
+@router.get(
+    "/rulesets/current",
+    summary="The rule-set version your organisation scores with",
+    response_model=CurrentRuleSet,
+    responses=_READ_ERRORS,
+)
+def read_current(session: DbSession, _: Investor) -> CurrentRuleSet:
+    row, chosen = service.current_version(session)
+    return CurrentRuleSet(version=service.to_summary(row, row.id), chosen=chosen)
+
+
+@router.put(
+    "/rulesets/current",
+    summary="Choose the published version your organisation scores with (an older one rolls "
+    "back); holdings are rescored",
+    response_model=CurrentRuleSet,
+    responses=_WRITE_ERRORS,
+)
+def choose_current(data: ChooseRuleSet, session: DbSession, principal: Analyst) -> CurrentRuleSet:
+    row = service.get_version(session, data.version_id)
+    service.choose_version(session, row, principal, data.comment)
+    return CurrentRuleSet(version=service.to_summary(row, row.id), chosen=True)
+
+
+@router.get(
+    "/rulesets/{version_id}",
+    summary="Read a rule-set version with its rules",
+    response_model=RuleSetVersionOut,
+    responses=_READ_ERRORS,
+)
+def read_ruleset(
+    version_id: uuid.UUID, session: DbSession, _: Investor, response: Response
+) -> RuleSetVersionOut:
+    row = service.get_version(session, version_id)
+    response.headers["ETag"] = _etag(row)
+    return service.to_out(row, service.in_use_id(session))
+
+
+@router.get(
+    "/rulesets/{version_id}/history",
+    summary="Audit trail of a rule-set version (creation, every edited value, publication)",
+    response_model=AuditEventList,
+    responses=_READ_ERRORS,
+)
+def ruleset_history(
+    version_id: uuid.UUID,
+    session: DbSession,
+    _: Investor,
+    page: Annotated[PageParams, Depends(page_params)],
+) -> AuditEventList:
+    row = service.get_version(session, version_id)
+    events, next_cursor = audit.history(session, service.AUDIT_ENTITY, [row.id], page)
+    return AuditEventList(
+        items=[AuditEventOut.model_validate(event, from_attributes=True) for event in events],
+        next_cursor=next_cursor,
+    )
+
+
+@router.post(
+    "/rulesets/{version_id}/drafts",
+    summary="Copy a version into a new draft private to your organisation",
+    status_code=status.HTTP_201_CREATED,
+    response_model=RuleSetVersionOut,
+    responses=_WRITE_ERRORS,
+)
+def create_draft(
+    version_id: uuid.UUID, session: DbSession, principal: Analyst, response: Response
+) -> RuleSetVersionOut:
+    source = service.get_version(session, version_id)
+    draft = service.create_draft(session, source, principal)
+    response.headers["Location"] = f"/api/v1/rulesets/{draft.id}"
+    response.headers["ETag"] = _etag(draft)
+    return service.to_out(draft, service.in_use_id(session))
+
+
+@router.put(
+    "/rulesets/drafts/{draft_id}",
+    summary="Replace a draft's rules (send If-Match); validated in full, 422 names each path",
+    response_model=RuleSetVersionOut,
+    responses=_WRITE_ERRORS,
+)
+def update_draft(
+    draft_id: uuid.UUID,
+    document: RuleSetDocument,
+    session: DbSession,
+    principal: Analyst,
+    response: Response,
+    if_match: IfMatch = None,
+) -> RuleSetVersionOut:
+    draft = service.get_draft(session, draft_id)
+    check_if_match(if_match, _etag(draft), required=True)
+    service.update_draft(session, draft, document, principal)
+    response.headers["ETag"] = _etag(draft)
+    return service.to_out(draft, service.in_use_id(session))
+
+
+@router.post(
+    "/rulesets/drafts/{draft_id}/preview",
+    summary="Score every assessment of your organisation with the draft and with the current "
+    "version, side by side; saves nothing",
+    response_model=PreviewOut,
+    responses=_READ_ERRORS,
+)
+def preview_draft(draft_id: uuid.UUID, session: DbSession, _: Analyst) -> PreviewOut:
+    draft = service.get_draft(session, draft_id)
+    return service.preview_draft(session, draft)
+
+
+@router.post(
+    "/rulesets/drafts/{draft_id}/publish",
+    summary="Publish a draft as an immutable version (If-Match optional); by default your "
+    "organisation then scores with it",
+    response_model=RuleSetVersionOut,
+    responses=_WRITE_ERRORS,
+)
+def publish_draft(
+    draft_id: uuid.UUID,
+    session: DbSession,
+    principal: Analyst,
+    response: Response,
+    data: Annotated[PublishDraft | None, Body()] = None,
+    if_match: IfMatch = None,
+) -> RuleSetVersionOut:
+    options = data or PublishDraft()
+    draft = service.get_draft(session, draft_id)
+    check_if_match(if_match, _etag(draft), required=False)
+    service.publish_draft(
+        session, draft, principal, make_current=options.make_current, comment=options.comment
+    )
+    response.headers["ETag"] = _etag(draft)
+    return service.to_out(draft, service.in_use_id(session))
+
+
+@router.get(
+    "/assessments/{assessment_id}/score",
+    summary="Score an assessment now, or as of a past date (later evidence ignored, decay "
+    "computed at that date); a changed current score is stored",
+    description="Without `as_of` (or with today's date) the score is computed with your "
+    "organisation's rule-set version and stored when the rules, the answers, the evidence, "
+    "the commitments, the overall score or the band changed since the last stored score; "
+    "otherwise the last stored score is returned (`score_id` names it). With a past `as_of` "
+    "the score is computed as of that date and not stored (`score_id` is null); answers are "
+    "taken as they are now.",
+    response_model=ScoreOut,
+    responses=_READ_ERRORS,
+)
+def read_score(
+    assessment_id: uuid.UUID,
+    session: DbSession,
+    _: Investor,
+    as_of: Annotated[date | None, Query(description="YYYY-MM-DD, today or earlier")] = None,
+) -> ScoreOut:
+    return service.assessment_score(session, assessment_id, as_of)
+
+
+@router.get(
+    "/assessments/{assessment_id}/scores",
+    summary="Stored scores of an assessment, oldest first, each with its diff and reasons",
+    response_model=ScoreHistory,
+    responses=_READ_ERRORS,
+)
+def read_score_history(
+    assessment_id: uuid.UUID,
+    session: DbSession,
+    _: Investor,
+    page: Annotated[PageParams, Depends(page_params)],
+) -> ScoreHistory:
+    return service.assessment_history(session, assessment_id, page)

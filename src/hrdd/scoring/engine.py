@@ -1,0 +1,1070 @@
+"""The scoring engine: a pure, deterministic function from a ScoreRequest to a ScoreResult.
+
+No database, no clock, no I/O: the as-of date comes in with the request, so any score can be
+reproduced later from the same inputs and rule-set version (the inputs hash proves which).
+
+How a score is built (numbers from the rule set):
+1. Commitment score: each scored, visible question earns element points; indicator = mean of
+   its elements, theme = mean of its indicators, total = explicitly weighted mean of themes.
+2. Verified score: each element's points times the fulfilment value of the commitments that
+   claim it (a contradicted element scores minus full points); a contradicted commitment caps
+   its theme and takes a penalty off the total. Say-do gap = claimed minus verified.
+3. Evidence risk: each item in effect weighs severity x reliability x role x decay x (1 -
+   response credit); items combine as 1 - prod(1 - s), so more evidence never lowers risk.
+4. Policy-gap risk = max_risk x (100 - verified score) / 100: missing practice alone tops out
+   below the severe band.
+5. Overall risk = max(evidence risk, policy-gap risk, override floors): nothing offsets harm.
+   Contributions split the winning term (incidents, or answers, commitments and theme caps)
+   plus any override lift, rounded so they add up exactly to the overall score.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from hrdd.scoring.inputs import (
+    AnswerInput,
+    CommitmentInput,
+    ConfidenceDriver,
+    Contribution,
+    ContributionKind,
+    DiffEntry,
+    IncidentInput,
+    OverrideFired,
+    QuestionSpec,
+    ScoreDiff,
+    ScoreRequest,
+    ScoreResult,
+    SensitivityRange,
+    ThemeScore,
+    Trend,
+    to_canonical_json,
+)
+from hrdd.scoring.rules import (
+    ACTION_LADDER,
+    RISK_BAND_ORDER,
+    HarmOverride,
+    ListingOverride,
+    RuleSet,
+    RuleTables,
+)
+from hrdd.vocab import (
+    Confidence,
+    DisclosureLevel,
+    FulfilmentStatus,
+    InvestorAction,
+    ResponseKind,
+    RiskBand,
+)
+
+_LN2 = math.log(2)
+# Enum member lookups are slow in hot loops; bind them once.
+_NOT_APPLICABLE = DisclosureLevel.not_applicable
+_CONFIDENCE_ORDER = (Confidence.low, Confidence.medium, Confidence.high)
+_ACTION_WORDS = {
+    InvestorAction.monitor: "monitor",
+    InvestorAction.engage: "engage the company with time-bound asks",
+    InvestorAction.escalate_collectively: "escalate together with other investors",
+    InvestorAction.vote_or_file_resolution: "vote against management or file a resolution",
+    InvestorAction.divest_or_exclude: "divest or exclude, as the last resort",
+}
+
+
+class ScoringInputError(ValueError):
+    """Inputs that do not fit the rule set (e.g. a scored theme the rule set does not weigh)."""
+
+
+# --- small helpers ----------------------------------------------------------------------------
+
+
+def _tenths(value: float) -> int:
+    """Rounds half up to whole tenths; scores are reported with one decimal place."""
+    return math.floor(value * 10 + 0.5)
+
+
+def _decimal(tenths: int) -> Decimal:
+    return Decimal(tenths).scaleb(-1)
+
+
+def _score(value: float) -> Decimal:
+    return _decimal(_tenths(value))
+
+
+def _fmt(value: float) -> str:
+    return f"{value:.1f}"
+
+
+def _allocate(values: Sequence[float], total_tenths: int) -> list[int]:
+    """Largest-remainder rounding: integer tenths per value that sum exactly to the total."""
+    scaled = [max(value, 0.0) * 10 for value in values]
+    floors = [math.floor(value) for value in scaled]
+    shortfall = total_tenths - sum(floors)
+    # Ties go to the earlier item, so the allocation is deterministic.
+    by_remainder = sorted(range(len(values)), key=lambda i: (floors[i] - scaled[i], i))
+    index = 0
+    while shortfall > 0 and by_remainder:
+        floors[by_remainder[index % len(by_remainder)]] += 1
+        shortfall -= 1
+        index += 1
+    index = len(by_remainder) - 1
+    while shortfall < 0 and any(floors):
+        target = by_remainder[index % len(by_remainder)]
+        if floors[target] > 0:
+            floors[target] -= 1
+            shortfall += 1
+        index -= 1
+    if shortfall:
+        raise ArithmeticError("contributions cannot be allocated to the overall score")
+    return floors
+
+
+# --- evidence ---------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _ScoredItem:
+    """An evidence item in effect at the as-of date that adds risk, with its constants."""
+
+    incident: IncidentInput
+    base: float
+    known: int
+    severity: int
+    reliability: float
+    half_life: float
+    floor: float
+    remediated_at: int | None
+    # (day, credit earned by then), ascending; credits of distinct response kinds, capped.
+    credit_steps: tuple[tuple[int, float], ...]
+    value_now: float = 0.0
+
+
+def _credit_steps(incident: IncidentInput, rules: RuleSet) -> tuple[tuple[int, float], ...]:
+    steps: list[tuple[int, float]] = []
+    seen: set[ResponseKind] = set()
+    credit = 0.0
+    for response in incident.responses:  # sorted by date on construction
+        if response.kind in seen:
+            continue
+        seen.add(response.kind)
+        credit = min(credit + rules.tables.credit[response.kind], rules.responses.max_total)
+        steps.append((response.date.toordinal(), credit))
+    return tuple(steps)
+
+
+@dataclass(slots=True)
+class _Evidence:
+    items: list[_ScoredItem]
+    ignored_ids: tuple[str, ...]
+    known: dict[str, int]
+    notes: tuple[str, ...]
+
+
+def _prepare_evidence(
+    incidents: Iterable[IncidentInput], rules: RuleSet, as_of: dt.date
+) -> _Evidence:
+    tables = rules.tables
+    cutoff = as_of.toordinal()
+    known = {incident.id: incident.known_date.toordinal() for incident in incidents}
+    in_effect = [incident for incident in incidents if known[incident.id] <= cutoff]
+    ignored = tuple(incident.id for incident in incidents if known[incident.id] > cutoff)
+
+    remediated_at: dict[str, int] = {}
+    notes: list[str] = []
+
+    def remediate(incident_id: str, day: int) -> None:
+        if incident_id not in remediated_at or day < remediated_at[incident_id]:
+            remediated_at[incident_id] = day
+
+    listings_by_key: dict[str, list[IncidentInput]] = defaultdict(list)
+    for incident in in_effect:
+        if incident.remediated_date is not None:
+            remediate(incident.id, incident.remediated_date.toordinal())
+        if tables.treatment[incident.type] == "listing" and incident.listing is not None:
+            listings_by_key[incident.listing.list_key].append(incident)
+
+    for incident in in_effect:
+        treatment = tables.treatment[incident.type]
+        day = known[incident.id]
+        if treatment == "closes_listing":
+            if incident.listing is None and not incident.closes:
+                notes.append(
+                    f"incident {incident.id}: this {incident.type} names no list and closes "
+                    "nothing, so it lifts no listing; give it listing.list_name or closes"
+                )
+            if incident.listing is not None:
+                for listed in listings_by_key.get(incident.listing.list_key, ()):
+                    # A delisting only ends listings made before it, never a later re-listing.
+                    if known[listed.id] <= day:
+                        remediate(listed.id, day)
+        elif treatment == "remediation":
+            if not incident.closes:
+                notes.append(
+                    f"incident {incident.id}: this remediation names no item in closes, so "
+                    "it remediates nothing"
+                )
+        elif incident.closes:
+            raise ScoringInputError(
+                f"incident {incident.id}: only closing and remediation items may close "
+                f"others, not a {incident.type} item ({treatment})"
+            )
+        for closed_id in incident.closes:
+            remediate(closed_id, day)
+
+    items: list[_ScoredItem] = []
+    for incident in in_effect:
+        if tables.treatment[incident.type] not in ("harm", "listing"):
+            continue
+        if incident.severity is None:
+            raise ScoringInputError(
+                f"incident {incident.id}: a {incident.type} item needs a severity (1 to 5)"
+            )
+        reliability = tables.reliability[incident.source_class]
+        items.append(
+            _ScoredItem(
+                incident=incident,
+                base=tables.severity_share[incident.severity]
+                * reliability
+                * tables.role[incident.role],
+                known=known[incident.id],
+                severity=incident.severity,
+                reliability=reliability,
+                half_life=tables.half_life_days[incident.severity],
+                floor=tables.decay_floor[incident.severity],
+                remediated_at=remediated_at.get(incident.id),
+                credit_steps=_credit_steps(incident, rules),
+            )
+        )
+    return _Evidence(items, ignored, known, tuple(notes))
+
+
+def _item_value(
+    item: _ScoredItem, day: int, remediated_factor: float, half_life_factor: float
+) -> float:
+    """Weight of one item (0..1) as seen on `day`, an ordinal no earlier than its known date."""
+    decay = math.exp(-_LN2 * (day - item.known) / (item.half_life * half_life_factor))
+    if item.remediated_at is None or item.remediated_at > day:
+        if decay < item.floor:
+            decay = item.floor
+    else:
+        decay *= remediated_factor
+    credit = 0.0
+    for when, earned in item.credit_steps:
+        if when > day:
+            break
+        credit = earned
+    return item.base * decay * (1 - credit)
+
+
+def _evidence_risk_on(
+    items: Sequence[_ScoredItem], day: int, rules: RuleSet, half_life_factor: float = 1.0
+) -> float:
+    """1 - prod(1 - s): each item only ever adds, and the total stays below 100."""
+    remediated_factor = rules.evidence.remediated_factor
+    remaining = 1.0
+    for item in items:
+        if item.known <= day:
+            value = _item_value(item, day, remediated_factor, half_life_factor)
+            remaining *= 1 - (value if value < 1 else 1.0)
+    return 100 * (1 - remaining)
+
+
+def _evidence_peak(
+    items: Sequence[_ScoredItem], as_of: int, current: float, rules: RuleSet
+) -> tuple[float, int]:
+    """Highest evidence risk in the window before the as-of date.
+
+    Between two items becoming known the risk only falls (decay, remediation, responses), so
+    the peak is at the window start or on a day an item became known.
+    """
+    start = as_of - rules.evidence.peak_window_days
+    candidates = {start} | {item.known for item in items if start < item.known < as_of}
+    peak, peak_day = current, as_of
+    for day in sorted(candidates):
+        value = _evidence_risk_on(items, day, rules)
+        if value > peak:
+            peak, peak_day = value, day
+    return peak, peak_day
+
+
+# --- commitments and answers -----------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Element:
+    question: QuestionSpec
+    claimed: float
+    verified: float
+    state: str
+    fulfilment: float
+    claimed_by: tuple[str, ...]
+
+
+@dataclass(slots=True)
+class _Theme:
+    theme: str
+    weight: float
+    indicators: dict[str, list[_Element]] = field(default_factory=dict)
+    applicable: int = 0
+    answered: int = 0
+    claimed: float = 0.0
+    verified_raw: float = 0.0
+    verified_clamped: float = 0.0
+    verified: float = 0.0
+    capped_by: tuple[str, ...] = ()
+
+
+@dataclass(slots=True)
+class _Policy:
+    themes: list[_Theme]
+    claimed: float
+    verified: float
+    contradicted: list[_CommitmentState]
+    penalty: float
+    applicable: int
+    answered: int
+    answer_dates: list[dt.date]
+
+
+@dataclass(slots=True)
+class _CommitmentState:
+    commitment: CommitmentInput
+    status: FulfilmentStatus
+    value: float
+    contradicted_by: tuple[str, ...]
+
+
+def _commitment_states(
+    commitments: Iterable[CommitmentInput], evidence: _Evidence, rules: RuleSet, as_of: dt.date
+) -> list[_CommitmentState]:
+    fulfilment = rules.tables.fulfilment
+    cutoff = as_of.toordinal()
+    states = []
+    for commitment in commitments:
+        if commitment.date > as_of:
+            continue
+        status = commitment.fulfilment
+        contradicting: tuple[str, ...] = ()
+        if status is FulfilmentStatus.contradicted:
+            contradicting = tuple(
+                incident_id
+                for incident_id in commitment.contradicted_by
+                if evidence.known[incident_id] <= cutoff
+            )
+            if not contradicting:
+                status = rules.say_do.before_contradiction_known
+        states.append(_CommitmentState(commitment, status, fulfilment[status], contradicting))
+    return states
+
+
+def _claimed_points(
+    question: QuestionSpec, answer: AnswerInput | None, rules: RuleSet, tables: RuleTables
+) -> tuple[float | None, str] | None:
+    """(points, state) of a scored element; points None = not applicable; None = unscored."""
+    kind = question.answer_type
+    if kind == "disclosure":
+        level = None if answer is None else answer.disclosure
+        if level is None:
+            return rules.elements.unanswered, "unanswered"
+        if level is _NOT_APPLICABLE:
+            return None, "not applicable"
+        table = tables.reverse_points if question.reverse_scored else tables.normal_points
+        return table[level], level
+    if kind in ("single_choice", "multiple_choice"):
+        if answer is None or not answer.options:
+            return rules.elements.unanswered, "unanswered"
+        points = [question.option_points[option] for option in answer.options]
+        how = rules.elements.multiple_choice
+        if how == "min":
+            value = min(points)
+        elif how == "max":
+            value = max(points)
+        else:
+            value = sum(points) / len(points)
+        return value, "chose " + ", ".join(answer.options)
+    if kind == "number":
+        number_rule = rules.number_rules.get(question.id)
+        if number_rule is None:
+            return None
+        if answer is None or answer.number is None:
+            return rules.elements.unanswered, "unanswered"
+        return number_rule.points_for(answer.number), f"number {answer.number:g}"
+    return None
+
+
+def _policy(request: ScoreRequest, commitments: list[_CommitmentState]) -> _Policy:
+    rules = request.ruleset
+    tables = rules.tables
+    answers = {answer.question_id: answer for answer in request.answers}
+    questions = {question.id: question for question in request.questions}
+
+    by_question: dict[str, list[_CommitmentState]] = defaultdict(list)
+    caps: dict[str, set[str]] = defaultdict(set)
+    contradicted = [s for s in commitments if s.status is FulfilmentStatus.contradicted]
+    for state in commitments:
+        for question_id in state.commitment.question_ids:
+            by_question[question_id].append(state)
+    for state in contradicted:
+        for question_id in state.commitment.question_ids:
+            caps[questions[question_id].theme].add(state.commitment.id)
+    penalty = rules.say_do.contradiction_penalty * len(contradicted)
+
+    themes = {theme: _Theme(theme, weight) for theme, weight in tables.theme_weights.items()}
+    applicable = answered = 0
+    answer_dates: list[dt.date] = []
+    for question in request.questions:
+        if not question.scored:
+            continue
+        answer = answers.get(question.id)
+        if answer is not None and not answer.visible:
+            continue
+        claimed = _claimed_points(question, answer, rules, tables)
+        if claimed is None:
+            continue
+        theme = themes.get(question.theme)
+        if theme is None:
+            raise ScoringInputError(
+                f"question {question.id}: theme {question.theme!r} has no weight in rule set "
+                f"{rules.id} v{rules.version}"
+            )
+        points, state = claimed
+        applicable += 1
+        theme.applicable += 1
+        if state != "unanswered":
+            answered += 1
+            theme.answered += 1
+            if answer is not None and answer.answered_on is not None:
+                answer_dates.append(answer.answered_on)
+        if points is None:
+            continue
+        linked = by_question.get(question.id)
+        if linked:
+            fulfilment = min(s.value for s in linked)
+            claimed_by = tuple(s.commitment.id for s in linked if s.value == fulfilment)
+        else:
+            # The answer already rests on its own evidence; only recorded claims are discounted.
+            fulfilment, claimed_by = 1.0, ()
+        # A contradicted claim scores minus full points whatever was claimed, so claiming more
+        # can never make a contradiction look better or worse.
+        verified = points * fulfilment if fulfilment >= 0 else fulfilment * 100
+        theme.indicators.setdefault(question.indicator, []).append(
+            _Element(question, points, verified, state, fulfilment, claimed_by)
+        )
+
+    cap = rules.say_do.contradicted_theme_cap
+    scored_themes = []
+    for theme in themes.values():
+        if not theme.indicators:
+            continue
+        claimed_sum = verified_sum = 0.0
+        for elements in theme.indicators.values():
+            claimed_sum += sum(element.claimed for element in elements) / len(elements)
+            verified_sum += sum(element.verified for element in elements) / len(elements)
+        theme.claimed = claimed_sum / len(theme.indicators)
+        theme.verified_raw = verified_sum / len(theme.indicators)
+        theme.verified_clamped = min(max(theme.verified_raw, 0.0), 100.0)
+        theme.verified = theme.verified_clamped
+        if theme.theme in caps:
+            theme.capped_by = tuple(sorted(caps[theme.theme]))
+            theme.verified = min(theme.verified, cap)
+        scored_themes.append(theme)
+
+    claimed_total, verified_total = _weighted_totals(scored_themes, penalty)
+    return _Policy(
+        scored_themes,
+        claimed_total,
+        verified_total,
+        contradicted,
+        penalty,
+        applicable,
+        answered,
+        answer_dates,
+    )
+
+
+def _weighted_totals(themes: Sequence[_Theme], penalty: float) -> tuple[float, float]:
+    total_weight = sum(theme.weight for theme in themes)
+    if not total_weight:
+        return 0.0, 0.0
+    claimed = sum(theme.weight * theme.claimed for theme in themes) / total_weight
+    verified = sum(theme.weight * theme.verified for theme in themes) / total_weight
+    return claimed, max(verified - penalty, 0.0)
+
+
+def _policy_risk(verified: float, rules: RuleSet) -> float:
+    return rules.policy_gap.max_risk * (100 - verified) / 100
+
+
+# --- contributions ---------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Raw:
+    kind: ContributionKind
+    ref: str
+    value: float
+    reason: str
+    theme: str | None = None
+
+
+def _evidence_contributions(
+    items: Sequence[_ScoredItem], risk: float, as_of: int, rules: RuleSet
+) -> list[_Raw]:
+    live = [item for item in items if item.value_now > 0]
+    saturated = [item for item in live if item.value_now >= 1]
+    if saturated:
+        shares = {id(item): 1 / len(saturated) for item in saturated}
+    else:
+        logs = {id(item): -math.log1p(-item.value_now) for item in live}
+        total = sum(logs.values())
+        shares = {key: value / total for key, value in logs.items()} if total else {}
+    raws = []
+    for item in live:
+        share = shares.get(id(item), 0.0)
+        if share <= 0:
+            continue
+        incident = item.incident
+        age = as_of - item.known
+        remediated = item.remediated_at is not None and item.remediated_at <= as_of
+        reason = (
+            f"{incident.type} ({incident.event_date.isoformat()}), severity {item.severity}, "
+            f"{incident.source_class} x{item.reliability:g}, {incident.role} "
+            f"x{rules.tables.role[incident.role]:g}, {age} days old, "
+            f"{'remediated' if remediated else 'not remediated'}: weighs "
+            f"{_fmt(100 * item.value_now)} alone"
+        )
+        raws.append(_Raw("incident", incident.id, risk * share, reason))
+    return raws
+
+
+def _policy_contributions(policy: _Policy, risk: float, rules: RuleSet) -> list[_Raw]:
+    """Splits the policy-gap risk over answers, commitments and theme caps."""
+    total_weight = sum(theme.weight for theme in policy.themes)
+    raws: list[_Raw] = []
+    if not policy.themes:
+        raws.append(
+            _Raw("theme", "all", 100.0, "no scored question applies, so nothing is verified")
+        )
+    for theme in policy.themes:
+        share = theme.weight / total_weight
+        element_shortfall = 100 - theme.verified_clamped
+        pieces: list[tuple[_Element, float, float]] = []
+        raw_total = 0.0
+        for elements in theme.indicators.values():
+            element_weight = 1 / (len(theme.indicators) * len(elements))
+            for element in elements:
+                answer_part = element_weight * (100 - element.claimed)
+                commitment_part = element_weight * (element.claimed - element.verified)
+                pieces.append((element, answer_part, commitment_part))
+                raw_total += answer_part + commitment_part
+        # Clamping a negative verified theme at 0 shrinks its elements' shares in proportion.
+        scale = share * element_shortfall / raw_total if raw_total > 0 else 0.0
+        for element, answer_part, commitment_part in pieces:
+            if answer_part > 0:
+                raws.append(
+                    _Raw(
+                        "answer",
+                        element.question.id,
+                        answer_part * scale,
+                        f"{element.state}: {_fmt(element.claimed)} of 100 points",
+                        theme.theme,
+                    )
+                )
+            if commitment_part > 0 and element.claimed_by:
+                each = commitment_part * scale / len(element.claimed_by)
+                for commitment_id in element.claimed_by:
+                    raws.append(
+                        _Raw(
+                            "commitment",
+                            commitment_id,
+                            each,
+                            f"claim on {element.question.id} verified at {element.fulfilment:g}: "
+                            f"scores {_fmt(element.verified)} instead of {_fmt(element.claimed)}",
+                            theme.theme,
+                        )
+                    )
+        if theme.verified < theme.verified_clamped:
+            raws.append(
+                _Raw(
+                    "theme",
+                    theme.theme,
+                    share * (theme.verified_clamped - theme.verified),
+                    f"capped at {_fmt(theme.verified)}: contradicted {', '.join(theme.capped_by)}",
+                    theme.theme,
+                )
+            )
+    penalty = rules.say_do.contradiction_penalty
+    for state in policy.contradicted:
+        raws.append(
+            _Raw(
+                "commitment",
+                state.commitment.id,
+                penalty,
+                f"contradicted by {', '.join(state.contradicted_by)}: {penalty:g} point penalty",
+            )
+        )
+    shortfall = sum(raw.value for raw in raws)
+    scale = risk / shortfall if shortfall > 0 else 0.0
+    for raw in raws:
+        raw.value *= scale
+    return _merge(raws)
+
+
+def _merge(raws: list[_Raw]) -> list[_Raw]:
+    merged: dict[tuple[str, str], _Raw] = {}
+    for raw in raws:
+        key = (raw.kind, raw.ref)
+        if key in merged:
+            existing = merged[key]
+            existing.value += raw.value
+            if raw.reason not in existing.reason:
+                existing.reason += f"; {raw.reason}"
+            if raw.theme != existing.theme:
+                existing.theme = None  # a commitment spanning themes belongs to none of them
+        else:
+            merged[key] = _Raw(raw.kind, raw.ref, raw.value, raw.reason, raw.theme)
+    return list(merged.values())
+
+
+def _finalise(raws: list[_Raw], overall_tenths: int) -> tuple[Contribution, ...]:
+    raws = [raw for raw in raws if raw.value > 0]
+    allocated = _allocate([raw.value for raw in raws], overall_tenths)
+    contributions = [
+        Contribution(
+            kind=raw.kind, ref=raw.ref, points=_decimal(tenths), theme=raw.theme, reason=raw.reason
+        )
+        for raw, tenths in zip(raws, allocated, strict=True)
+    ]
+    contributions.sort(key=lambda c: (-c.points, c.kind, c.ref))
+    return tuple(contributions)
+
+
+# --- overrides, confidence, sensitivity, action, diff ----------------------------------------
+
+
+def _overrides(evidence: _Evidence, rules: RuleSet, as_of: int) -> list[OverrideFired]:
+    fired = []
+    for rule in rules.overrides:
+        matched = []
+        for item in evidence.items:
+            incident = item.incident
+            if item.remediated_at is not None and item.remediated_at <= as_of:
+                continue
+            if incident.type not in rule.evidence_types:
+                continue
+            if isinstance(rule, HarmOverride) and not (
+                incident.source_class in rule.source_classes
+                and set(incident.affected_groups) & set(rule.affected_groups)
+                and item.severity >= rule.min_severity
+            ):
+                continue
+            matched.append(incident)
+        if matched:
+            fired.append(_fired(rule, matched))
+    return fired
+
+
+def _fired(rule: ListingOverride | HarmOverride, matched: list[IncidentInput]) -> OverrideFired:
+    if isinstance(rule, ListingOverride):
+        lists = sorted({i.listing.list_name for i in matched if i.listing is not None})
+        what = "active listing" + (f" on {', '.join(lists)}" if lists else "")
+    else:
+        groups = sorted(
+            {g for i in matched for g in i.affected_groups if g in rule.affected_groups}
+        )
+        what = f"unremediated {', '.join(rule.evidence_types)} affecting {', '.join(groups)}"
+    ids = tuple(incident.id for incident in matched)
+    return OverrideFired(
+        rule_id=rule.id,
+        floor=_score(rule.floor),
+        incident_ids=ids,
+        reason=f"{what} ({', '.join(ids)}): risk floor {rule.floor:g}",
+        lifted_when=rule.lifted_when,
+    )
+
+
+def _level(value: float, high: float, medium: float) -> Confidence:
+    if value >= high:
+        return Confidence.high
+    return Confidence.medium if value >= medium else Confidence.low
+
+
+def _confidence(
+    policy: _Policy, evidence: _Evidence, rules: RuleSet, as_of: dt.date
+) -> tuple[Confidence, tuple[ConfidenceDriver, ...]]:
+    settings = rules.confidence
+    drivers = []
+    if policy.applicable:
+        coverage = policy.answered / policy.applicable
+        drivers.append(
+            ConfidenceDriver(
+                name="coverage",
+                value=round(coverage, 4),
+                level=_level(
+                    coverage, settings.coverage.high_at_least, settings.coverage.medium_at_least
+                ),
+                reason=f"{policy.answered} of {policy.applicable} scored questions answered",
+            )
+        )
+    else:
+        drivers.append(
+            ConfidenceDriver(
+                name="coverage",
+                value=None,
+                level=Confidence.low,
+                reason="no scored question applies to this company",
+            )
+        )
+    if evidence.items:
+        reliability = sum(item.reliability for item in evidence.items) / len(evidence.items)
+        drivers.append(
+            ConfidenceDriver(
+                name="reliability",
+                value=round(reliability, 4),
+                level=_level(
+                    reliability,
+                    settings.reliability.high_at_least,
+                    settings.reliability.medium_at_least,
+                ),
+                reason=f"mean source reliability of {len(evidence.items)} item(s) in effect",
+            )
+        )
+    else:
+        drivers.append(
+            ConfidenceDriver(
+                name="reliability",
+                value=None,
+                level=None,
+                reason="no evidence items in effect; not rated",
+            )
+        )
+    freshness = settings.freshness
+    if policy.answer_dates:
+        stale = sum(
+            1 for day in policy.answer_dates if (as_of - day).days > freshness.stale_after_days
+        )
+        share = stale / len(policy.answer_dates)
+        if share <= freshness.high_at_most_stale_share:
+            level = Confidence.high
+        elif share <= freshness.medium_at_most_stale_share:
+            level = Confidence.medium
+        else:
+            level = Confidence.low
+        drivers.append(
+            ConfidenceDriver(
+                name="freshness",
+                value=round(share, 4),
+                level=level,
+                reason=f"{stale} of {len(policy.answer_dates)} dated answers older than "
+                f"{freshness.stale_after_days} days",
+            )
+        )
+    else:
+        drivers.append(
+            ConfidenceDriver(
+                name="freshness",
+                value=None,
+                level=None,
+                reason="no answer carries a date; not rated",
+            )
+        )
+    rated = [driver.level for driver in drivers if driver.level is not None]
+    return min(rated, key=_CONFIDENCE_ORDER.index), tuple(drivers)
+
+
+def _sensitivity(
+    policy: _Policy,
+    evidence: _Evidence,
+    rules: RuleSet,
+    as_of: int,
+    evidence_risk: float,
+    floor: float,
+    overall: float,
+    assessed: bool,
+) -> SensitivityRange:
+    settings = rules.sensitivity
+    penalty = policy.penalty
+    outcomes = [overall]
+    policy_risk = _policy_risk(policy.verified, rules) if assessed else 0.0
+    total_weight = sum(theme.weight for theme in policy.themes)
+    weighted = sum(theme.weight * theme.verified for theme in policy.themes)
+    for theme in policy.themes if assessed else ():
+        for factor in settings.weight_factors:
+            extra = (factor - 1) * theme.weight
+            verified = (weighted + extra * theme.verified) / (total_weight + extra) - penalty
+            outcomes.append(max(evidence_risk, _policy_risk(max(verified, 0.0), rules), floor))
+    for factor in settings.half_life_factors:
+        varied = _evidence_risk_on(evidence.items, as_of, rules, factor)
+        outcomes.append(max(varied, policy_risk, floor))
+    low, high = _score(min(outcomes)), _score(max(outcomes))
+    return SensitivityRange(
+        low=low,
+        high=high,
+        variants=len(outcomes) - 1,
+        reason=(
+            f"overall stays between {low} and {high} when each theme weight is scaled by "
+            f"{', '.join(f'{f:g}' for f in settings.weight_factors)} and all half-lives by "
+            f"{', '.join(f'{f:g}' for f in settings.half_life_factors)}"
+        ),
+    )
+
+
+def _trend(overall: Decimal, band: RiskBand, previous: ScoreResult | None, rules: RuleSet) -> Trend:
+    if previous is None:
+        return "first"
+    change = overall - previous.overall
+    threshold = Decimal(str(rules.actions.worsening.min_increase_points))
+    band_move = RISK_BAND_ORDER.index(band) - RISK_BAND_ORDER.index(previous.band)
+    if band_move > 0 or change >= threshold:
+        return "worsening"
+    if band_move < 0 or change <= -threshold:
+        return "improving"
+    return "stable"
+
+
+def _action(
+    band: RiskBand,
+    overall: Decimal,
+    overrides: list[OverrideFired],
+    trend: Trend,
+    previous: ScoreResult | None,
+    rules: RuleSet,
+) -> tuple[InvestorAction, str]:
+    action = rules.actions.by_band[band].action
+    reasons = [f"Band {band} (overall {overall}): {_ACTION_WORDS[action]}."]
+    rules_by_id = {rule.id: rule for rule in rules.overrides}
+    for fired in overrides:
+        minimum = rules_by_id[fired.rule_id].min_action
+        if ACTION_LADDER.index(minimum) > ACTION_LADDER.index(action):
+            action = minimum
+            reasons.append(f"Red flag {fired.rule_id} requires at least: {_ACTION_WORDS[minimum]}.")
+        else:
+            reasons.append(f"Red flag {fired.rule_id} fired.")
+    if previous is not None:
+        change = overall - previous.overall
+        if trend == "worsening":
+            steps = rules.actions.worsening.steps_up
+            raised = ACTION_LADDER[min(ACTION_LADDER.index(action) + steps, len(ACTION_LADDER) - 1)]
+            if raised is not action:
+                moved = f", band {previous.band} to {band}" if previous.band is not band else ""
+                reasons.append(
+                    f"Risk rose {change} points since the previous score{moved}, so one rung "
+                    f"up: {_ACTION_WORDS[raised]}."
+                )
+                action = raised
+            else:
+                reasons.append(f"Risk rose {change} points since the previous score.")
+        elif trend == "improving":
+            reasons.append(
+                f"Risk fell {-change} points since the previous score; keep the asks that "
+                "produced the change on record."
+            )
+        else:
+            reasons.append("Risk is stable since the previous score.")
+    return action, " ".join(reasons)
+
+
+def _diff(
+    previous: ScoreResult,
+    overall: Decimal,
+    band: RiskBand,
+    trend: Trend,
+    contributions: tuple[Contribution, ...],
+    overrides: list[OverrideFired],
+    rules: RuleSet,
+    inputs_hash: str,
+    as_of: dt.date,
+) -> ScoreDiff:
+    entries: list[DiffEntry] = []
+    if (previous.ruleset_id, previous.ruleset_version) != (rules.id, rules.version):
+        entries.append(
+            DiffEntry(
+                kind="ruleset",
+                ref=rules.id,
+                before=f"{previous.ruleset_id} v{previous.ruleset_version}",
+                after=f"{rules.id} v{rules.version}",
+                reason="scored with a different rule-set version",
+            )
+        )
+    if previous.inputs_hash != inputs_hash:
+        entries.append(
+            DiffEntry(
+                kind="inputs",
+                ref="inputs",
+                before=previous.inputs_hash,
+                after=inputs_hash,
+                reason=f"as-of date moved from {previous.as_of} to {as_of}"
+                if previous.as_of != as_of
+                else "answers, evidence or commitments changed",
+            )
+        )
+    if previous.band is not band:
+        entries.append(
+            DiffEntry(
+                kind="band",
+                ref="band",
+                before=previous.band.value,
+                after=band.value,
+                reason=f"band {previous.band} to {band}",
+            )
+        )
+    before_overrides = {o.rule_id for o in previous.overrides}
+    after_overrides = {o.rule_id for o in overrides}
+    for rule_id in sorted(after_overrides - before_overrides):
+        entries.append(
+            DiffEntry(
+                kind="override", ref=rule_id, before=None, after="fired", reason=f"{rule_id} fired"
+            )
+        )
+    for rule_id in sorted(before_overrides - after_overrides):
+        entries.append(
+            DiffEntry(
+                kind="override", ref=rule_id, before="fired", after=None, reason=f"{rule_id} lifted"
+            )
+        )
+    before = {(c.kind, c.ref): c.points for c in previous.contributions}
+    after = {(c.kind, c.ref): c.points for c in contributions}
+    moves = []
+    for key in before.keys() | after.keys():
+        old, new = before.get(key), after.get(key)
+        delta = (new or Decimal(0)) - (old or Decimal(0))
+        if delta:
+            moves.append((key, old, new, delta))
+    moves.sort(key=lambda move: (-abs(move[3]), move[0]))
+    for (kind, ref), old, new, delta in moves:
+        if old is None:
+            reason = f"new: adds {new} points"
+        elif new is None:
+            reason = f"no longer contributes (was {old} points)"
+        else:
+            reason = f"{'up' if delta > 0 else 'down'} {abs(delta)} points"
+        entries.append(DiffEntry(kind=kind, ref=ref, before=old, after=new, reason=reason))
+    return ScoreDiff(
+        previous_overall=previous.overall,
+        previous_band=previous.band,
+        change=overall - previous.overall,
+        trend=trend,
+        entries=tuple(entries),
+    )
+
+
+# --- public interface ------------------------------------------------------------------------
+
+
+def inputs_hash(request: ScoreRequest) -> str:
+    """sha256 of the canonical JSON of the inputs, the as-of date and the rule-set id/version.
+
+    Canonical: keys sorted, lists sorted by the request itself on construction (so the order
+    the caller used does not matter), fields at their default omitted (so adding an optional
+    field later keeps old hashes valid).
+    """
+    rest = request.model_dump(
+        mode="json",
+        include={"answers", "incidents", "commitments", "assessed"},
+        exclude_defaults=True,
+    )
+    rest["as_of"] = request.as_of.isoformat()
+    rest["ruleset"] = {"id": request.ruleset.id, "version": request.ruleset.version}
+    questions = ",".join(question.canonical_json for question in request.questions)
+    payload = f'{{"questions":[{questions}],"rest":{to_canonical_json(rest)}}}'
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def score(request: ScoreRequest) -> ScoreResult:
+    """Scores one company's assessment as of ``request.as_of``."""
+    rules = request.ruleset
+    as_of = request.as_of
+    day = as_of.toordinal()
+
+    evidence = _prepare_evidence(request.incidents, rules, as_of)
+    for item in evidence.items:
+        item.value_now = _item_value(item, day, rules.evidence.remediated_factor, 1.0)
+    evidence_risk = _evidence_risk_on(evidence.items, day, rules)
+    peak, peak_day = _evidence_peak(evidence.items, day, evidence_risk, rules)
+
+    commitments = _commitment_states(request.commitments, evidence, rules, as_of)
+    policy = _policy(request, commitments)
+    policy_risk = _policy_risk(policy.verified, rules) if request.assessed else 0.0
+
+    overrides = _overrides(evidence, rules, day)
+    floor_rule = max(overrides, key=lambda o: o.floor, default=None)
+    floor = float(floor_rule.floor) if floor_rule is not None else 0.0
+    base = max(evidence_risk, policy_risk)
+    overall_value = max(base, floor)
+    overall_tenths = _tenths(overall_value)
+    overall = _decimal(overall_tenths)
+    band = rules.band_for(float(overall))
+
+    if evidence_risk >= policy_risk:
+        raws = _evidence_contributions(evidence.items, evidence_risk, day, rules)
+    else:
+        raws = _policy_contributions(policy, policy_risk, rules)
+    if floor_rule is not None and floor > base:
+        raws.append(
+            _Raw(
+                "override",
+                floor_rule.rule_id,
+                floor - base,
+                f"floor {floor_rule.floor} lifts the score",
+            )
+        )
+    contributions = _finalise(raws, overall_tenths)
+
+    confidence, drivers = _confidence(policy, evidence, rules, as_of)
+    sensitivity = _sensitivity(
+        policy, evidence, rules, day, evidence_risk, floor, overall_value, request.assessed
+    )
+    digest = inputs_hash(request)
+    trend = _trend(overall, band, request.previous, rules)
+    action, action_reason = _action(band, overall, overrides, trend, request.previous, rules)
+    diff = (
+        _diff(
+            request.previous, overall, band, trend, contributions, overrides, rules, digest, as_of
+        )
+        if request.previous is not None
+        else None
+    )
+    return ScoreResult(
+        overall=overall,
+        band=band,
+        evidence_risk_current=_score(evidence_risk),
+        evidence_risk_peak=_score(peak),
+        evidence_risk_peak_date=dt.date.fromordinal(peak_day) if peak > 0 else None,
+        policy_gap_risk=_score(policy_risk),
+        commitment_score=_score(policy.claimed),
+        verified_commitment_score=_score(policy.verified),
+        say_do_gap=_score(max(policy.claimed - policy.verified, 0.0)),
+        themes=tuple(
+            ThemeScore(
+                theme=theme.theme,
+                weight=theme.weight,
+                claimed=_score(theme.claimed),
+                verified=_score(theme.verified),
+                capped=bool(theme.capped_by),
+                applicable=theme.applicable,
+                answered=theme.answered,
+                capped_by=theme.capped_by,
+            )
+            for theme in policy.themes
+        ),
+        overrides=tuple(overrides),
+        confidence=confidence,
+        confidence_drivers=drivers,
+        sensitivity=sensitivity,
+        contributions=contributions,
+        ignored_incident_ids=evidence.ignored_ids,
+        notes=evidence.notes,
+        ruleset_id=rules.id,
+        ruleset_version=rules.version,
+        inputs_hash=digest,
+        as_of=as_of,
+        trend=trend,
+        diff=diff,
+        action=action,
+        action_reason=action_reason,
+    )

@@ -1,0 +1,552 @@
+"""Rule sets: the schema of a scoring rule file, its loader and its validation.
+
+A rule set is content (``scoring/default-v1.yaml``), not code: every number the engine uses
+comes from here, and every entry carries a short ``why`` so an analyst can see the reasoning
+next to the number. Validation is strict and reports every problem at once, each with the file
+name and a dotted path such as ``themes.policy.weight``.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from hrdd.vocab import (
+    AffectedGroup,
+    CompanyRole,
+    DisclosureLevel,
+    EvidenceType,
+    FulfilmentStatus,
+    InvestorAction,
+    ResponseKind,
+    RiskBand,
+    SourceClass,
+)
+
+SEVERITY_LEVELS = (1, 2, 3, 4, 5)
+RISK_BAND_ORDER = tuple(RiskBand)
+ACTION_LADDER = tuple(InvestorAction)
+
+Why = Annotated[str, Field(min_length=3, description="Short reason for this entry")]
+Points = Annotated[float, Field(ge=0, le=100)]
+Factor = Annotated[float, Field(ge=0, le=1)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+@dataclass(frozen=True)
+class RuleSetProblem:
+    path: str
+    message: str
+
+
+class RuleSetError(ValueError):
+    """A rule set that cannot be used; lists every problem found, each with its path."""
+
+    def __init__(self, source_name: str, problems: Iterable[RuleSetProblem]) -> None:
+        self.source_name = source_name
+        self.problems = tuple(problems)
+        lines = [f"{source_name}: {len(self.problems)} problem(s) in rule set"]
+        lines += [f"  {source_name}: {p.path or '<root>'}: {p.message}" for p in self.problems]
+        super().__init__("\n".join(lines))
+
+
+class QuestionnaireRef(_Strict):
+    key: str = Field(min_length=1)
+    version: str = Field(min_length=1)
+    why: Why
+
+
+class ThemeRule(_Strict):
+    weight: float = Field(gt=0)
+    why: Why
+
+
+class ElementPoints(_Strict):
+    """Points per disclosure level; not applicable is excluded, never scored."""
+
+    full: Points
+    partial: Points
+    no: Points
+    no_information: Points
+    why: Why
+
+    def points_for(self, level: DisclosureLevel) -> float:
+        return float(getattr(self, level.value))
+
+
+class ElementScoring(_Strict):
+    normal: ElementPoints
+    reverse: ElementPoints
+    unanswered: Points
+    unanswered_why: Why
+    multiple_choice: Literal["min", "mean", "max"]
+    multiple_choice_why: Why
+
+
+class NumberThreshold(_Strict):
+    at_least: float
+    points: Points
+
+
+class NumberRule(_Strict):
+    """Scores a number answer: the highest threshold it reaches gives its points."""
+
+    thresholds: list[NumberThreshold] = Field(min_length=1)
+    below_points: Points
+    why: Why
+
+    def points_for(self, value: float) -> float:
+        points = self.below_points
+        for threshold in self.thresholds:
+            if value >= threshold.at_least:
+                points = threshold.points
+        return points
+
+
+class SeverityAnchor(_Strict):
+    """UNGP notions of severity: how grave (scale), how widespread (scope), how irreversible."""
+
+    points: float = Field(ge=0, le=100)
+    scale: str = Field(min_length=3)
+    scope: str = Field(min_length=3)
+    irremediability: str = Field(min_length=3)
+    why: Why
+
+
+class DecayRule(_Strict):
+    half_life_days: float = Field(gt=0)
+    floor_while_unremediated: Factor
+    why: Why
+
+
+class FactorEntry(_Strict):
+    factor: Factor
+    why: Why
+
+
+EvidenceTreatment = Literal["harm", "listing", "closes_listing", "remediation", "neutral"]
+
+
+class EvidenceTypeRule(_Strict):
+    """How the engine treats an evidence type.
+
+    harm: adds risk; listing: adds risk and can fire a listing override; closes_listing: ends
+    an earlier listing (by list name or ``closes``); remediation: marks the items it
+    ``closes`` remediated; neutral: recorded but never scored.
+    """
+
+    treatment: EvidenceTreatment
+    why: Why
+
+
+class CreditEntry(_Strict):
+    credit: Factor
+    why: Why
+
+
+class ResponseCredits(_Strict):
+    credits: dict[ResponseKind, CreditEntry]
+    max_total: Factor
+    max_total_why: Why
+
+
+class EvidenceRules(_Strict):
+    peak_window_days: int = Field(gt=0)
+    peak_window_why: Why
+    remediated_factor: Factor
+    remediated_why: Why
+
+
+class FulfilmentEntry(_Strict):
+    value: float = Field(ge=-1, le=1)
+    why: Why
+
+
+class SayDoRules(_Strict):
+    fulfilment: dict[FulfilmentStatus, FulfilmentEntry]
+    contradiction_penalty: Points
+    contradiction_penalty_why: Why
+    contradicted_theme_cap: Points
+    contradicted_theme_cap_why: Why
+    before_contradiction_known: FulfilmentStatus
+    before_contradiction_known_why: Why
+
+
+class PolicyGapRules(_Strict):
+    max_risk: Points
+    why: Why
+
+
+class ListingOverride(_Strict):
+    """Fires while a listing of the given types is in effect and no later record closes it."""
+
+    kind: Literal["active_listing"]
+    id: str = Field(pattern=r"^RF-[A-Z0-9-]+$")
+    floor: Points
+    evidence_types: list[EvidenceType] = Field(min_length=1)
+    min_action: InvestorAction
+    lifted_when: Why
+    why: Why
+
+
+class HarmOverride(_Strict):
+    """Fires while a matching harm item is in effect and not remediated."""
+
+    kind: Literal["unremediated_harm"]
+    id: str = Field(pattern=r"^RF-[A-Z0-9-]+$")
+    floor: Points
+    evidence_types: list[EvidenceType] = Field(min_length=1)
+    source_classes: list[SourceClass] = Field(min_length=1)
+    affected_groups: list[AffectedGroup] = Field(min_length=1)
+    min_severity: int = Field(ge=1, le=5)
+    min_action: InvestorAction
+    lifted_when: Why
+    why: Why
+
+
+OverrideRule = Annotated[ListingOverride | HarmOverride, Field(discriminator="kind")]
+
+
+class BandRule(_Strict):
+    """A risk band: lower bound inclusive, upper bound exclusive (the last one includes 100)."""
+
+    band: RiskBand
+    lower: Points
+    upper: Points
+    why: Why
+
+
+class LevelThresholds(_Strict):
+    high_at_least: Factor
+    medium_at_least: Factor
+    why: Why
+
+
+class FreshnessRule(_Strict):
+    stale_after_days: int = Field(gt=0)
+    high_at_most_stale_share: Factor
+    medium_at_most_stale_share: Factor
+    why: Why
+
+
+class ConfidenceRules(_Strict):
+    coverage: LevelThresholds
+    reliability: LevelThresholds
+    freshness: FreshnessRule
+    combine_why: Why
+
+
+class BandAction(_Strict):
+    action: InvestorAction
+    why: Why
+
+
+class WorseningRule(_Strict):
+    min_increase_points: float = Field(gt=0)
+    steps_up: int = Field(ge=0, le=len(ACTION_LADDER) - 1)
+    why: Why
+
+
+class ActionRules(_Strict):
+    by_band: dict[RiskBand, BandAction]
+    worsening: WorseningRule
+
+
+class SensitivityRules(_Strict):
+    weight_factors: list[float] = Field(min_length=1)
+    half_life_factors: list[float] = Field(min_length=1)
+    why: Why
+
+
+class RuleSet(_Strict):
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    version: int = Field(ge=1)
+    # At most what ruleset_versions.title holds: PostgreSQL refuses longer values.
+    title: str = Field(min_length=3, max_length=300)
+    why: Why
+    questionnaire: QuestionnaireRef
+    themes: dict[str, ThemeRule] = Field(min_length=1)
+    elements: ElementScoring
+    number_rules: dict[str, NumberRule] = Field(default_factory=dict)
+    severity: dict[int, SeverityAnchor]
+    decay: dict[int, DecayRule]
+    reliability: dict[SourceClass, FactorEntry]
+    roles: dict[CompanyRole, FactorEntry]
+    evidence_types: dict[EvidenceType, EvidenceTypeRule]
+    responses: ResponseCredits
+    evidence: EvidenceRules
+    say_do: SayDoRules
+    policy_gap: PolicyGapRules
+    overrides: list[OverrideRule]
+    bands: list[BandRule] = Field(min_length=1)
+    confidence: ConfidenceRules
+    actions: ActionRules
+    sensitivity: SensitivityRules
+
+    @cached_property
+    def referenced_question_ids(self) -> frozenset[str]:
+        return frozenset(self.number_rules)
+
+    @cached_property
+    def tables(self) -> RuleTables:
+        """Plain lookups the engine reads in its inner loops, built once per rule set."""
+        return RuleTables(
+            theme_weights={theme: rule.weight for theme, rule in self.themes.items()},
+            normal_points={level: self.elements.normal.points_for(level) for level in _SCORED},
+            reverse_points={level: self.elements.reverse.points_for(level) for level in _SCORED},
+            severity_share={level: anchor.points / 100 for level, anchor in self.severity.items()},
+            half_life_days={level: rule.half_life_days for level, rule in self.decay.items()},
+            decay_floor={
+                level: rule.floor_while_unremediated for level, rule in self.decay.items()
+            },
+            reliability={source: entry.factor for source, entry in self.reliability.items()},
+            role={role: entry.factor for role, entry in self.roles.items()},
+            treatment={kind: rule.treatment for kind, rule in self.evidence_types.items()},
+            credit={kind: entry.credit for kind, entry in self.responses.credits.items()},
+            fulfilment={status: entry.value for status, entry in self.say_do.fulfilment.items()},
+        )
+
+    def band_for(self, value: float) -> RiskBand:
+        for rule in self.bands:
+            if value < rule.upper:
+                return rule.band
+        return self.bands[-1].band
+
+
+_SCORED = tuple(level for level in DisclosureLevel if level is not DisclosureLevel.not_applicable)
+
+
+@dataclass(frozen=True)
+class RuleTables:
+    theme_weights: dict[str, float]
+    normal_points: dict[DisclosureLevel, float]
+    reverse_points: dict[DisclosureLevel, float]
+    severity_share: dict[int, float]
+    half_life_days: dict[int, float]
+    decay_floor: dict[int, float]
+    reliability: dict[SourceClass, float]
+    role: dict[CompanyRole, float]
+    treatment: dict[EvidenceType, EvidenceTreatment]
+    credit: dict[ResponseKind, float]
+    fulfilment: dict[FulfilmentStatus, float]
+
+
+# --- validation -----------------------------------------------------------------------------
+
+
+def _location(loc: tuple[int | str, ...]) -> str:
+    return ".".join(str(part) for part in loc)
+
+
+def _semantic_problems(ruleset: RuleSet) -> list[RuleSetProblem]:
+    """Checks a structurally valid rule set for consistency across its sections."""
+    problems: list[RuleSetProblem] = []
+
+    def need_all(path: str, present: Iterable[Any], expected: Iterable[Any]) -> None:
+        missing = [str(item) for item in expected if item not in set(present)]
+        if missing:
+            problems.append(RuleSetProblem(path, f"missing entries: {', '.join(missing)}"))
+
+    need_all("severity", ruleset.severity, SEVERITY_LEVELS)
+    need_all("decay", ruleset.decay, SEVERITY_LEVELS)
+    for table in ("severity", "decay"):
+        for level in getattr(ruleset, table):
+            if level not in SEVERITY_LEVELS:
+                problems.append(RuleSetProblem(f"{table}.{level}", "severity must be 1 to 5"))
+    points = [
+        ruleset.severity[level].points for level in SEVERITY_LEVELS if level in ruleset.severity
+    ]
+    if points != sorted(points):
+        problems.append(RuleSetProblem("severity", "points must not fall as severity rises"))
+    need_all("reliability", ruleset.reliability, SourceClass)
+    need_all("roles", ruleset.roles, CompanyRole)
+    need_all("evidence_types", ruleset.evidence_types, EvidenceType)
+    need_all("responses.credits", ruleset.responses.credits, ResponseKind)
+    need_all("say_do.fulfilment", ruleset.say_do.fulfilment, FulfilmentStatus)
+    need_all("actions.by_band", ruleset.actions.by_band, RiskBand)
+
+    if ruleset.say_do.before_contradiction_known is FulfilmentStatus.contradicted:
+        problems.append(
+            RuleSetProblem(
+                "say_do.before_contradiction_known",
+                "must name the status a claim has before its contradiction is known",
+            )
+        )
+
+    for name, rule in ruleset.number_rules.items():
+        bounds = [threshold.at_least for threshold in rule.thresholds]
+        if any(later <= earlier for earlier, later in itertools.pairwise(bounds)):
+            problems.append(
+                RuleSetProblem(f"number_rules.{name}.thresholds", "at_least must strictly rise")
+            )
+
+    problems += _band_problems(ruleset.bands)
+
+    seen_ids: set[str] = set()
+    for index, override in enumerate(ruleset.overrides):
+        path = f"overrides.{index}"
+        if override.id in seen_ids:
+            problems.append(RuleSetProblem(f"{path}.id", f"duplicate override id {override.id}"))
+        seen_ids.add(override.id)
+        allowed = {"listing"} if override.kind == "active_listing" else {"harm", "listing"}
+        for type_index, evidence_type in enumerate(override.evidence_types):
+            treatment = ruleset.evidence_types.get(evidence_type)
+            if treatment is not None and treatment.treatment not in allowed:
+                problems.append(
+                    RuleSetProblem(
+                        f"{path}.evidence_types.{type_index}",
+                        f"{evidence_type} is treated as {treatment.treatment}; "
+                        f"this override needs {' or '.join(sorted(allowed))}",
+                    )
+                )
+
+    coverage = ruleset.confidence.coverage
+    reliability = ruleset.confidence.reliability
+    for path, thresholds in (
+        ("confidence.coverage", coverage),
+        ("confidence.reliability", reliability),
+    ):
+        if thresholds.medium_at_least > thresholds.high_at_least:
+            problems.append(RuleSetProblem(path, "medium_at_least must not exceed high_at_least"))
+    freshness = ruleset.confidence.freshness
+    if freshness.high_at_most_stale_share > freshness.medium_at_most_stale_share:
+        problems.append(
+            RuleSetProblem(
+                "confidence.freshness",
+                "high_at_most_stale_share must not exceed medium_at_most_stale_share",
+            )
+        )
+
+    by_band = ruleset.actions.by_band
+    actions = [
+        ACTION_LADDER.index(by_band[band].action) for band in RISK_BAND_ORDER if band in by_band
+    ]
+    if actions != sorted(actions):
+        problems.append(
+            RuleSetProblem("actions.by_band", "a riskier band must not get a milder action")
+        )
+
+    for field in ("weight_factors", "half_life_factors"):
+        for index, factor in enumerate(getattr(ruleset.sensitivity, field)):
+            if factor <= 0:
+                problems.append(
+                    RuleSetProblem(f"sensitivity.{field}.{index}", "factor must be positive")
+                )
+    return problems
+
+
+def _band_problems(bands: list[BandRule]) -> list[RuleSetProblem]:
+    problems: list[RuleSetProblem] = []
+    order = [RISK_BAND_ORDER.index(rule.band) for rule in bands]
+    if order != sorted(set(order)):
+        problems.append(
+            RuleSetProblem("bands", "each band once, in order low, medium, high, severe")
+        )
+    for index, rule in enumerate(bands):
+        if rule.lower >= rule.upper:
+            problems.append(RuleSetProblem(f"bands.{index}", "lower must be below upper"))
+    if bands[0].lower != 0:
+        problems.append(RuleSetProblem("bands.0.lower", "the first band must start at 0"))
+    if bands[-1].upper != 100:
+        problems.append(
+            RuleSetProblem(f"bands.{len(bands) - 1}.upper", "the last band must end at 100")
+        )
+    for index in range(1, len(bands)):
+        previous, current = bands[index - 1], bands[index]
+        if current.lower > previous.upper:
+            problems.append(
+                RuleSetProblem(
+                    f"bands.{index}.lower",
+                    f"gap: {previous.upper} to {current.lower} is in no band",
+                )
+            )
+        elif current.lower < previous.upper:
+            problems.append(
+                RuleSetProblem(
+                    f"bands.{index}.lower",
+                    f"overlap: {current.lower} to {previous.upper} is in two bands",
+                )
+            )
+    return problems
+
+
+def parse_ruleset(data: Any, source_name: str) -> RuleSet:
+    """Builds a rule set from parsed YAML/JSON data; raises RuleSetError listing every problem."""
+    if not isinstance(data, Mapping):
+        raise RuleSetError(
+            source_name, [RuleSetProblem("", "a rule set must be a mapping at the top level")]
+        )
+    try:
+        ruleset = RuleSet.model_validate(data)
+    except ValidationError as error:
+        raise RuleSetError(
+            source_name,
+            [RuleSetProblem(_location(item["loc"]), item["msg"]) for item in error.errors()],
+        ) from None
+    problems = _semantic_problems(ruleset)
+    if problems:
+        raise RuleSetError(source_name, problems)
+    return ruleset
+
+
+def load_ruleset_file(path: Path | str) -> RuleSet:
+    """Reads and validates one rule-set YAML file."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise RuleSetError(
+            path.name, [RuleSetProblem("", f"cannot read file: {error.strerror}")]
+        ) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        raise RuleSetError(
+            path.name, [RuleSetProblem("", f"{where}not valid YAML ({error})")]
+        ) from None
+    return parse_ruleset(data, path.name)
+
+
+def validate_ruleset_against(
+    ruleset: RuleSet,
+    question_ids: set[str],
+    scored_theme_ids: set[str],
+    source_name: str | None = None,
+) -> None:
+    """Checks a rule set against the questionnaire it names.
+
+    Every scored theme must be weighted, no weighted theme may be unknown, and every question
+    the rule set refers to must exist.
+    """
+    problems: list[RuleSetProblem] = []
+    for theme in sorted(scored_theme_ids - set(ruleset.themes)):
+        problems.append(
+            RuleSetProblem(f"themes.{theme}", "scored theme of the questionnaire has no weight")
+        )
+    for theme in ruleset.themes:
+        if theme not in scored_theme_ids:
+            problems.append(
+                RuleSetProblem(f"themes.{theme}", "not a scored theme of the questionnaire")
+            )
+    for question_id in sorted(ruleset.referenced_question_ids - question_ids):
+        problems.append(
+            RuleSetProblem(
+                f"number_rules.{question_id}",
+                f"question {question_id} does not exist in questionnaire "
+                f"{ruleset.questionnaire.key} {ruleset.questionnaire.version}",
+            )
+        )
+    if problems:
+        raise RuleSetError(source_name or f"{ruleset.id}-v{ruleset.version}", problems)

@@ -1,0 +1,241 @@
+"""Request and response models of the scoring API, and the score views other domains read
+(``ScoreSummary``, ``OverrideView``, ``ScoreDetail``: the contract with portfolios and reports).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from hrdd.scoring.inputs import ScoreDiff, ScoreResult
+from hrdd.scoring.models import RuleSetStatus
+from hrdd.vocab import AssessmentStatus, Confidence, InvestorAction, RiskBand
+
+ScoreTrend = Literal["up", "down", "flat"]
+
+# --- rule sets ---------------------------------------------------------------------------------
+
+
+class RuleSetVersionSummary(BaseModel):
+    id: uuid.UUID
+    key: str = Field(description="The rule set's id, e.g. `default`")
+    version: int = Field(description="Version number scores cite; a draft's is provisional")
+    title: str
+    status: RuleSetStatus
+    shared: bool = Field(description="True for bundled versions every organisation reads")
+    parent_id: uuid.UUID | None = Field(description="The version this one was copied from")
+    revision: int = Field(description="Edits so far; part of the ETag")
+    content_hash: str
+    questionnaire_key: str
+    questionnaire_version: str
+    in_use: bool = Field(description="True for the version your organisation scores with")
+    created_by_name: str
+    created_at: datetime
+    updated_at: datetime
+    published_at: datetime | None
+    published_by_name: str | None
+
+
+class RuleSetVersionOut(RuleSetVersionSummary):
+    content: dict[str, Any] = Field(description="The whole rule set, as PUT on a draft takes it")
+
+
+class RuleSetVersionList(BaseModel):
+    items: list[RuleSetVersionSummary]
+    next_cursor: str | None = None
+
+
+class CurrentRuleSet(BaseModel):
+    version: RuleSetVersionSummary
+    chosen: bool = Field(
+        description="False when the organisation has chosen nothing and uses the latest "
+        "bundled default"
+    )
+
+
+class ChooseRuleSet(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    version_id: uuid.UUID = Field(description="A published version; an older one rolls back")
+    comment: str | None = Field(default=None, max_length=2000)
+
+
+class PublishDraft(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    make_current: bool = Field(
+        default=True, description="Also make it the version your organisation scores with"
+    )
+    comment: str | None = Field(default=None, max_length=2000)
+
+
+class PreviewItem(BaseModel):
+    assessment_id: uuid.UUID
+    assessment_status: AssessmentStatus
+    company_id: uuid.UUID
+    company_name: str
+    old_overall: float | None
+    old_band: RiskBand | None
+    new_overall: float | None
+    new_band: RiskBand | None
+    change: float | None = Field(description="New minus old overall risk")
+    band_changed: bool
+    error: str | None = Field(
+        default=None, description="Why this assessment could not be scored with one of the sets"
+    )
+
+
+class PreviewOut(BaseModel):
+    """What publishing the draft would do to every assessment of your organisation. Nothing
+    is saved."""
+
+    draft_id: uuid.UUID
+    draft_version: int
+    current_id: uuid.UUID
+    current_key: str
+    current_version: int
+    as_of: date
+    assessments: int
+    companies: int
+    band_changes: int
+    risk_up: int
+    risk_down: int
+    unchanged: int
+    failed: int
+    mean_change: float | None
+    biggest_movers: list[PreviewItem] = Field(description="Largest changes either way, first")
+    items: list[PreviewItem] = Field(description="Every assessment, largest change first")
+
+
+# --- scores: the contract with portfolios and reports ------------------------------------------
+
+
+class OverrideView(BaseModel):
+    rule_id: str = Field(description="e.g. RF-LISTING")
+    reason: str
+    floor: float
+    lifts_when: str = Field(description="What would lift the floor")
+
+
+class ScoreSummary(BaseModel):
+    assessment_id: uuid.UUID | None = Field(
+        description="None for an evidence-only score (company not assessed yet)"
+    )
+    company_id: uuid.UUID
+    overall: float = Field(description="0..100 risk, higher is worse")
+    band: RiskBand
+    confidence: Confidence
+    sensitivity_low: float
+    sensitivity_high: float
+    commitment_score: float | None = Field(
+        description="0..100, higher is better; None when not assessed"
+    )
+    verified_commitment_score: float | None
+    say_do_gap: float | None
+    evidence_risk_current: float
+    evidence_risk_peak: float
+    theme_scores: dict[str, float] = Field(
+        description="Verified score per theme (0..100, after caps); empty when not assessed"
+    )
+    overrides: list[OverrideView]
+    action: InvestorAction
+    action_reason: str
+    ruleset_id: str
+    ruleset_version: int
+    inputs_hash: str
+    as_of: date
+    computed_at: datetime
+    trend: ScoreTrend | None = Field(description="Against the previous score; None for the first")
+
+
+class ScoreOut(BaseModel):
+    """A score with its whole explanation."""
+
+    score_id: uuid.UUID | None = Field(
+        description="The stored score; None for a score as of a past date (computed, not kept)"
+    )
+    assessment_id: uuid.UUID | None
+    company_id: uuid.UUID
+    ruleset_version_id: uuid.UUID
+    summary: ScoreSummary
+    result: ScoreResult
+
+
+class ScoreHistoryItem(BaseModel):
+    score_id: uuid.UUID
+    reason: str = Field(description="What caused this score to be stored")
+    ruleset_version_id: uuid.UUID
+    summary: ScoreSummary
+    diff: ScoreDiff | None = Field(description="Against the score before it, with reasons")
+
+
+class ScoreHistory(BaseModel):
+    items: list[ScoreHistoryItem]
+    next_cursor: str | None = None
+
+
+class EvidenceRef(BaseModel):
+    """An evidence item a score names, so explanations can show titles instead of ids."""
+
+    ref: str = Field(description="The name contributions and overrides use")
+    id: uuid.UUID
+    title: str
+    type: str
+    event_date: date
+    severity: int | None
+    in_effect: bool = Field(description="Known on or before the as-of date")
+
+
+class SayDoRow(BaseModel):
+    ref: str
+    id: uuid.UUID
+    title: str
+    claim: str
+    date: date
+    question_ids: list[str]
+    themes: list[str]
+    fulfilment: str = Field(description="As recorded")
+    fulfilment_as_of: str | None = Field(
+        description="As counted at the as-of date (a contradiction not yet known counts as "
+        "the rule set says); None when the claim was made after it"
+    )
+    contradicted_by: list[str] = Field(description="Refs of the contradicting evidence")
+    risk_points: float = Field(description="Risk points this commitment adds to the score")
+
+
+class MethodologyEntry(BaseModel):
+    label: str
+    value: str
+    why: str
+
+
+class MethodologySection(BaseModel):
+    title: str
+    entries: list[MethodologyEntry]
+
+
+class Methodology(BaseModel):
+    ruleset_id: str
+    ruleset_version: int
+    title: str
+    summary: str
+    sections: list[MethodologySection]
+
+
+class ScoreDetail(BaseModel):
+    """Everything the company report shows about one score."""
+
+    score_id: uuid.UUID | None
+    assessment_id: uuid.UUID
+    company_id: uuid.UUID
+    summary: ScoreSummary
+    result: ScoreResult = Field(description="Incl. contributions, which add up to overall")
+    evidence_series: list[tuple[date, float]] = Field(
+        description="Evidence risk at dates up to the as-of date, oldest first"
+    )
+    say_do: list[SayDoRow]
+    evidence: list[EvidenceRef]
+    methodology: Methodology

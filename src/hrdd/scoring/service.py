@@ -1,0 +1,1636 @@
+"""Rule-set versions, scoring against them, and stored scores with their history.
+
+Rule sets: the bundled files are published versions every organisation reads; an analyst copies
+a version into a draft private to the organisation, edits it (validated like a bundled file),
+previews its effect, and publishes it as an immutable version only that organisation sees. The
+organisation's chosen version (``Organisation.ruleset_version_id``; None means the latest
+bundled default) scores everything it owns; rolling back is choosing an older version.
+
+Scores: computed by the pure engine from the rows loaded here (``hrdd.scoring.adapters``), and
+stored append-only. A new row is stored when there is none yet, or when the rule-set version,
+the inputs (answers, evidence, commitments; the as-of date aside), the overall score or the
+band differ from the subject's latest row: the history records real changes, not the daily
+drift of recency decay. A subject is an assessment, or a company no one has assessed yet
+(evidence-only score, so red flags are never hidden).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import math
+import threading
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import Select, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import InstrumentedAttribute, Session
+
+from hrdd.assessments.models import Assessment, AssessmentAnswer
+from hrdd.audit import service as audit
+from hrdd.auth.models import Organisation
+from hrdd.auth.service import Principal
+from hrdd.companies.models import Company
+from hrdd.config import Settings
+from hrdd.db import SYSTEM, Database, TenantContext, TenantScopeError, get_tenant, utcnow
+from hrdd.errors import Conflict, Invalid, NotFound, ProblemDetail
+from hrdd.evidence.models import Commitment, EvidenceItem
+from hrdd.http import PageParams, paginate
+from hrdd.questionnaires import service as questionnaires
+from hrdd.questionnaires.schemas import Questionnaire
+from hrdd.scoring import engine
+from hrdd.scoring.adapters import (
+    answer_inputs,
+    commitment_inputs,
+    evidence_ref,
+    incident_inputs,
+    question_specs,
+    reference_index,
+)
+from hrdd.scoring.inputs import IncidentInput, ScoreRequest, ScoreResult, to_canonical_json
+from hrdd.scoring.models import RuleSetStatus, RuleSetVersion, StoredScore
+from hrdd.scoring.rules import (
+    RuleSet,
+    RuleSetError,
+    load_ruleset_file,
+    parse_ruleset,
+    validate_ruleset_against,
+)
+from hrdd.scoring.schemas import (
+    EvidenceRef,
+    Methodology,
+    MethodologyEntry,
+    MethodologySection,
+    OverrideView,
+    PreviewItem,
+    PreviewOut,
+    RuleSetVersionOut,
+    RuleSetVersionSummary,
+    SayDoRow,
+    ScoreDetail,
+    ScoreHistory,
+    ScoreHistoryItem,
+    ScoreOut,
+    ScoreSummary,
+    ScoreTrend,
+)
+from hrdd.vocab import AssessmentStatus, FulfilmentStatus, RiskBand
+
+AUDIT_ENTITY = "ruleset_version"
+ORGANISATION_ENTITY = "organisation"
+DEFAULT_RULESET_KEY = "default"
+# Draft edits are audited one changed value per event; beyond this many, one summary event.
+MAX_AUDITED_CHANGES = 100
+BIGGEST_MOVERS = 10
+# Evidence risk series for reports: at most this many points, at least a month apart.
+MAX_SERIES_POINTS = 60
+# Large IN lists are split so no backend hits its bound-parameter limit.
+_CHUNK = 500
+# The date the inputs key is computed at: any fixed date, so the key ignores the as-of date.
+_KEY_DATE = dt.date(2000, 1, 1)
+_REPRESENTATIVE_ORDER = {
+    AssessmentStatus.final.value: 0,
+    AssessmentStatus.submitted.value: 1,
+    AssessmentStatus.draft.value: 2,
+}
+_TRENDS: dict[str, ScoreTrend | None] = {
+    "first": None,
+    "worsening": "up",
+    "improving": "down",
+    "stable": "flat",
+}
+
+# Parsed rule sets by content hash: a stored version's content only changes with its hash.
+_parsed: dict[str, RuleSet] = {}
+_parsed_lock = threading.Lock()
+
+
+# --- rule-set content ------------------------------------------------------------------------
+
+
+def content_of(ruleset: RuleSet) -> dict[str, Any]:
+    """The rule set as stored: its JSON form (mapping keys become strings, as JSON has them)."""
+    return json.loads(json.dumps(ruleset.model_dump(mode="json")))
+
+
+def content_hash(content: Mapping[str, Any]) -> str:
+    return hashlib.sha256(to_canonical_json(content).encode("utf-8")).hexdigest()
+
+
+def ruleset_of(row: RuleSetVersion) -> RuleSet:
+    """The validated rule set a stored version holds."""
+    cached = _parsed.get(row.content_hash)
+    if cached is not None:
+        return cached
+    ruleset = parse_ruleset(row.content, f"{row.key} v{row.version}")
+    with _parsed_lock:
+        _parsed[row.content_hash] = ruleset
+    return ruleset
+
+
+def _problems_as_invalid(error: RuleSetError, detail: str) -> Invalid:
+    first = error.problems[0]
+    return Invalid(
+        f"{detail}: {len(error.problems)} problem(s); first: {first.path or '<root>'}: "
+        f"{first.message}",
+        errors=[
+            ProblemDetail(path=problem.path or "body", message=problem.message)
+            for problem in error.problems
+        ],
+    )
+
+
+def _stored_questionnaire(session: Session, ruleset: RuleSet) -> Questionnaire | None:
+    reference = ruleset.questionnaire
+    try:
+        row = questionnaires.get_version(session, reference.key, reference.version)
+    except NotFound:
+        return None
+    return questionnaires.questionnaire_of(row)
+
+
+def validate_content(session: Session, data: Any, source_name: str) -> RuleSet:
+    """A rule set from request or file data, checked on its own and against the stored
+    questionnaire version it names; 422 naming every problem's path otherwise."""
+    try:
+        ruleset = parse_ruleset(data, source_name)
+    except RuleSetError as error:
+        raise _problems_as_invalid(error, f"the rule set in {source_name} is not valid") from None
+    questionnaire = _stored_questionnaire(session, ruleset)
+    if questionnaire is None:
+        reference = ruleset.questionnaire
+        raise Invalid.at(
+            "questionnaire.version",
+            f"no stored questionnaire {reference.key} version {reference.version}",
+        )
+    try:
+        validate_ruleset_against(
+            ruleset,
+            set(questionnaire.question_ids),
+            set(questionnaire.scored_theme_ids),
+            source_name,
+        )
+    except RuleSetError as error:
+        raise _problems_as_invalid(
+            error, f"the rule set in {source_name} does not fit its questionnaire"
+        ) from None
+    return ruleset
+
+
+# --- rule-set versions -----------------------------------------------------------------------
+
+
+def _organisation_id(session: Session) -> uuid.UUID:
+    tenant = get_tenant(session)
+    if tenant is None or tenant.organisation_id is None:
+        raise TenantScopeError("scoring works for one organisation; use its tenant session")
+    return tenant.organisation_id
+
+
+def get_version(session: Session, version_id: uuid.UUID) -> RuleSetVersion:
+    row = session.get(RuleSetVersion, version_id)
+    if row is None:
+        raise NotFound(f"no rule-set version {version_id}")
+    return row
+
+
+def get_draft(session: Session, draft_id: uuid.UUID) -> RuleSetVersion:
+    row = get_version(session, draft_id)
+    if row.status != RuleSetStatus.draft:
+        raise Conflict(
+            f"rule set {row.key} v{row.version} is published and can never change; copy it "
+            f"into a draft (POST /api/v1/rulesets/{row.id}/drafts) and edit that"
+        )
+    return row
+
+
+def bundled_default(session: Session) -> RuleSetVersion:
+    row = session.scalar(
+        select(RuleSetVersion)
+        .where(
+            RuleSetVersion.organisation_id.is_(None),
+            RuleSetVersion.status == RuleSetStatus.published,
+            RuleSetVersion.key == DEFAULT_RULESET_KEY,
+        )
+        .order_by(RuleSetVersion.version.desc())
+        .limit(1)
+    )
+    if row is None:
+        raise Conflict(
+            f"no bundled rule set '{DEFAULT_RULESET_KEY}' is loaded; run `hrdd load` first"
+        )
+    return row
+
+
+def current_version(session: Session) -> tuple[RuleSetVersion, bool]:
+    """The version the caller's organisation scores with, and whether it chose it (False:
+    the latest bundled default)."""
+    organisation = session.get(Organisation, _organisation_id(session))
+    chosen_id = organisation.ruleset_version_id if organisation is not None else None
+    if chosen_id is not None:
+        row = session.get(RuleSetVersion, chosen_id)
+        if row is not None and row.status == RuleSetStatus.published:
+            return row, True
+    return bundled_default(session), False
+
+
+def in_use_id(session: Session) -> uuid.UUID | None:
+    """The id of the version the organisation scores with; None while no rule set is loaded
+    (listing and reading versions still work then)."""
+    try:
+        return current_version(session)[0].id
+    except Conflict:
+        return None
+
+
+def list_versions(
+    session: Session, status: RuleSetStatus | None, key: str | None, page: PageParams
+) -> tuple[list[RuleSetVersion], str | None]:
+    statement = select(RuleSetVersion)
+    if status is not None:
+        statement = statement.where(RuleSetVersion.status == status.value)
+    if key:
+        statement = statement.where(RuleSetVersion.key == key)
+    return paginate(
+        session, statement, [RuleSetVersion.key, RuleSetVersion.version, RuleSetVersion.id], page
+    )
+
+
+def to_summary(row: RuleSetVersion, in_use_id: uuid.UUID | None) -> RuleSetVersionSummary:
+    reference = row.content.get("questionnaire", {})
+    return RuleSetVersionSummary(
+        id=row.id,
+        key=row.key,
+        version=row.version,
+        title=row.title,
+        status=RuleSetStatus(row.status),
+        shared=row.organisation_id is None,
+        parent_id=row.parent_id,
+        revision=row.revision,
+        content_hash=row.content_hash,
+        questionnaire_key=str(reference.get("key", "")),
+        questionnaire_version=str(reference.get("version", "")),
+        in_use=row.id == in_use_id,
+        created_by_name=row.created_by_name,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        published_at=row.published_at,
+        published_by_name=row.published_by_name,
+    )
+
+
+def to_out(row: RuleSetVersion, in_use_id: uuid.UUID | None) -> RuleSetVersionOut:
+    return RuleSetVersionOut(**to_summary(row, in_use_id).model_dump(), content=row.content)
+
+
+def _next_version(session: Session, key: str) -> int:
+    """One above the highest published version of this key the organisation can see."""
+    highest = session.scalar(
+        select(func.max(RuleSetVersion.version)).where(
+            RuleSetVersion.key == key, RuleSetVersion.status == RuleSetStatus.published
+        )
+    )
+    return (highest or 0) + 1
+
+
+def create_draft(session: Session, source: RuleSetVersion, actor: Principal) -> RuleSetVersion:
+    """A private copy of a version, numbered as the next version of its key."""
+    version = _next_version(session, source.key)
+    content = {**source.content, "version": version}
+    draft = RuleSetVersion(
+        organisation_id=_organisation_id(session),
+        key=source.key,
+        version=version,
+        title=source.title,
+        status=RuleSetStatus.draft.value,
+        content=content,
+        content_hash=content_hash(content),
+        parent_id=source.id,
+        created_by_key_id=actor.key_id,
+        created_by_name=actor.key_name,
+    )
+    session.add(draft)
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        AUDIT_ENTITY,
+        draft.id,
+        "draft_created",
+        new={"key": draft.key, "version": version, "copied_from": str(source.id)},
+    )
+    return draft
+
+
+def update_draft(
+    session: Session, draft: RuleSetVersion, data: Any, actor: Principal
+) -> RuleSetVersion:
+    """Replace a draft's rules, validated in full; every changed value goes to the audit."""
+    ruleset = validate_content(session, data, f"draft {draft.id}")
+    problems = []
+    if ruleset.id != draft.key:
+        problems.append(
+            ProblemDetail(path="id", message=f"a draft keeps its rule set's id: {draft.key}")
+        )
+    if ruleset.version != draft.version:
+        problems.append(
+            ProblemDetail(
+                path="version",
+                message=f"the version number is assigned by the server: {draft.version}",
+            )
+        )
+    if problems:
+        raise Invalid("the draft's id and version cannot change", errors=problems)
+    content = content_of(ruleset)
+    new_hash = content_hash(content)
+    if new_hash == draft.content_hash:
+        return draft
+    changes = list(_leaf_changes(draft.content, content, ""))
+    draft.content = content
+    draft.content_hash = new_hash
+    draft.title = ruleset.title
+    draft.revision += 1
+    draft.updated_at = utcnow()
+    for path, old, new in changes[:MAX_AUDITED_CHANGES]:
+        audit.record(
+            session, actor, AUDIT_ENTITY, draft.id, "draft_updated", field=path, old=old, new=new
+        )
+    if len(changes) > MAX_AUDITED_CHANGES:
+        audit.record(
+            session,
+            actor,
+            AUDIT_ENTITY,
+            draft.id,
+            "draft_updated",
+            comment=f"{len(changes) - MAX_AUDITED_CHANGES} further changed values not listed",
+        )
+    session.flush()
+    return draft
+
+
+def _leaf_changes(old: Any, new: Any, path: str) -> Iterator[tuple[str, Any, Any]]:
+    """(dotted path, old, new) for every value that differs between two JSON documents."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        for key in sorted(old.keys() | new.keys(), key=str):
+            child = f"{path}.{key}" if path else str(key)
+            yield from _leaf_changes(old.get(key), new.get(key), child)
+    elif isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
+        for index, (before, after) in enumerate(zip(old, new, strict=True)):
+            yield from _leaf_changes(before, after, f"{path}.{index}")
+    elif old != new:
+        yield path, old, new
+
+
+def publish_draft(
+    session: Session,
+    draft: RuleSetVersion,
+    actor: Principal,
+    *,
+    make_current: bool,
+    comment: str | None,
+) -> RuleSetVersion:
+    """Turn a draft into an immutable published version, numbered one above the highest
+    published version of its key at this moment."""
+    version = _next_version(session, draft.key)
+    if version != draft.version:
+        draft.content = {**draft.content, "version": version}
+        draft.content_hash = content_hash(draft.content)
+        draft.version = version
+    now = utcnow()
+    draft.status = RuleSetStatus.published.value
+    draft.published_slot = f"{draft.organisation_id}:{draft.key}:{version}"
+    draft.published_at = now
+    draft.published_by_key_id = actor.key_id
+    draft.published_by_name = actor.key_name
+    draft.revision += 1
+    draft.updated_at = now
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        raise Conflict(
+            f"version {version} of rule set {draft.key} was just published by someone else; "
+            "publish again to take the next number"
+        ) from exc
+    audit.record(
+        session,
+        actor,
+        AUDIT_ENTITY,
+        draft.id,
+        "published",
+        new={"key": draft.key, "version": version, "content_hash": draft.content_hash},
+        comment=comment,
+    )
+    if make_current:
+        choose_version(session, draft, actor, comment)
+    return draft
+
+
+def choose_version(
+    session: Session, row: RuleSetVersion, actor: Principal, comment: str | None
+) -> RuleSetVersion:
+    """Make a published version the organisation's; its holdings are rescored with it."""
+    if row.status != RuleSetStatus.published:
+        raise Conflict(f"rule set {row.key} v{row.version} is a draft; publish it first")
+    before, _ = current_version(session)
+    organisation = session.get(Organisation, _organisation_id(session))
+    if organisation is None:
+        raise NotFound("your organisation no longer exists")
+    previous_choice = organisation.ruleset_version_id
+    organisation.ruleset_version_id = row.id
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        ORGANISATION_ENTITY,
+        organisation.id,
+        "ruleset_chosen",
+        field="ruleset_version_id",
+        old=str(previous_choice) if previous_choice else None,
+        new=str(row.id),
+        comment=comment,
+    )
+    if before.id != row.id:
+        _rescore_organisation(session, f"rule set changed to {row.key} v{row.version}")
+    return row
+
+
+# --- loading what scores are made of ---------------------------------------------------------
+
+
+def _chunks(ids: Sequence[uuid.UUID]) -> Iterator[Sequence[uuid.UUID]]:
+    for start in range(0, len(ids), _CHUNK):
+        yield ids[start : start + _CHUNK]
+
+
+def _rows_in(
+    session: Session,
+    statement: Select[Any],
+    column: InstrumentedAttribute[Any],
+    ids: Sequence[uuid.UUID] | None,
+) -> Iterator[Any]:
+    """Rows of ``statement`` whose ``column`` is in ``ids``; every row (of the caller's
+    organisation, as the tenant filter decides) when ``ids`` is None."""
+    if ids is None:
+        yield from session.execute(statement)
+        return
+    for chunk in _chunks(ids):
+        yield from session.execute(statement.where(column.in_(chunk)))
+
+
+_ANSWER_COLUMNS = (
+    AssessmentAnswer.assessment_id,
+    AssessmentAnswer.question_id,
+    AssessmentAnswer.payload,
+    AssessmentAnswer.updated_at,
+)
+_EVIDENCE_COLUMNS = (
+    EvidenceItem.id,
+    EvidenceItem.company_id,
+    EvidenceItem.slug,
+    EvidenceItem.title,
+    EvidenceItem.event_date,
+    EvidenceItem.published_date,
+    EvidenceItem.type,
+    EvidenceItem.severity,
+    EvidenceItem.company_role,
+    EvidenceItem.affected_groups,
+    EvidenceItem.status,
+    EvidenceItem.remediated_date,
+    EvidenceItem.sources,
+    EvidenceItem.company_responses,
+    EvidenceItem.related_listing,
+    EvidenceItem.updated_at,
+)
+_COMMITMENT_COLUMNS = (
+    Commitment.id,
+    Commitment.company_id,
+    Commitment.slug,
+    Commitment.title,
+    Commitment.claim,
+    Commitment.date,
+    Commitment.question_ids,
+    Commitment.fulfilment,
+    Commitment.contradicted_by,
+)
+
+
+@dataclass(frozen=True)
+class Subject:
+    """What one score is about: an assessment, or a company no one has assessed yet."""
+
+    company_id: uuid.UUID
+    assessment: Assessment | None = None
+
+    @property
+    def assessment_id(self) -> uuid.UUID | None:
+        return self.assessment.id if self.assessment is not None else None
+
+
+@dataclass
+class LoadedInputs:
+    """Everything a batch of subjects is scored from, loaded in a few queries."""
+
+    questionnaires: dict[uuid.UUID, Questionnaire]
+    answers: dict[uuid.UUID, list[Any]]
+    evidence: dict[uuid.UUID, list[Any]]
+    commitments: dict[uuid.UUID, list[Any]]
+    incidents: dict[uuid.UUID, tuple[IncidentInput, ...]] = field(default_factory=dict)
+    references: dict[uuid.UUID, dict[str, str]] = field(default_factory=dict)
+
+    def incidents_of(self, company_id: uuid.UUID) -> tuple[IncidentInput, ...]:
+        found = self.incidents.get(company_id)
+        if found is None:
+            found = self.incidents[company_id] = incident_inputs(self.evidence.get(company_id, ()))
+        return found
+
+    def references_of(self, company_id: uuid.UUID) -> dict[str, str]:
+        found = self.references.get(company_id)
+        if found is None:
+            found = self.references[company_id] = reference_index(self.evidence.get(company_id, ()))
+        return found
+
+
+def load_inputs(
+    session: Session, subjects: Sequence[Subject], whole_organisation: bool
+) -> LoadedInputs:
+    """Answers, evidence and commitments of the subjects. ``whole_organisation`` reads every
+    row the organisation sees in one pass instead of by id lists (preview, full rescoring)."""
+    assessments = [s.assessment for s in subjects if s.assessment is not None]
+    questionnaire_ids = sorted({a.questionnaire_version_id for a in assessments})
+    loaded_questionnaires = {
+        version_id: questionnaires.questionnaire_of(
+            questionnaires.get_version_by_id(session, version_id)
+        )
+        for version_id in questionnaire_ids
+    }
+    wanted_assessments = {a.id for a in assessments}
+    answers: dict[uuid.UUID, list[Any]] = defaultdict(list)
+    assessment_ids = None if whole_organisation else sorted(wanted_assessments)
+    for row in _rows_in(
+        session, select(*_ANSWER_COLUMNS), AssessmentAnswer.assessment_id, assessment_ids
+    ):
+        if row.assessment_id in wanted_assessments:
+            answers[row.assessment_id].append(row)
+
+    wanted_companies = {s.company_id for s in subjects}
+    company_ids = None if whole_organisation else sorted(wanted_companies)
+    evidence: dict[uuid.UUID, list[Any]] = defaultdict(list)
+    for row in _rows_in(
+        session,
+        select(*_EVIDENCE_COLUMNS).where(EvidenceItem.deleted_at.is_(None)),
+        EvidenceItem.company_id,
+        company_ids,
+    ):
+        if row.company_id in wanted_companies:
+            evidence[row.company_id].append(row)
+    commitments: dict[uuid.UUID, list[Any]] = defaultdict(list)
+    for row in _rows_in(
+        session,
+        select(*_COMMITMENT_COLUMNS).where(Commitment.deleted_at.is_(None)),
+        Commitment.company_id,
+        company_ids,
+    ):
+        if row.company_id in wanted_companies:
+            commitments[row.company_id].append(row)
+    return LoadedInputs(loaded_questionnaires, answers, evidence, commitments)
+
+
+def _questionnaire_for(
+    subject: Subject, loaded: LoadedInputs, ruleset_questionnaire: Questionnaire | None
+) -> Questionnaire:
+    if subject.assessment is not None:
+        return loaded.questionnaires[subject.assessment.questionnaire_version_id]
+    if ruleset_questionnaire is None:
+        raise Conflict("the rule set's questionnaire is not loaded; run `hrdd load` first")
+    return ruleset_questionnaire
+
+
+def build_request(
+    subject: Subject,
+    loaded: LoadedInputs,
+    ruleset: RuleSet,
+    ruleset_questionnaire: Questionnaire | None,
+    as_of: dt.date,
+    previous: ScoreResult | None,
+) -> ScoreRequest:
+    """The engine's input for one subject; an evidence-only score has no answers (its
+    conditional questions are hidden, as they are in an empty assessment) and is rated on the
+    evidence and red flags alone."""
+    questionnaire = _questionnaire_for(subject, loaded, ruleset_questionnaire)
+    records = loaded.answers.get(subject.assessment.id, ()) if subject.assessment else ()
+    answers = answer_inputs(questionnaire, records)
+    commitments = commitment_inputs(
+        loaded.commitments.get(subject.company_id, ()),
+        questionnaire.questions_by_id,
+        loaded.references_of(subject.company_id),
+        ruleset.say_do.before_contradiction_known,
+    )
+    try:
+        return ScoreRequest(
+            questions=question_specs(questionnaire),
+            answers=answers,
+            incidents=loaded.incidents_of(subject.company_id),
+            commitments=commitments,
+            ruleset=ruleset,
+            as_of=as_of,
+            previous=previous,
+            assessed=subject.assessment is not None,
+        )
+    except ValidationError as error:
+        raise Conflict(f"{_describe(subject)} cannot be scored: {error}") from None
+
+
+def _describe(subject: Subject) -> str:
+    if subject.assessment is not None:
+        return f"assessment {subject.assessment.id}"
+    return f"company {subject.company_id}"
+
+
+def _run(request: ScoreRequest, subject: Subject) -> ScoreResult:
+    try:
+        return engine.score(request)
+    except engine.ScoringInputError as error:
+        raise Conflict(f"{_describe(subject)} cannot be scored: {error}") from None
+
+
+def inputs_key(request: ScoreRequest) -> str:
+    """The inputs hash with the as-of date held fixed: equal when only time has passed."""
+    return engine.inputs_hash(request.model_copy(update={"as_of": _KEY_DATE}))
+
+
+# --- stored scores ---------------------------------------------------------------------------
+
+
+def result_of(row: StoredScore) -> ScoreResult:
+    return ScoreResult.model_validate(row.result)
+
+
+@dataclass
+class _Latest:
+    """The newest stored score of each subject, and the rows a new score is compared with."""
+
+    by_assessment: dict[uuid.UUID, StoredScore]
+    evidence_only: dict[uuid.UUID, StoredScore]
+
+    def own(self, subject: Subject) -> StoredScore | None:
+        if subject.assessment is not None:
+            return self.by_assessment.get(subject.assessment.id)
+        return self.evidence_only.get(subject.company_id)
+
+    def previous(self, subject: Subject) -> StoredScore | None:
+        """The holding's previous score: the subject's own, else the assessment it reopened,
+        else the company's evidence-only score."""
+        own = self.own(subject)
+        if own is not None:
+            return own
+        if subject.assessment is not None and subject.assessment.previous_assessment_id:
+            earlier = self.by_assessment.get(subject.assessment.previous_assessment_id)
+            if earlier is not None:
+                return earlier
+        return self.evidence_only.get(subject.company_id)
+
+
+def _latest(session: Session, subjects: Sequence[Subject], whole_organisation: bool) -> _Latest:
+    assessment_ids = {s.assessment.id for s in subjects if s.assessment is not None}
+    assessment_ids |= {
+        s.assessment.previous_assessment_id
+        for s in subjects
+        if s.assessment is not None and s.assessment.previous_assessment_id is not None
+    }
+    company_ids = {s.company_id for s in subjects}
+    light = select(
+        StoredScore.id, StoredScore.assessment_id, StoredScore.company_id, StoredScore.computed_at
+    )
+    newest: dict[tuple[str, uuid.UUID], tuple[dt.datetime, uuid.UUID]] = {}
+
+    def consider(key: tuple[str, uuid.UUID], row: Any) -> None:
+        candidate = (row.computed_at, row.id)
+        if key not in newest or candidate > newest[key]:
+            newest[key] = candidate
+
+    if whole_organisation:
+        for row in session.execute(light):
+            if row.assessment_id is None:
+                consider(("c", row.company_id), row)
+            else:
+                consider(("a", row.assessment_id), row)
+    else:
+        for row in _rows_in(session, light, StoredScore.assessment_id, sorted(assessment_ids)):
+            consider(("a", row.assessment_id), row)
+        for row in _rows_in(
+            session,
+            light.where(StoredScore.assessment_id.is_(None)),
+            StoredScore.company_id,
+            sorted(company_ids),
+        ):
+            consider(("c", row.company_id), row)
+    wanted = {
+        row_id
+        for (kind, key), (_, row_id) in newest.items()
+        if (kind == "a" and key in assessment_ids) or (kind == "c" and key in company_ids)
+    }
+    latest = _Latest({}, {})
+    for row in _rows_in(session, select(StoredScore), StoredScore.id, sorted(wanted)):
+        score = row[0]
+        if score.assessment_id is None:
+            latest.evidence_only[score.company_id] = score
+        else:
+            latest.by_assessment[score.assessment_id] = score
+    return latest
+
+
+def _needs_new_row(
+    latest: StoredScore, result: ScoreResult, key: str, version_id: uuid.UUID
+) -> bool:
+    return (
+        latest.ruleset_version_id != version_id
+        or latest.inputs_key != key
+        or latest.band != result.band.value
+        or latest.overall != float(result.overall)
+    )
+
+
+@dataclass
+class _Scored:
+    subject: Subject
+    request: ScoreRequest
+    result: ScoreResult
+    # The stored score this result is recorded as (new, or the matching earlier one whose
+    # result it then is); None for a score as of a past date.
+    row: StoredScore | None
+
+
+@dataclass
+class _Batch:
+    """Subjects scored with the organisation's version; rows stored where something changed."""
+
+    version: RuleSetVersion
+    ruleset: RuleSet
+    loaded: LoadedInputs
+    scored: list[_Scored]
+
+
+def _score_and_store(
+    session: Session,
+    subjects: Sequence[Subject],
+    *,
+    reason: str,
+    whole_organisation: bool = False,
+) -> _Batch:
+    version, _ = current_version(session)
+    ruleset = ruleset_of(version)
+    today = utcnow().date()
+    loaded = load_inputs(session, subjects, whole_organisation)
+    latest = _latest(session, subjects, whole_organisation)
+    needs_default_questionnaire = any(s.assessment is None for s in subjects)
+    ruleset_questionnaire = (
+        _stored_questionnaire(session, ruleset) if needs_default_questionnaire else None
+    )
+    scored = []
+    for subject in subjects:
+        previous_row = latest.previous(subject)
+        previous = result_of(previous_row) if previous_row is not None else None
+        request = build_request(subject, loaded, ruleset, ruleset_questionnaire, today, previous)
+        result = _run(request, subject)
+        key = inputs_key(request)
+        row = latest.own(subject)
+        if row is not None and not _needs_new_row(row, result, key, version.id):
+            # Only time has passed: the recorded score stands (its trend and action were
+            # judged against the score before it, which a comparison with itself would lose).
+            result = result_of(row)
+        else:
+            row = StoredScore(
+                assessment_id=subject.assessment_id,
+                company_id=subject.company_id,
+                ruleset_version_id=version.id,
+                as_of=today,
+                inputs_hash=result.inputs_hash,
+                inputs_key=key,
+                result=result.model_dump(mode="json"),
+                overall=float(result.overall),
+                band=result.band.value,
+                reason=reason[:300],
+            )
+            session.add(row)
+        scored.append(_Scored(subject, request, result, row))
+    session.flush()
+    return _Batch(version, ruleset, loaded, scored)
+
+
+def summary_of(
+    result: ScoreResult,
+    assessment_id: uuid.UUID | None,
+    company_id: uuid.UUID,
+    computed_at: dt.datetime,
+) -> ScoreSummary:
+    assessed = assessment_id is not None
+    return ScoreSummary(
+        assessment_id=assessment_id,
+        company_id=company_id,
+        overall=float(result.overall),
+        band=result.band,
+        confidence=result.confidence,
+        sensitivity_low=float(result.sensitivity.low),
+        sensitivity_high=float(result.sensitivity.high),
+        commitment_score=float(result.commitment_score) if assessed else None,
+        verified_commitment_score=float(result.verified_commitment_score) if assessed else None,
+        say_do_gap=float(result.say_do_gap) if assessed else None,
+        evidence_risk_current=float(result.evidence_risk_current),
+        evidence_risk_peak=float(result.evidence_risk_peak),
+        theme_scores={theme.theme: float(theme.verified) for theme in result.themes}
+        if assessed
+        else {},
+        overrides=[
+            OverrideView(
+                rule_id=fired.rule_id,
+                reason=fired.reason,
+                floor=float(fired.floor),
+                lifts_when=fired.lifted_when,
+            )
+            for fired in result.overrides
+        ],
+        action=result.action,
+        action_reason=result.action_reason,
+        ruleset_id=result.ruleset_id,
+        ruleset_version=result.ruleset_version,
+        inputs_hash=result.inputs_hash,
+        as_of=result.as_of,
+        computed_at=computed_at,
+        trend=_TRENDS[result.trend],
+    )
+
+
+def _row_summary(row: StoredScore, result: ScoreResult | None = None) -> ScoreSummary:
+    return summary_of(
+        result if result is not None else result_of(row),
+        row.assessment_id,
+        row.company_id,
+        row.computed_at,
+    )
+
+
+def _scored_summary(scored: _Scored) -> ScoreSummary:
+    if scored.row is not None:
+        return _row_summary(scored.row, scored.result)
+    return summary_of(
+        scored.result, scored.subject.assessment_id, scored.subject.company_id, utcnow()
+    )
+
+
+# --- subjects --------------------------------------------------------------------------------
+
+
+def get_assessment(session: Session, assessment_id: uuid.UUID) -> Assessment:
+    assessment = session.get(Assessment, assessment_id)
+    if assessment is None:
+        raise NotFound(f"no assessment {assessment_id}")
+    return assessment
+
+
+def live_assessments(session: Session, company_ids: Sequence[uuid.UUID] | None) -> list[Assessment]:
+    """The organisation's assessments that are not superseded, of these companies (of all
+    companies when None)."""
+    statement = select(Assessment).where(Assessment.status != AssessmentStatus.superseded.value)
+    return [row[0] for row in _rows_in(session, statement, Assessment.company_id, company_ids)]
+
+
+def _representative(assessments: Iterable[Assessment]) -> dict[uuid.UUID, Assessment]:
+    """Per company, the assessment that stands for it: newest final, else newest submitted,
+    else newest draft."""
+    chosen: dict[uuid.UUID, Assessment] = {}
+    for assessment in assessments:
+        rank = _REPRESENTATIVE_ORDER.get(assessment.status)
+        if rank is None:
+            continue
+        current = chosen.get(assessment.company_id)
+        if current is None or (rank, _newest_first(assessment)) < (
+            _REPRESENTATIVE_ORDER[current.status],
+            _newest_first(current),
+        ):
+            chosen[assessment.company_id] = assessment
+    return chosen
+
+
+def _newest_first(assessment: Assessment) -> float:
+    return -assessment.created_at.timestamp()
+
+
+def _companies_with_evidence(session: Session, company_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+    found: set[uuid.UUID] = set()
+    for model in (EvidenceItem, Commitment):
+        statement = select(model.company_id).where(model.deleted_at.is_(None)).distinct()
+        found |= {
+            row.company_id for row in _rows_in(session, statement, model.company_id, company_ids)
+        }
+    return found
+
+
+def _evidence_only_subjects(
+    session: Session, company_ids: Sequence[uuid.UUID], assessed: set[uuid.UUID]
+) -> list[Subject]:
+    unassessed = sorted(set(company_ids) - assessed)
+    with_evidence = _companies_with_evidence(session, unassessed) if unassessed else set()
+    return [Subject(company_id) for company_id in unassessed if company_id in with_evidence]
+
+
+# --- the contract with portfolios and reports ------------------------------------------------
+
+
+def current_scores(
+    session: Session, company_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, ScoreSummary]:
+    """Latest stored score per company for the caller's organisation: the newest final (else
+    newest submitted, else newest draft) assessment's stored score; for a company with no
+    assessment, an evidence-only score (answers empty) so red flags are never hidden. Companies
+    with neither assessment nor evidence are absent from the dict.
+
+    Scores are brought up to date first (stored when the rules, the inputs, the overall score
+    or the band changed), so the summary is never older than the data it rests on.
+    """
+    wanted = sorted(set(company_ids))
+    if not wanted:
+        return {}
+    representatives = _representative(live_assessments(session, wanted))
+    subjects = [
+        Subject(company_id, assessment) for company_id, assessment in representatives.items()
+    ]
+    subjects += _evidence_only_subjects(session, wanted, set(representatives))
+    batch = _score_and_store(session, subjects, reason="portfolio or report read")
+    return {
+        scored.subject.company_id: _row_summary(scored.row, scored.result)
+        for scored in batch.scored
+        if scored.row is not None
+    }
+
+
+def rescore_companies(
+    session: Session, company_ids: Sequence[uuid.UUID], *, reason: str = "evidence changed"
+) -> None:
+    """Recompute and store scores for the caller organisation's assessments of these companies
+    (called after evidence changes and imports), and the evidence-only scores it holds for
+    those of them no one has assessed. History is kept: changed scores get new rows."""
+    wanted = sorted(set(company_ids))
+    if wanted:
+        _rescore(
+            session,
+            live_assessments(session, wanted),
+            _evidence_only_held(session, wanted),
+            reason=reason,
+        )
+
+
+def _rescore_organisation(session: Session, reason: str) -> None:
+    """Every live assessment of the organisation, and every company it holds an
+    evidence-only score for."""
+    _rescore(
+        session,
+        live_assessments(session, None),
+        _evidence_only_held(session, None),
+        reason=reason,
+        whole_organisation=True,
+    )
+
+
+def _evidence_only_held(
+    session: Session, company_ids: Sequence[uuid.UUID] | None
+) -> set[uuid.UUID]:
+    """Companies the organisation has an evidence-only score for: the unassessed holdings it
+    looked at (through ``current_scores``), which must not go stale."""
+    statement = select(StoredScore.company_id).where(StoredScore.assessment_id.is_(None))
+    return {
+        row.company_id
+        for row in _rows_in(session, statement.distinct(), StoredScore.company_id, company_ids)
+    }
+
+
+def _rescore(
+    session: Session,
+    assessments: Sequence[Assessment],
+    evidence_only: set[uuid.UUID],
+    *,
+    reason: str,
+    whole_organisation: bool = False,
+) -> None:
+    assessed = {a.company_id for a in assessments}
+    subjects = [Subject(a.company_id, a) for a in assessments]
+    subjects += [Subject(company_id) for company_id in sorted(evidence_only - assessed)]
+    if subjects:
+        _score_and_store(session, subjects, reason=reason, whole_organisation=whole_organisation)
+
+
+def rescore_everywhere(
+    database: Database, company_ids: Sequence[uuid.UUID], *, reason: str = "evidence changed"
+) -> int:
+    """``rescore_companies`` for every organisation that assessed or scored these companies,
+    each in its own session: for changes to shared evidence made outside a tenant's request
+    (the bundled loader, imports). Returns how many organisations were rescored."""
+    wanted = sorted(set(company_ids))
+    if not wanted:
+        return 0
+    with database.session(SYSTEM) as session:
+        organisations = {
+            row.organisation_id
+            for model in (Assessment, StoredScore)
+            for row in _rows_in(
+                session,
+                select(model.organisation_id).distinct(),
+                model.company_id,
+                wanted,
+            )
+        }
+    for organisation_id in sorted(organisations):
+        with database.session(TenantContext(organisation_id), write=True) as session:
+            rescore_companies(session, wanted, reason=reason)
+    return len(organisations)
+
+
+def _today_or_past(as_of: dt.date | None) -> tuple[dt.date, bool]:
+    """(the date to score at, whether it is today)."""
+    today = utcnow().date()
+    if as_of is None or as_of == today:
+        return today, True
+    if as_of > today:
+        raise Invalid.at("as_of", f"{as_of} is in the future; score as of today or earlier")
+    return as_of, False
+
+
+def _score_assessment(
+    session: Session, assessment: Assessment, as_of: dt.date | None
+) -> tuple[_Batch, _Scored]:
+    """Current scores are stored (when changed); scores as of a past date are computed
+    against the last score stored before that date and kept nowhere."""
+    day, is_today = _today_or_past(as_of)
+    subject = Subject(assessment.company_id, assessment)
+    if is_today:
+        batch = _score_and_store(session, [subject], reason="score requested")
+        return batch, batch.scored[0]
+    version, _ = current_version(session)
+    ruleset = ruleset_of(version)
+    loaded = load_inputs(session, [subject], whole_organisation=False)
+    earlier = session.scalar(
+        select(StoredScore)
+        .where(StoredScore.assessment_id == assessment.id, StoredScore.as_of < day)
+        .order_by(StoredScore.as_of.desc(), StoredScore.computed_at.desc())
+        .limit(1)
+    )
+    previous = result_of(earlier) if earlier is not None else None
+    request = build_request(subject, loaded, ruleset, None, day, previous)
+    scored = _Scored(subject, request, _run(request, subject), None)
+    return _Batch(version, ruleset, loaded, [scored]), scored
+
+
+def assessment_score(session: Session, assessment_id: uuid.UUID, as_of: dt.date | None) -> ScoreOut:
+    assessment = get_assessment(session, assessment_id)
+    batch, scored = _score_assessment(session, assessment, as_of)
+    return ScoreOut(
+        score_id=scored.row.id if scored.row is not None else None,
+        assessment_id=assessment.id,
+        company_id=assessment.company_id,
+        ruleset_version_id=batch.version.id,
+        summary=_scored_summary(scored),
+        result=scored.result,
+    )
+
+
+def assessment_history(
+    session: Session, assessment_id: uuid.UUID, page: PageParams
+) -> ScoreHistory:
+    """Every stored score of the assessment, oldest first, each with its diff and reasons."""
+    assessment = get_assessment(session, assessment_id)
+    rows, next_cursor = paginate(
+        session,
+        select(StoredScore).where(StoredScore.assessment_id == assessment.id),
+        [StoredScore.computed_at, StoredScore.id],
+        page,
+    )
+    items = []
+    for row in rows:
+        result = result_of(row)
+        items.append(
+            ScoreHistoryItem(
+                score_id=row.id,
+                reason=row.reason,
+                ruleset_version_id=row.ruleset_version_id,
+                summary=_row_summary(row, result),
+                diff=result.diff,
+            )
+        )
+    return ScoreHistory(items=items, next_cursor=next_cursor)
+
+
+def score_detail(
+    session: Session, assessment_id: uuid.UUID, as_of: dt.date | None = None
+) -> ScoreDetail:
+    """Full result incl. explanation (contributions), evidence risk over time series
+    [(date, value)], say-do rows, the rule set's plain-words methodology, for the company report."""
+    assessment = get_assessment(session, assessment_id)
+    batch, scored = _score_assessment(session, assessment, as_of)
+    result = scored.result
+    company_id = assessment.company_id
+    evidence_rows = batch.loaded.evidence.get(company_id, [])
+    incidents = {incident.id: incident for incident in scored.request.incidents}
+    return ScoreDetail(
+        score_id=scored.row.id if scored.row is not None else None,
+        assessment_id=assessment.id,
+        company_id=company_id,
+        summary=_scored_summary(scored),
+        result=result,
+        evidence_series=evidence_series(scored.request, result.as_of),
+        say_do=_say_do_rows(
+            batch.loaded.commitments.get(company_id, []), scored, incidents, batch.ruleset
+        ),
+        evidence=[
+            EvidenceRef(
+                ref=evidence_ref(row.id, row.slug),
+                id=row.id,
+                title=row.title,
+                type=row.type,
+                event_date=row.event_date,
+                severity=row.severity,
+                in_effect=incidents[evidence_ref(row.id, row.slug)].known_date <= result.as_of,
+            )
+            for row in sorted(evidence_rows, key=lambda r: (r.event_date, str(r.id)))
+        ],
+        methodology=methodology(batch.ruleset),
+    )
+
+
+def _series_dates(start: dt.date, end: dt.date) -> list[dt.date]:
+    """``start``, first days of the months after it (every month, or spaced out so there are
+    at most MAX_SERIES_POINTS dates in all), and ``end``."""
+    if start >= end:
+        return [end]
+    months = (end.year - start.year) * 12 + end.month - start.month
+    step = max(1, math.ceil(months / (MAX_SERIES_POINTS - 2)))
+    dates = [start]
+    for offset in range(step, months + 1, step):
+        index = start.year * 12 + start.month - 1 + offset
+        day = dt.date(index // 12, index % 12 + 1, 1)
+        if day < end:
+            dates.append(day)
+    return [*dates, end]
+
+
+def evidence_series(request: ScoreRequest, as_of: dt.date) -> list[tuple[dt.date, float]]:
+    """Evidence risk at dates from the first evidence known up to ``as_of``."""
+    known = [i.known_date for i in request.incidents if i.known_date <= as_of]
+    if not known:
+        return [(as_of, 0.0)]
+    series = []
+    for day in _series_dates(min(known), as_of):
+        at_day = engine.score(request.model_copy(update={"as_of": day, "previous": None}))
+        series.append((day, float(at_day.evidence_risk_current)))
+    return series
+
+
+def _say_do_rows(
+    rows: Sequence[Any],
+    scored: _Scored,
+    incidents: Mapping[str, IncidentInput],
+    ruleset: RuleSet,
+) -> list[SayDoRow]:
+    as_of = scored.result.as_of
+    questions = {question.id: question for question in scored.request.questions}
+    inputs = {commitment.id: commitment for commitment in scored.request.commitments}
+    points: dict[str, float] = defaultdict(float)
+    for contribution in scored.result.contributions:
+        if contribution.kind == "commitment":
+            points[contribution.ref] += float(contribution.points)
+    out = []
+    for row in sorted(rows, key=lambda r: (r.date, str(r.id))):
+        ref = evidence_ref(row.id, row.slug)
+        commitment = inputs.get(ref)
+        if commitment is None:
+            continue
+        known_contradictions = [
+            incident_id
+            for incident_id in commitment.contradicted_by
+            if incidents[incident_id].known_date <= as_of
+        ]
+        if commitment.date > as_of:
+            status_as_of = None
+        elif commitment.fulfilment is FulfilmentStatus.contradicted and not known_contradictions:
+            status_as_of = ruleset.say_do.before_contradiction_known.value
+        else:
+            status_as_of = commitment.fulfilment.value
+        out.append(
+            SayDoRow(
+                ref=ref,
+                id=row.id,
+                title=row.title,
+                claim=row.claim,
+                date=row.date,
+                question_ids=list(commitment.question_ids),
+                themes=sorted({questions[q].theme for q in commitment.question_ids}),
+                fulfilment=row.fulfilment,
+                fulfilment_as_of=status_as_of,
+                contradicted_by=list(commitment.contradicted_by),
+                risk_points=round(points.get(ref, 0.0), 1),
+            )
+        )
+    return out
+
+
+def methodology(ruleset: RuleSet) -> Methodology:
+    """The rule set in plain words: every number the engine uses, with its reason."""
+    total_weight = sum(theme.weight for theme in ruleset.themes.values())
+
+    def entries(items: Iterable[tuple[str, str, str]]) -> list[MethodologyEntry]:
+        return [MethodologyEntry(label=label, value=value, why=why) for label, value, why in items]
+
+    elements = ruleset.elements
+    sections = [
+        MethodologySection(
+            title="Themes and weights",
+            entries=entries(
+                (theme, f"{rule.weight:g} ({100 * rule.weight / total_weight:.0f}%)", rule.why)
+                for theme, rule in ruleset.themes.items()
+            ),
+        ),
+        MethodologySection(
+            title="Answer points",
+            entries=entries(
+                [
+                    (
+                        "Disclosure",
+                        f"full {elements.normal.full:g}, partial {elements.normal.partial:g}, "
+                        f"no {elements.normal.no:g}, no information "
+                        f"{elements.normal.no_information:g}; not applicable excluded",
+                        elements.normal.why,
+                    ),
+                    (
+                        "Reverse-scored disclosure",
+                        f"full {elements.reverse.full:g}, partial {elements.reverse.partial:g}, "
+                        f"no {elements.reverse.no:g}, no information "
+                        f"{elements.reverse.no_information:g}",
+                        elements.reverse.why,
+                    ),
+                    ("Unanswered", f"{elements.unanswered:g}", elements.unanswered_why),
+                    (
+                        "Several options chosen",
+                        elements.multiple_choice,
+                        elements.multiple_choice_why,
+                    ),
+                    *(
+                        (
+                            f"Number {question_id}",
+                            ", ".join(
+                                f"at least {t.at_least:g}: {t.points:g}" for t in rule.thresholds
+                            )
+                            + f"; below: {rule.below_points:g}",
+                            rule.why,
+                        )
+                        for question_id, rule in ruleset.number_rules.items()
+                    ),
+                ]
+            ),
+        ),
+        MethodologySection(
+            title="Evidence severity and recency",
+            entries=entries(
+                (
+                    f"Severity {level}",
+                    f"{anchor.points:g} points; half-life {ruleset.decay[level].half_life_days:g} "
+                    f"days, floor {ruleset.decay[level].floor_while_unremediated:g} while "
+                    f"unremediated",
+                    f"{anchor.scale} {anchor.scope} {anchor.irremediability} {anchor.why}",
+                )
+                for level, anchor in sorted(ruleset.severity.items())
+            ),
+        ),
+        MethodologySection(
+            title="Source reliability and company role",
+            entries=entries(
+                [
+                    *(
+                        (f"Source: {source}", f"x{entry.factor:g}", entry.why)
+                        for source, entry in ruleset.reliability.items()
+                    ),
+                    *(
+                        (f"Role: {role}", f"x{entry.factor:g}", entry.why)
+                        for role, entry in ruleset.roles.items()
+                    ),
+                    *(
+                        (f"Response: {kind}", f"-{entry.credit:g}", entry.why)
+                        for kind, entry in ruleset.responses.credits.items()
+                    ),
+                    (
+                        "Response credit at most",
+                        f"{ruleset.responses.max_total:g}",
+                        ruleset.responses.max_total_why,
+                    ),
+                    (
+                        "Remediated harm",
+                        f"x{ruleset.evidence.remediated_factor:g}",
+                        ruleset.evidence.remediated_why,
+                    ),
+                    (
+                        "Peak window",
+                        f"{ruleset.evidence.peak_window_days} days",
+                        ruleset.evidence.peak_window_why,
+                    ),
+                ]
+            ),
+        ),
+        MethodologySection(
+            title="Say-do gap",
+            entries=entries(
+                [
+                    *(
+                        (f"Fulfilment: {status}", f"{entry.value:g}", entry.why)
+                        for status, entry in ruleset.say_do.fulfilment.items()
+                    ),
+                    (
+                        "Contradiction penalty",
+                        f"{ruleset.say_do.contradiction_penalty:g} points",
+                        ruleset.say_do.contradiction_penalty_why,
+                    ),
+                    (
+                        "Contradicted theme capped at",
+                        f"{ruleset.say_do.contradicted_theme_cap:g}",
+                        ruleset.say_do.contradicted_theme_cap_why,
+                    ),
+                    (
+                        "Policy gap at most",
+                        f"{ruleset.policy_gap.max_risk:g} risk points",
+                        ruleset.policy_gap.why,
+                    ),
+                ]
+            ),
+        ),
+        MethodologySection(
+            title="Red flags",
+            entries=entries(
+                (rule.id, f"floor {rule.floor:g}", f"{rule.why} Lifted: {rule.lifted_when}")
+                for rule in ruleset.overrides
+            ),
+        ),
+        MethodologySection(
+            title="Bands and actions",
+            entries=entries(
+                (
+                    str(rule.band),
+                    f"{rule.lower:g} to {rule.upper:g}: "
+                    f"{ruleset.actions.by_band[rule.band].action}",
+                    f"{rule.why} {ruleset.actions.by_band[rule.band].why}",
+                )
+                for rule in ruleset.bands
+            ),
+        ),
+        MethodologySection(
+            title="Confidence and sensitivity",
+            entries=entries(
+                [
+                    (
+                        "Coverage",
+                        f"high from {ruleset.confidence.coverage.high_at_least:g}, medium from "
+                        f"{ruleset.confidence.coverage.medium_at_least:g}",
+                        ruleset.confidence.coverage.why,
+                    ),
+                    (
+                        "Reliability",
+                        f"high from {ruleset.confidence.reliability.high_at_least:g}, medium "
+                        f"from {ruleset.confidence.reliability.medium_at_least:g}",
+                        ruleset.confidence.reliability.why,
+                    ),
+                    (
+                        "Freshness",
+                        f"stale after {ruleset.confidence.freshness.stale_after_days} days",
+                        ruleset.confidence.freshness.why,
+                    ),
+                    ("Combined", "weakest driver", ruleset.confidence.combine_why),
+                    (
+                        "Sensitivity",
+                        "weights x "
+                        + ", ".join(f"{f:g}" for f in ruleset.sensitivity.weight_factors)
+                        + "; half-lives x "
+                        + ", ".join(f"{f:g}" for f in ruleset.sensitivity.half_life_factors),
+                        ruleset.sensitivity.why,
+                    ),
+                ]
+            ),
+        ),
+    ]
+    return Methodology(
+        ruleset_id=ruleset.id,
+        ruleset_version=ruleset.version,
+        title=ruleset.title,
+        summary=ruleset.why,
+        sections=sections,
+    )
+
+
+# --- preview ---------------------------------------------------------------------------------
+
+
+def preview_draft(session: Session, draft: RuleSetVersion) -> PreviewOut:
+    """Every live assessment of the organisation scored today with its current version and
+    with the draft. Nothing is stored."""
+    current, _ = current_version(session)
+    old_rules, new_rules = ruleset_of(current), ruleset_of(draft)
+    today = utcnow().date()
+    assessments = live_assessments(session, None)
+    subjects = [Subject(a.company_id, a) for a in assessments]
+    loaded = load_inputs(session, subjects, whole_organisation=True)
+    names = _company_names(session, sorted({a.company_id for a in assessments}))
+
+    # The inputs only depend on the rules through how an unconfirmed contradiction counts;
+    # when both sets count it alike, one mapping serves both.
+    same_inputs = (
+        old_rules.say_do.before_contradiction_known == new_rules.say_do.before_contradiction_known
+    )
+
+    def outcome(
+        rules: RuleSet, subject: Subject, request: ScoreRequest | None
+    ) -> tuple[ScoreRequest | None, float | None, RiskBand | None, str]:
+        try:
+            if request is None:
+                request = build_request(subject, loaded, rules, None, today, None)
+            else:
+                request = request.model_copy(update={"ruleset": rules})
+            result = _run(request, subject)
+        except Conflict as error:
+            return request, None, None, f"{rules.id} v{rules.version}: {error.detail}"
+        return request, float(result.overall), result.band, ""
+
+    items = []
+    for assessment, subject in zip(assessments, subjects, strict=True):
+        request, old, old_band, old_error = outcome(old_rules, subject, None)
+        _, new, new_band, new_error = outcome(new_rules, subject, request if same_inputs else None)
+        change = round(new - old, 1) if old is not None and new is not None else None
+        items.append(
+            PreviewItem(
+                assessment_id=assessment.id,
+                assessment_status=AssessmentStatus(assessment.status),
+                company_id=subject.company_id,
+                company_name=names.get(subject.company_id, ""),
+                old_overall=old,
+                old_band=old_band,
+                new_overall=new,
+                new_band=new_band,
+                change=change,
+                band_changed=change is not None and old_band is not new_band,
+                error="; ".join(e for e in (old_error, new_error) if e) or None,
+            )
+        )
+    items.sort(key=_mover_order)
+    changes = [item.change for item in items if item.change is not None]
+    return PreviewOut(
+        draft_id=draft.id,
+        draft_version=draft.version,
+        current_id=current.id,
+        current_key=current.key,
+        current_version=current.version,
+        as_of=today,
+        assessments=len(items),
+        companies=len({item.company_id for item in items}),
+        band_changes=sum(1 for item in items if item.band_changed),
+        risk_up=sum(1 for change in changes if change > 0),
+        risk_down=sum(1 for change in changes if change < 0),
+        unchanged=sum(1 for change in changes if change == 0),
+        failed=len(items) - len(changes),
+        mean_change=round(sum(changes) / len(changes), 2) if changes else None,
+        biggest_movers=[item for item in items if item.change][:BIGGEST_MOVERS],
+        items=items,
+    )
+
+
+def _mover_order(item: PreviewItem) -> tuple[float, str, str]:
+    return (-abs(item.change or 0.0), item.company_name, str(item.assessment_id))
+
+
+def _company_names(session: Session, company_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:
+    return {
+        row.id: row.name
+        for row in _rows_in(session, select(Company.id, Company.name), Company.id, company_ids)
+    }
+
+
+# --- bundled rule sets -----------------------------------------------------------------------
+
+
+def _rule_files(folder: Any) -> list[Any]:
+    return sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")])
+
+
+def load_bundled_rulesets(database: Database, settings: Settings) -> list[str]:
+    """Load every rule-set file of ``settings.scoring_dir`` as a published shared version.
+
+    Idempotent: a version already stored with the same rules is left alone. A stored version
+    is published and immutable, so a file whose rules differ from it is refused: give the
+    change a new version number. Every file is validated, against the stored questionnaire
+    version it names too, before anything is written.
+    """
+    folder = settings.scoring_dir
+    if not folder.is_dir():
+        raise Invalid.at("scoring_dir", f"{folder} is not a folder")
+    problems: list[ProblemDetail] = []
+    parsed: list[tuple[str, RuleSet]] = []
+    for path in _rule_files(folder):
+        try:
+            parsed.append((path.name, load_ruleset_file(path)))
+        except RuleSetError as error:
+            problems += _file_problems(error)
+    report: list[str] = []
+    with database.session(SYSTEM, write=True) as session:
+        seen: dict[tuple[str, int], str] = {}
+        stored: dict[tuple[str, int], RuleSetVersion] = {
+            (row.key, row.version): row
+            for row in session.scalars(
+                select(RuleSetVersion).where(RuleSetVersion.organisation_id.is_(None))
+            )
+        }
+        for name, ruleset in parsed:
+            identity = (ruleset.id, ruleset.version)
+            if identity in seen:
+                problems.append(
+                    ProblemDetail(
+                        path="version",
+                        message=f"{name}: {ruleset.id} v{ruleset.version} is also in "
+                        f"{seen[identity]}",
+                    )
+                )
+                continue
+            seen[identity] = name
+            problems += _fit_problems(session, name, ruleset)
+            row = stored.get(identity)
+            if row is not None and row.content_hash != content_hash(content_of(ruleset)):
+                problems.append(
+                    ProblemDetail(
+                        path="version",
+                        message=f"{name}: {ruleset.id} v{ruleset.version} is published and "
+                        "differs from this file; published versions never change, so give "
+                        "the change a new version number",
+                    )
+                )
+        if problems:
+            raise Invalid(f"{len(problems)} problem(s) in bundled rule sets", errors=problems)
+        for name, ruleset in parsed:
+            label = f"rule set {ruleset.id} v{ruleset.version} ({name})"
+            if (ruleset.id, ruleset.version) in stored:
+                report.append(f"{label}: unchanged")
+                continue
+            content = content_of(ruleset)
+            row = RuleSetVersion(
+                organisation_id=None,
+                key=ruleset.id,
+                version=ruleset.version,
+                title=ruleset.title,
+                status=RuleSetStatus.published.value,
+                content=content,
+                content_hash=content_hash(content),
+                published_slot=f"shared:{ruleset.id}:{ruleset.version}",
+                created_by_name="bundled",
+                published_at=utcnow(),
+                published_by_name="bundled",
+            )
+            session.add(row)
+            session.flush()
+            audit.record(
+                session,
+                None,
+                AUDIT_ENTITY,
+                row.id,
+                "loaded",
+                new={"key": row.key, "version": row.version, "content_hash": row.content_hash},
+                shared=True,
+            )
+            report.append(f"{label}: added")
+    if not parsed:
+        report.append(f"no rule-set files in {folder}")
+    return report
+
+
+def _file_problems(error: RuleSetError) -> list[ProblemDetail]:
+    return [
+        ProblemDetail(
+            path=problem.path or "body", message=f"{error.source_name}: {problem.message}"
+        )
+        for problem in error.problems
+    ]
+
+
+def _fit_problems(session: Session, name: str, ruleset: RuleSet) -> list[ProblemDetail]:
+    questionnaire = _stored_questionnaire(session, ruleset)
+    if questionnaire is None:
+        reference = ruleset.questionnaire
+        return [
+            ProblemDetail(
+                path="questionnaire.version",
+                message=f"{name}: no stored questionnaire {reference.key} version "
+                f"{reference.version}; load the questionnaires first",
+            )
+        ]
+    try:
+        validate_ruleset_against(
+            ruleset, set(questionnaire.question_ids), set(questionnaire.scored_theme_ids), name
+        )
+    except RuleSetError as error:
+        return _file_problems(error)
+    return []

@@ -1,0 +1,70 @@
+"""Response models of the screening API."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from enum import StrEnum
+
+from pydantic import BaseModel, Field
+
+
+class MatchStatus(StrEnum):
+    pending = "pending"
+    confirmed = "confirmed"
+    rejected = "rejected"
+
+
+class ImportStatus(StrEnum):
+    completed = "completed"
+    review_pending = "review_pending"
+
+
+class ScreeningImportOut(BaseModel):
+    id: uuid.UUID
+    imported_by_name: str
+    imported_at: dt.datetime
+    file_name: str
+    sha256: str
+    size_bytes: int
+    format: str = Field(description="csl (US Consolidated Screening List) or opensanctions")
+    list_key: str = Field(description="Which list the file is a snapshot of")
+    snapshot_date: dt.date
+    previous_import_id: uuid.UUID | None = Field(
+        description="The earlier snapshot of the same list this one was compared with"
+    )
+    status: ImportStatus
+    rows_total: int
+    rows_added: int = Field(description="Records not in the previous snapshot")
+    rows_removed: int = Field(description="Records of the previous snapshot missing here")
+    identifier_matches: int
+    name_matches: int = Field(description="Automatic name matches (above the high threshold)")
+    review_queued: int = Field(description="Grey-zone matches added to the review queue")
+    evidence_created: int
+    delistings_created: int
+
+
+class ScreeningImportList(BaseModel):
+    items: list[ScreeningImportOut]
+    next_cursor: str | None = None
+
+
+class ScreeningMatchOut(BaseModel):
+    id: uuid.UUID
+    import_id: uuid.UUID
+    record_key: str
+    record_name: str
+    list_name: str
+    company_id: uuid.UUID
+    matched_name: str
+    score: float
+    status: MatchStatus
+    evidence_id: uuid.UUID | None
+    decided_by_name: str | None
+    decided_at: dt.datetime | None
+    created_at: dt.datetime
+
+
+class ScreeningMatchList(BaseModel):
+    items: list[ScreeningMatchOut]
+    next_cursor: str | None = None

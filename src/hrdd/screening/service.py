@@ -1,0 +1,766 @@
+"""Screening-list imports: match a list file against the companies, record what it says.
+
+One import is one transaction in the caller's session: the file is streamed through the parser
+and the matcher, its records are kept as a snapshot of the list, and then
+
+- identifier matches and name matches above the high threshold become evidence items
+  (trade-restriction listing or sanction) private to the importing organisation;
+- grey-zone name matches go to the review queue, unless the pair is queued or decided already;
+- a record matched in an earlier snapshot of the same list that this snapshot lacks becomes a
+  delisting (or sanction-lifted) item dated by the snapshot.
+
+Evidence is keyed by (record key, company): importing the same file again creates nothing. A
+file that fails anywhere raises before the caller commits, so nothing of it is kept.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import shutil
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO, cast
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from hrdd.audit import service as audit
+from hrdd.audit.models import AuditEvent
+from hrdd.auth.service import Principal
+from hrdd.companies.models import Company, CompanyIdentifier
+from hrdd.db import new_id, utcnow
+from hrdd.errors import Conflict, Invalid, NotFound, PayloadTooLarge, ProblemDetail
+from hrdd.evidence.models import EvidenceItem
+from hrdd.evidence.schemas import EvidenceOrigin
+from hrdd.evidence.service import EVIDENCE_ENTITY
+from hrdd.http import PageParams, paginate
+from hrdd.screening.matching import (
+    CompanyCandidate,
+    MatchDecision,
+    Matcher,
+    MatchOutcome,
+    MatchThresholds,
+)
+from hrdd.screening.models import (
+    ScreeningImport,
+    ScreeningListEntry,
+    ScreeningMatch,
+    ScreeningRejection,
+)
+from hrdd.screening.parsers import ListKind, ScreeningFileError, ScreeningReader, ScreeningRecord
+from hrdd.screening.schemas import ImportStatus, MatchStatus
+from hrdd.vocab import CompanyRole, EvidenceStatus, EvidenceType, SourceClass
+
+MATCH_ENTITY = "screening_match"
+# List entries are written in bulk, this many at a time, so memory stays flat.
+ENTRY_BATCH = 5000
+PROGRESS_EVERY = 1000
+
+_LISTING_TYPES = {EvidenceType.trade_restriction_listing.value, EvidenceType.sanction.value}
+_CLOSING_TYPE = {
+    EvidenceType.trade_restriction_listing.value: EvidenceType.delisting.value,
+    EvidenceType.sanction.value: EvidenceType.sanction_lifted.value,
+}
+# A list entry says a party is restricted, not how the company is tied to a harm; list entries
+# in the curated files are recorded as `contributed`, and an analyst can correct the role.
+_LISTING_ROLE = CompanyRole.contributed.value
+_LISTING_ROLE_RATIONALE = (
+    "Set by the screening import: a list entry records a government finding about the "
+    "company's conduct but not its exact connection to a harm; review the role."
+)
+_MAX_KEY = 200
+
+
+@dataclass(frozen=True)
+class Importer:
+    """Who runs an import: an API key's holder, or the CLI on an organisation's behalf."""
+
+    organisation_id: uuid.UUID
+    key_id: uuid.UUID | None
+    name: str
+
+    @classmethod
+    def of(cls, principal: Principal) -> Importer:
+        return cls(principal.organisation_id, principal.key_id, principal.key_name)
+
+
+class _HashingStream:
+    """The upload as the parser reads it, line by line, with its digest and size kept."""
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self._stream = stream
+        self.digest = hashlib.sha256()
+        self.size = 0
+
+    def readline(self, limit: int = -1) -> bytes:
+        line = self._stream.readline(limit)
+        self.digest.update(line)
+        self.size += len(line)
+        return line
+
+
+@dataclass
+class _Hit:
+    """A record matched to a company, with what is needed to write evidence about it."""
+
+    record_key: str
+    company_id: uuid.UUID
+    party: dict[str, Any]
+    how: str
+
+
+# --- imports ----------------------------------------------------------------------------------
+
+
+def import_screening_file(
+    session: Session,
+    importer: Importer,
+    stream: BinaryIO,
+    *,
+    file_name: str,
+    snapshot_date: dt.date,
+    max_rows: int,
+    list_key: str | None = None,
+    thresholds: MatchThresholds | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> ScreeningImport:
+    """Import one CSL or OpenSanctions file (format detected from its header).
+
+    ``list_key`` names the list the file is a snapshot of (default: the format); delistings
+    are found by comparing with the latest earlier import of the same key. ``progress`` is
+    called with the bytes read so far.
+    """
+    hashing = _HashingStream(stream)
+    try:
+        reader = ScreeningReader(cast(BinaryIO, hashing), source_name=file_name)
+    except ScreeningFileError as error:
+        raise _invalid_file(error) from error
+    key = list_key or reader.list_kind.value
+    previous = _latest_import(session, key, snapshot_date)
+    run = ScreeningImport(
+        organisation_id=importer.organisation_id,
+        imported_by_key_id=importer.key_id,
+        imported_by_name=importer.name,
+        file_name=file_name[:300],
+        sha256="",
+        size_bytes=0,
+        format=reader.list_kind.value,
+        list_key=key,
+        snapshot_date=snapshot_date,
+        previous_import_id=previous.id if previous else None,
+        status=ImportStatus.completed.value,
+    )
+    session.add(run)
+    session.flush()
+
+    candidates = _company_candidates(session)
+    company_names = {c.company_id: c.names[0] for c in candidates}
+    rejected = session.execute(select(ScreeningRejection.record_key, ScreeningRejection.company_id))
+    matcher = Matcher(
+        candidates, thresholds=thresholds, rejected_pairs=[tuple(row) for row in rejected]
+    )
+    scan = _scan(session, run, reader, matcher, max_rows, lambda: _report(progress, hashing))
+    run.sha256 = hashing.digest.hexdigest()
+    run.size_bytes = hashing.size
+    run.rows_total = len(scan.keys)
+    if previous is not None:
+        previous_keys = set(
+            session.scalars(
+                select(ScreeningListEntry.record_key).where(
+                    ScreeningListEntry.import_id == previous.id
+                )
+            )
+        )
+        run.rows_added = len(scan.keys - previous_keys)
+        run.rows_removed = len(previous_keys - scan.keys)
+
+    latest = _latest_items(session)
+    now = utcnow()
+    listings = [
+        _listing_row(
+            run,
+            hit,
+            company_names[hit.company_id],
+            now,
+            relisted=(hit.record_key, hit.company_id) in latest,
+        )
+        for hit in scan.hits
+        if _may_list(latest.get((hit.record_key, hit.company_id)))
+    ]
+    delistings = [
+        _delisting_row(run, item, company_names.get(company_id, str(company_id)), now)
+        for (record_key, company_id), item in _still_listed(session, latest, key).items()
+        if record_key not in scan.keys
+    ]
+    run.evidence_created = len(listings)
+    run.delistings_created = len(delistings)
+    if listings or delistings:
+        session.execute(insert(EvidenceItem), listings + delistings)
+        session.add_all(_creation_events(importer, run, listings + delistings))
+
+    decided = set(latest) | {
+        tuple(row)
+        for row in session.execute(select(ScreeningMatch.record_key, ScreeningMatch.company_id))
+    }
+    queued = [row for row in scan.grey if (row["record_key"], row["company_id"]) not in decided]
+    if queued:
+        session.execute(insert(ScreeningMatch), queued)
+        run.review_queued = len(queued)
+        run.status = ImportStatus.review_pending.value
+    session.flush()
+    _report(progress, hashing)
+    return run
+
+
+@dataclass
+class _Scan:
+    """What one pass over the file found: every record key, the matches that become evidence
+    and the grey-zone rows for the review queue."""
+
+    keys: set[str] = field(default_factory=set)
+    hits: list[_Hit] = field(default_factory=list)
+    grey: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _scan(
+    session: Session,
+    run: ScreeningImport,
+    reader: ScreeningReader,
+    matcher: Matcher,
+    max_rows: int,
+    report: Callable[[], None],
+) -> _Scan:
+    """Stream the records through the matcher, writing the snapshot entries in batches."""
+    scan = _Scan()
+    entries: list[dict[str, Any]] = []
+    try:
+        for record, decisions in matcher.match_many(reader):
+            if len(scan.keys) >= max_rows:
+                raise PayloadTooLarge(f"the file has more than {max_rows} records")
+            if len(record.record_key) > _MAX_KEY:
+                message = f"the record key is longer than {_MAX_KEY} characters"
+                raise _invalid_file(
+                    ScreeningFileError(record.line_number, None, message, source=run.file_name)
+                )
+            scan.keys.add(record.record_key)
+            entries.append(_entry_row(run, record))
+            if len(entries) >= ENTRY_BATCH:
+                session.execute(insert(ScreeningListEntry), entries)
+                entries = []
+            # Lists that neither restrict trade nor sanction (the parser gives no evidence
+            # type for them) are kept in the snapshot but yield no evidence.
+            if record.evidence_type is not None:
+                _sort_decisions(run, record, decisions, scan)
+            if len(scan.keys) % PROGRESS_EVERY == 0:
+                report()
+    except ScreeningFileError as error:
+        raise _invalid_file(error) from error
+    if not scan.keys:
+        raise Invalid.at("file", "the file has a header but no records")
+    if entries:
+        session.execute(insert(ScreeningListEntry), entries)
+    return scan
+
+
+def _sort_decisions(
+    run: ScreeningImport,
+    record: ScreeningRecord,
+    decisions: Iterable[MatchDecision],
+    scan: _Scan,
+) -> None:
+    for decision in decisions:
+        if decision.candidate is None:
+            continue
+        company_id = cast(uuid.UUID, decision.candidate.company_id)
+        if decision.outcome is MatchOutcome.identifier:
+            how = f"its {decision.matched_identifier} given by the list"
+            run.identifier_matches += 1
+        elif decision.outcome is MatchOutcome.name_auto:
+            how = (
+                f"name, score {decision.score:g}: '{decision.record_name}' "
+                f"against '{decision.matched_name}'"
+            )
+            run.name_matches += 1
+        else:
+            scan.grey.append(_match_row(run, record, company_id, decision))
+            continue
+        scan.hits.append(_Hit(record.record_key, company_id, _party(record), how))
+
+
+def _report(progress: Callable[[int], None] | None, hashing: _HashingStream) -> None:
+    if progress is not None:
+        progress(hashing.size)
+
+
+def _still_listed(
+    session: Session, latest: dict[tuple[str, uuid.UUID], EvidenceItem], list_key: str
+) -> dict[tuple[str, uuid.UUID], EvidenceItem]:
+    """Pairs whose latest item is a live listing that came from a snapshot of this list."""
+    list_keys = {run.id: run.list_key for run in session.scalars(select(ScreeningImport))}
+    return {
+        pair: item
+        for pair, item in latest.items()
+        if item.type in _LISTING_TYPES
+        and item.deleted_at is None
+        and list_keys.get(item.screening_import_id) == list_key
+    }
+
+
+def _latest_import(
+    session: Session, list_key: str, snapshot_date: dt.date
+) -> ScreeningImport | None:
+    """The snapshot this one follows; snapshots of one list must come in date order."""
+    latest = session.scalars(
+        select(ScreeningImport)
+        .where(ScreeningImport.list_key == list_key)
+        .order_by(ScreeningImport.snapshot_date.desc(), ScreeningImport.imported_at.desc())
+        .limit(1)
+    ).first()
+    if latest is not None and latest.snapshot_date > snapshot_date:
+        raise Conflict(
+            f"a later snapshot of '{list_key}' (dated {latest.snapshot_date}) is already "
+            f"imported; import snapshots of a list in date order (got {snapshot_date})"
+        )
+    return latest
+
+
+def _company_candidates(session: Session) -> list[CompanyCandidate]:
+    """Every company once, with names, ISINs and LEI: the matcher's whole search space."""
+    isins: dict[uuid.UUID, set[str]] = {}
+    for company_id, value in session.execute(
+        select(CompanyIdentifier.company_id, CompanyIdentifier.value).where(
+            CompanyIdentifier.scheme == "isin"
+        )
+    ):
+        isins.setdefault(company_id, set()).add(value)
+    return [
+        CompanyCandidate(
+            company_id=company_id,
+            names=(name, *aliases),
+            isins=frozenset(isins.get(company_id, ())),
+            leis=frozenset([lei] if lei else []),
+        )
+        for company_id, name, aliases, lei in session.execute(
+            select(Company.id, Company.name, Company.aliases, Company.lei)
+        )
+    ]
+
+
+def _latest_items(session: Session) -> dict[tuple[str, uuid.UUID], EvidenceItem]:
+    """For each (record key, company) the organisation has screening evidence about, the
+    latest item, deleted or not: it says whether the pair is listed now."""
+    latest: dict[tuple[str, uuid.UUID], EvidenceItem] = {}
+    items = session.scalars(
+        select(EvidenceItem)
+        .where(EvidenceItem.origin == EvidenceOrigin.screening.value)
+        .order_by(EvidenceItem.event_date, EvidenceItem.created_at)
+    )
+    for item in items:
+        if item.screening_record_key is not None:
+            latest[(item.screening_record_key, item.company_id)] = item
+    return latest
+
+
+def _may_list(latest: EvidenceItem | None) -> bool:
+    """A pair gets a listing item when it has none yet, or its last item is a live delisting
+    (the record came back). A deleted item is an analyst's decision and is left alone."""
+    if latest is None:
+        return True
+    return latest.type not in _LISTING_TYPES and latest.deleted_at is None
+
+
+def _party(record: ScreeningRecord) -> dict[str, Any]:
+    """The record's list details as JSON, kept on review-queue rows for later confirmation."""
+    return {
+        "list_kind": record.list_kind.value,
+        "source_list": record.source_list,
+        "name": record.name,
+        "programs": list(record.programs),
+        "federal_register_notice": record.federal_register_notice,
+        "start_date": record.start_date.isoformat() if record.start_date else None,
+        "end_date": record.end_date.isoformat() if record.end_date else None,
+        "first_seen": record.first_seen.isoformat() if record.first_seen else None,
+        "source_list_url": record.source_list_url,
+        "evidence_type": cast(EvidenceType, record.evidence_type).value,
+        "line": record.line_number,
+    }
+
+
+def _entry_row(run: ScreeningImport, record: ScreeningRecord) -> dict[str, Any]:
+    return {
+        "id": new_id(),
+        "organisation_id": run.organisation_id,
+        "import_id": run.id,
+        "record_key": record.record_key,
+        "list_name": record.source_list[:300],
+        "name": record.name[:1000],
+        "entity_type": record.entity_type.value,
+        "line": record.line_number,
+    }
+
+
+def _match_row(
+    run: ScreeningImport, record: ScreeningRecord, company_id: uuid.UUID, decision: MatchDecision
+) -> dict[str, Any]:
+    return {
+        "id": new_id(),
+        "organisation_id": run.organisation_id,
+        "import_id": run.id,
+        "record_key": record.record_key,
+        "record_name": (decision.record_name or record.name)[:1000],
+        "list_name": record.source_list[:300],
+        "company_id": company_id,
+        "matched_name": (decision.matched_name or "")[:1000],
+        "score": decision.score,
+        "status": MatchStatus.pending.value,
+        "record": _party(record),
+        "evidence_id": None,
+        "decided_by_key_id": None,
+        "decided_by_name": None,
+        "decided_at": None,
+        "created_at": utcnow(),
+    }
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _publisher(party: dict[str, Any]) -> str:
+    """'Entity List (EL) - Bureau of Industry and Security' is published by the Bureau."""
+    if party["list_kind"] == ListKind.opensanctions.value:
+        return "OpenSanctions"
+    name: str = party["source_list"]
+    return name.rsplit(" - ", 1)[-1] if " - " in name else name
+
+
+def _listing_row(
+    run: ScreeningImport,
+    hit: _Hit,
+    company_name: str,
+    now: dt.datetime,
+    *,
+    relisted: bool,
+) -> dict[str, Any]:
+    party = hit.party
+    start = dt.date.fromisoformat(party["start_date"]) if party["start_date"] else None
+    # Without a start date (OpenSanctions gives none) the entry is dated by when the list's
+    # publisher first saw it, else by the snapshot; the summary says which.
+    first_seen = party.get("first_seen")
+    if relisted:
+        event_date, dated_by = run.snapshot_date, "the snapshot that shows it again"
+    elif start:
+        event_date, dated_by = start, "the list's start date"
+    elif first_seen:
+        event_date, dated_by = dt.date.fromisoformat(first_seen), "the day the list first showed it"
+    else:
+        event_date, dated_by = run.snapshot_date, "the snapshot"
+    programs = "; ".join(party["programs"]) or None
+    details = [f"record {hit.record_key}"]
+    if programs:
+        details.append(f"programme {programs}")
+    if party["federal_register_notice"]:
+        details.append(f"Federal Register notice {party['federal_register_notice']}")
+    if start:
+        details.append(f"in force from {start.isoformat()}")
+    summary = (
+        f"The {party['source_list']} lists {party['name']} ({', '.join(details)}). The screening "
+        f"import of {run.file_name} (snapshot of {run.snapshot_date.isoformat()}) matched it to "
+        f"{company_name} by {hit.how}. Dated by {dated_by}."
+    )
+    if relisted:
+        summary += " The record had earlier been recorded as removed from the list."
+    return {
+        "id": new_id(),
+        "organisation_id": run.organisation_id,
+        "company_id": hit.company_id,
+        "slug": None,
+        "origin": EvidenceOrigin.screening.value,
+        "event_date": event_date,
+        "event_date_precision": "day",
+        "published_date": None,
+        "published_date_precision": "day",
+        "type": party["evidence_type"],
+        "title": _clip(f"{party['source_list']}: {party['name']}", 300),
+        "summary": _clip(summary, 5000),
+        "affected_groups": [],
+        "countries": [],
+        "severity": None,
+        "severity_rationale": None,
+        "company_role": _LISTING_ROLE,
+        "role_rationale": _LISTING_ROLE_RATIONALE,
+        "status": EvidenceStatus.ongoing.value,
+        "remediated_date": None,
+        "status_note": None,
+        "sources": [
+            {
+                "publisher": _publisher(party),
+                "title": party["source_list"],
+                "date": run.snapshot_date.isoformat(),
+                "date_precision": "day",
+                "url": party["source_list_url"],
+                "note": f"Record {hit.record_key}, line {party['line']} of {run.file_name}",
+                "source_class": SourceClass.court_or_government_record.value,
+            }
+        ],
+        "date_disagreements": [],
+        "company_responses": [],
+        "related_listing": {
+            "list_name": party["source_list"],
+            "program": programs,
+            "federal_register_notice": party["federal_register_notice"],
+            "start_date": party["start_date"],
+            "end_date": party["end_date"],
+            "note": None,
+        },
+        "note": None,
+        "screening_record_key": hit.record_key,
+        "screening_import_id": run.id,
+        "deleted_at": None,
+        "version": 1,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def _delisting_row(
+    run: ScreeningImport, listing: EvidenceItem, company_name: str, now: dt.datetime
+) -> dict[str, Any]:
+    listed = listing.related_listing or {}
+    list_name = listed.get("list_name") or "screening list"
+    source = listing.sources[0] if listing.sources else {}
+    key = cast(str, listing.screening_record_key)
+    return {
+        "id": new_id(),
+        "organisation_id": listing.organisation_id,
+        "company_id": listing.company_id,
+        "slug": None,
+        "origin": EvidenceOrigin.screening.value,
+        "event_date": run.snapshot_date,
+        "event_date_precision": "day",
+        "published_date": None,
+        "published_date_precision": "day",
+        "type": _CLOSING_TYPE[listing.type],
+        "title": _clip(f"No longer on the {list_name}: {company_name}", 300),
+        "summary": _clip(
+            f"Record {key} of the {list_name}, matched to {company_name} in an earlier "
+            f"snapshot, is absent from the snapshot of {run.snapshot_date.isoformat()} "
+            f"({run.file_name}). The removal took effect on or before that date.",
+            5000,
+        ),
+        "affected_groups": [],
+        "countries": [],
+        "severity": None,
+        "severity_rationale": None,
+        "company_role": listing.company_role,
+        "role_rationale": listing.role_rationale,
+        "status": EvidenceStatus.ongoing.value,
+        "remediated_date": None,
+        "status_note": None,
+        "sources": [
+            {
+                "publisher": source.get("publisher") or list_name,
+                "title": list_name,
+                "date": run.snapshot_date.isoformat(),
+                "date_precision": "day",
+                "url": source.get("url"),
+                "note": f"Record {key} is absent from {run.file_name}",
+                "source_class": SourceClass.court_or_government_record.value,
+            }
+        ],
+        "date_disagreements": [],
+        "company_responses": [],
+        "related_listing": {**listed, "end_date": None},
+        "note": None,
+        "screening_record_key": key,
+        "screening_import_id": run.id,
+        "deleted_at": None,
+        "version": 1,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def _creation_events(
+    importer: Importer, run: ScreeningImport, rows: Iterable[dict[str, Any]]
+) -> list[AuditEvent]:
+    return [
+        AuditEvent(
+            organisation_id=importer.organisation_id,
+            entity_type=EVIDENCE_ENTITY,
+            entity_id=row["id"],
+            action="created",
+            comment=f"screening import {run.id} of {run.file_name}",
+            actor_key_id=importer.key_id,
+            actor_name=importer.name,
+        )
+        for row in rows
+    ]
+
+
+def _invalid_file(error: ScreeningFileError) -> Invalid:
+    path = "file" if error.line is None else f"file.line.{error.line}"
+    if error.column is not None:
+        path += f".{error.column}"
+    return Invalid(str(error), errors=[ProblemDetail(path=path, message=str(error))])
+
+
+def store_file(data_dir: Path, stream: BinaryIO, sha256: str) -> Path:
+    """Keep the imported file under the data folder, named by its content hash."""
+    folder = data_dir / "screening"
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"{sha256}.csv"
+    if not target.exists():
+        stream.seek(0)
+        partial = target.with_suffix(".part")
+        with partial.open("wb") as out:
+            shutil.copyfileobj(stream, out)
+        partial.replace(target)
+    return target
+
+
+# --- reading imports and the review queue -----------------------------------------------------
+
+
+def companies_touched(session: Session, run: ScreeningImport) -> list[uuid.UUID]:
+    """Companies whose evidence this import created (listings and delistings): to rescore."""
+    return list(
+        session.scalars(
+            select(EvidenceItem.company_id)
+            .where(EvidenceItem.screening_import_id == run.id)
+            .distinct()
+        )
+    )
+
+
+def get_import(session: Session, import_id: uuid.UUID) -> ScreeningImport:
+    run = session.get(ScreeningImport, import_id)
+    if run is None:
+        raise NotFound(f"no screening import {import_id}")
+    return run
+
+
+def list_imports(session: Session, page: PageParams) -> tuple[list[ScreeningImport], str | None]:
+    return paginate(
+        session, select(ScreeningImport), [ScreeningImport.imported_at, ScreeningImport.id], page
+    )
+
+
+def get_match(session: Session, match_id: uuid.UUID) -> ScreeningMatch:
+    match = session.get(ScreeningMatch, match_id)
+    if match is None:
+        raise NotFound(f"no screening match {match_id}")
+    return match
+
+
+def list_matches(
+    session: Session, status: MatchStatus | None, page: PageParams
+) -> tuple[list[ScreeningMatch], str | None]:
+    statement = select(ScreeningMatch)
+    if status is not None:
+        statement = statement.where(ScreeningMatch.status == status.value)
+    return paginate(session, statement, [ScreeningMatch.created_at, ScreeningMatch.id], page)
+
+
+# --- review decisions --------------------------------------------------------------------------
+
+
+def confirm_match(session: Session, principal: Principal, match: ScreeningMatch) -> ScreeningMatch:
+    """The match is right: record the listing as evidence (unless the pair has one)."""
+    _check_pending(match)
+    run = get_import(session, match.import_id)
+    company = session.get(Company, match.company_id)
+    if company is None:
+        raise NotFound(f"company {match.company_id} no longer exists")
+    existing = _latest_items(session).get((match.record_key, match.company_id))
+    if _may_list(existing):
+        hit = _Hit(
+            match.record_key,
+            match.company_id,
+            match.record,
+            f"{principal.key_name} confirming a name match (score {match.score:g}: "
+            f"'{match.record_name}' against '{match.matched_name}')",
+        )
+        row = _listing_row(
+            run,
+            hit,
+            company.name,
+            utcnow(),
+            relisted=existing is not None,
+        )
+        item = EvidenceItem(**row)
+        session.add(item)
+        session.flush()
+        audit.record(
+            session,
+            principal,
+            EVIDENCE_ENTITY,
+            item.id,
+            "created",
+            comment=f"confirmed screening match {match.id}",
+        )
+        match.evidence_id = item.id
+        run.evidence_created += 1
+    _decide(session, principal, match, MatchStatus.confirmed)
+    return match
+
+
+def reject_match(session: Session, principal: Principal, match: ScreeningMatch) -> ScreeningMatch:
+    """Not a match: remember the pair so later imports do not ask again."""
+    _check_pending(match)
+    remembered = session.scalars(
+        select(ScreeningRejection).where(
+            ScreeningRejection.record_key == match.record_key,
+            ScreeningRejection.company_id == match.company_id,
+        )
+    ).first()
+    if remembered is None:
+        session.add(
+            ScreeningRejection(
+                organisation_id=principal.organisation_id,
+                record_key=match.record_key,
+                company_id=match.company_id,
+                rejected_by_key_id=principal.key_id,
+                rejected_by_name=principal.key_name,
+            )
+        )
+    _decide(session, principal, match, MatchStatus.rejected)
+    return match
+
+
+def _check_pending(match: ScreeningMatch) -> None:
+    if match.status != MatchStatus.pending.value:
+        raise Conflict(f"match {match.id} was already {match.status}")
+
+
+def _decide(
+    session: Session, principal: Principal, match: ScreeningMatch, outcome: MatchStatus
+) -> None:
+    match.status = outcome.value
+    match.decided_by_key_id = principal.key_id
+    match.decided_by_name = principal.key_name
+    match.decided_at = utcnow()
+    audit.record(
+        session,
+        principal,
+        MATCH_ENTITY,
+        match.id,
+        outcome.value,
+        old=MatchStatus.pending.value,
+        new=outcome.value,
+    )
+    session.flush()
+    still_pending = session.scalars(
+        select(ScreeningMatch.id)
+        .where(
+            ScreeningMatch.import_id == match.import_id,
+            ScreeningMatch.status == MatchStatus.pending.value,
+        )
+        .limit(1)
+    ).first()
+    if still_pending is None:
+        get_import(session, match.import_id).status = ImportStatus.completed.value
+    session.flush()

@@ -1,0 +1,270 @@
+"""Export and import of answers: JSON both ways, the XLSX template filled in offline."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from typing import Any
+
+from assessment_helpers import (
+    BUNDLED_KEY,
+    disclosure,
+    error_paths,
+    evidence,
+    patch_answers,
+    read,
+    url,
+)
+from fastapi.testclient import TestClient
+from openpyxl import Workbook, load_workbook
+
+from hrdd.questionnaires.schemas import Questionnaire
+
+Start = Callable[..., tuple[dict[str, Any], str]]
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+ANSWERS = {
+    "EX1": {"type": "multiple_choice", "values": ["interception", "forensic_extraction"]},
+    "EX2": {"type": "number", "value": "40", "unit": "percent"},
+    "EX5": {"type": "single_choice", "value": "yes"},
+    "EU3a": {"type": "single_choice", "value": "yes"},
+    "EU3b": {"type": "date", "value": "2016-04-01"},
+    "P1": disclosure(
+        "partial",
+        evidence("Policy page", "Test Vendor", "2020-05-04", link="https://vendor.example/policy"),
+    ),
+    "P2": {"type": "disclosure", "level": "not_applicable", "not_applicable_reason": "Test reason"},
+    "P3": {"type": "text", "value": "Reviewed by nobody independent.", "comment": "Test"},
+}
+
+
+def import_json(
+    client: TestClient, headers: dict[str, str], assessment_id: str, body: Any, etag: str | None
+) -> Any:
+    extra = {"If-Match": etag} if etag else {}
+    return client.post(url(assessment_id, "/import"), json=body, headers=headers | extra)
+
+
+def import_xlsx(
+    client: TestClient, headers: dict[str, str], assessment_id: str, content: bytes, etag: str
+) -> Any:
+    return client.post(
+        url(assessment_id, "/import.xlsx"),
+        files={"file": ("filled.xlsx", content, XLSX)},
+        headers=headers | {"If-Match": etag},
+    )
+
+
+def template(client: TestClient, headers: dict[str, str], version: str) -> Any:
+    response = client.get(
+        f"/api/v1/questionnaires/{BUNDLED_KEY}/versions/{version}/template.xlsx", headers=headers
+    )
+    assert response.status_code == 200
+    return load_workbook(io.BytesIO(response.content))
+
+
+def saved_bytes(workbook: Any) -> bytes:
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def fill(workbook: Any, question_id: str, **cells: Any) -> int:
+    """Write cells (by header label) on the question's row; returns the row number."""
+    sheet = workbook["Answers"]
+    header = [cell.value for cell in sheet[1]]
+    for row in range(2, sheet.max_row + 1):
+        if sheet.cell(row=row, column=1).value == question_id:
+            for label, value in cells.items():
+                sheet.cell(row=row, column=header.index(label) + 1, value=value)
+            return row
+    raise AssertionError(f"no row for {question_id}")
+
+
+def test_json_export_imports_into_another_draft(
+    client: TestClient, tenant_a: Any, start_assessment: Start
+) -> None:
+    source, etag = start_assessment()
+    saved = patch_answers(client, tenant_a.investor, source["id"], ANSWERS, etag)
+    assert saved.status_code == 200, saved.text
+    exported = client.get(url(source["id"], "/export"), headers=tenant_a.investor)
+    assert exported.status_code == 200
+    assert "attachment" in exported.headers["content-disposition"]
+    document = exported.json()
+    assert set(document["answers"]) == set(ANSWERS)
+
+    target, target_etag = start_assessment()
+    body = {
+        k: document[k] for k in ("format", "questionnaire_key", "questionnaire_version", "answers")
+    }
+    assert import_json(client, tenant_a.investor, target["id"], body, None).status_code == 428
+    imported = import_json(client, tenant_a.investor, target["id"], body, target_etag)
+    assert imported.status_code == 200, imported.text
+    assert set(imported.json()["imported"]) == set(ANSWERS)
+    copied, _ = read(client, tenant_a.investor, target["id"])
+    original, _ = read(client, tenant_a.investor, source["id"])
+    assert {q: a["payload"] for q, a in copied["answers"].items()} == {
+        q: a["payload"] for q, a in original["answers"].items()
+    }
+
+
+def test_json_import_for_another_version_or_with_bad_answers_changes_nothing(
+    client: TestClient, tenant_a: Any, start_assessment: Start
+) -> None:
+    target, etag = start_assessment()
+    before, _ = read(client, tenant_a.investor, target["id"])
+    base = {
+        "questionnaire_key": BUNDLED_KEY,
+        "questionnaire_version": before["questionnaire"]["version"],
+    }
+    other_version = import_json(
+        client,
+        tenant_a.investor,
+        target["id"],
+        base | {"questionnaire_version": "0.9.0", "answers": ANSWERS},
+        etag,
+    )
+    assert other_version.status_code == 422
+    assert error_paths(other_version) == {"questionnaire_version"}
+    bad = import_json(
+        client,
+        tenant_a.investor,
+        target["id"],
+        base
+        | {
+            "answers": ANSWERS
+            | {"EX5": {"type": "single_choice", "value": "maybe"}, "NOPE": disclosure("no")}
+        },
+        etag,
+    )
+    assert bad.status_code == 422
+    # EU3a and EU3b depend on EX5, which is now invalid: they are hidden too.
+    assert error_paths(bad) == {"answers.EX5.value", "answers.NOPE", "answers.EU3a", "answers.EU3b"}
+    assert read(client, tenant_a.investor, target["id"]) == (before, etag)
+
+
+def test_filled_xlsx_template_round_trip(
+    client: TestClient, tenant_a: Any, bundled: Questionnaire, start_assessment: Start
+) -> None:
+    draft, etag = start_assessment()
+    workbook = template(client, tenant_a.investor, bundled.version)
+    fill(workbook, "EX1", Answer="interception, forensic_extraction")
+    fill(workbook, "EX2", Answer=40)
+    fill(workbook, "EX5", Answer="yes")
+    fill(workbook, "EU3a", Answer="yes")
+    fill(workbook, "EU3b", Answer="2016-04-01")
+    fill(
+        workbook,
+        "P1",
+        Answer="partial",
+        **{
+            "Evidence URL": "https://vendor.example/policy",
+            "Evidence title": "Policy page",
+            "Evidence publisher": "Test Vendor",
+            "Evidence date (YYYY-MM-DD)": "2020-05-04",
+        },
+    )
+    fill(workbook, "P2", Answer="not_applicable", **{"Not-applicable reason": "Test reason"})
+    fill(workbook, "P3", Answer="Reviewed by nobody independent.", Comment="Test")
+    response = import_xlsx(client, tenant_a.investor, draft["id"], saved_bytes(workbook), etag)
+    assert response.status_code == 200, response.text
+    assert set(response.json()["imported"]) == set(ANSWERS)
+    answers = read(client, tenant_a.investor, draft["id"])[0]["answers"]
+    expected, _ = start_assessment()
+    through_api = patch_answers(client, tenant_a.investor, expected["id"], ANSWERS, _)
+    assert through_api.status_code == 200
+    assert {q: a["payload"] for q, a in answers.items()} == {
+        q: a["payload"] for q, a in through_api.json()["answers"].items()
+    }
+
+
+def test_xlsx_row_errors_name_row_and_column_and_nothing_is_saved(
+    client: TestClient, tenant_a: Any, bundled: Questionnaire, start_assessment: Start
+) -> None:
+    draft, etag = start_assessment()
+    before, _ = read(client, tenant_a.investor, draft["id"])
+    workbook = template(client, tenant_a.investor, bundled.version)
+    good_row = fill(workbook, "G1", Answer="no")
+    bad_level = fill(workbook, "P1", Answer="mostly")
+    bad_number = fill(workbook, "EX2", Answer="about forty")
+    out_of_bounds = fill(workbook, "DD6", Answer=-3)
+    hidden = fill(workbook, "EU6", Answer="full")
+    no_answer = fill(workbook, "P2", Comment="a comment without an answer")
+    sheet = workbook["Answers"]
+    extra_row = sheet.max_row + 1
+    sheet.cell(row=extra_row, column=1, value="ZZ1")
+    sheet.cell(row=extra_row, column=10, value="full")
+    response = import_xlsx(client, tenant_a.investor, draft["id"], saved_bytes(workbook), etag)
+    assert response.status_code == 422
+    problems = {e["path"]: e["message"] for e in response.json()["errors"]}
+    assert set(problems) == {
+        f"rows.{bad_level}.answer",
+        f"rows.{bad_number}.answer",
+        f"rows.{out_of_bounds}.answer",
+        f"rows.{hidden}.answer",
+        f"rows.{no_answer}.answer",
+        f"rows.{extra_row}.question_id",
+    }
+    assert problems[f"rows.{bad_level}.answer"].startswith(f"row {bad_level}, question P1:")
+    assert f"rows.{good_row}.answer" not in problems
+    assert read(client, tenant_a.investor, draft["id"]) == (before, etag)
+
+
+def test_a_workbook_that_is_not_the_template_is_422(
+    client: TestClient,
+    tenant_a: Any,
+    bundled: Questionnaire,
+    settings: Any,
+    start_assessment: Start,
+) -> None:
+    draft, etag = start_assessment()
+    before, _ = read(client, tenant_a.investor, draft["id"])
+
+    changed_header = template(client, tenant_a.investor, bundled.version)
+    changed_header["Answers"]["J1"] = "My answer"
+    no_marker = template(client, tenant_a.investor, bundled.version)
+    no_marker["About"]["B1"] = "something else"
+    far_below = template(client, tenant_a.investor, bundled.version)
+    far_below["Answers"].cell(row=len(bundled.questions) + 500, column=1, value="P1")
+    plain = Workbook()
+    plain.active.append(["Question id", "Answer"])
+
+    text = (settings.questionnaires_dir / "stap-surveillance-v1.yaml").read_text()
+    published = client.post(
+        "/api/v1/questionnaires",
+        files={
+            "file": (
+                "q.yaml",
+                text.replace(f"\nversion: {bundled.version}\n", "\nversion: 1.1.0\n", 1).encode(),
+                "application/x-yaml",
+            )
+        },
+        headers=tenant_a.analyst,
+    )
+    assert published.status_code == 201
+    other_version = template(client, tenant_a.investor, "1.1.0")
+
+    for content in (
+        b"not a spreadsheet at all",
+        b"PK\x03\x04 a broken zip",
+        saved_bytes(plain),
+        saved_bytes(changed_header),
+        saved_bytes(no_marker),
+        saved_bytes(far_below),
+        saved_bytes(other_version),
+    ):
+        response = import_xlsx(client, tenant_a.investor, draft["id"], content, etag)
+        assert response.status_code == 422, response.text
+        assert error_paths(response) == {"file"}
+    assert read(client, tenant_a.investor, draft["id"]) == (before, etag)
+
+
+def test_an_xlsx_over_the_upload_limit_is_413(
+    client: TestClient, tenant_a: Any, bundled: Questionnaire, start_assessment: Start
+) -> None:
+    draft, etag = start_assessment()
+    settings = client.app.state.settings
+    client.app.state.settings = settings.model_copy(update={"max_upload_bytes": 1024})
+    workbook = template(client, tenant_a.investor, bundled.version)
+    response = import_xlsx(client, tenant_a.investor, draft["id"], saved_bytes(workbook), etag)
+    assert response.status_code == 413

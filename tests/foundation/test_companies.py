@@ -1,0 +1,143 @@
+"""Company registry: identifier validation, search, roles, ETags, ownership."""
+
+import pytest
+
+# Real, check-digit-valid identifiers of well-known issuers (Apple Inc.'s ISIN; a syntactically
+# valid LEI made for tests) and deliberately broken ones.
+APPLE_ISIN = "US0378331005"
+VALID_LEI = "5493001KJTIIGC8Y1R12"
+
+
+def create(client, headers, **fields):
+    body = {"name": "Example Surveillance Ltd"} | fields
+    return client.post("/api/v1/companies", json=body, headers=headers)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "path"),
+    [
+        ("isins", ["US0378331006"], "isins.0"),
+        ("isins", ["XX123"], "isins.0"),
+        ("lei", "5493001KJTIIGC8Y1R13", "lei"),
+        ("lei", "not-a-lei", "lei"),
+    ],
+)
+def test_bad_identifiers_are_422_naming_field_and_value(client, tenant_a, field, value, path):
+    response = create(client, tenant_a.analyst, **{field: value})
+    assert response.status_code == 422
+    errors = response.json()["errors"]
+    assert errors[0]["path"] == path
+    shown = value[0] if isinstance(value, list) else value
+    assert shown in errors[0]["message"]
+    assert client.get("/api/v1/companies", headers=tenant_a.investor).json()["items"] == []
+
+
+def test_search_by_name_alias_isin_lei_and_ticker(client, tenant_a):
+    created = create(
+        client,
+        tenant_a.analyst,
+        name="Cellebrite DI Ltd",
+        aliases=["Cellebrite"],
+        isins=[APPLE_ISIN],  # any valid ISIN serves the search test
+        lei=VALID_LEI,
+        tickers=["NASDAQ:CLBT"],
+        categories=["forensic_extraction"],
+        country="IL",
+        listing_status="listed",
+    )
+    assert created.status_code == 201, created.text
+    company_id = created.json()["id"]
+    create(client, tenant_a.analyst, name="Unrelated Utilities plc")
+    for query in ["cellebrite di", "CELLEBRITE", APPLE_ISIN, VALID_LEI, "CLBT", "nasdaq:clbt"]:
+        items = client.get(
+            "/api/v1/companies", params={"q": query}, headers=tenant_a.investor
+        ).json()["items"]
+        assert [i["id"] for i in items] == [company_id], query
+    by_category = client.get(
+        "/api/v1/companies", params={"category": "forensic_extraction"}, headers=tenant_a.investor
+    ).json()["items"]
+    assert [i["id"] for i in by_category] == [company_id]
+    assert (
+        client.get("/api/v1/companies", params={"q": "%"}, headers=tenant_a.investor).json()[
+            "items"
+        ]
+        == []
+    )
+
+
+def test_identifier_owned_by_another_company_is_refused(client, tenant_a):
+    assert create(client, tenant_a.analyst, name="First", isins=[APPLE_ISIN]).status_code == 201
+    second = create(client, tenant_a.analyst, name="Second", isins=[APPLE_ISIN])
+    assert second.status_code == 422
+    assert second.json()["errors"][0]["path"] == "isins.0"
+
+
+def test_investors_read_analysts_write(client, tenant_a, tenant_b):
+    assert create(client, tenant_a.investor).status_code == 403
+    company = create(client, tenant_a.analyst).json()
+    # Companies are shared reference data: another organisation reads them too.
+    shared = client.get(f"/api/v1/companies/{company['id']}", headers=tenant_b.investor)
+    assert shared.status_code == 200
+    assert (
+        client.get(
+            "/api/v1/companies/8d3c4c55-43c7-4d2f-9d69-0a6f9b8f1a77", headers=tenant_b.investor
+        ).status_code
+        == 404
+    )
+
+
+def test_replace_needs_current_etag(client, tenant_a):
+    created = create(client, tenant_a.analyst, name="Versioned SA")
+    etag = created.headers["etag"]
+    url = f"/api/v1/companies/{created.json()['id']}"
+    body = {"name": "Versioned S.A.", "aliases": ["Versioned"]}
+    assert client.put(url, json=body, headers=tenant_a.analyst).status_code == 428
+    updated = client.put(url, json=body, headers=tenant_a.analyst | {"If-Match": etag})
+    assert updated.status_code == 200 and updated.json()["version"] == 2
+    stale = client.put(
+        url, json={"name": "Lost update"}, headers=tenant_a.analyst | {"If-Match": etag}
+    )
+    assert stale.status_code == 412
+    assert client.get(url, headers=tenant_a.investor).json()["name"] == "Versioned S.A."
+
+
+def test_ownership_links_show_on_both_sides(client, tenant_a):
+    sponsor = create(client, tenant_a.analyst, name="Example Capital LLP").json()
+    target = create(client, tenant_a.analyst, name="Example Spyware Ltd").json()
+    link = client.post(
+        f"/api/v1/companies/{target['id']}/ownership",
+        json={
+            "owner_name": "Example Capital LLP",
+            "owner_kind": "private_equity",
+            "owner_company_id": sponsor["id"],
+            "percentage": "70.0",
+            "start_date": "2019-02-14",
+            "source_publisher": "Example Times",
+            "source_url": "https://example.org/story",
+        },
+        headers=tenant_a.analyst,
+    )
+    assert link.status_code == 201, link.text
+    owners = client.get(f"/api/v1/companies/{target['id']}", headers=tenant_a.investor).json()[
+        "owners"
+    ]
+    assert owners[0]["owner_company_id"] == sponsor["id"] and owners[0]["percentage"] == "70.0000"
+    holdings = client.get(f"/api/v1/companies/{sponsor['id']}", headers=tenant_a.investor).json()[
+        "holdings"
+    ]
+    assert holdings[0]["company_name"] == "Example Spyware Ltd"
+    backwards = client.post(
+        f"/api/v1/companies/{target['id']}/ownership",
+        json={
+            "owner_name": "X",
+            "owner_kind": "fund",
+            "start_date": "2020-01-01",
+            "end_date": "2019-01-01",
+        },
+        headers=tenant_a.analyst,
+    )
+    assert backwards.status_code == 422
+    removed = client.delete(
+        f"/api/v1/companies/{target['id']}/ownership/{link.json()['id']}", headers=tenant_a.analyst
+    )
+    assert removed.status_code == 204

@@ -1,0 +1,80 @@
+"""Every error is problem+json; unknown routes and methods too; request ids; body limit."""
+
+
+def test_unknown_route_is_problem_json(client):
+    response = client.get("/api/v1/no-such-thing")
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "application/problem+json"
+    body = response.json()
+    assert body["type"] == "/problems/not-found" and body["status"] == 404
+    assert "/api/v1/no-such-thing" in body["detail"]
+
+
+def test_wrong_method_is_405_problem(client, tenant_a):
+    response = client.patch("/api/v1/me", headers=tenant_a.investor)
+    assert response.status_code == 405
+    assert response.json()["type"] == "/problems/method-not-allowed"
+
+
+def test_malformed_json_names_the_body(client, tenant_a):
+    response = client.post(
+        "/api/v1/companies",
+        content=b'{"name": "x",',
+        headers=tenant_a.analyst | {"Content-Type": "application/json"},
+    )
+    assert response.status_code == 422
+    body = response.json()
+    assert body["type"] == "/problems/validation"
+    assert body["errors"] and body["errors"][0]["path"]
+
+
+def test_validation_errors_carry_field_paths(client, tenant_a):
+    response = client.post(
+        "/api/v1/companies",
+        json={"name": "", "country": "Israel", "categories": ["toaster"]},
+        headers=tenant_a.analyst,
+    )
+    assert response.status_code == 422
+    paths = {e["path"] for e in response.json()["errors"]}
+    assert {"name", "country", "categories.0"} <= paths
+
+
+def test_request_id_is_echoed_or_made(client):
+    given = client.get("/health", headers={"X-Request-ID": "abc-123"})
+    assert given.headers["x-request-id"] == "abc-123"
+    made = client.get("/health")
+    assert len(made.headers["x-request-id"]) >= 16
+    hostile = client.get("/health", headers={"X-Request-ID": "x" * 500})
+    assert hostile.headers["x-request-id"] != "x" * 500
+
+
+def test_body_over_the_limit_is_413_and_writes_nothing(client, tenant_a, settings):
+    big_notes = "n" * (settings.max_body_bytes + 10)
+    response = client.post(
+        "/api/v1/companies",
+        json={"name": "Too Big Ltd", "notes": big_notes},
+        headers=tenant_a.analyst,
+    )
+    assert response.status_code == 413
+    assert response.json()["type"] == "/problems/payload-too-large"
+    found = client.get("/api/v1/companies", params={"q": "Too Big"}, headers=tenant_a.investor)
+    assert found.json()["items"] == []
+
+
+def test_streamed_body_over_the_limit_is_413(client, tenant_a, settings):
+    def chunks():
+        for _ in range(settings.max_body_bytes // 65536 + 2):
+            yield b" " * 65536
+
+    response = client.post(
+        "/api/v1/companies",
+        content=chunks(),
+        headers=tenant_a.analyst | {"Content-Type": "application/json"},
+    )
+    assert response.status_code == 413
+
+
+def test_problem_types_are_served(client):
+    body = client.get("/problems/precondition-failed").json()
+    assert body["status"] == 412
+    assert client.get("/problems/nope").status_code == 404

@@ -1,0 +1,260 @@
+"""Holdings CSV import: encodings, headers, bad rows, all or nothing, resolution."""
+
+from __future__ import annotations
+
+import pytest
+from portfolio_helpers import (
+    API,
+    SPARE_ISINS,
+    by_name,
+    company_id,
+    create_portfolio,
+    holdings,
+    load_content,
+    resolve,
+    risk,
+    upload,
+)
+
+from hrdd.errors import PayloadTooLarge
+from hrdd.portfolios.csv_import import parse_holdings
+
+NESTLE_ISIN = "CH0038863350"
+
+
+@pytest.fixture
+def content(db, settings):
+    load_content(db, settings)
+
+
+@pytest.fixture
+def portfolio(client, tenant_a):
+    return create_portfolio(client, tenant_a.investor)
+
+
+def error_paths(response) -> set[str]:
+    return {error["path"] for error in response.json()["errors"]}
+
+
+def test_bom_and_case_insensitive_headers_resolve_by_identifier(
+    client, tenant_a, db, content, portfolio
+):
+    csv = (
+        "\ufeffNAME;Isin;TICKER;Market Value;currency;Weight\n"
+        f"Nestle;{NESTLE_ISIN};;1000000;eur;\n"
+        "Cellebrite;;CLBT;250000;;\n"
+        "Unilever;;LSE:ULVR;250000;EUR;\n"
+    )
+    response = upload(client, tenant_a.investor, portfolio, csv)
+    assert response.status_code == 200, response.text
+    assert response.json()["imported"] == 3
+    assert response.json()["resolved_by_identifier"] == 3
+    items = holdings(client, tenant_a.investor, portfolio)
+    assert [h["line"] for h in items] == [2, 3, 4]
+    resolved = {h["name"]: h["company_id"] for h in items}
+    assert resolved == {
+        "Nestle": company_id(db, "nestle"),
+        "Cellebrite": company_id(db, "cellebrite"),
+        "Unilever": company_id(db, "unilever"),
+    }
+    assert all(h["resolution"] == "identifier" for h in items)
+    assert by_name(items, "Nestle")["market_value"] == "1000000.0000"
+    assert by_name(items, "Nestle")["currency"] == "EUR"
+    read = client.get(f"{API}/portfolios/{portfolio}", headers=tenant_a.investor).json()
+    assert read["holdings_count"] == 3
+    assert read["holdings_imported_by"] == "Aurora Pension Fund investor"
+
+
+def test_other_encoding_is_refused_naming_the_line(client, tenant_a, portfolio):
+    csv = "name,isin\nAcme,\nSoci\u00e9t\u00e9 G\u00e9n\u00e9rale,\n".encode("cp1252")
+    response = upload(client, tenant_a.investor, portfolio, csv)
+    assert response.status_code == 422
+    body = response.json()
+    assert "UTF-8" in body["detail"]
+    assert error_paths(response) == {"file.line.3"}
+    assert holdings(client, tenant_a.investor, portfolio) == []
+
+
+def test_utf16_is_refused(client, tenant_a, portfolio):
+    response = upload(client, tenant_a.investor, portfolio, "name\nAcme\n".encode("utf-16"))
+    assert response.status_code == 422
+    assert "UTF-16" in response.json()["detail"]
+
+
+def test_bad_isin_row_rejects_the_whole_file_and_keeps_the_old_holdings(
+    client, tenant_a, content, portfolio
+):
+    first = upload(client, tenant_a.investor, portfolio, f"name,isin\nNestle,{NESTLE_ISIN}\n")
+    assert first.status_code == 200, first.text
+    bad = f"name,isin,market_value\nApple,{SPARE_ISINS[0]},10\nBroken,US0378331006,20\n"
+    response = upload(client, tenant_a.investor, portfolio, bad)
+    assert response.status_code == 422
+    problems = response.json()["errors"]
+    assert [p["path"] for p in problems] == ["file.line.3.isin"]
+    assert "US0378331006" in problems[0]["message"]
+    assert "ISIN" in problems[0]["message"]
+    assert "line 3" in response.json()["detail"]
+    assert [h["name"] for h in holdings(client, tenant_a.investor, portfolio)] == ["Nestle"]
+
+
+def test_every_bad_cell_of_every_row_is_reported(client, tenant_a, portfolio):
+    csv = (
+        "name,isin,lei,market_value,currency,weight\n"
+        "Good,,,100,EUR,5%\n"
+        "Two problems,XX123,,-5,,\n"
+        ",,,100,,\n"
+        "Wrong money,,,100,USD,1.5\n"
+        "Bad LEI,,5493001KJTIIGC8Y1R13,abc,,\n"
+    )
+    response = upload(client, tenant_a.investor, portfolio, csv)
+    assert response.status_code == 422
+    assert error_paths(response) == {
+        "file.line.3.isin",
+        "file.line.3.market_value",
+        "file.line.4",
+        "file.line.5.currency",
+        "file.line.5.weight",
+        "file.line.6.lei",
+        "file.line.6.market_value",
+    }
+    messages = {e["path"]: e["message"] for e in response.json()["errors"]}
+    assert "base currency EUR" in messages["file.line.5.currency"]
+    assert "negative" in messages["file.line.3.market_value"]
+
+
+def test_keep_good_rows_imports_the_rest_and_lists_the_bad(client, tenant_a, portfolio):
+    csv = "name,isin,weight\nAcme Robotics,,0.5\nBroken,US0378331006,0.25\nZeta Foods,,25%\n"
+    response = upload(client, tenant_a.investor, portfolio, csv, keep_good_rows=True)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["imported"] == 2
+    assert [p["path"] for p in body["rejected"]] == ["file.line.3.isin"]
+    items = holdings(client, tenant_a.investor, portfolio)
+    assert [(h["name"], h["weight"]) for h in items] == [
+        ("Acme Robotics", "0.5000000000"),
+        ("Zeta Foods", "0.2500000000"),
+    ]
+
+
+def test_a_file_of_only_bad_rows_imports_nothing_even_when_keeping_good_rows(
+    client, tenant_a, portfolio
+):
+    response = upload(
+        client, tenant_a.investor, portfolio, "name,isin\nX,US0378331006\n", keep_good_rows=True
+    )
+    assert response.status_code == 422
+    assert error_paths(response) == {"file.line.2.isin"}
+
+
+def test_header_must_name_a_holding_column(client, tenant_a, portfolio):
+    response = upload(client, tenant_a.investor, portfolio, "market_value,weight\n10,0.1\n")
+    assert response.status_code == 422
+    assert error_paths(response) == {"file.line.1"}
+    assert "name, isin, lei, ticker" in response.json()["errors"][0]["message"]
+
+
+def test_unknown_columns_are_ignored_and_reported_and_quoted_names_kept_whole(
+    client, tenant_a, portfolio
+):
+    csv = 'Name,Sector,ISIN\n"Acme, ""Robotics""\nHoldings",Industrials,\n'
+    response = upload(client, tenant_a.investor, portfolio, csv)
+    assert response.status_code == 200, response.text
+    assert response.json()["ignored_columns"] == ["Sector"]
+    items = holdings(client, tenant_a.investor, portfolio)
+    assert [(h["line"], h["name"]) for h in items] == [(2, 'Acme, "Robotics" Holdings')]
+
+
+def test_row_limit_is_enforced():
+    rows = "".join(f"Company {n}\n" for n in range(4))
+    with pytest.raises(PayloadTooLarge):
+        parse_holdings(f"name\n{rows}".encode(), "EUR", max_rows=3)
+    assert len(parse_holdings(f"name\n{rows}".encode(), "EUR", max_rows=4).rows) == 4
+
+
+def test_unresolved_holdings_are_kept_as_unassessed_exposure(client, tenant_a, content, portfolio):
+    csv = f"name,isin,market_value\nNestle,{NESTLE_ISIN},600\nQuixotic Widgets,,400\n"
+    response = upload(client, tenant_a.investor, portfolio, csv)
+    assert response.json()["unresolved"] == 1
+    unknown = by_name(holdings(client, tenant_a.investor, portfolio), "Quixotic Widgets")
+    assert unknown["resolution"] == "unresolved"
+    assert unknown["company_id"] is None
+    view = risk(client, tenant_a.investor, portfolio)
+    row = by_name(view["holdings"], "Quixotic Widgets")
+    assert row["assessed"] is False
+    assert "not matched" in row["unassessed_reason"]
+    unassessed = view["totals"]["unassessed"]
+    assert unassessed["holdings"] >= 1
+    assert float(unassessed["value"]) >= 400
+
+
+def test_name_candidates_are_confirmed_and_remembered_on_reimport(
+    client, tenant_a, db, content, portfolio
+):
+    nso = company_id(db, "nso-group")
+    csv = "name,market_value\nNSO Group,100\n"
+    response = upload(client, tenant_a.investor, portfolio, csv)
+    assert response.json()["with_candidates"] == 1
+    holding = holdings(client, tenant_a.investor, portfolio)[0]
+    assert holding["resolution"] == "candidates"
+    assert holding["company_id"] is None
+    assert nso in [c["company_id"] for c in holding["candidates"]]
+    assert not risk(client, tenant_a.investor, portfolio)["holdings"][0]["assessed"]
+
+    confirmed = resolve(client, tenant_a.investor, portfolio, holding["id"], nso)
+    assert confirmed.status_code == 200, confirmed.text
+    assert confirmed.json()["resolution"] == "name_confirmed"
+    assert confirmed.json()["company_id"] == nso
+    assert confirmed.json()["resolved_by_name"]
+    assert risk(client, tenant_a.investor, portfolio)["holdings"][0]["scored_company_id"] == nso
+
+    again = upload(client, tenant_a.investor, portfolio, csv)
+    assert again.json()["confirmed_before"] == 1
+    assert again.json()["replaced"] == 1
+    assert holdings(client, tenant_a.investor, portfolio)[0]["company_id"] == nso
+
+
+def test_resolve_refuses_an_unknown_company_and_can_mark_none(client, tenant_a, portfolio):
+    upload(client, tenant_a.investor, portfolio, "name\nAcme Robotics\n")
+    holding = holdings(client, tenant_a.investor, portfolio)[0]
+    unknown = resolve(
+        client, tenant_a.investor, portfolio, holding["id"], "00000000-0000-4000-8000-000000000000"
+    )
+    assert unknown.status_code == 422
+    assert {e["path"] for e in unknown.json()["errors"]} == {"company_id"}
+    none = resolve(client, tenant_a.investor, portfolio, holding["id"], None)
+    assert none.status_code == 200
+    assert none.json()["resolution"] == "unresolved"
+
+
+def test_another_organisation_sees_nothing(client, tenant_a, tenant_b, portfolio):
+    upload(client, tenant_a.investor, portfolio, "name\nAcme Robotics\n")
+    holding = holdings(client, tenant_a.investor, portfolio)[0]
+    other = tenant_b.admin
+    base = f"{API}/portfolios/{portfolio}"
+    assert client.get(base, headers=other).status_code == 404
+    assert client.get(f"{base}/holdings", headers=other).status_code == 404
+    assert client.get(f"{base}/risk", headers=other).status_code == 404
+    assert client.get(f"{base}/risk.csv", headers=other).status_code == 404
+    assert upload(client, other, portfolio, "name\nX\n").status_code == 404
+    assert resolve(client, other, portfolio, holding["id"], None).status_code == 404
+    listed = client.get(f"{API}/portfolios", headers=other).json()["items"]
+    assert portfolio not in [p["id"] for p in listed]
+    assert holdings(client, tenant_a.investor, portfolio)[0]["resolution"] == "unresolved"
+
+
+def test_portfolio_create_validates_and_lists(client, tenant_a):
+    bad = client.post(
+        f"{API}/portfolios", json={"name": "", "base_currency": "EURO"}, headers=tenant_a.investor
+    )
+    assert bad.status_code == 422
+    assert {e["path"] for e in bad.json()["errors"]} == {"name", "base_currency"}
+    created = client.post(
+        f"{API}/portfolios",
+        json={"name": "Fund A", "base_currency": "usd"},
+        headers=tenant_a.investor,
+    )
+    assert created.status_code == 201
+    assert created.headers["Location"] == f"{API}/portfolios/{created.json()['id']}"
+    assert created.json()["base_currency"] == "USD"
+    listed = client.get(f"{API}/portfolios", headers=tenant_a.investor).json()["items"]
+    assert [p["name"] for p in listed] == ["Fund A"]

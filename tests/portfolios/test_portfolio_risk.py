@@ -1,0 +1,210 @@
+"""The risk view: scores per holding, exposure through ownership, totals both ways."""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+
+import pytest
+from portfolio_helpers import (
+    API,
+    SPARE_ISINS,
+    by_name,
+    company_id,
+    confirm_first_candidates,
+    create_portfolio,
+    load_content,
+    risk,
+    upload,
+)
+
+from hrdd.db import TenantContext
+from hrdd.scoring import service as scoring
+
+ESCALATION = {"escalate_collectively", "vote_or_file_resolution", "divest_or_exclude"}
+
+
+@pytest.fixture
+def content(db, settings):
+    load_content(db, settings)
+
+
+def make_company(client, tenant, name: str, **fields) -> str:
+    response = client.post(
+        f"{API}/companies", json={"name": name, **fields}, headers=tenant.analyst
+    )
+    assert response.status_code == 201, response.text
+    return response.json()["id"]
+
+
+def add_owner(client, tenant, owned: str, owner: str, owner_name: str, **fields) -> None:
+    response = client.post(
+        f"{API}/companies/{owned}/ownership",
+        json={
+            "owner_name": owner_name,
+            "owner_kind": "private_equity",
+            "owner_company_id": owner,
+            **fields,
+        },
+        headers=tenant.analyst,
+    )
+    assert response.status_code == 201, response.text
+
+
+def test_a_holding_in_a_parent_carries_what_it_owns_with_dates(client, tenant_a, db, content):
+    nso, candiru, paragon = (company_id(db, s) for s in ("nso-group", "candiru", "paragon"))
+    parent = make_company(client, tenant_a, "Example Capital Partners plc", isins=[SPARE_ISINS[1]])
+    midco = make_company(client, tenant_a, "Example Midco Ltd")
+    add_owner(
+        client, tenant_a, nso, parent, "Example Capital", percentage="70", start_date="2021-08-01"
+    )
+    add_owner(
+        client,
+        tenant_a,
+        candiru,
+        parent,
+        "Example Capital",
+        start_date="2015-01-01",
+        end_date="2018-12-31",
+    )
+    add_owner(client, tenant_a, midco, parent, "Example Capital", start_date="2020-01-01")
+    add_owner(client, tenant_a, paragon, midco, "Example Midco", start_date="2021-01-01")
+
+    portfolio = create_portfolio(client, tenant_a.investor)
+    csv = f"name,isin,market_value\nExample Capital,{SPARE_ISINS[1]},900\nNSO Group,,100\n"
+    assert upload(client, tenant_a.investor, portfolio, csv).status_code == 200
+    confirm_first_candidates(client, tenant_a.investor, portfolio)
+    view = risk(client, tenant_a.investor, portfolio)
+    holding = by_name(view["holdings"], "Example Capital")
+    direct = by_name(view["holdings"], "NSO Group")
+
+    exposures = {e["company_id"]: e for e in holding["exposure_via"]}
+    assert set(exposures) == {nso, candiru, midco, paragon}
+    assert exposures[nso]["current"] is True
+    assert exposures[nso]["start_date"] == "2021-08-01"
+    assert Decimal(exposures[nso]["percentage"]) == 70
+    assert exposures[nso]["band"] == direct["band"]
+    assert exposures[candiru]["current"] is False
+    assert exposures[candiru]["end_date"] == "2018-12-31"
+    assert exposures[paragon]["via"] == ["Example Midco Ltd"]
+    assert exposures[paragon]["current"] is True
+
+    # The parent has no score of its own: it carries the worst company it owns now.
+    current = [e for e in holding["exposure_via"] if e["current"] and e["overall"] is not None]
+    worst = max(current, key=lambda e: e["overall"])
+    assert holding["assessed"] is True
+    assert holding["basis"] == "ownership"
+    assert holding["scored_company_id"] == worst["company_id"]
+    assert holding["overall"] == worst["overall"]
+    assert holding["company_id"] == parent
+    assert direct["basis"] == "own"
+
+
+def test_a_stake_that_ended_does_not_count(client, tenant_a, db, content):
+    candiru = company_id(db, "candiru")
+    parent = make_company(client, tenant_a, "Former Owner AG", isins=[SPARE_ISINS[2]])
+    add_owner(client, tenant_a, candiru, parent, "Former Owner", end_date="2018-12-31")
+    portfolio = create_portfolio(client, tenant_a.investor)
+    upload(client, tenant_a.investor, portfolio, f"isin,market_value\n{SPARE_ISINS[2]},50\n")
+    holding = risk(client, tenant_a.investor, portfolio)["holdings"][0]
+    assert holding["name"] == "Former Owner AG"
+    assert [e["current"] for e in holding["exposure_via"]] == [False]
+    assert holding["assessed"] is False
+    assert "no assessment and no evidence" in holding["unassessed_reason"]
+
+
+def test_holding_scores_are_the_current_scores(client, tenant_a, db, content):
+    portfolio = create_portfolio(client, tenant_a.investor)
+    upload(client, tenant_a.investor, portfolio, "name,ticker\nCellebrite,NASDAQ:CLBT\n")
+    holding = risk(client, tenant_a.investor, portfolio)["holdings"][0]
+    cellebrite = company_id(db, "cellebrite")
+    with db.session(TenantContext(tenant_a.organisation_id), write=True) as session:
+        scores = scoring.current_scores(session, [uuid.UUID(cellebrite)])
+    expected = scores[uuid.UUID(holding["scored_company_id"])]
+    assert holding["company_id"] == cellebrite
+    assert holding["overall"] == expected.overall
+    assert holding["band"] == expected.band
+    assert holding["confidence"] == expected.confidence
+    assert holding["action"] == expected.action
+    assert holding["action_reason"] == expected.action_reason
+    assert [o["rule_id"] for o in holding["overrides"]] == [o.rule_id for o in expected.overrides]
+
+
+def _share(part: Decimal, whole: Decimal) -> Decimal:
+    return (part / whole).quantize(Decimal("0.000001"))
+
+
+def test_totals_by_number_and_by_value(client, tenant_a, content):
+    portfolio = create_portfolio(client, tenant_a.investor)
+    csv = (
+        "name,isin,ticker,market_value\n"
+        "NSO Group,,,250000\n"
+        "Cellebrite,,CLBT,100000.50\n"
+        "Sandvine,,,75000\n"
+        "Nestle,CH0038863350,,1000000\n"
+        "Quixotic Widgets,,,25000\n"
+    )
+    assert upload(client, tenant_a.investor, portfolio, csv).status_code == 200
+    confirm_first_candidates(client, tenant_a.investor, portfolio)
+    view = risk(client, tenant_a.investor, portfolio)
+    items, totals = view["holdings"], view["totals"]
+    values = {h["name"]: Decimal(h["market_value"]) for h in items}
+    total = sum(values.values())
+    assert Decimal(totals["total_value"]) == total
+    assert totals["holdings"] == len(items) == 5
+
+    bands = {b["band"]: b for b in totals["by_band"]}
+    assert list(bands) == ["low", "medium", "high", "severe"]
+    populated = 0
+    for band, figures in bands.items():
+        members = [h for h in items if h["band"] == band]
+        populated += bool(members)
+        value = sum((values[h["name"]] for h in members), Decimal(0))
+        assert figures["holdings"] == len(members)
+        assert Decimal(figures["value"]) == value
+        assert Decimal(figures["share_of_value"]) == _share(value, total)
+        assert Decimal(figures["share_of_holdings"]) == _share(Decimal(len(members)), Decimal(5))
+    assert populated >= 2, "the fixture should spread holdings over several bands"
+
+    groups = {
+        "unassessed": [h for h in items if not h["assessed"]],
+        "active_override": [h for h in items if h["overrides"]],
+        "needing_escalation": [h for h in items if h["action"] in ESCALATION],
+    }
+    assert {h["name"] for h in groups["unassessed"]} >= {"Quixotic Widgets", "Nestle"}
+    for key, members in groups.items():
+        value = sum((values[h["name"]] for h in members), Decimal(0))
+        assert totals[key]["holdings"] == len(members), key
+        assert Decimal(totals[key]["value"]) == value, key
+        assert Decimal(totals[key]["share_of_value"]) == _share(value, total), key
+
+    assessed = [h for h in items if h["assessed"]]
+    mean = sum(h["overall"] for h in assessed) / len(assessed)
+    weighted = sum(Decimal(str(h["overall"])) * values[h["name"]] for h in assessed) / sum(
+        values[h["name"]] for h in assessed
+    )
+    assert totals["mean_score"] == pytest.approx(mean, abs=0.05)
+    assert totals["value_weighted_score"] == pytest.approx(float(weighted), abs=0.05)
+    expected_top = sorted(assessed, key=lambda h: (-h["overall"], -values[h["name"]]))
+    assert [t["name"] for t in totals["top_risks"]] == [h["name"] for h in expected_top]
+
+
+def test_without_market_values_shares_come_from_weights(client, tenant_a, content):
+    portfolio = create_portfolio(client, tenant_a.investor)
+    csv = "name,weight\nQuixotic Widgets,60%\nNSO Group,0.1\nUnheard Of Ltd,\n"
+    upload(client, tenant_a.investor, portfolio, csv)
+    confirm_first_candidates(client, tenant_a.investor, portfolio)
+    totals = risk(client, tenant_a.investor, portfolio)["totals"]
+    assert Decimal(totals["total_value"]) == 0
+    assert totals["holdings_without_value"] == 1
+    assert Decimal(totals["unassessed"]["share_of_value"]) == _share(Decimal("0.6"), Decimal("0.7"))
+    assert Decimal(totals["unassessed"]["share_of_holdings"]) == _share(Decimal(2), Decimal(3))
+
+
+def test_an_empty_portfolio_has_zero_totals(client, tenant_a, content):
+    portfolio = create_portfolio(client, tenant_a.investor)
+    totals = risk(client, tenant_a.investor, portfolio)["totals"]
+    assert totals["holdings"] == 0
+    assert totals["mean_score"] is None
+    assert totals["value_weighted_score"] is None
+    assert totals["top_risks"] == []

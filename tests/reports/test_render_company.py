@@ -1,0 +1,343 @@
+"""The company report PDF, read back with pypdf.
+
+What pypdf (7.x) returns for right-to-left text: the renderer draws Hebrew and Arabic in visual
+order (left to right on the page), and pypdf's text extraction reorders such runs back into
+logical order, so a Hebrew name comes back exactly as stored. Arabic comes back as the joined
+presentation forms that were drawn (U+FB50-U+FEFF); compatibility normalisation (NFKC) maps
+them back to the stored letters. Extraction may add or drop spaces around a right-to-left run
+inside left-to-right text, so those checks compare text with whitespace removed.
+"""
+
+import io
+import re
+import unicodedata
+from datetime import date
+
+import pytest
+from pydantic import ValidationError
+from pypdf import PdfReader
+from reportlab.lib.pagesizes import A4, LETTER
+
+from hrdd.reports.company_pdf import render_company_report
+from hrdd.reports.schemas import (
+    AnswerRow,
+    Citation,
+    CompanyReport,
+    EvidenceLink,
+    Identifier,
+    MethodologySection,
+    OverrideFired,
+    PageSize,
+    RiskPoint,
+    RuleSetRef,
+    SayDoGapRow,
+    ScoreSummary,
+    ThemeScore,
+    TimelineEntry,
+)
+from hrdd.vocab import (
+    Confidence,
+    EvidenceType,
+    FulfilmentStatus,
+    InvestorAction,
+    RiskBand,
+    SourceClass,
+)
+
+IMG_INJECTION = '<img src="/etc/passwd"/>'
+LINK_INJECTION = '<a href="javascript:alert(1)">x</a>'
+ENTITY_TEXT = "Smith &amp; Partners &lt;b&gt;"
+GREEK_NAME = "Παράδειγμα Συμμετοχές"
+CYRILLIC_NAME = "Пример Холдинг"
+HEBREW_NAME = "דוגמה מערכות"
+ARABIC_NAME = "شركة مثال"
+SECTION_TITLES = [
+    "Cover",
+    "Summary",
+    "Theme scores",
+    "Evidence risk over time",
+    "Say-do gap",
+    "Evidence timeline",
+    "Overrides fired",
+    "Appendix A: answers",
+    "Appendix B: methodology",
+]
+PRINTED_SECTION_TITLES = SECTION_TITLES[1:]  # the cover has a bookmark, not a heading
+
+
+def citation(number: int, url: str | None) -> Citation:
+    return Citation(
+        publisher=f"Example Publisher {number}",
+        title=f"Example article number {number}",
+        published_on=date(2021, 1, number),
+        url=url,
+        source_class=SourceClass.ngo_report,
+    )
+
+
+def company_report(**changes: object) -> CompanyReport:
+    """A fictional company with every section filled and hostile text in the usual places."""
+    report = CompanyReport(
+        company_name=f"Example Surveillance {IMG_INJECTION} Ltd",
+        aliases=[GREEK_NAME, CYRILLIC_NAME, HEBREW_NAME, ARABIC_NAME],
+        identifiers=[Identifier(scheme="LEI", value="EXAMPLE0000000000000")],
+        report_date=date(2025, 1, 31),
+        prepared_for="Example Investor Organisation",
+        rule_set=RuleSetRef(id="default", version="7"),
+        inputs_hash="0f" * 32,
+        summary=ScoreSummary(
+            overall=81.5,
+            band=RiskBand.severe,
+            confidence=Confidence.medium,
+            range_low=74.0,
+            range_high=86.5,
+            recommended_action=InvestorAction.escalate_collectively,
+            action_reason=f"Reason text with {LINK_INJECTION} inside.",
+        ),
+        theme_scores=[
+            ThemeScore(theme_id=f"theme-{index}", title=f"Theme {index}", score=index * 20.0)
+            for index in range(1, 5)
+        ],
+        evidence_risk_series=[
+            RiskPoint(on=date(2020, month, 1), value=10.0 * month) for month in range(1, 10)
+        ],
+        say_do_gaps=[
+            SayDoGapRow(
+                commitment=f"Commitment text {ENTITY_TEXT}",
+                committed_on=date(2019, 6, 1),
+                status=FulfilmentStatus.contradicted,
+                contradicting_evidence=[
+                    EvidenceLink(title="Contradicting item", url="https://example.org/contra"),
+                    EvidenceLink(title="Script link item", url="javascript:alert(2)"),
+                ],
+            )
+        ],
+        timeline=[
+            TimelineEntry(
+                occurred_on=date(2021, 1, 1),
+                summary="First example incident",
+                evidence_type=EvidenceType.forensic_finding,
+                citations=[citation(1, "https://example.org/one?a=1&b=2")],
+            ),
+            TimelineEntry(
+                occurred_on=date(2021, 1, 2),
+                summary=f"Second example incident {LINK_INJECTION}",
+                citations=[citation(2, "file:///etc/passwd"), citation(3, None)],
+            ),
+        ],
+        overrides=[
+            OverrideFired(
+                rule_id="OVR-EXAMPLE-1",
+                reason="Example reason for the override",
+                lifts_when="Example lifting condition",
+            )
+        ],
+        answers=[
+            AnswerRow(
+                question_id="Q-EXAMPLE-1",
+                question="Example question?",
+                answer=f"Example answer\x00 with {IMG_INJECTION}",
+                evidence=[EvidenceLink(title="Answer evidence", url="https://example.org/answer")],
+            )
+        ],
+        methodology=[
+            MethodologySection(title="How scores combine", paragraphs=["Example method text."]),
+            MethodologySection(title="Overrides", paragraphs=["Example override text."]),
+        ],
+    )
+    return report.model_copy(update=changes)
+
+
+def render(report: CompanyReport) -> bytes:
+    buffer = io.BytesIO()
+    render_company_report(report, buffer)
+    return buffer.getvalue()
+
+
+def page_texts(pdf: bytes) -> list[str]:
+    return [page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages]
+
+
+def squashed(text: str) -> str:
+    return re.sub(r"\s+", "", text)
+
+
+@pytest.fixture(scope="module")
+def full_pdf() -> bytes:
+    return render(company_report())
+
+
+@pytest.fixture(scope="module")
+def full_text(full_pdf: bytes) -> str:
+    return "\n".join(page_texts(full_pdf))
+
+
+def test_every_section_is_printed_in_order(full_text: str) -> None:
+    positions = [full_text.find(title) for title in PRINTED_SECTION_TITLES]
+    assert all(position >= 0 for position in positions), dict(
+        zip(PRINTED_SECTION_TITLES, positions, strict=True)
+    )
+    assert positions == sorted(positions)
+
+
+def test_cover_and_summary_carry_the_score_facts(full_text: str) -> None:
+    for expected in (
+        "2025-01-31",
+        "default, version 7",
+        "0f" * 32,
+        "81.5 out of 100",
+        "Severe",
+        "74.0 to 86.5",
+        "Escalate together with other investors",
+        "EXAMPLE0000000000000",
+    ):
+        assert expected in full_text
+
+
+def test_citations_are_printed_in_full(full_text: str) -> None:
+    flat = squashed(full_text)
+    for number in (1, 2, 3):
+        assert f"Example Publisher {number}" in full_text
+        assert f"Example article number {number}" in full_text
+        assert f"2021-01-0{number}" in full_text
+    assert "NGO report" in full_text
+    assert squashed("https://example.org/one?a=1&b=2") in flat
+    # A non-web URL is shown, not linked.
+    assert "file:///etc/passwd" in flat
+
+
+def test_links_are_web_links_only(full_pdf: bytes) -> None:
+    reader = PdfReader(io.BytesIO(full_pdf))
+    targets = set()
+    for page in reader.pages:
+        for annotation in page.get("/Annots") or []:
+            action = annotation.get_object()["/A"]
+            assert action["/S"] == "/URI"
+            targets.add(action["/URI"])
+    assert targets == {
+        "https://example.org/contra",
+        "https://example.org/one?a=1&b=2",
+        "https://example.org/answer",
+    }
+    assert b"/Launch" not in full_pdf
+    assert b"/JavaScript" not in full_pdf
+
+
+def test_injection_strings_print_literally(full_text: str) -> None:
+    flat = squashed(full_text)
+    assert squashed(IMG_INJECTION) in flat
+    assert squashed(LINK_INJECTION) in flat
+    assert squashed(ENTITY_TEXT) in flat
+    assert "\x00" not in full_text
+
+
+def test_non_latin_names_are_extracted(full_text: str) -> None:
+    assert GREEK_NAME in full_text
+    assert CYRILLIC_NAME in full_text
+    flat = squashed(full_text)
+    assert squashed(HEBREW_NAME) in flat
+    # Arabic was drawn shaped (joined presentation forms), which NFKC maps back to the letters.
+    assert any(0xFB50 <= ord(character) <= 0xFEFF for character in full_text)
+    assert squashed(ARABIC_NAME) in squashed(unicodedata.normalize("NFKC", full_text))
+
+
+def test_every_page_says_page_x_of_y(full_pdf: bytes) -> None:
+    texts = page_texts(full_pdf)
+    assert len(texts) > 1
+    for number, text in enumerate(texts, start=1):
+        assert re.search(rf"Page {number} of\s*{len(texts)}\b", text), text[-200:]
+
+
+def test_metadata_names_the_company_and_the_organisation(full_pdf: bytes) -> None:
+    metadata = PdfReader(io.BytesIO(full_pdf)).metadata
+    assert metadata is not None
+    assert "Example Surveillance" in (metadata.title or "")
+    assert metadata.author == "hrdd for Example Investor Organisation"
+    assert "rule set default version 7" in (metadata.subject or "")
+    assert metadata.creation_date is not None
+    assert metadata.creation_date.date() == date(2025, 1, 31)
+
+
+def test_bookmarks_point_at_the_pages_of_their_sections(full_pdf: bytes) -> None:
+    reader = PdfReader(io.BytesIO(full_pdf))
+    texts = page_texts(full_pdf)
+    top_level = [item for item in reader.outline if not isinstance(item, list)]
+    assert [item.title for item in top_level] == SECTION_TITLES
+    for item in top_level[1:]:
+        assert item.title in texts[reader.get_destination_page_number(item)]
+    nested = [item for item in reader.outline if isinstance(item, list)]
+    assert [child.title for child in nested[-1]] == ["How scores combine", "Overrides"]
+
+
+@pytest.mark.parametrize(
+    ("page_size", "dimensions"), [(PageSize.a4, A4), (PageSize.letter, LETTER)]
+)
+def test_page_size_follows_the_model(page_size: PageSize, dimensions: tuple[float, float]) -> None:
+    pdf = render(company_report(page_size=page_size))
+    for page in PdfReader(io.BytesIO(pdf)).pages:
+        assert float(page.mediabox.width) == pytest.approx(dimensions[0])
+        assert float(page.mediabox.height) == pytest.approx(dimensions[1])
+
+
+def test_a_cell_taller_than_a_page_is_split_across_pages() -> None:
+    word = "W" * 3_000
+    gap = SayDoGapRow(commitment=word, status=FulfilmentStatus.self_reported)
+    texts = page_texts(render(company_report(say_do_gaps=[gap])))
+    baseline = "".join(page_texts(render(company_report(say_do_gaps=[]))))
+    # All of the word is printed (in pieces, between page headers and footers).
+    assert "".join(texts).count("W") - baseline.count("W") == len(word)
+    assert len([text for text in texts if text.count("W") > 100]) >= 2
+
+
+def test_a_report_with_only_the_required_parts_says_what_is_missing() -> None:
+    report = company_report(
+        aliases=[],
+        identifiers=[],
+        prepared_for=None,
+        theme_scores=[],
+        evidence_risk_series=[],
+        say_do_gaps=[],
+        timeline=[],
+        overrides=[],
+        answers=[],
+        methodology=[],
+    )
+    text = "\n".join(page_texts(render(report)))
+    for expected in (
+        "No theme scores were recorded.",
+        "No evidence-risk history was recorded.",
+        "No commitments were recorded.",
+        "No evidence items were recorded.",
+        "No red-flag override applies to this company.",
+        "No answers were recorded.",
+        "No methodology text was supplied.",
+    ):
+        assert expected in text
+
+
+def test_the_same_model_gives_the_same_bytes() -> None:
+    report = company_report()
+    assert render(report) == render(report)
+
+
+def test_single_point_series_renders() -> None:
+    report = company_report(evidence_risk_series=[RiskPoint(on=date(2024, 5, 1), value=42.0)])
+    assert "peak 42.0 on 2024-05-01" in "\n".join(page_texts(render(report)))
+
+
+def test_series_out_of_date_order_is_refused_with_its_position() -> None:
+    points = [
+        {"on": date(2021, 1, 1), "value": 1.0},
+        {"on": date(2020, 1, 1), "value": 2.0},
+    ]
+    data = company_report().model_dump()
+    data["evidence_risk_series"] = points
+    with pytest.raises(ValidationError, match=r"evidence_risk_series\[1\]\.on"):
+        CompanyReport.model_validate(data)
+
+
+def test_sensitivity_range_upside_down_is_refused() -> None:
+    data = company_report().model_dump()
+    data["summary"]["range_low"] = 90.0
+    with pytest.raises(ValidationError, match=r"range_low 90\.0 is above range_high 86\.5"):
+        CompanyReport.model_validate(data)

@@ -1,0 +1,319 @@
+"""The portfolio report PDF, read back with pypdf.
+
+Right-to-left names come back from pypdf 7 in logical order (it reorders the visual runs the
+renderer drew); see test_render_company.py for the details.
+"""
+
+import io
+import math
+import re
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from pypdf import PdfReader
+from reportlab.lib.pagesizes import A4, LETTER
+
+from hrdd.reports.layout import BOTTOM_MARGIN, PLAIN_ROW_HEIGHT, TOP_MARGIN
+from hrdd.reports.portfolio_pdf import render_portfolio_report
+from hrdd.reports.schemas import (
+    BandExposure,
+    Citation,
+    FlaggedHolding,
+    HoldingRow,
+    Identifier,
+    KeyFigures,
+    MethodologySection,
+    OverrideFired,
+    OwnedCompany,
+    PageSize,
+    PortfolioReport,
+    RuleSetRef,
+    UnassessedHolding,
+)
+from hrdd.vocab import Confidence, InvestorAction, RiskBand, SourceClass
+
+IMG_INJECTION = '<img src="/etc/passwd"/>'
+LINK_INJECTION = '<a href="javascript:alert(1)">x</a>'
+GREEK_NAME = "Παράδειγμα Συμμετοχές"
+CYRILLIC_NAME = "Пример Холдинг"
+HEBREW_NAME = "דוגמה מערכות"
+SECTION_TITLES = [
+    "Cover",
+    "Key figures",
+    "Risk distribution and exposure",
+    "Flagged holdings",
+    "All holdings",
+    "Unassessed exposure",
+    "Methodology",
+]
+BANDS = list(RiskBand)
+
+
+def holding_name(index: int) -> str:
+    return f"Holding {index:05d} Example"
+
+
+def portfolio_report(holding_count: int = 40, **changes: object) -> PortfolioReport:
+    """A fictional portfolio: every fifth holding unassessed, two flagged holdings."""
+    holdings: list[HoldingRow] = []
+    unassessed: list[UnassessedHolding] = []
+    for index in range(holding_count):
+        identifiers = [Identifier(scheme="ID", value=f"TEST{index:06d}")]
+        value = Decimal(1_000 + index)
+        if index % 5 == 0:
+            holdings.append(
+                HoldingRow(name=holding_name(index), identifiers=identifiers, value=value)
+            )
+            unassessed.append(
+                UnassessedHolding(
+                    name=holding_name(index),
+                    identifiers=identifiers,
+                    value=value,
+                    reason="No company matched",
+                )
+            )
+        else:
+            holdings.append(
+                HoldingRow(
+                    name=holding_name(index),
+                    identifiers=identifiers,
+                    value=value,
+                    weight=Decimal("0.0123"),
+                    band=BANDS[index % 4],
+                    score=float(index % 100),
+                    confidence=Confidence.high,
+                    action=InvestorAction.engage,
+                )
+            )
+    flagged = [
+        FlaggedHolding(
+            name=f"Flagged {LINK_INJECTION} Example",
+            identifiers=[Identifier(scheme="ISIN", value="XS0000000009")],
+            value=Decimal("2500000.50"),
+            weight=Decimal("0.031"),
+            band=RiskBand.severe,
+            score=91.0,
+            confidence=Confidence.medium,
+            action=InvestorAction.divest_or_exclude,
+            action_reason=f"Example reason {IMG_INJECTION}",
+            overrides=[
+                OverrideFired(
+                    rule_id="OVR-EXAMPLE-2",
+                    reason="Example listing",
+                    lifts_when="Example delisting",
+                )
+            ],
+            exposure_via=[
+                OwnedCompany(
+                    company_name="Example Owned Subsidiary",
+                    stake_percent=Decimal("70"),
+                    owned_from=date(2019, 2, 1),
+                    owned_until=date(2023, 3, 1),
+                )
+            ],
+            key_evidence=[
+                Citation(
+                    publisher="Example Lab",
+                    title="Example finding",
+                    published_on=date(2022, 4, 5),
+                    url="https://example.org/finding",
+                    source_class=SourceClass.forensic_lab,
+                )
+            ],
+        ),
+        FlaggedHolding(
+            name=HEBREW_NAME,
+            band=RiskBand.high,
+            score=70.0,
+            confidence=Confidence.low,
+            action=InvestorAction.engage,
+            action_reason="Example engagement reason",
+        ),
+    ]
+    report = PortfolioReport(
+        portfolio_name=f"Example portfolio {GREEK_NAME}",
+        owner_organisation=f"Example Investor {CYRILLIC_NAME}",
+        report_date=date(2025, 2, 28),
+        rule_set=RuleSetRef(id="default", version="3"),
+        key_figures=KeyFigures(
+            total_value=Decimal("1000000.00"),
+            currency="EUR",
+            holdings_count=holding_count,
+            by_band=[
+                BandExposure(
+                    band=band,
+                    holdings=holding_count // 5,
+                    value=Decimal("200000.00"),
+                    share_of_value=Decimal("0.2"),
+                )
+                for band in BANDS
+            ],
+            value_with_active_override=Decimal("123456.78"),
+            holdings_with_active_override=3,
+            value_unassessed=Decimal("200000.00"),
+            unassessed_count=len(unassessed),
+            needing_escalation=7,
+        ),
+        flagged=flagged,
+        holdings=holdings,
+        unassessed=unassessed,
+        methodology=[MethodologySection(title="Example method", paragraphs=["Method text."])],
+    )
+    return report.model_copy(update=changes)
+
+
+def render(report: PortfolioReport, progress: list[float] | None = None) -> bytes:
+    buffer = io.BytesIO()
+    render_portfolio_report(report, buffer, progress.append if progress is not None else None)
+    return buffer.getvalue()
+
+
+def page_texts(pdf: bytes) -> list[str]:
+    return [page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages]
+
+
+def squashed(text: str) -> str:
+    return re.sub(r"\s+", "", text)
+
+
+@pytest.fixture(scope="module")
+def small_pdf() -> bytes:
+    return render(portfolio_report())
+
+
+@pytest.fixture(scope="module")
+def small_text(small_pdf: bytes) -> str:
+    return "\n".join(page_texts(small_pdf))
+
+
+def test_sections_are_printed_in_order_and_bookmarked(small_pdf: bytes, small_text: str) -> None:
+    positions = [small_text.find(title) for title in SECTION_TITLES[1:]]
+    assert all(position >= 0 for position in positions)
+    assert positions == sorted(positions)
+    reader = PdfReader(io.BytesIO(small_pdf))
+    texts = page_texts(small_pdf)
+    top_level = [item for item in reader.outline if not isinstance(item, list)]
+    assert [item.title for item in top_level] == SECTION_TITLES
+    for item in top_level[1:]:
+        assert item.title in texts[reader.get_destination_page_number(item)]
+    flagged_children = reader.outline[SECTION_TITLES.index("Flagged holdings") + 1]
+    assert [child.title for child in flagged_children] == [
+        f"Flagged {LINK_INJECTION} Example",
+        HEBREW_NAME,
+    ]
+
+
+def test_key_figures_show_money_counts_and_shares(small_text: str) -> None:
+    for expected in (
+        "1,000,000.00 EUR",
+        "123,456.78 EUR (12.3% of value; 3 holdings)",
+        "200,000.00 EUR (20.0% of value; 8 holdings)",
+        "Holdings needing escalation",
+        "Risk distribution: holdings per band",
+        "Exposure: value per band (EUR)",
+    ):
+        assert expected in small_text
+
+
+def test_flagged_holdings_show_their_detail(small_text: str) -> None:
+    for expected in (
+        "2,500,000.50 EUR",
+        "3.10%",
+        "Severe, 91.0 out of 100",
+        "Divest or exclude (last resort)",
+        "OVR-EXAMPLE-2",
+        "Example Owned Subsidiary, 70% stake (2019-02-01 to 2023-03-01)",
+        "Example Lab",
+        "https://example.org/finding",
+    ):
+        assert expected in small_text
+
+
+def test_injection_strings_print_literally_and_links_stay_web_links(
+    small_pdf: bytes, small_text: str
+) -> None:
+    flat = squashed(small_text)
+    assert squashed(LINK_INJECTION) in flat
+    assert squashed(IMG_INJECTION) in flat
+    reader = PdfReader(io.BytesIO(small_pdf))
+    uris = {
+        annotation.get_object()["/A"]["/URI"]
+        for page in reader.pages
+        for annotation in page.get("/Annots") or []
+    }
+    assert uris == {"https://example.org/finding"}
+    assert b"/Launch" not in small_pdf
+    assert b"/JavaScript" not in small_pdf
+
+
+def test_non_latin_names_are_extracted(small_text: str) -> None:
+    assert GREEK_NAME in small_text
+    assert CYRILLIC_NAME in small_text
+    assert squashed(HEBREW_NAME) in squashed(small_text)
+
+
+def test_every_holding_and_unassessed_holding_is_listed(small_text: str) -> None:
+    for index in range(40):
+        assert holding_name(index) in small_text
+        assert f"TEST{index:06d}" in small_text
+    assert "No company matched" in small_text
+    assert "Unassessed" in small_text
+
+
+def test_metadata_and_page_numbers(small_pdf: bytes) -> None:
+    reader = PdfReader(io.BytesIO(small_pdf))
+    metadata = reader.metadata
+    assert metadata is not None
+    assert GREEK_NAME in (metadata.title or "")
+    assert CYRILLIC_NAME in (metadata.author or "")
+    assert "40 holdings" in (metadata.subject or "")
+    texts = page_texts(small_pdf)
+    for number, text in enumerate(texts, start=1):
+        assert re.search(rf"Page {number} of\s*{len(texts)}\b", text)
+
+
+@pytest.mark.parametrize(
+    ("page_size", "dimensions"), [(PageSize.a4, A4), (PageSize.letter, LETTER)]
+)
+def test_page_size_follows_the_model(page_size: PageSize, dimensions: tuple[float, float]) -> None:
+    reader = PdfReader(io.BytesIO(render(portfolio_report(page_size=page_size))))
+    box = reader.pages[0].mediabox
+    assert (float(box.width), float(box.height)) == pytest.approx(dimensions)
+
+
+def test_a_3000_character_name_is_shortened_in_the_table_and_wrapped_in_the_detail() -> None:
+    word = "W" * 3_000
+    report = portfolio_report()
+    holdings = [report.holdings[0].model_copy(update={"name": word}), *report.holdings[1:]]
+    flagged = [report.flagged[0].model_copy(update={"name": word}), *report.flagged[1:]]
+    texts = page_texts(render(report.model_copy(update={"holdings": holdings, "flagged": flagged})))
+    holdings_page = next(text for text in texts if "All holdings" in text)
+    assert re.search(r"W{10,}…", holdings_page)
+    # The flagged-holding heading prints the whole word, wrapped over many lines; the table
+    # cell adds its shortened copy.
+    assert "".join(texts).count("W") > len(word)
+
+
+def test_1500_holdings_render_on_a_sensible_number_of_pages() -> None:
+    holding_count = 1_500
+    progress: list[float] = []
+    pdf = render(portfolio_report(holding_count), progress)
+    texts = page_texts(pdf)
+    everything = "\n".join(texts)
+    assert all(holding_name(index) in everything for index in range(holding_count))
+
+    # Fixed-height rows: the holdings table needs this many pages, the unassessed table (a
+    # fifth of the rows) a fifth of that; the other sections add only a few.
+    frame_height = A4[1] - TOP_MARGIN - BOTTOM_MARGIN
+    rows_per_page = int(frame_height // PLAIN_ROW_HEIGHT) - 1
+    table_pages = math.ceil(holding_count / rows_per_page)
+    unassessed_pages = math.ceil(holding_count / 5 / rows_per_page)
+    assert table_pages + unassessed_pages <= len(texts) <= table_pages + unassessed_pages + 6
+    pages_with_table_header = [text for text in texts if "Value (EUR)" in text]
+    assert len(pages_with_table_header) >= table_pages
+
+    assert progress == sorted(progress)
+    assert progress[-1] == 1.0
+    assert all(0.0 < fraction <= 1.0 for fraction in progress)
+    assert len(progress) >= 10

@@ -1,0 +1,216 @@
+"""The PDF endpoints: company and portfolio reports read back with pypdf."""
+
+from __future__ import annotations
+
+import io
+import re
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+from pypdf import PdfReader
+from sqlalchemy import select
+from tests.portfolios.portfolio_helpers import (
+    API,
+    company_id,
+    confirm_first_candidates,
+    create_portfolio,
+    load_content,
+    upload,
+)
+
+from hrdd.db import SYSTEM
+from hrdd.evidence.models import EvidenceItem
+from hrdd.reports.service import SYNC_PORTFOLIO_REPORT_MAX_HOLDINGS
+
+IMG = '<img src="/etc/passwd"/>'
+JS_LINK = '<a href="javascript:alert(1)">click me</a>'
+GREEK = "Ελληνικές Επενδύσεις"
+
+
+@pytest.fixture
+def content(db, settings):
+    load_content(db, settings)
+
+
+def compact(text: str) -> str:
+    """Text without white space: PDF extraction breaks lines wherever the layout did."""
+    return re.sub(r"\s+", "", text)
+
+
+def pdf_text(reader: PdfReader) -> str:
+    return compact("".join(page.extract_text() for page in reader.pages))
+
+
+def link_targets(reader: PdfReader) -> set[str]:
+    targets = set()
+    for page in reader.pages:
+        for annotation in page.get("/Annots") or []:
+            action = annotation.get_object().get("/A")
+            if action is not None and "/URI" in action:
+                targets.add(str(action["/URI"]))
+    return targets
+
+
+def outline_titles(reader: PdfReader) -> list[str]:
+    titles: list[str] = []
+
+    def walk(items) -> None:  # type: ignore[no-untyped-def]
+        for item in items:
+            if isinstance(item, list):
+                walk(item)
+            else:
+                titles.append(item.title)
+
+    walk(reader.outline)
+    return titles
+
+
+def today() -> str:
+    return datetime.now(UTC).date().isoformat()
+
+
+def nso_assessment(client, tenant, db) -> str:
+    response = client.post(
+        f"{API}/assessments",
+        json={"company_id": company_id(db, "nso-group"), "questionnaire_key": "stap-surveillance"},
+        headers=tenant.analyst,
+    )
+    assert response.status_code == 201, response.text
+    assessment, etag = response.json()["id"], response.headers["ETag"]
+    answers = {
+        "P1": {
+            "type": "disclosure",
+            "level": "partial",
+            "comment": f"Policy text quoted: {JS_LINK}",
+            "evidence": [
+                {"title": f"Policy page {IMG}", "publisher": "NSO", "url": "https://example.org/p"}
+            ],
+        },
+        "G1": {"type": "disclosure", "level": "no_information"},
+    }
+    patched = client.patch(
+        f"{API}/assessments/{assessment}/answers",
+        json={"answers": answers},
+        headers=tenant.analyst | {"If-Match": etag},
+    )
+    assert patched.status_code == 200, patched.text
+    return assessment
+
+
+def test_company_report_has_every_section_citations_and_literal_markup(
+    client, tenant_a, db, content
+):
+    assessment = nso_assessment(client, tenant_a, db)
+    response = client.get(f"{API}/assessments/{assessment}/report.pdf", headers=tenant_a.investor)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "application/pdf"
+    assert (
+        f'filename="nso-group-technologies-limited-company-report-{today()}.pdf"'
+        in response.headers["content-disposition"]
+    )
+    reader = PdfReader(io.BytesIO(response.content))
+    text = pdf_text(reader)
+    sections = [
+        "Summary",
+        "Theme scores",
+        "Evidence risk over time",
+        "Say-do gap",
+        "Evidence timeline",
+        "Overrides fired",
+        "Appendix A: answers",
+        "Appendix B: methodology",
+    ]
+    for section in sections:
+        assert compact(section) in text, section
+    assert set(sections) <= set(outline_titles(reader))
+    assert compact(IMG) in text
+    assert compact(JS_LINK) in text
+    assert (
+        reader.metadata.title == "Human-rights due diligence report: NSO Group Technologies Limited"
+    )
+    assert 3 <= len(reader.pages) <= 60
+
+    with db.session(SYSTEM) as session:
+        sources = [
+            source["url"]
+            for item in session.scalars(
+                select(EvidenceItem).where(
+                    EvidenceItem.company_id == uuid.UUID(company_id(db, "nso-group"))
+                )
+            )
+            for source in item.sources
+        ]
+    targets = link_targets(reader)
+    assert sources and set(sources) <= targets
+    assert not any(target.lower().startswith("javascript") for target in targets)
+    score = client.get(f"{API}/assessments/{assessment}/score", headers=tenant_a.investor).json()
+    assert compact(score["summary"]["inputs_hash"]) in text
+
+
+def test_company_report_in_us_letter(client, tenant_a, db, content):
+    assessment = nso_assessment(client, tenant_a, db)
+    url = f"{API}/assessments/{assessment}/report.pdf"
+    letter = client.get(url, params={"page_size": "LETTER"}, headers=tenant_a.investor)
+    assert letter.status_code == 200, letter.text
+    box = PdfReader(io.BytesIO(letter.content)).pages[0].mediabox
+    assert (round(float(box.width)), round(float(box.height))) == (612, 792)
+    a4 = PdfReader(io.BytesIO(client.get(url, headers=tenant_a.investor).content)).pages[0]
+    assert (round(float(a4.mediabox.width)), round(float(a4.mediabox.height))) == (595, 842)
+    wrong = client.get(url, params={"page_size": "A3"}, headers=tenant_a.investor)
+    assert wrong.status_code == 422
+
+
+def test_portfolio_report_sections_and_injection_text(client, tenant_a, content):
+    portfolio = create_portfolio(client, tenant_a.investor, name="Growth <b>Fund</b>")
+    csv = (
+        "name,market_value\n"
+        "NSO Group,250000\n"
+        f'"{IMG.replace(chr(34), chr(34) * 2)}",1000\n'
+        f"{GREEK},5000\n"
+    )
+    assert upload(client, tenant_a.investor, portfolio, csv).status_code == 200
+    confirm_first_candidates(client, tenant_a.investor, portfolio)
+    response = client.get(f"{API}/portfolios/{portfolio}/report.pdf", headers=tenant_a.investor)
+    assert response.status_code == 200, response.text
+    assert (
+        f'filename="growth-b-fund-b-portfolio-report-{today()}.pdf"'
+        in response.headers["content-disposition"]
+    )
+    reader = PdfReader(io.BytesIO(response.content))
+    text = pdf_text(reader)
+    for section in (
+        "Key figures",
+        "Risk distribution and exposure",
+        "Flagged holdings",
+        "All holdings",
+        "Unassessed exposure",
+        "Methodology",
+        "How the portfolio figures are counted",
+    ):
+        assert compact(section) in text, section
+    assert compact(IMG) in text
+    assert compact(GREEK) in text
+    assert compact("Growth <b>Fund</b>") in text
+    assert reader.metadata.title == "Portfolio risk report: Growth <b>Fund</b>"
+    assert "Key figures" in outline_titles(reader)
+
+
+def test_large_portfolio_report_needs_a_job(client, tenant_a, content):
+    portfolio = create_portfolio(client, tenant_a.investor)
+    rows = "".join(f"Filler {n:04d}\n" for n in range(SYNC_PORTFOLIO_REPORT_MAX_HOLDINGS + 1))
+    assert upload(client, tenant_a.investor, portfolio, f"name\n{rows}").status_code == 200
+    response = client.get(f"{API}/portfolios/{portfolio}/report.pdf", headers=tenant_a.investor)
+    assert response.status_code == 409
+    assert f"POST /api/v1/portfolios/{portfolio}/reports" in response.json()["detail"]
+
+
+def test_reports_of_another_organisation_are_not_found(client, tenant_a, tenant_b, db, content):
+    assessment = nso_assessment(client, tenant_a, db)
+    portfolio = create_portfolio(client, tenant_a.investor)
+    other = tenant_b.admin
+    assert (
+        client.get(f"{API}/assessments/{assessment}/report.pdf", headers=other).status_code == 404
+    )
+    assert client.get(f"{API}/portfolios/{portfolio}/report.pdf", headers=other).status_code == 404
+    assert client.post(f"{API}/portfolios/{portfolio}/reports", headers=other).status_code == 404

@@ -1,0 +1,547 @@
+"""Worked cases: overrides that fire and lift, the say-do gap, as-of dates, diffs and errors."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from pydantic import ValidationError
+from test_engine_support import (
+    answer,
+    best_answers,
+    commitment,
+    incident,
+    request,
+    ruleset,
+    scored_disclosure_ids,
+)
+
+from hrdd.scoring.engine import ScoringInputError, score
+from hrdd.scoring.inputs import AnswerInput, QuestionSpec, ScoreRequest
+from hrdd.vocab import (
+    AffectedGroup,
+    Confidence,
+    DisclosureLevel,
+    EvidenceType,
+    FulfilmentStatus,
+    InvestorAction,
+    ResponseKind,
+    RiskBand,
+    SourceClass,
+)
+
+ENTITY_LIST = "US Entity List"
+LISTING_FLOOR = Decimal(str(next(o.floor for o in ruleset().overrides if o.id == "RF-LISTING")))
+HRD_FLOOR = Decimal(str(next(o.floor for o in ruleset().overrides if o.id == "RF-HRD-TARGETING")))
+
+
+def listing(incident_id: str, day: dt.date, list_name: str = ENTITY_LIST):
+    return incident(
+        incident_id,
+        day,
+        type=EvidenceType.trade_restriction_listing,
+        severity=3,
+        source=SourceClass.court_or_government_record,
+        list_name=list_name,
+    )
+
+
+def delisting(incident_id: str, day: dt.date, list_name: str = ENTITY_LIST, **kwargs):
+    return incident(
+        incident_id,
+        day,
+        type=EvidenceType.delisting,
+        severity=None,
+        source=SourceClass.court_or_government_record,
+        list_name=list_name,
+        **kwargs,
+    )
+
+
+def targeting(incident_id: str, day: dt.date, **kwargs):
+    kwargs.setdefault("groups", (AffectedGroup.journalists,))
+    kwargs.setdefault("source", SourceClass.forensic_lab)
+    return incident(incident_id, day, severity=4, **kwargs)
+
+
+def fired(result) -> set[str]:
+    return {override.rule_id for override in result.overrides}
+
+
+# --- bands and the good case -----------------------------------------------------------------
+
+
+def test_good_verified_answers_and_no_evidence_land_low_with_high_confidence() -> None:
+    result = score(request(dt.date(2025, 6, 1), best_answers(on=dt.date(2025, 3, 1))))
+    assert result.band is RiskBand.low
+    assert result.commitment_score == Decimal(100)
+    assert result.say_do_gap == 0
+    assert result.action is InvestorAction.monitor
+    assert result.confidence is Confidence.high
+    assert not result.overrides
+
+
+def test_an_unanswered_questionnaire_is_a_policy_gap_with_low_confidence() -> None:
+    result = score(request(dt.date(2025, 6, 1)))
+    assert result.commitment_score == 0
+    assert result.policy_gap_risk == Decimal(str(ruleset().policy_gap.max_risk))
+    assert result.confidence is Confidence.low
+    assert {c.kind for c in result.contributions} == {"answer"}
+    coverage = next(d for d in result.confidence_drivers if d.name == "coverage")
+    assert coverage.value == 0
+
+
+def test_a_questionnaire_with_nothing_applicable_still_explains_its_score() -> None:
+    hidden = [AnswerInput(question_id=qid, visible=False) for qid in ("DD6", "C3", "DS2", "R2")] + [
+        answer(qid, DisclosureLevel.not_applicable) for qid in scored_disclosure_ids()
+    ]
+    result = score(request(dt.date(2025, 6, 1), hidden))
+    assert result.themes == ()
+    assert result.overall == Decimal(str(ruleset().policy_gap.max_risk))
+    assert [(c.kind, c.ref, c.points) for c in result.contributions] == [
+        ("theme", "all", result.overall)
+    ]
+
+
+def test_policy_gap_alone_never_reaches_severe() -> None:
+    answers = [answer(qid, DisclosureLevel.no) for qid in scored_disclosure_ids()]
+    result = score(request(dt.date(2025, 6, 1), answers))
+    assert result.band is not RiskBand.severe
+
+
+def test_reverse_scored_question_rewards_no() -> None:
+    base = best_answers()
+    listed = [a for a in base if a.question_id != "EU4"] + [answer("EU4", DisclosureLevel.full)]
+    clean = score(request(dt.date(2025, 6, 1), base))
+    admitted = score(request(dt.date(2025, 6, 1), listed))
+    assert admitted.commitment_score < clean.commitment_score
+    assert any(c.ref == "EU4" for c in admitted.contributions)
+
+
+def test_not_applicable_and_hidden_answers_are_excluded_not_zero() -> None:
+    base = [a for a in best_answers() if a.question_id != "DD3"]
+    na = score(request(dt.date(2025, 6, 1), [*base, answer("DD3", DisclosureLevel.not_applicable)]))
+    hidden = score(
+        request(
+            dt.date(2025, 6, 1),
+            [*base, AnswerInput(question_id="DD3", visible=False, disclosure=DisclosureLevel.no)],
+        )
+    )
+    unanswered = score(request(dt.date(2025, 6, 1), base))
+    assert na.commitment_score == hidden.commitment_score == Decimal(100)
+    assert unanswered.commitment_score < na.commitment_score
+
+
+def test_number_rule_scores_a_disclosed_count() -> None:
+    base = [a for a in best_answers() if a.question_id != "DD6"]
+    zero = score(request(dt.date(2025, 6, 1), [*base, AnswerInput(question_id="DD6", number=0)]))
+    some = score(request(dt.date(2025, 6, 1), [*base, AnswerInput(question_id="DD6", number=3)]))
+    dd = {t.theme: t for t in zero.themes}["due_diligence"]
+    assert some.commitment_score > zero.commitment_score
+    assert dd.claimed < 100
+
+
+# --- listing override (Sandvine-like: listed 2024-02-26, delisted 2024-10-21) ---------------
+
+
+def sandvine_like() -> list:
+    return [
+        listing("listed", dt.date(2024, 2, 26)),
+        delisting("delisted", dt.date(2024, 10, 21)),
+        incident(
+            "dpi-report",
+            dt.date(2023, 9, 1),
+            type=EvidenceType.investigative_journalism,
+            severity=4,
+            source=SourceClass.major_investigative_outlet,
+        ),
+    ]
+
+
+def test_listing_override_fires_while_listed_and_lifts_on_delisting() -> None:
+    listed = score(request(dt.date(2024, 7, 1), best_answers(), sandvine_like()))
+    delisted = score(request(dt.date(2025, 6, 1), best_answers(), sandvine_like()))
+    assert fired(listed) == {"RF-LISTING"}
+    assert listed.overall >= LISTING_FLOOR
+    assert listed.overrides[0].incident_ids == ("listed",)
+    assert any(c.kind == "override" and c.ref == "RF-LISTING" for c in listed.contributions)
+    assert "RF-LISTING" not in fired(delisted)
+    assert delisted.overall < listed.overall
+    assert delisted.evidence_risk_peak >= delisted.evidence_risk_current
+
+
+def test_delisting_only_ends_listings_made_before_it() -> None:
+    items = [
+        listing("first", dt.date(2021, 11, 3)),
+        delisting("out", dt.date(2022, 6, 1)),
+        listing("again", dt.date(2023, 1, 10)),
+    ]
+    between = score(request(dt.date(2022, 12, 1), best_answers(), items))
+    after = score(request(dt.date(2023, 6, 1), best_answers(), items))
+    assert "RF-LISTING" not in fired(between)
+    assert fired(after) == {"RF-LISTING"}
+    assert after.overrides[0].incident_ids == ("again",)
+
+
+def test_a_delisting_from_another_list_lifts_nothing() -> None:
+    items = [
+        listing("listed", dt.date(2021, 11, 3)),
+        delisting("other", dt.date(2022, 1, 1), "EU list"),
+    ]
+    assert fired(score(request(dt.date(2023, 1, 1), best_answers(), items))) == {"RF-LISTING"}
+
+
+def test_closing_item_may_name_the_listing_it_ends() -> None:
+    items = [
+        listing("listed", dt.date(2021, 11, 3)),
+        incident(
+            "lifted",
+            dt.date(2022, 1, 1),
+            type=EvidenceType.delisting,
+            severity=None,
+            source=SourceClass.court_or_government_record,
+            closes=("listed",),
+        ),
+    ]
+    assert not fired(score(request(dt.date(2023, 1, 1), best_answers(), items)))
+
+
+# --- targeting of journalists and HRDs -------------------------------------------------------
+
+
+def test_hrd_targeting_override_lifts_on_documented_remediation() -> None:
+    ongoing = [targeting("hack", dt.date(2021, 7, 18))]
+    remedied = [
+        *ongoing,
+        incident(
+            "remedy",
+            dt.date(2023, 3, 1),
+            type=EvidenceType.remediation,
+            severity=None,
+            source=SourceClass.court_or_government_record,
+            closes=("hack",),
+        ),
+    ]
+    as_of = dt.date(2024, 1, 1)
+    before = score(request(as_of, best_answers(), ongoing))
+    after = score(request(as_of, best_answers(), remedied))
+    earlier = score(request(dt.date(2022, 1, 1), best_answers(), remedied))
+    assert fired(before) == {"RF-HRD-TARGETING"}
+    assert before.overall >= HRD_FLOOR
+    assert not fired(after)
+    assert after.overall < before.overall
+    assert fired(earlier) == {"RF-HRD-TARGETING"}
+
+
+def test_hrd_targeting_lifts_on_remediated_status_from_its_date_only() -> None:
+    items = [targeting("hack", dt.date(2021, 7, 18), remediated_on=dt.date(2023, 5, 1))]
+    assert fired(score(request(dt.date(2023, 1, 1), best_answers(), items))) == {"RF-HRD-TARGETING"}
+    assert not fired(score(request(dt.date(2023, 6, 1), best_answers(), items)))
+
+
+def test_hrd_targeting_needs_forensic_confirmation_and_an_at_risk_group() -> None:
+    media = [targeting("story", dt.date(2024, 1, 1), source=SourceClass.media_report)]
+    public = [targeting("bulk", dt.date(2024, 1, 1), groups=(AffectedGroup.general_public,))]
+    for items in (media, public):
+        assert not fired(score(request(dt.date(2024, 6, 1), best_answers(), items)))
+
+
+def test_a_company_response_reduces_an_incident_but_does_not_lift_the_floor() -> None:
+    plain = [targeting("hack", dt.date(2024, 1, 1), groups=())]
+    answered = [
+        targeting(
+            "hack",
+            dt.date(2024, 1, 1),
+            groups=(),
+            responses=((ResponseKind.remedy, dt.date(2024, 2, 1)),),
+        )
+    ]
+    as_of = dt.date(2024, 6, 1)
+    assert (
+        score(request(as_of, best_answers(), answered)).evidence_risk_current
+        < score(request(as_of, best_answers(), plain)).evidence_risk_current
+    )
+    responded = [
+        targeting(
+            "hack", dt.date(2024, 1, 1), responses=((ResponseKind.remedy, dt.date(2024, 2, 1)),)
+        )
+    ]
+    assert fired(score(request(as_of, best_answers(), responded))) == {"RF-HRD-TARGETING"}
+
+
+# --- evidence over time ----------------------------------------------------------------------
+
+
+def test_evidence_after_as_of_is_ignored_entirely() -> None:
+    as_of = dt.date(2021, 1, 1)
+    known = [targeting("old", dt.date(2020, 6, 1), groups=())]
+    future = [
+        *known,
+        targeting("new", dt.date(2022, 1, 1)),
+        listing("listed", dt.date(2021, 11, 3)),
+        incident("late", dt.date(2020, 12, 1), published=dt.date(2021, 5, 1)),
+    ]
+    without = score(request(as_of, best_answers(), known))
+    with_future = score(request(as_of, best_answers(), future))
+    assert with_future.overall == without.overall
+    assert with_future.contributions == without.contributions
+    assert with_future.evidence_risk_peak == without.evidence_risk_peak
+    assert set(with_future.ignored_incident_ids) == {"new", "listed", "late"}
+    assert not with_future.overrides
+
+
+def test_unremediated_harm_decays_to_its_floor_and_remediated_harm_below_it() -> None:
+    floor = ruleset().decay[4].floor_while_unremediated
+    points = ruleset().severity[4].points
+    ongoing = [incident("old", dt.date(2010, 1, 1), severity=4)]
+    remedied = [incident("old", dt.date(2010, 1, 1), severity=4, remediated_on=dt.date(2011, 1, 1))]
+    fresh = score(request(dt.date(2010, 1, 2), best_answers(), ongoing))
+    stale = score(request(dt.date(2025, 1, 1), best_answers(), ongoing))
+    stale_remedied = score(request(dt.date(2025, 1, 1), best_answers(), remedied))
+    assert stale.evidence_risk_current < fresh.evidence_risk_current
+    assert float(stale.evidence_risk_current) == pytest.approx(points * floor, abs=0.05)
+    assert stale_remedied.evidence_risk_current < stale.evidence_risk_current
+    assert stale.evidence_risk_peak == stale.evidence_risk_current
+
+
+def test_peak_reports_the_worst_moment_in_the_window() -> None:
+    items = [
+        incident("hit", dt.date(2024, 1, 1), severity=5, remediated_on=dt.date(2024, 3, 1)),
+    ]
+    result = score(request(dt.date(2025, 6, 1), best_answers(), items))
+    assert result.evidence_risk_peak > result.evidence_risk_current
+    assert result.evidence_risk_peak_date == dt.date(2024, 1, 1)
+
+
+def test_harm_outweighs_perfect_policies() -> None:
+    items = [incident("grave", dt.date(2024, 1, 1), severity=5)]
+    result = score(request(dt.date(2024, 2, 1), best_answers(), items))
+    assert result.commitment_score == 100
+    assert result.band is RiskBand.severe
+    assert [c.kind for c in result.contributions] == ["incident"]
+
+
+# --- commitments and the say-do gap ----------------------------------------------------------
+
+
+def test_contradicted_commitment_raises_the_gap_and_caps_its_theme() -> None:
+    # A minor report contradicts the vetting claim, so policy risk, not evidence, drives.
+    report = incident("report", dt.date(2019, 10, 10), severity=1, source=SourceClass.media_report)
+    vetting = ("DD1", "DD3")
+    claimed = [commitment("vetting", dt.date(2019, 9, 10), vetting, FulfilmentStatus.verified)]
+    contradicted = [
+        commitment(
+            "vetting", dt.date(2019, 9, 10), vetting, FulfilmentStatus.contradicted, ("report",)
+        )
+    ]
+    as_of = dt.date(2020, 1, 1)
+    honest = score(request(as_of, best_answers(), [report], claimed))
+    caught = score(request(as_of, best_answers(), [report], contradicted))
+    cap = Decimal(str(ruleset().say_do.contradicted_theme_cap))
+    theme = {t.theme: t for t in caught.themes}["due_diligence"]
+    assert honest.say_do_gap == 0
+    assert caught.say_do_gap > honest.say_do_gap
+    assert caught.verified_commitment_score < honest.verified_commitment_score
+    assert caught.commitment_score == honest.commitment_score
+    assert theme.capped and theme.capped_by == ("vetting",)
+    assert theme.verified == cap
+    assert caught.overall > honest.overall
+    kinds = {(c.kind, c.ref) for c in caught.contributions}
+    assert {("theme", "due_diligence"), ("commitment", "vetting")} <= kinds
+    assert sum(c.points for c in caught.contributions) == caught.overall
+
+
+def test_contradiction_counts_only_once_its_evidence_is_known() -> None:
+    hack = targeting("hack", dt.date(2019, 10, 10))
+    contradicted = [
+        commitment(
+            "hr-policy", dt.date(2019, 9, 10), ("P1",), FulfilmentStatus.contradicted, ("hack",)
+        )
+    ]
+    self_reported = [
+        commitment("hr-policy", dt.date(2019, 9, 10), ("P1",), FulfilmentStatus.self_reported)
+    ]
+    as_of = dt.date(2019, 9, 30)
+    before = score(request(as_of, best_answers(), [hack], contradicted))
+    assert (
+        before.say_do_gap == score(request(as_of, best_answers(), [hack], self_reported)).say_do_gap
+    )
+    assert not any(t.capped for t in before.themes)
+
+
+def test_say_do_gap_drives_policy_risk_with_commitment_contributions() -> None:
+    answers = best_answers()
+    commitments = [
+        commitment(f"claim-{qid}", dt.date(2020, 1, 1), (qid,), FulfilmentStatus.not_implemented)
+        for qid in scored_disclosure_ids(reverse=False)
+    ]
+    result = score(request(dt.date(2021, 1, 1), answers, (), commitments))
+    assert result.say_do_gap > 50
+    assert result.policy_gap_risk > 0
+    assert {c.kind for c in result.contributions} == {"commitment"}
+    assert sum(c.points for c in result.contributions) == result.overall
+
+
+def test_commitments_made_after_as_of_are_ignored() -> None:
+    later = [commitment("promise", dt.date(2024, 1, 1), ("P1",), FulfilmentStatus.not_implemented)]
+    result = score(request(dt.date(2023, 1, 1), best_answers(), (), later))
+    assert result.say_do_gap == 0
+
+
+# --- diff, trend and action ------------------------------------------------------------------
+
+
+def test_diff_explains_a_new_incident_and_the_action_steps_up() -> None:
+    as_of = dt.date(2024, 6, 1)
+    previous = score(request(as_of, best_answers(), [listing("listed", dt.date(2024, 2, 26))]))
+    items = [
+        listing("listed", dt.date(2024, 2, 26)),
+        incident("hack", dt.date(2024, 5, 1), severity=5, groups=(AffectedGroup.journalists,)),
+    ]
+    current = score(request(as_of, best_answers(), items, previous=previous))
+    assert current.trend == "worsening"
+    assert current.diff is not None
+    entries = {(e.kind, e.ref): e for e in current.diff.entries}
+    assert ("incident", "hack") in entries
+    assert ("override", "RF-HRD-TARGETING") in entries
+    assert ("inputs", "inputs") in entries
+    assert current.diff.change == current.overall - previous.overall
+    assert current.action is InvestorAction.divest_or_exclude
+    assert "rose" in current.action_reason
+
+
+def test_first_score_has_no_diff_and_stable_rescore_keeps_the_action() -> None:
+    as_of = dt.date(2024, 6, 1)
+    first = score(request(as_of, best_answers(), sandvine_like()))
+    again = score(request(as_of, best_answers(), sandvine_like(), previous=first))
+    assert first.trend == "first" and first.diff is None
+    assert again.trend == "stable"
+    assert again.action is first.action
+    assert again.diff is not None and again.diff.entries == ()
+
+
+def test_listing_override_sets_a_minimum_action() -> None:
+    result = score(request(dt.date(2024, 7, 1), best_answers(), sandvine_like()))
+    minimum = next(o.min_action for o in ruleset().overrides if o.id == "RF-LISTING")
+    ladder = list(InvestorAction)
+    assert ladder.index(result.action) >= ladder.index(minimum)
+    assert "RF-LISTING" in result.action_reason
+
+
+# --- bad inputs ------------------------------------------------------------------------------
+
+
+def test_result_round_trips_through_json_for_the_next_diff() -> None:
+    first = score(request(dt.date(2024, 7, 1), best_answers(), sandvine_like()))
+    stored = type(first).model_validate_json(first.model_dump_json())
+    assert stored == first
+    again = score(request(dt.date(2024, 7, 1), best_answers(), sandvine_like(), previous=stored))
+    assert again.trend == "stable"
+    later = score(request(dt.date(2025, 6, 1), best_answers(), sandvine_like(), previous=again))
+    assert later.diff is not None and later.diff.entries
+    assert type(later).model_validate_json(later.model_dump_json()) == later
+
+
+@pytest.mark.parametrize(
+    ("build", "message"),
+    [
+        (lambda: request(dt.date(2024, 1, 1), [answer("ZZ9", DisclosureLevel.full)]), "ZZ9"),
+        (
+            lambda: request(dt.date(2024, 1, 1), [AnswerInput(question_id="P1", number=3)]),
+            "answer P1: number",
+        ),
+        (
+            lambda: request(dt.date(2024, 1, 1), [AnswerInput(question_id="DS2", options=("x",))]),
+            "option 'x'",
+        ),
+        (
+            lambda: request(
+                dt.date(2024, 1, 1),
+                [answer("P1", DisclosureLevel.full), answer("P1", DisclosureLevel.no)],
+            ),
+            "duplicate answer question ids: P1",
+        ),
+        (
+            lambda: request(
+                dt.date(2024, 1, 1),
+                commitments=[
+                    commitment("c", dt.date(2020, 1, 1), ("P1",), FulfilmentStatus.contradicted)
+                ],
+            ),
+            "commitment c: contradicted needs",
+        ),
+        (
+            lambda: request(
+                dt.date(2024, 1, 1),
+                commitments=[
+                    commitment(
+                        "c", dt.date(2020, 1, 1), ("P1",), FulfilmentStatus.contradicted, ("nope",)
+                    )
+                ],
+            ),
+            "contradicted_by unknown incident nope",
+        ),
+        (
+            lambda: incident("x", dt.date(2020, 1, 1)).model_validate(
+                {**incident("x", dt.date(2020, 1, 1)).model_dump(), "status": "remediated"}
+            ),
+            "incident x: status remediated needs remediated_date",
+        ),
+    ],
+)
+def test_bad_inputs_are_refused_with_the_item_named(build, message: str) -> None:
+    with pytest.raises(ValidationError, match=message):
+        build()
+
+
+def test_scored_question_of_an_unweighted_theme_is_refused() -> None:
+    odd = QuestionSpec(id="X1", theme="astrology", answer_type="disclosure")
+    bad = ScoreRequest(questions=[odd], answers=[], ruleset=ruleset(), as_of=dt.date(2024, 1, 1))
+    with pytest.raises(ScoringInputError, match="question X1: theme 'astrology'"):
+        score(bad)
+
+
+@pytest.mark.parametrize(
+    ("item", "note"),
+    [
+        (
+            incident(
+                "out",
+                dt.date(2022, 1, 1),
+                type=EvidenceType.delisting,
+                severity=None,
+                source=SourceClass.court_or_government_record,
+            ),
+            "incident out: this delisting names no list",
+        ),
+        (
+            incident("fix", dt.date(2022, 1, 1), type=EvidenceType.remediation, severity=None),
+            "incident fix: this remediation names no item",
+        ),
+    ],
+)
+def test_unlinked_closing_items_lift_nothing_and_say_so(item, note: str) -> None:
+    items = [listing("listed", dt.date(2021, 11, 3)), targeting("hack", dt.date(2021, 6, 1))]
+    result = score(request(dt.date(2024, 1, 1), best_answers(), [*items, item]))
+    assert fired(result) == {"RF-LISTING", "RF-HRD-TARGETING"}
+    assert any(n.startswith(note) for n in result.notes)
+
+
+@pytest.mark.parametrize(
+    ("item", "message"),
+    [
+        (
+            incident("nosev", dt.date(2022, 1, 1), severity=None),
+            "incident nosev: a forensic_finding",
+        ),
+        (
+            incident("odd", dt.date(2022, 1, 1), closes=("nosev",)),
+            "incident odd: only closing and remediation items may close",
+        ),
+    ],
+)
+def test_evidence_the_engine_cannot_interpret_is_refused(item, message: str) -> None:
+    others = [incident("nosev", dt.date(2021, 1, 1))] if item.id == "odd" else []
+    with pytest.raises(ScoringInputError, match=message):
+        score(request(dt.date(2024, 1, 1), best_answers(), [*others, item]))

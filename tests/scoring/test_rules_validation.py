@@ -1,0 +1,204 @@
+"""The default rule set is valid and complete; broken rule sets are refused with their paths."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from test_engine_support import RULESET_PATH, SCORED_THEMES, question_ids
+
+from hrdd.scoring.rules import (
+    RuleSetError,
+    load_ruleset_file,
+    parse_ruleset,
+    validate_ruleset_against,
+)
+from hrdd.vocab import CompanyRole, EvidenceType, FulfilmentStatus, RiskBand, SourceClass
+
+
+def raw() -> dict[str, Any]:
+    return yaml.safe_load(RULESET_PATH.read_text(encoding="utf-8"))
+
+
+def problems_of(data: Any, name: str = "draft.yaml") -> dict[str, str]:
+    with pytest.raises(RuleSetError) as caught:
+        parse_ruleset(data, name)
+    assert caught.value.source_name == name
+    assert all(name in line for line in str(caught.value).splitlines())
+    return {problem.path: problem.message for problem in caught.value.problems}
+
+
+def test_default_rule_set_loads_and_names_its_questionnaire() -> None:
+    ruleset = load_ruleset_file(RULESET_PATH)
+    assert (ruleset.id, ruleset.version) == ("default", 1)
+    assert (ruleset.questionnaire.key, ruleset.questionnaire.version) == (
+        "stap-surveillance",
+        "1.0.0",
+    )
+    assert set(ruleset.themes) == SCORED_THEMES
+    assert {override.id for override in ruleset.overrides} == {"RF-LISTING", "RF-HRD-TARGETING"}
+    validate_ruleset_against(ruleset, question_ids(), SCORED_THEMES)
+
+
+def test_default_bands_cover_0_to_100_in_order() -> None:
+    ruleset = load_ruleset_file(RULESET_PATH)
+    assert [rule.band for rule in ruleset.bands] == list(RiskBand)
+    assert ruleset.band_for(0) is RiskBand.low
+    assert ruleset.band_for(100) is RiskBand.severe
+    for lower, upper in zip(ruleset.bands, ruleset.bands[1:], strict=False):
+        assert ruleset.band_for(upper.lower - 0.1) is lower.band
+        assert ruleset.band_for(upper.lower) is upper.band
+
+
+def _entries_without_why(node: Any, path: str = "") -> list[str]:
+    """Every mapping that holds numbers or choices must say why, in `why` or `<field>_why`."""
+    missing: list[str] = []
+    if isinstance(node, dict):
+        keys = {str(key) for key in node}
+        scalar_keys = {
+            str(key)
+            for key, value in node.items()
+            if not isinstance(value, dict | list) and not str(key).endswith("why")
+        }
+        has_why = "why" in keys or any(key.endswith("_why") for key in keys)
+        descriptive = {"scale", "scope", "irremediability", "lifted_when", "title", "key"}
+        if scalar_keys - descriptive and not has_why and path not in {"", "elements"}:
+            missing.append(path)
+        for key, value in node.items():
+            missing += _entries_without_why(value, f"{path}.{key}" if path else str(key))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            if isinstance(value, dict) and set(value) <= {"at_least", "points"}:
+                continue  # number thresholds: their rule's `why` covers them
+            missing += _entries_without_why(value, f"{path}.{index}")
+    return missing
+
+
+def test_every_entry_of_the_default_rule_set_says_why() -> None:
+    assert _entries_without_why(raw()) == []
+
+
+def test_every_vocabulary_member_has_an_entry() -> None:
+    ruleset = load_ruleset_file(RULESET_PATH)
+    assert set(ruleset.reliability) == set(SourceClass)
+    assert set(ruleset.roles) == set(CompanyRole)
+    assert set(ruleset.evidence_types) == set(EvidenceType)
+    assert set(ruleset.say_do.fulfilment) == set(FulfilmentStatus)
+    assert set(ruleset.severity) == set(ruleset.decay) == {1, 2, 3, 4, 5}
+
+
+@pytest.mark.parametrize("weight", [0, -5, "heavy"])
+def test_a_non_positive_weight_is_refused_with_its_path(weight: object) -> None:
+    data = raw()
+    data["themes"]["policy"]["weight"] = weight
+    assert "themes.policy.weight" in problems_of(data)
+
+
+def test_band_gap_and_overlap_and_short_range_are_refused() -> None:
+    data = raw()
+    data["bands"][1]["lower"] = 30  # gap 25..30
+    data["bands"][3]["lower"] = 70  # overlap with high (50..75)
+    data["bands"][3]["upper"] = 99
+    problems = problems_of(data)
+    assert "gap" in problems["bands.1.lower"]
+    assert "overlap" in problems["bands.3.lower"]
+    assert "bands.3.upper" in problems
+
+
+def test_bands_out_of_order_are_refused() -> None:
+    data = raw()
+    data["bands"][0]["band"], data["bands"][1]["band"] = "medium", "low"
+    assert "bands" in problems_of(data)
+
+
+def test_every_problem_is_reported_at_once() -> None:
+    data = raw()
+    data["themes"]["policy"]["weight"] = 0
+    data["reliability"]["forensic_lab"]["factor"] = 1.5
+    data["surprise"] = True
+    del data["themes"]["governance"]["why"]
+    problems = problems_of(data)
+    assert {
+        "themes.policy.weight",
+        "reliability.forensic_lab.factor",
+        "surprise",
+        "themes.governance.why",
+    } <= set(problems)
+
+
+def test_missing_vocabulary_entries_are_named() -> None:
+    data = raw()
+    del data["evidence_types"]["sanction"]
+    del data["decay"][5]
+    problems = problems_of(data)
+    assert "sanction" in problems["evidence_types"]
+    assert "5" in problems["decay"]
+
+
+def test_an_override_on_a_type_the_rules_ignore_is_refused() -> None:
+    data = raw()
+    data["overrides"][0]["evidence_types"] = ["trade_restriction_listing", "company_statement"]
+    data["overrides"][1]["id"] = data["overrides"][0]["id"]
+    problems = problems_of(data)
+    assert "company_statement" in problems["overrides.0.evidence_types.1"]
+    assert "duplicate" in problems["overrides.1.id"]
+
+
+def test_milder_action_for_a_riskier_band_is_refused() -> None:
+    data = raw()
+    data["actions"]["by_band"]["severe"]["action"] = "monitor"
+    assert "actions.by_band" in problems_of(data)
+
+
+def test_number_thresholds_must_rise() -> None:
+    data = raw()
+    data["number_rules"]["DD6"]["thresholds"][1]["at_least"] = 0
+    assert "number_rules.DD6.thresholds" in problems_of(data)
+
+
+def test_version_must_be_an_integer() -> None:
+    data = raw()
+    data["version"] = "one"
+    assert "version" in problems_of(data)
+
+
+def test_a_top_level_list_is_refused() -> None:
+    assert "" in problems_of(["not", "a", "mapping"])
+
+
+def test_dangling_question_id_and_theme_mismatch_are_refused() -> None:
+    ruleset = load_ruleset_file(RULESET_PATH)
+    without_dd6 = question_ids() - {"DD6"}
+    themes = (SCORED_THEMES - {"transparency"}) | {"investor_position"}
+    with pytest.raises(RuleSetError) as caught:
+        validate_ruleset_against(ruleset, without_dd6, themes, "default-v1.yaml")
+    problems = {p.path: p.message for p in caught.value.problems}
+    assert "DD6" in problems["number_rules.DD6"]
+    assert "themes.transparency" in problems
+    assert "no weight" in problems["themes.investor_position"]
+    assert str(caught.value).startswith("default-v1.yaml")
+
+
+def test_bad_yaml_is_refused_with_the_line(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("id: default\nthemes: [unclosed\n", encoding="utf-8")
+    with pytest.raises(RuleSetError, match=r"broken\.yaml.*line \d+"):
+        load_ruleset_file(broken)
+
+
+def test_a_missing_file_is_refused_with_its_name(tmp_path: Path) -> None:
+    with pytest.raises(RuleSetError, match=r"absent\.yaml: .*cannot read file"):
+        load_ruleset_file(tmp_path / "absent.yaml")
+
+
+def test_a_copy_edited_in_memory_parses_like_the_file() -> None:
+    data = copy.deepcopy(raw())
+    data["version"] = 2
+    data["themes"]["grievance_remedy"]["weight"] = 25
+    draft = parse_ruleset(data, "draft")
+    assert draft.version == 2
+    assert draft.themes["grievance_remedy"].weight == 25
+    assert load_ruleset_file(RULESET_PATH).themes["grievance_remedy"].weight == 20

@@ -1,0 +1,114 @@
+"""Loading the bundled rule-set files: idempotent, validated against the stored questionnaire,
+and published versions never overwritten."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+import yaml
+from sqlalchemy import func, select
+from test_score_api_support import load_rules
+
+from hrdd.config import PROJECT_ROOT
+from hrdd.db import SYSTEM
+from hrdd.errors import Invalid
+from hrdd.questionnaires import service as questionnaires
+from hrdd.scoring import service
+from hrdd.scoring.models import RuleSetVersion
+
+DEFAULT_FILE = PROJECT_ROOT / "scoring" / "default-v1.yaml"
+
+
+@pytest.fixture
+def rules_dir(tmp_path, settings):
+    folder = tmp_path / "scoring"
+    folder.mkdir()
+    shutil.copy(DEFAULT_FILE, folder / "default-v1.yaml")
+    return folder, settings.model_copy(update={"scoring_dir": folder})
+
+
+def write_variant(folder, name, change):
+    data = yaml.safe_load(DEFAULT_FILE.read_text(encoding="utf-8"))
+    change(data)
+    (folder / name).write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+
+
+def stored_versions(db):
+    with db.session(SYSTEM) as session:
+        return session.scalar(select(func.count()).select_from(RuleSetVersion))
+
+
+def test_loading_twice_changes_nothing(db, settings):
+    load_rules(db, settings)
+    count = stored_versions(db)
+    assert service.load_bundled_rulesets(db, settings) == [
+        "rule set default v1 (default-v1.yaml): unchanged"
+    ]
+    assert stored_versions(db) == count == 1
+
+
+def test_a_changed_published_version_is_refused(db, rules_dir):
+    folder, settings = rules_dir
+    load_rules(db, settings)
+    write_variant(folder, "default-v1.yaml", lambda d: d["themes"]["policy"].update(weight=7))
+    with pytest.raises(Invalid) as refused:
+        service.load_bundled_rulesets(db, settings)
+    [error] = refused.value.errors
+    assert error.path == "version"
+    assert "default-v1.yaml" in error.message and "new version" in error.message
+    with db.session(SYSTEM) as session:
+        row = session.scalar(select(RuleSetVersion))
+        assert row.content["themes"]["policy"]["weight"] == 5
+
+
+@pytest.mark.parametrize(
+    ("change", "path"),
+    [
+        (
+            lambda d: d["number_rules"].update(
+                ZZ9={
+                    "thresholds": [{"at_least": 1, "points": 100}],
+                    "below_points": 0,
+                    "why": "a question the questionnaire lacks",
+                }
+            ),
+            "number_rules.ZZ9",
+        ),
+        (lambda d: d["questionnaire"].update(version="9.9.9"), "questionnaire.version"),
+        (lambda d: d["bands"][2].update(lower=55), "bands.2.lower"),
+    ],
+)
+def test_bad_file_names_file_and_path_and_writes_nothing(db, rules_dir, change, path):
+    folder, settings = rules_dir
+    questionnaires.load_bundled_questionnaires(db, settings)
+    write_variant(folder, "default-v2.yaml", lambda d: (d.update(version=2), change(d)))
+    with pytest.raises(Invalid) as refused:
+        service.load_bundled_rulesets(db, settings)
+    errors = refused.value.errors
+    assert path in [error.path for error in errors]
+    assert all("default-v2.yaml" in error.message for error in errors)
+    assert stored_versions(db) == 0
+
+
+def test_a_new_bundled_version_becomes_the_default(client, db, rules_dir, tenant_a, tenant_b):
+    folder, settings = rules_dir
+    load_rules(db, settings)
+    client.put(
+        "/api/v1/rulesets/current",
+        json={
+            "version_id": client.get("/api/v1/rulesets/current", headers=tenant_b.investor).json()[
+                "version"
+            ]["id"]
+        },
+        headers=tenant_b.analyst,
+    )
+    write_variant(folder, "default-v2.yaml", lambda d: d.update(version=2))
+    assert "rule set default v2 (default-v2.yaml): added" in service.load_bundled_rulesets(
+        db, settings
+    )
+    a_current = client.get("/api/v1/rulesets/current", headers=tenant_a.investor).json()
+    assert (a_current["version"]["version"], a_current["chosen"]) == (2, False)
+    # an organisation that chose a version keeps it until it chooses another
+    b_current = client.get("/api/v1/rulesets/current", headers=tenant_b.investor).json()
+    assert (b_current["version"]["version"], b_current["chosen"]) == (1, True)

@@ -1,0 +1,275 @@
+"""Rule-set versions over the API: drafts, validation, preview, publish, choose, roles and
+tenancy."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+from test_score_api_support import (
+    answer_payloads,
+    bundled_questionnaire,
+    load_rules,
+    make_assessment,
+    make_company,
+    stored_score_count,
+)
+
+from hrdd.vocab import DisclosureLevel
+
+BASE = "/api/v1/rulesets"
+
+
+@pytest.fixture
+def rules(db, settings):
+    load_rules(db, settings)
+
+
+def bundled_default(client, headers):
+    current = client.get(f"{BASE}/current", headers=headers)
+    assert current.status_code == 200, current.text
+    return current.json()["version"]
+
+
+def new_draft(client, tenant):
+    default = bundled_default(client, tenant.investor)
+    created = client.post(f"{BASE}/{default['id']}/drafts", headers=tenant.analyst)
+    assert created.status_code == 201, created.text
+    return created
+
+
+def put_draft(client, tenant, draft_id, content, etag):
+    return client.put(
+        f"{BASE}/drafts/{draft_id}",
+        json=content,
+        headers={**tenant.analyst, "If-Match": etag},
+    )
+
+
+def test_bundled_default_is_listed_and_in_use(client, tenant_a, rules):
+    listed = client.get(BASE, headers=tenant_a.investor)
+    assert listed.status_code == 200
+    items = listed.json()["items"]
+    assert [(i["key"], i["version"], i["status"], i["shared"]) for i in items] == [
+        ("default", 1, "published", True)
+    ]
+    assert items[0]["in_use"] is True
+    current = client.get(f"{BASE}/current", headers=tenant_a.investor).json()
+    assert current["chosen"] is False
+    assert current["version"]["id"] == items[0]["id"]
+
+
+def test_draft_is_a_copy_numbered_as_the_next_version(client, tenant_a, rules):
+    default = bundled_default(client, tenant_a.investor)
+    created = new_draft(client, tenant_a)
+    draft = created.json()
+    assert created.headers["Location"] == f"/api/v1/rulesets/{draft['id']}"
+    assert created.headers["ETag"]
+    assert (draft["status"], draft["version"], draft["shared"]) == ("draft", 2, False)
+    assert draft["parent_id"] == default["id"]
+    original = client.get(f"{BASE}/{default['id']}", headers=tenant_a.investor).json()
+    assert {**draft["content"], "version": 1} == original["content"]
+
+
+@pytest.mark.parametrize(
+    ("change", "path"),
+    [
+        (lambda c: c["themes"]["policy"].update(weight=0), "themes.policy.weight"),
+        (lambda c: c["themes"]["policy"].update(weight=-3), "themes.policy.weight"),
+        (lambda c: c["bands"][1].update(lower=30), "bands.1.lower"),
+        (
+            lambda c: c["number_rules"].update(
+                ZZ9={
+                    "thresholds": [{"at_least": 1, "points": 100}],
+                    "below_points": 0,
+                    "why": "refers to a question that does not exist",
+                }
+            ),
+            "number_rules.ZZ9",
+        ),
+        (lambda c: c["themes"].pop("contracts"), "themes.contracts"),
+        (lambda c: c.update(id="another"), "id"),
+    ],
+)
+def test_invalid_draft_is_422_naming_the_path_and_changes_nothing(
+    client, tenant_a, rules, change, path
+):
+    created = new_draft(client, tenant_a)
+    draft = created.json()
+    content = copy.deepcopy(draft["content"])
+    change(content)
+    response = put_draft(client, tenant_a, draft["id"], content, created.headers["ETag"])
+    assert response.status_code == 422, response.text
+    assert path in [error["path"] for error in response.json()["errors"]]
+    after = client.get(f"{BASE}/{draft['id']}", headers=tenant_a.investor).json()
+    assert after["content"] == draft["content"]
+    assert after["revision"] == draft["revision"]
+    default = bundled_default(client, tenant_a.investor)
+    assert (
+        default["content_hash"]
+        == client.get(f"{BASE}/{draft['parent_id']}", headers=tenant_a.investor).json()[
+            "content_hash"
+        ]
+    )
+    assert default["id"] == draft["parent_id"]
+
+
+def test_draft_edit_needs_current_etag_and_is_audited(client, tenant_a, rules):
+    created = new_draft(client, tenant_a)
+    draft = created.json()
+    content = copy.deepcopy(draft["content"])
+    content["themes"]["policy"]["weight"] = 8
+    missing = client.put(f"{BASE}/drafts/{draft['id']}", json=content, headers=tenant_a.analyst)
+    assert missing.status_code == 428
+    stale = put_draft(client, tenant_a, draft["id"], content, f'"{draft["id"]}-0"')
+    assert stale.status_code == 412
+    saved = put_draft(client, tenant_a, draft["id"], content, created.headers["ETag"])
+    assert saved.status_code == 200, saved.text
+    assert saved.json()["content"]["themes"]["policy"]["weight"] == 8
+    assert saved.json()["revision"] == draft["revision"] + 1
+    assert saved.headers["ETag"] != created.headers["ETag"]
+    history = client.get(f"{BASE}/{draft['id']}/history", headers=tenant_a.investor).json()
+    edits = [e for e in history["items"] if e["action"] == "draft_updated"]
+    assert [(e["field"], e["old_value"], e["new_value"]) for e in edits] == [
+        ("themes.policy.weight", 5.0, 8.0)
+    ]
+    assert {e["action"] for e in history["items"]} == {"draft_created", "draft_updated"}
+
+
+def test_publish_is_immutable_and_becomes_current(client, tenant_a, rules):
+    default = bundled_default(client, tenant_a.investor)
+    created = new_draft(client, tenant_a)
+    draft = created.json()
+    published = client.post(
+        f"{BASE}/drafts/{draft['id']}/publish",
+        json={"comment": "heavier remedy"},
+        headers={**tenant_a.analyst, "If-Match": created.headers["ETag"]},
+    )
+    assert published.status_code == 200, published.text
+    body = published.json()
+    assert (body["status"], body["version"], body["in_use"]) == ("published", 2, True)
+    current = client.get(f"{BASE}/current", headers=tenant_a.investor).json()
+    assert (current["version"]["id"], current["chosen"]) == (draft["id"], True)
+
+    content = copy.deepcopy(body["content"])
+    content["themes"]["policy"]["weight"] = 9
+    for version_id, etag in ((draft["id"], published.headers["ETag"]), (default["id"], "*")):
+        refused = put_draft(client, tenant_a, version_id, content, etag)
+        assert refused.status_code == 409, refused.text
+    again = client.post(f"{BASE}/drafts/{draft['id']}/publish", headers=tenant_a.analyst)
+    assert again.status_code == 409
+    unchanged = client.get(f"{BASE}/{draft['id']}", headers=tenant_a.investor).json()
+    assert unchanged["content"] == body["content"]
+
+
+def test_choose_and_roll_back(client, tenant_a, rules):
+    default = bundled_default(client, tenant_a.investor)
+    draft = new_draft(client, tenant_a).json()
+    not_yet = client.put(
+        f"{BASE}/current", json={"version_id": draft["id"]}, headers=tenant_a.analyst
+    )
+    assert not_yet.status_code == 409
+    client.post(
+        f"{BASE}/drafts/{draft['id']}/publish",
+        json={"make_current": False},
+        headers=tenant_a.analyst,
+    )
+    assert bundled_default(client, tenant_a.investor)["id"] == default["id"]
+    chosen = client.put(f"{BASE}/current", json={"version_id": draft["id"]}, headers=tenant_a.admin)
+    assert chosen.status_code == 200, chosen.text
+    assert bundled_default(client, tenant_a.investor)["id"] == draft["id"]
+    rolled_back = client.put(
+        f"{BASE}/current",
+        json={"version_id": default["id"], "comment": "back to the bundled rules"},
+        headers=tenant_a.analyst,
+    )
+    assert rolled_back.status_code == 200
+    current = client.get(f"{BASE}/current", headers=tenant_a.investor).json()
+    assert (current["version"]["id"], current["chosen"]) == (default["id"], True)
+
+
+def test_investor_reads_but_cannot_edit(client, tenant_a, rules):
+    default = bundled_default(client, tenant_a.investor)
+    draft = new_draft(client, tenant_a)
+    draft_id = draft.json()["id"]
+    investor = tenant_a.investor
+    attempts = [
+        client.post(f"{BASE}/{default['id']}/drafts", headers=investor),
+        client.put(
+            f"{BASE}/drafts/{draft_id}",
+            json=draft.json()["content"],
+            headers={**investor, "If-Match": draft.headers["ETag"]},
+        ),
+        client.post(f"{BASE}/drafts/{draft_id}/preview", headers=investor),
+        client.post(f"{BASE}/drafts/{draft_id}/publish", headers=investor),
+        client.put(f"{BASE}/current", json={"version_id": default["id"]}, headers=investor),
+    ]
+    assert [a.status_code for a in attempts] == [403] * len(attempts)
+    assert client.get(f"{BASE}/{draft_id}", headers=investor).json()["status"] == "draft"
+
+
+def test_other_tenant_never_sees_drafts_or_private_versions(client, tenant_a, tenant_b, rules):
+    draft = new_draft(client, tenant_a)
+    draft_id = draft.json()["id"]
+    b = tenant_b.analyst
+    assert client.get(f"{BASE}/{draft_id}", headers=b).status_code == 404
+    assert client.post(f"{BASE}/{draft_id}/drafts", headers=b).status_code == 404
+    put = client.put(
+        f"{BASE}/drafts/{draft_id}",
+        json=draft.json()["content"],
+        headers={**b, "If-Match": draft.headers["ETag"]},
+    )
+    assert put.status_code == 404
+    assert client.post(f"{BASE}/drafts/{draft_id}/preview", headers=b).status_code == 404
+    assert client.post(f"{BASE}/drafts/{draft_id}/publish", headers=b).status_code == 404
+    assert draft_id not in [i["id"] for i in client.get(BASE, headers=b).json()["items"]]
+
+    client.post(f"{BASE}/drafts/{draft_id}/publish", headers=tenant_a.analyst)
+    assert client.get(f"{BASE}/{draft_id}", headers=b).status_code == 404
+    chosen = client.put(f"{BASE}/current", json={"version_id": draft_id}, headers=b)
+    assert chosen.status_code == 404
+    b_current = client.get(f"{BASE}/current", headers=b).json()
+    assert (b_current["version"]["shared"], b_current["chosen"]) == (True, False)
+    # tenant_b's own first draft is numbered from what it can see, not from tenant_a's work
+    assert new_draft(client, tenant_b).json()["version"] == 2
+
+
+def test_preview_compares_old_and_new_and_saves_nothing(client, db, tenant_a, rules):
+    _, questionnaire = bundled_questionnaire(db)
+    strong = make_company(db, "Strong Practice plc")
+    weak = make_company(db, "Weak Practice plc")
+    make_assessment(
+        db, tenant_a.organisation_id, strong, answer_payloads(questionnaire, DisclosureLevel.full)
+    )
+    mixed = answer_payloads(questionnaire, DisclosureLevel.full)
+    for question_id, payload in mixed.items():
+        if question_id.startswith(("GR", "R")) and payload["type"] == "disclosure":
+            payload["level"] = "no_information"
+    make_assessment(db, tenant_a.organisation_id, weak, mixed)
+
+    created = new_draft(client, tenant_a)
+    draft = created.json()
+    content = copy.deepcopy(draft["content"])
+    content["themes"]["grievance_remedy"]["weight"] = 60
+    content["themes"]["allegation_response"]["weight"] = 60
+    saved = put_draft(client, tenant_a, draft["id"], content, created.headers["ETag"])
+    assert saved.status_code == 200, saved.text
+
+    before = stored_score_count(db, tenant_a.organisation_id)
+    preview = client.post(f"{BASE}/drafts/{draft['id']}/preview", headers=tenant_a.analyst)
+    assert preview.status_code == 200, preview.text
+    body = preview.json()
+    assert (body["assessments"], body["companies"], body["failed"]) == (2, 2, 0)
+    by_company = {item["company_name"]: item for item in body["items"]}
+    assert by_company["Strong Practice plc"]["change"] == 0
+    weak_item = by_company["Weak Practice plc"]
+    assert weak_item["new_overall"] > weak_item["old_overall"]
+    assert weak_item["change"] == pytest.approx(
+        weak_item["new_overall"] - weak_item["old_overall"], abs=0.05
+    )
+    assert [m["company_name"] for m in body["biggest_movers"]] == ["Weak Practice plc"]
+    assert body["risk_up"] == 1 and body["unchanged"] == 1
+    assert stored_score_count(db, tenant_a.organisation_id) == before
+    after = client.get(f"{BASE}/{draft['id']}", headers=tenant_a.investor).json()
+    assert (after["status"], after["revision"]) == ("draft", saved.json()["revision"])
+    assert bundled_default(client, tenant_a.investor)["id"] == draft["parent_id"]

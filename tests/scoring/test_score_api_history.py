@@ -1,0 +1,357 @@
+"""Assessment scores over the API and the service contract: storing, history, as-of dates,
+rescoring, current scores per company and the report detail."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from test_score_api_support import (
+    add_commitment,
+    add_incident,
+    answer_payloads,
+    bundled_questionnaire,
+    load_rules,
+    make_assessment,
+    make_company,
+    set_answer,
+    stored_score_count,
+)
+
+from hrdd.db import TenantContext, utcnow
+from hrdd.scoring import service
+from hrdd.vocab import AssessmentStatus, DisclosureLevel
+
+RULESETS = "/api/v1/rulesets"
+
+
+@pytest.fixture
+def rules(db, settings):
+    load_rules(db, settings)
+
+
+@pytest.fixture
+def questionnaire(db, rules):
+    return bundled_questionnaire(db)[1]
+
+
+def score_url(assessment_id):
+    return f"/api/v1/assessments/{assessment_id}/score"
+
+
+def history(client, tenant, assessment_id):
+    response = client.get(f"/api/v1/assessments/{assessment_id}/scores", headers=tenant.investor)
+    assert response.status_code == 200, response.text
+    return response.json()["items"]
+
+
+def test_score_is_stored_once_until_something_changes(client, db, tenant_a, questionnaire):
+    company = make_company(db, "Example Interception Ltd")
+    assessment = make_assessment(
+        db, tenant_a.organisation_id, company, answer_payloads(questionnaire, DisclosureLevel.full)
+    )
+    first = client.get(score_url(assessment), headers=tenant_a.investor)
+    assert first.status_code == 200, first.text
+    body = first.json()
+    contributions = sum(Decimal(str(c["points"])) for c in body["result"]["contributions"])
+    assert contributions == Decimal(str(body["summary"]["overall"]))
+    assert body["summary"]["trend"] is None
+    assert body["summary"]["as_of"] == utcnow().date().isoformat()
+    again = client.get(score_url(assessment), headers=tenant_a.investor).json()
+    assert again["score_id"] == body["score_id"]
+    assert len(history(client, tenant_a, assessment)) == 1
+
+    set_answer(
+        db, tenant_a.organisation_id, assessment, "EU1", {"type": "disclosure", "level": "no"}
+    )
+    changed = client.get(score_url(assessment), headers=tenant_a.investor).json()
+    assert changed["score_id"] != body["score_id"]
+    assert changed["summary"]["overall"] > body["summary"]["overall"]
+    assert changed["summary"]["trend"] in ("up", "flat")
+    items = history(client, tenant_a, assessment)
+    assert [item["score_id"] for item in items] == [body["score_id"], changed["score_id"]]
+    assert items[0]["diff"] is None
+    diff_refs = {(entry["kind"], entry["ref"]) for entry in items[1]["diff"]["entries"]}
+    assert ("answer", "EU1") in diff_refs
+    assert ("inputs", "inputs") in diff_refs
+    url = f"/api/v1/assessments/{assessment}/scores"
+    page = client.get(url, params={"limit": 1}, headers=tenant_a.investor).json()
+    rest = client.get(
+        url, params={"limit": 1, "cursor": page["next_cursor"]}, headers=tenant_a.investor
+    ).json()
+    assert [i["score_id"] for i in page["items"] + rest["items"]] == [
+        body["score_id"],
+        changed["score_id"],
+    ]
+    assert rest["next_cursor"] is None
+
+
+def test_as_of_a_past_date_ignores_later_evidence_and_is_not_stored(
+    client, db, tenant_a, questionnaire
+):
+    company = make_company(db, "Example Spyware Ltd")
+    assessment = make_assessment(
+        db, tenant_a.organisation_id, company, answer_payloads(questionnaire, DisclosureLevel.full)
+    )
+    add_incident(db, company, event_date=dt.date(2021, 7, 18), severity=5)
+    now = client.get(score_url(assessment), headers=tenant_a.investor).json()
+    before = client.get(
+        score_url(assessment), params={"as_of": "2021-01-01"}, headers=tenant_a.investor
+    )
+    assert before.status_code == 200, before.text
+    past = before.json()
+    assert past["score_id"] is None
+    assert past["summary"]["as_of"] == "2021-01-01"
+    assert past["summary"]["evidence_risk_current"] == 0
+    assert past["summary"]["overrides"] == []
+    assert now["summary"]["evidence_risk_current"] > 0
+    assert [o["rule_id"] for o in now["summary"]["overrides"]] == ["RF-HRD-TARGETING"]
+    just_after = client.get(
+        score_url(assessment), params={"as_of": "2021-08-01"}, headers=tenant_a.investor
+    ).json()
+    # recency decay is computed at the as-of date: the same item weighs more when it is fresh
+    assert just_after["summary"]["evidence_risk_current"] > now["summary"]["evidence_risk_current"]
+    assert len(history(client, tenant_a, assessment)) == 1
+
+
+def test_future_as_of_is_422(client, db, tenant_a, questionnaire):
+    company = make_company(db, "Example Forensics Ltd")
+    assessment = make_assessment(db, tenant_a.organisation_id, company, {})
+    tomorrow = (utcnow().date() + dt.timedelta(days=1)).isoformat()
+    response = client.get(
+        score_url(assessment), params={"as_of": tomorrow}, headers=tenant_a.investor
+    )
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["path"] == "as_of"
+    bad = client.get(
+        score_url(assessment), params={"as_of": "2024-13-01"}, headers=tenant_a.investor
+    )
+    assert bad.status_code == 422
+
+
+def test_other_tenant_gets_404_for_scores(client, db, tenant_a, tenant_b, questionnaire):
+    company = make_company(db, "Example DPI Ltd")
+    assessment = make_assessment(db, tenant_a.organisation_id, company, {})
+    assert client.get(score_url(assessment), headers=tenant_a.investor).status_code == 200
+    assert client.get(score_url(assessment), headers=tenant_b.investor).status_code == 404
+    scores = client.get(f"/api/v1/assessments/{assessment}/scores", headers=tenant_b.investor)
+    assert scores.status_code == 404
+    assert stored_score_count(db, tenant_b.organisation_id) == 0
+    assert stored_score_count(db, tenant_a.organisation_id) == 1
+
+
+def test_publishing_and_rolling_back_rescore_and_keep_history(client, db, tenant_a, questionnaire):
+    company = make_company(db, "Example Vendor Ltd")
+    answers = answer_payloads(questionnaire, DisclosureLevel.full)
+    for question_id in ("GR1", "GR3", "GR4"):
+        answers[question_id] = {"type": "disclosure", "level": "no_information"}
+    assessment = make_assessment(db, tenant_a.organisation_id, company, answers)
+    first = client.get(score_url(assessment), headers=tenant_a.investor).json()
+
+    default_id = client.get(f"{RULESETS}/current", headers=tenant_a.investor).json()["version"][
+        "id"
+    ]
+    created = client.post(f"{RULESETS}/{default_id}/drafts", headers=tenant_a.analyst)
+    content = created.json()["content"]
+    content["themes"]["grievance_remedy"]["weight"] = 80
+    draft_id = created.json()["id"]
+    saved = client.put(
+        f"{RULESETS}/drafts/{draft_id}",
+        json=content,
+        headers={**tenant_a.analyst, "If-Match": created.headers["ETag"]},
+    )
+    assert saved.status_code == 200, saved.text
+    published = client.post(f"{RULESETS}/drafts/{draft_id}/publish", headers=tenant_a.analyst)
+    assert published.status_code == 200, published.text
+
+    items = history(client, tenant_a, assessment)
+    assert len(items) == 2
+    assert items[1]["ruleset_version_id"] == draft_id
+    assert items[1]["summary"]["ruleset_version"] == 2
+    assert items[1]["summary"]["overall"] > first["summary"]["overall"]
+    assert "rule set changed" in items[1]["reason"]
+    assert ("ruleset", "default") in {(e["kind"], e["ref"]) for e in items[1]["diff"]["entries"]}
+
+    rolled_back = client.put(
+        f"{RULESETS}/current", json={"version_id": default_id}, headers=tenant_a.analyst
+    )
+    assert rolled_back.status_code == 200
+    items = history(client, tenant_a, assessment)
+    assert [i["ruleset_version_id"] for i in items] == [default_id, draft_id, default_id]
+    assert items[2]["summary"]["overall"] == first["summary"]["overall"]
+
+
+def test_current_scores_per_company(db, tenant_a, questionnaire):
+    org = tenant_a.organisation_id
+    assessed = make_company(db, "Assessed Ltd")
+    evidence_only = make_company(db, "Listed Only Ltd")
+    nothing = make_company(db, "Unknown Ltd")
+    good = answer_payloads(questionnaire, DisclosureLevel.full)
+    bad = answer_payloads(questionnaire, DisclosureLevel.no)
+    earlier = utcnow() - dt.timedelta(days=30)
+    final = make_assessment(db, org, assessed, good, AssessmentStatus.final, created_at=earlier)
+    make_assessment(db, org, assessed, bad, AssessmentStatus.draft)
+    add_incident(
+        db,
+        evidence_only,
+        event_date=dt.date(2021, 11, 3),
+        type="trade_restriction_listing",
+        source_class="court_or_government_record",
+        affected_groups=(),
+        related_listing={"list_name": "Entity List"},
+    )
+    with db.session(TenantContext(org), write=True) as session:
+        scores = service.current_scores(session, [assessed, evidence_only, nothing])
+    assert set(scores) == {assessed, evidence_only}
+    assert scores[assessed].assessment_id == final
+    assert scores[assessed].commitment_score == 100
+    listed = scores[evidence_only]
+    assert listed.assessment_id is None
+    assert (listed.commitment_score, listed.say_do_gap, listed.theme_scores) == (None, None, {})
+    assert [o.rule_id for o in listed.overrides] == ["RF-LISTING"]
+    assert listed.overall >= 75
+    assert listed.band == "severe"
+    count = stored_score_count(db, org)
+    with db.session(TenantContext(org), write=True) as session:
+        again = service.current_scores(session, [assessed, evidence_only])
+    assert stored_score_count(db, org) == count
+    assert again[assessed].computed_at == scores[assessed].computed_at
+
+
+def test_rescore_companies_records_new_evidence(db, tenant_a, questionnaire):
+    org = tenant_a.organisation_id
+    company = make_company(db, "Example Rescored Ltd")
+    assessment = make_assessment(
+        db, org, company, answer_payloads(questionnaire, DisclosureLevel.full)
+    )
+    with db.session(TenantContext(org), write=True) as session:
+        service.rescore_companies(session, [company])
+    add_incident(db, company, event_date=dt.date(2024, 3, 1), severity=3, organisation_id=org)
+    with db.session(TenantContext(org), write=True) as session:
+        service.rescore_companies(session, [company])
+        page = service.assessment_history(session, assessment, service_page())
+    assert [item.reason for item in page.items] == ["evidence changed", "evidence changed"]
+    first, second = page.items
+    assert second.summary.evidence_risk_current > first.summary.evidence_risk_current
+    assert second.summary.trend == "up"
+    assert second.diff is not None
+
+
+def service_page():
+    from hrdd.http import PageParams
+
+    return PageParams(limit=50, cursor=None)
+
+
+def test_score_detail_for_the_report(db, tenant_a, questionnaire):
+    org = tenant_a.organisation_id
+    company = make_company(db, "Example Detail Ltd")
+    assessment = make_assessment(
+        db, org, company, answer_payloads(questionnaire, DisclosureLevel.full)
+    )
+    # a minor item, so the contradicted commitment (policy gap) drives the score
+    incident = add_incident(
+        db,
+        company,
+        event_date=dt.date(2022, 2, 10),
+        severity=1,
+        source_class="media_report",
+        affected_groups=(),
+    )
+    add_commitment(
+        db,
+        company,
+        on=dt.date(2020, 5, 1),
+        question_ids=["EU1", "EU2"],
+        fulfilment="contradicted",
+        contradicted_by=[incident],
+    )
+    with db.session(TenantContext(org), write=True) as session:
+        detail = service.score_detail(session, assessment)
+        before = service.score_detail(session, assessment, dt.date(2021, 6, 1))
+    assert detail.score_id is not None and before.score_id is None
+    assert sum(c.points for c in detail.result.contributions) == detail.result.overall
+    dates = [day for day, _ in detail.evidence_series]
+    assert dates == sorted(dates)
+    assert dates[0] == dt.date(2022, 2, 10) and dates[-1] == detail.summary.as_of
+    assert detail.evidence_series[-1][1] == detail.summary.evidence_risk_current
+    assert max(value for _, value in detail.evidence_series) >= detail.evidence_series[-1][1]
+    [row] = detail.say_do
+    assert (row.fulfilment, row.fulfilment_as_of) == ("contradicted", "contradicted")
+    assert row.contradicted_by == [str(incident)]
+    assert row.themes == ["end_user_controls"]
+    assert row.risk_points > 0
+    [early] = before.say_do
+    assert early.fulfilment_as_of == "self_reported"
+    assert [e.in_effect for e in before.evidence] == [False]
+    titles = [section.title for section in detail.methodology.sections]
+    assert "Themes and weights" in titles and "Red flags" in titles
+    assert detail.summary.say_do_gap > 0
+
+
+def test_history_records_changes_not_the_passing_of_time(
+    client, db, tenant_a, questionnaire, monkeypatch
+):
+    company = make_company(db, "Example Steady Ltd")
+    assessment = make_assessment(
+        db, tenant_a.organisation_id, company, answer_payloads(questionnaire, DisclosureLevel.full)
+    )
+    first = client.get(score_url(assessment), headers=tenant_a.investor).json()
+    later = utcnow() + dt.timedelta(days=40)
+    monkeypatch.setattr(service, "utcnow", lambda: later)
+    steady = client.get(score_url(assessment), headers=tenant_a.investor).json()
+    assert steady["score_id"] == first["score_id"]
+    assert steady["summary"]["as_of"] == first["summary"]["as_of"]
+
+    # with a recent evidence item, time alone moves the score (recency decay): recorded too
+    add_incident(
+        db,
+        company,
+        event_date=later.date() - dt.timedelta(days=10),
+        severity=2,
+        source_class="media_report",
+        affected_groups=(),
+    )
+    with_item = client.get(score_url(assessment), headers=tenant_a.investor).json()
+    assert with_item["score_id"] != first["score_id"]
+    months_later = later + dt.timedelta(days=120)
+    monkeypatch.setattr(service, "utcnow", lambda: months_later)
+    decayed = client.get(score_url(assessment), headers=tenant_a.investor).json()
+    assert decayed["score_id"] != with_item["score_id"]
+    assert decayed["summary"]["overall"] < with_item["summary"]["overall"]
+    assert decayed["summary"]["as_of"] == months_later.date().isoformat()
+    assert len(history(client, tenant_a, assessment)) == 3
+
+
+def test_shared_evidence_change_rescores_every_holder(db, tenant_a, tenant_b, questionnaire):
+    company = make_company(db, "Example Shared Ltd")
+    bystander = make_company(db, "Example Bystander Ltd")
+    for subject in (company, bystander):
+        add_incident(db, subject, event_date=dt.date(2020, 3, 1), severity=3, affected_groups=())
+    make_assessment(
+        db,
+        tenant_a.organisation_id,
+        company,
+        answer_payloads(questionnaire, DisclosureLevel.partial),
+    )
+    with db.session(TenantContext(tenant_a.organisation_id), write=True) as session:
+        service.current_scores(session, [company])
+    with db.session(TenantContext(tenant_b.organisation_id), write=True) as session:
+        held = service.current_scores(session, [company])[company]
+    assert held.assessment_id is None
+    counts = [stored_score_count(db, t.organisation_id) for t in (tenant_a, tenant_b)]
+    assert counts == [1, 1]
+
+    # forensically confirmed targeting of journalists: the red flag lifts the score
+    add_incident(db, company, event_date=dt.date(2024, 9, 1), severity=5)
+    assert service.rescore_everywhere(db, [company, bystander]) == 2
+    assert [stored_score_count(db, t.organisation_id) for t in (tenant_a, tenant_b)] == [2, 2]
+    with db.session(TenantContext(tenant_b.organisation_id), write=True) as session:
+        after = service.current_scores(session, [company])[company]
+        # the bystander was never looked at by tenant_b: no score was made for it
+        service.rescore_companies(session, [bystander])
+    assert after.evidence_risk_current > held.evidence_risk_current
+    assert after.overall > held.overall
+    assert after.trend == "up"
+    assert stored_score_count(db, tenant_b.organisation_id) == 2

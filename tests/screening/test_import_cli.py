@@ -1,0 +1,81 @@
+"""`hrdd screening import FILE`: the same import from the command line, on its own database."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from tests.conftest import drop_database, fresh_database_url
+from typer.testing import CliRunner
+
+from hrdd import migrations_info
+from hrdd.auth import service as auth_service
+from hrdd.cli import app
+from hrdd.companies import service as companies
+from hrdd.companies.schemas import CompanyIn
+from hrdd.config import get_settings
+from hrdd.db import SYSTEM, Database
+from hrdd.evidence.models import EvidenceItem
+from hrdd.screening.models import ScreeningImport
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "screening"
+
+
+@pytest.fixture
+def cli_database(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, worker_name: str
+) -> Iterator[Database]:
+    url = fresh_database_url(tmp_path, f"{worker_name}_screening_cli")
+    migrations_info.upgrade(url)
+    monkeypatch.setenv("HRDD_DATABASE_URL", url)
+    monkeypatch.setenv("HRDD_DATA_DIR", str(tmp_path / "data"))
+    get_settings.cache_clear()
+    database = Database(url)
+    with database.session(SYSTEM, write=True) as session:
+        auth_service.create_organisation(session, "Command Line Fund")
+        companies.create_company(session, CompanyIn(name="NSO Group"))
+    yield database
+    database.dispose()
+    get_settings.cache_clear()
+    drop_database(url)
+
+
+def _counts(database: Database) -> tuple[int, int]:
+    with database.session(SYSTEM) as session:
+        return (
+            session.scalar(select(func.count()).select_from(ScreeningImport)),
+            session.scalar(select(func.count()).select_from(EvidenceItem)),
+        )
+
+
+def test_cli_import_writes_evidence_for_the_organisation(cli_database: Database) -> None:
+    result = CliRunner().invoke(
+        app,
+        [
+            "screening",
+            "import",
+            str(DATA / "csl_sample.csv"),
+            "--org",
+            "Command Line Fund",
+            "--snapshot-date",
+            "2024-10-01",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "16 records" in result.output
+    with cli_database.session(SYSTEM) as session:
+        run = session.scalars(select(ScreeningImport)).one()
+        item = session.scalars(select(EvidenceItem)).one()
+    assert (run.imported_by_name, str(run.snapshot_date)) == ("command line", "2024-10-01")
+    assert (item.organisation_id, item.type) == (run.organisation_id, "trade_restriction_listing")
+
+
+def test_cli_bad_file_fails_naming_the_line_and_writes_nothing(cli_database: Database) -> None:
+    result = CliRunner().invoke(
+        app, ["screening", "import", str(DATA / "csl_bad_date.csv"), "--org", "Command Line Fund"]
+    )
+    assert result.exit_code == 1
+    assert "line 5" in result.output
+    assert _counts(cli_database) == (0, 0)
