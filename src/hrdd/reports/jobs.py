@@ -26,6 +26,7 @@ from typing import Any
 from fastapi import FastAPI
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from hrdd.auth.service import Principal
@@ -353,7 +354,10 @@ def start_report_jobs(app: FastAPI) -> ReportWorker | None:
     ``run_next_job``."""
     database: Database = app.state.db
     settings: Settings = app.state.settings
-    recover_interrupted_jobs(database)
+    try:
+        recover_interrupted_jobs(database)
+    except SQLAlchemyError:  # not migrated yet, or away: /health says so; the worker retries
+        log.exception("report jobs: could not recover interrupted jobs at startup")
     if database.pinned_connection is not None:
         return None
     worker = ReportWorker(database, settings)
