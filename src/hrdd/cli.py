@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 import uvicorn
@@ -13,8 +14,11 @@ import uvicorn
 from hrdd.auth import service as auth_service
 from hrdd.config import get_settings
 from hrdd.db import SYSTEM, Database
-from hrdd.errors import Problem
+from hrdd.errors import NotFound, Problem
 from hrdd.vocab import Role
+
+if TYPE_CHECKING:  # the demo pulls in reportlab: imported only when a command needs it
+    from hrdd.reports.demo import DemoResult
 
 app = typer.Typer(help="hrdd: human-rights due diligence for surveillance-technology holdings.")
 db_app = typer.Typer(help="Database schema.")
@@ -113,6 +117,7 @@ def screening_import(
     from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 
     from hrdd.db import TenantContext, utcnow
+    from hrdd.scoring import service as scoring
     from hrdd.screening import service as screening
 
     settings = get_settings()
@@ -139,6 +144,8 @@ def screening_import(
                 max_rows=settings.max_csv_rows,
                 progress=lambda done: progress.update(task, completed=done),
             )
+            # As the API does: listings and delistings change the scores of those companies.
+            scoring.rescore_companies(session, screening.companies_touched(session, run))
             screening.store_file(settings.data_dir, stream, run.sha256)
     except Problem as problem:
         raise _fail(problem.detail) from None
@@ -166,35 +173,69 @@ def load() -> None:
         typer.echo(line)
 
 
+@dataclass(frozen=True)
+class QuickstartSetup:
+    organisation: str
+    admin_key: str
+    demo: DemoResult
+
+
+def quickstart_setup(org: str, out: Path) -> QuickstartSetup:
+    """Everything `hrdd quickstart` does before it serves: migrate, load the bundled content,
+    build (or refresh) the demo in organisation ``org``, write its two reports into ``out``,
+    and make a new admin key for that organisation. Safe to repeat on the same database."""
+    from hrdd import migrations_info
+    from hrdd.content import load_bundled_content
+    from hrdd.reports.demo import run_demo
+
+    settings = get_settings()
+    migrations_info.upgrade(settings.database_url)
+    database = _database()
+    try:
+        load_bundled_content(database, settings)
+        with database.session(SYSTEM, write=True) as session:
+            try:
+                organisation = auth_service.find_organisation(session, org)
+            except NotFound:
+                organisation = auth_service.create_organisation(session, org)
+            organisation_id, name = organisation.id, organisation.name
+        demo = run_demo(database, settings, out, name)
+        # Made last, so a failed demo wastes no key the user never saw.
+        with database.session(SYSTEM, write=True) as session:
+            _, secret = auth_service.create_key(
+                session, organisation_id, "quickstart admin", Role.admin
+            )
+    finally:
+        database.dispose()
+    return QuickstartSetup(organisation=name, admin_key=secret, demo=demo)
+
+
 @app.command()
 def quickstart(
     host: Annotated[str, typer.Option(help="Interface to bind")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port")] = 8000,
     org: Annotated[str, typer.Option(help="Organisation to create or reuse")] = "Demo investor",
+    out: Annotated[Path, typer.Option("--out", help="Folder for the two demo reports")] = Path(
+        "hrdd-demo"
+    ),
 ) -> None:
-    """Migrate, load the bundled content, make an admin key, then serve."""
-    from hrdd import migrations_info
-    from hrdd.content import load_bundled_content
-
-    settings = get_settings()
-    migrations_info.upgrade(settings.database_url)
-    database = _database()
-    for line in load_bundled_content(database, settings):
-        typer.echo(line)
-    with database.session(SYSTEM, write=True) as session:
-        try:
-            organisation = auth_service.find_organisation(session, org)
-        except Problem:
-            organisation = auth_service.create_organisation(session, org)
-        _, secret = auth_service.create_key(
-            session, organisation.id, "quickstart admin", Role.admin
-        )
-    database.dispose()
+    """Migrate, load the bundled content, build the demo portfolio and write NSO Group's and
+    the portfolio's reports, make an admin key, then serve."""
+    try:
+        setup = quickstart_setup(org, out)
+    except Problem as problem:
+        raise _fail(problem.detail) from None
     base = f"http://{host}:{port}"
-    typer.echo(f"organisation: {organisation.name}")
-    typer.echo(f"admin API key (shown once): {secret}")
-    typer.echo(f"API docs: {base}/docs    health: {base}/health")
-    typer.echo(f'try: curl -H "Authorization: Bearer {secret}" {base}/api/v1/me')
+    portfolio = setup.demo.portfolio_id
+    typer.echo(f"organisation: {setup.organisation}, demo portfolio {portfolio}")
+    typer.echo(f"admin API key (shown once, store it now): {setup.admin_key}")
+    typer.echo(f"company report: {setup.demo.company_report.resolve()}")
+    typer.echo(f"portfolio report: {setup.demo.portfolio_report.resolve()}")
+    typer.echo(f"API docs: {base}/docs")
+    typer.echo(
+        f'try: curl -H "Authorization: Bearer {setup.admin_key}" '
+        f"{base}/api/v1/portfolios/{portfolio}/risk"
+    )
     serve(host=host, port=port, workers=1, log_level="warning")
 
 

@@ -8,20 +8,25 @@ tenant-owned tables at all, so a forgotten filter fails closed instead of leakin
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import JSON, DateTime, event, or_
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
+from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.orm import Mapper, ORMExecuteState, Session, with_loader_criteria
+from sqlalchemy.sql import Executable
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel, create_engine
+
+from hrdd.caching import BoundedCache
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -118,7 +123,20 @@ def get_tenant(session: Session) -> TenantContext | None:
     return session.info.get(_TENANT_KEY)
 
 
+# (mapper generation, (owned, shared)); the generation counts classes mapped so far.
+_classes_cache: tuple[int, tuple[list[type], list[type]]] | None = None
+_mapper_generation = 0
+
+
 def _tenant_classes() -> tuple[list[type], list[type]]:
+    """Every mapped class that is tenant-owned, and every shared-or-tenant-owned one. Worked
+    out again only after a class was mapped: walking the registry on every query costs more
+    than the query."""
+    global _classes_cache
+    generation = _mapper_generation
+    cached = _classes_cache
+    if cached is not None and cached[0] == generation:
+        return cached[1]
     owned, shared = [], []
     for mapper in SQLModel._sa_registry.mappers:  # every mapped table class
         cls = mapper.class_
@@ -126,7 +144,16 @@ def _tenant_classes() -> tuple[list[type], list[type]]:
             owned.append(cls)
         elif issubclass(cls, SharedOrTenantOwned):
             shared.append(cls)
+    # Tagged with the generation read before the walk: a class mapped meanwhile makes the
+    # next call walk again.
+    _classes_cache = (generation, (owned, shared))
     return owned, shared
+
+
+@event.listens_for(Mapper, "after_mapper_constructed")
+def _count_mapped_class(mapper: Mapper[Any], class_: type) -> None:
+    global _mapper_generation
+    _mapper_generation += 1
 
 
 @event.listens_for(Session, "do_orm_execute")
@@ -143,7 +170,31 @@ def _apply_tenant_filter(state: ORMExecuteState) -> None:
             raise TenantScopeError("tenant-owned table queried from a session without a tenant")
         return
     options = _tenant_criteria(tenant.organisation_id, tuple(owned), tuple(shared))
-    state.statement = state.statement.options(*options)
+    statement = state.statement
+    if not statement.get_execution_options().get(_REUSABLE):
+        state.statement = statement.options(*options)
+        return
+    # The entry holds the statement itself, so its id cannot be reused while it is cached.
+    key = (id(statement), tenant.organisation_id, _mapper_generation)
+    found = _filtered.get(key)
+    if found is None or found[0] is not statement:
+        found = (statement, statement.options(*options))
+        _filtered.put(key, found)
+    state.statement = found[1]
+
+
+_REUSABLE = "hrdd_reusable"
+# (statement, organisation, mapper generation) -> (statement, statement with its criteria).
+_filtered: BoundedCache[tuple[int, uuid.UUID, int], tuple[Any, Any]] = BoundedCache(1024)
+S = TypeVar("S", bound=Executable)
+
+
+def reusable(statement: S) -> S:
+    """Mark a statement that is built once (module level, its values as bound parameters) and
+    run again and again: the tenant filter is then added to it once per organisation. Adding
+    it on every execution copies the statement and works out its cache key afresh, which for
+    a statement of a dozen subqueries costs more than running it."""
+    return statement.execution_options(**{_REUSABLE: True})
 
 
 @lru_cache(maxsize=1024)
@@ -201,7 +252,18 @@ def _stamp_tenant(session: Session, flush_context: Any, instances: Any) -> None:
 # --- engine and sessions ---------------------------------------------------------------------
 
 
+# Connections kept open: a request holds one only while it is in a worker thread (40 of them,
+# hrdd.middleware admits no more requests), and one returned to a full pool is closed, so a
+# pool smaller than the busy moments' need makes connections (a PostgreSQL login, SQLite's
+# PRAGMAs) over and over under load. The pool only grows as far as the load takes it.
+POOL_SIZE = 20
+POOL_OVERFLOW = 20
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
+    in_memory = url.startswith("sqlite") and make_url(url).database in (None, "", ":memory:")
+    if "poolclass" not in kwargs and not in_memory:
+        kwargs = {"pool_size": POOL_SIZE, "max_overflow": POOL_OVERFLOW, **kwargs}
     if url.startswith("sqlite"):
         engine = create_engine(
             url,
@@ -218,7 +280,8 @@ def _configure_sqlite(engine: Engine) -> None:
 
     pysqlite's own implicit BEGIN breaks SAVEPOINTs and lets two readers deadlock when both try
     to write; we turn it off and emit BEGIN ourselves: IMMEDIATE for sessions that will write,
-    so concurrent writers queue on the busy timeout instead of failing.
+    so concurrent writers queue (on a lock in this process, on the busy timeout between
+    processes) instead of failing.
     """
 
     @event.listens_for(engine, "connect")
@@ -232,10 +295,49 @@ def _configure_sqlite(engine: Engine) -> None:
             cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
+    # Writers of this process take turns here before BEGIN IMMEDIATE. SQLite's own wait for
+    # its write lock (the busy timeout) sleeps in steps of up to 100 ms, so writers racing for
+    # it sit idle long after it is free; a lock wakes the next writer as soon as the turn
+    # ends. Other processes still wait through the busy timeout. The turn ends with the
+    # transaction, however it ends: commit, rollback, or the connection returned or dropped.
+    write_turn = _write_turns[engine] = threading.Lock()
+
+    def end_turn(info: dict[str, Any] | None) -> None:
+        if info is not None and info.pop(_WRITE_TURN, False):
+            write_turn.release()
+
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
         mode = connection.get_execution_options().get("sqlite_begin", "DEFERRED")
-        connection.exec_driver_sql(f"BEGIN {mode}")
+        # Past the timeout (a turn never ended: a bug), go on and let SQLite's timeout decide.
+        if mode == "IMMEDIATE" and write_turn.acquire(timeout=_WRITE_TURN_WAIT_SECONDS):
+            connection.info[_WRITE_TURN] = True
+        try:
+            connection.exec_driver_sql(f"BEGIN {mode}")
+        except BaseException:
+            end_turn(connection.info)
+            raise
+
+    @event.listens_for(engine, "commit")
+    @event.listens_for(engine, "rollback")
+    def _on_end(connection: Any) -> None:
+        end_turn(connection.info)
+
+    @event.listens_for(engine, "checkin")
+    @event.listens_for(engine, "invalidate")
+    @event.listens_for(engine, "close")
+    def _on_release(dbapi_connection: Any, connection_record: Any, *_: Any) -> None:
+        end_turn(connection_record.info if connection_record is not None else None)
+
+
+_WRITE_TURN = "hrdd_write_turn"
+_WRITE_TURN_WAIT_SECONDS = 30.0
+_write_turns: WeakKeyDictionary[Engine, threading.Lock] = WeakKeyDictionary()
+
+
+def sqlite_write_turn(engine: Engine) -> threading.Lock | None:
+    """The lock SQLite writers of this engine take turns on (None for other databases)."""
+    return _write_turns.get(engine)
 
 
 class Database:
@@ -245,13 +347,15 @@ class Database:
         self.url = url
         self.engine = engine or make_engine(url)
         self.is_sqlite = self.engine.dialect.name == "sqlite"
+        # Made once: every execution_options() call builds a new engine proxy.
+        self._immediate_engine = self.engine.execution_options(sqlite_begin="IMMEDIATE")
         # Tests pin every session to one connection inside an outer transaction that they roll
         # back; sessions then work in SAVEPOINTs so a request's commit does not end the test's.
         self.pinned_connection: Connection | None = None
 
-    @contextmanager
-    def session(self, tenant: TenantContext, *, write: bool = False) -> Iterator[Session]:
-        """A unit of work: commits on success, rolls back on any error."""
+    def new_session(self, tenant: TenantContext, *, write: bool = False) -> Session:
+        """A session for ``tenant``, not yet connected: making one does no I/O. The caller
+        commits or rolls back and closes it (``session`` does all that)."""
         if self.pinned_connection is not None:
             session = Session(
                 bind=self.pinned_connection,
@@ -261,10 +365,15 @@ class Database:
         else:
             bind = self.engine
             if write and self.is_sqlite:
-                bind = self.engine.execution_options(sqlite_begin="IMMEDIATE")
+                bind = self._immediate_engine
             session = Session(bind, expire_on_commit=False)
-        with session:
-            set_tenant(session, tenant)
+        set_tenant(session, tenant)
+        return session
+
+    @contextmanager
+    def session(self, tenant: TenantContext, *, write: bool = False) -> Iterator[Session]:
+        """A unit of work: commits on success, rolls back on any error."""
+        with self.new_session(tenant, write=write) as session:
             try:
                 yield session
                 session.commit()

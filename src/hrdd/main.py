@@ -21,7 +21,13 @@ from hrdd.auth.api import router as auth_router
 from hrdd.companies.api import router as companies_router
 from hrdd.config import Settings, get_settings
 from hrdd.db import Database
-from hrdd.errors import PROBLEM_TYPES, NotFound, ProblemBody, install_error_handlers
+from hrdd.errors import (
+    PROBLEM_TYPES,
+    NotFound,
+    ProblemBody,
+    install_error_handlers,
+    problem_responses,
+)
 from hrdd.evidence.api import router as evidence_router
 from hrdd.logs import configure_logging
 from hrdd.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
@@ -30,6 +36,7 @@ from hrdd.models_registry import metadata as _all_tables  # noqa: F401  (mappers
 from hrdd.portfolios.api import router as portfolios_router
 from hrdd.questionnaires.api import router as questionnaires_router
 from hrdd.reports.api import router as reports_router
+from hrdd.reports.jobs import start_report_jobs, stop_report_jobs
 from hrdd.scoring.api import router as scoring_router
 from hrdd.screening.api import router as screening_router
 
@@ -73,9 +80,13 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        yield
-        if database is None:
-            app.state.db.dispose()
+        start_report_jobs(app)
+        try:
+            yield
+        finally:
+            stop_report_jobs(app)
+            if database is None:
+                app.state.db.dispose()
 
     app = FastAPI(
         title="hrdd",
@@ -120,7 +131,21 @@ def _install_meta_routes(app: FastAPI) -> None:
             swagger_favicon_url="/docs-assets/favicon.png",
         )
 
-    @app.get("/health", tags=["meta"], summary="Liveness, database and migration version")
+    # 422 although it takes no input: the NUL guard (hrdd.middleware) refuses a NUL in any query.
+    @app.get(
+        "/health",
+        tags=["meta"],
+        summary="Liveness, database and migration version",
+        response_model=Health,
+        responses={
+            503: {
+                "model": Health,
+                "description": "Degraded: the database is unreachable or not at the latest "
+                "migration (the body says which)",
+            },
+            **problem_responses(422),
+        },
+    )
     def health(request: Request) -> JSONResponse:
         db: Database = request.app.state.db
         try:
@@ -142,7 +167,12 @@ def _install_meta_routes(app: FastAPI) -> None:
         )
         return JSONResponse(body.model_dump(), status_code=200 if healthy else 503)
 
-    @app.get("/problems/{slug}", tags=["meta"], summary="What an error type means")
+    @app.get(
+        "/problems/{slug}",
+        tags=["meta"],
+        summary="What an error type means",
+        responses=problem_responses(404, 422),
+    )
     def problem_type(slug: str) -> dict[str, str | int]:
         if slug not in PROBLEM_TYPES:
             raise NotFound(f"no problem type {slug!r}")

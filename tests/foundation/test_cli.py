@@ -1,15 +1,23 @@
-"""The `hrdd` command: db upgrade, org create, key create, help."""
+"""The `hrdd` command: db upgrade, org create, key create, quickstart, help."""
 
 import re
+import uuid
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import func, select
 from typer.testing import CliRunner
 
+from hrdd import cli as cli_module
+from hrdd.assessments.models import Assessment
+from hrdd.auth.models import Organisation
 from hrdd.cli import app as cli
+from hrdd.companies.models import Company
 from hrdd.config import Settings, get_settings
-from hrdd.db import Database
+from hrdd.db import SYSTEM, Database
 from hrdd.main import create_app
+from hrdd.portfolios.models import Holding, Portfolio
 from tests.conftest import drop_database, fresh_database_url
 
 runner = CliRunner()
@@ -18,7 +26,8 @@ KEY = re.compile(r"hrdd_[0-9a-f]+_[A-Za-z0-9_\-]+")
 
 @pytest.fixture
 def cli_database(tmp_path, monkeypatch):
-    url = fresh_database_url(tmp_path, "cli")
+    # Unique, so tests on PostgreSQL under xdist never share (and drop) each other's database.
+    url = fresh_database_url(tmp_path, f"cli_{uuid.uuid4().hex[:8]}")
     monkeypatch.setenv("HRDD_DATABASE_URL", url)
     get_settings.cache_clear()
     yield url
@@ -59,4 +68,64 @@ def test_org_and_key_creation_print_working_keys(cli_database, tmp_path):
         assert me["role"] == "admin" and me["organisation_name"] == "Ceres Capital"
         me = client.get("/api/v1/me", headers={"Authorization": f"Bearer {analyst_key}"}).json()
         assert me["role"] == "analyst" and me["key_name"] == "research"
+    database.dispose()
+
+
+def printed_path(output: str, label: str) -> Path:
+    match = re.search(rf"^{label}: (.+)$", output, re.MULTILINE)
+    assert match, output
+    return Path(match.group(1))
+
+
+def row_counts(database: Database) -> tuple[int, ...]:
+    with database.session(SYSTEM) as session:
+        return tuple(
+            session.scalar(select(func.count()).select_from(model))
+            for model in (Organisation, Portfolio, Holding, Assessment)
+        )
+
+
+def test_quickstart_builds_the_demo_for_its_key_and_can_run_again(
+    cli_database, tmp_path, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HRDD_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("HRDD_LOG_LEVEL", "WARNING")
+    get_settings.cache_clear()
+    served: list[dict] = []
+    monkeypatch.setattr(cli_module, "serve", lambda **options: served.append(options))
+
+    first = runner.invoke(cli, ["quickstart", "--port", "8123"])
+    assert first.exit_code == 0, first.output
+    assert served == [{"host": "127.0.0.1", "port": 8123, "workers": 1, "log_level": "warning"}]
+    assert "http://127.0.0.1:8123/docs" in first.output
+    for label in ("company report", "portfolio report"):
+        report = printed_path(first.output, label)
+        assert report.parent == (tmp_path / "hrdd-demo").resolve()
+        assert report.read_bytes().startswith(b"%PDF")
+    first_key = KEY.search(first.output).group(0)
+    database = Database(cli_database)
+    counts = row_counts(database)
+
+    again = runner.invoke(cli, ["quickstart", "--out", "elsewhere"])
+    assert again.exit_code == 0, again.output
+    assert printed_path(again.output, "company report").parent == (tmp_path / "elsewhere").resolve()
+    second_key = KEY.search(again.output).group(0)
+    assert second_key != first_key
+    assert row_counts(database) == counts
+
+    with database.session(SYSTEM) as session:
+        bundled = session.scalars(select(Company.id).where(Company.slug.is_not(None))).all()
+    app = create_app(Settings(database_url=cli_database, data_dir=tmp_path), database=database)
+    with TestClient(app) as client:
+        for key in (first_key, second_key):
+            headers = {"Authorization": f"Bearer {key}"}
+            me = client.get("/api/v1/me", headers=headers).json()
+            assert (me["role"], me["organisation_name"]) == ("admin", "Demo investor")
+        [portfolio] = client.get("/api/v1/portfolios", headers=headers).json()["items"]
+        risk = client.get(f"/api/v1/portfolios/{portfolio['id']}/risk", headers=headers)
+        assert risk.status_code == 200, risk.text
+        holdings = risk.json()["holdings"]
+        assert {h["company_id"] for h in holdings} == {str(company_id) for company_id in bundled}
+        assert all(h["assessed"] and h["band"] for h in holdings)
     database.dispose()

@@ -17,6 +17,7 @@ parameters or a body, 422.
 from __future__ import annotations
 
 import hashlib
+import json
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -47,6 +48,9 @@ from hrdd.vocab import Role
 EXAMPLES_PER_OPERATION = 8
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_SCHEMA_REF = "#/components/schemas/ProblemBody"
+# The one 5xx that is not an error but a report: a degraded /health answers 503 with the same
+# body as when healthy, saying what is wrong, for monitors and load balancers to read.
+STATUS_REPORTS = {("GET", "/health", "503"): "#/components/schemas/Health"}
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
@@ -56,8 +60,11 @@ CHECKS = [
 
 # The app under test, called in-process; `fuzz_base` points it at this module's own database.
 APP = create_app(Settings(database_url="sqlite://"))
-schema = schemathesis.openapi.from_asgi("/openapi.json", APP)
 OPENAPI = APP.openapi()
+# Read from the dict, not over ASGI: fetching /openapi.json would run the app's lifespan (and
+# start its report worker thread) while pytest is still collecting.
+schema = schemathesis.openapi.from_dict(json.loads(json.dumps(OPENAPI)))
+schema.app = APP
 
 
 @dataclass
@@ -166,13 +173,20 @@ def test_api_as_analyst(case: schemathesis.Case, fuzz_target: FuzzTarget) -> Non
 
 def test_every_error_response_is_documented_as_problem_details() -> None:
     problems = []
+    reported: set[tuple[str, str, str]] = set()
     for path, operations in OPENAPI["paths"].items():
         for method, operation in operations.items():
             label = f"{method.upper()} {path}"
             responses = operation["responses"]
             for status, response in responses.items():
                 content = response.get("content") or {}
-                if status.startswith(("4", "5")):
+                report = STATUS_REPORTS.get((method.upper(), path, status))
+                if report is not None:
+                    reported.add((method.upper(), path, status))
+                    documented = content.get("application/json", {}).get("schema", {})
+                    if set(content) != {"application/json"} or documented.get("$ref") != report:
+                        problems.append(f"{label}: {status} is not documented as {report}")
+                elif status.startswith(("4", "5")):
                     documented = content.get(PROBLEM_MEDIA_TYPE, {}).get("schema", {})
                     if set(content) != {PROBLEM_MEDIA_TYPE} or (
                         documented.get("$ref") != PROBLEM_SCHEMA_REF
@@ -185,7 +199,21 @@ def test_every_error_response_is_documented_as_problem_details() -> None:
             takes_input = operation.get("parameters") or operation.get("requestBody")
             if takes_input and "422" not in responses:
                 problems.append(f"{label}: takes input but documents no 422")
+    for method, path, status in STATUS_REPORTS.keys() - reported:
+        problems.append(f"{method} {path}: {status} is not documented")
     assert not problems, "\n".join(problems)
+
+
+def test_degraded_health_answers_what_its_schema_documents() -> None:
+    """The fuzzing only sees a healthy database; a database without the migrations must give
+    the documented 503 and body."""
+    app = create_app(Settings(database_url="sqlite://"))  # empty: no alembic_version table
+    response = TestClient(app).get("/health")
+    app.state.db.dispose()
+    assert response.status_code == 503, response.text
+    assert response.json()["database"] == "unreachable"
+    conformance = [c for c in CHECKS if c is not not_a_server_error]  # 503 is the point here
+    schema["/health"]["GET"].Case().validate_response(response, checks=conformance)
 
 
 def _long_url(length: int) -> str:

@@ -164,6 +164,44 @@ def test_unknown_columns_are_ignored_and_reported_and_quoted_names_kept_whole(
     assert [(h["line"], h["name"]) for h in items] == [(2, 'Acme, "Robotics" Holdings')]
 
 
+def test_a_nul_byte_refuses_the_whole_file_naming_the_cell(client, tenant_a, portfolio):
+    """As the screening import does: a NUL means this is no text file, so even
+    keep_good_rows imports nothing."""
+    first = upload(client, tenant_a.investor, portfolio, "name\nAcme Robotics\n")
+    assert first.status_code == 200, first.text
+    csv = b"name,isin\nZeta Foods,\nExample\x00Vendor,\n"
+    for keep_good_rows in (False, True):
+        response = upload(client, tenant_a.investor, portfolio, csv, keep_good_rows=keep_good_rows)
+        assert response.status_code == 422, response.text
+        assert response.headers["content-type"] == "application/problem+json"
+        assert error_paths(response) == {"file.line.3.name"}
+        assert "NUL" in response.json()["errors"][0]["message"]
+    assert [h["name"] for h in holdings(client, tenant_a.investor, portfolio)] == ["Acme Robotics"]
+
+
+def test_control_characters_in_a_cell_make_it_a_bad_cell(client, tenant_a, portfolio):
+    first = upload(client, tenant_a.investor, portfolio, "name\nAcme Robotics\n")
+    assert first.status_code == 200, first.text
+    # Tabs and line breaks inside a quoted cell are white space, not control characters.
+    csv = 'name,ticker\n"Zeta\tFoods\r\nHoldings",\nBell\x07 Labs,\nOmega,CL\x1bBT\n'
+    response = upload(client, tenant_a.investor, portfolio, csv)
+    assert response.status_code == 422, response.text
+    assert error_paths(response) == {"file.line.4.name", "file.line.5.ticker"}
+    messages = {e["path"]: e["message"] for e in response.json()["errors"]}
+    assert "U+0007" in messages["file.line.4.name"]
+    assert "U+001B" in messages["file.line.5.ticker"]
+    assert [h["name"] for h in holdings(client, tenant_a.investor, portfolio)] == ["Acme Robotics"]
+
+    kept = upload(client, tenant_a.investor, portfolio, csv, keep_good_rows=True)
+    assert kept.status_code == 200, kept.text
+    assert {p["path"] for p in kept.json()["rejected"]} == {
+        "file.line.4.name",
+        "file.line.5.ticker",
+    }
+    names = [h["name"] for h in holdings(client, tenant_a.investor, portfolio)]
+    assert names == ["Zeta Foods Holdings"]
+
+
 def test_row_limit_is_enforced():
     rows = "".join(f"Company {n}\n" for n in range(4))
     with pytest.raises(PayloadTooLarge):

@@ -21,9 +21,10 @@ from hrdd.config import get_settings
 from hrdd.db import SYSTEM, Database
 from hrdd.evidence.models import EvidenceItem
 from hrdd.portfolios.models import Holding, Portfolio
-from hrdd.reports.demo import DEMO_ORGANISATION
+from hrdd.reports.demo import DEMO_ORGANISATION, PRODUCT_QUESTIONS
 
 runner = CliRunner()
+CONTROLS = ["nestle", "unilever"]
 
 
 @pytest.fixture
@@ -79,15 +80,10 @@ def test_demo_writes_both_reports_from_a_new_database(demo_database, tmp_path):
         assessed = set(session.scalars(select(Assessment.company_id)))
     portfolio_text = text_of(portfolio_report)
     assert {h.company_id for h in holdings} == {c.id for c in companies}
+    assert assessed == {c.id for c in companies}
     for company in companies:
         assert company.name in portfolio_text
-    controls = {c.id for c in companies if not c.categories}
-    assert controls, "the bundled set has control companies"
-    assert assessed == {c.id for c in companies} - controls
-    unassessed_part = portfolio_text[portfolio_text.rindex("Unassessed exposure") :]
-    for company in companies:
-        if company.id in controls:
-            assert company.name in unassessed_part
+        assert re.search(rf"^{re.escape(company.name)}: .* risk [0-9.]+ \(", result.output, re.M)
 
 
 def test_demo_answers_cite_the_curated_record_and_a_rerun_adds_nothing(demo_database, tmp_path):
@@ -130,6 +126,37 @@ def test_demo_answers_cite_the_curated_record_and_a_rerun_adds_nothing(demo_data
             session.scalar(select(func.count()).select_from(Portfolio)),
         )
     assert again == counts
+
+
+def test_control_companies_are_answered_only_from_the_curated_record(demo_database, tmp_path):
+    result = runner.invoke(cli, ["demo", "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    with demo_database.session(SYSTEM) as session:
+        controls = session.scalars(select(Company).where(Company.slug.in_(CONTROLS))).all()
+        assert len(controls) == len(CONTROLS)
+        for control in controls:
+            assessment = session.scalar(
+                select(Assessment).where(Assessment.company_id == control.id)
+            )
+            answers = {
+                row.question_id: row.payload
+                for row in session.scalars(
+                    select(AssessmentAnswer).where(AssessmentAnswer.assessment_id == assessment.id)
+                )
+            }
+            not_applicable = {q for q, a in answers.items() if a.get("level") == "not_applicable"}
+            assert not_applicable == PRODUCT_QUESTIONS & set(answers)
+            assert {"EU1", "C1", "DS1", "T1"} <= not_applicable
+            for question_id in not_applicable:
+                assert control.name in answers[question_id]["not_applicable_reason"]
+            # Only what the record supports: nothing cited, nothing claimed either way about
+            # the company's governance (no "no information found"), the rest for an analyst.
+            assert not any(answer.get("evidence") for answer in answers.values())
+            assert set(answers) - not_applicable == {"EX5", "EU3a", "R1"}
+            assert answers["R1"]["value"] == "0"
+            assert answers["EX5"]["value"] == answers["EU3a"]["value"] == "unknown"
+            line = rf"^{re.escape(control.name)}: control company, .* low confidence"
+            assert re.search(line, result.output, re.M)
 
 
 def test_portfolio_import_command(demo_database, tmp_path):

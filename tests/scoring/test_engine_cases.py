@@ -6,8 +6,10 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+import yaml
 from pydantic import ValidationError
 from test_engine_support import (
+    RULESET_PATH,
     answer,
     best_answers,
     commitment,
@@ -19,6 +21,7 @@ from test_engine_support import (
 
 from hrdd.scoring.engine import ScoringInputError, score
 from hrdd.scoring.inputs import AnswerInput, QuestionSpec, ScoreRequest
+from hrdd.scoring.rules import parse_ruleset
 from hrdd.vocab import (
     AffectedGroup,
     Confidence,
@@ -36,12 +39,12 @@ LISTING_FLOOR = Decimal(str(next(o.floor for o in ruleset().overrides if o.id ==
 HRD_FLOOR = Decimal(str(next(o.floor for o in ruleset().overrides if o.id == "RF-HRD-TARGETING")))
 
 
-def listing(incident_id: str, day: dt.date, list_name: str = ENTITY_LIST):
+def listing(incident_id: str, day: dt.date, list_name: str = ENTITY_LIST, severity: int | None = 3):
     return incident(
         incident_id,
         day,
         type=EvidenceType.trade_restriction_listing,
-        severity=3,
+        severity=severity,
         source=SourceClass.court_or_government_record,
         list_name=list_name,
     )
@@ -142,6 +145,30 @@ def test_number_rule_scores_a_disclosed_count() -> None:
     assert dd.claimed < 100
 
 
+def test_a_theme_none_of_whose_disclosure_questions_apply_is_left_out_whole() -> None:
+    """A count or choice cannot be answered N/A; where every disclosure question of its theme
+    is N/A it is left out with them, instead of scoring the theme on its own."""
+    contracts = ["C1", "C2", "C4", "C5"]
+    base = [a for a in best_answers() if a.question_id not in {*contracts, "C3"}]
+    na = [answer(qid, DisclosureLevel.not_applicable) for qid in contracts]
+    unanswered = score(request(dt.date(2025, 6, 1), [*base, *na]))
+    disclosed_zero = score(
+        request(dt.date(2025, 6, 1), [*base, *na, AnswerInput(question_id="C3", number=0)])
+    )
+    for result in (unanswered, disclosed_zero):
+        assert "contracts" not in {theme.theme for theme in result.themes}
+        assert result.commitment_score == Decimal(100)
+        assert not any(c.ref == "C3" for c in result.contributions)
+    coverage = next(d for d in unanswered.confidence_drivers if d.name == "coverage")
+    assert coverage.value == 1
+
+    # One contract question that applies brings the count back in.
+    one_applies = [answer("C1", DisclosureLevel.full), *na[1:]]
+    counted = score(request(dt.date(2025, 6, 1), [*base, *one_applies]))
+    assert {theme.theme: theme for theme in counted.themes}["contracts"].claimed < 100
+    assert any(c.kind == "answer" and c.ref == "C3" for c in counted.contributions)
+
+
 # --- listing override (Sandvine-like: listed 2024-02-26, delisted 2024-10-21) ---------------
 
 
@@ -205,6 +232,70 @@ def test_closing_item_may_name_the_listing_it_ends() -> None:
         ),
     ]
     assert not fired(score(request(dt.date(2023, 1, 1), best_answers(), items)))
+
+
+def test_an_unrated_listing_weighs_only_through_the_listing_floor() -> None:
+    # Screening imports record list entries without a severity; none is guessed for them.
+    unrated = [listing("screened", dt.date(2024, 2, 26), severity=None)]
+    listed = score(request(dt.date(2024, 7, 1), best_answers(), unrated))
+    assert fired(listed) == {"RF-LISTING"}
+    assert listed.overrides[0].incident_ids == ("screened",)
+    assert ENTITY_LIST in listed.overrides[0].reason
+    assert listed.overall == LISTING_FLOOR
+    assert listed.evidence_risk_current == listed.evidence_risk_peak == 0
+    assert [(c.kind, c.ref) for c in listed.contributions if c.points] == [
+        ("override", "RF-LISTING")
+    ]
+    assert any(
+        n.startswith("incident screened: this trade_restriction_listing has no severity")
+        for n in listed.notes
+    )
+    reliability = next(d for d in listed.confidence_drivers if d.name == "reliability")
+    assert (reliability.value, reliability.level) == (1.0, Confidence.high)
+
+    rated = score(
+        request(dt.date(2024, 7, 1), best_answers(), [listing("rated", dt.date(2024, 2, 26))])
+    )
+    assert rated.evidence_risk_current > 0
+
+    delisted = [*unrated, delisting("out", dt.date(2024, 10, 21))]
+    after = score(request(dt.date(2025, 6, 1), best_answers(), delisted))
+    assert not fired(after)
+    assert after.overall < LISTING_FLOOR
+
+
+def test_an_unrated_listing_never_meets_a_harm_red_flags_minimum_severity() -> None:
+    data = yaml.safe_load(RULESET_PATH.read_text(encoding="utf-8"))
+    data["overrides"].append(
+        {
+            "kind": "unremediated_harm",
+            "id": "RF-LISTED-FOR-TARGETING",
+            "floor": 90,
+            "evidence_types": ["trade_restriction_listing"],
+            "source_classes": ["court_or_government_record"],
+            "affected_groups": ["journalists"],
+            "min_severity": 1,
+            "min_action": "divest_or_exclude",
+            "lifted_when": "Documented remediation.",
+            "why": "A test rule: a listing for targeting journalists.",
+        }
+    )
+    rules = parse_ruleset(data, "test")
+    unrated = incident(
+        "screened",
+        dt.date(2024, 2, 26),
+        type=EvidenceType.trade_restriction_listing,
+        severity=None,
+        source=SourceClass.court_or_government_record,
+        groups=(AffectedGroup.journalists,),
+        list_name=ENTITY_LIST,
+    )
+    result = score(
+        request(dt.date(2024, 7, 1), best_answers(), [unrated]).model_copy(
+            update={"ruleset": rules}
+        )
+    )
+    assert fired(result) == {"RF-LISTING"}
 
 
 # --- targeting of journalists and HRDs -------------------------------------------------------

@@ -10,6 +10,7 @@ from test_score_api_support import answer_payloads, bundled_questionnaire, make_
 from hrdd.companies.models import Company
 from hrdd.content import load_bundled_content
 from hrdd.db import SYSTEM, TenantContext
+from hrdd.reports.demo import PRODUCT_QUESTIONS
 from hrdd.scoring import service
 from hrdd.scoring.rules import ACTION_LADDER
 from hrdd.vocab import DisclosureLevel, InvestorAction
@@ -77,6 +78,40 @@ def test_control_company_with_good_answers_is_low(
     assert summary["overrides"] == []
     assert summary["commitment_score"] == 100
     assert summary["action"] == "monitor"
+
+
+@pytest.mark.parametrize("slug", CONTROL_COMPANIES)
+def test_control_company_answered_in_good_faith_is_low(
+    client, db, tenant_a, curated, good_answers, slug
+):
+    """Good governance (hypothetical answers: the curated record holds none for the controls),
+    with what a firm that makes no surveillance product can honestly say about the rest: the
+    product questions do not apply, it publishes no count of deals declined or customers
+    suspended, names no body that vetoes surveillance sales and has no product-use records."""
+    answers = dict(good_answers)
+    for question_id in PRODUCT_QUESTIONS:
+        answers[question_id] = {
+            "type": "disclosure",
+            "level": "not_applicable",
+            "not_applicable_reason": "sells no surveillance technology",
+        }
+    for question_id in ("DD6", "C3"):
+        del answers[question_id]
+    answers["G3"] = {"type": "single_choice", "value": "none_identified"}
+    answers["DS2"] = {"type": "single_choice", "value": "not_disclosed"}
+    answers["EX5"] = {"type": "single_choice", "value": "no"}
+    answers["R1"] = {"type": "number", "value": "0"}
+    assessment = make_assessment(db, tenant_a.organisation_id, curated[slug], answers)
+    response = client.get(f"/api/v1/assessments/{assessment}/score", headers=tenant_a.investor)
+    assert response.status_code == 200, response.text
+    summary, result = response.json()["summary"], response.json()["result"]
+    assert summary["band"] == "low"
+    assert summary["overrides"] == []
+    assert summary["action"] == "monitor"
+    # Themes whose every question is N/A are left out, their counts and choices with them.
+    assert {"contracts", "design_safeguards"}.isdisjoint(summary["theme_scores"])
+    moved = {c["ref"] for c in result["contributions"] if c["kind"] == "answer"}
+    assert moved.isdisjoint({*PRODUCT_QUESTIONS, "C3", "DS2"})
 
 
 def test_contradicted_commitment_raises_the_gap(client, db, tenant_a, curated, good_answers):

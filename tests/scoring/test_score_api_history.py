@@ -130,6 +130,25 @@ def test_future_as_of_is_422(client, db, tenant_a, questionnaire):
     assert bad.status_code == 422
 
 
+@pytest.mark.parametrize("far", ["0001-01-01", "1899-12-31", "9999-12-31"])
+def test_as_of_outside_the_accepted_dates_is_422_naming_it(
+    client, db, tenant_a, questionnaire, far
+):
+    company = make_company(db, "Example Spyware Ltd")
+    assessment = make_assessment(db, tenant_a.organisation_id, company, {})
+    response = client.get(score_url(assessment), params={"as_of": far}, headers=tenant_a.investor)
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    [error] = response.json()["errors"]
+    assert error["path"] == "query.as_of" and "1900-01-01 to 2100-12-31" in error["message"]
+    assert stored_score_count(db, tenant_a.organisation_id) == 0
+    earliest = client.get(
+        score_url(assessment), params={"as_of": "1900-01-01"}, headers=tenant_a.investor
+    )
+    assert earliest.status_code == 200, earliest.text
+    assert earliest.json()["summary"]["as_of"] == "1900-01-01"
+
+
 def test_other_tenant_gets_404_for_scores(client, db, tenant_a, tenant_b, questionnaire):
     company = make_company(db, "Example DPI Ltd")
     assessment = make_assessment(db, tenant_a.organisation_id, company, {})

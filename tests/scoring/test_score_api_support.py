@@ -115,6 +115,10 @@ def set_answer(
             )
         )
         row.payload = payload
+        # As every write to an assessment does (hrdd.assessments.service.begin_write): the
+        # version is what tells a stored score its answers changed.
+        assessment = session.get(Assessment, assessment_id)
+        assessment.version += 1
 
 
 def add_incident(

@@ -79,3 +79,48 @@ def test_cli_bad_file_fails_naming_the_line_and_writes_nothing(cli_database: Dat
     assert result.exit_code == 1
     assert "line 5" in result.output
     assert _counts(cli_database) == (0, 0)
+
+
+def test_cli_import_rescores_the_organisations_assessment_of_a_listed_company(
+    cli_database: Database,
+) -> None:
+    """Like the API route, the command stores the new score: the listing's red flag is in the
+    score history without anyone reading the score first."""
+    from fastapi.testclient import TestClient
+
+    from hrdd.main import create_app
+    from hrdd.questionnaires import service as questionnaires
+    from hrdd.scoring import service as scoring
+    from hrdd.vocab import Role
+
+    settings = get_settings()
+    questionnaires.load_bundled_questionnaires(cli_database, settings)
+    scoring.load_bundled_rulesets(cli_database, settings)
+    with cli_database.session(SYSTEM, write=True) as session:
+        organisation = auth_service.find_organisation(session, "Command Line Fund")
+        _, secret = auth_service.create_key(session, organisation.id, "test", Role.investor)
+    headers = {"Authorization": f"Bearer {secret}"}
+    client = TestClient(create_app(settings, cli_database))
+    company = client.get("/api/v1/companies", params={"q": "NSO Group"}, headers=headers)
+    assessment = client.post(
+        "/api/v1/assessments",
+        json={
+            "company_id": company.json()["items"][0]["id"],
+            "questionnaire_key": "stap-surveillance",
+        },
+        headers=headers,
+    )
+    assert assessment.status_code == 201, assessment.text
+    scores_url = f"/api/v1/assessments/{assessment.json()['id']}/scores"
+    before = client.get(scores_url.removesuffix("s"), headers=headers)
+    assert before.status_code == 200, before.text
+    assert before.json()["result"]["overrides"] == []
+
+    result = CliRunner().invoke(
+        app,
+        ["screening", "import", str(DATA / "csl_sample.csv"), "--org", "Command Line Fund"],
+    )
+    assert result.exit_code == 0, result.output
+    history = client.get(scores_url, headers=headers).json()["items"]
+    assert history, "the import stored no score"
+    assert any(entry["ref"] == "RF-LISTING" for entry in history[-1]["diff"]["entries"])

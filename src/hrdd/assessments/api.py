@@ -31,7 +31,7 @@ from hrdd.assessments.schemas import (
 from hrdd.audit.schemas import AuditEventList, AuditEventOut
 from hrdd.config import Settings
 from hrdd.db import utcnow
-from hrdd.deps import Analyst, DbSession, Investor
+from hrdd.deps import Analyst, DbSession, Investor, in_worker_thread
 from hrdd.errors import ProblemDetail, problem_responses
 from hrdd.http import IfMatch, PageParams, page_params
 from hrdd.questionnaires.answers import AnswerError
@@ -71,9 +71,14 @@ def _with_etag(response: Response, assessment: Assessment) -> None:
     response.headers["ETag"] = service.etag_of(assessment)
 
 
-def _view(session: Session, assessment: Assessment, response: Response) -> AssessmentOut:
+def _view(
+    session: Session,
+    assessment: Assessment,
+    response: Response,
+    state: service.AnswersState | None = None,
+) -> AssessmentOut:
     _with_etag(response, assessment)
-    return service.to_out(session, assessment)
+    return service.to_out(session, assessment, state)
 
 
 @router.post(
@@ -133,7 +138,7 @@ def read_assessment(
     description="Validated against the question's answer type; 422 names the question and "
     "field. Only drafts take answers (409 otherwise)." + _IF_MATCH_REQUIRED,
 )
-def put_answer(
+async def put_answer(
     assessment_id: uuid.UUID,
     question_id: str,
     payload: AnswerBody,
@@ -142,9 +147,14 @@ def put_answer(
     response: Response,
     if_match: IfMatch = None,
 ) -> AssessmentOut:
-    assessment = service.get_assessment(session, assessment_id)
-    service.change_answers(session, principal, assessment, {question_id: payload}, if_match)
-    return _view(session, assessment, response)
+    def work() -> AssessmentOut:
+        assessment = service.get_assessment(session, assessment_id)
+        written = service.write_answers(
+            session, principal, assessment, {question_id: payload}, if_match
+        )
+        return _view(session, assessment, response, written.state)
+
+    return await in_worker_thread(session, work)
 
 
 @router.patch(
@@ -156,7 +166,7 @@ def put_answer(
     "Every bad item is reported (`answers.<QID>.<field>`) and then nothing is saved. A batch "
     "may answer a question and the questions it reveals together." + _IF_MATCH_REQUIRED,
 )
-def patch_answers(
+async def patch_answers(
     assessment_id: uuid.UUID,
     batch: AnswerBatch,
     session: DbSession,
@@ -164,9 +174,12 @@ def patch_answers(
     response: Response,
     if_match: IfMatch = None,
 ) -> AssessmentOut:
-    assessment = service.get_assessment(session, assessment_id)
-    service.change_answers(session, principal, assessment, batch.answers, if_match)
-    return _view(session, assessment, response)
+    def work() -> AssessmentOut:
+        assessment = service.get_assessment(session, assessment_id)
+        written = service.write_answers(session, principal, assessment, batch.answers, if_match)
+        return _view(session, assessment, response, written.state)
+
+    return await in_worker_thread(session, work)
 
 
 @router.delete(

@@ -22,9 +22,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from hrdd.assessments import files as file_store
 from hrdd.assessments.models import Assessment, AssessmentAnswer, AssessmentFile
@@ -48,7 +49,7 @@ from hrdd.audit import service as audit
 from hrdd.auth.service import Principal
 from hrdd.companies import service as companies
 from hrdd.companies.models import Company
-from hrdd.db import utcnow
+from hrdd.db import reusable, utcnow
 from hrdd.errors import (
     Conflict,
     Forbidden,
@@ -69,8 +70,8 @@ from hrdd.questionnaires.answers import (
     submission_problems,
     visible_questions,
 )
-from hrdd.questionnaires.models import QuestionnaireVersion
 from hrdd.questionnaires.schemas import Questionnaire
+from hrdd.questionnaires.service import VersionHeader
 from hrdd.vocab import AssessmentStatus
 
 AUDIT_ENTITY = "assessment"
@@ -94,9 +95,23 @@ def answer_problem(error: AnswerError) -> ProblemDetail:
 # --- reading ---------------------------------------------------------------------------------
 
 
+# Built once, run on every request that reads or writes an assessment (hrdd.db.reusable).
+_BY_ID = reusable(select(Assessment).where(Assessment.id == bindparam("assessment_id")))
+_ANSWERS = reusable(
+    select(AssessmentAnswer).where(AssessmentAnswer.assessment_id == bindparam("assessment_id"))
+)
+_COMPANY_NAME = reusable(select(Company.name).where(Company.id == bindparam("company_id")))
+_TAKE_VERSION = reusable(
+    update(Assessment)
+    .where(Assessment.id == bindparam("assessment_id"), Assessment.version == bindparam("seen"))
+    .values(version=bindparam("next_version"), updated_at=bindparam("now"))
+    .execution_options(synchronize_session=False)
+)
+
+
 def get_assessment(session: Session, assessment_id: uuid.UUID) -> Assessment:
     """The caller's assessment; another organisation's is as unknown as a missing one (404)."""
-    assessment = session.get(Assessment, assessment_id)
+    assessment = session.scalars(_BY_ID, {"assessment_id": assessment_id}).first()
     if assessment is None:
         raise NotFound(f"no assessment {assessment_id}")
     return assessment
@@ -106,18 +121,16 @@ def etag_of(assessment: Assessment) -> str:
     return etag_for(assessment.id, assessment.version)
 
 
-def questionnaire_row(session: Session, assessment: Assessment) -> QuestionnaireVersion:
-    return questionnaires.get_version_by_id(session, assessment.questionnaire_version_id)
+def questionnaire_row(session: Session, assessment: Assessment) -> VersionHeader:
+    return questionnaires.version_header(session, assessment.questionnaire_version_id)
 
 
 def questionnaire_for(session: Session, assessment: Assessment) -> Questionnaire:
-    return questionnaires.questionnaire_of(questionnaire_row(session, assessment))
+    return questionnaires.questionnaire_by_id(session, assessment.questionnaire_version_id)
 
 
 def answer_rows(session: Session, assessment_id: uuid.UUID) -> dict[str, AssessmentAnswer]:
-    rows = session.scalars(
-        select(AssessmentAnswer).where(AssessmentAnswer.assessment_id == assessment_id)
-    )
+    rows = session.scalars(_ANSWERS, {"assessment_id": assessment_id})
     return {row.question_id: row for row in rows}
 
 
@@ -140,18 +153,16 @@ def list_assessments(
     return paginate(session, statement, [Assessment.created_at, Assessment.id], page)
 
 
-def _questionnaire_ref(row: QuestionnaireVersion) -> QuestionnaireRef:
+def _questionnaire_ref(row: VersionHeader) -> QuestionnaireRef:
     return QuestionnaireRef(id=row.id, key=row.key, version=row.version, title=row.title)
 
 
 def summaries(session: Session, assessments: list[Assessment]) -> list[AssessmentSummary]:
     company_names = _company_names(session, {a.company_id for a in assessments})
     versions = {
-        row.id: row
-        for row in session.scalars(
-            select(QuestionnaireVersion).where(
-                QuestionnaireVersion.id.in_({a.questionnaire_version_id for a in assessments})
-            )
+        header.id: header
+        for header in questionnaires.version_headers(
+            session, {a.questionnaire_version_id for a in assessments}
         )
     }
     return [
@@ -168,7 +179,7 @@ def _company_names(session: Session, company_ids: Iterable[uuid.UUID]) -> dict[u
 
 
 def _summary(
-    assessment: Assessment, company_name: str, version_row: QuestionnaireVersion
+    assessment: Assessment, company_name: str, version_row: VersionHeader
 ) -> AssessmentSummary:
     return AssessmentSummary(
         id=assessment.id,
@@ -186,23 +197,54 @@ def _summary(
     )
 
 
-def to_out(session: Session, assessment: Assessment) -> AssessmentOut:
-    """The full view: answers (hidden ones flagged as excluded), visibility, progress and what
-    a submit would refuse right now."""
+@dataclass
+class AnswersState:
+    """An assessment's questionnaire and answers as a request last read or wrote them."""
+
+    version_row: VersionHeader
+    questionnaire: Questionnaire
+    rows: dict[str, AssessmentAnswer]
+    payloads: dict[str, AnswerPayload]
+
+
+def answers_state(session: Session, assessment: Assessment) -> AnswersState:
     version_row = questionnaire_row(session, assessment)
-    questionnaire = questionnaires.questionnaire_of(version_row)
     rows = answer_rows(session, assessment.id)
-    payloads = payloads_of(rows)
+    return AnswersState(
+        version_row,
+        questionnaires.questionnaire_at(session, version_row),
+        rows,
+        payloads_of(rows),
+    )
+
+
+def _successor(session: Session, assessment: Assessment) -> uuid.UUID | None:
+    # Only a final assessment can be reopened, and a final one never returns to draft or
+    # submitted: those have no successor, and the query is skipped on every answer write.
+    if assessment.status not in (AssessmentStatus.final, AssessmentStatus.superseded):
+        return None
+    return session.scalar(
+        select(Assessment.id).where(Assessment.previous_assessment_id == assessment.id)
+    )
+
+
+def to_out(
+    session: Session, assessment: Assessment, state: AnswersState | None = None
+) -> AssessmentOut:
+    """The full view: answers (hidden ones flagged as excluded), visibility, progress and what
+    a submit would refuse right now. ``state``: the answers as the request just wrote them,
+    so they are not read again."""
+    if state is None:
+        state = answers_state(session, assessment)
+    questionnaire, rows, payloads = state.questionnaire, state.rows, state.payloads
     visible = visible_questions(questionnaire, payloads)
     counts = progress(questionnaire, payloads)
     problems = submission_problems(questionnaire, payloads)
     order = {question_id: index for index, question_id in enumerate(questionnaire.question_ids)}
-    successor = session.scalar(
-        select(Assessment.id).where(Assessment.previous_assessment_id == assessment.id)
-    )
-    company_name = _company_names(session, [assessment.company_id]).get(assessment.company_id, "")
+    successor = _successor(session, assessment)
+    company_name = session.scalar(_COMPANY_NAME, {"company_id": assessment.company_id}) or ""
     return AssessmentOut(
-        **_summary(assessment, company_name, version_row).model_dump(),
+        **_summary(assessment, company_name, state.version_row).model_dump(),
         next_assessment_id=successor,
         submitted_by=assessment.submitted_by_name,
         reviewed_by=assessment.reviewed_by_name,
@@ -276,12 +318,9 @@ def begin_write(
     one fail with 412 instead of overwriting it."""
     check_if_match(if_match, etag_of(assessment), required=required)
     expected = assessment.version
-    result = session.execute(
-        update(Assessment)
-        .where(Assessment.id == assessment.id, Assessment.version == expected)
-        .values(version=expected + 1, updated_at=utcnow())
-        .execution_options(synchronize_session=False)
-    )
+    now = utcnow()
+    taken = {"assessment_id": assessment.id, "seen": expected, "next_version": expected + 1}
+    result = session.execute(_TAKE_VERSION, {**taken, "now": now})
     if result.rowcount != 1:
         # Like a stale If-Match, name the version that won, so the caller can retry on it.
         session.refresh(assessment)
@@ -290,7 +329,9 @@ def begin_write(
             "read it again and reapply your change",
             headers={"ETag": etag_of(assessment)},
         )
-    session.refresh(assessment)
+    # The row now holds exactly these values: no need to read it back.
+    set_committed_value(assessment, "version", expected + 1)
+    set_committed_value(assessment, "updated_at", now)
 
 
 # --- creating --------------------------------------------------------------------------------
@@ -342,12 +383,40 @@ def change_answers(
     """Set (raw payload) or delete (None) answers, all or nothing; returns the question ids
     written. Every bad item is reported (422), located by ``locate``, together with any
     ``earlier_problems`` the caller found while reading its input; nothing changes then."""
+    return write_answers(
+        session,
+        actor,
+        assessment,
+        changes,
+        if_match,
+        locate=locate,
+        earlier_problems=earlier_problems,
+    ).written
+
+
+@dataclass
+class AnswersWritten:
+    written: list[str]
+    # The answers after the write, for the response (``to_out``) without reading them again.
+    state: AnswersState
+
+
+def write_answers(
+    session: Session,
+    actor: Principal,
+    assessment: Assessment,
+    changes: Mapping[str, Any],
+    if_match: str | None,
+    *,
+    locate: Locator = answer_problem,
+    earlier_problems: Iterable[ProblemDetail] = (),
+) -> AnswersWritten:
+    """``change_answers``, also handing back the answers as they now are."""
     _require_draft_for_answers(assessment)
     begin_write(session, assessment, if_match, required=True)
-    questionnaire = questionnaire_for(session, assessment)
-    rows = answer_rows(session, assessment.id)
-    current = payloads_of(rows)
-    updated, errors = apply_answer_changes(questionnaire, current, changes)
+    state = answers_state(session, assessment)
+    questionnaire, rows = state.questionnaire, state.rows
+    updated, errors = apply_answer_changes(questionnaire, state.payloads, changes)
     if not errors:
         errors = _unknown_files(
             session, assessment, {qid: updated[qid] for qid in changes if qid in updated}
@@ -364,22 +433,22 @@ def change_answers(
         if payload is None:
             if row is not None:
                 session.delete(row)
+                del rows[question_id]
                 _record_answer(session, actor, assessment, question_id, old, None, "answer_deleted")
             continue
         new = stored_form(payload)
         written.append(question_id)
         if row is None:
-            session.add(
-                AssessmentAnswer(
-                    organisation_id=assessment.organisation_id,
-                    assessment_id=assessment.id,
-                    question_id=question_id,
-                    payload=new,
-                    updated_by_key_id=actor.key_id,
-                    updated_by_name=actor.key_name,
-                    updated_at=now,
-                )
+            row = rows[question_id] = AssessmentAnswer(
+                organisation_id=assessment.organisation_id,
+                assessment_id=assessment.id,
+                question_id=question_id,
+                payload=new,
+                updated_by_key_id=actor.key_id,
+                updated_by_name=actor.key_name,
+                updated_at=now,
             )
+            session.add(row)
         elif row.payload != new:
             row.payload = new
             row.updated_by_key_id = actor.key_id
@@ -389,7 +458,8 @@ def change_answers(
             continue  # the same answer again: nothing to record
         _record_answer(session, actor, assessment, question_id, old, new, "answer_set")
     session.flush()
-    return written
+    state.payloads = updated
+    return AnswersWritten(written, state)
 
 
 def delete_answer(
@@ -663,7 +733,7 @@ def reopen(
 def export_answers(session: Session, assessment: Assessment, now: datetime) -> ExportedAnswers:
     """The answers that count (hidden questions' answers are left out, as they are ignored)."""
     version_row = questionnaire_row(session, assessment)
-    questionnaire = questionnaires.questionnaire_of(version_row)
+    questionnaire = questionnaires.questionnaire_at(session, version_row)
     rows = answer_rows(session, assessment.id)
     visible = visible_questions(questionnaire, payloads_of(rows))
     company_name = _company_names(session, [assessment.company_id]).get(assessment.company_id, "")

@@ -1,10 +1,11 @@
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Response, status
+from fastapi import APIRouter, Depends, Request, Response, status
 from sqlalchemy import select
 
 from hrdd.auth import service
+from hrdd.auth.cache import key_cache
 from hrdd.auth.models import ApiKey
 from hrdd.auth.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyList, ApiKeyOut, Me
 from hrdd.db import utcnow
@@ -15,8 +16,9 @@ from hrdd.http import PageParams, page_params, paginate
 router = APIRouter(tags=["auth"])
 
 
-@router.get("/me", summary="Who am I", response_model=Me, responses=problem_responses(401))
-def me(principal: CurrentPrincipal) -> Me:
+# 422 although it takes no input: the NUL guard (hrdd.middleware) refuses a NUL in any query.
+@router.get("/me", summary="Who am I", response_model=Me, responses=problem_responses(401, 422))
+async def me(principal: CurrentPrincipal) -> Me:  # no I/O: no worker-thread hop
     return Me(
         key_id=principal.key_id,
         key_name=principal.key_name,
@@ -67,5 +69,7 @@ def create_key(
     status_code=status.HTTP_204_NO_CONTENT,
     responses=problem_responses(401, 403, 404, 422),
 )
-def revoke_key(key_id: uuid.UUID, session: DbSession, _: Admin) -> None:
+def revoke_key(key_id: uuid.UUID, session: DbSession, _: Admin, request: Request) -> None:
     service.revoke_key(session, key_id, utcnow())
+    # Keys verified earlier stay cached for a few seconds: this process forgets them at once.
+    key_cache(request.app).forget_on_commit(session)

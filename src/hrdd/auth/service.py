@@ -96,9 +96,9 @@ def create_key(
     return key, full_key
 
 
-def authenticate(session: Session, presented: str, now: datetime) -> tuple[Principal, bool] | None:
-    """The principal for a presented key and whether its last-used time is due for an update,
-    or None. ``session`` must be a system session; it only reads."""
+def authenticate(session: Session, presented: str) -> tuple[Principal, datetime | None] | None:
+    """The principal for a presented key and when its use was last recorded, or None.
+    ``session`` must be a system session; it only reads."""
     split = _split_key(presented)
     if split is None:
         return None
@@ -115,7 +115,6 @@ def authenticate(session: Session, presented: str, now: datetime) -> tuple[Princ
     key, org = row
     if not hmac.compare_digest(key.secret_hash, _hash_secret(secret)) or key.revoked_at:
         return None
-    touch_due = key.last_used_at is None or now - key.last_used_at >= LAST_USED_RESOLUTION
     principal = Principal(
         key_id=key.id,
         key_name=key.name,
@@ -123,7 +122,7 @@ def authenticate(session: Session, presented: str, now: datetime) -> tuple[Princ
         organisation_id=org.id,
         organisation_name=org.name,
     )
-    return principal, touch_due
+    return principal, key.last_used_at
 
 
 def record_key_use(session: Session, key_id: uuid.UUID, now: datetime) -> None:

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, File, Query, Request, Response, UploadFi
 
 from hrdd.assessments.files import read_limited
 from hrdd.config import Settings
-from hrdd.deps import DbSession, Investor
+from hrdd.deps import DbSession, Investor, in_worker_thread
 from hrdd.errors import problem_responses
 from hrdd.http import PageParams, page_params
 from hrdd.portfolios import exports, service
@@ -81,7 +81,9 @@ def read_portfolio(portfolio_id: uuid.UUID, session: DbSession, _: Investor) -> 
         "`ticker`, `market_value`, `currency`, `weight` (case-insensitive; at least one of the "
         "first four, and each row must fill one of them). Market values are in the portfolio's "
         "base currency; `weight` is a fraction (0.05) or a percentage (5%). ISINs and LEIs are "
-        "checked (check digits). The file replaces the portfolio's holdings. All or nothing: "
+        "checked (check digits). A cell holding a control character other than tab or a line "
+        "break is bad; a NUL byte refuses the whole file. The file replaces the portfolio's "
+        "holdings. All or nothing: "
         "bad rows get a 422 listing each problem as `file.line.<n>.<column>` and nothing "
         "changes, unless `keep_good_rows=true`, which imports the good rows and lists the bad "
         "ones under `rejected`. Holdings resolve to companies by ISIN, LEI or ticker; others "
@@ -158,7 +160,7 @@ def resolve_holding(
     "/{portfolio_id}/risk",
     summary="Risk of every holding and of the whole portfolio",
     response_model=PortfolioRisk,
-    responses=problem_responses(401, 403, 404, 409),
+    responses=problem_responses(401, 403, 404, 409, 422),
     description=(
         "Per holding: the latest score of its company (or of the riskiest company it owns now, "
         "see `basis` and `exposure_via`), band, confidence, overrides fired, recommended action "
@@ -166,9 +168,11 @@ def resolve_holding(
         "each by number and by value; the top risks. 409 when no scoring rule set is loaded."
     ),
 )
-def portfolio_risk(portfolio_id: uuid.UUID, session: DbSession, _: Investor) -> PortfolioRisk:
-    portfolio = service.get_portfolio(session, portfolio_id)
-    return service.portfolio_risk(session, portfolio)
+async def portfolio_risk(portfolio_id: uuid.UUID, session: DbSession, _: Investor) -> PortfolioRisk:
+    def work() -> PortfolioRisk:
+        return service.portfolio_risk(session, service.get_portfolio(session, portfolio_id))
+
+    return await in_worker_thread(session, work)
 
 
 @router.get(

@@ -6,7 +6,9 @@ weight. Other columns are ignored and reported. The file must be UTF-8, with or 
 byte-order mark; the delimiter is a comma, or a semicolon or tab when the header uses one.
 
 Every bad row is collected with its line number, column and reason, so a caller can refuse
-the whole file or keep the good rows.
+the whole file or keep the good rows. A control character in a cell (tab and line breaks are
+white space) makes the cell bad; a NUL byte refuses the whole file, as the screening import
+does: it is no text file.
 """
 
 from __future__ import annotations
@@ -40,7 +42,8 @@ _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 _TICKER = re.compile(r"^[A-Za-z0-9.:\-/ ]+$")
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 _GROUPED_NUMBER = re.compile(r"^\d{1,3}(,\d{3})+(\.\d+)?$")
-_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+# C0 controls and DEL, except tab, line feed and carriage return (line breaks inside quotes).
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 @dataclass(frozen=True)
@@ -131,8 +134,17 @@ def _header_columns(header: list[str]) -> tuple[dict[str, int], list[str]]:
 
 
 def _clean(value: str) -> str:
-    """Control characters dropped and runs of white space (line breaks too) made one space."""
-    return " ".join(_CONTROL_CHARACTERS.sub("", value).split())
+    """Runs of white space (line breaks too) made one space."""
+    return " ".join(value.split())
+
+
+def _refuse_nul(line: int, raw: list[str], columns: dict[int, str]) -> None:
+    for index, cell in enumerate(raw):
+        if "\x00" in cell:
+            column = columns.get(index)
+            where = "the cell" if column else f"column {index + 1}"
+            path = f"file.line.{line}" + (f".{column}" if column else "")
+            raise Invalid.at(path, f"NUL byte in {where}; this is not a text file")
 
 
 def _name(value: str) -> str | None:
@@ -263,15 +275,21 @@ _CHECKS = {
 }
 
 
-def _row_problems(line: int, cells: dict[str, str], base_currency: str) -> list[ProblemDetail]:
+def _row_problems(line: int, raw: dict[str, str], base_currency: str) -> list[ProblemDetail]:
     """Every bad cell of a row, not only the first, so one upload fixes them all."""
     problems = []
     for column, check in _CHECKS.items():
+        control = _CONTROL_CHARACTERS.search(raw.get(column, ""))
+        if control is not None:
+            # Refused, not dropped: the cell may not say what the sender thinks it says.
+            message = f"contains the control character U+{ord(control.group()):04X}; remove it"
+            problems.append(_problem(line, column, message))
+            continue
         try:
-            check(cells.get(column, ""), base_currency)
+            check(_clean(raw.get(column, "")), base_currency)
         except _RowProblem as problem:
             problems.append(_problem(line, problem.column, problem.message))
-    if not any(cells.get(column) for column in IDENTIFYING_COLUMNS):
+    if not any(_clean(raw.get(column, "")) for column in IDENTIFYING_COLUMNS):
         problems.append(
             _problem(line, None, "the row names no holding: give a name, ISIN, LEI or ticker")
         )
@@ -298,10 +316,13 @@ def parse_holdings(data: bytes, base_currency: str, max_rows: int) -> ParsedFile
     first = next(records, None)
     if first is None or not any(cell.strip() for cell in first[1]):
         raise Invalid.at("file.line.1", "the file has no header row")
+    _refuse_nul(1, first[1], {})
     positions, ignored = _header_columns(first[1])
+    columns = {index: column for column, index in positions.items()}
     parsed = ParsedFile(ignored_columns=ignored)
     width = len(first[1])
     for line, raw in records:
+        _refuse_nul(line, raw, columns)
         if not any(cell.strip() for cell in raw):
             continue  # blank lines, often at the end of spreadsheet exports
         if len(parsed.rows) + len(parsed.bad_lines) >= max_rows:
@@ -315,15 +336,14 @@ def parse_holdings(data: bytes, base_currency: str, max_rows: int) -> ParsedFile
             )
             continue
         cells = {
-            column: _clean(raw[index]) if index < len(raw) else ""
-            for column, index in positions.items()
+            column: raw[index] if index < len(raw) else "" for column, index in positions.items()
         }
         problems = _row_problems(line, cells, base_currency)
         if problems:
             parsed.bad_lines.add(line)
             parsed.problems.extend(problems)
             continue
-        parsed.rows.append(_row(line, cells, base_currency))
+        parsed.rows.append(_row(line, {c: _clean(v) for c, v in cells.items()}, base_currency))
     if not parsed.rows and not parsed.bad_lines:
         raise Invalid.at("file", "the file has a header but no holdings")
     return parsed

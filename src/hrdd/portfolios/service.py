@@ -19,14 +19,14 @@ from decimal import Decimal
 from typing import Any
 
 from rapidfuzz import fuzz, process
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import bindparam, delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from hrdd.audit import service as audit
 from hrdd.auth.service import Principal
 from hrdd.companies.models import Company, CompanyIdentifier, OwnershipLink
 from hrdd.companies.service import get_company
-from hrdd.db import new_id, utcnow
+from hrdd.db import new_id, reusable, utcnow
 from hrdd.errors import Invalid, NotFound
 from hrdd.http import PageParams, paginate
 from hrdd.portfolios import csv_import
@@ -74,8 +74,24 @@ _LEGAL_FORMS = frozenset(
 # --- portfolios ------------------------------------------------------------------------------
 
 
+# Built once: the risk view runs these on every request (hrdd.db.reusable).
+_IDS = bindparam("ids", expanding=True)
+_PORTFOLIO = reusable(select(Portfolio).where(Portfolio.id == bindparam("portfolio_id")))
+_HOLDINGS = reusable(
+    select(Holding)
+    .where(Holding.portfolio_id == bindparam("portfolio_id"))
+    .order_by(Holding.line, Holding.id)
+)
+_OWNED_LINKS = reusable(
+    select(OwnershipLink)
+    .where(OwnershipLink.owner_company_id.in_(_IDS))
+    .order_by(OwnershipLink.start_date, OwnershipLink.id)
+)
+_NAMES = reusable(select(Company.id, Company.name).where(Company.id.in_(_IDS)))
+
+
 def get_portfolio(session: Session, portfolio_id: uuid.UUID) -> Portfolio:
-    portfolio = session.get(Portfolio, portfolio_id)
+    portfolio = session.scalars(_PORTFOLIO, {"portfolio_id": portfolio_id}).first()
     if portfolio is None:
         raise NotFound(f"no portfolio {portfolio_id}")
     return portfolio
@@ -135,13 +151,7 @@ def list_holdings(
 
 
 def all_holdings(session: Session, portfolio: Portfolio) -> list[Holding]:
-    return list(
-        session.scalars(
-            select(Holding)
-            .where(Holding.portfolio_id == portfolio.id)
-            .order_by(Holding.line, Holding.id)
-        )
-    )
+    return list(session.scalars(_HOLDINGS, {"portfolio_id": portfolio.id}))
 
 
 def get_holding(session: Session, portfolio: Portfolio, holding_id: uuid.UUID) -> Holding:
@@ -155,8 +165,7 @@ def company_names(session: Session, company_ids: Iterable[uuid.UUID]) -> dict[uu
     wanted = sorted(set(company_ids))
     names: dict[uuid.UUID, str] = {}
     for chunk in chunks(wanted):
-        rows = session.execute(select(Company.id, Company.name).where(Company.id.in_(chunk)))
-        names.update(rows.all())
+        names.update(session.execute(_NAMES, {"ids": list(chunk)}).all())
     return names
 
 
@@ -507,13 +516,11 @@ def owned_companies(
         links = [
             link
             for chunk in chunks(sorted(frontier))
-            for link in session.scalars(
-                select(OwnershipLink)
-                .where(OwnershipLink.owner_company_id.in_(chunk))
-                .order_by(OwnershipLink.start_date, OwnershipLink.id)
-            )
+            for link in session.scalars(_OWNED_LINKS, {"ids": list(chunk)})
         ]
-        names = company_names(session, {link.company_id for link in links} | set(frontier))
+        if not links:
+            break
+        names = company_names(session, {link.company_id for link in links})
         following: dict[uuid.UUID, list[tuple[uuid.UUID, tuple[str, ...], bool]]] = defaultdict(
             list
         )
@@ -737,13 +744,13 @@ def portfolio_risk(session: Session, portfolio: Portfolio) -> PortfolioRisk:
         _holding_risk(h, weight, names, scores, owned.get(h.company_id, []) if h.company_id else [])
         for h, weight in zip(holdings, _effective_weights(holdings), strict=True)
     ]
-    version, _ = scoring.current_version(session)
+    ruleset_key, ruleset_version = scoring.version_in_use_label(session)
     return PortfolioRisk(
         portfolio_id=portfolio.id,
         portfolio_name=portfolio.name,
         as_of=today,
-        ruleset_id=version.key,
-        ruleset_version=version.version,
+        ruleset_id=ruleset_key,
+        ruleset_version=ruleset_version,
         totals=risk_totals(portfolio.base_currency, items),
         holdings=items,
     )

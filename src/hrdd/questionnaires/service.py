@@ -6,19 +6,20 @@ semantic version; once an assessment uses it, it is frozen and its content can n
 
 from __future__ import annotations
 
-import threading
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hrdd.audit import service as audit
 from hrdd.auth.service import Principal
+from hrdd.caching import BoundedCache
 from hrdd.config import Settings
-from hrdd.db import SYSTEM, Database, utcnow
+from hrdd.db import SYSTEM, Database, reusable, utcnow
 from hrdd.errors import Conflict, Invalid, NotFound, ProblemDetail
 from hrdd.http import PageParams, paginate
 from hrdd.questionnaires.loader import (
@@ -32,10 +33,28 @@ from hrdd.questionnaires.schemas import Questionnaire, semver_sort_key
 
 AUDIT_ENTITY = "questionnaire_version"
 
-# Parsed questionnaires by content hash: a stored version's content never changes once it is
-# frozen, and re-validating ~45 questions on every request would be wasted work.
-_parsed: dict[str, Questionnaire] = {}
-_parsed_lock = threading.Lock()
+# Parsed questionnaires by version id and content hash: a version's content never changes once
+# it is frozen (and a change before that changes the hash), and re-reading ~45 KB of JSON and
+# re-validating ~45 questions on every request would be wasted work.
+_parsed: BoundedCache[tuple[uuid.UUID, str], Questionnaire] = BoundedCache(max_entries=64)
+_HEADER_COLUMNS = (
+    QuestionnaireVersion.id,
+    QuestionnaireVersion.key,
+    QuestionnaireVersion.version,
+    QuestionnaireVersion.title,
+    QuestionnaireVersion.content_hash,
+)
+
+
+@dataclass(frozen=True)
+class VersionHeader:
+    """A stored version without its content: read in one light query."""
+
+    id: uuid.UUID
+    key: str
+    version: str
+    title: str
+    content_hash: str
 
 
 def problems_as_invalid(error: QuestionnaireError, detail: str) -> Invalid:
@@ -58,13 +77,56 @@ def _problem_detail(problem: QuestionnaireProblem) -> ProblemDetail:
 
 def questionnaire_of(row: QuestionnaireVersion) -> Questionnaire:
     """The validated questionnaire a stored version holds."""
-    cached = _parsed.get(row.content_hash)
+    cached = _parsed.get((row.id, row.content_hash))
     if cached is not None:
         return cached
     questionnaire = parse_questionnaire(row.content, source_name=f"{row.key} {row.version}")
-    with _parsed_lock:
-        _parsed[row.content_hash] = questionnaire
+    _parsed.put((row.id, row.content_hash), questionnaire)
     return questionnaire
+
+
+_HEADER_BY_ID = reusable(
+    select(*_HEADER_COLUMNS).where(QuestionnaireVersion.id == bindparam("version_id"))
+)
+
+
+def version_header(session: Session, version_id: uuid.UUID) -> VersionHeader:
+    found = session.execute(_HEADER_BY_ID, {"version_id": version_id}).first()
+    if found is None:
+        raise NotFound(f"no questionnaire version {version_id}")
+    return VersionHeader(*found)
+
+
+def version_headers(session: Session, version_ids: Iterable[uuid.UUID]) -> list[VersionHeader]:
+    wanted = set(version_ids)
+    if not wanted:
+        return []
+    statement = select(*_HEADER_COLUMNS).where(QuestionnaireVersion.id.in_(wanted))
+    return [VersionHeader(*found) for found in session.execute(statement)]
+
+
+def questionnaire_at(session: Session, header: VersionHeader) -> Questionnaire:
+    """The validated questionnaire of a version; its content is read only when this process
+    has not parsed that version's content yet."""
+    cached = _parsed.get((header.id, header.content_hash))
+    if cached is not None:
+        return cached
+    return questionnaire_of(get_version_by_id(session, header.id))
+
+
+def questionnaire_by_id(session: Session, version_id: uuid.UUID) -> Questionnaire:
+    return questionnaire_at(session, version_header(session, version_id))
+
+
+def questionnaire_by_key(session: Session, key: str, version: str) -> Questionnaire:
+    found = session.execute(
+        select(*_HEADER_COLUMNS).where(
+            QuestionnaireVersion.key == key, QuestionnaireVersion.version == version
+        )
+    ).first()
+    if found is None:
+        raise NotFound(f"no questionnaire {key} version {version}")
+    return questionnaire_at(session, VersionHeader(*found))
 
 
 def content_of(questionnaire: Questionnaire) -> dict[str, Any]:

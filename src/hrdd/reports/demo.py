@@ -12,10 +12,12 @@ answer, each answer citing the curated sources it rests on:
 - every other disclosure question is `no_information`, and everything else, including the
   investor-position questions about the investor itself, is left for an analyst.
 
-The control companies (no surveillance capability in the curated record) are held in the
-portfolio but not assessed: the surveillance questionnaire does not fit them, and answering it
-with "no information" would rate a consumer-goods firm as a policy-gap risk. With no evidence
-recorded either, they appear as unassessed exposure, which is what they are.
+The control companies (no surveillance capability in the curated record) are answered the same
+way where the record speaks (no forensic finding, so R1 is 0; exports and licences unknown),
+and the questions about surveillance products, their buyers and their misuse are not
+applicable, with that reason. Their record holds no evidence or claims by design, so it says
+nothing about their human rights governance (or listings) either way: those questions stay
+unanswered, for an analyst. They score on that unknown policy gap, with low confidence.
 
 Market values of the demo portfolio are illustrative: one equal amount per holding.
 """
@@ -54,9 +56,10 @@ from hrdd.questionnaires.answers import parse_answer_payload, visible_questions
 from hrdd.questionnaires.schemas import DisclosureAnswerType, Questionnaire
 from hrdd.reports import service as reports
 from hrdd.reports.schemas import PageSize
+from hrdd.scoring import service as scoring
 from hrdd.vocab import AssessmentStatus, EvidenceType, Role
 
-DEMO_ORGANISATION = "hrdd demo investor"
+DEMO_ORGANISATION = "Demo investor"
 DEMO_KEY_NAME = "hrdd demo"
 DEMO_PORTFOLIO = "Demo portfolio: curated companies and controls (illustrative amounts)"
 DEMO_CURRENCY = "EUR"
@@ -77,6 +80,18 @@ DESCRIBING_ORDER = {
 }
 # Questions answered with the option that reports the absence of information.
 ABSENCE_CHOICES = {"EX5": "unknown", "G3": "none_identified", "DS2": "not_disclosed"}
+# Questions about surveillance products, their buyers, their sale or their misuse: they do not
+# apply to a company that makes none. General governance questions (policy, board, grievance
+# channels, intimidation of critics, listings) apply to every company and are not here.
+PRODUCT_QUESTIONS = frozenset(
+    {
+        *("DD3", "DD7"),
+        *("EU1", "EU2", "EU5", "EU6"),
+        *("DS1", "DS3"),
+        *("C1", "C2", "C4", "C5"),
+        *("T1", "T2", "GR4"),
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -142,12 +157,30 @@ def derive_answers(
         for q in questionnaire.questions
         if isinstance(q.answer_type, DisclosureAnswerType) and q.theme != INVESTOR_THEME
     }
+    # A control's record is silent by design (it may hold no evidence or claims), not for want
+    # of disclosure: "no information found" would be untrue, so its questions stay unanswered.
+    control = not company.categories
     for question_id in disclosure_ids:
-        answers[question_id] = {
-            "type": "disclosure",
-            "level": "no_information",
-            "comment": NO_INFORMATION,
-        }
+        if not control:
+            answers[question_id] = {
+                "type": "disclosure",
+                "level": "no_information",
+                "comment": NO_INFORMATION,
+            }
+            continue
+        answer_type = questionnaire.question(question_id).answer_type
+        if (
+            question_id in PRODUCT_QUESTIONS
+            and isinstance(answer_type, DisclosureAnswerType)
+            and answer_type.allow_not_applicable
+        ):
+            answers[question_id] = {
+                "type": "disclosure",
+                "level": "not_applicable",
+                "not_applicable_reason": f"{company.name} is a control company in hrdd's "
+                "curated evidence: no surveillance capability is recorded for it, and this "
+                "question is about surveillance products, their buyers or their misuse.",
+            }
 
     claims: dict[str, list[Commitment]] = defaultdict(list)
     for claim in _own_claims(company, commitments):
@@ -205,7 +238,8 @@ def derive_answers(
             }
 
     for question_id, option in ABSENCE_CHOICES.items():
-        answers[question_id] = {"type": "single_choice", "value": option}
+        if not control or option == "unknown":
+            answers[question_id] = {"type": "single_choice", "value": option}
     revoked = [i for i in items if i.type == EvidenceType.export_licence_revoked.value]
     if revoked:
         latest = max(revoked, key=lambda i: i.event_date)
@@ -250,9 +284,9 @@ def _visible_only(
 # --- building the demo -----------------------------------------------------------------------
 
 
-def _organisation(session: Session) -> Organisation:
-    found = session.scalar(select(Organisation).where(Organisation.name == DEMO_ORGANISATION))
-    return found or auth_service.create_organisation(session, DEMO_ORGANISATION)
+def _organisation(session: Session, name: str) -> Organisation:
+    found = session.scalar(select(Organisation).where(Organisation.name == name))
+    return found or auth_service.create_organisation(session, name)
 
 
 def _principal(session: Session, organisation: Organisation) -> Principal:
@@ -359,11 +393,16 @@ def _portfolio(
     return portfolio
 
 
-def run_demo(database: Database, settings: Settings, out_dir: Path) -> DemoResult:
-    """Build (or refresh) the demo organisation and write its two reports into ``out_dir``.
-    The bundled content must be loaded."""
+def run_demo(
+    database: Database,
+    settings: Settings,
+    out_dir: Path,
+    organisation_name: str = DEMO_ORGANISATION,
+) -> DemoResult:
+    """Build (or refresh) the demo in the organisation of that name (created if missing) and
+    write its two reports into ``out_dir``. The bundled content must be loaded."""
     with database.session(SYSTEM, write=True) as session:
-        organisation = _organisation(session)
+        organisation = _organisation(session, organisation_name)
         actor = _principal(session, organisation)
     lines = []
     tenant = TenantContext(organisation.id)
@@ -378,22 +417,23 @@ def run_demo(database: Database, settings: Settings, out_dir: Path) -> DemoResul
             questionnaires.latest_version(session, QUESTIONNAIRE_KEY)
         )
         assessed: dict[uuid.UUID, Assessment] = {}
+        cited: dict[uuid.UUID, int] = {}
         for company in companies:
-            if not company.categories:
-                lines.append(
-                    f"{company.name}: control company, held but not assessed (unassessed "
-                    "exposure in the portfolio report)"
-                )
-                continue
-            assessment, cited = _assess(session, actor, questionnaire, company)
-            assessed[company.id] = assessment
-            lines.append(
-                f"{company.name}: assessment {assessment.id} ({assessment.status}), "
-                f"{cited} answers citing curated sources, the rest no information or unknown"
+            assessed[company.id], cited[company.id] = _assess(
+                session, actor, questionnaire, company
             )
         portfolio = _portfolio(session, actor, companies, settings.max_csv_rows)
         portfolio_id = portfolio.id
         report_assessment = assessed[subject.id].id
+        scores = scoring.current_scores(session, [company.id for company in companies])
+        for company in companies:
+            score = scores[company.id]
+            kind = "control company" if not company.categories else "assessment"
+            lines.append(
+                f"{company.name}: {kind}, {cited[company.id]} answers citing curated sources; "
+                f"risk {score.overall:g} ({score.band}, {score.confidence} confidence), "
+                f"action {score.action}"
+            )
 
     out_dir.mkdir(parents=True, exist_ok=True)
     with database.session(tenant, write=True) as session:

@@ -2,14 +2,14 @@
 investors read) and assessment scores with their history."""
 
 import uuid
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Query, Response, status
 
 from hrdd.audit import service as audit
 from hrdd.audit.schemas import AuditEventList, AuditEventOut
-from hrdd.deps import Analyst, DbSession, Investor
+from hrdd.dates import PlausibleDate
+from hrdd.deps import Analyst, DbSession, Investor, in_worker_thread
 from hrdd.errors import problem_responses
 from hrdd.http import IfMatch, PageParams, check_if_match, etag_for, page_params
 from hrdd.scoring import service
@@ -209,13 +209,17 @@ def publish_draft(
     response_model=ScoreOut,
     responses=_READ_ERRORS,
 )
-def read_score(
+async def read_score(
     assessment_id: uuid.UUID,
     session: DbSession,
     _: Investor,
-    as_of: Annotated[date | None, Query(description="YYYY-MM-DD, today or earlier")] = None,
+    as_of: Annotated[
+        PlausibleDate | None, Query(description="YYYY-MM-DD, 1900-01-01 to today")
+    ] = None,
 ) -> ScoreOut:
-    return service.assessment_score(session, assessment_id, as_of)
+    return await in_worker_thread(
+        session, lambda: service.assessment_score(session, assessment_id, as_of)
+    )
 
 
 @router.get(

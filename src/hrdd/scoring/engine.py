@@ -6,11 +6,15 @@ reproduced later from the same inputs and rule-set version (the inputs hash prov
 How a score is built (numbers from the rule set):
 1. Commitment score: each scored, visible question earns element points; indicator = mean of
    its elements, theme = mean of its indicators, total = explicitly weighted mean of themes.
+   Not applicable answers are left out, and a theme whose disclosure questions are all not
+   applicable is left out whole: its count and choice questions cannot say N/A themselves.
 2. Verified score: each element's points times the fulfilment value of the commitments that
    claim it (a contradicted element scores minus full points); a contradicted commitment caps
    its theme and takes a penalty off the total. Say-do gap = claimed minus verified.
 3. Evidence risk: each item in effect weighs severity x reliability x role x decay x (1 -
    response credit); items combine as 1 - prod(1 - s), so more evidence never lowers risk.
+   A listing without a severity (an unrated screening match) adds none: its listing red flag
+   floors the score instead.
 4. Policy-gap risk = max_risk x (100 - verified score) / 100: missing practice alone tops out
    below the severe band.
 5. Overall risk = max(evidence risk, policy-gap risk, override floors): nothing offsets harm.
@@ -163,6 +167,8 @@ class _Evidence:
     ignored_ids: tuple[str, ...]
     known: dict[str, int]
     notes: tuple[str, ...]
+    # Listings in effect without a severity, with the day they were closed (if they were).
+    unrated_listings: list[tuple[IncidentInput, int | None]]
 
 
 def _prepare_evidence(
@@ -217,8 +223,16 @@ def _prepare_evidence(
             remediate(closed_id, day)
 
     items: list[_ScoredItem] = []
+    unrated: list[tuple[IncidentInput, int | None]] = []
     for incident in in_effect:
-        if tables.treatment[incident.type] not in ("harm", "listing"):
+        treatment = tables.treatment[incident.type]
+        if treatment not in ("harm", "listing"):
+            continue
+        if incident.severity is None and treatment == "listing":
+            # A list entry no one has rated (screening imports record entries as listed): the
+            # rule set's listing red flags give it its weight; a severity is never guessed.
+            unrated.append((incident, remediated_at.get(incident.id)))
+            notes.append(_unrated_note(incident, rules))
             continue
         if incident.severity is None:
             raise ScoringInputError(
@@ -240,7 +254,24 @@ def _prepare_evidence(
                 credit_steps=_credit_steps(incident, rules),
             )
         )
-    return _Evidence(items, ignored, known, tuple(notes))
+    return _Evidence(items, ignored, known, tuple(notes), unrated)
+
+
+def _unrated_note(incident: IncidentInput, rules: RuleSet) -> str:
+    flags = [
+        rule.id
+        for rule in rules.overrides
+        if isinstance(rule, ListingOverride) and incident.type in rule.evidence_types
+    ]
+    counts = (
+        f"it counts through {', '.join(flags)} while the listing is active"
+        if flags
+        else "no listing red flag of this rule set covers it"
+    )
+    return (
+        f"incident {incident.id}: this {incident.type} has no severity, so it adds no evidence "
+        f"risk of its own; {counts}. Give it a severity to weigh it as harm too"
+    )
 
 
 def _item_value(
@@ -397,11 +428,33 @@ def _claimed_points(
     return None
 
 
+def _themes_not_applicable(
+    questions: Iterable[QuestionSpec], answers: dict[str, AnswerInput]
+) -> set[str]:
+    """Themes whose visible scored disclosure questions were all answered not applicable.
+
+    Only disclosure questions can be answered N/A. Without this, a theme that does not apply
+    (contract terms, for a firm that sells no surveillance product) would be scored on the
+    count or choice question beside them alone, so the N/A answers would turn into a gap.
+    """
+    applies: dict[str, bool] = {}
+    for question in questions:
+        if not question.scored or question.answer_type != "disclosure":
+            continue
+        answer = answers.get(question.id)
+        if answer is not None and not answer.visible:
+            continue
+        not_applicable = answer is not None and answer.disclosure is _NOT_APPLICABLE
+        applies[question.theme] = applies.get(question.theme, False) or not not_applicable
+    return {theme for theme, any_applies in applies.items() if not any_applies}
+
+
 def _policy(request: ScoreRequest, commitments: list[_CommitmentState]) -> _Policy:
     rules = request.ruleset
     tables = rules.tables
     answers = {answer.question_id: answer for answer in request.answers}
     questions = {question.id: question for question in request.questions}
+    moot_themes = _themes_not_applicable(request.questions, answers)
 
     by_question: dict[str, list[_CommitmentState]] = defaultdict(list)
     caps: dict[str, set[str]] = defaultdict(set)
@@ -426,6 +479,8 @@ def _policy(request: ScoreRequest, commitments: list[_CommitmentState]) -> _Poli
         claimed = _claimed_points(question, answer, rules, tables)
         if claimed is None:
             continue
+        if question.theme in moot_themes and question.answer_type != "disclosure":
+            claimed = None, "not applicable: no disclosure question of its theme applies"
         theme = themes.get(question.theme)
         if theme is None:
             raise ScoringInputError(
@@ -649,18 +704,23 @@ def _finalise(raws: list[_Raw], overall_tenths: int) -> tuple[Contribution, ...]
 
 def _overrides(evidence: _Evidence, rules: RuleSet, as_of: int) -> list[OverrideFired]:
     fired = []
+    candidates: list[tuple[IncidentInput, int | None, int | None]] = [
+        (item.incident, item.remediated_at, item.severity) for item in evidence.items
+    ]
+    candidates += [(incident, closed, None) for incident, closed in evidence.unrated_listings]
     for rule in rules.overrides:
         matched = []
-        for item in evidence.items:
-            incident = item.incident
-            if item.remediated_at is not None and item.remediated_at <= as_of:
+        for incident, remediated_at, severity in candidates:
+            if remediated_at is not None and remediated_at <= as_of:
                 continue
             if incident.type not in rule.evidence_types:
                 continue
+            # A harm red flag needs a severity to compare; a listing one fires on the entry.
             if isinstance(rule, HarmOverride) and not (
                 incident.source_class in rule.source_classes
                 and set(incident.affected_groups) & set(rule.affected_groups)
-                and item.severity >= rule.min_severity
+                and severity is not None
+                and severity >= rule.min_severity
             ):
                 continue
             matched.append(incident)
@@ -720,8 +780,11 @@ def _confidence(
                 reason="no scored question applies to this company",
             )
         )
-    if evidence.items:
-        reliability = sum(item.reliability for item in evidence.items) / len(evidence.items)
+    factors = [item.reliability for item in evidence.items] + [
+        rules.tables.reliability[incident.source_class] for incident, _ in evidence.unrated_listings
+    ]
+    if factors:
+        reliability = sum(factors) / len(factors)
         drivers.append(
             ConfidenceDriver(
                 name="reliability",
@@ -731,7 +794,7 @@ def _confidence(
                     settings.reliability.high_at_least,
                     settings.reliability.medium_at_least,
                 ),
-                reason=f"mean source reliability of {len(evidence.items)} item(s) in effect",
+                reason=f"mean source reliability of {len(factors)} item(s) in effect",
             )
         )
     else:

@@ -140,7 +140,8 @@ EvidenceTreatment = Literal["harm", "listing", "closes_listing", "remediation", 
 class EvidenceTypeRule(_Strict):
     """How the engine treats an evidence type.
 
-    harm: adds risk; listing: adds risk and can fire a listing override; closes_listing: ends
+    harm: adds risk; listing: adds risk and can fire a listing override (one without a
+    severity, as screening imports record them, only fires the override); closes_listing: ends
     an earlier listing (by list name or ``closes``); remediation: marks the items it
     ``closes`` remediated; neutral: recorded but never scored.
     """

@@ -12,6 +12,10 @@ the inputs (answers, evidence, commitments; the as-of date aside), the overall s
 band differ from the subject's latest row: the history records real changes, not the daily
 drift of recency decay. A subject is an assessment, or a company no one has assessed yet
 (evidence-only score, so red flags are never hidden).
+
+Reads do not compute a score whose inputs did not change since this process last computed it
+the same day: they compare a few marks of those inputs in one query and serve the stored
+score (``hrdd.scoring.freshness`` says which marks and why that is never stale).
 """
 
 from __future__ import annotations
@@ -20,15 +24,14 @@ import datetime as dt
 import hashlib
 import json
 import math
-import threading
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
@@ -36,15 +39,24 @@ from hrdd.assessments.models import Assessment, AssessmentAnswer
 from hrdd.audit import service as audit
 from hrdd.auth.models import Organisation
 from hrdd.auth.service import Principal
+from hrdd.caching import BoundedCache
 from hrdd.companies.models import Company
 from hrdd.config import Settings
-from hrdd.db import SYSTEM, Database, TenantContext, TenantScopeError, get_tenant, utcnow
+from hrdd.db import (
+    SYSTEM,
+    Database,
+    TenantContext,
+    TenantScopeError,
+    get_tenant,
+    reusable,
+    utcnow,
+)
 from hrdd.errors import Conflict, Invalid, NotFound, ProblemDetail
 from hrdd.evidence.models import Commitment, EvidenceItem
 from hrdd.http import PageParams, paginate
 from hrdd.questionnaires import service as questionnaires
 from hrdd.questionnaires.schemas import Questionnaire
-from hrdd.scoring import engine
+from hrdd.scoring import engine, freshness
 from hrdd.scoring.adapters import (
     answer_inputs,
     commitment_inputs,
@@ -106,9 +118,11 @@ _TRENDS: dict[str, ScoreTrend | None] = {
     "stable": "flat",
 }
 
-# Parsed rule sets by content hash: a stored version's content only changes with its hash.
-_parsed: dict[str, RuleSet] = {}
-_parsed_lock = threading.Lock()
+# Parsed rule sets by version id and content hash: a published version never changes, and a
+# draft's content only changes with its hash.
+_parsed: BoundedCache[tuple[uuid.UUID, str], RuleSet] = BoundedCache(max_entries=64)
+# Key and number of published versions in use, which never change.
+_labels: BoundedCache[uuid.UUID, tuple[str, int]] = BoundedCache(max_entries=256)
 
 
 # --- rule-set content ------------------------------------------------------------------------
@@ -125,12 +139,11 @@ def content_hash(content: Mapping[str, Any]) -> str:
 
 def ruleset_of(row: RuleSetVersion) -> RuleSet:
     """The validated rule set a stored version holds."""
-    cached = _parsed.get(row.content_hash)
+    cached = _parsed.get((row.id, row.content_hash))
     if cached is not None:
         return cached
     ruleset = parse_ruleset(row.content, f"{row.key} v{row.version}")
-    with _parsed_lock:
-        _parsed[row.content_hash] = ruleset
+    _parsed.put((row.id, row.content_hash), ruleset)
     return ruleset
 
 
@@ -149,10 +162,9 @@ def _problems_as_invalid(error: RuleSetError, detail: str) -> Invalid:
 def _stored_questionnaire(session: Session, ruleset: RuleSet) -> Questionnaire | None:
     reference = ruleset.questionnaire
     try:
-        row = questionnaires.get_version(session, reference.key, reference.version)
+        return questionnaires.questionnaire_by_key(session, reference.key, reference.version)
     except NotFound:
         return None
-    return questionnaires.questionnaire_of(row)
 
 
 def validate_content(session: Session, data: Any, source_name: str) -> RuleSet:
@@ -222,10 +234,12 @@ def bundled_default(session: Session) -> RuleSetVersion:
         .limit(1)
     )
     if row is None:
-        raise Conflict(
-            f"no bundled rule set '{DEFAULT_RULESET_KEY}' is loaded; run `hrdd load` first"
-        )
+        raise _no_rule_set()
     return row
+
+
+def _no_rule_set() -> Conflict:
+    return Conflict(f"no bundled rule set '{DEFAULT_RULESET_KEY}' is loaded; run `hrdd load` first")
 
 
 def current_version(session: Session) -> tuple[RuleSetVersion, bool]:
@@ -564,9 +578,7 @@ def load_inputs(
     assessments = [s.assessment for s in subjects if s.assessment is not None]
     questionnaire_ids = sorted({a.questionnaire_version_id for a in assessments})
     loaded_questionnaires = {
-        version_id: questionnaires.questionnaire_of(
-            questionnaires.get_version_by_id(session, version_id)
-        )
+        version_id: questionnaires.questionnaire_by_id(session, version_id)
         for version_id in questionnaire_ids
     }
     wanted_assessments = {a.id for a in assessments}
@@ -782,10 +794,11 @@ def _score_and_store(
     *,
     reason: str,
     whole_organisation: bool = False,
+    today: dt.date | None = None,
 ) -> _Batch:
     version, _ = current_version(session)
     ruleset = ruleset_of(version)
-    today = utcnow().date()
+    today = today or utcnow().date()
     loaded = load_inputs(session, subjects, whole_organisation)
     latest = _latest(session, subjects, whole_organisation)
     needs_default_questionnaire = any(s.assessment is None for s in subjects)
@@ -883,6 +896,226 @@ def _scored_summary(scored: _Scored) -> ScoreSummary:
     )
 
 
+# --- stored scores served while their inputs stand (see hrdd.scoring.freshness) -------------
+
+
+@dataclass(frozen=True)
+class _Ref:
+    """A subject as its stamp knows it; ``Subject`` holds the loaded assessment."""
+
+    company_id: uuid.UUID
+    assessment_id: uuid.UUID | None = None
+    assessment_version: int | None = None
+
+    @staticmethod
+    def of(subject: Subject) -> _Ref:
+        if subject.assessment is None:
+            return _Ref(subject.company_id)
+        return _Ref(subject.company_id, subject.assessment.id, subject.assessment.version)
+
+
+@dataclass
+class _Marks:
+    """What the stamps of a batch of subjects are made of, read before any of their inputs."""
+
+    version_id: uuid.UUID
+    today: dt.date
+    # The newest stored score of each subject (``_key``), None when it has none yet.
+    own_latest: dict[tuple[str, uuid.UUID], uuid.UUID | None]
+    companies: dict[uuid.UUID, freshness.CompanyMarks]
+
+
+@dataclass
+class _Current:
+    """A subject's stored score as it stands now."""
+
+    ref: _Ref
+    score_id: uuid.UUID
+    ruleset_version_id: uuid.UUID
+    summary: ScoreSummary
+    result: ScoreResult | None  # only when asked for
+
+
+def _key(ref: _Ref) -> tuple[str, uuid.UUID]:
+    if ref.assessment_id is not None:
+        return "a", ref.assessment_id
+    return "c", ref.company_id
+
+
+# Built once: the busiest reads run these on every request (see ``hrdd.db.reusable``).
+_ORGANISATION = bindparam("organisation_id")
+_IDS = bindparam("ids", expanding=True)
+_VERSION_IN_USE = reusable(select(*freshness.version_columns(_ORGANISATION, DEFAULT_RULESET_KEY)))
+_LATEST_BY_ASSESSMENT = reusable(
+    select(Assessment.id, freshness.latest_score_column(Assessment.id)).where(
+        Assessment.id.in_(_IDS)
+    )
+)
+_MARKS_BY_COMPANY = reusable(
+    select(
+        Company.id,
+        freshness.latest_evidence_only_column(Company.id),
+        *freshness.company_mark_columns(Company.id),
+    ).where(Company.id.in_(_IDS))
+)
+# An assessment with every mark of its stamp: ``_current_assessment_score``.
+_ASSESSMENT_MARKED = reusable(
+    select(
+        Assessment.company_id,
+        Assessment.version,
+        freshness.latest_score_column(Assessment.id),
+        *freshness.version_columns(_ORGANISATION, DEFAULT_RULESET_KEY),
+        *freshness.company_mark_columns(Assessment.company_id),
+    ).where(Assessment.id == bindparam("assessment_id"))
+)
+_LIVE_ASSESSMENTS = reusable(
+    select(Assessment).where(
+        Assessment.status != AssessmentStatus.superseded.value, Assessment.company_id.in_(_IDS)
+    )
+)
+# The same, each with the id of its newest stored score.
+_LIVE_WITH_LATEST = reusable(
+    select(Assessment, freshness.latest_score_column(Assessment.id)).where(
+        Assessment.status != AssessmentStatus.superseded.value, Assessment.company_id.in_(_IDS)
+    )
+)
+
+
+def _by_ids(session: Session, statement: Select[Any], ids: Sequence[uuid.UUID]) -> Iterator[Any]:
+    """Rows of a statement that takes its ids as the expanding parameter ``ids``."""
+    for chunk in _chunks(ids):
+        yield from session.execute(statement, {"ids": list(chunk)})
+
+
+def _version_in_use(session: Session) -> uuid.UUID | None:
+    """``current_version``'s id in one light query; None while no rule set is loaded."""
+    parameters = {"organisation_id": _organisation_id(session)}
+    chosen, default = session.execute(_VERSION_IN_USE, parameters).one()
+    return chosen or default
+
+
+def version_in_use_label(session: Session) -> tuple[str, int]:
+    """The key and number of the version the organisation scores with (``current_version``
+    without reading its rules); 409 while no rule set is loaded."""
+    version_id = _version_in_use(session)
+    if version_id is None:
+        raise _no_rule_set()
+    label = _labels.get(version_id)
+    if label is None:
+        key, number = session.execute(
+            select(RuleSetVersion.key, RuleSetVersion.version).where(
+                RuleSetVersion.id == version_id
+            )
+        ).one()
+        label = (key, number)
+        _labels.put(version_id, label)
+    return label
+
+
+def _read_marks(
+    session: Session,
+    assessments: Sequence[Assessment],
+    company_ids: Sequence[uuid.UUID],
+    version_id: uuid.UUID,
+    latest: Mapping[uuid.UUID, uuid.UUID | None] | None = None,
+) -> _Marks:
+    """Newest stored scores of the assessments (unless ``latest`` has them already) and of
+    the companies' evidence-only subjects, and the companies' evidence marks: a query per
+    500 of each."""
+    marks = _Marks(version_id, utcnow().date(), {}, {})
+    if latest is None:
+        ids = sorted(a.id for a in assessments)
+        latest = {row[0]: row[1] for row in _by_ids(session, _LATEST_BY_ASSESSMENT, ids)}
+    for assessment in assessments:
+        marks.own_latest["a", assessment.id] = latest.get(assessment.id)
+    for row in _by_ids(session, _MARKS_BY_COMPANY, sorted(set(company_ids))):
+        marks.own_latest["c", row[0]] = row[1]
+        marks.companies[row[0]] = freshness.company_marks(tuple(row[2:]))
+    return marks
+
+
+def _stamp(ref: _Ref, marks: _Marks, score_id: uuid.UUID) -> freshness.InputsStamp:
+    return freshness.InputsStamp(
+        score_id=score_id,
+        ruleset_version_id=marks.version_id,
+        assessment_version=ref.assessment_version,
+        company=marks.companies[ref.company_id].marks,
+        day=marks.today,
+    )
+
+
+def _current(
+    session: Session,
+    refs: Sequence[_Ref],
+    marks: _Marks,
+    subject_of: Callable[[_Ref], Subject],
+    *,
+    reason: str,
+    with_results: bool,
+    whole_organisation: bool = False,
+) -> list[_Current]:
+    """Each subject's stored score, brought up to date: served as stored when its stamp is
+    the one it was last verified at, else computed (and stored when it changed). Only the
+    subjects computed are materialised (``subject_of``)."""
+    organisation_id = _organisation_id(session)
+    keys = [freshness.subject_key(organisation_id, r.assessment_id, r.company_id) for r in refs]
+    found: dict[int, _Current] = {}
+    stale: list[int] = []
+    unparsed: dict[int, uuid.UUID] = {}
+    for index, ref in enumerate(refs):
+        own = marks.own_latest.get(_key(ref))
+        if own is None or not freshness.verified(keys[index], _stamp(ref, marks, own)):
+            stale.append(index)
+            continue
+        summary = freshness.cached_summary(own)
+        result = freshness.cached_result(own) if with_results else None
+        if summary is None or (with_results and result is None):
+            unparsed[index] = own
+            continue
+        found[index] = _Current(ref, own, marks.version_id, summary, result)
+    if unparsed:
+        rows = {
+            row[0].id: row[0]
+            for row in _rows_in(
+                session, select(StoredScore), StoredScore.id, sorted(set(unparsed.values()))
+            )
+        }
+        for index, score_id in unparsed.items():
+            stored = rows[score_id]
+            result = result_of(stored)
+            summary = _row_summary(stored, result)
+            freshness.keep(score_id, summary, result)
+            found[index] = _Current(
+                refs[index], score_id, marks.version_id, summary, result if with_results else None
+            )
+    if stale:
+        batch = _score_and_store(
+            session,
+            [subject_of(refs[index]) for index in stale],
+            reason=reason,
+            # Reading every row of the organisation pays only when most subjects are stale.
+            whole_organisation=whole_organisation and 2 * len(stale) > len(refs),
+            today=marks.today,
+        )
+        for index, scored in zip(stale, batch.scored, strict=True):
+            stored = scored.row
+            if stored is None:  # only scores as of a past date have none
+                raise RuntimeError("a current score was not stored")
+            summary = _row_summary(stored, scored.result)
+            freshness.keep(stored.id, summary, scored.result)
+            if batch.version.id == marks.version_id:
+                # The stamp as read before the inputs: never newer than what was computed.
+                freshness.remember(keys[index], _stamp(refs[index], marks, stored.id))
+            found[index] = _Current(
+                refs[index],
+                stored.id,
+                batch.version.id,
+                summary,
+                scored.result if with_results else None,
+            )
+    return [found[index] for index in range(len(refs))]
+
+
 # --- subjects --------------------------------------------------------------------------------
 
 
@@ -896,8 +1129,10 @@ def get_assessment(session: Session, assessment_id: uuid.UUID) -> Assessment:
 def live_assessments(session: Session, company_ids: Sequence[uuid.UUID] | None) -> list[Assessment]:
     """The organisation's assessments that are not superseded, of these companies (of all
     companies when None)."""
+    if company_ids is not None:
+        return [row[0] for row in _by_ids(session, _LIVE_ASSESSMENTS, company_ids)]
     statement = select(Assessment).where(Assessment.status != AssessmentStatus.superseded.value)
-    return [row[0] for row in _rows_in(session, statement, Assessment.company_id, company_ids)]
+    return list(session.scalars(statement))
 
 
 def _representative(assessments: Iterable[Assessment]) -> dict[uuid.UUID, Assessment]:
@@ -921,24 +1156,6 @@ def _newest_first(assessment: Assessment) -> float:
     return -assessment.created_at.timestamp()
 
 
-def _companies_with_evidence(session: Session, company_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
-    found: set[uuid.UUID] = set()
-    for model in (EvidenceItem, Commitment):
-        statement = select(model.company_id).where(model.deleted_at.is_(None)).distinct()
-        found |= {
-            row.company_id for row in _rows_in(session, statement, model.company_id, company_ids)
-        }
-    return found
-
-
-def _evidence_only_subjects(
-    session: Session, company_ids: Sequence[uuid.UUID], assessed: set[uuid.UUID]
-) -> list[Subject]:
-    unassessed = sorted(set(company_ids) - assessed)
-    with_evidence = _companies_with_evidence(session, unassessed) if unassessed else set()
-    return [Subject(company_id) for company_id in unassessed if company_id in with_evidence]
-
-
 # --- the contract with portfolios and reports ------------------------------------------------
 
 
@@ -956,39 +1173,60 @@ def current_scores(
     wanted = sorted(set(company_ids))
     if not wanted:
         return {}
-    representatives = _representative(live_assessments(session, wanted))
+    version_id = _version_in_use(session)
+    if version_id is None:
+        raise _no_rule_set()
+    live = list(_by_ids(session, _LIVE_WITH_LATEST, wanted))
+    representatives = _representative(row[0] for row in live)
+    latest = {row[0].id: row[1] for row in live}
+    marks = _read_marks(session, list(representatives.values()), wanted, version_id, latest)
     subjects = [
         Subject(company_id, assessment) for company_id, assessment in representatives.items()
     ]
-    subjects += _evidence_only_subjects(session, wanted, set(representatives))
-    batch = _score_and_store(session, subjects, reason="portfolio or report read")
-    return {
-        scored.subject.company_id: _row_summary(scored.row, scored.result)
-        for scored in batch.scored
-        if scored.row is not None
-    }
+    subjects += [
+        Subject(company_id)
+        for company_id in wanted
+        if company_id not in representatives
+        and (found := marks.companies.get(company_id)) is not None
+        and found.has_evidence
+    ]
+    current = _current(
+        session,
+        [_Ref.of(subject) for subject in subjects],
+        marks,
+        _subjects_by_ref(subjects),
+        reason="portfolio or report read",
+        with_results=False,
+    )
+    return {item.ref.company_id: item.summary for item in current}
+
+
+def _subjects_by_ref(subjects: Sequence[Subject]) -> Callable[[_Ref], Subject]:
+    return {_Ref.of(subject): subject for subject in subjects}.__getitem__
 
 
 def rescore_companies(
     session: Session, company_ids: Sequence[uuid.UUID], *, reason: str = "evidence changed"
-) -> None:
+) -> bool:
     """Recompute and store scores for the caller organisation's assessments of these companies
     (called after evidence changes and imports), and the evidence-only scores it holds for
-    those of them no one has assessed. History is kept: changed scores get new rows."""
+    those of them no one has assessed. History is kept: changed scores get new rows. Returns
+    whether anything was scored (not while no rule set is loaded)."""
     wanted = sorted(set(company_ids))
-    if wanted:
-        _rescore(
-            session,
-            live_assessments(session, wanted),
-            _evidence_only_held(session, wanted),
-            reason=reason,
-        )
+    if not wanted:
+        return False
+    return _rescore(
+        session,
+        live_assessments(session, wanted),
+        _evidence_only_held(session, wanted),
+        reason=reason,
+    )
 
 
-def _rescore_organisation(session: Session, reason: str) -> None:
+def _rescore_organisation(session: Session, reason: str) -> bool:
     """Every live assessment of the organisation, and every company it holds an
     evidence-only score for."""
-    _rescore(
+    return _rescore(
         session,
         live_assessments(session, None),
         _evidence_only_held(session, None),
@@ -1016,12 +1254,25 @@ def _rescore(
     *,
     reason: str,
     whole_organisation: bool = False,
-) -> None:
+) -> bool:
     assessed = {a.company_id for a in assessments}
     subjects = [Subject(a.company_id, a) for a in assessments]
     subjects += [Subject(company_id) for company_id in sorted(evidence_only - assessed)]
-    if subjects:
-        _score_and_store(session, subjects, reason=reason, whole_organisation=whole_organisation)
+    # With no rule set loaded there is no score to bring up to date; loading one scores them.
+    version_id = _version_in_use(session) if subjects else None
+    if version_id is None:
+        return False
+    marks = _read_marks(session, assessments, [s.company_id for s in subjects], version_id)
+    _current(
+        session,
+        [_Ref.of(subject) for subject in subjects],
+        marks,
+        _subjects_by_ref(subjects),
+        reason=reason,
+        with_results=False,
+        whole_organisation=whole_organisation,
+    )
+    return True
 
 
 def rescore_everywhere(
@@ -1044,10 +1295,33 @@ def rescore_everywhere(
                 wanted,
             )
         }
+    rescored = 0
     for organisation_id in sorted(organisations):
         with database.session(TenantContext(organisation_id), write=True) as session:
-            rescore_companies(session, wanted, reason=reason)
-    return len(organisations)
+            rescored += rescore_companies(session, wanted, reason=reason)
+    return rescored
+
+
+def _rescore_default_users(database: Database, reason: str) -> int:
+    """Rescore every organisation that scores with the bundled default (it chose no version)
+    and has something to score: a newly loaded default is the version they use from now on.
+    Returns how many organisations were rescored."""
+    with database.session(SYSTEM) as session:
+        unchosen = set(
+            session.scalars(
+                select(Organisation.id).where(Organisation.ruleset_version_id.is_(None))
+            )
+        )
+        organisations = unchosen & {
+            organisation_id
+            for model in (Assessment, StoredScore)
+            for organisation_id in session.scalars(select(model.organisation_id).distinct())
+        }
+    rescored = 0
+    for organisation_id in sorted(organisations):
+        with database.session(TenantContext(organisation_id), write=True) as session:
+            rescored += _rescore_organisation(session, reason)
+    return rescored
 
 
 def _today_or_past(as_of: dt.date | None) -> tuple[dt.date, bool]:
@@ -1086,6 +1360,8 @@ def _score_assessment(
 
 
 def assessment_score(session: Session, assessment_id: uuid.UUID, as_of: dt.date | None) -> ScoreOut:
+    if as_of is None or as_of == utcnow().date():
+        return _current_assessment_score(session, assessment_id)
     assessment = get_assessment(session, assessment_id)
     batch, scored = _score_assessment(session, assessment, as_of)
     return ScoreOut(
@@ -1095,6 +1371,42 @@ def assessment_score(session: Session, assessment_id: uuid.UUID, as_of: dt.date 
         ruleset_version_id=batch.version.id,
         summary=_scored_summary(scored),
         result=scored.result,
+    )
+
+
+def _current_assessment_score(session: Session, assessment_id: uuid.UUID) -> ScoreOut:
+    """Today's score: the assessment and every mark of its stamp in one query, and the
+    stored score as it is when the stamp is the one it was last verified at."""
+    parameters = {"organisation_id": _organisation_id(session), "assessment_id": assessment_id}
+    found = session.execute(_ASSESSMENT_MARKED, parameters).first()
+    if found is None:
+        raise NotFound(f"no assessment {assessment_id}")
+    company_id, version, own, chosen, default, *company = found
+    version_id = chosen or default
+    if version_id is None:
+        raise _no_rule_set()
+    marks = _Marks(
+        version_id,
+        utcnow().date(),
+        {("a", assessment_id): own},
+        {company_id: freshness.company_marks(tuple(company))},
+    )
+    [current] = _current(
+        session,
+        [_Ref(company_id, assessment_id, version)],
+        marks,
+        # Loaded only when the score must be computed.
+        lambda _: Subject(company_id, get_assessment(session, assessment_id)),
+        reason="score requested",
+        with_results=True,
+    )
+    return ScoreOut(
+        score_id=current.score_id,
+        assessment_id=assessment_id,
+        company_id=company_id,
+        ruleset_version_id=current.ruleset_version_id,
+        summary=current.summary,
+        result=current.result,
     )
 
 
@@ -1261,7 +1573,9 @@ def methodology(ruleset: RuleSet) -> Methodology:
                         "Disclosure",
                         f"full {elements.normal.full:g}, partial {elements.normal.partial:g}, "
                         f"no {elements.normal.no:g}, no information "
-                        f"{elements.normal.no_information:g}; not applicable excluded",
+                        f"{elements.normal.no_information:g}; not applicable excluded (a theme "
+                        "none of whose disclosure questions applies is excluded whole, its "
+                        "counts and choices too)",
                         elements.normal.why,
                     ),
                     (
@@ -1538,6 +1852,7 @@ def load_bundled_rulesets(database: Database, settings: Settings) -> list[str]:
         except RuleSetError as error:
             problems += _file_problems(error)
     report: list[str] = []
+    default_added = False
     with database.session(SYSTEM, write=True) as session:
         seen: dict[tuple[str, int], str] = {}
         stored: dict[tuple[str, int], RuleSetVersion] = {
@@ -1602,8 +1917,12 @@ def load_bundled_rulesets(database: Database, settings: Settings) -> list[str]:
                 shared=True,
             )
             report.append(f"{label}: added")
+            default_added = default_added or row.key == DEFAULT_RULESET_KEY
     if not parsed:
         report.append(f"no rule-set files in {folder}")
+    if default_added:
+        rescored = _rescore_default_users(database, "bundled rule set loaded")
+        report += [f"rescored {rescored} organisation(s)"] if rescored else []
     return report
 
 
