@@ -222,20 +222,21 @@ def test_the_worker_thread_runs_queued_jobs(real_database, settings):
     load_content(real_database, settings)
     tenant = make_tenant(real_database, "Worker Test Fund")
     app = create_app(settings, database=real_database)
-    with TestClient(app) as client:
+    with TestClient(app) as client:  # the app's startup starts the worker
+        worker = app.state.report_worker
+        assert worker is not None
+        assert jobs.start_report_jobs(app) is worker, "a second start must not add a thread"
         portfolio = create_portfolio(client, tenant.investor)
         assert upload(client, tenant.investor, portfolio, HOLDINGS).status_code == 200
-        worker = jobs.start_report_jobs(app)
-        assert worker is not None
-        try:
-            job = start(client, tenant, portfolio).json()
-            deadline = time.monotonic() + 120
-            status = job["status"]
-            while status in ("queued", "running") and time.monotonic() < deadline:
-                time.sleep(0.2)
-                status = client.get(job["url"], headers=tenant.investor).json()["status"]
-        finally:
-            jobs.stop_report_jobs(app)
+        job = start(client, tenant, portfolio).json()
+        deadline = time.monotonic() + 120
+        status = job["status"]
+        while status in ("queued", "running") and time.monotonic() < deadline:
+            time.sleep(0.2)
+            status = client.get(job["url"], headers=tenant.investor).json()["status"]
+    # Shutting the app down stops the worker.
+    assert app.state.report_worker is None
+    assert not worker._thread.is_alive()
     assert status == "done"
     with real_database.session(TenantContext(tenant.organisation_id)) as session:
         assert session.get(ReportJob, uuid.UUID(job["id"])).status == "done"

@@ -145,14 +145,19 @@ def this_runner() -> str:
 
 def _claim_next(database: Database) -> uuid.UUID | None:
     """The oldest queued job, now marked running by this process; None when none is left."""
+    oldest_queued = (
+        select(ReportJob.id)
+        .where(ReportJob.status == JobStatus.queued.value)
+        .order_by(ReportJob.created_at, ReportJob.id)
+        .limit(1)
+    )
     while True:
+        # Look before taking the write lock; the update below re-checks the status.
+        with database.session(SYSTEM) as session:
+            if session.scalar(oldest_queued) is None:
+                return None
         with database.session(SYSTEM, write=True) as session:
-            candidate = session.scalar(
-                select(ReportJob.id)
-                .where(ReportJob.status == JobStatus.queued.value)
-                .order_by(ReportJob.created_at, ReportJob.id)
-                .limit(1)
-            )
+            candidate = session.scalar(oldest_queued)
             if candidate is None:
                 return None
             now = utcnow()
@@ -280,7 +285,14 @@ def recover_interrupted_jobs(
     """Queue again (once) or fail the jobs whose process died while running them. Returns a
     line per job recovered, for the log."""
     now = now or utcnow()
-    lines = []
+    lines: list[str] = []
+    # The worker asks at every poll: look before taking the (SQLite-wide) write lock.
+    with database.session(SYSTEM) as session:
+        any_running = session.scalar(
+            select(ReportJob.id).where(ReportJob.status == JobStatus.running.value).limit(1)
+        )
+    if any_running is None:
+        return lines
     with database.session(SYSTEM, write=True) as session:
         running = session.scalars(
             select(ReportJob).where(ReportJob.status == JobStatus.running.value)
@@ -352,6 +364,9 @@ def start_report_jobs(app: FastAPI) -> ReportWorker | None:
     (kept in ``app.state.report_worker``). Tests pin every session to one connection, which
     two threads cannot share; there no thread is started and tests run jobs with
     ``run_next_job``."""
+    running: ReportWorker | None = getattr(app.state, "report_worker", None)
+    if running is not None:
+        return running
     database: Database = app.state.db
     settings: Settings = app.state.settings
     try:
