@@ -167,6 +167,14 @@ def test_timeline_filters_orders_and_pages(client, tenant_a, company_id, evidenc
         client, company_id, tenant_a.investor, **{"from": "2020-01-01", "to": "2021-12-31"}
     )
     assert [i["event_date"] for i in ranged["items"]] == ["2021-09-01", "2020-06-01"]
+    for name, day in (("from", "0001-01-01"), ("to", "9999-12-31")):
+        far = client.get(
+            f"/api/v1/companies/{company_id}/evidence",
+            params={name: day},
+            headers=tenant_a.investor,
+        )
+        assert far.status_code == 422, far.text
+        assert far.json()["errors"][0]["path"] == f"query.{name}"
 
     pages, cursor = [], None
     while True:

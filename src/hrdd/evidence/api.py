@@ -1,6 +1,5 @@
 """Evidence items and commitments: investors read, analysts write their organisation's own."""
 
-import datetime as dt
 import uuid
 from collections.abc import Sequence
 from typing import Annotated
@@ -10,6 +9,7 @@ from fastapi import APIRouter, Depends, Query, Response, status
 from hrdd.audit.models import AuditEvent
 from hrdd.audit.schemas import AuditEventList, AuditEventOut
 from hrdd.auth.service import Principal
+from hrdd.dates import PlausibleDate
 from hrdd.deps import Analyst, DbSession, Investor
 from hrdd.errors import Forbidden, problem_responses
 from hrdd.evidence import service
@@ -69,10 +69,12 @@ def company_evidence(
         list[EvidenceType] | None, Query(description="Only these types (repeat to give several)")
     ] = None,
     date_from: Annotated[
-        dt.date | None, Query(alias="from", description="Events on or after this day")
+        PlausibleDate | None,
+        Query(alias="from", description="Events on or after this day (1900-01-01 to 2100-12-31)"),
     ] = None,
     date_to: Annotated[
-        dt.date | None, Query(alias="to", description="Events on or before this day")
+        PlausibleDate | None,
+        Query(alias="to", description="Events on or before this day (1900-01-01 to 2100-12-31)"),
     ] = None,
     order: Annotated[TimelineOrder, Query(description="By event date")] = TimelineOrder.newest,
     include_deleted: IncludeDeleted = False,
