@@ -222,6 +222,7 @@ def add_ownership(session: Session, company: Company, data: OwnershipIn) -> Owne
         source_url=str(data.source_url) if data.source_url else None,
     )
     session.add(link)
+    touch_companies(session, [link.company_id, link.owner_company_id])
     session.flush()
     return link
 
@@ -230,4 +231,16 @@ def remove_ownership(session: Session, company: Company, link_id: uuid.UUID) -> 
     link = session.get(OwnershipLink, link_id)
     if link is None or link.company_id != company.id:
         raise NotFound(f"no ownership link {link_id} on company {company.id}")
+    touch_companies(session, [link.company_id, link.owner_company_id])
     session.delete(link)
+
+
+def touch_companies(session: Session, company_ids: Iterable[uuid.UUID | None]) -> None:
+    """Every write of an ownership link calls this with both of its companies (and a former
+    owner): their ``updated_at`` is how cached portfolio risk views learn that what a holding
+    owns changed (``hrdd.portfolios.service``); a removed link leaves no row to tell it."""
+    now = utcnow()
+    for company_id in company_ids:
+        found = session.get(Company, company_id) if company_id is not None else None
+        if found is not None:
+            found.updated_at = now

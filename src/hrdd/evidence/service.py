@@ -785,11 +785,16 @@ def _sync_ownership(
         current = existing.get((link.owner_name, link.start))
         if current is None:
             session.add(OwnershipLink(company_id=company_id, **wanted))
+            companies.touch_companies(session, [company_id, wanted["owner_company_id"]])
             tally.created += 1
-        elif _assign(current, wanted):
-            tally.updated += 1
         else:
-            tally.unchanged += 1
+            former_owner = current.owner_company_id
+            if _assign(current, wanted):
+                touched = [company_id, former_owner, current.owner_company_id]
+                companies.touch_companies(session, touched)
+                tally.updated += 1
+            else:
+                tally.unchanged += 1
 
 
 def _sync_incidents(

@@ -168,11 +168,15 @@ def resolve_holding(
         "each by number and by value; the top risks. 409 when no scoring rule set is loaded."
     ),
 )
-async def portfolio_risk(portfolio_id: uuid.UUID, session: DbSession, _: Investor) -> PortfolioRisk:
-    def work() -> PortfolioRisk:
-        return service.portfolio_risk(session, service.get_portfolio(session, portfolio_id))
+async def portfolio_risk(
+    portfolio_id: uuid.UUID, session: DbSession, principal: Investor
+) -> Response:
+    def work() -> bytes:
+        return service.portfolio_risk_json(session, principal.organisation_id, portfolio_id)
 
-    return await in_worker_thread(session, work)
+    # Already JSON of a PortfolioRisk (response_model documents it): not validated again.
+    body = await in_worker_thread(session, work)
+    return Response(body, media_type="application/json")
 
 
 @router.get(

@@ -22,8 +22,10 @@ from rapidfuzz import fuzz, process
 from sqlalchemy import bindparam, delete, func, insert, select
 from sqlalchemy.orm import Session
 
+from hrdd.assessments.models import Assessment
 from hrdd.audit import service as audit
 from hrdd.auth.service import Principal
+from hrdd.caching import BoundedCache
 from hrdd.companies.models import Company, CompanyIdentifier, OwnershipLink
 from hrdd.companies.service import get_company
 from hrdd.db import new_id, reusable, utcnow
@@ -47,9 +49,10 @@ from hrdd.portfolios.schemas import (
     Slice,
     TopRisk,
 )
+from hrdd.scoring import freshness
 from hrdd.scoring import service as scoring
 from hrdd.scoring.schemas import ScoreSummary
-from hrdd.vocab import InvestorAction, RiskBand
+from hrdd.vocab import AssessmentStatus, InvestorAction, RiskBand
 
 # Name similarity (0-100) from which a company is offered as a candidate.
 NAME_MATCH_CUTOFF = 85.0
@@ -730,16 +733,38 @@ def _top_risk(holding: HoldingRisk) -> TopRisk:
     )
 
 
-def portfolio_risk(session: Session, portfolio: Portfolio) -> PortfolioRisk:
-    """Every holding with the latest score of its company (or of the worst company it owns
-    now), and the portfolio totals by number and by value."""
-    today = utcnow().date()
+@dataclass(frozen=True)
+class _Exposure:
+    """The holdings and every company the view scores: theirs and those they own."""
+
+    holdings: list[Holding]
+    resolved: set[uuid.UUID]
+    owned: dict[uuid.UUID, list[OwnedLink]]
+    wanted: tuple[uuid.UUID, ...]
+
+
+def _exposure(session: Session, portfolio: Portfolio, today: date) -> _Exposure:
     holdings = all_holdings(session, portfolio)
     resolved = {h.company_id for h in holdings if h.company_id is not None}
     owned = owned_companies(session, resolved, today)
     wanted = resolved | {link.company_id for links in owned.values() for link in links}
-    scores = scoring.current_scores(session, sorted(wanted)) if wanted else {}
-    names = company_names(session, resolved)
+    return _Exposure(holdings, resolved, owned, tuple(sorted(wanted)))
+
+
+def portfolio_risk(session: Session, portfolio: Portfolio) -> PortfolioRisk:
+    """Every holding with the latest score of its company (or of the worst company it owns
+    now), and the portfolio totals by number and by value."""
+    today = utcnow().date()
+    return _risk_of(session, portfolio, today, _exposure(session, portfolio, today))
+
+
+def _risk_of(
+    session: Session, portfolio: Portfolio, today: date, exposure: _Exposure
+) -> PortfolioRisk:
+    holdings, owned = exposure.holdings, exposure.owned
+    wanted = exposure.wanted
+    scores = scoring.current_scores(session, wanted) if wanted else {}
+    names = company_names(session, exposure.resolved)
     items = [
         _holding_risk(h, weight, names, scores, owned.get(h.company_id, []) if h.company_id else [])
         for h, weight in zip(holdings, _effective_weights(holdings), strict=True)
@@ -754,6 +779,128 @@ def portfolio_risk(session: Session, portfolio: Portfolio) -> PortfolioRisk:
         totals=risk_totals(portfolio.base_currency, items),
         holdings=items,
     )
+
+
+# --- the risk view, served again while its inputs are unchanged --------------------------------
+#
+# The view is made of: the portfolio row, its holdings, the ownership links below their
+# companies, those companies' names, their scores (``hrdd.scoring.freshness``: assessments,
+# evidence, commitments, stored scores), the rule set version in use and the day. Each has a
+# mark that every write moves forward and never back:
+#
+# - holdings: an import replaces them (new ``created_at``, the portfolio's
+#   ``holdings_imported_at``), a resolve sets ``resolved_at``; count and latest of each;
+# - companies: ``version`` (name edits) and ``updated_at``, which adding or removing an
+#   ownership link moves on both companies of the link (``hrdd.companies.service``), so a
+#   change of what a held company owns moves a mark of a company already in the view;
+# - per company scored: its evidence marks and newest evidence-only score, and each live
+#   assessment's status, version and newest stored score;
+# - the rule set version in use, and the day.
+#
+# The marks read *before* the view is computed are remembered with its JSON; a read whose
+# marks are equal serves that JSON. A write racing with the computation leaves the remembered
+# marks older than what was computed, never newer: one more computation, never a stale view.
+# Per process, like the verified scores.
+
+_ORGANISATION = bindparam("organisation_id")
+
+
+def _holding_marks(*columns: Any) -> list[Any]:
+    return [
+        select(column).where(Holding.portfolio_id == Portfolio.id).scalar_subquery()
+        for column in columns
+    ]
+
+
+_PORTFOLIO_MARKED = reusable(
+    select(
+        Portfolio,
+        *_holding_marks(
+            func.count(Holding.id),
+            func.count(Holding.company_id),
+            func.max(Holding.created_at),
+            func.max(Holding.resolved_at),
+        ),
+        *freshness.version_columns(_ORGANISATION, scoring.DEFAULT_RULESET_KEY),
+    ).where(Portfolio.id == bindparam("portfolio_id"))
+)
+_COMPANY_MARKS = reusable(
+    select(
+        Company.id,
+        Company.version,
+        Company.updated_at,
+        freshness.latest_evidence_only_column(Company.id),
+        *freshness.company_mark_columns(Company.id),
+    )
+    .where(Company.id.in_(_IDS))
+    .order_by(Company.id)
+)
+_ASSESSMENT_MARKS = reusable(
+    select(
+        Assessment.id,
+        Assessment.company_id,
+        Assessment.status,
+        Assessment.version,
+        freshness.latest_score_column(Assessment.id),
+    )
+    .where(Assessment.status != AssessmentStatus.superseded.value, Assessment.company_id.in_(_IDS))
+    .order_by(Assessment.id)
+)
+
+
+@dataclass(frozen=True)
+class _CachedView:
+    marks: tuple[Any, ...]
+    wanted: tuple[uuid.UUID, ...]
+    scored: tuple[Any, ...]
+    body: bytes
+
+
+# (organisation, portfolio) -> the view as last computed. A view is some 12 KB for a hundred
+# holdings; large portfolios make it bigger, hence few entries.
+_views: BoundedCache[tuple[uuid.UUID, uuid.UUID], _CachedView] = BoundedCache(256)
+
+
+def _scored_marks(session: Session, wanted: Sequence[uuid.UUID]) -> tuple[Any, ...]:
+    rows: list[tuple[Any, ...]] = []
+    for statement in (_COMPANY_MARKS, _ASSESSMENT_MARKS):
+        for chunk in chunks(wanted):
+            rows.extend(tuple(row) for row in session.execute(statement, {"ids": list(chunk)}))
+    return tuple(rows)
+
+
+def portfolio_risk_json(
+    session: Session, organisation_id: uuid.UUID, portfolio_id: uuid.UUID
+) -> bytes:
+    """``portfolio_risk`` as JSON, served as last computed when no mark of its inputs moved."""
+    today = utcnow().date()
+    row = session.execute(
+        _PORTFOLIO_MARKED, {"portfolio_id": portfolio_id, "organisation_id": organisation_id}
+    ).first()
+    if row is None:
+        raise NotFound(f"no portfolio {portfolio_id}")
+    portfolio: Portfolio = row[0]
+    marks = (
+        portfolio.name,
+        portfolio.base_currency,
+        portfolio.holdings_imported_at,
+        *row[1:],
+        today,
+    )
+    key = (organisation_id, portfolio_id)
+    cached = _views.get(key)
+    if (
+        cached is not None
+        and cached.marks == marks
+        and _scored_marks(session, cached.wanted) == cached.scored
+    ):
+        return cached.body
+    exposure = _exposure(session, portfolio, today)
+    # Read before the scores are: never newer than what the view is computed from.
+    scored = _scored_marks(session, exposure.wanted)
+    body = _risk_of(session, portfolio, today, exposure).model_dump_json().encode()
+    _views.put(key, _CachedView(marks, exposure.wanted, scored, body))
+    return body
 
 
 def chunks(values: Sequence[Any]) -> Iterator[Sequence[Any]]:
