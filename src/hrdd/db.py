@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -66,6 +66,24 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+# Large IN lists are split so no backend hits its bound-parameter limit.
+IN_LIST_CHUNK = 500
+T = TypeVar("T")
+
+
+def in_chunks(values: Sequence[T]) -> Iterator[Sequence[T]]:
+    """``values`` in slices small enough for one IN list."""
+    for start in range(0, len(values), IN_LIST_CHUNK):
+        yield values[start : start + IN_LIST_CHUNK]
+
+
+def rows_for_ids(session: Session, statement: Executable, ids: Sequence[Any]) -> Iterator[Any]:
+    """Rows of a statement that takes its ids as the expanding bound parameter ``ids``
+    (``bindparam("ids", expanding=True)``), a query per chunk of them."""
+    for chunk in in_chunks(ids):
+        yield from session.execute(statement, {"ids": list(chunk)})
 
 
 def new_id() -> uuid.UUID:

@@ -12,7 +12,7 @@ import re
 import unicodedata
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -28,7 +28,7 @@ from hrdd.auth.service import Principal
 from hrdd.caching import BoundedCache
 from hrdd.companies.models import Company, CompanyIdentifier, OwnershipLink
 from hrdd.companies.service import get_company
-from hrdd.db import new_id, reusable, utcnow
+from hrdd.db import in_chunks, new_id, reusable, rows_for_ids, utcnow
 from hrdd.errors import Invalid, NotFound
 from hrdd.http import PageParams, paginate
 from hrdd.portfolios import csv_import
@@ -64,7 +64,6 @@ ESCALATION_ACTIONS = frozenset(
     list(InvestorAction)[list(InvestorAction).index(InvestorAction.escalate_collectively) :]
 )
 _SHARE_QUANTUM = Decimal("0.000001")
-_ID_CHUNK = 500
 _LEGAL_FORMS = frozenset(
     {
         *("ab", "ag", "as", "asa", "bv", "co", "corp", "corporation", "gmbh", "inc"),
@@ -165,11 +164,7 @@ def get_holding(session: Session, portfolio: Portfolio, holding_id: uuid.UUID) -
 
 
 def company_names(session: Session, company_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str]:
-    wanted = sorted(set(company_ids))
-    names: dict[uuid.UUID, str] = {}
-    for chunk in chunks(wanted):
-        names.update(session.execute(_NAMES, {"ids": list(chunk)}).all())
-    return names
+    return {row.id: row.name for row in rows_for_ids(session, _NAMES, sorted(set(company_ids)))}
 
 
 def holding_out(holding: Holding, names: dict[uuid.UUID, str]) -> HoldingOut:
@@ -291,7 +286,7 @@ def import_holdings(
                 "created_at": now,
             }
         )
-    for chunk in chunks(values):
+    for chunk in in_chunks(values):
         session.execute(insert(Holding), list(chunk))
     portfolio.holdings_imported_at = now
     portfolio.holdings_imported_by = actor_name
@@ -368,7 +363,7 @@ class _Resolver:
 
     def _identifiers(self, scheme: str, values: set[str]) -> dict[str, uuid.UUID]:
         found: dict[str, uuid.UUID] = {}
-        for chunk in chunks(sorted(values)):
+        for chunk in in_chunks(sorted(values)):
             rows = self.session.execute(
                 select(CompanyIdentifier.value, CompanyIdentifier.company_id).where(
                     CompanyIdentifier.scheme == scheme, CompanyIdentifier.value.in_(chunk)
@@ -379,7 +374,7 @@ class _Resolver:
 
     def _leis(self, values: set[str]) -> dict[str, uuid.UUID]:
         found: dict[str, uuid.UUID] = {}
-        for chunk in chunks(sorted(values)):
+        for chunk in in_chunks(sorted(values)):
             statement = select(Company.lei, Company.id).where(Company.lei.in_(chunk))
             rows = self.session.execute(statement)
             found.update(rows.all())
@@ -516,11 +511,7 @@ def owned_companies(
     for _ in range(MAX_OWNERSHIP_DEPTH):
         if not frontier:
             break
-        links = [
-            link
-            for chunk in chunks(sorted(frontier))
-            for link in session.scalars(_OWNED_LINKS, {"ids": list(chunk)})
-        ]
+        links = [row[0] for row in rows_for_ids(session, _OWNED_LINKS, sorted(frontier))]
         if not links:
             break
         names = company_names(session, {link.company_id for link in links})
@@ -864,8 +855,7 @@ _views: BoundedCache[tuple[uuid.UUID, uuid.UUID], _CachedView] = BoundedCache(25
 def _scored_marks(session: Session, wanted: Sequence[uuid.UUID]) -> tuple[Any, ...]:
     rows: list[tuple[Any, ...]] = []
     for statement in (_COMPANY_MARKS, _ASSESSMENT_MARKS):
-        for chunk in chunks(wanted):
-            rows.extend(tuple(row) for row in session.execute(statement, {"ids": list(chunk)}))
+        rows.extend(tuple(row) for row in rows_for_ids(session, statement, wanted))
     return tuple(rows)
 
 
@@ -903,6 +893,3 @@ def portfolio_risk_json(
     return body
 
 
-def chunks(values: Sequence[Any]) -> Iterator[Sequence[Any]]:
-    for start in range(0, len(values), _ID_CHUNK):
-        yield values[start : start + _ID_CHUNK]

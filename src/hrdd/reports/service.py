@@ -22,7 +22,7 @@ from hrdd.assessments.models import Assessment
 from hrdd.auth.models import Organisation
 from hrdd.companies.models import Company
 from hrdd.companies.service import identifiers_of
-from hrdd.db import utcnow
+from hrdd.db import in_chunks, utcnow
 from hrdd.errors import Conflict, NotFound
 from hrdd.evidence.models import EvidenceItem
 from hrdd.portfolios import service as portfolios
@@ -366,7 +366,7 @@ def _key_evidence(
 ) -> dict[uuid.UUID, list[Citation]]:
     """Per company, the first source of its most severe, most recent evidence items."""
     items: dict[uuid.UUID, list[EvidenceItem]] = {}
-    for chunk in portfolios.chunks(sorted(set(company_ids))):
+    for chunk in in_chunks(sorted(set(company_ids))):
         for item in session.scalars(
             select(EvidenceItem).where(
                 EvidenceItem.company_id.in_(chunk), EvidenceItem.deleted_at.is_(None)

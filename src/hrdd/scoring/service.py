@@ -48,7 +48,9 @@ from hrdd.db import (
     TenantContext,
     TenantScopeError,
     get_tenant,
+    in_chunks,
     reusable,
+    rows_for_ids,
     utcnow,
 )
 from hrdd.errors import Conflict, Invalid, NotFound, ProblemDetail
@@ -102,8 +104,6 @@ MAX_AUDITED_CHANGES = 100
 BIGGEST_MOVERS = 10
 # Evidence risk series for reports: at most this many points, at least a month apart.
 MAX_SERIES_POINTS = 60
-# Large IN lists are split so no backend hits its bound-parameter limit.
-_CHUNK = 500
 # The date the inputs key is computed at: any fixed date, so the key ignores the as-of date.
 _KEY_DATE = dt.date(2000, 1, 1)
 _REPRESENTATIVE_ORDER = {
@@ -477,11 +477,6 @@ def choose_version(
 # --- loading what scores are made of ---------------------------------------------------------
 
 
-def _chunks(ids: Sequence[uuid.UUID]) -> Iterator[Sequence[uuid.UUID]]:
-    for start in range(0, len(ids), _CHUNK):
-        yield ids[start : start + _CHUNK]
-
-
 def _rows_in(
     session: Session,
     statement: Select[Any],
@@ -493,7 +488,7 @@ def _rows_in(
     if ids is None:
         yield from session.execute(statement)
         return
-    for chunk in _chunks(ids):
+    for chunk in in_chunks(ids):
         yield from session.execute(statement.where(column.in_(chunk)))
 
 
@@ -968,23 +963,15 @@ _ASSESSMENT_MARKED = reusable(
         *freshness.company_mark_columns(Assessment.company_id),
     ).where(Assessment.id == bindparam("assessment_id"))
 )
-_LIVE_ASSESSMENTS = reusable(
-    select(Assessment).where(
-        Assessment.status != AssessmentStatus.superseded.value, Assessment.company_id.in_(_IDS)
-    )
+_LIVE_OF_COMPANIES = (
+    Assessment.status != AssessmentStatus.superseded.value,
+    Assessment.company_id.in_(_IDS),
 )
+_LIVE_ASSESSMENTS = reusable(select(Assessment).where(*_LIVE_OF_COMPANIES))
 # The same, each with the id of its newest stored score.
 _LIVE_WITH_LATEST = reusable(
-    select(Assessment, freshness.latest_score_column(Assessment.id)).where(
-        Assessment.status != AssessmentStatus.superseded.value, Assessment.company_id.in_(_IDS)
-    )
+    select(Assessment, freshness.latest_score_column(Assessment.id)).where(*_LIVE_OF_COMPANIES)
 )
-
-
-def _by_ids(session: Session, statement: Select[Any], ids: Sequence[uuid.UUID]) -> Iterator[Any]:
-    """Rows of a statement that takes its ids as the expanding parameter ``ids``."""
-    for chunk in _chunks(ids):
-        yield from session.execute(statement, {"ids": list(chunk)})
 
 
 def _version_in_use(session: Session) -> uuid.UUID | None:
@@ -1025,10 +1012,10 @@ def _read_marks(
     marks = _Marks(version_id, utcnow().date(), {}, {})
     if latest is None:
         ids = sorted(a.id for a in assessments)
-        latest = {row[0]: row[1] for row in _by_ids(session, _LATEST_BY_ASSESSMENT, ids)}
+        latest = {row[0]: row[1] for row in rows_for_ids(session, _LATEST_BY_ASSESSMENT, ids)}
     for assessment in assessments:
         marks.own_latest["a", assessment.id] = latest.get(assessment.id)
-    for row in _by_ids(session, _MARKS_BY_COMPANY, sorted(set(company_ids))):
+    for row in rows_for_ids(session, _MARKS_BY_COMPANY, sorted(set(company_ids))):
         marks.own_latest["c", row[0]] = row[1]
         marks.companies[row[0]] = freshness.company_marks(tuple(row[2:]))
     return marks
@@ -1130,7 +1117,7 @@ def live_assessments(session: Session, company_ids: Sequence[uuid.UUID] | None) 
     """The organisation's assessments that are not superseded, of these companies (of all
     companies when None)."""
     if company_ids is not None:
-        return [row[0] for row in _by_ids(session, _LIVE_ASSESSMENTS, company_ids)]
+        return [row[0] for row in rows_for_ids(session, _LIVE_ASSESSMENTS, company_ids)]
     statement = select(Assessment).where(Assessment.status != AssessmentStatus.superseded.value)
     return list(session.scalars(statement))
 
@@ -1176,7 +1163,7 @@ def current_scores(
     version_id = _version_in_use(session)
     if version_id is None:
         raise _no_rule_set()
-    live = list(_by_ids(session, _LIVE_WITH_LATEST, wanted))
+    live = list(rows_for_ids(session, _LIVE_WITH_LATEST, wanted))
     representatives = _representative(row[0] for row in live)
     latest = {row[0].id: row[1] for row in live}
     marks = _read_marks(session, list(representatives.values()), wanted, version_id, latest)
