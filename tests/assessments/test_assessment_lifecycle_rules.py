@@ -300,7 +300,7 @@ def test_a_writer_that_loses_a_race_gets_412_and_its_changes_roll_back(
             .values(version=assessment.version + 1)
             .execution_options(synchronize_session=False)
         )
-        service.change_answers(
+        service.write_answers(
             session,
             investor,
             assessment,

@@ -367,7 +367,7 @@ def import_xlsx(
             message=f"row {row}, question {error.question_id}: {error.message}",
         )
 
-    written = service.change_answers(
+    written = service.write_answers(
         session,
         principal,
         assessment,
@@ -375,7 +375,7 @@ def import_xlsx(
         if_match,
         locate=locate,
         earlier_problems=filled.problems,
-    )
+    ).written
     _with_etag(response, assessment)
     return ImportResult(assessment_id=assessment.id, imported=written, version=assessment.version)
 

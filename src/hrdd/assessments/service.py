@@ -370,30 +370,6 @@ def create_assessment(session: Session, actor: Principal, data: AssessmentCreate
 # --- answers ---------------------------------------------------------------------------------
 
 
-def change_answers(
-    session: Session,
-    actor: Principal,
-    assessment: Assessment,
-    changes: Mapping[str, Any],
-    if_match: str | None,
-    *,
-    locate: Locator = answer_problem,
-    earlier_problems: Iterable[ProblemDetail] = (),
-) -> list[str]:
-    """Set (raw payload) or delete (None) answers, all or nothing; returns the question ids
-    written. Every bad item is reported (422), located by ``locate``, together with any
-    ``earlier_problems`` the caller found while reading its input; nothing changes then."""
-    return write_answers(
-        session,
-        actor,
-        assessment,
-        changes,
-        if_match,
-        locate=locate,
-        earlier_problems=earlier_problems,
-    ).written
-
-
 @dataclass
 class AnswersWritten:
     written: list[str]
@@ -411,7 +387,10 @@ def write_answers(
     locate: Locator = answer_problem,
     earlier_problems: Iterable[ProblemDetail] = (),
 ) -> AnswersWritten:
-    """``change_answers``, also handing back the answers as they now are."""
+    """Set (raw payload) or delete (None) answers, all or nothing; returns the question ids
+    written and the answers as they now are. Every bad item is reported (422), located by
+    ``locate``, together with any ``earlier_problems`` the caller found while reading its
+    input; nothing changes then."""
     _require_draft_for_answers(assessment)
     begin_write(session, assessment, if_match, required=True)
     state = answers_state(session, assessment)
@@ -485,7 +464,7 @@ def delete_answer(
     )
     if exists is None:
         raise NotFound(f"question {question_id} has no answer in assessment {assessment.id}")
-    change_answers(session, actor, assessment, {question_id: None}, if_match)
+    write_answers(session, actor, assessment, {question_id: None}, if_match)
 
 
 def stored_form(payload: AnswerPayload) -> dict[str, Any]:
@@ -774,7 +753,7 @@ def import_answers(
     ]
     if mismatches:
         raise Invalid("the answers are for another questionnaire", errors=mismatches)
-    return change_answers(session, actor, assessment, document.answers, if_match)
+    return write_answers(session, actor, assessment, document.answers, if_match).written
 
 
 # --- files ------------------------------------------------------------------------------------

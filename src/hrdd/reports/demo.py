@@ -351,7 +351,7 @@ def _assess(
     )
     answers = derive_answers(questionnaire, company, items, claims, utcnow().date())
     if assessment.status == AssessmentStatus.draft.value:
-        assessments.change_answers(
+        assessments.write_answers(
             session, actor, assessment, answers, assessments.etag_of(assessment)
         )
     return assessment, sum(1 for answer in answers.values() if answer.get("evidence"))
