@@ -33,6 +33,12 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
     max_upload_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
     max_csv_rows: int = Field(default=200_000, gt=0)
+    response_cache_bytes: int = Field(
+        default=64 * 1024 * 1024,
+        ge=0,
+        description="Memory per process for whole responses of the busiest reads (a score, a "
+        "risk view), served again while the database is unchanged; 0 turns it off",
+    )
 
     @field_validator("log_level")
     @classmethod

@@ -22,6 +22,7 @@ from hrdd.auth.cache import VerifiedKey, key_cache
 from hrdd.auth.service import Principal
 from hrdd.db import SYSTEM, Database, TenantContext, utcnow
 from hrdd.errors import Forbidden, Unauthenticated
+from hrdd.response_cache import VERSION_STATE, response_cache
 from hrdd.vocab import Role
 
 _bearer = HTTPBearer(
@@ -142,6 +143,18 @@ async def in_worker_thread(session: Session, work: Callable[[], T]) -> T:
     return await run_in_threadpool(run)
 
 
+async def cached_read(request: Request) -> None:
+    """Lets the response be served again while the database is unchanged
+    (``hrdd.response_cache``). A route dependency, so it runs before the route reads any data:
+    the version it notes is never newer than what the response was made from."""
+    cache = response_cache(request.app)
+    if cache is not None:
+        version = cache.data_version.read()
+        if version is not None:
+            setattr(request.state, VERSION_STATE, version)
+
+
+CachedRead = Depends(cached_read)
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 Investor = Annotated[Principal, Depends(require_role(Role.investor))]
 Analyst = Annotated[Principal, Depends(require_role(Role.analyst))]

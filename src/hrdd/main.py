@@ -37,6 +37,11 @@ from hrdd.portfolios.api import router as portfolios_router
 from hrdd.questionnaires.api import router as questionnaires_router
 from hrdd.reports.api import router as reports_router
 from hrdd.reports.jobs import start_report_jobs, stop_report_jobs
+from hrdd.response_cache import (
+    ResponseCacheMiddleware,
+    install_response_cache,
+    response_cache,
+)
 from hrdd.scoring.api import router as scoring_router
 from hrdd.screening.api import router as screening_router
 
@@ -85,6 +90,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             yield
         finally:
             stop_report_jobs(app)
+            cache = response_cache(app)
+            if cache is not None:
+                cache.close()
             if database is None:
                 app.state.db.dispose()
 
@@ -98,12 +106,16 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     )
     app.state.settings = settings
     app.state.db = database or Database(settings.database_url)
+    install_response_cache(app, app.state.db, settings.response_cache_bytes)
 
     install_error_handlers(app)
     for router in api_routers():
         app.include_router(router, prefix=API_PREFIX)
     _install_meta_routes(app)
 
+    # Innermost of ours: a stored response still passes the NUL guard, the body limit, CORS,
+    # the request id and the access log.
+    app.add_middleware(ResponseCacheMiddleware)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, File, Query, Request, Response, UploadFi
 
 from hrdd.assessments.files import read_limited
 from hrdd.config import Settings
-from hrdd.deps import DbSession, Investor, in_worker_thread
+from hrdd.deps import CachedRead, DbSession, Investor, in_worker_thread
 from hrdd.errors import problem_responses
 from hrdd.http import PageParams, page_params
 from hrdd.portfolios import exports, service
@@ -167,6 +167,7 @@ def resolve_holding(
         "and why. Totals by band, unassessed, with an active override and needing escalation, "
         "each by number and by value; the top risks. 409 when no scoring rule set is loaded."
     ),
+    dependencies=[CachedRead],
 )
 async def portfolio_risk(
     portfolio_id: uuid.UUID, session: DbSession, principal: Investor

@@ -891,5 +891,3 @@ def portfolio_risk_json(
     body = _risk_of(session, portfolio, today, exposure).model_dump_json().encode()
     _views.put(key, _CachedView(marks, exposure.wanted, scored, body))
     return body
-
-

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Body, Depends, Query, Response, status
 from hrdd.audit import service as audit
 from hrdd.audit.schemas import AuditEventList, AuditEventOut
 from hrdd.dates import PlausibleDate
-from hrdd.deps import Analyst, DbSession, Investor, in_worker_thread
+from hrdd.deps import Analyst, CachedRead, DbSession, Investor, in_worker_thread
 from hrdd.errors import problem_responses
 from hrdd.http import IfMatch, PageParams, check_if_match, etag_for, page_params
 from hrdd.scoring import service
@@ -208,6 +208,7 @@ def publish_draft(
     "taken as they are now.",
     response_model=ScoreOut,
     responses=_READ_ERRORS,
+    dependencies=[CachedRead],
 )
 async def read_score(
     assessment_id: uuid.UUID,

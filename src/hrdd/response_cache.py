@@ -1,0 +1,277 @@
+"""Whole responses of the busiest reads (a score, a portfolio's risk view), kept in the process
+and served again, with no routing, no dependencies and no query of the data, for as long as the
+database has committed nothing since they were made.
+
+Freshness: ``DataVersion`` reads one value that changes whenever a transaction commits in the
+database, from any connection of any process: SQLite's ``PRAGMA data_version`` on a connection
+of its own that never writes, PostgreSQL's ``pg_current_snapshot()``. A route that opts in
+(``hrdd.deps.CachedRead``) reads that value before it reads any data, and its response is
+stored under it. A later request gets the stored response only while the value is unchanged,
+so a commit made in between (an answer, an evidence item, a rule set, a holding, another
+worker's write, this request's own stored score) is never hidden. It is coarse on purpose:
+every commit retires every entry, and no write path has to remember to invalidate anything.
+
+Who is served: a caller whose key this process verified in the last few seconds
+(``hrdd.auth.cache``, with the same revocation rules as every other route), of the same
+organisation and role as the caller the response was made for, asking for the same path, query
+and Accept header on the same day (scores decay by date). Anything else goes the normal way.
+
+Off where commits cannot be seen: an in-memory SQLite database, and tests that pin every session
+to one connection inside a transaction they roll back.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections import OrderedDict
+from collections.abc import Hashable
+from contextlib import suppress
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.security.utils import get_authorization_scheme_param
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from hrdd.auth.cache import key_cache
+from hrdd.auth.service import Principal
+from hrdd.db import Database, utcnow
+from hrdd.vocab import Role
+
+# Where a route that opts in leaves the data version it read before its queries.
+VERSION_STATE = "response_cache_version"
+_VERSION_QUERIES = {
+    "sqlite": "PRAGMA data_version",
+    "postgresql": "SELECT pg_current_snapshot()::text",
+}
+
+
+class DataVersion:
+    """One value that changes whenever anything is committed to the database.
+
+    SQLite: ``PRAGMA data_version`` changes when another connection commits, so this keeps a
+    connection of its own that never writes. PostgreSQL: the current snapshot names the
+    transactions still running and the next id to be given out; any commit changes it
+    (transactions of other databases of the same server do too: a needless miss, never a stale
+    hit). The query is a few microseconds on SQLite and one round trip on PostgreSQL; it runs
+    on the event loop because a worker thread would cost more than the query.
+    """
+
+    def __init__(self, database: Database) -> None:
+        self._database = database
+        engine = database.engine
+        self._dialect = engine.dialect
+        self._query = _VERSION_QUERIES.get(engine.dialect.name)
+        in_memory = engine.dialect.name == "sqlite" and engine.url.database in (
+            None,
+            "",
+            ":memory:",
+        )
+        self._usable = self._query is not None and not in_memory
+        self._lock = threading.Lock()
+        self._connection: Any = None
+
+    def read(self) -> Hashable | None:
+        """The current value, or None when it cannot be known (then nothing is cached)."""
+        if not self._usable or self._database.pinned_connection is not None:
+            return None
+        with self._lock:
+            try:
+                if self._connection is None:
+                    self._connection = self._connect()
+                cursor = self._connection.cursor()
+                try:
+                    cursor.execute(self._query)
+                    row = cursor.fetchone()
+                finally:
+                    cursor.close()
+            except self._dialect.loaded_dbapi.Error:
+                # A lost connection: this request is not cached; the next one reconnects.
+                self._close_connection()
+                return None
+        return row[0] if row else None
+
+    def _connect(self) -> Any:
+        engine = self._database.engine
+        args, params = engine.dialect.create_connect_args(engine.url)
+        if engine.dialect.name == "sqlite":
+            params = {**params, "check_same_thread": False}
+            connection = engine.dialect.loaded_dbapi.connect(*args, **params)
+            connection.isolation_level = None  # no transaction held: each read sees the latest
+            return connection
+        connection = engine.dialect.loaded_dbapi.connect(*args, **{"connect_timeout": 5, **params})
+        connection.autocommit = True
+        return connection
+
+    def _close_connection(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            with suppress(self._dialect.loaded_dbapi.Error):  # already gone
+                connection.close()
+
+    def close(self) -> None:
+        with self._lock:
+            self._close_connection()
+
+
+CacheKey = tuple[uuid.UUID, Role, str, bytes, bytes, date]
+
+
+@dataclass(frozen=True)
+class StoredResponse:
+    version: Hashable
+    status: int
+    headers: tuple[tuple[bytes, bytes], ...]
+    body: bytes
+
+
+class ResponseCache:
+    """Stored responses, least recently used dropped first once their bodies pass
+    ``max_bytes``; a response larger than a quarter of that is not stored."""
+
+    def __init__(self, data_version: DataVersion, max_bytes: int) -> None:
+        self.data_version = data_version
+        self.max_bytes = max_bytes
+        self._entries: OrderedDict[CacheKey, StoredResponse] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: CacheKey) -> StoredResponse | None:
+        with self._lock:
+            stored = self._entries.get(key)
+        if stored is None:
+            return None
+        if self.data_version.read() != stored.version:
+            with self._lock:
+                if self._entries.get(key) is stored:
+                    self._remove(key)
+            return None
+        with self._lock:
+            if key in self._entries:
+                self._entries.move_to_end(key)
+        return stored
+
+    def put(self, key: CacheKey, stored: StoredResponse) -> None:
+        if len(stored.body) > self.max_bytes // 4:
+            return
+        with self._lock:
+            if key in self._entries:
+                self._remove(key)
+            self._entries[key] = stored
+            self._bytes += len(stored.body)
+            while self._bytes > self.max_bytes:
+                self._remove(next(iter(self._entries)))
+
+    def _remove(self, key: CacheKey) -> None:
+        self._bytes -= len(self._entries.pop(key).body)
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._entries)
+
+    def close(self) -> None:
+        with self._lock:
+            self._entries.clear()
+            self._bytes = 0
+        self.data_version.close()
+
+
+def install_response_cache(app: FastAPI, database: Database, max_bytes: int) -> None:
+    app.state.response_cache = (
+        ResponseCache(DataVersion(database), max_bytes) if max_bytes > 0 else None
+    )
+
+
+def response_cache(app: FastAPI) -> ResponseCache | None:
+    return getattr(app.state, "response_cache", None)
+
+
+class ResponseCacheMiddleware:
+    """Serves a stored response to a GET that has one (see the module's docstring), and stores
+    the 200 responses of routes that opted in."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        cache = response_cache(scope["app"]) if scope["type"] == "http" else None
+        if cache is None or scope["method"] != "GET":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        today = scoring_day()  # before the route runs: an entry is never newer than its day
+        state = scope.setdefault("state", {})
+        principal = _recently_verified(scope["app"], headers.get(b"authorization"))
+        if principal is not None:
+            stored = cache.get(_key(principal, scope, headers, today))
+            if stored is not None:
+                state["principal"] = principal  # for the access log
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": stored.status,
+                        "headers": list(stored.headers),
+                    }
+                )
+                await send({"type": "http.response.body", "body": stored.body})
+                return
+
+        start: Message | None = None
+        chunks: list[bytes] = []
+
+        async def keep_copy(message: Message) -> None:
+            nonlocal start
+            if message["type"] == "http.response.start":
+                start = message
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+            await send(message)
+
+        await self.app(scope, receive, keep_copy)
+        version = state.get(VERSION_STATE)
+        made_for = state.get("principal")
+        if version is None or not isinstance(made_for, Principal) or start is None:
+            return
+        if start["status"] != 200:
+            return
+        cache.put(
+            _key(made_for, scope, headers, today),
+            StoredResponse(
+                version=version,
+                status=start["status"],
+                headers=tuple(start.get("headers", ())),
+                body=b"".join(chunks),
+            ),
+        )
+
+
+def scoring_day() -> date:
+    """The day scores are computed for when no date is asked (``hrdd.scoring.service``)."""
+    return utcnow().date()
+
+
+def _recently_verified(app: FastAPI, authorization: bytes | None) -> Principal | None:
+    """The caller, when its key is in this process's key cache and its use need not be
+    recorded now; otherwise None and the request goes the normal way."""
+    if not authorization:
+        return None
+    scheme, presented = get_authorization_scheme_param(authorization.decode("latin-1"))
+    if scheme.lower() != "bearer" or not presented:
+        return None
+    verified = key_cache(app).get(presented)
+    if verified is None or verified.touch_due(utcnow()):
+        return None
+    return verified.principal
+
+
+def _key(principal: Principal, scope: Scope, headers: dict[bytes, bytes], today: date) -> CacheKey:
+    return (
+        principal.organisation_id,
+        principal.role,
+        scope["path"],
+        scope.get("query_string", b""),
+        headers.get(b"accept", b""),
+        today,
+    )

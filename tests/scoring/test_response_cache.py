@@ -1,0 +1,406 @@
+"""The response cache (hrdd.response_cache): a repeated score or risk read is served without a
+query, and never after anything was committed since it was made, from this process or another;
+never to another organisation, a revoked key or on another day.
+
+These tests need real commits, which the rolled-back test transaction (tests/conftest.py)
+hides: they run on a database of their own on the backend under test, made once for the
+module, and each test makes the tenants and rows it reads.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import event
+from test_score_api_support import (
+    add_incident,
+    answer_payloads,
+    bundled_questionnaire,
+    make_assessment,
+    make_company,
+)
+from tests.conftest import Tenant, make_tenant
+from tests.hardening.served import PreparedDatabase, discard_database, prepare_database
+
+from hrdd import response_cache as response_cache_module
+from hrdd.config import Settings
+from hrdd.db import Database
+from hrdd.deps import Analyst, CachedRead
+from hrdd.main import create_app
+from hrdd.response_cache import DataVersion, ResponseCache, StoredResponse, response_cache
+from hrdd.vocab import AssessmentStatus, DisclosureLevel, Role
+
+API = "/api/v1"
+
+
+@pytest.fixture(scope="module")
+def prepared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PreparedDatabase]:
+    prepared = prepare_database(tmp_path_factory.mktemp("cache"), "response_cache")
+    yield prepared
+    discard_database(prepared)
+
+
+@pytest.fixture(scope="module")
+def database(prepared: PreparedDatabase) -> Iterator[Database]:
+    database = Database(prepared.url)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def other_process(prepared: PreparedDatabase) -> Iterator[Database]:
+    """Connections of their own, as another worker process would have."""
+    database = Database(prepared.url)
+    yield database
+    database.dispose()
+
+
+def app_settings(prepared: PreparedDatabase, tmp_path: Path, **overrides: Any) -> Settings:
+    return Settings(database_url=prepared.url, data_dir=tmp_path / "data", **overrides)
+
+
+@pytest.fixture
+def client(prepared: PreparedDatabase, database: Database, tmp_path: Path) -> Iterator[TestClient]:
+    app = create_app(app_settings(prepared, tmp_path), database=database)
+    with TestClient(app, raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+class Statements:
+    """Counts the statements the app's own connections run (the cache's version check has a
+    connection of its own and is not counted)."""
+
+    def __init__(self, database: Database) -> None:
+        self.count = 0
+        self._engine = database.engine
+        event.listen(self._engine, "before_cursor_execute", self._seen)
+
+    def _seen(self, *_: Any) -> None:
+        self.count += 1
+
+    def during(self, action: Any) -> tuple[Any, int]:
+        before = self.count
+        result = action()
+        return result, self.count - before
+
+    def close(self) -> None:
+        event.remove(self._engine, "before_cursor_execute", self._seen)
+
+
+@pytest.fixture
+def statements(database: Database) -> Iterator[Statements]:
+    counter = Statements(database)
+    yield counter
+    counter.close()
+
+
+@pytest.fixture
+def tenant(database: Database) -> Tenant:
+    return make_tenant(database, f"Cache fund {uuid.uuid4().hex[:8]}")
+
+
+@pytest.fixture
+def scored(database: Database, tenant: Tenant) -> tuple[uuid.UUID, uuid.UUID]:
+    """(company id, final assessment id) of a company only this test knows."""
+    _, questionnaire = bundled_questionnaire(database)
+    company = make_company(database, f"Cache Example {uuid.uuid4().hex[:8]} Ltd")
+    answers = answer_payloads(questionnaire, DisclosureLevel.partial)
+    assessment = make_assessment(
+        database, tenant.organisation_id, company, answers, AssessmentStatus.final
+    )
+    return company, assessment
+
+
+def score_url(assessment_id: uuid.UUID) -> str:
+    return f"{API}/assessments/{assessment_id}/score"
+
+
+def get_ok(client: TestClient, url: str, headers: dict[str, str]) -> Any:
+    response = client.get(url, headers=headers)
+    assert response.status_code == 200, response.text
+    return response
+
+
+def test_a_repeated_score_read_runs_no_query_and_gets_the_same_response(
+    client: TestClient, tenant: Tenant, scored: tuple[uuid.UUID, uuid.UUID], statements: Statements
+) -> None:
+    url = score_url(scored[1])
+    # The first read stores the score: that commit retires what it would have stored.
+    _, ran_storing = statements.during(lambda: get_ok(client, url, tenant.investor))
+    first, ran_first = statements.during(lambda: get_ok(client, url, tenant.investor))
+    again, ran_again = statements.during(lambda: get_ok(client, url, tenant.investor))
+
+    assert ran_storing > 0
+    assert ran_first > 0
+    assert ran_again == 0
+    assert again.content == first.content
+    assert again.headers["content-type"] == first.headers["content-type"]
+    assert again.headers["content-length"] == first.headers["content-length"]
+    # The request id is the request's own, not the stored response's.
+    assert again.headers["x-request-id"] != first.headers["x-request-id"]
+
+
+def test_a_repeated_risk_read_runs_no_query_and_an_import_is_seen(
+    client: TestClient, tenant: Tenant, statements: Statements
+) -> None:
+    created = client.post(
+        f"{API}/portfolios",
+        json={"name": "Cached equity", "base_currency": "EUR"},
+        headers=tenant.investor,
+    )
+    assert created.status_code == 201, created.text
+    portfolio = created.json()["id"]
+    url = f"{API}/portfolios/{portfolio}/risk"
+
+    def import_holdings(*rows: str) -> None:
+        csv = "name,isin,market_value\n" + "".join(f"{row},1000\n" for row in rows)
+        imported = client.post(
+            f"{API}/portfolios/{portfolio}/holdings/import",
+            files={"file": ("holdings.csv", csv, "text/csv")},
+            headers=tenant.investor,
+        )
+        assert imported.status_code == 200, imported.text
+
+    nestle, unilever = "Nestlé S.A.,CH0038863350", "Unilever PLC,GB00B10RZP78"
+    import_holdings(nestle)
+    get_ok(client, url, tenant.investor)
+    first = get_ok(client, url, tenant.investor)
+    again, ran = statements.during(lambda: get_ok(client, url, tenant.investor))
+    import_holdings(nestle, unilever)  # an import replaces the holdings
+    after = get_ok(client, url, tenant.investor).json()
+
+    assert ran == 0
+    assert again.content == first.content
+    assert len(first.json()["holdings"]) == 1
+    assert len(after["holdings"]) == 2
+
+
+def test_a_commit_by_another_process_that_changes_the_score_is_seen(
+    client: TestClient,
+    tenant: Tenant,
+    scored: tuple[uuid.UUID, uuid.UUID],
+    other_process: Database,
+    statements: Statements,
+) -> None:
+    company, assessment = scored
+    get_ok(client, score_url(assessment), tenant.investor)
+    before = get_ok(client, score_url(assessment), tenant.investor).json()
+    add_incident(other_process, company, event_date=dt.date.today() - dt.timedelta(days=30))
+    after, ran = statements.during(
+        lambda: get_ok(client, score_url(assessment), tenant.investor).json()
+    )
+
+    assert ran > 0
+    assert float(before["result"]["evidence_risk_current"]) == 0
+    assert float(after["result"]["evidence_risk_current"]) > 0
+    assert after["score_id"] != before["score_id"]
+
+
+def test_any_commit_retires_stored_responses_even_one_that_changes_nothing_read(
+    client: TestClient,
+    tenant: Tenant,
+    scored: tuple[uuid.UUID, uuid.UUID],
+    other_process: Database,
+    statements: Statements,
+) -> None:
+    url = score_url(scored[1])
+    get_ok(client, url, tenant.investor)
+    first = get_ok(client, url, tenant.investor)
+    make_company(other_process, f"Unrelated {uuid.uuid4().hex[:8]} plc")
+    again, ran = statements.during(lambda: get_ok(client, url, tenant.investor))
+    _, ran_after = statements.during(lambda: get_ok(client, url, tenant.investor))
+
+    assert ran > 0  # checked against the database again
+    assert again.content == first.content
+    assert ran_after == 0  # and stored again under the new version
+
+
+def test_a_write_through_the_api_is_seen_by_the_next_read(
+    client: TestClient, tenant: Tenant, scored: tuple[uuid.UUID, uuid.UUID]
+) -> None:
+    company, assessment = scored
+    before = get_ok(client, score_url(assessment), tenant.investor).json()
+    evidence = client.post(
+        f"{API}/evidence",
+        json={
+            "company_id": str(company),
+            "type": "forensic_finding",
+            "title": "Spyware found on a reporter's phone",
+            "summary": "A forensic lab found traces of the company's spyware on a phone.",
+            "event_date": (dt.date.today() - dt.timedelta(days=10)).isoformat(),
+            "severity": 4,
+            "affected_groups": ["journalists"],
+            "company_role": "contributed",
+            "sources": [
+                {
+                    "publisher": "Test Lab",
+                    "title": "A forensic report",
+                    "date": (dt.date.today() - dt.timedelta(days=10)).isoformat(),
+                    "url": "https://example.org/forensic-report",
+                    "source_class": "forensic_lab",
+                }
+            ],
+        },
+        headers=tenant.analyst,
+    )
+    assert evidence.status_code == 201, evidence.text
+    after = get_ok(client, score_url(assessment), tenant.investor).json()
+
+    assert after["result"]["inputs_hash"] != before["result"]["inputs_hash"]
+    assert float(after["result"]["evidence_risk_current"]) > float(
+        before["result"]["evidence_risk_current"]
+    )
+
+
+def test_another_organisation_never_gets_a_stored_response(
+    client: TestClient, tenant: Tenant, scored: tuple[uuid.UUID, uuid.UUID], database: Database
+) -> None:
+    url = score_url(scored[1])
+    stranger = make_tenant(database, f"Stranger fund {uuid.uuid4().hex[:8]}")
+    # Their key verified and cached first, as a busy client's would be.
+    assert client.get(f"{API}/me", headers=stranger.investor).status_code == 200
+    get_ok(client, url, tenant.investor)
+    mine = get_ok(client, url, tenant.investor)
+    assert get_ok(client, url, tenant.investor).content == mine.content  # served as stored
+    theirs = client.get(url, headers=stranger.investor)
+
+    assert theirs.status_code == 404
+    assert mine.json()["score_id"] not in theirs.text
+
+
+def test_a_response_made_for_one_role_is_not_served_to_a_lesser_one(
+    prepared: PreparedDatabase, database: Database, tmp_path: Path, tenant: Tenant
+) -> None:
+    app = create_app(app_settings(prepared, tmp_path), database=database)
+
+    @app.get("/analysts-only", dependencies=[CachedRead])
+    async def analysts_only(principal: Analyst) -> dict[str, str]:
+        return {"for": principal.role.value}
+
+    with TestClient(app, raise_server_exceptions=False) as test_client:
+        assert test_client.get(f"{API}/me", headers=tenant.investor).status_code == 200
+        for _ in range(2):
+            assert get_ok(test_client, "/analysts-only", tenant.analyst).json() == {
+                "for": "analyst"
+            }
+        refused = test_client.get("/analysts-only", headers=tenant.investor)
+
+    assert refused.status_code == 403
+
+
+def test_a_revoked_key_is_refused_although_its_read_was_stored(
+    client: TestClient, tenant: Tenant, scored: tuple[uuid.UUID, uuid.UUID]
+) -> None:
+    url = score_url(scored[1])
+    get_ok(client, url, tenant.investor)
+    get_ok(client, url, tenant.investor)
+    revoked = client.delete(f"{API}/api-keys/{tenant.key_ids[Role.investor]}", headers=tenant.admin)
+    assert revoked.status_code == 204, revoked.text
+
+    assert client.get(url, headers=tenant.investor).status_code == 401
+
+
+def test_a_stored_response_is_not_served_the_next_day(
+    client: TestClient,
+    tenant: Tenant,
+    scored: tuple[uuid.UUID, uuid.UUID],
+    statements: Statements,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    url = score_url(scored[1])
+    get_ok(client, url, tenant.investor)
+    get_ok(client, url, tenant.investor)
+    tomorrow = dt.datetime.now(dt.UTC).date() + dt.timedelta(days=1)
+    monkeypatch.setattr(response_cache_module, "scoring_day", lambda: tomorrow)
+    _, ran = statements.during(lambda: get_ok(client, url, tenant.investor))
+
+    assert ran > 0
+
+
+def test_error_responses_are_not_stored(
+    client: TestClient, tenant: Tenant, statements: Statements
+) -> None:
+    url = score_url(uuid.uuid4())
+    assert client.get(url, headers=tenant.investor).status_code == 404
+    response, ran = statements.during(lambda: client.get(url, headers=tenant.investor))
+
+    assert response.status_code == 404
+    assert ran > 0
+
+
+def test_off_when_set_to_zero_bytes(
+    prepared: PreparedDatabase,
+    database: Database,
+    tmp_path: Path,
+    tenant: Tenant,
+    scored: tuple[uuid.UUID, uuid.UUID],
+    statements: Statements,
+) -> None:
+    app = create_app(app_settings(prepared, tmp_path, response_cache_bytes=0), database=database)
+    with TestClient(app, raise_server_exceptions=False) as plain:
+        get_ok(plain, score_url(scored[1]), tenant.investor)
+        _, ran = statements.during(lambda: get_ok(plain, score_url(scored[1]), tenant.investor))
+
+    assert response_cache(app) is None
+    assert ran > 0
+
+
+def test_off_while_every_session_shares_one_rolled_back_connection(
+    database: Database,
+) -> None:
+    version = DataVersion(database)
+    connection = database.engine.connect()
+    database.pinned_connection = connection
+    try:
+        assert version.read() is None
+    finally:
+        database.pinned_connection = None
+        connection.close()
+        version.close()
+    assert DataVersion(Database("sqlite://")).read() is None  # in memory: nothing to watch
+
+
+def test_the_data_version_moves_with_every_commit_and_only_then(
+    database: Database, other_process: Database
+) -> None:
+    version = DataVersion(database)
+    try:
+        first = version.read()
+        assert first is not None
+        assert version.read() == first
+        make_company(other_process, f"Version probe {uuid.uuid4().hex[:8]} AG")
+        moved = version.read()
+        assert moved != first
+        assert version.read() == moved
+    finally:
+        version.close()
+
+
+def test_the_cache_keeps_to_its_memory_budget(database: Database) -> None:
+    version = DataVersion(database)
+    cache = ResponseCache(version, max_bytes=400)
+    today = dt.date.today()
+    try:
+        current = version.read()
+
+        def put(name: str, size: int) -> tuple[Any, ...]:
+            key = (uuid.UUID(int=1), Role.investor, f"/{name}", b"", b"", today)
+            cache.put(key, StoredResponse(current, 200, (), b"x" * size))
+            return key
+
+        first, second = put("first", 90), put("second", 90)
+        assert cache.get(first) is not None  # now the most recently used
+        third, fourth, fifth = put("third", 90), put("fourth", 90), put("fifth", 90)
+        too_large = put("large", 101)  # over a quarter of the budget: not kept
+
+        assert cache.get(second) is None  # least recently used, dropped
+        assert all(cache.get(key) is not None for key in (first, third, fourth, fifth))
+        assert cache.get(too_large) is None
+    finally:
+        cache.close()
