@@ -13,6 +13,9 @@
    and --max-requests, after a short warm-up that is not counted:
    - score reads   GET /api/v1/assessments/{id}/score
    - risk reads    GET /api/v1/portfolios/{id}/risk
+                   both read one URL over and over with nothing written in between, so after
+                   the first read they are served from the response cache (hrdd.response_cache):
+                   --no-response-cache measures the reads as a cache miss would serve them
    - answer writes PUT /api/v1/assessments/{id}/answers/P3 with If-Match; each writer owns a
                    draft and follows its ETag; a 412 is a retry, counted apart from errors
    - key check     GET /api/v1/me, no goal: the cost of any authenticated route (the key
@@ -463,6 +466,11 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=8, help="for reads (default 8)")
     parser.add_argument("--writers", type=int, default=4, help="concurrent writers (default 4)")
     parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES_URL)
+    parser.add_argument(
+        "--no-response-cache",
+        action="store_true",
+        help="serve with HRDD_RESPONSE_CACHE_BYTES=0: every read runs its queries",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the working folder")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
@@ -474,6 +482,8 @@ def main() -> int:
     print(f"preparing {args.backend} database in {workdir} ...", flush=True)
     keys = prepare_database(url, data_dir)
     env = os.environ | {"HRDD_DATABASE_URL": url, "HRDD_DATA_DIR": str(data_dir)}
+    if args.no_response_cache:
+        env["HRDD_RESPONSE_CACHE_BYTES"] = "0"
     server_log = workdir / "server.log"
     try:
         with served(
@@ -498,7 +508,8 @@ def main() -> int:
             )
         with served([sys.executable, "-m", "hrdd", "serve"], env, workdir, server_log) as base:
             world = build_world(base, keys, args.writers)
-            print(f"hrdd on {args.backend}", flush=True)
+            cache = "off" if args.no_response_cache else "on"
+            print(f"hrdd on {args.backend}, response cache {cache}", flush=True)
             investor = keys["investor"]
             scenarios = [
                 # Not a goal: the floor of any authenticated route (key lookup, no tenant
