@@ -23,9 +23,10 @@ to one connection inside a transaction they roll back.
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import date
@@ -59,8 +60,14 @@ class DataVersion:
     on the event loop because a worker thread would cost more than the query.
     """
 
-    def __init__(self, database: Database) -> None:
+    # After a failed check, how long to go without the cache before connecting again: a
+    # database that is down must not stall the event loop on every request.
+    RETRY_SECONDS = 5.0
+
+    def __init__(self, database: Database, clock: Callable[[], float] = time.monotonic) -> None:
         self._database = database
+        self._clock = clock
+        self._retry_at = 0.0
         engine = database.engine
         self._dialect = engine.dialect
         self._query = _VERSION_QUERIES.get(engine.dialect.name)
@@ -78,6 +85,8 @@ class DataVersion:
         if not self._usable or self._database.pinned_connection is not None:
             return None
         with self._lock:
+            if self._connection is None and self._clock() < self._retry_at:
+                return None
             try:
                 if self._connection is None:
                     self._connection = self._connect()
@@ -88,8 +97,9 @@ class DataVersion:
                 finally:
                     cursor.close()
             except self._dialect.loaded_dbapi.Error:
-                # A lost connection: this request is not cached; the next one reconnects.
+                # Unreachable or lost: nothing is cached until a later request reconnects.
                 self._close_connection()
+                self._retry_at = self._clock() + self.RETRY_SECONDS
                 return None
         return row[0] if row else None
 
@@ -101,7 +111,7 @@ class DataVersion:
             connection = engine.dialect.loaded_dbapi.connect(*args, **params)
             connection.isolation_level = None  # no transaction held: each read sees the latest
             return connection
-        connection = engine.dialect.loaded_dbapi.connect(*args, **{"connect_timeout": 5, **params})
+        connection = engine.dialect.loaded_dbapi.connect(*args, **{"connect_timeout": 2, **params})
         connection.autocommit = True
         return connection
 

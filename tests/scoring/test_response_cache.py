@@ -404,3 +404,28 @@ def test_the_cache_keeps_to_its_memory_budget(database: Database) -> None:
         assert cache.get(too_large) is None
     finally:
         cache.close()
+
+
+def test_a_database_that_cannot_be_reached_turns_the_cache_off_for_a_while(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    now = [1000.0]
+    version = DataVersion(database, clock=lambda: now[0])
+    attempts = []
+    dbapi_error = database.engine.dialect.loaded_dbapi.Error
+
+    def unreachable() -> None:
+        attempts.append(now[0])
+        raise dbapi_error("connection refused")
+
+    monkeypatch.setattr(version, "_connect", unreachable)
+    try:
+        assert version.read() is None
+        now[0] += DataVersion.RETRY_SECONDS / 2
+        assert version.read() is None  # not tried again yet
+        assert attempts == [1000.0]
+        now[0] += DataVersion.RETRY_SECONDS
+        monkeypatch.undo()
+        assert version.read() is not None  # reachable again
+    finally:
+        version.close()
