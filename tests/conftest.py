@@ -8,11 +8,13 @@ worker gets its own database named after the given one).
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -22,7 +24,7 @@ from sqlalchemy.engine import make_url
 from hrdd import migrations_info
 from hrdd.auth import service as auth_service
 from hrdd.config import PROJECT_ROOT, Settings
-from hrdd.db import SYSTEM, Database
+from hrdd.db import SYSTEM, Database, utcnow
 from hrdd.main import create_app
 from hrdd.vocab import Role
 
@@ -166,3 +168,31 @@ def tenant_a(db: Database) -> Tenant:
 @pytest.fixture
 def tenant_b(db: Database) -> Tenant:
     return make_tenant(db, "Borealis Asset Management")
+
+
+def recent_evidence_body(company_id: Any, **overrides: Any) -> dict[str, Any]:
+    """An evidence item as `POST /api/v1/evidence` takes it: a forensic finding of 30 days ago,
+    published the day after, severity 5, caused by the company. ``overrides`` replace fields."""
+    published = (utcnow().date() - dt.timedelta(days=29)).isoformat()
+    body = {
+        "company_id": str(company_id),
+        "event_date": (utcnow().date() - dt.timedelta(days=30)).isoformat(),
+        "published_date": published,
+        "type": "forensic_finding",
+        "title": "Spyware found on a reporter's phone",
+        "summary": "A lab found the company's product on a journalist's phone.",
+        "affected_groups": ["journalists"],
+        "countries": ["MX"],
+        "severity": 5,
+        "company_role": "caused",
+        "sources": [
+            {
+                "publisher": "Example Lab",
+                "title": "Forensic report",
+                "date": published,
+                "url": "https://example.org/report",
+                "source_class": "forensic_lab",
+            }
+        ],
+    }
+    return body | overrides

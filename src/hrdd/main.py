@@ -18,6 +18,7 @@ from sqlalchemy import text
 from hrdd import __version__
 from hrdd.assessments.api import router as assessments_router
 from hrdd.auth.api import router as auth_router
+from hrdd.auth.cache import KeyCache
 from hrdd.companies.api import router as companies_router
 from hrdd.config import Settings, get_settings
 from hrdd.db import Database
@@ -106,6 +107,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     )
     app.state.settings = settings
     app.state.db = database or Database(settings.database_url)
+    app.state.key_cache = KeyCache()
     install_response_cache(app, app.state.db, settings.response_cache_bytes)
 
     install_error_handlers(app)

@@ -25,7 +25,6 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from contextlib import suppress
 from dataclasses import dataclass
@@ -38,6 +37,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hrdd.auth.cache import key_cache
 from hrdd.auth.service import Principal
+from hrdd.caching import BoundedCache
 from hrdd.db import Database, utcnow
 from hrdd.vocab import Role
 
@@ -141,50 +141,34 @@ class ResponseCache:
     """Stored responses, least recently used dropped first once their bodies pass
     ``max_bytes``; a response larger than a quarter of that is not stored."""
 
+    # The byte budget is the real bound; this one only caps the bookkeeping of tiny bodies.
+    MAX_RESPONSES = 65_536
+
     def __init__(self, data_version: DataVersion, max_bytes: int) -> None:
         self.data_version = data_version
         self.max_bytes = max_bytes
-        self._entries: OrderedDict[CacheKey, StoredResponse] = OrderedDict()
-        self._bytes = 0
-        self._lock = threading.Lock()
+        self._entries: BoundedCache[CacheKey, StoredResponse] = BoundedCache(
+            self.MAX_RESPONSES, max_weight=max_bytes, weigh=lambda stored: len(stored.body)
+        )
 
     def get(self, key: CacheKey) -> StoredResponse | None:
-        with self._lock:
-            stored = self._entries.get(key)
+        stored = self._entries.get(key)
         if stored is None:
             return None
         if self.data_version.read() != stored.version:
-            with self._lock:
-                if self._entries.get(key) is stored:
-                    self._remove(key)
+            self._entries.pop(key)
             return None
-        with self._lock:
-            if key in self._entries:
-                self._entries.move_to_end(key)
         return stored
 
     def put(self, key: CacheKey, stored: StoredResponse) -> None:
-        if len(stored.body) > self.max_bytes // 4:
-            return
-        with self._lock:
-            if key in self._entries:
-                self._remove(key)
-            self._entries[key] = stored
-            self._bytes += len(stored.body)
-            while self._bytes > self.max_bytes:
-                self._remove(next(iter(self._entries)))
-
-    def _remove(self, key: CacheKey) -> None:
-        self._bytes -= len(self._entries.pop(key).body)
+        if len(stored.body) <= self.max_bytes // 4:
+            self._entries.put(key, stored)
 
     def __len__(self) -> int:
-        with self._lock:
-            return len(self._entries)
+        return len(self._entries)
 
     def close(self) -> None:
-        with self._lock:
-            self._entries.clear()
-            self._bytes = 0
+        self._entries.clear()
         self.data_version.close()
 
 

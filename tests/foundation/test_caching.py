@@ -18,6 +18,18 @@ def test_the_least_recently_used_entry_goes_first():
     assert len(cache) == 2
 
 
+def test_with_a_weight_budget_the_least_recently_used_go_until_the_rest_fit():
+    cache: BoundedCache[str, bytes] = BoundedCache(max_entries=10, max_weight=10, weigh=len)
+    cache.put("a", b"1234")
+    cache.put("b", b"1234")
+    assert cache.get("a") == b"1234"  # "b" is now the least recently used
+    cache.put("c", b"123")
+    assert (cache.get("a"), cache.get("b"), cache.get("c")) == (b"1234", None, b"123")
+    cache.put("a", b"1")  # replacing an entry counts its new weight only
+    cache.put("d", b"123456")
+    assert (cache.get("a"), cache.get("c"), cache.get("d")) == (b"1", b"123", b"123456")
+
+
 def test_an_entry_past_its_time_to_live_is_gone():
     now = [100.0]
     cache: BoundedCache[str, int] = BoundedCache(max_entries=4, ttl_seconds=5, clock=lambda: now[0])

@@ -20,6 +20,7 @@ from portfolio_helpers import (
     risk,
     upload,
 )
+from tests.conftest import recent_evidence_body
 
 from hrdd.db import SYSTEM, utcnow
 from hrdd.evidence.service import (
@@ -79,31 +80,6 @@ def held(client, tenant, isin: str) -> tuple[str, dict[str, Any]]:
 
 def holding(client, tenant, portfolio: str) -> dict[str, Any]:
     return view(client, tenant, portfolio)["holdings"][0]
-
-
-def evidence_body(company: str) -> dict[str, Any]:
-    day = (utcnow().date() - dt.timedelta(days=29)).isoformat()
-    return {
-        "company_id": company,
-        "event_date": day,
-        "published_date": day,
-        "type": "forensic_finding",
-        "title": "Spyware found on a reporter's phone",
-        "summary": "A lab found the company's product on a journalist's phone.",
-        "affected_groups": ["journalists"],
-        "countries": ["MX"],
-        "severity": 5,
-        "company_role": "caused",
-        "sources": [
-            {
-                "publisher": "Example Lab",
-                "title": "Forensic report",
-                "date": day,
-                "url": "https://example.org/report",
-                "source_class": "forensic_lab",
-            }
-        ],
-    }
 
 
 def test_a_repeated_read_is_served_as_computed(client, tenant_a, db, content, computations):
@@ -180,7 +156,9 @@ def test_evidence_on_a_held_company_is_in_the_next_read(client, tenant_a, conten
     company = new_company(client, tenant_a, "Example Evidence Ltd", isins=[SPARE_ISINS[0]])
     portfolio, before = held(client, tenant_a, SPARE_ISINS[0])
     assert before["assessed"] is False
-    created = client.post(f"{API}/evidence", json=evidence_body(company), headers=tenant_a.analyst)
+    created = client.post(
+        f"{API}/evidence", json=recent_evidence_body(company), headers=tenant_a.analyst
+    )
     assert created.status_code == 201, created.text
     after = holding(client, tenant_a, portfolio)
     assert after["assessed"] is True and after["assessment_id"] is None

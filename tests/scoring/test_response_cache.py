@@ -25,7 +25,7 @@ from test_score_api_support import (
     make_assessment,
     make_company,
 )
-from tests.conftest import Tenant, make_tenant
+from tests.conftest import Tenant, make_tenant, recent_evidence_body
 from tests.hardening.served import PreparedDatabase, discard_database, prepare_database
 
 from hrdd import response_cache as response_cache_module
@@ -228,25 +228,7 @@ def test_a_write_through_the_api_is_seen_by_the_next_read(
     before = get_ok(client, score_url(assessment), tenant.investor).json()
     evidence = client.post(
         f"{API}/evidence",
-        json={
-            "company_id": str(company),
-            "type": "forensic_finding",
-            "title": "Spyware found on a reporter's phone",
-            "summary": "A forensic lab found traces of the company's spyware on a phone.",
-            "event_date": (dt.date.today() - dt.timedelta(days=10)).isoformat(),
-            "severity": 4,
-            "affected_groups": ["journalists"],
-            "company_role": "contributed",
-            "sources": [
-                {
-                    "publisher": "Test Lab",
-                    "title": "A forensic report",
-                    "date": (dt.date.today() - dt.timedelta(days=10)).isoformat(),
-                    "url": "https://example.org/forensic-report",
-                    "source_class": "forensic_lab",
-                }
-            ],
-        },
+        json=recent_evidence_body(company),
         headers=tenant.analyst,
     )
     assert evidence.status_code == 201, evidence.text

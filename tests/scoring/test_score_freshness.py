@@ -18,6 +18,7 @@ from test_score_api_support import (
     make_assessment,
     make_company,
 )
+from tests.conftest import recent_evidence_body
 
 from hrdd.db import TenantContext, utcnow
 from hrdd.scoring import freshness, service
@@ -74,31 +75,6 @@ def latest_diff_refs(client, tenant, assessment_id) -> set[tuple[str, str]]:
         "items"
     ]
     return {(entry["kind"], entry["ref"]) for entry in items[-1]["diff"]["entries"]}
-
-
-def evidence_body(company_id, **overrides: Any) -> dict[str, Any]:
-    body = {
-        "company_id": str(company_id),
-        "event_date": (utcnow().date() - dt.timedelta(days=30)).isoformat(),
-        "published_date": (utcnow().date() - dt.timedelta(days=29)).isoformat(),
-        "type": "forensic_finding",
-        "title": "Spyware found on a reporter's phone",
-        "summary": "A lab found the company's product on a journalist's phone.",
-        "affected_groups": ["journalists"],
-        "countries": ["MX"],
-        "severity": 5,
-        "company_role": "caused",
-        "sources": [
-            {
-                "publisher": "Example Lab",
-                "title": "Forensic report",
-                "date": (utcnow().date() - dt.timedelta(days=29)).isoformat(),
-                "url": "https://example.org/report",
-                "source_class": "forensic_lab",
-            }
-        ],
-    }
-    return body | overrides
 
 
 def commitment_body(company_id, **overrides: Any) -> dict[str, Any]:
@@ -177,12 +153,14 @@ def test_evidence_created_replaced_and_deleted_is_in_each_next_read(
     client, tenant_a, company, draft
 ):
     clean = read(client, tenant_a, draft)
-    created = client.post(f"{API}/evidence", json=evidence_body(company), headers=tenant_a.analyst)
+    created = client.post(
+        f"{API}/evidence", json=recent_evidence_body(company), headers=tenant_a.analyst
+    )
     assert created.status_code == 201, created.text
     harmed = read(client, tenant_a, draft)
     assert harmed["summary"]["evidence_risk_current"] > clean["summary"]["evidence_risk_current"]
 
-    body = evidence_body(company, severity=2, affected_groups=[], company_role="contributed")
+    body = recent_evidence_body(company, severity=2, affected_groups=[], company_role="contributed")
     replaced = client.put(
         f"{API}/evidence/{created.json()['id']}",
         json={k: v for k, v in body.items() if k != "company_id"},
@@ -203,7 +181,7 @@ def test_commitments_created_and_deleted_are_in_each_next_read(client, tenant_a,
     plain = read(client, tenant_a, draft)
     harm = client.post(
         f"{API}/evidence",
-        json=evidence_body(company, severity=1, affected_groups=[]),
+        json=recent_evidence_body(company, severity=1, affected_groups=[]),
         headers=tenant_a.analyst,
     ).json()["id"]
     contradicted = client.post(
@@ -333,7 +311,9 @@ def test_the_portfolio_risk_of_an_unassessed_holding_follows_its_evidence(
     # A minor item: the company is scored on evidence alone, and well below a red flag.
     minor = client.post(
         f"{API}/evidence",
-        json=evidence_body(company, severity=1, affected_groups=[], company_role="directly_linked"),
+        json=recent_evidence_body(
+            company, severity=1, affected_groups=[], company_role="directly_linked"
+        ),
         headers=tenant_a.analyst,
     )
     assert minor.status_code == 201, minor.text
@@ -360,7 +340,9 @@ def test_the_portfolio_risk_of_an_unassessed_holding_follows_its_evidence(
     assert risk() == before
     assert engine_runs.count == runs
 
-    worse = client.post(f"{API}/evidence", json=evidence_body(company), headers=tenant_a.analyst)
+    worse = client.post(
+        f"{API}/evidence", json=recent_evidence_body(company), headers=tenant_a.analyst
+    )
     assert worse.status_code == 201, worse.text
     after = risk()
     assert Decimal(str(after["overall"])) > Decimal(str(before["overall"]))

@@ -27,7 +27,6 @@ from hrdd.caching import BoundedCache
 # How long another worker process may go on accepting a key revoked elsewhere.
 TTL_SECONDS = 5.0
 MAX_KEYS = 4096
-_create_lock = threading.Lock()
 
 
 @dataclass
@@ -82,11 +81,5 @@ class KeyCache:
 
 
 def key_cache(app: FastAPI) -> KeyCache:
-    """The app's key cache, made on first use."""
-    cache = getattr(app.state, "key_cache", None)
-    if cache is None:
-        with _create_lock:
-            cache = getattr(app.state, "key_cache", None)
-            if cache is None:
-                cache = app.state.key_cache = KeyCache()
-    return cache
+    """The app's key cache (``hrdd.main.create_app`` makes it)."""
+    return app.state.key_cache

@@ -222,45 +222,37 @@ def get_draft(session: Session, draft_id: uuid.UUID) -> RuleSetVersion:
     return row
 
 
-def bundled_default(session: Session) -> RuleSetVersion:
-    row = session.scalar(
-        select(RuleSetVersion)
-        .where(
-            RuleSetVersion.organisation_id.is_(None),
-            RuleSetVersion.status == RuleSetStatus.published,
-            RuleSetVersion.key == DEFAULT_RULESET_KEY,
-        )
-        .order_by(RuleSetVersion.version.desc())
-        .limit(1)
-    )
-    if row is None:
-        raise _no_rule_set()
-    return row
-
-
 def _no_rule_set() -> Conflict:
     return Conflict(f"no bundled rule set '{DEFAULT_RULESET_KEY}' is loaded; run `hrdd load` first")
+
+
+# The organisation's chosen version if it is published, else the latest bundled default
+# (``hrdd.scoring.freshness.version_columns``): built once, read on every score.
+_ORGANISATION = bindparam("organisation_id")
+_VERSION_IN_USE = reusable(select(*freshness.version_columns(_ORGANISATION, DEFAULT_RULESET_KEY)))
+
+
+def _chosen_and_default(session: Session) -> tuple[uuid.UUID | None, uuid.UUID | None]:
+    parameters = {"organisation_id": _organisation_id(session)}
+    chosen, default = session.execute(_VERSION_IN_USE, parameters).one()
+    return chosen, default
 
 
 def current_version(session: Session) -> tuple[RuleSetVersion, bool]:
     """The version the caller's organisation scores with, and whether it chose it (False:
     the latest bundled default)."""
-    organisation = session.get(Organisation, _organisation_id(session))
-    chosen_id = organisation.ruleset_version_id if organisation is not None else None
-    if chosen_id is not None:
-        row = session.get(RuleSetVersion, chosen_id)
-        if row is not None and row.status == RuleSetStatus.published:
-            return row, True
-    return bundled_default(session), False
+    chosen, default = _chosen_and_default(session)
+    version_id = chosen or default
+    if version_id is None:
+        raise _no_rule_set()
+    return session.get_one(RuleSetVersion, version_id), chosen is not None
 
 
 def in_use_id(session: Session) -> uuid.UUID | None:
-    """The id of the version the organisation scores with; None while no rule set is loaded
-    (listing and reading versions still work then)."""
-    try:
-        return current_version(session)[0].id
-    except Conflict:
-        return None
+    """The id of the version the organisation scores with, in one light query; None while no
+    rule set is loaded (listing and reading versions still work then)."""
+    chosen, default = _chosen_and_default(session)
+    return chosen or default
 
 
 def list_versions(
@@ -938,9 +930,7 @@ def _key(ref: _Ref) -> tuple[str, uuid.UUID]:
 
 
 # Built once: the busiest reads run these on every request (see ``hrdd.db.reusable``).
-_ORGANISATION = bindparam("organisation_id")
 _IDS = bindparam("ids", expanding=True)
-_VERSION_IN_USE = reusable(select(*freshness.version_columns(_ORGANISATION, DEFAULT_RULESET_KEY)))
 _LATEST_BY_ASSESSMENT = reusable(
     select(Assessment.id, freshness.latest_score_column(Assessment.id)).where(
         Assessment.id.in_(_IDS)
@@ -974,17 +964,10 @@ _LIVE_WITH_LATEST = reusable(
 )
 
 
-def _version_in_use(session: Session) -> uuid.UUID | None:
-    """``current_version``'s id in one light query; None while no rule set is loaded."""
-    parameters = {"organisation_id": _organisation_id(session)}
-    chosen, default = session.execute(_VERSION_IN_USE, parameters).one()
-    return chosen or default
-
-
 def version_in_use_label(session: Session) -> tuple[str, int]:
     """The key and number of the version the organisation scores with (``current_version``
     without reading its rules); 409 while no rule set is loaded."""
-    version_id = _version_in_use(session)
+    version_id = in_use_id(session)
     if version_id is None:
         raise _no_rule_set()
     label = _labels.get(version_id)
@@ -1160,7 +1143,7 @@ def current_scores(
     wanted = sorted(set(company_ids))
     if not wanted:
         return {}
-    version_id = _version_in_use(session)
+    version_id = in_use_id(session)
     if version_id is None:
         raise _no_rule_set()
     live = list(rows_for_ids(session, _LIVE_WITH_LATEST, wanted))
@@ -1246,7 +1229,7 @@ def _rescore(
     subjects = [Subject(a.company_id, a) for a in assessments]
     subjects += [Subject(company_id) for company_id in sorted(evidence_only - assessed)]
     # With no rule set loaded there is no score to bring up to date; loading one scores them.
-    version_id = _version_in_use(session) if subjects else None
+    version_id = in_use_id(session) if subjects else None
     if version_id is None:
         return False
     marks = _read_marks(session, assessments, [s.company_id for s in subjects], version_id)
