@@ -20,7 +20,10 @@
                    draft and follows its ETag; a 412 is a retry, counted apart from errors
    - key check     GET /api/v1/me, no goal: the cost of any authenticated route (the key
                    lookup) without tenant data, to tell the framework's share from the domain's
-   and serves bench/load/ceiling.py the same way for the ceiling scenario. The writers' warm-up
+   and serves bench/load/ceiling.py the same way for the ceiling scenario, and
+   bench/load/floor.py for the write floor (no goal): hrdd's app with a route that takes what
+   an answer write takes (key, If-Match, body, tenant session, worker thread) and does no work,
+   which tells the framework's share of a write from the domain's. The writers' warm-up
    moves their ETags on; they are read again before the measured run.
 4. Prints requests/s, p50 and p99 latency and errors of each scenario, its ratio to the
    ceiling and the goal (reads at least 0.50 of the ceiling, writes at least 0.25, no errors).
@@ -568,6 +571,35 @@ def main() -> int:
                 )
                 for s in scenarios
             ]
+        # Not a goal: hrdd's app with a route that takes what an answer write takes and does
+        # none of its work (bench/load/floor.py), served the same way: the framework's share.
+        with served(
+            [sys.executable, "-m", "uvicorn", "floor:app", "--log-level", "warning"],
+            env,
+            HERE,
+            server_log,
+        ) as floor_url:
+            print("write floor: hrdd's app, a write route that does no work", flush=True)
+            results.append(
+                measure(
+                    Scenario(
+                        "write floor",
+                        "reference",
+                        floor_url,
+                        "write.lua",
+                        [
+                            investor,
+                            ",".join(world.writer_assessments),
+                            ",".join(world.writer_etags),
+                            "/floor/assessments/",
+                        ],
+                        args.writers,
+                        args.writers,
+                    ),
+                    args.seconds,
+                    args.max_requests,
+                )
+            )
         server_errors = sum(
             1 for line in server_log.read_text().splitlines() if '"level": "ERROR"' in line
         )

@@ -3,7 +3,8 @@
 -- changes the answer (PUT .../answers/P3 with If-Match); a 412 answer carries the current ETag,
 -- which the next write uses: it is counted as a retry, not an error.
 -- Arguments (after --): API key, maximum responses per thread, comma-separated assessment
--- ids, comma-separated ETags in the same order. done() prints one JSON line for run.py.
+-- ids, comma-separated ETags in the same order, and optionally the path before the id
+-- (default /api/v1/assessments/). done() prints one JSON line for run.py.
 
 -- Counters are globals: done() reads them from each thread with thread:get().
 local threads = {}
@@ -31,7 +32,7 @@ function init(args)
   key = args[1]
   max_responses = tonumber(args[2])
   local ids, etags = split(args[3]), split(args[4])
-  path = "/api/v1/assessments/" .. ids[index] .. "/answers/P3"
+  path = (args[5] or "/api/v1/assessments/") .. ids[index] .. "/answers/P3"
   etag = etags[index]
 end
 

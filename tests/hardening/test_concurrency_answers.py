@@ -55,8 +55,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         assert company_ids, "the bundled content holds no company"
         probe = create_assessment(client, company_ids[0])
         questionnaire = client.get(
-            f"{API}/questionnaires/{QUESTIONNAIRE_KEY}/versions/"
-            f"{probe['questionnaire']['version']}"
+            f"{API}/questionnaires/{QUESTIONNAIRE_KEY}/versions/{probe['questionnaire']['version']}"
         )
         assert questionnaire.status_code == 200, questionnaire.text
         disclosure = {

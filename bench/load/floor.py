@@ -1,0 +1,33 @@
+"""The write floor of the load benchmark: hrdd's own app (its middleware, access log, key check
+and tenant session) with one extra route that takes exactly what an answer write takes (the
+path, an If-Match header and a JSON body, for an investor key) and does none of its work: it
+takes a worker thread, runs no query and commits nothing. Served as hrdd is, it tells what the
+framework alone costs a write, and so how much of the ceiling is left for the write itself."""
+
+import uuid
+
+from fastapi import Response
+
+from hrdd.assessments.api import AnswerBody
+from hrdd.deps import DbSession, Investor, in_worker_thread
+from hrdd.http import IfMatch
+from hrdd.main import create_app
+
+app = create_app()
+
+
+@app.put("/floor/assessments/{assessment_id}/answers/{question_id}")
+async def write_floor(
+    assessment_id: uuid.UUID,
+    question_id: str,
+    payload: AnswerBody,
+    session: DbSession,
+    principal: Investor,
+    response: Response,
+    if_match: IfMatch = None,
+) -> dict[str, str]:
+    def work() -> dict[str, str]:
+        response.headers["ETag"] = if_match or ""
+        return {"question_id": question_id, "type": str(payload.get("type"))}
+
+    return await in_worker_thread(session, work)
