@@ -17,6 +17,7 @@ import pytest
 from pydantic import ValidationError
 from pypdf import PdfReader
 from reportlab.lib.pagesizes import A4, LETTER
+from tests.reports.text_layout import crowded_runs
 
 from hrdd.reports.company_pdf import render_company_report
 from hrdd.reports.schemas import (
@@ -341,3 +342,7 @@ def test_sensitivity_range_upside_down_is_refused() -> None:
     data["summary"]["range_low"] = 90.0
     with pytest.raises(ValidationError, match=r"range_low 90\.0 is above range_high 86\.5"):
         CompanyReport.model_validate(data)
+
+
+def test_no_cell_text_runs_into_the_next_cell(full_pdf: bytes) -> None:
+    assert crowded_runs(full_pdf) == []

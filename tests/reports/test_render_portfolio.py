@@ -13,6 +13,7 @@ from decimal import Decimal
 import pytest
 from pypdf import PdfReader
 from reportlab.lib.pagesizes import A4, LETTER
+from tests.reports.text_layout import crowded_runs
 
 from hrdd.reports.layout import BOTTOM_MARGIN, PLAIN_ROW_HEIGHT, TOP_MARGIN
 from hrdd.reports.portfolio_pdf import render_portfolio_report
@@ -317,3 +318,8 @@ def test_1500_holdings_render_on_a_sensible_number_of_pages() -> None:
     assert progress[-1] == 1.0
     assert all(0.0 < fraction <= 1.0 for fraction in progress)
     assert len(progress) >= 10
+
+
+def test_no_cell_text_runs_into_the_next_cell(small_pdf: bytes) -> None:
+    # Headers are drawn in bold, and the longest key-figure label is wider than its column.
+    assert crowded_runs(small_pdf) == []

@@ -14,6 +14,7 @@ from hrdd.reports.layout import (
     Styles,
     band_cell_style,
     build_styles,
+    cell_text_width,
     citation_markup,
     enum_label,
     format_date,
@@ -27,8 +28,6 @@ from hrdd.reports.layout import (
 from hrdd.reports.schemas import CompanyReport, EvidenceLink, RiskPoint
 from hrdd.reports.text import escape_for_paragraph, link_markup
 
-_CELL_PADDING = 6  # left plus right padding of a paragraph_table cell
-
 
 class _CompanyReportBuilder:
     def __init__(self, report: CompanyReport, styles: Styles, width: float) -> None:
@@ -37,7 +36,7 @@ class _CompanyReportBuilder:
         self.width = width
 
     def _cell(self, text: str, column_width: float) -> Paragraph:
-        return paragraph(text, self.styles.cell, width=column_width - _CELL_PADDING)
+        return paragraph(text, self.styles.cell, width=cell_text_width(column_width))
 
     def _heading(self, title: str, key: str) -> list[Flowable]:
         return section_start(title, self.styles, key=key)
@@ -175,7 +174,7 @@ class _CompanyReportBuilder:
         for entry in entries:
             event = escape_for_paragraph(
                 entry.summary,
-                line_width=widths[1] - _CELL_PADDING,
+                line_width=cell_text_width(widths[1]),
                 font_name=self.styles.cell.fontName,
                 font_size=self.styles.cell.fontSize,
             )

@@ -17,6 +17,7 @@ from reportlab.lib.enums import TA_LEFT
 from reportlab.lib.pagesizes import A4, LETTER
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
+from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
     BaseDocTemplate,
@@ -50,6 +51,7 @@ _PAGE_TOTAL_FORM = "hrddPageTotal"
 _FURNITURE_FONT_SIZE = 7.5
 _FURNITURE_COLOUR = colors.HexColor("#555555")
 NO_VALUE = "\N{EN DASH}"
+_CELL_PADDING = 3  # each side of a paragraph_table cell
 # Room a section needs below its heading (a few table rows), else it starts on the next page.
 _SECTION_MIN_SPACE = 100
 
@@ -269,11 +271,23 @@ def paragraph_table(
 
     Cells are either Paragraphs (untrusted text, links) or plain strings, which reportlab draws
     as they are and far faster; plain strings are for our own words and numbers only, as they
-    neither wrap nor get cleaned. `label_column` sets the first column in bold. splitInRow lets
-    reportlab cut a row across pages instead of failing with a LayoutError when one cell (a
-    very long title, say) does not fit on a page.
+    do not get cleaned. A plain string too wide for its column is set as a Paragraph, so that
+    it wraps instead of running into the next cell. `label_column` sets the first column in
+    bold. splitInRow lets reportlab cut a row across pages instead of failing with a
+    LayoutError when one cell (a very long title, say) does not fit on a page.
     """
-    table = Table([list(header), *rows], colWidths=list(col_widths), repeatRows=1, splitInRow=1)
+    body = [
+        [
+            _wrapped_if_too_wide(
+                cell,
+                width,
+                styles.cell_header if label_column and column == 0 else styles.cell,
+            )
+            for column, (cell, width) in enumerate(zip(row, col_widths, strict=True))
+        ]
+        for row in rows
+    ]
+    table = Table([list(header), *body], colWidths=list(col_widths), repeatRows=1, splitInRow=1)
     commands: list[tuple[Any, ...]] = [
         ("FONTNAME", (0, 0), (-1, -1), styles.cell.fontName),
         ("FONTSIZE", (0, 0), (-1, -1), styles.cell.fontSize),
@@ -284,13 +298,27 @@ def paragraph_table(
         ("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white, ZEBRA_BACKGROUND]),
         ("LINEBELOW", (0, 0), (-1, 0), 0.6, GRID_COLOUR),
         ("LINEBELOW", (0, 1), (-1, -1), 0.25, GRID_COLOUR),
-        ("LEFTPADDING", (0, 0), (-1, -1), 3),
-        ("RIGHTPADDING", (0, 0), (-1, -1), 3),
+        ("LEFTPADDING", (0, 0), (-1, -1), _CELL_PADDING),
+        ("RIGHTPADDING", (0, 0), (-1, -1), _CELL_PADDING),
     ]
     if label_column:
         commands.append(("FONTNAME", (0, 1), (0, -1), styles.cell_header.fontName))
     table.setStyle(TableStyle([*commands, *extra_style]))
     return table
+
+
+def cell_text_width(column_width: float) -> float:
+    """The width text has in a `paragraph_table` column, inside the cell's padding."""
+    return column_width - 2 * _CELL_PADDING
+
+
+def _wrapped_if_too_wide(
+    cell: Flowable | str, column_width: float, style: ParagraphStyle
+) -> Flowable | str:
+    room = cell_text_width(column_width)
+    if not isinstance(cell, str) or stringWidth(cell, style.fontName, style.fontSize) <= room:
+        return cell
+    return paragraph(cell, style, width=room)
 
 
 def band_cell_style(column: int, row: int, band: RiskBand) -> list[tuple[Any, ...]]:
@@ -351,10 +379,12 @@ PLAIN_ROW_HEIGHT = 10.5
 _PLAIN_PADDING = 2.5
 
 
-def fit_plain_row(cells: Sequence[str], col_widths: Sequence[float]) -> tuple[str, ...]:
-    """Clean, reorder and shorten each cell to one line that fits its column."""
+def fit_plain_row(
+    cells: Sequence[str], col_widths: Sequence[float], *, font: str = BODY_FONT
+) -> tuple[str, ...]:
+    """Clean, reorder and shorten each cell to one line that fits its column in ``font``."""
     return tuple(
-        fit_plain_text(cell, BODY_FONT, PLAIN_FONT_SIZE, width - 2 * _PLAIN_PADDING)
+        fit_plain_text(cell, font, PLAIN_FONT_SIZE, width - 2 * _PLAIN_PADDING)
         for cell, width in zip(cells, col_widths, strict=True)
     )
 
@@ -382,7 +412,7 @@ class PlainRowsTable(Flowable):
         stop: int | None = None,
     ) -> None:
         super().__init__()
-        self._header = fit_plain_row(header, col_widths)
+        self._header = fit_plain_row(header, col_widths, font=BOLD_FONT)  # drawn in bold
         self._rows = rows
         self._col_widths = list(col_widths)
         self._right_aligned_columns = tuple(right_aligned_columns)

@@ -19,6 +19,7 @@ from hrdd.reports.layout import (
     Styles,
     band_cell_style,
     build_styles,
+    cell_text_width,
     citation_markup,
     enum_label,
     fit_plain_row,
@@ -44,16 +45,15 @@ from hrdd.reports.schemas import (
 from hrdd.reports.text import escape_for_paragraph
 from hrdd.vocab import RiskBand
 
-_CELL_PADDING = 6
 _HOLDINGS_COLUMNS = (
     ("Holding", 0.23),
     ("Identifiers", 0.17),
     ("Value", 0.13),
-    ("Weight", 0.065),
+    ("Weight", 0.07),
     ("Band", 0.10),
-    ("Score", 0.055),
-    ("Confidence", 0.095),
-    ("Action", 0.155),
+    ("Score", 0.06),
+    ("Confidence", 0.10),
+    ("Action", 0.14),
 )
 _HOLDINGS_NUMERIC_COLUMNS = (2, 3, 5)
 _UNASSESSED_COLUMNS = (
@@ -82,7 +82,7 @@ class _PortfolioReportBuilder:
         self.currency = report.key_figures.currency
 
     def _cell(self, text: str, column_width: float) -> Paragraph:
-        return paragraph(text, self.styles.cell, width=column_width - _CELL_PADDING)
+        return paragraph(text, self.styles.cell, width=cell_text_width(column_width))
 
     def _money(self, value: Decimal | None) -> str:
         return format_money(value, self.currency)
