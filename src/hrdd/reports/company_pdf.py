@@ -38,8 +38,8 @@ class _CompanyReportBuilder:
     def _cell(self, text: str, column_width: float) -> Paragraph:
         return paragraph(text, self.styles.cell, width=cell_text_width(column_width))
 
-    def _heading(self, title: str, key: str) -> list[Flowable]:
-        return section_start(title, self.styles, key=key)
+    def _heading(self, title: str, key: str, keep_with: Sequence[Flowable] = ()) -> list[Flowable]:
+        return section_start(title, self.styles, key=key, keep_with=keep_with)
 
     def _facts_table(self, facts: Sequence[tuple[str, str]]) -> Flowable:
         """Pairs of our own label and an untrusted value."""
@@ -105,14 +105,17 @@ class _CompanyReportBuilder:
 
     def theme_scores(self) -> list[Flowable]:
         themes = self.report.theme_scores
-        story: list[Flowable] = [
-            *self._heading("Theme scores", "themes"),
-            Paragraph(
-                "Commitment score per theme, from 0 (nothing disclosed or done) to 100.",
-                self.styles.small,
-            ),
-            theme_bar_chart(themes, self.width),
-        ]
+        story = self._heading(
+            "Theme scores",
+            "themes",
+            keep_with=[
+                Paragraph(
+                    "Commitment score per theme, from 0 (nothing disclosed or done) to 100.",
+                    self.styles.small,
+                ),
+                theme_bar_chart(themes, self.width),
+            ],
+        )
         if themes:
             widths = [self.width * 0.2, self.width * 0.5, self.width * 0.15, self.width * 0.15]
             rows = [
@@ -132,10 +135,11 @@ class _CompanyReportBuilder:
 
     def evidence_risk(self) -> list[Flowable]:
         points = self.report.evidence_risk_series
-        story: list[Flowable] = [
-            *self._heading("Evidence risk over time", "evidence-risk"),
-            evidence_risk_chart(points, self.width),
-        ]
+        story = self._heading(
+            "Evidence risk over time",
+            "evidence-risk",
+            keep_with=[evidence_risk_chart(points, self.width)],
+        )
         if points:
             story.append(Paragraph(_risk_series_caption(points), self.styles.small))
         return story

@@ -24,6 +24,7 @@ from reportlab.platypus import (
     CondPageBreak,
     Flowable,
     Frame,
+    KeepTogether,
     PageTemplate,
     Paragraph,
     Table,
@@ -250,12 +251,16 @@ def section_heading(
     return heading
 
 
-def section_start(title: str, styles: Styles, *, key: str) -> list[Flowable]:
-    """A top-level heading that is never left alone at the foot of a page."""
-    return [
-        CondPageBreak(_SECTION_MIN_SPACE),
-        section_heading(title, styles.heading1, level=0, key=key),
-    ]
+def section_start(
+    title: str, styles: Styles, *, key: str, keep_with: Sequence[Flowable] = ()
+) -> list[Flowable]:
+    """A top-level heading that is never left alone at the foot of a page. ``keep_with``: what
+    must stay with it, such as a chart, which cannot be split: when they do not fit in the
+    space left, they start the next page together."""
+    heading = section_heading(title, styles.heading1, level=0, key=key)
+    if not keep_with:
+        return [CondPageBreak(_SECTION_MIN_SPACE), heading]
+    return [CondPageBreak(_SECTION_MIN_SPACE), KeepTogether([heading, *keep_with])]
 
 
 def paragraph_table(

@@ -182,10 +182,9 @@ class _PortfolioReportBuilder:
             colWidths=[half, half],
         )
         charts.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP")]))
-        return [
-            *section_start("Risk distribution and exposure", self.styles, key="distribution"),
-            charts,
-        ]
+        return section_start(
+            "Risk distribution and exposure", self.styles, key="distribution", keep_with=[charts]
+        )
 
     def _ownership_line(self, owned: OwnedCompany) -> str:
         stake = "" if owned.stake_percent is None else f", {owned.stake_percent}% stake"
