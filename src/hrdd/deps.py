@@ -149,7 +149,7 @@ async def cached_read(request: Request) -> None:
     the version it notes is never newer than what the response was made from."""
     cache = response_cache(request.app)
     if cache is not None:
-        version = cache.data_version.read()
+        version = await cache.data_version.read()
         if version is not None:
             setattr(request.state, VERSION_STATE, version)
 

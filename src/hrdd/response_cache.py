@@ -22,10 +22,12 @@ to one connection inside a transaction they roll back.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 import uuid
 from collections.abc import Callable, Hashable
+from concurrent.futures import Future
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import date
@@ -56,12 +58,16 @@ class DataVersion:
     connection of its own that never writes. PostgreSQL: the current snapshot names the
     transactions still running and the next id to be given out; any commit changes it
     (transactions of other databases of the same server do too: a needless miss, never a stale
-    hit). The query is a few microseconds on SQLite and one round trip on PostgreSQL; it runs
-    on the event loop because a worker thread would cost more than the query.
+    hit).
+
+    On SQLite the query takes microseconds and runs on the event loop: a worker thread would
+    cost more than the query. On PostgreSQL it is a round trip over the network, which must not
+    hold up the event loop; it runs in a thread of its own, and one query answers every request
+    that asked before it was sent (``_SharedReads``).
     """
 
     # After a failed check, how long to go without the cache before connecting again: a
-    # database that is down must not stall the event loop on every request.
+    # database that is down must not cost every request a connection attempt.
     RETRY_SECONDS = 5.0
 
     def __init__(self, database: Database, clock: Callable[[], float] = time.monotonic) -> None:
@@ -79,11 +85,20 @@ class DataVersion:
         self._usable = self._query is not None and not in_memory
         self._lock = threading.Lock()
         self._connection: Any = None
+        self._shared = _SharedReads(self._query_now) if engine.dialect.name != "sqlite" else None
 
-    def read(self) -> Hashable | None:
-        """The current value, or None when it cannot be known (then nothing is cached)."""
+    async def read(self) -> Hashable | None:
+        """The current value, read after this call began, or None when it cannot be known
+        (then nothing is cached)."""
         if not self._usable or self._database.pinned_connection is not None:
             return None
+        if self._shared is None:
+            return self._query_now()
+        if self._connection is None and self._clock() < self._retry_at:
+            return None  # still backing off: no need to wake the thread
+        return await asyncio.wrap_future(self._shared.next_result())
+
+    def _query_now(self) -> Hashable | None:
         with self._lock:
             if self._connection is None and self._clock() < self._retry_at:
                 return None
@@ -122,8 +137,58 @@ class DataVersion:
                 connection.close()
 
     def close(self) -> None:
+        if self._shared is not None:
+            self._shared.close()
         with self._lock:
             self._close_connection()
+
+
+class _SharedReads:
+    """Runs a slow read in a thread of its own, one at a time, and gives each result to every
+    caller that asked before that read began (and after the previous one began). A caller
+    never gets the result of a read that started before it asked, so a commit it knows of is
+    always seen; callers who ask while a read is under way share the next one."""
+
+    def __init__(self, read: Callable[[], Hashable | None]) -> None:
+        self._read = read
+        self._changed = threading.Condition()
+        self._next: Future[Hashable | None] | None = None
+        self._thread: threading.Thread | None = None
+        self._closed = False
+
+    def next_result(self) -> Future[Hashable | None]:
+        with self._changed:
+            if self._closed:
+                closed: Future[Hashable | None] = Future()
+                closed.set_result(None)
+                return closed
+            if self._next is None:
+                self._next = Future()
+                self._changed.notify()
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._serve, name="hrdd-data-version", daemon=True
+                )
+                self._thread.start()
+            return self._next
+
+    def _serve(self) -> None:
+        while True:
+            with self._changed:
+                while self._next is None and not self._closed:
+                    self._changed.wait()
+                if self._next is None:
+                    return  # closed, nobody waiting
+                waiting, self._next = self._next, None
+            try:
+                waiting.set_result(self._read())
+            except BaseException as error:  # handed to the callers, who see it raised
+                waiting.set_exception(error)
+
+    def close(self) -> None:
+        with self._changed:
+            self._closed = True
+            self._changed.notify()
 
 
 CacheKey = tuple[uuid.UUID, Role, str, bytes, bytes, date]
@@ -151,11 +216,11 @@ class ResponseCache:
             self.MAX_RESPONSES, max_weight=max_bytes, weigh=lambda stored: len(stored.body)
         )
 
-    def get(self, key: CacheKey) -> StoredResponse | None:
+    async def get(self, key: CacheKey) -> StoredResponse | None:
         stored = self._entries.get(key)
         if stored is None:
             return None
-        if self.data_version.read() != stored.version:
+        if await self.data_version.read() != stored.version:
             self._entries.pop(key)
             return None
         return stored
@@ -199,7 +264,7 @@ class ResponseCacheMiddleware:
         state = scope.setdefault("state", {})
         principal = _recently_verified(scope["app"], headers.get(b"authorization"))
         if principal is not None:
-            stored = cache.get(_key(principal, scope, headers, today))
+            stored = await cache.get(_key(principal, scope, headers, today))
             if stored is not None:
                 state["principal"] = principal  # for the access log
                 await send(
