@@ -147,43 +147,51 @@ class _SharedReads:
     """Runs a slow read in a thread of its own, one at a time, and gives each result to every
     caller that asked before that read began (and after the previous one began). A caller
     never gets the result of a read that started before it asked, so a commit it knows of is
-    always seen; callers who ask while a read is under way share the next one."""
+    always seen; callers who ask while a read is under way share the next one. Each caller has
+    a future of its own: one that gives up (its request cancelled) takes no one else with it."""
 
     def __init__(self, read: Callable[[], Hashable | None]) -> None:
         self._read = read
         self._changed = threading.Condition()
-        self._next: Future[Hashable | None] | None = None
+        self._waiting: list[Future[Hashable | None]] = []
         self._thread: threading.Thread | None = None
         self._closed = False
 
     def next_result(self) -> Future[Hashable | None]:
+        result: Future[Hashable | None] = Future()
         with self._changed:
             if self._closed:
-                closed: Future[Hashable | None] = Future()
-                closed.set_result(None)
-                return closed
-            if self._next is None:
-                self._next = Future()
-                self._changed.notify()
+                result.set_result(None)
+                return result
+            self._waiting.append(result)
+            self._changed.notify()
             if self._thread is None:
                 self._thread = threading.Thread(
                     target=self._serve, name="hrdd-data-version", daemon=True
                 )
                 self._thread.start()
-            return self._next
+        return result
 
     def _serve(self) -> None:
         while True:
             with self._changed:
-                while self._next is None and not self._closed:
+                while not self._waiting and not self._closed:
                     self._changed.wait()
-                if self._next is None:
-                    return  # closed, nobody waiting
-                waiting, self._next = self._next, None
+                if not self._waiting:
+                    return  # closed, and nobody left waiting
+                waiting, self._waiting = self._waiting, []
+            # Callers that gave up are dropped; the others can no longer be cancelled.
+            waiting = [future for future in waiting if future.set_running_or_notify_cancel()]
+            if not waiting:
+                continue
             try:
-                waiting.set_result(self._read())
-            except BaseException as error:  # handed to the callers, who see it raised
-                waiting.set_exception(error)
+                value = self._read()
+            except Exception as error:  # handed to the callers, who see it raised
+                for future in waiting:
+                    future.set_exception(error)
+            else:
+                for future in waiting:
+                    future.set_result(value)
 
     def close(self) -> None:
         with self._changed:
