@@ -174,6 +174,15 @@ def test_yaml_syntax_error_reports_the_line() -> None:
     assert problem.line is not None and problem.line >= 5
 
 
+def test_a_control_character_is_refused_with_its_line() -> None:
+    text = VALID.replace("  name: Acme Surveillance Ltd\n", "  name: Acme\x00 Surveillance Ltd\n")
+    (problem,) = problems_of(text)
+
+    assert problem.file == "acme.yaml"
+    assert problem.line == VALID.splitlines().index("  name: Acme Surveillance Ltd") + 1
+    assert "U+0000" in problem.message
+
+
 def test_duplicate_yaml_key_is_rejected_with_its_line() -> None:
     text = VALID.replace("  name: Acme Surveillance Ltd\n", "  name: Acme\n  name: Acme Two\n")
     (problem,) = problems_of(text)

@@ -231,6 +231,14 @@ def test_nul_bytes_in_uploaded_files(world_client, db, settings, tenant_a):
     problem(text_file, 415)
     holdings = import_holdings(client, tenant_a.investor, world, b"name\nExample\x00Vendor\n")
     assert error_paths(problem(holdings, 422)) == ["file.line.2.name"]
+    questionnaire = client.post(
+        f"{API}/questionnaires",
+        files={"file": ("q.yaml", b"key: hostile\nversion: 1.0.0\ntitle: A\x00B\n", "text/yaml")},
+        headers=tenant_a.analyst,
+    )
+    refused = problem(questionnaire, 422)["detail"]
+    assert "U+0000" in refused
+    assert "line 3, column 9" in refused
     assert table_counts(db) == before
     assert stored_files(settings.data_dir) == files_before
 

@@ -54,6 +54,20 @@ def test_yaml_syntax_error_reports_the_line() -> None:
     assert str(problem).startswith(f"bad.yaml:{problem.line}:")
 
 
+@pytest.mark.parametrize("character", ["\x00", "\x15", "\x7f"])
+def test_a_control_character_is_refused_with_its_line_and_column(character: str) -> None:
+    line_text = "    text: How many deals were declined?"
+    text = VALID_MINI.replace(line_text, line_text.replace("deals", f"de{character}als"))
+    problem = the_problem(text)
+    expected_line = VALID_MINI.splitlines().index(line_text) + 1
+    column = line_text.index("deals") + 3
+    assert problem.line == expected_line
+    assert problem.message == (
+        f"the file contains U+{ord(character):04X}, a character YAML does not allow "
+        f"(line {expected_line}, column {column})"
+    )
+
+
 def test_duplicate_yaml_key_is_an_error() -> None:
     text = VALID_MINI.replace(
         "    required: false\n", "    required: false\n    required: true\n", 1

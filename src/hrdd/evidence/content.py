@@ -56,6 +56,7 @@ from hrdd.vocab import (
     SourceClass,
     TechnologyCategory,
 )
+from hrdd.yaml_text import refused_character
 
 __all__ = [
     "LISTING_EVIDENCE_TYPES",
@@ -780,7 +781,11 @@ def _pydantic_location(location: Sequence[str | int]) -> _Location:
 
 
 def _load_yaml(text: str, sink_name: str) -> _ParsedYaml | list[EvidenceProblem]:
-    loader = yaml.SafeLoader(text)
+    try:
+        loader = yaml.SafeLoader(text)  # refuses control characters at once
+    except yaml.reader.ReaderError as error:
+        message, line = refused_character(text, error)
+        return [EvidenceProblem(sink_name, None, "", message, line)]
     try:
         node = loader.get_single_node()
         if node is None:

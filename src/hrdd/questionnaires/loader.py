@@ -34,6 +34,7 @@ from hrdd.questionnaires.schemas import (
     plain_error_message,
     semver_sort_key,
 )
+from hrdd.yaml_text import refused_character
 
 QUESTIONNAIRE_SUFFIXES = (".yaml", ".yml")
 
@@ -120,7 +121,13 @@ StrictYamlLoader.add_implicit_resolver(
 
 
 def _read_yaml(text: str, source_name: str) -> tuple[Any, Node | None]:
-    loader = StrictYamlLoader(text)
+    try:
+        loader = StrictYamlLoader(text)  # refuses control characters at once
+    except yaml.reader.ReaderError as exc:
+        message, line = refused_character(text, exc)
+        raise QuestionnaireError(
+            [QuestionnaireProblem(source_name, None, "", message, line=line)]
+        ) from exc
     try:
         node = loader.get_single_node()
         document = loader.construct_document(node) if node is not None else None

@@ -1,0 +1,17 @@
+"""What the YAML readers (questionnaires, evidence files) say about text YAML will not read."""
+
+from yaml.reader import ReaderError
+
+
+def refused_character(text: str, error: ReaderError) -> tuple[str, int]:
+    """A message naming the character YAML refuses (a control character, say) and where it
+    is, and its line (1-based)."""
+    line_start = text.rfind("\n", 0, error.position) + 1
+    line = text.count("\n", 0, error.position) + 1
+    column = error.position - line_start + 1
+    character = error.character if isinstance(error.character, int) else ord(error.character)
+    return (
+        f"the file contains U+{character:04X}, a character YAML does not allow "
+        f"(line {line}, column {column})",
+        line,
+    )
