@@ -69,6 +69,10 @@ class DataVersion:
     # After a failed check, how long to go without the cache before connecting again: a
     # database that is down must not cost every request a connection attempt.
     RETRY_SECONDS = 5.0
+    # How long a request waits for the PostgreSQL check; past it, the check counts as failed
+    # and the request goes the normal way. A database that stopped answering holds up the
+    # check's thread, not the requests.
+    WAIT_SECONDS = 2.0
 
     def __init__(self, database: Database, clock: Callable[[], float] = time.monotonic) -> None:
         self._database = database
@@ -94,9 +98,15 @@ class DataVersion:
             return None
         if self._shared is None:
             return self._query_now()
-        if self._connection is None and self._clock() < self._retry_at:
+        if self._clock() < self._retry_at:
             return None  # still backing off: no need to wake the thread
-        return await asyncio.wrap_future(self._shared.next_result())
+        try:
+            return await asyncio.wait_for(
+                asyncio.wrap_future(self._shared.next_result()), self.WAIT_SECONDS
+            )
+        except TimeoutError:
+            self._retry_at = self._clock() + self.RETRY_SECONDS
+            return None
 
     def _query_now(self) -> Hashable | None:
         with self._lock:

@@ -15,6 +15,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Hashable, Iterator
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
@@ -483,6 +484,7 @@ class ControlledRead:
     def __init__(self) -> None:
         self.started: list[threading.Event] = []
         self.release: list[threading.Event] = []
+        self.answer_at_once = False
         self._count = 0
         self._lock = threading.Lock()
 
@@ -494,7 +496,7 @@ class ControlledRead:
             self.started.append(started)
             self.release.append(release)
         started.set()
-        assert release.wait(10)
+        assert self.answer_at_once or release.wait(10)
         return f"read {number}"
 
     def wait_started(self, number: int) -> None:
@@ -570,3 +572,37 @@ def test_a_caller_that_gives_up_takes_no_one_else_with_it() -> None:
         for release in read.release:
             release.set()
         shared.close()
+
+
+class CountedReads(_SharedReads):
+    def __init__(self, read: ControlledRead) -> None:
+        super().__init__(read)
+        self.asked = 0
+
+    def next_result(self) -> Future[Hashable | None]:
+        self.asked += 1
+        return super().next_result()
+
+
+def test_a_check_that_does_not_answer_turns_the_cache_off_for_a_while(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    now = [1000.0]
+    version = DataVersion(database, clock=lambda: now[0])
+    read = ControlledRead()  # not released: a database that stopped answering
+    shared = CountedReads(read)
+    version._shared = shared
+    version._usable = True
+    monkeypatch.setattr(DataVersion, "WAIT_SECONDS", 0.05)
+    try:
+        assert read_now(version) is None  # gave up waiting
+        assert read_now(version) is None  # backing off: not even asked
+        assert shared.asked == 1
+        now[0] += DataVersion.RETRY_SECONDS + 1
+        read.answer_at_once = True  # the database answers again
+        read.release[0].set()
+        assert read_now(version) == "read 2"
+    finally:
+        for release in read.release:
+            release.set()
+        version.close()
