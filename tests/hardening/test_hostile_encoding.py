@@ -236,9 +236,10 @@ def test_nul_bytes_in_uploaded_files(world_client, db, settings, tenant_a):
         files={"file": ("q.yaml", b"key: hostile\nversion: 1.0.0\ntitle: A\x00B\n", "text/yaml")},
         headers=tenant_a.analyst,
     )
-    refused = problem(questionnaire, 422)["detail"]
-    assert "U+0000" in refused
-    assert "line 3, column 9" in refused
+    refused = problem(questionnaire, 422)
+    assert error_paths(refused) == ["file"]
+    assert "U+0000" in refused["detail"]
+    assert "line 3, column 9" in refused["detail"]
     assert table_counts(db) == before
     assert stored_files(settings.data_dir) == files_before
 

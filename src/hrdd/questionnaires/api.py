@@ -139,8 +139,8 @@ async def publish_questionnaire(
     return _out(row)
 
 
-async def _read_document(request: Request) -> tuple[dict[str, Any] | str, str]:
-    """(document, source name) from a multipart `file` or a JSON body."""
+async def _read_document(request: Request) -> tuple[dict[str, Any] | str, str, str]:
+    """(document, source name, request part) from a multipart `file` or a JSON body."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type == "multipart/form-data":
         form = await request.form()
@@ -152,7 +152,7 @@ async def _read_document(request: Request) -> tuple[dict[str, Any] | str, str]:
             text = data.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise Invalid.at("file", "the file is not UTF-8 text") from exc
-        return text, upload.filename or "upload"
+        return text, upload.filename or "upload", "file"
     if content_type == "application/json":
         try:
             body = json.loads(await request.body())
@@ -160,7 +160,7 @@ async def _read_document(request: Request) -> tuple[dict[str, Any] | str, str]:
             raise Invalid.at("body", f"malformed JSON: {exc}") from exc
         if not isinstance(body, dict):
             raise Invalid.at("body", "the questionnaire must be a JSON object")
-        return body, "request body"
+        return body, "request body", "body"
     raise UnsupportedMediaType(
         "send multipart/form-data with a 'file' part or an application/json body"
     )

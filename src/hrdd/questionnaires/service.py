@@ -57,20 +57,22 @@ class VersionHeader:
     content_hash: str
 
 
-def problems_as_invalid(error: QuestionnaireError, detail: str) -> Invalid:
+def problems_as_invalid(error: QuestionnaireError, detail: str, *, root: str = "body") -> Invalid:
     """A loader error as a 422: one entry per problem, the path naming the question and field
-    (`questions.EU4.answer_type.options`), the message naming the file and line."""
+    (`questions.EU4.answer_type.options`), or ``root`` (the request part that held the
+    document) for a problem with the document as a whole; the message names the file and
+    line."""
     return Invalid(
         f"{detail}: {len(error.problems)} problem(s); first: {error.problems[0]}",
-        errors=[_problem_detail(problem) for problem in error.problems],
+        errors=[_problem_detail(problem, root) for problem in error.problems],
     )
 
 
-def _problem_detail(problem: QuestionnaireProblem) -> ProblemDetail:
+def _problem_detail(problem: QuestionnaireProblem, root: str) -> ProblemDetail:
     if problem.question_id is not None:
         path = f"questions.{problem.question_id}" + (f".{problem.path}" if problem.path else "")
     else:
-        path = problem.path or "body"
+        path = problem.path or root
     where = problem.source if problem.line is None else f"{problem.source} line {problem.line}"
     return ProblemDetail(path=path, message=f"{where}: {problem.message}")
 
@@ -184,12 +186,15 @@ def freeze(row: QuestionnaireVersion) -> None:
         row.updated_at = utcnow()
 
 
-def parse_upload(data: Mapping[str, Any] | str, source_name: str) -> Questionnaire:
-    """Validate an uploaded questionnaire exactly as the loader validates bundled files."""
+def parse_upload(data: Mapping[str, Any] | str, source_name: str, root: str) -> Questionnaire:
+    """Validate an uploaded questionnaire exactly as the loader validates bundled files;
+    ``root`` is the request part it came in (``file`` or ``body``)."""
     try:
         return parse_questionnaire(data, source_name=source_name)
     except QuestionnaireError as exc:
-        raise problems_as_invalid(exc, f"the questionnaire in {source_name} is not valid") from exc
+        raise problems_as_invalid(
+            exc, f"the questionnaire in {source_name} is not valid", root=root
+        ) from exc
 
 
 def publish_version(
