@@ -18,7 +18,7 @@ from functools import lru_cache
 from typing import Any, TypeVar
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import JSON, DateTime, event, or_
+from sqlalchemy import JSON, DateTime, bindparam, event, or_
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.orm import Mapper, ORMExecuteState, Session, with_loader_criteria
@@ -79,9 +79,12 @@ def in_chunks(values: Sequence[T]) -> Iterator[Sequence[T]]:
         yield values[start : start + IN_LIST_CHUNK]
 
 
+# The list of ids a statement run by ``rows_for_ids`` takes: ``Company.id.in_(IDS)``.
+IDS = bindparam("ids", expanding=True)
+
+
 def rows_for_ids(session: Session, statement: Executable, ids: Sequence[Any]) -> Iterator[Any]:
-    """Rows of a statement that takes its ids as the expanding bound parameter ``ids``
-    (``bindparam("ids", expanding=True)``), a query per chunk of them."""
+    """Rows of a statement that takes its ids as ``IDS``, a query per chunk of them."""
     for chunk in in_chunks(ids):
         yield from session.execute(statement, {"ids": list(chunk)})
 

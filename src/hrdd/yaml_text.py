@@ -9,9 +9,8 @@ def refused_character(text: str, error: ReaderError) -> tuple[str, int]:
     line_start = text.rfind("\n", 0, error.position) + 1
     line = text.count("\n", 0, error.position) + 1
     column = error.position - line_start + 1
-    character = error.character if isinstance(error.character, int) else ord(error.character)
-    return (
-        f"the file contains U+{character:04X}, a character YAML does not allow "
+    return (  # text given as str: PyYAML names the character by its code point
+        f"the file contains U+{error.character:04X}, a character YAML does not allow "
         f"(line {line}, column {column})",
         line,
     )

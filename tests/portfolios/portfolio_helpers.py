@@ -35,6 +35,14 @@ def company_id(db: Database, slug: str) -> str:
     return str(found)
 
 
+def create_company(client: TestClient, tenant: Any, name: str, **fields: Any) -> str:
+    """A company made through the API by the tenant's analyst; its id."""
+    body = {"name": name, **fields}
+    response = client.post(f"{API}/companies", json=body, headers=tenant.analyst)
+    assert response.status_code == 201, response.text
+    return response.json()["id"]
+
+
 def create_portfolio(
     client: TestClient, headers: dict[str, str], name: str = "Global equity", currency: str = "EUR"
 ) -> str:

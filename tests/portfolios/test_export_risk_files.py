@@ -13,7 +13,6 @@ from portfolio_helpers import (
     company_id,
     confirm_first_candidates,
     create_portfolio,
-    load_content,
     risk,
     upload,
 )
@@ -26,11 +25,6 @@ DANGEROUS = {
     "-2+3 Holdings": "'-2+3 Holdings",
     "@cmd Ltd": "'@cmd Ltd",
 }
-
-
-@pytest.fixture
-def content(db, settings):
-    load_content(db, settings)
 
 
 @pytest.fixture

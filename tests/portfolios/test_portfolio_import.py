@@ -10,7 +10,6 @@ from portfolio_helpers import (
     company_id,
     create_portfolio,
     holdings,
-    load_content,
     resolve,
     risk,
     upload,
@@ -20,11 +19,6 @@ from hrdd.errors import PayloadTooLarge
 from hrdd.portfolios.csv_import import parse_holdings
 
 NESTLE_ISIN = "CH0038863350"
-
-
-@pytest.fixture
-def content(db, settings):
-    load_content(db, settings)
 
 
 @pytest.fixture

@@ -12,8 +12,8 @@ from portfolio_helpers import (
     by_name,
     company_id,
     confirm_first_candidates,
+    create_company,
     create_portfolio,
-    load_content,
     risk,
     upload,
 )
@@ -22,19 +22,6 @@ from hrdd.db import TenantContext
 from hrdd.scoring import service as scoring
 
 ESCALATION = {"escalate_collectively", "vote_or_file_resolution", "divest_or_exclude"}
-
-
-@pytest.fixture
-def content(db, settings):
-    load_content(db, settings)
-
-
-def make_company(client, tenant, name: str, **fields) -> str:
-    response = client.post(
-        f"{API}/companies", json={"name": name, **fields}, headers=tenant.analyst
-    )
-    assert response.status_code == 201, response.text
-    return response.json()["id"]
 
 
 def add_owner(client, tenant, owned: str, owner: str, owner_name: str, **fields) -> None:
@@ -53,8 +40,9 @@ def add_owner(client, tenant, owned: str, owner: str, owner_name: str, **fields)
 
 def test_a_holding_in_a_parent_carries_what_it_owns_with_dates(client, tenant_a, db, content):
     nso, candiru, paragon = (company_id(db, s) for s in ("nso-group", "candiru", "paragon"))
-    parent = make_company(client, tenant_a, "Example Capital Partners plc", isins=[SPARE_ISINS[1]])
-    midco = make_company(client, tenant_a, "Example Midco Ltd")
+    parent_isins = [SPARE_ISINS[1]]
+    parent = create_company(client, tenant_a, "Example Capital Partners plc", isins=parent_isins)
+    midco = create_company(client, tenant_a, "Example Midco Ltd")
     add_owner(
         client, tenant_a, nso, parent, "Example Capital", percentage="70", start_date="2021-08-01"
     )
@@ -102,7 +90,7 @@ def test_a_holding_in_a_parent_carries_what_it_owns_with_dates(client, tenant_a,
 
 def test_a_stake_that_ended_does_not_count(client, tenant_a, db, content):
     candiru = company_id(db, "candiru")
-    parent = make_company(client, tenant_a, "Former Owner AG", isins=[SPARE_ISINS[2]])
+    parent = create_company(client, tenant_a, "Former Owner AG", isins=[SPARE_ISINS[2]])
     add_owner(client, tenant_a, candiru, parent, "Former Owner", end_date="2018-12-31")
     portfolio = create_portfolio(client, tenant_a.investor)
     upload(client, tenant_a.investor, portfolio, f"isin,market_value\n{SPARE_ISINS[2]},50\n")

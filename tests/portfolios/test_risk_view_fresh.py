@@ -13,6 +13,7 @@ from portfolio_helpers import (
     API,
     SPARE_ISINS,
     company_id,
+    create_company,
     create_portfolio,
     holdings,
     load_content,
@@ -35,11 +36,6 @@ QUESTIONNAIRE_KEY = "stap-surveillance"
 
 
 @pytest.fixture
-def content(db, settings):
-    load_content(db, settings)
-
-
-@pytest.fixture
 def computations(monkeypatch) -> list[int]:
     """One entry per view computed (not served as remembered)."""
     runs: list[int] = []
@@ -51,14 +47,6 @@ def computations(monkeypatch) -> list[int]:
 
     monkeypatch.setattr(service, "_risk_of", counted)
     return runs
-
-
-def new_company(client, tenant, name: str, **fields: Any) -> str:
-    response = client.post(
-        f"{API}/companies", json={"name": name, **fields}, headers=tenant.analyst
-    )
-    assert response.status_code == 201, response.text
-    return response.json()["id"]
 
 
 def view(client, tenant, portfolio: str) -> dict[str, Any]:
@@ -122,7 +110,7 @@ def test_resolving_a_holding_is_in_the_next_read(client, tenant_a, db, content):
 
 
 def test_an_answer_written_to_a_held_company_is_in_the_next_read(client, tenant_a, content):
-    company = new_company(client, tenant_a, "Example Answers Ltd", isins=[SPARE_ISINS[0]])
+    company = create_company(client, tenant_a, "Example Answers Ltd", isins=[SPARE_ISINS[0]])
     portfolio, unassessed = held(client, tenant_a, SPARE_ISINS[0])
     assert unassessed["assessed"] is False
     created = client.post(
@@ -153,7 +141,7 @@ def test_an_answer_written_to_a_held_company_is_in_the_next_read(client, tenant_
 
 
 def test_evidence_on_a_held_company_is_in_the_next_read(client, tenant_a, content):
-    company = new_company(client, tenant_a, "Example Evidence Ltd", isins=[SPARE_ISINS[0]])
+    company = create_company(client, tenant_a, "Example Evidence Ltd", isins=[SPARE_ISINS[0]])
     portfolio, before = held(client, tenant_a, SPARE_ISINS[0])
     assert before["assessed"] is False
     created = client.post(
@@ -189,7 +177,7 @@ def test_choosing_another_rule_set_is_in_the_next_read(client, tenant_a, content
 
 def test_ownership_links_added_and_removed_are_in_the_next_read(client, tenant_a, db, content):
     nso = company_id(db, "nso-group")
-    parent = new_company(client, tenant_a, "Example Owner plc", isins=[SPARE_ISINS[1]])
+    parent = create_company(client, tenant_a, "Example Owner plc", isins=[SPARE_ISINS[1]])
     portfolio, before = held(client, tenant_a, SPARE_ISINS[1])
     assert before["assessed"] is False and before["exposure_via"] == []
 
@@ -216,7 +204,7 @@ def test_ownership_links_added_and_removed_are_in_the_next_read(client, tenant_a
 
 
 def test_a_company_renamed_is_in_the_next_read(client, tenant_a, content):
-    company = new_company(client, tenant_a, "Example Old Name Ltd", isins=[SPARE_ISINS[2]])
+    company = create_company(client, tenant_a, "Example Old Name Ltd", isins=[SPARE_ISINS[2]])
     portfolio, before = held(client, tenant_a, SPARE_ISINS[2])
     assert before["company_name"] == "Example Old Name Ltd"
     etag = client.get(f"{API}/companies/{company}", headers=tenant_a.analyst).headers["ETag"]
@@ -248,7 +236,7 @@ def test_the_first_read_of_a_later_day_computes_again(
 def test_another_organisation_neither_reads_nor_shares_the_view(
     client, tenant_a, tenant_b, content
 ):
-    company = new_company(client, tenant_a, "Example Tenant Ltd", isins=[SPARE_ISINS[3]])
+    company = create_company(client, tenant_a, "Example Tenant Ltd", isins=[SPARE_ISINS[3]])
     created = client.post(
         f"{API}/assessments",
         json={"company_id": company, "questionnaire_key": QUESTIONNAIRE_KEY},

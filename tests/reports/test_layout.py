@@ -14,24 +14,8 @@ from hrdd.reports.schemas import PageSize
 CHART_HEIGHT = 180
 
 
-def frame_height() -> float:
-    """The height of the body frame of an A4 page."""
-    document = ReportDocument(
-        io.BytesIO(),
-        page_size=PageSize.a4,
-        title="",
-        author="",
-        subject="",
-        header_text="",
-        footer_text="",
-        report_date=date(2026, 1, 1),
-    )
-    return float(document.height)
-
-
-def rendered(story: list[Flowable]) -> bytes:
-    out = io.BytesIO()
-    document = ReportDocument(
+def a4_document(out: io.BytesIO) -> ReportDocument:
+    return ReportDocument(
         out,
         page_size=PageSize.a4,
         title="Layout test",
@@ -41,7 +25,16 @@ def rendered(story: list[Flowable]) -> bytes:
         footer_text="Layout test",
         report_date=date(2026, 1, 1),
     )
-    document.build_report(story)
+
+
+def frame_height() -> float:
+    """The height of the body frame of an A4 page."""
+    return float(a4_document(io.BytesIO()).height)
+
+
+def rendered(story: list[Flowable]) -> bytes:
+    out = io.BytesIO()
+    a4_document(out).build_report(story)
     return out.getvalue()
 
 

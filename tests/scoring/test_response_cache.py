@@ -505,33 +505,54 @@ class ControlledRead:
             time.sleep(0.001)
         assert self.started[number - 1].wait(10)
 
-
-def test_a_caller_never_gets_a_read_that_began_before_it_asked() -> None:
-    read = ControlledRead()
-    shared = _SharedReads(read)
-    try:
-        first = shared.next_result()
-        read.wait_started(1)
-        # Asked while read 1 is under way: read 1 may predate a commit this caller knows of.
-        second, third = shared.next_result(), shared.next_result()
-        read.release[0].set()
-        assert first.result(10) == "read 1"
-        read.wait_started(2)
-        read.release[1].set()
-        assert second.result(10) == "read 2"
-        assert third.result(10) == "read 2"
-        assert len(read.started) == 2  # the two late callers shared one read
-    finally:
-        for release in read.release:
+    def release_all(self) -> None:
+        for release in self.release:
             release.set()
-        shared.close()
 
 
-def test_a_slow_version_read_does_not_hold_up_the_event_loop(database: Database) -> None:
-    version = DataVersion(database)
-    read = ControlledRead()
-    version._shared = _SharedReads(read)  # a database that takes its time to answer
-    version._usable = True
+@pytest.fixture
+def read() -> Iterator[ControlledRead]:
+    controlled = ControlledRead()
+    yield controlled
+    controlled.release_all()  # no read is left waiting in its thread
+
+
+@pytest.fixture
+def shared(read: ControlledRead) -> Iterator[_SharedReads]:
+    """Reads shared by the callers that wait for them, made by ``read``."""
+    reads = _SharedReads(read)
+    yield reads
+    reads.close()
+
+
+def slow_version(database: Database, shared: _SharedReads, **options: Any) -> DataVersion:
+    """A data version whose checks go through ``shared``: a database as slow as the test
+    makes it."""
+    version = DataVersion(database, **options)
+    version._shared = shared
+    return version
+
+
+def test_a_caller_never_gets_a_read_that_began_before_it_asked(
+    read: ControlledRead, shared: _SharedReads
+) -> None:
+    first = shared.next_result()
+    read.wait_started(1)
+    # Asked while read 1 is under way: read 1 may predate a commit this caller knows of.
+    second, third = shared.next_result(), shared.next_result()
+    read.release[0].set()
+    assert first.result(10) == "read 1"
+    read.wait_started(2)
+    read.release[1].set()
+    assert second.result(10) == "read 2"
+    assert third.result(10) == "read 2"
+    assert len(read.started) == 2  # the two late callers shared one read
+
+
+def test_a_slow_version_read_does_not_hold_up_the_event_loop(
+    database: Database, read: ControlledRead, shared: _SharedReads
+) -> None:
+    version = slow_version(database, shared)
 
     async def scenario() -> Hashable | None:
         reading = asyncio.ensure_future(version.read())
@@ -546,32 +567,25 @@ def test_a_slow_version_read_does_not_hold_up_the_event_loop(database: Database)
     try:
         assert asyncio.run(scenario()) == "read 1"
     finally:
-        for release in read.release:
-            release.set()
         version.close()
 
 
-def test_a_caller_that_gives_up_takes_no_one_else_with_it() -> None:
-    read = ControlledRead()
-    shared = _SharedReads(read)
-    try:
-        first = shared.next_result()
-        read.wait_started(1)
-        leaving, staying = shared.next_result(), shared.next_result()
-        assert leaving.cancel()  # its request was cancelled while it waited
-        read.release[0].set()
-        read.wait_started(2)
-        read.release[1].set()
-        assert first.result(10) == "read 1"
-        assert staying.result(10) == "read 2"
-        later = shared.next_result()  # the thread is still serving
-        read.wait_started(3)
-        read.release[2].set()
-        assert later.result(10) == "read 3"
-    finally:
-        for release in read.release:
-            release.set()
-        shared.close()
+def test_a_caller_that_gives_up_takes_no_one_else_with_it(
+    read: ControlledRead, shared: _SharedReads
+) -> None:
+    first = shared.next_result()
+    read.wait_started(1)
+    leaving, staying = shared.next_result(), shared.next_result()
+    assert leaving.cancel()  # its request was cancelled while it waited
+    read.release[0].set()
+    read.wait_started(2)
+    read.release[1].set()
+    assert first.result(10) == "read 1"
+    assert staying.result(10) == "read 2"
+    later = shared.next_result()  # the thread is still serving
+    read.wait_started(3)
+    read.release[2].set()
+    assert later.result(10) == "read 3"
 
 
 class CountedReads(_SharedReads):
@@ -585,14 +599,11 @@ class CountedReads(_SharedReads):
 
 
 def test_a_check_that_does_not_answer_turns_the_cache_off_for_a_while(
-    database: Database, monkeypatch: pytest.MonkeyPatch
+    database: Database, read: ControlledRead, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     now = [1000.0]
-    version = DataVersion(database, clock=lambda: now[0])
-    read = ControlledRead()  # not released: a database that stopped answering
-    shared = CountedReads(read)
-    version._shared = shared
-    version._usable = True
+    shared = CountedReads(read)  # read 1 is not released: a database that stopped answering
+    version = slow_version(database, shared, clock=lambda: now[0])
     monkeypatch.setattr(DataVersion, "WAIT_SECONDS", 0.05)
     try:
         assert read_now(version) is None  # gave up waiting
@@ -603,6 +614,4 @@ def test_a_check_that_does_not_answer_turns_the_cache_off_for_a_while(
         read.release[0].set()
         assert read_now(version) == "read 2"
     finally:
-        for release in read.release:
-            release.set()
         version.close()

@@ -9,7 +9,6 @@ import pytest
 from test_score_api_support import (
     answer_payloads,
     bundled_questionnaire,
-    load_rules,
     make_assessment,
     make_company,
     stored_score_count,
@@ -18,11 +17,6 @@ from test_score_api_support import (
 from hrdd.vocab import DisclosureLevel
 
 BASE = "/api/v1/rulesets"
-
-
-@pytest.fixture
-def rules(db, settings):
-    load_rules(db, settings)
 
 
 def bundled_default(client, headers):

@@ -11,8 +11,6 @@ from test_score_api_support import (
     add_commitment,
     add_incident,
     answer_payloads,
-    bundled_questionnaire,
-    load_rules,
     make_assessment,
     make_company,
     set_answer,
@@ -24,16 +22,6 @@ from hrdd.scoring import service
 from hrdd.vocab import AssessmentStatus, DisclosureLevel
 
 RULESETS = "/api/v1/rulesets"
-
-
-@pytest.fixture
-def rules(db, settings):
-    load_rules(db, settings)
-
-
-@pytest.fixture
-def questionnaire(db, rules):
-    return bundled_questionnaire(db)[1]
 
 
 def score_url(assessment_id):

@@ -13,8 +13,6 @@ import pytest
 from test_score_api_support import (
     add_incident,
     answer_payloads,
-    bundled_questionnaire,
-    load_rules,
     make_assessment,
     make_company,
 )
@@ -43,12 +41,6 @@ def engine_runs(monkeypatch) -> Runs:
 
     monkeypatch.setattr(service, "_run", counted)
     return runs
-
-
-@pytest.fixture
-def questionnaire(db, settings):
-    load_rules(db, settings)
-    return bundled_questionnaire(db)[1]
 
 
 @pytest.fixture

@@ -158,7 +158,7 @@ def _questionnaire_ref(row: VersionHeader) -> QuestionnaireRef:
 
 
 def summaries(session: Session, assessments: list[Assessment]) -> list[AssessmentSummary]:
-    company_names = _company_names(session, {a.company_id for a in assessments})
+    company_names = companies.company_names(session, {a.company_id for a in assessments})
     versions = {
         header.id: header
         for header in questionnaires.version_headers(
@@ -169,13 +169,6 @@ def summaries(session: Session, assessments: list[Assessment]) -> list[Assessmen
         _summary(a, company_names.get(a.company_id, ""), versions[a.questionnaire_version_id])
         for a in assessments
     ]
-
-
-def _company_names(session: Session, company_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str]:
-    ids = set(company_ids)
-    if not ids:
-        return {}
-    return dict(session.execute(select(Company.id, Company.name).where(Company.id.in_(ids))).all())
 
 
 def _summary(
@@ -715,7 +708,7 @@ def export_answers(session: Session, assessment: Assessment, now: datetime) -> E
     questionnaire = questionnaires.questionnaire_at(session, version_row)
     rows = answer_rows(session, assessment.id)
     visible = visible_questions(questionnaire, payloads_of(rows))
-    company_name = _company_names(session, [assessment.company_id]).get(assessment.company_id, "")
+    company_name = session.scalar(_COMPANY_NAME, {"company_id": assessment.company_id}) or ""
     return ExportedAnswers(
         format=EXPORT_FORMAT,
         questionnaire_key=version_row.key,

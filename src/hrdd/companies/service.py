@@ -18,9 +18,16 @@ from hrdd.companies.schemas import (
     OwnershipIn,
     OwnershipOut,
 )
-from hrdd.db import utcnow
+from hrdd.db import IDS, reusable, rows_for_ids, utcnow
 from hrdd.errors import Conflict, Invalid, NotFound, ProblemDetail
 from hrdd.http import PageParams, paginate
+
+_NAMES = reusable(select(Company.id, Company.name).where(Company.id.in_(IDS)))
+
+
+def company_names(session: Session, company_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """The names of these companies, by id (companies that do not exist are left out)."""
+    return {row.id: row.name for row in rows_for_ids(session, _NAMES, sorted(set(company_ids)))}
 
 
 def build_search_text(name: str, aliases: Iterable[str]) -> str:

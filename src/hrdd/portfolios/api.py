@@ -6,6 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, File, Query, Request, Response, UploadFile, status
 
 from hrdd.assessments.files import read_limited
+from hrdd.companies.service import company_names
 from hrdd.config import Settings
 from hrdd.deps import CachedRead, DbSession, Investor, in_worker_thread
 from hrdd.errors import problem_responses
@@ -126,7 +127,7 @@ def list_holdings(
 ) -> HoldingList:
     portfolio = service.get_portfolio(session, portfolio_id)
     holdings, next_cursor = service.list_holdings(session, portfolio, page)
-    names = service.company_names(session, [h.company_id for h in holdings if h.company_id])
+    names = company_names(session, [h.company_id for h in holdings if h.company_id])
     return HoldingList(
         items=[service.holding_out(h, names) for h in holdings], next_cursor=next_cursor
     )
@@ -152,7 +153,7 @@ def resolve_holding(
     portfolio = service.get_portfolio(session, portfolio_id)
     holding = service.get_holding(session, portfolio, holding_id)
     service.resolve_holding(session, principal, portfolio, holding, data.company_id)
-    names = service.company_names(session, [holding.company_id] if holding.company_id else [])
+    names = company_names(session, [holding.company_id] if holding.company_id else [])
     return service.holding_out(holding, names)
 
 

@@ -27,8 +27,8 @@ from hrdd.audit import service as audit
 from hrdd.auth.service import Principal
 from hrdd.caching import BoundedCache
 from hrdd.companies.models import Company, CompanyIdentifier, OwnershipLink
-from hrdd.companies.service import get_company
-from hrdd.db import in_chunks, new_id, reusable, rows_for_ids, utcnow
+from hrdd.companies.service import company_names, get_company
+from hrdd.db import IDS, in_chunks, new_id, reusable, rows_for_ids, utcnow
 from hrdd.errors import Invalid, NotFound
 from hrdd.http import PageParams, paginate
 from hrdd.portfolios import csv_import
@@ -77,7 +77,6 @@ _LEGAL_FORMS = frozenset(
 
 
 # Built once: the risk view runs these on every request (hrdd.db.reusable).
-_IDS = bindparam("ids", expanding=True)
 _PORTFOLIO = reusable(select(Portfolio).where(Portfolio.id == bindparam("portfolio_id")))
 _HOLDINGS = reusable(
     select(Holding)
@@ -86,10 +85,9 @@ _HOLDINGS = reusable(
 )
 _OWNED_LINKS = reusable(
     select(OwnershipLink)
-    .where(OwnershipLink.owner_company_id.in_(_IDS))
+    .where(OwnershipLink.owner_company_id.in_(IDS))
     .order_by(OwnershipLink.start_date, OwnershipLink.id)
 )
-_NAMES = reusable(select(Company.id, Company.name).where(Company.id.in_(_IDS)))
 
 
 def get_portfolio(session: Session, portfolio_id: uuid.UUID) -> Portfolio:
@@ -161,10 +159,6 @@ def get_holding(session: Session, portfolio: Portfolio, holding_id: uuid.UUID) -
     if holding is None or holding.portfolio_id != portfolio.id:
         raise NotFound(f"no holding {holding_id} in portfolio {portfolio.id}")
     return holding
-
-
-def company_names(session: Session, company_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str]:
-    return {row.id: row.name for row in rows_for_ids(session, _NAMES, sorted(set(company_ids)))}
 
 
 def holding_out(holding: Holding, names: dict[uuid.UUID, str]) -> HoldingOut:
@@ -823,7 +817,7 @@ _COMPANY_MARKS = reusable(
         freshness.latest_evidence_only_column(Company.id),
         *freshness.company_mark_columns(Company.id),
     )
-    .where(Company.id.in_(_IDS))
+    .where(Company.id.in_(IDS))
     .order_by(Company.id)
 )
 _ASSESSMENT_MARKS = reusable(
@@ -834,7 +828,7 @@ _ASSESSMENT_MARKS = reusable(
         Assessment.version,
         freshness.latest_score_column(Assessment.id),
     )
-    .where(Assessment.status != AssessmentStatus.superseded.value, Assessment.company_id.in_(_IDS))
+    .where(Assessment.status != AssessmentStatus.superseded.value, Assessment.company_id.in_(IDS))
     .order_by(Assessment.id)
 )
 

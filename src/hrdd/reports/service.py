@@ -21,7 +21,7 @@ from hrdd.assessments import service as assessments
 from hrdd.assessments.models import Assessment
 from hrdd.auth.models import Organisation
 from hrdd.companies.models import Company
-from hrdd.companies.service import identifiers_of
+from hrdd.companies.service import company_names, identifiers_of
 from hrdd.db import in_chunks, utcnow
 from hrdd.errors import Conflict, NotFound
 from hrdd.evidence.models import EvidenceItem
@@ -539,7 +539,7 @@ def assessment_score_rows(session: Session) -> list[ScoreRow]:
     statuses = {row.id: row.status for row in assessed}
     company_ids = sorted({row.company_id for row in assessed})
     scores = scoring.current_scores(session, company_ids) if company_ids else {}
-    names = portfolios.company_names(session, scores)
+    names = company_names(session, scores)
     rows = [
         ScoreRow(
             company_name=names.get(company_id, str(company_id)),

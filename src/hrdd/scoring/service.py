@@ -41,8 +41,10 @@ from hrdd.auth.models import Organisation
 from hrdd.auth.service import Principal
 from hrdd.caching import BoundedCache
 from hrdd.companies.models import Company
+from hrdd.companies.service import company_names
 from hrdd.config import Settings
 from hrdd.db import (
+    IDS,
     SYSTEM,
     Database,
     TenantContext,
@@ -930,10 +932,9 @@ def _key(ref: _Ref) -> tuple[str, uuid.UUID]:
 
 
 # Built once: the busiest reads run these on every request (see ``hrdd.db.reusable``).
-_IDS = bindparam("ids", expanding=True)
 _LATEST_BY_ASSESSMENT = reusable(
     select(Assessment.id, freshness.latest_score_column(Assessment.id)).where(
-        Assessment.id.in_(_IDS)
+        Assessment.id.in_(IDS)
     )
 )
 _MARKS_BY_COMPANY = reusable(
@@ -941,7 +942,7 @@ _MARKS_BY_COMPANY = reusable(
         Company.id,
         freshness.latest_evidence_only_column(Company.id),
         *freshness.company_mark_columns(Company.id),
-    ).where(Company.id.in_(_IDS))
+    ).where(Company.id.in_(IDS))
 )
 # An assessment with every mark of its stamp: ``_current_assessment_score``.
 _ASSESSMENT_MARKED = reusable(
@@ -955,7 +956,7 @@ _ASSESSMENT_MARKED = reusable(
 )
 _LIVE_OF_COMPANIES = (
     Assessment.status != AssessmentStatus.superseded.value,
-    Assessment.company_id.in_(_IDS),
+    Assessment.company_id.in_(IDS),
 )
 _LIVE_ASSESSMENTS = reusable(select(Assessment).where(*_LIVE_OF_COMPANIES))
 # The same, each with the id of its newest stored score.
@@ -1722,7 +1723,7 @@ def preview_draft(session: Session, draft: RuleSetVersion) -> PreviewOut:
     assessments = live_assessments(session, None)
     subjects = [Subject(a.company_id, a) for a in assessments]
     loaded = load_inputs(session, subjects, whole_organisation=True)
-    names = _company_names(session, sorted({a.company_id for a in assessments}))
+    names = company_names(session, {a.company_id for a in assessments})
 
     # The inputs only depend on the rules through how an unconfirmed contradiction counts;
     # when both sets count it alike, one mapping serves both.
@@ -1787,13 +1788,6 @@ def preview_draft(session: Session, draft: RuleSetVersion) -> PreviewOut:
 
 def _mover_order(item: PreviewItem) -> tuple[float, str, str]:
     return (-abs(item.change or 0.0), item.company_name, str(item.assessment_id))
-
-
-def _company_names(session: Session, company_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:
-    return {
-        row.id: row.name
-        for row in _rows_in(session, select(Company.id, Company.name), Company.id, company_ids)
-    }
 
 
 # --- bundled rule sets -----------------------------------------------------------------------
