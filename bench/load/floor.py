@@ -31,3 +31,20 @@ async def write_floor(
         return {"question_id": question_id, "type": str(payload.get("type"))}
 
     return await in_worker_thread(session, work)
+
+
+def _match_where_answer_writes_match() -> None:
+    """Move the floor route to just before the assessments routes. FastAPI tries routes in
+    order, so a route added last pays for trying every other route first (about a fifth of
+    this route's cost, measured with py-spy), which a real answer write does not."""
+    routes = app.router.routes
+    floor = routes.pop()
+    position = next(
+        index
+        for index, route in enumerate(routes)
+        if getattr(getattr(route, "original_router", None), "prefix", None) == "/assessments"
+    )
+    routes.insert(position, floor)
+
+
+_match_where_answer_writes_match()
