@@ -33,7 +33,7 @@ from stdnum import isin as stdnum_isin
 from stdnum.iso7064 import mod_97_10
 
 from hrdd.screening.matching import CompanyCandidate, Matcher, MatchOutcome, normalise_name
-from hrdd.screening.parsers import CSL_COLUMNS, read_records
+from hrdd.screening.parsers import CSL_COLUMNS, ScreeningReader
 
 SEED = 20240226
 TARGET_SECONDS = 10.0
@@ -233,14 +233,14 @@ def timed(action: Callable[[], object]) -> tuple[float, float, object]:
 
 def parse_only(path: Path) -> int:
     with path.open("rb") as stream:
-        return sum(1 for _ in read_records(stream, source_name=path.name))
+        return sum(1 for _ in ScreeningReader(stream, source_name=path.name))
 
 
 def parse_and_match(path: Path, companies: list[CompanyCandidate]) -> Counter[str]:
     matcher = Matcher(companies)
     outcomes: Counter[str] = Counter()
     with path.open("rb") as stream:
-        for _, decisions in matcher.match_many(read_records(stream, source_name=path.name)):
+        for _, decisions in matcher.match_many(ScreeningReader(stream, source_name=path.name)):
             outcomes["rows"] += 1
             outcomes[decisions[0].outcome.value if decisions else MatchOutcome.none.value] += 1
     return outcomes

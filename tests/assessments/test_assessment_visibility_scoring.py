@@ -22,10 +22,12 @@ from assessment_helpers import (
 from fastapi.testclient import TestClient
 
 from hrdd.assessments import service
+from hrdd.config import Settings
 from hrdd.db import Database, TenantContext
 from hrdd.errors import NotFound
 from hrdd.questionnaires.answers import DisclosureAnswer
 from hrdd.questionnaires.schemas import Questionnaire
+from hrdd.scoring.service import current_scores, load_bundled_rulesets
 from hrdd.vocab import AssessmentStatus, DisclosureLevel
 
 Start = Callable[..., tuple[dict[str, Any], str]]
@@ -103,18 +105,23 @@ def test_scoring_reads_parsed_answers_of_the_organisations_assessments_only(
         service.get_assessment_for_scoring(session, assessment_id)
 
 
-def test_latest_final_assessment_per_company(
+def test_a_reopened_company_is_scored_on_its_final_until_the_successor_is_approved(
     client: TestClient,
     tenant_a: Any,
     tenant_b: Any,
     db: Database,
+    settings: Settings,
     bundled: Questionnaire,
     start_assessment: Start,
     make_company: Callable[..., Any],
 ) -> None:
+    """The assessment that stands for a company in portfolios and reports
+    (``scoring.current_scores``): its final one while a reopened draft is being worked on,
+    the successor once that is approved, a draft when there is nothing else."""
+    load_bundled_rulesets(db, settings)
     company = make_company("Vendor With History")["id"]
     never_final = make_company("Vendor In Draft")["id"]
-    start_assessment(company_id=never_final)
+    draft, _ = start_assessment(company_id=never_final)
 
     def approve(assessment_id: str, etag: str) -> None:
         note = upload(client, tenant_a.investor, assessment_id, b"note\n").json()["id"]
@@ -139,13 +146,12 @@ def test_latest_final_assessment_per_company(
     second = reopened.json()["id"]
     ids = [uuid.UUID(company), uuid.UUID(never_final)]
 
-    with db.session(TenantContext(organisation_id=tenant_a.organisation_id)) as session:
-        while_reopened = service.latest_final_assessments(session, ids)
-    assert {k: str(v.id) for k, v in while_reopened.items()} == {uuid.UUID(company): first["id"]}
+    def standing(tenant: Any) -> dict[str, str]:
+        with db.session(TenantContext(tenant.organisation_id), write=True) as session:
+            scores = current_scores(session, ids)
+        return {str(company_id): str(s.assessment_id) for company_id, s in scores.items()}
 
+    assert standing(tenant_a) == {company: first["id"], never_final: draft["id"]}
     approve(second, read(client, tenant_a.investor, second)[1])
-    with db.session(TenantContext(organisation_id=tenant_a.organisation_id)) as session:
-        after = service.latest_final_assessments(session, ids)
-    assert {k: str(v.id) for k, v in after.items()} == {uuid.UUID(company): second}
-    with db.session(TenantContext(organisation_id=tenant_b.organisation_id)) as session:
-        assert service.latest_final_assessments(session, ids) == {}
+    assert standing(tenant_a) == {company: second, never_final: draft["id"]}
+    assert standing(tenant_b) == {}

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import uuid
-
 from sqlalchemy import select
 
 from hrdd.companies.models import Company
-from hrdd.db import SYSTEM, TenantContext
-from hrdd.evidence.service import live_commitments, live_evidence, load_bundled_evidence
+from hrdd.db import SYSTEM
+from hrdd.evidence.service import load_bundled_evidence
 
 
 def _evidence(client, headers, body) -> str:
@@ -153,20 +151,3 @@ def test_bundled_commitments_are_shared_and_read_only(
     assert _create(client, tenant_a.analyst, private).status_code == 201
     assert len(client.get(listing, headers=tenant_a.investor).json()["items"]) == 2
     assert len(client.get(listing, headers=tenant_b.investor).json()["items"]) == 1
-
-
-def test_live_evidence_and_commitments_follow_the_session_tenant(
-    db, client, tenant_a, tenant_b, company_id, evidence_body, commitment_body
-):
-    own = _evidence(client, tenant_a.analyst, evidence_body(company_id))
-    deleted = _evidence(client, tenant_a.analyst, evidence_body(company_id, severity=2))
-    client.delete(f"/api/v1/evidence/{deleted}", headers=tenant_a.analyst)
-    foreign = _evidence(client, tenant_b.analyst, evidence_body(company_id))
-    _create(client, tenant_b.analyst, commitment_body(company_id))
-    ids = [uuid.UUID(company_id)]
-    with db.session(TenantContext(tenant_a.organisation_id)) as session:
-        assert [str(i.id) for i in live_evidence(session, ids)] == [own]
-        assert live_commitments(session, ids) == []
-    with db.session(TenantContext(tenant_b.organisation_id)) as session:
-        assert [str(i.id) for i in live_evidence(session, ids)] == [foreign]
-        assert len(live_commitments(session, ids)) == 1

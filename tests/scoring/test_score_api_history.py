@@ -362,3 +362,49 @@ def test_shared_evidence_change_rescores_every_holder(db, tenant_a, tenant_b, qu
     assert after.overall > held.overall
     assert after.trend == "up"
     assert stored_score_count(db, tenant_b.organisation_id) == 2
+
+
+def test_private_evidence_and_commitments_count_for_their_organisation_only(
+    db, tenant_a, tenant_b, questionnaire
+):
+    """Scoring sees what the caller's organisation sees of a company: the shared items and its
+    own private ones, never another organisation's, in an assessment's score and in the
+    evidence-only score of a company it has not assessed."""
+    assessed = make_company(db, "Example Private Findings Ltd")
+    unassessed = make_company(db, "Example Unassessed Ltd")
+    good = answer_payloads(questionnaire, DisclosureLevel.full)
+    assessments = {
+        tenant.organisation_id: make_assessment(db, tenant.organisation_id, assessed, good)
+        for tenant in (tenant_a, tenant_b)
+    }
+    org_b = tenant_b.organisation_id
+    incident = add_incident(db, assessed, event_date=dt.date(2022, 2, 10), organisation_id=org_b)
+    add_incident(db, unassessed, event_date=dt.date(2022, 2, 10), organisation_id=org_b)
+    commitment = add_commitment(
+        db,
+        assessed,
+        on=dt.date(2020, 5, 1),
+        question_ids=["EU1", "EU2"],
+        fulfilment="contradicted",
+        contradicted_by=[incident],
+        organisation_id=org_b,
+    )
+
+    def scored(tenant):
+        with db.session(TenantContext(tenant.organisation_id), write=True) as session:
+            detail = service.score_detail(session, assessments[tenant.organisation_id])
+            current = service.current_scores(session, [assessed, unassessed])
+        return detail, current
+
+    own, own_current = scored(tenant_b)
+    assert [item.id for item in own.evidence] == [incident]
+    assert [row.id for row in own.say_do] == [commitment]
+    assert own.summary.evidence_risk_current > 0 and own.summary.say_do_gap > 0
+    assert set(own_current) == {assessed, unassessed}
+
+    other, other_current = scored(tenant_a)
+    assert (other.evidence, other.say_do) == ([], [])
+    assert other.summary.evidence_risk_current == 0
+    assert not other.summary.say_do_gap
+    assert other.summary.overall < own.summary.overall
+    assert set(other_current) == {assessed}

@@ -172,11 +172,15 @@ def add_commitment(
     question_ids: list[str],
     fulfilment: str,
     contradicted_by: list[uuid.UUID] = (),  # type: ignore[assignment]
+    organisation_id: uuid.UUID | None = None,
 ) -> uuid.UUID:
-    with db.session(SYSTEM, write=True) as session:
+    """A commitment: shared (bundled-like) without ``organisation_id``."""
+    tenant = SYSTEM if organisation_id is None else TenantContext(organisation_id)
+    with db.session(tenant, write=True) as session:
         commitment = Commitment(
+            organisation_id=organisation_id,
             company_id=company_id,
-            origin="bundled",
+            origin="analyst" if organisation_id else "bundled",
             date=on,
             title="A test commitment",
             claim="The company said it vets every customer.",

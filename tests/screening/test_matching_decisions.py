@@ -14,7 +14,7 @@ from hrdd.screening.matching import (
     MatchOutcome,
     MatchThresholds,
 )
-from hrdd.screening.parsers import EntityType, ScreeningRecord, read_records
+from hrdd.screening.parsers import EntityType, ScreeningReader, ScreeningRecord
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "screening"
 
@@ -36,7 +36,7 @@ COMPANIES = (
 
 def records(name: str) -> list[ScreeningRecord]:
     with (DATA / name).open("rb") as stream:
-        return list(read_records(stream))
+        return list(ScreeningReader(stream))
 
 
 def record_named(name: str, file: str = "csl_sample.csv") -> ScreeningRecord:

@@ -15,7 +15,6 @@ from hrdd.screening.parsers import (
     ScreeningFileError,
     ScreeningReader,
     detect_format,
-    read_records,
 )
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "screening"
@@ -38,7 +37,7 @@ def os_row(**values: str) -> list[str]:
 
 
 def parse_all(data: bytes, source_name: str | None = None) -> None:
-    list(read_records(io.BytesIO(data), source_name=source_name))
+    list(ScreeningReader(io.BytesIO(data), source_name=source_name))
 
 
 def error_for_file(name: str) -> ScreeningFileError:

@@ -18,7 +18,6 @@ from hrdd.screening.parsers import (
     ScreeningReader,
     ScreeningRecord,
     detect_format,
-    read_records,
 )
 from hrdd.vocab import EvidenceType
 
@@ -163,7 +162,7 @@ def test_csl_identifier_needs_label_and_check_digit() -> None:
             ),
         }
     )
-    (record,) = read_records(io.BytesIO(data))
+    (record,) = ScreeningReader(io.BytesIO(data))
     assert record.identifiers.isins == ("XS9999999998",)
     assert record.identifiers.other == (
         "ISIN, XS9999999997",
@@ -189,13 +188,13 @@ def test_bom_is_accepted_and_not_part_of_the_first_column() -> None:
 def test_windows_line_endings_give_the_same_records() -> None:
     unix = (DATA / "csl_sample.csv").read_bytes()
     windows = unix.replace(b"\n", b"\r\n")
-    assert list(read_records(io.BytesIO(windows))) == list(read_records(io.BytesIO(unix)))
+    assert list(ScreeningReader(io.BytesIO(windows))) == list(ScreeningReader(io.BytesIO(unix)))
 
 
 def test_multi_line_quoted_value_keeps_physical_line_numbers() -> None:
     two_line = {"_id": "k1", "name": "Two Lines Ltd", "addresses": "Street 1\nCity, DE"}
     data = csl_bytes(two_line, {"_id": "k2", "name": "After Ltd"})
-    first, second = read_records(io.BytesIO(data))
+    first, second = ScreeningReader(io.BytesIO(data))
     assert (first.line_number, second.line_number) == (2, 4)
     assert first.countries == ("DE",)
 

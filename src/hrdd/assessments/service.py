@@ -9,8 +9,8 @@ ETag check holds even when two requests race: the loser matches no row and gets 
 transaction (answers and all) is rolled back. Only drafts take answers. Every answer change
 and every status change is written to the audit trail with old and new value.
 
-Scoring and reports read assessments through ``get_assessment_for_scoring`` and
-``latest_final_assessments``; they never parse stored payloads themselves.
+Other domains read an assessment's answers through ``get_assessment_for_scoring`` (the
+company report does) and never parse stored payloads themselves.
 """
 
 from __future__ import annotations
@@ -861,25 +861,3 @@ def get_assessment_for_scoring(session: Session, assessment_id: uuid.UUID) -> As
         updated_at=assessment.updated_at,
         reviewed_at=assessment.reviewed_at,
     )
-
-
-def latest_final_assessments(
-    session: Session, company_ids: Iterable[uuid.UUID]
-) -> dict[uuid.UUID, Assessment]:
-    """For each company, the organisation's current final assessment (the latest approved;
-    superseded ones never count). Companies without one are absent from the result."""
-    ids = set(company_ids)
-    if not ids:
-        return {}
-    finals = session.scalars(
-        select(Assessment)
-        .where(
-            Assessment.company_id.in_(ids),
-            Assessment.status == AssessmentStatus.final.value,
-        )
-        .order_by(Assessment.reviewed_at, Assessment.id)
-    )
-    latest: dict[uuid.UUID, Assessment] = {}
-    for assessment in finals:
-        latest[assessment.company_id] = assessment  # later rows replace earlier ones
-    return latest

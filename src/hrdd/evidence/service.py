@@ -140,28 +140,6 @@ def company_commitments(
     )
 
 
-def live_evidence(session: Session, company_ids: Sequence[uuid.UUID]) -> list[EvidenceItem]:
-    """Every item about these companies the caller's organisation sees (shared and its own),
-    deleted ones left out, oldest first: what scoring and reports work from."""
-    statement = (
-        select(EvidenceItem)
-        .where(EvidenceItem.company_id.in_(company_ids), EvidenceItem.deleted_at.is_(None))
-        .order_by(EvidenceItem.event_date, EvidenceItem.id)
-    )
-    return list(session.scalars(statement))
-
-
-def live_commitments(session: Session, company_ids: Sequence[uuid.UUID]) -> list[Commitment]:
-    """Every commitment of these companies the caller's organisation sees, deleted ones left
-    out, oldest first."""
-    statement = (
-        select(Commitment)
-        .where(Commitment.company_id.in_(company_ids), Commitment.deleted_at.is_(None))
-        .order_by(Commitment.date, Commitment.id)
-    )
-    return list(session.scalars(statement))
-
-
 def history(
     session: Session, entity_type: str, entity_id: uuid.UUID, page: PageParams
 ) -> tuple[list[AuditEvent], str | None]:

@@ -404,10 +404,6 @@ class Question(StrictModel):
         return self.indicator or self.id
 
     @property
-    def is_inferred(self) -> bool:
-        return INFERRED_SOURCE in self.source_basis
-
-    @property
     def options(self) -> list[Option]:
         """The options of a choice question; empty for other answer types."""
         if isinstance(self.answer_type, ChoiceAnswerType):
@@ -482,9 +478,6 @@ class Questionnaire(StrictModel):
             if section.id == section_id:
                 return section
         raise KeyError(f"questionnaire {self.key} {self.version} has no section '{section_id}'")
-
-    def questions_in_section(self, section_id: str) -> list[Question]:
-        return [question for question in self.questions if question.section == section_id]
 
     def is_scored(self, question: Question | str) -> bool:
         """True when the question feeds the commitment score (scored theme, scorable type)."""

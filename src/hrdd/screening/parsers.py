@@ -373,11 +373,6 @@ class ScreeningReader:
         return ScreeningFileError(line, column, message, source=self.source_name)
 
 
-def read_records(stream: BinaryIO, *, source_name: str | None = None) -> Iterator[ScreeningRecord]:
-    """Every record of a screening file, whichever of the two formats it is."""
-    return iter(ScreeningReader(stream, source_name=source_name))
-
-
 class _FieldError(Exception):
     def __init__(self, column: str, message: str) -> None:
         super().__init__(message)
