@@ -6,6 +6,18 @@ in content files: add new members, never rename existing ones.
 """
 
 from enum import StrEnum
+from typing import Any
+
+# Words that identifiers spell in lower case and people write in capitals.
+_ACRONYMS = {"ngo": "NGO"}
+
+
+def enum_label(value: Any) -> str:
+    """Readable words for a vocabulary member or content identifier, for people rather than
+    programs: self_reported -> Self reported, ngo_report -> NGO report."""
+    words = [_ACRONYMS.get(word, word) for word in str(value).split("_")]
+    text = " ".join(words)
+    return text[:1].upper() + text[1:]
 
 
 class Role(StrEnum):

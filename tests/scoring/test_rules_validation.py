@@ -16,6 +16,7 @@ from hrdd.scoring.rules import (
     parse_ruleset,
     validate_ruleset_against,
 )
+from hrdd.scoring.service import methodology
 from hrdd.vocab import CompanyRole, EvidenceType, FulfilmentStatus, RiskBand, SourceClass
 
 
@@ -202,3 +203,14 @@ def test_a_copy_edited_in_memory_parses_like_the_file() -> None:
     assert draft.version == 2
     assert draft.themes["grievance_remedy"].weight == 25
     assert load_ruleset_file(RULESET_PATH).themes["grievance_remedy"].weight == 20
+
+
+def test_methodology_names_every_rule_in_words_for_the_reader() -> None:
+    """The methodology is printed in the reports: its labels and values say "End user
+    controls" and "NGO report", not the identifiers the rule file uses."""
+    sections = methodology(load_ruleset_file(RULESET_PATH)).sections
+    entries = {(s.title, e.label): e.value for s in sections for e in s.entries}
+    assert all("_" not in f"{label} {value}" for (_, label), value in entries.items())
+    assert entries[("Themes and weights", "End user controls")] == "13 (13%)"
+    assert entries[("Source reliability and company role", "Source: NGO report")] == "x0.7"
+    assert entries[("Bands and actions", "Severe")] == "75 to 100: vote or file resolution"

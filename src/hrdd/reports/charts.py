@@ -12,10 +12,10 @@ from reportlab.graphics.widgets.markers import makeMarker
 from reportlab.lib import colors
 
 from hrdd.reports.fonts import BODY_FONT, register_fonts
-from hrdd.reports.layout import BAND_COLOURS, GRID_COLOUR, enum_label
+from hrdd.reports.layout import BAND_COLOURS, GRID_COLOUR
 from hrdd.reports.schemas import BandExposure, RiskPoint, ThemeScore
 from hrdd.reports.text import fit_plain_text
-from hrdd.vocab import RiskBand
+from hrdd.vocab import RiskBand, enum_label
 
 _LABEL_SIZE = 7
 _THEME_COLOUR = colors.HexColor("#3d5a80")

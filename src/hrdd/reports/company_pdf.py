@@ -16,7 +16,6 @@ from hrdd.reports.layout import (
     build_styles,
     cell_text_width,
     citation_markup,
-    enum_label,
     format_date,
     format_identifiers,
     format_score,
@@ -27,6 +26,7 @@ from hrdd.reports.layout import (
 )
 from hrdd.reports.schemas import CompanyReport, EvidenceLink, RiskPoint
 from hrdd.reports.text import escape_for_paragraph, link_markup
+from hrdd.vocab import enum_label
 
 
 class _CompanyReportBuilder:

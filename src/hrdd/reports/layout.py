@@ -40,7 +40,7 @@ from hrdd.reports.text import (
     link_markup,
     url_markup,
 )
-from hrdd.vocab import InvestorAction, RiskBand, SourceClass
+from hrdd.vocab import InvestorAction, RiskBand, enum_label
 
 ProgressCallback = Callable[[float], None]
 
@@ -87,20 +87,6 @@ SHORT_ACTION_LABELS: dict[InvestorAction, str] = {
     InvestorAction.vote_or_file_resolution: "Vote / resolution",
     InvestorAction.divest_or_exclude: "Divest / exclude",
 }
-SOURCE_CLASS_LABELS: dict[SourceClass, str] = {
-    SourceClass.forensic_lab: "Forensic lab",
-    SourceClass.court_or_government_record: "Court or government record",
-    SourceClass.major_investigative_outlet: "Major investigative outlet",
-    SourceClass.ngo_report: "NGO report",
-    SourceClass.media_report: "Media report",
-    SourceClass.company_statement: "Company statement",
-    SourceClass.unverified: "Unverified",
-}
-
-
-def enum_label(value: Any) -> str:
-    """Readable words for a vocabulary member, e.g. self_reported -> Self reported."""
-    return str(value).replace("_", " ").capitalize()
 
 
 def format_money(value: Decimal | None, currency: str) -> str:
@@ -341,7 +327,7 @@ def citation_markup(citation: Citation) -> str:
         f"<b>{escape_for_paragraph(citation.publisher)}</b>",
         link_markup(citation.url, citation.title),
         format_date(citation.published_on),
-        SOURCE_CLASS_LABELS[citation.source_class],
+        enum_label(citation.source_class),
     ]
     markup = ". ".join(parts) + "."
     if citation.url:

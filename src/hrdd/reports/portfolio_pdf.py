@@ -21,7 +21,6 @@ from hrdd.reports.layout import (
     build_styles,
     cell_text_width,
     citation_markup,
-    enum_label,
     fit_plain_row,
     format_date,
     format_identifiers,
@@ -43,7 +42,7 @@ from hrdd.reports.schemas import (
     UnassessedHolding,
 )
 from hrdd.reports.text import escape_for_paragraph
-from hrdd.vocab import RiskBand
+from hrdd.vocab import RiskBand, enum_label
 
 _HOLDINGS_COLUMNS = (
     ("Holding", 0.23),

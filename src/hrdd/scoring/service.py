@@ -96,7 +96,7 @@ from hrdd.scoring.schemas import (
     ScoreSummary,
     ScoreTrend,
 )
-from hrdd.vocab import AssessmentStatus, FulfilmentStatus, RiskBand
+from hrdd.vocab import AssessmentStatus, FulfilmentStatus, RiskBand, enum_label
 
 AUDIT_ENTITY = "ruleset_version"
 ORGANISATION_ENTITY = "organisation"
@@ -1532,7 +1532,11 @@ def methodology(ruleset: RuleSet) -> Methodology:
         MethodologySection(
             title="Themes and weights",
             entries=entries(
-                (theme, f"{rule.weight:g} ({100 * rule.weight / total_weight:.0f}%)", rule.why)
+                (
+                    enum_label(theme),
+                    f"{rule.weight:g} ({100 * rule.weight / total_weight:.0f}%)",
+                    rule.why,
+                )
                 for theme, rule in ruleset.themes.items()
             ),
         ),
@@ -1594,15 +1598,15 @@ def methodology(ruleset: RuleSet) -> Methodology:
             entries=entries(
                 [
                     *(
-                        (f"Source: {source}", f"x{entry.factor:g}", entry.why)
+                        (f"Source: {enum_label(source)}", f"x{entry.factor:g}", entry.why)
                         for source, entry in ruleset.reliability.items()
                     ),
                     *(
-                        (f"Role: {role}", f"x{entry.factor:g}", entry.why)
+                        (f"Role: {enum_label(role)}", f"x{entry.factor:g}", entry.why)
                         for role, entry in ruleset.roles.items()
                     ),
                     *(
-                        (f"Response: {kind}", f"-{entry.credit:g}", entry.why)
+                        (f"Response: {enum_label(kind)}", f"-{entry.credit:g}", entry.why)
                         for kind, entry in ruleset.responses.credits.items()
                     ),
                     (
@@ -1628,7 +1632,7 @@ def methodology(ruleset: RuleSet) -> Methodology:
             entries=entries(
                 [
                     *(
-                        (f"Fulfilment: {status}", f"{entry.value:g}", entry.why)
+                        (f"Fulfilment: {enum_label(status)}", f"{entry.value:g}", entry.why)
                         for status, entry in ruleset.say_do.fulfilment.items()
                     ),
                     (
@@ -1660,9 +1664,9 @@ def methodology(ruleset: RuleSet) -> Methodology:
             title="Bands and actions",
             entries=entries(
                 (
-                    str(rule.band),
+                    enum_label(rule.band),
                     f"{rule.lower:g} to {rule.upper:g}: "
-                    f"{ruleset.actions.by_band[rule.band].action}",
+                    f"{enum_label(ruleset.actions.by_band[rule.band].action).lower()}",
                     f"{rule.why} {ruleset.actions.by_band[rule.band].why}",
                 )
                 for rule in ruleset.bands
