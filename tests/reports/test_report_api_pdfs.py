@@ -124,6 +124,9 @@ def test_company_report_has_every_section_citations_and_literal_markup(
     for section in sections:
         assert compact(section) in text, section
     assert set(sections) <= set(outline_titles(reader))
+    # themes go by the questionnaire's names everywhere, never by the rule file's identifiers
+    assert text.count(compact("End-user vetting and export controls")) >= 3
+    assert "end_user_controls" not in text
     assert compact(IMG) in text
     assert compact(JS_LINK) in text
     assert (

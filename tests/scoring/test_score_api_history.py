@@ -294,6 +294,9 @@ def test_score_detail_for_the_report(db, tenant_a, questionnaire):
     assert [e.in_effect for e in before.evidence] == [False]
     titles = [section.title for section in detail.methodology.sections]
     assert "Themes and weights" in titles and "Red flags" in titles
+    themes = detail.methodology.sections[titles.index("Themes and weights")]
+    # named as the questionnaire names them, as the report's theme table does
+    assert {e.label for e in themes.entries} == {t.title for t in questionnaire.themes if t.scored}
     assert detail.summary.say_do_gap > 0
 
 

@@ -117,11 +117,11 @@ class _CompanyReportBuilder:
             ],
         )
         if themes:
-            widths = [self.width * 0.2, self.width * 0.5, self.width * 0.15, self.width * 0.15]
+            # Named as in the chart and the methodology; the rule file's identifiers stay out.
+            widths = [self.width * 0.6, self.width * 0.2, self.width * 0.2]
             rows = [
                 [
-                    self._cell(theme.theme_id, widths[0]),
-                    self._cell(theme.title, widths[1]),
+                    self._cell(theme.title, widths[0]),
                     NO_VALUE if theme.weight is None else f"{theme.weight:g}",
                     format_score(theme.score),
                 ]
@@ -129,7 +129,7 @@ class _CompanyReportBuilder:
             ]
             story += [
                 Spacer(1, 6),
-                paragraph_table(["Theme", "Title", "Weight", "Score"], rows, widths, self.styles),
+                paragraph_table(["Theme", "Weight", "Score"], rows, widths, self.styles),
             ]
         return story
 

@@ -488,7 +488,7 @@ def portfolio_report_from_risk(
         ],
         methodology=[
             PORTFOLIO_METHOD,
-            *_methodology_sections(scoring.methodology(scoring.ruleset_of(version))),
+            *_methodology_sections(scoring.methodology_of(session, scoring.ruleset_of(version))),
         ],
         page_size=page_size,
     )

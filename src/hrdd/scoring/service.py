@@ -1440,7 +1440,7 @@ def score_detail(
             )
             for row in sorted(evidence_rows, key=lambda r: (r.event_date, str(r.id)))
         ],
-        methodology=methodology(batch.ruleset),
+        methodology=methodology_of(session, batch.ruleset),
     )
 
 
@@ -1520,9 +1520,19 @@ def _say_do_rows(
     return out
 
 
-def methodology(ruleset: RuleSet) -> Methodology:
-    """The rule set in plain words: every number the engine uses, with its reason."""
+def methodology_of(session: Session, ruleset: RuleSet) -> Methodology:
+    """The rule set's methodology, its themes named as its questionnaire names them (the names
+    the reports print beside the theme scores)."""
+    questionnaire = _stored_questionnaire(session, ruleset)
+    titles = {} if questionnaire is None else {t.id: t.title for t in questionnaire.themes}
+    return methodology(ruleset, titles)
+
+
+def methodology(ruleset: RuleSet, theme_titles: Mapping[str, str] | None = None) -> Methodology:
+    """The rule set in plain words: every number the engine uses, with its reason. Themes go
+    by ``theme_titles`` where given, by their identifiers in words otherwise."""
     total_weight = sum(theme.weight for theme in ruleset.themes.values())
+    titles = theme_titles or {}
 
     def entries(items: Iterable[tuple[str, str, str]]) -> list[MethodologyEntry]:
         return [MethodologyEntry(label=label, value=value, why=why) for label, value, why in items]
@@ -1533,7 +1543,7 @@ def methodology(ruleset: RuleSet) -> Methodology:
             title="Themes and weights",
             entries=entries(
                 (
-                    enum_label(theme),
+                    titles.get(theme) or enum_label(theme),
                     f"{rule.weight:g} ({100 * rule.weight / total_weight:.0f}%)",
                     rule.why,
                 )
