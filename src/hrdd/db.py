@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -179,6 +179,9 @@ def _count_mapped_class(mapper: Mapper[Any], class_: type) -> None:
 
 @event.listens_for(Session, "do_orm_execute")
 def _apply_tenant_filter(state: ORMExecuteState) -> None:
+    if state.is_insert:
+        _check_inserted_rows(state)
+        return
     if not (state.is_select or state.is_update or state.is_delete):
         return
     tenant = get_tenant(state.session)
@@ -250,6 +253,37 @@ def _described_entities(state: ORMExecuteState) -> list[dict[str, Any]]:
         entity = getattr(statement, "entity_description", None)
         return [entity] if entity else []
     return list(described)
+
+
+def _check_inserted_rows(state: ORMExecuteState) -> None:
+    """Rows of an ORM bulk insert (``session.execute(insert(Model), rows)``) get the checks the
+    flush gives new objects (``_stamp_tenant``): a tenant-owned row without an organisation is
+    stamped with the session's, one naming another organisation is refused, and a shared row
+    (no organisation) may be added to shared-or-tenant-owned tables. The rows must come as
+    parameters, where they can be checked, not as values built into the statement."""
+    mapper = state.bind_mapper
+    cls = mapper.class_ if mapper is not None else None
+    if not isinstance(cls, type) or not issubclass(cls, TenantOwned | SharedOrTenantOwned):
+        return
+    tenant = get_tenant(state.session)
+    if tenant is None or (tenant.organisation_id is None and not tenant.system):
+        raise TenantScopeError(f"{cls.__name__} inserted from a session without a tenant")
+    if tenant.system:
+        return
+    parameters = state.parameters
+    rows = [parameters] if isinstance(parameters, Mapping) else list(parameters or [])
+    if not rows:
+        raise TenantScopeError(f"{cls.__name__} rows must be passed as parameters to be checked")
+    owned = issubclass(cls, TenantOwned)
+    checked = []
+    for row in rows:
+        organisation_id = row.get("organisation_id")
+        if organisation_id is None and owned:
+            row = {**row, "organisation_id": tenant.organisation_id}
+        elif organisation_id is not None and organisation_id != tenant.organisation_id:
+            raise TenantScopeError(f"{cls.__name__} belongs to another organisation")
+        checked.append(row)
+    state.parameters = checked[0] if isinstance(parameters, Mapping) else checked
 
 
 @event.listens_for(Session, "before_flush")
