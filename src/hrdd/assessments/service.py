@@ -398,6 +398,7 @@ def write_answers(
         raise _answers_invalid(problems)
     now = utcnow()
     written: list[str] = []
+    events: list[dict[str, Any]] = []
     for question_id in changes:
         row = rows.get(question_id)
         payload = updated.get(question_id)
@@ -406,7 +407,9 @@ def write_answers(
             if row is not None:
                 session.delete(row)
                 del rows[question_id]
-                _record_answer(session, actor, assessment, question_id, old, None, "answer_deleted")
+                events.append(
+                    _answer_event(actor, assessment, question_id, old, None, "answer_deleted")
+                )
             continue
         new = stored_form(payload)
         written.append(question_id)
@@ -428,7 +431,8 @@ def write_answers(
             row.updated_at = now
         else:
             continue  # the same answer again: nothing to record
-        _record_answer(session, actor, assessment, question_id, old, new, "answer_set")
+        events.append(_answer_event(actor, assessment, question_id, old, new, "answer_set"))
+    audit.write(session, events)
     session.flush()
     state.payloads = updated
     return AnswersWritten(written, state)
@@ -465,17 +469,15 @@ def stored_form(payload: AnswerPayload) -> dict[str, Any]:
     return payload.model_dump(mode="json", exclude_none=True)
 
 
-def _record_answer(
-    session: Session,
+def _answer_event(
     actor: Principal,
     assessment: Assessment,
     question_id: str,
     old: Any,
     new: Any,
     action: str,
-) -> None:
-    audit.record(
-        session,
+) -> dict[str, Any]:
+    return audit.event(
         actor,
         AUDIT_ENTITY,
         assessment.id,

@@ -28,7 +28,6 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from hrdd.audit import service as audit
-from hrdd.audit.models import AuditEvent
 from hrdd.auth.service import Principal
 from hrdd.companies.models import Company, CompanyIdentifier
 from hrdd.db import new_id, utcnow
@@ -199,7 +198,7 @@ def import_screening_file(
     run.delistings_created = len(delistings)
     if listings or delistings:
         session.execute(insert(EvidenceItem), listings + delistings)
-        session.add_all(_creation_events(importer, run, listings + delistings))
+        audit.write(session, _creation_events(importer, run, listings + delistings))
 
     decided = set(latest) | {
         tuple(row)
@@ -586,16 +585,16 @@ def _delisting_row(
 
 def _creation_events(
     importer: Importer, run: ScreeningImport, rows: Iterable[dict[str, Any]]
-) -> list[AuditEvent]:
+) -> list[dict[str, Any]]:
     return [
-        AuditEvent(
+        audit.event_row(
             organisation_id=importer.organisation_id,
+            actor_key_id=importer.key_id,
+            actor_name=importer.name,
             entity_type=EVIDENCE_ENTITY,
             entity_id=row["id"],
             action="created",
             comment=f"screening import {run.id} of {run.file_name}",
-            actor_key_id=importer.key_id,
-            actor_name=importer.name,
         )
         for row in rows
     ]
