@@ -27,9 +27,10 @@
    an answer write takes (key, If-Match, body, tenant session, worker thread) and does no work,
    which tells the framework's share of a write from the domain's. The writers' warm-up
    moves their ETags on; they are read again before the measured run.
-4. Prints requests/s, p50 and p99 latency and errors of each scenario, its ratio to each
-   ceiling and whether the goal is met against each (reads at least 0.50 of the ceiling,
-   writes at least 0.25, no errors). The exit status follows the thread ceiling.
+4. Prints requests/s, p50 and p99 latency, errors and the server process's CPU time per
+   request of each scenario, its ratio to each ceiling and whether the goal is met against
+   each (reads at least 0.50 of the ceiling, writes at least 0.25, no errors). The exit
+   status follows the thread ceiling.
 
 Why wrk: on a two-core machine a load generator written in Python needs a core of its own to
 produce a few thousand requests a second, so it would measure itself as much as the server.
@@ -122,10 +123,15 @@ class Result:
     p99_ms: float
     errors: int
     retries_412: int
+    cpu_seconds: float = 0.0  # the server process's, over the measured run
 
     @property
     def rate(self) -> float:
         return self.requests / self.seconds if self.seconds else 0.0
+
+    @property
+    def cpu_ms_per_request(self) -> float:
+        return 1000 * self.cpu_seconds / self.requests if self.requests else 0.0
 
 
 # --- the database ------------------------------------------------------------------------------
@@ -177,9 +183,23 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+@dataclass
+class Server:
+    """A served process: its base URL, and the CPU time it has used so far (user and system,
+    from /proc: Linux only). CPU per request is steadier than requests per second on a shared
+    machine whose speed drifts, and tells the server's cost from the load generator's."""
+
+    url: str
+    pid: int
+
+    def cpu_seconds(self) -> float:
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @contextmanager
-def served(command: list[str], env: dict[str, str], cwd: Path, log: Path) -> Iterator[str]:
-    """Run a uvicorn server process until the block ends; yields its base URL."""
+def served(command: list[str], env: dict[str, str], cwd: Path, log: Path) -> Iterator[Server]:
+    """Run a uvicorn server process until the block ends."""
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     with log.open("ab") as log_file:
@@ -192,7 +212,7 @@ def served(command: list[str], env: dict[str, str], cwd: Path, log: Path) -> Ite
         )
         try:
             wait_until_up(process, base_url)
-            yield base_url
+            yield Server(base_url, process.pid)
         finally:
             process.terminate()
             try:
@@ -423,6 +443,7 @@ def run_wrk(scenario: Scenario, seconds: int, max_requests: int) -> Result:
 
 def measure(
     scenario: Scenario,
+    server: Server,
     seconds: int,
     max_requests: int,
     after_warm_up: Callable[[Scenario], Scenario] | None = None,
@@ -430,10 +451,13 @@ def measure(
     run_wrk(scenario, WARM_UP_SECONDS, max_requests)
     if after_warm_up is not None:
         scenario = after_warm_up(scenario)
+    cpu_before = server.cpu_seconds()
     result = run_wrk(scenario, seconds, max_requests)
+    result.cpu_seconds = server.cpu_seconds() - cpu_before
     print(
         f"  {scenario.name:<14} {result.rate:9.1f} req/s  p50 {result.p50_ms:7.2f} ms  "
-        f"p99 {result.p99_ms:7.2f} ms  errors {result.errors}",
+        f"p99 {result.p99_ms:7.2f} ms  errors {result.errors}  "
+        f"server CPU {result.cpu_ms_per_request:.2f} ms/request",
         flush=True,
     )
     return result
@@ -449,7 +473,7 @@ def report(results: list[Result], ceilings: list[Result], server_errors: int) ->
     met_headers = "".join(f" {'met ' + kind:>10}" for kind in kinds)
     print(
         f"{'scenario':<16} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} "
-        f"{'412 retries':>11}{ratio_headers} {'goal':>6}{met_headers}"
+        f"{'412 retries':>11} {'CPU ms':>7}{ratio_headers} {'goal':>6}{met_headers}"
     )
     all_met = True
     for result in [*ceilings, *results]:
@@ -460,11 +484,16 @@ def report(results: list[Result], ceilings: list[Result], server_errors: int) ->
         print(
             f"{result.scenario.name:<16} {result.rate:9.1f} {result.p50_ms:8.2f} "
             f"{result.p99_ms:8.2f} {result.errors:7d} {result.retries_412:11d}"
+            f" {result.cpu_ms_per_request:7.2f}"
             + "".join(f" {ratio:9.2f}" for ratio in ratios)
             + f" {('' if goal is None else f'{goal:.2f}'):>6}"
             + "".join(f" {'yes' if m else 'NO':>10}" for m in met)
         )
-    print(f"\nserver log lines at ERROR level: {server_errors}")
+    print(
+        "\nCPU ms: the server process's CPU time per request over the measured run (PostgreSQL's"
+        " own processes not included)"
+    )
+    print(f"server log lines at ERROR level: {server_errors}")
     return all_met and server_errors == 0
 
 
@@ -503,19 +532,21 @@ def main() -> int:
             env,
             HERE,
             workdir / "ceiling.log",
-        ) as ceiling_url:
+        ) as ceiling:
             print("ceilings: bare FastAPI endpoints, def (thread) and async def", flush=True)
             ceilings = [
                 measure(
                     Scenario(
-                        name, "ceiling", ceiling_url + path, "read.lua", ["-"], 2, args.connections
+                        name, "ceiling", ceiling.url + path, "read.lua", ["-"], 2, args.connections
                     ),
+                    ceiling,
                     args.seconds,
                     args.max_requests,
                 )
                 for name, path in (("ceiling thread", "/ping"), ("ceiling async", "/ping-async"))
             ]
-        with served([sys.executable, "-m", "hrdd", "serve"], env, workdir, server_log) as base:
+        with served([sys.executable, "-m", "hrdd", "serve"], env, workdir, server_log) as hrdd:
+            base = hrdd.url
             world = build_world(base, keys, args.writers)
             cache = "off" if args.no_response_cache else "on"
             print(f"hrdd on {args.backend}, response cache {cache}", flush=True)
@@ -571,6 +602,7 @@ def main() -> int:
             results = [
                 measure(
                     s,
+                    hrdd,
                     args.seconds,
                     args.max_requests,
                     refresh_etags if s.kind == "write" else None,
@@ -584,14 +616,14 @@ def main() -> int:
             env,
             HERE,
             server_log,
-        ) as floor_url:
+        ) as floor:
             print("write floor: hrdd's app, a write route that does no work", flush=True)
             results.append(
                 measure(
                     Scenario(
                         "write floor",
                         "reference",
-                        floor_url,
+                        floor.url,
                         "write.lua",
                         [
                             investor,
@@ -602,6 +634,7 @@ def main() -> int:
                         args.writers,
                         args.writers,
                     ),
+                    floor,
                     args.seconds,
                     args.max_requests,
                 )
