@@ -11,6 +11,7 @@ from test_score_api_support import (
     make_company,
     stored_score_count,
 )
+from tests.conftest import recent_evidence_body
 
 from hrdd.db import TenantContext
 from hrdd.scoring import service
@@ -32,31 +33,14 @@ def test_new_private_evidence_rescores_and_keeps_history(client, db, tenant_a, a
         before = service.current_scores(session, [assessed_company])[assessed_company]
     scores_before = stored_score_count(db, tenant_a.organisation_id)
 
+    body = recent_evidence_body(
+        assessed_company,
+        severity_rationale="Targeting of a journalist; irremediable exposure of sources.",
+        status="ongoing",
+    )
     created = client.post(
         "/api/v1/evidence",
-        json={
-            "company_id": str(assessed_company),
-            "event_date": "2024-05-01",
-            "published_date": "2024-05-02",
-            "type": "forensic_finding",
-            "title": "Spyware found on a reporter's phone",
-            "summary": "A lab found the company's product on a journalist's phone.",
-            "affected_groups": ["journalists"],
-            "countries": ["MX"],
-            "severity": 5,
-            "severity_rationale": "Targeting of a journalist; irremediable exposure of sources.",
-            "company_role": "caused",
-            "status": "ongoing",
-            "sources": [
-                {
-                    "publisher": "Example Lab",
-                    "title": "Forensic report",
-                    "date": "2024-05-02",
-                    "url": "https://example.org/report",
-                    "source_class": "forensic_lab",
-                }
-            ],
-        },
+        json=body,
         headers=tenant_a.analyst,
     )
     assert created.status_code == 201, created.text

@@ -48,7 +48,6 @@ from hrdd.assessments.schemas import (
 from hrdd.audit import service as audit
 from hrdd.auth.service import Principal
 from hrdd.companies import service as companies
-from hrdd.companies.models import Company
 from hrdd.db import reusable, utcnow
 from hrdd.errors import (
     Conflict,
@@ -100,7 +99,6 @@ _BY_ID = reusable(select(Assessment).where(Assessment.id == bindparam("assessmen
 _ANSWERS = reusable(
     select(AssessmentAnswer).where(AssessmentAnswer.assessment_id == bindparam("assessment_id"))
 )
-_COMPANY_NAME = reusable(select(Company.name).where(Company.id == bindparam("company_id")))
 _TAKE_VERSION = reusable(
     update(Assessment)
     .where(Assessment.id == bindparam("assessment_id"), Assessment.version == bindparam("seen"))
@@ -235,7 +233,7 @@ def to_out(
     problems = submission_problems(questionnaire, payloads)
     order = {question_id: index for index, question_id in enumerate(questionnaire.question_ids)}
     successor = _successor(session, assessment)
-    company_name = session.scalar(_COMPANY_NAME, {"company_id": assessment.company_id}) or ""
+    company_name = companies.company_name(session, assessment.company_id)
     return AssessmentOut(
         **_summary(assessment, company_name, state.version_row).model_dump(),
         next_assessment_id=successor,
@@ -710,7 +708,7 @@ def export_answers(session: Session, assessment: Assessment, now: datetime) -> E
     questionnaire = questionnaires.questionnaire_at(session, version_row)
     rows = answer_rows(session, assessment.id)
     visible = visible_questions(questionnaire, payloads_of(rows))
-    company_name = session.scalar(_COMPANY_NAME, {"company_id": assessment.company_id}) or ""
+    company_name = companies.company_name(session, assessment.company_id)
     return ExportedAnswers(
         format=EXPORT_FORMAT,
         questionnaire_key=version_row.key,

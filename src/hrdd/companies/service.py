@@ -6,7 +6,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import String, cast, delete, or_, select
+from sqlalchemy import String, bindparam, cast, delete, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -23,11 +23,18 @@ from hrdd.errors import Conflict, Invalid, NotFound, ProblemDetail
 from hrdd.http import PageParams, paginate
 
 _NAMES = reusable(select(Company.id, Company.name).where(Company.id.in_(IDS)))
+_NAME = reusable(select(Company.name).where(Company.id == bindparam("company_id")))
 
 
 def company_names(session: Session, company_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str]:
     """The names of these companies, by id (companies that do not exist are left out)."""
     return {row.id: row.name for row in rows_for_ids(session, _NAMES, sorted(set(company_ids)))}
+
+
+def company_name(session: Session, company_id: uuid.UUID) -> str:
+    """One company's name ("" when it does not exist), in one light query: the assessment
+    view asks for it on every write."""
+    return session.scalar(_NAME, {"company_id": company_id}) or ""
 
 
 def build_search_text(name: str, aliases: Iterable[str]) -> str:

@@ -79,7 +79,7 @@ class Importer:
 
     organisation_id: uuid.UUID
     key_id: uuid.UUID | None
-    name: str
+    key_name: str  # the key's name, or what ran the import without one
 
     @classmethod
     def of(cls, principal: Principal) -> Importer:
@@ -142,7 +142,7 @@ def import_screening_file(
     run = ScreeningImport(
         organisation_id=importer.organisation_id,
         imported_by_key_id=importer.key_id,
-        imported_by_name=importer.name,
+        imported_by_name=importer.key_name,
         file_name=file_name[:300],
         sha256="",
         size_bytes=0,
@@ -587,13 +587,11 @@ def _creation_events(
     importer: Importer, run: ScreeningImport, rows: Iterable[dict[str, Any]]
 ) -> list[dict[str, Any]]:
     return [
-        audit.event_row(
-            organisation_id=importer.organisation_id,
-            actor_key_id=importer.key_id,
-            actor_name=importer.name,
-            entity_type=EVIDENCE_ENTITY,
-            entity_id=row["id"],
-            action="created",
+        audit.event(
+            importer,
+            EVIDENCE_ENTITY,
+            row["id"],
+            "created",
             comment=f"screening import {run.id} of {run.file_name}",
         )
         for row in rows
