@@ -11,6 +11,8 @@ from typing import Annotated
 
 from pydantic import AfterValidator
 
+from hrdd.vocab import DatePrecision
+
 EARLIEST_DATE = date(1900, 1, 1)
 LATEST_DATE = date(2100, 12, 31)
 
@@ -33,3 +35,15 @@ def within_window(value: date) -> date:
 
 
 PlausibleDate = Annotated[date, AfterValidator(within_window)]
+
+
+def iso_date(day: date, precision: DatePrecision | str = DatePrecision.day) -> str:
+    """ISO 8601 to the precision the sources give: 2017-05-01, 2017-05 or 2017. Content dates
+    known only to the month or year are stored as its first day, which must never print as
+    if the day were known."""
+    precision = DatePrecision(precision)
+    if precision is DatePrecision.year:
+        return f"{day.year:04d}"
+    if precision is DatePrecision.month:
+        return f"{day.year:04d}-{day.month:02d}"
+    return day.isoformat()

@@ -12,11 +12,15 @@ from typing import Any
 _ACRONYMS = {"ngo": "NGO"}
 
 
+def words_of(value: Any) -> str:
+    """A vocabulary member or content identifier as words inside a sentence:
+    human_rights_defenders -> human rights defenders, ngo_report -> NGO report."""
+    return " ".join(_ACRONYMS.get(word, word) for word in str(value).split("_"))
+
+
 def enum_label(value: Any) -> str:
-    """Readable words for a vocabulary member or content identifier, for people rather than
-    programs: self_reported -> Self reported, ngo_report -> NGO report."""
-    words = [_ACRONYMS.get(word, word) for word in str(value).split("_")]
-    text = " ".join(words)
+    """The same words as a label, capitalised: self_reported -> Self reported."""
+    text = words_of(value)
     return text[:1].upper() + text[1:]
 
 
@@ -123,6 +127,14 @@ class DisclosureLevel(StrEnum):
     no = "no"
     no_information = "no_information"
     not_applicable = "not_applicable"
+
+
+class DatePrecision(StrEnum):
+    """How much of a date the sources actually give."""
+
+    day = "day"
+    month = "month"
+    year = "year"
 
 
 class RiskBand(StrEnum):

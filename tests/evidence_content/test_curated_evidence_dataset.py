@@ -11,14 +11,13 @@ from stdnum import isin
 
 from hrdd.config import PROJECT_ROOT
 from hrdd.evidence.content import (
-    DatePrecision,
     EvidenceDataset,
     EvidenceDocument,
     Incident,
     SourceRef,
     load_evidence_dir,
 )
-from hrdd.vocab import EvidenceStatus, EvidenceType, FulfilmentStatus
+from hrdd.vocab import DatePrecision, EvidenceStatus, EvidenceType, FulfilmentStatus
 
 SURVEILLANCE_COMPANIES = {
     "nso-group",

@@ -195,6 +195,12 @@ def test_cover_and_summary_carry_the_score_facts(full_text: str) -> None:
         assert expected in full_text
 
 
+def test_the_first_page_gives_the_result(full_pdf: bytes) -> None:
+    first_page = page_texts(full_pdf)[0]
+    for expected in ("81.5 out of 100", "Severe", "Escalate together with other investors"):
+        assert expected in first_page
+
+
 def test_citations_are_printed_in_full(full_text: str) -> None:
     flat = squashed(full_text)
     for number in (1, 2, 3):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import re
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 from pypdf import PdfReader
@@ -149,6 +149,41 @@ def test_company_report_has_every_section_citations_and_literal_markup(
     assert not any(target.lower().startswith("javascript") for target in targets)
     score = client.get(f"{API}/assessments/{assessment}/score", headers=tenant_a.investor).json()
     assert compact(score["summary"]["inputs_hash"]) in text
+
+
+def test_company_report_prints_dates_only_as_far_as_the_sources_know_them(
+    client, tenant_a, db, content
+):
+    """A date known to the month or year is stored as its first day; the report must print
+    2017 or 2017-05, never 2017-01-01 as if the day were known."""
+    assessment = nso_assessment(client, tenant_a, db)
+    response = client.get(f"{API}/assessments/{assessment}/report.pdf", headers=tenant_a.investor)
+    text = pdf_text(PdfReader(io.BytesIO(response.content)))
+    with db.session(SYSTEM) as session:
+        items = list(
+            session.scalars(
+                select(EvidenceItem).where(
+                    EvidenceItem.company_id == uuid.UUID(company_id(db, "nso-group"))
+                )
+            )
+        )
+    dated = [(item.event_date, item.event_date_precision) for item in items] + [
+        (date.fromisoformat(source["date"]), source.get("date_precision", "day"))
+        for item in items
+        for source in item.sources
+        if source.get("date")
+    ]
+    exact_days = {day for day, precision in dated if precision == "day"}
+    vague = [(day, precision) for day, precision in dated if precision != "day"]
+    assert {precision for _, precision in vague} == {"month", "year"}, "content changed?"
+    for day, precision in vague:
+        partial = f"{day.year}" if precision == "year" else f"{day.year}-{day.month:02d}"
+        assert partial in text
+        if day not in exact_days:
+            assert day.isoformat() not in text, (day, precision)
+    # red-flag reasons in words, as the methodology is
+    assert compact("unremediated forensic finding affecting human rights defenders") in text
+    assert "forensic_finding" not in text and "human_rights_defenders" not in text
 
 
 def test_company_report_in_us_letter(client, tenant_a, db, content):

@@ -23,7 +23,6 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Final, Self
 from urllib.parse import urlsplit
@@ -47,6 +46,7 @@ from hrdd.dates import within_window
 from hrdd.vocab import (
     AffectedGroup,
     CompanyRole,
+    DatePrecision,
     EvidenceStatus,
     EvidenceType,
     FulfilmentStatus,
@@ -132,14 +132,6 @@ LISTING_EVIDENCE_TYPES: Final = frozenset(
 _SLUG_RE: Final = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _TICKER_RE: Final = re.compile(r"^[A-Z][A-Z0-9]*:[A-Z0-9][A-Z0-9.\-]*$")
 _DEFER_CONSISTENCY: Final = "defer_consistency"
-
-
-class DatePrecision(StrEnum):
-    """How much of a date the sources actually give."""
-
-    day = "day"
-    month = "month"
-    year = "year"
 
 
 # ---------------------------------------------------------------------------------------------

@@ -21,7 +21,6 @@ from hrdd.evidence.content import (
     CompanyResponse,
     CountryCode,
     DateClaim,
-    DatePrecision,
     IncidentSource,
     QuestionId,
     RelatedListing,
@@ -30,6 +29,7 @@ from hrdd.evidence.content import (
 from hrdd.vocab import (
     AffectedGroup,
     CompanyRole,
+    DatePrecision,
     EvidenceStatus,
     EvidenceType,
     FulfilmentStatus,

@@ -75,7 +75,8 @@ class _CompanyReportBuilder:
                 "inputs exactly, so the same score can be reproduced later.",
                 self.styles.small,
             ),
-            PageBreak(),
+            # The summary follows on the first page: the result is what a reader looks for.
+            Spacer(1, 6),
         ]
         return story
 
@@ -156,7 +157,7 @@ class _CompanyReportBuilder:
         rows = [
             [
                 self._cell(gap.commitment, widths[0]),
-                format_date(gap.committed_on),
+                format_date(gap.committed_on, gap.committed_precision),
                 enum_label(gap.status),
                 Paragraph(
                     self._evidence_links(gap.contradicting_evidence) or "None recorded",
@@ -186,7 +187,7 @@ class _CompanyReportBuilder:
                 event += f"<br/><i>{enum_label(entry.evidence_type)}</i>"
             rows.append(
                 [
-                    entry.occurred_on.isoformat(),
+                    format_date(entry.occurred_on, entry.occurred_precision),
                     Paragraph(event, self.styles.cell),
                     Paragraph(
                         "<br/><br/>".join(citation_markup(c) for c in entry.citations),

@@ -45,6 +45,7 @@ from hrdd.auth.service import Principal
 from hrdd.companies.models import Company
 from hrdd.companies.service import identifiers_of
 from hrdd.config import Settings
+from hrdd.dates import iso_date
 from hrdd.db import SYSTEM, Database, TenantContext, utcnow
 from hrdd.errors import Conflict
 from hrdd.evidence.models import Commitment, EvidenceItem
@@ -57,7 +58,7 @@ from hrdd.questionnaires.schemas import DisclosureAnswerType, Questionnaire
 from hrdd.reports import service as reports
 from hrdd.reports.schemas import PageSize
 from hrdd.scoring import service as scoring
-from hrdd.vocab import AssessmentStatus, EvidenceType, Role
+from hrdd.vocab import AssessmentStatus, EvidenceType, Role, words_of
 
 DEMO_ORGANISATION = "Demo investor"
 DEMO_KEY_NAME = "hrdd demo"
@@ -110,7 +111,8 @@ def _evidence_ref(source: dict[str, Any]) -> dict[str, Any]:
     ref: dict[str, Any] = {"title": source["title"][:500], "url": source["url"]}
     if source.get("publisher"):
         ref["publisher"] = source["publisher"][:300]
-    if source.get("date"):
+    # Answer evidence holds a whole date: a source dated only to the month or year gives none.
+    if source.get("date") and source.get("date_precision", "day") == "day":
         ref["source_date"] = source["date"]
     return ref
 
@@ -190,8 +192,8 @@ def derive_answers(
     for question_id, made in claims.items():
         answer_type = questionnaire.question(question_id).answer_type
         said = "; ".join(
-            f"{c.title} ({c.date.isoformat()}, rated {c.fulfilment.replace('_', ' ')} in "
-            "hrdd's curated record)"
+            f"{c.title} ({iso_date(c.date, c.date_precision)}, rated "
+            f"{words_of(c.fulfilment)} in hrdd's curated record)"
             for c in made
         )
         # A claim is public but unverified: partial where the question allows it; a yes/no
@@ -217,7 +219,7 @@ def derive_answers(
             "comment": "Listed: "
             + "; ".join(
                 f"{(i.related_listing or {}).get('list_name', i.title)} from "
-                f"{i.event_date.isoformat()}"
+                f"{iso_date(i.event_date, i.event_date_precision)}"
                 for i in listings
             ),
             "evidence": _first_sources(listings),

@@ -31,6 +31,7 @@ from reportlab.platypus import (
     TableStyle,
 )
 
+from hrdd.dates import iso_date
 from hrdd.reports.fonts import BODY_FONT, BOLD_FONT, register_fonts
 from hrdd.reports.schemas import Citation, Identifier, MethodologySection, PageSize
 from hrdd.reports.text import (
@@ -40,7 +41,7 @@ from hrdd.reports.text import (
     link_markup,
     url_markup,
 )
-from hrdd.vocab import InvestorAction, RiskBand, enum_label
+from hrdd.vocab import DatePrecision, InvestorAction, RiskBand, enum_label
 
 ProgressCallback = Callable[[float], None]
 
@@ -106,8 +107,8 @@ def format_score(score: float | None) -> str:
     return NO_VALUE if score is None else f"{score:.1f}"
 
 
-def format_date(day: date | None) -> str:
-    return NO_VALUE if day is None else day.isoformat()
+def format_date(day: date | None, precision: DatePrecision = DatePrecision.day) -> str:
+    return NO_VALUE if day is None else iso_date(day, precision)
 
 
 def format_identifiers(identifiers: Sequence[Identifier]) -> str:
@@ -326,7 +327,7 @@ def citation_markup(citation: Citation) -> str:
     parts = [
         f"<b>{escape_for_paragraph(citation.publisher)}</b>",
         link_markup(citation.url, citation.title),
-        format_date(citation.published_on),
+        format_date(citation.published_on, citation.published_precision),
         enum_label(citation.source_class),
     ]
     markup = ". ".join(parts) + "."

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from hrdd.vocab import (
     Confidence,
+    DatePrecision,
     EvidenceType,
     FulfilmentStatus,
     InvestorAction,
@@ -60,6 +61,7 @@ class Citation(ReportData):
     publisher: NonEmptyText
     title: NonEmptyText
     published_on: date | None = None
+    published_precision: DatePrecision = DatePrecision.day
     url: str | None = None
     source_class: SourceClass
 
@@ -112,12 +114,14 @@ class RiskPoint(ReportData):
 class SayDoGapRow(ReportData):
     commitment: NonEmptyText
     committed_on: date | None = None
+    committed_precision: DatePrecision = DatePrecision.day
     status: FulfilmentStatus
     contradicting_evidence: list[EvidenceLink] = Field(default_factory=list)
 
 
 class TimelineEntry(ReportData):
     occurred_on: date
+    occurred_precision: DatePrecision = DatePrecision.day
     summary: NonEmptyText
     evidence_type: EvidenceType | None = None
     citations: list[Citation] = Field(min_length=1)

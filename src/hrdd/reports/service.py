@@ -24,7 +24,7 @@ from hrdd.companies.models import Company
 from hrdd.companies.service import company_names, identifiers_of
 from hrdd.db import in_chunks, utcnow
 from hrdd.errors import Conflict, NotFound
-from hrdd.evidence.models import EvidenceItem
+from hrdd.evidence.models import Commitment, EvidenceItem
 from hrdd.portfolios import service as portfolios
 from hrdd.portfolios.exports import ScoreRow, download_name
 from hrdd.portfolios.models import Portfolio
@@ -68,6 +68,7 @@ from hrdd.scoring import service as scoring
 from hrdd.scoring.schemas import Methodology, OverrideView, ScoreDetail
 from hrdd.vocab import (
     AssessmentStatus,
+    DatePrecision,
     DisclosureLevel,
     EvidenceType,
     FulfilmentStatus,
@@ -133,6 +134,7 @@ def _citations(sources: Sequence[dict[str, Any]]) -> list[Citation]:
             publisher=source["publisher"],
             title=source["title"],
             published_on=date.fromisoformat(source["date"]) if source.get("date") else None,
+            published_precision=DatePrecision(source.get("date_precision") or DatePrecision.day),
             url=source.get("url"),
             source_class=SourceClass(source.get("source_class") or SourceClass.unverified),
         )
@@ -244,8 +246,22 @@ def _company_evidence(session: Session, company_id: uuid.UUID) -> list[EvidenceI
     )
 
 
-def _say_do_rows(detail: ScoreDetail, items: dict[uuid.UUID, EvidenceItem]) -> list[SayDoGapRow]:
+def _commitment_precisions(
+    session: Session, commitment_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, DatePrecision]:
+    if not commitment_ids:
+        return {}
+    rows = session.execute(
+        select(Commitment.id, Commitment.date_precision).where(Commitment.id.in_(commitment_ids))
+    )
+    return {row.id: DatePrecision(row.date_precision) for row in rows}
+
+
+def _say_do_rows(
+    session: Session, detail: ScoreDetail, items: dict[uuid.UUID, EvidenceItem]
+) -> list[SayDoGapRow]:
     by_ref = {ref.ref: ref for ref in detail.evidence}
+    precisions = _commitment_precisions(session, [commitment.id for commitment in detail.say_do])
     rows = []
     for commitment in detail.say_do:
         links = []
@@ -260,6 +276,7 @@ def _say_do_rows(detail: ScoreDetail, items: dict[uuid.UUID, EvidenceItem]) -> l
             SayDoGapRow(
                 commitment=f"{commitment.title}: {commitment.claim}",
                 committed_on=commitment.date,
+                committed_precision=precisions.get(commitment.id, DatePrecision.day),
                 status=FulfilmentStatus(commitment.fulfilment_as_of or commitment.fulfilment),
                 contradicting_evidence=links,
             )
@@ -275,6 +292,7 @@ def _timeline(items: Sequence[EvidenceItem]) -> list[TimelineEntry]:
             entries.append(
                 TimelineEntry(
                     occurred_on=item.event_date,
+                    occurred_precision=DatePrecision(item.event_date_precision),
                     summary=f"{item.title}. {item.summary}",
                     evidence_type=EvidenceType(item.type),
                     citations=citations,
@@ -323,7 +341,7 @@ def company_report(
             for theme in result.themes
         ],
         evidence_risk_series=_risk_series(detail.evidence_series),
-        say_do_gaps=_say_do_rows(detail, {item.id: item for item in evidence}),
+        say_do_gaps=_say_do_rows(session, detail, {item.id: item for item in evidence}),
         timeline=_timeline(evidence),
         overrides=_overrides(summary.overrides),
         answers=_answer_rows(subject.questionnaire, subject.answers, subject.visible_question_ids),

@@ -65,6 +65,7 @@ from hrdd.vocab import (
     InvestorAction,
     ResponseKind,
     RiskBand,
+    words_of,
 )
 
 _LN2 = math.log(2)
@@ -737,7 +738,8 @@ def _fired(rule: ListingOverride | HarmOverride, matched: list[IncidentInput]) -
         groups = sorted(
             {g for i in matched for g in i.affected_groups if g in rule.affected_groups}
         )
-        what = f"unremediated {', '.join(rule.evidence_types)} affecting {', '.join(groups)}"
+        kinds = ", ".join(words_of(kind) for kind in rule.evidence_types)
+        what = f"unremediated {kinds} affecting {', '.join(words_of(g) for g in groups)}"
     ids = tuple(incident.id for incident in matched)
     return OverrideFired(
         rule_id=rule.id,
