@@ -96,7 +96,12 @@ def company_report(**changes: object) -> CompanyReport:
             action_reason=f"Reason text with {LINK_INJECTION} inside.",
         ),
         theme_scores=[
-            ThemeScore(theme_id=f"theme-{index}", title=f"Theme {index}", score=index * 20.0)
+            ThemeScore(
+                theme_id=f"theme-{index}",
+                title=f"Theme {index}",
+                claimed=index * 20.0,
+                verified=index * 10.0,
+            )
             for index in range(1, 5)
         ],
         evidence_risk_series=[
@@ -193,6 +198,17 @@ def test_cover_and_summary_carry_the_score_facts(full_text: str) -> None:
         "EXAMPLE0000000000000",
     ):
         assert expected in full_text
+
+
+def test_theme_scores_show_claimed_beside_verified(full_text: str) -> None:
+    """The say-do gap per theme is visible: each theme's row gives both scores."""
+    section = full_text[full_text.index("Theme scores") : full_text.index("Evidence risk")]
+    assert "Claimed" in section and "Verified" in section
+    table = section[section.index("Weight") :]
+    rows = re.findall(r"Theme (\d)\s+\S+\s+([\d.]+)\s+([\d.]+)", table)
+    assert {(int(n), float(c), float(v)) for n, c, v in rows} == {
+        (n, n * 20.0, n * 10.0) for n in range(1, 5)
+    }
 
 
 def test_the_first_page_gives_the_result(full_pdf: bytes) -> None:

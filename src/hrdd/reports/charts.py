@@ -7,7 +7,7 @@ from typing import Any
 
 from reportlab.graphics.charts.barcharts import HorizontalBarChart, VerticalBarChart
 from reportlab.graphics.charts.lineplots import LinePlot
-from reportlab.graphics.shapes import Drawing, String
+from reportlab.graphics.shapes import Drawing, Rect, String
 from reportlab.graphics.widgets.markers import makeMarker
 from reportlab.lib import colors
 
@@ -19,6 +19,7 @@ from hrdd.vocab import RiskBand, enum_label
 
 _LABEL_SIZE = 7
 _THEME_COLOUR = colors.HexColor("#3d5a80")
+_CLAIMED_COLOUR = colors.HexColor("#b8c7db")
 _LINE_COLOUR = colors.HexColor("#b71c1c")
 _BAND_ORDER = list(RiskBand)
 _MAX_TIME_TICKS = 7
@@ -59,9 +60,12 @@ def _empty_chart(width: float, height: float, message: str) -> Drawing:
 
 
 def theme_bar_chart(themes: Sequence[ThemeScore], width: float) -> Drawing:
-    """Commitment score per theme, 0-100, first theme on top."""
+    """Commitment score per theme, 0-100, first theme on top: a pale bar for the score the
+    answers claim and a dark one for the score verified against the evidence, so the say-do
+    gap shows as the difference between the two."""
     register_fonts()
-    height = 30 + 18 * max(len(themes), 1)
+    legend_height = 14
+    height = 30 + legend_height + 26 * max(len(themes), 1)
     if not themes:
         return _empty_chart(width, 40, "No theme scores were recorded.")
     label_width = width * 0.38
@@ -70,23 +74,32 @@ def theme_bar_chart(themes: Sequence[ThemeScore], width: float) -> Drawing:
     chart.x = label_width + 6
     chart.y = 18
     chart.width = width - label_width - 20
-    chart.height = height - 26
-    # The category axis runs bottom-up, so reverse to keep the model's order top-down.
+    chart.height = height - 26 - legend_height
+    # The category axis runs bottom-up, so reverse to keep the model's order top-down. Within
+    # a category the first series is drawn lowest, so verified goes first to sit under claimed.
     ordered = list(reversed(themes))
-    chart.data = [[theme.score for theme in ordered]]
+    chart.data = [[t.verified for t in ordered], [t.claimed for t in ordered]]
     chart.categoryAxis.categoryNames = [
         fit_plain_text(theme.title, BODY_FONT, _LABEL_SIZE, label_width) for theme in ordered
     ]
     _style_category_axis(chart.categoryAxis)
     _style_value_axis(chart.valueAxis, maximum=100)
     chart.valueAxis.valueStep = 20
-    chart.bars[0].fillColor = _THEME_COLOUR
-    chart.bars[0].strokeColor = None
+    for index, colour in enumerate((_THEME_COLOUR, _CLAIMED_COLOUR)):
+        chart.bars[index].fillColor = colour
+        chart.bars[index].strokeColor = None
+    chart.barSpacing = 1
     chart.barLabelFormat = "%.0f"
     chart.barLabels.fontName = BODY_FONT
     chart.barLabels.fontSize = _LABEL_SIZE
     chart.barLabels.nudge = 8
     drawing.add(chart)
+    legend_y = height - legend_height + 3
+    x = chart.x
+    for label, colour in (("Claimed", _CLAIMED_COLOUR), ("Verified", _THEME_COLOUR)):
+        drawing.add(Rect(x, legend_y, 8, 8, fillColor=colour, strokeColor=None))
+        drawing.add(String(x + 11, legend_y + 1, label, fontName=BODY_FONT, fontSize=_LABEL_SIZE))
+        x += 60
     return drawing
 
 

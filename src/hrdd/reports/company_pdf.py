@@ -111,7 +111,11 @@ class _CompanyReportBuilder:
             "themes",
             keep_with=[
                 Paragraph(
-                    "Commitment score per theme, from 0 (nothing disclosed or done) to 100.",
+                    "Commitment score per theme, from 0 (nothing disclosed or done) to 100. "
+                    "Claimed: as the answers state it. Verified: with each recorded claim "
+                    "weighed by how far it was fulfilled, so a claim only the company reports "
+                    "counts for less and one the evidence contradicts counts against its theme. "
+                    "The difference is the say-do gap.",
                     self.styles.small,
                 ),
                 theme_bar_chart(themes, self.width),
@@ -119,19 +123,18 @@ class _CompanyReportBuilder:
         )
         if themes:
             # Named as in the chart and the methodology; the rule file's identifiers stay out.
-            widths = [self.width * 0.6, self.width * 0.2, self.width * 0.2]
+            widths = [self.width * 0.52, self.width * 0.16, self.width * 0.16, self.width * 0.16]
             rows = [
                 [
                     self._cell(theme.title, widths[0]),
                     NO_VALUE if theme.weight is None else f"{theme.weight:g}",
-                    format_score(theme.score),
+                    format_score(theme.claimed),
+                    format_score(theme.verified),
                 ]
                 for theme in themes
             ]
-            story += [
-                Spacer(1, 6),
-                paragraph_table(["Theme", "Weight", "Score"], rows, widths, self.styles),
-            ]
+            header = ["Theme", "Weight", "Claimed", "Verified"]
+            story += [Spacer(1, 6), paragraph_table(header, rows, widths, self.styles)]
         return story
 
     def evidence_risk(self) -> list[Flowable]:

@@ -100,9 +100,13 @@ class ScoreSummary(ReportData):
 
 
 class ThemeScore(ReportData):
+    """A theme's commitment score as the answers claim it and as verified against the
+    evidence (claims the evidence contradicts, or only the company reports, are discounted)."""
+
     theme_id: NonEmptyText
     title: NonEmptyText
-    score: Score
+    claimed: Score
+    verified: Score
     weight: Annotated[float, Field(gt=0)] | None = None
 
 

@@ -335,7 +335,8 @@ def company_report(
             ThemeScore(
                 theme_id=theme.theme,
                 title=_theme_title(subject.questionnaire, theme.theme),
-                score=float(theme.verified),
+                claimed=float(theme.claimed),
+                verified=float(theme.verified),
                 weight=theme.weight if theme.weight > 0 else None,
             )
             for theme in result.themes
