@@ -46,7 +46,6 @@ class SharedObjects:
 
     company_id: str
     screened_company_id: str
-    link_id: str
     questionnaire_key: str
     questionnaire_version: str
     ruleset_id: str
@@ -59,6 +58,10 @@ class World:
     tenant: Tenant
     marker: str
     shared: SharedObjects
+    # A company the organisation made (every organisation reads it, only its maker edits it)
+    # and an ownership link it added to the shared company (private to it).
+    company_id: str = ""
+    link_id: str = ""
     assessment_id: str = ""
     file_id: str = ""
     evidence_id: str = ""
@@ -90,7 +93,7 @@ class World:
 PATH_PARAMETERS: dict[str, Callable[[World], str]] = {
     "key_id": lambda world: world.spare_key_id,
     "company_id": lambda world: world.shared.company_id,
-    "link_id": lambda world: world.shared.link_id,
+    "link_id": lambda world: world.link_id,
     "key": lambda world: world.shared.questionnaire_key,
     "version": lambda world: world.shared.questionnaire_version,
     "question_id": lambda world: TEXT_QUESTION,
@@ -124,13 +127,11 @@ def load_shared_content(
             ).all()
         )
     company_id = str(ids[ASSESSED_COMPANY])
-    company = _ok(client.get(f"{API}/companies/{company_id}", headers=reader.investor))
     questionnaire = _ok(client.get(f"{API}/questionnaires", headers=reader.investor))["items"][0]
     ruleset = _ok(client.get(f"{API}/rulesets/current", headers=reader.investor))["version"]
     return SharedObjects(
         company_id=company_id,
         screened_company_id=str(ids[SCREENED_COMPANY]),
-        link_id=company["owners"][0]["id"],
         questionnaire_key=questionnaire["key"],
         questionnaire_version=questionnaire["version"],
         ruleset_id=ruleset["id"],
@@ -140,6 +141,7 @@ def load_shared_content(
 def build_world(client: TestClient, tenant: Tenant, shared: SharedObjects, marker: str) -> World:
     """Make one object of every private kind for `tenant`, each carrying `marker`."""
     world = World(tenant=tenant, marker=marker, shared=shared)
+    _make_company(client, world)
     _make_assessment(client, world)
     _make_evidence(client, world)
     _make_screening(client, world)
@@ -276,6 +278,19 @@ def _make_assessment(client: TestClient, world: World) -> None:
     _ok(answered)
 
 
+def _make_company(client: TestClient, world: World) -> None:
+    headers = world.tenant.analyst
+    # Every organisation may read the company, so its name carries no marker.
+    made = client.post(f"{API}/companies", json={"name": "Example Optics"}, headers=headers)
+    world.company_id = _ok(made, 201)["id"]
+    link = client.post(
+        f"{API}/companies/{world.shared.company_id}/ownership",
+        json={"owner_name": f"Stake of {world.marker}", "owner_kind": "fund", "percentage": "5"},
+        headers=headers,
+    )
+    world.link_id = _ok(link, 201)["id"]
+
+
 def _make_evidence(client: TestClient, world: World) -> None:
     headers = world.tenant.analyst
     item = client.post(f"{API}/evidence", json=evidence_body(world), headers=headers)
@@ -367,6 +382,7 @@ def _private_ids(client: TestClient, world: World) -> set[str]:
     ids = {
         world.file_id,
         world.job_id,
+        world.link_id,
         *(str(key_id) for key_id in world.tenant.key_ids.values()),
     }
     for path in lists:

@@ -44,23 +44,25 @@ def list_companies(
     responses=_WRITE_ERRORS,
 )
 def create_company(
-    data: CompanyIn, session: DbSession, _: Analyst, response: Response
+    data: CompanyIn, session: DbSession, principal: Analyst, response: Response
 ) -> CompanyOut:
-    company = service.create_company(session, data)
+    """The company is shared with every organisation; only yours may edit it."""
+    company = service.create_company(session, data, created_by=principal.organisation_id)
     response.headers["Location"] = f"/api/v1/companies/{company.id}"
     response.headers["ETag"] = etag_for(company.id, company.version)
-    return service.to_out(session, company)
+    return service.to_out(session, company, principal.organisation_id)
 
 
 @router.get(
     "/{company_id}", summary="Read a company", response_model=CompanyOut, responses=_READ_ERRORS
 )
 def read_company(
-    company_id: uuid.UUID, session: DbSession, _: Investor, response: Response
+    company_id: uuid.UUID, session: DbSession, principal: Investor, response: Response
 ) -> CompanyOut:
+    """Owners and holdings list the bundled links and your organisation's own."""
     company = service.get_company(session, company_id)
     response.headers["ETag"] = etag_for(company.id, company.version)
-    return service.to_out(session, company)
+    return service.to_out(session, company, principal.organisation_id)
 
 
 @router.put(
@@ -73,15 +75,17 @@ def replace_company(
     company_id: uuid.UUID,
     data: CompanyIn,
     session: DbSession,
-    _: Analyst,
+    principal: Analyst,
     response: Response,
     if_match: IfMatch = None,
 ) -> CompanyOut:
+    """403 for a bundled company or one another organisation made: companies are shared."""
     company = service.get_company(session, company_id)
+    service.require_editable(company, principal.organisation_id)
     check_if_match(if_match, etag_for(company.id, company.version), required=True)
     service.replace_company(session, company, data)
     response.headers["ETag"] = etag_for(company.id, company.version)
-    return service.to_out(session, company)
+    return service.to_out(session, company, principal.organisation_id)
 
 
 @router.post(
@@ -92,10 +96,16 @@ def replace_company(
     responses=_WRITE_ERRORS,
 )
 def add_ownership(
-    company_id: uuid.UUID, data: OwnershipIn, session: DbSession, _: Analyst, response: Response
+    company_id: uuid.UUID,
+    data: OwnershipIn,
+    session: DbSession,
+    principal: Analyst,
+    response: Response,
 ) -> OwnershipOut:
+    """The link is private to your organisation: it counts in your portfolios' exposure
+    through ownership, and no other organisation sees it."""
     company = service.get_company(session, company_id)
-    link = service.add_ownership(session, company, data)
+    link = service.add_ownership(session, company, data, principal.organisation_id)
     response.headers["Location"] = f"/api/v1/companies/{company.id}"
     return service.ownership_out(session, link)
 
@@ -109,5 +119,6 @@ def add_ownership(
 def remove_ownership(
     company_id: uuid.UUID, link_id: uuid.UUID, session: DbSession, _: Analyst
 ) -> None:
+    """Your organisation's own links only: bundled links are read-only (403)."""
     company = service.get_company(session, company_id)
     service.remove_ownership(session, company, link_id)

@@ -1,4 +1,11 @@
-"""Companies (shared reference data), their market identifiers and ownership links."""
+"""Companies (shared reference data), their market identifiers and ownership links.
+
+Companies are read by every organisation. Bundled companies (with a slug) come from the curated
+files and are read-only through the API; a company made through the API is edited only by the
+organisation that made it, so no tenant can rename another's holdings. Ownership links move
+scores (exposure through ownership), so they follow the evidence model: bundled links are
+shared and read-only, links an analyst adds are private to the analyst's organisation.
+"""
 
 import uuid
 from datetime import date, datetime
@@ -7,7 +14,7 @@ from decimal import Decimal
 from sqlalchemy import Column, ForeignKey, Numeric, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from hrdd.db import JsonType, UTCDateTime, new_id, utcnow
+from hrdd.db import JsonType, SharedOrTenantOwned, UTCDateTime, new_id, organisation_fk, utcnow
 
 
 class Company(SQLModel, table=True):
@@ -26,6 +33,12 @@ class Company(SQLModel, table=True):
     listing_status: str = Field(default="private", max_length=20)
     lei: str | None = Field(default=None, max_length=20, unique=True)
     notes: str | None = Field(default=None, max_length=5000)
+    # The organisation that made it through the API, the only one that may edit it; None for
+    # bundled companies (and for companies made before this was recorded).
+    created_by_organisation_id: uuid.UUID | None = Field(
+        default=None,
+        sa_column=Column(ForeignKey("organisations.id", ondelete="SET NULL"), index=True),
+    )
     version: int = Field(default=1)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
@@ -45,13 +58,15 @@ class CompanyIdentifier(SQLModel, table=True):
     value: str = Field(max_length=40, index=True)
 
 
-class OwnershipLink(SQLModel, table=True):
+class OwnershipLink(SharedOrTenantOwned, SQLModel, table=True):
     """Who owns (part of) a company, when, and says who. Private-equity stakes rarely appear
-    in registries, so each link keeps its own source."""
+    in registries, so each link keeps its own source. Bundled links (``organisation_id`` None)
+    are shared; a link an analyst adds is private to the analyst's organisation."""
 
     __tablename__ = "ownership_links"
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    organisation_id: uuid.UUID | None = organisation_fk(nullable=True)
     company_id: uuid.UUID = Field(
         sa_column=Column(ForeignKey("companies.id", ondelete="CASCADE"), nullable=False, index=True)
     )

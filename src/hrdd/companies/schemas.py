@@ -107,6 +107,10 @@ class OwnershipOut(BaseModel):
     source_date: date | None
     source_url: str | None
     note: str | None
+    shared: bool = Field(
+        description="A bundled link, shared by every organisation and read-only; false for a "
+        "link your organisation added, which only it sees"
+    )
 
 
 class CompanyOut(BaseModel):
@@ -122,6 +126,10 @@ class CompanyOut(BaseModel):
     lei: str | None
     tickers: list[str]
     notes: str | None
+    editable: bool = Field(
+        description="Whether your organisation may edit it: bundled companies are read-only, "
+        "and a company made through the API is edited only by the organisation that made it"
+    )
     version: int
     created_at: datetime
     updated_at: datetime

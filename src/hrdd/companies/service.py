@@ -19,7 +19,7 @@ from hrdd.companies.schemas import (
     OwnershipOut,
 )
 from hrdd.db import IDS, reusable, rows_for_ids, utcnow
-from hrdd.errors import Conflict, Invalid, NotFound, ProblemDetail
+from hrdd.errors import Conflict, Forbidden, Invalid, NotFound, ProblemDetail
 from hrdd.http import PageParams, paginate
 
 _NAMES = reusable(select(Company.id, Company.name).where(Company.id.in_(IDS)))
@@ -109,14 +109,41 @@ def _apply(session: Session, company: Company, data: CompanyIn) -> None:
         session.add(CompanyIdentifier(company_id=company.id, scheme="ticker", value=value))
 
 
-def create_company(session: Session, data: CompanyIn, slug: str | None = None) -> Company:
+def create_company(
+    session: Session,
+    data: CompanyIn,
+    *,
+    slug: str | None = None,
+    created_by: uuid.UUID | None = None,
+) -> Company:
+    """A bundled company (``slug``, from the loader) or one an organisation made
+    (``created_by``), which only that organisation may edit."""
     _check_identifiers_free(session, data, None)
-    company = Company(name=data.name, slug=slug)
+    company = Company(name=data.name, slug=slug, created_by_organisation_id=created_by)
     session.add(company)
     session.flush()
     _apply(session, company, data)
     _flush_or_conflict(session)
     return company
+
+
+def may_edit(company: Company, organisation_id: uuid.UUID) -> bool:
+    # Companies made before their maker was recorded (no slug, no maker) stay editable.
+    return company.slug is None and company.created_by_organisation_id in (None, organisation_id)
+
+
+def require_editable(company: Company, organisation_id: uuid.UUID) -> None:
+    """403 for a bundled company or one another organisation made: companies are shared, and
+    an edit would change what every other organisation sees and scores."""
+    if company.slug is not None:
+        raise Forbidden(
+            f"company {company.id} is bundled reference data and read-only; the curated "
+            "evidence files are its source"
+        )
+    if not may_edit(company, organisation_id):
+        raise Forbidden(
+            f"company {company.id} was made by another organisation; only it may edit it"
+        )
 
 
 def replace_company(session: Session, company: Company, data: CompanyIn) -> Company:
@@ -180,6 +207,7 @@ def to_summary(company: Company, idents: dict[str, list[str]]) -> CompanySummary
 
 
 def ownership_out(session: Session, link: OwnershipLink) -> OwnershipOut:
+    """One link as the API shows it (``shared``: a bundled, read-only link)."""
     owned = session.get(Company, link.company_id)
     return OwnershipOut(
         id=link.id,
@@ -197,10 +225,11 @@ def ownership_out(session: Session, link: OwnershipLink) -> OwnershipOut:
         source_date=link.source_date,
         source_url=link.source_url,
         note=link.note,
+        shared=link.organisation_id is None,
     )
 
 
-def to_out(session: Session, company: Company) -> CompanyOut:
+def to_out(session: Session, company: Company, organisation_id: uuid.UUID) -> CompanyOut:
     idents = identifiers_of(session, [company.id])[company.id]
     owners = session.scalars(
         select(OwnershipLink)
@@ -217,6 +246,7 @@ def to_out(session: Session, company: Company) -> CompanyOut:
         aliases=company.aliases,
         website=company.website,
         notes=company.notes,
+        editable=may_edit(company, organisation_id),
         version=company.version,
         created_at=company.created_at,
         updated_at=company.updated_at,
@@ -225,12 +255,16 @@ def to_out(session: Session, company: Company) -> CompanyOut:
     )
 
 
-def add_ownership(session: Session, company: Company, data: OwnershipIn) -> OwnershipLink:
+def add_ownership(
+    session: Session, company: Company, data: OwnershipIn, organisation_id: uuid.UUID
+) -> OwnershipLink:
+    """A link private to ``organisation_id``: it moves that organisation's scores only."""
     if data.owner_company_id is not None:
         if data.owner_company_id == company.id:
             raise Invalid.at("owner_company_id", "a company cannot own itself")
         get_company(session, data.owner_company_id)
     link = OwnershipLink(
+        organisation_id=organisation_id,
         company_id=company.id,
         **data.model_dump(exclude={"source_url"}),
         source_url=str(data.source_url) if data.source_url else None,
@@ -242,9 +276,14 @@ def add_ownership(session: Session, company: Company, data: OwnershipIn) -> Owne
 
 
 def remove_ownership(session: Session, company: Company, link_id: uuid.UUID) -> None:
-    link = session.get(OwnershipLink, link_id)
+    link = session.scalars(select(OwnershipLink).where(OwnershipLink.id == link_id)).first()
     if link is None or link.company_id != company.id:
         raise NotFound(f"no ownership link {link_id} on company {company.id}")
+    if link.organisation_id is None:
+        raise Forbidden(
+            f"ownership link {link_id} is bundled reference data and read-only; the curated "
+            "evidence files are its source"
+        )
     touch_companies(session, [link.company_id, link.owner_company_id])
     session.delete(link)
 

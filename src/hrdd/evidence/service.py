@@ -733,13 +733,15 @@ def _sync_ownership(
     company_ids: dict[str, uuid.UUID],
     tally: Tally,
 ) -> None:
-    """Links are matched by (owner name, start date). Links an analyst added through the
-    API have no counterpart in the file and are left alone."""
+    """Bundled links are matched by (owner name, start date). Links analysts added through
+    the API belong to their organisations and are never touched."""
     company_id = company_ids[document.company.slug]
     existing = {
         (link.owner_name, link.start_date): link
         for link in session.scalars(
-            select(OwnershipLink).where(OwnershipLink.company_id == company_id)
+            select(OwnershipLink).where(
+                OwnershipLink.company_id == company_id, OwnershipLink.organisation_id.is_(None)
+            )
         )
     }
     for link in document.ownership:

@@ -1,0 +1,148 @@
+"""The company registry is shared, so no organisation's edit may change what another sees or
+scores: bundled companies and links are read-only, a company made through the API is edited
+only by its maker, and an ownership link an analyst adds is private to its organisation."""
+
+from __future__ import annotations
+
+from portfolio_helpers import (
+    API,
+    by_name,
+    company_id,
+    confirm_first_candidates,
+    create_company,
+    create_portfolio,
+    load_content,
+    risk,
+    upload,
+)
+
+
+def company(client, headers, company: str) -> dict:
+    response = client.get(f"{API}/companies/{company}", headers=headers)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def is_forbidden(response) -> bool:
+    return response.status_code == 403 and response.headers["content-type"].startswith(
+        "application/problem+json"
+    )
+
+
+def test_another_organisations_ownership_link_changes_nothing_of_ours(
+    client, tenant_a, tenant_b, db, content
+):
+    """B records that Unilever owns NSO Group; A's Unilever holding must not inherit NSO's
+    risk, and A must not see or be able to remove B's link."""
+    nso, unilever = company_id(db, "nso-group"), company_id(db, "unilever")
+    portfolio = create_portfolio(client, tenant_a.investor)
+    assert upload(client, tenant_a.investor, portfolio, "name\nUnilever PLC\n").status_code == 200
+    confirm_first_candidates(client, tenant_a.investor, portfolio)
+    before = by_name(risk(client, tenant_a.investor, portfolio)["holdings"], "Unilever PLC")
+    assert before["exposure_via"] == []
+
+    added = client.post(
+        f"{API}/companies/{nso}/ownership",
+        json={
+            "owner_name": "Unilever PLC",
+            "owner_kind": "company",
+            "owner_company_id": unilever,
+            "percentage": "5",
+        },
+        headers=tenant_b.analyst,
+    )
+    assert added.status_code == 201, added.text
+    link = added.json()
+    assert link["shared"] is False
+
+    after = by_name(risk(client, tenant_a.investor, portfolio)["holdings"], "Unilever PLC")
+    assert after["exposure_via"] == []
+    assert (after["overall"], after["band"], after["action"]) == (
+        before["overall"],
+        before["band"],
+        before["action"],
+    )
+    assert link["id"] not in {o["id"] for o in company(client, tenant_a.investor, nso)["owners"]}
+    assert link["id"] in {o["id"] for o in company(client, tenant_b.investor, nso)["owners"]}
+    held = company(client, tenant_a.investor, unilever)["holdings"]
+    assert link["id"] not in {h["id"] for h in held}
+
+    link_url = f"{API}/companies/{nso}/ownership/{link['id']}"
+    assert client.delete(link_url, headers=tenant_a.analyst).status_code == 404
+    assert link["id"] in {o["id"] for o in company(client, tenant_b.investor, nso)["owners"]}
+    mine = client.delete(link_url, headers=tenant_b.analyst)
+    assert mine.status_code == 204
+
+
+def test_bundled_companies_and_links_are_read_only(client, tenant_a, db, content):
+    unilever, sandvine = company_id(db, "unilever"), company_id(db, "sandvine")
+    current = client.get(f"{API}/companies/{unilever}", headers=tenant_a.analyst)
+    assert current.json()["editable"] is False
+    renamed = client.put(
+        f"{API}/companies/{unilever}",
+        json={"name": "Unilever PLC (renamed)"},
+        headers={**tenant_a.analyst, "If-Match": current.headers["ETag"]},
+    )
+    assert is_forbidden(renamed), renamed.text
+    assert "bundled" in renamed.json()["detail"]
+    assert company(client, tenant_a.investor, unilever)["name"] == current.json()["name"]
+
+    owners = company(client, tenant_a.investor, sandvine)["owners"]
+    bundled = [owner for owner in owners if owner["shared"]]
+    assert bundled, "the curated file records Sandvine's owners"
+    removed = client.delete(
+        f"{API}/companies/{sandvine}/ownership/{bundled[0]['id']}", headers=tenant_a.analyst
+    )
+    assert is_forbidden(removed), removed.text
+    assert company(client, tenant_a.investor, sandvine)["owners"] == owners
+
+
+def test_only_the_maker_edits_a_company_it_made(client, tenant_a, tenant_b, content):
+    made = create_company(client, tenant_a, "Example Optics Ltd")
+    theirs = client.get(f"{API}/companies/{made}", headers=tenant_b.analyst)
+    assert theirs.status_code == 200  # shared for reading
+    assert theirs.json()["editable"] is False
+    refused = client.put(
+        f"{API}/companies/{made}",
+        json={"name": "Example Optics Ltd (sanctioned)"},
+        headers={**tenant_b.analyst, "If-Match": theirs.headers["ETag"]},
+    )
+    assert is_forbidden(refused), refused.text
+    assert "another organisation" in refused.json()["detail"]
+
+    ours = client.get(f"{API}/companies/{made}", headers=tenant_a.analyst)
+    assert ours.json()["editable"] is True
+    renamed = client.put(
+        f"{API}/companies/{made}",
+        json={"name": "Example Optics Holdings Ltd"},
+        headers={**tenant_a.analyst, "If-Match": ours.headers["ETag"]},
+    )
+    assert renamed.status_code == 200, renamed.text
+    assert company(client, tenant_b.investor, made)["name"] == "Example Optics Holdings Ltd"
+
+
+def test_loading_the_bundled_content_again_leaves_organisations_links_alone(
+    client, tenant_a, db, settings, content
+):
+    """The loader matches bundled links by owner name and start date; a link an analyst added
+    with the same owner and start must not be taken for one and overwritten."""
+    sandvine = company_id(db, "sandvine")
+    owners = company(client, tenant_a.investor, sandvine)["owners"]
+    [bundled, *_] = [owner for owner in owners if owner["shared"]]
+    added = client.post(
+        f"{API}/companies/{sandvine}/ownership",
+        json={
+            "owner_name": bundled["owner_name"],
+            "owner_kind": bundled["owner_kind"],
+            "start_date": bundled["start_date"],
+            "percentage": "12.5",
+            "note": "Our own reading of the filing",
+        },
+        headers=tenant_a.analyst,
+    )
+    assert added.status_code == 201, added.text
+    load_content(db, settings)
+    owners = {o["id"]: o for o in company(client, tenant_a.investor, sandvine)["owners"]}
+    assert owners[added.json()["id"]]["note"] == "Our own reading of the filing"
+    assert owners[added.json()["id"]]["percentage"] == "12.5000"
+    assert owners[bundled["id"]] == bundled
