@@ -6,7 +6,7 @@ screening listing or answer is dated outside this window. Dates near either end 
 real, so they are refused where they come in, with the field named.
 """
 
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated
 
 from pydantic import AfterValidator
@@ -35,6 +35,22 @@ def within_window(value: date) -> date:
 
 
 PlausibleDate = Annotated[date, AfterValidator(within_window)]
+
+
+def not_in_future(value: date) -> date:
+    """Events, publications, claims and list downloads have already happened. A date after
+    tomorrow (UTC, so that a place ahead of UTC can still enter its today) is a typo that
+    would otherwise keep an item out of every score until that day, silently."""
+    today = datetime.now(UTC).date()
+    if value > today + timedelta(days=1):
+        raise ValueError(
+            f"{value.isoformat()} is in the future (today is {today.isoformat()}, UTC): "
+            "it must be a day that has already come"
+        )
+    return value
+
+
+PastDate = Annotated[date, AfterValidator(within_window), AfterValidator(not_in_future)]
 
 
 def iso_date(day: date, precision: DatePrecision | str = DatePrecision.day) -> str:

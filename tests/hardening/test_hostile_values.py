@@ -5,6 +5,7 @@ the field, never a 5xx, and writes nothing; dates are accepted from 1900-01-01 t
 from __future__ import annotations
 
 import json
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -203,14 +204,49 @@ def test_dates_far_in_the_past_or_future_are_422_naming_the_field(world_client, 
     assert table_counts(db) == before
 
 
+# Dates of what has already happened (an event, a source's publication, a claim, a list
+# download): the window's far end does not apply to them, today does (next test).
+HAPPENED = {"event_date", "sources.0.date", "date"}
+
+
 @pytest.mark.parametrize("day", ["1900-01-01", "2100-12-31"])
 def test_the_first_and_last_accepted_dates(day, world_client, tenant_a):
     client, world = world_client
-    for method, url, headers, body, _ in _date_targets(world, tenant_a, day):
-        if method != "POST":
+    future = day > date.today().isoformat()
+    for method, url, headers, body, path in _date_targets(world, tenant_a, day):
+        if method != "POST" or (future and path in HAPPENED):
             continue  # answer writes change the ETag; the POSTs show the window is shared
         response = client.request(method, url, json=body, headers=headers)
         assert response.status_code == 201, (url, response.text)
     listing = csl_file(csl_row("k1", "Listed Party", start_date=day))
-    accepted = import_screening(client, tenant_a.analyst, listing, snapshot_date=day)
+    snapshot = None if future else day
+    accepted = import_screening(client, tenant_a.analyst, listing, snapshot_date=snapshot)
     assert accepted.status_code == 201, accepted.text
+
+
+def test_what_has_happened_cannot_be_dated_after_tomorrow(world_client, db, tenant_a):
+    """A typo that dates a forensic finding in the future would keep it out of every score
+    until that day, with no warning; a snapshot dated in the future would block every real
+    snapshot of its list until then. Tomorrow is still accepted, for places ahead of UTC."""
+    client, world = world_client
+    later = (datetime.now(UTC).date() + timedelta(days=2)).isoformat()
+    before = table_counts(db)
+    for method, url, headers, body, path in _date_targets(world, tenant_a, later):
+        if path not in HAPPENED:
+            continue
+        refused = problem(client.request(method, url, json=body, headers=headers), 422)
+        assert error_paths(refused) == [path], (url, refused)
+        assert "in the future" in json.dumps(refused), refused
+    for field in ("published_date", "remediated_date"):
+        body = _evidence(world) | {field: later, "status": "remediated"}
+        refused = problem(client.post(f"{API}/evidence", json=body, headers=tenant_a.analyst), 422)
+        assert error_paths(refused) == [field], refused
+    snapshot = import_screening(
+        client, tenant_a.analyst, csl_file(csl_row("k1", "Listed Party")), snapshot_date=later
+    )
+    assert error_paths(problem(snapshot, 422)) == ["snapshot_date"], snapshot
+    assert table_counts(db) == before
+
+    tomorrow = (datetime.now(UTC).date() + timedelta(days=1)).isoformat()
+    body = _evidence(world) | {"event_date": tomorrow}
+    assert client.post(f"{API}/evidence", json=body, headers=tenant_a.analyst).status_code == 201

@@ -42,7 +42,7 @@ from stdnum import isin as stdnum_isin
 from stdnum import lei as stdnum_lei
 from stdnum.exceptions import ValidationError as StdnumValidationError
 
-from hrdd.dates import within_window
+from hrdd.dates import not_in_future, within_window
 from hrdd.vocab import (
     AffectedGroup,
     CompanyRole,
@@ -77,6 +77,7 @@ __all__ = [
     "IncidentSource",
     "ListingEvent",
     "Ownership",
+    "PastCalendarDate",
     "QuestionId",
     "RelatedListing",
     "SourceRef",
@@ -199,6 +200,8 @@ def _check_question_id(value: str) -> str:
 
 
 CalendarDate = Annotated[dt.date, BeforeValidator(_reject_numbers), AfterValidator(within_window)]
+# Dates of things that have happened: events, publications, claims, responses.
+PastCalendarDate = Annotated[CalendarDate, AfterValidator(not_in_future)]
 Slug = Annotated[str, Field(max_length=100), AfterValidator(_check_slug)]
 Text = Annotated[str, Field(min_length=1, max_length=300)]
 LongText = Annotated[str, Field(min_length=1, max_length=2000)]
@@ -288,7 +291,7 @@ class SourceRef(ContentModel):
 
     publisher: Text
     title: Text
-    date: CalendarDate
+    date: PastCalendarDate
     date_precision: DatePrecision = DatePrecision.day
     url: HttpUrl = Field(
         description="The article itself where verified; otherwise the publisher's page for the "
@@ -309,7 +312,7 @@ class IncidentSource(SourceRef):
 class DateClaim(ContentModel):
     """One source's date for an event when sources disagree (announcement vs publication)."""
 
-    date: CalendarDate
+    date: PastCalendarDate
     date_precision: DatePrecision = DatePrecision.day
     what: Text = Field(description="What this date is, e.g. 'Federal Register publication'.")
     source: SourceRef
@@ -324,7 +327,7 @@ class CompanyResponse(ContentModel):
     """What the company did about an incident (CHRB theme E: respond, engage, remedy)."""
 
     kind: ResponseKind
-    date: CalendarDate
+    date: PastCalendarDate
     date_precision: DatePrecision = DatePrecision.day
     summary: LongText
     source: SourceRef
@@ -368,9 +371,9 @@ class Incident(ContentModel):
     a ruling, a remediation... Summaries are the curator's own words."""
 
     id: Slug = Field(description="Stable slug, unique across the whole evidence directory.")
-    event_date: CalendarDate
+    event_date: PastCalendarDate
     event_date_precision: DatePrecision
-    published_date: CalendarDate
+    published_date: PastCalendarDate
     published_date_precision: DatePrecision = DatePrecision.day
     type: EvidenceType
     title: Annotated[str, Field(min_length=1, max_length=150)]
@@ -386,7 +389,7 @@ class Incident(ContentModel):
     company_role: CompanyRole
     role_rationale: LongText
     status: EvidenceStatus
-    remediated_date: CalendarDate | None = None
+    remediated_date: PastCalendarDate | None = None
     status_note: LongText | None = Field(
         default=None, description="What 'remediated' covers and what it does not."
     )
@@ -426,7 +429,7 @@ class Commitment(ContentModel):
     """Something the company (or its owner, see `made_by`) claimed, and whether it held."""
 
     id: Slug
-    date: CalendarDate
+    date: PastCalendarDate
     date_precision: DatePrecision = DatePrecision.day
     title: Annotated[str, Field(min_length=1, max_length=150)]
     claim: LongText = Field(description="What was promised, in the curator's words.")
@@ -511,7 +514,7 @@ class ListingEvent(ContentModel):
     """A change of the company's market status: listed, taken private, delisted, defunct."""
 
     status: ListingStatus
-    date: CalendarDate
+    date: PastCalendarDate
     date_precision: DatePrecision = DatePrecision.day
     sources: Annotated[list[SourceRef], Field(min_length=1)]
     date_disagreement: list[DateClaim] = Field(default_factory=list)

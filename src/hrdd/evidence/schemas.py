@@ -17,11 +17,11 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field
 
 from hrdd.evidence.content import (
-    CalendarDate,
     CompanyResponse,
     CountryCode,
     DateClaim,
     IncidentSource,
+    PastCalendarDate,
     QuestionId,
     RelatedListing,
     SourceRef,
@@ -54,9 +54,9 @@ class EvidenceIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    event_date: CalendarDate
+    event_date: PastCalendarDate
     event_date_precision: DatePrecision = DatePrecision.day
-    published_date: CalendarDate | None = None
+    published_date: PastCalendarDate | None = None
     published_date_precision: DatePrecision = DatePrecision.day
     type: EvidenceType
     title: str = Field(min_length=1, max_length=300)
@@ -68,7 +68,7 @@ class EvidenceIn(BaseModel):
     company_role: CompanyRole
     role_rationale: Rationale | None = None
     status: EvidenceStatus = EvidenceStatus.ongoing
-    remediated_date: CalendarDate | None = None
+    remediated_date: PastCalendarDate | None = None
     status_note: Rationale | None = None
     sources: list[IncidentSource] = Field(min_length=1, max_length=50)
     date_disagreements: list[DateClaim] = Field(default_factory=list, max_length=20)
@@ -165,7 +165,7 @@ class CommitmentIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    date: CalendarDate
+    date: PastCalendarDate
     date_precision: DatePrecision = DatePrecision.day
     title: str = Field(min_length=1, max_length=300)
     claim: str = Field(min_length=1, max_length=2000, description="What was promised.")

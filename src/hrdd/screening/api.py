@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile, status
 
 from hrdd.config import Settings
-from hrdd.dates import PlausibleDate
+from hrdd.dates import PastDate
 from hrdd.db import utcnow
 from hrdd.deps import Analyst, DbSession
 from hrdd.errors import Invalid, PayloadTooLarge, problem_responses
@@ -61,7 +61,8 @@ def import_list(
     response: Response,
     file: Annotated[UploadFile, File(description="The list file, UTF-8 CSV")],
     snapshot_date: Annotated[
-        PlausibleDate | None, Form(description="The day the list file was downloaded")
+        PastDate | None,
+        Form(description="The day the list file was downloaded (not in the future)"),
     ] = None,
     list_key: Annotated[
         str | None,
