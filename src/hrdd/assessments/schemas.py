@@ -72,6 +72,22 @@ class AnswersDocument(BaseModel):
     questionnaire_key: Annotated[str, StringConstraints(pattern=QUESTIONNAIRE_KEY_PATTERN)]
     questionnaire_version: Annotated[str, StringConstraints(pattern=SEMVER_PATTERN)]
     answers: dict[QuestionIdKey, RawPayload] = Field(max_length=MAX_BATCH)
+    # Where an export came from: an export imports unchanged, and these are not applied.
+    assessment_id: uuid.UUID | None = Field(
+        default=None, description="Export only: the assessment exported (ignored on import)"
+    )
+    company_id: uuid.UUID | None = Field(
+        default=None, description="Export only: its company (ignored on import)"
+    )
+    company_name: str | None = Field(
+        default=None, max_length=300, description="Export only (ignored on import)"
+    )
+    status: AssessmentStatus | None = Field(
+        default=None, description="Export only: its status then (ignored on import)"
+    )
+    exported_at: datetime | None = Field(
+        default=None, description="Export only: when it was exported (ignored on import)"
+    )
 
 
 class ExportedAnswers(AnswersDocument):
