@@ -184,9 +184,44 @@ def test_without_market_values_shares_come_from_weights(client, tenant_a, conten
     confirm_first_candidates(client, tenant_a.investor, portfolio)
     totals = risk(client, tenant_a.investor, portfolio)["totals"]
     assert Decimal(totals["total_value"]) == 0
+    assert totals["share_basis"] == "weights"
     assert totals["holdings_without_value"] == 1
     assert Decimal(totals["unassessed"]["share_of_value"]) == _share(Decimal("0.6"), Decimal("0.7"))
     assert Decimal(totals["unassessed"]["share_of_holdings"]) == _share(Decimal(2), Decimal(3))
+
+
+def test_with_some_market_values_shares_are_of_the_value_known(client, tenant_a, content):
+    """A blank market value must not cost every other holding its share of value."""
+    portfolio = create_portfolio(client, tenant_a.investor)
+    csv = "name,market_value\nNSO Group,100\nQuixotic Widgets,\nUnheard Of Ltd,300\n"
+    upload(client, tenant_a.investor, portfolio, csv)
+    confirm_first_candidates(client, tenant_a.investor, portfolio)
+    view = risk(client, tenant_a.investor, portfolio)
+    totals = view["totals"]
+    assert totals["share_basis"] == "known_market_values"
+    assert totals["holdings_without_value"] == 1
+    assert Decimal(totals["total_value"]) == 400
+    weights = {h["name"]: h["weight"] for h in view["holdings"]}
+    assert Decimal(weights["NSO Group"]) == _share(Decimal(100), Decimal(400))
+    assert weights["Quixotic Widgets"] is None
+    nso = by_name(view["holdings"], "NSO Group")
+    assert totals["value_weighted_score"] == pytest.approx(nso["overall"], abs=0.05)
+    assert Decimal(totals["active_override"]["share_of_value"]) == _share(
+        Decimal(100), Decimal(400)
+    )
+    assert Decimal(totals["unassessed"]["share_of_value"]) == _share(Decimal(300), Decimal(400))
+
+
+def test_weights_adding_to_more_than_a_whole_portfolio_are_refused(client, tenant_a, content):
+    portfolio = create_portfolio(client, tenant_a.investor)
+    response = upload(client, tenant_a.investor, portfolio, "name,weight\nA,60%\nB,70%\n")
+    assert response.status_code == 422
+    [error] = response.json()["errors"]
+    assert error["path"] == "file.weight"
+    assert "130.00%" in error["message"]
+    assert risk(client, tenant_a.investor, portfolio)["totals"]["holdings"] == 0
+    rounded = "name,weight\nA,33.4%\nB,33.4%\nC,33.4%\n"  # 100.2%: rounding, accepted
+    assert upload(client, tenant_a.investor, portfolio, rounded).status_code == 200
 
 
 def test_an_empty_portfolio_has_zero_totals(client, tenant_a, content):

@@ -15,6 +15,7 @@ from pypdf import PdfReader
 from reportlab.lib.pagesizes import A4, LETTER
 from tests.reports.text_layout import crowded_runs
 
+from hrdd.portfolios.schemas import ShareBasis
 from hrdd.reports.layout import BOTTOM_MARGIN, PLAIN_ROW_HEIGHT, TOP_MARGIN
 from hrdd.reports.portfolio_pdf import render_portfolio_report
 from hrdd.reports.schemas import (
@@ -141,6 +142,8 @@ def portfolio_report(holding_count: int = 40, **changes: object) -> PortfolioRep
             total_value=Decimal("1000000.00"),
             currency="EUR",
             holdings_count=holding_count,
+            share_basis=ShareBasis.market_values,
+            holdings_without_value=0,
             by_band=[
                 BandExposure(
                     band=band,
@@ -151,8 +154,10 @@ def portfolio_report(holding_count: int = 40, **changes: object) -> PortfolioRep
                 for band in BANDS
             ],
             value_with_active_override=Decimal("123456.78"),
+            share_with_active_override=Decimal("0.1234"),
             holdings_with_active_override=3,
             value_unassessed=Decimal("200000.00"),
+            share_unassessed=Decimal("0.2"),
             unassessed_count=len(unassessed),
             needing_escalation=7,
         ),
@@ -215,6 +220,17 @@ def test_key_figures_show_money_counts_and_shares(small_text: str) -> None:
         "Exposure: value per band (EUR)",
     ):
         assert expected in small_text
+
+
+def test_with_weights_only_no_money_is_shown_and_shares_come_from_weights() -> None:
+    figures = portfolio_report().key_figures.model_copy(
+        update={"share_basis": ShareBasis.weights, "total_value": Decimal(0)}
+    )
+    text = "\n".join(page_texts(render(portfolio_report(key_figures=figures))))
+    assert "Not given: shares of value come from the weight column" in text
+    assert "12.3% of value; 3 holdings" in text
+    assert "Exposure: share of value per band (from weights)" in text
+    assert "EUR" not in text.split("Flagged holdings")[0]
 
 
 def test_flagged_holdings_show_their_detail(small_text: str) -> None:

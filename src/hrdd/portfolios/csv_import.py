@@ -36,6 +36,8 @@ MAX_VALUE_DECIMALS = 4
 MAX_WEIGHT_DECIMALS = 10
 # A response listing more problems than this is no more useful and may be huge.
 MAX_REPORTED_PROBLEMS = 1000
+# Weights may be rounded; above this total they cannot be shares of one portfolio.
+MAX_TOTAL_WEIGHT = Decimal("1.005")
 
 _UTF8_BOM = b"\xef\xbb\xbf"
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
@@ -346,6 +348,13 @@ def parse_holdings(data: bytes, base_currency: str, max_rows: int) -> ParsedFile
         parsed.rows.append(_row(line, {c: _clean(v) for c, v in cells.items()}, base_currency))
     if not parsed.rows and not parsed.bad_lines:
         raise Invalid.at("file", "the file has a header but no holdings")
+    total_weight = sum((row.weight for row in parsed.rows if row.weight is not None), Decimal(0))
+    if total_weight > MAX_TOTAL_WEIGHT:
+        raise Invalid.at(
+            "file.weight",
+            f"the weights add up to {total_weight * 100:.2f}%, more than 100%: they must be "
+            "each holding's share of the portfolio",
+        )
     return parsed
 
 

@@ -184,6 +184,17 @@ class HoldingRisk(BaseModel):
     exposure_via: list[OwnedExposure]
 
 
+class ShareBasis(StrEnum):
+    """Where the holdings' shares of value come from."""
+
+    market_values = "market_values"  # every holding has a market value
+    # Some holdings have a market value and none a weight: shares of the value that is known;
+    # the holdings without one count by number only.
+    known_market_values = "known_market_values"
+    weights = "weights"  # the file's weight column (holdings without one count by number only)
+    none = "none"  # neither: every figure is by number of holdings
+
+
 class Slice(BaseModel):
     """A group of holdings counted both ways: by number and by value."""
 
@@ -211,8 +222,9 @@ class RiskTotals(BaseModel):
     total_value: MoneyText
     holdings: int
     holdings_without_value: int = Field(
-        description="Holdings with neither market value nor weight: they count by number only"
+        description="Holdings with no share of value (see share_basis): they count by number only"
     )
+    share_basis: ShareBasis = Field(description="Where the shares of value come from")
     by_band: list[BandSlice]
     unassessed: Slice
     active_override: Slice

@@ -46,6 +46,7 @@ from hrdd.portfolios.schemas import (
     PortfolioRisk,
     RiskBasis,
     RiskTotals,
+    ShareBasis,
     Slice,
     TopRisk,
 )
@@ -563,15 +564,20 @@ def display_name(holding: Holding, company_name: str | None) -> str:
     return f"Line {holding.line}"
 
 
-def _effective_weights(holdings: Sequence[Holding]) -> list[Decimal | None]:
-    """Shares of value: from market values when every holding has one, else the weight
-    column as given (None where missing)."""
+def _effective_weights(holdings: Sequence[Holding]) -> tuple[list[Decimal | None], ShareBasis]:
+    """Shares of value and where they come from: market values when every holding has one;
+    else the weight column where the file has one (None where a row has none); else the
+    market values that are known, as shares of the value known; else none."""
     values = [h.market_value for h in holdings]
-    if holdings and all(v is not None for v in values):
-        total = sum(values, Decimal(0))  # type: ignore[arg-type]
-        if total > 0:
-            return [_share(v, total) for v in values]  # type: ignore[arg-type]
-    return [h.weight for h in holdings]
+    known = sum((v for v in values if v is not None), Decimal(0))
+    if known > 0 and all(v is not None for v in values):
+        return [_share(v, known) for v in values], ShareBasis.market_values  # type: ignore[arg-type]
+    if any(h.weight is not None for h in holdings):
+        return [h.weight for h in holdings], ShareBasis.weights
+    if known > 0:
+        shares = [None if v is None else _share(v, known) for v in values]
+        return shares, ShareBasis.known_market_values
+    return [None] * len(holdings), ShareBasis.none
 
 
 def _unassessed_reason(holding: Holding, company_name: str | None) -> str:
@@ -666,7 +672,7 @@ def _slice_fields(
     }
 
 
-def risk_totals(currency: str, items: Sequence[HoldingRisk]) -> RiskTotals:
+def risk_totals(currency: str, items: Sequence[HoldingRisk], share_basis: ShareBasis) -> RiskTotals:
     assessed = [h for h in items if h.assessed]
     weighted = [h for h in assessed if h.weight is not None]
     weight_sum = sum((h.weight for h in weighted if h.weight is not None), Decimal(0))
@@ -678,6 +684,7 @@ def risk_totals(currency: str, items: Sequence[HoldingRisk]) -> RiskTotals:
         total_value=sum((h.market_value or Decimal(0) for h in items), Decimal(0)),
         holdings=len(items),
         holdings_without_value=sum(1 for h in items if h.weight is None),
+        share_basis=share_basis,
         by_band=[
             BandSlice(band=band, **_slice_fields([h for h in items if h.band == band], items))
             for band in RiskBand
@@ -750,9 +757,10 @@ def _risk_of(
     wanted = exposure.wanted
     scores = scoring.current_scores(session, wanted) if wanted else {}
     names = company_names(session, exposure.resolved)
+    weights, share_basis = _effective_weights(holdings)
     items = [
         _holding_risk(h, weight, names, scores, owned.get(h.company_id, []) if h.company_id else [])
-        for h, weight in zip(holdings, _effective_weights(holdings), strict=True)
+        for h, weight in zip(holdings, weights, strict=True)
     ]
     ruleset_key, ruleset_version = scoring.version_in_use_label(session)
     return PortfolioRisk(
@@ -761,7 +769,7 @@ def _risk_of(
         as_of=today,
         ruleset_id=ruleset_key,
         ruleset_version=ruleset_version,
-        totals=risk_totals(portfolio.base_currency, items),
+        totals=risk_totals(portfolio.base_currency, items, share_basis),
         holdings=items,
     )
 

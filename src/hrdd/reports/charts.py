@@ -203,11 +203,27 @@ def compact_amount(amount: float) -> str:
     return f"{amount:.0f}"
 
 
-def band_exposure_chart(by_band: Sequence[BandExposure], width: float) -> Drawing:
-    """Exposure: how much money sits in each band."""
+def band_exposure_chart(
+    by_band: Sequence[BandExposure], width: float, *, by_money: bool, has_shares: bool
+) -> Drawing:
+    """Exposure: how much money sits in each band, or, when the file gave weights and no
+    market values, what share of the portfolio does."""
     register_fonts()
+    if not has_shares:
+        return _empty_chart(width, 60, "No market values or weights were imported.")
     exposures = _values_by_band(by_band)
-    values = [
-        float(exposures[band].value if band in exposures else Decimal(0)) for band in _BAND_ORDER
+    if by_money:
+        values = [
+            float(exposures[band].value if band in exposures else Decimal(0))
+            for band in _BAND_ORDER
+        ]
+        return _band_bar_chart(values, width, compact_amount)
+    shares = [
+        float(exposures[band].share_of_value * 100 if band in exposures else Decimal(0))
+        for band in _BAND_ORDER
     ]
-    return _band_bar_chart(values, width, compact_amount)
+    return _band_bar_chart(shares, width, _percent)
+
+
+def _percent(value: float) -> str:
+    return f"{value:.0f}%"

@@ -6,6 +6,7 @@ from typing import Any, BinaryIO
 
 from reportlab.platypus import Flowable, PageBreak, Paragraph, Spacer, Table, TableStyle
 
+from hrdd.portfolios.schemas import ShareBasis
 from hrdd.reports.charts import band_count_chart, band_exposure_chart
 from hrdd.reports.layout import (
     ACTION_LABELS,
@@ -103,24 +104,33 @@ class _PortfolioReportBuilder:
             Spacer(1, 6),
             *section_start("Key figures", self.styles, key="key-figures"),
         ]
-        total = figures.total_value
         facts = [
-            ("Total value", self._money(total)),
+            ("Total value", self._total_value()),
             ("Holdings", f"{figures.holdings_count:,}"),
             (
                 "In holdings with an active red-flag override",
-                f"{self._money(figures.value_with_active_override)} "
-                f"({format_share(_share_of(figures.value_with_active_override, total))} of value; "
-                f"{figures.holdings_with_active_override:,} holdings)",
+                self._exposure(
+                    figures.value_with_active_override,
+                    figures.share_with_active_override,
+                    figures.holdings_with_active_override,
+                ),
             ),
             (
                 "Unassessed",
-                f"{self._money(figures.value_unassessed)} "
-                f"({format_share(_share_of(figures.value_unassessed, total))} of value; "
-                f"{figures.unassessed_count:,} holdings)",
+                self._exposure(
+                    figures.value_unassessed, figures.share_unassessed, figures.unassessed_count
+                ),
             ),
             ("Holdings needing escalation", f"{figures.needing_escalation:,}"),
         ]
+        if figures.holdings_without_value and figures.share_basis is not ShareBasis.none:
+            facts.append(
+                (
+                    "Counted by number only",
+                    f"{figures.holdings_without_value:,} holdings have no "
+                    f"{'market value' if figures.money_known else 'weight'}",
+                )
+            )
         widths = [self.width * 0.4, self.width * 0.6]
         # Our own labels, numbers and the validated currency code: plain strings suffice.
         rows = [[label, value] for label, value in facts]
@@ -130,6 +140,36 @@ class _PortfolioReportBuilder:
             self._band_table(),
         ]
         return story
+
+    def _total_value(self) -> str:
+        figures = self.report.key_figures
+        if figures.share_basis is ShareBasis.market_values:
+            return self._money(figures.total_value)
+        if figures.share_basis is ShareBasis.known_market_values:
+            known = figures.holdings_count - figures.holdings_without_value
+            return (
+                f"{self._money(figures.total_value)}, known for {known:,} of "
+                f"{figures.holdings_count:,} holdings; shares of value are of this amount"
+            )
+        if figures.share_basis is ShareBasis.weights:
+            return "Not given: shares of value come from the weight column of the imported file"
+        return "Not given: the imported file has no market values or weights"
+
+    def _exposure(self, value: Decimal, share: Decimal, holdings: int) -> str:
+        """Money where market values were given, share of value where there are shares."""
+        figures = self.report.key_figures
+        parts = [f"{holdings:,} holdings"]
+        if figures.share_basis is not ShareBasis.none:
+            parts.insert(0, f"{format_share(share)} of value")
+        counted = "; ".join(parts)
+        return f"{self._money(value)} ({counted})" if figures.money_known else counted
+
+    def _money_or_none(self, value: Decimal) -> str:
+        return self._money(value) if self.report.key_figures.money_known else NO_VALUE
+
+    def _share_or_none(self, share: Decimal) -> str:
+        basis = self.report.key_figures.share_basis
+        return NO_VALUE if basis is ShareBasis.none else format_share(share)
 
     def _band_table(self) -> Flowable:
         """Count-based and value-weighted figures per band, side by side."""
@@ -147,8 +187,8 @@ class _PortfolioReportBuilder:
                     enum_label(band),
                     f"{count:,}",
                     format_share(_share_of(count, figures.holdings_count)),
-                    self._money(exposure.value if exposure else Decimal(0)),
-                    format_share(exposure.share_of_value if exposure else Decimal(0)),
+                    self._money_or_none(exposure.value if exposure else Decimal(0)),
+                    self._share_or_none(exposure.share_of_value if exposure else Decimal(0)),
                 ]
             )
             style += band_cell_style(0, row_index, band)
@@ -157,27 +197,32 @@ class _PortfolioReportBuilder:
                 "Unassessed",
                 f"{figures.unassessed_count:,}",
                 format_share(_share_of(figures.unassessed_count, figures.holdings_count)),
-                self._money(figures.value_unassessed),
-                format_share(_share_of(figures.value_unassessed, figures.total_value)),
+                self._money_or_none(figures.value_unassessed),
+                self._share_or_none(figures.share_unassessed),
             ]
         )
         return paragraph_table(header, rows, widths, self.styles, extra_style=style)
 
     def charts(self) -> list[Flowable]:
-        by_band = self.report.key_figures.by_band
+        figures = self.report.key_figures
+        by_band = figures.by_band
         half = self.width / 2
+        if figures.money_known:
+            exposure_caption = f"Exposure: value per band ({escape_for_paragraph(self.currency)})"
+        else:
+            exposure_caption = "Exposure: share of value per band (from weights)"
         captions = [
             Paragraph("Risk distribution: holdings per band", self.styles.small),
-            Paragraph(
-                f"Exposure: value per band ({escape_for_paragraph(self.currency)})",
-                self.styles.small,
-            ),
+            Paragraph(exposure_caption, self.styles.small),
         ]
+        exposure_chart = band_exposure_chart(
+            by_band,
+            half - 8,
+            by_money=figures.money_known,
+            has_shares=figures.share_basis is not ShareBasis.none,
+        )
         charts = Table(
-            [
-                captions,
-                [band_count_chart(by_band, half - 8), band_exposure_chart(by_band, half - 8)],
-            ],
+            [captions, [band_count_chart(by_band, half - 8), exposure_chart]],
             colWidths=[half, half],
         )
         charts.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP")]))
@@ -312,13 +357,13 @@ class _PortfolioReportBuilder:
         figures = self.report.key_figures
         unassessed: Sequence[UnassessedHolding] = self.report.unassessed
         story = section_start("Unassessed exposure", self.styles, key="unassessed")
-        value = self._money(figures.value_unassessed)
-        share = format_share(_share_of(figures.value_unassessed, figures.total_value))
+        exposure = self._exposure(
+            figures.value_unassessed, figures.share_unassessed, figures.unassessed_count
+        )
         story.append(
             Paragraph(
-                f"{figures.unassessed_count:,} holdings worth {value} ({share} of "
-                "value) have no assessment. They stay in the portfolio's exposure until they are "
-                "matched to a company and assessed.",
+                f"Holdings without an assessment: {exposure}. They stay in the portfolio's "
+                "exposure until they are matched to a company and assessed.",
                 self.styles.body,
             )
         )

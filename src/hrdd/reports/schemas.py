@@ -14,6 +14,7 @@ from typing import Annotated, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from hrdd.portfolios.schemas import ShareBasis
 from hrdd.vocab import (
     Confidence,
     DatePrecision,
@@ -182,15 +183,26 @@ class BandExposure(ReportData):
 
 
 class KeyFigures(ReportData):
+    """Portfolio totals. Shares of value come from where ``share_basis`` says; money figures
+    mean something only when market values were given."""
+
     total_value: Money
     currency: CurrencyCode
     holdings_count: Annotated[int, Field(ge=0)]
+    share_basis: ShareBasis
+    holdings_without_value: Annotated[int, Field(ge=0)]
     by_band: list[BandExposure]
     value_with_active_override: Money
+    share_with_active_override: Fraction
     holdings_with_active_override: Annotated[int, Field(ge=0)]
     value_unassessed: Money
+    share_unassessed: Fraction
     unassessed_count: Annotated[int, Field(ge=0)]
     needing_escalation: Annotated[int, Field(ge=0)]
+
+    @property
+    def money_known(self) -> bool:
+        return self.share_basis in (ShareBasis.market_values, ShareBasis.known_market_values)
 
     @model_validator(mode="after")
     def _each_band_once(self) -> Self:

@@ -97,7 +97,9 @@ PORTFOLIO_METHOD = MethodologySection(
         "worse than its own: the risk of what it owns is the investor's risk too. Stakes that "
         "ended are listed with their dates but do not count.",
         "Shares of value come from market values when every holding has one, otherwise from "
-        "the weight column of the imported file. Figures are given both by number of holdings "
+        "the weight column of the imported file; when some holdings have a market value and "
+        "none has a weight, they are shares of the value that is known. A holding with no "
+        "share of value counts by number only. Figures are given both by number of holdings "
         "and by value.",
         "A holding is unassessed when it was not matched to a company, when its name resembles "
         "companies of the registry but no one has confirmed which one it is, or when its "
@@ -448,6 +450,8 @@ def _key_figures(risk: PortfolioRisk) -> KeyFigures:
         total_value=totals.total_value,
         currency=totals.currency,
         holdings_count=totals.holdings,
+        share_basis=totals.share_basis,
+        holdings_without_value=totals.holdings_without_value,
         by_band=[
             BandExposure(
                 band=band_slice.band,
@@ -458,8 +462,10 @@ def _key_figures(risk: PortfolioRisk) -> KeyFigures:
             for band_slice in totals.by_band
         ],
         value_with_active_override=totals.active_override.value,
+        share_with_active_override=totals.active_override.share_of_value,
         holdings_with_active_override=totals.active_override.holdings,
         value_unassessed=totals.unassessed.value,
+        share_unassessed=totals.unassessed.share_of_value,
         unassessed_count=totals.unassessed.holdings,
         needing_escalation=totals.needing_escalation.holdings,
     )
