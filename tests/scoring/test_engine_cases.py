@@ -512,6 +512,27 @@ def test_first_score_has_no_diff_and_stable_rescore_keeps_the_action() -> None:
     assert again.diff is not None and again.diff.entries == ()
 
 
+def test_a_change_of_rules_is_not_read_as_a_trend() -> None:
+    """The same rise in risk as above, but the previous score used another rule-set version:
+    the ladder must not step up because analysts changed the rules."""
+    as_of = dt.date(2024, 6, 1)
+    old_rules = score(request(as_of, best_answers(), [listing("listed", dt.date(2024, 2, 26))]))
+    previous = old_rules.model_copy(update={"ruleset_version": old_rules.ruleset_version + 1})
+    items = [
+        listing("listed", dt.date(2024, 2, 26)),
+        incident("hack", dt.date(2024, 5, 1), severity=5, groups=(AffectedGroup.journalists,)),
+    ]
+    current = score(request(as_of, best_answers(), items, previous=previous))
+    assert current.trend == "rules_changed"
+    assert current.overall > previous.overall
+    without_history = score(request(as_of, best_answers(), items))
+    assert current.action is without_history.action  # band and red flags alone
+    assert "rule set changed" in current.action_reason
+    assert "rose" not in current.action_reason
+    assert current.diff is not None  # the diff still explains what moved, rules included
+    assert "ruleset" in {e.kind for e in current.diff.entries}
+
+
 def test_listing_override_sets_a_minimum_action() -> None:
     result = score(request(dt.date(2024, 7, 1), best_answers(), sandvine_like()))
     minimum = next(o.min_action for o in ruleset().overrides if o.id == "RF-LISTING")

@@ -882,6 +882,9 @@ def _sensitivity(
 def _trend(overall: Decimal, band: RiskBand, previous: ScoreResult | None, rules: RuleSet) -> Trend:
     if previous is None:
         return "first"
+    if (previous.ruleset_id, previous.ruleset_version) != (rules.id, rules.version):
+        # A change of rules is not a change of the company: no trend until the next score.
+        return "rules_changed"
     change = overall - previous.overall
     threshold = Decimal(str(rules.actions.worsening.min_increase_points))
     band_move = RISK_BAND_ORDER.index(band) - RISK_BAND_ORDER.index(previous.band)
@@ -912,7 +915,13 @@ def _action(
             reasons.append(f"Red flag {fired.rule_id} fired.")
     if previous is not None:
         change = overall - previous.overall
-        if trend == "worsening":
+        if trend == "rules_changed":
+            reasons.append(
+                f"The rule set changed since the previous score ({previous.ruleset_id} "
+                f"v{previous.ruleset_version} to {rules.id} v{rules.version}), so the change "
+                "in risk is not read as a trend: the action follows the band and red flags."
+            )
+        elif trend == "worsening":
             steps = rules.actions.worsening.steps_up
             raised = ACTION_LADDER[min(ACTION_LADDER.index(action) + steps, len(ACTION_LADDER) - 1)]
             if raised is not action:

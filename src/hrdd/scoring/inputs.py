@@ -334,7 +334,8 @@ def _answer_shape_problems(question: QuestionSpec, answer: AnswerInput) -> list[
 # --- result ---------------------------------------------------------------------------------
 
 ContributionKind = Literal["answer", "incident", "commitment", "override", "theme"]
-Trend = Literal["first", "worsening", "stable", "improving"]
+# rules_changed: the previous score used another rule-set version, so no trend is read.
+Trend = Literal["first", "rules_changed", "worsening", "stable", "improving"]
 
 
 class Contribution(_Frozen):

@@ -148,7 +148,10 @@ class ScoreSummary(BaseModel):
     inputs_hash: str
     as_of: date
     computed_at: datetime
-    trend: ScoreTrend | None = Field(description="Against the previous score; None for the first")
+    trend: ScoreTrend | None = Field(
+        description="Against the previous score; None for the first, and for the first under "
+        "another rule-set version than the previous score's (a change of rules is not a trend)"
+    )
 
 
 class ScoreOut(BaseModel):

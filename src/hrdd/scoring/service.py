@@ -115,6 +115,7 @@ _REPRESENTATIVE_ORDER = {
 }
 _TRENDS: dict[str, ScoreTrend | None] = {
     "first": None,
+    "rules_changed": None,
     "worsening": "up",
     "improving": "down",
     "stable": "flat",
