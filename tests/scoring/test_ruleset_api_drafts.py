@@ -4,9 +4,11 @@ tenancy."""
 from __future__ import annotations
 
 import copy
+import datetime as dt
 
 import pytest
 from test_score_api_support import (
+    add_incident,
     answer_payloads,
     bundled_questionnaire,
     make_assessment,
@@ -14,6 +16,8 @@ from test_score_api_support import (
     stored_score_count,
 )
 
+from hrdd.db import TenantContext
+from hrdd.scoring import service as scoring
 from hrdd.vocab import DisclosureLevel
 
 BASE = "/api/v1/rulesets"
@@ -226,6 +230,40 @@ def test_other_tenant_never_sees_drafts_or_private_versions(client, tenant_a, te
     assert (b_current["version"]["shared"], b_current["chosen"]) == (True, False)
     # tenant_b's own first draft is numbered from what it can see, not from tenant_a's work
     assert new_draft(client, tenant_b).json()["version"] == 2
+
+
+def test_preview_includes_companies_held_on_their_evidence_alone(client, db, tenant_a, rules):
+    """A holding no one has assessed is scored on its evidence; a draft that changes how
+    evidence counts changes that score too, so the preview must show it."""
+    company = make_company(db, "Evidence Only plc")
+    # Not a red flag (no defenders or journalists), so nothing floors the score.
+    add_incident(
+        db,
+        company,
+        event_date=dt.date(2024, 1, 10),
+        severity=3,
+        affected_groups=("general_public",),
+    )
+    with db.session(TenantContext(tenant_a.organisation_id), write=True) as session:
+        assert company in scoring.current_scores(session, [company])  # held: scored and stored
+
+    created = new_draft(client, tenant_a)
+    content = copy.deepcopy(created.json()["content"])
+    content["severity"]["3"]["points"] = content["severity"]["3"]["points"] + 20
+    saved = put_draft(client, tenant_a, created.json()["id"], content, created.headers["ETag"])
+    assert saved.status_code == 200, saved.text
+    preview = client.post(f"{BASE}/drafts/{created.json()['id']}/preview", headers=tenant_a.analyst)
+    assert preview.status_code == 200, preview.text
+    body = preview.json()
+    assert (body["assessments"], body["evidence_only"], body["companies"]) == (0, 1, 1)
+    [item] = body["items"]
+    assert (item["basis"], item["assessment_id"], item["company_name"]) == (
+        "evidence_only",
+        None,
+        "Evidence Only plc",
+    )
+    assert item["error"] is None, item["error"]
+    assert item["change"] > 0 and body["risk_up"] == 1
 
 
 def test_preview_compares_old_and_new_and_saves_nothing(client, db, tenant_a, rules):

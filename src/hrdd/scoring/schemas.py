@@ -73,8 +73,14 @@ class PublishDraft(BaseModel):
 
 
 class PreviewItem(BaseModel):
-    assessment_id: uuid.UUID
-    assessment_status: AssessmentStatus
+    """One score the draft would change: an assessment's, or the evidence-only score of a
+    company the organisation holds and no one has assessed."""
+
+    basis: Literal["assessment", "evidence_only"]
+    assessment_id: uuid.UUID | None = Field(description="None for an evidence-only score")
+    assessment_status: AssessmentStatus | None = Field(
+        description="None for an evidence-only score"
+    )
     company_id: uuid.UUID
     company_name: str
     old_overall: float | None
@@ -89,8 +95,9 @@ class PreviewItem(BaseModel):
 
 
 class PreviewOut(BaseModel):
-    """What publishing the draft would do to every assessment of your organisation. Nothing
-    is saved."""
+    """What publishing the draft would do to every score of your organisation: each live
+    assessment's, and the evidence-only score of each unassessed company it holds. Nothing is
+    saved."""
 
     draft_id: uuid.UUID
     draft_version: int
@@ -99,6 +106,7 @@ class PreviewOut(BaseModel):
     current_version: int
     as_of: date
     assessments: int
+    evidence_only: int = Field(description="Companies scored on their evidence alone")
     companies: int
     band_changes: int
     risk_up: int
@@ -107,7 +115,7 @@ class PreviewOut(BaseModel):
     failed: int
     mean_change: float | None
     biggest_movers: list[PreviewItem] = Field(description="Largest changes either way, first")
-    items: list[PreviewItem] = Field(description="Every assessment, largest change first")
+    items: list[PreviewItem] = Field(description="Every score, largest change first")
 
 
 # --- scores: the contract with portfolios and reports ------------------------------------------

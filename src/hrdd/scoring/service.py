@@ -1730,28 +1730,43 @@ def methodology(ruleset: RuleSet, theme_titles: Mapping[str, str] | None = None)
 
 
 def preview_draft(session: Session, draft: RuleSetVersion) -> PreviewOut:
-    """Every live assessment of the organisation scored today with its current version and
-    with the draft. Nothing is stored."""
+    """Every score of the organisation made today with its current version and with the
+    draft: each live assessment's, and the evidence-only score of every company it holds
+    unassessed (rescoring after a publish covers the same). Nothing is stored."""
     current, _ = current_version(session)
     old_rules, new_rules = ruleset_of(current), ruleset_of(draft)
     today = utcnow().date()
     assessments = live_assessments(session, None)
+    assessed = {a.company_id for a in assessments}
     subjects = [Subject(a.company_id, a) for a in assessments]
+    subjects += [
+        Subject(company_id) for company_id in sorted(_evidence_only_held(session, None) - assessed)
+    ]
     loaded = load_inputs(session, subjects, whole_organisation=True)
-    names = company_names(session, {a.company_id for a in assessments})
+    names = company_names(session, {s.company_id for s in subjects})
 
-    # The inputs only depend on the rules through how an unconfirmed contradiction counts;
-    # when both sets count it alike, one mapping serves both.
+    # An evidence-only score asks the questions of the rule set's own questionnaire.
+    evidence_only = any(subject.assessment is None for subject in subjects)
+    old_questionnaire, new_questionnaire = (
+        (_stored_questionnaire(session, old_rules), _stored_questionnaire(session, new_rules))
+        if evidence_only
+        else (None, None)
+    )
+    # The inputs only depend on the rules through how an unconfirmed contradiction counts
+    # (and, for evidence-only scores, the questionnaire named); when both sets agree on those,
+    # one mapping serves both.
     same_inputs = (
         old_rules.say_do.before_contradiction_known == new_rules.say_do.before_contradiction_known
+        and old_rules.questionnaire == new_rules.questionnaire
     )
 
     def outcome(
         rules: RuleSet, subject: Subject, request: ScoreRequest | None
     ) -> tuple[ScoreRequest | None, float | None, RiskBand | None, str]:
+        own_questionnaire = old_questionnaire if rules is old_rules else new_questionnaire
         try:
             if request is None:
-                request = build_request(subject, loaded, rules, None, today, None)
+                request = build_request(subject, loaded, rules, own_questionnaire, today, None)
             else:
                 request = request.model_copy(update={"ruleset": rules})
             result = _run(request, subject)
@@ -1760,14 +1775,18 @@ def preview_draft(session: Session, draft: RuleSetVersion) -> PreviewOut:
         return request, float(result.overall), result.band, ""
 
     items = []
-    for assessment, subject in zip(assessments, subjects, strict=True):
+    for subject in subjects:
         request, old, old_band, old_error = outcome(old_rules, subject, None)
         _, new, new_band, new_error = outcome(new_rules, subject, request if same_inputs else None)
         change = round(new - old, 1) if old is not None and new is not None else None
+        assessment = subject.assessment
         items.append(
             PreviewItem(
-                assessment_id=assessment.id,
-                assessment_status=AssessmentStatus(assessment.status),
+                basis="assessment" if assessment is not None else "evidence_only",
+                assessment_id=assessment.id if assessment is not None else None,
+                assessment_status=(
+                    AssessmentStatus(assessment.status) if assessment is not None else None
+                ),
                 company_id=subject.company_id,
                 company_name=names.get(subject.company_id, ""),
                 old_overall=old,
@@ -1788,7 +1807,8 @@ def preview_draft(session: Session, draft: RuleSetVersion) -> PreviewOut:
         current_key=current.key,
         current_version=current.version,
         as_of=today,
-        assessments=len(items),
+        assessments=len(assessments),
+        evidence_only=len(items) - len(assessments),
         companies=len({item.company_id for item in items}),
         band_changes=sum(1 for item in items if item.band_changed),
         risk_up=sum(1 for change in changes if change > 0),
@@ -1802,7 +1822,7 @@ def preview_draft(session: Session, draft: RuleSetVersion) -> PreviewOut:
 
 
 def _mover_order(item: PreviewItem) -> tuple[float, str, str]:
-    return (-abs(item.change or 0.0), item.company_name, str(item.assessment_id))
+    return (-abs(item.change or 0.0), item.company_name, str(item.assessment_id or ""))
 
 
 # --- bundled rule sets -----------------------------------------------------------------------
