@@ -116,6 +116,24 @@ def test_holding_scores_are_the_current_scores(client, tenant_a, db, content):
     assert holding["action"] == expected.action
     assert holding["action_reason"] == expected.action_reason
     assert [o["rule_id"] for o in holding["overrides"]] == [o.rule_id for o in expected.overrides]
+    assert holding["assessment_id"] is None and holding["assessment_status"] is None
+
+
+def test_a_holding_says_the_status_of_the_assessment_its_score_rests_on(
+    client, tenant_a, db, content
+):
+    """A draft is work in progress (its unanswered questions count as gaps): the view says so."""
+    portfolio = create_portfolio(client, tenant_a.investor)
+    upload(client, tenant_a.investor, portfolio, "name,ticker\nCellebrite,NASDAQ:CLBT\n")
+    started = client.post(
+        f"{API}/assessments",
+        json={"company_id": company_id(db, "cellebrite"), "questionnaire_key": "stap-surveillance"},
+        headers=tenant_a.investor,
+    )
+    assert started.status_code == 201, started.text
+    holding = risk(client, tenant_a.investor, portfolio)["holdings"][0]
+    assert holding["assessment_id"] == started.json()["id"]
+    assert holding["assessment_status"] == "draft"
 
 
 def _share(part: Decimal, whole: Decimal) -> Decimal:

@@ -37,6 +37,7 @@ from hrdd.reports.schemas import (
     TimelineEntry,
 )
 from hrdd.vocab import (
+    AssessmentStatus,
     Confidence,
     EvidenceType,
     FulfilmentStatus,
@@ -86,6 +87,7 @@ def company_report(**changes: object) -> CompanyReport:
         prepared_for="Example Investor Organisation",
         rule_set=RuleSetRef(id="default", version="7"),
         inputs_hash="0f" * 32,
+        assessment_status=AssessmentStatus.draft,
         summary=ScoreSummary(
             overall=81.5,
             band=RiskBand.severe,
@@ -188,6 +190,7 @@ def test_every_section_is_printed_in_order(full_text: str) -> None:
 
 def test_cover_and_summary_carry_the_score_facts(full_text: str) -> None:
     for expected in (
+        "A draft assessment: work in progress",
         "2025-01-31",
         "default, version 7",
         "0f" * 32,

@@ -33,7 +33,7 @@ from hrdd.reports.schemas import (
     RuleSetRef,
     UnassessedHolding,
 )
-from hrdd.vocab import Confidence, InvestorAction, RiskBand, SourceClass
+from hrdd.vocab import AssessmentStatus, Confidence, InvestorAction, RiskBand, SourceClass
 
 IMG_INJECTION = '<img src="/etc/passwd"/>'
 LINK_INJECTION = '<a href="javascript:alert(1)">x</a>'
@@ -96,6 +96,7 @@ def portfolio_report(holding_count: int = 40, **changes: object) -> PortfolioRep
             weight=Decimal("0.031"),
             band=RiskBand.severe,
             score=91.0,
+            assessment_status=AssessmentStatus.final,
             confidence=Confidence.medium,
             action=InvestorAction.divest_or_exclude,
             action_reason=f"Example reason {IMG_INJECTION}",
@@ -235,6 +236,8 @@ def test_with_weights_only_no_money_is_shown_and_shares_come_from_weights() -> N
 
 def test_flagged_holdings_show_their_detail(small_text: str) -> None:
     for expected in (
+        "A final assessment, reviewed and approved",
+        "Evidence alone: not assessed yet",
         "2,500,000.50 EUR",
         "3.10%",
         "Severe, 91.0 out of 100",

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 
 from hrdd.errors import ProblemDetail
 from hrdd.scoring.schemas import OverrideView
-from hrdd.vocab import Confidence, InvestorAction, RiskBand
+from hrdd.vocab import AssessmentStatus, Confidence, InvestorAction, RiskBand
 
 # Decimals as JSON strings: amounts must never pass through a float.
 MoneyText = Annotated[Decimal, PlainSerializer(str, return_type=str, when_used="json")]
@@ -171,6 +171,11 @@ class HoldingRisk(BaseModel):
         description="The company whose score the holding carries (itself or one it owns)"
     )
     assessment_id: uuid.UUID | None
+    assessment_status: AssessmentStatus | None = Field(
+        description="Status of the assessment the score comes from (a draft is work in "
+        "progress, and its unanswered questions count as gaps); None for a score on evidence "
+        "alone and for an unassessed holding"
+    )
     overall: float | None
     band: RiskBand | None
     confidence: Confidence | None

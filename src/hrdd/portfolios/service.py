@@ -596,6 +596,7 @@ def _holding_risk(
     weight: Decimal | None,
     names: dict[uuid.UUID, str],
     scores: dict[uuid.UUID, ScoreSummary],
+    statuses: dict[uuid.UUID, str],
     owned: Sequence[OwnedLink],
 ) -> HoldingRisk:
     company_name = names.get(holding.company_id) if holding.company_id else None
@@ -640,6 +641,11 @@ def _holding_risk(
         basis=basis,
         scored_company_id=chosen.company_id if chosen else None,
         assessment_id=chosen.assessment_id if chosen else None,
+        assessment_status=(
+            AssessmentStatus(statuses[chosen.assessment_id])
+            if chosen and chosen.assessment_id in statuses
+            else None
+        ),
         overall=chosen.overall if chosen else None,
         band=chosen.band if chosen else None,
         confidence=chosen.confidence if chosen else None,
@@ -750,6 +756,15 @@ def portfolio_risk(session: Session, portfolio: Portfolio) -> PortfolioRisk:
     return _risk_of(session, portfolio, today, _exposure(session, portfolio, today))
 
 
+_STATUSES = reusable(select(Assessment.id, Assessment.status).where(Assessment.id.in_(IDS)))
+
+
+def _assessment_statuses(session: Session, scores: Iterable[ScoreSummary]) -> dict[uuid.UUID, str]:
+    """The status of each assessment a score stands for: a draft is work in progress."""
+    ids = sorted({s.assessment_id for s in scores if s.assessment_id is not None})
+    return {row.id: row.status for row in rows_for_ids(session, _STATUSES, ids)} if ids else {}
+
+
 def _risk_of(
     session: Session, portfolio: Portfolio, today: date, exposure: _Exposure
 ) -> PortfolioRisk:
@@ -758,8 +773,11 @@ def _risk_of(
     scores = scoring.current_scores(session, wanted) if wanted else {}
     names = company_names(session, exposure.resolved)
     weights, share_basis = _effective_weights(holdings)
+    statuses = _assessment_statuses(session, scores.values())
     items = [
-        _holding_risk(h, weight, names, scores, owned.get(h.company_id, []) if h.company_id else [])
+        _holding_risk(
+            h, weight, names, scores, statuses, owned.get(h.company_id, []) if h.company_id else []
+        )
         for h, weight in zip(holdings, weights, strict=True)
     ]
     ruleset_key, ruleset_version = scoring.version_in_use_label(session)

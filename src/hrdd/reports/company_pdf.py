@@ -22,6 +22,7 @@ from hrdd.reports.layout import (
     methodology_section,
     paragraph,
     paragraph_table,
+    score_source,
     section_start,
 )
 from hrdd.reports.schemas import CompanyReport, EvidenceLink, RiskPoint
@@ -62,6 +63,7 @@ class _CompanyReportBuilder:
         if report.prepared_for:
             facts.append(("Prepared for", report.prepared_for))
         facts += [
+            ("Assessment", score_source(report.assessment_status)),
             ("Rule set", f"{report.rule_set.id}, version {report.rule_set.version}"),
             ("Inputs hash", report.inputs_hash),
         ]

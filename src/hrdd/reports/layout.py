@@ -41,7 +41,7 @@ from hrdd.reports.text import (
     link_markup,
     url_markup,
 )
-from hrdd.vocab import DatePrecision, InvestorAction, RiskBand, enum_label
+from hrdd.vocab import AssessmentStatus, DatePrecision, InvestorAction, RiskBand, enum_label
 
 ProgressCallback = Callable[[float], None]
 
@@ -617,3 +617,18 @@ class ReportDocument(BaseDocTemplate):
         )
         canvas.doForm(_PAGE_TOTAL_FORM)
         canvas.restoreState()
+
+
+_SCORE_SOURCES = {
+    AssessmentStatus.draft: (
+        "A draft assessment: work in progress, whose unanswered questions count as gaps"
+    ),
+    AssessmentStatus.submitted: "A submitted assessment, not yet reviewed",
+    AssessmentStatus.final: "A final assessment, reviewed and approved",
+    AssessmentStatus.superseded: "A superseded assessment",
+}
+
+
+def score_source(status: AssessmentStatus | None) -> str:
+    """What a score rests on, in words: an assessment of this status, or evidence alone."""
+    return _SCORE_SOURCES[status] if status is not None else "Evidence alone: not assessed yet"

@@ -32,6 +32,7 @@ from hrdd.reports.layout import (
     methodology_section,
     paragraph,
     paragraph_table,
+    score_source,
     section_heading,
     section_start,
 )
@@ -252,6 +253,7 @@ class _PortfolioReportBuilder:
                 "Band and score",
                 f"{enum_label(holding.band)}, {format_score(holding.score)} out of 100",
             ],
+            ["Score rests on", self._cell(score_source(holding.assessment_status), widths[1])],
             ["Confidence", enum_label(holding.confidence)],
             ["Recommended action", ACTION_LABELS[holding.action]],
             ["Why this action", self._cell(holding.action_reason, widths[1])],

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from hrdd.portfolios.schemas import ShareBasis
 from hrdd.vocab import (
+    AssessmentStatus,
     Confidence,
     DatePrecision,
     EvidenceType,
@@ -147,6 +148,7 @@ class CompanyReport(ReportData):
     prepared_for: str | None = None
     rule_set: RuleSetRef
     inputs_hash: NonEmptyText
+    assessment_status: AssessmentStatus
     summary: ScoreSummary
     theme_scores: list[ThemeScore] = Field(default_factory=list)
     evidence_risk_series: list[RiskPoint] = Field(default_factory=list)
@@ -230,6 +232,8 @@ class FlaggedHolding(ReportData):
     weight: Fraction | None = None
     band: RiskBand
     score: Score
+    # What the score rests on: an assessment of this status, or (None) evidence alone.
+    assessment_status: AssessmentStatus | None = None
     confidence: Confidence
     action: InvestorAction
     action_reason: NonEmptyText

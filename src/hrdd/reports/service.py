@@ -324,6 +324,7 @@ def company_report(
         prepared_for=_organisation_name(session, subject.organisation_id),
         rule_set=RuleSetRef(id=summary.ruleset_id, version=str(summary.ruleset_version)),
         inputs_hash=summary.inputs_hash,
+        assessment_status=subject.status,
         summary=ScoreSummary(
             overall=summary.overall,
             band=summary.band,
@@ -425,6 +426,7 @@ def _flagged(holding: HoldingRisk, evidence: dict[uuid.UUID, list[Citation]]) ->
         weight=holding.weight,
         band=holding.band,
         score=holding.overall,
+        assessment_status=holding.assessment_status,
         confidence=holding.confidence,
         action=holding.action,
         action_reason=holding.action_reason,
