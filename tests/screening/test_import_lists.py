@@ -109,6 +109,8 @@ def test_csl_sample_creates_private_listings_for_matched_companies(
 
 def test_importing_the_same_file_twice_creates_nothing_new(client, tenant_a, companies):
     first = upload(client, tenant_a.analyst, "csl_sample.csv", "2024-10-01").json()
+    assert (first["rows_added"], first["rows_removed"]) == (first["rows_total"], 0)
+    assert first["rows_total"] > 0
     counts = {name: len(timeline(client, tenant_a.analyst, cid)) for name, cid in companies.items()}
     second = upload(client, tenant_a.analyst, "csl_sample.csv", "2024-10-01")
     assert second.status_code == 201

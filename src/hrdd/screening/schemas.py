@@ -35,7 +35,9 @@ class ScreeningImportOut(BaseModel):
     )
     status: ImportStatus
     rows_total: int
-    rows_added: int = Field(description="Records not in the previous snapshot")
+    rows_added: int = Field(
+        description="Records not in the previous snapshot (all of them in a list's first)"
+    )
     rows_removed: int = Field(description="Records of the previous snapshot missing here")
     identifier_matches: int
     name_matches: int = Field(description="Automatic name matches (above the high threshold)")

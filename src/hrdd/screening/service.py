@@ -175,6 +175,8 @@ def import_screening_file(
         )
         run.rows_added = len(scan.keys - previous_keys)
         run.rows_removed = len(previous_keys - scan.keys)
+    else:
+        run.rows_added = len(scan.keys)  # the first snapshot of a list: every record is new
 
     latest = _latest_items(session)
     now = utcnow()
