@@ -232,6 +232,23 @@ def test_other_tenant_never_sees_drafts_or_private_versions(client, tenant_a, te
     assert new_draft(client, tenant_b).json()["version"] == 2
 
 
+def test_a_number_rule_for_a_question_not_answered_with_a_number_is_refused(
+    client, tenant_a, rules
+):
+    """The engine would ignore it, and reports would still print it in the methodology."""
+    created = new_draft(client, tenant_a)
+    content = copy.deepcopy(created.json()["content"])
+    [number_question, *_] = sorted(content["number_rules"])
+    content["number_rules"]["P1"] = content["number_rules"][number_question]
+    saved = put_draft(client, tenant_a, created.json()["id"], content, created.headers["ETag"])
+    assert saved.status_code == 422, saved.text
+    [error] = saved.json()["errors"]
+    assert error["path"] == "number_rules.P1"
+    assert "not answered with a number" in error["message"]
+    unchanged = client.get(f"{BASE}/{created.json()['id']}", headers=tenant_a.analyst).json()
+    assert "P1" not in unchanged["content"]["number_rules"]
+
+
 def test_preview_includes_companies_held_on_their_evidence_alone(client, db, tenant_a, rules):
     """A holding no one has assessed is scored on its evidence; a draft that changes how
     evidence counts changes that score too, so the preview must show it."""

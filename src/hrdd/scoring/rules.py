@@ -525,11 +525,14 @@ def validate_ruleset_against(
     question_ids: set[str],
     scored_theme_ids: set[str],
     source_name: str | None = None,
+    *,
+    number_question_ids: set[str] | None = None,
 ) -> None:
     """Checks a rule set against the questionnaire it names.
 
     Every scored theme must be weighted, no weighted theme may be unknown, and every question
-    the rule set refers to must exist.
+    the rule set refers to must exist; given ``number_question_ids``, a number rule must be
+    for a number question (the engine would ignore any other, yet reports would print it).
     """
     problems: list[RuleSetProblem] = []
     for theme in sorted(scored_theme_ids - set(ruleset.themes)):
@@ -549,5 +552,14 @@ def validate_ruleset_against(
                 f"{ruleset.questionnaire.key} {ruleset.questionnaire.version}",
             )
         )
+    if number_question_ids is not None:
+        for question_id in sorted((set(ruleset.number_rules) & question_ids) - number_question_ids):
+            problems.append(
+                RuleSetProblem(
+                    f"number_rules.{question_id}",
+                    f"question {question_id} is not answered with a number, so a number rule "
+                    "can never apply to it",
+                )
+            )
     if problems:
         raise RuleSetError(source_name or f"{ruleset.id}-v{ruleset.version}", problems)

@@ -170,6 +170,10 @@ def _stored_questionnaire(session: Session, ruleset: RuleSet) -> Questionnaire |
         return None
 
 
+def _number_questions(questionnaire: Questionnaire) -> set[str]:
+    return {q.id for q in questionnaire.questions if q.answer_type.type == "number"}
+
+
 def validate_content(session: Session, data: Any, source_name: str) -> RuleSet:
     """A rule set from request or file data, checked on its own and against the stored
     questionnaire version it names; 422 naming every problem's path otherwise."""
@@ -190,6 +194,7 @@ def validate_content(session: Session, data: Any, source_name: str) -> RuleSet:
             set(questionnaire.question_ids),
             set(questionnaire.scored_theme_ids),
             source_name,
+            number_question_ids=_number_questions(questionnaire),
         )
     except RuleSetError as error:
         raise _problems_as_invalid(
@@ -1947,7 +1952,11 @@ def _fit_problems(session: Session, name: str, ruleset: RuleSet) -> list[Problem
         ]
     try:
         validate_ruleset_against(
-            ruleset, set(questionnaire.question_ids), set(questionnaire.scored_theme_ids), name
+            ruleset,
+            set(questionnaire.question_ids),
+            set(questionnaire.scored_theme_ids),
+            name,
+            number_question_ids=_number_questions(questionnaire),
         )
     except RuleSetError as error:
         return _file_problems(error)
