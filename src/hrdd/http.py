@@ -1,4 +1,4 @@
-"""HTTP conventions shared by every router: list pages, ETags, Location headers."""
+"""HTTP conventions shared by every router: list pages, ETags, body media types."""
 
 from __future__ import annotations
 
@@ -9,11 +9,13 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated, Any, TypeVar
 
-from fastapi import Header, Query
+from fastapi import Header, Query, Request
+from fastapi.params import Form
+from fastapi.routing import APIRoute
 from sqlalchemy import Select, and_, or_
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from hrdd.errors import Invalid, PreconditionFailed, PreconditionRequired
+from hrdd.errors import Invalid, PreconditionFailed, PreconditionRequired, UnsupportedMediaType
 
 T = TypeVar("T")
 
@@ -118,3 +120,34 @@ IfMatch = Annotated[
         description="ETag of the version you read; a stale one gets 412 and changes nothing",
     ),
 ]
+
+
+_FORM_MEDIA_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
+
+
+def _takes_form(route: APIRoute) -> bool:
+    # File() is a kind of Form(): uploads are multipart.
+    return any(isinstance(param.field_info, Form) for param in route.dependant.body_params)
+
+
+async def body_media_type(request: Request) -> None:
+    """415 for a body of the wrong media type: JSON routes take application/json, upload
+    routes multipart/form-data. Without it a form or text body reached JSON validation and got
+    a puzzling 422 ('Input should be a valid dictionary'). A request with no body goes on, to
+    be refused for the missing body where one is required."""
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute) or route.body_field is None:
+        return
+    headers = request.headers
+    if headers.get("content-length", "0") == "0" and "transfer-encoding" not in headers:
+        return
+    media_type = headers.get("content-type", "").split(";")[0].strip().lower()
+    if _takes_form(route):
+        if media_type not in _FORM_MEDIA_TYPES:
+            raise UnsupportedMediaType(
+                f"send this upload as multipart/form-data, not {media_type or 'no content type'}"
+            )
+    elif not media_type.endswith(("/json", "+json")):
+        raise UnsupportedMediaType(
+            f"send the body as application/json, not {media_type or 'no content type'}"
+        )

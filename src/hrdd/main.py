@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import fastapi_offline
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
@@ -30,6 +30,7 @@ from hrdd.errors import (
     problem_responses,
 )
 from hrdd.evidence.api import router as evidence_router
+from hrdd.http import body_media_type
 from hrdd.logs import configure_logging
 from hrdd.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from hrdd.migrations_info import head_revision
@@ -104,6 +105,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         docs_url=None,
         redoc_url=None,
         lifespan=lifespan,
+        dependencies=[Depends(body_media_type)],
     )
     app.state.settings = settings
     app.state.db = database or Database(settings.database_url)
@@ -212,6 +214,12 @@ def _document_problem_body(app: FastAPI) -> None:
             ref_template="#/components/schemas/{model}"
         )
         components["ProblemBody"].pop("$defs", None)
+        # Every route with a body refuses another media type (hrdd.http.body_media_type).
+        unsupported = problem_responses(415)[415]
+        for operations in schema.get("paths", {}).values():
+            for operation in operations.values():
+                if isinstance(operation, dict) and "requestBody" in operation:
+                    operation.setdefault("responses", {}).setdefault("415", unsupported)
         app.openapi_schema = schema
         return schema
 

@@ -216,12 +216,21 @@ def test_json_routes_refuse_other_content_types_and_upload_routes_refuse_json(
             content=b'{"name": "Text Posted Ltd"}',
             headers=tenant_a.analyst | {"Content-Type": "text/plain"},
         )
+        untyped = client.post(
+            f"{API}/companies",
+            content=b'{"name": "Untyped Ltd"}',
+            headers=tenant_a.analyst,
+        )
         json_upload = client.post(
             world.portfolio("/holdings/import"),
             json={"file": "name\nA\n"},
             headers=tenant_a.investor,
         )
-        for response in (as_form, as_text):
-            assert error_paths(problem(response, 422)) == ["body"]
-        assert "file" in error_paths(problem(json_upload, 422))[0]
+        # 415 saying what to send, not a JSON validation error about a 'dictionary'.
+        for response in (as_form, as_text, untyped):
+            assert "send the body as application/json" in problem(response, 415)["detail"]
+        assert "multipart/form-data" in problem(json_upload, 415)["detail"]
         assert table_counts(db) == before
+        schema = client.get("/openapi.json").json()
+        assert "415" in schema["paths"][f"{API}/companies"]["post"]["responses"]
+        assert "415" not in schema["paths"][f"{API}/companies"]["get"]["responses"]
