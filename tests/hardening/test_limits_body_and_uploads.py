@@ -187,11 +187,17 @@ def test_list_and_holdings_imports_refuse_files_that_are_not_csv(settings, db, t
     with client_with(settings, db, **SMALL_LIMITS) as client:
         world = build_world(client, db, settings, tenant_a)
         before, files_before = table_counts(db), stored_files(settings.data_dir)
-        for content in (PDF_BYTES, _xlsx_bytes(), b"\x89PNG\r\n\x1a\n" + b"\x00" * 64):
+        for content in (PDF_BYTES, b"\x89PNG\r\n\x1a\n" + b"\x00" * 64):
             screening = problem(import_screening(client, tenant_a.analyst, content), 422)
             assert all(path.startswith("file") for path in error_paths(screening)), screening
             holdings = problem(import_holdings(client, tenant_a.investor, world, content), 422)
             assert all(path.startswith("file") for path in error_paths(holdings)), holdings
+        # A workbook is named for what it is, not reported as text in a strange encoding.
+        for workbook in (_xlsx_bytes(), b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 64):
+            screening = problem(import_screening(client, tenant_a.analyst, workbook), 415)
+            holdings = problem(import_holdings(client, tenant_a.investor, world, workbook), 415)
+            for refused in (screening, holdings):
+                assert "workbook" in refused["detail"] and "CSV UTF-8" in refused["detail"]
         xlsx_import = client.post(
             world.assessment("/import.xlsx"),
             files={"file": ("answers.xlsx", b"name,isin\nA,B\n", XLSX_MEDIA_TYPE)},

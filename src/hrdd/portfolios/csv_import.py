@@ -24,6 +24,7 @@ from stdnum import isin as stdnum_isin
 from stdnum import lei as stdnum_lei
 from stdnum.exceptions import ValidationError as StdnumError
 
+from hrdd.csv_files import refuse_workbook
 from hrdd.errors import Invalid, PayloadTooLarge, ProblemDetail
 
 COLUMNS = ("name", "isin", "lei", "ticker", "market_value", "currency", "weight")
@@ -83,7 +84,8 @@ def _problem(line: int, column: str | None, message: str) -> ProblemDetail:
 
 
 def decode(data: bytes) -> str:
-    """The text of a UTF-8 file; a 422 naming the line for anything else."""
+    """The text of a UTF-8 file; 415 for a workbook, a 422 naming the line for other bytes."""
+    refuse_workbook(data)
     if data.startswith(_UTF16_BOMS):
         raise Invalid.at(
             "file", "the file is UTF-16; save it as CSV UTF-8 (with or without a byte-order mark)"

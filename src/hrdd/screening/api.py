@@ -6,6 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile, status
 
 from hrdd.config import Settings
+from hrdd.csv_files import refuse_workbook
 from hrdd.dates import PastDate
 from hrdd.db import utcnow
 from hrdd.deps import Analyst, DbSession
@@ -84,6 +85,8 @@ def import_list(
         raise PayloadTooLarge(f"the file is over the upload limit of {limit} bytes")
     if size == 0:
         raise Invalid.at("file", "the file is empty")
+    refuse_workbook(file.file.read(8))
+    file.file.seek(0)
     run = service.import_screening_file(
         session,
         service.Importer.of(principal),
