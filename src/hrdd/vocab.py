@@ -6,10 +6,18 @@ in content files: add new members, never rename existing ones.
 """
 
 from enum import StrEnum
-from typing import Any
+from typing import Any, Final
+
+import pycountry
 
 # Words that identifiers spell in lower case and people write in capitals.
 _ACRONYMS = {"ngo": "NGO"}
+
+
+# ISO 3166-1 alpha-2 country codes and ISO 4217 currency codes, from pycountry's copy of the
+# standards, upper case as they are written in content files and API bodies.
+COUNTRY_CODES: Final = frozenset(country.alpha_2 for country in pycountry.countries)
+CURRENCY_CODES: Final = frozenset(currency.alpha_3 for currency in pycountry.currencies)
 
 
 def words_of(value: Any) -> str:

@@ -99,6 +99,7 @@ def test_every_bad_cell_of_every_row_is_reported(client, tenant_a, portfolio):
         ",,,100,,\n"
         "Wrong money,,,100,USD,1.5\n"
         "Bad LEI,,5493001KJTIIGC8Y1R13,abc,,\n"
+        "Unknown money,,,100,XXQ,\n"
     )
     response = upload(client, tenant_a.investor, portfolio, csv)
     assert response.status_code == 422
@@ -110,9 +111,11 @@ def test_every_bad_cell_of_every_row_is_reported(client, tenant_a, portfolio):
         "file.line.5.weight",
         "file.line.6.lei",
         "file.line.6.market_value",
+        "file.line.7.currency",
     }
     messages = {e["path"]: e["message"] for e in response.json()["errors"]}
     assert "base currency EUR" in messages["file.line.5.currency"]
+    assert "not an ISO 4217 currency code" in messages["file.line.7.currency"]
     assert "negative" in messages["file.line.3.market_value"]
 
 
@@ -280,6 +283,15 @@ def test_portfolio_create_validates_and_lists(client, tenant_a):
     )
     assert bad.status_code == 422
     assert {e["path"] for e in bad.json()["errors"]} == {"name", "base_currency"}
+    # Three letters are not enough: reports print the code beside every amount.
+    unknown = client.post(
+        f"{API}/portfolios",
+        json={"name": "Fund Q", "base_currency": "XXQ"},
+        headers=tenant_a.investor,
+    )
+    assert unknown.status_code == 422
+    [error] = unknown.json()["errors"]
+    assert error["path"] == "base_currency" and "ISO 4217" in error["message"]
     created = client.post(
         f"{API}/portfolios",
         json={"name": "Fund A", "base_currency": "usd"},

@@ -44,6 +44,7 @@ from stdnum.exceptions import ValidationError as StdnumValidationError
 
 from hrdd.dates import not_in_future, within_window
 from hrdd.vocab import (
+    COUNTRY_CODES,
     AffectedGroup,
     CompanyRole,
     DatePrecision,
@@ -107,18 +108,6 @@ QUESTION_IDS: Final[frozenset[str]] = frozenset(
 )
 
 # ISO 3166-1 alpha-2, all 249 officially assigned codes.
-_ISO_3166_ALPHA2_TEXT: Final = """
-    AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ
-    BR BS BT BV BW BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM
-    DO DZ EC EE EG EH ER ES ET FI FJ FK FM FO FR GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS
-    GT GU GW GY HK HM HN HR HT HU ID IE IL IM IN IO IQ IR IS IT JE JM JO JP KE KG KH KI KM KN
-    KP KR KW KY KZ LA LB LC LI LK LR LS LT LU LV LY MA MC MD ME MF MG MH MK ML MM MN MO MP MQ
-    MR MS MT MU MV MW MX MY MZ NA NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL PM
-    PN PR PS PT PW PY QA RE RO RS RU RW SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV
-    SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI
-    VN VU WF WS YE YT ZA ZM ZW
-"""
-_ISO_3166_ALPHA2: Final = frozenset(_ISO_3166_ALPHA2_TEXT.split())
 
 # Types of evidence that are entries on (or removals from) a trade-restriction or sanctions list.
 LISTING_EVIDENCE_TYPES: Final = frozenset(
@@ -162,7 +151,7 @@ def _check_http_url(value: str) -> str:
 
 
 def _check_country(value: str) -> str:
-    if value not in _ISO_3166_ALPHA2:
+    if value not in COUNTRY_CODES:
         raise ValueError(f"'{value}' is not an ISO 3166-1 alpha-2 country code")
     return value
 

@@ -26,6 +26,7 @@ from stdnum.exceptions import ValidationError as StdnumError
 
 from hrdd.csv_files import refuse_workbook
 from hrdd.errors import Invalid, PayloadTooLarge, ProblemDetail
+from hrdd.vocab import CURRENCY_CODES
 
 COLUMNS = ("name", "isin", "lei", "ticker", "market_value", "currency", "weight")
 IDENTIFYING_COLUMNS = ("name", "isin", "lei", "ticker")
@@ -43,7 +44,6 @@ MAX_TOTAL_WEIGHT = Decimal("1.005")
 _UTF8_BOM = b"\xef\xbb\xbf"
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 _TICKER = re.compile(r"^[A-Za-z0-9.:\-/ ]+$")
-_CURRENCY = re.compile(r"^[A-Z]{3}$")
 _GROUPED_NUMBER = re.compile(r"^\d{1,3}(,\d{3})+(\.\d+)?$")
 # C0 controls and DEL, except tab, line feed and carriage return (line breaks inside quotes).
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -243,7 +243,7 @@ def _currency(value: str, base_currency: str) -> str:
     if not value:
         return base_currency
     code = value.upper()
-    if not _CURRENCY.match(code):
+    if code not in CURRENCY_CODES:
         raise _RowProblem("currency", f"{value!r} is not an ISO 4217 currency code such as EUR")
     if code != base_currency:
         raise _RowProblem(

@@ -13,11 +13,11 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer
 
 from hrdd.errors import ProblemDetail
 from hrdd.scoring.schemas import OverrideView
-from hrdd.vocab import AssessmentStatus, Confidence, InvestorAction, RiskBand
+from hrdd.vocab import CURRENCY_CODES, AssessmentStatus, Confidence, InvestorAction, RiskBand
 
 # Decimals as JSON strings: amounts must never pass through a float.
 MoneyText = Annotated[Decimal, PlainSerializer(str, return_type=str, when_used="json")]
@@ -43,11 +43,18 @@ class RiskBasis(StrEnum):
 # --- portfolios ------------------------------------------------------------------------------
 
 
+def _currency_code(value: str) -> str:
+    code = value.upper()
+    if code not in CURRENCY_CODES:
+        raise ValueError(f"'{value}' is not an ISO 4217 currency code such as EUR")
+    return code
+
+
 class PortfolioIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=300)
-    base_currency: str = Field(
+    base_currency: Annotated[str, AfterValidator(_currency_code)] = Field(
         pattern=r"^[A-Za-z]{3}$",
         description="ISO 4217 code; every market value of the portfolio is in this currency",
         examples=["EUR"],
