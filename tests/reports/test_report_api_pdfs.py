@@ -186,6 +186,19 @@ def test_company_report_prints_dates_only_as_far_as_the_sources_know_them(
     assert "forensic_finding" not in text and "human_rights_defenders" not in text
 
 
+def test_red_flags_name_the_evidence_that_fired_them_by_title(client, tenant_a, db, content):
+    assessment = nso_assessment(client, tenant_a, db)
+    score = client.get(f"{API}/assessments/{assessment}/score", headers=tenant_a.investor).json()
+    fired = {o["rule_id"]: o for o in score["summary"]["overrides"]}
+    assert "nso-2019-10-morocco-hrds" in fired["RF-HRD-TARGETING"]["evidence_refs"]
+    assert "nso-2019-10-morocco-hrds" not in fired["RF-HRD-TARGETING"]["reason"]
+    response = client.get(f"{API}/assessments/{assessment}/report.pdf", headers=tenant_a.investor)
+    text = pdf_text(PdfReader(io.BytesIO(response.content)))
+    assert compact("Evidence: ") in text
+    assert compact("Two Moroccan human rights defenders targeted with Pegasus") in text
+    assert "nso-2019-10-morocco-hrds" not in text
+
+
 def test_company_report_in_us_letter(client, tenant_a, db, content):
     assessment = nso_assessment(client, tenant_a, db)
     url = f"{API}/assessments/{assessment}/report.pdf"
@@ -230,6 +243,8 @@ def test_portfolio_report_sections_and_injection_text(client, tenant_a, content)
     assert compact(IMG) in text
     assert compact(GREEK) in text
     assert compact("Growth <b>Fund</b>") in text
+    # NSO Group's red flags name their evidence by title, never by the content file's ids
+    assert compact("Evidence: ") in text and "nso-2019-10-morocco-hrds" not in text
     assert reader.metadata.title == "Portfolio risk report: Growth <b>Fund</b>"
     assert "Key figures" in outline_titles(reader)
 

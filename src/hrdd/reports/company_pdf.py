@@ -30,6 +30,10 @@ from hrdd.reports.text import escape_for_paragraph, link_markup
 from hrdd.vocab import enum_label
 
 
+def _with_evidence(reason: str, evidence: Sequence[str]) -> str:
+    return f"{reason}. Evidence: {'; '.join(evidence)}" if evidence else reason
+
+
 class _CompanyReportBuilder:
     def __init__(self, report: CompanyReport, styles: Styles, width: float) -> None:
         self.report = report
@@ -214,7 +218,7 @@ class _CompanyReportBuilder:
         rows = [
             [
                 self._cell(override.rule_id, widths[0]),
-                self._cell(override.reason, widths[1]),
+                self._cell(_with_evidence(override.reason, override.evidence), widths[1]),
                 self._cell(override.lifts_when, widths[2]),
             ]
             for override in overrides

@@ -263,6 +263,11 @@ class _PortfolioReportBuilder:
                 f"<b>{escape_for_paragraph(override.rule_id)}</b>: "
                 f"{escape_for_paragraph(override.reason)} "
                 f"(lifts when: {escape_for_paragraph(override.lifts_when)})"
+                + (
+                    f". Evidence: {escape_for_paragraph('; '.join(override.evidence))}"
+                    if override.evidence
+                    else ""
+                )
                 for override in holding.overrides
             )
             rows.append(["Overrides fired", Paragraph(overrides, self.styles.cell)])

@@ -77,6 +77,9 @@ class OverrideFired(ReportData):
     rule_id: NonEmptyText
     reason: NonEmptyText
     lifts_when: NonEmptyText
+    evidence: list[NonEmptyText] = Field(
+        default_factory=list, description="Titles of the evidence items that fired it"
+    )
 
 
 # --- company report -------------------------------------------------------------------------

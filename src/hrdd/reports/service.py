@@ -8,7 +8,8 @@ service, evidence and commitments, answers with their questionnaire, holdings an
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from io import BytesIO
@@ -65,6 +66,7 @@ from hrdd.reports.schemas import (
     UnassessedHolding,
 )
 from hrdd.scoring import service as scoring
+from hrdd.scoring.adapters import evidence_ref
 from hrdd.scoring.schemas import Methodology, OverrideView, ScoreDetail
 from hrdd.vocab import (
     AssessmentStatus,
@@ -166,9 +168,16 @@ def _methodology_sections(methodology: Methodology) -> list[MethodologySection]:
     return sections
 
 
-def _overrides(overrides: Sequence[OverrideView]) -> list[OverrideFired]:
+def _overrides(overrides: Sequence[OverrideView], titles: Mapping[str, str]) -> list[OverrideFired]:
+    """Overrides with the titles of the evidence that fired them (an item the reader may not
+    see, which cannot happen for a score of its own organisation, keeps its ref)."""
     return [
-        OverrideFired(rule_id=o.rule_id, reason=o.reason, lifts_when=o.lifts_when)
+        OverrideFired(
+            rule_id=o.rule_id,
+            reason=o.reason,
+            lifts_when=o.lifts_when,
+            evidence=[titles.get(ref, ref) for ref in o.evidence_refs],
+        )
         for o in overrides
     ]
 
@@ -347,7 +356,7 @@ def company_report(
         evidence_risk_series=_risk_series(detail.evidence_series),
         say_do_gaps=_say_do_rows(session, detail, {item.id: item for item in evidence}),
         timeline=_timeline(evidence),
-        overrides=_overrides(summary.overrides),
+        overrides=_overrides(summary.overrides, {ref.ref: ref.title for ref in detail.evidence}),
         answers=_answer_rows(subject.questionnaire, subject.answers, subject.visible_question_ids),
         methodology=_methodology_sections(detail.methodology),
         page_size=page_size,
@@ -383,10 +392,15 @@ def _is_flagged(holding: HoldingRisk) -> bool:
     )
 
 
-def _key_evidence(
-    session: Session, company_ids: Sequence[uuid.UUID]
-) -> dict[uuid.UUID, list[Citation]]:
-    """Per company, the first source of its most severe, most recent evidence items."""
+@dataclass
+class _KeyEvidence:
+    citations: dict[uuid.UUID, list[Citation]]  # per company
+    titles: dict[str, str]  # per evidence ref, for the overrides
+
+
+def _key_evidence(session: Session, company_ids: Sequence[uuid.UUID]) -> _KeyEvidence:
+    """Per company, the first source of its most severe, most recent evidence items; and the
+    title of every evidence item of those companies."""
     items: dict[uuid.UUID, list[EvidenceItem]] = {}
     for chunk in in_chunks(sorted(set(company_ids))):
         for item in session.scalars(
@@ -407,10 +421,15 @@ def _key_evidence(
             if len(citations) == KEY_EVIDENCE_PER_HOLDING:
                 break
         found[company_id] = citations
-    return found
+    titles = {
+        evidence_ref(item.id, item.slug): item.title
+        for company_items in items.values()
+        for item in company_items
+    }
+    return _KeyEvidence(found, titles)
 
 
-def _flagged(holding: HoldingRisk, evidence: dict[uuid.UUID, list[Citation]]) -> FlaggedHolding:
+def _flagged(holding: HoldingRisk, evidence: _KeyEvidence) -> FlaggedHolding:
     if (
         holding.overall is None
         or holding.band is None
@@ -430,7 +449,7 @@ def _flagged(holding: HoldingRisk, evidence: dict[uuid.UUID, list[Citation]]) ->
         confidence=holding.confidence,
         action=holding.action,
         action_reason=holding.action_reason,
-        overrides=_overrides(holding.overrides),
+        overrides=_overrides(holding.overrides, evidence.titles),
         exposure_via=[
             OwnedCompany(
                 company_name=exposure.company_name,
@@ -440,7 +459,7 @@ def _flagged(holding: HoldingRisk, evidence: dict[uuid.UUID, list[Citation]]) ->
             )
             for exposure in holding.exposure_via
         ],
-        key_evidence=evidence.get(holding.scored_company_id, [])
+        key_evidence=evidence.citations.get(holding.scored_company_id, [])
         if holding.scored_company_id
         else [],
     )

@@ -16,6 +16,8 @@ import arabic_reshaper
 from bidi import get_base_level, get_display
 from reportlab.pdfbase.pdfmetrics import stringWidth
 
+from hrdd.reports.fonts import register_fonts
+
 ELLIPSIS = "…"
 
 # C0/C1 control characters (except tab and line feed, handled separately), lone surrogates
@@ -66,6 +68,7 @@ def _wrap_logical(
     shaped_line: str, font_name: str, font_size: float, line_width: float
 ) -> list[str]:
     """Greedy word wrap in logical order, so that reordering happens per printed line."""
+    register_fonts()  # widths are measured in the bundled fonts
     lines: list[str] = []
     current = ""
     for word in shaped_line.split(" "):
@@ -125,6 +128,7 @@ def fit_plain_text(text: str, font_name: str, font_size: float, width: float) ->
     Plain strings are drawn as they are (no markup parsing), so they need no escaping; they do
     need cleaning, visual order, and shortening with an ellipsis to stay inside their cell.
     """
+    register_fonts()  # widths are measured in the bundled fonts
     line = to_visual_order(clean_text(text, keep_newlines=False))
     if stringWidth(line, font_name, font_size) <= width:
         return line

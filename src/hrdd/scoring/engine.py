@@ -745,7 +745,8 @@ def _fired(rule: ListingOverride | HarmOverride, matched: list[IncidentInput]) -
         rule_id=rule.id,
         floor=_score(rule.floor),
         incident_ids=ids,
-        reason=f"{what} ({', '.join(ids)}): risk floor {rule.floor:g}",
+        # The items are named by incident_ids; readers show their titles beside the reason.
+        reason=f"{what}: risk floor {rule.floor:g}",
         lifted_when=rule.lifted_when,
     )
 

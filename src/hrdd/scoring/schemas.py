@@ -126,6 +126,10 @@ class OverrideView(BaseModel):
     reason: str
     floor: float
     lifts_when: str = Field(description="What would lift the floor")
+    evidence_refs: list[str] = Field(
+        default_factory=list,
+        description="The evidence items that fired it (refs, as in the score detail's evidence)",
+    )
 
 
 class ScoreSummary(BaseModel):

@@ -860,6 +860,7 @@ def summary_of(
                 reason=fired.reason,
                 floor=float(fired.floor),
                 lifts_when=fired.lifted_when,
+                evidence_refs=list(fired.incident_ids),
             )
             for fired in result.overrides
         ],
