@@ -199,6 +199,29 @@ def test_red_flags_name_the_evidence_that_fired_them_by_title(client, tenant_a, 
     assert "nso-2019-10-morocco-hrds" not in text
 
 
+def test_a_yes_or_no_question_answered_full_reads_yes(client, tenant_a, db, content):
+    assessment = nso_assessment(client, tenant_a, db)
+    etag = client.get(f"{API}/assessments/{assessment}", headers=tenant_a.analyst).headers["ETag"]
+    listed = {
+        "type": "disclosure",
+        "level": "full",
+        "evidence": [{"title": "Entity List addition", "url": "https://example.org/el"}],
+    }
+    answered = client.put(
+        f"{API}/assessments/{assessment}/answers/EU4",
+        json=listed,
+        headers=tenant_a.analyst | {"If-Match": etag},
+    )
+    assert answered.status_code == 200, answered.text
+    response = client.get(f"{API}/assessments/{assessment}/report.pdf", headers=tenant_a.investor)
+    text = pdf_text(PdfReader(io.BytesIO(response.content)))
+    question = compact(
+        "Is the company or an affiliate on the US Entity List or on a sanctions list?"
+    )
+    after = text[text.index(question) + len(question) :]
+    assert after.startswith("Yes"), after[:60]
+
+
 def test_company_report_in_us_letter(client, tenant_a, db, content):
     assessment = nso_assessment(client, tenant_a, db)
     url = f"{API}/assessments/{assessment}/report.pdf"

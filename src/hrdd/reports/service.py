@@ -39,7 +39,12 @@ from hrdd.questionnaires.answers import (
     SingleChoiceAnswer,
     TextAnswer,
 )
-from hrdd.questionnaires.schemas import NumberAnswerType, Question, Questionnaire
+from hrdd.questionnaires.schemas import (
+    DisclosureAnswerType,
+    NumberAnswerType,
+    Question,
+    Questionnaire,
+)
 from hrdd.reports.company_pdf import render_company_report
 from hrdd.reports.portfolio_pdf import render_portfolio_report
 from hrdd.reports.schemas import (
@@ -190,6 +195,11 @@ def _answer_text(question: Question, payload: AnswerPayload) -> str:
     match payload:
         case DisclosureAnswer():
             text = _DISCLOSURE_WORDS[payload.level]
+            yes_or_no = isinstance(question.answer_type, DisclosureAnswerType) and not (
+                question.answer_type.allow_partial
+            )
+            if yes_or_no and payload.level is DisclosureLevel.full:
+                text = "Yes"  # 'Is the company on the Entity List?' is not answered 'Full'
             if payload.not_applicable_reason:
                 text += f" ({payload.not_applicable_reason})"
         case SingleChoiceAnswer():
