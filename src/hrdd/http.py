@@ -78,15 +78,28 @@ def paginate(
 
 
 def _coerce(column: InstrumentedAttribute[Any], value: Any) -> Any:
+    """A cursor value as the column's type. Cursors hold JSON: numbers for integer columns,
+    strings for everything else; anything else (a cursor of another list, or made up) is a
+    422, never a value handed to the database."""
     python_type = column.property.columns[0].type.python_type
-    try:
-        if isinstance(value, python_type):
+    refused = Invalid.at("cursor", "not a cursor this API issued")
+    if python_type is int:
+        if isinstance(value, int) and not isinstance(value, bool):
             return value
-        if python_type in (datetime, date):
-            return python_type.fromisoformat(value)
+        raise refused
+    if not isinstance(value, str):
+        raise refused
+    try:
+        if python_type is datetime:
+            moment = datetime.fromisoformat(value)
+            if moment.tzinfo is None:  # every stored moment is in UTC, with its offset
+                raise refused
+            return moment
+        if python_type is date:
+            return date.fromisoformat(value)
         return python_type(value)
-    except (TypeError, ValueError) as exc:
-        raise Invalid.at("cursor", "not a cursor this API issued") from exc
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise refused from exc
 
 
 def etag_for(resource_id: Any, version: int) -> str:

@@ -21,6 +21,7 @@ from hrdd.errors import ProblemDetail, problem_response
 from hrdd.logs import redact_secrets, request_id_var
 
 log = logging.getLogger("hrdd.access")
+errors_log = logging.getLogger("hrdd.errors")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._\-]{1,100}$")
 
 
@@ -44,12 +45,25 @@ class RequestContextMiddleware:
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status_holder["status"] = message["status"]
+                status_holder["started"] = 1
                 message.setdefault("headers", [])
                 message["headers"].append((b"x-request-id", request_id.encode()))
             await send(message)
 
         try:
             await self.app(scope, receive, send_with_id)
+        except Exception:
+            # Answered here rather than by Starlette's outermost handler, so the 500 carries
+            # the request id (header and log line) and the connection stays usable.
+            errors_log.exception("unhandled error", extra={"path": redact_secrets(scope["path"])})
+            if status_holder.get("started"):
+                raise  # part of a response is out: nothing sound can follow it
+            response = problem_response(
+                "internal",
+                f"An unexpected error occurred; quote request id {request_id} when reporting it.",
+                instance=redact_secrets(scope["path"]),
+            )
+            await response(scope, receive, send_with_id)
         finally:
             principal = getattr(scope.get("state", {}).get("principal"), "organisation_id", None)
             log.info(

@@ -170,10 +170,15 @@ def test_an_unexpected_error_naming_a_key_logs_it_redacted_and_answers_a_plain_5
         raise RuntimeError(f"upstream refused credentials {key}")
 
     client.app.add_api_route("/explode", explode)
-    response = client.get("/explode", headers=tenant_a.investor)
+    response = client.get("/explode", headers=tenant_a.investor | {"X-Request-ID": "trace-500"})
     assert response.status_code == 500
-    assert response.json()["detail"] == "An unexpected error occurred."
+    assert response.json()["type"] == "/problems/internal"
+    # The caller can quote the request id, and the log line carries it.
+    assert response.headers["x-request-id"] == "trace-500"
+    assert "trace-500" in response.json()["detail"]
     assert _secret(key) not in response.text
     errors = [line for line in capture.lines if '"level": "ERROR"' in line]
     assert errors and "upstream refused credentials" in errors[0]
+    assert '"request_id": "trace-500"' in errors[0]
     assert not [line for line in capture.lines if _secret(key) in line]
+    assert client.get("/health").status_code == 200  # the server goes on answering

@@ -4,6 +4,7 @@ the field, never a 5xx, and writes nothing; dates are accepted from 1900-01-01 t
 
 from __future__ import annotations
 
+import base64
 import json
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -95,6 +96,35 @@ def test_huge_numbers_in_json_are_422_naming_the_field(world_client, db, tenant_
     for value in ("1" + "0" * 100, "1e400"):
         page = client.get(f"{API}/companies", params={"limit": value}, headers=tenant_a.investor)
         assert error_paths(problem(page, 422)) == ["query.limit"]
+
+
+def test_a_cursor_with_values_of_the_wrong_kind_is_a_422(world_client, tenant_a):
+    """Cursors hold the sort values of the list that issued them; values of the wrong kind
+    (another list's date where a time is sorted, numbers, booleans, times without an offset)
+    must be refused, not reach the database (they used to answer 500)."""
+    client, world = world_client
+
+    def cursor(values: list[Any]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(values).encode()).decode()
+
+    made_up = [
+        cursor([1, 2]),
+        cursor([True, False]),
+        cursor(["2021-07-18", "00000000-0000-0000-0000-000000000000"]),
+        cursor(["2021-07-18T10:00:00", "00000000-0000-0000-0000-000000000000"]),
+        cursor([None, None]),
+    ]
+    lists = [
+        f"{API}/portfolios",
+        f"{API}/assessments",
+        f"{API}/api-keys",
+        f"{API}/screening/imports",
+        world.portfolio("/holdings"),
+    ]
+    for url in lists:
+        for value in made_up:
+            response = client.get(url, params={"cursor": value}, headers=tenant_a.admin)
+            assert error_paths(problem(response, 422)) == ["cursor"], (url, value, response.text)
 
 
 def test_huge_numbers_in_holdings_files_are_422_naming_the_cell(world_client, db, tenant_a):
