@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -134,6 +135,44 @@ def test_a_holding_says_the_status_of_the_assessment_its_score_rests_on(
     holding = risk(client, tenant_a.investor, portfolio)["holdings"][0]
     assert holding["assessment_id"] == started.json()["id"]
     assert holding["assessment_status"] == "draft"
+
+
+def test_a_holding_whose_only_evidence_is_not_in_effect_yet_stays_unassessed(
+    client, tenant_a, content
+):
+    """Evidence dated tomorrow (accepted, for places ahead of UTC) is not in effect today: a
+    score made of nothing in effect would read 0, low, monitor, a clean bill of health."""
+    company = create_company(client, tenant_a, "Example Tomorrow Ltd")
+    portfolio = create_portfolio(client, tenant_a.investor)
+    upload(client, tenant_a.investor, portfolio, "name\nExample Tomorrow Ltd\n")
+    confirm_first_candidates(client, tenant_a.investor, portfolio)
+    tomorrow = (datetime.now(UTC).date() + timedelta(days=1)).isoformat()
+    finding = {
+        "company_id": company,
+        "event_date": tomorrow,
+        "type": "forensic_finding",
+        "title": "Implant found on a reporter's phone",
+        "summary": "A lab found the implant.",
+        "severity": 5,
+        "company_role": "contributed",
+        "affected_groups": ["journalists"],
+        "sources": [
+            {
+                "publisher": "Example Lab",
+                "title": "Report",
+                "date": tomorrow,
+                "url": "https://example.org/report",
+                "source_class": "forensic_lab",
+            }
+        ],
+    }
+    added = client.post(f"{API}/evidence", json=finding, headers=tenant_a.analyst)
+    assert added.status_code == 201, added.text
+    view = risk(client, tenant_a.investor, portfolio)
+    holding = by_name(view["holdings"], "Example Tomorrow Ltd")
+    assert holding["assessed"] is False
+    assert (holding["overall"], holding["band"], holding["action"]) == (None, None, None)
+    assert "none dated on or before today" in holding["unassessed_reason"]
 
 
 def _share(part: Decimal, whole: Decimal) -> Decimal:

@@ -588,7 +588,10 @@ def _unassessed_reason(holding: Holding, company_name: str | None) -> str:
         )
     if holding.company_id is None:
         return "not matched to any company of the registry"
-    return f"{company_name or 'the company'} has no assessment and no evidence on record"
+    return (
+        f"{company_name or 'the company'} has no assessment and no evidence in effect "
+        "(none on record, or none dated on or before today)"
+    )
 
 
 def _holding_risk(

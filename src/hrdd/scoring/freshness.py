@@ -45,7 +45,9 @@ class CompanyMarks:
     """What a company's evidence and commitments look like from the outside."""
 
     marks: tuple[Any, ...]
-    # Items or commitments not deleted: the company can be scored on evidence alone.
+    # Items or commitments not deleted and dated on or before today: the company can be
+    # scored on evidence alone. Evidence dated later is not in effect yet, and a score made of
+    # nothing in effect (0, low, monitor) would read as a clean bill of health.
     has_evidence: bool
 
 
@@ -103,17 +105,18 @@ def keep(score_id: uuid.UUID, summary: ScoreSummary, result: ScoreResult | None)
 def company_mark_columns(company_id: Any) -> list[ScalarSelect[Any]]:
     """Scalar subqueries for ``CompanyMarks`` of ``company_id`` (a value, or a column of the
     enclosing query to correlate with), one per table: "count:live count:sum of versions:
-    latest update" as text. The session's tenant filter applies inside them: the marks cover
-    exactly the evidence the organisation's scores are made from."""
+    latest update:earliest live date" as text. The session's tenant filter applies inside
+    them: the marks cover exactly the evidence the organisation's scores are made from."""
     # Constants as SQL literals, not bound parameters: fewer parameters to bind per query.
     one, zero, empty, colon = (literal_column(v) for v in ("1", "0", "''", "':'"))
     columns: list[ScalarSelect[Any]] = []
-    for model in (EvidenceItem, Commitment):
+    for model, dated in ((EvidenceItem, EvidenceItem.event_date), (Commitment, Commitment.date)):
         parts = [
             func.count(model.id),
             func.count(case((model.deleted_at.is_(None), one))),
             func.coalesce(func.sum(model.version), zero),
             func.coalesce(cast(func.max(model.updated_at), String), empty),
+            func.coalesce(cast(func.min(case((model.deleted_at.is_(None), dated))), String), empty),
         ]
         text = cast(parts[0], String)
         for part in parts[1:]:
@@ -122,10 +125,15 @@ def company_mark_columns(company_id: Any) -> list[ScalarSelect[Any]]:
     return columns
 
 
-def company_marks(values: tuple[Any, ...]) -> CompanyMarks:
+def company_marks(values: tuple[Any, ...], today: dt.date) -> CompanyMarks:
     """The values of ``company_mark_columns``, in their order."""
-    live = [int(str(value).split(":")[1]) for value in values]
-    return CompanyMarks(tuple(values), any(live))
+    day = today.isoformat()
+    in_effect = []
+    for value in values:
+        parts = str(value).split(":")
+        # The last part is an ISO date (or empty), and ISO dates compare as text.
+        in_effect.append(int(parts[1]) > 0 and "" < parts[-1] <= day)
+    return CompanyMarks(tuple(values), any(in_effect))
 
 
 def version_columns(organisation_id: uuid.UUID, default_key: str) -> list[ScalarSelect[Any]]:

@@ -1008,7 +1008,7 @@ def _read_marks(
         marks.own_latest["a", assessment.id] = latest.get(assessment.id)
     for row in rows_for_ids(session, _MARKS_BY_COMPANY, sorted(set(company_ids))):
         marks.own_latest["c", row[0]] = row[1]
-        marks.companies[row[0]] = freshness.company_marks(tuple(row[2:]))
+        marks.companies[row[0]] = freshness.company_marks(tuple(row[2:]), marks.today)
     return marks
 
 
@@ -1363,11 +1363,12 @@ def _current_assessment_score(session: Session, assessment_id: uuid.UUID) -> Sco
     version_id = chosen or default
     if version_id is None:
         raise _no_rule_set()
+    today = utcnow().date()
     marks = _Marks(
         version_id,
-        utcnow().date(),
+        today,
         {("a", assessment_id): own},
-        {company_id: freshness.company_marks(tuple(company))},
+        {company_id: freshness.company_marks(tuple(company), today)},
     )
     [current] = _current(
         session,
