@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -136,6 +137,8 @@ IfMatch = Annotated[
 
 
 _FORM_MEDIA_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
+_JSON_MEDIA_TYPE = re.compile(r"^application/(?:[\w.\-]+\+)?json$")
+_CHARSET = re.compile(r"charset\s*=\s*\"?([^\";\s]+)", re.IGNORECASE)
 
 
 def _takes_form(route: APIRoute) -> bool:
@@ -154,13 +157,21 @@ async def body_media_type(request: Request) -> None:
     headers = request.headers
     if headers.get("content-length", "0") == "0" and "transfer-encoding" not in headers:
         return
-    media_type = headers.get("content-type", "").split(";")[0].strip().lower()
+    media_type, _, parameters = headers.get("content-type", "").partition(";")
+    media_type = media_type.strip().lower()
     if _takes_form(route):
         if media_type not in _FORM_MEDIA_TYPES:
             raise UnsupportedMediaType(
                 f"send this upload as multipart/form-data, not {media_type or 'no content type'}"
             )
-    elif not media_type.endswith(("/json", "+json")):
+        return
+    # What FastAPI reads as JSON: application/json and application/...+json (not text/json).
+    if not _JSON_MEDIA_TYPE.match(media_type):
         raise UnsupportedMediaType(
             f"send the body as application/json, not {media_type or 'no content type'}"
+        )
+    charset = _CHARSET.search(parameters)
+    if charset and charset.group(1).lower() not in ("utf-8", "utf8"):
+        raise UnsupportedMediaType(
+            f"JSON bodies are read as UTF-8; charset={charset.group(1)} is not accepted"
         )

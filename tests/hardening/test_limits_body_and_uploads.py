@@ -227,16 +227,40 @@ def test_json_routes_refuse_other_content_types_and_upload_routes_refuse_json(
             content=b'{"name": "Untyped Ltd"}',
             headers=tenant_a.analyst,
         )
+        text_json = client.post(
+            f"{API}/companies",
+            content=b'{"name": "Text Json Ltd"}',
+            headers=tenant_a.analyst | {"Content-Type": "text/json"},
+        )
+        latin1 = client.post(
+            f"{API}/companies",
+            content=b'{"name": "Declared Latin Ltd"}',  # ASCII: only the declaration is wrong
+            headers=tenant_a.analyst | {"Content-Type": "application/json; charset=latin-1"},
+        )
+        assert "charset=latin-1" in problem(latin1, 415)["detail"]
+        merge_patch = client.post(
+            f"{API}/companies",
+            content=b'{"name": "Structured Suffix Ltd"}',
+            headers=tenant_a.analyst | {"Content-Type": "application/merge-patch+json"},
+        )
+        assert merge_patch.status_code == 201, merge_patch.text  # an application/...+json body
+        utf8 = client.post(
+            f"{API}/companies",
+            content='{"name": "Café UTF-8 Ltd"}'.encode(),
+            headers=tenant_a.analyst | {"Content-Type": "application/json; charset=UTF-8"},
+        )
+        assert utf8.status_code == 201, utf8.text
         json_upload = client.post(
             world.portfolio("/holdings/import"),
             json={"file": "name\nA\n"},
             headers=tenant_a.investor,
         )
         # 415 saying what to send, not a JSON validation error about a 'dictionary'.
-        for response in (as_form, as_text, untyped):
+        for response in (as_form, as_text, untyped, text_json):
             assert "send the body as application/json" in problem(response, 415)["detail"]
         assert "multipart/form-data" in problem(json_upload, 415)["detail"]
-        assert table_counts(db) == before
+        created = 2  # the +json and UTF-8 companies
+        assert table_counts(db) == {**before, "companies": before["companies"] + created}
         schema = client.get("/openapi.json").json()
         assert "415" in schema["paths"][f"{API}/companies"]["post"]["responses"]
         assert "415" not in schema["paths"][f"{API}/companies"]["get"]["responses"]

@@ -52,7 +52,7 @@ from pydantic import (
     model_validator,
 )
 
-from hrdd.dates import PlausibleDate
+from hrdd.dates import PastDate, PlausibleDate
 from hrdd.questionnaires.schemas import (
     AllOfCondition,
     AnswerCondition,
@@ -94,7 +94,7 @@ class EvidenceRef(PayloadModel):
     url: str | None = Field(default=None, max_length=MAX_URL_LENGTH)
     title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
     publisher: ShortPayloadText | None = None
-    source_date: PlausibleDate | None = None
+    source_date: PastDate | None = None
     excerpt: Annotated[str, StringConstraints(max_length=4000)] | None = None
     file_id: UUID | None = None
 
