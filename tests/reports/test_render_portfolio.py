@@ -129,9 +129,14 @@ def portfolio_report(holding_count: int = 40, **changes: object) -> PortfolioRep
             name=HEBREW_NAME,
             band=RiskBand.high,
             score=70.0,
+            assessment_status=AssessmentStatus.draft,
+            scored_through="Example Owned Vendor",
             confidence=Confidence.low,
             action=InvestorAction.engage,
             action_reason="Example engagement reason",
+            exposure_via=[
+                OwnedCompany(company_name="Example Owned Vendor", stake_percent=Decimal("40.0000"))
+            ],
         ),
     ]
     report = PortfolioReport(
@@ -237,7 +242,8 @@ def test_with_weights_only_no_money_is_shown_and_shares_come_from_weights() -> N
 def test_flagged_holdings_show_their_detail(small_text: str) -> None:
     for expected in (
         "A final assessment, reviewed and approved",
-        "Evidence alone: not assessed yet",
+        "The score of Example Owned Vendor, which it owns: a draft assessment",
+        "Example Owned Vendor, 40% stake (dates not recorded)",
         "2,500,000.50 EUR",
         "3.10%",
         "Severe, 91.0 out of 100",

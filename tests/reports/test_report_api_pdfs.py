@@ -222,6 +222,35 @@ def test_a_yes_or_no_question_answered_full_reads_yes(client, tenant_a, db, cont
     assert after.startswith("Yes"), after[:60]
 
 
+def test_a_holding_scored_through_what_it_owns_says_whose_score_it_is(
+    client, tenant_a, db, content
+):
+    parent = client.post(
+        f"{API}/companies", json={"name": "Example Holdings plc"}, headers=tenant_a.analyst
+    ).json()["id"]
+    stake = {"owner_name": "Example Holdings plc", "owner_kind": "company", "percentage": "40"}
+    owned = client.post(
+        f"{API}/companies/{company_id(db, 'nso-group')}/ownership",
+        json=stake | {"owner_company_id": parent},
+        headers=tenant_a.analyst,
+    )
+    assert owned.status_code == 201, owned.text
+    portfolio = create_portfolio(client, tenant_a.investor, name="Parents")
+    assert (
+        upload(client, tenant_a.investor, portfolio, "name\nExample Holdings plc\n").status_code
+        == 200
+    )
+    confirm_first_candidates(client, tenant_a.investor, portfolio)
+    response = client.get(f"{API}/portfolios/{portfolio}/report.pdf", headers=tenant_a.investor)
+    assert response.status_code == 200, response.text
+    text = pdf_text(PdfReader(io.BytesIO(response.content)))
+    assert (
+        compact("The score of NSO Group Technologies Limited, which it owns: evidence alone")
+        in text
+    )
+    assert compact("40% stake (dates not recorded)") in text
+
+
 def test_company_report_in_us_letter(client, tenant_a, db, content):
     assessment = nso_assessment(client, tenant_a, db)
     url = f"{API}/assessments/{assessment}/report.pdf"

@@ -75,6 +75,13 @@ def _share_of(part: Decimal | int, whole: Decimal | int) -> Decimal | None:
     return None if not whole else Decimal(part) / Decimal(whole)
 
 
+def _rests_on(holding: FlaggedHolding) -> str:
+    source = score_source(holding.assessment_status)
+    if holding.scored_through is None:
+        return source
+    return f"The score of {holding.scored_through}, which it owns: {source[:1].lower()}{source[1:]}"
+
+
 class _PortfolioReportBuilder:
     def __init__(self, report: PortfolioReport, styles: Styles, width: float) -> None:
         self.report = report
@@ -232,7 +239,10 @@ class _PortfolioReportBuilder:
         )
 
     def _ownership_line(self, owned: OwnedCompany) -> str:
-        stake = "" if owned.stake_percent is None else f", {owned.stake_percent}% stake"
+        percent = owned.stake_percent
+        stake = "" if percent is None else f", {percent.normalize():f}% stake"
+        if owned.owned_from is None and owned.owned_until is None:
+            return f"{owned.company_name}{stake} (dates not recorded)"
         period = f"{format_date(owned.owned_from)} to {format_date(owned.owned_until)}"
         if owned.owned_until is None and owned.owned_from is not None:
             period = f"since {owned.owned_from.isoformat()}"
@@ -253,7 +263,7 @@ class _PortfolioReportBuilder:
                 "Band and score",
                 f"{enum_label(holding.band)}, {format_score(holding.score)} out of 100",
             ],
-            ["Score rests on", self._cell(score_source(holding.assessment_status), widths[1])],
+            ["Score rests on", self._cell(_rests_on(holding), widths[1])],
             ["Confidence", enum_label(holding.confidence)],
             ["Recommended action", ACTION_LABELS[holding.action]],
             ["Why this action", self._cell(holding.action_reason, widths[1])],

@@ -235,8 +235,10 @@ class FlaggedHolding(ReportData):
     weight: Fraction | None = None
     band: RiskBand
     score: Score
-    # What the score rests on: an assessment of this status, or (None) evidence alone.
+    # What the score rests on: an assessment of this status, or (None) evidence alone; of the
+    # company named here when the holding carries the score of a company it owns.
     assessment_status: AssessmentStatus | None = None
+    scored_through: str | None = None
     confidence: Confidence
     action: InvestorAction
     action_reason: NonEmptyText

@@ -29,7 +29,7 @@ from hrdd.evidence.models import Commitment, EvidenceItem
 from hrdd.portfolios import service as portfolios
 from hrdd.portfolios.exports import ScoreRow, download_name
 from hrdd.portfolios.models import Portfolio
-from hrdd.portfolios.schemas import HoldingRisk, PortfolioRisk
+from hrdd.portfolios.schemas import HoldingRisk, PortfolioRisk, RiskBasis
 from hrdd.questionnaires.answers import (
     AnswerPayload,
     DateAnswer,
@@ -456,6 +456,15 @@ def _flagged(holding: HoldingRisk, evidence: _KeyEvidence) -> FlaggedHolding:
         band=holding.band,
         score=holding.overall,
         assessment_status=holding.assessment_status,
+        scored_through=next(
+            (
+                exposure.company_name
+                for exposure in holding.exposure_via
+                if holding.basis is RiskBasis.ownership
+                and exposure.company_id == holding.scored_company_id
+            ),
+            None,
+        ),
         confidence=holding.confidence,
         action=holding.action,
         action_reason=holding.action_reason,
