@@ -4,6 +4,8 @@ only by its maker, and an ownership link an analyst adds is private to its organ
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from portfolio_helpers import (
     API,
     by_name,
@@ -15,6 +17,8 @@ from portfolio_helpers import (
     risk,
     upload,
 )
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "screening"
 
 
 def company(client, headers, company: str) -> dict:
@@ -146,3 +150,38 @@ def test_loading_the_bundled_content_again_leaves_organisations_links_alone(
     assert owners[added.json()["id"]]["note"] == "Our own reading of the filing"
     assert owners[added.json()["id"]]["percentage"] == "12.5000"
     assert owners[bundled["id"]] == bundled
+
+
+def test_another_organisations_company_never_steers_our_imports(
+    client, tenant_a, tenant_b, db, content
+):
+    """A claims Apple's ISIN for a company of its own and B duplicates NSO Group's name: B's
+    holding of Apple must not resolve to A's company, and A's screening must still match the
+    real NSO Group on its own."""
+    apple_isin = "US0378331005"
+    squatted = create_company(client, tenant_a, "Acme Surveillance plc", isins=[apple_isin])
+    portfolio = create_portfolio(client, tenant_b.investor)
+    uploaded = upload(client, tenant_b.investor, portfolio, f"name,isin\nApple Inc.,{apple_isin}\n")
+    assert uploaded.status_code == 200, uploaded.text
+    [holding] = risk(client, tenant_b.investor, portfolio)["holdings"]
+    assert holding["company_id"] != squatted
+    assert squatted not in {c["company_id"] for c in holding.get("candidates", [])}
+    ours = create_portfolio(client, tenant_a.investor, name="Ours")
+    upload(client, tenant_a.investor, ours, f"name,isin\nAcme,{apple_isin}\n")
+    assert risk(client, tenant_a.investor, ours)["holdings"][0]["company_id"] == squatted
+
+    nso = company_id(db, "nso-group")
+    duplicate = create_company(client, tenant_b, "NSO Group Technologies Limited")
+    with (DATA / "csl_sample.csv").open("rb") as stream:
+        screened = client.post(
+            f"{API}/screening/imports",
+            files={"file": ("csl_sample.csv", stream, "text/csv")},
+            data={"snapshot_date": "2024-10-01"},
+            headers=tenant_a.analyst,
+        )
+    assert screened.status_code == 201, screened.text
+    listings = client.get(f"{API}/companies/{nso}/evidence", headers=tenant_a.investor).json()
+    assert any(item["origin"] == "screening" for item in listings["items"])
+    queue = client.get(f"{API}/screening/matches", headers=tenant_a.analyst).json()["items"]
+    assert duplicate not in {match["company_id"] for match in queue}
+    assert all("NSO" not in match["record_name"] for match in queue)

@@ -6,6 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from hrdd.companies.models import Company
+from hrdd.companies.service import build_search_text
+from hrdd.db import SYSTEM
+
 DATA = Path(__file__).resolve().parents[1] / "data" / "screening"
 # "Sandvyne Ltd" on the sample list resembles "Sandvine" without reaching the automatic
 # threshold: the sample's grey-zone row.
@@ -13,9 +17,14 @@ GREY_ZONE_RECORD = "Sandvyne Ltd"
 
 
 @pytest.fixture
-def sandvine(client, tenant_a) -> str:
-    response = client.post("/api/v1/companies", json={"name": "Sandvine"}, headers=tenant_a.analyst)
-    return response.json()["id"]
+def sandvine(db) -> str:
+    """A shared company, as the bundled registry's are: every organisation's imports match it
+    (a company one organisation made through the API is matched by its own imports only)."""
+    with db.session(SYSTEM, write=True) as session:
+        company = Company(name="Sandvine", search_text=build_search_text("Sandvine", []))
+        session.add(company)
+        session.flush()
+        return str(company.id)
 
 
 def upload(client, headers, snapshot_date="2024-10-01"):

@@ -6,7 +6,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import String, bindparam, cast, delete, or_, select
+from sqlalchemy import ColumnElement, String, bindparam, cast, delete, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -125,6 +125,16 @@ def create_company(
     _apply(session, company, data)
     _flush_or_conflict(session)
     return company
+
+
+def matchable_by(organisation_id: uuid.UUID) -> ColumnElement[bool]:
+    """The companies an organisation's imports may match: the shared ones and those it made.
+    Another organisation's companies stay readable, but an ISIN or a name claimed there must
+    not steer this organisation's holdings or screening matches."""
+    return or_(
+        Company.created_by_organisation_id.is_(None),
+        Company.created_by_organisation_id == organisation_id,
+    )
 
 
 def may_edit(company: Company, organisation_id: uuid.UUID) -> bool:

@@ -27,7 +27,7 @@ from hrdd.audit import service as audit
 from hrdd.auth.service import Principal
 from hrdd.caching import BoundedCache
 from hrdd.companies.models import Company, CompanyIdentifier, OwnershipLink
-from hrdd.companies.service import company_names, get_company
+from hrdd.companies.service import company_names, get_company, matchable_by
 from hrdd.db import IDS, in_chunks, new_id, reusable, rows_for_ids, utcnow
 from hrdd.errors import Invalid, NotFound
 from hrdd.http import PageParams, paginate
@@ -246,7 +246,7 @@ def import_holdings(
     )
     session.execute(delete(Holding).where(Holding.portfolio_id == portfolio.id))
 
-    resolver = _Resolver(session, parsed.rows)
+    resolver = _Resolver(session, parsed.rows, portfolio.organisation_id)
     now = utcnow()
     counts: dict[str, int] = defaultdict(int)
     values = []
@@ -341,8 +341,14 @@ def normalise_name(name: str) -> str:
 class _Resolver:
     """Looks up every identifier of the file in a few queries, then names with rapidfuzz."""
 
-    def __init__(self, session: Session, rows: Sequence[csv_import.HoldingRow]) -> None:
+    def __init__(
+        self,
+        session: Session,
+        rows: Sequence[csv_import.HoldingRow],
+        organisation_id: uuid.UUID,
+    ) -> None:
         self.session = session
+        self.matchable = matchable_by(organisation_id)
         self.by_isin = self._identifiers("isin", {r.isin for r in rows if r.isin})
         self.by_lei = self._leis({r.lei for r in rows if r.lei})
         self.by_ticker, self.by_symbol = self._tickers()
@@ -360,8 +366,12 @@ class _Resolver:
         found: dict[str, uuid.UUID] = {}
         for chunk in in_chunks(sorted(values)):
             rows = self.session.execute(
-                select(CompanyIdentifier.value, CompanyIdentifier.company_id).where(
-                    CompanyIdentifier.scheme == scheme, CompanyIdentifier.value.in_(chunk)
+                select(CompanyIdentifier.value, CompanyIdentifier.company_id)
+                .join(Company, Company.id == CompanyIdentifier.company_id)
+                .where(
+                    CompanyIdentifier.scheme == scheme,
+                    CompanyIdentifier.value.in_(chunk),
+                    self.matchable,
                 )
             )
             found.update(rows.all())
@@ -370,7 +380,9 @@ class _Resolver:
     def _leis(self, values: set[str]) -> dict[str, uuid.UUID]:
         found: dict[str, uuid.UUID] = {}
         for chunk in in_chunks(sorted(values)):
-            statement = select(Company.lei, Company.id).where(Company.lei.in_(chunk))
+            statement = select(Company.lei, Company.id).where(
+                Company.lei.in_(chunk), self.matchable
+            )
             rows = self.session.execute(statement)
             found.update(rows.all())
         return found
@@ -380,9 +392,9 @@ class _Resolver:
         full: dict[str, uuid.UUID] = {}
         by_symbol: dict[str, set[uuid.UUID]] = defaultdict(set)
         rows = self.session.execute(
-            select(CompanyIdentifier.value, CompanyIdentifier.company_id).where(
-                CompanyIdentifier.scheme == "ticker"
-            )
+            select(CompanyIdentifier.value, CompanyIdentifier.company_id)
+            .join(Company, Company.id == CompanyIdentifier.company_id)
+            .where(CompanyIdentifier.scheme == "ticker", self.matchable)
         )
         for value, company_id in rows:
             full[value] = company_id
@@ -420,7 +432,7 @@ class _Resolver:
         if self._name_choices is None:
             self._name_choices = []
             for company_id, name, aliases in self.session.execute(
-                select(Company.id, Company.name, Company.aliases)
+                select(Company.id, Company.name, Company.aliases).where(self.matchable)
             ):
                 self.names[company_id] = name
                 for label in dict.fromkeys([name, *(aliases or [])]):
