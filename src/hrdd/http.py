@@ -118,8 +118,14 @@ def check_if_match(if_match: str | None, current_etag: str, *, required: bool) -
     candidates = [tag.strip() for tag in if_match.split(",")]
     if "*" in candidates:
         return
-    normalised = {tag.removeprefix("W/") for tag in candidates}
-    if current_etag not in normalised:
+    if not any(tag.startswith(('"', 'W/"')) for tag in candidates):
+        raise PreconditionFailed(
+            f"If-Match {if_match!r} is not an ETag: send it exactly as the ETag header gave it, "
+            f"quotes included (current ETag {current_etag})",
+            headers={"ETag": current_etag},
+        )
+    # If-Match compares strongly: a weak tag (W/"...") never matches (RFC 9110, 13.1.1).
+    if current_etag not in candidates:
         raise PreconditionFailed(
             f"the resource changed since you read it (current ETag {current_etag}); "
             "read it again and reapply your change",

@@ -92,6 +92,22 @@ def test_revoked_key_is_refused(client, tenant_a):
     assert next(k for k in listed if k["id"] == created["id"])["revoked_at"] is not None
 
 
+def test_the_last_admin_key_cannot_be_revoked(client, tenant_a):
+    """Without an admin key nobody could make keys again except on the server's command line."""
+    own_admin = tenant_a.key_ids[Role.admin]
+    refused = client.delete(f"/api/v1/api-keys/{own_admin}", headers=tenant_a.admin)
+    assert refused.status_code == 409, refused.text
+    assert "last admin key" in refused.json()["detail"]
+    assert client.get("/api/v1/me", headers=tenant_a.admin).status_code == 200
+    spare = client.post(
+        "/api/v1/api-keys", json={"name": "Second admin", "role": "admin"}, headers=tenant_a.admin
+    ).json()
+    revoked = client.delete(f"/api/v1/api-keys/{own_admin}", headers=tenant_a.admin)
+    assert revoked.status_code == 204, revoked.text
+    second = {"Authorization": f"Bearer {spare['key']}"}
+    assert client.delete(f"/api/v1/api-keys/{spare['id']}", headers=second).status_code == 409
+
+
 def test_another_organisations_key_is_not_found(client, tenant_a, tenant_b):
     foreign_id = tenant_b.key_ids[Role.investor]
     response = client.delete(f"/api/v1/api-keys/{foreign_id}", headers=tenant_a.admin)

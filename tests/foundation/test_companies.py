@@ -99,6 +99,14 @@ def test_replace_needs_current_etag(client, tenant_a):
     )
     assert stale.status_code == 412
     assert client.get(url, headers=tenant_a.investor).json()["name"] == "Versioned S.A."
+    current = updated.headers["etag"]
+    # If-Match compares strongly: the current tag marked weak does not match; a tag without
+    # its quotes is named as not an ETag rather than as a change by someone else.
+    weak = client.put(url, json=body, headers=tenant_a.analyst | {"If-Match": f"W/{current}"})
+    assert weak.status_code == 412
+    bare = client.put(url, json=body, headers=tenant_a.analyst | {"If-Match": current.strip('"')})
+    assert bare.status_code == 412 and "not an ETag" in bare.json()["detail"]
+    assert client.get(url, headers=tenant_a.investor).json()["version"] == 2
 
 
 def test_ownership_links_show_on_both_sides(client, tenant_a):

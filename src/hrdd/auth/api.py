@@ -67,7 +67,8 @@ def create_key(
     "/api-keys/{key_id}",
     summary="Revoke an API key",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=problem_responses(401, 403, 404, 422),
+    responses=problem_responses(401, 403, 404, 409, 422),
+    description="409 for the organisation's last admin key: create another admin key first.",
 )
 def revoke_key(key_id: uuid.UUID, session: DbSession, _: Admin, request: Request) -> None:
     service.revoke_key(session, key_id, utcnow())

@@ -9,7 +9,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from hrdd.auth.models import ApiKey, Organisation
@@ -130,9 +130,26 @@ def record_key_use(session: Session, key_id: uuid.UUID, now: datetime) -> None:
 
 
 def revoke_key(session: Session, key_id: uuid.UUID, now: datetime) -> ApiKey:
-    key = session.get(ApiKey, key_id)
+    key = session.scalars(select(ApiKey).where(ApiKey.id == key_id)).first()
     if key is None:
         raise NotFound(f"no API key {key_id}")
     if key.revoked_at is None:
+        if key.role == Role.admin and _active_admin_keys(session) <= 1:
+            # Without an admin key nobody could make keys again except on the server's CLI.
+            raise Conflict(
+                f"API key {key_id} is the organisation's last admin key; create another admin "
+                "key first, then revoke this one"
+            )
         key.revoked_at = now
     return key
+
+
+def _active_admin_keys(session: Session) -> int:
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(ApiKey)
+            .where(ApiKey.role == Role.admin, ApiKey.revoked_at.is_(None))
+        )
+        or 0
+    )
