@@ -41,6 +41,8 @@ router = APIRouter(prefix="/assessments", tags=["assessments"])
 
 _READ_ERRORS = problem_responses(401, 403, 404, 422)
 _WRITE_ERRORS = problem_responses(401, 403, 404, 409, 412, 413, 422, 428)
+# Writes that take no If-Match (creating, choosing): no 412 or 428.
+_NO_ETAG_WRITE_ERRORS = problem_responses(401, 403, 404, 409, 413, 422)
 _IF_MATCH_REQUIRED = (
     " Send the assessment's ETag as `If-Match`: it is required (428 without it) and a stale "
     "one gets 412 with nothing changed."
@@ -86,7 +88,7 @@ def _view(
     summary="Start an assessment of a company (draft)",
     status_code=status.HTTP_201_CREATED,
     response_model=AssessmentOut,
-    responses=_WRITE_ERRORS,
+    responses=_NO_ETAG_WRITE_ERRORS,
 )
 def create_assessment(
     data: AssessmentCreate, session: DbSession, principal: Investor, response: Response

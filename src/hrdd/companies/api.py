@@ -14,6 +14,8 @@ router = APIRouter(prefix="/companies", tags=["companies"])
 
 _READ_ERRORS = problem_responses(401, 403, 404, 422)
 _WRITE_ERRORS = problem_responses(401, 403, 404, 409, 412, 413, 422, 428)
+# Writes that take no If-Match (creating, choosing): no 412 or 428.
+_NO_ETAG_WRITE_ERRORS = problem_responses(401, 403, 404, 409, 413, 422)
 
 
 @router.get("", summary="Search companies", response_model=CompanyList, responses=_READ_ERRORS)
@@ -41,7 +43,7 @@ def list_companies(
     summary="Create a company",
     status_code=status.HTTP_201_CREATED,
     response_model=CompanyOut,
-    responses=_WRITE_ERRORS,
+    responses=_NO_ETAG_WRITE_ERRORS,
 )
 def create_company(
     data: CompanyIn, session: DbSession, principal: Analyst, response: Response
@@ -93,7 +95,7 @@ def replace_company(
     summary="Record an owner of the company",
     status_code=status.HTTP_201_CREATED,
     response_model=OwnershipOut,
-    responses=_WRITE_ERRORS,
+    responses=_NO_ETAG_WRITE_ERRORS,
 )
 def add_ownership(
     company_id: uuid.UUID,

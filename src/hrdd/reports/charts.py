@@ -23,6 +23,7 @@ _CLAIMED_COLOUR = colors.HexColor("#b8c7db")
 _LINE_COLOUR = colors.HexColor("#b71c1c")
 _BAND_ORDER = list(RiskBand)
 _MAX_TIME_TICKS = 7
+_SMALL_AXIS = 10  # up to this maximum a value axis steps by whole units
 
 
 def _style_value_axis(axis: Any, *, maximum: float | None = None) -> None:
@@ -173,6 +174,9 @@ def _band_bar_chart(values: list[float], width: float, value_format: object) -> 
     chart.categoryAxis.categoryNames = [enum_label(band) for band in _BAND_ORDER]
     _style_category_axis(chart.categoryAxis)
     _style_value_axis(chart.valueAxis, maximum=None if any(values) else 1)
+    # Whole steps for small counts and shares: otherwise ticks of 0.2 all print as 0 or 1.
+    if max(values, default=0.0) <= _SMALL_AXIS:
+        chart.valueAxis.valueStep = 1
     chart.valueAxis.labelTextFormat = value_format
     chart.valueAxis.forceZero = True
     chart.bars.strokeColor = None

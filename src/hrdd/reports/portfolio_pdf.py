@@ -75,6 +75,10 @@ def _share_of(part: Decimal | int, whole: Decimal | int) -> Decimal | None:
     return None if not whole else Decimal(part) / Decimal(whole)
 
 
+def _holdings(count: int) -> str:
+    return f"{count:,} holding" if count == 1 else f"{count:,} holdings"
+
+
 def _rests_on(holding: FlaggedHolding) -> str:
     source = score_source(holding.assessment_status)
     if holding.scored_through is None:
@@ -135,7 +139,8 @@ class _PortfolioReportBuilder:
             facts.append(
                 (
                     "Counted by number only",
-                    f"{figures.holdings_without_value:,} holdings have no "
+                    f"{_holdings(figures.holdings_without_value)} "
+                    f"{'has' if figures.holdings_without_value == 1 else 'have'} no "
                     f"{'market value' if figures.money_known else 'weight'}",
                 )
             )
@@ -157,7 +162,7 @@ class _PortfolioReportBuilder:
             known = figures.holdings_count - figures.holdings_without_value
             return (
                 f"{self._money(figures.total_value)}, known for {known:,} of "
-                f"{figures.holdings_count:,} holdings; shares of value are of this amount"
+                f"{_holdings(figures.holdings_count)}; shares of value are of this amount"
             )
         if figures.share_basis is ShareBasis.weights:
             return "Not given: shares of value come from the weight column of the imported file"
@@ -166,7 +171,7 @@ class _PortfolioReportBuilder:
     def _exposure(self, value: Decimal, share: Decimal, holdings: int) -> str:
         """Money where market values were given, share of value where there are shares."""
         figures = self.report.key_figures
-        parts = [f"{holdings:,} holdings"]
+        parts = [_holdings(holdings)]
         if figures.share_basis is not ShareBasis.none:
             parts.insert(0, f"{format_share(share)} of value")
         counted = "; ".join(parts)
@@ -308,7 +313,8 @@ class _PortfolioReportBuilder:
             return [*story, Paragraph("No holding is flagged.", self.styles.body)]
         story.append(
             Paragraph(
-                f"{len(self.report.flagged):,} holdings are flagged for attention.",
+                f"{_holdings(len(self.report.flagged))} "
+                f"{'is' if len(self.report.flagged) == 1 else 'are'} flagged for attention.",
                 self.styles.body,
             )
         )

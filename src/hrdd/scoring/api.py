@@ -29,6 +29,8 @@ router = APIRouter(tags=["scoring"])
 
 _READ_ERRORS = problem_responses(401, 403, 404, 409, 422)
 _WRITE_ERRORS = problem_responses(401, 403, 404, 409, 412, 413, 422, 428)
+# Writes that take no If-Match (creating, choosing): no 412 or 428.
+_NO_ETAG_WRITE_ERRORS = problem_responses(401, 403, 404, 409, 413, 422)
 
 RuleSetDocument = Annotated[
     dict[str, Any],
@@ -79,7 +81,7 @@ def read_current(session: DbSession, _: Investor) -> CurrentRuleSet:
     summary="Choose the published version your organisation scores with (an older one rolls "
     "back); holdings are rescored",
     response_model=CurrentRuleSet,
-    responses=_WRITE_ERRORS,
+    responses=_NO_ETAG_WRITE_ERRORS,
 )
 def choose_current(data: ChooseRuleSet, session: DbSession, principal: Analyst) -> CurrentRuleSet:
     row = service.get_version(session, data.version_id)
@@ -126,7 +128,7 @@ def ruleset_history(
     summary="Copy a version into a new draft private to your organisation",
     status_code=status.HTTP_201_CREATED,
     response_model=RuleSetVersionOut,
-    responses=_WRITE_ERRORS,
+    responses=_NO_ETAG_WRITE_ERRORS,
 )
 def create_draft(
     version_id: uuid.UUID, session: DbSession, principal: Analyst, response: Response
