@@ -348,7 +348,7 @@ def test_the_same_model_gives_the_same_bytes() -> None:
 
 def test_single_point_series_renders() -> None:
     report = company_report(evidence_risk_series=[RiskPoint(on=date(2024, 5, 1), value=42.0)])
-    assert "peak 42.0 on 2024-05-01" in "\n".join(page_texts(render(report)))
+    assert "highest point of the chart 42.0 on 2024-05-01" in "\n".join(page_texts(render(report)))
 
 
 def test_series_out_of_date_order_is_refused_with_its_position() -> None:

@@ -277,7 +277,8 @@ def _risk_series_caption(points: Sequence[RiskPoint]) -> str:
     peak = max(points, key=lambda point: point.value)
     return (
         f"Latest value {format_score(latest.value)} on {latest.on.isoformat()}; "
-        f"peak {format_score(peak.value)} on {peak.on.isoformat()}."
+        f"highest point of the chart {format_score(peak.value)} on {peak.on.isoformat()} (the "
+        "score's own evidence peak looks back over the rule set's peak window only)."
     )
 
 
