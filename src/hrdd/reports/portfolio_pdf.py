@@ -277,7 +277,7 @@ class _PortfolioReportBuilder:
             overrides = "<br/>".join(
                 f"<b>{escape_for_paragraph(override.rule_id)}</b>: "
                 f"{escape_for_paragraph(override.reason)} "
-                f"(lifts when: {escape_for_paragraph(override.lifts_when)})"
+                f"(lifts when: {escape_for_paragraph(override.lifts_when.rstrip('.'))})"
                 + (
                     f". Evidence: {escape_for_paragraph('; '.join(override.evidence))}"
                     if override.evidence
