@@ -45,6 +45,7 @@ def test_another_organisations_ownership_link_changes_nothing_of_ours(
     before = by_name(risk(client, tenant_a.investor, portfolio)["holdings"], "Unilever PLC")
     assert before["exposure_via"] == []
 
+    updated = {c: company(client, tenant_a.investor, c)["updated_at"] for c in (nso, unilever)}
     added = client.post(
         f"{API}/companies/{nso}/ownership",
         json={
@@ -70,6 +71,9 @@ def test_another_organisations_ownership_link_changes_nothing_of_ours(
     assert link["id"] in {o["id"] for o in company(client, tenant_b.investor, nso)["owners"]}
     held = company(client, tenant_a.investor, unilever)["holdings"]
     assert link["id"] not in {h["id"] for h in held}
+    # Nor does A learn when B changed its private links: the shared companies' times stay.
+    for changed in (nso, unilever):
+        assert company(client, tenant_a.investor, changed)["updated_at"] == updated[changed]
 
     link_url = f"{API}/companies/{nso}/ownership/{link['id']}"
     assert client.delete(link_url, headers=tenant_a.analyst).status_code == 404

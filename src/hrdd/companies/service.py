@@ -280,7 +280,8 @@ def add_ownership(
         source_url=str(data.source_url) if data.source_url else None,
     )
     session.add(link)
-    touch_companies(session, [link.company_id, link.owner_company_id])
+    # The shared companies' updated_at stays: other organisations read it, and must not learn
+    # when this one changes its private links (risk views mark the links themselves).
     session.flush()
     return link
 
@@ -294,14 +295,13 @@ def remove_ownership(session: Session, company: Company, link_id: uuid.UUID) -> 
             f"ownership link {link_id} is bundled reference data and read-only; the curated "
             "evidence files are its source"
         )
-    touch_companies(session, [link.company_id, link.owner_company_id])
     session.delete(link)
 
 
 def touch_companies(session: Session, company_ids: Iterable[uuid.UUID | None]) -> None:
-    """Every write of an ownership link calls this with both of its companies (and a former
-    owner): their ``updated_at`` is how cached portfolio risk views learn that what a holding
-    owns changed (``hrdd.portfolios.service``); a removed link leaves no row to tell it."""
+    """The content loader calls this with both companies (and a former owner) of a bundled
+    ownership link it changes in place, which the link count and creation time that risk views
+    mark (``hrdd.portfolios.service``) would not show."""
     now = utcnow()
     for company_id in company_ids:
         found = session.get(Company, company_id) if company_id is not None else None

@@ -816,8 +816,9 @@ def _risk_of(
 #
 # - holdings: an import replaces them (new ``created_at``, the portfolio's
 #   ``holdings_imported_at``), a resolve sets ``resolved_at``; count and latest of each;
-# - companies: ``version`` (name edits) and ``updated_at``, which adding or removing an
-#   ownership link moves on both companies of the link (``hrdd.companies.service``), so a
+# - companies: ``version`` (name edits), ``updated_at`` (which the content loader moves when it
+#   changes a bundled ownership link) and the count and newest creation of the links saying
+#   what each company owns, as the caller sees them (its own private links included), so a
 #   change of what a held company owns moves a mark of a company already in the view;
 # - per company scored: its evidence marks and newest evidence-only score, and each live
 #   assessment's status, version and newest stored score;
@@ -850,11 +851,21 @@ _PORTFOLIO_MARKED = reusable(
         *freshness.version_columns(_ORGANISATION, scoring.DEFAULT_RULESET_KEY),
     ).where(Portfolio.id == bindparam("portfolio_id"))
 )
+
+
+def _owned_links(column: Any) -> Any:
+    # What the company owns, as the caller sees it (bundled links and its own, by the tenant
+    # filter): links are only added and removed, so their count and newest creation mark it.
+    return select(column).where(OwnershipLink.owner_company_id == Company.id).scalar_subquery()
+
+
 _COMPANY_MARKS = reusable(
     select(
         Company.id,
         Company.version,
         Company.updated_at,
+        _owned_links(func.count(OwnershipLink.id)),
+        _owned_links(func.max(OwnershipLink.created_at)),
         freshness.latest_evidence_only_column(Company.id),
         *freshness.company_mark_columns(Company.id),
     )
