@@ -17,7 +17,10 @@ _ACRONYMS = {"ngo": "NGO"}
 # ISO 3166-1 alpha-2 country codes and ISO 4217 currency codes, from pycountry's copy of the
 # standards, upper case as they are written in content files and API bodies.
 COUNTRY_CODES: Final = frozenset(country.alpha_2 for country in pycountry.countries)
-CURRENCY_CODES: Final = frozenset(currency.alpha_3 for currency in pycountry.currencies)
+# Less XXX ("no currency involved") and XTS (reserved for testing): no holding is valued in them.
+CURRENCY_CODES: Final = frozenset(
+    currency.alpha_3 for currency in pycountry.currencies if currency.alpha_3 not in {"XXX", "XTS"}
+)
 
 
 def words_of(value: Any) -> str:

@@ -284,14 +284,15 @@ def test_portfolio_create_validates_and_lists(client, tenant_a):
     assert bad.status_code == 422
     assert {e["path"] for e in bad.json()["errors"]} == {"name", "base_currency"}
     # Three letters are not enough: reports print the code beside every amount.
-    unknown = client.post(
-        f"{API}/portfolios",
-        json={"name": "Fund Q", "base_currency": "XXQ"},
-        headers=tenant_a.investor,
-    )
-    assert unknown.status_code == 422
-    [error] = unknown.json()["errors"]
-    assert error["path"] == "base_currency" and "ISO 4217" in error["message"]
+    for code in ("XXQ", "XXX"):  # not a code; the code for "no currency"
+        unknown = client.post(
+            f"{API}/portfolios",
+            json={"name": "Fund Q", "base_currency": code},
+            headers=tenant_a.investor,
+        )
+        assert unknown.status_code == 422, code
+        [error] = unknown.json()["errors"]
+        assert error["path"] == "base_currency" and "ISO 4217" in error["message"]
     created = client.post(
         f"{API}/portfolios",
         json={"name": "Fund A", "base_currency": "usd"},
