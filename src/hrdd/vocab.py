@@ -17,9 +17,11 @@ _ACRONYMS = {"ngo": "NGO"}
 # ISO 3166-1 alpha-2 country codes and ISO 4217 currency codes, from pycountry's copy of the
 # standards, upper case as they are written in content files and API bodies.
 COUNTRY_CODES: Final = frozenset(country.alpha_2 for country in pycountry.countries)
-# Less XXX ("no currency involved") and XTS (reserved for testing): no holding is valued in them.
+# Less the codes for "no currency involved" (numeric 999) and for testing (963): no holding is
+# valued in them.
+_NOT_FOR_VALUES = {"999", "963"}
 CURRENCY_CODES: Final = frozenset(
-    currency.alpha_3 for currency in pycountry.currencies if currency.alpha_3 not in {"XXX", "XTS"}
+    currency.alpha_3 for currency in pycountry.currencies if currency.numeric not in _NOT_FOR_VALUES
 )
 
 

@@ -217,38 +217,25 @@ def test_json_routes_refuse_other_content_types_and_upload_routes_refuse_json(
         as_form = client.post(
             f"{API}/companies", data={"name": "Form Posted Ltd"}, headers=tenant_a.analyst
         )
-        as_text = client.post(
-            f"{API}/companies",
-            content=b'{"name": "Text Posted Ltd"}',
-            headers=tenant_a.analyst | {"Content-Type": "text/plain"},
-        )
-        untyped = client.post(
-            f"{API}/companies",
-            content=b'{"name": "Untyped Ltd"}',
-            headers=tenant_a.analyst,
-        )
-        text_json = client.post(
-            f"{API}/companies",
-            content=b'{"name": "Text Json Ltd"}',
-            headers=tenant_a.analyst | {"Content-Type": "text/json"},
-        )
-        latin1 = client.post(
-            f"{API}/companies",
-            content=b'{"name": "Declared Latin Ltd"}',  # ASCII: only the declaration is wrong
-            headers=tenant_a.analyst | {"Content-Type": "application/json; charset=latin-1"},
-        )
+
+        def post_company(name: str, content_type: str | None):
+            """A JSON body (UTF-8) under the given Content-Type, or none."""
+            typed = {"Content-Type": content_type} if content_type else {}
+            return client.post(
+                f"{API}/companies",
+                content=f'{{"name": "{name}"}}'.encode(),
+                headers=tenant_a.analyst | typed,
+            )
+
+        as_text = post_company("Text Posted Ltd", "text/plain")
+        untyped = post_company("Untyped Ltd", None)
+        text_json = post_company("Text Json Ltd", "text/json")
+        # ASCII: only the declaration is wrong
+        latin1 = post_company("Declared Latin Ltd", "application/json; charset=latin-1")
         assert "charset=latin-1" in problem(latin1, 415)["detail"]
-        merge_patch = client.post(
-            f"{API}/companies",
-            content=b'{"name": "Structured Suffix Ltd"}',
-            headers=tenant_a.analyst | {"Content-Type": "application/merge-patch+json"},
-        )
+        merge_patch = post_company("Structured Suffix Ltd", "application/merge-patch+json")
         assert merge_patch.status_code == 201, merge_patch.text  # an application/...+json body
-        utf8 = client.post(
-            f"{API}/companies",
-            content='{"name": "Café UTF-8 Ltd"}'.encode(),
-            headers=tenant_a.analyst | {"Content-Type": "application/json; charset=UTF-8"},
-        )
+        utf8 = post_company("Café UTF-8 Ltd", "application/json; charset=UTF-8")
         assert utf8.status_code == 201, utf8.text
         json_upload = client.post(
             world.portfolio("/holdings/import"),

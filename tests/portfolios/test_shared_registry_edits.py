@@ -27,6 +27,12 @@ def company(client, headers, company: str) -> dict:
     return response.json()
 
 
+def rename(client, headers, company: str, name: str, etag: str):
+    return client.put(
+        f"{API}/companies/{company}", json={"name": name}, headers={**headers, "If-Match": etag}
+    )
+
+
 def is_forbidden(response) -> bool:
     return response.status_code == 403 and response.headers["content-type"].startswith(
         "application/problem+json"
@@ -86,10 +92,8 @@ def test_bundled_companies_and_links_are_read_only(client, tenant_a, db, content
     unilever, sandvine = company_id(db, "unilever"), company_id(db, "sandvine")
     current = client.get(f"{API}/companies/{unilever}", headers=tenant_a.analyst)
     assert current.json()["editable"] is False
-    renamed = client.put(
-        f"{API}/companies/{unilever}",
-        json={"name": "Unilever PLC (renamed)"},
-        headers={**tenant_a.analyst, "If-Match": current.headers["ETag"]},
+    renamed = rename(
+        client, tenant_a.analyst, unilever, "Unilever PLC (renamed)", current.headers["ETag"]
     )
     assert is_forbidden(renamed), renamed.text
     assert "bundled" in renamed.json()["detail"]
@@ -110,20 +114,16 @@ def test_only_the_maker_edits_a_company_it_made(client, tenant_a, tenant_b, cont
     theirs = client.get(f"{API}/companies/{made}", headers=tenant_b.analyst)
     assert theirs.status_code == 200  # shared for reading
     assert theirs.json()["editable"] is False
-    refused = client.put(
-        f"{API}/companies/{made}",
-        json={"name": "Example Optics Ltd (sanctioned)"},
-        headers={**tenant_b.analyst, "If-Match": theirs.headers["ETag"]},
+    refused = rename(
+        client, tenant_b.analyst, made, "Example Optics Ltd (sanctioned)", theirs.headers["ETag"]
     )
     assert is_forbidden(refused), refused.text
     assert "another organisation" in refused.json()["detail"]
 
     ours = client.get(f"{API}/companies/{made}", headers=tenant_a.analyst)
     assert ours.json()["editable"] is True
-    renamed = client.put(
-        f"{API}/companies/{made}",
-        json={"name": "Example Optics Holdings Ltd"},
-        headers={**tenant_a.analyst, "If-Match": ours.headers["ETag"]},
+    renamed = rename(
+        client, tenant_a.analyst, made, "Example Optics Holdings Ltd", ours.headers["ETag"]
     )
     assert renamed.status_code == 200, renamed.text
     assert company(client, tenant_b.investor, made)["name"] == "Example Optics Holdings Ltd"

@@ -16,6 +16,7 @@ from hrdd.reports.layout import (
     build_styles,
     cell_text_width,
     citation_markup,
+    evidence_suffix,
     format_date,
     format_identifiers,
     format_score,
@@ -28,10 +29,6 @@ from hrdd.reports.layout import (
 from hrdd.reports.schemas import CompanyReport, EvidenceLink, RiskPoint
 from hrdd.reports.text import escape_for_paragraph, link_markup
 from hrdd.vocab import enum_label
-
-
-def _with_evidence(reason: str, evidence: Sequence[str]) -> str:
-    return f"{reason}. Evidence: {'; '.join(evidence)}" if evidence else reason
 
 
 class _CompanyReportBuilder:
@@ -218,7 +215,7 @@ class _CompanyReportBuilder:
         rows = [
             [
                 self._cell(override.rule_id, widths[0]),
-                self._cell(_with_evidence(override.reason, override.evidence), widths[1]),
+                self._cell(override.reason + evidence_suffix(override.evidence), widths[1]),
                 self._cell(override.lifts_when, widths[2]),
             ]
             for override in overrides

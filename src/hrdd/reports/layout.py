@@ -632,3 +632,8 @@ _SCORE_SOURCES = {
 def score_source(status: AssessmentStatus | None) -> str:
     """What a score rests on, in words: an assessment of this status, or evidence alone."""
     return _SCORE_SOURCES[status] if status is not None else "Evidence alone: not assessed yet"
+
+
+def evidence_suffix(titles: Sequence[str]) -> str:
+    """'. Evidence: a; b' naming what fired an override, or nothing (plain text)."""
+    return f". Evidence: {'; '.join(titles)}" if titles else ""

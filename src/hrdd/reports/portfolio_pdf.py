@@ -22,6 +22,7 @@ from hrdd.reports.layout import (
     build_styles,
     cell_text_width,
     citation_markup,
+    evidence_suffix,
     fit_plain_row,
     format_date,
     format_identifiers,
@@ -278,11 +279,7 @@ class _PortfolioReportBuilder:
                 f"<b>{escape_for_paragraph(override.rule_id)}</b>: "
                 f"{escape_for_paragraph(override.reason)} "
                 f"(lifts when: {escape_for_paragraph(override.lifts_when.rstrip('.'))})"
-                + (
-                    f". Evidence: {escape_for_paragraph('; '.join(override.evidence))}"
-                    if override.evidence
-                    else ""
-                )
+                + escape_for_paragraph(evidence_suffix(override.evidence))
                 for override in holding.overrides
             )
             rows.append(["Overrides fired", Paragraph(overrides, self.styles.cell)])

@@ -1225,6 +1225,16 @@ def _evidence_only_held(
     }
 
 
+def _subjects(assessments: Sequence[Assessment], evidence_only: set[uuid.UUID]) -> list[Subject]:
+    """What a rescore (and a rule-draft preview, which must show the same) scores: each
+    assessment, and the evidence-only score of each of the companies no one has assessed."""
+    assessed = {a.company_id for a in assessments}
+    return [
+        *(Subject(a.company_id, a) for a in assessments),
+        *(Subject(company_id) for company_id in sorted(evidence_only - assessed)),
+    ]
+
+
 def _rescore(
     session: Session,
     assessments: Sequence[Assessment],
@@ -1233,9 +1243,7 @@ def _rescore(
     reason: str,
     whole_organisation: bool = False,
 ) -> bool:
-    assessed = {a.company_id for a in assessments}
-    subjects = [Subject(a.company_id, a) for a in assessments]
-    subjects += [Subject(company_id) for company_id in sorted(evidence_only - assessed)]
+    subjects = _subjects(assessments, evidence_only)
     # With no rule set loaded there is no score to bring up to date; loading one scores them.
     version_id = in_use_id(session) if subjects else None
     if version_id is None:
@@ -1744,11 +1752,7 @@ def preview_draft(session: Session, draft: RuleSetVersion) -> PreviewOut:
     old_rules, new_rules = ruleset_of(current), ruleset_of(draft)
     today = utcnow().date()
     assessments = live_assessments(session, None)
-    assessed = {a.company_id for a in assessments}
-    subjects = [Subject(a.company_id, a) for a in assessments]
-    subjects += [
-        Subject(company_id) for company_id in sorted(_evidence_only_held(session, None) - assessed)
-    ]
+    subjects = _subjects(assessments, _evidence_only_held(session, None))
     loaded = load_inputs(session, subjects, whole_organisation=True)
     names = company_names(session, {s.company_id for s in subjects})
 
