@@ -47,9 +47,9 @@ def _decode_cursor(cursor: str, width: int) -> list[Any]:
     try:
         values = json.loads(base64.urlsafe_b64decode(cursor.encode()))
     except (ValueError, UnicodeDecodeError) as exc:
-        raise Invalid.at("cursor", "not a cursor this API issued") from exc
+        raise Invalid.at("query.cursor", "not a cursor this API issued") from exc
     if not isinstance(values, list) or len(values) != width:
-        raise Invalid.at("cursor", "not a cursor this API issued")
+        raise Invalid.at("query.cursor", "not a cursor this API issued")
     return values
 
 
@@ -83,7 +83,7 @@ def _coerce(column: InstrumentedAttribute[Any], value: Any) -> Any:
     strings for everything else; anything else (a cursor of another list, or made up) is a
     422, never a value handed to the database."""
     python_type = column.property.columns[0].type.python_type
-    refused = Invalid.at("cursor", "not a cursor this API issued")
+    refused = Invalid.at("query.cursor", "not a cursor this API issued")
     if python_type is int:
         if isinstance(value, int) and not isinstance(value, bool):
             return value

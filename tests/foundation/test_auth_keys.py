@@ -134,7 +134,7 @@ def test_key_list_pages(client, tenant_a):
             break
     assert len(seen) == len(set(seen)) == 7  # 3 fixture keys + 4 made here
     bad = client.get("/api/v1/api-keys", params={"cursor": "!!"}, headers=tenant_a.admin)
-    assert bad.status_code == 422 and bad.json()["errors"][0]["path"] == "cursor"
+    assert bad.status_code == 422 and bad.json()["errors"][0]["path"] == "query.cursor"
 
 
 class _Collect(logging.Handler):

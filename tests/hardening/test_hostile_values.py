@@ -124,7 +124,11 @@ def test_a_cursor_with_values_of_the_wrong_kind_is_a_422(world_client, tenant_a)
     for url in lists:
         for value in made_up:
             response = client.get(url, params={"cursor": value}, headers=tenant_a.admin)
-            assert error_paths(problem(response, 422)) == ["cursor"], (url, value, response.text)
+            assert error_paths(problem(response, 422)) == ["query.cursor"], (
+                url,
+                value,
+                response.text,
+            )
 
 
 def test_huge_numbers_in_holdings_files_are_422_naming_the_cell(world_client, db, tenant_a):

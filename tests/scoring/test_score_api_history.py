@@ -111,7 +111,7 @@ def test_future_as_of_is_422(client, db, tenant_a, questionnaire):
         score_url(assessment), params={"as_of": tomorrow}, headers=tenant_a.investor
     )
     assert response.status_code == 422
-    assert response.json()["errors"][0]["path"] == "as_of"
+    assert response.json()["errors"][0]["path"] == "query.as_of"
     bad = client.get(
         score_url(assessment), params={"as_of": "2024-13-01"}, headers=tenant_a.investor
     )

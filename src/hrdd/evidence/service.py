@@ -183,7 +183,7 @@ def _decode_cursor(cursor: str) -> tuple[dt.date, uuid.UUID]:
         day, identifier = json.loads(base64.urlsafe_b64decode(cursor.encode()))
         return dt.date.fromisoformat(day), uuid.UUID(identifier)
     except (ValueError, TypeError, binascii.Error, UnicodeDecodeError) as exc:
-        raise Invalid.at("cursor", "not a cursor this API issued") from exc
+        raise Invalid.at("query.cursor", "not a cursor this API issued") from exc
 
 
 # --- evidence: analysts' writes ---------------------------------------------------------------

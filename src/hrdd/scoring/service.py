@@ -1316,7 +1316,7 @@ def _today_or_past(as_of: dt.date | None) -> tuple[dt.date, bool]:
     if as_of is None or as_of == today:
         return today, True
     if as_of > today:
-        raise Invalid.at("as_of", f"{as_of} is in the future; score as of today or earlier")
+        raise Invalid.at("query.as_of", f"{as_of} is in the future; score as of today or earlier")
     return as_of, False
 
 
