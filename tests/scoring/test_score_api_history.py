@@ -273,6 +273,7 @@ def test_score_detail_for_the_report(db, tenant_a, questionnaire):
         question_ids=["EU1", "EU2"],
         fulfilment="contradicted",
         contradicted_by=[incident],
+        precision="month",
     )
     with db.session(TenantContext(org), write=True) as session:
         detail = service.score_detail(session, assessment)
@@ -289,6 +290,8 @@ def test_score_detail_for_the_report(db, tenant_a, questionnaire):
     assert row.contradicted_by == [str(incident)]
     assert row.themes == ["end_user_controls"]
     assert row.risk_points > 0
+    # known to the month: reports print 2020-05, not 2020-05-01
+    assert (row.date, row.date_precision) == (dt.date(2020, 5, 1), "month")
     [early] = before.say_do
     assert early.fulfilment_as_of == "self_reported"
     assert [e.in_effect for e in before.evidence] == [False]

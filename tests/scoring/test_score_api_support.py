@@ -173,6 +173,7 @@ def add_commitment(
     fulfilment: str,
     contradicted_by: list[uuid.UUID] = (),  # type: ignore[assignment]
     organisation_id: uuid.UUID | None = None,
+    precision: str = "day",
 ) -> uuid.UUID:
     """A commitment: shared (bundled-like) without ``organisation_id``."""
     tenant = SYSTEM if organisation_id is None else TenantContext(organisation_id)
@@ -182,6 +183,7 @@ def add_commitment(
             company_id=company_id,
             origin="analyst" if organisation_id else "bundled",
             date=on,
+            date_precision=precision,
             title="A test commitment",
             claim="The company said it vets every customer.",
             source={"publisher": "Company", "title": "Policy", "date": on.isoformat()},

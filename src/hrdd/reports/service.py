@@ -25,7 +25,7 @@ from hrdd.companies.models import Company
 from hrdd.companies.service import company_names, identifiers_of
 from hrdd.db import in_chunks, utcnow
 from hrdd.errors import Conflict, NotFound
-from hrdd.evidence.models import Commitment, EvidenceItem
+from hrdd.evidence.models import EvidenceItem
 from hrdd.portfolios import service as portfolios
 from hrdd.portfolios.exports import ScoreRow, download_name
 from hrdd.portfolios.models import Portfolio
@@ -267,22 +267,8 @@ def _company_evidence(session: Session, company_id: uuid.UUID) -> list[EvidenceI
     )
 
 
-def _commitment_precisions(
-    session: Session, commitment_ids: Sequence[uuid.UUID]
-) -> dict[uuid.UUID, DatePrecision]:
-    if not commitment_ids:
-        return {}
-    rows = session.execute(
-        select(Commitment.id, Commitment.date_precision).where(Commitment.id.in_(commitment_ids))
-    )
-    return {row.id: DatePrecision(row.date_precision) for row in rows}
-
-
-def _say_do_rows(
-    session: Session, detail: ScoreDetail, items: dict[uuid.UUID, EvidenceItem]
-) -> list[SayDoGapRow]:
+def _say_do_rows(detail: ScoreDetail, items: dict[uuid.UUID, EvidenceItem]) -> list[SayDoGapRow]:
     by_ref = {ref.ref: ref for ref in detail.evidence}
-    precisions = _commitment_precisions(session, [commitment.id for commitment in detail.say_do])
     rows = []
     for commitment in detail.say_do:
         links = []
@@ -297,7 +283,7 @@ def _say_do_rows(
             SayDoGapRow(
                 commitment=f"{commitment.title}: {commitment.claim}",
                 committed_on=commitment.date,
-                committed_precision=precisions.get(commitment.id, DatePrecision.day),
+                committed_precision=commitment.date_precision,
                 status=FulfilmentStatus(commitment.fulfilment_as_of or commitment.fulfilment),
                 contradicting_evidence=links,
             )
@@ -364,7 +350,7 @@ def company_report(
             for theme in result.themes
         ],
         evidence_risk_series=_risk_series(detail.evidence_series),
-        say_do_gaps=_say_do_rows(session, detail, {item.id: item for item in evidence}),
+        say_do_gaps=_say_do_rows(detail, {item.id: item for item in evidence}),
         timeline=_timeline(evidence),
         overrides=_overrides(summary.overrides, {ref.ref: ref.title for ref in detail.evidence}),
         answers=_answer_rows(subject.questionnaire, subject.answers, subject.visible_question_ids),

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from hrdd.scoring.inputs import ScoreDiff, ScoreResult
 from hrdd.scoring.models import RuleSetStatus
-from hrdd.vocab import AssessmentStatus, Confidence, InvestorAction, RiskBand
+from hrdd.vocab import AssessmentStatus, Confidence, DatePrecision, InvestorAction, RiskBand
 
 ScoreTrend = Literal["up", "down", "flat"]
 
@@ -210,6 +210,9 @@ class SayDoRow(BaseModel):
     title: str
     claim: str
     date: date
+    date_precision: DatePrecision = Field(
+        description="How much of the date the sources give: year, month or day"
+    )
     question_ids: list[str]
     themes: list[str]
     fulfilment: str = Field(description="As recorded")

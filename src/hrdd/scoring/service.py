@@ -96,7 +96,7 @@ from hrdd.scoring.schemas import (
     ScoreSummary,
     ScoreTrend,
 )
-from hrdd.vocab import AssessmentStatus, FulfilmentStatus, RiskBand, enum_label
+from hrdd.vocab import AssessmentStatus, DatePrecision, FulfilmentStatus, RiskBand, enum_label
 
 AUDIT_ENTITY = "ruleset_version"
 ORGANISATION_ENTITY = "organisation"
@@ -523,6 +523,7 @@ _COMMITMENT_COLUMNS = (
     Commitment.title,
     Commitment.claim,
     Commitment.date,
+    Commitment.date_precision,
     Commitment.question_ids,
     Commitment.fulfilment,
     Commitment.contradicted_by,
@@ -1525,6 +1526,7 @@ def _say_do_rows(
                 title=row.title,
                 claim=row.claim,
                 date=row.date,
+                date_precision=DatePrecision(row.date_precision),
                 question_ids=list(commitment.question_ids),
                 themes=sorted({questions[q].theme for q in commitment.question_ids}),
                 fulfilment=row.fulfilment,
