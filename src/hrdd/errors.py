@@ -215,10 +215,19 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # Only errors of the request middleware itself get here: it answers all others
+        # (hrdd.middleware), with the request id this one no longer knows.
         log.exception("unhandled error", extra={"path": redact_secrets(request.url.path)})
-        return problem_response(
-            "internal", "An unexpected error occurred.", instance=request.url.path
-        )
+        return internal_error(request.url.path, request_id=None)
+
+
+def internal_error(path: str, request_id: str | None) -> JSONResponse:
+    """The problem 500 for an unexpected error: nothing of the error itself, only how to
+    find it in the log."""
+    detail = "An unexpected error occurred"
+    if request_id is not None:
+        detail += f"; quote request id {request_id} when reporting it"
+    return problem_response("internal", detail + ".", instance=redact_secrets(path))
 
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:

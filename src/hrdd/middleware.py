@@ -17,7 +17,7 @@ from weakref import WeakKeyDictionary
 from anyio.to_thread import current_default_thread_limiter
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from hrdd.errors import ProblemDetail, problem_response
+from hrdd.errors import ProblemDetail, internal_error, problem_response
 from hrdd.logs import redact_secrets, request_id_var
 
 log = logging.getLogger("hrdd.access")
@@ -58,11 +58,7 @@ class RequestContextMiddleware:
             errors_log.exception("unhandled error", extra={"path": redact_secrets(scope["path"])})
             if status_holder.get("started"):
                 raise  # part of a response is out: nothing sound can follow it
-            response = problem_response(
-                "internal",
-                f"An unexpected error occurred; quote request id {request_id} when reporting it.",
-                instance=redact_secrets(scope["path"]),
-            )
+            response = internal_error(scope["path"], request_id)
             await response(scope, receive, send_with_id)
         finally:
             principal = getattr(scope.get("state", {}).get("principal"), "organisation_id", None)
