@@ -51,7 +51,8 @@ def _match_out(match: ScreeningMatch) -> ScreeningMatchOut:
         "strong name matches become evidence private to your organisation; grey-zone matches "
         "join the review queue. A record matched in an earlier snapshot of the same list "
         "(`list_key`, default the format) and missing from this one is recorded as a delisting "
-        "dated `snapshot_date` (default today). Snapshots of a list must come in date order "
+        "dated `snapshot_date` (default today) once no record of that list in this one still "
+        "matches the company. Snapshots of a list must come in date order "
         "(409). Importing the same file again creates nothing new."
     ),
 )

@@ -7,7 +7,8 @@ and the matcher, its records are kept as a snapshot of the list, and then
   (trade-restriction listing or sanction) private to the importing organisation;
 - grey-zone name matches go to the review queue, unless the pair is queued or decided already;
 - a record matched in an earlier snapshot of the same list that this snapshot lacks becomes a
-  delisting (or sanction-lifted) item dated by the snapshot.
+  delisting (or sanction-lifted) item dated by the snapshot, once no record of that list in
+  the snapshot still matches the company (a delisting ends all its listings on that list).
 
 Evidence is keyed by (record key, company): importing the same file again creates nothing. A
 file that fails anywhere raises before the caller commits, so nothing of it is kept.
@@ -19,7 +20,7 @@ import datetime as dt
 import hashlib
 import shutil
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, cast
@@ -192,11 +193,9 @@ def import_screening_file(
         for hit in scan.hits
         if _may_list(latest.get((hit.record_key, hit.company_id)))
     ]
-    delistings = [
-        _delisting_row(run, item, company_names.get(company_id, str(company_id)), now)
-        for (record_key, company_id), item in _still_listed(session, latest, key).items()
-        if record_key not in scan.keys
-    ]
+    delistings = _delisting_rows(
+        session, run, scan, _still_listed(session, latest, key), company_names, now
+    )
     run.evidence_created = len(listings)
     run.delistings_created = len(delistings)
     if listings or delistings:
@@ -290,6 +289,62 @@ def _sort_decisions(
             scan.grey.append(_match_row(run, record, company_id, decision))
             continue
         scan.hits.append(_Hit(record.record_key, company_id, _party(record), how))
+
+
+def _delisting_rows(
+    session: Session,
+    run: ScreeningImport,
+    scan: _Scan,
+    listed: dict[tuple[str, uuid.UUID], EvidenceItem],
+    company_names: dict[Hashable, str],
+    now: dt.datetime,
+) -> list[dict[str, Any]]:
+    """Delistings for the listed records this snapshot lacks, but only for companies no record
+    of the same list in this snapshot still matches: a delisting ends every listing of its list
+    for the company (in scoring too), so a company with two records, or one whose record was
+    re-keyed, is not delisted while it is still on the list. A gone record of a company still
+    listed stays open until the company's last record of that list goes."""
+    on_list = {(hit.company_id, hit.party["source_list"]) for hit in scan.hits}
+    on_list |= {
+        (company_id, _list_name(item))
+        for (record_key, company_id), item in listed.items()
+        if record_key in scan.keys
+    }
+    gone = {
+        pair: item
+        for pair, item in listed.items()
+        if pair[0] not in scan.keys and (pair[1], _list_name(item)) not in on_list
+    }
+    if not gone:
+        return []
+    # The name each record had in the snapshot whose match made the listing.
+    listed_as = {
+        (import_id, record_key): name
+        for import_id, record_key, name in session.execute(
+            select(
+                ScreeningListEntry.import_id, ScreeningListEntry.record_key, ScreeningListEntry.name
+            ).where(
+                ScreeningListEntry.import_id.in_(
+                    {item.screening_import_id for item in gone.values()}
+                ),
+                ScreeningListEntry.record_key.in_({record_key for record_key, _ in gone}),
+            )
+        )
+    }
+    return [
+        _delisting_row(
+            run,
+            item,
+            listed_as.get((item.screening_import_id, record_key)),
+            company_names.get(company_id, str(company_id)),
+            now,
+        )
+        for (record_key, company_id), item in gone.items()
+    ]
+
+
+def _list_name(listing: EvidenceItem) -> str | None:
+    return (listing.related_listing or {}).get("list_name")
 
 
 def _report(progress: Callable[[int], None] | None, hashing: _HashingStream) -> None:
@@ -531,12 +586,17 @@ def _listing_row(
 
 
 def _delisting_row(
-    run: ScreeningImport, listing: EvidenceItem, company_name: str, now: dt.datetime
+    run: ScreeningImport,
+    listing: EvidenceItem,
+    record_name: str | None,
+    company_name: str,
+    now: dt.datetime,
 ) -> dict[str, Any]:
     listed = listing.related_listing or {}
     list_name = listed.get("list_name") or "screening list"
     source = listing.sources[0] if listing.sources else {}
     key = cast(str, listing.screening_record_key)
+    record = f"Record {key} ({record_name})" if record_name else f"Record {key}"
     return {
         "id": new_id(),
         "organisation_id": listing.organisation_id,
@@ -548,11 +608,13 @@ def _delisting_row(
         "published_date": None,
         "published_date_precision": "day",
         "type": _CLOSING_TYPE[listing.type],
-        "title": _clip(f"No longer on the {list_name}: {company_name}", 300),
+        # Names the record that went, which may differ from the company's name.
+        "title": _clip(f"No longer on the {list_name}: {record_name or company_name}", 300),
         "summary": _clip(
-            f"Record {key} of the {list_name}, matched to {company_name} in an earlier "
+            f"{record} of the {list_name}, matched to {company_name} in an earlier "
             f"snapshot, is absent from the snapshot of {run.snapshot_date.isoformat()} "
-            f"({run.file_name}). The removal took effect on or before that date.",
+            f"({run.file_name}), and no record of that list in it is matched to "
+            f"{company_name} any more. The removal took effect on or before that date.",
             5000,
         ),
         "affected_groups": [],

@@ -1,0 +1,159 @@
+"""Delistings: a record gone from a later snapshot ends a company's listing only when no record of
+the same list in that snapshot still matches the company."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import pytest
+
+from hrdd.questionnaires import service as questionnaires
+from hrdd.scoring import service as scoring
+from hrdd.screening.parsers import CSL_COLUMNS
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "screening"
+ENTITY_LIST = "Entity List (EL) - Bureau of Industry and Security"
+SDN = "Specially Designated Nationals (SDN) - Treasury Department"
+NSO_KEY = "c6f677fecaeaed1da68d64a57712d97897b5dc3daa43c98459e88f18"
+ACME_LTD = ("m1acmeltd", "Acme Intercept Ltd")
+ACME_LAWFUL = ("m2acmelawful", "Acme Lawful Intercept")
+
+
+@pytest.fixture
+def rules_loaded(db, settings) -> None:
+    questionnaires.load_bundled_questionnaires(db, settings)
+    scoring.load_bundled_rulesets(db, settings)
+
+
+def csl(*rows: tuple[str, str] | tuple[str, str, str]) -> bytes:
+    """A CSL file of Entity List rows (key, name) or rows of another list (key, name, list)."""
+    out = io.StringIO()
+    writer = csv.writer(out, quoting=csv.QUOTE_ALL, lineterminator="\n")
+    writer.writerow(CSL_COLUMNS)
+    for key, name, *source in rows:
+        values = dict.fromkeys(CSL_COLUMNS, "")
+        values.update(_id=key, name=name, source=source[0] if source else ENTITY_LIST)
+        values["start_date"] = "2026-10-02"
+        writer.writerow(values[column] for column in CSL_COLUMNS)
+    return out.getvalue().encode()
+
+
+def upload(client, headers, content: bytes, snapshot_date: str, list_key: str = "csl_multi"):
+    response = client.post(
+        "/api/v1/screening/imports",
+        files={"file": ("consolidated.csv", content, "text/csv")},
+        data={"snapshot_date": snapshot_date, "list_key": list_key},
+        headers=headers,
+    )
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def company(client, tenant, name: str, aliases: list[str]) -> str:
+    response = client.post(
+        "/api/v1/companies", json={"name": name, "aliases": aliases}, headers=tenant.analyst
+    )
+    assert response.status_code == 201, response.text
+    return response.json()["id"]
+
+
+def assessed_company(client, tenant, name: str, aliases: list[str]) -> tuple[str, str]:
+    company_id = company(client, tenant, name, aliases)
+    assessment = client.post(
+        "/api/v1/assessments",
+        json={"company_id": company_id, "questionnaire_key": "stap-surveillance"},
+        headers=tenant.investor,
+    )
+    assert assessment.status_code == 201, assessment.text
+    return company_id, assessment.json()["id"]
+
+
+def red_flags(client, tenant, assessment_id: str) -> list[str]:
+    response = client.get(f"/api/v1/assessments/{assessment_id}/score", headers=tenant.investor)
+    assert response.status_code == 200, response.text
+    return [override["rule_id"] for override in response.json()["result"]["overrides"]]
+
+
+def timeline(client, tenant, company_id: str) -> list[dict]:
+    response = client.get(
+        f"/api/v1/companies/{company_id}/evidence",
+        params={"order": "oldest"},
+        headers=tenant.investor,
+    )
+    assert response.status_code == 200, response.text
+    return response.json()["items"]
+
+
+def test_a_company_with_two_records_stays_listed_until_both_are_gone(
+    client, tenant_a, rules_loaded
+):
+    acme, assessment = assessed_company(client, tenant_a, ACME_LTD[1], [ACME_LAWFUL[1]])
+    first = upload(client, tenant_a.analyst, csl(ACME_LTD, ACME_LAWFUL), "2026-11-03")
+    assert first["evidence_created"] == 2
+    assert red_flags(client, tenant_a, assessment) == ["RF-LISTING"]
+
+    one_gone = upload(client, tenant_a.analyst, csl(ACME_LTD), "2026-11-05")
+    assert (one_gone["rows_removed"], one_gone["delistings_created"]) == (1, 0)
+    assert red_flags(client, tenant_a, assessment) == ["RF-LISTING"]
+    assert [item["type"] for item in timeline(client, tenant_a, acme)] == [
+        "trade_restriction_listing",
+        "trade_restriction_listing",
+    ]
+    # Nothing changes while the last record stays.
+    again = upload(client, tenant_a.analyst, csl(ACME_LTD), "2026-11-06")
+    assert again["delistings_created"] == 0
+
+    both_gone = upload(client, tenant_a.analyst, csl(("other", "Unrelated Name")), "2026-11-08")
+    assert both_gone["delistings_created"] == 2
+    assert red_flags(client, tenant_a, assessment) == []
+    delistings = {
+        item["screening_record_key"]: item
+        for item in timeline(client, tenant_a, acme)
+        if item["type"] == "delisting"
+    }
+    # Each delisting names the record that went, not the company.
+    assert {key: item["title"] for key, item in delistings.items()} == {
+        ACME_LTD[0]: f"No longer on the {ENTITY_LIST}: {ACME_LTD[1]}",
+        ACME_LAWFUL[0]: f"No longer on the {ENTITY_LIST}: {ACME_LAWFUL[1]}",
+    }
+    assert ACME_LAWFUL[1] in delistings[ACME_LAWFUL[0]]["summary"]
+    assert {item["event_date"] for item in delistings.values()} == {"2026-11-08"}
+
+
+def test_a_delisting_names_the_record_even_when_it_differs_from_the_company(client, tenant_a):
+    acme = company(client, tenant_a, ACME_LTD[1], [ACME_LAWFUL[1]])
+    upload(client, tenant_a.analyst, csl(ACME_LAWFUL), "2026-11-03")
+    assert upload(client, tenant_a.analyst, csl(ACME_LTD), "2026-11-05")["delistings_created"] == 0
+    gone = upload(client, tenant_a.analyst, csl(("other", "Unrelated Name")), "2026-11-08")
+    assert gone["delistings_created"] == 2
+    items = timeline(client, tenant_a, acme)
+    titles = sorted(item["title"] for item in items if item["type"] == "delisting")
+    assert titles == [
+        f"No longer on the {ENTITY_LIST}: {ACME_LTD[1]}",
+        f"No longer on the {ENTITY_LIST}: {ACME_LAWFUL[1]}",
+    ]
+
+
+def test_a_re_keyed_record_is_no_delisting(client, tenant_a, rules_loaded):
+    nso, assessment = assessed_company(client, tenant_a, "NSO Group Technologies Limited", [])
+    sample = (DATA / "csl_sample.csv").read_bytes()
+    upload(client, tenant_a.analyst, sample, "2024-10-01", list_key="csl")
+    assert red_flags(client, tenant_a, assessment) == ["RF-LISTING"]
+
+    re_keyed = sample.replace(NSO_KEY.encode(), b"nso-new-release-key")
+    run = upload(client, tenant_a.analyst, re_keyed, "2024-10-21", list_key="csl")
+    assert (run["rows_added"], run["rows_removed"], run["delistings_created"]) == (1, 1, 0)
+    assert red_flags(client, tenant_a, assessment) == ["RF-LISTING"]
+    assert all(item["type"] != "delisting" for item in timeline(client, tenant_a, nso))
+
+
+def test_a_record_on_another_list_does_not_keep_the_company_on_this_one(client, tenant_a):
+    acme = company(client, tenant_a, ACME_LTD[1], [ACME_LAWFUL[1]])
+    sanctioned = ("s1acme", ACME_LAWFUL[1], SDN)
+    upload(client, tenant_a.analyst, csl(ACME_LTD, sanctioned), "2026-11-03")
+    run = upload(client, tenant_a.analyst, csl(sanctioned), "2026-11-05")
+    assert run["delistings_created"] == 1
+    [delisting] = [i for i in timeline(client, tenant_a, acme) if i["type"] == "delisting"]
+    assert delisting["related_listing"]["list_name"] == ENTITY_LIST
