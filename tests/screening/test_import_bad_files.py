@@ -113,3 +113,41 @@ def test_overlong_record_key_names_its_line(client, db, tenant_a):
     assert response.status_code == 422
     assert response.json()["errors"][0]["path"] == "file.line.3"
     assert stored_rows(db) == before
+
+
+CSL_JSON = (
+    b'{"total": 1, "sources_used": [], "results": [{"_id": "json-record-secret", '
+    b'"source": "Entity List (EL) - Bureau of Industry and Security", "name": "NSO Group", '
+    b'"addresses": [], "alt_names": ["NSO Group", "NSO Group"]}]}'
+)
+
+
+@pytest.mark.parametrize(
+    ("file_name", "content"),
+    [
+        ("consolidated.json", CSL_JSON),
+        ("consolidated.csv", CSL_JSON),
+        (
+            "pretty.json",
+            b'\xef\xbb\xbf  {\n  "results": [\n    {"_id": "json-record-secret"}\n  ]\n}\n',
+        ),
+        ("array.csv", b'[{"_id": "json-record-secret", "name": "a"}, {"name": "b"}]\n'),
+    ],
+)
+def test_json_file_is_refused_as_json_without_echoing_it(client, db, tenant_a, file_name, content):
+    before = stored_rows(db)
+    response = post(client, tenant_a.analyst, file_name, content)
+    assert response.status_code == 422
+    body = response.json()
+    [error] = body["errors"]
+    assert error["path"] == "file"
+    assert "JSON" in error["message"] and "download the list as CSV" in error["message"]
+    assert "json-record-secret" not in response.text and "duplicate" not in response.text
+    assert stored_rows(db) == before
+
+
+def test_a_header_that_is_no_list_header_is_not_echoed(client, tenant_a):
+    cells = ",".join(f"cell {n} " + "x" * 200 for n in range(40))
+    response = post(client, tenant_a.analyst, "notes.csv", f"{cells}\n{cells}\n".encode())
+    assert response.status_code == 422
+    assert "x" * 100 not in response.text and "cell 10" not in response.text

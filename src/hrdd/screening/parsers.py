@@ -93,6 +93,11 @@ MAX_FIELD_CHARS = 64 * 1024
 MAX_LINE_BYTES = len(CSL_COLUMNS) * MAX_FIELD_CHARS * 4
 
 _UTF8_BOM = b"\xef\xbb\xbf"
+_JSON_REFUSED = (
+    "the file is JSON (such as the Consolidated Screening List's JSON download), which is not "
+    "supported: download the list as CSV (consolidated.csv, or OpenSanctions "
+    "targets.simple.csv) and import that"
+)
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 # OpenSanctions timestamps: a date, optionally followed by a time part.
@@ -227,13 +232,13 @@ def detect_format(header: Sequence[str], *, source: str | None = None) -> ListKi
     duplicates = sorted({column for column in columns if columns.count(column) > 1})
     if duplicates:
         raise ScreeningFileError(
-            1, None, f"duplicate header columns: {', '.join(duplicates)}", source=source
+            1, None, f"duplicate header columns: {_names(duplicates)}", source=source
         )
     present = set(columns)
     csl_overlap = len(present & set(CSL_COLUMNS))
     opensanctions_overlap = len(present & set(OPENSANCTIONS_COLUMNS))
     if csl_overlap == 0 and opensanctions_overlap == 0:
-        shown = ", ".join(columns[:5]) or "(empty)"
+        shown = _names(columns[:5]) or "(empty)"
         raise ScreeningFileError(
             1,
             None,
@@ -251,6 +256,13 @@ def detect_format(header: Sequence[str], *, source: str | None = None) -> ListKi
     raise ScreeningFileError(1, None, _header_difference(columns, expected, label), source=source)
 
 
+def _names(columns: Sequence[str], most: int = 10, width: int = 40) -> str:
+    """Header cells as a short list: a file that is not a list file must not be echoed."""
+    shown = [name if len(name) <= width else name[: width - 1] + "…" for name in columns[:most]]
+    more = f" and {len(columns) - most} more" if len(columns) > most else ""
+    return ", ".join(shown) + more
+
+
 def _header_difference(columns: tuple[str, ...], expected: tuple[str, ...], label: str) -> str:
     missing = [column for column in expected if column not in columns]
     unexpected = [column for column in columns if column not in expected]
@@ -258,7 +270,7 @@ def _header_difference(columns: tuple[str, ...], expected: tuple[str, ...], labe
     if missing:
         parts.append(f"missing columns: {', '.join(missing)}")
     if unexpected:
-        parts.append(f"unexpected columns: {', '.join(unexpected)}")
+        parts.append(f"unexpected columns: {_names(unexpected)}")
     if not parts:
         # Same columns, no repeats: only the order differs.
         position, found, wanted = next(
@@ -354,12 +366,15 @@ class ScreeningReader:
             self._physical_line += 1
             self.bytes_read += len(raw)
             line = self._physical_line
-            if len(raw) > MAX_LINE_BYTES:
-                raise self._error(line, None, f"line is longer than {MAX_LINE_BYTES} bytes")
             if line == 1:
                 if raw.startswith(_UTF16_BOMS):
                     raise self._error(line, None, "file is UTF-16 encoded; expected UTF-8")
                 raw = raw.removeprefix(_UTF8_BOM)
+                # Before the length check: trade.gov's JSON download is often one long line.
+                if raw.lstrip()[:1] in (b"{", b"["):
+                    raise ScreeningFileError(None, None, _JSON_REFUSED, source=self.source_name)
+            if len(raw) > MAX_LINE_BYTES:
+                raise self._error(line, None, f"line is longer than {MAX_LINE_BYTES} bytes")
             if b"\x00" in raw:
                 raise self._error(line, None, "NUL byte in the line; this is not a text file")
             try:
