@@ -10,9 +10,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated, Any, TypeVar
 
-from fastapi import Header, Query, Request
+from fastapi import Depends, Header, Query, Request
 from fastapi.params import Form
 from fastapi.routing import APIRoute
+from pydantic import BaseModel, Field, WithJsonSchema, model_validator
 from sqlalchemy import Select, and_, or_
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
@@ -140,6 +141,30 @@ IfMatch = Annotated[
         description="ETag of the version you read; a stale one gets 412 and changes nothing",
     ),
 ]
+
+
+class _RequiredIfMatchHeader(BaseModel):
+    """If-Match, documented as required. A missing header still gets through (as None) so
+    that ``check_if_match(..., required=True)`` answers 428, not FastAPI's 422."""
+
+    if_match: Annotated[str | None, WithJsonSchema({"type": "string"})] = Field(
+        alias="If-Match",
+        description="ETag of the version you read: required (428 without it); a stale one "
+        "gets 412 and changes nothing",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _absent_is_none(cls, headers: Any) -> Any:
+        return {"If-Match": None, **headers} if isinstance(headers, dict) else headers
+
+
+def _required_if_match(header: Annotated[_RequiredIfMatchHeader, Header()]) -> str | None:
+    return header.if_match
+
+
+# For writes that call check_if_match(..., required=True): the OpenAPI says so.
+RequiredIfMatch = Annotated[str | None, Depends(_required_if_match)]
 
 
 _FORM_MEDIA_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")

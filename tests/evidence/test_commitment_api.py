@@ -8,6 +8,9 @@ from hrdd.companies.models import Company
 from hrdd.db import SYSTEM
 from hrdd.evidence.service import load_bundled_evidence
 
+# If-Match: * deletes whatever version is current.
+ANY_VERSION = {"If-Match": "*"}
+
 
 def _evidence(client, headers, body) -> str:
     response = client.post("/api/v1/evidence", json=body, headers=headers)
@@ -45,7 +48,8 @@ def test_contradicted_by_must_name_visible_live_items_of_the_same_company(
     elsewhere = _evidence(client, tenant_a.analyst, evidence_body(other_company_id))
     foreign = _evidence(client, tenant_b.analyst, evidence_body(company_id))
     deleted = _evidence(client, tenant_a.analyst, evidence_body(company_id))
-    assert client.delete(f"/api/v1/evidence/{deleted}", headers=tenant_a.analyst).status_code == 204
+    removed = client.delete(f"/api/v1/evidence/{deleted}", headers=tenant_a.analyst | ANY_VERSION)
+    assert removed.status_code == 204
     missing = "8d3c4c55-43c7-4d2f-9d69-0a6f9b8f1a77"
     body = commitment_body(
         company_id,
@@ -79,7 +83,8 @@ def test_cited_evidence_cannot_be_deleted_until_the_commitment_changes(
     body = commitment_body(company_id, fulfilment="contradicted", contradicted_by=[evidence_id])
     created = _create(client, tenant_a.analyst, body)
     evidence_url = f"/api/v1/evidence/{evidence_id}"
-    assert client.delete(evidence_url, headers=tenant_a.analyst).status_code == 409
+    cited = client.delete(evidence_url, headers=tenant_a.analyst | ANY_VERSION)
+    assert cited.status_code == 409
 
     url = f"/api/v1/commitments/{created.json()['id']}"
     replacement = commitment_body(company_id, fulfilment="not_implemented")
@@ -90,7 +95,7 @@ def test_cited_evidence_cannot_be_deleted_until_the_commitment_changes(
     )
     assert replaced.status_code == 200, replaced.text
     assert (replaced.json()["contradicted_by"], replaced.json()["version"]) == ([], 2)
-    assert client.delete(evidence_url, headers=tenant_a.analyst).status_code == 204
+    assert client.delete(evidence_url, headers=tenant_a.analyst | ANY_VERSION).status_code == 204
 
     history = client.get(f"{url}/history", headers=tenant_a.analyst).json()["items"]
     assert {e["field"] for e in history if e["action"] == "updated"} == {
@@ -99,15 +104,36 @@ def test_cited_evidence_cannot_be_deleted_until_the_commitment_changes(
     }
 
 
+def test_delete_needs_the_current_etag(client, tenant_a, company_id, commitment_body):
+    created = _create(client, tenant_a.analyst, commitment_body(company_id))
+    url = f"/api/v1/commitments/{created.json()['id']}"
+    missing = client.delete(url, headers=tenant_a.analyst)
+    assert missing.status_code == 428
+    assert missing.json()["type"] == "/problems/precondition-required"
+    body = commitment_body(company_id, fulfilment="verified")
+    del body["company_id"]
+    etag = created.headers["etag"]
+    replaced = client.put(url, json=body, headers=tenant_a.analyst | {"If-Match": etag})
+    assert replaced.status_code == 200, replaced.text
+    assert client.delete(url, headers=tenant_a.analyst | {"If-Match": etag}).status_code == 412
+    # Neither refusal deleted anything.
+    kept = client.get(url, headers=tenant_a.investor)
+    assert (kept.status_code, kept.json()["version"]) == (200, 2)
+    current = tenant_a.analyst | {"If-Match": replaced.headers["etag"]}
+    assert client.delete(url, headers=current).status_code == 204
+
+
 def test_soft_delete_and_tenant_visibility(client, tenant_a, tenant_b, company_id, commitment_body):
-    created = _create(client, tenant_a.analyst, commitment_body(company_id)).json()
+    response = _create(client, tenant_a.analyst, commitment_body(company_id))
+    created = response.json()
     url = f"/api/v1/commitments/{created['id']}"
     listing = f"/api/v1/companies/{company_id}/commitments"
     assert client.get(listing, headers=tenant_b.investor).json()["items"] == []
     assert client.get(url, headers=tenant_b.investor).status_code == 404
-    assert client.delete(url, headers=tenant_b.analyst).status_code == 404
+    assert client.delete(url, headers=tenant_b.analyst | ANY_VERSION).status_code == 404
 
-    assert client.delete(url, headers=tenant_a.analyst).status_code == 204
+    current = {"If-Match": response.headers["etag"]}
+    assert client.delete(url, headers=tenant_a.analyst | current).status_code == 204
     assert client.get(listing, headers=tenant_a.investor).json()["items"] == []
     assert client.get(url, headers=tenant_a.investor).status_code == 404
     with_deleted = client.get(listing, params={"include_deleted": True}, headers=tenant_a.analyst)

@@ -113,11 +113,34 @@ def test_replace_needs_the_current_etag_and_is_audited(client, tenant_a, company
     assert client.get(f"{url}/history", headers=tenant_a.investor).status_code == 403
 
 
+def test_delete_needs_the_current_etag(client, tenant_a, company_id, evidence_body):
+    created = _create(client, tenant_a.analyst, evidence_body(company_id))
+    url = f"/api/v1/evidence/{created.json()['id']}"
+    missing = client.delete(url, headers=tenant_a.analyst)
+    assert missing.status_code == 428
+    assert missing.json()["type"] == "/problems/precondition-required"
+    body = evidence_body(company_id, severity=5)
+    del body["company_id"]
+    etag = created.headers["etag"]
+    replaced = client.put(url, json=body, headers=tenant_a.analyst | {"If-Match": etag})
+    assert replaced.status_code == 200, replaced.text
+    stale = client.delete(url, headers=tenant_a.analyst | {"If-Match": etag})
+    assert stale.status_code == 412
+    assert stale.headers["etag"] == replaced.headers["etag"]
+    # Neither refusal deleted anything.
+    kept = client.get(url, headers=tenant_a.investor)
+    assert (kept.status_code, kept.json()["version"]) == (200, 2)
+    current = tenant_a.analyst | {"If-Match": replaced.headers["etag"]}
+    assert client.delete(url, headers=current).status_code == 204
+
+
 def test_delete_is_soft_and_kept_in_the_history(client, tenant_a, company_id, evidence_body):
-    created = _create(client, tenant_a.analyst, evidence_body(company_id)).json()
+    response = _create(client, tenant_a.analyst, evidence_body(company_id))
+    created = response.json()
     url = f"/api/v1/evidence/{created['id']}"
-    assert client.delete(url, headers=tenant_a.investor).status_code == 403
-    assert client.delete(url, headers=tenant_a.analyst).status_code == 204
+    current = {"If-Match": response.headers["etag"]}
+    assert client.delete(url, headers=tenant_a.investor | current).status_code == 403
+    assert client.delete(url, headers=tenant_a.analyst | current).status_code == 204
 
     assert client.get(url, headers=tenant_a.investor).status_code == 404
     kept = client.get(url, headers=tenant_a.analyst)
@@ -198,3 +221,14 @@ def test_timeline_of_an_unknown_company_is_404(client, tenant_a):
         "/api/v1/companies/8d3c4c55-43c7-4d2f-9d69-0a6f9b8f1a77/evidence", headers=tenant_a.investor
     )
     assert response.status_code == 404
+
+
+def test_openapi_says_if_match_is_required_on_replace_and_delete(client):
+    paths = client.get("/openapi.json").json()["paths"]
+    for path in ("/api/v1/evidence/{evidence_id}", "/api/v1/commitments/{commitment_id}"):
+        for method in ("put", "delete"):
+            operation = paths[path][method]
+            [if_match] = [p for p in operation["parameters"] if p["name"] == "If-Match"]
+            assert (if_match["in"], if_match["required"]) == ("header", True), (method, path)
+            assert if_match["schema"] == {"type": "string", "title": "If-Match"}
+            assert {"412", "428"} <= set(operation["responses"]), (method, path)

@@ -58,7 +58,8 @@ def test_evidence_and_commitment_writes_succeed_with_no_rule_set_loaded(
         claim_url, json=body, headers=headers | {"If-Match": claim.headers["etag"]}
     )
     assert changed.status_code == 200, changed.text
-    assert client.delete(claim_url, headers=headers).status_code == 204
+    current = headers | {"If-Match": changed.headers["etag"]}
+    assert client.delete(claim_url, headers=current).status_code == 204
 
     assert _stored_scores(db, tenant_a) == []
     # Loading the rules scores the assessment with the evidence written meanwhile.
@@ -67,7 +68,8 @@ def test_evidence_and_commitment_writes_succeed_with_no_rule_set_loaded(
     [stored] = _stored_scores(db, tenant_a)
     assert float(stored.result["evidence_risk_current"]) > 0
 
-    assert client.delete(item_url, headers=headers).status_code == 204
+    current = headers | {"If-Match": replaced.headers["etag"]}
+    assert client.delete(item_url, headers=current).status_code == 204
     assert len(_stored_scores(db, tenant_a)) == 2
 
 

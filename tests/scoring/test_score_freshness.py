@@ -162,7 +162,10 @@ def test_evidence_created_replaced_and_deleted_is_in_each_next_read(
     milder = read(client, tenant_a, draft)
     assert milder["summary"]["evidence_risk_current"] < harmed["summary"]["evidence_risk_current"]
 
-    deleted = client.delete(f"{API}/evidence/{created.json()['id']}", headers=tenant_a.analyst)
+    deleted = client.delete(
+        f"{API}/evidence/{created.json()['id']}",
+        headers=tenant_a.analyst | {"If-Match": replaced.headers["ETag"]},
+    )
     assert deleted.status_code == 204
     gone = read(client, tenant_a, draft)
     assert gone["summary"]["evidence_risk_current"] == clean["summary"]["evidence_risk_current"]
@@ -190,7 +193,8 @@ def test_commitments_created_and_deleted_are_in_each_next_read(client, tenant_a,
     )
 
     withdrawn = client.delete(
-        f"{API}/commitments/{contradicted.json()['id']}", headers=tenant_a.analyst
+        f"{API}/commitments/{contradicted.json()['id']}",
+        headers=tenant_a.analyst | {"If-Match": contradicted.headers["ETag"]},
     )
     assert withdrawn.status_code == 204
     after = read(client, tenant_a, draft)

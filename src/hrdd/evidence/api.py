@@ -24,7 +24,7 @@ from hrdd.evidence.schemas import (
     EvidenceOut,
     TimelineOrder,
 )
-from hrdd.http import IfMatch, PageParams, check_if_match, etag_for, page_params
+from hrdd.http import PageParams, RequiredIfMatch, check_if_match, etag_for, page_params
 from hrdd.vocab import EvidenceType, Role
 
 router = APIRouter(tags=["evidence"])
@@ -32,7 +32,7 @@ router = APIRouter(tags=["evidence"])
 _READ_ERRORS = problem_responses(401, 403, 404, 422)
 _CREATE_ERRORS = problem_responses(401, 403, 404, 413, 422)
 _WRITE_ERRORS = problem_responses(401, 403, 404, 409, 412, 413, 422, 428)
-_DELETE_ERRORS = problem_responses(401, 403, 404, 409, 412, 422)
+_DELETE_ERRORS = problem_responses(401, 403, 404, 409, 412, 422, 428)
 
 IncludeDeleted = Annotated[bool, Query(description="Also list soft-deleted items (analysts only)")]
 Page = Annotated[PageParams, Depends(page_params)]
@@ -137,7 +137,7 @@ def replace_evidence(
     session: DbSession,
     principal: Analyst,
     response: Response,
-    if_match: IfMatch = None,
+    if_match: RequiredIfMatch,
 ) -> EvidenceOut:
     item = service.get_evidence(session, evidence_id, include_deleted=True)
     service.check_writable(item, "evidence item")
@@ -149,16 +149,16 @@ def replace_evidence(
 
 @router.delete(
     "/evidence/{evidence_id}",
-    summary="Delete one of your organisation's evidence items (soft; stays in the history)",
+    summary="Delete one of your organisation's evidence items (soft; If-Match required)",
     status_code=status.HTTP_204_NO_CONTENT,
     responses=_DELETE_ERRORS,
 )
 def delete_evidence(
-    evidence_id: uuid.UUID, session: DbSession, principal: Analyst, if_match: IfMatch = None
+    evidence_id: uuid.UUID, session: DbSession, principal: Analyst, if_match: RequiredIfMatch
 ) -> None:
     item = service.get_evidence(session, evidence_id, include_deleted=True)
     service.check_writable(item, "evidence item")
-    check_if_match(if_match, etag_for(item.id, item.version), required=False)
+    check_if_match(if_match, etag_for(item.id, item.version), required=True)
     service.delete_evidence(session, principal, item)
 
 
@@ -246,7 +246,7 @@ def replace_commitment(
     session: DbSession,
     principal: Analyst,
     response: Response,
-    if_match: IfMatch = None,
+    if_match: RequiredIfMatch,
 ) -> CommitmentOut:
     commitment = service.get_commitment(session, commitment_id, include_deleted=True)
     service.check_writable(commitment, "commitment")
@@ -258,16 +258,16 @@ def replace_commitment(
 
 @router.delete(
     "/commitments/{commitment_id}",
-    summary="Delete one of your organisation's commitments (soft; stays in the history)",
+    summary="Delete one of your organisation's commitments (soft; If-Match required)",
     status_code=status.HTTP_204_NO_CONTENT,
     responses=_DELETE_ERRORS,
 )
 def delete_commitment(
-    commitment_id: uuid.UUID, session: DbSession, principal: Analyst, if_match: IfMatch = None
+    commitment_id: uuid.UUID, session: DbSession, principal: Analyst, if_match: RequiredIfMatch
 ) -> None:
     commitment = service.get_commitment(session, commitment_id, include_deleted=True)
     service.check_writable(commitment, "commitment")
-    check_if_match(if_match, etag_for(commitment.id, commitment.version), required=False)
+    check_if_match(if_match, etag_for(commitment.id, commitment.version), required=True)
     service.delete_commitment(session, principal, commitment)
 
 
