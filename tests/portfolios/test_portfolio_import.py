@@ -303,3 +303,44 @@ def test_portfolio_create_validates_and_lists(client, tenant_a):
     assert created.json()["base_currency"] == "USD"
     listed = client.get(f"{API}/portfolios", headers=tenant_a.investor).json()["items"]
     assert [p["name"] for p in listed] == ["Fund A"]
+
+
+def test_custodian_headers_name_the_holding(client, tenant_a, portfolio):
+    csv = (
+        "Security Name,ISIN,LEI,Ticker,Market Value,Sector\n"
+        "Acme Robotics,,,,100,Industrials\n"
+        "Zeta Foods,,,,200,Staples\n"
+    )
+    response = upload(client, tenant_a.investor, portfolio, csv)
+    assert response.status_code == 200, response.text
+    assert response.json()["ignored_columns"] == ["Sector"]
+    items = holdings(client, tenant_a.investor, portfolio)
+    assert [h["name"] for h in items] == ["Acme Robotics", "Zeta Foods"]
+
+    # Both an issuer's name and a security description: the issuer's is read.
+    csv = "Security Description,Issuer Name\nNESTLE SA-REG,Nestle SA\n"
+    response = upload(client, tenant_a.investor, portfolio, csv)
+    assert response.status_code == 200, response.text
+    assert response.json()["ignored_columns"] == ["Security Description"]
+    assert [h["name"] for h in holdings(client, tenant_a.investor, portfolio)] == ["Nestle SA"]
+
+    twice = upload(client, tenant_a.investor, portfolio, "Issuer Name,issuer-name\nA,B\n")
+    assert twice.status_code == 422
+    assert error_paths(twice) == {"file.line.1"}
+
+
+def test_rows_naming_no_holding_name_the_columns_not_recognised(client, tenant_a, portfolio):
+    csv = "Sec Nm,ISIN,Market Value\nAcme Robotics,,100\nZeta Foods,,200\n"
+    response = upload(client, tenant_a.investor, portfolio, csv)
+    assert response.status_code == 422
+    errors = response.json()["errors"]
+    assert [e["path"] for e in errors] == ["file.line.1", "file.line.2", "file.line.3"]
+    assert "'Sec Nm'" in errors[0]["message"]
+    assert "Security Name" in errors[0]["message"]
+    assert "2 row(s)" in errors[0]["message"]
+
+    header_only = upload(client, tenant_a.investor, portfolio, "Sec Nm,Market Value\nAcme,1\n")
+    assert header_only.status_code == 422
+    [error] = header_only.json()["errors"]
+    assert error["path"] == "file.line.1"
+    assert "'Sec Nm'" in error["message"] and "Security Name" in error["message"]

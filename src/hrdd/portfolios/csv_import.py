@@ -2,8 +2,10 @@
 
 Columns (any subset that identifies a holding; header names matched case-insensitively, with
 spaces or hyphens read as underscores): name, isin, lei, ticker, market_value, currency,
-weight. Other columns are ignored and reported. The file must be UTF-8, with or without a
-byte-order mark; the delimiter is a comma, or a semicolon or tab when the header uses one.
+weight. The name column may also be headed as custodians and data vendors head it
+(``NAME_ALIASES``). Other columns are ignored and reported. The file must be UTF-8, with or
+without a byte-order mark; the delimiter is a comma, or a semicolon or tab when the header
+uses one.
 
 Every bad row is collected with its line number, column and reason, so a caller can refuse
 the whole file or keep the good rows. A control character in a cell (tab and line breaks are
@@ -30,6 +32,18 @@ from hrdd.vocab import CURRENCY_CODES
 
 COLUMNS = ("name", "isin", "lei", "ticker", "market_value", "currency", "weight")
 IDENTIFYING_COLUMNS = ("name", "isin", "lei", "ticker")
+# Headers that custodian statements, index and ESG data files and fund holdings disclosures
+# give the name column. When several are present the first in this order is read (after
+# "name" itself): an issuer's name matches the registry better than a security description
+# such as "NESTLE SA-REG"; the others are reported as ignored.
+NAME_ALIASES = (
+    "company_name",
+    "issuer_name",
+    "security_name",
+    "holding_name",
+    "instrument_name",
+    "security_description",
+)
 MAX_NAME_LENGTH = 300
 MAX_TICKER_LENGTH = 40
 # Matches the Numeric(24, 4) column: 20 digits before the point, 4 after.
@@ -47,6 +61,15 @@ _TICKER = re.compile(r"^[A-Za-z0-9.:\-/ ]+$")
 _GROUPED_NUMBER = re.compile(r"^\d{1,3}(,\d{3})+(\.\d+)?$")
 # C0 controls and DEL, except tab, line feed and carriage return (line breaks inside quotes).
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Header key -> (column, rank): the lower rank wins when two headers give one column.
+_HEADER_KEYS = {column: (column, 0) for column in COLUMNS} | {
+    alias: ("name", rank) for rank, alias in enumerate(NAME_ALIASES, start=1)
+}
+_ACCEPTED_NAMES = (
+    "name (or "
+    + ", ".join(alias.replace("_", " ").title() for alias in NAME_ALIASES)
+    + "), isin, lei, ticker"
+)
 
 
 @dataclass(frozen=True)
@@ -115,26 +138,36 @@ def _column_key(header_cell: str) -> str:
 
 
 def _header_columns(header: list[str]) -> tuple[dict[str, int], list[str]]:
-    positions: dict[str, int] = {}
-    ignored: list[str] = []
+    found: dict[str, tuple[int, int]] = {}  # column -> (rank, index)
     for index, cell in enumerate(header):
-        key = _column_key(cell)
-        if key in COLUMNS:
-            if key in positions:
-                raise Invalid.at(
-                    "file.line.1",
-                    f"column {key!r} appears twice (columns {positions[key] + 1} and {index + 1})",
-                )
-            positions[key] = index
-        elif key:
-            ignored.append(cell.strip())
+        column, rank = _HEADER_KEYS.get(_column_key(cell), (None, 0))
+        if column is None:
+            continue
+        earlier = found.get(column)
+        if earlier is not None and earlier[0] == rank:
+            raise Invalid.at(
+                "file.line.1",
+                f"column {cell.strip()!r} appears twice (columns {earlier[1] + 1} and {index + 1})",
+            )
+        if earlier is None or rank < earlier[0]:
+            found[column] = (rank, index)
+    positions = {column: index for column, (_, index) in found.items()}
+    read = set(positions.values())
+    ignored = [
+        cell.strip() for index, cell in enumerate(header) if index not in read and cell.strip()
+    ]
     if not any(column in positions for column in IDENTIFYING_COLUMNS):
         raise Invalid.at(
             "file.line.1",
             "the header names none of the columns name, isin, lei, ticker; the file needs at "
-            f"least one of them (columns read: {', '.join(COLUMNS)})",
+            f"least one of them ({_not_read(ignored)}columns read: {_ACCEPTED_NAMES}, "
+            "market_value, currency, weight)",
         )
     return positions, ignored
+
+
+def _not_read(ignored: list[str]) -> str:
+    return f"columns not recognised: {', '.join(map(repr, ignored))}; " if ignored else ""
 
 
 def _clean(value: str) -> str:
@@ -293,11 +326,15 @@ def _row_problems(line: int, raw: dict[str, str], base_currency: str) -> list[Pr
             check(_clean(raw.get(column, "")), base_currency)
         except _RowProblem as problem:
             problems.append(_problem(line, problem.column, problem.message))
-    if not any(_clean(raw.get(column, "")) for column in IDENTIFYING_COLUMNS):
+    if not _names_holding(raw):
         problems.append(
             _problem(line, None, "the row names no holding: give a name, ISIN, LEI or ticker")
         )
     return problems
+
+
+def _names_holding(cells: dict[str, str]) -> bool:
+    return any(_clean(cells.get(column, "")) for column in IDENTIFYING_COLUMNS)
 
 
 def _records(text: str) -> Iterator[tuple[int, list[str]]]:
@@ -325,6 +362,7 @@ def parse_holdings(data: bytes, base_currency: str, max_rows: int) -> ParsedFile
     columns = {index: column for column, index in positions.items()}
     parsed = ParsedFile(ignored_columns=ignored)
     width = len(first[1])
+    unnamed = 0
     for line, raw in records:
         _refuse_nul(line, raw, columns)
         if not any(cell.strip() for cell in raw):
@@ -344,12 +382,24 @@ def parse_holdings(data: bytes, base_currency: str, max_rows: int) -> ParsedFile
         }
         problems = _row_problems(line, cells, base_currency)
         if problems:
+            unnamed += not _names_holding(cells)
             parsed.bad_lines.add(line)
             parsed.problems.extend(problems)
             continue
         parsed.rows.append(_row(line, {c: _clean(v) for c, v in cells.items()}, base_currency))
     if not parsed.rows and not parsed.bad_lines:
         raise Invalid.at("file", "the file has a header but no holdings")
+    if unnamed and ignored:
+        # First, so the cause is read before the rows it explains (and never cut off).
+        parsed.problems.insert(
+            0,
+            _problem(
+                1,
+                None,
+                f"{unnamed} row(s) name no holding, and the header has {_not_read(ignored)}"
+                f"a holding is named by a column headed {_ACCEPTED_NAMES}",
+            ),
+        )
     total_weight = sum((row.weight for row in parsed.rows if row.weight is not None), Decimal(0))
     if total_weight > MAX_TOTAL_WEIGHT:
         raise Invalid.at(

@@ -135,7 +135,9 @@ class ImportResult(BaseModel):
     with_candidates: int
     unresolved: int
     rejected: list[ProblemDetail] = Field(
-        description="Bad rows left out (only with keep_good_rows=true), by `file.line.<n>.<column>`"
+        description="Bad rows left out (only with keep_good_rows=true), by "
+        "`file.line.<n>.<column>`; a `file.line.1` entry names the header's unrecognised "
+        "columns when rows name no holding"
     )
     ignored_columns: list[str] = Field(description="Columns of the file that hrdd does not read")
 
