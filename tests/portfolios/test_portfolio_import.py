@@ -344,3 +344,52 @@ def test_rows_naming_no_holding_name_the_columns_not_recognised(client, tenant_a
     [error] = header_only.json()["errors"]
     assert error["path"] == "file.line.1"
     assert "'Sec Nm'" in error["message"] and "Security Name" in error["message"]
+
+
+def test_rows_of_one_security_are_merged_into_one_holding(client, tenant_a, content, portfolio):
+    """A custodian file lists a security once per account: one holding, values added up."""
+    csv = (
+        "name,isin,lei,market_value,weight\n"
+        f"Nestle SA,{NESTLE_ISIN},,100,10%\n"
+        "Acme Robotics,,5493001KJTIIGC8Y1R12,50,5%\n"
+        f"Nestlé S.A.,{NESTLE_ISIN},,200.5,20%\n"
+        "Acme Robotics Inc,,5493001KJTIIGC8Y1R12,25,2.5%\n"
+    )
+    response = upload(client, tenant_a.investor, portfolio, csv)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["imported"] == 2
+    assert body["resolved_by_identifier"] == 1
+    assert [m["path"] for m in body["merged"]] == ["file.line.4", "file.line.5"]
+    assert "line 2" in body["merged"][0]["message"]
+    assert NESTLE_ISIN in body["merged"][0]["message"]
+    items = holdings(client, tenant_a.investor, portfolio)
+    assert [(h["line"], h["name"], h["market_value"], h["weight"]) for h in items] == [
+        (2, "Nestle SA", "300.5000", "0.3000000000"),
+        (3, "Acme Robotics", "75.0000", "0.0750000000"),
+    ]
+    totals = risk(client, tenant_a.investor, portfolio)["totals"]
+    assert (totals["holdings"], totals["total_value"]) == (2, "375.5000")
+
+
+def test_rows_of_one_security_that_disagree_are_bad_rows(client, tenant_a, portfolio):
+    csv = (
+        "name,isin,lei,market_value\n"
+        f"Nestle SA,{NESTLE_ISIN},5493001KJTIIGC8Y1R12,100\n"
+        f"Nestle SA,{NESTLE_ISIN},529900T8BM49AURSDO55,100\n"
+        f"Nestle SA,{NESTLE_ISIN},,\n"
+        "Zeta Foods,,,10\n"
+    )
+    response = upload(client, tenant_a.investor, portfolio, csv)
+    assert response.status_code == 422
+    messages = {e["path"]: e["message"] for e in response.json()["errors"]}
+    assert set(messages) == {"file.line.3.lei", "file.line.4.market_value"}
+    assert "line 2" in messages["file.line.3.lei"]
+    assert "line 2" in messages["file.line.4.market_value"]
+    assert holdings(client, tenant_a.investor, portfolio) == []
+
+    kept = upload(client, tenant_a.investor, portfolio, csv, keep_good_rows=True)
+    assert kept.status_code == 200, kept.text
+    assert kept.json()["merged"] == []
+    items = holdings(client, tenant_a.investor, portfolio)
+    assert [(h["line"], h["market_value"]) for h in items] == [(2, "100.0000"), (5, "10.0000")]

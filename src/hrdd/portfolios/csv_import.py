@@ -7,6 +7,10 @@ weight. The name column may also be headed as custodians and data vendors head i
 without a byte-order mark; the delimiter is a comma, or a semicolon or tab when the header
 uses one.
 
+Rows giving the same ISIN (or, with no ISIN, the same LEI) are one security, as when a
+custodian file lists it once per account: they become one holding at the first row's line,
+with market values and weights added up, and are reported as merged.
+
 Every bad row is collected with its line number, column and reason, so a caller can refuse
 the whole file or keep the good rows. A control character in a cell (tab and line breaks are
 white space) makes the cell bad; a NUL byte refuses the whole file, as the screening import
@@ -19,7 +23,7 @@ import csv
 import io
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 
 from stdnum import isin as stdnum_isin
@@ -92,6 +96,8 @@ class ParsedFile:
     problems: list[ProblemDetail] = field(default_factory=list)
     bad_lines: set[int] = field(default_factory=set)
     ignored_columns: list[str] = field(default_factory=list)
+    # Rows merged into an earlier row of the same security, by the merged row's line.
+    merged: list[ProblemDetail] = field(default_factory=list)
 
 
 class _RowProblem(Exception):
@@ -400,6 +406,7 @@ def parse_holdings(data: bytes, base_currency: str, max_rows: int) -> ParsedFile
                 f"a holding is named by a column headed {_ACCEPTED_NAMES}",
             ),
         )
+    _merge_same_securities(parsed)
     total_weight = sum((row.weight for row in parsed.rows if row.weight is not None), Decimal(0))
     if total_weight > MAX_TOTAL_WEIGHT:
         raise Invalid.at(
@@ -408,6 +415,79 @@ def parse_holdings(data: bytes, base_currency: str, max_rows: int) -> ParsedFile
             "each holding's share of the portfolio",
         )
     return parsed
+
+
+def _security_key(row: HoldingRow) -> tuple[str, str] | None:
+    if row.isin:
+        return "ISIN", row.isin
+    return ("LEI", row.lei) if row.lei else None
+
+
+def _sum(first: Decimal | None, second: Decimal | None) -> Decimal | None:
+    return None if first is None or second is None else first + second
+
+
+def _merge_problem(key: tuple[str, str], kept: HoldingRow, row: HoldingRow) -> ProblemDetail | None:
+    """Why ``row`` cannot be added to ``kept``, the earlier row of the same security."""
+    label, value = key
+    same = f"{label} {value} is also on line {kept.line}"
+    if kept.lei and row.lei and kept.lei != row.lei:
+        return _problem(
+            row.line,
+            "lei",
+            f"{same}, with LEI {kept.lei}: one security has one issuer; correct one of the lines",
+        )
+    for column in ("market_value", "weight"):
+        if (getattr(kept, column) is None) != (getattr(row, column) is None):
+            return _problem(
+                row.line,
+                column,
+                f"{same}, and one of the two has no {column}: rows of one security are added "
+                f"up, so give a {column} on both lines or on neither",
+            )
+    total = _sum(kept.market_value, row.market_value)
+    if total is not None and total >= Decimal(10) ** MAX_VALUE_DIGITS:
+        return _problem(row.line, "market_value", f"{same}; together they are too large")
+    return None
+
+
+def _merge_same_securities(parsed: ParsedFile) -> None:
+    """Rows of one security (``_security_key``), e.g. held in two accounts, become one
+    holding at the first row's line: counted once, with market values and weights added up.
+    A row that contradicts the first (another LEI) or cannot be added to it is a bad row."""
+    kept: list[HoldingRow] = []
+    first: dict[tuple[str, str], int] = {}  # security -> index in kept
+    for row in parsed.rows:
+        key = _security_key(row)
+        if key is None or key not in first:
+            if key is not None:
+                first[key] = len(kept)
+            kept.append(row)
+            continue
+        earlier = kept[first[key]]
+        problem = _merge_problem(key, earlier, row)
+        if problem is not None:
+            parsed.bad_lines.add(row.line)
+            parsed.problems.append(problem)
+            continue
+        kept[first[key]] = replace(
+            earlier,
+            name=earlier.name or row.name,
+            lei=earlier.lei or row.lei,
+            ticker=earlier.ticker or row.ticker,
+            market_value=_sum(earlier.market_value, row.market_value),
+            weight=_sum(earlier.weight, row.weight),
+        )
+        label, value = key
+        parsed.merged.append(
+            _problem(
+                row.line,
+                None,
+                f"same {label} {value} as line {earlier.line}: merged into that holding "
+                "(market values and weights added up)",
+            )
+        )
+    parsed.rows = kept
 
 
 def problems_invalid(parsed: ParsedFile) -> Invalid:

@@ -140,6 +140,12 @@ class ImportResult(BaseModel):
         "columns when rows name no holding"
     )
     ignored_columns: list[str] = Field(description="Columns of the file that hrdd does not read")
+    merged: list[ProblemDetail] = Field(
+        description="Rows that repeat the ISIN (or, with no ISIN, the LEI) of an earlier row: "
+        "one security, e.g. held in two accounts, imported as one holding at the earlier "
+        "row's line with market values and weights added up; by `file.line.<n>` of the row "
+        "merged away",
+    )
 
 
 # --- the risk view ---------------------------------------------------------------------------

@@ -296,6 +296,7 @@ def import_holdings(
         unresolved=counts[HoldingResolution.unresolved],
         rejected=parsed.problems[: csv_import.MAX_REPORTED_PROBLEMS],
         ignored_columns=parsed.ignored_columns,
+        merged=parsed.merged[: csv_import.MAX_REPORTED_PROBLEMS],
     )
 
 
