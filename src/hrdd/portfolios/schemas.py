@@ -121,6 +121,20 @@ class ResolveIn(BaseModel):
     )
 
 
+class RecordedOwner(BaseModel):
+    """A holding whose name resembles a recorded owner of a registry company."""
+
+    line: int = Field(description="Line of the holding in the imported file")
+    holding_name: str
+    owner_name: str = Field(description="The owner as the ownership link records it")
+    score: float = Field(description="Name similarity, 0-100")
+    company_id: uuid.UUID = Field(description="The company it owns or owned")
+    company_name: str
+    start_date: date | None
+    end_date: date | None
+    current: bool = Field(description="False for a stake that ended or has not started")
+
+
 class ImportResult(BaseModel):
     portfolio_id: uuid.UUID
     imported: int = Field(
@@ -145,6 +159,13 @@ class ImportResult(BaseModel):
         "one security, e.g. held in two accounts, imported as one holding at the earlier "
         "row's line with market values and weights added up; by `file.line.<n>` of the row "
         "merged away",
+    )
+    recorded_owners: list[RecordedOwner] = Field(
+        description="Holdings matched to no company whose name is that of an owner recorded "
+        "in the registry's ownership links but not itself a registry company: they carry no "
+        "exposure through what that owner owns until an analyst adds the owner as a company "
+        "and links it as the owner (`POST /companies`, then "
+        "`POST /companies/{company_id}/ownership` with `owner_company_id`)",
     )
 
 

@@ -2,8 +2,10 @@
 risk view that the API, the exports and the portfolio report all read.
 
 Holdings resolve by identifier first (ISIN, then LEI, then ticker), then by name: names never
-resolve on their own, they yield candidates someone confirms. A holding that resolves to
-nothing stays in the portfolio as unassessed exposure; nothing is dropped.
+resolve on their own, they yield candidates someone confirms. A company's names are its name,
+its aliases and the owner names that ownership links record for it. A holding that resolves
+to nothing stays in the portfolio as unassessed exposure; nothing is dropped, and when its
+name is that of a recorded owner that is no registry company, the import says so.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import re
 import unicodedata
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -44,6 +46,7 @@ from hrdd.portfolios.schemas import (
     PortfolioIn,
     PortfolioOut,
     PortfolioRisk,
+    RecordedOwner,
     RiskBasis,
     RiskTotals,
     ShareBasis,
@@ -250,6 +253,7 @@ def import_holdings(
     now = utcnow()
     counts: dict[str, int] = defaultdict(int)
     values = []
+    recorded_owners: list[RecordedOwner] = []
     for row in parsed.rows:
         company_id, resolution, candidates = resolver.resolve(row)
         confirmed_by: str | None = None
@@ -260,6 +264,8 @@ def import_holdings(
             counts["confirmed_before"] += 1
         else:
             counts[resolution] += 1
+        if company_id is None and len(recorded_owners) < csv_import.MAX_REPORTED_PROBLEMS:
+            recorded_owners += resolver.recorded_owners(row, now.date())
         values.append(
             {
                 "id": new_id(),
@@ -297,6 +303,7 @@ def import_holdings(
         rejected=parsed.problems[: csv_import.MAX_REPORTED_PROBLEMS],
         ignored_columns=parsed.ignored_columns,
         merged=parsed.merged[: csv_import.MAX_REPORTED_PROBLEMS],
+        recorded_owners=recorded_owners[: csv_import.MAX_REPORTED_PROBLEMS],
     )
 
 
@@ -362,6 +369,7 @@ class _Resolver:
         self._choice_companies: list[uuid.UUID] = []
         self._choice_tokens: list[int] = []
         self._name_cache: dict[str, list[dict[str, Any]]] = {}
+        self._owners: _Owners | None = None
 
     def _identifiers(self, scheme: str, values: set[str]) -> dict[str, uuid.UUID]:
         found: dict[str, uuid.UUID] = {}
@@ -431,12 +439,23 @@ class _Resolver:
 
     def _load_names(self) -> list[str]:
         if self._name_choices is None:
-            self._name_choices = []
+            labels: dict[uuid.UUID, list[str]] = defaultdict(list)
             for company_id, name, aliases in self.session.execute(
                 select(Company.id, Company.name, Company.aliases).where(self.matchable)
             ):
                 self.names[company_id] = name
-                for label in dict.fromkeys([name, *(aliases or [])]):
+                labels[company_id] += [name, *(aliases or [])]
+            # A fund or parent is named in holdings files as its ownership links name it
+            # ("Novalpina Capital"), which need not be the name the registry gives it.
+            for company_id, owner_name in self.session.execute(
+                select(OwnershipLink.owner_company_id, OwnershipLink.owner_name)
+                .join(Company, Company.id == OwnershipLink.owner_company_id)
+                .where(self.matchable)
+            ):
+                labels[company_id].append(owner_name)
+            self._name_choices = []
+            for company_id, names in labels.items():
+                for label in dict.fromkeys(names):
                     normalised = normalise_name(label)
                     if normalised:
                         self._name_choices.append(normalised)
@@ -455,23 +474,9 @@ class _Resolver:
     def _match(self, query: str) -> list[dict[str, Any]]:
         choices = self._load_names()
         best: dict[uuid.UUID, float] = {}
-
-        def consider(index: int, score: float) -> None:
+        for index, score in _similar_names(query, choices, self._choice_tokens):
             company_id = self._choice_companies[index]
-            best[company_id] = max(best.get(company_id, 0.0), float(score))
-
-        for _, score, index in process.extract(
-            query, choices, scorer=fuzz.token_sort_ratio, score_cutoff=NAME_MATCH_CUTOFF, limit=20
-        ):
-            consider(index, score)
-        # "NSO Group" within "NSO Group Technologies": one name's words all in the other.
-        # Only for two words or more on both sides, or single common words would match all.
-        if len(query.split()) >= 2:
-            for _, score, index in process.extract(
-                query, choices, scorer=fuzz.token_set_ratio, score_cutoff=95.0, limit=20
-            ):
-                if self._choice_tokens[index] >= 2:
-                    consider(index, score)
+            best[company_id] = max(best.get(company_id, 0.0), score)
         ranked = sorted(best.items(), key=lambda item: (-item[1], self.names[item[0]]))
         return [
             {
@@ -481,6 +486,85 @@ class _Resolver:
             }
             for company_id, score in ranked[:MAX_CANDIDATES]
         ]
+
+    def _load_owners(self) -> _Owners:
+        """The owners that ownership links record by name only (no registry company), as the
+        caller sees the links: the bundled ones and its own."""
+        if self._owners is None:
+            links = list(self.session.scalars(select(OwnershipLink)))
+            # An owner someone has since linked as a company is a name candidate instead.
+            linked = {
+                (link.company_id, normalise_name(link.owner_name))
+                for link in links
+                if link.owner_company_id is not None
+            }
+            by_name: dict[str, list[OwnershipLink]] = defaultdict(list)
+            for link in links:
+                normalised = normalise_name(link.owner_name)
+                if link.owner_company_id is None and (link.company_id, normalised) not in linked:
+                    by_name[normalised].append(link)
+            by_name.pop("", None)
+            self.names.update(company_names(self.session, {link.company_id for link in links}))
+            self._owners = _Owners(
+                choices=list(by_name),
+                tokens=[len(name.split()) for name in by_name],
+                links=list(by_name.values()),
+            )
+        return self._owners
+
+    def recorded_owners(self, row: csv_import.HoldingRow, today: date) -> list[RecordedOwner]:
+        """The recorded owners without a registry company whose name the holding's is."""
+        if row.name is None or not (query := normalise_name(row.name)):
+            return []
+        owners = self._load_owners()
+        best: dict[int, float] = {}
+        for index, score in _similar_names(query, owners.choices, owners.tokens):
+            best[index] = max(best.get(index, 0.0), score)
+        found = [
+            RecordedOwner(
+                line=row.line,
+                holding_name=row.name,
+                owner_name=link.owner_name,
+                score=round(score, 1),
+                company_id=link.company_id,
+                company_name=self.names.get(link.company_id, ""),
+                start_date=link.start_date,
+                end_date=link.end_date,
+                current=_link_current(link, today),
+            )
+            for index, score in best.items()
+            for link in owners.links[index]
+        ]
+        found.sort(key=lambda owner: (-owner.score, owner.company_name, owner.owner_name))
+        return found[:MAX_CANDIDATES]
+
+
+@dataclass(frozen=True)
+class _Owners:
+    """Owner names (normalised) to match holdings against, and the links of each."""
+
+    choices: list[str]
+    tokens: list[int]
+    links: list[list[OwnershipLink]]
+
+
+def _similar_names(
+    query: str, choices: Sequence[str], tokens: Sequence[int]
+) -> Iterator[tuple[int, float]]:
+    """(index, similarity) of each normalised choice the normalised ``query`` resembles; an
+    index may come twice, with two scores."""
+    for _, score, index in process.extract(
+        query, choices, scorer=fuzz.token_sort_ratio, score_cutoff=NAME_MATCH_CUTOFF, limit=20
+    ):
+        yield index, float(score)
+    # "NSO Group" within "NSO Group Technologies": one name's words all in the other.
+    # Only for two words or more on both sides, or single common words would match all.
+    if len(query.split()) >= 2:
+        for _, score, index in process.extract(
+            query, choices, scorer=fuzz.token_set_ratio, score_cutoff=95.0, limit=20
+        ):
+            if tokens[index] >= 2:
+                yield index, float(score)
 
 
 # --- exposure through ownership --------------------------------------------------------------

@@ -1,0 +1,86 @@
+"""Holdings in an owner the registry records by name only (the bundled evidence gives Sun
+Corporation, Novalpina Capital and Francisco Partners no company of their own): the import
+says whose owner the holding is; once an analyst adds the owner as a company and links it,
+the owner's recorded name offers that company and the holding carries what it owns."""
+
+from __future__ import annotations
+
+from portfolio_helpers import (
+    API,
+    by_name,
+    company_id,
+    create_company,
+    create_portfolio,
+    holdings,
+    resolve,
+    risk,
+    upload,
+)
+
+OWNERS = (
+    "name,isin\n"
+    "Sun Corporation,JP3336400001\n"
+    "Novalpina Capital Partners I SCSp,\n"
+    "Francisco Partners V LP,\n"
+    "Quixotic Widgets,\n"
+)
+
+
+def test_holdings_in_owners_without_a_company_are_reported_with_what_they_own(
+    client, tenant_a, db, content
+):
+    portfolio = create_portfolio(client, tenant_a.investor)
+    response = upload(client, tenant_a.investor, portfolio, OWNERS)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["unresolved"] == 4
+    found = [
+        (o["line"], o["owner_name"], o["company_id"], o["current"], o["end_date"])
+        for o in body["recorded_owners"]
+    ]
+    assert found == [
+        (2, "Sun Corporation", company_id(db, "cellebrite"), True, None),
+        (3, "Novalpina Capital", company_id(db, "nso-group"), False, "2021-08-01"),
+        (4, "Francisco Partners", company_id(db, "nso-group"), False, "2019-02-01"),
+        (4, "Francisco Partners", company_id(db, "sandvine"), False, "2024-08-01"),
+    ]
+    first = body["recorded_owners"][0]
+    assert (first["holding_name"], first["company_name"]) == (
+        "Sun Corporation",
+        "Cellebrite DI Ltd.",
+    )
+
+
+def test_an_owner_linked_as_a_company_is_offered_by_its_recorded_name(
+    client, tenant_a, tenant_b, db, content
+):
+    cellebrite = company_id(db, "cellebrite")
+    # The analyst's name for the owner differs from the one the link records.
+    sun = create_company(client, tenant_a, "Sun Corp. (Tokyo)", country="JP")
+    linked = client.post(
+        f"{API}/companies/{cellebrite}/ownership",
+        json={"owner_name": "Sun Corporation", "owner_kind": "company", "owner_company_id": sun},
+        headers=tenant_a.analyst,
+    )
+    assert linked.status_code == 201, linked.text
+
+    portfolio = create_portfolio(client, tenant_a.investor)
+    response = upload(client, tenant_a.investor, portfolio, OWNERS)
+    assert response.status_code == 200, response.text
+    assert 2 not in {o["line"] for o in response.json()["recorded_owners"]}
+    holding = by_name(holdings(client, tenant_a.investor, portfolio), "Sun Corporation")
+    assert holding["resolution"] == "candidates"
+    assert [c["company_id"] for c in holding["candidates"]] == [sun]
+    confirmed = resolve(client, tenant_a.investor, portfolio, holding["id"], sun)
+    assert confirmed.status_code == 200, confirmed.text
+    view = by_name(risk(client, tenant_a.investor, portfolio)["holdings"], "Sun Corporation")
+    assert [(e["company_id"], e["current"]) for e in view["exposure_via"]] == [(cellebrite, True)]
+
+    # Another organisation sees neither the private link nor the company made for it.
+    other = create_portfolio(client, tenant_b.investor)
+    response = upload(client, tenant_b.investor, other, OWNERS)
+    assert response.status_code == 200, response.text
+    assert 2 in {o["line"] for o in response.json()["recorded_owners"]}
+    assert by_name(holdings(client, tenant_b.investor, other), "Sun Corporation")[
+        "candidates"
+    ] == []
