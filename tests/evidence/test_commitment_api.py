@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from hrdd.companies.models import Company
 from hrdd.db import SYSTEM
 from hrdd.evidence.service import load_bundled_evidence
+from hrdd.questionnaires import service as questionnaires
+from hrdd.scoring import service as scoring
 
 # If-Match: * deletes whatever version is current.
 ANY_VERSION = {"If-Match": "*"}
@@ -74,6 +77,58 @@ def test_fulfilment_and_contradicted_by_must_agree(
     assert "fulfilment" in _errors(_create(client, tenant_a.analyst, linked))
     unknown_question = commitment_body(company_id, question_ids=["ZZ9"])
     assert "question_ids.0" in _errors(_create(client, tenant_a.analyst, unknown_question))
+
+
+@pytest.fixture
+def bundled_rules(db, settings) -> None:
+    questionnaires.load_bundled_questionnaires(db, settings)
+    scoring.load_bundled_rulesets(db, settings)
+
+
+def test_a_question_named_twice_is_refused_at_the_repeat(
+    client, tenant_a, company_id, commitment_body
+):
+    body = commitment_body(company_id, question_ids=["DD3", "P1", "DD3"])
+    errors = _errors(_create(client, tenant_a.analyst, body))
+    assert errors == {"question_ids.2": "repeats DD3 (question_ids.0)"}
+    listing = f"/api/v1/companies/{company_id}/commitments"
+    assert client.get(listing, headers=tenant_a.analyst).json()["items"] == []
+
+
+@pytest.mark.parametrize(
+    ("question_ids", "path", "reason"),
+    [
+        (["IN1"], "question_ids.0", "its theme 'Investor position' carries no score"),
+        (["DD3", "EX1"], "question_ids.1", "its theme 'Exposure' carries no score"),
+        (["P3"], "question_ids.0", "text questions carry no score"),
+        (["GR2"], "question_ids.0", "has no number rule for it"),
+    ],
+)
+def test_questions_the_rule_set_does_not_score_are_refused(
+    client, tenant_a, company_id, commitment_body, bundled_rules, question_ids, path, reason
+):
+    body = commitment_body(company_id, question_ids=question_ids)
+    errors = _errors(_create(client, tenant_a.analyst, body))
+    assert list(errors) == [path]
+    assert reason in errors[path], errors
+    listing = f"/api/v1/companies/{company_id}/commitments"
+    assert client.get(listing, headers=tenant_a.analyst).json()["items"] == []
+
+
+def test_a_replace_is_checked_like_a_create(
+    client, tenant_a, company_id, commitment_body, bundled_rules
+):
+    # A number question counts where the rule set has a number rule for it (DD6 has one).
+    created = _create(client, tenant_a.analyst, commitment_body(company_id, question_ids=["DD6"]))
+    assert created.status_code == 201, created.text
+    url = f"/api/v1/commitments/{created.json()['id']}"
+    headers = tenant_a.analyst | {"If-Match": created.headers["etag"]}
+    for question_ids, path in ((["IN1"], "question_ids.0"), (["DD6", "DD6"], "question_ids.1")):
+        body = commitment_body(company_id, question_ids=question_ids)
+        del body["company_id"]
+        assert path in _errors(client.put(url, json=body, headers=headers))
+    kept = client.get(url, headers=tenant_a.analyst).json()
+    assert (kept["question_ids"], kept["version"]) == (["DD6"], 1)
 
 
 def test_cited_evidence_cannot_be_deleted_until_the_commitment_changes(

@@ -171,7 +171,12 @@ class CommitmentIn(BaseModel):
     claim: str = Field(min_length=1, max_length=2000, description="What was promised.")
     made_by: str | None = Field(default=None, min_length=1, max_length=300)
     source: SourceRef
-    question_ids: list[QuestionId] = Field(min_length=1, max_length=50)
+    question_ids: list[QuestionId] = Field(
+        min_length=1,
+        max_length=50,
+        description="The questions the claim speaks to, each once; only questions the rule set "
+        "in use scores (not information-only ones such as IN1 or EX1)",
+    )
     fulfilment: FulfilmentStatus
     fulfilment_rationale: Rationale
     fulfilment_sources: list[SourceRef] = Field(default_factory=list, max_length=50)

@@ -44,7 +44,11 @@ from hrdd.evidence.schemas import (
     EvidenceOut,
 )
 from hrdd.http import PageParams
+from hrdd.questionnaires import service as questionnaires
+from hrdd.questionnaires.schemas import Questionnaire
 from hrdd.scoring import service as scoring
+from hrdd.scoring.models import RuleSetVersion
+from hrdd.scoring.rules import RuleSet
 from hrdd.vocab import EvidenceStatus, EvidenceType, FulfilmentStatus
 
 EVIDENCE_ENTITY = "evidence_item"
@@ -347,7 +351,7 @@ def _commitment_columns(data: CommitmentIn) -> dict[str, Any]:
         "claim": data.claim,
         "made_by": data.made_by,
         "source": data.source.model_dump(mode="json"),
-        "question_ids": list(dict.fromkeys(data.question_ids)),
+        "question_ids": list(data.question_ids),
         "fulfilment": data.fulfilment.value,
         "fulfilment_rationale": data.fulfilment_rationale,
         "fulfilment_sources": [
@@ -360,10 +364,86 @@ def _commitment_columns(data: CommitmentIn) -> dict[str, Any]:
     }
 
 
+def _scoring_basis(session: Session) -> tuple[RuleSet, Questionnaire] | None:
+    """The rule set the caller's organisation scores with and its questionnaire; None while
+    either is not loaded (commitments may be recorded before `hrdd load` brings the rules)."""
+    version_id = scoring.in_use_id(session)
+    if version_id is None:
+        return None
+    ruleset = scoring.ruleset_of(session.get_one(RuleSetVersion, version_id))
+    reference = ruleset.questionnaire
+    try:
+        questionnaire = questionnaires.questionnaire_by_key(
+            session, reference.key, reference.version
+        )
+    except NotFound:
+        return None
+    return ruleset, questionnaire
+
+
+def _unscored_reason(
+    ruleset: RuleSet, questionnaire: Questionnaire, question_id: str
+) -> str | None:
+    """Why the rule set gives the question no score, or None when it scores it. A commitment
+    to an unscored question would count for nothing in the say-do comparison."""
+    question = questionnaire.questions_by_id.get(question_id)
+    if question is None:
+        return (
+            f"{question_id} is not a question of questionnaire {questionnaire.key} "
+            f"{questionnaire.version}, which rule set {ruleset.id} v{ruleset.version} scores"
+        )
+    theme = questionnaire.theme(question.theme)
+    if not theme.scored:
+        return (
+            f"{question_id} is information only: its theme '{theme.title}' carries no score, "
+            "so a commitment to it would count for nothing"
+        )
+    kind = question.answer_type.type
+    # Number questions count where the rule set has a number rule for them (as the engine).
+    if questionnaire.is_scored(question) or (
+        kind == "number" and question_id in ruleset.number_rules
+    ):
+        return None
+    if kind == "number":
+        return (
+            f"{question_id} carries no score: rule set {ruleset.id} v{ruleset.version} has no "
+            "number rule for it, so a commitment to it would count for nothing"
+        )
+    return (
+        f"{question_id} is information only: {kind} questions carry no score, so a commitment "
+        "to it would count for nothing"
+    )
+
+
+def _question_problems(session: Session, question_ids: Sequence[str]) -> list[ProblemDetail]:
+    """Each question once, and each one the organisation's rule set scores."""
+    problems = []
+    first_at: dict[str, int] = {}
+    for index, question_id in enumerate(question_ids):
+        if question_id in first_at:
+            problems.append(
+                ProblemDetail(
+                    path=f"question_ids.{index}",
+                    message=f"repeats {question_id} (question_ids.{first_at[question_id]})",
+                )
+            )
+        else:
+            first_at[question_id] = index
+    basis = _scoring_basis(session)
+    if basis is not None:
+        for question_id, index in first_at.items():
+            reason = _unscored_reason(*basis, question_id)
+            if reason is not None:
+                problems.append(ProblemDetail(path=f"question_ids.{index}", message=reason))
+    return problems
+
+
 def _check_commitment(session: Session, company_id: uuid.UUID, data: CommitmentIn) -> None:
-    """Fulfilment and contradicting items agree, and every item exists, is visible to the
-    caller, is not deleted and is about the same company."""
+    """Questions are distinct and scored, fulfilment and contradicting items agree, and
+    every item exists, is visible to the caller, is not deleted and is about the same
+    company."""
     problems = _precision_problem("date", data.date, data.date_precision)
+    problems += _question_problems(session, data.question_ids)
     contradicted = data.fulfilment is FulfilmentStatus.contradicted
     if contradicted and not data.contradicted_by:
         problems.append(
