@@ -81,7 +81,7 @@ def fill(workbook: Any, question_id: str, **cells: Any) -> int:
     raise AssertionError(f"no row for {question_id}")
 
 
-def test_json_export_imports_into_another_draft(
+def test_json_export_imports_as_it_is_but_not_into_another_company(
     client: TestClient, tenant_a: Any, start_assessment: Start
 ) -> None:
     source, etag = start_assessment()
@@ -92,16 +92,37 @@ def test_json_export_imports_into_another_draft(
     assert "attachment" in exported.headers["content-disposition"]
     document = exported.json()
     assert set(document["answers"]) == set(ANSWERS)
+    original, _ = read(client, tenant_a.investor, source["id"])
 
+    # Back into its own assessment, as it is (its record of where it came from included).
+    first = next(iter(ANSWERS))
+    cleared = client.delete(
+        url(source["id"], f"/answers/{first}"),
+        headers=tenant_a.investor | {"If-Match": saved.headers["ETag"]},
+    )
+    assert cleared.status_code == 200, cleared.text
+    _, source_etag = read(client, tenant_a.investor, source["id"])
+    assert import_json(client, tenant_a.investor, source["id"], document, None).status_code == 428
+    restored = import_json(client, tenant_a.investor, source["id"], document, source_etag)
+    assert restored.status_code == 200, restored.text
+    again, _ = read(client, tenant_a.investor, source["id"])
+    assert {q: a["payload"] for q, a in again["answers"].items()} == {
+        q: a["payload"] for q, a in original["answers"].items()
+    }
+
+    # One company's answers are not evidence about another: refused unless company_id is
+    # left out (a template for several companies).
     target, target_etag = start_assessment()
-    # The export imports as it is: its record of where it came from is not applied.
-    assert import_json(client, tenant_a.investor, target["id"], document, None).status_code == 428
-    imported = import_json(client, tenant_a.investor, target["id"], document, target_etag)
+    refused = import_json(client, tenant_a.investor, target["id"], document, target_etag)
+    assert refused.status_code == 422, refused.text
+    assert [e["path"] for e in refused.json()["errors"]] == ["company_id"]
+    assert read(client, tenant_a.investor, target["id"])[0]["answers"] == {}
+    template = {key: value for key, value in document.items() if key != "company_id"}
+    imported = import_json(client, tenant_a.investor, target["id"], template, target_etag)
     assert imported.status_code == 200, imported.text
     assert set(imported.json()["imported"]) == set(ANSWERS)
     copied, _ = read(client, tenant_a.investor, target["id"])
     assert (copied["id"], copied["status"]) == (target["id"], "draft")
-    original, _ = read(client, tenant_a.investor, source["id"])
     assert {q: a["payload"] for q, a in copied["answers"].items()} == {
         q: a["payload"] for q, a in original["answers"].items()
     }

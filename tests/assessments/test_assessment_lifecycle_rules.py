@@ -246,6 +246,40 @@ def test_create_refuses_unknown_company_and_questionnaire(
     assert explicit.status_code == 201
 
 
+def test_a_company_has_one_assessment_in_progress_at_a_time(
+    client: TestClient, tenant_a: Any, bundled: Questionnaire, start_assessment: Start
+) -> None:
+    """A second draft would split the work, and which one stands for the company would depend
+    on which was started last: 409 naming the open one, and what to do instead."""
+    first, _ = start_assessment()
+    company_id = first["company_id"]
+    body = {"company_id": company_id, "questionnaire_key": BUNDLED_KEY}
+
+    def start_again() -> dict[str, Any]:
+        response = client.post("/api/v1/assessments", json=body, headers=tenant_a.investor)
+        assert response.status_code == 409, response.text
+        return response.json()
+
+    assert first["id"] in start_again()["detail"] and "continue it" in start_again()["detail"]
+    submitted_id, _ = submitted_assessment(
+        client,
+        tenant_a,
+        bundled,
+        lambda **_: (first, read(client, tenant_a.investor, first["id"])[1]),
+    )
+    assert "review it" in start_again()["detail"]
+    approved = post_action(
+        client, tenant_a.analyst, submitted_id, "review", body={"decision": "approve"}
+    )
+    assert approved.status_code == 200, approved.text
+    refused = start_again()["detail"]
+    assert f"/assessments/{submitted_id}/reopen" in refused
+    listed = client.get(
+        "/api/v1/assessments", params={"company_id": company_id}, headers=tenant_a.investor
+    ).json()["items"]
+    assert [item["id"] for item in listed] == [submitted_id]
+
+
 def test_list_filters_by_company_and_status(
     client: TestClient,
     tenant_a: Any,

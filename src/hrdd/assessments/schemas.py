@@ -77,7 +77,9 @@ class AnswersDocument(BaseModel):
         default=None, description="Export only: the assessment exported (ignored on import)"
     )
     company_id: uuid.UUID | None = Field(
-        default=None, description="Export only: its company (ignored on import)"
+        default=None,
+        description="Its company; an import into an assessment of another company is refused "
+        "(422) unless this is left out",
     )
     company_name: str | None = Field(
         default=None, max_length=300, description="Export only (ignored on import)"

@@ -334,6 +334,7 @@ def create_assessment(session: Session, actor: Principal, data: AssessmentCreate
         version_row = questionnaires.latest_version(session, data.questionnaire_key)
     else:
         version_row = questionnaires.get_version(session, data.questionnaire_key, data.version)
+    _require_none_open(session, company.id, company.name)
     questionnaires.freeze(version_row)
     assessment = Assessment(
         organisation_id=actor.organisation_id,
@@ -356,6 +357,35 @@ def create_assessment(session: Session, actor: Principal, data: AssessmentCreate
         comment=f"{company.name}; questionnaire {version_row.key} {version_row.version}",
     )
     return assessment
+
+
+def _require_none_open(session: Session, company_id: uuid.UUID, company_name: str) -> None:
+    """One assessment per company at a time: a second draft would split the work, and which
+    one stands for the company would depend on which was started last. A final one is carried
+    on by reopening it (which copies its answers)."""
+    live = session.execute(
+        select(Assessment.id, Assessment.status)
+        .where(
+            Assessment.company_id == company_id,
+            Assessment.status != AssessmentStatus.superseded.value,
+        )
+        .order_by(Assessment.created_at.desc())
+    ).all()
+    open_ = next((row for row in live if row.status != AssessmentStatus.final.value), None)
+    if open_ is not None:
+        raise Conflict(
+            f"{company_name} already has a {open_.status} assessment, {open_.id}: "
+            + (
+                "continue it"
+                if open_.status == AssessmentStatus.draft.value
+                else "review it (approve or return it) first"
+            )
+        )
+    if live:
+        raise Conflict(
+            f"{company_name} has a final assessment, {live[0].id}: reopen it "
+            f"(POST /api/v1/assessments/{live[0].id}/reopen) to start the next version"
+        )
 
 
 # --- answers ---------------------------------------------------------------------------------
@@ -746,6 +776,15 @@ def import_answers(
     ]
     if mismatches:
         raise Invalid("the answers are for another questionnaire", errors=mismatches)
+    if document.company_id is not None and document.company_id != assessment.company_id:
+        # An export of one company's answers is not evidence about another; a document meant
+        # as a template for several companies leaves company_id out.
+        raise Invalid.at(
+            "company_id",
+            f"the answers were exported from an assessment of company {document.company_id}, "
+            f"and this assessment is of {assessment.company_id}; leave company_id out to "
+            "import them anyway",
+        )
     return write_answers(session, actor, assessment, document.answers, if_match).written
 
 
