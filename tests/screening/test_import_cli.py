@@ -35,7 +35,10 @@ def cli_database(
     database = Database(url)
     with database.session(SYSTEM, write=True) as session:
         auth_service.create_organisation(session, "Command Line Fund")
-        companies.create_company(session, CompanyIn(name="NSO Group"))
+        # The listed name but for its legal form: an automatic match.
+        companies.create_company(
+            session, CompanyIn(name="NSO Group Technologies Limited", aliases=["NSO Group"])
+        )
     yield database
     database.dispose()
     get_settings.cache_clear()

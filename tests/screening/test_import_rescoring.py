@@ -60,7 +60,7 @@ def score(client, tenant, assessment_id: str) -> dict:
 def test_import_listing_a_scored_company_rescores_it_with_the_listing_floor(
     client, tenant_a, listing_floor
 ):
-    company_id, assessment_id = assess(client, tenant_a, "NSO Group")
+    company_id, assessment_id = assess(client, tenant_a, "NSO Group Technologies Limited")
     before = score(client, tenant_a, assessment_id)
     assert before["result"]["overrides"] == []
     assert Decimal(str(before["result"]["overall"])) < listing_floor

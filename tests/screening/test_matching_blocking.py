@@ -92,7 +92,7 @@ def test_blocked_batches_equal_an_exhaustive_comparison(
         index: [match_key(name) for name in company.names]
         for index, company in enumerate(companies)
     }
-    matcher = Matcher(companies, thresholds=MatchThresholds(auto=100, review=review))
+    matcher = Matcher(companies, thresholds=MatchThresholds(review=review))
     found_pairs = 0
     for record, decisions in matcher.match_many(records):
         got = {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hrdd.screening.matching import normalise_name
+from hrdd.screening.matching import exact_name, normalise_name
 
 
 @pytest.mark.parametrize(
@@ -72,3 +72,32 @@ def test_words_that_are_not_legal_forms_keep_names_apart() -> None:
 def test_non_latin_names_survive() -> None:
     assert normalise_name("«Ромашка» Ltd") == "ромашка"
     assert normalise_name("中兴通讯") == "中兴通讯"
+
+
+@pytest.mark.parametrize(
+    ("listed", "company"),
+    [
+        ("Sandvine Inc.", "SANDVINE INCORPORATED"),
+        ("Memento Labs S.r.l.", "Memento Labs"),
+        ("FinFisher G.m.b.H.", "Finfisher GmbH"),
+        ("Acme S.à r.l.", "ACME SARL"),
+        ("Public Joint Stock Company Acme", "PJSC Acme"),
+    ],
+)
+def test_exact_names_set_aside_case_punctuation_and_legal_forms(listed: str, company: str) -> None:
+    assert exact_name(listed) == exact_name(company)
+
+
+@pytest.mark.parametrize(
+    ("listed", "company"),
+    [
+        ("Finfisher Holding GmbH", "FinFisher GmbH"),
+        ("Sandvine Holdings ULC", "Sandvine Incorporated"),
+        ("NSO Group Technology", "NSO Group Technologies Limited"),
+        ("Harbour Quiet Investments", "Quiet Harbour Investments"),
+    ],
+)
+def test_exact_names_keep_organisational_words_and_word_order(listed: str, company: str) -> None:
+    assert exact_name(listed) != exact_name(company)
+    # The fuzzy key sets them aside, so the pair still reaches the review queue.
+    assert sorted(normalise_name(listed).split()) == sorted(normalise_name(company).split())

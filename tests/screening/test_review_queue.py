@@ -111,7 +111,10 @@ def test_rejection_is_remembered_by_later_imports(client, tenant_a, tenant_b, sa
     assert later["review_queued"] == 0
     assert pending(client, tenant_a.analyst) == []
     all_matches = client.get("/api/v1/screening/matches", headers=tenant_a.analyst).json()["items"]
-    assert [m["status"] for m in all_matches] == ["rejected"]
+    assert sorted((m["record_name"], m["status"]) for m in all_matches) == [
+        ("Sandvine Inc.", "auto_confirmed"),
+        (GREY_ZONE_RECORD, "rejected"),
+    ]
 
     # The rejection belongs to tenant_a: tenant_b's own import still asks.
     assert upload(client, tenant_b.analyst)["review_queued"] == 1

@@ -35,7 +35,9 @@ def _import_out(run: ScreeningImport) -> ScreeningImportOut:
 
 
 def _match_out(match: ScreeningMatch) -> ScreeningMatchOut:
-    return ScreeningMatchOut.model_validate(match, from_attributes=True)
+    out = ScreeningMatchOut.model_validate(match, from_attributes=True)
+    out.matched_identifier = match.record.get("matched_identifier")
+    return out
 
 
 @router.post(
@@ -48,12 +50,14 @@ def _match_out(match: ScreeningMatch) -> ScreeningMatchOut:
         "Multipart `file`: the US Consolidated Screening List CSV or an OpenSanctions "
         "`targets.simple.csv` (the header tells which). All or nothing: a bad line is a 422 "
         "naming it (`file.line.<n>.<column>`) and nothing is kept. Identifier matches and "
-        "strong name matches become evidence private to your organisation; grey-zone matches "
-        "join the review queue. A record matched in an earlier snapshot of the same list "
-        "(`list_key`, default the format) and missing from this one is recorded as a delisting "
-        "dated `snapshot_date` (default today) once no record of that list in this one still "
-        "matches the company. Snapshots of a list must come in date order "
-        "(409). Importing the same file again creates nothing new."
+        "exact name matches (the same name but for case, punctuation and legal form such as "
+        "Ltd or GmbH) become evidence private to your organisation at once, listed in "
+        "`/screening/matches` as `auto_confirmed`; near names join the review queue. A record "
+        "matched in an earlier snapshot of the same list (`list_key`, default the format) and "
+        "missing from this one is recorded as a delisting dated `snapshot_date` (default "
+        "today) once no record of that list in this one still matches the company. Snapshots "
+        "of a list must come in date order (409). Importing the same file again creates "
+        "nothing new."
     ),
 )
 def import_list(
@@ -126,7 +130,8 @@ def read_import(import_id: uuid.UUID, session: DbSession, _: Analyst) -> Screeni
 
 @router.get(
     "/matches",
-    summary="The review queue: name matches waiting for (or given) a decision",
+    summary="The review queue: near matches waiting for (or given) a decision, and the "
+    "automatic matches (auto_confirmed)",
     response_model=ScreeningMatchList,
     responses=_READ_ERRORS,
 )
@@ -155,7 +160,8 @@ def confirm_match(match_id: uuid.UUID, session: DbSession, principal: Analyst) -
 
 @router.post(
     "/matches/{match_id}/reject",
-    summary="Reject a match: the pair is remembered and not proposed again",
+    summary="Reject a match, queued or automatic: the pair is remembered and not matched again, "
+    "and screening evidence it created is withdrawn",
     response_model=ScreeningMatchOut,
     responses=_DECIDE_ERRORS,
 )

@@ -4,10 +4,14 @@ Order of evidence, strongest first:
 
 1. Identifiers. An ISIN or LEI the list gives for a party that equals one of a company's is an
    exact match (`identifier`), whatever the names say.
-2. Names. Every name and alias of the record is compared with every name and alias of every
-   company after `normalise_name`. At or above the high threshold (default 95) the match is
-   automatic (`name_auto`); between the low (default 85) and the high threshold it goes to an
-   analyst (`review`); below, nothing.
+2. Names. A name or alias of the record that is the same as a name or alias of a company once
+   case, accents, punctuation and legal forms (Ltd, GmbH, S.r.l., Inc...) are set aside
+   (`exact_name`) is an automatic match (`name_auto`): a false positive puts a severe floor on
+   an investor's holding, so nothing looser is accepted unseen. Every other pair is scored
+   after `normalise_name`, which also sets aside Group, Holding(s) and Technolog(y/ies); at or
+   above the review threshold (default 85) it goes to an analyst (`review`), below, nothing.
+   So "Sandvine Holdings ULC" (another legal entity than Sandvine Inc.), "Celebrite DI" (a
+   typo) and "NSO Group Technology" all wait for an analyst, at scores up to 100.
 
 Choices, and why:
 
@@ -26,11 +30,12 @@ Choices, and why:
 - Only parties that can be companies are matched: CSL `Entity` rows, CSL rows whose type is
   left empty (the Entity List and the other Commerce lists leave it empty) and OpenSanctions
   Company/Organization/LegalEntity/PublicBody. Individuals, vessels and aircraft never match.
-- Ambiguity: if the names of two different companies both reach the high threshold, or an
-  identifier points at another company, no name match is automatic; they all go to review.
+- Ambiguity: if the names of two different companies are both exact, or an identifier points
+  at another company, no name match is automatic; they all go to review.
 - Rejected pairs: a (record key, company id) pair an analyst already rejected produces no
-  name-based decision again, automatic or review. Identifier matches are not suppressed:
-  an exact ISIN/LEI is the list's own statement, not a guess.
+  name-based decision again, automatic or review. Identifier matches are not suppressed here:
+  an exact ISIN/LEI is the list's own statement, not a guess (the import service honours an
+  analyst's rejection of one).
 """
 
 from __future__ import annotations
@@ -132,29 +137,45 @@ _LEGAL_PREFIXES: frozenset[tuple[str, ...]] = frozenset(
         ("public", "joint", "stock", "company"),
     }
 )
-# Words that describe how a business is organised rather than which business it is. Like
-# legal forms they are stripped only from the end and never down to an empty name, so
-# "NSO Group Technologies Ltd" and "NSO Group" both become "nso", while "Group" alone, or
-# "Group" at the start or in the middle of a name, is kept as the distinctive word it then is.
+# Words that describe how a business is organised rather than which business it is. For the
+# fuzzy score only (they often name another entity of a group: "Sandvine Holdings ULC" is not
+# Sandvine Inc.), and like legal forms stripped only from the end and never down to an empty
+# name, so "NSO Group Technologies Ltd" and "NSO Group" both become "nso", while "Group"
+# alone, or "Group" at the start or in the middle of a name, is kept as the distinctive word.
 _ORGANISATIONAL_SUFFIXES: frozenset[tuple[str, ...]] = frozenset(
-    {("group",), ("holding",), ("holdings",), ("technologies",)}
+    {("group",), ("holding",), ("holdings",), ("technologies",), ("technology",)}
 )
 _ALL_SUFFIXES = _LEGAL_SUFFIXES | _ORGANISATIONAL_SUFFIXES
 _LONGEST_FORM = max(len(form) for form in _ALL_SUFFIXES | _LEGAL_PREFIXES)
 
 
-def normalise_name(name: str) -> str:
-    """A company name reduced to the words that identify it.
+def exact_name(name: str) -> str:
+    """A company name as compared for an automatic match: casefolded, accents stripped, "&"
+    made "and", punctuation dropped, and legal forms (Ltd, Limited, S.A., AD, Inc, Corp, GmbH,
+    S.à r.l., LLC, plc, N.V., AG, Co., Zrt...) removed from the end and a few from the start,
+    never the last remaining word. Words and their order are otherwise kept.
 
-    Casefolds, strips accents, turns "&" into "and", drops punctuation, then removes legal
-    forms (Ltd, Limited, S.A., SA, AD, Inc, Corp, GmbH, S.à r.l., LLC, plc, N.V., B.V., AG,
-    Co., Zrt...) and the organisational words Group, Holding(s) and Technologies from the end,
-    and a few legal forms from the start, never removing the last remaining word.
-
-    Known trade-off: names that differ only in those words normalise alike ("Intellexa S.A."
-    and "Intellexa Limited" both give "intellexa"). That is what lets a listed subsidiary find
-    its group, and it is why name matches carry their score and both names for review.
+    Names that differ only in legal form compare equal ("Intellexa S.A." and "Intellexa
+    Limited" both give "intellexa"): the list's party and the company share their name.
     """
+    return " ".join(_exact_tokens(name))
+
+
+def normalise_name(name: str) -> str:
+    """A company name reduced to the words that identify it, for the fuzzy score: `exact_name`
+    less the organisational words Group, Holding(s) and Technolog(y/ies) at its end, so that a
+    listed subsidiary or a variant of a group's name reaches the review queue."""
+    return " ".join(_fuzzy_tokens(_exact_tokens(name)))
+
+
+def _fuzzy_tokens(exact_tokens: list[str]) -> list[str]:
+    tokens = list(exact_tokens)
+    while (length := _affix_length(tokens, _ALL_SUFFIXES, leading=False)) is not None:
+        del tokens[-length:]
+    return tokens
+
+
+def _exact_tokens(name: str) -> list[str]:
     if name.isascii():  # most names: nothing to decompose
         text = name.casefold()
     else:
@@ -165,9 +186,9 @@ def normalise_name(name: str) -> str:
     # Leading forms first, so "The Group SA" keeps "group" rather than "the".
     while (length := _affix_length(tokens, _LEGAL_PREFIXES, leading=True)) is not None:
         del tokens[:length]
-    while (length := _affix_length(tokens, _ALL_SUFFIXES, leading=False)) is not None:
+    while (length := _affix_length(tokens, _LEGAL_SUFFIXES, leading=False)) is not None:
         del tokens[-length:]
-    return " ".join(tokens)
+    return tokens
 
 
 def _affix_length(
@@ -181,9 +202,11 @@ def _affix_length(
     return None
 
 
-def _match_key(name: str) -> str:
-    """Normalised words in sorted order: `ratio` on these keys is `token_sort_ratio`."""
-    return " ".join(sorted(normalise_name(name).split()))
+def _keys(name: str) -> tuple[str, str]:
+    """The name's `exact_name`, and its normalised words in sorted order (the fuzzy key:
+    `ratio` on these keys is `token_sort_ratio`)."""
+    tokens = _exact_tokens(name)
+    return " ".join(tokens), " ".join(sorted(_fuzzy_tokens(tokens)))
 
 
 class MatchOutcome(StrEnum):
@@ -203,17 +226,14 @@ _OUTCOME_RANK = {
 
 @dataclass(frozen=True, slots=True)
 class MatchThresholds:
-    """Name scores (0-100): `auto` and above match automatically, `review` and above queue."""
+    """Fuzzy name scores (0-100) at or above `review` go to the review queue; only exact names
+    (`exact_name`) match automatically, whatever the score."""
 
-    auto: float = 95.0
     review: float = 85.0
 
     def __post_init__(self) -> None:
-        if not 0 < self.review <= self.auto <= 100:
-            raise ValueError(
-                "thresholds must satisfy 0 < review <= auto <= 100; "
-                f"got review={self.review}, auto={self.auto}"
-            )
+        if not 0 < self.review <= 100:
+            raise ValueError(f"the review threshold must be in (0, 100]; got {self.review}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -258,6 +278,7 @@ class _NameHit:
     score: float
     record_name: str
     matched_name: str
+    exact: bool = False
 
 
 class Matcher:
@@ -276,6 +297,8 @@ class Matcher:
         self._by_isin: dict[str, list[int]] = {}
         self._by_lei: dict[str, list[int]] = {}
         choices: list[tuple[str, int, str]] = []  # (match key, candidate index, name)
+        # Exact name -> (candidate index, the name or alias that gives it), one per candidate.
+        self._exact: dict[str, list[tuple[int, str]]] = {}
         seen_ids: set[Hashable] = set()
         for candidate in candidates:
             if candidate.company_id in seen_ids:
@@ -289,10 +312,13 @@ class Matcher:
                 self._by_lei.setdefault(lei, []).append(index)
             keys_of_candidate: set[str] = set()
             for name in candidate.names:
-                key = _match_key(name)
+                exact, key = _keys(name)
                 if key and key not in keys_of_candidate:
                     keys_of_candidate.add(key)
                     choices.append((key, index, name))
+                owners = self._exact.setdefault(exact, []) if exact else []
+                if exact and all(owner != index for owner, _ in owners):
+                    owners.append((index, name))
         # Sorted by length, so the names that could reach a score form one slice.
         choices.sort(key=lambda choice: len(choice[0]))
         self._choice_keys = [key for key, _, _ in choices]
@@ -338,12 +364,16 @@ class Matcher:
         query_keys: list[str] = []
         query_names: list[str] = []
         query_owners: list[int] = []
+        # Per record, the companies one of its names names exactly: (record's name, company's).
+        exact_hits: list[dict[int, tuple[str, str]]] = [{} for _ in batch]
         for position, record in enumerate(batch):
             if record.entity_type not in MATCHABLE_TYPES:
                 continue
             keys_of_record: set[str] = set()
             for name in record.names:
-                key = _match_key(name)
+                exact, key = _keys(name)
+                for company, matched_name in self._exact.get(exact, ()) if exact else ():
+                    exact_hits[position].setdefault(company, (name, matched_name))
                 if key and key not in keys_of_record:
                     keys_of_record.add(key)
                     query_keys.append(key)
@@ -356,11 +386,14 @@ class Matcher:
             best = hits.get(company)
             if best is None or score > best.score:
                 hits[company] = _NameHit(score, query_names[query], self._choice_names[choice])
-        for record, hits in zip(batch, name_hits, strict=True):
+        for record, hits, exact in zip(batch, name_hits, exact_hits, strict=True):
             if record.entity_type not in MATCHABLE_TYPES:
                 yield record, ()
-            else:
-                yield record, self._decide(record, hits)
+                continue
+            # An exact name has the same fuzzy key (score 100): it names the pair shown.
+            for company, (record_name, matched_name) in exact.items():
+                hits[company] = _NameHit(100.0, record_name, matched_name, exact=True)
+            yield record, self._decide(record, hits)
 
     def _score(self, query_keys: list[str]) -> Iterator[tuple[int, int, float]]:
         """(query, choice, score) for every pair at or above the review threshold.
@@ -423,17 +456,11 @@ class Matcher:
             if company not in by_identifier
             and (record.record_key, self._candidates[company].company_id) not in self.rejected_pairs
         }
-        auto_companies = [
-            company for company, hit in usable.items() if hit.score >= self.thresholds.auto
-        ]
-        # One clear winner may be automatic; several, or a code pointing elsewhere, may not.
-        automatic = len(auto_companies) == 1 and not by_identifier
+        exact_companies = [company for company, hit in usable.items() if hit.exact]
+        # One exact name may be automatic; several, or a code pointing elsewhere, may not.
+        automatic = len(exact_companies) == 1 and not by_identifier
         for company, hit in usable.items():
-            outcome = (
-                MatchOutcome.name_auto
-                if automatic and hit.score >= self.thresholds.auto
-                else MatchOutcome.review
-            )
+            outcome = MatchOutcome.name_auto if automatic and hit.exact else MatchOutcome.review
             decisions.append(
                 MatchDecision(
                     record.record_key,

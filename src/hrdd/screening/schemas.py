@@ -13,6 +13,9 @@ class MatchStatus(StrEnum):
     pending = "pending"
     confirmed = "confirmed"
     rejected = "rejected"
+    # Matched by the import itself (an identifier, or the same name): evidence at once, and
+    # open to an analyst's rejection.
+    auto_confirmed = "auto_confirmed"
 
 
 class ImportStatus(StrEnum):
@@ -40,7 +43,10 @@ class ScreeningImportOut(BaseModel):
     )
     rows_removed: int = Field(description="Records of the previous snapshot missing here")
     identifier_matches: int
-    name_matches: int = Field(description="Automatic name matches (above the high threshold)")
+    name_matches: int = Field(
+        description="Automatic name matches (the same name but for case, punctuation and "
+        "legal form)"
+    )
     review_queued: int = Field(description="Grey-zone matches added to the review queue")
     evidence_created: int
     delistings_created: int
@@ -59,6 +65,9 @@ class ScreeningMatchOut(BaseModel):
     list_name: str
     company_id: uuid.UUID
     matched_name: str
+    matched_identifier: str | None = Field(
+        default=None, description="The ISIN or LEI of an identifier match, e.g. 'LEI ...'"
+    )
     score: float
     status: MatchStatus
     evidence_id: uuid.UUID | None

@@ -3,9 +3,10 @@
 One import is one transaction in the caller's session: the file is streamed through the parser
 and the matcher, its records are kept as a snapshot of the list, and then
 
-- identifier matches and name matches above the high threshold become evidence items
-  (trade-restriction listing or sanction) private to the importing organisation;
-- grey-zone name matches go to the review queue, unless the pair is queued or decided already;
+- identifier matches and exact name matches become evidence items (trade-restriction listing
+  or sanction) private to the importing organisation, and `auto_confirmed` rows of the match
+  list, which an analyst may reject (withdrawing the evidence);
+- near name matches go to the review queue, unless the pair is queued or decided already;
 - a record matched in an earlier snapshot of the same list that this snapshot lacks becomes a
   delisting (or sanction-lifted) item dated by the snapshot, once no record of that list in
   the snapshot still matches the company (a delisting ends all its listings on that list).
@@ -34,6 +35,7 @@ from hrdd.companies.models import Company, CompanyIdentifier
 from hrdd.companies.service import matchable_by
 from hrdd.db import new_id, utcnow
 from hrdd.errors import Conflict, Invalid, NotFound, PayloadTooLarge, ProblemDetail
+from hrdd.evidence import service as evidence
 from hrdd.evidence.models import EvidenceItem
 from hrdd.evidence.schemas import EvidenceOrigin
 from hrdd.evidence.service import EVIDENCE_ENTITY
@@ -202,13 +204,16 @@ def import_screening_file(
         session.execute(insert(EvidenceItem), listings + delistings)
         audit.write(session, _creation_events(importer, run, listings + delistings))
 
-    decided = set(latest) | {
+    matched = {
         tuple(row)
         for row in session.execute(select(ScreeningMatch.record_key, ScreeningMatch.company_id))
     }
+    automatic = _automatic_rows(scan, matched, latest, listings)
+    decided = matched | set(latest)
     queued = [row for row in scan.grey if (row["record_key"], row["company_id"]) not in decided]
+    if automatic or queued:
+        session.execute(insert(ScreeningMatch), automatic + queued)
     if queued:
-        session.execute(insert(ScreeningMatch), queued)
         run.review_queued = len(queued)
         run.status = ImportStatus.review_pending.value
     session.flush()
@@ -219,11 +224,36 @@ def import_screening_file(
 @dataclass
 class _Scan:
     """What one pass over the file found: every record key, the matches that become evidence
-    and the grey-zone rows for the review queue."""
+    (with their rows for the match list) and the grey-zone rows for the review queue."""
 
     keys: set[str] = field(default_factory=set)
     hits: list[_Hit] = field(default_factory=list)
+    automatic: list[dict[str, Any]] = field(default_factory=list)
     grey: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _automatic_rows(
+    scan: _Scan,
+    matched: set[tuple[Any, ...]],
+    latest: dict[tuple[str, uuid.UUID], EvidenceItem],
+    listings: list[dict[str, Any]],
+) -> list[dict[str, Any]]:
+    """Match-list rows for the automatic matches, so an analyst can review and reject them: one
+    per pair not listed yet (a pair automatic before these rows existed gets one now), naming
+    the live listing it stands behind. A pair whose listing an analyst deleted gets none."""
+    created = {(row["screening_record_key"], row["company_id"]): row["id"] for row in listings}
+    rows = []
+    for row in scan.automatic:
+        pair = (row["record_key"], row["company_id"])
+        item = latest.get(pair)
+        evidence_id = created.get(pair) or (
+            item.id
+            if item is not None and item.type in _LISTING_TYPES and item.deleted_at is None
+            else None
+        )
+        if pair not in matched and evidence_id is not None:
+            rows.append({**row, "evidence_id": evidence_id})
+    return rows
 
 
 def _scan(
@@ -254,7 +284,7 @@ def _scan(
             # Lists that neither restrict trade nor sanction (the parser gives no evidence
             # type for them) are kept in the snapshot but yield no evidence.
             if record.evidence_type is not None:
-                _sort_decisions(run, record, decisions, scan)
+                _sort_decisions(run, record, decisions, scan, matcher.rejected_pairs)
             if len(scan.keys) % PROGRESS_EVERY == 0:
                 report()
     except ScreeningFileError as error:
@@ -271,24 +301,30 @@ def _sort_decisions(
     record: ScreeningRecord,
     decisions: Iterable[MatchDecision],
     scan: _Scan,
+    rejected: frozenset[tuple[Any, ...]],
 ) -> None:
     for decision in decisions:
         if decision.candidate is None:
             continue
         company_id = cast(uuid.UUID, decision.candidate.company_id)
+        if (record.record_key, company_id) in rejected:
+            continue  # an analyst's rejection stands, even against an identifier
         if decision.outcome is MatchOutcome.identifier:
             how = f"its {decision.matched_identifier} given by the list"
             run.identifier_matches += 1
         elif decision.outcome is MatchOutcome.name_auto:
             how = (
-                f"name, score {decision.score:g}: '{decision.record_name}' "
-                f"against '{decision.matched_name}'"
+                f"name: '{decision.record_name}' is '{decision.matched_name}' but for case, "
+                "punctuation and legal form"
             )
             run.name_matches += 1
         else:
-            scan.grey.append(_match_row(run, record, company_id, decision))
+            scan.grey.append(_match_row(run, record, company_id, decision, MatchStatus.pending))
             continue
         scan.hits.append(_Hit(record.record_key, company_id, _party(record), how))
+        scan.automatic.append(
+            _match_row(run, record, company_id, decision, MatchStatus.auto_confirmed)
+        )
 
 
 def _delisting_rows(
@@ -462,8 +498,16 @@ def _entry_row(run: ScreeningImport, record: ScreeningRecord) -> dict[str, Any]:
 
 
 def _match_row(
-    run: ScreeningImport, record: ScreeningRecord, company_id: uuid.UUID, decision: MatchDecision
+    run: ScreeningImport,
+    record: ScreeningRecord,
+    company_id: uuid.UUID,
+    decision: MatchDecision,
+    status: MatchStatus,
 ) -> dict[str, Any]:
+    """A match-list row: pending in the review queue, or an automatic match decided by the
+    import (and so by whoever ran it)."""
+    automatic = status is MatchStatus.auto_confirmed
+    candidate = cast(CompanyCandidate, decision.candidate)
     return {
         "id": new_id(),
         "organisation_id": run.organisation_id,
@@ -472,14 +516,15 @@ def _match_row(
         "record_name": (decision.record_name or record.name)[:1000],
         "list_name": record.source_list[:300],
         "company_id": company_id,
-        "matched_name": (decision.matched_name or "")[:1000],
+        # An identifier match names no name: the company's own is shown.
+        "matched_name": (decision.matched_name or candidate.names[0])[:1000],
         "score": decision.score,
-        "status": MatchStatus.pending.value,
-        "record": _party(record),
+        "status": status.value,
+        "record": {**_party(record), "matched_identifier": decision.matched_identifier},
         "evidence_id": None,
-        "decided_by_key_id": None,
-        "decided_by_name": None,
-        "decided_at": None,
+        "decided_by_key_id": run.imported_by_key_id if automatic else None,
+        "decided_by_name": run.imported_by_name if automatic else None,
+        "decided_at": run.imported_at if automatic else None,
         "created_at": utcnow(),
     }
 
@@ -773,8 +818,19 @@ def confirm_match(session: Session, principal: Principal, match: ScreeningMatch)
 
 
 def reject_match(session: Session, principal: Principal, match: ScreeningMatch) -> ScreeningMatch:
-    """Not a match: remember the pair so later imports do not ask again."""
-    _check_pending(match)
+    """Not a match (a queued one, or an automatic one the analyst overrules): remember the pair
+    so later imports neither ask again nor match it, and withdraw the screening evidence the
+    pair put on the company's record (its listing, and any delisting), rescoring it."""
+    if match.status not in (MatchStatus.pending.value, MatchStatus.auto_confirmed.value):
+        raise Conflict(f"match {match.id} was already {match.status}")
+    for item in session.scalars(
+        select(EvidenceItem).where(
+            EvidenceItem.screening_record_key == match.record_key,
+            EvidenceItem.company_id == match.company_id,
+            EvidenceItem.deleted_at.is_(None),
+        )
+    ).all():
+        evidence.delete_evidence(session, principal, item)
     remembered = session.scalars(
         select(ScreeningRejection).where(
             ScreeningRejection.record_key == match.record_key,
@@ -803,6 +859,7 @@ def _check_pending(match: ScreeningMatch) -> None:
 def _decide(
     session: Session, principal: Principal, match: ScreeningMatch, outcome: MatchStatus
 ) -> None:
+    before = match.status
     match.status = outcome.value
     match.decided_by_key_id = principal.key_id
     match.decided_by_name = principal.key_name
@@ -813,7 +870,7 @@ def _decide(
         MATCH_ENTITY,
         match.id,
         outcome.value,
-        old=MatchStatus.pending.value,
+        old=before,
         new=outcome.value,
     )
     session.flush()
