@@ -81,6 +81,6 @@ def test_an_owner_linked_as_a_company_is_offered_by_its_recorded_name(
     response = upload(client, tenant_b.investor, other, OWNERS)
     assert response.status_code == 200, response.text
     assert 2 in {o["line"] for o in response.json()["recorded_owners"]}
-    assert by_name(holdings(client, tenant_b.investor, other), "Sun Corporation")[
-        "candidates"
-    ] == []
+    assert (
+        by_name(holdings(client, tenant_b.investor, other), "Sun Corporation")["candidates"] == []
+    )
