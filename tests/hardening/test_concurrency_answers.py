@@ -13,7 +13,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import httpx
@@ -36,9 +36,19 @@ T = TypeVar("T")
 class Served:
     app: ServedApp
     prepared: PreparedDatabase
-    company_ids: list[str]
     # Disclosure questions visible in a fresh assessment: any of them takes an answer.
     open_questions: list[str]
+    made: list[str] = field(default_factory=list)
+
+    def new_assessment(self) -> dict[str, Any]:
+        """A draft of a company of its own (a company has one assessment in progress)."""
+        with self.app.client(Role.analyst) as analyst:
+            name = f"Example Concurrency Co {len(self.made) + 1}"
+            company = analyst.post(f"{API}/companies", json={"name": name})
+            assert company.status_code == 201, company.text
+        self.made.append(company.json()["id"])
+        with self.app.client() as client:
+            return create_assessment(client, self.made[-1])
 
 
 @pytest.fixture(scope="module")
@@ -49,11 +59,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         served(prepared, folder / "server.log") as app,
         app.client() as client,
     ):
-        companies = client.get(f"{API}/companies", params={"limit": 20})
+        companies = client.get(f"{API}/companies", params={"limit": 1})
         assert companies.status_code == 200, companies.text
-        company_ids = [item["id"] for item in companies.json()["items"]]
-        assert company_ids, "the bundled content holds no company"
-        probe = create_assessment(client, company_ids[0])
+        assert companies.json()["items"], "the bundled content holds no company"
+        probe = create_assessment(client, companies.json()["items"][0]["id"])
         questionnaire = client.get(
             f"{API}/questionnaires/{QUESTIONNAIRE_KEY}/versions/{probe['questionnaire']['version']}"
         )
@@ -64,7 +73,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
             if question["answer_type"]["type"] == "disclosure"
         }
         open_questions = [qid for qid in probe["visible_question_ids"] if qid in disclosure]
-        yield Served(app, prepared, company_ids, open_questions)
+        yield Served(app, prepared, open_questions)
 
 
 def create_assessment(client: httpx.Client, company_id: str) -> dict[str, Any]:
@@ -157,7 +166,7 @@ def test_of_two_writers_with_the_same_etag_one_wins_and_the_other_gets_412(
 ) -> None:
     question = server.open_questions[0]
     with server.app.client() as client:
-        assessment = create_assessment(client, server.company_ids[0])
+        assessment = server.new_assessment()
         assessment_id, etag = assessment["id"], assessment["etag"]
         winners: list[str] = []
         for round_number in range(CONFLICT_ROUNDS):
@@ -191,11 +200,7 @@ def test_of_two_writers_with_the_same_etag_one_wins_and_the_other_gets_412(
 
 def test_fifty_writers_on_different_assessments_all_land(server: Served) -> None:
     question = server.open_questions[0]
-    with server.app.client() as client:
-        assessments = [
-            create_assessment(client, server.company_ids[n % len(server.company_ids)])
-            for n in range(WRITERS)
-        ]
+    assessments = [server.new_assessment() for _ in range(WRITERS)]
 
     def write(n: int) -> Callable[[httpx.Client], httpx.Response]:
         target, payload = assessments[n], answer(f"writer {n}")
@@ -234,8 +239,7 @@ def test_fifty_writers_retrying_on_412_all_land_without_lost_updates(server: Ser
     and the version must count every write."""
     per_assessment = WRITERS // 2
     assert len(server.open_questions) >= per_assessment, "not enough open questions"
-    with server.app.client() as client:
-        assessments = [create_assessment(client, server.company_ids[n]) for n in range(2)]
+    assessments = [server.new_assessment() for _ in range(2)]
 
     def chained(n: int) -> Callable[[httpx.Client], ChainedWrite]:
         target = assessments[n % 2]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import uuid
 from datetime import UTC, datetime
 
 import pytest
@@ -17,6 +18,8 @@ from portfolio_helpers import (
     upload,
 )
 
+from hrdd.assessments.models import Assessment
+from hrdd.db import TenantContext
 from hrdd.portfolios.exports import RISK_COLUMNS, neutralise
 
 DANGEROUS = {
@@ -129,6 +132,11 @@ def start_assessment(client, tenant, company: str) -> str:
 
 def test_assessment_scores_export_in_three_formats(client, tenant_a, tenant_b, db, content):
     assessment = start_assessment(client, tenant_a, company_id(db, "nso-group"))
+    draft_only = client.get(f"{API}/assessment-scores.json", headers=tenant_a.investor).json()
+    # A draft does not stand for the company: its row is the evidence-only score.
+    assert [item["assessment_id"] for item in draft_only["items"]] == [None]
+    with db.session(TenantContext(tenant_a.organisation_id), write=True) as session:
+        session.get(Assessment, uuid.UUID(assessment)).status = "submitted"
     score = client.get(f"{API}/assessments/{assessment}/score", headers=tenant_a.investor)
     assert score.status_code == 200, score.text
     summary = score.json()["summary"]
@@ -141,7 +149,7 @@ def test_assessment_scores_export_in_three_formats(client, tenant_a, tenant_b, d
     assert rows[0]["company"] == "NSO Group Technologies Limited"
     assert float(rows[0]["overall"]) == summary["overall"]
     assert rows[0]["band"] == summary["band"]
-    assert rows[0]["assessment_status"] == "draft"
+    assert rows[0]["assessment_status"] == "submitted"
 
     as_xlsx = client.get(f"{API}/assessment-scores.xlsx", headers=tenant_a.investor)
     sheet = load_workbook(io.BytesIO(as_xlsx.content)).active

@@ -19,6 +19,7 @@ from portfolio_helpers import (
     upload,
 )
 
+from hrdd.assessments.models import Assessment
 from hrdd.db import TenantContext
 from hrdd.scoring import service as scoring
 
@@ -120,12 +121,15 @@ def test_holding_scores_are_the_current_scores(client, tenant_a, db, content):
     assert holding["assessment_id"] is None and holding["assessment_status"] is None
 
 
-def test_a_holding_says_the_status_of_the_assessment_its_score_rests_on(
+def test_a_draft_does_not_stand_for_the_holding_until_it_is_submitted(
     client, tenant_a, db, content
 ):
-    """A draft is work in progress (its unanswered questions count as gaps): the view says so."""
+    """A draft is work in progress (its unanswered questions count as gaps): starting one must
+    not move the holding (an empty draft scored 60, high, escalate). Until an assessment is
+    submitted the holding rests on the evidence, and the least it asks for is engagement."""
     portfolio = create_portfolio(client, tenant_a.investor)
     upload(client, tenant_a.investor, portfolio, "name,ticker\nCellebrite,NASDAQ:CLBT\n")
+    before = risk(client, tenant_a.investor, portfolio)["holdings"][0]
     started = client.post(
         f"{API}/assessments",
         json={"company_id": company_id(db, "cellebrite"), "questionnaire_key": "stap-surveillance"},
@@ -133,8 +137,15 @@ def test_a_holding_says_the_status_of_the_assessment_its_score_rests_on(
     )
     assert started.status_code == 201, started.text
     holding = risk(client, tenant_a.investor, portfolio)["holdings"][0]
+    assert holding["assessment_id"] is None and holding["assessment_status"] is None
+    assert (holding["overall"], holding["band"]) == (before["overall"], before["band"])
+    assert holding["action"] != "monitor"
+    assert "No submitted assessment yet" in holding["action_reason"]
+    with db.session(TenantContext(tenant_a.organisation_id), write=True) as session:
+        session.get(Assessment, uuid.UUID(started.json()["id"])).status = "submitted"
+    holding = risk(client, tenant_a.investor, portfolio)["holdings"][0]
     assert holding["assessment_id"] == started.json()["id"]
-    assert holding["assessment_status"] == "draft"
+    assert holding["assessment_status"] == "submitted"
 
 
 def test_a_holding_whose_only_evidence_is_not_in_effect_yet_stays_unassessed(

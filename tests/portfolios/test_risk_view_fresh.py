@@ -6,6 +6,7 @@ so that the write has a remembered view to make stale."""
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from typing import Any
 
 import pytest
@@ -23,7 +24,8 @@ from portfolio_helpers import (
 )
 from tests.conftest import recent_evidence_body
 
-from hrdd.db import SYSTEM, utcnow
+from hrdd.assessments.models import Assessment
+from hrdd.db import SYSTEM, TenantContext, utcnow
 from hrdd.evidence.service import (
     load_bundled_evidence,
     read_evidence_dataset,
@@ -109,7 +111,9 @@ def test_resolving_a_holding_is_in_the_next_read(client, tenant_a, db, content):
     assert holding(client, tenant_a, portfolio)["assessed"] is False
 
 
-def test_an_answer_written_to_a_held_company_is_in_the_next_read(client, tenant_a, content):
+def test_an_assessment_of_a_held_company_is_in_the_next_read_once_submitted(
+    client, tenant_a, db, content
+):
     company = create_company(client, tenant_a, "Example Answers Ltd", isins=[SPARE_ISINS[0]])
     portfolio, unassessed = held(client, tenant_a, SPARE_ISINS[0])
     assert unassessed["assessed"] is False
@@ -120,24 +124,25 @@ def test_an_answer_written_to_a_held_company_is_in_the_next_read(client, tenant_
     )
     assert created.status_code == 201, created.text
     assessment = created.json()["id"]
-    assessed = holding(client, tenant_a, portfolio)
-    assert assessed["assessment_id"] == assessment
+    etag = created.headers["ETag"]
+    written = client.put(
+        f"{API}/assessments/{assessment}/answers/EU1",
+        json={"type": "disclosure", "level": "no"},
+        headers=tenant_a.investor | {"If-Match": etag},
+    )
+    assert written.status_code == 200, written.text
+    # A draft is work in progress: it does not stand for the holding.
+    assert holding(client, tenant_a, portfolio)["assessed"] is False
+    submit(db, tenant_a, assessment)
+    submitted = holding(client, tenant_a, portfolio)
+    assert submitted["assessment_id"] == assessment
+    assert submitted["assessment_status"] == "submitted"
 
-    def write(level: str) -> dict[str, Any]:
-        etag = client.get(f"{API}/assessments/{assessment}", headers=tenant_a.investor).headers[
-            "ETag"
-        ]
-        written = client.put(
-            f"{API}/assessments/{assessment}/answers/EU1",
-            json={"type": "disclosure", "level": level},
-            headers=tenant_a.investor | {"If-Match": etag},
-        )
-        assert written.status_code == 200, written.text
-        return holding(client, tenant_a, portfolio)
 
-    good = write("full")
-    bad = write("no")
-    assert bad["overall"] > good["overall"]
+def submit(db, tenant, assessment: str) -> None:
+    """Marks a draft submitted (the lifecycle's own rules are tested with the assessments)."""
+    with db.session(TenantContext(tenant.organisation_id), write=True) as session:
+        session.get(Assessment, uuid.UUID(assessment)).status = "submitted"
 
 
 def test_evidence_on_a_held_company_is_in_the_next_read(client, tenant_a, content):
@@ -234,7 +239,7 @@ def test_the_first_read_of_a_later_day_computes_again(
 
 
 def test_another_organisation_neither_reads_nor_shares_the_view(
-    client, tenant_a, tenant_b, content
+    client, tenant_a, tenant_b, db, content
 ):
     company = create_company(client, tenant_a, "Example Tenant Ltd", isins=[SPARE_ISINS[3]])
     created = client.post(
@@ -243,6 +248,7 @@ def test_another_organisation_neither_reads_nor_shares_the_view(
         headers=tenant_a.investor,
     )
     assert created.status_code == 201, created.text
+    submit(db, tenant_a, created.json()["id"])
     portfolio_a, seen_by_a = held(client, tenant_a, SPARE_ISINS[3])
     assert seen_by_a["assessment_id"] == created.json()["id"]
 

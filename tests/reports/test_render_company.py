@@ -220,6 +220,23 @@ def test_the_first_page_gives_the_result(full_pdf: bytes) -> None:
         assert expected in first_page
 
 
+def test_a_private_company_is_not_asked_for_a_shareholder_vote() -> None:
+    """A private company has no shareholder vote: its fourth rung names governance rights."""
+    vote = InvestorAction.vote_or_file_resolution
+
+    def action_text(listed: bool) -> str:
+        report = company_report(company_listed=listed)
+        report = report.model_copy(
+            update={"summary": report.summary.model_copy(update={"recommended_action": vote})}
+        )
+        return squashed(page_texts(render(report))[0])
+
+    assert squashed("Vote against management or file a resolution") in action_text(True)
+    private = action_text(False)
+    assert squashed("Vote against management") not in private
+    assert squashed("Use governance rights: fund manager, LP advisory committee") in private
+
+
 def test_citations_are_printed_in_full(full_text: str) -> None:
     flat = squashed(full_text)
     for number in (1, 2, 3):

@@ -512,6 +512,26 @@ def test_first_score_has_no_diff_and_stable_rescore_keeps_the_action() -> None:
     assert again.diff is not None and again.diff.entries == ()
 
 
+def test_a_step_up_stands_until_risk_falls() -> None:
+    """A rescore with nothing better to show (the same inputs again, a redundant listing
+    match) must not take back the rung a rise in risk added; a fall in risk does."""
+    as_of = dt.date(2024, 6, 1)
+    previous = score(request(as_of, best_answers(), [listing("listed", dt.date(2024, 2, 26))]))
+    items = [
+        listing("listed", dt.date(2024, 2, 26)),
+        incident("hack", dt.date(2024, 5, 1), severity=5, groups=(AffectedGroup.journalists,)),
+    ]
+    stepped = score(request(as_of, best_answers(), items, previous=previous))
+    assert stepped.action is InvestorAction.divest_or_exclude
+    again = score(request(as_of, best_answers(), items, previous=stepped))
+    assert again.trend == "stable"
+    assert again.action is InvestorAction.divest_or_exclude
+    assert "step up the ladder stands" in again.action_reason
+    fallen = score(request(as_of, best_answers(), items[:1], previous=again))
+    assert fallen.trend == "improving"
+    assert fallen.action is previous.action
+
+
 def test_a_change_of_rules_is_not_read_as_a_trend() -> None:
     """The same rise in risk as above, but the previous score used another rule-set version:
     the ladder must not step up because analysts changed the rules."""

@@ -208,9 +208,9 @@ class HoldingRisk(BaseModel):
     )
     assessment_id: uuid.UUID | None
     assessment_status: AssessmentStatus | None = Field(
-        description="Status of the assessment the score comes from (a draft is work in "
-        "progress, and its unanswered questions count as gaps); None for a score on evidence "
-        "alone and for an unassessed holding"
+        description="Status of the assessment the score comes from: submitted or final (a "
+        "draft never stands for a holding); None for a score on evidence alone and for an "
+        "unassessed holding"
     )
     overall: float | None
     band: RiskBand | None

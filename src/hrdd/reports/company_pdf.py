@@ -7,11 +7,11 @@ from reportlab.platypus import Flowable, KeepTogether, PageBreak, Paragraph, Spa
 
 from hrdd.reports.charts import evidence_risk_chart, theme_bar_chart
 from hrdd.reports.layout import (
-    ACTION_LABELS,
     NO_VALUE,
     OutlineMark,
     ReportDocument,
     Styles,
+    action_label,
     band_cell_style,
     build_styles,
     cell_text_width,
@@ -94,7 +94,10 @@ class _CompanyReportBuilder:
                 "Sensitivity range",
                 f"{format_score(summary.range_low)} to {format_score(summary.range_high)}",
             ],
-            ["Recommended action", ACTION_LABELS[summary.recommended_action]],
+            [
+                "Recommended action",
+                action_label(summary.recommended_action, self.report.company_listed),
+            ],
             ["Why this action", self._cell(summary.action_reason, widths[1])],
         ]
         table = paragraph_table(

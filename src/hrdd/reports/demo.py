@@ -17,7 +17,11 @@ way where the record speaks (no forensic finding, so R1 is 0; exports and licenc
 and the questions about surveillance products, their buyers and their misuse are not
 applicable, with that reason. Their record holds no evidence or claims by design, so it says
 nothing about their human rights governance (or listings) either way: those questions stay
-unanswered, for an analyst. They score on that unknown policy gap, with low confidence.
+unanswered, for an analyst. Their drafts score on that unknown policy gap, with low confidence.
+
+The assessments stay drafts: they are a starting point for an analyst, not due diligence
+done. Portfolio risk counts submitted and final assessments only, so in the demo portfolio
+the curated companies are scored on their evidence alone and the controls are unassessed.
 
 Market values of the demo portfolio are illustrative: one equal amount per holding.
 """
@@ -58,6 +62,7 @@ from hrdd.questionnaires.schemas import DisclosureAnswerType, Questionnaire
 from hrdd.reports import service as reports
 from hrdd.reports.schemas import PageSize
 from hrdd.scoring import service as scoring
+from hrdd.scoring.schemas import ScoreSummary
 from hrdd.vocab import AssessmentStatus, EvidenceType, Role, words_of
 
 DEMO_ORGANISATION = "Demo investor"
@@ -395,6 +400,17 @@ def _portfolio(
     return portfolio
 
 
+def _portfolio_basis(score: ScoreSummary | None) -> str:
+    if score is None:
+        return "unassessed (no submitted assessment, no evidence recorded)"
+    basis = (
+        "on evidence alone until an assessment is submitted"
+        if score.assessment_id is None
+        else "from its submitted assessment"
+    )
+    return f"{basis}, risk {score.overall:g} ({score.band}), action {score.action}"
+
+
 def run_demo(
     database: Database,
     settings: Settings,
@@ -427,14 +443,16 @@ def run_demo(
         portfolio = _portfolio(session, actor, companies, settings.max_csv_rows)
         portfolio_id = portfolio.id
         report_assessment = assessed[subject.id].id
-        scores = scoring.current_scores(session, [company.id for company in companies])
+        held = scoring.current_scores(session, [company.id for company in companies])
         for company in companies:
-            score = scores[company.id]
-            kind = "control company" if not company.categories else "assessment"
+            assessment = assessed[company.id]
+            own = scoring.assessment_score(session, assessment.id, None).summary
+            kind = "control company" if not company.categories else "company"
             lines.append(
-                f"{company.name}: {kind}, {cited[company.id]} answers citing curated sources; "
-                f"risk {score.overall:g} ({score.band}, {score.confidence} confidence), "
-                f"action {score.action}"
+                f"{company.name}: {kind}, {assessment.status} assessment with "
+                f"{cited[company.id]} answers citing curated sources, its risk {own.overall:g} "
+                f"({own.band}, {own.confidence} confidence); in the portfolio: "
+                f"{_portfolio_basis(held.get(company.id))}"
             )
 
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -88,6 +88,22 @@ SHORT_ACTION_LABELS: dict[InvestorAction, str] = {
     InvestorAction.vote_or_file_resolution: "Vote / resolution",
     InvestorAction.divest_or_exclude: "Divest / exclude",
 }
+# A private company holds no shareholder votes: the same rung is the investor's governance
+# rights there (STAP: through the fund manager, the LP advisory committee, side letters).
+_PRIVATE_FORMAL_RIGHTS = "Use governance rights: fund manager, LP advisory committee, side letter"
+_PRIVATE_FORMAL_RIGHTS_SHORT = "Governance rights"
+
+
+def action_label(action: InvestorAction, listed: bool) -> str:
+    if action is InvestorAction.vote_or_file_resolution and not listed:
+        return _PRIVATE_FORMAL_RIGHTS
+    return ACTION_LABELS[action]
+
+
+def short_action_label(action: InvestorAction, listed: bool) -> str:
+    if action is InvestorAction.vote_or_file_resolution and not listed:
+        return _PRIVATE_FORMAL_RIGHTS_SHORT
+    return SHORT_ACTION_LABELS[action]
 
 
 def format_money(value: Decimal | None, currency: str) -> str:

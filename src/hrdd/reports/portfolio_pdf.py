@@ -9,15 +9,14 @@ from reportlab.platypus import Flowable, PageBreak, Paragraph, Spacer, Table, Ta
 from hrdd.portfolios.schemas import ShareBasis
 from hrdd.reports.charts import band_count_chart, band_exposure_chart
 from hrdd.reports.layout import (
-    ACTION_LABELS,
     BAND_TEXT_COLOURS,
     NO_VALUE,
-    SHORT_ACTION_LABELS,
     OutlineMark,
     PlainRowsTable,
     ProgressCallback,
     ReportDocument,
     Styles,
+    action_label,
     band_cell_style,
     build_styles,
     cell_text_width,
@@ -36,6 +35,7 @@ from hrdd.reports.layout import (
     score_source,
     section_heading,
     section_start,
+    short_action_label,
 )
 from hrdd.reports.schemas import (
     FlaggedHolding,
@@ -271,7 +271,7 @@ class _PortfolioReportBuilder:
             ],
             ["Score rests on", self._cell(_rests_on(holding), widths[1])],
             ["Confidence", enum_label(holding.confidence)],
-            ["Recommended action", ACTION_LABELS[holding.action]],
+            ["Recommended action", action_label(holding.action, holding.company_listed)],
             ["Why this action", self._cell(holding.action_reason, widths[1])],
         ]
         if holding.overrides:
@@ -328,7 +328,9 @@ class _PortfolioReportBuilder:
             "Unassessed" if holding.band is None else enum_label(holding.band),
             format_score(holding.score),
             NO_VALUE if holding.confidence is None else enum_label(holding.confidence),
-            NO_VALUE if holding.action is None else SHORT_ACTION_LABELS[holding.action],
+            NO_VALUE
+            if holding.action is None
+            else short_action_label(holding.action, holding.company_listed),
         ]
 
     def holdings(self) -> list[Flowable]:
@@ -382,8 +384,12 @@ class _PortfolioReportBuilder:
         )
         story.append(
             Paragraph(
-                f"Holdings without an assessment: {exposure}. They stay in the portfolio's "
-                "exposure until they are matched to a company and assessed.",
+                f"Holdings with no score: {exposure}. Each was not matched to a company, is "
+                "waiting for someone to confirm which company it is, or is in a company with "
+                "neither a submitted assessment nor evidence on record. They stay in the "
+                "portfolio's exposure until they are matched and assessed. (Holdings scored on "
+                "their evidence alone, with no submitted assessment yet, are in the tables "
+                "above; their recommended action is at least engagement.)",
                 self.styles.body,
             )
         )

@@ -152,6 +152,8 @@ class CompanyReport(ReportData):
     rule_set: RuleSetRef
     inputs_hash: NonEmptyText
     assessment_status: AssessmentStatus
+    # False for a private company: no shareholder vote, so the actions name governance rights.
+    company_listed: bool = True
     summary: ScoreSummary
     theme_scores: list[ThemeScore] = Field(default_factory=list)
     evidence_risk_series: list[RiskPoint] = Field(default_factory=list)
@@ -242,6 +244,7 @@ class FlaggedHolding(ReportData):
     confidence: Confidence
     action: InvestorAction
     action_reason: NonEmptyText
+    company_listed: bool = True
     overrides: list[OverrideFired] = Field(default_factory=list)
     exposure_via: list[OwnedCompany] = Field(default_factory=list)
     key_evidence: list[Citation] = Field(default_factory=list)
@@ -258,6 +261,7 @@ class HoldingRow(ReportData):
     score: Score | None = None
     confidence: Confidence | None = None
     action: InvestorAction | None = None
+    company_listed: bool = True
 
 
 class UnassessedHolding(ReportData):

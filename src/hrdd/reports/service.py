@@ -79,6 +79,7 @@ from hrdd.vocab import (
     DisclosureLevel,
     EvidenceType,
     FulfilmentStatus,
+    ListingStatus,
     RiskBand,
     SourceClass,
 )
@@ -108,10 +109,13 @@ PORTFOLIO_METHOD = MethodologySection(
         "none has a weight, they are shares of the value that is known. A holding with no "
         "share of value counts by number only. Figures are given both by number of holdings "
         "and by value.",
-        "A holding is unassessed when it was not matched to a company, when its name resembles "
-        "companies of the registry but no one has confirmed which one it is, or when its "
-        "company has neither an assessment nor evidence on record. Unassessed holdings stay in "
-        "every total.",
+        "A holding's score comes from its company's newest final, else submitted, assessment; "
+        "a draft is work in progress and stands for nothing. A company with neither is scored "
+        "on its evidence alone, and its recommended action is at least engagement: no due "
+        "diligence has been done yet. A holding is unassessed when it was not matched to a "
+        "company, when its name resembles companies of the registry but no one has confirmed "
+        "which one it is, or when its company has neither such an assessment nor evidence on "
+        "record. Unassessed holdings stay in every total.",
         "A holding needs escalation when its recommended action is collective escalation or "
         "more severe (voting or filing a resolution, divestment or exclusion).",
     ],
@@ -330,6 +334,7 @@ def company_report(
         rule_set=RuleSetRef(id=summary.ruleset_id, version=str(summary.ruleset_version)),
         inputs_hash=summary.inputs_hash,
         assessment_status=subject.status,
+        company_listed=company.listing_status == ListingStatus.listed.value,
         summary=ScoreSummary(
             overall=summary.overall,
             band=summary.band,
@@ -425,7 +430,23 @@ def _key_evidence(session: Session, company_ids: Sequence[uuid.UUID]) -> _KeyEvi
     return _KeyEvidence(found, titles)
 
 
-def _flagged(holding: HoldingRisk, evidence: _KeyEvidence) -> FlaggedHolding:
+def _listed_companies(session: Session, holdings: Sequence[HoldingRisk]) -> set[uuid.UUID]:
+    """The holdings' companies with shares listed on an exchange (the others have no
+    shareholder vote to use)."""
+    wanted = sorted({h.company_id for h in holdings if h.company_id is not None})
+    if not wanted:
+        return set()
+    rows = session.execute(
+        select(Company.id).where(
+            Company.id.in_(wanted), Company.listing_status == ListingStatus.listed.value
+        )
+    )
+    return {row.id for row in rows}
+
+
+def _flagged(
+    holding: HoldingRisk, evidence: _KeyEvidence, listed: set[uuid.UUID]
+) -> FlaggedHolding:
     if (
         holding.overall is None
         or holding.band is None
@@ -454,6 +475,7 @@ def _flagged(holding: HoldingRisk, evidence: _KeyEvidence) -> FlaggedHolding:
         confidence=holding.confidence,
         action=holding.action,
         action_reason=holding.action_reason,
+        company_listed=holding.company_id in listed,
         overrides=_overrides(holding.overrides, evidence.titles),
         exposure_via=[
             OwnedCompany(
@@ -506,13 +528,14 @@ def portfolio_report_from_risk(
     )
     evidence = _key_evidence(session, [h.scored_company_id for h in flagged if h.scored_company_id])
     version, _ = scoring.current_version(session)
+    listed = _listed_companies(session, risk.holdings)
     return PortfolioReport(
         portfolio_name=portfolio.name,
         owner_organisation=_organisation_name(session, portfolio.organisation_id),
         report_date=risk.as_of,
         rule_set=RuleSetRef(id=risk.ruleset_id, version=str(risk.ruleset_version)),
         key_figures=_key_figures(risk),
-        flagged=[_flagged(h, evidence) for h in flagged],
+        flagged=[_flagged(h, evidence, listed) for h in flagged],
         holdings=[
             HoldingRow(
                 name=h.name,
@@ -523,6 +546,7 @@ def portfolio_report_from_risk(
                 score=h.overall,
                 confidence=h.confidence,
                 action=h.action,
+                company_listed=h.company_id in listed,
             )
             for h in risk.holdings
         ],

@@ -79,6 +79,9 @@ _ACTION_WORDS = {
     InvestorAction.vote_or_file_resolution: "vote against management or file a resolution",
     InvestorAction.divest_or_exclude: "divest or exclude, as the last resort",
 }
+# The least an investor should do about a company scored on its evidence alone (UNGP 17: due
+# diligence starts with finding out; a quiet evidence record is not a clean one).
+UNASSESSED_MIN_ACTION = InvestorAction.engage
 
 
 class ScoringInputError(ValueError):
@@ -903,9 +906,19 @@ def _action(
     trend: Trend,
     previous: ScoreResult | None,
     rules: RuleSet,
+    *,
+    assessed: bool,
 ) -> tuple[InvestorAction, str]:
     action = rules.actions.by_band[band].action
     reasons = [f"Band {band} (overall {overall}): {_ACTION_WORDS[action]}."]
+    if not assessed and ACTION_LADDER.index(action) < ACTION_LADDER.index(UNASSESSED_MIN_ACTION):
+        # A company with a record of evidence and no due diligence yet: a low evidence score
+        # says nothing about how it manages the risk, so the first step is to ask.
+        action = UNASSESSED_MIN_ACTION
+        reasons.append(
+            "No submitted assessment yet: engage the company with the questionnaire's "
+            "questions before relying on this rating."
+        )
     rules_by_id = {rule.id: rule for rule in rules.overrides}
     for fired in overrides:
         minimum = rules_by_id[fired.rule_id].min_action
@@ -921,6 +934,11 @@ def _action(
                 f"The rule set changed since the previous score ({previous.ruleset_id} "
                 f"v{previous.ruleset_version} to {rules.id} v{rules.version}), so the change "
                 "in risk is not read as a trend: the action follows the band and red flags."
+            )
+        elif trend == "in_progress":
+            reasons.append(
+                "This is a draft: its score moves as answers are filled in (unanswered "
+                "questions count as gaps), so no trend is read until it is submitted."
             )
         elif trend == "worsening":
             steps = rules.actions.worsening.steps_up
@@ -939,9 +957,34 @@ def _action(
                 f"Risk fell {-change} points since the previous score; keep the asks that "
                 "produced the change on record."
             )
+        elif _stepped_up(previous, rules, assessed=assessed):
+            # The step up answered engagement that was not working; a rescore with nothing
+            # better to show (a new match, time passing) must not quietly take it back.
+            steps = rules.actions.worsening.steps_up
+            raised = ACTION_LADDER[min(ACTION_LADDER.index(action) + steps, len(ACTION_LADDER) - 1)]
+            if ACTION_LADDER.index(raised) > ACTION_LADDER.index(action):
+                action = raised
+            reasons.append(
+                "Risk has not fallen since it rose at an earlier score, so the step up the "
+                f"ladder stands: {_ACTION_WORDS[action]}."
+            )
         else:
             reasons.append("Risk is stable since the previous score.")
     return action, " ".join(reasons)
+
+
+def _stepped_up(previous: ScoreResult, rules: RuleSet, *, assessed: bool) -> bool:
+    """Whether the previous score's action is above what its band and red flags ask for, i.e.
+    a rise in risk moved it up the ladder."""
+    base = rules.actions.by_band[previous.band].action
+    if not assessed and ACTION_LADDER.index(base) < ACTION_LADDER.index(UNASSESSED_MIN_ACTION):
+        base = UNASSESSED_MIN_ACTION
+    rules_by_id = {rule.id: rule for rule in rules.overrides}
+    for fired in previous.overrides:
+        rule = rules_by_id.get(fired.rule_id)
+        if rule is not None and ACTION_LADDER.index(rule.min_action) > ACTION_LADDER.index(base):
+            base = rule.min_action
+    return ACTION_LADDER.index(previous.action) > ACTION_LADDER.index(base)
 
 
 def _diff(
@@ -1040,7 +1083,7 @@ def inputs_hash(request: ScoreRequest) -> str:
     """
     rest = request.model_dump(
         mode="json",
-        include={"answers", "incidents", "commitments", "assessed"},
+        include={"answers", "incidents", "commitments", "assessed", "in_progress"},
         exclude_defaults=True,
     )
     rest["as_of"] = request.as_of.isoformat()
@@ -1095,8 +1138,10 @@ def score(request: ScoreRequest) -> ScoreResult:
         policy, evidence, rules, day, evidence_risk, floor, overall_value, request.assessed
     )
     digest = inputs_hash(request)
-    trend = _trend(overall, band, request.previous, rules)
-    action, action_reason = _action(band, overall, overrides, trend, request.previous, rules)
+    trend = "in_progress" if request.in_progress else _trend(overall, band, request.previous, rules)
+    action, action_reason = _action(
+        band, overall, overrides, trend, request.previous, rules, assessed=request.assessed
+    )
     diff = (
         _diff(
             request.previous, overall, band, trend, contributions, overrides, rules, digest, as_of

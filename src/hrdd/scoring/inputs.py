@@ -236,6 +236,9 @@ class ScoreRequest(_Frozen):
     # red flags alone. Counting every unanswered question as a gap would call every unassessed
     # holding high-risk and bury the holdings with documented harm among them.
     assessed: bool = True
+    # True for a draft: its score moves as answers are filled in, which is not a trend (an
+    # empty draft scores high, so filling it in would read as risk falling).
+    in_progress: bool = False
 
     @field_validator("questions")
     @classmethod
@@ -334,8 +337,9 @@ def _answer_shape_problems(question: QuestionSpec, answer: AnswerInput) -> list[
 # --- result ---------------------------------------------------------------------------------
 
 ContributionKind = Literal["answer", "incident", "commitment", "override", "theme"]
-# rules_changed: the previous score used another rule-set version, so no trend is read.
-Trend = Literal["first", "rules_changed", "worsening", "stable", "improving"]
+# rules_changed: the previous score used another rule-set version, so no trend is read;
+# in_progress: a draft's score, no trend is read either.
+Trend = Literal["first", "rules_changed", "in_progress", "worsening", "stable", "improving"]
 
 
 class Contribution(_Frozen):

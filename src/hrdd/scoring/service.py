@@ -108,14 +108,19 @@ BIGGEST_MOVERS = 10
 MAX_SERIES_POINTS = 60
 # The date the inputs key is computed at: any fixed date, so the key ignores the as-of date.
 _KEY_DATE = dt.date(2000, 1, 1)
+# The assessments that can stand for a company in portfolio risk and reports. A draft is work
+# in progress: its unanswered questions count as gaps, so an empty draft would read as high
+# risk and a half-filled one as falling risk. Until one is submitted, the company is scored on
+# its evidence alone.
 _REPRESENTATIVE_ORDER = {
     AssessmentStatus.final.value: 0,
     AssessmentStatus.submitted.value: 1,
-    AssessmentStatus.draft.value: 2,
 }
+_STANDING = frozenset(_REPRESENTATIVE_ORDER)
 _TRENDS: dict[str, ScoreTrend | None] = {
     "first": None,
     "rules_changed": None,
+    "in_progress": None,
     "worsening": "up",
     "improving": "down",
     "stable": "flat",
@@ -649,6 +654,8 @@ def build_request(
             as_of=as_of,
             previous=previous,
             assessed=subject.assessment is not None,
+            in_progress=subject.assessment is not None
+            and subject.assessment.status == AssessmentStatus.draft.value,
         )
     except ValidationError as error:
         raise Conflict(f"{_describe(subject)} cannot be scored: {error}") from None
@@ -1115,8 +1122,8 @@ def live_assessments(session: Session, company_ids: Sequence[uuid.UUID] | None) 
 
 
 def _representative(assessments: Iterable[Assessment]) -> dict[uuid.UUID, Assessment]:
-    """Per company, the assessment that stands for it: newest final, else newest submitted,
-    else newest draft."""
+    """Per company, the assessment that stands for it: newest final, else newest submitted
+    (drafts stand for nothing)."""
     chosen: dict[uuid.UUID, Assessment] = {}
     for assessment in assessments:
         rank = _REPRESENTATIVE_ORDER.get(assessment.status)
@@ -1142,9 +1149,9 @@ def current_scores(
     session: Session, company_ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, ScoreSummary]:
     """Latest stored score per company for the caller's organisation: the newest final (else
-    newest submitted, else newest draft) assessment's stored score; for a company with no
-    assessment, an evidence-only score (answers empty) so red flags are never hidden. Companies
-    with neither assessment nor evidence are absent from the dict.
+    newest submitted) assessment's stored score; for a company with neither, an evidence-only
+    score (answers empty) so red flags are never hidden, whatever drafts are in progress.
+    Companies with neither such an assessment nor evidence are absent from the dict.
 
     Scores are brought up to date first (stored when the rules, the inputs, the overall score
     or the band changed), so the summary is never older than the data it rests on.
@@ -1228,8 +1235,9 @@ def _evidence_only_held(
 
 def _subjects(assessments: Sequence[Assessment], evidence_only: set[uuid.UUID]) -> list[Subject]:
     """What a rescore (and a rule-draft preview, which must show the same) scores: each
-    assessment, and the evidence-only score of each of the companies no one has assessed."""
-    assessed = {a.company_id for a in assessments}
+    assessment, and the evidence-only score of each of the companies with no submitted or
+    final assessment."""
+    assessed = {a.company_id for a in assessments if a.status in _STANDING}
     return [
         *(Subject(a.company_id, a) for a in assessments),
         *(Subject(company_id) for company_id in sorted(evidence_only - assessed)),
