@@ -118,10 +118,12 @@ class _CompanyReportBuilder:
             keep_with=[
                 Paragraph(
                     "Commitment score per theme, from 0 (nothing disclosed or done) to 100. "
-                    "Claimed: as the answers state it. Verified: with each recorded claim "
-                    "weighed by how far it was fulfilled, so a claim only the company reports "
-                    "counts for less and one the evidence contradicts counts against its theme. "
-                    "The difference is the say-do gap.",
+                    "Claimed: as the answers state it. Verified: with each claim recorded in "
+                    "the evidence registry (a commitment) weighed by how far it was fulfilled, "
+                    "so a claim only the company reports counts for less and one the evidence "
+                    "contradicts counts against its theme; an answer no recorded claim speaks "
+                    "to counts as given, with the sources it cites. The difference is the "
+                    "say-do gap.",
                     self.styles.small,
                 ),
                 theme_bar_chart(themes, self.width),
