@@ -10,7 +10,7 @@ from fastapi import Response
 
 from hrdd.assessments.api import AnswerBody
 from hrdd.deps import DbSession, Investor, in_worker_thread
-from hrdd.http import IfMatch
+from hrdd.http import RequiredIfMatch
 from hrdd.main import create_app
 
 app = create_app()
@@ -24,7 +24,7 @@ async def write_floor(
     session: DbSession,
     principal: Investor,
     response: Response,
-    if_match: IfMatch = None,
+    if_match: RequiredIfMatch,
 ) -> dict[str, str]:
     def work() -> dict[str, str]:
         response.headers["ETag"] = if_match or ""

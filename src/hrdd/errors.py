@@ -155,10 +155,18 @@ def location_to_path(loc: tuple[Any, ...] | list[Any]) -> str:
 
 
 def _validation_errors(exc: RequestValidationError) -> list[ProblemDetail]:
-    return [
-        ProblemDetail(path=location_to_path(err.get("loc", ())), message=str(err.get("msg", "")))
-        for err in exc.errors()
-    ]
+    return [_validation_error(err) for err in exc.errors()]
+
+
+def _validation_error(err: dict[str, Any]) -> ProblemDetail:
+    loc = err.get("loc", ())
+    if err.get("type") == "json_invalid":
+        # FastAPI puts the character position where a field name goes: ('body', 34).
+        position = loc[-1] if loc and isinstance(loc[-1], int) else None
+        reason = (err.get("ctx") or {}).get("error") or err.get("msg", "")
+        where = f" at character {position}" if position is not None else ""
+        return ProblemDetail(path="body", message=f"malformed JSON{where}: {reason}")
+    return ProblemDetail(path=location_to_path(loc), message=str(err.get("msg", "")))
 
 
 def _unreadable_body(cause: BaseException | None) -> str | None:

@@ -388,3 +388,20 @@ def test_deep_nesting_inside_a_field_is_a_422_naming_the_field(world_client, db,
     company = client.post(f"{API}/companies", json={"name": nested}, headers=tenant_a.analyst)
     assert error_paths(problem(company, 422)) == ["name"]
     assert table_counts(db) == before
+
+
+def test_malformed_json_names_the_body_and_the_character(world_client, db, tenant_a):
+    """FastAPI puts the character position where a field goes ('34'); the problem names the
+    body and says where the JSON breaks."""
+    client, _ = world_client
+    before = table_counts(db)
+    response = client.post(
+        f"{API}/portfolios",
+        content=b'{"name": "Equities", "base_currency": }',
+        headers=tenant_a.investor | {"Content-Type": "application/json"},
+    )
+    body = problem(response, 422)
+    assert error_paths(body) == ["body"]
+    message = body["errors"][0]["message"]
+    assert message.startswith("malformed JSON at character 38") and "Expecting value" in message
+    assert table_counts(db) == before

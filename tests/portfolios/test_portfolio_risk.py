@@ -100,7 +100,7 @@ def test_a_stake_that_ended_does_not_count(client, tenant_a, db, content):
     assert holding["name"] == "Former Owner AG"
     assert [e["current"] for e in holding["exposure_via"]] == [False]
     assert holding["assessed"] is False
-    assert "no assessment and no evidence" in holding["unassessed_reason"]
+    assert "no submitted or final assessment and no evidence" in holding["unassessed_reason"]
 
 
 def test_holding_scores_are_the_current_scores(client, tenant_a, db, content):

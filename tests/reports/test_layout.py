@@ -8,6 +8,7 @@ from pypdf import PdfReader
 from reportlab.graphics.shapes import Drawing, Rect
 from reportlab.platypus import Flowable, Spacer
 
+from hrdd.reports.charts import whole_number
 from hrdd.reports.layout import ReportDocument, build_styles, section_start
 from hrdd.reports.schemas import PageSize
 
@@ -72,3 +73,14 @@ def test_a_heading_and_chart_that_fit_stay_on_the_page() -> None:
         *section_start("Chart section", styles, key="chart", keep_with=[chart()]),
     ]
     assert page_of(rendered(story), "Chart section") == 1
+
+
+def test_chart_labels_round_half_up_as_the_tables_do() -> None:
+    """'%.0f' rounds half to even: a theme at 62.5 read 62 beside one at 37.5 reading 38."""
+    assert [whole_number(value) for value in (62.5, 37.5, 0.5, 99.4, 0.0)] == [
+        "63",
+        "38",
+        "1",
+        "99",
+        "0",
+    ]

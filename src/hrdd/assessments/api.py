@@ -33,7 +33,7 @@ from hrdd.config import Settings
 from hrdd.db import utcnow
 from hrdd.deps import Analyst, DbSession, Investor, in_worker_thread
 from hrdd.errors import ProblemDetail, problem_responses
-from hrdd.http import IfMatch, PageParams, page_params
+from hrdd.http import IfMatch, PageParams, RequiredIfMatch, page_params
 from hrdd.questionnaires.answers import AnswerError
 from hrdd.vocab import AssessmentStatus
 
@@ -41,6 +41,8 @@ router = APIRouter(prefix="/assessments", tags=["assessments"])
 
 _READ_ERRORS = problem_responses(401, 403, 404, 422)
 _WRITE_ERRORS = problem_responses(401, 403, 404, 409, 412, 413, 422, 428)
+# Writes that check If-Match only when it is given: no 428.
+_OPTIONAL_ETAG_WRITE_ERRORS = problem_responses(401, 403, 404, 409, 412, 413, 422)
 # Writes that take no If-Match (creating, choosing): no 412 or 428.
 _NO_ETAG_WRITE_ERRORS = problem_responses(401, 403, 404, 409, 413, 422)
 _IF_MATCH_REQUIRED = (
@@ -147,7 +149,7 @@ async def put_answer(
     session: DbSession,
     principal: Investor,
     response: Response,
-    if_match: IfMatch = None,
+    if_match: RequiredIfMatch,
 ) -> AssessmentOut:
     def work() -> AssessmentOut:
         assessment = service.get_assessment(session, assessment_id)
@@ -174,7 +176,7 @@ async def patch_answers(
     session: DbSession,
     principal: Investor,
     response: Response,
-    if_match: IfMatch = None,
+    if_match: RequiredIfMatch,
 ) -> AssessmentOut:
     def work() -> AssessmentOut:
         assessment = service.get_assessment(session, assessment_id)
@@ -197,7 +199,7 @@ def delete_answer(
     session: DbSession,
     principal: Investor,
     response: Response,
-    if_match: IfMatch = None,
+    if_match: RequiredIfMatch,
 ) -> AssessmentOut:
     assessment = service.get_assessment(session, assessment_id)
     service.delete_answer(session, principal, assessment, question_id, if_match)
@@ -218,7 +220,7 @@ def submit_assessment(
     session: DbSession,
     principal: Investor,
     response: Response,
-    if_match: IfMatch = None,
+    if_match: RequiredIfMatch,
 ) -> AssessmentOut:
     assessment = service.get_assessment(session, assessment_id)
     service.submit(session, principal, assessment, if_match)
@@ -229,7 +231,7 @@ def submit_assessment(
     "/{assessment_id}/review",
     summary="Approve or return a submitted assessment (analyst)",
     response_model=AssessmentOut,
-    responses=_WRITE_ERRORS,
+    responses=_OPTIONAL_ETAG_WRITE_ERRORS,
     description="`approve` makes it `final`; `return` sends it back to `draft` with the "
     "comment kept (a comment is required then). 409 unless it is `submitted`; 403 for the key "
     "that submitted it (four eyes). `If-Match` is checked when given.",
@@ -252,7 +254,7 @@ def review_assessment(
     summary="Reopen a final assessment as a new draft version",
     status_code=status.HTTP_201_CREATED,
     response_model=AssessmentOut,
-    responses=_WRITE_ERRORS,
+    responses=_OPTIONAL_ETAG_WRITE_ERRORS,
     description="Creates a new draft that copies the answers and links back to this one "
     "(`previous_assessment_id`); this one stays unchanged and final until the new one is "
     "approved, when it becomes `superseded`. 409 unless final or when already reopened.",
@@ -330,7 +332,7 @@ def import_answers(
     session: DbSession,
     principal: Investor,
     response: Response,
-    if_match: IfMatch = None,
+    if_match: RequiredIfMatch,
 ) -> ImportResult:
     assessment = service.get_assessment(session, assessment_id)
     written = service.import_answers(session, principal, assessment, document, if_match)
@@ -356,7 +358,7 @@ def import_xlsx(
     session: DbSession,
     principal: Investor,
     response: Response,
-    if_match: IfMatch = None,
+    if_match: RequiredIfMatch,
 ) -> ImportResult:
     assessment = service.get_assessment(session, assessment_id)
     data = read_limited(file.file, _settings(request).max_upload_bytes)

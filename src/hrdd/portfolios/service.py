@@ -679,15 +679,16 @@ def _effective_weights(holdings: Sequence[Holding]) -> tuple[list[Decimal | None
 
 def _unassessed_reason(holding: Holding, company_name: str | None) -> str:
     if holding.resolution == HoldingResolution.candidates:
+        count = len(holding.candidates)
         return (
-            f"its name resembles {len(holding.candidates)} registry companies; confirm one to "
-            "assess it"
+            f"its name resembles {count} registry {'company' if count == 1 else 'companies'}; "
+            "confirm one to assess it"
         )
     if holding.company_id is None:
         return "not matched to any company of the registry"
     return (
-        f"{company_name or 'the company'} has no assessment and no evidence in effect "
-        "(none on record, or none dated on or before today)"
+        f"{company_name or 'the company'} has no submitted or final assessment and no "
+        "evidence in effect (none on record, or none dated on or before today)"
     )
 
 

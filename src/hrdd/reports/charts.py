@@ -2,7 +2,7 @@
 
 from collections.abc import Sequence
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from reportlab.graphics.charts.barcharts import HorizontalBarChart, VerticalBarChart
@@ -90,7 +90,7 @@ def theme_bar_chart(themes: Sequence[ThemeScore], width: float) -> Drawing:
         chart.bars[index].fillColor = colour
         chart.bars[index].strokeColor = None
     chart.barSpacing = 1
-    chart.barLabelFormat = "%.0f"
+    chart.barLabelFormat = whole_number
     chart.barLabels.fontName = BODY_FONT
     chart.barLabels.fontSize = _LABEL_SIZE
     chart.barLabels.nudge = 8
@@ -195,7 +195,7 @@ def band_count_chart(by_band: Sequence[BandExposure], width: float) -> Drawing:
     register_fonts()
     counts = _values_by_band(by_band)
     values = [float(counts[band].holdings) if band in counts else 0.0 for band in _BAND_ORDER]
-    return _band_bar_chart(values, width, "%.0f")
+    return _band_bar_chart(values, width, whole_number)
 
 
 def compact_amount(amount: float) -> str:
@@ -230,4 +230,10 @@ def band_exposure_chart(
 
 
 def _percent(value: float) -> str:
-    return f"{value:.0f}%"
+    return f"{whole_number(value)}%"
+
+
+def whole_number(value: float) -> str:
+    """Rounded half up, as the tables print scores: '%.0f' rounds half to even, so a chart
+    showed 62.5 as 62 beside 37.5 as 38."""
+    return str(Decimal(str(value)).quantize(Decimal(1), ROUND_HALF_UP))

@@ -277,9 +277,10 @@ class _PortfolioReportBuilder:
         if holding.overrides:
             overrides = "<br/>".join(
                 f"<b>{escape_for_paragraph(override.rule_id)}</b>: "
-                f"{escape_for_paragraph(override.reason)} "
-                f"(lifts when: {escape_for_paragraph(override.lifts_when.rstrip('.'))})"
+                f"{escape_for_paragraph(override.reason.rstrip('.'))}. "
+                f"Lifts when: {escape_for_paragraph(override.lifts_when.rstrip('.'))}"
                 + escape_for_paragraph(evidence_suffix(override.evidence))
+                + "."
                 for override in holding.overrides
             )
             rows.append(["Overrides fired", Paragraph(overrides, self.styles.cell)])
