@@ -83,6 +83,23 @@ def test_answers_carry_values_dates_and_visibility(questionnaire):
     assert all(a.visible for qid, a in answers.items() if qid in {"P1", "EX5", "C3a"})
 
 
+def test_an_answer_is_as_recent_as_its_newest_dated_source(questionnaire):
+    """Freshness is about the information: an answer typed in today from 2019 and 2021
+    reports is 2021 information; one citing no dated source is as recent as its last change."""
+    sources = [
+        {"url": "https://example.org/a", "title": "Old report", "source_date": "2019-10-29"},
+        {"url": "https://example.org/b", "title": "Newer report", "source_date": "2021-07-18"},
+        {"url": "https://example.org/c", "title": "Undated page"},
+    ]
+    payloads = {
+        "P1": {"type": "disclosure", "level": "full", "evidence": sources},
+        "P2": {"type": "disclosure", "level": "full", "evidence": sources[2:]},
+    }
+    answers = {a.question_id: a for a in answer_inputs(questionnaire, records(payloads))}
+    assert answers["P1"].answered_on == dt.date(2021, 7, 18)
+    assert answers["P2"].answered_on == WHEN.date()
+
+
 def test_unfit_payloads_are_left_out(questionnaire):
     payloads = {
         "P1": {"type": "single_choice", "value": "yes"},

@@ -210,6 +210,29 @@ def _answer_input(
     return None
 
 
+def _as_of(record: AnswerRecord) -> dt.date | None:
+    """How recent an answer's information is: the date of its newest dated source (an answer
+    typed in yesterday from a 2019 report is 2019 information), else when it was last changed."""
+    dated = [
+        source_date
+        for item in record.payload.get("evidence") or ()
+        if isinstance(item, Mapping)
+        and (source_date := _iso_date(item.get("source_date"))) is not None
+    ]
+    if dated:
+        return max(dated)
+    return record.updated_at.date() if record.updated_at is not None else None
+
+
+def _iso_date(value: Any) -> dt.date | None:
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
 def answer_inputs(
     questionnaire: Questionnaire, records: Iterable[AnswerRecord]
 ) -> tuple[AnswerInput, ...]:
@@ -225,8 +248,7 @@ def answer_inputs(
         spec = specs.get(record.question_id)
         if spec is None:
             continue
-        answered_on = record.updated_at.date() if record.updated_at is not None else None
-        answer = _answer_input(spec.id, spec.answer_type, record.payload, answered_on)
+        answer = _answer_input(spec.id, spec.answer_type, record.payload, _as_of(record))
         if answer is None:
             continue
         if spec.option_points and any(o not in spec.option_points for o in answer.options):

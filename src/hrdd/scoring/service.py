@@ -1701,7 +1701,9 @@ def methodology(ruleset: RuleSet, theme_titles: Mapping[str, str] | None = None)
             entries=entries(
                 (
                     enum_label(rule.band),
-                    f"{rule.lower:g} to {rule.upper:g}: "
+                    # Lower bounds are inclusive, upper ones exclusive but the last band's.
+                    f"{rule.lower:g} to {'' if rule is ruleset.bands[-1] else 'under '}"
+                    f"{rule.upper:g}: "
                     f"{enum_label(ruleset.actions.by_band[rule.band].action).lower()}",
                     f"{rule.why} {ruleset.actions.by_band[rule.band].why}",
                 )
