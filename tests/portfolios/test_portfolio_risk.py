@@ -254,6 +254,8 @@ def test_without_market_values_shares_come_from_weights(client, tenant_a, conten
     assert Decimal(totals["total_value"]) == 0
     assert totals["share_basis"] == "weights"
     assert totals["holdings_without_value"] == 1
+    # The file covers 70% of the portfolio: shares are of that, and the view says so.
+    assert Decimal(totals["weights_total"]) == Decimal("0.7")
     assert Decimal(totals["unassessed"]["share_of_value"]) == _share(Decimal("0.6"), Decimal("0.7"))
     assert Decimal(totals["unassessed"]["share_of_holdings"]) == _share(Decimal(2), Decimal(3))
 

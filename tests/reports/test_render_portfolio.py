@@ -239,6 +239,21 @@ def test_with_weights_only_no_money_is_shown_and_shares_come_from_weights() -> N
     assert "EUR" not in text.split("Flagged holdings")[0]
 
 
+def test_weights_covering_part_of_the_portfolio_say_what_the_shares_are_of() -> None:
+    """A file listing 30% of the portfolio: its band shares add up to 100% of that 30%, while
+    each holding's weight is printed as given; the key figures must say so."""
+    figures = portfolio_report().key_figures.model_copy(
+        update={
+            "share_basis": ShareBasis.weights,
+            "total_value": Decimal(0),
+            "weights_total": Decimal("0.3"),
+        }
+    )
+    text = squashed("\n".join(page_texts(render(portfolio_report(key_figures=figures)))))
+    assert squashed("which add up to 30.0% of the portfolio") in text
+    assert squashed("the shares below are shares of that 30.0% and add up to 100%") in text
+
+
 def test_flagged_holdings_show_their_detail(small_text: str) -> None:
     for expected in (
         "A final assessment, reviewed and approved",

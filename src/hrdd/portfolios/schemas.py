@@ -266,6 +266,11 @@ class RiskTotals(BaseModel):
         description="Holdings with no share of value (see share_basis): they count by number only"
     )
     share_basis: ShareBasis = Field(description="Where the shares of value come from")
+    weights_total: Decimal | None = Field(
+        default=None,
+        description="When shares come from weights: what the file's weights add up to (1 is "
+        "the whole portfolio); shares of value are of this total",
+    )
     by_band: list[BandSlice]
     unassessed: Slice
     active_override: Slice

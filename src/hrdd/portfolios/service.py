@@ -792,6 +792,11 @@ def risk_totals(currency: str, items: Sequence[HoldingRisk], share_basis: ShareB
         holdings=len(items),
         holdings_without_value=sum(1 for h in items if h.weight is None),
         share_basis=share_basis,
+        weights_total=(
+            sum((h.weight for h in items if h.weight is not None), Decimal(0))
+            if share_basis is ShareBasis.weights
+            else None
+        ),
         by_band=[
             BandSlice(band=band, **_slice_fields([h for h in items if h.band == band], items))
             for band in RiskBand

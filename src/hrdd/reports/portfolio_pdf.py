@@ -58,6 +58,8 @@ _HOLDINGS_COLUMNS = (
     ("Action", 0.14),
 )
 _HOLDINGS_NUMERIC_COLUMNS = (2, 3, 5)
+# Weights adding up to 100% give or take this are the whole portfolio (rounding in the file).
+_WHOLE_PORTFOLIO_TOLERANCE = Decimal("0.005")
 _UNASSESSED_COLUMNS = (
     ("Holding", 0.3),
     ("Identifiers", 0.22),
@@ -166,7 +168,17 @@ class _PortfolioReportBuilder:
                 f"{_holdings(figures.holdings_count)}; shares of value are of this amount"
             )
         if figures.share_basis is ShareBasis.weights:
-            return "Not given: shares of value come from the weight column of the imported file"
+            total = figures.weights_total
+            if total is None or abs(total - 1) <= _WHOLE_PORTFOLIO_TOLERANCE:
+                return "Not given: shares of value come from the weight column of the imported file"
+            # Weights are of the whole portfolio; a file covering part of it is read as given
+            # and the shares below are of what it covers, which must be said.
+            return (
+                f"Not given: shares of value come from the file's weights, which add up to "
+                f"{format_share(total)} of the portfolio; the shares below are shares of that "
+                f"{format_share(total)} and add up to 100%, while the holdings table gives "
+                "each weight as the file does"
+            )
         return "Not given: the imported file has no market values or weights"
 
     def _exposure(self, value: Decimal, share: Decimal, holdings: int) -> str:

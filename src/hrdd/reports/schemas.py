@@ -197,6 +197,8 @@ class KeyFigures(ReportData):
     currency: CurrencyCode
     holdings_count: Annotated[int, Field(ge=0)]
     share_basis: ShareBasis
+    # What the file's weights add up to, when shares come from them (1 = the whole portfolio).
+    weights_total: Annotated[Decimal, Field(ge=0)] | None = None
     holdings_without_value: Annotated[int, Field(ge=0)]
     by_band: list[BandExposure]
     value_with_active_override: Money

@@ -499,6 +499,7 @@ def _key_figures(risk: PortfolioRisk) -> KeyFigures:
         currency=totals.currency,
         holdings_count=totals.holdings,
         share_basis=totals.share_basis,
+        weights_total=totals.weights_total,
         holdings_without_value=totals.holdings_without_value,
         by_band=[
             BandExposure(
