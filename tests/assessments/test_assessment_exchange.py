@@ -170,13 +170,14 @@ def test_filled_xlsx_template_round_trip(
     workbook = template(client, tenant_a.investor, bundled.version)
     fill(workbook, "EX1", Answer="interception, forensic_extraction")
     fill(workbook, "EX2", Answer=40)
-    fill(workbook, "EX5", Answer="yes")
-    fill(workbook, "EU3a", Answer="yes")
+    # Options by id or label, in any case, as disclosure levels are read ("Partial").
+    fill(workbook, "EX5", Answer="Yes")
+    fill(workbook, "EU3a", Answer="YES")
     fill(workbook, "EU3b", Answer="2016-04-01")
     fill(
         workbook,
         "P1",
-        Answer="partial",
+        Answer="Partial",
         **{
             "Evidence URL": "https://vendor.example/policy",
             "Evidence title": "Policy page",
@@ -228,6 +229,20 @@ def test_xlsx_row_errors_name_row_and_column_and_nothing_is_saved(
     assert problems[f"rows.{bad_level}.answer"].startswith(f"row {bad_level}, question P1:")
     assert f"rows.{good_row}.answer" not in problems
     assert read(client, tenant_a.investor, draft["id"]) == (before, etag)
+
+
+def test_an_xlsx_date_in_a_local_format_is_refused_saying_how_to_write_it(
+    client: TestClient, tenant_a: Any, bundled: Questionnaire, start_assessment: Start
+) -> None:
+    draft, etag = start_assessment()
+    workbook = template(client, tenant_a.investor, bundled.version)
+    fill(workbook, "EX5", Answer="yes")
+    fill(workbook, "EU3a", Answer="yes")
+    row = fill(workbook, "EU3b", Answer="03/11/2021")
+    response = import_xlsx(client, tenant_a.investor, draft["id"], saved_bytes(workbook), etag)
+    assert response.status_code == 422, response.text
+    problems = {e["path"]: e["message"] for e in response.json()["errors"]}
+    assert "YYYY-MM-DD" in problems[f"rows.{row}.answer"]
 
 
 def test_a_workbook_that_is_not_the_template_is_422(

@@ -413,7 +413,8 @@ def _read_row(
             number,
             "answer",
             question_id,
-            "a comment or evidence is given without an answer; answer it or clear the row",
+            "a comment or evidence is given without an answer; answer it or clear the row (a "
+            "formula saved without its computed value reads as empty: type the value)",
         )
         return
     question = questionnaire.question(question_id)
@@ -434,10 +435,10 @@ def _payload(
             if cells["not_applicable_reason"] is not None:
                 payload["not_applicable_reason"] = str(cells["not_applicable_reason"])
         case SingleChoiceAnswerType():
-            payload["value"] = str(answer).strip()
+            payload["value"] = _option_id(question, str(answer))
         case MultipleChoiceAnswerType():
             payload["values"] = [
-                part.strip()
+                _option_id(question, part)
                 for part in str(answer).replace(";", ",").replace("\n", ",").split(",")
                 if part.strip()
             ]
@@ -450,6 +451,16 @@ def _payload(
             payload["unit"] = answer_type.unit  # the template states it in Allowed values
         case DateAnswerType():
             payload["value"] = _date_value(answer)
+            if isinstance(payload["value"], str) and not _is_iso_date(payload["value"]):
+                filled.problem(
+                    number,
+                    "answer",
+                    question.id,
+                    f"{payload['value']!r} is not a date hrdd can read: write it as YYYY-MM-DD "
+                    "(2021-11-03, not 03/11/2021, which reads differently in different "
+                    "countries) or format the cell as a date",
+                )
+                return None
         case TextAnswerType():
             payload["value"] = str(answer)
     if answer_type.type != "disclosure" and cells["not_applicable_reason"] is not None:
@@ -472,6 +483,16 @@ def _payload(
     return payload
 
 
+def _option_id(question: Question, text: str) -> str:
+    """The option a cell names by its id or its label, in any case ("Yes" is yes), as
+    disclosure levels are read; anything else is left for validation to refuse."""
+    wanted = text.strip().casefold()
+    for option in question.options:
+        if wanted in (option.id.casefold(), option.label.strip().casefold()):
+            return option.id
+    return text.strip()
+
+
 def _number(value: Any) -> Decimal | None:
     if isinstance(value, bool):
         return None
@@ -490,6 +511,14 @@ def _date_value(value: Any) -> Any:
     if isinstance(value, date):
         return value
     return str(value).strip()
+
+
+def _is_iso_date(text: str) -> bool:
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return len(text) == len("2021-11-03")
 
 
 def _evidence_value(name: str, value: Any) -> Any:

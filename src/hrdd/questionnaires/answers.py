@@ -315,7 +315,8 @@ def _disclosure_problems(
             (
                 "level",
                 AnswerErrorCode.partial_not_allowed,
-                "this is a yes/no question: answer full, no or no_information",
+                "this is a yes/no question: answer full, no or no_information"
+                + (", or not_applicable with a reason" if answer_type.allow_not_applicable else ""),
             )
         )
     if level == DisclosureLevel.not_applicable and not answer_type.allow_not_applicable:
