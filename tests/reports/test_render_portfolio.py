@@ -254,6 +254,25 @@ def test_weights_covering_part_of_the_portfolio_say_what_the_shares_are_of() -> 
     assert squashed("the shares below are shares of that 30.0% and add up to 100%") in text
 
 
+def test_an_empty_portfolio_says_nothing_was_imported() -> None:
+    report = portfolio_report(holding_count=0)
+    figures = report.key_figures.model_copy(
+        update={
+            "share_basis": ShareBasis.none,
+            "total_value": Decimal(0),
+            "holdings_count": 0,
+            "unassessed_count": 0,
+            "by_band": [],
+        }
+    )
+    empty = report.model_copy(
+        update={"key_figures": figures, "flagged": [], "holdings": [], "unassessed": []}
+    )
+    text = "\n".join(page_texts(render(empty)))
+    assert "no holdings have been imported" in text
+    assert "(from weights)" not in text
+
+
 def test_flagged_holdings_show_their_detail(small_text: str) -> None:
     for expected in (
         "A final assessment, reviewed and approved",

@@ -214,7 +214,7 @@ def band_exposure_chart(
     market values, what share of the portfolio does."""
     register_fonts()
     if not has_shares:
-        return _empty_chart(width, 60, "No market values or weights were imported.")
+        return _empty_chart(width, 60, "No market values or weights to show.")
     exposures = _values_by_band(by_band)
     if by_money:
         values = [

@@ -179,6 +179,8 @@ class _PortfolioReportBuilder:
                 f"{format_share(total)} and add up to 100%, while the holdings table gives "
                 "each weight as the file does"
             )
+        if figures.holdings_count == 0:
+            return "Not given: no holdings have been imported"
         return "Not given: the imported file has no market values or weights"
 
     def _exposure(self, value: Decimal, share: Decimal, holdings: int) -> str:
@@ -235,8 +237,10 @@ class _PortfolioReportBuilder:
         half = self.width / 2
         if figures.money_known:
             exposure_caption = f"Exposure: value per band ({escape_for_paragraph(self.currency)})"
-        else:
+        elif figures.share_basis is ShareBasis.weights:
             exposure_caption = "Exposure: share of value per band (from weights)"
+        else:
+            exposure_caption = "Exposure: share of value per band"
         captions = [
             Paragraph("Risk distribution: holdings per band", self.styles.small),
             Paragraph(exposure_caption, self.styles.small),
