@@ -145,7 +145,14 @@ def company_report(**changes: object) -> CompanyReport:
                 question_id="Q-EXAMPLE-1",
                 question="Example question?",
                 answer=f"Example answer\x00 with {IMG_INJECTION}",
-                evidence=[EvidenceLink(title="Answer evidence", url="https://example.org/answer")],
+                evidence=[
+                    EvidenceLink(
+                        title="Answer evidence",
+                        url="https://example.org/answer",
+                        publisher="Answer Publisher",
+                        published_on=date(2020, 5, 4),
+                    )
+                ],
             )
         ],
         methodology=[
@@ -247,6 +254,15 @@ def test_citations_are_printed_in_full(full_text: str) -> None:
     assert squashed("https://example.org/one?a=1&b=2") in flat
     # A non-web URL is shown, not linked.
     assert "file:///etc/passwd" in flat
+
+
+def test_answer_evidence_prints_who_published_it_when_and_where(full_text: str) -> None:
+    """A printed report keeps no link: the appendix gives publisher, date and address."""
+    appendix = squashed(full_text)
+    assert (
+        squashed("Answer evidence (Answer Publisher, 2020-05-04, https://example.org/answer)")
+        in appendix
+    )
 
 
 def test_links_are_web_links_only(full_pdf: bytes) -> None:

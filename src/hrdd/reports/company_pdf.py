@@ -244,8 +244,7 @@ class _CompanyReportBuilder:
             if answer.evidence:
                 body.append(
                     Paragraph(
-                        "<b>Evidence:</b> "
-                        + "; ".join(link_markup(link.url, link.title) for link in answer.evidence),
+                        "<b>Evidence:</b> " + "; ".join(map(_cited, answer.evidence)),
                         self.styles.small,
                     )
                 )
@@ -302,3 +301,18 @@ def render_company_report(report: CompanyReport, out: BinaryIO) -> None:
     )
     builder = _CompanyReportBuilder(report, styles, document.width)
     document.build_report(builder.story())
+
+
+def _cited(link: EvidenceLink) -> str:
+    """Title (linked), then who published it, when, and where: a printed report keeps them."""
+    details = [
+        part
+        for part in (
+            link.publisher,
+            link.published_on.isoformat() if link.published_on else None,
+            link.url,
+        )
+        if part
+    ]
+    suffix = f" ({escape_for_paragraph(', '.join(details))})" if details else ""
+    return link_markup(link.url, link.title) + suffix

@@ -57,6 +57,8 @@ class Identifier(ReportData):
 class EvidenceLink(ReportData):
     title: NonEmptyText
     url: str | None = None
+    publisher: str | None = None
+    published_on: date | None = None
 
 
 class Citation(ReportData):

@@ -240,7 +240,12 @@ def _answer_rows(
                 question=question.text,
                 answer=_answer_text(question, payload) if payload else "Not answered",
                 evidence=[
-                    EvidenceLink(title=ref.title, url=ref.url)
+                    EvidenceLink(
+                        title=ref.title,
+                        url=ref.url,
+                        publisher=ref.publisher,
+                        published_on=ref.source_date,
+                    )
                     for ref in (payload.evidence if payload else [])
                 ],
             )
