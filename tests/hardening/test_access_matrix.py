@@ -214,6 +214,9 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("PUT", "/rulesets/drafts/{draft_id}"): Access(
         ANALYST, ("draft_id",), body=lambda w: {"json": {}, "headers": STALE}
     ),
+    ("DELETE", "/rulesets/drafts/{draft_id}"): Access(
+        ANALYST, ("draft_id",), body=lambda w: {"headers": STALE}
+    ),
     ("POST", "/rulesets/drafts/{draft_id}/preview"): Access(ANALYST, ("draft_id",)),
     ("POST", "/rulesets/drafts/{draft_id}/publish"): Access(
         ANALYST, ("draft_id",), body=lambda w: {"json": {"make_current": False}, "headers": STALE}

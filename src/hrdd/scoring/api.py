@@ -11,7 +11,14 @@ from hrdd.audit.schemas import AuditEventList, AuditEventOut
 from hrdd.dates import PlausibleDate
 from hrdd.deps import Analyst, CachedRead, DbSession, Investor, in_worker_thread
 from hrdd.errors import problem_responses
-from hrdd.http import IfMatch, PageParams, check_if_match, etag_for, page_params
+from hrdd.http import (
+    IfMatch,
+    PageParams,
+    RequiredIfMatch,
+    check_if_match,
+    etag_for,
+    page_params,
+)
 from hrdd.scoring import service
 from hrdd.scoring.models import RuleSetStatus, RuleSetVersion
 from hrdd.scoring.schemas import (
@@ -29,6 +36,7 @@ router = APIRouter(tags=["scoring"])
 
 _READ_ERRORS = problem_responses(401, 403, 404, 409, 422)
 _WRITE_ERRORS = problem_responses(401, 403, 404, 409, 412, 413, 422, 428)
+_DELETE_ERRORS = problem_responses(401, 403, 404, 409, 412, 422, 428)
 # Writes that take no If-Match (creating, choosing): no 412 or 428.
 _NO_ETAG_WRITE_ERRORS = problem_responses(401, 403, 404, 409, 413, 422)
 
@@ -60,8 +68,10 @@ def list_rulesets(
 ) -> RuleSetVersionList:
     rows, next_cursor = service.list_versions(session, status_filter, key, page)
     in_use = service.in_use_id(session)
+    numbers = service.shown_versions(session, rows)
     return RuleSetVersionList(
-        items=[service.to_summary(row, in_use) for row in rows], next_cursor=next_cursor
+        items=[service.to_summary(row, in_use, numbers.get(row.id)) for row in rows],
+        next_cursor=next_cursor,
     )
 
 
@@ -100,7 +110,8 @@ def read_ruleset(
 ) -> RuleSetVersionOut:
     row = service.get_version(session, version_id)
     response.headers["ETag"] = _etag(row)
-    return service.to_out(row, service.in_use_id(session))
+    number = service.shown_versions(session, [row]).get(row.id)
+    return service.to_out(row, service.in_use_id(session), number)
 
 
 @router.get(
@@ -152,13 +163,30 @@ def update_draft(
     session: DbSession,
     principal: Analyst,
     response: Response,
-    if_match: IfMatch = None,
+    if_match: RequiredIfMatch,
 ) -> RuleSetVersionOut:
     draft = service.get_draft(session, draft_id)
     check_if_match(if_match, _etag(draft), required=True)
     service.update_draft(session, draft, document, principal)
     response.headers["ETag"] = _etag(draft)
     return service.to_out(draft, service.in_use_id(session))
+
+
+@router.delete(
+    "/rulesets/drafts/{draft_id}",
+    summary="Delete a draft (send If-Match); published versions are never deleted",
+    description="For a draft no one will publish. The deletion is in the audit; versions "
+    "copied from the draft keep their rules (their `parent_id` becomes null). 409 for a "
+    "published version, 404 for another organisation's draft.",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=_DELETE_ERRORS,
+)
+def delete_draft(
+    draft_id: uuid.UUID, session: DbSession, principal: Analyst, if_match: RequiredIfMatch
+) -> None:
+    draft = service.get_draft(session, draft_id)
+    check_if_match(if_match, _etag(draft), required=True)
+    service.delete_draft(session, draft, principal)
 
 
 @router.post(

@@ -4,11 +4,17 @@ A rule set is content (``scoring/default-v1.yaml``), not code: every number the 
 comes from here, and every entry carries a short ``why`` so an analyst can see the reasoning
 next to the number. Validation is strict and reports every problem at once, each with the file
 name and a dotted path such as ``themes.policy.weight``.
+
+Every number is finite (no infinity or NaN, whether written ``1e999``, ``.inf`` or ``NaN``) and
+within a range small enough that nothing the engine adds up or multiplies can overflow: weights,
+days, factors and thresholds all have upper bounds (``MAX_*`` below), so an edited draft can
+never publish a rule set that makes every score fail.
 """
 
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
@@ -16,7 +22,8 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic_core import PydanticCustomError
 
 from hrdd.vocab import (
     AffectedGroup,
@@ -34,13 +41,53 @@ SEVERITY_LEVELS = (1, 2, 3, 4, 5)
 RISK_BAND_ORDER = tuple(RiskBand)
 ACTION_LADDER = tuple(InvestorAction)
 
+# Upper bounds of the rule set's numbers. Generous next to the bundled rules (theme weights 5 to
+# 20, half-lives up to 5 years, sensitivity factors 0.5 to 2), and small enough that sums,
+# products and date arithmetic on them stay finite and within the 1900-2100 dates hrdd keeps.
+MIN_THEME_WEIGHT = 0.001
+MAX_THEME_WEIGHT = 1000.0
+MAX_DAYS = 36_525  # a century: half-lives, the peak window, the staleness limit
+MIN_SENSITIVITY_FACTOR = 0.01
+MAX_SENSITIVITY_FACTOR = 10.0
+MAX_SENSITIVITY_FACTORS = 10
+MAX_NUMBER_THRESHOLD = 1e15  # number answers beyond this are "above every threshold" anyway
+MAX_NUMBER_THRESHOLDS = 50
+MAX_VERSION = 1_000_000  # ruleset_versions.version is a 32-bit integer column
+
+
+def _int_in_range(low: int, high: int) -> Any:
+    """An int from low to high. A float far out of range (1e20) is refused with the range, as
+    an int would be, instead of pydantic's message about parsing a string."""
+
+    def check(value: Any) -> Any:
+        if isinstance(value, float) and math.isfinite(value):
+            if value < low:
+                raise PydanticCustomError(
+                    "greater_than_equal",
+                    "Input should be greater than or equal to {ge}",
+                    {"ge": low},
+                )
+            if value > high:
+                raise PydanticCustomError(
+                    "less_than_equal", "Input should be less than or equal to {le}", {"le": high}
+                )
+        return value
+
+    return Annotated[int, BeforeValidator(check), Field(ge=low, le=high)]
+
+
 Why = Annotated[str, Field(min_length=3, description="Short reason for this entry")]
 Points = Annotated[float, Field(ge=0, le=100)]
 Factor = Annotated[float, Field(ge=0, le=1)]
+Days = _int_in_range(1, MAX_DAYS)
+SeverityLevel = _int_in_range(1, 5)
+VersionNumber = _int_in_range(1, MAX_VERSION)
+SensitivityFactor = Annotated[float, Field(ge=MIN_SENSITIVITY_FACTOR, le=MAX_SENSITIVITY_FACTOR)]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # allow_inf_nan=False: JSON's 1e999 and NaN, YAML's .inf and .nan are refused everywhere.
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
 
 @dataclass(frozen=True)
@@ -67,7 +114,7 @@ class QuestionnaireRef(_Strict):
 
 
 class ThemeRule(_Strict):
-    weight: float = Field(gt=0)
+    weight: float = Field(ge=MIN_THEME_WEIGHT, le=MAX_THEME_WEIGHT)
     why: Why
 
 
@@ -94,14 +141,14 @@ class ElementScoring(_Strict):
 
 
 class NumberThreshold(_Strict):
-    at_least: float
+    at_least: float = Field(ge=-MAX_NUMBER_THRESHOLD, le=MAX_NUMBER_THRESHOLD)
     points: Points
 
 
 class NumberRule(_Strict):
     """Scores a number answer: the highest threshold it reaches gives its points."""
 
-    thresholds: list[NumberThreshold] = Field(min_length=1)
+    thresholds: list[NumberThreshold] = Field(min_length=1, max_length=MAX_NUMBER_THRESHOLDS)
     below_points: Points
     why: Why
 
@@ -124,7 +171,8 @@ class SeverityAnchor(_Strict):
 
 
 class DecayRule(_Strict):
-    half_life_days: float = Field(gt=0)
+    # At least a day: a shorter half-life (times the sensitivity factor) could round to zero.
+    half_life_days: float = Field(ge=1, le=MAX_DAYS)
     floor_while_unremediated: Factor
     why: Why
 
@@ -162,7 +210,7 @@ class ResponseCredits(_Strict):
 
 
 class EvidenceRules(_Strict):
-    peak_window_days: int = Field(gt=0)
+    peak_window_days: Days
     peak_window_why: Why
     remediated_factor: Factor
     remediated_why: Why
@@ -209,7 +257,7 @@ class HarmOverride(_Strict):
     evidence_types: list[EvidenceType] = Field(min_length=1)
     source_classes: list[SourceClass] = Field(min_length=1)
     affected_groups: list[AffectedGroup] = Field(min_length=1)
-    min_severity: int = Field(ge=1, le=5)
+    min_severity: SeverityLevel
     min_action: InvestorAction
     lifted_when: Why
     why: Why
@@ -234,7 +282,7 @@ class LevelThresholds(_Strict):
 
 
 class FreshnessRule(_Strict):
-    stale_after_days: int = Field(gt=0)
+    stale_after_days: Days
     high_at_most_stale_share: Factor
     medium_at_most_stale_share: Factor
     why: Why
@@ -252,9 +300,12 @@ class BandAction(_Strict):
     why: Why
 
 
+StepsUp = _int_in_range(0, len(ACTION_LADDER) - 1)
+
+
 class WorseningRule(_Strict):
-    min_increase_points: float = Field(gt=0)
-    steps_up: int = Field(ge=0, le=len(ACTION_LADDER) - 1)
+    min_increase_points: float = Field(gt=0, le=100)
+    steps_up: StepsUp
     why: Why
 
 
@@ -264,14 +315,18 @@ class ActionRules(_Strict):
 
 
 class SensitivityRules(_Strict):
-    weight_factors: list[float] = Field(min_length=1)
-    half_life_factors: list[float] = Field(min_length=1)
+    weight_factors: list[SensitivityFactor] = Field(
+        min_length=1, max_length=MAX_SENSITIVITY_FACTORS
+    )
+    half_life_factors: list[SensitivityFactor] = Field(
+        min_length=1, max_length=MAX_SENSITIVITY_FACTORS
+    )
     why: Why
 
 
 class RuleSet(_Strict):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
-    version: int = Field(ge=1)
+    version: VersionNumber
     # At most what ruleset_versions.title holds: PostgreSQL refuses longer values.
     title: str = Field(min_length=3, max_length=300)
     why: Why
@@ -436,13 +491,6 @@ def _semantic_problems(ruleset: RuleSet) -> list[RuleSetProblem]:
         problems.append(
             RuleSetProblem("actions.by_band", "a riskier band must not get a milder action")
         )
-
-    for field in ("weight_factors", "half_life_factors"):
-        for index, factor in enumerate(getattr(ruleset.sensitivity, field)):
-            if factor <= 0:
-                problems.append(
-                    RuleSetProblem(f"sensitivity.{field}.{index}", "factor must be positive")
-                )
     return problems
 
 

@@ -22,7 +22,11 @@ ScoreTrend = Literal["up", "down", "flat"]
 class RuleSetVersionSummary(BaseModel):
     id: uuid.UUID
     key: str = Field(description="The rule set's id, e.g. `default`")
-    version: int = Field(description="Version number scores cite; a draft's is provisional")
+    version: int = Field(
+        description="Version number scores cite. A draft's is provisional: the number it would "
+        "take if published now, so it moves up when another version of its key is published "
+        "first, and never shows a number a published version has"
+    )
     title: str
     status: RuleSetStatus
     shared: bool = Field(description="True for bundled versions every organisation reads")

@@ -31,9 +31,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import Select, bindparam, func, select
+from sqlalchemy import Select, bindparam, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from hrdd.assessments.models import Assessment, AssessmentAnswer
 from hrdd.audit import service as audit
@@ -55,9 +56,9 @@ from hrdd.db import (
     rows_for_ids,
     utcnow,
 )
-from hrdd.errors import Conflict, Invalid, NotFound, ProblemDetail
+from hrdd.errors import Conflict, Invalid, NotFound, PreconditionFailed, ProblemDetail
 from hrdd.evidence.models import Commitment, EvidenceItem
-from hrdd.http import PageParams, paginate
+from hrdd.http import PageParams, etag_for, paginate
 from hrdd.questionnaires import service as questionnaires
 from hrdd.questionnaires.schemas import Questionnaire
 from hrdd.scoring import engine, freshness
@@ -137,8 +138,9 @@ _labels: BoundedCache[uuid.UUID, tuple[str, int]] = BoundedCache(max_entries=256
 
 
 def content_of(ruleset: RuleSet) -> dict[str, Any]:
-    """The rule set as stored: its JSON form (mapping keys become strings, as JSON has them)."""
-    return json.loads(json.dumps(ruleset.model_dump(mode="json")))
+    """The rule set as stored: its JSON form (mapping keys become strings, as JSON has them).
+    A validated rule set holds no infinity or NaN; ``allow_nan=False`` keeps it that way."""
+    return json.loads(json.dumps(ruleset.model_dump(mode="json"), allow_nan=False))
 
 
 def content_hash(content: Mapping[str, Any]) -> str:
@@ -146,11 +148,26 @@ def content_hash(content: Mapping[str, Any]) -> str:
 
 
 def ruleset_of(row: RuleSetVersion) -> RuleSet:
-    """The validated rule set a stored version holds."""
+    """The validated rule set a stored version holds.
+
+    A version stored before today's validation (e.g. an infinite weight saved before numbers
+    had to be finite) is refused with 409 naming its first problem, not scored into a 500."""
     cached = _parsed.get((row.id, row.content_hash))
     if cached is not None:
         return cached
-    ruleset = parse_ruleset(row.content, f"{row.key} v{row.version}")
+    try:
+        ruleset = parse_ruleset(row.content, f"{row.key} v{row.version}")
+    except RuleSetError as error:
+        first = error.problems[0]
+        remedy = (
+            f"edit the draft (PUT /api/v1/rulesets/drafts/{row.id}) or delete it"
+            if row.status == RuleSetStatus.draft
+            else "choose another version (PUT /api/v1/rulesets/current)"
+        )
+        raise Conflict(
+            f"rule set {row.key} v{row.version} ({row.id}) does not pass validation "
+            f"({first.path or '<root>'}: {first.message}); {remedy}"
+        ) from None
     _parsed.put((row.id, row.content_hash), ruleset)
     return ruleset
 
@@ -281,18 +298,61 @@ def list_versions(
     )
 
 
-def to_summary(row: RuleSetVersion, in_use_id: uuid.UUID | None) -> RuleSetVersionSummary:
+def next_versions(session: Session, keys: Iterable[str]) -> dict[str, int]:
+    """Per key, one above the highest published version of it the organisation can see: the
+    number a draft of that key would take if it were published now."""
+    wanted = sorted(set(keys))
+    if not wanted:
+        return {}
+    highest = dict(
+        session.execute(
+            select(RuleSetVersion.key, func.max(RuleSetVersion.version))
+            .where(
+                RuleSetVersion.key.in_(wanted),
+                RuleSetVersion.status == RuleSetStatus.published,
+            )
+            .group_by(RuleSetVersion.key)
+        ).all()
+    )
+    return {key: (highest.get(key) or 0) + 1 for key in wanted}
+
+
+def shown_versions(session: Session, rows: Iterable[RuleSetVersion]) -> dict[uuid.UUID, int]:
+    """The number each draft among ``rows`` shows: the one it would take if published now.
+
+    A draft's number is provisional (publishing assigns the next free one), so a draft is
+    labelled as a draft of the next version: when another draft of its key is published first
+    (or a newer bundled version is loaded), it moves up instead of showing a number a published
+    version already has. Published versions keep their own and are not in the dict."""
+    drafts = [row for row in rows if row.status == RuleSetStatus.draft]
+    upcoming = next_versions(session, {row.key for row in drafts})
+    return {row.id: upcoming[row.key] for row in drafts}
+
+
+def _shown_content(row: RuleSetVersion, number: int | None) -> tuple[dict[str, Any], str]:
+    """The content and hash a version shows, with the number it shows."""
+    if number is None or number == row.version:
+        return row.content, row.content_hash
+    content = {**row.content, "version": number}
+    return content, content_hash(content)
+
+
+def to_summary(
+    row: RuleSetVersion, in_use_id: uuid.UUID | None, number: int | None = None
+) -> RuleSetVersionSummary:
+    """``number``: what a draft shows (``shown_versions``); None shows the stored number."""
     reference = row.content.get("questionnaire", {})
+    _, digest = _shown_content(row, number)
     return RuleSetVersionSummary(
         id=row.id,
         key=row.key,
-        version=row.version,
+        version=number if number is not None else row.version,
         title=row.title,
         status=RuleSetStatus(row.status),
         shared=row.organisation_id is None,
         parent_id=row.parent_id,
         revision=row.revision,
-        content_hash=row.content_hash,
+        content_hash=digest,
         questionnaire_key=str(reference.get("key", "")),
         questionnaire_version=str(reference.get("version", "")),
         in_use=row.id == in_use_id,
@@ -304,18 +364,65 @@ def to_summary(row: RuleSetVersion, in_use_id: uuid.UUID | None) -> RuleSetVersi
     )
 
 
-def to_out(row: RuleSetVersion, in_use_id: uuid.UUID | None) -> RuleSetVersionOut:
-    return RuleSetVersionOut(**to_summary(row, in_use_id).model_dump(), content=row.content)
+def to_out(
+    row: RuleSetVersion, in_use_id: uuid.UUID | None, number: int | None = None
+) -> RuleSetVersionOut:
+    content, _ = _shown_content(row, number)
+    return RuleSetVersionOut(**to_summary(row, in_use_id, number).model_dump(), content=content)
 
 
 def _next_version(session: Session, key: str) -> int:
     """One above the highest published version of this key the organisation can see."""
-    highest = session.scalar(
-        select(func.max(RuleSetVersion.version)).where(
-            RuleSetVersion.key == key, RuleSetVersion.status == RuleSetStatus.published
-        )
+    return next_versions(session, [key])[key]
+
+
+# Compare-and-swap on a draft's revision: a concurrent edit, publication or deletion that got
+# there first makes this write fail (412, or 404/409 when the draft is gone or published)
+# instead of overwriting it. On PostgreSQL the update also locks the row for the transaction.
+_TAKE_REVISION = reusable(
+    update(RuleSetVersion)
+    .where(
+        RuleSetVersion.id == bindparam("version_id"),
+        RuleSetVersion.revision == bindparam("seen"),
+        RuleSetVersion.status == RuleSetStatus.draft.value,
     )
-    return (highest or 0) + 1
+    .values(revision=bindparam("next_revision"), updated_at=bindparam("now"))
+    .execution_options(synchronize_session=False)
+)
+_DELETE_DRAFT = reusable(
+    delete(RuleSetVersion)
+    .where(
+        RuleSetVersion.id == bindparam("version_id"),
+        RuleSetVersion.revision == bindparam("seen"),
+        RuleSetVersion.status == RuleSetStatus.draft.value,
+    )
+    .execution_options(synchronize_session=False)
+)
+
+
+def _changed_meanwhile(session: Session, draft: RuleSetVersion) -> Exception:
+    """What to answer when a draft's compare-and-swap found it changed by someone else."""
+    current = session.execute(
+        select(RuleSetVersion.revision, RuleSetVersion.status).where(RuleSetVersion.id == draft.id)
+    ).first()
+    if current is None:
+        return NotFound(f"no rule-set version {draft.id}")
+    if current.status != RuleSetStatus.draft:
+        return Conflict(f"rule set {draft.key} draft {draft.id} was just published")
+    return PreconditionFailed(
+        f"rule-set draft {draft.id} was changed by someone else while you wrote; "
+        "read it again and reapply your change",
+        headers={"ETag": etag_for(draft.id, current.revision)},
+    )
+
+
+def _take_revision(session: Session, draft: RuleSetVersion) -> None:
+    seen, now = draft.revision, utcnow()
+    taken = {"version_id": draft.id, "seen": seen, "next_revision": seen + 1, "now": now}
+    if session.execute(_TAKE_REVISION, taken).rowcount != 1:
+        raise _changed_meanwhile(session, draft)
+    set_committed_value(draft, "revision", seen + 1)
+    set_committed_value(draft, "updated_at", now)
 
 
 def create_draft(session: Session, source: RuleSetVersion, actor: Principal) -> RuleSetVersion:
@@ -352,30 +459,33 @@ def update_draft(
 ) -> RuleSetVersion:
     """Replace a draft's rules, validated in full; every changed value goes to the audit."""
     ruleset = validate_content(session, data, f"draft {draft.id}")
+    # The number the draft shows now; the one it was saved with is accepted too, so a copy
+    # read before another version was published first can still be saved (as the new number).
+    number = _next_version(session, draft.key)
     problems = []
     if ruleset.id != draft.key:
         problems.append(
             ProblemDetail(path="id", message=f"a draft keeps its rule set's id: {draft.key}")
         )
-    if ruleset.version != draft.version:
+    if ruleset.version not in (number, draft.version):
         problems.append(
             ProblemDetail(
                 path="version",
-                message=f"the version number is assigned by the server: {draft.version}",
+                message=f"the version number is assigned by the server: {number}",
             )
         )
     if problems:
         raise Invalid("the draft's id and version cannot change", errors=problems)
-    content = content_of(ruleset)
+    content = {**content_of(ruleset), "version": number}
     new_hash = content_hash(content)
     if new_hash == draft.content_hash:
         return draft
     changes = list(_leaf_changes(draft.content, content, ""))
+    _take_revision(session, draft)
     draft.content = content
     draft.content_hash = new_hash
     draft.title = ruleset.title
-    draft.revision += 1
-    draft.updated_at = utcnow()
+    draft.version = number
     for path, old, new in changes[:MAX_AUDITED_CHANGES]:
         audit.record(
             session, actor, AUDIT_ENTITY, draft.id, "draft_updated", field=path, old=old, new=new
@@ -415,20 +525,23 @@ def publish_draft(
     comment: str | None,
 ) -> RuleSetVersion:
     """Turn a draft into an immutable published version, numbered one above the highest
-    published version of its key at this moment."""
+    published version of its key at this moment.
+
+    Its rules are validated again first, as a draft edit validates them (422 naming each
+    path): a draft saved before a check existed (an infinite weight, say) is never published."""
+    validate_content(session, draft.content, f"draft {draft.id}")
+    _take_revision(session, draft)
     version = _next_version(session, draft.key)
     if version != draft.version:
         draft.content = {**draft.content, "version": version}
         draft.content_hash = content_hash(draft.content)
         draft.version = version
-    now = utcnow()
+    now = draft.updated_at
     draft.status = RuleSetStatus.published.value
     draft.published_slot = f"{draft.organisation_id}:{draft.key}:{version}"
     draft.published_at = now
     draft.published_by_key_id = actor.key_id
     draft.published_by_name = actor.key_name
-    draft.revision += 1
-    draft.updated_at = now
     try:
         session.flush()
     except IntegrityError as exc:
@@ -448,6 +561,30 @@ def publish_draft(
     if make_current:
         choose_version(session, draft, actor, comment)
     return draft
+
+
+def delete_draft(session: Session, draft: RuleSetVersion, actor: Principal) -> None:
+    """Delete a draft no one will publish (published versions are never deleted).
+
+    The audit keeps what was deleted. Versions copied from the draft keep their rules; their
+    ``parent_id`` becomes None, as the version they were copied from no longer exists."""
+    seen = {"version_id": draft.id, "seen": draft.revision}
+    if session.execute(_DELETE_DRAFT, seen).rowcount != 1:
+        raise _changed_meanwhile(session, draft)
+    session.expunge(draft)
+    audit.record(
+        session,
+        actor,
+        AUDIT_ENTITY,
+        draft.id,
+        "draft_deleted",
+        old={
+            "key": draft.key,
+            "version": draft.version,
+            "revision": draft.revision,
+            "content_hash": draft.content_hash,
+        },
+    )
 
 
 def choose_version(
@@ -1761,7 +1898,7 @@ def preview_draft(session: Session, draft: RuleSetVersion) -> PreviewOut:
     draft: each live assessment's, and the evidence-only score of every company it holds
     unassessed (rescoring after a publish covers the same). Nothing is stored."""
     current, _ = current_version(session)
-    old_rules, new_rules = ruleset_of(current), ruleset_of(draft)
+    old_rules, new_rules = ruleset_of(current), _draft_rules(session, draft)
     today = utcnow().date()
     assessments = live_assessments(session, None)
     subjects = _subjects(assessments, _evidence_only_held(session, None))
@@ -1825,7 +1962,7 @@ def preview_draft(session: Session, draft: RuleSetVersion) -> PreviewOut:
     changes = [item.change for item in items if item.change is not None]
     return PreviewOut(
         draft_id=draft.id,
-        draft_version=draft.version,
+        draft_version=_next_version(session, draft.key),
         current_id=current.id,
         current_key=current.key,
         current_version=current.version,
@@ -1842,6 +1979,17 @@ def preview_draft(session: Session, draft: RuleSetVersion) -> PreviewOut:
         biggest_movers=[item for item in items if item.change][:BIGGEST_MOVERS],
         items=items,
     )
+
+
+def _draft_rules(session: Session, draft: RuleSetVersion) -> RuleSet:
+    """A draft's rules, validated as an edit validates them: a draft saved before a check
+    existed gets 422 naming each bad path, as its next edit would."""
+    cached = _parsed.get((draft.id, draft.content_hash))
+    if cached is not None:
+        return cached
+    ruleset = validate_content(session, draft.content, f"draft {draft.id}")
+    _parsed.put((draft.id, draft.content_hash), ruleset)
+    return ruleset
 
 
 def _mover_order(item: PreviewItem) -> tuple[float, str, str]:

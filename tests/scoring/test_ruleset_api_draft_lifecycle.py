@@ -1,0 +1,214 @@
+"""Abandoned rule drafts: deleting one (If-Match, audited, 404 for another organisation's,
+409 for a published version), and a draft's number, which is the one it would take if
+published now, so the listing never shows a draft numbered like a published version."""
+
+from __future__ import annotations
+
+import copy
+import shutil
+import uuid
+
+import yaml
+from sqlalchemy import select
+from test_ruleset_api_drafts import BASE, bundled_default, new_draft, put_draft
+from test_score_api_support import load_rules
+
+from hrdd.audit.models import AuditEvent
+from hrdd.config import PROJECT_ROOT
+from hrdd.db import TenantContext
+from hrdd.scoring import service
+from hrdd.scoring.models import RuleSetVersion
+
+
+def listed(client, headers):
+    response = client.get(BASE, headers=headers)
+    assert response.status_code == 200, response.text
+    return [(item["version"], item["status"], item["id"]) for item in response.json()["items"]]
+
+
+def delete_draft(client, tenant, draft_id, etag=None, role="analyst"):
+    headers = dict(getattr(tenant, role))
+    if etag is not None:
+        headers["If-Match"] = etag
+    return client.delete(f"{BASE}/drafts/{draft_id}", headers=headers)
+
+
+def audit_actions(db, tenant, entity_id):
+    with db.session(TenantContext(tenant.organisation_id)) as session:
+        events = session.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.entity_id == uuid.UUID(entity_id))
+            .order_by(AuditEvent.at)
+        ).all()
+        return [(event.action, event.old_value) for event in events]
+
+
+# --- deleting ---------------------------------------------------------------------------------
+
+
+def test_an_abandoned_draft_is_deleted_with_its_etag_and_audited(client, db, tenant_a, rules):
+    created = new_draft(client, tenant_a)
+    draft = created.json()
+
+    missing = delete_draft(client, tenant_a, draft["id"])
+    assert missing.status_code == 428, missing.text
+    stale = delete_draft(client, tenant_a, draft["id"], f'"{draft["id"]}-0"')
+    assert stale.status_code == 412, stale.text
+    assert draft["id"] in [item_id for *_, item_id in listed(client, tenant_a.investor)]
+
+    deleted = delete_draft(client, tenant_a, draft["id"], created.headers["ETag"])
+    assert deleted.status_code == 204, deleted.text
+    assert deleted.content == b""
+    assert client.get(f"{BASE}/{draft['id']}", headers=tenant_a.analyst).status_code == 404
+    assert draft["id"] not in [item_id for *_, item_id in listed(client, tenant_a.investor)]
+    again = delete_draft(client, tenant_a, draft["id"], created.headers["ETag"])
+    assert again.status_code == 404
+
+    actions = audit_actions(db, tenant_a, draft["id"])
+    assert [action for action, _ in actions] == ["draft_created", "draft_deleted"]
+    _, old = actions[-1]
+    assert (old["key"], old["version"], old["content_hash"]) == (
+        "default",
+        2,
+        draft["content_hash"],
+    )
+
+
+def test_a_draft_edited_since_it_was_read_is_not_deleted(client, tenant_a, rules):
+    created = new_draft(client, tenant_a)
+    draft = created.json()
+    content = copy.deepcopy(draft["content"])
+    content["themes"]["policy"]["weight"] = 7
+    saved = put_draft(client, tenant_a, draft["id"], content, created.headers["ETag"])
+    assert saved.status_code == 200, saved.text
+    stale = delete_draft(client, tenant_a, draft["id"], created.headers["ETag"])
+    assert stale.status_code == 412
+    assert stale.headers["ETag"] == saved.headers["ETag"]
+    assert delete_draft(client, tenant_a, draft["id"], saved.headers["ETag"]).status_code == 204
+
+
+def test_published_versions_are_never_deleted(client, tenant_a, rules):
+    default = bundled_default(client, tenant_a.investor)
+    created = new_draft(client, tenant_a)
+    published = client.post(
+        f"{BASE}/drafts/{created.json()['id']}/publish", headers=tenant_a.analyst
+    )
+    assert published.status_code == 200, published.text
+    for version_id, etag in (
+        (created.json()["id"], published.headers["ETag"]),
+        (default["id"], "*"),
+    ):
+        refused = delete_draft(client, tenant_a, version_id, etag)
+        assert refused.status_code == 409, refused.text
+        assert client.get(f"{BASE}/{version_id}", headers=tenant_a.investor).status_code == 200
+
+
+def test_only_analysts_of_its_organisation_delete_a_draft(client, tenant_a, tenant_b, rules):
+    created = new_draft(client, tenant_a)
+    draft_id, etag = created.json()["id"], created.headers["ETag"]
+    assert delete_draft(client, tenant_a, draft_id, etag, role="investor").status_code == 403
+    other = delete_draft(client, tenant_b, draft_id, etag)
+    assert other.status_code == 404, other.text
+    assert client.get(f"{BASE}/{draft_id}", headers=tenant_a.analyst).status_code == 200
+    assert delete_draft(client, tenant_a, draft_id, etag, role="admin").status_code == 204
+
+
+def test_a_version_copied_from_a_deleted_draft_keeps_its_rules(client, tenant_a, rules):
+    first = new_draft(client, tenant_a)
+    content = copy.deepcopy(first.json()["content"])
+    content["themes"]["policy"]["weight"] = 9
+    saved = put_draft(client, tenant_a, first.json()["id"], content, first.headers["ETag"])
+    assert saved.status_code == 200, saved.text
+    copied = client.post(f"{BASE}/{first.json()['id']}/drafts", headers=tenant_a.analyst)
+    assert copied.status_code == 201, copied.text
+    assert copied.json()["parent_id"] == first.json()["id"]
+
+    deleted = delete_draft(client, tenant_a, first.json()["id"], saved.headers["ETag"])
+    assert deleted.status_code == 204, deleted.text
+    child = client.get(f"{BASE}/{copied.json()['id']}", headers=tenant_a.analyst).json()
+    assert child["parent_id"] is None
+    assert child["content"]["themes"]["policy"]["weight"] == 9
+
+
+# --- numbering --------------------------------------------------------------------------------
+
+
+def test_a_draft_moves_up_when_another_is_published_first(client, db, tenant_a, rules):
+    """Two drafts of the next version; publishing one makes the other the draft of the one
+    after, in the listing, its own read, its edit and its publication."""
+    first, second = new_draft(client, tenant_a), new_draft(client, tenant_a)
+    assert first.json()["version"] == second.json()["version"] == 2
+    published = client.post(f"{BASE}/drafts/{first.json()['id']}/publish", headers=tenant_a.analyst)
+    assert published.status_code == 200, published.text
+    assert published.json()["version"] == 2
+
+    versions = listed(client, tenant_a.investor)
+    published_numbers = {number for number, status, _ in versions if status == "published"}
+    draft_numbers = {number for number, status, _ in versions if status == "draft"}
+    assert published_numbers == {1, 2}
+    assert draft_numbers == {3}
+
+    read = client.get(f"{BASE}/{second.json()['id']}", headers=tenant_a.analyst)
+    body = read.json()
+    assert (body["version"], body["content"]["version"], body["status"]) == (3, 3, "draft")
+    assert body["content_hash"] == service.content_hash(body["content"])
+    # Nothing was written: the revision and the ETag are the ones the draft was created with.
+    assert body["revision"] == second.json()["revision"]
+    assert read.headers["ETag"] == second.headers["ETag"]
+
+    # A copy read before the publication (still saying 2) saves, as version 3.
+    old_copy = copy.deepcopy(second.json()["content"])
+    old_copy["themes"]["policy"]["weight"] = 6
+    saved = put_draft(client, tenant_a, second.json()["id"], old_copy, second.headers["ETag"])
+    assert saved.status_code == 200, saved.text
+    assert (saved.json()["version"], saved.json()["content"]["version"]) == (3, 3)
+    assert saved.json()["content_hash"] == service.content_hash(saved.json()["content"])
+    with db.session(TenantContext(tenant_a.organisation_id)) as session:
+        row = session.get(RuleSetVersion, uuid.UUID(second.json()["id"]))
+        assert (row.version, row.content["version"]) == (3, 3)
+
+    # A number the draft never had is still the server's to assign.
+    wrong = copy.deepcopy(saved.json()["content"])
+    wrong["version"] = 5
+    refused = put_draft(client, tenant_a, second.json()["id"], wrong, saved.headers["ETag"])
+    assert refused.status_code == 422
+    assert [e["path"] for e in refused.json()["errors"]] == ["version"]
+
+    preview = client.post(f"{BASE}/drafts/{second.json()['id']}/preview", headers=tenant_a.analyst)
+    assert preview.json()["draft_version"] == 3
+    final = client.post(f"{BASE}/drafts/{second.json()['id']}/publish", headers=tenant_a.analyst)
+    assert final.status_code == 200, final.text
+    assert final.json()["version"] == 3
+
+
+def test_another_organisations_publication_does_not_move_a_draft(client, tenant_a, tenant_b, rules):
+    mine = new_draft(client, tenant_a)
+    theirs = new_draft(client, tenant_b)
+    client.post(f"{BASE}/drafts/{theirs.json()['id']}/publish", headers=tenant_b.analyst)
+    read = client.get(f"{BASE}/{mine.json()['id']}", headers=tenant_a.analyst).json()
+    assert read["version"] == 2
+
+
+def test_a_draft_moves_up_when_a_newer_bundled_version_is_loaded(
+    client, db, tmp_path, settings, tenant_a
+):
+    folder = tmp_path / "scoring"
+    folder.mkdir()
+    source = PROJECT_ROOT / "scoring" / "default-v1.yaml"
+    shutil.copy(source, folder / "default-v1.yaml")
+    with_v2 = settings.model_copy(update={"scoring_dir": folder})
+    load_rules(db, with_v2)
+    draft = new_draft(client, tenant_a)
+    assert draft.json()["version"] == 2
+
+    data = yaml.safe_load(source.read_text(encoding="utf-8"))
+    data["version"] = 2
+    (folder / "default-v2.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+    service.load_bundled_rulesets(db, with_v2)
+
+    versions = listed(client, tenant_a.investor)
+    assert sorted((number, status) for number, status, _ in versions) == [
+        (1, "published"),
+        (2, "published"),
+        (3, "draft"),
+    ]
