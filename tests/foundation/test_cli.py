@@ -115,7 +115,9 @@ def test_quickstart_builds_the_demo_for_its_key_and_can_run_again(
     assert row_counts(database) == counts
 
     with database.session(SYSTEM) as session:
-        bundled = session.scalars(select(Company.id).where(Company.slug.is_not(None))).all()
+        bundled_companies = session.scalars(select(Company).where(Company.slug.is_not(None))).all()
+        bundled = [company.id for company in bundled_companies]
+        controls = {str(company.id) for company in bundled_companies if not company.categories}
     app = create_app(Settings(database_url=cli_database, data_dir=tmp_path), database=database)
     with TestClient(app) as client:
         for key in (first_key, second_key):
@@ -127,5 +129,9 @@ def test_quickstart_builds_the_demo_for_its_key_and_can_run_again(
         assert risk.status_code == 200, risk.text
         holdings = risk.json()["holdings"]
         assert {h["company_id"] for h in holdings} == {str(company_id) for company_id in bundled}
-        assert all(h["assessed"] and h["band"] for h in holdings)
+        # The demo's drafts stand for nothing: the curated companies are scored on their
+        # evidence, the controls (no evidence) are unassessed.
+        assert controls and all(h["assessment_id"] is None for h in holdings)
+        assert {h["company_id"] for h in holdings if not h["assessed"]} == controls
+        assert all(h["band"] for h in holdings if h["company_id"] not in controls)
     database.dispose()

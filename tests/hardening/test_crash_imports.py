@@ -148,10 +148,22 @@ def screening_imports(prepared: PreparedDatabase) -> list[dict[str, Any]]:
         "SELECT i.id, i.rows_total, i.evidence_created + i.delistings_created, i.review_queued,"
         " (SELECT count(*) FROM screening_list_entries e WHERE e.import_id = i.id),"
         " (SELECT count(*) FROM evidence_items v WHERE v.screening_import_id = i.id),"
+        " (SELECT count(*) FROM screening_matches m"
+        "  WHERE m.import_id = i.id AND m.status = 'pending'),"
+        # Automatic matches are recorded too (auto_confirmed), beside the evidence they made.
         " (SELECT count(*) FROM screening_matches m WHERE m.import_id = i.id)"
         " FROM screening_imports i"
     )
-    keys = ("id", "rows", "evidence", "queued", "entries_held", "evidence_held", "queued_held")
+    keys = (
+        "id",
+        "rows",
+        "evidence",
+        "queued",
+        "entries_held",
+        "evidence_held",
+        "queued_held",
+        "matches_held",
+    )
     return [dict(zip(keys, row, strict=True)) for row in rows]
 
 
@@ -176,7 +188,7 @@ def assert_only_complete_imports(prepared: PreparedDatabase, expected_imports: i
     assert screening_totals(prepared) == (
         sum(run["entries_held"] for run in imports),
         sum(run["evidence_held"] for run in imports),
-        sum(run["queued_held"] for run in imports),
+        sum(run["matches_held"] for run in imports),
     )
 
 
