@@ -165,6 +165,7 @@ def test_sandvine_delisting_and_cellebrite_remediation_are_recorded(
     assert step.type is EvidenceType.remediation
     assert step.event_date == dt.date(2025, 2, 25)
     serbia = incident(dataset, "cellebrite", "cellebrite-2024-12-serbia-digital-prison")
+    assert step.closes == [serbia.id]
     assert any(response.date == dt.date(2025, 2, 25) for response in serbia.company_responses)
 
 

@@ -667,13 +667,37 @@ def test_unlinked_closing_items_lift_nothing_and_say_so(item, note: str) -> None
             incident("nosev", dt.date(2022, 1, 1), severity=None),
             "incident nosev: a forensic_finding",
         ),
-        (
-            incident("odd", dt.date(2022, 1, 1), closes=("nosev",)),
-            "incident odd: only closing and remediation items may close",
-        ),
     ],
 )
 def test_evidence_the_engine_cannot_interpret_is_refused(item, message: str) -> None:
-    others = [incident("nosev", dt.date(2021, 1, 1))] if item.id == "odd" else []
     with pytest.raises(ScoringInputError, match=message):
-        score(request(dt.date(2024, 1, 1), best_answers(), [*others, item]))
+        score(request(dt.date(2024, 1, 1), best_answers(), [item]))
+
+
+def test_closes_count_only_on_types_the_rule_set_treats_as_closing() -> None:
+    """Stored evidence says what an item closes; a rule set that counts remediation as
+    neutral lifts nothing with it, and says so, rather than making the company unscorable."""
+    data = yaml.safe_load(RULESET_PATH.read_text(encoding="utf-8"))
+    data["evidence_types"]["remediation"]["treatment"] = "neutral"
+    neutral = parse_ruleset(data, "test")
+    items = [
+        targeting("hack", dt.date(2021, 7, 18)),
+        incident(
+            "remedy",
+            dt.date(2023, 3, 1),
+            type=EvidenceType.remediation,
+            severity=None,
+            source=SourceClass.court_or_government_record,
+            closes=("hack",),
+        ),
+    ]
+    default = score(request(dt.date(2024, 1, 1), best_answers(), items))
+    result = score(
+        request(dt.date(2024, 1, 1), best_answers(), items).model_copy(update={"ruleset": neutral})
+    )
+    assert not fired(default)
+    assert fired(result) == {"RF-HRD-TARGETING"}
+    assert any(
+        n.startswith("incident remedy: this rule set treats remediation as neutral")
+        for n in result.notes
+    )

@@ -131,3 +131,12 @@ def test_contradicted_commitment_raises_the_gap(client, db, tenant_a, curated, g
     assert "paragon-2025-03-citizen-lab-first-look" in row.contradicted_by
     capped = {theme.theme for theme in detail.result.themes if theme.capped_by}
     assert "end_user_controls" in capped
+
+
+def test_cellebrites_remediation_closes_the_serbia_finding(client, db, tenant_a, curated):
+    cellebrite = curated["cellebrite"]
+    assessment = make_assessment(db, tenant_a.organisation_id, cellebrite, {})
+    response = client.get(f"/api/v1/assessments/{assessment}/score", headers=tenant_a.investor)
+    assert response.status_code == 200, response.text
+    notes = response.json()["result"]["notes"]
+    assert not any("remediates nothing" in note for note in notes), notes

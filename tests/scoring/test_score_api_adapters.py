@@ -50,6 +50,7 @@ def evidence(**fields):
         "sources": [],
         "company_responses": [],
         "related_listing": None,
+        "closes": [],
         "updated_at": WHEN,
     }
     return SimpleNamespace(**(row | fields))
@@ -123,22 +124,31 @@ def test_incident_takes_its_most_reliable_source_and_listing():
         related_listing={"list_name": "Entity List", "federal_register_notice": "86 FR 60759"},
         company_responses=[{"kind": "public_response", "date": "2021-11-04"}],
     )
-    incident = incident_input(item)
+    incident = incident_input(item, {})
     assert incident.source_class is SourceClass.court_or_government_record
     assert incident.listing.list_name == "Entity List"
     assert incident.listing.reference == "86 FR 60759"
     assert incident.responses[0].date == dt.date(2021, 11, 4)
     assert incident.id == str(item.id)
-    assert incident_input(evidence(slug="nso-2021")).id == "nso-2021"
-    unsourced = incident_input(evidence(type="sanction", sources=[]))
+    assert incident_input(evidence(slug="nso-2021"), {}).id == "nso-2021"
+    unsourced = incident_input(evidence(type="sanction", sources=[]), {})
     assert unsourced.source_class is SourceClass.court_or_government_record
-    assert incident_input(evidence(sources=[])).source_class is SourceClass.unverified
+    assert incident_input(evidence(sources=[]), {}).source_class is SourceClass.unverified
 
 
 def test_remediated_item_without_a_date_counts_from_its_last_change():
-    incident = incident_input(evidence(status="remediated"))
+    incident = incident_input(evidence(status="remediated"), {})
     assert incident.status is EvidenceStatus.remediated
     assert incident.remediated_date == WHEN.date()
+
+
+def test_closes_name_the_incidents_the_score_sees_and_drop_the_rest():
+    harm, bundled = evidence(), evidence(slug="lab-finding")
+    unseen = str(uuid.uuid4())  # deleted, or another organisation's
+    fix = evidence(type="remediation", closes=[str(harm.id), str(bundled.id), unseen])
+    index = reference_index([harm, bundled, fix])
+    assert incident_input(fix, index).closes == tuple(sorted((str(harm.id), "lab-finding")))
+    assert incident_input(fix, {}).closes == ()
 
 
 def test_commitments_resolve_contradictions_by_uuid_or_slug():

@@ -60,6 +60,7 @@ from hrdd.vocab import (
 from hrdd.yaml_text import refused_character
 
 __all__ = [
+    "CLOSING_EVIDENCE_TYPES",
     "LISTING_EVIDENCE_TYPES",
     "QUESTION_IDS",
     "CalendarDate",
@@ -117,6 +118,10 @@ LISTING_EVIDENCE_TYPES: Final = frozenset(
         EvidenceType.sanction,
         EvidenceType.sanction_lifted,
     }
+)
+# Types that end the harm of other items (`closes`): a remedy, or the end of a listing.
+CLOSING_EVIDENCE_TYPES: Final = frozenset(
+    {EvidenceType.remediation, EvidenceType.delisting, EvidenceType.sanction_lifted}
 )
 
 _SLUG_RE: Final = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -386,6 +391,11 @@ class Incident(ContentModel):
     date_disagreement: list[DateClaim] = Field(default_factory=list)
     company_responses: list[CompanyResponse] = Field(default_factory=list)
     related_listing: RelatedListing | None = None
+    closes: list[Slug] = Field(
+        default_factory=list,
+        description="Ids of incidents in the same file whose harm this one ends (remediation, "
+        "delisting and sanction_lifted items only).",
+    )
     note: LongText | None = None
 
     def consistency_issues(self) -> list[Issue]:
@@ -405,8 +415,19 @@ class Incident(ContentModel):
             issues.append(("related_listing", f"is required for type '{self.type}'"))
         if self.type not in LISTING_EVIDENCE_TYPES and self.related_listing is not None:
             issues.append(("related_listing", f"applies only to list entries, not '{self.type}'"))
+        if self.closes and self.type not in CLOSING_EVIDENCE_TYPES:
+            issues.append(
+                (
+                    "closes",
+                    "only remediation, delisting and sanction_lifted items close others, "
+                    f"not '{self.type}'",
+                )
+            )
+        if self.id in self.closes:
+            issues.append((f"closes[{self.closes.index(self.id)}]", "names the incident itself"))
         issues += _duplicates("affected_groups", self.affected_groups)
         issues += _duplicates("countries", self.countries)
+        issues += _duplicates("closes", self.closes)
         issues += _nested("sources", self.sources)
         issues += _nested("date_disagreement", self.date_disagreement)
         issues += _nested("company_responses", self.company_responses)
@@ -569,13 +590,15 @@ class CompanyInfo(ContentModel):
 
 
 def _cross_item_issues(
-    incident_ids: Sequence[object], commitments: Sequence[tuple[object, Sequence[object]]]
+    incidents: Sequence[tuple[object, Sequence[object]]],
+    commitments: Sequence[tuple[object, Sequence[object]]],
 ) -> list[Issue]:
-    """Ids unique within the file; contradicted_by names incidents of this file. Works on raw
-    values too, so the loader can report these next to field errors."""
+    """Ids unique within the file; an incident's closes and a commitment's contradicted_by
+    name incidents of this file. Takes (id, references) pairs of raw values too, so the loader
+    can report these next to field errors."""
     issues: list[Issue] = []
     first_seen: dict[str, str] = {}
-    keyed = [(f"incidents[{index}]", item_id) for index, item_id in enumerate(incident_ids)]
+    keyed = [(f"incidents[{index}]", item_id) for index, (item_id, _) in enumerate(incidents)]
     keyed += [(f"commitments[{index}]", item_id) for index, (item_id, _) in enumerate(commitments)]
     for path, item_id in keyed:
         if not isinstance(item_id, str):
@@ -584,16 +607,20 @@ def _cross_item_issues(
             issues.append((f"{path}.id", f"duplicate id '{item_id}' (also {first_seen[item_id]})"))
         else:
             first_seen[item_id] = path
-    known_incidents = {item_id for item_id in incident_ids if isinstance(item_id, str)}
-    for index, (_, references) in enumerate(commitments):
-        for position, reference in enumerate(references):
-            if isinstance(reference, str) and reference not in known_incidents:
-                issues.append(
-                    (
-                        f"commitments[{index}].contradicted_by[{position}]",
-                        f"no incident with id '{reference}' in this file",
+    known_incidents = {item_id for item_id, _ in incidents if isinstance(item_id, str)}
+    for section, field, items in (
+        ("incidents", "closes", incidents),
+        ("commitments", "contradicted_by", commitments),
+    ):
+        for index, (_, references) in enumerate(items):
+            for position, reference in enumerate(references):
+                if isinstance(reference, str) and reference not in known_incidents:
+                    issues.append(
+                        (
+                            f"{section}[{index}].{field}[{position}]",
+                            f"no incident with id '{reference}' in this file",
+                        )
                     )
-                )
     return issues
 
 
@@ -611,7 +638,7 @@ class EvidenceDocument(ContentModel):
         issues += _nested("incidents", self.incidents)
         issues += _nested("commitments", self.commitments)
         issues += _cross_item_issues(
-            [incident.id for incident in self.incidents],
+            [(incident.id, incident.closes) for incident in self.incidents],
             [(commitment.id, commitment.contradicted_by) for commitment in self.commitments],
         )
         for index, link in enumerate(self.ownership):
@@ -867,23 +894,24 @@ def _collect_partial_issues(sink: _ProblemSink, context: dict[str, bool]) -> Non
                 continue
             for path, message in item.consistency_issues():
                 sink.add((section, index, *_parse_location(path)), message)
-    incidents = data.get("incidents")
-    commitments = data.get("commitments")
-    incident_ids = [
-        raw.get("id") if isinstance(raw, Mapping) else None
-        for raw in (incidents if isinstance(incidents, list) else [])
-    ]
-    commitment_refs: list[tuple[object, Sequence[object]]] = []
-    for raw in commitments if isinstance(commitments, list) else []:
-        references = raw.get("contradicted_by") if isinstance(raw, Mapping) else None
-        commitment_refs.append(
+    incident_refs = _raw_references(data.get("incidents"), "closes")
+    commitment_refs = _raw_references(data.get("commitments"), "contradicted_by")
+    for path, message in _cross_item_issues(incident_refs, commitment_refs):
+        sink.add(_parse_location(path), message)
+
+
+def _raw_references(items: object, field: str) -> list[tuple[object, Sequence[object]]]:
+    """(id, the list under `field`) of each raw item of a section, whatever their shape."""
+    pairs: list[tuple[object, Sequence[object]]] = []
+    for raw in items if isinstance(items, list) else []:
+        references = raw.get(field) if isinstance(raw, Mapping) else None
+        pairs.append(
             (
                 raw.get("id") if isinstance(raw, Mapping) else None,
                 references if isinstance(references, list) else [],
             )
         )
-    for path, message in _cross_item_issues(incident_ids, commitment_refs):
-        sink.add(_parse_location(path), message)
+    return pairs
 
 
 def _document_or_problems(

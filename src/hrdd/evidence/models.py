@@ -66,6 +66,9 @@ class EvidenceItem(SharedOrTenantOwned, SQLModel, table=True):
     date_disagreements: list[dict[str, Any]] = Field(default_factory=list, sa_type=JsonType)
     company_responses: list[dict[str, Any]] = Field(default_factory=list, sa_type=JsonType)
     related_listing: dict[str, Any] | None = Field(default=None, sa_type=JsonType)
+    # Ids of evidence items of the same company that this one ends (a remediation, a lifted
+    # listing): the engine counts them remediated from the day this item became known.
+    closes: list[str] = Field(default_factory=list, sa_type=JsonType)
     note: str | None = Field(default=None, max_length=2000)
     # Set on items a screening-list import created: the list's record key and the import.
     screening_record_key: str | None = Field(default=None, max_length=200, index=True)

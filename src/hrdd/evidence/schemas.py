@@ -74,6 +74,12 @@ class EvidenceIn(BaseModel):
     date_disagreements: list[DateClaim] = Field(default_factory=list, max_length=20)
     company_responses: list[CompanyResponse] = Field(default_factory=list, max_length=50)
     related_listing: RelatedListing | None = None
+    closes: list[uuid.UUID] = Field(
+        default_factory=list,
+        max_length=50,
+        description="Evidence items of the same company whose harm this item ends, each once; "
+        "only remediation, delisting and sanction_lifted items close others",
+    )
     note: Rationale | None = None
 
 
@@ -141,6 +147,7 @@ class EvidenceOut(BaseModel):
     date_disagreements: list[DateClaimOut]
     company_responses: list[CompanyResponseOut]
     related_listing: ListingOut | None
+    closes: list[uuid.UUID]
     note: str | None
     screening_record_key: str | None
     screening_import_id: uuid.UUID | None

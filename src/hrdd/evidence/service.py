@@ -30,7 +30,7 @@ from hrdd.companies import service as companies
 from hrdd.companies.models import Company, OwnershipLink
 from hrdd.companies.schemas import CompanyIn
 from hrdd.config import Settings
-from hrdd.db import SYSTEM, Database, utcnow
+from hrdd.db import SYSTEM, Database, new_id, utcnow
 from hrdd.errors import Conflict, Forbidden, Invalid, NotFound, ProblemDetail
 from hrdd.evidence import content
 from hrdd.evidence.models import Commitment, EvidenceItem
@@ -54,6 +54,7 @@ from hrdd.vocab import EvidenceStatus, EvidenceType, FulfilmentStatus
 EVIDENCE_ENTITY = "evidence_item"
 COMMITMENT_ENTITY = "commitment"
 LISTING_TYPES = frozenset(content.LISTING_EVIDENCE_TYPES)
+CLOSING_TYPES = frozenset(content.CLOSING_EVIDENCE_TYPES)
 
 # OwnershipLink.note holds this many characters.
 _OWNERSHIP_NOTE_LIMIT = 2000
@@ -194,7 +195,8 @@ def _decode_cursor(cursor: str) -> tuple[dt.date, uuid.UUID]:
 
 
 def _evidence_columns(data: EvidenceIn | content.Incident) -> dict[str, Any]:
-    """Column values of an item, from an API request or a curated incident (same shape)."""
+    """Column values of an item, from an API request or a curated incident (same shape), but
+    for ``closes``: a request names items by id, a curated file by slug."""
     disagreements = (
         data.date_disagreements if isinstance(data, EvidenceIn) else data.date_disagreement
     )
@@ -227,6 +229,10 @@ def _evidence_columns(data: EvidenceIn | content.Incident) -> dict[str, Any]:
     }
 
 
+def _analyst_evidence_columns(data: EvidenceIn) -> dict[str, Any]:
+    return {**_evidence_columns(data), "closes": [str(closed) for closed in data.closes]}
+
+
 def _precision_problem(path: str, value: dt.date | None, precision: str) -> list[ProblemDetail]:
     if value is None:
         return []
@@ -237,8 +243,11 @@ def _precision_problem(path: str, value: dt.date | None, precision: str) -> list
     return []
 
 
-def _check_evidence(data: EvidenceIn) -> None:
-    """The cross-field rules of the curated files, applied to API writes too."""
+def _check_evidence(
+    session: Session, company_id: uuid.UUID, data: EvidenceIn, item_id: uuid.UUID | None = None
+) -> None:
+    """The cross-field rules of the curated files, applied to API writes too; ``item_id`` is
+    the item being replaced, if any."""
     problems = _precision_problem("event_date", data.event_date, data.event_date_precision)
     problems += _precision_problem(
         "published_date", data.published_date, data.published_date_precision
@@ -266,19 +275,61 @@ def _check_evidence(data: EvidenceIn) -> None:
                 path="related_listing", message=f"applies only to list entries, not {data.type}"
             )
         )
+    problems += _closes_problems(session, company_id, data, item_id)
     if problems:
         raise Invalid("; ".join(f"{p.path}: {p.message}" for p in problems), errors=problems)
+
+
+def _closes_problems(
+    session: Session, company_id: uuid.UUID, data: EvidenceIn, item_id: uuid.UUID | None
+) -> list[ProblemDetail]:
+    """Only items that end harm close others, and each closed item is a distinct, live item
+    of the same company that the caller sees (the tenant filter hides the rest)."""
+    if data.closes and data.type not in CLOSING_TYPES:
+        return [
+            ProblemDetail(
+                path="closes",
+                message="only remediation, delisting and sanction_lifted items close others, "
+                f"not {data.type}",
+            )
+        ]
+    problems = []
+    first_at: dict[uuid.UUID, int] = {}
+    for index, closed_id in enumerate(data.closes):
+        path = f"closes.{index}"
+        if closed_id in first_at:
+            message = f"repeats {closed_id} (closes.{first_at[closed_id]})"
+            problems.append(ProblemDetail(path=path, message=message))
+            continue
+        first_at[closed_id] = index
+        if closed_id == item_id:
+            problems.append(ProblemDetail(path=path, message="an item cannot close itself"))
+            continue
+        closed = session.get(EvidenceItem, closed_id)
+        if closed is None:
+            problems.append(ProblemDetail(path=path, message=f"no evidence item {closed_id}"))
+        elif closed.deleted_at is not None:
+            problems.append(
+                ProblemDetail(path=path, message=f"evidence item {closed_id} is deleted")
+            )
+        elif closed.company_id != company_id:
+            problems.append(
+                ProblemDetail(
+                    path=path, message=f"evidence item {closed_id} is about another company"
+                )
+            )
+    return problems
 
 
 def create_evidence(session: Session, actor: Principal, data: EvidenceCreate) -> EvidenceItem:
     """A private item of the analyst's organisation."""
     companies.get_company(session, data.company_id)
-    _check_evidence(data)
+    _check_evidence(session, data.company_id, data)
     item = EvidenceItem(
         organisation_id=actor.organisation_id,
         company_id=data.company_id,
         origin=EvidenceOrigin.analyst.value,
-        **_evidence_columns(data),
+        **_analyst_evidence_columns(data),
     )
     session.add(item)
     session.flush()
@@ -291,8 +342,8 @@ def replace_evidence(
     session: Session, actor: Principal, item: EvidenceItem, data: EvidenceIn
 ) -> EvidenceItem:
     check_writable(item, "evidence item")
-    _check_evidence(data)
-    changes = _assign(item, _evidence_columns(data))
+    _check_evidence(session, item.company_id, data, item.id)
+    changes = _assign(item, _analyst_evidence_columns(data))
     if changes:
         _bump(item)
         _record_changes(session, actor, EVIDENCE_ENTITY, item.id, changes)
@@ -302,8 +353,21 @@ def replace_evidence(
 
 
 def delete_evidence(session: Session, actor: Principal, item: EvidenceItem) -> None:
-    """Soft delete; refused while a live commitment names the item as contradicting it."""
+    """Soft delete; refused while a live commitment names the item as contradicting it or a
+    live item closes it."""
     check_writable(item, "evidence item")
+    closing = [
+        other
+        for other in session.scalars(
+            select(EvidenceItem).where(
+                EvidenceItem.company_id == item.company_id, EvidenceItem.deleted_at.is_(None)
+            )
+        )
+        if str(item.id) in other.closes
+    ]
+    if closing:
+        names = ", ".join(f"{other.id} ({other.title})" for other in closing)
+        raise Conflict(f"evidence items {names} close this item; change them first")
     citing = [
         commitment
         for commitment in session.scalars(
@@ -869,6 +933,11 @@ def _sync_incidents(
             select(EvidenceItem).where(EvidenceItem.origin == EvidenceOrigin.bundled.value)
         )
     }
+    # Ids first, so an incident may close one written after it in the file.
+    ids = {slug: item.id for slug, item in existing.items() if slug is not None}
+    for document in dataset.documents:
+        for incident in document.incidents:
+            ids.setdefault(incident.id, new_id())
     wanted_slugs: set[str] = set()
     for document in dataset.documents:
         for incident in document.incidents:
@@ -876,11 +945,13 @@ def _sync_incidents(
             values = {
                 "company_id": company_ids[document.company.slug],
                 **_evidence_columns(incident),
+                "closes": [str(ids[slug]) for slug in incident.closes],
                 "deleted_at": None,
             }
             item = existing.get(incident.id)
             if item is None:
                 item = EvidenceItem(
+                    id=ids[incident.id],
                     organisation_id=None,
                     slug=incident.id,
                     origin=EvidenceOrigin.bundled.value,

@@ -74,6 +74,7 @@ class EvidenceRecord(Protocol):
     sources: list[dict[str, Any]]
     company_responses: list[dict[str, Any]]
     related_listing: dict[str, Any] | None
+    closes: list[str]
     updated_at: dt.datetime
 
 
@@ -295,7 +296,10 @@ def _source_class(evidence_type: EvidenceType, sources: Iterable[Mapping[str, An
     return SourceClass.unverified
 
 
-def incident_input(record: EvidenceRecord) -> IncidentInput:
+def incident_input(record: EvidenceRecord, references: Mapping[str, str]) -> IncidentInput:
+    """The item as the engine sees it. ``references`` (see ``reference_index``) names the items
+    this score sees; closed items outside it (deleted, or private to another organisation) are
+    left out of ``closes``, as the score knows nothing of them."""
     evidence_type = EvidenceType(record.type)
     status = EvidenceStatus(record.status)
     remediated_date = record.remediated_date
@@ -325,11 +329,14 @@ def incident_input(record: EvidenceRecord) -> IncidentInput:
             for response in record.company_responses or ()
         ),
         listing=listing,
+        closes=tuple(references[name] for name in record.closes or () if name in references),
     )
 
 
-def incident_inputs(records: Iterable[EvidenceRecord]) -> tuple[IncidentInput, ...]:
-    return tuple(incident_input(record) for record in records)
+def incident_inputs(
+    records: Iterable[EvidenceRecord], references: Mapping[str, str]
+) -> tuple[IncidentInput, ...]:
+    return tuple(incident_input(record, references) for record in records)
 
 
 def reference_index(records: Iterable[EvidenceRecord]) -> dict[str, str]:

@@ -219,10 +219,13 @@ def _prepare_evidence(
                     "it remediates nothing"
                 )
         elif incident.closes:
-            raise ScoringInputError(
-                f"incident {incident.id}: only closing and remediation items may close "
-                f"others, not a {incident.type} item ({treatment})"
+            # The evidence says what the item closes; a rule set that does not count the type
+            # as closing (remediation as neutral, say) decides it lifts nothing.
+            notes.append(
+                f"incident {incident.id}: this rule set treats {incident.type} as {treatment}, "
+                "so the items it closes stay as they are"
             )
+            continue
         for closed_id in incident.closes:
             remediate(closed_id, day)
 

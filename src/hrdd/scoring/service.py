@@ -656,6 +656,7 @@ _EVIDENCE_COLUMNS = (
     EvidenceItem.sources,
     EvidenceItem.company_responses,
     EvidenceItem.related_listing,
+    EvidenceItem.closes,
     EvidenceItem.updated_at,
 )
 _COMMITMENT_COLUMNS = (
@@ -698,7 +699,9 @@ class LoadedInputs:
     def incidents_of(self, company_id: uuid.UUID) -> tuple[IncidentInput, ...]:
         found = self.incidents.get(company_id)
         if found is None:
-            found = self.incidents[company_id] = incident_inputs(self.evidence.get(company_id, ()))
+            found = self.incidents[company_id] = incident_inputs(
+                self.evidence.get(company_id, ()), self.references_of(company_id)
+            )
         return found
 
     def references_of(self, company_id: uuid.UUID) -> dict[str, str]:
