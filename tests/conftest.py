@@ -23,6 +23,8 @@ from sqlalchemy.engine import make_url
 
 from hrdd import migrations_info
 from hrdd.auth import service as auth_service
+from hrdd.companies import service as companies_service
+from hrdd.companies.schemas import CompanyIn
 from hrdd.config import PROJECT_ROOT, Settings
 from hrdd.db import SYSTEM, Database, utcnow
 from hrdd.main import create_app
@@ -168,6 +170,13 @@ def tenant_a(db: Database) -> Tenant:
 @pytest.fixture
 def tenant_b(db: Database) -> Tenant:
     return make_tenant(db, "Borealis Asset Management")
+
+
+def shared_company(database: Database, name: str, **fields: Any) -> str:
+    """A company every organisation sees (made by the system, as the loader makes the bundled
+    ones but without a slug); one made through the API is private to its maker."""
+    with database.session(SYSTEM, write=True) as session:
+        return str(companies_service.create_company(session, CompanyIn(name=name, **fields)).id)
 
 
 def recent_evidence_body(company_id: Any, **overrides: Any) -> dict[str, Any]:

@@ -32,9 +32,13 @@ def bundled(db: Database, bundled_file: Questionnaire) -> Questionnaire:
 
 @pytest.fixture
 def make_company(client: TestClient, tenant_a: Any) -> Callable[..., dict[str, Any]]:
-    def _make(name: str = "Example Vendor Ltd", **fields: Any) -> dict[str, Any]:
+    """A company private to the organisation whose analyst makes it (A's unless ``analyst``)."""
+
+    def _make(
+        name: str = "Example Vendor Ltd", analyst: dict[str, str] | None = None, **fields: Any
+    ) -> dict[str, Any]:
         response = client.post(
-            "/api/v1/companies", json={"name": name, **fields}, headers=tenant_a.analyst
+            "/api/v1/companies", json={"name": name, **fields}, headers=analyst or tenant_a.analyst
         )
         assert response.status_code == 201, response.text
         return response.json()

@@ -146,11 +146,16 @@ def test_upload_limits_and_states(
 
 
 def test_answers_may_cite_only_the_organisations_own_files(
-    client: TestClient, tenant_a: Any, tenant_b: Any, start_assessment: Start
+    client: TestClient,
+    tenant_a: Any,
+    tenant_b: Any,
+    start_assessment: Start,
+    make_company: Callable[..., dict[str, Any]],
 ) -> None:
     draft, etag = start_assessment()
     own = upload(client, tenant_a.investor, draft["id"], PDF_BYTES, "policy.pdf", "application/pdf")
-    other_draft, _ = start_assessment(headers=tenant_b.investor)
+    theirs_company = make_company(analyst=tenant_b.analyst)["id"]
+    other_draft, _ = start_assessment(theirs_company, headers=tenant_b.investor)
     theirs = upload(
         client, tenant_b.investor, other_draft["id"], PDF_BYTES, "x.pdf", "application/pdf"
     )

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 import yaml
+from tests.conftest import shared_company
 
 # Apple Inc.'s real ISIN: any valid ISIN serves a fictional control company.
 CONTROL_ISIN = "US0378331005"
@@ -31,20 +32,14 @@ def _source(**extra: Any) -> Body:
 
 
 @pytest.fixture
-def company_id(client, tenant_a) -> str:
-    response = client.post(
-        "/api/v1/companies", json={"name": "Example Intrusion Ltd"}, headers=tenant_a.analyst
-    )
-    assert response.status_code == 201, response.text
-    return response.json()["id"]
+def company_id(db) -> str:
+    """Shared, so the tests see what one organisation's evidence shows another of it."""
+    return shared_company(db, "Example Intrusion Ltd")
 
 
 @pytest.fixture
-def other_company_id(client, tenant_a) -> str:
-    response = client.post(
-        "/api/v1/companies", json={"name": "Unrelated Sensors AG"}, headers=tenant_a.analyst
-    )
-    return response.json()["id"]
+def other_company_id(db) -> str:
+    return shared_company(db, "Unrelated Sensors AG")
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ import re
 
 import pytest
 from sqlalchemy import func, select
+from tests.conftest import shared_company
 
 from hrdd.audit.models import AuditEvent
 from hrdd.companies.models import Company, CompanyIdentifier, OwnershipLink
@@ -122,15 +123,10 @@ def test_malformed_file_names_file_item_and_field_and_writes_nothing(
     assert _row_counts(db) == before
 
 
-def test_identifier_taken_by_an_analysts_company_rejects_the_whole_load(
-    db, settings, client, tenant_a, example_dataset, write_dataset
+def test_identifier_taken_by_a_shared_company_rejects_the_whole_load(
+    db, settings, example_dataset, write_dataset
 ):
-    taken = client.post(
-        "/api/v1/companies",
-        json={"name": "Someone Else Inc", "isins": ["US0378331005"]},
-        headers=tenant_a.analyst,
-    )
-    assert taken.status_code == 201
+    shared_company(db, "Someone Else Inc", isins=["US0378331005"])
     settings.evidence_dir = write_dataset(example_dataset)
     before = _row_counts(db)
     with pytest.raises(Invalid) as caught:
@@ -139,6 +135,27 @@ def test_identifier_taken_by_an_analysts_company_rejects_the_whole_load(
         "example-utility.yaml [example-utility] company.identifiers.isins.0"
     )
     assert _row_counts(db) == before
+
+
+def test_an_organisations_private_company_never_blocks_the_load(
+    db, settings, client, tenant_a, tenant_b, example_dataset, write_dataset
+):
+    """Identifiers are unique among the shared companies and within one organisation: a
+    private company holding a bundled company's ISIN neither blocks the load nor shows."""
+    taken = client.post(
+        "/api/v1/companies",
+        json={"name": "Someone Else Inc", "isins": ["US0378331005"]},
+        headers=tenant_a.analyst,
+    )
+    assert taken.status_code == 201, taken.text
+    settings.evidence_dir = write_dataset(example_dataset)
+    load_bundled_evidence(db, settings)
+    for tenant, expected in ((tenant_a, 2), (tenant_b, 1)):
+        found = client.get(
+            "/api/v1/companies", params={"q": "US0378331005"}, headers=tenant.investor
+        ).json()["items"]
+        assert len(found) == expected
+        assert sum(company["slug"] == "example-utility" for company in found) == 1
 
 
 def test_bundled_evidence_is_shared_and_read_only(

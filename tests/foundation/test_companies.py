@@ -75,9 +75,11 @@ def test_identifier_owned_by_another_company_is_refused(client, tenant_a):
 def test_investors_read_analysts_write(client, tenant_a, tenant_b):
     assert create(client, tenant_a.investor).status_code == 403
     company = create(client, tenant_a.analyst).json()
-    # Companies are shared reference data: another organisation reads them too.
-    shared = client.get(f"/api/v1/companies/{company['id']}", headers=tenant_b.investor)
-    assert shared.status_code == 200
+    # A company made through the API is private to its maker's organisation.
+    ours = client.get(f"/api/v1/companies/{company['id']}", headers=tenant_a.investor)
+    assert ours.status_code == 200
+    theirs = client.get(f"/api/v1/companies/{company['id']}", headers=tenant_b.investor)
+    assert theirs.status_code == 404
     assert (
         client.get(
             "/api/v1/companies/8d3c4c55-43c7-4d2f-9d69-0a6f9b8f1a77", headers=tenant_b.investor

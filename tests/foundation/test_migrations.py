@@ -1,11 +1,13 @@
 """The migrations build exactly the models' schema, on SQLite and PostgreSQL, and unwind."""
 
+import uuid
+
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
 from hrdd import migrations_info
-from hrdd.db import make_engine
+from hrdd.db import make_engine, utcnow
 from hrdd.models_registry import metadata
 from tests.conftest import drop_database, fresh_database_url
 
@@ -39,4 +41,46 @@ def test_upgrade_matches_models_and_downgrade_unwinds(tmp_path):
         migrations_info.upgrade(url)
         assert _schema_differences(url) == []
     finally:
+        drop_database(url)
+
+
+def test_0007_makes_companies_made_through_the_api_private_and_keeps_their_rows(tmp_path):
+    """On data: a company with a maker becomes its organisation's with its identifiers, one
+    without stays shared, and SQLite's table copies delete nothing that refers to them."""
+    url = fresh_database_url(tmp_path, "migrations_0007")
+    engine = make_engine(url)
+    value = (lambda u: u.hex) if engine.dialect.name == "sqlite" else (lambda u: u)
+    org, made, shared = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    company = (
+        "INSERT INTO companies (id, name, aliases, search_text, categories, listing_status,"
+        " created_by_organisation_id, version, created_at, updated_at) VALUES (:id, 'C', '[]',"
+        " 'c', '[]', 'private', :maker, 1, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+    )
+    identifier = (
+        "INSERT INTO company_identifiers (id, company_id, scheme, value)"
+        " VALUES (:id, :company, 'isin', :value)"
+    )
+    try:
+        migrations_info.upgrade(url, "0006")
+        with engine.begin() as connection:
+            connection.execute(
+                text("INSERT INTO organisations (id, name, created_at) VALUES (:id, 'Org', :now)"),
+                {"id": value(org), "now": utcnow()},
+            )
+            for company_id, maker in ((made, value(org)), (shared, None)):
+                connection.execute(text(company), {"id": value(company_id), "maker": maker})
+                connection.execute(
+                    text(identifier),
+                    {"id": value(uuid.uuid4()), "company": value(company_id), "value": str(maker)},
+                )
+        migrations_info.upgrade(url, "0007")
+        with engine.connect() as connection:
+            for table in ("companies", "company_identifiers"):
+                owners = connection.execute(text(f"SELECT organisation_id FROM {table}"))
+                assert sorted(map(str, owners.scalars())) == sorted([str(value(org)), "None"])
+        migrations_info.downgrade(url, "0006")
+        with engine.connect() as connection:
+            assert connection.scalar(text("SELECT count(*) FROM company_identifiers")) == 2
+    finally:
+        engine.dispose()
         drop_database(url)

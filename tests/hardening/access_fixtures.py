@@ -58,8 +58,8 @@ class World:
     tenant: Tenant
     marker: str
     shared: SharedObjects
-    # A company the organisation made (every organisation reads it, only its maker edits it)
-    # and an ownership link it added to the shared company (private to it).
+    # A company the organisation made and an ownership link it added to the shared company,
+    # both private to it.
     company_id: str = ""
     link_id: str = ""
     assessment_id: str = ""
@@ -280,8 +280,10 @@ def _make_assessment(client: TestClient, world: World) -> None:
 
 def _make_company(client: TestClient, world: World) -> None:
     headers = world.tenant.analyst
-    # Every organisation may read the company, so its name carries no marker.
-    made = client.post(f"{API}/companies", json={"name": "Example Optics"}, headers=headers)
+    # Private to its maker, like its name: no other organisation may find it.
+    made = client.post(
+        f"{API}/companies", json={"name": f"Example Optics {world.marker}"}, headers=headers
+    )
     world.company_id = _ok(made, 201)["id"]
     link = client.post(
         f"{API}/companies/{world.shared.company_id}/ownership",
@@ -380,6 +382,7 @@ def _private_ids(client: TestClient, world: World) -> set[str]:
     for company in (shared.company_id, shared.screened_company_id):
         lists += [f"/companies/{company}/evidence", f"/companies/{company}/commitments"]
     ids = {
+        world.company_id,
         world.file_id,
         world.job_id,
         world.link_id,

@@ -64,8 +64,9 @@ class Access:
     private_in_body: bool = False
     """The body names a private object of the world (so another organisation gets 404)."""
     own: Callable[[World], dict[str, str]] | None = None
-    """Path values naming what the world made itself but every organisation reads (a company
-    made through the API): only its maker may write it, so the maker's request uses these."""
+    """Path values naming what the world made itself where the route's parameter otherwise
+    names shared data (a company made through the API, private to its maker): the maker's
+    request uses these, another organisation's names the shared one and is refused (403)."""
 
     def path_values(self, world: World) -> dict[str, str]:
         return {**world.path_values(), **(self.own(world) if self.own else {})}
@@ -100,12 +101,12 @@ ROUTES: dict[tuple[str, str], Access] = {
         ADMIN, body=lambda w: {"json": {"name": f"Key {w.marker}", "role": "investor"}}
     ),
     ("DELETE", "/api-keys/{key_id}"): Access(ADMIN, ("key_id",)),
-    # companies (shared reference data)
+    # companies (bundled ones shared, those made through the API private to their maker)
     ("GET", "/companies"): Access(INVESTOR),
     ("POST", "/companies"): Access(ANALYST, body=lambda w: {"json": {"name": "Example Optics"}}),
     ("GET", "/companies/{company_id}"): Access(INVESTOR),
-    # Bundled companies are read-only and another organisation's company is not editable
-    # (403, tests/foundation/test_company_edits.py): the maker edits its own.
+    # Bundled companies are read-only (403); another organisation's company is not found
+    # (404, tests/portfolios/test_shared_registry_edits.py): the maker edits its own.
     ("PUT", "/companies/{company_id}"): Access(
         ANALYST,
         body=lambda w: {"json": {"name": "Example Optics Holdings"}, "headers": STALE},

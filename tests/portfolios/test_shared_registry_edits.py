@@ -1,6 +1,6 @@
-"""The company registry is shared, so no organisation's edit may change what another sees or
-scores: bundled companies and links are read-only, a company made through the API is edited
-only by its maker, and an ownership link an analyst adds is private to its organisation."""
+"""No organisation's edit may change what another sees or scores: bundled companies and links
+are shared and read-only, while a company made through the API and an ownership link an analyst
+adds are private to their organisation (tests/portfolios/test_private_companies.py)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from portfolio_helpers import (
     risk,
     upload,
 )
+from tests.conftest import shared_company
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "screening"
 
@@ -109,24 +110,36 @@ def test_bundled_companies_and_links_are_read_only(client, tenant_a, db, content
     assert company(client, tenant_a.investor, sandvine)["owners"] == owners
 
 
-def test_only_the_maker_edits_a_company_it_made(client, tenant_a, tenant_b, content):
+def test_only_the_maker_sees_and_edits_a_company_it_made(client, tenant_a, tenant_b, content):
     made = create_company(client, tenant_a, "Example Optics Ltd")
-    theirs = client.get(f"{API}/companies/{made}", headers=tenant_b.analyst)
-    assert theirs.status_code == 200  # shared for reading
-    assert theirs.json()["editable"] is False
-    refused = rename(
-        client, tenant_b.analyst, made, "Example Optics Ltd (sanctioned)", theirs.headers["ETag"]
-    )
-    assert is_forbidden(refused), refused.text
-    assert "another organisation" in refused.json()["detail"]
-
     ours = client.get(f"{API}/companies/{made}", headers=tenant_a.analyst)
     assert ours.json()["editable"] is True
+    assert client.get(f"{API}/companies/{made}", headers=tenant_b.analyst).status_code == 404
+    refused = rename(
+        client, tenant_b.analyst, made, "Example Optics Ltd (sanctioned)", ours.headers["ETag"]
+    )
+    assert refused.status_code == 404, refused.text
+    assert company(client, tenant_a.investor, made)["name"] == "Example Optics Ltd"
+
     renamed = rename(
         client, tenant_a.analyst, made, "Example Optics Holdings Ltd", ours.headers["ETag"]
     )
     assert renamed.status_code == 200, renamed.text
-    assert company(client, tenant_b.investor, made)["name"] == "Example Optics Holdings Ltd"
+    assert company(client, tenant_a.investor, made)["name"] == "Example Optics Holdings Ltd"
+
+
+def test_a_shared_company_made_before_makers_were_recorded_is_read_only(
+    client, tenant_a, tenant_b, db
+):
+    """Made before migration 0006 (no slug, no maker): every organisation sees it, none edits."""
+    legacy = shared_company(db, "Example Legacy Optics Ltd")
+    for tenant in (tenant_a, tenant_b):
+        current = client.get(f"{API}/companies/{legacy}", headers=tenant.analyst)
+        assert current.json()["editable"] is False
+        refused = rename(client, tenant.analyst, legacy, "Renamed", current.headers["ETag"])
+        assert is_forbidden(refused), refused.text
+        assert "shared reference data" in refused.json()["detail"]
+    assert company(client, tenant_b.investor, legacy)["name"] == "Example Legacy Optics Ltd"
 
 
 def test_loading_the_bundled_content_again_leaves_organisations_links_alone(

@@ -104,8 +104,9 @@ def test_csl_sample_creates_private_listings_for_matched_companies(
     assert FIXTURE_ISIN in by_code[0]["summary"]
     assert timeline(client, tenant_a.investor, companies["Unrelated Utilities plc"]) == []
 
-    # Another organisation sees neither the import nor its evidence.
-    assert timeline(client, tenant_b.investor, companies["NSO Group"]) == []
+    # Another organisation sees neither the import nor its evidence, nor A's companies.
+    nso_evidence = f"/api/v1/companies/{companies['NSO Group']}/evidence"
+    assert client.get(nso_evidence, headers=tenant_b.investor).status_code == 404
     assert (
         client.get(f"/api/v1/screening/imports/{run['id']}", headers=tenant_b.analyst).status_code
         == 404

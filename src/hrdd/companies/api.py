@@ -48,8 +48,9 @@ def list_companies(
 def create_company(
     data: CompanyIn, session: DbSession, principal: Analyst, response: Response
 ) -> CompanyOut:
-    """The company is shared with every organisation; only yours may edit it."""
-    company = service.create_company(session, data, created_by=principal.organisation_id)
+    """The company is private to your organisation: no other sees it, finds it or can assess
+    it. LEIs, ISINs and tickers must be free among the shared companies and your own."""
+    company = service.create_company(session, data, organisation_id=principal.organisation_id)
     response.headers["Location"] = f"/api/v1/companies/{company.id}"
     response.headers["ETag"] = etag_for(company.id, company.version)
     return service.to_out(session, company, principal.organisation_id)
@@ -81,7 +82,8 @@ def replace_company(
     response: Response,
     if_match: IfMatch = None,
 ) -> CompanyOut:
-    """403 for a bundled company or one another organisation made: companies are shared."""
+    """403 for a shared company (bundled, or made before companies became private): an edit
+    would change what every organisation sees."""
     company = service.get_company(session, company_id)
     service.require_editable(company, principal.organisation_id)
     check_if_match(if_match, etag_for(company.id, company.version), required=True)

@@ -1,26 +1,47 @@
-"""Companies (shared reference data), their market identifiers and ownership links.
+"""Companies, their market identifiers and ownership links.
 
-Companies are read by every organisation. Bundled companies (with a slug) come from the curated
-files and are read-only through the API; a company made through the API is edited only by the
-organisation that made it, so no tenant can rename another's holdings. Ownership links move
-scores (exposure through ownership), so they follow the evidence model: bundled links are
-shared and read-only, links an analyst adds are private to the analyst's organisation.
+Companies follow the evidence model: bundled companies (with a slug, from the curated files)
+and those made before makers were recorded (migration 0006) are shared and read-only through
+the API; a company made through the API is private to the organisation that made it, which
+alone sees and edits it (its notes may say what it holds and plans). Ownership links move
+scores (exposure through ownership), so they too are shared when bundled and private to the
+analyst's organisation when added through the API.
 """
 
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Column, ForeignKey, Numeric, String, UniqueConstraint
+from sqlalchemy import Column, ForeignKey, Index, Numeric, String, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from hrdd.db import JsonType, SharedOrTenantOwned, UTCDateTime, new_id, organisation_fk, utcnow
 
+# Unique among the shared rows: a second index, as both backends treat NULLs as distinct.
+_SHARED = text("organisation_id IS NULL")
 
-class Company(SQLModel, table=True):
+
+class Company(SharedOrTenantOwned, SQLModel, table=True):
     __tablename__ = "companies"
+    # An LEI is unique among the shared companies and among one organisation's own, not across
+    # organisations: one organisation's private company must not block, or reveal itself to,
+    # another recording the same entity. companies.service also keeps an organisation's own
+    # companies from taking a shared company's identifier.
+    __table_args__ = (
+        UniqueConstraint("lei", "organisation_id"),
+        Index(
+            "uq_companies_lei_shared",
+            "lei",
+            unique=True,
+            sqlite_where=_SHARED,
+            postgresql_where=_SHARED,
+        ),
+    )
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    # The organisation that made it through the API, the only one that sees it; None for
+    # shared companies: bundled ones and those made before their maker was recorded.
+    organisation_id: uuid.UUID | None = organisation_fk(nullable=True)
     # Stable key of bundled companies (the evidence file name); None for companies made by API.
     slug: str | None = Field(default=None, max_length=100, unique=True)
     name: str = Field(max_length=300, index=True)
@@ -31,26 +52,33 @@ class Company(SQLModel, table=True):
     website: str | None = Field(default=None, max_length=500)
     categories: list[str] = Field(default_factory=list, sa_type=JsonType)
     listing_status: str = Field(default="private", max_length=20)
-    lei: str | None = Field(default=None, max_length=20, unique=True)
+    lei: str | None = Field(default=None, max_length=20)
     notes: str | None = Field(default=None, max_length=5000)
-    # The organisation that made it through the API, the only one that may edit it; None for
-    # bundled companies (and for companies made before this was recorded).
-    created_by_organisation_id: uuid.UUID | None = Field(
-        default=None,
-        sa_column=Column(ForeignKey("organisations.id", ondelete="SET NULL"), index=True),
-    )
     version: int = Field(default=1)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
-class CompanyIdentifier(SQLModel, table=True):
-    """ISINs and exchange tickers; a company can have several of each."""
+class CompanyIdentifier(SharedOrTenantOwned, SQLModel, table=True):
+    """ISINs and exchange tickers; a company can have several of each. Each carries its
+    company's organisation, so the tenant filter hides it with its company and it is unique
+    in the same scope as the LEI."""
 
     __tablename__ = "company_identifiers"
-    __table_args__ = (UniqueConstraint("scheme", "value"),)
+    __table_args__ = (
+        UniqueConstraint("scheme", "value", "organisation_id"),
+        Index(
+            "uq_company_identifiers_scheme_value_shared",
+            "scheme",
+            "value",
+            unique=True,
+            sqlite_where=_SHARED,
+            postgresql_where=_SHARED,
+        ),
+    )
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    organisation_id: uuid.UUID | None = organisation_fk(nullable=True)
     company_id: uuid.UUID = Field(
         sa_column=Column(ForeignKey("companies.id", ondelete="CASCADE"), nullable=False, index=True)
     )

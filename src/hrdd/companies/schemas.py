@@ -127,8 +127,9 @@ class CompanyOut(BaseModel):
     tickers: list[str]
     notes: str | None
     editable: bool = Field(
-        description="Whether your organisation may edit it: bundled companies are read-only, "
-        "and a company made through the API is edited only by the organisation that made it"
+        description="Whether your organisation may edit it: true for the companies it made "
+        "(private to it); shared ones (bundled, or made before companies became private) are "
+        "read-only"
     )
     version: int
     created_at: datetime

@@ -1,4 +1,5 @@
-"""Company registry: create, edit, search, ownership. Companies are shared by all tenants."""
+"""Company registry: create, edit, search, ownership. Bundled companies are shared by all
+organisations; one made through the API is private to its maker (the tenant filter hides it)."""
 
 from __future__ import annotations
 
@@ -63,15 +64,33 @@ def identifiers_of(
     return found
 
 
+def _identifier_scope(
+    model: type[Company] | type[CompanyIdentifier], organisation_id: uuid.UUID | None
+) -> ColumnElement[bool]:
+    """Where an identifier must be free: among the shared companies, and for an organisation's
+    own company among its own too. Other organisations' private companies never count, so they
+    neither block nor reveal themselves. Spelt out because the loader's system session, which
+    makes the shared companies, sees every organisation's; tenant sessions see just this."""
+    shared = model.organisation_id.is_(None)
+    return (
+        shared if organisation_id is None else or_(shared, model.organisation_id == organisation_id)
+    )
+
+
 def _check_identifiers_free(
-    session: Session, data: CompanyIn, company_id: uuid.UUID | None
+    session: Session,
+    data: CompanyIn,
+    company_id: uuid.UUID | None,
+    organisation_id: uuid.UUID | None,
 ) -> None:
     wanted = [("isin", v) for v in data.isins] + [("ticker", v.upper()) for v in data.tickers]
     errors = []
     for index, (scheme, value) in enumerate(wanted):
         owner = session.scalar(
             select(CompanyIdentifier.company_id).where(
-                CompanyIdentifier.scheme == scheme, CompanyIdentifier.value == value
+                CompanyIdentifier.scheme == scheme,
+                CompanyIdentifier.value == value,
+                _identifier_scope(CompanyIdentifier, organisation_id),
             )
         )
         if owner is not None and owner != company_id:
@@ -83,7 +102,11 @@ def _check_identifiers_free(
                 )
             )
     if data.lei:
-        owner = session.scalar(select(Company.id).where(Company.lei == data.lei))
+        owner = session.scalar(
+            select(Company.id).where(
+                Company.lei == data.lei, _identifier_scope(Company, organisation_id)
+            )
+        )
         if owner is not None and owner != company_id:
             errors.append(
                 ProblemDetail(path="lei", message=f"{data.lei} belongs to company {owner}")
@@ -103,10 +126,16 @@ def _apply(session: Session, company: Company, data: CompanyIn) -> None:
     company.lei = data.lei
     company.notes = data.notes
     session.execute(delete(CompanyIdentifier).where(CompanyIdentifier.company_id == company.id))
-    for value in dict.fromkeys(data.isins):
-        session.add(CompanyIdentifier(company_id=company.id, scheme="isin", value=value))
-    for value in dict.fromkeys(t.upper() for t in data.tickers):
-        session.add(CompanyIdentifier(company_id=company.id, scheme="ticker", value=value))
+    wanted = [("isin", v) for v in data.isins] + [("ticker", t.upper()) for t in data.tickers]
+    for scheme, value in dict.fromkeys(wanted):
+        session.add(
+            CompanyIdentifier(
+                organisation_id=company.organisation_id,
+                company_id=company.id,
+                scheme=scheme,
+                value=value,
+            )
+        )
 
 
 def create_company(
@@ -114,12 +143,12 @@ def create_company(
     data: CompanyIn,
     *,
     slug: str | None = None,
-    created_by: uuid.UUID | None = None,
+    organisation_id: uuid.UUID | None = None,
 ) -> Company:
-    """A bundled company (``slug``, from the loader) or one an organisation made
-    (``created_by``), which only that organisation may edit."""
-    _check_identifiers_free(session, data, None)
-    company = Company(name=data.name, slug=slug, created_by_organisation_id=created_by)
+    """A shared company (bundled with a ``slug``, from the loader) or one private to the
+    organisation that made it (``organisation_id``), which alone sees and edits it."""
+    _check_identifiers_free(session, data, None, organisation_id)
+    company = Company(name=data.name, slug=slug, organisation_id=organisation_id)
     session.add(company)
     session.flush()
     _apply(session, company, data)
@@ -127,24 +156,14 @@ def create_company(
     return company
 
 
-def matchable_by(organisation_id: uuid.UUID) -> ColumnElement[bool]:
-    """The companies an organisation's imports may match: the shared ones and those it made.
-    Another organisation's companies stay readable, but an ISIN or a name claimed there must
-    not steer this organisation's holdings or screening matches."""
-    return or_(
-        Company.created_by_organisation_id.is_(None),
-        Company.created_by_organisation_id == organisation_id,
-    )
-
-
 def may_edit(company: Company, organisation_id: uuid.UUID) -> bool:
-    # Companies made before their maker was recorded (no slug, no maker) stay editable.
-    return company.slug is None and company.created_by_organisation_id in (None, organisation_id)
+    """Only one's own companies: the others one sees are shared."""
+    return company.organisation_id == organisation_id
 
 
 def require_editable(company: Company, organisation_id: uuid.UUID) -> None:
-    """403 for a bundled company or one another organisation made: companies are shared, and
-    an edit would change what every other organisation sees and scores."""
+    """403 for a shared company: an edit would change what every organisation sees and scores.
+    Another organisation's company is not found at all (the tenant filter)."""
     if company.slug is not None:
         raise Forbidden(
             f"company {company.id} is bundled reference data and read-only; the curated "
@@ -152,12 +171,13 @@ def require_editable(company: Company, organisation_id: uuid.UUID) -> None:
         )
     if not may_edit(company, organisation_id):
         raise Forbidden(
-            f"company {company.id} was made by another organisation; only it may edit it"
+            f"company {company.id} is shared reference data (made before companies became "
+            "private to their maker) and read-only"
         )
 
 
 def replace_company(session: Session, company: Company, data: CompanyIn) -> Company:
-    _check_identifiers_free(session, data, company.id)
+    _check_identifiers_free(session, data, company.id, company.organisation_id)
     _apply(session, company, data)
     company.version += 1
     company.updated_at = utcnow()

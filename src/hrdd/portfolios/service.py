@@ -29,7 +29,7 @@ from hrdd.audit import service as audit
 from hrdd.auth.service import Principal
 from hrdd.caching import BoundedCache
 from hrdd.companies.models import Company, CompanyIdentifier, OwnershipLink
-from hrdd.companies.service import company_names, get_company, matchable_by
+from hrdd.companies.service import company_names, get_company
 from hrdd.db import IDS, in_chunks, new_id, reusable, rows_for_ids, utcnow
 from hrdd.errors import Invalid, NotFound
 from hrdd.http import PageParams, paginate
@@ -249,7 +249,7 @@ def import_holdings(
     )
     session.execute(delete(Holding).where(Holding.portfolio_id == portfolio.id))
 
-    resolver = _Resolver(session, parsed.rows, portfolio.organisation_id)
+    resolver = _Resolver(session, parsed.rows)
     now = utcnow()
     counts: dict[str, int] = defaultdict(int)
     values = []
@@ -347,16 +347,12 @@ def normalise_name(name: str) -> str:
 
 
 class _Resolver:
-    """Looks up every identifier of the file in a few queries, then names with rapidfuzz."""
+    """Looks up every identifier of the file in a few queries, then names with rapidfuzz. It
+    sees the shared companies and the organisation's own (the tenant filter): an identifier or
+    a name another organisation gave its company never steers these holdings."""
 
-    def __init__(
-        self,
-        session: Session,
-        rows: Sequence[csv_import.HoldingRow],
-        organisation_id: uuid.UUID,
-    ) -> None:
+    def __init__(self, session: Session, rows: Sequence[csv_import.HoldingRow]) -> None:
         self.session = session
-        self.matchable = matchable_by(organisation_id)
         self.by_isin = self._identifiers("isin", {r.isin for r in rows if r.isin})
         self.by_lei = self._leis({r.lei for r in rows if r.lei})
         self.by_ticker, self.by_symbol = self._tickers()
@@ -375,12 +371,8 @@ class _Resolver:
         found: dict[str, uuid.UUID] = {}
         for chunk in in_chunks(sorted(values)):
             rows = self.session.execute(
-                select(CompanyIdentifier.value, CompanyIdentifier.company_id)
-                .join(Company, Company.id == CompanyIdentifier.company_id)
-                .where(
-                    CompanyIdentifier.scheme == scheme,
-                    CompanyIdentifier.value.in_(chunk),
-                    self.matchable,
+                select(CompanyIdentifier.value, CompanyIdentifier.company_id).where(
+                    CompanyIdentifier.scheme == scheme, CompanyIdentifier.value.in_(chunk)
                 )
             )
             found.update(rows.all())
@@ -389,9 +381,7 @@ class _Resolver:
     def _leis(self, values: set[str]) -> dict[str, uuid.UUID]:
         found: dict[str, uuid.UUID] = {}
         for chunk in in_chunks(sorted(values)):
-            statement = select(Company.lei, Company.id).where(
-                Company.lei.in_(chunk), self.matchable
-            )
+            statement = select(Company.lei, Company.id).where(Company.lei.in_(chunk))
             rows = self.session.execute(statement)
             found.update(rows.all())
         return found
@@ -401,9 +391,9 @@ class _Resolver:
         full: dict[str, uuid.UUID] = {}
         by_symbol: dict[str, set[uuid.UUID]] = defaultdict(set)
         rows = self.session.execute(
-            select(CompanyIdentifier.value, CompanyIdentifier.company_id)
-            .join(Company, Company.id == CompanyIdentifier.company_id)
-            .where(CompanyIdentifier.scheme == "ticker", self.matchable)
+            select(CompanyIdentifier.value, CompanyIdentifier.company_id).where(
+                CompanyIdentifier.scheme == "ticker"
+            )
         )
         for value, company_id in rows:
             full[value] = company_id
@@ -441,16 +431,17 @@ class _Resolver:
         if self._name_choices is None:
             labels: dict[uuid.UUID, list[str]] = defaultdict(list)
             for company_id, name, aliases in self.session.execute(
-                select(Company.id, Company.name, Company.aliases).where(self.matchable)
+                select(Company.id, Company.name, Company.aliases)
             ):
                 self.names[company_id] = name
                 labels[company_id] += [name, *(aliases or [])]
             # A fund or parent is named in holdings files as its ownership links name it
-            # ("Novalpina Capital"), which need not be the name the registry gives it.
+            # ("Novalpina Capital"), which need not be the name the registry gives it. The join
+            # keeps owners this organisation sees.
             for company_id, owner_name in self.session.execute(
-                select(OwnershipLink.owner_company_id, OwnershipLink.owner_name)
-                .join(Company, Company.id == OwnershipLink.owner_company_id)
-                .where(self.matchable)
+                select(OwnershipLink.owner_company_id, OwnershipLink.owner_name).join(
+                    Company, Company.id == OwnershipLink.owner_company_id
+                )
             ):
                 labels[company_id].append(owner_name)
             self._name_choices = []

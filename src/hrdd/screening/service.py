@@ -32,7 +32,6 @@ from sqlalchemy.orm import Session
 from hrdd.audit import service as audit
 from hrdd.auth.service import Principal
 from hrdd.companies.models import Company, CompanyIdentifier
-from hrdd.companies.service import matchable_by
 from hrdd.db import new_id, utcnow
 from hrdd.errors import Conflict, Invalid, NotFound, PayloadTooLarge, ProblemDetail
 from hrdd.evidence import service as evidence
@@ -159,7 +158,7 @@ def import_screening_file(
     session.add(run)
     session.flush()
 
-    candidates = _company_candidates(session, importer.organisation_id)
+    candidates = _company_candidates(session)
     company_names = {c.company_id: c.names[0] for c in candidates}
     rejected = session.execute(select(ScreeningRejection.record_key, ScreeningRejection.company_id))
     matcher = Matcher(
@@ -420,15 +419,14 @@ def _latest_import(
     return latest
 
 
-def _company_candidates(session: Session, organisation_id: uuid.UUID) -> list[CompanyCandidate]:
+def _company_candidates(session: Session) -> list[CompanyCandidate]:
     """Every company the organisation may match once, with names, ISINs and LEI: the matcher's
-    whole search space (shared companies and its own, ``companies.matchable_by``)."""
-    matchable = matchable_by(organisation_id)
+    whole search space (the shared companies and its own, all it sees)."""
     isins: dict[uuid.UUID, set[str]] = {}
     for company_id, value in session.execute(
-        select(CompanyIdentifier.company_id, CompanyIdentifier.value)
-        .join(Company, Company.id == CompanyIdentifier.company_id)
-        .where(CompanyIdentifier.scheme == "isin", matchable)
+        select(CompanyIdentifier.company_id, CompanyIdentifier.value).where(
+            CompanyIdentifier.scheme == "isin"
+        )
     ):
         isins.setdefault(company_id, set()).add(value)
     return [
@@ -439,7 +437,7 @@ def _company_candidates(session: Session, organisation_id: uuid.UUID) -> list[Co
             leis=frozenset([lei] if lei else []),
         )
         for company_id, name, aliases, lei in session.execute(
-            select(Company.id, Company.name, Company.aliases, Company.lei).where(matchable)
+            select(Company.id, Company.name, Company.aliases, Company.lei)
         )
     ]
 
