@@ -36,6 +36,7 @@ from hrdd.reports.schemas import (
     ThemeScore,
     TimelineEntry,
 )
+from hrdd.scoring import engine
 from hrdd.vocab import (
     AssessmentStatus,
     Confidence,
@@ -233,14 +234,17 @@ def test_a_private_company_is_not_asked_for_a_shareholder_vote() -> None:
 
     def action_text(listed: bool) -> str:
         report = company_report(company_listed=listed)
-        report = report.model_copy(
-            update={"summary": report.summary.model_copy(update={"recommended_action": vote})}
+        # The engine's own wording of the rung, as in a real reason.
+        reason = f"Band severe (overall 81.5): {engine._ACTION_WORDS[vote]}."
+        summary = report.summary.model_copy(
+            update={"recommended_action": vote, "action_reason": reason}
         )
-        return squashed(page_texts(render(report))[0])
+        return squashed(page_texts(render(report.model_copy(update={"summary": summary})))[0])
 
     assert squashed("Vote against management or file a resolution") in action_text(True)
     private = action_text(False)
-    assert squashed("Vote against management") not in private
+    assert squashed("against management") not in private
+    assert squashed("use governance rights (the fund manager") in private
     assert squashed("Use governance rights: fund manager, LP advisory committee") in private
 
 

@@ -12,6 +12,7 @@ from hrdd.reports.layout import (
     ReportDocument,
     Styles,
     action_label,
+    action_reason,
     band_cell_style,
     build_styles,
     cell_text_width,
@@ -98,7 +99,12 @@ class _CompanyReportBuilder:
                 "Recommended action",
                 action_label(summary.recommended_action, self.report.company_listed),
             ],
-            ["Why this action", self._cell(summary.action_reason, widths[1])],
+            [
+                "Why this action",
+                self._cell(
+                    action_reason(summary.action_reason, self.report.company_listed), widths[1]
+                ),
+            ],
         ]
         table = paragraph_table(
             ["Measure", "Result"],

@@ -100,6 +100,18 @@ def action_label(action: InvestorAction, listed: bool) -> str:
     return ACTION_LABELS[action]
 
 
+# How the scoring engine words the fourth rung in its reasons (hrdd.scoring.engine).
+_VOTE_WORDS = "vote against management or file a resolution"
+_PRIVATE_FORMAL_RIGHTS_WORDS = (
+    "use governance rights (the fund manager, the LP advisory committee, side-letter terms)"
+)
+
+
+def action_reason(reason: str, listed: bool) -> str:
+    """The engine's reason, worded for a private company as its action label is."""
+    return reason if listed else reason.replace(_VOTE_WORDS, _PRIVATE_FORMAL_RIGHTS_WORDS)
+
+
 def short_action_label(action: InvestorAction, listed: bool) -> str:
     if action is InvestorAction.vote_or_file_resolution and not listed:
         return _PRIVATE_FORMAL_RIGHTS_SHORT

@@ -17,6 +17,7 @@ from hrdd.reports.layout import (
     ReportDocument,
     Styles,
     action_label,
+    action_reason,
     band_cell_style,
     build_styles,
     cell_text_width,
@@ -288,7 +289,10 @@ class _PortfolioReportBuilder:
             ["Score rests on", self._cell(_rests_on(holding), widths[1])],
             ["Confidence", enum_label(holding.confidence)],
             ["Recommended action", action_label(holding.action, holding.company_listed)],
-            ["Why this action", self._cell(holding.action_reason, widths[1])],
+            [
+                "Why this action",
+                self._cell(action_reason(holding.action_reason, holding.company_listed), widths[1]),
+            ],
         ]
         if holding.overrides:
             overrides = "<br/>".join(
