@@ -291,6 +291,14 @@ def portfolio_import(
     )
     for error in result.rejected:
         typer.echo(f"  left out {error.path}: {error.message}")
+    for merged in result.merged:
+        typer.echo(f"  merged {merged.path}: {merged.message}")
+    for owner in result.recorded_owners:
+        stake = "owns" if owner.current else "owned"
+        typer.echo(
+            f"  line {owner.line}: {owner.holding_name} looks like {owner.owner_name}, which "
+            f"{stake} {owner.company_name} (not itself a registry company: no look-through)"
+        )
 
 
 @app.command()

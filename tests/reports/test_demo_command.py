@@ -188,6 +188,19 @@ def test_portfolio_import_command(demo_database, tmp_path):
         names = session.scalars(select(Holding.name).where(Holding.portfolio_id == portfolio.id))
         assert list(names) == ["Nestle"]
 
+    # What the import result reports beyond counts is printed too.
+    noted = tmp_path / "noted.csv"
+    noted.write_text(
+        "name,isin\nNestle,CH0038863350\nNestle S.A.,CH0038863350\nSun Corporation,\n",
+        encoding="utf-8",
+    )
+    printed = runner.invoke(
+        cli, ["portfolio", "import", str(noted), "--portfolio", str(portfolio.id)]
+    )
+    assert printed.exit_code == 0, printed.output
+    assert "merged file.line.3" in printed.output
+    assert "Sun Corporation looks like Sun Corporation, which owns Cellebrite" in printed.output
+
     missing = runner.invoke(
         cli, ["portfolio", "import", str(good), "--portfolio", str(uuid.uuid4())]
     )
