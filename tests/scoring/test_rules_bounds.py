@@ -83,6 +83,16 @@ def test_infinite_nan_and_huge_numbers_are_refused_with_their_path(path: str, va
     assert path in problems, problems
 
 
+@pytest.mark.parametrize("value", [True, False, "5", "1e3", None])
+@pytest.mark.parametrize("path", NUMBER_PATHS)
+def test_a_number_must_be_a_number(path: str, value: Any) -> None:
+    """Lax parsing stored true as 1.0 and "5" as 5: a number field takes numbers only."""
+    data = raw()
+    _set(path, value)(data)
+    problems = problems_of(data)
+    assert path in problems, problems
+
+
 def test_the_findings_exact_values_are_refused() -> None:
     """The exploratory test's inputs, each on its own."""
     cases = {

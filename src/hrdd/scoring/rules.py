@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, ValidationError
 from pydantic_core import PydanticCustomError
 
 from hrdd.vocab import (
@@ -73,16 +73,18 @@ def _int_in_range(low: int, high: int) -> Any:
                 )
         return value
 
-    return Annotated[int, BeforeValidator(check), Field(ge=low, le=high)]
+    return Annotated[int, Strict(), BeforeValidator(check), Field(ge=low, le=high)]
 
 
+# Numbers are numbers: pydantic's lax mode read true as 1 and "5" as 5 (ints still pass).
+Number = Annotated[float, Strict()]
 Why = Annotated[str, Field(min_length=3, description="Short reason for this entry")]
-Points = Annotated[float, Field(ge=0, le=100)]
-Factor = Annotated[float, Field(ge=0, le=1)]
+Points = Annotated[Number, Field(ge=0, le=100)]
+Factor = Annotated[Number, Field(ge=0, le=1)]
 Days = _int_in_range(1, MAX_DAYS)
 SeverityLevel = _int_in_range(1, 5)
 VersionNumber = _int_in_range(1, MAX_VERSION)
-SensitivityFactor = Annotated[float, Field(ge=MIN_SENSITIVITY_FACTOR, le=MAX_SENSITIVITY_FACTOR)]
+SensitivityFactor = Annotated[Number, Field(ge=MIN_SENSITIVITY_FACTOR, le=MAX_SENSITIVITY_FACTOR)]
 
 
 class _Strict(BaseModel):
@@ -114,7 +116,7 @@ class QuestionnaireRef(_Strict):
 
 
 class ThemeRule(_Strict):
-    weight: float = Field(ge=MIN_THEME_WEIGHT, le=MAX_THEME_WEIGHT)
+    weight: Number = Field(ge=MIN_THEME_WEIGHT, le=MAX_THEME_WEIGHT)
     why: Why
 
 
@@ -141,7 +143,7 @@ class ElementScoring(_Strict):
 
 
 class NumberThreshold(_Strict):
-    at_least: float = Field(ge=-MAX_NUMBER_THRESHOLD, le=MAX_NUMBER_THRESHOLD)
+    at_least: Number = Field(ge=-MAX_NUMBER_THRESHOLD, le=MAX_NUMBER_THRESHOLD)
     points: Points
 
 
@@ -163,7 +165,7 @@ class NumberRule(_Strict):
 class SeverityAnchor(_Strict):
     """UNGP notions of severity: how grave (scale), how widespread (scope), how irreversible."""
 
-    points: float = Field(ge=0, le=100)
+    points: Number = Field(ge=0, le=100)
     scale: str = Field(min_length=3)
     scope: str = Field(min_length=3)
     irremediability: str = Field(min_length=3)
@@ -172,7 +174,7 @@ class SeverityAnchor(_Strict):
 
 class DecayRule(_Strict):
     # At least a day: a shorter half-life (times the sensitivity factor) could round to zero.
-    half_life_days: float = Field(ge=1, le=MAX_DAYS)
+    half_life_days: Number = Field(ge=1, le=MAX_DAYS)
     floor_while_unremediated: Factor
     why: Why
 
@@ -217,7 +219,7 @@ class EvidenceRules(_Strict):
 
 
 class FulfilmentEntry(_Strict):
-    value: float = Field(ge=-1, le=1)
+    value: Number = Field(ge=-1, le=1)
     why: Why
 
 
@@ -304,7 +306,7 @@ StepsUp = _int_in_range(0, len(ACTION_LADDER) - 1)
 
 
 class WorseningRule(_Strict):
-    min_increase_points: float = Field(gt=0, le=100)
+    min_increase_points: Number = Field(gt=0, le=100)
     steps_up: StepsUp
     why: Why
 
