@@ -18,6 +18,7 @@ from test_score_api_support import (
 )
 from tests.conftest import recent_evidence_body
 
+from hrdd.assessments.models import Assessment
 from hrdd.db import TenantContext, utcnow
 from hrdd.scoring import freshness, service
 from hrdd.vocab import AssessmentStatus, DisclosureLevel
@@ -114,6 +115,27 @@ def test_an_answer_written_through_the_api_is_in_the_next_read(
     runs = engine_runs.count
     assert read(client, tenant_a, draft) == after
     assert engine_runs.count == runs
+
+
+def test_a_submitted_assessment_reads_no_trend_from_its_draft_scores(
+    client, db, tenant_a, company, questionnaire
+):
+    """A draft's scores are work in progress: its first score once submitted is read against
+    what stood for the company before (nothing here), not against the last draft score."""
+    org = tenant_a.organisation_id
+    answers = answer_payloads(questionnaire, DisclosureLevel.full)
+    assessment = make_assessment(db, org, company, answers, AssessmentStatus.draft)
+    draft = read(client, tenant_a, assessment)
+    assert draft["result"]["trend"] == "in_progress"
+    assert "This is a draft" in draft["summary"]["action_reason"]
+    with db.session(TenantContext(org), write=True) as session:
+        row = session.get(Assessment, assessment)
+        row.status = AssessmentStatus.submitted.value
+        row.version += 1  # as the submit route's write does
+    submitted = read(client, tenant_a, assessment)
+    assert submitted["score_id"] != draft["score_id"]
+    assert submitted["result"]["trend"] == "first"
+    assert submitted["summary"]["trend"] is None
 
 
 def test_approving_an_assessment_moves_the_company_score_to_it(

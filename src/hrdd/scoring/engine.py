@@ -930,18 +930,18 @@ def _action(
             reasons.append(f"Red flag {fired.rule_id} requires at least: {_ACTION_WORDS[minimum]}.")
         else:
             reasons.append(f"Red flag {fired.rule_id} fired.")
-    if previous is not None:
+    if trend == "in_progress":
+        reasons.append(
+            "This is a draft: its score moves as answers are filled in (unanswered questions "
+            "count as gaps), so no trend is read until it is submitted."
+        )
+    elif previous is not None:
         change = overall - previous.overall
         if trend == "rules_changed":
             reasons.append(
                 f"The rule set changed since the previous score ({previous.ruleset_id} "
                 f"v{previous.ruleset_version} to {rules.id} v{rules.version}), so the change "
                 "in risk is not read as a trend: the action follows the band and red flags."
-            )
-        elif trend == "in_progress":
-            reasons.append(
-                "This is a draft: its score moves as answers are filled in (unanswered "
-                "questions count as gaps), so no trend is read until it is submitted."
             )
         elif trend == "worsening":
             steps = rules.actions.worsening.steps_up

@@ -794,11 +794,16 @@ def build_request(
             as_of=as_of,
             previous=previous,
             assessed=subject.assessment is not None,
-            in_progress=subject.assessment is not None
-            and subject.assessment.status == AssessmentStatus.draft.value,
+            in_progress=_in_progress(subject),
         )
     except ValidationError as error:
         raise Conflict(f"{_describe(subject)} cannot be scored: {error}") from None
+
+
+def _in_progress(subject: Subject) -> bool:
+    return subject.assessment is not None and (
+        subject.assessment.status == AssessmentStatus.draft.value
+    )
 
 
 def _describe(subject: Subject) -> str:
@@ -844,6 +849,11 @@ class _Latest:
         own = self.own(subject)
         if own is not None:
             return own
+        return self.before(subject)
+
+    def before(self, subject: Subject) -> StoredScore | None:
+        """The score the holding had before this assessment: the one it reopened, else the
+        company's evidence-only score."""
         if subject.assessment is not None and subject.assessment.previous_assessment_id:
             earlier = self.by_assessment.get(subject.assessment.previous_assessment_id)
             if earlier is not None:
@@ -952,6 +962,11 @@ def _score_and_store(
     for subject in subjects:
         previous_row = latest.previous(subject)
         previous = result_of(previous_row) if previous_row is not None else None
+        if previous is not None and previous.trend == "in_progress" and not _in_progress(subject):
+            # Its first score once submitted: the draft's scores were work in progress, so the
+            # trend is read against what stood for the company before.
+            earlier = latest.before(subject)
+            previous = result_of(earlier) if earlier is not None else None
         request = build_request(subject, loaded, ruleset, ruleset_questionnaire, today, previous)
         result = _run(request, subject)
         key = inputs_key(request)
