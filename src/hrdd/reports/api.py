@@ -142,11 +142,12 @@ def download_report_job(
         **problem_responses(401, 403, 409, 422),
     },
     description=(
-        "One row per assessed company: the score of its newest final (else submitted) "
-        "assessment, with theme scores, overrides and the recommended action; a company with "
-        "drafts only is scored on its evidence alone (no assessment id or status) until one is "
-        "submitted, as portfolio risk does. Text cells a spreadsheet would run as a formula are "
-        "prefixed with an apostrophe."
+        "One row per company you have an assessment of (a draft included): the score of its "
+        "newest final (else submitted) assessment, with theme scores, overrides and the "
+        "recommended action; a company with drafts only is scored on its evidence alone (no "
+        "assessment id or status) until one is submitted, as portfolio risk does. Holdings of "
+        "companies you have not assessed are in each portfolio's risk export. Text cells a "
+        "spreadsheet would run as a formula are prefixed with an apostrophe."
     ),
 )
 def export_assessment_scores(
