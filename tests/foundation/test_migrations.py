@@ -1,14 +1,22 @@
 """The migrations build exactly the models' schema, on SQLite and PostgreSQL, and unwind."""
 
+import datetime as dt
 import uuid
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect, text
+from sqlalchemy import inspect, select, text
+from sqlalchemy.exc import IntegrityError
 
 from hrdd import migrations_info
-from hrdd.db import make_engine, utcnow
+from hrdd.assessments.models import Assessment
+from hrdd.auth.models import Organisation
+from hrdd.companies.models import Company
+from hrdd.config import Settings
+from hrdd.db import SYSTEM, Database, TenantContext, make_engine, utcnow
 from hrdd.models_registry import metadata
+from hrdd.questionnaires import service as questionnaires
 from tests.conftest import drop_database, fresh_database_url
 
 
@@ -83,4 +91,55 @@ def test_0007_makes_companies_made_through_the_api_private_and_keeps_their_rows(
             assert connection.scalar(text("SELECT count(*) FROM company_identifiers")) == 2
     finally:
         engine.dispose()
+        drop_database(url)
+
+
+def test_0009_leaves_one_open_assessment_per_company_and_keeps_the_others(tmp_path):
+    """Parallel drafts made before the rule: the newest stays open, the older ones are marked
+    superseded (kept, answers and all), and the index then refuses a second open one."""
+    url = fresh_database_url(tmp_path, "migrations_0009")
+    database = Database(url)
+    try:
+        migrations_info.upgrade(url, "0008")
+        questionnaires.load_bundled_questionnaires(database, Settings(database_url=url))
+        with database.session(SYSTEM, write=True) as session:
+            organisation = Organisation(name="Org")
+            company = Company(name="Example Vendor", search_text="example vendor")
+            session.add_all([organisation, company])
+            session.flush()
+            org_id, company_id = organisation.id, company.id
+            version_id = questionnaires.latest_version(session, "stap-surveillance").id
+        started = utcnow()
+        with database.session(TenantContext(org_id), write=True) as session:
+            for minutes, status in ((0, "draft"), (1, "submitted"), (2, "draft"), (3, "final")):
+                session.add(
+                    Assessment(
+                        company_id=company_id,
+                        questionnaire_version_id=version_id,
+                        status=status,
+                        created_by_name="test",
+                        created_at=started + dt.timedelta(minutes=minutes),
+                    )
+                )
+        migrations_info.upgrade(url, "0009")
+        with database.session(TenantContext(org_id)) as session:
+            statuses = session.scalars(
+                select(Assessment.status).order_by(Assessment.created_at)
+            ).all()
+        assert statuses == ["superseded", "superseded", "draft", "final"]
+        with (
+            pytest.raises(IntegrityError),
+            database.session(TenantContext(org_id), write=True) as session,
+        ):
+            session.add(
+                Assessment(
+                    company_id=company_id,
+                    questionnaire_version_id=version_id,
+                    status="draft",
+                    created_by_name="test",
+                )
+            )
+        migrations_info.downgrade(url, "0008")
+    finally:
+        database.dispose()
         drop_database(url)

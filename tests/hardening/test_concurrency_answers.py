@@ -281,3 +281,34 @@ def test_fifty_writers_retrying_on_412_all_land_without_lost_updates(server: Ser
             assert len(current["answers"]) == per_assessment
     assert not duplicate_answer_rows(server.prepared)
     assert stored_answer_count(server.prepared, [a["id"] for a in assessments]) == WRITERS
+
+
+def test_of_writers_starting_an_assessment_of_one_company_at_once_one_wins(
+    server: Served,
+) -> None:
+    """The service's check and the database's one-open-assessment index together: however
+    the requests interleave, one company gets one draft and every other request a 409."""
+    starters = 8
+    for _ in range(3):
+        with server.app.client(Role.analyst) as analyst:
+            name = f"Example Race Co {len(server.made) + 1}"
+            company = analyst.post(f"{API}/companies", json={"name": name})
+            assert company.status_code == 201, company.text
+        server.made.append(company.json()["id"])
+        body = {"company_id": server.made[-1], "questionnaire_key": QUESTIONNAIRE_KEY}
+
+        def start(client: httpx.Client, body: dict[str, Any] = body) -> httpx.Response:
+            return client.post(f"{API}/assessments", json=body)
+
+        responses = run_together(server.app, [start] * starters)
+        statuses = sorted(response.status_code for response in responses)
+        assert statuses == [201] + [409] * (starters - 1), server.app.log()
+        assert all(
+            r.headers["content-type"].startswith("application/problem+json")
+            for r in responses
+            if r.status_code == 409
+        )
+        with server.app.client() as client:
+            listed = client.get(f"{API}/assessments", params={"company_id": server.made[-1]})
+        assert listed.status_code == 200, listed.text
+        assert len(listed.json()["items"]) == 1

@@ -8,14 +8,28 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, ForeignKey, UniqueConstraint
+from sqlalchemy import Column, ForeignKey, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from hrdd.db import JsonType, TenantOwned, UTCDateTime, new_id, organisation_fk, utcnow
 
+_OPEN = text("status IN ('draft', 'submitted')")
+
 
 class Assessment(TenantOwned, SQLModel, table=True):
     __tablename__ = "assessments"
+    # One assessment in progress per company (assessments.service refuses a second with a
+    # 409; this holds when two requests race past that check).
+    __table_args__ = (
+        Index(
+            "uq_assessments_one_open",
+            "organisation_id",
+            "company_id",
+            unique=True,
+            sqlite_where=_OPEN,
+            postgresql_where=_OPEN,
+        ),
+    )
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     organisation_id: uuid.UUID = organisation_fk()

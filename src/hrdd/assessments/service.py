@@ -345,7 +345,13 @@ def create_assessment(session: Session, actor: Principal, data: AssessmentCreate
         created_by_name=actor.key_name,
     )
     session.add(assessment)
-    session.flush()
+    company_name = company.name  # a failed flush leaves the session unable to load it
+    try:
+        session.flush()
+    except IntegrityError as exc:  # uq_assessments_one_open: a racing request won
+        raise Conflict(
+            f"{company_name} already has an assessment in progress: one was just started"
+        ) from exc
     audit.record(
         session,
         actor,
