@@ -235,7 +235,7 @@ def test_a_private_company_is_not_asked_for_a_shareholder_vote() -> None:
     def action_text(listed: bool) -> str:
         report = company_report(company_listed=listed)
         # The engine's own wording of the rung, as in a real reason.
-        reason = f"Band severe (overall 81.5): {engine._ACTION_WORDS[vote]}."
+        reason = f"Band severe (overall 81.5): {engine.ACTION_WORDS[vote]}."
         summary = report.summary.model_copy(
             update={"recommended_action": vote, "action_reason": reason}
         )

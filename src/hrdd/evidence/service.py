@@ -352,31 +352,26 @@ def replace_evidence(
     return item
 
 
+def _live_rows_naming(
+    session: Session, model: type[EvidenceItem] | type[Commitment], field: str, item: EvidenceItem
+) -> list[Any]:
+    """The live evidence items or commitments of the item's company whose ``field`` (a list of
+    evidence ids) names it."""
+    rows = session.scalars(
+        select(model).where(model.company_id == item.company_id, model.deleted_at.is_(None))
+    )
+    return [row for row in rows if str(item.id) in getattr(row, field)]
+
+
 def delete_evidence(session: Session, actor: Principal, item: EvidenceItem) -> None:
     """Soft delete; refused while a live commitment names the item as contradicting it or a
     live item closes it."""
     check_writable(item, "evidence item")
-    closing = [
-        other
-        for other in session.scalars(
-            select(EvidenceItem).where(
-                EvidenceItem.company_id == item.company_id, EvidenceItem.deleted_at.is_(None)
-            )
-        )
-        if str(item.id) in other.closes
-    ]
+    closing = _live_rows_naming(session, EvidenceItem, "closes", item)
     if closing:
         names = ", ".join(f"{other.id} ({other.title})" for other in closing)
         raise Conflict(f"evidence items {names} close this item; change them first")
-    citing = [
-        commitment
-        for commitment in session.scalars(
-            select(Commitment).where(
-                Commitment.company_id == item.company_id, Commitment.deleted_at.is_(None)
-            )
-        )
-        if str(item.id) in commitment.contradicted_by
-    ]
+    citing = _live_rows_naming(session, Commitment, "contradicted_by", item)
     if citing:
         names = ", ".join(f"{c.id} ({c.title})" for c in citing)
         raise Conflict(f"commitments {names} cite this item in contradicted_by; change them first")

@@ -41,6 +41,7 @@ from hrdd.reports.text import (
     link_markup,
     url_markup,
 )
+from hrdd.scoring.engine import ACTION_WORDS
 from hrdd.vocab import AssessmentStatus, DatePrecision, InvestorAction, RiskBand, enum_label
 
 ProgressCallback = Callable[[float], None]
@@ -100,8 +101,6 @@ def action_label(action: InvestorAction, listed: bool) -> str:
     return ACTION_LABELS[action]
 
 
-# How the scoring engine words the fourth rung in its reasons (hrdd.scoring.engine).
-_VOTE_WORDS = "vote against management or file a resolution"
 _PRIVATE_FORMAL_RIGHTS_WORDS = (
     "use governance rights (the fund manager, the LP advisory committee, side-letter terms)"
 )
@@ -109,7 +108,11 @@ _PRIVATE_FORMAL_RIGHTS_WORDS = (
 
 def action_reason(reason: str, listed: bool) -> str:
     """The engine's reason, worded for a private company as its action label is."""
-    return reason if listed else reason.replace(_VOTE_WORDS, _PRIVATE_FORMAL_RIGHTS_WORDS)
+    if listed:
+        return reason
+    # The engine words the fourth rung in its reasons as ACTION_WORDS has it.
+    vote_words = ACTION_WORDS[InvestorAction.vote_or_file_resolution]
+    return reason.replace(vote_words, _PRIVATE_FORMAL_RIGHTS_WORDS)
 
 
 def short_action_label(action: InvestorAction, listed: bool) -> str:

@@ -6,6 +6,7 @@ from typing import Any, BinaryIO
 
 from reportlab.platypus import Flowable, PageBreak, Paragraph, Spacer, Table, TableStyle
 
+from hrdd.portfolios.csv_import import MAX_TOTAL_WEIGHT
 from hrdd.portfolios.schemas import ShareBasis
 from hrdd.reports.charts import band_count_chart, band_exposure_chart
 from hrdd.reports.layout import (
@@ -59,8 +60,9 @@ _HOLDINGS_COLUMNS = (
     ("Action", 0.14),
 )
 _HOLDINGS_NUMERIC_COLUMNS = (2, 3, 5)
-# Weights adding up to 100% give or take this are the whole portfolio (rounding in the file).
-_WHOLE_PORTFOLIO_TOLERANCE = Decimal("0.005")
+# Weights adding up to 100% give or take the rounding slack the import allows above 100% are
+# the whole portfolio.
+_WHOLE_PORTFOLIO_TOLERANCE = MAX_TOTAL_WEIGHT - 1
 _UNASSESSED_COLUMNS = (
     ("Holding", 0.3),
     ("Identifiers", 0.22),

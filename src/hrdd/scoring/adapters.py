@@ -214,24 +214,15 @@ def _answer_input(
 def _as_of(record: AnswerRecord) -> dt.date | None:
     """How recent an answer's information is: the date of its newest dated source (an answer
     typed in yesterday from a 2019 report is 2019 information), else when it was last changed."""
+    # Stored payloads were validated on write: a source_date is an ISO date.
     dated = [
-        source_date
+        dt.date.fromisoformat(item["source_date"])
         for item in record.payload.get("evidence") or ()
-        if isinstance(item, Mapping)
-        and (source_date := _iso_date(item.get("source_date"))) is not None
+        if item.get("source_date")
     ]
     if dated:
         return max(dated)
     return record.updated_at.date() if record.updated_at is not None else None
-
-
-def _iso_date(value: Any) -> dt.date | None:
-    if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(value) if isinstance(value, str) else None
-    except ValueError:
-        return None
 
 
 def answer_inputs(

@@ -72,7 +72,7 @@ _LN2 = math.log(2)
 # Enum member lookups are slow in hot loops; bind them once.
 _NOT_APPLICABLE = DisclosureLevel.not_applicable
 _CONFIDENCE_ORDER = (Confidence.low, Confidence.medium, Confidence.high)
-_ACTION_WORDS = {
+ACTION_WORDS = {
     InvestorAction.monitor: "monitor",
     InvestorAction.engage: "engage the company with time-bound asks",
     InvestorAction.escalate_collectively: "escalate together with other investors",
@@ -913,7 +913,7 @@ def _action(
     assessed: bool,
 ) -> tuple[InvestorAction, str]:
     action = rules.actions.by_band[band].action
-    reasons = [f"Band {band} (overall {overall}): {_ACTION_WORDS[action]}."]
+    reasons = [f"Band {band} (overall {overall}): {ACTION_WORDS[action]}."]
     if not assessed and ACTION_LADDER.index(action) < ACTION_LADDER.index(UNASSESSED_MIN_ACTION):
         # A company with a record of evidence and no due diligence yet: a low evidence score
         # says nothing about how it manages the risk, so the first step is to ask.
@@ -927,7 +927,7 @@ def _action(
         minimum = rules_by_id[fired.rule_id].min_action
         if ACTION_LADDER.index(minimum) > ACTION_LADDER.index(action):
             action = minimum
-            reasons.append(f"Red flag {fired.rule_id} requires at least: {_ACTION_WORDS[minimum]}.")
+            reasons.append(f"Red flag {fired.rule_id} requires at least: {ACTION_WORDS[minimum]}.")
         else:
             reasons.append(f"Red flag {fired.rule_id} fired.")
     if trend == "in_progress":
@@ -950,7 +950,7 @@ def _action(
                 moved = f", band {previous.band} to {band}" if previous.band is not band else ""
                 reasons.append(
                     f"Risk rose {change} points since the previous score{moved}, so one rung "
-                    f"up: {_ACTION_WORDS[raised]}."
+                    f"up: {ACTION_WORDS[raised]}."
                 )
                 action = raised
             else:
@@ -969,7 +969,7 @@ def _action(
                 action = raised
             reasons.append(
                 "Risk has not fallen since it rose at an earlier score, so the step up the "
-                f"ladder stands: {_ACTION_WORDS[action]}."
+                f"ladder stands: {ACTION_WORDS[action]}."
             )
         else:
             reasons.append("Risk is stable since the previous score.")

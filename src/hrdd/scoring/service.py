@@ -379,24 +379,19 @@ def _next_version(session: Session, key: str) -> int:
 # Compare-and-swap on a draft's revision: a concurrent edit, publication or deletion that got
 # there first makes this write fail (412, or 404/409 when the draft is gone or published)
 # instead of overwriting it. On PostgreSQL the update also locks the row for the transaction.
+_THE_DRAFT_AS_SEEN = (
+    RuleSetVersion.id == bindparam("version_id"),
+    RuleSetVersion.revision == bindparam("seen"),
+    RuleSetVersion.status == RuleSetStatus.draft.value,
+)
 _TAKE_REVISION = reusable(
     update(RuleSetVersion)
-    .where(
-        RuleSetVersion.id == bindparam("version_id"),
-        RuleSetVersion.revision == bindparam("seen"),
-        RuleSetVersion.status == RuleSetStatus.draft.value,
-    )
+    .where(*_THE_DRAFT_AS_SEEN)
     .values(revision=bindparam("next_revision"), updated_at=bindparam("now"))
     .execution_options(synchronize_session=False)
 )
 _DELETE_DRAFT = reusable(
-    delete(RuleSetVersion)
-    .where(
-        RuleSetVersion.id == bindparam("version_id"),
-        RuleSetVersion.revision == bindparam("seen"),
-        RuleSetVersion.status == RuleSetStatus.draft.value,
-    )
-    .execution_options(synchronize_session=False)
+    delete(RuleSetVersion).where(*_THE_DRAFT_AS_SEEN).execution_options(synchronize_session=False)
 )
 
 
