@@ -40,15 +40,20 @@ class Served:
     open_questions: list[str]
     made: list[str] = field(default_factory=list)
 
-    def new_assessment(self) -> dict[str, Any]:
-        """A draft of a company of its own (a company has one assessment in progress)."""
+    def new_company(self) -> str:
+        """A company of its own for a test (a company has one assessment in progress)."""
         with self.app.client(Role.analyst) as analyst:
             name = f"Example Concurrency Co {len(self.made) + 1}"
             company = analyst.post(f"{API}/companies", json={"name": name})
             assert company.status_code == 201, company.text
         self.made.append(company.json()["id"])
+        return self.made[-1]
+
+    def new_assessment(self) -> dict[str, Any]:
+        """A draft of a new company."""
+        company_id = self.new_company()
         with self.app.client() as client:
-            return create_assessment(client, self.made[-1])
+            return create_assessment(client, company_id)
 
 
 @pytest.fixture(scope="module")
@@ -290,12 +295,8 @@ def test_of_writers_starting_an_assessment_of_one_company_at_once_one_wins(
     the requests interleave, one company gets one draft and every other request a 409."""
     starters = 8
     for _ in range(3):
-        with server.app.client(Role.analyst) as analyst:
-            name = f"Example Race Co {len(server.made) + 1}"
-            company = analyst.post(f"{API}/companies", json={"name": name})
-            assert company.status_code == 201, company.text
-        server.made.append(company.json()["id"])
-        body = {"company_id": server.made[-1], "questionnaire_key": QUESTIONNAIRE_KEY}
+        company_id = server.new_company()
+        body = {"company_id": company_id, "questionnaire_key": QUESTIONNAIRE_KEY}
 
         def start(client: httpx.Client, body: dict[str, Any] = body) -> httpx.Response:
             return client.post(f"{API}/assessments", json=body)
@@ -309,6 +310,6 @@ def test_of_writers_starting_an_assessment_of_one_company_at_once_one_wins(
             if r.status_code == 409
         )
         with server.app.client() as client:
-            listed = client.get(f"{API}/assessments", params={"company_id": server.made[-1]})
+            listed = client.get(f"{API}/assessments", params={"company_id": company_id})
         assert listed.status_code == 200, listed.text
         assert len(listed.json()["items"]) == 1

@@ -3,8 +3,6 @@ and published versions never overwritten."""
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 import yaml
 from sqlalchemy import func, select
@@ -18,14 +16,6 @@ from hrdd.scoring import service
 from hrdd.scoring.models import RuleSetVersion
 
 DEFAULT_FILE = PROJECT_ROOT / "scoring" / "default-v1.yaml"
-
-
-@pytest.fixture
-def rules_dir(tmp_path, settings):
-    folder = tmp_path / "scoring"
-    folder.mkdir()
-    shutil.copy(DEFAULT_FILE, folder / "default-v1.yaml")
-    return folder, settings.model_copy(update={"scoring_dir": folder})
 
 
 def write_variant(folder, name, change):

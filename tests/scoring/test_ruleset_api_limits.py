@@ -7,7 +7,6 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import json
-import shutil
 import uuid
 
 import pytest
@@ -207,14 +206,6 @@ def test_a_published_version_stored_before_the_checks_answers_409_not_500(
 
 
 # --- bundled files --------------------------------------------------------------------------
-
-
-@pytest.fixture
-def rules_dir(tmp_path, settings):
-    folder = tmp_path / "scoring"
-    folder.mkdir()
-    shutil.copy(DEFAULT_FILE, folder / "default-v1.yaml")
-    return folder, settings.model_copy(update={"scoring_dir": folder})
 
 
 @pytest.mark.parametrize(

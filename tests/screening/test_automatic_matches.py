@@ -4,58 +4,22 @@ rejection withdraws their evidence. Near names, however high they score, wait fo
 
 from __future__ import annotations
 
-import csv
-import io
 from pathlib import Path
 
-import pytest
+from screening_helpers import ENTITY_LIST, csl_file, new_company, upload_file
 from sqlalchemy import delete
 
 from hrdd.db import SYSTEM
-from hrdd.questionnaires import service as questionnaires
-from hrdd.scoring import service as scoring
 from hrdd.screening.models import ScreeningMatch
-from hrdd.screening.parsers import CSL_COLUMNS
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "screening"
-ENTITY_LIST = "Entity List (EL) - Bureau of Industry and Security"
 FIXTURE_ISIN = "XS9999999998"
 
 
-@pytest.fixture
-def rules_loaded(db, settings) -> None:
-    questionnaires.load_bundled_questionnaires(db, settings)
-    scoring.load_bundled_rulesets(db, settings)
-
-
-def company(client, tenant, name: str, **extra) -> str:
-    response = client.post(
-        "/api/v1/companies", json={"name": name, **extra}, headers=tenant.analyst
-    )
-    assert response.status_code == 201, response.text
-    return response.json()["id"]
-
-
-def upload(client, headers, content: bytes, snapshot_date: str = "2024-10-01") -> dict:
-    response = client.post(
-        "/api/v1/screening/imports",
-        files={"file": ("consolidated.csv", content, "text/csv")},
-        data={"snapshot_date": snapshot_date},
-        headers=headers,
-    )
-    assert response.status_code == 201, response.text
-    return response.json()
-
-
 def csl(*names: str) -> bytes:
-    out = io.StringIO()
-    writer = csv.writer(out, quoting=csv.QUOTE_ALL, lineterminator="\n")
-    writer.writerow(CSL_COLUMNS)
-    for number, name in enumerate(names):
-        values = dict.fromkeys(CSL_COLUMNS, "")
-        values.update(_id=f"row{number}", name=name, source=ENTITY_LIST, start_date="2024-05-01")
-        writer.writerow(values[column] for column in CSL_COLUMNS)
-    return out.getvalue().encode()
+    return csl_file(
+        ((f"row{number}", name, ENTITY_LIST) for number, name in enumerate(names)), "2024-05-01"
+    )
 
 
 def matches(client, headers, status: str | None = None) -> list[dict]:
@@ -72,22 +36,22 @@ def live_evidence(client, headers, company_id: str) -> list[dict]:
 
 
 def test_near_names_wait_for_review_and_only_the_exact_name_is_evidence(client, tenant_a):
-    sandvine = company(client, tenant_a, "Sandvine Incorporated", aliases=["Sandvine"])
-    run = upload(client, tenant_a.analyst, csl("Sandvine Holdings ULC", "Sandvyne Inc."))
+    sandvine = new_company(client, tenant_a, "Sandvine Incorporated", aliases=["Sandvine"])
+    run = upload_file(client, tenant_a.analyst, csl("Sandvine Holdings ULC", "Sandvyne Inc."))
     assert (run["evidence_created"], run["review_queued"], run["name_matches"]) == (0, 2, 0)
     assert live_evidence(client, tenant_a.analyst, sandvine) == []
     queued = {m["record_name"]: m for m in matches(client, tenant_a.analyst, "pending")}
     assert set(queued) == {"Sandvine Holdings ULC", "Sandvyne Inc."}
     assert queued["Sandvine Holdings ULC"]["score"] == 100
 
-    exact = upload(client, tenant_a.analyst, csl("SANDVINE, INC."), "2024-10-02")
+    exact = upload_file(client, tenant_a.analyst, csl("SANDVINE, INC."), "2024-10-02")
     assert (exact["evidence_created"], exact["name_matches"]) == (1, 1)
 
 
 def test_automatic_matches_are_listed_with_their_evidence(client, tenant_a, tenant_b):
-    sandvine = company(client, tenant_a, "Sandvine Incorporated")
-    coded = company(client, tenant_a, "Quiet Harbour Investments plc", isins=[FIXTURE_ISIN])
-    upload(client, tenant_a.analyst, (DATA / "csl_sample.csv").read_bytes())
+    sandvine = new_company(client, tenant_a, "Sandvine Incorporated")
+    coded = new_company(client, tenant_a, "Quiet Harbour Investments plc", isins=[FIXTURE_ISIN])
+    upload_file(client, tenant_a.analyst, (DATA / "csl_sample.csv").read_bytes())
 
     automatic = {m["company_id"]: m for m in matches(client, tenant_a.analyst, "auto_confirmed")}
     assert set(automatic) == {sandvine, coded}
@@ -111,14 +75,14 @@ def test_automatic_matches_are_listed_with_their_evidence(client, tenant_a, tena
     }
     assert matches(client, tenant_b.analyst) == []
     # Importing again lists nothing twice.
-    upload(client, tenant_a.analyst, (DATA / "csl_sample.csv").read_bytes(), "2024-10-02")
+    upload_file(client, tenant_a.analyst, (DATA / "csl_sample.csv").read_bytes(), "2024-10-02")
     assert len(matches(client, tenant_a.analyst, "auto_confirmed")) == 2
 
 
 def test_rejecting_an_automatic_match_withdraws_its_evidence_for_good(
     client, tenant_a, rules_loaded
 ):
-    sandvine = company(client, tenant_a, "Sandvine Incorporated")
+    sandvine = new_company(client, tenant_a, "Sandvine Incorporated")
     assessment = client.post(
         "/api/v1/assessments",
         json={"company_id": sandvine, "questionnaire_key": "stap-surveillance"},
@@ -126,7 +90,7 @@ def test_rejecting_an_automatic_match_withdraws_its_evidence_for_good(
     )
     assert assessment.status_code == 201, assessment.text
     score_url = f"/api/v1/assessments/{assessment.json()['id']}/score"
-    upload(client, tenant_a.analyst, csl("Sandvine Inc."))
+    upload_file(client, tenant_a.analyst, csl("Sandvine Inc."))
     overrides = client.get(score_url, headers=tenant_a.investor).json()["result"]["overrides"]
     assert [o["rule_id"] for o in overrides] == ["RF-LISTING"]
     [match] = matches(client, tenant_a.analyst, "auto_confirmed")
@@ -141,15 +105,15 @@ def test_rejecting_an_automatic_match_withdraws_its_evidence_for_good(
     assert client.get(score_url, headers=tenant_a.investor).json()["result"]["overrides"] == []
     assert client.post(f"{url}/reject", headers=tenant_a.analyst).status_code == 409
 
-    again = upload(client, tenant_a.analyst, csl("Sandvine Inc."), "2024-10-02")
+    again = upload_file(client, tenant_a.analyst, csl("Sandvine Inc."), "2024-10-02")
     assert (again["evidence_created"], again["name_matches"], again["review_queued"]) == (0, 0, 0)
     assert live_evidence(client, tenant_a.analyst, sandvine) == []
 
 
 def test_rejecting_an_identifier_match_stands_against_later_imports(client, tenant_a):
-    coded = company(client, tenant_a, "Quiet Harbour Investments plc", isins=[FIXTURE_ISIN])
+    coded = new_company(client, tenant_a, "Quiet Harbour Investments plc", isins=[FIXTURE_ISIN])
     sample = (DATA / "csl_sample.csv").read_bytes()
-    upload(client, tenant_a.analyst, sample)
+    upload_file(client, tenant_a.analyst, sample)
     [match] = matches(client, tenant_a.analyst, "auto_confirmed")
     assert match["company_id"] == coded
     reject = client.post(
@@ -158,20 +122,20 @@ def test_rejecting_an_identifier_match_stands_against_later_imports(client, tena
     assert reject.status_code == 200, reject.text
     assert live_evidence(client, tenant_a.analyst, coded) == []
 
-    again = upload(client, tenant_a.analyst, sample, "2024-10-02")
+    again = upload_file(client, tenant_a.analyst, sample, "2024-10-02")
     assert (again["evidence_created"], again["identifier_matches"]) == (0, 0)
     assert live_evidence(client, tenant_a.analyst, coded) == []
 
 
 def test_a_listing_matched_before_automatic_matches_were_listed_gets_its_row(client, db, tenant_a):
-    sandvine = company(client, tenant_a, "Sandvine Incorporated")
-    upload(client, tenant_a.analyst, csl("Sandvine Inc."))
+    sandvine = new_company(client, tenant_a, "Sandvine Incorporated")
+    upload_file(client, tenant_a.analyst, csl("Sandvine Inc."))
     [listing] = live_evidence(client, tenant_a.analyst, sandvine)
     with db.session(SYSTEM, write=True) as session:
         session.execute(delete(ScreeningMatch))
     assert matches(client, tenant_a.analyst) == []
 
-    run = upload(client, tenant_a.analyst, csl("Sandvine Inc."), "2024-10-02")
+    run = upload_file(client, tenant_a.analyst, csl("Sandvine Inc."), "2024-10-02")
     assert run["evidence_created"] == 0
     [match] = matches(client, tenant_a.analyst, "auto_confirmed")
     assert match["evidence_id"] == listing["id"]

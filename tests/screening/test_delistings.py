@@ -3,71 +3,31 @@ the same list in that snapshot still matches the company."""
 
 from __future__ import annotations
 
-import csv
-import io
 from pathlib import Path
 
-import pytest
-
-from hrdd.questionnaires import service as questionnaires
-from hrdd.scoring import service as scoring
-from hrdd.screening.parsers import CSL_COLUMNS
+from screening_helpers import ENTITY_LIST, assessed_company, csl_file, new_company, upload_file
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "screening"
-ENTITY_LIST = "Entity List (EL) - Bureau of Industry and Security"
 SDN = "Specially Designated Nationals (SDN) - Treasury Department"
 NSO_KEY = "c6f677fecaeaed1da68d64a57712d97897b5dc3daa43c98459e88f18"
 ACME_LTD = ("m1acmeltd", "Acme Intercept Ltd")
 ACME_LAWFUL = ("m2acmelawful", "Acme Lawful Intercept")
 
 
-@pytest.fixture
-def rules_loaded(db, settings) -> None:
-    questionnaires.load_bundled_questionnaires(db, settings)
-    scoring.load_bundled_rulesets(db, settings)
-
-
 def csl(*rows: tuple[str, str] | tuple[str, str, str]) -> bytes:
     """A CSL file of Entity List rows (key, name) or rows of another list (key, name, list)."""
-    out = io.StringIO()
-    writer = csv.writer(out, quoting=csv.QUOTE_ALL, lineterminator="\n")
-    writer.writerow(CSL_COLUMNS)
-    for key, name, *source in rows:
-        values = dict.fromkeys(CSL_COLUMNS, "")
-        values.update(_id=key, name=name, source=source[0] if source else ENTITY_LIST)
-        values["start_date"] = "2026-10-02"
-        writer.writerow(values[column] for column in CSL_COLUMNS)
-    return out.getvalue().encode()
+    return csl_file(
+        ((key, name, source[0] if source else ENTITY_LIST) for key, name, *source in rows),
+        "2026-10-02",
+    )
 
 
 def upload(client, headers, content: bytes, snapshot_date: str, list_key: str = "csl_multi"):
-    response = client.post(
-        "/api/v1/screening/imports",
-        files={"file": ("consolidated.csv", content, "text/csv")},
-        data={"snapshot_date": snapshot_date, "list_key": list_key},
-        headers=headers,
-    )
-    assert response.status_code == 201, response.text
-    return response.json()
+    return upload_file(client, headers, content, snapshot_date, list_key=list_key)
 
 
 def company(client, tenant, name: str, aliases: list[str]) -> str:
-    response = client.post(
-        "/api/v1/companies", json={"name": name, "aliases": aliases}, headers=tenant.analyst
-    )
-    assert response.status_code == 201, response.text
-    return response.json()["id"]
-
-
-def assessed_company(client, tenant, name: str, aliases: list[str]) -> tuple[str, str]:
-    company_id = company(client, tenant, name, aliases)
-    assessment = client.post(
-        "/api/v1/assessments",
-        json={"company_id": company_id, "questionnaire_key": "stap-surveillance"},
-        headers=tenant.investor,
-    )
-    assert assessment.status_code == 201, assessment.text
-    return company_id, assessment.json()["id"]
+    return new_company(client, tenant, name, aliases=aliases)
 
 
 def red_flags(client, tenant, assessment_id: str) -> list[str]:
@@ -89,7 +49,7 @@ def timeline(client, tenant, company_id: str) -> list[dict]:
 def test_a_company_with_two_records_stays_listed_until_both_are_gone(
     client, tenant_a, rules_loaded
 ):
-    acme, assessment = assessed_company(client, tenant_a, ACME_LTD[1], [ACME_LAWFUL[1]])
+    acme, assessment = assessed_company(client, tenant_a, ACME_LTD[1], aliases=[ACME_LAWFUL[1]])
     first = upload(client, tenant_a.analyst, csl(ACME_LTD, ACME_LAWFUL), "2026-11-03")
     assert first["evidence_created"] == 2
     assert red_flags(client, tenant_a, assessment) == ["RF-LISTING"]
@@ -137,7 +97,7 @@ def test_a_delisting_names_the_record_even_when_it_differs_from_the_company(clie
 
 
 def test_a_re_keyed_record_is_no_delisting(client, tenant_a, rules_loaded):
-    nso, assessment = assessed_company(client, tenant_a, "NSO Group Technologies Limited", [])
+    nso, assessment = assessed_company(client, tenant_a, "NSO Group Technologies Limited")
     sample = (DATA / "csl_sample.csv").read_bytes()
     upload(client, tenant_a.analyst, sample, "2024-10-01", list_key="csl")
     assert red_flags(client, tenant_a, assessment) == ["RF-LISTING"]

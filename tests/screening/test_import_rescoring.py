@@ -7,19 +7,11 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from screening_helpers import ENTITY_LIST, assessed_company
 
-from hrdd.questionnaires import service as questionnaires
-from hrdd.scoring import service as scoring
 from hrdd.scoring.rules import load_ruleset_file
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "screening"
-ENTITY_LIST = "Entity List (EL) - Bureau of Industry and Security"
-
-
-@pytest.fixture
-def rules_loaded(db, settings) -> None:
-    questionnaires.load_bundled_questionnaires(db, settings)
-    scoring.load_bundled_rulesets(db, settings)
 
 
 @pytest.fixture
@@ -38,19 +30,6 @@ def upload(client, headers, file_name: str, snapshot_date: str):
         )
 
 
-def assess(client, tenant, name: str) -> tuple[str, str]:
-    company = client.post("/api/v1/companies", json={"name": name}, headers=tenant.analyst)
-    assert company.status_code == 201, company.text
-    company_id = company.json()["id"]
-    assessment = client.post(
-        "/api/v1/assessments",
-        json={"company_id": company_id, "questionnaire_key": "stap-surveillance"},
-        headers=tenant.investor,
-    )
-    assert assessment.status_code == 201, assessment.text
-    return company_id, assessment.json()["id"]
-
-
 def score(client, tenant, assessment_id: str) -> dict:
     response = client.get(f"/api/v1/assessments/{assessment_id}/score", headers=tenant.investor)
     assert response.status_code == 200, response.text
@@ -60,7 +39,7 @@ def score(client, tenant, assessment_id: str) -> dict:
 def test_import_listing_a_scored_company_rescores_it_with_the_listing_floor(
     client, tenant_a, listing_floor
 ):
-    company_id, assessment_id = assess(client, tenant_a, "NSO Group Technologies Limited")
+    company_id, assessment_id = assessed_company(client, tenant_a, "NSO Group Technologies Limited")
     before = score(client, tenant_a, assessment_id)
     assert before["result"]["overrides"] == []
     assert Decimal(str(before["result"]["overall"])) < listing_floor
@@ -96,7 +75,7 @@ def test_import_listing_a_scored_company_rescores_it_with_the_listing_floor(
 
 
 def test_confirming_a_queued_match_rescores_the_listed_company(client, tenant_a, listing_floor):
-    _, assessment_id = assess(client, tenant_a, "Sandvine")
+    _, assessment_id = assessed_company(client, tenant_a, "Sandvine")
     score(client, tenant_a, assessment_id)
     assert upload(client, tenant_a.analyst, "csl_sample.csv", "2024-10-01").status_code == 201
     queued = client.get(
