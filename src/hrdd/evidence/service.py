@@ -283,8 +283,8 @@ def _check_evidence(
 def _closes_problems(
     session: Session, company_id: uuid.UUID, data: EvidenceIn, item_id: uuid.UUID | None
 ) -> list[ProblemDetail]:
-    """Only items that end harm close others, and each closed item is a distinct, live item
-    of the same company that the caller sees (the tenant filter hides the rest)."""
+    """Only items that end harm close others, each closed item named once, not the item itself,
+    and fit to be named (``_unfit_reference``)."""
     if data.closes and data.type not in CLOSING_TYPES:
         return [
             ProblemDetail(
@@ -305,20 +305,23 @@ def _closes_problems(
         if closed_id == item_id:
             problems.append(ProblemDetail(path=path, message="an item cannot close itself"))
             continue
-        closed = session.get(EvidenceItem, closed_id)
-        if closed is None:
-            problems.append(ProblemDetail(path=path, message=f"no evidence item {closed_id}"))
-        elif closed.deleted_at is not None:
-            problems.append(
-                ProblemDetail(path=path, message=f"evidence item {closed_id} is deleted")
-            )
-        elif closed.company_id != company_id:
-            problems.append(
-                ProblemDetail(
-                    path=path, message=f"evidence item {closed_id} is about another company"
-                )
-            )
+        unfit = _unfit_reference(session, closed_id, company_id)
+        if unfit is not None:
+            problems.append(ProblemDetail(path=path, message=unfit))
     return problems
+
+
+def _unfit_reference(session: Session, evidence_id: uuid.UUID, company_id: uuid.UUID) -> str | None:
+    """Why an item named by another (closes, contradicted_by) cannot be: it must be a live
+    item of the same company that the caller sees (the tenant filter hides the rest)."""
+    item = session.get(EvidenceItem, evidence_id)
+    if item is None:
+        return f"no evidence item {evidence_id}"
+    if item.deleted_at is not None:
+        return f"evidence item {evidence_id} is deleted"
+    if item.company_id != company_id:
+        return f"evidence item {evidence_id} is about another company"
+    return None
 
 
 def create_evidence(session: Session, actor: Principal, data: EvidenceCreate) -> EvidenceItem:
@@ -517,21 +520,9 @@ def _check_commitment(session: Session, company_id: uuid.UUID, data: CommitmentI
             )
         )
     for index, evidence_id in enumerate(data.contradicted_by):
-        path = f"contradicted_by.{index}"
-        item = session.get(EvidenceItem, evidence_id)
-        if item is None:
-            problems.append(ProblemDetail(path=path, message=f"no evidence item {evidence_id}"))
-        elif item.deleted_at is not None:
-            problems.append(
-                ProblemDetail(path=path, message=f"evidence item {evidence_id} is deleted")
-            )
-        elif item.company_id != company_id:
-            problems.append(
-                ProblemDetail(
-                    path=path,
-                    message=f"evidence item {evidence_id} is about another company",
-                )
-            )
+        unfit = _unfit_reference(session, evidence_id, company_id)
+        if unfit is not None:
+            problems.append(ProblemDetail(path=f"contradicted_by.{index}", message=unfit))
     if problems:
         raise Invalid("; ".join(f"{p.path}: {p.message}" for p in problems), errors=problems)
 
