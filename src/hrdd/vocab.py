@@ -142,6 +142,14 @@ class DisclosureLevel(StrEnum):
     not_applicable = "not_applicable"
 
 
+class AnswerSource(StrEnum):
+    """Who stands behind a source an answer cites. Promises are not evidence: a practice the
+    company alone vouches for counts as self-reported under rule sets that say so."""
+
+    company = "company"  # the company's own pages, reports, statements, replies to investors
+    independent = "independent"  # anyone else: lab, court, regulator, NGO, press, auditor
+
+
 class DatePrecision(StrEnum):
     """How much of a date the sources actually give."""
 

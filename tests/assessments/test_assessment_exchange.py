@@ -303,3 +303,53 @@ def test_an_xlsx_over_the_upload_limit_is_413(
     workbook = template(client, tenant_a.investor, bundled.version)
     response = import_xlsx(client, tenant_a.investor, draft["id"], saved_bytes(workbook), etag)
     assert response.status_code == 413
+
+
+SOURCE_COLUMN = "Evidence source (company or independent)"
+POLICY_EVIDENCE = {
+    "Evidence URL": "https://vendor.example/policy",
+    "Evidence title": "Policy page",
+}
+
+
+def test_xlsx_evidence_says_whose_source_it_is_in_any_case(
+    client: TestClient, tenant_a: Any, bundled: Questionnaire, start_assessment: Start
+) -> None:
+    draft, etag = start_assessment()
+    workbook = template(client, tenant_a.investor, bundled.version)
+    fill(workbook, "P1", Answer="full", **POLICY_EVIDENCE, **{SOURCE_COLUMN: " Company "})
+    response = import_xlsx(client, tenant_a.investor, draft["id"], saved_bytes(workbook), etag)
+    assert response.status_code == 200, response.text
+    answers = read(client, tenant_a.investor, draft["id"])[0]["answers"]
+    assert answers["P1"]["payload"]["evidence"] == [
+        {"url": "https://vendor.example/policy", "title": "Policy page", "source": "company"}
+    ]
+
+
+def test_an_unknown_xlsx_source_kind_names_its_row_and_column(
+    client: TestClient, tenant_a: Any, bundled: Questionnaire, start_assessment: Start
+) -> None:
+    draft, etag = start_assessment()
+    before, _ = read(client, tenant_a.investor, draft["id"])
+    workbook = template(client, tenant_a.investor, bundled.version)
+    row = fill(workbook, "P1", Answer="full", **POLICY_EVIDENCE, **{SOURCE_COLUMN: "mostly ours"})
+    response = import_xlsx(client, tenant_a.investor, draft["id"], saved_bytes(workbook), etag)
+    assert response.status_code == 422, response.text
+    assert [e["path"] for e in response.json()["errors"]] == [f"rows.{row}.evidence_source"]
+    assert read(client, tenant_a.investor, draft["id"]) == (before, etag)
+
+
+def test_a_template_made_before_the_source_column_still_imports(
+    client: TestClient, tenant_a: Any, bundled: Questionnaire, start_assessment: Start
+) -> None:
+    draft, etag = start_assessment()
+    workbook = template(client, tenant_a.investor, bundled.version)
+    sheet = workbook["Answers"]
+    header = [cell.value for cell in sheet[1]]
+    sheet.delete_cols(header.index(SOURCE_COLUMN) + 1)
+    fill(workbook, "P1", Answer="full", **POLICY_EVIDENCE)
+    response = import_xlsx(client, tenant_a.investor, draft["id"], saved_bytes(workbook), etag)
+    assert response.status_code == 200, response.text
+    assert read(client, tenant_a.investor, draft["id"])[0]["answers"]["P1"]["payload"][
+        "evidence"
+    ] == [{"url": "https://vendor.example/policy", "title": "Policy page"}]

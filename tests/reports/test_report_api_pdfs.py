@@ -319,3 +319,25 @@ def test_reports_of_another_organisation_are_not_found(client, tenant_a, tenant_
     )
     assert client.get(f"{API}/portfolios/{portfolio}/report.pdf", headers=other).status_code == 404
     assert client.post(f"{API}/portfolios/{portfolio}/reports", headers=other).status_code == 404
+
+
+def test_answer_evidence_on_the_companys_website_is_marked_as_its_own(
+    client, tenant_a, db, content
+):
+    assessment = nso_assessment(client, tenant_a, db)
+    url = f"{API}/assessments/{assessment}"
+    etag = client.get(url, headers=tenant_a.investor).headers["ETag"]
+    own_page = {
+        "title": "Our governance page",
+        "url": "https://www.nsogroup.com/governance/human-rights-policy/",
+    }
+    written = client.put(
+        f"{url}/answers/P2",
+        json={"type": "disclosure", "level": "full", "evidence": [own_page]},
+        headers=tenant_a.analyst | {"If-Match": etag},
+    )
+    assert written.status_code == 200, written.text
+    response = client.get(f"{url}/report.pdf", headers=tenant_a.investor)
+    text = pdf_text(PdfReader(io.BytesIO(response.content)))
+    assert compact("Our governance page") in text
+    assert text.count(compact("the company's own source")) == 1

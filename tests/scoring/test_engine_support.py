@@ -28,7 +28,8 @@ from hrdd.vocab import (
     SourceClass,
 )
 
-RULESET_PATH = Path(__file__).resolve().parents[2] / "scoring" / "default-v1.yaml"
+SCORING_DIR = Path(__file__).resolve().parents[2] / "scoring"
+RULESET_PATH = SCORING_DIR / "default-v2.yaml"
 
 SCORED_THEMES = {
     "policy",
@@ -206,7 +207,6 @@ def request(
         answers=tuple(answers),
         incidents=tuple(incidents),
         commitments=tuple(commitments),
-        ruleset=ruleset(),
         as_of=as_of,
-        **extra,
+        **{"ruleset": ruleset(), **extra},
     )

@@ -16,7 +16,7 @@ from hrdd.scoring.rules import (
     parse_ruleset,
     validate_ruleset_against,
 )
-from hrdd.scoring.service import methodology
+from hrdd.scoring.service import content_of, methodology
 from hrdd.vocab import CompanyRole, EvidenceType, FulfilmentStatus, RiskBand, SourceClass
 
 
@@ -34,7 +34,7 @@ def problems_of(data: Any, name: str = "draft.yaml") -> dict[str, str]:
 
 def test_default_rule_set_loads_and_names_its_questionnaire() -> None:
     ruleset = load_ruleset_file(RULESET_PATH)
-    assert (ruleset.id, ruleset.version) == ("default", 1)
+    assert (ruleset.id, ruleset.version) == ("default", 2)
     assert (ruleset.questionnaire.key, ruleset.questionnaire.version) == (
         "stap-surveillance",
         "1.0.0",
@@ -214,3 +214,28 @@ def test_methodology_names_every_rule_in_words_for_the_reader() -> None:
     assert entries[("Themes and weights", "End user controls")] == "13 (13%)"
     assert entries[("Source reliability and company role", "Source: NGO report")] == "x0.7"
     assert entries[("Bands and actions", "Severe")] == "75 to 100: vote or file resolution"
+
+
+def test_an_answers_own_sources_cannot_contradict_it() -> None:
+    data = raw()
+    data["say_do"]["company_sourced_answers"]["fulfilment"] = "contradicted"
+    assert "say_do.company_sourced_answers.fulfilment" in problems_of(data)
+
+
+def test_a_rule_set_without_the_company_sources_rule_is_stored_without_it() -> None:
+    """v1 was published before the rule existed: its stored form, and so its content hash,
+    must not change (published versions are immutable and loading refuses a changed one)."""
+    data = raw()
+    del data["say_do"]["company_sourced_answers"]
+    stored = content_of(parse_ruleset(data, "draft.yaml"))
+    assert "company_sourced_answers" not in stored["say_do"]
+    assert content_of(parse_ruleset(raw(), "draft.yaml"))["say_do"]["company_sourced_answers"] == {
+        "fulfilment": "self_reported",
+        "why": raw()["say_do"]["company_sourced_answers"]["why"],
+    }
+    labels = [
+        entry.label
+        for section in methodology(parse_ruleset(data, "v1-like.yaml")).sections
+        for entry in section.entries
+    ]
+    assert "Answers on company sources only" in labels

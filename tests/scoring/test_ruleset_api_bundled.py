@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import yaml
 from sqlalchemy import func, select
-from test_score_api_support import load_rules
+from test_score_api_support import BUNDLED_DEFAULT_VERSIONS, load_rules
 
 from hrdd.config import PROJECT_ROOT
 from hrdd.db import SYSTEM
@@ -33,9 +33,10 @@ def test_loading_twice_changes_nothing(db, settings):
     load_rules(db, settings)
     count = stored_versions(db)
     assert service.load_bundled_rulesets(db, settings) == [
-        "rule set default v1 (default-v1.yaml): unchanged"
+        f"rule set default v{version} (default-v{version}.yaml): unchanged"
+        for version in BUNDLED_DEFAULT_VERSIONS
     ]
-    assert stored_versions(db) == count == 1
+    assert stored_versions(db) == count == len(BUNDLED_DEFAULT_VERSIONS)
 
 
 def test_a_changed_published_version_is_refused(db, rules_dir):

@@ -11,7 +11,7 @@ import uuid
 import yaml
 from sqlalchemy import select
 from test_ruleset_api_drafts import BASE, bundled_default, new_draft, put_draft
-from test_score_api_support import load_rules
+from test_score_api_support import BUNDLED_DEFAULT_VERSIONS, NEWEST_DEFAULT, load_rules
 
 from hrdd.audit.models import AuditEvent
 from hrdd.config import PROJECT_ROOT
@@ -69,7 +69,7 @@ def test_an_abandoned_draft_is_deleted_with_its_etag_and_audited(client, db, ten
     _, old = actions[-1]
     assert (old["key"], old["version"], old["content_hash"]) == (
         "default",
-        2,
+        NEWEST_DEFAULT + 1,
         draft["content_hash"],
     )
 
@@ -137,48 +137,51 @@ def test_a_draft_moves_up_when_another_is_published_first(client, db, tenant_a, 
     """Two drafts of the next version; publishing one makes the other the draft of the one
     after, in the listing, its own read, its edit and its publication."""
     first, second = new_draft(client, tenant_a), new_draft(client, tenant_a)
-    assert first.json()["version"] == second.json()["version"] == 2
+    next_version = NEWEST_DEFAULT + 1
+    assert first.json()["version"] == second.json()["version"] == next_version
     published = client.post(f"{BASE}/drafts/{first.json()['id']}/publish", headers=tenant_a.analyst)
     assert published.status_code == 200, published.text
-    assert published.json()["version"] == 2
+    assert published.json()["version"] == next_version
 
     versions = listed(client, tenant_a.investor)
     published_numbers = {number for number, status, _ in versions if status == "published"}
     draft_numbers = {number for number, status, _ in versions if status == "draft"}
-    assert published_numbers == {1, 2}
-    assert draft_numbers == {3}
+    assert published_numbers == {*BUNDLED_DEFAULT_VERSIONS, next_version}
+    assert draft_numbers == {next_version + 1}
 
     read = client.get(f"{BASE}/{second.json()['id']}", headers=tenant_a.analyst)
     body = read.json()
-    assert (body["version"], body["content"]["version"], body["status"]) == (3, 3, "draft")
+    moved = next_version + 1
+    assert (body["version"], body["content"]["version"], body["status"]) == (moved, moved, "draft")
     assert body["content_hash"] == service.content_hash(body["content"])
     # Nothing was written: the revision and the ETag are the ones the draft was created with.
     assert body["revision"] == second.json()["revision"]
     assert read.headers["ETag"] == second.headers["ETag"]
 
-    # A copy read before the publication (still saying 2) saves, as version 3.
+    # A copy read before the publication (still saying the number published since) saves, as
+    # the number after it.
     old_copy = copy.deepcopy(second.json()["content"])
     old_copy["themes"]["policy"]["weight"] = 6
     saved = put_draft(client, tenant_a, second.json()["id"], old_copy, second.headers["ETag"])
     assert saved.status_code == 200, saved.text
-    assert (saved.json()["version"], saved.json()["content"]["version"]) == (3, 3)
+    assert (saved.json()["version"], saved.json()["content"]["version"]) == (moved, moved)
     assert saved.json()["content_hash"] == service.content_hash(saved.json()["content"])
     with db.session(TenantContext(tenant_a.organisation_id)) as session:
         row = session.get(RuleSetVersion, uuid.UUID(second.json()["id"]))
-        assert (row.version, row.content["version"]) == (3, 3)
+        assert (row.version, row.content["version"]) == (moved, moved)
 
     # A number the draft never had is still the server's to assign.
     wrong = copy.deepcopy(saved.json()["content"])
-    wrong["version"] = 5
+    wrong["version"] = moved + 2
     refused = put_draft(client, tenant_a, second.json()["id"], wrong, saved.headers["ETag"])
     assert refused.status_code == 422
     assert [e["path"] for e in refused.json()["errors"]] == ["version"]
 
     preview = client.post(f"{BASE}/drafts/{second.json()['id']}/preview", headers=tenant_a.analyst)
-    assert preview.json()["draft_version"] == 3
+    assert preview.json()["draft_version"] == moved
     final = client.post(f"{BASE}/drafts/{second.json()['id']}/publish", headers=tenant_a.analyst)
     assert final.status_code == 200, final.text
-    assert final.json()["version"] == 3
+    assert final.json()["version"] == moved
 
 
 def test_another_organisations_publication_does_not_move_a_draft(client, tenant_a, tenant_b, rules):
@@ -186,7 +189,7 @@ def test_another_organisations_publication_does_not_move_a_draft(client, tenant_
     theirs = new_draft(client, tenant_b)
     client.post(f"{BASE}/drafts/{theirs.json()['id']}/publish", headers=tenant_b.analyst)
     read = client.get(f"{BASE}/{mine.json()['id']}", headers=tenant_a.analyst).json()
-    assert read["version"] == 2
+    assert read["version"] == NEWEST_DEFAULT + 1
 
 
 def test_a_draft_moves_up_when_a_newer_bundled_version_is_loaded(

@@ -8,6 +8,8 @@ import datetime as dt
 
 import pytest
 from test_score_api_support import (
+    BUNDLED_DEFAULT_VERSIONS,
+    NEWEST_DEFAULT,
     add_incident,
     answer_payloads,
     bundled_questionnaire,
@@ -48,13 +50,14 @@ def test_bundled_default_is_listed_and_in_use(client, tenant_a, rules):
     listed = client.get(BASE, headers=tenant_a.investor)
     assert listed.status_code == 200
     items = listed.json()["items"]
-    assert [(i["key"], i["version"], i["status"], i["shared"]) for i in items] == [
-        ("default", 1, "published", True)
+    assert sorted((i["key"], i["version"], i["status"], i["shared"]) for i in items) == [
+        ("default", version, "published", True) for version in BUNDLED_DEFAULT_VERSIONS
     ]
-    assert items[0]["in_use"] is True
+    [in_use] = [item for item in items if item["in_use"]]
+    assert in_use["version"] == NEWEST_DEFAULT
     current = client.get(f"{BASE}/current", headers=tenant_a.investor).json()
     assert current["chosen"] is False
-    assert current["version"]["id"] == items[0]["id"]
+    assert current["version"]["id"] == in_use["id"]
 
 
 def test_draft_is_a_copy_numbered_as_the_next_version(client, tenant_a, rules):
@@ -63,10 +66,14 @@ def test_draft_is_a_copy_numbered_as_the_next_version(client, tenant_a, rules):
     draft = created.json()
     assert created.headers["Location"] == f"/api/v1/rulesets/{draft['id']}"
     assert created.headers["ETag"]
-    assert (draft["status"], draft["version"], draft["shared"]) == ("draft", 2, False)
+    assert (draft["status"], draft["version"], draft["shared"]) == (
+        "draft",
+        NEWEST_DEFAULT + 1,
+        False,
+    )
     assert draft["parent_id"] == default["id"]
     original = client.get(f"{BASE}/{default['id']}", headers=tenant_a.investor).json()
-    assert {**draft["content"], "version": 1} == original["content"]
+    assert {**draft["content"], "version": NEWEST_DEFAULT} == original["content"]
 
 
 @pytest.mark.parametrize(
@@ -145,7 +152,11 @@ def test_publish_is_immutable_and_becomes_current(client, tenant_a, rules):
     )
     assert published.status_code == 200, published.text
     body = published.json()
-    assert (body["status"], body["version"], body["in_use"]) == ("published", 2, True)
+    assert (body["status"], body["version"], body["in_use"]) == (
+        "published",
+        NEWEST_DEFAULT + 1,
+        True,
+    )
     current = client.get(f"{BASE}/current", headers=tenant_a.investor).json()
     assert (current["version"]["id"], current["chosen"]) == (draft["id"], True)
 
@@ -229,7 +240,7 @@ def test_other_tenant_never_sees_drafts_or_private_versions(client, tenant_a, te
     b_current = client.get(f"{BASE}/current", headers=b).json()
     assert (b_current["version"]["shared"], b_current["chosen"]) == (True, False)
     # tenant_b's own first draft is numbered from what it can see, not from tenant_a's work
-    assert new_draft(client, tenant_b).json()["version"] == 2
+    assert new_draft(client, tenant_b).json()["version"] == NEWEST_DEFAULT + 1
 
 
 def test_a_number_rule_for_a_question_not_answered_with_a_number_is_refused(

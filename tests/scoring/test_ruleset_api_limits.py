@@ -14,6 +14,7 @@ import yaml
 from sqlalchemy import func, select
 from test_ruleset_api_drafts import BASE, bundled_default, new_draft, put_draft
 from test_score_api_support import (
+    BUNDLED_DEFAULT_VERSIONS,
     answer_payloads,
     bundled_questionnaire,
     load_rules,
@@ -232,8 +233,10 @@ def test_a_bundled_file_with_an_infinite_or_huge_number_is_refused(db, rules_dir
         assert session.scalar(select(func.count()).select_from(RuleSetVersion)) == 0
 
 
-def test_the_bundled_default_file_still_loads(db, settings):
+def test_the_bundled_default_files_still_load(db, settings):
     load_rules(db, settings)
     with db.session(SYSTEM) as session:
-        [row] = session.scalars(select(RuleSetVersion)).all()
-    assert (row.key, row.version, row.status) == ("default", 1, "published")
+        rows = session.scalars(select(RuleSetVersion).order_by(RuleSetVersion.version)).all()
+    assert [(row.key, row.version, row.status) for row in rows] == [
+        ("default", version, "published") for version in BUNDLED_DEFAULT_VERSIONS
+    ]

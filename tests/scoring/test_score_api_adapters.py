@@ -185,3 +185,46 @@ def test_commitments_resolve_contradictions_by_uuid_or_slug():
     assert set(first.contradicted_by) == {str(by_uuid.id), "lab-finding"}
     assert second.fulfilment is FulfilmentStatus.self_reported
     assert second.contradicted_by == ()
+
+
+# --- whose sources an answer cites ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("evidence_items", "website", "company_only"),
+    [
+        ([{"url": "https://www.nsogroup.com/governance/human-rights-policy/"}], None, False),
+        ([{"url": "https://www.nsogroup.com/governance/"}], "https://www.nsogroup.com", True),
+        ([{"url": "https://nsogroup.com/a"}], "https://www.nsogroup.com/", True),
+        ([{"url": "https://investors.nsogroup.com/report.pdf"}], "https://nsogroup.com", True),
+        ([{"url": "https://notnsogroup.com/a"}], "https://nsogroup.com", False),
+        ([{"url": "https://citizenlab.ca/2018/09/"}], "https://nsogroup.com", False),
+        (
+            [{"url": "https://nsogroup.com/a"}, {"url": "https://citizenlab.ca/2018/09/"}],
+            "https://nsogroup.com",
+            False,
+        ),
+        ([{"url": "https://example.org/letter", "source": "company"}], None, True),
+        (
+            [{"url": "https://nsogroup.com/audit", "source": "independent"}],
+            "https://nsogroup.com",
+            False,
+        ),
+        ([{"file_id": str(uuid.uuid4())}], "https://nsogroup.com", False),
+        ([], "https://nsogroup.com", False),
+    ],
+)
+def test_an_answer_is_company_sourced_when_every_source_is_the_companys(
+    questionnaire, evidence_items, website, company_only
+):
+    payload = {
+        "type": "disclosure",
+        "level": "full",
+        "evidence": [{"title": "A source", **item} for item in evidence_items],
+    }
+    [p1] = [
+        a
+        for a in answer_inputs(questionnaire, records({"P1": payload}), website)
+        if a.question_id == "P1"
+    ]
+    assert p1.company_sources_only is company_only

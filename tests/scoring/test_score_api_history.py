@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 from test_score_api_support import (
+    NEWEST_DEFAULT,
     add_commitment,
     add_incident,
     answer_payloads,
@@ -175,7 +176,7 @@ def test_publishing_and_rolling_back_rescore_and_keep_history(client, db, tenant
     items = history(client, tenant_a, assessment)
     assert len(items) == 2
     assert items[1]["ruleset_version_id"] == draft_id
-    assert items[1]["summary"]["ruleset_version"] == 2
+    assert items[1]["summary"]["ruleset_version"] == NEWEST_DEFAULT + 1
     assert items[1]["summary"]["overall"] > first["summary"]["overall"]
     assert "rule set changed" in items[1]["reason"]
     assert ("ruleset", "default") in {(e["kind"], e["ref"]) for e in items[1]["diff"]["entries"]}

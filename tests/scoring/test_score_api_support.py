@@ -11,16 +11,23 @@ from sqlalchemy import func, select
 
 from hrdd.assessments.models import Assessment, AssessmentAnswer
 from hrdd.companies.models import Company
-from hrdd.config import Settings
+from hrdd.config import PROJECT_ROOT, Settings
 from hrdd.db import SYSTEM, Database, TenantContext
 from hrdd.evidence.models import Commitment, EvidenceItem
 from hrdd.questionnaires import service as questionnaires
 from hrdd.questionnaires.schemas import Questionnaire, SingleChoiceAnswerType
 from hrdd.scoring import service as scoring
 from hrdd.scoring.models import StoredScore
+from hrdd.scoring.rules import load_ruleset_file
 from hrdd.vocab import AssessmentStatus, DisclosureLevel
 
 QUESTIONNAIRE_KEY = "stap-surveillance"
+# The bundled default rule sets' versions, oldest first; an organisation that has chosen none
+# uses the newest.
+BUNDLED_DEFAULT_VERSIONS = sorted(
+    load_ruleset_file(path).version for path in (PROJECT_ROOT / "scoring").glob("default-v*.yaml")
+)
+NEWEST_DEFAULT = BUNDLED_DEFAULT_VERSIONS[-1]
 
 
 def load_rules(db: Database, settings: Settings) -> None:

@@ -40,6 +40,7 @@ from hrdd.questionnaires.schemas import (
     SingleChoiceAnswerType,
     TextAnswerType,
 )
+from hrdd.vocab import AnswerSource
 
 TEMPLATE_FORMAT = "hrdd-assessment-template/1"
 ANSWERS_SHEET = "Answers"
@@ -71,6 +72,8 @@ COLUMNS: list[tuple[str, str]] = [
     ("evidence_publisher", "Evidence publisher"),
     ("evidence_date", "Evidence date (YYYY-MM-DD)"),
     ("evidence_excerpt", "Evidence excerpt"),
+    # Added after the first templates went out: a workbook without it still imports.
+    ("evidence_source", "Evidence source (company or independent)"),
 ]
 COLUMN_KEYS = [key for key, _ in COLUMNS]
 INPUT_COLUMNS = COLUMN_KEYS[COLUMN_KEYS.index("answer") :]
@@ -80,6 +83,7 @@ EVIDENCE_COLUMNS = {
     "evidence_publisher": "publisher",
     "evidence_date": "source_date",
     "evidence_excerpt": "excerpt",
+    "evidence_source": "source",
 }
 _WIDTHS = {"question": 60, "guidance": 70, "allowed_values": 40, "shown_when": 28}
 _INPUT_FILL = PatternFill("solid", fgColor="FFF7D6")
@@ -200,6 +204,7 @@ def write_template(questionnaire: Questionnaire, stream: BinaryIO) -> None:
         for key in INPUT_COLUMNS:
             answers[f"{column_letter(key)}{row}"].fill = _INPUT_FILL
         _add_validation(answers, lists, question, row)
+    _add_source_validation(answers, lists, FIRST_ROW, FIRST_ROW + len(questionnaire.questions) - 1)
     for index, key in enumerate(COLUMN_KEYS, start=1):
         answers.column_dimensions[get_column_letter(index)].width = _WIDTHS.get(key, 18)
     answers.freeze_panes = f"B{FIRST_ROW}"
@@ -240,6 +245,20 @@ class _ListSheet:
         for index, value in enumerate(values, start=1):
             self.sheet[f"{column}{index}"] = value
         return f"{quote_sheetname(self.sheet.title)}!${column}$1:${column}${len(values)}"
+
+
+def _add_source_validation(sheet: Worksheet, lists: _ListSheet, first: int, last: int) -> None:
+    validation = DataValidation(
+        type="list",
+        formula1=lists.add([source.value for source in AnswerSource]),
+        allow_blank=True,
+        showErrorMessage=True,
+        errorTitle="Not a source kind",
+        error="company: the company's own pages, reports or replies; independent: anyone else.",
+    )
+    sheet.add_data_validation(validation)
+    column = column_letter("evidence_source")
+    validation.add(f"{column}{first}:{column}{last}")
 
 
 def _add_validation(sheet: Worksheet, lists: _ListSheet, question: Question, row: int) -> None:
@@ -344,11 +363,15 @@ def _read_workbook(workbook: Any, questionnaire: Questionnaire) -> FilledTemplat
     sheet = workbook[ANSWERS_SHEET]
     header = next(sheet.iter_rows(min_row=HEADER_ROW, max_row=HEADER_ROW, values_only=True), ())
     expected = [label for _, label in COLUMNS]
-    if [_text(cell) for cell in list(header)[: len(expected)]] != expected:
+    found = [_text(cell) for cell in list(header)[: len(expected)]]
+    found += [None] * (len(expected) - len(found))
+    # A template made before the evidence-source column: read without it.
+    width = len(COLUMNS) if found == expected else len(COLUMNS) - 1
+    if found[:width] != expected[:width] or any(found[width:]):
         raise _not_the_template(f"the header row of {ANSWERS_SHEET} was changed")
     filled = FilledTemplate()
     row_limit = len(questionnaire.questions) + EXTRA_ROWS_ALLOWED
-    for number, cells in _numbered_rows(sheet):
+    for number, cells in _numbered_rows(sheet, width):
         if number - FIRST_ROW >= MAX_SCANNED_ROWS:
             raise _not_the_template(f"{ANSWERS_SHEET} has more than {MAX_SCANNED_ROWS} rows")
         if all(value is None for value in cells.values()):
@@ -359,9 +382,10 @@ def _read_workbook(workbook: Any, questionnaire: Questionnaire) -> FilledTemplat
     return filled
 
 
-def _numbered_rows(sheet: Any) -> Iterator[tuple[int, dict[str, Any]]]:
+def _numbered_rows(sheet: Any, width: int) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Each row's cells by column key; columns beyond ``width`` read as empty."""
     for number, row in enumerate(
-        sheet.iter_rows(min_row=FIRST_ROW, max_col=len(COLUMNS), values_only=True),
+        sheet.iter_rows(min_row=FIRST_ROW, max_col=width, values_only=True),
         start=FIRST_ROW,
     ):
         values = list(row) + [None] * (len(COLUMNS) - len(row))
@@ -524,6 +548,8 @@ def _is_iso_date(text: str) -> bool:
 def _evidence_value(name: str, value: Any) -> Any:
     if name == "source_date":
         return _date_value(value)
+    if name == "source":
+        return str(value).strip().casefold()  # "Company" is company
     return str(value).strip()
 
 

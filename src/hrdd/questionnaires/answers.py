@@ -68,7 +68,7 @@ from hrdd.questionnaires.schemas import (
     TextAnswerType,
     plain_error_message,
 )
-from hrdd.vocab import DisclosureLevel
+from hrdd.vocab import AnswerSource, DisclosureLevel
 
 MAX_URL_LENGTH = 2048
 MAX_EVIDENCE_ITEMS = 50
@@ -89,7 +89,10 @@ class PayloadModel(BaseModel):
 
 class EvidenceRef(PayloadModel):
     """A source backing an answer: a web page (http/https `url`), an uploaded file (`file_id`),
-    or both. The service stores it and never fetches the URL."""
+    or both. The service stores it and never fetches the URL. `source` says who stands
+    behind it: `company` (the company's own pages, reports, statements or replies) or
+    `independent` (anyone else); left out, a URL on the company's website counts as
+    `company`."""
 
     url: str | None = Field(default=None, max_length=MAX_URL_LENGTH)
     title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
@@ -97,6 +100,7 @@ class EvidenceRef(PayloadModel):
     source_date: PastDate | None = None
     excerpt: Annotated[str, StringConstraints(max_length=4000)] | None = None
     file_id: UUID | None = None
+    source: AnswerSource | None = None
 
     @field_validator("url")
     @classmethod

@@ -317,6 +317,7 @@ def _cited(link: EvidenceLink) -> str:
             link.publisher,
             link.published_on.isoformat() if link.published_on else None,
             link.url,
+            "the company's own source" if link.company_source else None,
         )
         if part
     ]

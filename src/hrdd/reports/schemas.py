@@ -59,6 +59,8 @@ class EvidenceLink(ReportData):
     url: str | None = None
     publisher: str | None = None
     published_on: date | None = None
+    # The company's own page, report or reply (declared, or on its website): its word only.
+    company_source: bool = False
 
 
 class Citation(ReportData):

@@ -71,7 +71,7 @@ from hrdd.reports.schemas import (
     UnassessedHolding,
 )
 from hrdd.scoring import service as scoring
-from hrdd.scoring.adapters import evidence_ref
+from hrdd.scoring.adapters import evidence_ref, is_company_source, website_host
 from hrdd.scoring.schemas import Methodology, OverrideView, ScoreDetail
 from hrdd.vocab import (
     AssessmentStatus,
@@ -227,7 +227,10 @@ def _answer_text(question: Question, payload: AnswerPayload) -> str:
 
 
 def _answer_rows(
-    questionnaire: Questionnaire, answers: dict[str, AnswerPayload], visible: frozenset[str]
+    questionnaire: Questionnaire,
+    answers: dict[str, AnswerPayload],
+    visible: frozenset[str],
+    company_host: str | None,
 ) -> list[AnswerRow]:
     rows = []
     for question in questionnaire.questions:
@@ -245,6 +248,7 @@ def _answer_rows(
                         url=ref.url,
                         publisher=ref.publisher,
                         published_on=ref.source_date,
+                        company_source=is_company_source(ref.url, ref.source, company_host),
                     )
                     for ref in (payload.evidence if payload else [])
                 ],
@@ -363,7 +367,12 @@ def company_report(
         say_do_gaps=_say_do_rows(detail, {item.id: item for item in evidence}),
         timeline=_timeline(evidence),
         overrides=_overrides(summary.overrides, {ref.ref: ref.title for ref in detail.evidence}),
-        answers=_answer_rows(subject.questionnaire, subject.answers, subject.visible_question_ids),
+        answers=_answer_rows(
+            subject.questionnaire,
+            subject.answers,
+            subject.visible_question_ids,
+            website_host(company.website),
+        ),
         methodology=_methodology_sections(detail.methodology),
         page_size=page_size,
     )

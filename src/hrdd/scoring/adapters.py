@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Iterable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any, Generic, Protocol, TypeVar
+from urllib.parse import urlsplit
 from weakref import finalize
 
 from pydantic import ValidationError
@@ -31,6 +32,7 @@ from hrdd.scoring.inputs import (
     ResponseInput,
 )
 from hrdd.vocab import (
+    AnswerSource,
     CompanyRole,
     DisclosureLevel,
     EvidenceStatus,
@@ -225,15 +227,44 @@ def _as_of(record: AnswerRecord) -> dt.date | None:
     return record.updated_at.date() if record.updated_at is not None else None
 
 
+def website_host(website: str | None) -> str | None:
+    """The host of a company's website, lower case, without a leading ``www.``."""
+    host = urlsplit(website).hostname if website else None
+    return host.removeprefix("www.") if host else None
+
+
+def is_company_source(url: str | None, declared: str | None, company_host: str | None) -> bool:
+    """Whether an answer's evidence item is the company's own: as declared, else by its URL
+    being on the company's website (the host or a subdomain of it)."""
+    if declared is not None:
+        return bool(declared == AnswerSource.company.value)
+    host = urlsplit(url or "").hostname
+    if company_host is None or host is None:
+        return False
+    return host == company_host or host.endswith("." + company_host)
+
+
+def company_sources_only(payload: Mapping[str, Any], company_host: str | None) -> bool:
+    """The answer cites sources and every one of them is the company's own."""
+    evidence = payload.get("evidence") or ()
+    return bool(evidence) and all(
+        is_company_source(item.get("url"), item.get("source"), company_host) for item in evidence
+    )
+
+
 def answer_inputs(
-    questionnaire: Questionnaire, records: Iterable[AnswerRecord]
+    questionnaire: Questionnaire,
+    records: Iterable[AnswerRecord],
+    company_website: str | None = None,
 ) -> tuple[AnswerInput, ...]:
     """Answers as engine inputs, each marked visible or hidden by the questionnaire's
     conditions, plus a hidden marker for every hidden question left unanswered (the engine
     counts a question it has no answer for as visible and unanswered). Answers to unknown
-    questions and options outside a scored question's choices are left out."""
+    questions and options outside a scored question's choices are left out. An answer whose
+    sources are all the company's own (declared, or on ``company_website``) is marked so."""
     specs = {spec.id: spec for spec in question_specs(questionnaire)}
     sources = _condition_sources(questionnaire)
+    company_host = website_host(company_website)
     converted: dict[str, AnswerInput] = {}
     gating: dict[str, AnswerPayload] = {}
     for record in records:
@@ -245,6 +276,8 @@ def answer_inputs(
             continue
         if spec.option_points and any(o not in spec.option_points for o in answer.options):
             continue
+        if company_sources_only(record.payload, company_host):
+            answer = answer.model_copy(update={"company_sources_only": True})
         converted[spec.id] = answer
         if spec.id in sources:
             # Only answers that conditions look at need the full payload model.

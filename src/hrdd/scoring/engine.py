@@ -475,6 +475,7 @@ def _policy(request: ScoreRequest, commitments: list[_CommitmentState]) -> _Poli
     penalty = rules.say_do.contradiction_penalty * len(contradicted)
 
     themes = {theme: _Theme(theme, weight) for theme, weight in tables.theme_weights.items()}
+    sourced = rules.say_do.company_sourced_answers
     applicable = answered = 0
     answer_dates: list[dt.date] = []
     for question in request.questions:
@@ -506,10 +507,14 @@ def _policy(request: ScoreRequest, commitments: list[_CommitmentState]) -> _Poli
             continue
         linked = by_question.get(question.id)
         if linked:
+            # A recorded commitment's status is the analyst's judgement of the claim: it stands
+            # over whatever the answer cites.
             fulfilment = min(s.value for s in linked)
             claimed_by = tuple(s.commitment.id for s in linked if s.value == fulfilment)
+        elif sourced is not None and answer is not None and answer.company_sources_only:
+            fulfilment, claimed_by = tables.fulfilment[sourced.fulfilment], ()
         else:
-            # The answer already rests on its own evidence; only recorded claims are discounted.
+            # The answer rests on evidence beyond the company's word.
             fulfilment, claimed_by = 1.0, ()
         # A contradicted claim scores minus full points whatever was claimed, so claiming more
         # can never make a contradiction look better or worse.
@@ -627,13 +632,21 @@ def _policy_contributions(policy: _Policy, risk: float, rules: RuleSet) -> list[
         # Clamping a negative verified theme at 0 shrinks its elements' shares in proportion.
         scale = share * element_shortfall / raw_total if raw_total > 0 else 0.0
         for element, answer_part, commitment_part in pieces:
-            if answer_part > 0:
+            # Discounted with no commitment claiming it: the answer cites the company alone.
+            sourcing_part = 0.0 if element.claimed_by else commitment_part
+            if answer_part + sourcing_part > 0:
+                reason = f"{element.state}: {_fmt(element.claimed)} of 100 points"
+                if sourcing_part > 0:
+                    reason += (
+                        f"; its sources are all the company's own, so it counts at "
+                        f"{element.fulfilment:g}: scores {_fmt(element.verified)}"
+                    )
                 raws.append(
                     _Raw(
                         "answer",
                         element.question.id,
-                        answer_part * scale,
-                        f"{element.state}: {_fmt(element.claimed)} of 100 points",
+                        (answer_part + sourcing_part) * scale,
+                        reason,
                         theme.theme,
                     )
                 )

@@ -95,7 +95,9 @@ class AnswerInput(_Frozen):
 
     ``visible=False`` marks an answer a condition has hidden: kept, but excluded from scoring.
     ``answered_on`` (last change, or date of its newest evidence) feeds the freshness of the
-    confidence rating only.
+    confidence rating only. ``company_sources_only``: it cites sources and all of them are the
+    company's own, so under a rule set with ``say_do.company_sourced_answers`` its claim counts
+    as that status unless a recorded commitment covers it.
     """
 
     question_id: str = Field(min_length=1)
@@ -106,6 +108,7 @@ class AnswerInput(_Frozen):
     date_value: dt.date | None = None
     text: str | None = None
     answered_on: dt.date | None = None
+    company_sources_only: bool = False
 
     _sort_options = field_validator("options")(_sorted_unique)
 

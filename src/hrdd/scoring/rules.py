@@ -22,7 +22,16 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, ValidationError
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    Strict,
+    ValidationError,
+    model_serializer,
+)
 from pydantic_core import PydanticCustomError
 
 from hrdd.vocab import (
@@ -223,6 +232,14 @@ class FulfilmentEntry(_Strict):
     why: Why
 
 
+class CompanySourcedAnswers(_Strict):
+    """How an answer whose sources are all the company's own counts when no recorded
+    commitment covers it: a claim only the company vouches for."""
+
+    fulfilment: FulfilmentStatus
+    why: Why
+
+
 class SayDoRules(_Strict):
     fulfilment: dict[FulfilmentStatus, FulfilmentEntry]
     contradiction_penalty: Points
@@ -231,6 +248,16 @@ class SayDoRules(_Strict):
     contradicted_theme_cap_why: Why
     before_contradiction_known: FulfilmentStatus
     before_contradiction_known_why: Why
+    # Added in default v2. Left out, an answer keeps all its points whatever its sources, as
+    # in v1: versions published before it must hash and score as they always did.
+    company_sourced_answers: CompanySourcedAnswers | None = None
+
+    @model_serializer(mode="wrap")
+    def _leave_out_when_unset(self, handler: SerializerFunctionWrapHandler) -> Any:
+        data = handler(self)
+        if self.company_sourced_answers is None:
+            data.pop("company_sourced_answers", None)
+        return data
 
 
 class PolicyGapRules(_Strict):
@@ -438,6 +465,16 @@ def _semantic_problems(ruleset: RuleSet) -> list[RuleSetProblem]:
             RuleSetProblem(
                 "say_do.before_contradiction_known",
                 "must name the status a claim has before its contradiction is known",
+            )
+        )
+
+    sourced = ruleset.say_do.company_sourced_answers
+    if sourced is not None and sourced.fulfilment is FulfilmentStatus.contradicted:
+        problems.append(
+            RuleSetProblem(
+                "say_do.company_sourced_answers.fulfilment",
+                "an answer's own sources cannot contradict it; name verified, self_reported "
+                "or not_implemented",
             )
         )
 

@@ -688,6 +688,8 @@ class LoadedInputs:
     answers: dict[uuid.UUID, list[Any]]
     evidence: dict[uuid.UUID, list[Any]]
     commitments: dict[uuid.UUID, list[Any]]
+    # Companies' websites: an answer citing only pages there rests on the company's word.
+    websites: dict[uuid.UUID, str] = field(default_factory=dict)
     incidents: dict[uuid.UUID, tuple[IncidentInput, ...]] = field(default_factory=dict)
     references: dict[uuid.UUID, dict[str, str]] = field(default_factory=dict)
 
@@ -746,7 +748,17 @@ def load_inputs(
     ):
         if row.company_id in wanted_companies:
             commitments[row.company_id].append(row)
-    return LoadedInputs(loaded_questionnaires, answers, evidence, commitments)
+    websites = {
+        row.id: row.website
+        for row in _rows_in(
+            session,
+            select(Company.id, Company.website).where(Company.website.is_not(None)),
+            Company.id,
+            company_ids,
+        )
+        if row.id in wanted_companies
+    }
+    return LoadedInputs(loaded_questionnaires, answers, evidence, commitments, websites)
 
 
 def _questionnaire_for(
@@ -772,7 +784,7 @@ def build_request(
     evidence and red flags alone."""
     questionnaire = _questionnaire_for(subject, loaded, ruleset_questionnaire)
     records = loaded.answers.get(subject.assessment.id, ()) if subject.assessment else ()
-    answers = answer_inputs(questionnaire, records)
+    answers = answer_inputs(questionnaire, records, loaded.websites.get(subject.company_id))
     commitments = commitment_inputs(
         loaded.commitments.get(subject.company_id, ()),
         questionnaire.questions_by_id,
@@ -1704,6 +1716,15 @@ def methodology_of(session: Session, ruleset: RuleSet) -> Methodology:
     return methodology(ruleset, titles)
 
 
+def _company_sourced_rows(ruleset: RuleSet) -> list[tuple[str, str, str]]:
+    sourced = ruleset.say_do.company_sourced_answers
+    label = "Answers on company sources only"
+    if sourced is None:
+        return [(label, "keep all points", "This rule set does not weigh whose sources they are.")]
+    value = ruleset.say_do.fulfilment[sourced.fulfilment].value
+    return [(label, f"as {enum_label(sourced.fulfilment).lower()} ({value:g})", sourced.why)]
+
+
 def methodology(ruleset: RuleSet, theme_titles: Mapping[str, str] | None = None) -> Methodology:
     """The rule set in plain words: every number the engine uses, with its reason. Themes go
     by ``theme_titles`` where given, by their identifiers in words otherwise."""
@@ -1821,6 +1842,7 @@ def methodology(ruleset: RuleSet, theme_titles: Mapping[str, str] | None = None)
                         (f"Fulfilment: {enum_label(status)}", f"{entry.value:g}", entry.why)
                         for status, entry in ruleset.say_do.fulfilment.items()
                     ),
+                    *_company_sourced_rows(ruleset),
                     (
                         "Contradiction penalty",
                         f"{ruleset.say_do.contradiction_penalty:g} points",

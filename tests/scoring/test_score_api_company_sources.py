@@ -1,0 +1,83 @@
+"""Through the API: an answer citing only the company's own pages (on its website, or marked
+`source: company`) counts as a self-reported claim; one independent source restores it."""
+
+from __future__ import annotations
+
+from test_score_api_support import answer_payloads, make_assessment, make_company
+
+from hrdd.companies.models import Company
+from hrdd.db import SYSTEM
+from hrdd.vocab import AssessmentStatus, DisclosureLevel
+
+WEBSITE = "https://www.vendor.example"
+POLICY_PAGE = {"title": "Human rights policy", "url": "https://www.vendor.example/human-rights"}
+LAB_REPORT = {
+    "title": "Forensic review",
+    "url": "https://lab.example.org/review",
+    "publisher": "Lab",
+}
+
+
+def vendor(db) -> str:
+    company_id = make_company(db, "Vendor Ltd")
+    with db.session(SYSTEM, write=True) as session:
+        session.get(Company, company_id).website = WEBSITE
+    return company_id
+
+
+def put_p1(client, tenant, assessment_id, evidence: list[dict]):
+    url = f"/api/v1/assessments/{assessment_id}"
+    etag = client.get(url, headers=tenant.investor).headers["ETag"]
+    return client.put(
+        f"{url}/answers/P1",
+        json={"type": "disclosure", "level": "full", "evidence": evidence},
+        headers={**tenant.investor, "If-Match": etag},
+    )
+
+
+def summary_and_p1(client, tenant, assessment_id) -> tuple[dict, dict | None]:
+    response = client.get(f"/api/v1/assessments/{assessment_id}/score", headers=tenant.investor)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    p1 = [c for c in body["result"]["contributions"] if c["ref"] == "P1"]
+    return body["summary"], (p1[0] if p1 else None)
+
+
+def test_the_companys_own_pages_count_half_and_an_independent_source_restores_it(
+    client, db, tenant_a, questionnaire
+):
+    company = vendor(db)
+    answers = answer_payloads(questionnaire, DisclosureLevel.full)
+    draft = make_assessment(
+        db, tenant_a.organisation_id, company, answers, status=AssessmentStatus.draft
+    )
+
+    assert put_p1(client, tenant_a, draft, [POLICY_PAGE]).status_code == 200
+    on_its_site, p1 = summary_and_p1(client, tenant_a, draft)
+    assert p1 is not None and "company's own" in p1["reason"]
+    assert on_its_site["say_do_gap"] > 0
+
+    assert put_p1(client, tenant_a, draft, [POLICY_PAGE, LAB_REPORT]).status_code == 200
+    corroborated, p1 = summary_and_p1(client, tenant_a, draft)
+    assert p1 is None or "company's own" not in p1["reason"]
+    assert corroborated["say_do_gap"] < on_its_site["say_do_gap"]
+    assert corroborated["overall"] <= on_its_site["overall"]
+
+    # A reply the company sent the investor is its own word, wherever it is stored.
+    letter = {**LAB_REPORT, "title": "Reply to our letter", "source": "company"}
+    assert put_p1(client, tenant_a, draft, [letter]).status_code == 200
+    declared, p1 = summary_and_p1(client, tenant_a, draft)
+    assert p1 is not None and "company's own" in p1["reason"]
+    assert declared["say_do_gap"] == on_its_site["say_do_gap"]
+
+
+def test_an_unknown_source_kind_is_refused_where_it_was_given(client, db, tenant_a, questionnaire):
+    company = vendor(db)
+    draft = make_assessment(
+        db, tenant_a.organisation_id, company, {}, status=AssessmentStatus.draft
+    )
+    refused = put_p1(client, tenant_a, draft, [{**POLICY_PAGE, "source": "the company, mostly"}])
+    assert refused.status_code == 422, refused.text
+    assert [error["path"] for error in refused.json()["errors"]] == [
+        "answers.P1.evidence[0].source"
+    ]
