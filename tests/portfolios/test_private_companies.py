@@ -16,6 +16,9 @@ from portfolio_helpers import (
 )
 from tests.conftest import recent_evidence_body
 
+from hrdd.companies.models import Company, CompanyIdentifier
+from hrdd.db import SYSTEM
+
 ISIN = "DE0007164600"
 LEI = "5493001KJTIIGC8Y1R12"
 TICKER = "XETRA:ACMI"
@@ -189,3 +192,32 @@ def test_identifiers_are_unique_among_what_an_organisation_sees(
     )
     assert taken.status_code == 422, taken.text
     assert [error["path"] for error in taken.json()["errors"]] == ["isins.0"]
+
+
+def test_a_bundled_company_loaded_later_with_your_identifiers_never_takes_your_holdings(
+    client, db, tenant_a
+):
+    """Identifiers are unique among shared companies and among an organisation's own, so a
+    bundled company added after the organisation made its own may carry the same ISIN, LEI
+    and ticker: the organisation's own company is the one its holdings resolve to."""
+    made = make(client, tenant_a)
+    assert made.status_code == 201, made.text
+    own = made.json()["id"]
+    with db.session(SYSTEM, write=True) as session:
+        bundled = Company(name="Acme Intercept", search_text="acme intercept", lei=LEI)
+        session.add(bundled)
+        session.flush()
+        session.add_all(
+            CompanyIdentifier(company_id=bundled.id, scheme=scheme, value=value)
+            for scheme, value in (("isin", ISIN), ("ticker", TICKER))
+        )
+    portfolio = create_portfolio(client, tenant_a.investor)
+    uploaded = upload(
+        client,
+        tenant_a.investor,
+        portfolio,
+        f"name,isin,lei,ticker,weight\nBy ISIN,{ISIN},,,0.3\nBy LEI,,{LEI},,0.3\n"
+        f"By ticker,,,{TICKER},0.4\n",
+    )
+    assert uploaded.status_code == 200, uploaded.text
+    assert {h["company_id"] for h in holdings(client, tenant_a.investor, portfolio)} == {own}

@@ -367,13 +367,18 @@ class _Resolver:
         self._name_cache: dict[str, list[dict[str, Any]]] = {}
         self._owners: _Owners | None = None
 
+    # An identifier is unique among the shared companies and among an organisation's own, but
+    # a bundled company loaded later may carry one the organisation already gave its own
+    # company: the organisation's own wins (read last, it overwrites), whatever the row order.
+    _OWN_LAST = CompanyIdentifier.organisation_id.is_not(None)
+
     def _identifiers(self, scheme: str, values: set[str]) -> dict[str, uuid.UUID]:
         found: dict[str, uuid.UUID] = {}
         for chunk in in_chunks(sorted(values)):
             rows = self.session.execute(
-                select(CompanyIdentifier.value, CompanyIdentifier.company_id).where(
-                    CompanyIdentifier.scheme == scheme, CompanyIdentifier.value.in_(chunk)
-                )
+                select(CompanyIdentifier.value, CompanyIdentifier.company_id)
+                .where(CompanyIdentifier.scheme == scheme, CompanyIdentifier.value.in_(chunk))
+                .order_by(self._OWN_LAST)
             )
             found.update(rows.all())
         return found
@@ -381,7 +386,11 @@ class _Resolver:
     def _leis(self, values: set[str]) -> dict[str, uuid.UUID]:
         found: dict[str, uuid.UUID] = {}
         for chunk in in_chunks(sorted(values)):
-            statement = select(Company.lei, Company.id).where(Company.lei.in_(chunk))
+            statement = (
+                select(Company.lei, Company.id)
+                .where(Company.lei.in_(chunk))
+                .order_by(Company.organisation_id.is_not(None))
+            )
             rows = self.session.execute(statement)
             found.update(rows.all())
         return found
@@ -391,9 +400,9 @@ class _Resolver:
         full: dict[str, uuid.UUID] = {}
         by_symbol: dict[str, set[uuid.UUID]] = defaultdict(set)
         rows = self.session.execute(
-            select(CompanyIdentifier.value, CompanyIdentifier.company_id).where(
-                CompanyIdentifier.scheme == "ticker"
-            )
+            select(CompanyIdentifier.value, CompanyIdentifier.company_id)
+            .where(CompanyIdentifier.scheme == "ticker")
+            .order_by(self._OWN_LAST)
         )
         for value, company_id in rows:
             full[value] = company_id
