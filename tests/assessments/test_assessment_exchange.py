@@ -347,7 +347,9 @@ def test_a_template_made_before_the_source_column_still_imports(
     sheet = workbook["Answers"]
     header = [cell.value for cell in sheet[1]]
     sheet.delete_cols(header.index(SOURCE_COLUMN) + 1)
-    fill(workbook, "P1", Answer="full", **POLICY_EVIDENCE)
+    # Its own notes where the new column now is, as an older template allowed.
+    sheet.cell(row=1, column=len(header), value="My notes")
+    fill(workbook, "P1", Answer="full", **POLICY_EVIDENCE, **{"My notes": "independent"})
     response = import_xlsx(client, tenant_a.investor, draft["id"], saved_bytes(workbook), etag)
     assert response.status_code == 200, response.text
     assert read(client, tenant_a.investor, draft["id"])[0]["answers"]["P1"]["payload"][

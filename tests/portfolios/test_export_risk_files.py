@@ -150,6 +150,9 @@ def test_assessment_scores_export_in_three_formats(client, tenant_a, tenant_b, d
     assert float(rows[0]["overall"]) == summary["overall"]
     assert rows[0]["band"] == summary["band"]
     assert rows[0]["assessment_status"] == "submitted"
+    # The rules' content hash, as GET /rulesets shows it, names the rules the score used.
+    current = client.get(f"{API}/rulesets/current", headers=tenant_a.investor).json()
+    assert rows[0]["ruleset_hash"] == summary["ruleset_hash"] == current["version"]["content_hash"]
 
     as_xlsx = client.get(f"{API}/assessment-scores.xlsx", headers=tenant_a.investor)
     sheet = load_workbook(io.BytesIO(as_xlsx.content)).active

@@ -369,7 +369,7 @@ def test_a_report_with_only_the_required_parts_says_what_is_missing() -> None:
     for expected in (
         "No theme scores were recorded.",
         "No evidence-risk history was recorded.",
-        "No commitments were recorded.",
+        "No commitments were recorded, and no answer rests on the company's word alone.",
         "No evidence items were recorded.",
         "No red-flag override applies to this company.",
         "No answers were recorded.",

@@ -332,7 +332,7 @@ def test_answer_evidence_on_the_companys_website_is_marked_as_its_own(
         "url": "https://www.nsogroup.com/governance/human-rights-policy/",
     }
     written = client.put(
-        f"{url}/answers/P2",
+        f"{url}/answers/GR1",  # no bundled NSO commitment speaks to it
         json={"type": "disclosure", "level": "full", "evidence": [own_page]},
         headers=tenant_a.analyst | {"If-Match": etag},
     )
@@ -341,3 +341,20 @@ def test_answer_evidence_on_the_companys_website_is_marked_as_its_own(
     text = pdf_text(PdfReader(io.BytesIO(response.content)))
     assert compact("Our governance page") in text
     assert text.count(compact("the company's own source")) == 1
+    # The claim is in the say-do table, counted as self-reported, like a recorded promise.
+    assert compact("Every source it cites is the company's own.") in text
+    assert compact("as self reported when every source it cites is the company's own") in text
+
+    # Declared independent, a page on the company's website is taken as declared, and shown so.
+    etag = client.get(url, headers=tenant_a.investor).headers["ETag"]
+    declared = {**own_page, "source": "independent"}
+    written = client.put(
+        f"{url}/answers/GR1",
+        json={"type": "disclosure", "level": "full", "evidence": [declared]},
+        headers=tenant_a.analyst | {"If-Match": etag},
+    )
+    assert written.status_code == 200, written.text
+    response = client.get(f"{url}/report.pdf", headers=tenant_a.investor)
+    text = pdf_text(PdfReader(io.BytesIO(response.content)))
+    assert compact("declared independent, on the company's website") in text
+    assert compact("Every source it cites is the company's own.") not in text

@@ -553,6 +553,39 @@ def test_a_change_of_rules_is_not_read_as_a_trend() -> None:
     assert "ruleset" in {e.kind for e in current.diff.entries}
 
 
+def test_rules_under_the_same_key_and_number_are_told_apart_by_their_content() -> None:
+    """A bundled default v2 and an organisation's own default v2 share a label: switching
+    between them is a change of rules, which the content hash shows."""
+    as_of = dt.date(2024, 6, 1)
+    items = [listing("listed", dt.date(2024, 2, 26))]
+    bundled = ruleset()
+    own = parse_ruleset(
+        {**bundled.model_dump(mode="json"), "title": "Our own default rules"}, "own.yaml"
+    )
+    assert (own.id, own.version) == (bundled.id, bundled.version)
+    assert own.content_hash != bundled.content_hash
+
+    previous = score(request(as_of, best_answers(), items))
+    assert previous.ruleset_hash == bundled.content_hash
+    switched = score(request(as_of, best_answers(), items, previous=previous, ruleset=own))
+    assert switched.trend == "rules_changed"
+    [entry] = [e for e in switched.diff.entries if e.kind == "ruleset"]
+    assert (entry.before, entry.after) == (
+        f"default v{bundled.version} ({bundled.content_hash[:12]})",
+        f"default v{own.version} ({own.content_hash[:12]})",
+    )
+    assert "another default" in switched.action_reason
+
+    # The same rules again: no change of rules; nor against a score stored before the
+    # content hash was recorded (its label is all it has).
+    again = score(request(as_of, best_answers(), items, previous=previous))
+    assert again.trend != "rules_changed"
+    unrecorded = previous.model_copy(update={"ruleset_hash": None})
+    assert score(request(as_of, best_answers(), items, previous=unrecorded)).trend != (
+        "rules_changed"
+    )
+
+
 def test_listing_override_sets_a_minimum_action() -> None:
     result = score(request(dt.date(2024, 7, 1), best_answers(), sandvine_like()))
     minimum = next(o.min_action for o in ruleset().overrides if o.id == "RF-LISTING")

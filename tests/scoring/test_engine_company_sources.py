@@ -44,6 +44,10 @@ def test_an_answer_on_company_sources_only_counts_as_self_reported() -> None:
     assert company_only.verified_commitment_score < independent.verified_commitment_score
     assert company_only.say_do_gap > 0 == independent.say_do_gap
     assert company_only.overall > independent.overall
+    assert (company_only.company_sourced_answers, independent.company_sourced_answers) == (
+        ("P1",),
+        (),
+    )
     self_reported = ruleset().say_do.fulfilment[FulfilmentStatus.self_reported].value
     # P1 is one of the policy theme's two disclosure indicators (P3 is unscored text).
     assert float(policy_theme(company_only).verified) == 100 - 100 * (1 - self_reported) / 2
@@ -77,6 +81,7 @@ def test_a_recorded_commitment_status_stands_over_the_answers_sources() -> None:
 
     assert result.say_do_gap == 0
     assert result.verified_commitment_score == 100
+    assert result.company_sourced_answers == ()
 
 
 def test_version_one_keeps_all_points_for_company_sourced_answers() -> None:
@@ -87,6 +92,7 @@ def test_version_one_keeps_all_points_for_company_sourced_answers() -> None:
 
     assert company_only.verified_commitment_score == independent.verified_commitment_score
     assert company_only.overall == independent.overall
+    assert company_only.company_sourced_answers == ()
 
 
 def test_answers_that_claim_nothing_lose_nothing_to_their_sources() -> None:

@@ -16,7 +16,7 @@ from hrdd.scoring.rules import (
     parse_ruleset,
     validate_ruleset_against,
 )
-from hrdd.scoring.service import content_of, methodology
+from hrdd.scoring.service import content_hash, content_of, methodology
 from hrdd.vocab import CompanyRole, EvidenceType, FulfilmentStatus, RiskBand, SourceClass
 
 
@@ -239,3 +239,11 @@ def test_a_rule_set_without_the_company_sources_rule_is_stored_without_it() -> N
         for entry in section.entries
     ]
     assert "Answers on company sources only" in labels
+
+
+def test_a_rule_sets_content_hash_is_the_hash_it_is_stored_under() -> None:
+    """Scores record RuleSet.content_hash; GET /rulesets shows the stored content_hash: the
+    two must agree for a reader to find the rules a score was made with."""
+    for path in sorted(RULESET_PATH.parent.glob("default-v*.yaml")):
+        ruleset = load_ruleset_file(path)
+        assert ruleset.content_hash == content_hash(content_of(ruleset))

@@ -211,6 +211,22 @@ def test_commitments_resolve_contradictions_by_uuid_or_slug():
             False,
         ),
         ([{"file_id": str(uuid.uuid4())}], "https://nsogroup.com", False),
+        ([{"url": "https://www.nsogroup.com./policy"}], "https://nsogroup.com", True),
+        (
+            [{"url": "https://web.archive.org/web/20210101000000/https://www.nsogroup.com/p"}],
+            "https://www.nsogroup.com",
+            True,
+        ),
+        (
+            [{"url": "https://web.archive.org/web/2021/nsogroup.com/p"}],
+            "https://nsogroup.com",
+            True,
+        ),
+        (
+            [{"url": "https://web.archive.org/web/2021/https://citizenlab.ca/p"}],
+            "https://nsogroup.com",
+            False,
+        ),
         ([], "https://nsogroup.com", False),
     ],
 )

@@ -56,12 +56,16 @@ def test_the_companys_own_pages_count_half_and_an_independent_source_restores_it
     on_its_site, p1 = summary_and_p1(client, tenant_a, draft)
     assert p1 is not None and "company's own" in p1["reason"]
     assert on_its_site["say_do_gap"] > 0
+    scored = client.get(f"/api/v1/assessments/{draft}/score", headers=tenant_a.investor).json()
+    assert scored["result"]["company_sourced_answers"] == ["P1"]
 
     assert put_p1(client, tenant_a, draft, [POLICY_PAGE, LAB_REPORT]).status_code == 200
     corroborated, p1 = summary_and_p1(client, tenant_a, draft)
     assert p1 is None or "company's own" not in p1["reason"]
     assert corroborated["say_do_gap"] < on_its_site["say_do_gap"]
     assert corroborated["overall"] <= on_its_site["overall"]
+    scored = client.get(f"/api/v1/assessments/{draft}/score", headers=tenant_a.investor).json()
+    assert scored["result"]["company_sourced_answers"] == []
 
     # A reply the company sent the investor is its own word, wherever it is stored.
     letter = {**LAB_REPORT, "title": "Reply to our letter", "source": "company"}
@@ -81,3 +85,50 @@ def test_an_unknown_source_kind_is_refused_where_it_was_given(client, db, tenant
     assert [error["path"] for error in refused.json()["errors"]] == [
         "answers.P1.evidence[0].source"
     ]
+
+
+def test_under_rules_that_do_not_weigh_sources_the_inputs_hash_is_unchanged(
+    client, db, tenant_a, questionnaire
+):
+    """Scores stored under v1 before sources were weighed must not read as "answers changed"
+    afterwards: under v1 whose sources an answer cites is no input at all."""
+    company = vendor(db)
+    answers = answer_payloads(questionnaire, DisclosureLevel.full)
+    draft = make_assessment(
+        db, tenant_a.organisation_id, company, answers, status=AssessmentStatus.draft
+    )
+
+    def inputs_hash(evidence: list[dict]) -> str:
+        assert put_p1(client, tenant_a, draft, evidence).status_code == 200
+        url = f"/api/v1/assessments/{draft}/score"
+        return client.get(url, headers=tenant_a.investor).json()["summary"]["inputs_hash"]
+
+    # Under v2 (the default) the company's own page is an input the lab report is not.
+    assert inputs_hash([POLICY_PAGE]) != inputs_hash([LAB_REPORT])
+
+    listed = client.get("/api/v1/rulesets", headers=tenant_a.investor).json()["items"]
+    [v1] = [item["id"] for item in listed if item["version"] == 1 and item["shared"]]
+    chosen = client.put(
+        "/api/v1/rulesets/current", json={"version_id": v1}, headers=tenant_a.analyst
+    )
+    assert chosen.status_code == 200, chosen.text
+    lab = inputs_hash([LAB_REPORT])
+    assert inputs_hash([POLICY_PAGE]) == lab
+    assert inputs_hash([{**LAB_REPORT, "source": "company"}]) == lab
+
+
+def test_a_new_website_rescores_answers_that_cite_the_old_or_the_new_one(
+    client, db, tenant_a, questionnaire
+):
+    company = vendor(db)
+    answers = answer_payloads(questionnaire, DisclosureLevel.full)
+    draft = make_assessment(
+        db, tenant_a.organisation_id, company, answers, status=AssessmentStatus.draft
+    )
+    assert put_p1(client, tenant_a, draft, [POLICY_PAGE]).status_code == 200
+    before, _ = summary_and_p1(client, tenant_a, draft)
+    with db.session(SYSTEM, write=True) as session:
+        session.get(Company, company).website = "https://another.example"
+    after, p1 = summary_and_p1(client, tenant_a, draft)
+    assert after["say_do_gap"] < before["say_do_gap"]
+    assert p1 is None or "company's own" not in p1["reason"]

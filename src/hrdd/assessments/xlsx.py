@@ -365,9 +365,10 @@ def _read_workbook(workbook: Any, questionnaire: Questionnaire) -> FilledTemplat
     expected = [label for _, label in COLUMNS]
     found = [_text(cell) for cell in list(header)[: len(expected)]]
     found += [None] * (len(expected) - len(found))
-    # A template made before the evidence-source column: read without it.
-    width = len(COLUMNS) if found == expected else len(COLUMNS) - 1
-    if found[:width] != expected[:width] or any(found[width:]):
+    # A template made before the evidence-source column (whose last column may hold the
+    # user's own notes, as columns beyond the template's always could): read without it.
+    width = len(COLUMNS) if found[-1] == expected[-1] else len(COLUMNS) - 1
+    if found[:width] != expected[:width]:
         raise _not_the_template(f"the header row of {ANSWERS_SHEET} was changed")
     filled = FilledTemplate()
     row_limit = len(questionnaire.questions) + EXTRA_ROWS_ALLOWED

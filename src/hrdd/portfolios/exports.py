@@ -253,6 +253,7 @@ def score_columns(themes: Sequence[str]) -> list[Column]:
         Column("action_reason", Kind.text, lambda r: r.score.action_reason),
         Column("trend", Kind.text, lambda r: r.score.trend),
         Column("ruleset", Kind.text, lambda r: f"{r.score.ruleset_id} v{r.score.ruleset_version}"),
+        Column("ruleset_hash", Kind.text, lambda r: r.score.ruleset_hash),
         Column("inputs_hash", Kind.text, lambda r: r.score.inputs_hash),
         Column("as_of", Kind.day, lambda r: r.score.as_of),
     ]

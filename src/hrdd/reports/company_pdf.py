@@ -24,6 +24,7 @@ from hrdd.reports.layout import (
     methodology_section,
     paragraph,
     paragraph_table,
+    rule_set_label,
     score_source,
     section_start,
 )
@@ -66,7 +67,7 @@ class _CompanyReportBuilder:
             facts.append(("Prepared for", report.prepared_for))
         facts += [
             ("Assessment", score_source(report.assessment_status)),
-            ("Rule set", f"{report.rule_set.id}, version {report.rule_set.version}"),
+            ("Rule set", rule_set_label(report.rule_set)),
             ("Inputs hash", report.inputs_hash),
         ]
         story += [
@@ -127,9 +128,8 @@ class _CompanyReportBuilder:
                     "Claimed: as the answers state it. Verified: with each claim recorded in "
                     "the evidence registry (a commitment) weighed by how far it was fulfilled, "
                     "so a claim only the company reports counts for less and one the evidence "
-                    "contradicts counts against its theme; an answer no recorded claim speaks "
-                    "to counts as given, with the sources it cites. The difference is the "
-                    "say-do gap.",
+                    f"contradicts counts against its theme; {self._unrecorded_claims()} The "
+                    "difference is the say-do gap.",
                     self.styles.small,
                 ),
                 theme_bar_chart(themes, self.width),
@@ -165,11 +165,22 @@ class _CompanyReportBuilder:
     def _evidence_links(self, links: Sequence[EvidenceLink]) -> str:
         return "<br/>".join(link_markup(link.url, link.title) for link in links)
 
+    def _unrecorded_claims(self) -> str:
+        counted_as = self.report.company_sources_count_as
+        if counted_as is None:
+            return "an answer no recorded claim speaks to counts as given, with its sources."
+        return (
+            "an answer no recorded claim speaks to counts as given when it cites an "
+            "independent source, and as "
+            f"{enum_label(counted_as).lower()} when every source it cites is the company's own."
+        )
+
     def say_do_gaps(self) -> list[Flowable]:
         story: list[Flowable] = self._heading("Say-do gap", "say-do-gap")
         gaps = self.report.say_do_gaps
         if not gaps:
-            return [*story, Paragraph("No commitments were recorded.", self.styles.body)]
+            none = "No commitments were recorded, and no answer rests on the company's word alone."
+            return [*story, Paragraph(none, self.styles.body)]
         widths = [self.width * 0.36, self.width * 0.13, self.width * 0.15, self.width * 0.36]
         rows = [
             [
@@ -318,6 +329,9 @@ def _cited(link: EvidenceLink) -> str:
             link.published_on.isoformat() if link.published_on else None,
             link.url,
             "the company's own source" if link.company_source else None,
+            "declared independent, on the company's website"
+            if link.declared_independent_on_company_site
+            else None,
         )
         if part
     ]

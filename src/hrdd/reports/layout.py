@@ -33,7 +33,13 @@ from reportlab.platypus import (
 
 from hrdd.dates import iso_date
 from hrdd.reports.fonts import BODY_FONT, BOLD_FONT, register_fonts
-from hrdd.reports.schemas import Citation, Identifier, MethodologySection, PageSize
+from hrdd.reports.schemas import (
+    Citation,
+    Identifier,
+    MethodologySection,
+    PageSize,
+    RuleSetRef,
+)
 from hrdd.reports.text import (
     clean_text,
     escape_for_paragraph,
@@ -663,6 +669,13 @@ _SCORE_SOURCES = {
 def score_source(status: AssessmentStatus | None) -> str:
     """What a score rests on, in words: an assessment of this status, or evidence alone."""
     return _SCORE_SOURCES[status] if status is not None else "Evidence alone: not assessed yet"
+
+
+def rule_set_label(rule_set: RuleSetRef) -> str:
+    """'default, version 2 (rules 1a2b3c4d5e6f)': the hash tells a bundled version from an
+    organisation's own of the same number."""
+    label = f"{rule_set.id}, version {rule_set.version}"
+    return label + (f" (rules {rule_set.content_hash[:12]})" if rule_set.content_hash else "")
 
 
 def evidence_suffix(titles: Sequence[str]) -> str:

@@ -45,6 +45,8 @@ class ReportData(BaseModel):
 class RuleSetRef(ReportData):
     id: NonEmptyText
     version: NonEmptyText
+    # Tells apart two rule sets with one key and number (a bundled and an organisation's own).
+    content_hash: str | None = None
 
 
 class Identifier(ReportData):
@@ -61,6 +63,8 @@ class EvidenceLink(ReportData):
     published_on: date | None = None
     # The company's own page, report or reply (declared, or on its website): its word only.
     company_source: bool = False
+    # Declared independent though it is on the company's website: a reviewer should see it.
+    declared_independent_on_company_site: bool = False
 
 
 class Citation(ReportData):
@@ -162,6 +166,8 @@ class CompanyReport(ReportData):
     theme_scores: list[ThemeScore] = Field(default_factory=list)
     evidence_risk_series: list[RiskPoint] = Field(default_factory=list)
     say_do_gaps: list[SayDoGapRow] = Field(default_factory=list)
+    # How the rules count an answer resting on the company's own sources (None: as given).
+    company_sources_count_as: FulfilmentStatus | None = None
     timeline: list[TimelineEntry] = Field(default_factory=list)
     overrides: list[OverrideFired] = Field(default_factory=list)
     answers: list[AnswerRow] = Field(default_factory=list)

@@ -74,6 +74,7 @@ from hrdd.scoring import service as scoring
 from hrdd.scoring.adapters import evidence_ref, is_company_source, website_host
 from hrdd.scoring.schemas import Methodology, OverrideView, ScoreDetail
 from hrdd.vocab import (
+    AnswerSource,
     AssessmentStatus,
     DatePrecision,
     DisclosureLevel,
@@ -249,6 +250,8 @@ def _answer_rows(
                         publisher=ref.publisher,
                         published_on=ref.source_date,
                         company_source=is_company_source(ref.url, ref.source, company_host),
+                        declared_independent_on_company_site=ref.source == AnswerSource.independent
+                        and is_company_source(ref.url, None, company_host),
                     )
                     for ref in (payload.evidence if payload else [])
                 ],
@@ -304,6 +307,30 @@ def _say_do_rows(detail: ScoreDetail, items: dict[uuid.UUID, EvidenceItem]) -> l
     return rows
 
 
+def _company_sourced_gap_rows(
+    detail: ScoreDetail, questionnaire: Questionnaire, answers: dict[str, AnswerPayload]
+) -> list[SayDoGapRow]:
+    """Claims an answer makes on the company's own sources alone: a promise, like a recorded
+    self-reported commitment, dated by its newest source."""
+    rows = []
+    for row in detail.company_sourced:
+        payload = answers.get(row.question_id)
+        if payload is None:  # the score was read before an answer was deleted
+            continue
+        question = questionnaire.question(row.question_id)
+        dates = [ref.source_date for ref in payload.evidence if ref.source_date is not None]
+        answered = _answer_text(question, payload.model_copy(update={"comment": None}))
+        rows.append(
+            SayDoGapRow(
+                commitment=f"{question.text} Answered: {answered}. Every source it cites is "
+                "the company's own.",
+                committed_on=max(dates, default=None),
+                status=row.counted_as,
+            )
+        )
+    return rows
+
+
 def _timeline(items: Sequence[EvidenceItem]) -> list[TimelineEntry]:
     entries = []
     for item in items:
@@ -340,7 +367,11 @@ def company_report(
         identifiers=_identifiers(idents["isin"], company.lei, idents["ticker"]),
         report_date=_today(),
         prepared_for=_organisation_name(session, subject.organisation_id),
-        rule_set=RuleSetRef(id=summary.ruleset_id, version=str(summary.ruleset_version)),
+        rule_set=RuleSetRef(
+            id=summary.ruleset_id,
+            version=str(summary.ruleset_version),
+            content_hash=summary.ruleset_hash,
+        ),
         inputs_hash=summary.inputs_hash,
         assessment_status=subject.status,
         company_listed=company.listing_status == ListingStatus.listed.value,
@@ -364,7 +395,11 @@ def company_report(
             for theme in result.themes
         ],
         evidence_risk_series=_risk_series(detail.evidence_series),
-        say_do_gaps=_say_do_rows(detail, {item.id: item for item in evidence}),
+        company_sources_count_as=detail.company_sources_count_as,
+        say_do_gaps=[
+            *_say_do_rows(detail, {item.id: item for item in evidence}),
+            *_company_sourced_gap_rows(detail, subject.questionnaire, subject.answers),
+        ],
         timeline=_timeline(evidence),
         overrides=_overrides(summary.overrides, {ref.ref: ref.title for ref in detail.evidence}),
         answers=_answer_rows(

@@ -227,18 +227,31 @@ def _as_of(record: AnswerRecord) -> dt.date | None:
     return record.updated_at.date() if record.updated_at is not None else None
 
 
+def _host(url: str | None) -> str | None:
+    """A URL's host, lower case, without a trailing dot. A Wayback Machine copy
+    (web.archive.org/web/<time>/<address>) is the page it copied."""
+    parts = urlsplit(url or "")
+    host = (parts.hostname or "").rstrip(".")
+    if host == "web.archive.org" and parts.path.startswith("/web/"):
+        copied = parts.path.split("/", 3)[3] if parts.path.count("/") >= 3 else ""
+        if copied and "://" not in copied:
+            copied = "http://" + copied
+        return _host(copied) if copied else host
+    return host or None
+
+
 def website_host(website: str | None) -> str | None:
     """The host of a company's website, lower case, without a leading ``www.``."""
-    host = urlsplit(website).hostname if website else None
+    host = _host(website)
     return host.removeprefix("www.") if host else None
 
 
 def is_company_source(url: str | None, declared: str | None, company_host: str | None) -> bool:
     """Whether an answer's evidence item is the company's own: as declared, else by its URL
-    being on the company's website (the host or a subdomain of it)."""
+    being on the company's website (the host or a subdomain of it, or an archived copy)."""
     if declared is not None:
         return bool(declared == AnswerSource.company.value)
-    host = urlsplit(url or "").hostname
+    host = _host(url)
     if company_host is None or host is None:
         return False
     return host == company_host or host.endswith("." + company_host)
@@ -256,12 +269,15 @@ def answer_inputs(
     questionnaire: Questionnaire,
     records: Iterable[AnswerRecord],
     company_website: str | None = None,
+    *,
+    weigh_sources: bool = True,
 ) -> tuple[AnswerInput, ...]:
     """Answers as engine inputs, each marked visible or hidden by the questionnaire's
     conditions, plus a hidden marker for every hidden question left unanswered (the engine
     counts a question it has no answer for as visible and unanswered). Answers to unknown
-    questions and options outside a scored question's choices are left out. An answer whose
-    sources are all the company's own (declared, or on ``company_website``) is marked so."""
+    questions and options outside a scored question's choices are left out. With
+    ``weigh_sources``, an answer whose sources are all the company's own (declared, or on
+    ``company_website``) is marked so."""
     specs = {spec.id: spec for spec in question_specs(questionnaire)}
     sources = _condition_sources(questionnaire)
     company_host = website_host(company_website)
@@ -276,7 +292,7 @@ def answer_inputs(
             continue
         if spec.option_points and any(o not in spec.option_points for o in answer.options):
             continue
-        if company_sources_only(record.payload, company_host):
+        if weigh_sources and company_sources_only(record.payload, company_host):
             answer = answer.model_copy(update={"company_sources_only": True})
         converted[spec.id] = answer
         if spec.id in sources:

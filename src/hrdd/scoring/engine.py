@@ -341,6 +341,7 @@ class _Element:
     state: str
     fulfilment: float
     claimed_by: tuple[str, ...]
+    company_sourced: bool = False  # counted at the rule set's fulfilment for company sources
 
 
 @dataclass(slots=True)
@@ -506,6 +507,7 @@ def _policy(request: ScoreRequest, commitments: list[_CommitmentState]) -> _Poli
         if points is None:
             continue
         linked = by_question.get(question.id)
+        company_sourced = False
         if linked:
             # A recorded commitment's status is the analyst's judgement of the claim: it stands
             # over whatever the answer cites.
@@ -513,6 +515,7 @@ def _policy(request: ScoreRequest, commitments: list[_CommitmentState]) -> _Poli
             claimed_by = tuple(s.commitment.id for s in linked if s.value == fulfilment)
         elif sourced is not None and answer is not None and answer.company_sources_only:
             fulfilment, claimed_by = tables.fulfilment[sourced.fulfilment], ()
+            company_sourced = True
         else:
             # The answer rests on evidence beyond the company's word.
             fulfilment, claimed_by = 1.0, ()
@@ -520,7 +523,7 @@ def _policy(request: ScoreRequest, commitments: list[_CommitmentState]) -> _Poli
         # can never make a contradiction look better or worse.
         verified = points * fulfilment if fulfilment >= 0 else fulfilment * 100
         theme.indicators.setdefault(question.indicator, []).append(
-            _Element(question, points, verified, state, fulfilment, claimed_by)
+            _Element(question, points, verified, state, fulfilment, claimed_by, company_sourced)
         )
 
     cap = rules.say_do.contradicted_theme_cap
@@ -609,6 +612,17 @@ def _evidence_contributions(
     return raws
 
 
+def _company_sourced_answers(policy: _Policy) -> tuple[str, ...]:
+    """Questions whose claims lost points for resting on the company's own sources only."""
+    return tuple(
+        element.question.id
+        for theme in policy.themes
+        for elements in theme.indicators.values()
+        for element in elements
+        if element.company_sourced and element.verified < element.claimed
+    )
+
+
 def _policy_contributions(policy: _Policy, risk: float, rules: RuleSet) -> list[_Raw]:
     """Splits the policy-gap risk over answers, commitments and theme caps."""
     total_weight = sum(theme.weight for theme in policy.themes)
@@ -633,7 +647,7 @@ def _policy_contributions(policy: _Policy, risk: float, rules: RuleSet) -> list[
         scale = share * element_shortfall / raw_total if raw_total > 0 else 0.0
         for element, answer_part, commitment_part in pieces:
             # Discounted with no commitment claiming it: the answer cites the company alone.
-            sourcing_part = 0.0 if element.claimed_by else commitment_part
+            sourcing_part = commitment_part if element.company_sourced else 0.0
             if answer_part + sourcing_part > 0:
                 reason = f"{element.state}: {_fmt(element.claimed)} of 100 points"
                 if sourcing_part > 0:
@@ -899,10 +913,23 @@ def _sensitivity(
     )
 
 
+def _same_rules(previous: ScoreResult, rules: RuleSet) -> bool:
+    """Whether the previous score was made with these rules: the same key and number, and the
+    same content where the previous score recorded it (a bundled version and an organisation's
+    own may share a key and number)."""
+    return (previous.ruleset_id, previous.ruleset_version) == (rules.id, rules.version) and (
+        previous.ruleset_hash is None or previous.ruleset_hash == rules.content_hash
+    )
+
+
+def _rules_label(ruleset_id: str, version: int, content_hash: str | None) -> str:
+    return f"{ruleset_id} v{version}" + (f" ({content_hash[:12]})" if content_hash else "")
+
+
 def _trend(overall: Decimal, band: RiskBand, previous: ScoreResult | None, rules: RuleSet) -> Trend:
     if previous is None:
         return "first"
-    if (previous.ruleset_id, previous.ruleset_version) != (rules.id, rules.version):
+    if not _same_rules(previous, rules):
         # A change of rules is not a change of the company: no trend until the next score.
         return "rules_changed"
     change = overall - previous.overall
@@ -951,10 +978,14 @@ def _action(
     elif previous is not None:
         change = overall - previous.overall
         if trend == "rules_changed":
+            before = f"{previous.ruleset_id} v{previous.ruleset_version}"
+            after = f"{rules.id} v{rules.version}"
+            if before == after:
+                after = f"another {after} with different rules"
             reasons.append(
-                f"The rule set changed since the previous score ({previous.ruleset_id} "
-                f"v{previous.ruleset_version} to {rules.id} v{rules.version}), so the change "
-                "in risk is not read as a trend: the action follows the band and red flags."
+                f"The rule set changed since the previous score ({before} to {after}), so the "
+                "change in risk is not read as a trend: the action follows the band and red "
+                "flags."
             )
         elif trend == "worsening":
             steps = rules.actions.worsening.steps_up
@@ -1015,13 +1046,21 @@ def _diff(
     as_of: dt.date,
 ) -> ScoreDiff:
     entries: list[DiffEntry] = []
-    if (previous.ruleset_id, previous.ruleset_version) != (rules.id, rules.version):
+    if not _same_rules(previous, rules):
+        # Two rule sets under one label are told apart by their content hashes.
+        same_label = (previous.ruleset_id, previous.ruleset_version) == (rules.id, rules.version)
         entries.append(
             DiffEntry(
                 kind="ruleset",
                 ref=rules.id,
-                before=f"{previous.ruleset_id} v{previous.ruleset_version}",
-                after=f"{rules.id} v{rules.version}",
+                before=_rules_label(
+                    previous.ruleset_id,
+                    previous.ruleset_version,
+                    previous.ruleset_hash if same_label else None,
+                ),
+                after=_rules_label(
+                    rules.id, rules.version, rules.content_hash if same_label else None
+                ),
                 reason="scored with a different rule-set version",
             )
         )
@@ -1194,9 +1233,11 @@ def score(request: ScoreRequest) -> ScoreResult:
         sensitivity=sensitivity,
         contributions=contributions,
         ignored_incident_ids=evidence.ignored_ids,
+        company_sourced_answers=_company_sourced_answers(policy),
         notes=evidence.notes,
         ruleset_id=rules.id,
         ruleset_version=rules.version,
+        ruleset_hash=rules.content_hash,
         inputs_hash=digest,
         as_of=as_of,
         trend=trend,

@@ -8,6 +8,7 @@ cheap mark that every write moves:
   review) in the same transaction;
 - evidence and commitments: per company, the count, the sum of ``version`` and the latest
   ``updated_at`` of its rows, deleted ones included (a soft delete bumps the version too);
+- the company's website: an answer citing pages there rests on the company's word;
 - the rule set: the id of the version in use (a published version never changes);
 - the day.
 
@@ -31,9 +32,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ScalarSelect, String, case, cast, func, literal_column, select
+from sqlalchemy.orm import aliased
 
 from hrdd.auth.models import Organisation
 from hrdd.caching import BoundedCache
+from hrdd.companies.models import Company
 from hrdd.evidence.models import Commitment, EvidenceItem
 from hrdd.scoring.inputs import ScoreResult
 from hrdd.scoring.models import RuleSetStatus, RuleSetVersion, StoredScore
@@ -122,6 +125,13 @@ def company_mark_columns(company_id: Any) -> list[ScalarSelect[Any]]:
         for part in parts[1:]:
             text = text.concat(colon).concat(cast(part, String))
         columns.append(select(text).where(model.company_id == company_id).scalar_subquery())
+    # An alias: in a query over companies, the table itself would correlate away.
+    company = aliased(Company)
+    columns.append(
+        select(func.coalesce(company.website, empty))
+        .where(company.id == company_id)
+        .scalar_subquery()
+    )
     return columns
 
 
@@ -129,7 +139,7 @@ def company_marks(values: tuple[Any, ...], today: dt.date) -> CompanyMarks:
     """The values of ``company_mark_columns``, in their order."""
     day = today.isoformat()
     in_effect = []
-    for value in values:
+    for value in values[:2]:  # evidence, commitments (the website says nothing of either)
         parts = str(value).split(":")
         # The last part is an ISO date (or empty), and ISO dates compare as text.
         in_effect.append(int(parts[1]) > 0 and "" < parts[-1] <= day)

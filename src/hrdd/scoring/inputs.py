@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-import json
 from decimal import Decimal
 from functools import cached_property
 from typing import Annotated, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, field_validator, model_validator
 
-from hrdd.scoring.rules import RuleSet
+from hrdd.scoring.rules import RuleSet, to_canonical_json
 from hrdd.vocab import (
     AffectedGroup,
     CompanyRole,
@@ -42,10 +41,6 @@ Score = Annotated[Decimal, PlainSerializer(float, return_type=float, when_used="
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-def to_canonical_json(data: object) -> str:
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def _sorted_unique(values: tuple[str, ...]) -> tuple[str, ...]:
@@ -423,10 +418,15 @@ class ScoreResult(_Frozen):
     sensitivity: SensitivityRange
     contributions: tuple[Contribution, ...]
     ignored_incident_ids: tuple[str, ...]
+    # Questions whose claims count as self-reported (or as the rule set says) because every
+    # source the answer cites is the company's own; empty under rule sets without that rule.
+    company_sourced_answers: tuple[str, ...] = ()
     # Inputs the engine used as given but that probably miss a link (e.g. an unlinked remedy).
     notes: tuple[str, ...] = ()
     ruleset_id: str
     ruleset_version: int
+    # The rules' own content hash; None in scores stored before it was recorded.
+    ruleset_hash: str | None = None
     inputs_hash: str
     as_of: dt.date
     trend: Trend

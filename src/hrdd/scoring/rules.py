@@ -13,7 +13,9 @@ never publish a rule set that makes every score fail.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
+import json
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -83,6 +85,10 @@ def _int_in_range(low: int, high: int) -> Any:
         return value
 
     return Annotated[int, Strict(), BeforeValidator(check), Field(ge=low, le=high)]
+
+
+def to_canonical_json(data: object) -> str:
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 # Numbers are numbers: pydantic's lax mode read true as 1 and "5" as 5 (ints still pass).
@@ -381,6 +387,13 @@ class RuleSet(_Strict):
     @cached_property
     def referenced_question_ids(self) -> frozenset[str]:
         return frozenset(self.number_rules)
+
+    @cached_property
+    def content_hash(self) -> str:
+        """sha256 of the rule set as stored: the only thing that tells two versions with one
+        key and number apart (a bundled version and an organisation's own)."""
+        content = self.model_dump(mode="json")
+        return hashlib.sha256(to_canonical_json(content).encode("utf-8")).hexdigest()
 
     @cached_property
     def tables(self) -> RuleTables:

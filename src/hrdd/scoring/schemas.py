@@ -12,7 +12,14 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from hrdd.scoring.inputs import ScoreDiff, ScoreResult
 from hrdd.scoring.models import RuleSetStatus
-from hrdd.vocab import AssessmentStatus, Confidence, DatePrecision, InvestorAction, RiskBand
+from hrdd.vocab import (
+    AssessmentStatus,
+    Confidence,
+    DatePrecision,
+    FulfilmentStatus,
+    InvestorAction,
+    RiskBand,
+)
 
 ScoreTrend = Literal["up", "down", "flat"]
 
@@ -161,6 +168,12 @@ class ScoreSummary(BaseModel):
     action_reason: str
     ruleset_id: str
     ruleset_version: int
+    ruleset_hash: str | None = Field(
+        default=None,
+        description="sha256 of the rule set's content: with the inputs hash it identifies the "
+        "score's inputs, also where two rule sets share a key and number (a bundled version "
+        "and an organisation's own); None for scores stored before it was recorded",
+    )
     inputs_hash: str
     as_of: date
     computed_at: datetime
@@ -228,6 +241,16 @@ class SayDoRow(BaseModel):
     risk_points: float = Field(description="Risk points this commitment adds to the score")
 
 
+class CompanySourcedRow(BaseModel):
+    """An answer whose claim counts as the rule set says for the company's word alone."""
+
+    question_id: str
+    theme: str
+    counted_as: FulfilmentStatus = Field(
+        description="The fulfilment it counts at (say_do.company_sourced_answers)"
+    )
+
+
 class MethodologyEntry(BaseModel):
     label: str
     value: str
@@ -259,5 +282,13 @@ class ScoreDetail(BaseModel):
         description="Evidence risk at dates up to the as-of date, oldest first"
     )
     say_do: list[SayDoRow]
+    company_sourced: list[CompanySourcedRow] = Field(
+        description="Answers whose claims rest on the company's own sources only and count "
+        "less for it: promises are not evidence"
+    )
+    company_sources_count_as: FulfilmentStatus | None = Field(
+        description="How the rule set counts a claim on the company's own sources alone; "
+        "None when it does not weigh whose sources they are"
+    )
     evidence: list[EvidenceRef]
     methodology: Methodology

@@ -80,6 +80,7 @@ from hrdd.scoring.rules import (
     validate_ruleset_against,
 )
 from hrdd.scoring.schemas import (
+    CompanySourcedRow,
     EvidenceRef,
     Methodology,
     MethodologyEntry,
@@ -784,7 +785,14 @@ def build_request(
     evidence and red flags alone."""
     questionnaire = _questionnaire_for(subject, loaded, ruleset_questionnaire)
     records = loaded.answers.get(subject.assessment.id, ()) if subject.assessment else ()
-    answers = answer_inputs(questionnaire, records, loaded.websites.get(subject.company_id))
+    # Whose sources an answer cites is an input only under rules that weigh it: under others
+    # (v1) the inputs, and so their hash, stay as they were.
+    answers = answer_inputs(
+        questionnaire,
+        records,
+        loaded.websites.get(subject.company_id),
+        weigh_sources=ruleset.say_do.company_sourced_answers is not None,
+    )
     commitments = commitment_inputs(
         loaded.commitments.get(subject.company_id, ()),
         questionnaire.questions_by_id,
@@ -1038,6 +1046,7 @@ def summary_of(
         action_reason=result.action_reason,
         ruleset_id=result.ruleset_id,
         ruleset_version=result.ruleset_version,
+        ruleset_hash=result.ruleset_hash,
         inputs_hash=result.inputs_hash,
         as_of=result.as_of,
         computed_at=computed_at,
@@ -1615,6 +1624,12 @@ def score_detail(
         say_do=_say_do_rows(
             batch.loaded.commitments.get(company_id, []), scored, incidents, batch.ruleset
         ),
+        company_sourced=_company_sourced_rows(scored, batch.ruleset),
+        company_sources_count_as=(
+            None
+            if batch.ruleset.say_do.company_sourced_answers is None
+            else batch.ruleset.say_do.company_sourced_answers.fulfilment
+        ),
         evidence=[
             EvidenceRef(
                 ref=evidence_ref(row.id, row.slug),
@@ -1657,6 +1672,17 @@ def evidence_series(request: ScoreRequest, as_of: dt.date) -> list[tuple[dt.date
         at_day = engine.score(request.model_copy(update={"as_of": day, "previous": None}))
         series.append((day, float(at_day.evidence_risk_current)))
     return series
+
+
+def _company_sourced_rows(scored: _Scored, ruleset: RuleSet) -> list[CompanySourcedRow]:
+    sourced = ruleset.say_do.company_sourced_answers
+    if sourced is None:
+        return []
+    themes = {question.id: question.theme for question in scored.request.questions}
+    return [
+        CompanySourcedRow(question_id=qid, theme=themes[qid], counted_as=sourced.fulfilment)
+        for qid in scored.result.company_sourced_answers
+    ]
 
 
 def _say_do_rows(
@@ -1716,7 +1742,7 @@ def methodology_of(session: Session, ruleset: RuleSet) -> Methodology:
     return methodology(ruleset, titles)
 
 
-def _company_sourced_rows(ruleset: RuleSet) -> list[tuple[str, str, str]]:
+def _company_sourced_entries(ruleset: RuleSet) -> list[tuple[str, str, str]]:
     sourced = ruleset.say_do.company_sourced_answers
     label = "Answers on company sources only"
     if sourced is None:
@@ -1842,7 +1868,7 @@ def methodology(ruleset: RuleSet, theme_titles: Mapping[str, str] | None = None)
                         (f"Fulfilment: {enum_label(status)}", f"{entry.value:g}", entry.why)
                         for status, entry in ruleset.say_do.fulfilment.items()
                     ),
-                    *_company_sourced_rows(ruleset),
+                    *_company_sourced_entries(ruleset),
                     (
                         "Contradiction penalty",
                         f"{ruleset.say_do.contradiction_penalty:g} points",
@@ -1947,12 +1973,14 @@ def preview_draft(session: Session, draft: RuleSetVersion) -> PreviewOut:
         if evidence_only
         else (None, None)
     )
-    # The inputs only depend on the rules through how an unconfirmed contradiction counts
-    # (and, for evidence-only scores, the questionnaire named); when both sets agree on those,
-    # one mapping serves both.
+    # The inputs only depend on the rules through how an unconfirmed contradiction counts,
+    # whether answers' sources are weighed (and, for evidence-only scores, the questionnaire
+    # named); when both sets agree on those, one mapping serves both.
     same_inputs = (
         old_rules.say_do.before_contradiction_known == new_rules.say_do.before_contradiction_known
         and old_rules.questionnaire == new_rules.questionnaire
+        and (old_rules.say_do.company_sourced_answers is None)
+        == (new_rules.say_do.company_sourced_answers is None)
     )
 
     def outcome(
