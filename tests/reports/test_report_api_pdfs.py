@@ -326,19 +326,23 @@ def test_answer_evidence_on_the_companys_website_is_marked_as_its_own(
 ):
     assessment = nso_assessment(client, tenant_a, db)
     url = f"{API}/assessments/{assessment}"
-    etag = client.get(url, headers=tenant_a.investor).headers["ETag"]
     own_page = {
         "title": "Our governance page",
         "url": "https://www.nsogroup.com/governance/human-rights-policy/",
     }
-    written = client.put(
-        f"{url}/answers/GR1",  # no bundled NSO commitment speaks to it
-        json={"type": "disclosure", "level": "full", "evidence": [own_page]},
-        headers=tenant_a.analyst | {"If-Match": etag},
-    )
-    assert written.status_code == 200, written.text
-    response = client.get(f"{url}/report.pdf", headers=tenant_a.investor)
-    text = pdf_text(PdfReader(io.BytesIO(response.content)))
+
+    def report_with_gr1_citing(evidence: dict) -> str:
+        etag = client.get(url, headers=tenant_a.investor).headers["ETag"]
+        written = client.put(
+            f"{url}/answers/GR1",  # no bundled NSO commitment speaks to it
+            json={"type": "disclosure", "level": "full", "evidence": [evidence]},
+            headers=tenant_a.analyst | {"If-Match": etag},
+        )
+        assert written.status_code == 200, written.text
+        response = client.get(f"{url}/report.pdf", headers=tenant_a.investor)
+        return pdf_text(PdfReader(io.BytesIO(response.content)))
+
+    text = report_with_gr1_citing(own_page)
     assert compact("Our governance page") in text
     assert text.count(compact("the company's own source")) == 1
     # The claim is in the say-do table, counted as self-reported, like a recorded promise.
@@ -346,15 +350,6 @@ def test_answer_evidence_on_the_companys_website_is_marked_as_its_own(
     assert compact("as self reported when every source it cites is the company's own") in text
 
     # Declared independent, a page on the company's website is taken as declared, and shown so.
-    etag = client.get(url, headers=tenant_a.investor).headers["ETag"]
-    declared = {**own_page, "source": "independent"}
-    written = client.put(
-        f"{url}/answers/GR1",
-        json={"type": "disclosure", "level": "full", "evidence": [declared]},
-        headers=tenant_a.analyst | {"If-Match": etag},
-    )
-    assert written.status_code == 200, written.text
-    response = client.get(f"{url}/report.pdf", headers=tenant_a.investor)
-    text = pdf_text(PdfReader(io.BytesIO(response.content)))
+    text = report_with_gr1_citing({**own_page, "source": "independent"})
     assert compact("declared independent, on the company's website") in text
     assert compact("Every source it cites is the company's own.") not in text

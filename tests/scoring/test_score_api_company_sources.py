@@ -25,6 +25,16 @@ def vendor(db) -> str:
     return company_id
 
 
+def answered_draft(db, tenant, questionnaire) -> tuple[str, str]:
+    """A vendor with a website and a draft answering every scored question at best."""
+    company = vendor(db)
+    answers = answer_payloads(questionnaire, DisclosureLevel.full)
+    draft = make_assessment(
+        db, tenant.organisation_id, company, answers, status=AssessmentStatus.draft
+    )
+    return company, draft
+
+
 def put_p1(client, tenant, assessment_id, evidence: list[dict]):
     url = f"/api/v1/assessments/{assessment_id}"
     etag = client.get(url, headers=tenant.investor).headers["ETag"]
@@ -35,44 +45,41 @@ def put_p1(client, tenant, assessment_id, evidence: list[dict]):
     )
 
 
-def summary_and_p1(client, tenant, assessment_id) -> tuple[dict, dict | None]:
+def scored(client, tenant, assessment_id) -> tuple[dict, dict | None]:
+    """The score (summary and result), and the contribution of P1 if it has one."""
     response = client.get(f"/api/v1/assessments/{assessment_id}/score", headers=tenant.investor)
     assert response.status_code == 200, response.text
     body = response.json()
     p1 = [c for c in body["result"]["contributions"] if c["ref"] == "P1"]
-    return body["summary"], (p1[0] if p1 else None)
+    return body, (p1[0] if p1 else None)
 
 
 def test_the_companys_own_pages_count_half_and_an_independent_source_restores_it(
     client, db, tenant_a, questionnaire
 ):
-    company = vendor(db)
-    answers = answer_payloads(questionnaire, DisclosureLevel.full)
-    draft = make_assessment(
-        db, tenant_a.organisation_id, company, answers, status=AssessmentStatus.draft
-    )
+    _, draft = answered_draft(db, tenant_a, questionnaire)
 
     assert put_p1(client, tenant_a, draft, [POLICY_PAGE]).status_code == 200
-    on_its_site, p1 = summary_and_p1(client, tenant_a, draft)
+    score, p1 = scored(client, tenant_a, draft)
+    on_its_site = score["summary"]
     assert p1 is not None and "company's own" in p1["reason"]
     assert on_its_site["say_do_gap"] > 0
-    scored = client.get(f"/api/v1/assessments/{draft}/score", headers=tenant_a.investor).json()
-    assert scored["result"]["company_sourced_answers"] == ["P1"]
+    assert score["result"]["company_sourced_answers"] == ["P1"]
 
     assert put_p1(client, tenant_a, draft, [POLICY_PAGE, LAB_REPORT]).status_code == 200
-    corroborated, p1 = summary_and_p1(client, tenant_a, draft)
+    score, p1 = scored(client, tenant_a, draft)
+    corroborated = score["summary"]
     assert p1 is None or "company's own" not in p1["reason"]
     assert corroborated["say_do_gap"] < on_its_site["say_do_gap"]
     assert corroborated["overall"] <= on_its_site["overall"]
-    scored = client.get(f"/api/v1/assessments/{draft}/score", headers=tenant_a.investor).json()
-    assert scored["result"]["company_sourced_answers"] == []
+    assert score["result"]["company_sourced_answers"] == []
 
     # A reply the company sent the investor is its own word, wherever it is stored.
     letter = {**LAB_REPORT, "title": "Reply to our letter", "source": "company"}
     assert put_p1(client, tenant_a, draft, [letter]).status_code == 200
-    declared, p1 = summary_and_p1(client, tenant_a, draft)
+    score, p1 = scored(client, tenant_a, draft)
     assert p1 is not None and "company's own" in p1["reason"]
-    assert declared["say_do_gap"] == on_its_site["say_do_gap"]
+    assert score["summary"]["say_do_gap"] == on_its_site["say_do_gap"]
 
 
 def test_an_unknown_source_kind_is_refused_where_it_was_given(client, db, tenant_a, questionnaire):
@@ -92,16 +99,11 @@ def test_under_rules_that_do_not_weigh_sources_the_inputs_hash_is_unchanged(
 ):
     """Scores stored under v1 before sources were weighed must not read as "answers changed"
     afterwards: under v1 whose sources an answer cites is no input at all."""
-    company = vendor(db)
-    answers = answer_payloads(questionnaire, DisclosureLevel.full)
-    draft = make_assessment(
-        db, tenant_a.organisation_id, company, answers, status=AssessmentStatus.draft
-    )
+    _, draft = answered_draft(db, tenant_a, questionnaire)
 
     def inputs_hash(evidence: list[dict]) -> str:
         assert put_p1(client, tenant_a, draft, evidence).status_code == 200
-        url = f"/api/v1/assessments/{draft}/score"
-        return client.get(url, headers=tenant_a.investor).json()["summary"]["inputs_hash"]
+        return scored(client, tenant_a, draft)[0]["summary"]["inputs_hash"]
 
     # Under v2 (the default) the company's own page is an input the lab report is not.
     assert inputs_hash([POLICY_PAGE]) != inputs_hash([LAB_REPORT])
@@ -120,15 +122,11 @@ def test_under_rules_that_do_not_weigh_sources_the_inputs_hash_is_unchanged(
 def test_a_new_website_rescores_answers_that_cite_the_old_or_the_new_one(
     client, db, tenant_a, questionnaire
 ):
-    company = vendor(db)
-    answers = answer_payloads(questionnaire, DisclosureLevel.full)
-    draft = make_assessment(
-        db, tenant_a.organisation_id, company, answers, status=AssessmentStatus.draft
-    )
+    company, draft = answered_draft(db, tenant_a, questionnaire)
     assert put_p1(client, tenant_a, draft, [POLICY_PAGE]).status_code == 200
-    before, _ = summary_and_p1(client, tenant_a, draft)
+    before, _ = scored(client, tenant_a, draft)
     with db.session(SYSTEM, write=True) as session:
         session.get(Company, company).website = "https://another.example"
-    after, p1 = summary_and_p1(client, tenant_a, draft)
-    assert after["say_do_gap"] < before["say_do_gap"]
+    after, p1 = scored(client, tenant_a, draft)
+    assert after["summary"]["say_do_gap"] < before["summary"]["say_do_gap"]
     assert p1 is None or "company's own" not in p1["reason"]
