@@ -344,6 +344,9 @@ def test_a_template_made_before_the_source_column_still_imports(
 ) -> None:
     draft, etag = start_assessment()
     workbook = template(client, tenant_a.investor, bundled.version)
+    about = workbook["About"]
+    [format_row] = [row for row in about.iter_rows() if row[0].value == "format"]
+    format_row[1].value = "hrdd-assessment-template/1"
     sheet = workbook["Answers"]
     header = [cell.value for cell in sheet[1]]
     sheet.delete_cols(header.index(SOURCE_COLUMN) + 1)
@@ -355,3 +358,19 @@ def test_a_template_made_before_the_source_column_still_imports(
     assert read(client, tenant_a.investor, draft["id"])[0]["answers"]["P1"]["payload"][
         "evidence"
     ] == [{"url": "https://vendor.example/policy", "title": "Policy page"}]
+
+
+def test_an_edited_source_header_in_a_current_template_is_refused(
+    client: TestClient, tenant_a: Any, bundled: Questionnaire, start_assessment: Start
+) -> None:
+    """Only a template made before the column may lack it; in a current one, renaming its
+    header would silently drop every declared source, so the import refuses it."""
+    draft, etag = start_assessment()
+    workbook = template(client, tenant_a.investor, bundled.version)
+    sheet = workbook["Answers"]
+    header = [cell.value for cell in sheet[1]]
+    sheet.cell(row=1, column=header.index(SOURCE_COLUMN) + 1, value="Whose?")
+    fill(workbook, "P1", Answer="full", **POLICY_EVIDENCE, **{"Whose?": "company"})
+    response = import_xlsx(client, tenant_a.investor, draft["id"], saved_bytes(workbook), etag)
+    assert response.status_code == 422, response.text
+    assert "header row" in response.text

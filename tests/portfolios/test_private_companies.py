@@ -217,7 +217,7 @@ def test_a_bundled_company_loaded_later_with_your_identifiers_never_takes_your_h
         tenant_a.investor,
         portfolio,
         f"name,isin,lei,ticker,weight\nBy ISIN,{ISIN},,,0.3\nBy LEI,,{LEI},,0.3\n"
-        f"By ticker,,,{TICKER},0.4\n",
+        f"By ticker,,,{TICKER},0.2\nBy symbol,,,{TICKER.rsplit(':', 1)[1]},0.2\n",
     )
     assert uploaded.status_code == 200, uploaded.text
     assert {h["company_id"] for h in holdings(client, tenant_a.investor, portfolio)} == {own}

@@ -6,14 +6,22 @@ from __future__ import annotations
 import pytest
 import yaml
 from sqlalchemy import func, select
-from test_score_api_support import BUNDLED_DEFAULT_VERSIONS, load_rules
+from test_score_api_support import (
+    BUNDLED_DEFAULT_VERSIONS,
+    answer_payloads,
+    bundled_questionnaire,
+    load_rules,
+    make_assessment,
+    make_company,
+)
 
 from hrdd.config import PROJECT_ROOT
 from hrdd.db import SYSTEM
 from hrdd.errors import Invalid
 from hrdd.questionnaires import service as questionnaires
 from hrdd.scoring import service
-from hrdd.scoring.models import RuleSetVersion
+from hrdd.scoring.models import RuleSetVersion, StoredScore
+from hrdd.vocab import DisclosureLevel
 
 DEFAULT_FILE = PROJECT_ROOT / "scoring" / "default-v1.yaml"
 
@@ -103,3 +111,57 @@ def test_a_new_bundled_version_becomes_the_default(client, db, rules_dir, tenant
     # an organisation that chose a version keeps it until it chooses another
     b_current = client.get("/api/v1/rulesets/current", headers=tenant_b.investor).json()
     assert (b_current["version"]["version"], b_current["chosen"]) == (1, True)
+
+
+def test_a_bundled_version_sharing_the_label_of_your_own_is_a_change_of_rules(
+    client, db, rules_dir, tenant_a
+):
+    """An organisation published its own default v2; later a bundled default v2 is loaded
+    and chosen. Its scores, even those stored before scores recorded their rules' hash, must
+    read the switch as a change of rules, not as a rise in risk to climb the ladder on."""
+    folder, settings = rules_dir
+    load_rules(db, settings)
+    _, questionnaire = bundled_questionnaire(db)
+    company = make_company(db, "Example Vendor")
+    assessment = make_assessment(
+        db,
+        tenant_a.organisation_id,
+        company,
+        answer_payloads(questionnaire, DisclosureLevel.full),
+    )
+    current = client.get("/api/v1/rulesets/current", headers=tenant_a.investor).json()
+    draft = client.post(
+        f"/api/v1/rulesets/{current['version']['id']}/drafts", headers=tenant_a.analyst
+    )
+    content = draft.json()["content"]
+    content["policy_gap"]["max_risk"] = 20  # its own, milder rules
+    saved = client.put(
+        f"/api/v1/rulesets/drafts/{draft.json()['id']}",
+        json=content,
+        headers={**tenant_a.analyst, "If-Match": draft.headers["ETag"]},
+    )
+    assert saved.status_code == 200, saved.text
+    published = client.post(
+        f"/api/v1/rulesets/drafts/{draft.json()['id']}/publish", headers=tenant_a.analyst
+    )
+    assert published.json()["version"] == 2
+    score_url = f"/api/v1/assessments/{assessment}/score"
+    assert client.get(score_url, headers=tenant_a.investor).status_code == 200
+    with db.session(SYSTEM, write=True) as session:  # as stored before ruleset_hash existed
+        for row in session.scalars(select(StoredScore)):
+            row.result = {k: v for k, v in row.result.items() if k != "ruleset_hash"}
+
+    write_variant(folder, "default-v2.yaml", lambda d: d.update(version=2))
+    service.load_bundled_rulesets(db, settings)
+    listed = client.get("/api/v1/rulesets", headers=tenant_a.investor).json()["items"]
+    [bundled_v2] = [i for i in listed if i["version"] == 2 and i["shared"]]
+    chosen = client.put(
+        "/api/v1/rulesets/current", json={"version_id": bundled_v2["id"]}, headers=tenant_a.analyst
+    )
+    assert chosen.status_code == 200, chosen.text
+
+    body = client.get(score_url, headers=tenant_a.investor).json()
+    assert body["result"]["trend"] == "rules_changed"
+    assert body["summary"]["ruleset_hash"] == bundled_v2["content_hash"]
+    assert "ruleset" in {entry["kind"] for entry in body["result"]["diff"]["entries"]}
+    assert "another default v2" in body["summary"]["action_reason"]

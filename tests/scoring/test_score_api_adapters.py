@@ -227,6 +227,17 @@ def test_commitments_resolve_contradictions_by_uuid_or_slug():
             "https://nsogroup.com",
             False,
         ),
+        # An archived address that does not parse is simply not the company's.
+        (
+            [{"url": "https://web.archive.org/web/2020/https://[::1/x"}],
+            "https://nsogroup.com",
+            False,
+        ),
+        ([{"url": "https://web.archive.org/web/2020/["}], "https://nsogroup.com", False),
+        # A site on a shared host is the pages below its path, not the whole host.
+        ([{"url": "https://github.com/citizenlab/indicators"}], "https://github.com/vendor", False),
+        ([{"url": "https://github.com/Vendor/policy.md"}], "https://github.com/vendor/", True),
+        ([{"url": "https://github.com/vendorx/policy"}], "https://github.com/vendor", False),
         ([], "https://nsogroup.com", False),
     ],
 )

@@ -130,3 +130,16 @@ def test_a_new_website_rescores_answers_that_cite_the_old_or_the_new_one(
     after, p1 = scored(client, tenant_a, draft)
     assert after["summary"]["say_do_gap"] < before["summary"]["say_do_gap"]
     assert p1 is None or "company's own" not in p1["reason"]
+
+
+def test_an_archived_address_that_does_not_parse_never_breaks_a_score(
+    client, db, tenant_a, questionnaire
+):
+    """The answer's own URL is valid (web.archive.org); the address inside it is not."""
+    _, draft = answered_draft(db, tenant_a, questionnaire)
+    odd = {"title": "Archived page", "url": "https://web.archive.org/web/2020/https://[::1/x"}
+    assert put_p1(client, tenant_a, draft, [odd]).status_code == 200
+    score, _ = scored(client, tenant_a, draft)
+    assert score["result"]["company_sourced_answers"] == []
+    report = client.get(f"/api/v1/assessments/{draft}/report.pdf", headers=tenant_a.investor)
+    assert report.status_code == 200, report.text

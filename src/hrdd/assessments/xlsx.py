@@ -42,7 +42,10 @@ from hrdd.questionnaires.schemas import (
 )
 from hrdd.vocab import AnswerSource
 
-TEMPLATE_FORMAT = "hrdd-assessment-template/1"
+TEMPLATE_FORMAT = "hrdd-assessment-template/2"
+# Templates of format 1 were made before the evidence-source column (the last one): they are
+# read without it, and whatever the user put in that column (their own notes) is not read.
+_COLUMNS_OF_FORMAT = {"hrdd-assessment-template/1": -1, TEMPLATE_FORMAT: 0}
 ANSWERS_SHEET = "Answers"
 ABOUT_SHEET = "About"
 LISTS_SHEET = "Lists"
@@ -222,7 +225,9 @@ def _write_about(sheet: Worksheet, questionnaire: Questionnaire) -> None:
             "Answer in the yellow columns of the Answers sheet, one row per question. Leave a "
             "row's Answer empty to skip it. Do not change the question ids, the header row or "
             "this sheet: the import checks them. One evidence source per row; add more through "
-            "the API.",
+            "the API. Evidence source: company for the company's own pages, reports or "
+            "replies, independent for anyone else's; left empty, a page on the company's "
+            "website counts as the company's.",
         ),
     ]
     for key, value in rows:
@@ -350,10 +355,11 @@ def _read_workbook(workbook: Any, questionnaire: Questionnaire) -> FilledTemplat
     for row in workbook[ABOUT_SHEET].iter_rows(min_row=1, max_row=20, max_col=2, values_only=True):
         if row and isinstance(row[0], str):
             about[row[0]] = row[1] if len(row) > 1 else None
-    if about.get("format") != TEMPLATE_FORMAT:
+    if about.get("format") not in _COLUMNS_OF_FORMAT:
         raise _not_the_template(
             f"the {ABOUT_SHEET} sheet does not name the format {TEMPLATE_FORMAT}"
         )
+    width = len(COLUMNS) + _COLUMNS_OF_FORMAT[about["format"]]
     key, version = about.get("questionnaire_key"), about.get("questionnaire_version")
     if key != questionnaire.key or version != questionnaire.version:
         raise _not_the_template(
@@ -363,12 +369,7 @@ def _read_workbook(workbook: Any, questionnaire: Questionnaire) -> FilledTemplat
     sheet = workbook[ANSWERS_SHEET]
     header = next(sheet.iter_rows(min_row=HEADER_ROW, max_row=HEADER_ROW, values_only=True), ())
     expected = [label for _, label in COLUMNS]
-    found = [_text(cell) for cell in list(header)[: len(expected)]]
-    found += [None] * (len(expected) - len(found))
-    # A template made before the evidence-source column (whose last column may hold the
-    # user's own notes, as columns beyond the template's always could): read without it.
-    width = len(COLUMNS) if found[-1] == expected[-1] else len(COLUMNS) - 1
-    if found[:width] != expected[:width]:
+    if [_text(cell) for cell in list(header)[:width]] != expected[:width]:
         raise _not_the_template(f"the header row of {ANSWERS_SHEET} was changed")
     filled = FilledTemplate()
     row_limit = len(questionnaire.questions) + EXTRA_ROWS_ALLOWED

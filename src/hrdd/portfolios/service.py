@@ -355,6 +355,7 @@ class _Resolver:
         self.session = session
         self.by_isin = self._identifiers("isin", {r.isin for r in rows if r.isin})
         self.by_lei = self._leis({r.lei for r in rows if r.lei})
+        self.own_tickered: set[uuid.UUID] = set()
         self.by_ticker, self.by_symbol = self._tickers()
         self.names = company_names(
             session,
@@ -400,13 +401,15 @@ class _Resolver:
         full: dict[str, uuid.UUID] = {}
         by_symbol: dict[str, set[uuid.UUID]] = defaultdict(set)
         rows = self.session.execute(
-            select(CompanyIdentifier.value, CompanyIdentifier.company_id)
+            select(CompanyIdentifier.value, CompanyIdentifier.company_id, self._OWN_LAST)
             .where(CompanyIdentifier.scheme == "ticker")
             .order_by(self._OWN_LAST)
         )
-        for value, company_id in rows:
+        for value, company_id, own in rows:
             full[value] = company_id
             by_symbol[value.rsplit(":", 1)[-1]].add(company_id)
+            if own:
+                self.own_tickered.add(company_id)
         return full, by_symbol
 
     def resolve(
@@ -419,6 +422,11 @@ class _Resolver:
             if row.ticker in self.by_ticker:
                 return self.by_ticker[row.ticker], HoldingResolution.identifier, []
             matches = sorted(self.by_symbol.get(row.ticker.rsplit(":", 1)[-1], ()), key=str)
+            # A symbol on the organisation's own company and on shared ones: its own, as for
+            # full identifiers; among several of its own, the candidates decide.
+            own = [company_id for company_id in matches if company_id in self.own_tickered]
+            if own and len(own) < len(matches):
+                matches = own
             if len(matches) == 1:
                 return matches[0], HoldingResolution.identifier, []
             if matches:

@@ -71,7 +71,7 @@ from hrdd.reports.schemas import (
     UnassessedHolding,
 )
 from hrdd.scoring import service as scoring
-from hrdd.scoring.adapters import evidence_ref, is_company_source, website_host
+from hrdd.scoring.adapters import CompanySite, company_site, evidence_ref, is_company_source
 from hrdd.scoring.schemas import Methodology, OverrideView, ScoreDetail
 from hrdd.vocab import (
     AnswerSource,
@@ -231,7 +231,7 @@ def _answer_rows(
     questionnaire: Questionnaire,
     answers: dict[str, AnswerPayload],
     visible: frozenset[str],
-    company_host: str | None,
+    site: CompanySite | None,
 ) -> list[AnswerRow]:
     rows = []
     for question in questionnaire.questions:
@@ -249,9 +249,9 @@ def _answer_rows(
                         url=ref.url,
                         publisher=ref.publisher,
                         published_on=ref.source_date,
-                        company_source=is_company_source(ref.url, ref.source, company_host),
+                        company_source=is_company_source(ref.url, ref.source, site),
                         declared_independent_on_company_site=ref.source == AnswerSource.independent
-                        and is_company_source(ref.url, None, company_host),
+                        and is_company_source(ref.url, None, site),
                     )
                     for ref in (payload.evidence if payload else [])
                 ],
@@ -406,7 +406,7 @@ def company_report(
             subject.questionnaire,
             subject.answers,
             subject.visible_question_ids,
-            website_host(company.website),
+            company_site(company.website),
         ),
         methodology=_methodology_sections(detail.methodology),
         page_size=page_size,

@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any, Generic, Protocol, TypeVar
 from urllib.parse import urlsplit
@@ -227,41 +228,61 @@ def _as_of(record: AnswerRecord) -> dt.date | None:
     return record.updated_at.date() if record.updated_at is not None else None
 
 
-def _host(url: str | None) -> str | None:
-    """A URL's host, lower case, without a trailing dot. A Wayback Machine copy
-    (web.archive.org/web/<time>/<address>) is the page it copied."""
-    parts = urlsplit(url or "")
-    host = (parts.hostname or "").rstrip(".")
+@dataclass(frozen=True)
+class CompanySite:
+    """Where a company's website lives: its host (lower case, no ``www.``) and, for a site
+    on a shared host (github.com/vendor), the path below which its pages are."""
+
+    host: str
+    path: str = ""
+
+
+def _location(url: str | None) -> tuple[str, str] | None:
+    """A URL's host (lower case, no trailing dot) and path (case-folded, no trailing slash),
+    None if it has no host or does not parse. A Wayback Machine copy
+    (web.archive.org/web/<time>/<address>) is located where the page it copied was."""
+    try:
+        parts = urlsplit(url or "")
+        host = (parts.hostname or "").rstrip(".")
+    except ValueError:  # e.g. an unclosed IPv6 bracket inside an archived address
+        return None
     if host == "web.archive.org" and parts.path.startswith("/web/"):
-        copied = parts.path.split("/", 3)[3] if parts.path.count("/") >= 3 else ""
-        if copied and "://" not in copied:
-            copied = "http://" + copied
-        return _host(copied) if copied else host
-    return host or None
+        pieces = parts.path.split("/", 3)
+        copied = pieces[3] if len(pieces) == 4 else ""
+        if not copied:
+            return None
+        return _location(copied if "://" in copied else "http://" + copied)
+    return (host, parts.path.rstrip("/").casefold()) if host else None
 
 
-def website_host(website: str | None) -> str | None:
-    """The host of a company's website, lower case, without a leading ``www.``."""
-    host = _host(website)
-    return host.removeprefix("www.") if host else None
+def company_site(website: str | None) -> CompanySite | None:
+    location = _location(website)
+    if location is None:
+        return None
+    host, path = location
+    return CompanySite(host.removeprefix("www."), path)
 
 
-def is_company_source(url: str | None, declared: str | None, company_host: str | None) -> bool:
+def is_company_source(url: str | None, declared: str | None, site: CompanySite | None) -> bool:
     """Whether an answer's evidence item is the company's own: as declared, else by its URL
-    being on the company's website (the host or a subdomain of it, or an archived copy)."""
+    being on the company's website (its host or a subdomain, below its path if it has one,
+    or an archived copy of such a page)."""
     if declared is not None:
         return bool(declared == AnswerSource.company.value)
-    host = _host(url)
-    if company_host is None or host is None:
+    location = _location(url)
+    if site is None or location is None:
         return False
-    return host == company_host or host.endswith("." + company_host)
+    host, path = location
+    if host != site.host and not host.endswith("." + site.host):
+        return False
+    return not site.path or path == site.path or path.startswith(site.path + "/")
 
 
-def company_sources_only(payload: Mapping[str, Any], company_host: str | None) -> bool:
+def company_sources_only(payload: Mapping[str, Any], site: CompanySite | None) -> bool:
     """The answer cites sources and every one of them is the company's own."""
     evidence = payload.get("evidence") or ()
     return bool(evidence) and all(
-        is_company_source(item.get("url"), item.get("source"), company_host) for item in evidence
+        is_company_source(item.get("url"), item.get("source"), site) for item in evidence
     )
 
 
@@ -280,7 +301,7 @@ def answer_inputs(
     ``company_website``) is marked so."""
     specs = {spec.id: spec for spec in question_specs(questionnaire)}
     sources = _condition_sources(questionnaire)
-    company_host = website_host(company_website)
+    site = company_site(company_website)
     converted: dict[str, AnswerInput] = {}
     gating: dict[str, AnswerPayload] = {}
     for record in records:
@@ -292,7 +313,7 @@ def answer_inputs(
             continue
         if spec.option_points and any(o not in spec.option_points for o in answer.options):
             continue
-        if weigh_sources and company_sources_only(record.payload, company_host):
+        if weigh_sources and company_sources_only(record.payload, site):
             answer = answer.model_copy(update={"company_sources_only": True})
         converted[spec.id] = answer
         if spec.id in sources:

@@ -1073,7 +1073,9 @@ def _diff(
                 after=inputs_hash,
                 reason=f"as-of date moved from {previous.as_of} to {as_of}"
                 if previous.as_of != as_of
-                else "answers, evidence or commitments changed",
+                else "the rule set changed (it is part of the inputs)"
+                if not _same_rules(previous, rules)
+                else "answers, evidence, commitments or the company's website changed",
             )
         )
     if previous.band is not band:

@@ -29,6 +29,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    PrivateAttr,
     SerializerFunctionWrapHandler,
     Strict,
     ValidationError,
@@ -388,10 +389,21 @@ class RuleSet(_Strict):
     def referenced_question_ids(self) -> frozenset[str]:
         return frozenset(self.number_rules)
 
+    # The hash the version is stored under, when it was read from the database.
+    _stored_hash: str | None = PrivateAttr(default=None)
+
+    def stored_under(self, content_hash: str) -> RuleSet:
+        """Marks the rule set as read from a stored version with this content hash, so scores
+        name it exactly as GET /rulesets does, even if its stored form predates a field."""
+        self._stored_hash = content_hash
+        return self
+
     @cached_property
     def content_hash(self) -> str:
         """sha256 of the rule set as stored: the only thing that tells two versions with one
         key and number apart (a bundled version and an organisation's own)."""
+        if self._stored_hash is not None:
+            return self._stored_hash
         content = self.model_dump(mode="json")
         return hashlib.sha256(to_canonical_json(content).encode("utf-8")).hexdigest()
 
