@@ -172,6 +172,8 @@ def test_choosing_another_rule_set_is_in_the_next_read(client, tenant_a, content
     assert published.status_code == 200, published.text
     chosen = view(client, tenant_a, portfolio)
     assert chosen["ruleset_version"] != first["ruleset_version"]
+    # The content hash names the rules exactly, as GET /rulesets shows them.
+    assert chosen["ruleset_hash"] == published.json()["content_hash"] != first["ruleset_hash"]
 
     rolled_back = client.put(
         f"{API}/rulesets/current", json={"version_id": default_id}, headers=tenant_a.analyst

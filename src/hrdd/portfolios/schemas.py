@@ -290,5 +290,9 @@ class PortfolioRisk(BaseModel):
     as_of: date
     ruleset_id: str
     ruleset_version: int
+    ruleset_hash: str = Field(
+        description="The rule set's content hash (as GET /rulesets shows it): it tells apart "
+        "a bundled version and your organisation's own of the same key and number"
+    )
     totals: RiskTotals
     holdings: list[HoldingRisk]

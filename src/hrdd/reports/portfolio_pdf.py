@@ -34,6 +34,7 @@ from hrdd.reports.layout import (
     methodology_section,
     paragraph,
     paragraph_table,
+    rule_set_label,
     score_source,
     section_heading,
     section_start,
@@ -114,8 +115,7 @@ class _PortfolioReportBuilder:
             paragraph(report.portfolio_name, self.styles.title, width=self.width),
             paragraph(
                 f"Prepared for {report.owner_organisation} · report date "
-                f"{report.report_date.isoformat()} · rule set {report.rule_set.id}, "
-                f"version {report.rule_set.version}",
+                f"{report.report_date.isoformat()} · rule set {rule_set_label(report.rule_set)}",
                 self.styles.body,
                 width=self.width,
             ),

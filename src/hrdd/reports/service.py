@@ -583,7 +583,9 @@ def portfolio_report_from_risk(
         portfolio_name=portfolio.name,
         owner_organisation=_organisation_name(session, portfolio.organisation_id),
         report_date=risk.as_of,
-        rule_set=RuleSetRef(id=risk.ruleset_id, version=str(risk.ruleset_version)),
+        rule_set=RuleSetRef(
+            id=risk.ruleset_id, version=str(risk.ruleset_version), content_hash=risk.ruleset_hash
+        ),
         key_figures=_key_figures(risk),
         flagged=[_flagged(h, evidence, listed) for h in flagged],
         holdings=[

@@ -132,7 +132,7 @@ _TRENDS: dict[str, ScoreTrend | None] = {
 # draft's content only changes with its hash.
 _parsed: BoundedCache[tuple[uuid.UUID, str], RuleSet] = BoundedCache(max_entries=64)
 # Key and number of published versions in use, which never change.
-_labels: BoundedCache[uuid.UUID, tuple[str, int]] = BoundedCache(max_entries=256)
+_labels: BoundedCache[uuid.UUID, tuple[str, int, str]] = BoundedCache(max_entries=256)
 
 
 # --- rule-set content ------------------------------------------------------------------------
@@ -1166,20 +1166,20 @@ _LIVE_WITH_LATEST = reusable(
 )
 
 
-def version_in_use_label(session: Session) -> tuple[str, int]:
-    """The key and number of the version the organisation scores with (``current_version``
-    without reading its rules); 409 while no rule set is loaded."""
+def version_in_use_label(session: Session) -> tuple[str, int, str]:
+    """The key, number and content hash of the version the organisation scores with
+    (``current_version`` without reading its rules); 409 while no rule set is loaded."""
     version_id = in_use_id(session)
     if version_id is None:
         raise _no_rule_set()
     label = _labels.get(version_id)
     if label is None:
-        key, number = session.execute(
-            select(RuleSetVersion.key, RuleSetVersion.version).where(
+        key, number, content_hash = session.execute(
+            select(RuleSetVersion.key, RuleSetVersion.version, RuleSetVersion.content_hash).where(
                 RuleSetVersion.id == version_id
             )
         ).one()
-        label = (key, number)
+        label = (key, number, content_hash)
         _labels.put(version_id, label)
     return label
 
