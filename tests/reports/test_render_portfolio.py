@@ -45,6 +45,7 @@ SECTION_TITLES = [
     "Key figures",
     "Risk distribution and exposure",
     "Flagged holdings",
+    "Medium-risk holdings",
     "All holdings",
     "Unassessed exposure",
     "Methodology",
@@ -168,6 +169,26 @@ def portfolio_report(holding_count: int = 40, **changes: object) -> PortfolioRep
             needing_escalation=7,
         ),
         flagged=flagged,
+        medium=[
+            FlaggedHolding(
+                name="Medium Example Vendor",
+                band=RiskBand.medium,
+                score=41.5,
+                assessment_status=AssessmentStatus.final,
+                confidence=Confidence.high,
+                action=InvestorAction.engage,
+                action_reason="Example medium reason",
+                key_evidence=[
+                    Citation(
+                        publisher="Example Newspaper",
+                        title="Example medium finding",
+                        published_on=date(2023, 6, 7),
+                        url="https://example.org/medium",
+                        source_class=SourceClass.media_report,
+                    )
+                ],
+            )
+        ],
         holdings=holdings,
         unassessed=unassessed,
         methodology=[MethodologySection(title="Example method", paragraphs=["Method text."])],
@@ -214,6 +235,19 @@ def test_sections_are_printed_in_order_and_bookmarked(small_pdf: bytes, small_te
         f"Flagged {LINK_INJECTION} Example",
         HEBREW_NAME,
     ]
+    # After the flagged holdings' own list of children.
+    medium_children = reader.outline[SECTION_TITLES.index("Medium-risk holdings") + 2]
+    assert [child.title for child in medium_children] == ["Medium Example Vendor"]
+
+
+def test_medium_holdings_are_detailed_and_the_section_left_out_without_them(
+    small_text: str,
+) -> None:
+    medium = squashed(small_text.split("Medium-risk holdings")[1].split("All holdings")[0])
+    for expected in ("Medium Example Vendor", "Example medium reason", "Example medium finding"):
+        assert squashed(expected) in medium
+    without = "\n".join(page_texts(render(portfolio_report(medium=[]))))
+    assert "Medium-risk holdings" not in without
 
 
 def test_key_figures_show_money_counts_and_shares(small_text: str) -> None:
@@ -302,7 +336,7 @@ def test_injection_strings_print_literally_and_links_stay_web_links(
         for page in reader.pages
         for annotation in page.get("/Annots") or []
     }
-    assert uris == {"https://example.org/finding"}
+    assert uris == {"https://example.org/finding", "https://example.org/medium"}
     assert b"/Launch" not in small_pdf
     assert b"/JavaScript" not in small_pdf
 

@@ -14,14 +14,21 @@ from tests.portfolios.portfolio_helpers import (
     API,
     company_id,
     confirm_first_candidates,
+    create_company,
     create_portfolio,
     load_content,
     upload,
+)
+from tests.scoring.test_score_api_support import (
+    answer_payloads,
+    bundled_questionnaire,
+    make_assessment,
 )
 
 from hrdd.db import SYSTEM
 from hrdd.evidence.models import EvidenceItem
 from hrdd.reports.service import SYNC_PORTFOLIO_REPORT_MAX_HOLDINGS
+from hrdd.vocab import DisclosureLevel
 
 IMG = '<img src="/etc/passwd"/>'
 JS_LINK = '<a href="javascript:alert(1)">click me</a>'
@@ -353,3 +360,26 @@ def test_answer_evidence_on_the_companys_website_is_marked_as_its_own(
     text = report_with_gr1_citing({**own_page, "source": "independent"})
     assert compact("declared independent, on the company's website") in text
     assert compact("Every source it cites is the company's own.") not in text
+
+
+def test_a_medium_band_holding_is_detailed_in_the_portfolio_report(client, tenant_a, db, content):
+    """A vendor whose final assessment answers every question 'partial' and that has no
+    evidence: half its practice is missing, medium risk, no red flag."""
+    vendor = create_company(client, tenant_a, "Middling Interception Ltd", isins=["FR0000120271"])
+    _, questionnaire = bundled_questionnaire(db)
+    partial = answer_payloads(questionnaire, DisclosureLevel.partial)
+    make_assessment(db, tenant_a.organisation_id, uuid.UUID(vendor), partial)
+    portfolio = create_portfolio(client, tenant_a.investor, name="Middling")
+    csv_text = "name,isin,weight\nMiddling Interception Ltd,FR0000120271,1\n"
+    assert upload(client, tenant_a.investor, portfolio, csv_text).status_code == 200
+    held = client.get(f"{API}/portfolios/{portfolio}/risk", headers=tenant_a.investor).json()
+    assert [h["band"] for h in held["holdings"]] == ["medium"]
+
+    response = client.get(f"{API}/portfolios/{portfolio}/report.pdf", headers=tenant_a.investor)
+    assert response.status_code == 200, response.text
+    reader = PdfReader(io.BytesIO(response.content))
+    text = pdf_text(reader)
+    medium = text.split(compact("Medium-risk holdings"))[1].split(compact("All holdings"))[0]
+    assert compact("Middling Interception Ltd") in medium
+    assert compact("Why this action") in medium
+    assert "Medium-risk holdings" in outline_titles(reader)

@@ -273,7 +273,7 @@ class _PortfolioReportBuilder:
             period = f"since {owned.owned_from.isoformat()}"
         return f"{owned.company_name}{stake} ({period})"
 
-    def _flagged_holding(self, index: int, holding: FlaggedHolding) -> list[Flowable]:
+    def _holding_detail(self, key: str, holding: FlaggedHolding) -> list[Flowable]:
         widths = [self.width * 0.28, self.width * 0.72]
         rows: list[list[Flowable | str]] = []
         if holding.identifiers:
@@ -323,7 +323,7 @@ class _PortfolioReportBuilder:
             extra_style=band_cell_style(1, band_row, holding.band),
         )
         heading = section_heading(
-            holding.name, self.styles.heading2, level=1, key=f"flagged-{index}", width=self.width
+            holding.name, self.styles.heading2, level=1, key=key, width=self.width
         )
         return [heading, table]
 
@@ -339,7 +339,23 @@ class _PortfolioReportBuilder:
             )
         )
         for index, holding in enumerate(self.report.flagged):
-            story += self._flagged_holding(index, holding)
+            story += self._holding_detail(f"flagged-{index}", holding)
+        return story
+
+    def medium(self) -> list[Flowable]:
+        if not self.report.medium:
+            return []
+        story = section_start("Medium-risk holdings", self.styles, key="medium")
+        count = len(self.report.medium)
+        story.append(
+            Paragraph(
+                f"{_holdings(count)} {'is' if count == 1 else 'are'} in the medium band with no "
+                "red flag: what each score rests on and the evidence to engage with.",
+                self.styles.body,
+            )
+        )
+        for index, holding in enumerate(self.report.medium):
+            story += self._holding_detail(f"medium-{index}", holding)
         return story
 
     def _holding_cells(self, holding: HoldingRow) -> list[str]:
@@ -432,6 +448,7 @@ class _PortfolioReportBuilder:
             *self.key_figures(),
             *self.charts(),
             *self.flagged(),
+            *self.medium(),
             *self.holdings(),
             *self.unassessed(),
             PageBreak(),

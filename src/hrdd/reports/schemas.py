@@ -291,6 +291,9 @@ class PortfolioReport(ReportData):
     rule_set: RuleSetRef
     key_figures: KeyFigures
     flagged: list[FlaggedHolding] = Field(default_factory=list)
+    # Medium-band holdings no red flag or escalation flags: what the score rests on, why the
+    # action, the key evidence, so engaging them starts from the record.
+    medium: list[FlaggedHolding] = Field(default_factory=list)
     holdings: list[HoldingRow] = Field(default_factory=list)
     unassessed: list[UnassessedHolding] = Field(default_factory=list)
     methodology: list[MethodologySection] = Field(default_factory=list)

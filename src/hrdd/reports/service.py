@@ -8,7 +8,7 @@ service, evidence and commitments, answers with their questionnaire, holdings an
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -572,11 +572,18 @@ def _key_figures(risk: PortfolioRisk) -> KeyFigures:
 def portfolio_report_from_risk(
     session: Session, portfolio: Portfolio, risk: PortfolioRisk, page_size: PageSize
 ) -> PortfolioReport:
-    flagged = sorted(
-        (h for h in risk.holdings if _is_flagged(h)),
-        key=lambda h: (-(h.overall or 0.0), -(h.market_value or Decimal(0)), h.line),
+    def riskiest_first(holdings: Iterable[HoldingRisk]) -> list[HoldingRisk]:
+        return sorted(
+            holdings, key=lambda h: (-(h.overall or 0.0), -(h.market_value or Decimal(0)), h.line)
+        )
+
+    flagged = riskiest_first(h for h in risk.holdings if _is_flagged(h))
+    medium = riskiest_first(
+        h for h in risk.holdings if h.assessed and h.band is RiskBand.medium and not _is_flagged(h)
     )
-    evidence = _key_evidence(session, [h.scored_company_id for h in flagged if h.scored_company_id])
+    evidence = _key_evidence(
+        session, [h.scored_company_id for h in (*flagged, *medium) if h.scored_company_id]
+    )
     version, _ = scoring.current_version(session)
     listed = _listed_companies(session, risk.holdings)
     return PortfolioReport(
@@ -588,6 +595,7 @@ def portfolio_report_from_risk(
         ),
         key_figures=_key_figures(risk),
         flagged=[_flagged(h, evidence, listed) for h in flagged],
+        medium=[_flagged(h, evidence, listed) for h in medium],
         holdings=[
             HoldingRow(
                 name=h.name,
