@@ -12,10 +12,11 @@ from sqlalchemy.exc import IntegrityError
 from hrdd import migrations_info
 from hrdd.assessments.models import Assessment
 from hrdd.auth.models import Organisation
-from hrdd.companies.models import Company
+from hrdd.companies.models import Company, CompanyIdentifier
 from hrdd.config import Settings
 from hrdd.db import SYSTEM, Database, TenantContext, make_engine, utcnow
 from hrdd.models_registry import metadata
+from hrdd.portfolios.models import Holding, Portfolio
 from hrdd.questionnaires import service as questionnaires
 from tests.conftest import drop_database, fresh_database_url
 
@@ -140,6 +141,90 @@ def test_0009_leaves_one_open_assessment_per_company_and_keeps_the_others(tmp_pa
                 )
             )
         migrations_info.downgrade(url, "0008")
+    finally:
+        database.dispose()
+        drop_database(url)
+
+
+def test_0010_gives_each_user_of_anothers_private_company_its_own_copy(tmp_path):
+    """Before 0007 organisation B could assess, hold and record evidence about a company A
+    made; after it, B's rows named a company B cannot see. 0010 gives B its own copy (without
+    A's notes) and points B's rows at it; A's company and rows are untouched."""
+    url = fresh_database_url(tmp_path, "migrations_0010")
+    database = Database(url)
+    try:
+        migrations_info.upgrade(url, "0009")
+        questionnaires.load_bundled_questionnaires(database, Settings(database_url=url))
+        with database.session(SYSTEM, write=True) as session:
+            maker, user = Organisation(name="Maker"), Organisation(name="User")
+            session.add_all([maker, user])
+            session.flush()
+            company = Company(
+                name="Acme Intercept Ltd",
+                search_text="acme intercept ltd",
+                lei="5493001KJTIIGC8Y1R12",
+                notes="INTERNAL: we hold 2.5m via Fund III",
+                organisation_id=maker.id,
+            )
+            session.add(company)
+            session.flush()
+            session.add(
+                CompanyIdentifier(
+                    company_id=company.id,
+                    scheme="isin",
+                    value="DE0007164600",
+                    organisation_id=maker.id,
+                )
+            )
+            version_id = questionnaires.latest_version(session, "stap-surveillance").id
+            ids = {"maker": maker.id, "user": user.id, "company": company.id}
+        for organisation in ("maker", "user"):
+            with database.session(TenantContext(ids[organisation]), write=True) as session:
+                portfolio = Portfolio(name="P", base_currency="EUR", created_by_name="test")
+                session.add(portfolio)
+                session.flush()
+                session.add_all(
+                    [
+                        Assessment(
+                            company_id=ids["company"],
+                            questionnaire_version_id=version_id,
+                            status="draft",
+                            created_by_name="test",
+                        ),
+                        Holding(
+                            portfolio_id=portfolio.id,
+                            line=2,
+                            name="Acme",
+                            currency="EUR",
+                            company_id=ids["company"],
+                            resolution="identifier",
+                        ),
+                    ]
+                )
+
+        migrations_info.upgrade(url, "0010")
+
+        with database.session(TenantContext(ids["user"])) as session:
+            [assessed] = session.scalars(select(Assessment.company_id)).all()
+            [held] = session.scalars(select(Holding.company_id)).all()
+            assert assessed == held != ids["company"]
+            copy = session.get(Company, assessed)
+            assert copy is not None and copy.organisation_id == ids["user"]
+            assert (copy.name, copy.lei, copy.notes) == (
+                "Acme Intercept Ltd",
+                "5493001KJTIIGC8Y1R12",
+                None,
+            )
+            assert session.scalars(
+                select(CompanyIdentifier.value).where(CompanyIdentifier.company_id == copy.id)
+            ).all() == ["DE0007164600"]
+            assert session.get(Company, ids["company"]) is None
+        with database.session(TenantContext(ids["maker"])) as session:
+            assert session.scalars(select(Assessment.company_id)).all() == [ids["company"]]
+            assert session.scalars(select(Holding.company_id)).all() == [ids["company"]]
+            assert (
+                session.get(Company, ids["company"]).notes == "INTERNAL: we hold 2.5m via Fund III"
+            )
     finally:
         database.dispose()
         drop_database(url)
