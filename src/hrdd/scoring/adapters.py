@@ -269,7 +269,7 @@ def is_company_source(url: str | None, declared: str | None, site: CompanySite |
     or an archived copy of such a page)."""
     if declared is not None:
         return bool(declared == AnswerSource.company.value)
-    location = _location(url)
+    location = _location(url) if site is not None else None
     if site is None or location is None:
         return False
     host, path = location
