@@ -219,7 +219,9 @@ def test_methodology_names_every_rule_in_words_for_the_reader() -> None:
 def test_an_answers_own_sources_cannot_contradict_it() -> None:
     data = raw()
     data["say_do"]["company_sourced_answers"]["fulfilment"] = "contradicted"
-    assert "say_do.company_sourced_answers.fulfilment" in problems_of(data)
+    message = problems_of(data)["say_do.company_sourced_answers.fulfilment"]
+    # The refusal names what may be chosen, and only that.
+    assert "'self_reported'" in message and "contradicted" not in message
 
 
 def test_a_rule_set_without_the_company_sources_rule_is_stored_without_it() -> None:

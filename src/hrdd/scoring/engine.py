@@ -514,7 +514,7 @@ def _policy(request: ScoreRequest, commitments: list[_CommitmentState]) -> _Poli
             fulfilment = min(s.value for s in linked)
             claimed_by = tuple(s.commitment.id for s in linked if s.value == fulfilment)
         elif sourced is not None and answer is not None and answer.company_sources_only:
-            fulfilment, claimed_by = tables.fulfilment[sourced.fulfilment], ()
+            fulfilment, claimed_by = tables.fulfilment[sourced.status], ()
             company_sourced = True
         else:
             # The answer rests on evidence beyond the company's word.

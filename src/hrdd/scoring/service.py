@@ -1643,7 +1643,7 @@ def score_detail(
         company_sources_count_as=(
             None
             if batch.ruleset.say_do.company_sourced_answers is None
-            else batch.ruleset.say_do.company_sourced_answers.fulfilment
+            else batch.ruleset.say_do.company_sourced_answers.status
         ),
         evidence=[
             EvidenceRef(
@@ -1695,7 +1695,7 @@ def _company_sourced_rows(scored: _Scored, ruleset: RuleSet) -> list[CompanySour
         return []
     themes = {question.id: question.theme for question in scored.request.questions}
     return [
-        CompanySourcedRow(question_id=qid, theme=themes[qid], counted_as=sourced.fulfilment)
+        CompanySourcedRow(question_id=qid, theme=themes[qid], counted_as=sourced.status)
         for qid in scored.result.company_sourced_answers
     ]
 
@@ -1762,8 +1762,8 @@ def _company_sourced_entries(ruleset: RuleSet) -> list[tuple[str, str, str]]:
     label = "Answers on company sources only"
     if sourced is None:
         return [(label, "keep all points", "This rule set does not weigh whose sources they are.")]
-    value = ruleset.say_do.fulfilment[sourced.fulfilment].value
-    return [(label, f"as {enum_label(sourced.fulfilment).lower()} ({value:g})", sourced.why)]
+    value = ruleset.say_do.fulfilment[sourced.status].value
+    return [(label, f"as {enum_label(sourced.status).lower()} ({value:g})", sourced.why)]
 
 
 def methodology(ruleset: RuleSet, theme_titles: Mapping[str, str] | None = None) -> Methodology:
