@@ -92,6 +92,11 @@ def to_canonical_json(data: object) -> str:
     return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
+def content_hash(content: Mapping[str, Any]) -> str:
+    """sha256 of a rule set's stored form (its canonical JSON)."""
+    return hashlib.sha256(to_canonical_json(content).encode("utf-8")).hexdigest()
+
+
 # Numbers are numbers: pydantic's lax mode read true as 1 and "5" as 5 (ints still pass).
 Number = Annotated[float, Strict()]
 Why = Annotated[str, Field(min_length=3, description="Short reason for this entry")]
@@ -409,8 +414,7 @@ class RuleSet(_Strict):
         key and number apart (a bundled version and an organisation's own)."""
         if self._stored_hash is not None:
             return self._stored_hash
-        content = self.model_dump(mode="json")
-        return hashlib.sha256(to_canonical_json(content).encode("utf-8")).hexdigest()
+        return content_hash(self.model_dump(mode="json"))
 
     @cached_property
     def tables(self) -> RuleTables:

@@ -21,7 +21,6 @@ score (``hrdd.scoring.freshness`` says which marks and why that is never stale).
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import math
 import uuid
@@ -70,11 +69,12 @@ from hrdd.scoring.adapters import (
     question_specs,
     reference_index,
 )
-from hrdd.scoring.inputs import IncidentInput, ScoreRequest, ScoreResult, to_canonical_json
+from hrdd.scoring.inputs import IncidentInput, ScoreRequest, ScoreResult
 from hrdd.scoring.models import RuleSetStatus, RuleSetVersion, StoredScore
 from hrdd.scoring.rules import (
     RuleSet,
     RuleSetError,
+    content_hash,
     load_ruleset_file,
     parse_ruleset,
     validate_ruleset_against,
@@ -142,10 +142,6 @@ def content_of(ruleset: RuleSet) -> dict[str, Any]:
     """The rule set as stored: its JSON form (mapping keys become strings, as JSON has them).
     A validated rule set holds no infinity or NaN; ``allow_nan=False`` keeps it that way."""
     return json.loads(json.dumps(ruleset.model_dump(mode="json"), allow_nan=False))
-
-
-def content_hash(content: Mapping[str, Any]) -> str:
-    return hashlib.sha256(to_canonical_json(content).encode("utf-8")).hexdigest()
 
 
 def ruleset_of(row: RuleSetVersion) -> RuleSet:
