@@ -131,7 +131,7 @@ _TRENDS: dict[str, ScoreTrend | None] = {
 # Parsed rule sets by version id and content hash: a published version never changes, and a
 # draft's content only changes with its hash.
 _parsed: BoundedCache[tuple[uuid.UUID, str], RuleSet] = BoundedCache(max_entries=64)
-# Key and number of published versions in use, which never change.
+# Key, number and content hash of published versions in use, which never change.
 _labels: BoundedCache[uuid.UUID, tuple[str, int, str]] = BoundedCache(max_entries=256)
 
 
