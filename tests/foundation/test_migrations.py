@@ -14,10 +14,13 @@ from hrdd.assessments.models import Assessment
 from hrdd.auth.models import Organisation
 from hrdd.companies.models import Company, CompanyIdentifier
 from hrdd.config import Settings
+from hrdd.content import load_bundled_content
 from hrdd.db import SYSTEM, Database, TenantContext, make_engine, utcnow
 from hrdd.models_registry import metadata
 from hrdd.portfolios.models import Holding, Portfolio
 from hrdd.questionnaires import service as questionnaires
+from hrdd.scoring import service as scoring
+from hrdd.scoring.models import RuleSetVersion, StoredScore
 from tests.conftest import drop_database, fresh_database_url
 
 
@@ -225,6 +228,54 @@ def test_0010_gives_each_user_of_anothers_private_company_its_own_copy(tmp_path)
             assert (
                 session.get(Company, ids["company"]).notes == "INTERNAL: we hold 2.5m via Fund III"
             )
+    finally:
+        database.dispose()
+        drop_database(url)
+
+
+def test_0011_names_the_rules_of_scores_stored_before_by_their_hash(tmp_path):
+    """A score stored before results recorded their rules' content hash gets its version's
+    (the hash GET /rulesets shows); downgrading takes it out again."""
+    url = fresh_database_url(tmp_path, "migrations_0011")
+    database = Database(url)
+    settings = Settings(database_url=url)
+    try:
+        migrations_info.upgrade(url)
+        load_bundled_content(database, settings)
+        with database.session(SYSTEM, write=True) as session:
+            organisation = Organisation(name="Org")
+            company = Company(name="Example Vendor", search_text="example vendor")
+            session.add_all([organisation, company])
+            session.flush()
+            org_id, company_id = organisation.id, company.id
+            version_id = questionnaires.latest_version(session, "stap-surveillance").id
+        with database.session(TenantContext(org_id), write=True) as session:
+            assessment = Assessment(
+                company_id=company_id,
+                questionnaire_version_id=version_id,
+                status="final",
+                created_by_name="test",
+            )
+            session.add(assessment)
+            session.flush()
+            scoring.assessment_score(session, assessment.id, None)
+        with database.session(SYSTEM, write=True) as session:
+            [stored] = session.scalars(select(StoredScore)).all()
+            expected = session.get(RuleSetVersion, stored.ruleset_version_id).content_hash
+            assert stored.result["ruleset_hash"] == expected
+            # As a score stored before the hash was recorded.
+            stored.result = {k: v for k, v in stored.result.items() if k != "ruleset_hash"}
+
+        def stored_hash() -> str | None:
+            with database.session(SYSTEM) as session:
+                return session.scalars(select(StoredScore)).one().result.get("ruleset_hash")
+
+        migrations_info.downgrade(url, "0010")
+        assert stored_hash() is None
+        migrations_info.upgrade(url, "0011")
+        assert stored_hash() == expected
+        migrations_info.downgrade(url, "0010")
+        assert stored_hash() is None
     finally:
         database.dispose()
         drop_database(url)

@@ -425,7 +425,8 @@ class ScoreResult(_Frozen):
     notes: tuple[str, ...] = ()
     ruleset_id: str
     ruleset_version: int
-    # The rules' own content hash; None in scores stored before it was recorded.
+    # The rules' own content hash (migration 0011 gave it to scores stored before it was
+    # recorded; the engine still accepts a previous score without one).
     ruleset_hash: str | None = None
     inputs_hash: str
     as_of: dt.date

@@ -172,7 +172,8 @@ class ScoreSummary(BaseModel):
         default=None,
         description="sha256 of the rule set's content: with the inputs hash it identifies the "
         "score's inputs, also where two rule sets share a key and number (a bundled version "
-        "and an organisation's own); None for scores stored before it was recorded",
+        "and an organisation's own). Scores stored before it was recorded got theirs from "
+        "migration 0011.",
     )
     inputs_hash: str
     as_of: date

@@ -844,20 +844,6 @@ def result_of(row: StoredScore) -> ScoreResult:
     return ScoreResult.model_validate(row.result)
 
 
-def _previous_result(session: Session, row: StoredScore | None) -> ScoreResult | None:
-    """A stored score as the one before the next: a score stored before results recorded
-    their rules' content hash gets its version's, so a change between two rule sets of one
-    label (a bundled default v2 and an organisation's own) still reads as a change of rules."""
-    if row is None:
-        return None
-    result = result_of(row)
-    if result.ruleset_hash is None:
-        version = session.get(RuleSetVersion, row.ruleset_version_id)
-        if version is not None:
-            result = result.model_copy(update={"ruleset_hash": version.content_hash})
-    return result
-
-
 @dataclass
 class _Latest:
     """The newest stored score of each subject, and the rows a new score is compared with."""
@@ -988,11 +974,12 @@ def _score_and_store(
     scored = []
     for subject in subjects:
         previous_row = latest.previous(subject)
-        previous = _previous_result(session, previous_row)
+        previous = result_of(previous_row) if previous_row is not None else None
         if previous is not None and previous.trend == "in_progress" and not _in_progress(subject):
             # Its first score once submitted: the draft's scores were work in progress, so the
             # trend is read against what stood for the company before.
-            previous = _previous_result(session, latest.before(subject))
+            earlier = latest.before(subject)
+            previous = result_of(earlier) if earlier is not None else None
         request = build_request(subject, loaded, ruleset, ruleset_questionnaire, today, previous)
         result = _run(request, subject)
         key = inputs_key(request)
@@ -1530,7 +1517,7 @@ def _score_assessment(
         .order_by(StoredScore.as_of.desc(), StoredScore.computed_at.desc())
         .limit(1)
     )
-    previous = _previous_result(session, earlier)
+    previous = result_of(earlier) if earlier is not None else None
     request = build_request(subject, loaded, ruleset, None, day, previous)
     scored = _Scored(subject, request, _run(request, subject), None)
     return _Batch(version, ruleset, loaded, [scored]), scored
