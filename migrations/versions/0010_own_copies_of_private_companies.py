@@ -5,7 +5,8 @@ assess it, hold it, record evidence about it or link it. 0007 made it private to
 the other organisation's rows then named a company it could not see (a blank name, a holding
 without its company). Here each such organisation gets its own copy of the company (name,
 identifiers and details, but not the maker's notes, which may say what the maker holds and
-plans) and its rows are pointed at the copy. The maker's company and rows are left as they are.
+plans) and its rows are pointed at the copy, as are the matcher's suggestions (`candidates`)
+of its unresolved holdings. The maker's company and rows are left as they are.
 
 An identifier or LEI the organisation already gave a company of its own is left off the copy
 (it is unique per organisation). Downgrading keeps the copies: they are ordinary companies.
@@ -116,6 +117,29 @@ def upgrade() -> None:
                 .where(table.c[column] == company_id, table.c.organisation_id == organisation_id)
                 .values({column: copy["id"]})
             )
+        _repoint_candidates(bind, tables["holdings"], organisation_id, company_id, copy["id"])
+
+
+def _repoint_candidates(
+    bind: sa.Connection, holdings: sa.Table, organisation_id: Any, old: Any, new: Any
+) -> None:
+    """Suggestions are JSON ({company_id, name, score}) with ids written as text."""
+    old_id, new_id = str(uuid.UUID(str(old))), str(uuid.UUID(str(new)))
+    rows = bind.execute(
+        sa.select(holdings.c.id, holdings.c.candidates).where(
+            holdings.c.organisation_id == organisation_id
+        )
+    )
+    for holding_id, candidates in rows.all():
+        if not any(entry.get("company_id") == old_id for entry in candidates or ()):
+            continue
+        repointed = [
+            {**entry, "company_id": new_id} if entry.get("company_id") == old_id else entry
+            for entry in candidates
+        ]
+        bind.execute(
+            holdings.update().where(holdings.c.id == holding_id).values(candidates=repointed)
+        )
 
 
 def downgrade() -> None:

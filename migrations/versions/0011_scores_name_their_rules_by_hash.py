@@ -6,6 +6,10 @@ organisation published, and only the hash tells them apart. Scores stored before
 of the version they name, so their reads, exports and reports show it and the next score
 compares its rules with theirs exactly. No column changes: the result is a JSON document.
 
+Downgrading takes out the fields this release added to results (``ruleset_hash`` and
+``company_sourced_answers``), so the code of the release before can read every stored score,
+including those made since (its result model refuses fields it does not know).
+
 Revision ID: 0011
 Revises: 0010
 """
@@ -24,6 +28,7 @@ depends_on: str | Sequence[str] | None = None
 
 BATCH = 1000
 KEY = "ruleset_hash"
+ADDED_IN_THIS_RELEASE = (KEY, "company_sourced_answers")
 
 scores = sa.table(
     "scores",
@@ -75,9 +80,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    def drop_hash(result: dict[str, Any], _: Any) -> dict[str, Any] | None:
-        if KEY not in result:
+    def drop_added(result: dict[str, Any], _: Any) -> dict[str, Any] | None:
+        if not any(key in result for key in ADDED_IN_THIS_RELEASE):
             return None
-        return {key: value for key, value in result.items() if key != KEY}
+        return {key: value for key, value in result.items() if key not in ADDED_IN_THIS_RELEASE}
 
-    _rewrite(drop_hash)
+    _rewrite(drop_added)

@@ -63,8 +63,23 @@ def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
     """Apply migrations up to REVISION (default: the latest)."""
     from hrdd import migrations_info
 
-    migrations_info.upgrade(get_settings().database_url, revision)
-    typer.echo(f"database at {revision}")
+    url = get_settings().database_url
+    migrations_info.upgrade(url, revision)
+    current = migrations_info.current_revision(url)
+    typer.echo(f"database at {current}")
+    if revision != "head" and current != revision:
+        typer.echo(f"(upgrade never goes back: `hrdd db downgrade {revision}` does)")
+
+
+@db_app.command("downgrade")
+def db_downgrade(revision: Annotated[str, typer.Argument()]) -> None:
+    """Undo migrations down to REVISION (e.g. 0009; `base` undoes them all). Each migration
+    says in its file what its downgrade keeps: some data changes are not undone."""
+    from hrdd import migrations_info
+
+    url = get_settings().database_url
+    migrations_info.downgrade(url, revision)
+    typer.echo(f"database at {migrations_info.current_revision(url)}")
 
 
 @org_app.command("create")

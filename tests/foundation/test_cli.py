@@ -1,4 +1,4 @@
-"""The `hrdd` command: db upgrade, org create, key create, quickstart, help."""
+"""The `hrdd` command: db upgrade and downgrade, org create, key create, quickstart, help."""
 
 import re
 import uuid
@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from hrdd import cli as cli_module
+from hrdd import migrations_info
 from hrdd.assessments.models import Assessment
 from hrdd.auth.models import Organisation
 from hrdd.cli import app as cli
@@ -40,6 +41,21 @@ def test_help_lists_every_command():
     assert result.exit_code == 0
     for command in ["serve", "db", "org", "key", "load", "quickstart"]:
         assert command in result.output
+
+
+def test_db_upgrade_and_downgrade_say_where_the_database_is(cli_database):
+    head = migrations_info.head_revision()
+    upgraded = runner.invoke(cli, ["db", "upgrade"])
+    assert upgraded.exit_code == 0, upgraded.output
+    assert f"database at {head}" in upgraded.output
+    # Upgrading to an older revision changes nothing, and says so instead of claiming it.
+    stayed = runner.invoke(cli, ["db", "upgrade", "0009"])
+    assert f"database at {head}" in stayed.output and "hrdd db downgrade 0009" in stayed.output
+    down = runner.invoke(cli, ["db", "downgrade", "0009"])
+    assert down.exit_code == 0, down.output
+    assert "database at 0009" in down.output
+    assert migrations_info.current_revision(cli_database) == "0009"
+    assert f"database at {head}" in runner.invoke(cli, ["db", "upgrade"]).output
 
 
 def test_org_and_key_creation_print_working_keys(cli_database, tmp_path):

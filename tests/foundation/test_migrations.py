@@ -202,6 +202,16 @@ def test_0010_gives_each_user_of_anothers_private_company_its_own_copy(tmp_path)
                             company_id=ids["company"],
                             resolution="identifier",
                         ),
+                        Holding(
+                            portfolio_id=portfolio.id,
+                            line=3,
+                            name="Acme Intercept (unconfirmed)",
+                            currency="EUR",
+                            resolution="candidates",
+                            candidates=[
+                                {"company_id": str(ids["company"]), "name": "Acme", "score": 91.0}
+                            ],
+                        ),
                     ]
                 )
 
@@ -209,8 +219,14 @@ def test_0010_gives_each_user_of_anothers_private_company_its_own_copy(tmp_path)
 
         with database.session(TenantContext(ids["user"])) as session:
             [assessed] = session.scalars(select(Assessment.company_id)).all()
-            [held] = session.scalars(select(Holding.company_id)).all()
+            [held] = session.scalars(
+                select(Holding.company_id).where(Holding.company_id.is_not(None))
+            ).all()
             assert assessed == held != ids["company"]
+            [suggested] = session.scalars(
+                select(Holding.candidates).where(Holding.company_id.is_(None))
+            ).all()
+            assert suggested == [{"company_id": str(assessed), "name": "Acme", "score": 91.0}]
             copy = session.get(Company, assessed)
             assert copy is not None and copy.organisation_id == ids["user"]
             assert (copy.name, copy.lei, copy.notes) == (
@@ -224,7 +240,12 @@ def test_0010_gives_each_user_of_anothers_private_company_its_own_copy(tmp_path)
             assert session.get(Company, ids["company"]) is None
         with database.session(TenantContext(ids["maker"])) as session:
             assert session.scalars(select(Assessment.company_id)).all() == [ids["company"]]
-            assert session.scalars(select(Holding.company_id)).all() == [ids["company"]]
+            assert set(session.scalars(select(Holding.company_id))) == {ids["company"], None}
+            assert [
+                entry["company_id"]
+                for candidates in session.scalars(select(Holding.candidates))
+                for entry in candidates
+            ] == [str(ids["company"])]
             assert (
                 session.get(Company, ids["company"]).notes == "INTERNAL: we hold 2.5m via Fund III"
             )
@@ -276,6 +297,11 @@ def test_0011_names_the_rules_of_scores_stored_before_by_their_hash(tmp_path):
         assert stored_hash() == expected
         migrations_info.downgrade(url, "0010")
         assert stored_hash() is None
+        # The release before knows neither field: its result model would refuse them.
+        with database.session(SYSTEM) as session:
+            assert (
+                "company_sourced_answers" not in session.scalars(select(StoredScore)).one().result
+            )
     finally:
         database.dispose()
         drop_database(url)
