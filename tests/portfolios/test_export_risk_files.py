@@ -63,7 +63,7 @@ def test_csv_neutralises_formulas_and_keeps_numbers(client, tenant_a, portfolio)
     assert f'filename="formula-fund-risk-{today()}.csv"' in disposition
     assert response.content.startswith(b"\xef\xbb\xbf")
     rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
-    assert list(rows[0]) == [column.title for column in RISK_COLUMNS]
+    assert list(rows[0]) == [column.title for column in RISK_COLUMNS] + ["ruleset", "ruleset_hash"]
     by_line = {int(row["line"]): row for row in rows}
     holdings = {row["holding"] for row in rows}
     assert set(DANGEROUS.values()) <= holdings
@@ -75,6 +75,11 @@ def test_csv_neutralises_formulas_and_keeps_numbers(client, tenant_a, portfolio)
         row = by_line[item["line"]]
         assert row["band"] == (item["band"] or "")
         assert row["action"] == (item["action"] or "")
+        # A file read on its own names the rules it was scored with.
+        assert (row["ruleset"], row["ruleset_hash"]) == (
+            f"{view['ruleset_id']} v{view['ruleset_version']}",
+            view["ruleset_hash"],
+        )
 
 
 def test_xlsx_has_header_frozen_panes_number_formats_and_no_formulas(client, tenant_a, portfolio):
@@ -82,7 +87,7 @@ def test_xlsx_has_header_frozen_panes_number_formats_and_no_formulas(client, ten
     assert "spreadsheetml" in response.headers["content-type"]
     sheet = load_workbook(io.BytesIO(response.content)).active
     header = [cell.value for cell in sheet[1]]
-    assert header == [column.title for column in RISK_COLUMNS]
+    assert header == [column.title for column in RISK_COLUMNS] + ["ruleset", "ruleset_hash"]
     assert all(cell.font.bold for cell in sheet[1])
     assert sheet.freeze_panes == "A2"
     column = {title: index for index, title in enumerate(header)}

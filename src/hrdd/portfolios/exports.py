@@ -203,12 +203,22 @@ RISK_COLUMNS: tuple[Column, ...] = (
 )
 
 
+def _rules_columns(risk: PortfolioRisk) -> tuple[Column, ...]:
+    """The rules every row was scored with, on each row: a file read on its own names them."""
+    label = f"{risk.ruleset_id} v{risk.ruleset_version}"
+    return (
+        Column("ruleset", Kind.text, lambda _: label),
+        Column("ruleset_hash", Kind.text, lambda _: risk.ruleset_hash),
+    )
+
+
 def export_risk(risk: PortfolioRisk, export_format: ExportFormat) -> bytes:
     if export_format is ExportFormat.json:
         return risk.model_dump_json(indent=2).encode()
+    columns = (*RISK_COLUMNS, *_rules_columns(risk))
     if export_format is ExportFormat.csv:
-        return write_csv(RISK_COLUMNS, risk.holdings)
-    return write_xlsx(RISK_COLUMNS, risk.holdings, "Portfolio risk")
+        return write_csv(columns, risk.holdings)
+    return write_xlsx(columns, risk.holdings, "Portfolio risk")
 
 
 # --- assessment scores -----------------------------------------------------------------------
