@@ -43,9 +43,6 @@ from hrdd.questionnaires.schemas import (
 from hrdd.vocab import AnswerSource
 
 TEMPLATE_FORMAT = "hrdd-assessment-template/2"
-# Templates of format 1 were made before the evidence-source column (the last one): they are
-# read without it, and whatever the user put in that column (their own notes) is not read.
-_COLUMNS_OF_FORMAT = {"hrdd-assessment-template/1": -1, TEMPLATE_FORMAT: 0}
 ANSWERS_SHEET = "Answers"
 ABOUT_SHEET = "About"
 LISTS_SHEET = "Lists"
@@ -79,6 +76,12 @@ COLUMNS: list[tuple[str, str]] = [
     ("evidence_source", "Evidence source (company or independent)"),
 ]
 COLUMN_KEYS = [key for key, _ in COLUMNS]
+# How many columns each template format has. Format 1 was made before the evidence-source
+# column (the last one): it is read without it, and whatever the user put there is not read.
+_COLUMNS_OF_FORMAT = {
+    "hrdd-assessment-template/1": len(COLUMNS) - 1,
+    TEMPLATE_FORMAT: len(COLUMNS),
+}
 INPUT_COLUMNS = COLUMN_KEYS[COLUMN_KEYS.index("answer") :]
 EVIDENCE_COLUMNS = {
     "evidence_url": "url",
@@ -359,7 +362,7 @@ def _read_workbook(workbook: Any, questionnaire: Questionnaire) -> FilledTemplat
         raise _not_the_template(
             f"the {ABOUT_SHEET} sheet does not name the format {TEMPLATE_FORMAT}"
         )
-    width = len(COLUMNS) + _COLUMNS_OF_FORMAT[about["format"]]
+    width = _COLUMNS_OF_FORMAT[about["format"]]
     key, version = about.get("questionnaire_key"), about.get("questionnaire_version")
     if key != questionnaire.key or version != questionnaire.version:
         raise _not_the_template(

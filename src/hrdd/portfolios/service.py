@@ -355,8 +355,7 @@ class _Resolver:
         self.session = session
         self.by_isin = self._identifiers("isin", {r.isin for r in rows if r.isin})
         self.by_lei = self._leis({r.lei for r in rows if r.lei})
-        self.own_tickered: set[uuid.UUID] = set()
-        self.by_ticker, self.by_symbol = self._tickers()
+        self.by_ticker, self.by_symbol, self.own_tickered = self._tickers()
         self.names = company_names(
             session,
             {*self.by_isin.values(), *self.by_lei.values(), *self.by_ticker.values()}
@@ -396,10 +395,14 @@ class _Resolver:
             found.update(rows.all())
         return found
 
-    def _tickers(self) -> tuple[dict[str, uuid.UUID], dict[str, set[uuid.UUID]]]:
-        """Registry tickers are "EXCHANGE:SYMBOL"; a file may give either form."""
+    def _tickers(
+        self,
+    ) -> tuple[dict[str, uuid.UUID], dict[str, set[uuid.UUID]], set[uuid.UUID]]:
+        """Registry tickers are "EXCHANGE:SYMBOL"; a file may give either form. Also the
+        organisation's own companies among them, which win over shared ones."""
         full: dict[str, uuid.UUID] = {}
         by_symbol: dict[str, set[uuid.UUID]] = defaultdict(set)
+        own_companies: set[uuid.UUID] = set()
         rows = self.session.execute(
             select(CompanyIdentifier.value, CompanyIdentifier.company_id, self._OWN_LAST)
             .where(CompanyIdentifier.scheme == "ticker")
@@ -409,8 +412,8 @@ class _Resolver:
             full[value] = company_id
             by_symbol[value.rsplit(":", 1)[-1]].add(company_id)
             if own:
-                self.own_tickered.add(company_id)
-        return full, by_symbol
+                own_companies.add(company_id)
+        return full, by_symbol, own_companies
 
     def resolve(
         self, row: csv_import.HoldingRow

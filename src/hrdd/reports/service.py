@@ -312,12 +312,15 @@ def _company_sourced_gap_rows(
 ) -> list[SayDoGapRow]:
     """Claims an answer makes on the company's own sources alone: a promise, like a recorded
     self-reported commitment, dated by its newest source."""
+    counted_as = detail.company_sources_count_as
+    if counted_as is None:  # rules that do not weigh whose sources an answer cites
+        return []
     rows = []
-    for row in detail.company_sourced:
-        payload = answers.get(row.question_id)
+    for question_id in detail.result.company_sourced_answers:
+        payload = answers.get(question_id)
         if payload is None:  # the score was read before an answer was deleted
             continue
-        question = questionnaire.question(row.question_id)
+        question = questionnaire.question(question_id)
         dates = [ref.source_date for ref in payload.evidence if ref.source_date is not None]
         answered = _answer_text(question, payload.model_copy(update={"comment": None}))
         rows.append(
@@ -325,7 +328,7 @@ def _company_sourced_gap_rows(
                 commitment=f"{question.text} Answered: {answered}. Every source it cites is "
                 "the company's own.",
                 committed_on=max(dates, default=None),
-                status=row.counted_as,
+                status=counted_as,
             )
         )
     return rows

@@ -242,16 +242,6 @@ class SayDoRow(BaseModel):
     risk_points: float = Field(description="Risk points this commitment adds to the score")
 
 
-class CompanySourcedRow(BaseModel):
-    """An answer whose claim counts as the rule set says for the company's word alone."""
-
-    question_id: str
-    theme: str
-    counted_as: FulfilmentStatus = Field(
-        description="The fulfilment it counts at (say_do.company_sourced_answers)"
-    )
-
-
 class MethodologyEntry(BaseModel):
     label: str
     value: str
@@ -283,13 +273,10 @@ class ScoreDetail(BaseModel):
         description="Evidence risk at dates up to the as-of date, oldest first"
     )
     say_do: list[SayDoRow]
-    company_sourced: list[CompanySourcedRow] = Field(
-        description="Answers whose claims rest on the company's own sources only and count "
-        "less for it: promises are not evidence"
-    )
     company_sources_count_as: FulfilmentStatus | None = Field(
-        description="How the rule set counts a claim on the company's own sources alone; "
-        "None when it does not weigh whose sources they are"
+        description="How the rule set counts a claim on the company's own sources alone (the "
+        "questions are in result.company_sourced_answers); None when it does not weigh whose "
+        "sources they are"
     )
     evidence: list[EvidenceRef]
     methodology: Methodology

@@ -80,7 +80,6 @@ from hrdd.scoring.rules import (
     validate_ruleset_against,
 )
 from hrdd.scoring.schemas import (
-    CompanySourcedRow,
     EvidenceRef,
     Methodology,
     MethodologyEntry,
@@ -1622,7 +1621,6 @@ def score_detail(
         say_do=_say_do_rows(
             batch.loaded.commitments.get(company_id, []), scored, incidents, batch.ruleset
         ),
-        company_sourced=_company_sourced_rows(scored, batch.ruleset),
         company_sources_count_as=(
             None
             if batch.ruleset.say_do.company_sourced_answers is None
@@ -1670,17 +1668,6 @@ def evidence_series(request: ScoreRequest, as_of: dt.date) -> list[tuple[dt.date
         at_day = engine.score(request.model_copy(update={"as_of": day, "previous": None}))
         series.append((day, float(at_day.evidence_risk_current)))
     return series
-
-
-def _company_sourced_rows(scored: _Scored, ruleset: RuleSet) -> list[CompanySourcedRow]:
-    sourced = ruleset.say_do.company_sourced_answers
-    if sourced is None:
-        return []
-    themes = {question.id: question.theme for question in scored.request.questions}
-    return [
-        CompanySourcedRow(question_id=qid, theme=themes[qid], counted_as=sourced.status)
-        for qid in scored.result.company_sourced_answers
-    ]
 
 
 def _say_do_rows(
