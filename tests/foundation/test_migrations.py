@@ -40,6 +40,17 @@ def _tables(url: str) -> set[str]:
     return names
 
 
+def _organisation_and_company(database: Database) -> tuple[uuid.UUID, uuid.UUID, uuid.UUID]:
+    """An organisation, a shared company to assess, and the bundled questionnaire's version."""
+    with database.session(SYSTEM, write=True) as session:
+        organisation = Organisation(name="Org")
+        company = Company(name="Example Vendor", search_text="example vendor")
+        session.add_all([organisation, company])
+        session.flush()
+        version = questionnaires.latest_version(session, "stap-surveillance")
+        return organisation.id, company.id, version.id
+
+
 def test_upgrade_matches_models_and_downgrade_unwinds(tmp_path):
     url = fresh_database_url(tmp_path, "migrations_check")
     try:
@@ -106,13 +117,7 @@ def test_0009_leaves_one_open_assessment_per_company_and_keeps_the_others(tmp_pa
     try:
         migrations_info.upgrade(url, "0008")
         questionnaires.load_bundled_questionnaires(database, Settings(database_url=url))
-        with database.session(SYSTEM, write=True) as session:
-            organisation = Organisation(name="Org")
-            company = Company(name="Example Vendor", search_text="example vendor")
-            session.add_all([organisation, company])
-            session.flush()
-            org_id, company_id = organisation.id, company.id
-            version_id = questionnaires.latest_version(session, "stap-surveillance").id
+        org_id, company_id, version_id = _organisation_and_company(database)
         started = utcnow()
         with database.session(TenantContext(org_id), write=True) as session:
             for minutes, status in ((0, "draft"), (1, "submitted"), (2, "draft"), (3, "final")):
@@ -263,13 +268,7 @@ def test_0011_names_the_rules_of_scores_stored_before_by_their_hash(tmp_path):
     try:
         migrations_info.upgrade(url)
         load_bundled_content(database, settings)
-        with database.session(SYSTEM, write=True) as session:
-            organisation = Organisation(name="Org")
-            company = Company(name="Example Vendor", search_text="example vendor")
-            session.add_all([organisation, company])
-            session.flush()
-            org_id, company_id = organisation.id, company.id
-            version_id = questionnaires.latest_version(session, "stap-surveillance").id
+        org_id, company_id, version_id = _organisation_and_company(database)
         with database.session(TenantContext(org_id), write=True) as session:
             assessment = Assessment(
                 company_id=company_id,

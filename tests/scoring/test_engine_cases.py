@@ -62,6 +62,18 @@ def delisting(incident_id: str, day: dt.date, list_name: str = ENTITY_LIST, **kw
     )
 
 
+def remedy_of(harm_id: str, day: dt.date):
+    """A documented remediation, on the record, of the harm it names."""
+    return incident(
+        "remedy",
+        day,
+        type=EvidenceType.remediation,
+        severity=None,
+        source=SourceClass.court_or_government_record,
+        closes=(harm_id,),
+    )
+
+
 def targeting(incident_id: str, day: dt.date, **kwargs):
     kwargs.setdefault("groups", (AffectedGroup.journalists,))
     kwargs.setdefault("source", SourceClass.forensic_lab)
@@ -305,14 +317,7 @@ def test_hrd_targeting_override_lifts_on_documented_remediation() -> None:
     ongoing = [targeting("hack", dt.date(2021, 7, 18))]
     remedied = [
         *ongoing,
-        incident(
-            "remedy",
-            dt.date(2023, 3, 1),
-            type=EvidenceType.remediation,
-            severity=None,
-            source=SourceClass.court_or_government_record,
-            closes=("hack",),
-        ),
+        remedy_of("hack", dt.date(2023, 3, 1)),
     ]
     as_of = dt.date(2024, 1, 1)
     before = score(request(as_of, best_answers(), ongoing))
@@ -715,14 +720,7 @@ def test_closes_count_only_on_types_the_rule_set_treats_as_closing() -> None:
     neutral = parse_ruleset(data, "test")
     items = [
         targeting("hack", dt.date(2021, 7, 18)),
-        incident(
-            "remedy",
-            dt.date(2023, 3, 1),
-            type=EvidenceType.remediation,
-            severity=None,
-            source=SourceClass.court_or_government_record,
-            closes=("hack",),
-        ),
+        remedy_of("hack", dt.date(2023, 3, 1)),
     ]
     default = score(request(dt.date(2024, 1, 1), best_answers(), items))
     result = score(

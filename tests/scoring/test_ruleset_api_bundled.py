@@ -8,11 +8,8 @@ import yaml
 from sqlalchemy import func, select
 from test_score_api_support import (
     BUNDLED_DEFAULT_VERSIONS,
-    answer_payloads,
-    bundled_questionnaire,
+    assessed_company,
     load_rules,
-    make_assessment,
-    make_company,
 )
 
 from hrdd.config import PROJECT_ROOT
@@ -21,7 +18,6 @@ from hrdd.errors import Invalid
 from hrdd.questionnaires import service as questionnaires
 from hrdd.scoring import service
 from hrdd.scoring.models import RuleSetVersion
-from hrdd.vocab import DisclosureLevel
 
 DEFAULT_FILE = PROJECT_ROOT / "scoring" / "default-v1.yaml"
 
@@ -122,14 +118,7 @@ def test_a_bundled_version_sharing_the_label_of_your_own_is_a_change_of_rules(
     migration 0011.)"""
     folder, settings = rules_dir
     load_rules(db, settings)
-    _, questionnaire = bundled_questionnaire(db)
-    company = make_company(db, "Example Vendor")
-    assessment = make_assessment(
-        db,
-        tenant_a.organisation_id,
-        company,
-        answer_payloads(questionnaire, DisclosureLevel.full),
-    )
+    _, assessment = assessed_company(db, tenant_a.organisation_id, "Example Vendor")
     current = client.get("/api/v1/rulesets/current", headers=tenant_a.investor).json()
     draft = client.post(
         f"/api/v1/rulesets/{current['version']['id']}/drafts", headers=tenant_a.analyst

@@ -16,6 +16,7 @@ from test_ruleset_api_drafts import BASE, bundled_default, new_draft, put_draft
 from test_score_api_support import (
     BUNDLED_DEFAULT_VERSIONS,
     answer_payloads,
+    assessed_company,
     bundled_questionnaire,
     load_rules,
     make_assessment,
@@ -104,13 +105,8 @@ def test_every_theme_weight_at_1e308_is_422_not_a_preview_overflow(client, db, t
 
 def test_the_largest_accepted_numbers_preview_and_publish(client, db, tenant_a, rules):
     """At the upper bounds, nothing overflows: preview, publish and scoring all work."""
-    _, questionnaire = bundled_questionnaire(db)
-    company = make_company(db, "Bounded plc")
-    assessment = make_assessment(
-        db,
-        tenant_a.organisation_id,
-        company,
-        answer_payloads(questionnaire, DisclosureLevel.partial),
+    _, assessment = assessed_company(
+        db, tenant_a.organisation_id, "Bounded plc", DisclosureLevel.partial
     )
     created = new_draft(client, tenant_a)
     draft = created.json()

@@ -107,6 +107,21 @@ def make_assessment(
         return assessment.id
 
 
+def assessed_company(
+    db: Database,
+    organisation_id: uuid.UUID,
+    name: str,
+    level: DisclosureLevel = DisclosureLevel.full,
+) -> tuple[uuid.UUID, uuid.UUID]:
+    """A company and the organisation's final assessment of it, every scored question answered
+    at ``level`` (see ``answer_payloads``): (company id, assessment id)."""
+    _, questionnaire = bundled_questionnaire(db)
+    company = make_company(db, name)
+    return company, make_assessment(
+        db, organisation_id, company, answer_payloads(questionnaire, level)
+    )
+
+
 def set_answer(
     db: Database,
     organisation_id: uuid.UUID,
