@@ -304,3 +304,66 @@ def test_0011_names_the_rules_of_scores_stored_before_by_their_hash(tmp_path):
     finally:
         database.dispose()
         drop_database(url)
+
+
+def test_0012_drops_suggestions_of_companies_the_holding_cannot_see(tmp_path):
+    """A suggestion made before 0007 could name another organisation's (now private) company:
+    the holding showed its name, and confirming it answered 422. 0012 drops it; a holding
+    left with no suggestion is unresolved. Shared and own companies stay suggested."""
+    url = fresh_database_url(tmp_path, "migrations_0012")
+    database = Database(url)
+    try:
+        migrations_info.upgrade(url, "0011")
+        with database.session(SYSTEM, write=True) as session:
+            maker, user = Organisation(name="Maker"), Organisation(name="User")
+            session.add_all([maker, user])
+            session.flush()
+            others = Company(
+                name="Acme Intercept Ltd", search_text="acme", organisation_id=maker.id
+            )
+            own = Company(name="Acme Holdings", search_text="acme", organisation_id=user.id)
+            shared = Company(name="Acme Group", search_text="acme")
+            session.add_all([others, own, shared])
+            session.flush()
+            ids = {"user": user.id, "others": others.id, "own": own.id, "shared": shared.id}
+
+        def suggestion(company: str, score: float) -> dict:
+            return {"company_id": str(ids[company]), "name": company, "score": score}
+
+        with database.session(TenantContext(ids["user"]), write=True) as session:
+            portfolio = Portfolio(name="P", base_currency="EUR", created_by_name="test")
+            session.add(portfolio)
+            session.flush()
+            for line, (resolution, candidates) in enumerate(
+                [
+                    ("candidates", [suggestion("others", 95.0), suggestion("shared", 90.0)]),
+                    ("candidates", [suggestion("others", 93.0)]),
+                    ("candidates", [suggestion("own", 92.0), suggestion("shared", 91.0)]),
+                ],
+                start=2,
+            ):
+                session.add(
+                    Holding(
+                        portfolio_id=portfolio.id,
+                        line=line,
+                        name=f"Acme {line}",
+                        currency="EUR",
+                        resolution=resolution,
+                        candidates=candidates,
+                    )
+                )
+
+        migrations_info.upgrade(url, "0012")
+
+        with database.session(TenantContext(ids["user"])) as session:
+            holdings = session.scalars(select(Holding).order_by(Holding.line)).all()
+            assert [(h.resolution, h.candidates) for h in holdings] == [
+                ("candidates", [suggestion("shared", 90.0)]),
+                ("unresolved", []),
+                ("candidates", [suggestion("own", 92.0), suggestion("shared", 91.0)]),
+            ]
+        migrations_info.downgrade(url, "0011")
+        migrations_info.upgrade(url)
+    finally:
+        database.dispose()
+        drop_database(url)
