@@ -6,7 +6,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Query, Response, status
 
-from hrdd.audit import service as audit
 from hrdd.audit.schemas import AuditEventList, AuditEventOut
 from hrdd.dates import PlausibleDate
 from hrdd.deps import Analyst, CachedRead, DbSession, Investor, in_worker_thread
@@ -116,7 +115,8 @@ def read_ruleset(
 
 @router.get(
     "/rulesets/{version_id}/history",
-    summary="Audit trail of a rule-set version (creation, every edited value, publication)",
+    summary="Audit trail of a rule-set version (creation, every edited value, publication); "
+    "a deleted draft's trail stays readable",
     response_model=AuditEventList,
     responses=_READ_ERRORS,
 )
@@ -126,8 +126,7 @@ def ruleset_history(
     _: Investor,
     page: Annotated[PageParams, Depends(page_params)],
 ) -> AuditEventList:
-    row = service.get_version(session, version_id)
-    events, next_cursor = audit.history(session, service.AUDIT_ENTITY, [row.id], page)
+    events, next_cursor = service.version_history(session, version_id, page)
     return AuditEventList(
         items=[AuditEventOut.model_validate(event, from_attributes=True) for event in events],
         next_cursor=next_cursor,

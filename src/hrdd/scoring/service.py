@@ -37,6 +37,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from hrdd.assessments.models import Assessment, AssessmentAnswer
 from hrdd.audit import service as audit
+from hrdd.audit.models import AuditEvent
 from hrdd.auth.models import Organisation
 from hrdd.auth.service import Principal
 from hrdd.caching import BoundedCache
@@ -100,6 +101,7 @@ from hrdd.scoring.schemas import (
 from hrdd.vocab import AssessmentStatus, DatePrecision, FulfilmentStatus, RiskBand, enum_label
 
 AUDIT_ENTITY = "ruleset_version"
+DRAFT_DELETED = "draft_deleted"
 ORGANISATION_ENTITY = "organisation"
 DEFAULT_RULESET_KEY = "default"
 # Draft edits are audited one changed value per event; beyond this many, one summary event.
@@ -570,7 +572,7 @@ def delete_draft(session: Session, draft: RuleSetVersion, actor: Principal) -> N
         actor,
         AUDIT_ENTITY,
         draft.id,
-        "draft_deleted",
+        DRAFT_DELETED,
         old={
             "key": draft.key,
             "version": draft.version,
@@ -578,6 +580,23 @@ def delete_draft(session: Session, draft: RuleSetVersion, actor: Principal) -> N
             "content_hash": draft.content_hash,
         },
     )
+
+
+def version_history(
+    session: Session, version_id: uuid.UUID, page: PageParams
+) -> tuple[list[AuditEvent], str | None]:
+    """The audit trail of a version, or of a draft since deleted: what it held and who
+    deleted it stay readable to its organisation (the audit is read under the tenant filter,
+    so another organisation's deleted draft is as unknown as any of its rows)."""
+    if session.get(RuleSetVersion, version_id) is None and not session.scalar(
+        select(AuditEvent.id).where(
+            AuditEvent.entity_type == AUDIT_ENTITY,
+            AuditEvent.entity_id == version_id,
+            AuditEvent.action == DRAFT_DELETED,
+        )
+    ):
+        raise NotFound(f"no rule-set version {version_id}")
+    return audit.history(session, AUDIT_ENTITY, [version_id], page)
 
 
 def choose_version(
