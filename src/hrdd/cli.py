@@ -66,7 +66,7 @@ def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
     url = get_settings().database_url
     migrations_info.upgrade(url, revision)
     current = migrations_info.current_revision(url)
-    typer.echo(f"database at {current}")
+    typer.echo(_where_the_database_is(current))
     if revision != "head" and current != revision:
         typer.echo(f"(upgrade never goes back: `hrdd db downgrade {revision}` does)")
 
@@ -79,7 +79,11 @@ def db_downgrade(revision: Annotated[str, typer.Argument()]) -> None:
 
     url = get_settings().database_url
     migrations_info.downgrade(url, revision)
-    typer.echo(f"database at {migrations_info.current_revision(url)}")
+    typer.echo(_where_the_database_is(migrations_info.current_revision(url)))
+
+
+def _where_the_database_is(revision: str | None) -> str:
+    return f"database at {revision or 'base (no migration applied)'}"
 
 
 @org_app.command("create")

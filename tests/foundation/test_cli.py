@@ -55,6 +55,8 @@ def test_db_upgrade_and_downgrade_say_where_the_database_is(cli_database):
     assert down.exit_code == 0, down.output
     assert "database at 0009" in down.output
     assert migrations_info.current_revision(cli_database) == "0009"
+    bare = runner.invoke(cli, ["db", "downgrade", "base"])
+    assert "database at base (no migration applied)" in bare.output, bare.output
     assert f"database at {head}" in runner.invoke(cli, ["db", "upgrade"]).output
 
 
