@@ -416,3 +416,45 @@ def test_1500_holdings_render_on_a_sensible_number_of_pages() -> None:
 def test_no_cell_text_runs_into_the_next_cell(small_pdf: bytes) -> None:
     # Headers are drawn in bold, and the longest key-figure label is wider than its column.
     assert crowded_runs(small_pdf) == []
+
+
+def test_long_table_cells_wrap_instead_of_being_cut() -> None:
+    reason = (
+        "Example Foods S.A. has no submitted or final assessment and no evidence in effect "
+        "(none on record, or none dated on or before today)"
+    )
+    identifiers = [
+        Identifier(scheme="ISIN", value="CH0000000001"),
+        Identifier(scheme="Ticker", value="SIX:EXMPL"),
+    ]
+    report = portfolio_report(5)
+    holdings = [
+        report.holdings[1].model_copy(
+            update={
+                "identifiers": identifiers,
+                "band": RiskBand.severe,
+                "action": InvestorAction.vote_or_file_resolution,
+                "company_listed": False,
+            }
+        ),
+        *report.holdings[2:],
+    ]
+    unassessed = [
+        report.unassessed[0].model_copy(update={"identifiers": identifiers, "reason": reason})
+    ]
+    changed = report.model_copy(update={"holdings": holdings, "unassessed": unassessed})
+    text = squashed("".join(page_texts(render(changed))))
+    holdings_table = text.split("Allholdings")[1].split("Unassessedexposure")[0]
+    assert squashed("ISIN CH0000000001; Ticker SIX:EXMPL") in holdings_table
+    assert squashed("Governance rights") in holdings_table
+    unassessed_table = text.split("Unassessedexposure")[1]
+    assert squashed(reason) in unassessed_table
+    assert "…" not in holdings_table + unassessed_table
+
+
+def test_a_section_heading_is_kept_with_its_first_holding(small_pdf: bytes) -> None:
+    """Key figures and charts leave little room on the first page: the flagged section starts
+    where its first holding's detail fits, not as a lone heading at the foot of a page."""
+    heading_page = next(text for text in page_texts(small_pdf) if "Flagged holdings" in text)
+    after_heading = heading_page.split("Flagged holdings")[1]
+    assert "Band and score" in after_heading, after_heading

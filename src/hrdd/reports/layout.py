@@ -46,6 +46,7 @@ from hrdd.reports.text import (
     fit_plain_text,
     link_markup,
     url_markup,
+    wrap_plain_text,
 )
 from hrdd.scoring.engine import ACTION_WORDS
 from hrdd.vocab import AssessmentStatus, DatePrecision, InvestorAction, RiskBand, enum_label
@@ -404,28 +405,40 @@ class OutlineMark(Flowable):
 
 
 PLAIN_FONT_SIZE = 7.0
-PLAIN_ROW_HEIGHT = 10.5
+PLAIN_ROW_HEIGHT = 10.5  # a row of one line
+_PLAIN_LEADING = PLAIN_FONT_SIZE + 1  # each further line of a row
 _PLAIN_PADDING = 2.5
+# Lines a cell of a long table wraps to before it is cut with an ellipsis: enough for a reason
+# or a list of identifiers, while a 3,000-character name cannot make a row taller than a page.
+PLAIN_MAX_LINES = 8
 
 
-def fit_plain_row(
+def wrap_plain_row(
     cells: Sequence[str], col_widths: Sequence[float], *, font: str = BODY_FONT
 ) -> tuple[str, ...]:
-    """Clean, reorder and shorten each cell to one line that fits its column in ``font``."""
+    """Clean, reorder and wrap each cell to lines that fit its column in ``font``."""
     return tuple(
-        fit_plain_text(cell, font, PLAIN_FONT_SIZE, width - 2 * _PLAIN_PADDING)
+        "\n".join(
+            wrap_plain_text(
+                cell, font, PLAIN_FONT_SIZE, width - 2 * _PLAIN_PADDING, max_lines=PLAIN_MAX_LINES
+            )
+        )
         for cell, width in zip(cells, col_widths, strict=True)
     )
 
 
+def _plain_row_height(row: Sequence[str]) -> float:
+    lines = max((cell.count("\n") + 1 for cell in row), default=1)
+    return PLAIN_ROW_HEIGHT + (lines - 1) * _PLAIN_LEADING
+
+
 class PlainRowsTable(Flowable):
-    """A long table of plain one-line strings, cut into one reportlab Table per page.
+    """A long table of plain strings, cut into one reportlab Table per page.
 
     One Table of n rows costs quadratic time when reportlab splits it page after page, and
-    Paragraph cells cost far more than strings. Rows here have a fixed height, so the rows that
-    fit in the space left are known without measuring: each page gets a small Table with the
-    header repeated, built only when it is drawn. Cells are fitted with `fit_plain_row`, so no
-    cell can outgrow its row.
+    Paragraph cells cost far more than strings. Cells are wrapped with `wrap_plain_row`, so
+    each row's height follows from its number of lines without measuring: each page gets a
+    small Table with the header repeated, built only when it is drawn.
     """
 
     def __init__(
@@ -439,9 +452,10 @@ class PlainRowsTable(Flowable):
         row_colours: Sequence[colors.Color | None] | None = None,
         start: int = 0,
         stop: int | None = None,
+        row_heights: Sequence[float] | None = None,
     ) -> None:
         super().__init__()
-        self._header = fit_plain_row(header, col_widths, font=BOLD_FONT)  # drawn in bold
+        self._header = wrap_plain_row(header, col_widths, font=BOLD_FONT)  # drawn in bold
         self._rows = rows
         self._col_widths = list(col_widths)
         self._right_aligned_columns = tuple(right_aligned_columns)
@@ -449,6 +463,11 @@ class PlainRowsTable(Flowable):
         self._row_colours = row_colours
         self._start = start
         self._stop = len(rows) if stop is None else stop
+        # Measured once for the whole table; the pieces share them.
+        self._row_heights = (
+            [_plain_row_height(row) for row in rows] if row_heights is None else row_heights
+        )
+        self._header_height = _plain_row_height(self._header)
         self.work_units = self._stop - self._start
 
     def _piece(self, start: int, stop: int) -> "PlainRowsTable":
@@ -463,20 +482,24 @@ class PlainRowsTable(Flowable):
             row_colours=self._row_colours,
             start=start,
             stop=stop,
+            row_heights=self._row_heights,
         )
 
     def wrap(self, available_width: float, available_height: float) -> tuple[float, float]:
         self.width = sum(self._col_widths)
-        self.height = PLAIN_ROW_HEIGHT * (1 + self._stop - self._start)
+        self.height = self._header_height + sum(self._row_heights[self._start : self._stop])
         return self.width, self.height
 
     def split(self, available_width: float, available_height: float) -> list[Flowable]:
-        rows_that_fit = int((available_height + 1e-6) // PLAIN_ROW_HEIGHT) - 1
-        if rows_that_fit < 1:
+        room = available_height + 1e-6 - self._header_height
+        middle = self._start
+        while middle < self._stop and self._row_heights[middle] <= room:
+            room -= self._row_heights[middle]
+            middle += 1
+        if middle == self._start:
             return []
-        if self._start + rows_that_fit >= self._stop:
+        if middle >= self._stop:
             return [self]
-        middle = self._start + rows_that_fit
         return [self._piece(self._start, middle), self._piece(middle, self._stop)]
 
     def _table(self) -> Table:
@@ -486,7 +509,7 @@ class PlainRowsTable(Flowable):
             ("FONTNAME", (0, 0), (-1, 0), BOLD_FONT),
             ("FONTSIZE", (0, 0), (-1, -1), PLAIN_FONT_SIZE),
             ("LEADING", (0, 0), (-1, -1), PLAIN_FONT_SIZE + 1),
-            ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+            ("VALIGN", (0, 0), (-1, -1), "TOP"),
             ("LEFTPADDING", (0, 0), (-1, -1), _PLAIN_PADDING),
             ("RIGHTPADDING", (0, 0), (-1, -1), _PLAIN_PADDING),
             ("TOPPADDING", (0, 0), (-1, -1), 0),
@@ -503,7 +526,7 @@ class PlainRowsTable(Flowable):
                 if colour is not None:
                     cell = (self._colour_column, offset + 1)
                     commands.append(("TEXTCOLOR", cell, cell, colour))
-        row_heights = [PLAIN_ROW_HEIGHT] * len(data)
+        row_heights = [self._header_height, *self._row_heights[self._start : self._stop]]
         return Table(data, colWidths=self._col_widths, rowHeights=row_heights, style=commands)
 
     def draw(self) -> None:

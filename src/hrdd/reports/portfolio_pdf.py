@@ -12,6 +12,7 @@ from hrdd.reports.charts import band_count_chart, band_exposure_chart
 from hrdd.reports.layout import (
     BAND_TEXT_COLOURS,
     NO_VALUE,
+    PLAIN_MAX_LINES,
     OutlineMark,
     PlainRowsTable,
     ProgressCallback,
@@ -24,7 +25,6 @@ from hrdd.reports.layout import (
     cell_text_width,
     citation_markup,
     evidence_suffix,
-    fit_plain_row,
     format_date,
     format_identifiers,
     format_money,
@@ -39,6 +39,7 @@ from hrdd.reports.layout import (
     section_heading,
     section_start,
     short_action_label,
+    wrap_plain_row,
 )
 from hrdd.reports.schemas import (
     FlaggedHolding,
@@ -327,36 +328,38 @@ class _PortfolioReportBuilder:
         )
         return [heading, table]
 
-    def flagged(self) -> list[Flowable]:
-        story = section_start("Flagged holdings", self.styles, key="flagged")
-        if not self.report.flagged:
-            return [*story, Paragraph("No holding is flagged.", self.styles.body)]
-        story.append(
-            Paragraph(
-                f"{_holdings(len(self.report.flagged))} "
-                f"{'is' if len(self.report.flagged) == 1 else 'are'} flagged for attention.",
-                self.styles.body,
-            )
+    def _detailed_section(
+        self, title: str, key: str, intro: str, holdings: Sequence[FlaggedHolding]
+    ) -> list[Flowable]:
+        """A section of holding details. Its heading and introduction stay on the page of the
+        first detail: a heading alone at the foot of a page introduces nothing."""
+        details = [self._holding_detail(f"{key}-{index}", h) for index, h in enumerate(holdings)]
+        first = details[0] if details else []
+        story = section_start(
+            title, self.styles, key=key, keep_with=[Paragraph(intro, self.styles.body), *first]
         )
-        for index, holding in enumerate(self.report.flagged):
-            story += self._holding_detail(f"flagged-{index}", holding)
+        for detail in details[1:]:
+            story += detail
         return story
 
+    def flagged(self) -> list[Flowable]:
+        flagged = self.report.flagged
+        if not flagged:
+            intro = "No holding is flagged."
+        else:
+            verb = "is" if len(flagged) == 1 else "are"
+            intro = f"{_holdings(len(flagged))} {verb} flagged for attention."
+        return self._detailed_section("Flagged holdings", "flagged", intro, flagged)
+
     def medium(self) -> list[Flowable]:
-        if not self.report.medium:
+        medium = self.report.medium
+        if not medium:
             return []
-        story = section_start("Medium-risk holdings", self.styles, key="medium")
-        count = len(self.report.medium)
-        story.append(
-            Paragraph(
-                f"{_holdings(count)} {'is' if count == 1 else 'are'} in the medium band with no "
-                "red flag: what each score rests on and the evidence to engage with.",
-                self.styles.body,
-            )
+        intro = (
+            f"{_holdings(len(medium))} {'is' if len(medium) == 1 else 'are'} in the medium band "
+            "with no red flag: what each score rests on and the evidence to engage with."
         )
-        for index, holding in enumerate(self.report.medium):
-            story += self._holding_detail(f"medium-{index}", holding)
-        return story
+        return self._detailed_section("Medium-risk holdings", "medium", intro, medium)
 
     def _holding_cells(self, holding: HoldingRow) -> list[str]:
         return [
@@ -383,7 +386,7 @@ class _PortfolioReportBuilder:
         widths = [self.width * share for _, share in _HOLDINGS_COLUMNS]
         header = [name for name, _ in _HOLDINGS_COLUMNS]
         header[2] = f"Value ({self.currency})"
-        rows = [fit_plain_row(self._holding_cells(holding), widths) for holding in holdings]
+        rows = [wrap_plain_row(self._holding_cells(holding), widths) for holding in holdings]
         colours = [
             None if holding.band is None else BAND_TEXT_COLOURS[holding.band]
             for holding in holdings
@@ -391,7 +394,7 @@ class _PortfolioReportBuilder:
         story += [
             Paragraph(
                 f"{len(holdings):,} holdings. Values in {escape_for_paragraph(self.currency)}; "
-                "long names are shortened with an ellipsis.",
+                f"text longer than {PLAIN_MAX_LINES} lines of its column is cut with an ellipsis.",
                 self.styles.small,
             ),
             PlainRowsTable(
@@ -437,7 +440,7 @@ class _PortfolioReportBuilder:
         widths = [self.width * share for _, share in _UNASSESSED_COLUMNS]
         header = [name for name, _ in _UNASSESSED_COLUMNS]
         header[2] = f"Value ({self.currency})"
-        rows = [fit_plain_row(self._unassessed_cells(holding), widths) for holding in unassessed]
+        rows = [wrap_plain_row(self._unassessed_cells(holding), widths) for holding in unassessed]
         story.append(
             PlainRowsTable(header, rows, widths, right_aligned_columns=_UNASSESSED_NUMERIC_COLUMNS)
         )

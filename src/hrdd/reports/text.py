@@ -132,15 +132,66 @@ def fit_plain_text(text: str, font_name: str, font_size: float, width: float) ->
     line = to_visual_order(clean_text(text, keep_newlines=False))
     if stringWidth(line, font_name, font_size) <= width:
         return line
+    kept = _longest_fitting_prefix(line, font_name, font_size, width, ELLIPSIS)
+    return line[:kept].rstrip() + ELLIPSIS
+
+
+def _longest_fitting_prefix(
+    text: str, font_name: str, font_size: float, width: float, suffix: str = ""
+) -> int:
+    """How many leading characters of `text`, followed by `suffix`, fit in `width`."""
     # Binary search on the number of characters kept: a few stringWidth calls per long cell.
-    shortest, longest = 0, len(line)
+    shortest, longest = 0, len(text)
     while shortest < longest:
         middle = (shortest + longest + 1) // 2
-        if stringWidth(line[:middle] + ELLIPSIS, font_name, font_size) <= width:
+        if stringWidth(text[:middle] + suffix, font_name, font_size) <= width:
             shortest = middle
         else:
             longest = middle - 1
-    return line[:shortest].rstrip() + ELLIPSIS
+    return shortest
+
+
+def wrap_plain_text(
+    text: str, font_name: str, font_size: float, width: float, *, max_lines: int
+) -> list[str]:
+    """Printable lines for a plain-string table cell: words wrapped to `width` (a word wider
+    than that is broken), each line in visual order, at most `max_lines` of them.
+
+    Text that needs more lines ends its last line with an ellipsis: a cell cannot outgrow a
+    page. Wrapping happens in logical order, so right-to-left text reads top to bottom.
+    """
+    register_fonts()  # widths are measured in the bundled fonts
+    line = clean_text(text, keep_newlines=False)
+    right_to_left = not line.isascii() and contains_right_to_left(line)
+    if right_to_left:
+        line = _shape(line)
+
+    def fits(candidate: str) -> bool:
+        return stringWidth(candidate, font_name, font_size) <= width
+
+    lines: list[str] = []
+    current = ""
+    for word in line.split(" "):
+        candidate = f"{current} {word}" if current else word
+        if fits(candidate):
+            current = candidate
+            continue
+        if current:
+            lines.append(current)
+        while not fits(word):
+            cut = max(_longest_fitting_prefix(word, font_name, font_size, width), 1)
+            lines.append(word[:cut])
+            word = word[cut:]
+        current = word
+    lines.append(current)
+    if len(lines) > max_lines:
+        last = lines[max_lines - 1]
+        kept = _longest_fitting_prefix(last, font_name, font_size, width, ELLIPSIS)
+        lines = [*lines[: max_lines - 1], last[:kept].rstrip() + ELLIPSIS]
+    if not right_to_left:
+        return [_BIDI_CONTROLS.sub("", part) for part in lines]
+    base_direction = "R" if get_base_level(line) == 1 else "L"
+    return [_visual_line(part, base_direction) for part in lines]
 
 
 def is_web_url(url: str | None) -> bool:
