@@ -367,3 +367,32 @@ def test_0012_drops_suggestions_of_companies_the_holding_cannot_see(tmp_path):
     finally:
         database.dispose()
         drop_database(url)
+
+
+def test_0013_downgrade_rewrites_the_trend_the_release_before_does_not_know(tmp_path):
+    url = fresh_database_url(tmp_path, "migrations_0013")
+    database = Database(url)
+    try:
+        migrations_info.upgrade(url)
+        load_bundled_content(database, Settings(database_url=url))
+        org_id, company_id, version_id = _organisation_and_company(database)
+        with database.session(TenantContext(org_id), write=True) as session:
+            assessment = Assessment(
+                company_id=company_id,
+                questionnaire_version_id=version_id,
+                status="final",
+                created_by_name="test",
+            )
+            session.add(assessment)
+            session.flush()
+            scoring.assessment_score(session, assessment.id, None)
+        with database.session(SYSTEM, write=True) as session:
+            stored = session.scalars(select(StoredScore)).one()
+            stored.result = {**stored.result, "trend": "basis_changed"}
+
+        migrations_info.downgrade(url, "0012")
+        with database.session(SYSTEM) as session:
+            assert session.scalars(select(StoredScore)).one().result["trend"] == "rules_changed"
+    finally:
+        database.dispose()
+        drop_database(url)

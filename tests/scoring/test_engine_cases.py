@@ -21,7 +21,7 @@ from test_engine_support import (
 
 from hrdd.scoring.engine import ScoringInputError, score
 from hrdd.scoring.inputs import AnswerInput, QuestionSpec, ScoreRequest
-from hrdd.scoring.rules import parse_ruleset
+from hrdd.scoring.rules import RISK_BAND_ORDER, parse_ruleset
 from hrdd.vocab import (
     AffectedGroup,
     Confidence,
@@ -556,6 +556,28 @@ def test_a_change_of_rules_is_not_read_as_a_trend() -> None:
     assert "rose" not in current.action_reason
     assert current.diff is not None  # the diff still explains what moved, rules included
     assert "ruleset" in {e.kind for e in current.diff.entries}
+
+
+def test_a_first_assessed_score_is_not_read_against_the_evidence_alone() -> None:
+    """A holding scored on its evidence alone counts no practice gaps; its first assessed
+    score adds what the assessment found. That rise is no change in the company: the ladder
+    must not step up for it (the reviewer saw "Risk rose 47.7 points ... one rung up")."""
+    as_of = dt.date(2024, 6, 1)
+    items = [incident("hack", dt.date(2024, 5, 1), severity=3)]
+    evidence_only = score(request(as_of, (), items, assessed=False))
+    first = score(request(as_of, (), items, previous=evidence_only, previous_assessed=False))
+    assert first.overall > evidence_only.overall
+    assert RISK_BAND_ORDER.index(first.band) > RISK_BAND_ORDER.index(evidence_only.band)
+    assert first.trend == "basis_changed"
+    assert first.action is score(request(as_of, (), items)).action  # band and red flags alone
+    assert "rose" not in first.action_reason
+    assert "counted the evidence alone" in first.action_reason
+    [inputs] = [e for e in first.diff.entries if e.kind == "inputs"]
+    assert "basis" in inputs.reason
+    # Read against the assessed score before it, the same rise is a trend.
+    again = score(request(as_of, (), items, previous=evidence_only))
+    assert again.trend == "worsening"
+    assert "rose" in again.action_reason
 
 
 def test_rules_under_the_same_key_and_number_are_told_apart_by_their_content() -> None:

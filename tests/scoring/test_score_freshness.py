@@ -138,6 +138,35 @@ def test_a_submitted_assessment_reads_no_trend_from_its_draft_scores(
     assert submitted["summary"]["trend"] is None
 
 
+def test_a_first_submitted_assessment_is_no_rise_over_the_evidence_alone(
+    client, db, tenant_a, company, questionnaire
+):
+    """Scored on its evidence alone a company has no practice gaps; its first submitted
+    assessment adds them. The rise is what the assessment found, not a change in the company:
+    no trend, no step up the ladder (the reviewer saw "Risk rose 47.7 points ... one rung up"
+    on every first approved assessment)."""
+    org = tenant_a.organisation_id
+    add_incident(
+        db,
+        company,
+        event_date=utcnow().date() - dt.timedelta(days=60),
+        severity=2,
+        affected_groups=("general_public",),
+    )
+    with db.session(TenantContext(org), write=True) as session:
+        evidence_only = service.current_scores(session, [company])[company]
+    assert evidence_only.assessment_id is None
+    answers = answer_payloads(questionnaire, DisclosureLevel.no)
+    assessment = make_assessment(db, org, company, answers, AssessmentStatus.submitted)
+
+    first = read(client, tenant_a, assessment)
+    assert first["result"]["overall"] > evidence_only.overall
+    assert first["result"]["trend"] == "basis_changed"
+    assert first["summary"]["trend"] is None
+    assert "rose" not in first["summary"]["action_reason"]
+    assert "counted the evidence alone" in first["summary"]["action_reason"]
+
+
 def test_approving_an_assessment_moves_the_company_score_to_it(
     client, db, tenant_a, company, questionnaire
 ):

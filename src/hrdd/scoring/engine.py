@@ -926,12 +926,20 @@ def _rules_label(ruleset_id: str, version: int, content_hash: str | None) -> str
     return f"{ruleset_id} v{version}" + (f" ({content_hash[:12]})" if content_hash else "")
 
 
-def _trend(overall: Decimal, band: RiskBand, previous: ScoreResult | None, rules: RuleSet) -> Trend:
+def _same_basis(request: ScoreRequest) -> bool:
+    return request.previous_assessed == request.assessed
+
+
+def _trend(overall: Decimal, band: RiskBand, request: ScoreRequest) -> Trend:
+    previous, rules = request.previous, request.ruleset
     if previous is None:
         return "first"
     if not _same_rules(previous, rules):
         # A change of rules is not a change of the company: no trend until the next score.
         return "rules_changed"
+    if not _same_basis(request):
+        # Nor is what an assessment finds beside the evidence (its practice gaps).
+        return "basis_changed"
     change = overall - previous.overall
     threshold = Decimal(str(rules.actions.worsening.min_increase_points))
     band_move = RISK_BAND_ORDER.index(band) - RISK_BAND_ORDER.index(previous.band)
@@ -986,6 +994,16 @@ def _action(
                 f"The rule set changed since the previous score ({before} to {after}), so the "
                 "change in risk is not read as a trend: the action follows the band and red "
                 "flags."
+            )
+        elif trend == "basis_changed":
+            before, now = (
+                ("the evidence alone", "the assessment's answers too")
+                if assessed
+                else ("an assessment's answers too", "the evidence alone")
+            )
+            reasons.append(
+                f"The previous score counted {before}; this one counts {now}, so the change in "
+                "risk is not read as a trend: the action follows the band and red flags."
             )
         elif trend == "worsening":
             steps = rules.actions.worsening.steps_up
@@ -1075,6 +1093,8 @@ def _diff(
                 if previous.as_of != as_of
                 else "the rule set changed (it is part of the inputs)"
                 if not _same_rules(previous, rules)
+                else "the score now rests on another basis (evidence alone, or an assessment too)"
+                if trend == "basis_changed"
                 else "answers, evidence, commitments or the company's website changed",
             )
         )
@@ -1195,7 +1215,7 @@ def score(request: ScoreRequest) -> ScoreResult:
         policy, evidence, rules, day, evidence_risk, floor, overall_value, request.assessed
     )
     digest = inputs_hash(request)
-    trend = "in_progress" if request.in_progress else _trend(overall, band, request.previous, rules)
+    trend = "in_progress" if request.in_progress else _trend(overall, band, request)
     action, action_reason = _action(
         band, overall, overrides, trend, request.previous, rules, assessed=request.assessed
     )

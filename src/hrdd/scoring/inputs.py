@@ -237,6 +237,10 @@ class ScoreRequest(_Frozen):
     # True for a draft: its score moves as answers are filled in, which is not a trend (an
     # empty draft scores high, so filling it in would read as risk falling).
     in_progress: bool = False
+    # Whether ``previous`` rested on an assessment. A holding's first assessed score follows
+    # its score on evidence alone, which counts no practice gaps: the difference between the
+    # two is what the assessment found, not a change in the company.
+    previous_assessed: bool = True
 
     @field_validator("questions")
     @classmethod
@@ -336,8 +340,11 @@ def _answer_shape_problems(question: QuestionSpec, answer: AnswerInput) -> list[
 
 ContributionKind = Literal["answer", "incident", "commitment", "override", "theme"]
 # rules_changed: the previous score used another rule-set version, so no trend is read;
-# in_progress: a draft's score, no trend is read either.
-Trend = Literal["first", "rules_changed", "in_progress", "worsening", "stable", "improving"]
+# basis_changed: the previous score rested on evidence alone and this one on an assessment
+# (or the other way round), no trend is read either; in_progress: a draft's score, likewise.
+Trend = Literal[
+    "first", "rules_changed", "basis_changed", "in_progress", "worsening", "stable", "improving"
+]
 
 
 class Contribution(_Frozen):

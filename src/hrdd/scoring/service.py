@@ -123,6 +123,7 @@ _STANDING = frozenset(_REPRESENTATIVE_ORDER)
 _TRENDS: dict[str, ScoreTrend | None] = {
     "first": None,
     "rules_changed": None,
+    "basis_changed": None,
     "in_progress": None,
     "worsening": "up",
     "improving": "down",
@@ -794,7 +795,7 @@ def build_request(
     ruleset: RuleSet,
     ruleset_questionnaire: Questionnaire | None,
     as_of: dt.date,
-    previous: ScoreResult | None,
+    previous: StoredScore | None,
 ) -> ScoreRequest:
     """The engine's input for one subject; an evidence-only score has no answers (its
     conditional questions are hidden, as they are in an empty assessment) and is rated on the
@@ -823,7 +824,8 @@ def build_request(
             commitments=commitments,
             ruleset=ruleset,
             as_of=as_of,
-            previous=previous,
+            previous=result_of(previous) if previous is not None else None,
+            previous_assessed=previous is None or previous.assessment_id is not None,
             assessed=subject.assessment is not None,
             in_progress=_in_progress(subject),
         )
@@ -991,13 +993,15 @@ def _score_and_store(
     )
     scored = []
     for subject in subjects:
-        previous_row = latest.previous(subject)
-        previous = result_of(previous_row) if previous_row is not None else None
-        if previous is not None and previous.trend == "in_progress" and not _in_progress(subject):
+        previous = latest.previous(subject)
+        if (
+            previous is not None
+            and previous.result.get("trend") == "in_progress"
+            and not _in_progress(subject)
+        ):
             # Its first score once submitted: the draft's scores were work in progress, so the
             # trend is read against what stood for the company before.
-            earlier = latest.before(subject)
-            previous = result_of(earlier) if earlier is not None else None
+            previous = latest.before(subject)
         request = build_request(subject, loaded, ruleset, ruleset_questionnaire, today, previous)
         result = _run(request, subject)
         key = inputs_key(request)
@@ -1535,8 +1539,7 @@ def _score_assessment(
         .order_by(StoredScore.as_of.desc(), StoredScore.computed_at.desc())
         .limit(1)
     )
-    previous = result_of(earlier) if earlier is not None else None
-    request = build_request(subject, loaded, ruleset, None, day, previous)
+    request = build_request(subject, loaded, ruleset, None, day, earlier)
     scored = _Scored(subject, request, _run(request, subject), None)
     return _Batch(version, ruleset, loaded, [scored]), scored
 
