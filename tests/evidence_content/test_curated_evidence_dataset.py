@@ -4,6 +4,7 @@ promises, and every claim carries a traceable source."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -17,7 +18,13 @@ from hrdd.evidence.content import (
     SourceRef,
     load_evidence_dir,
 )
-from hrdd.vocab import DatePrecision, EvidenceStatus, EvidenceType, FulfilmentStatus
+from hrdd.vocab import (
+    DatePrecision,
+    EvidenceStatus,
+    EvidenceType,
+    FulfilmentStatus,
+    SourceClass,
+)
 
 SURVEILLANCE_COMPANIES = {
     "nso-group",
@@ -196,3 +203,73 @@ def test_cellebrite_keeps_its_nasdaq_ticker_without_an_unconfirmed_isin(
     identifiers = dataset.company("cellebrite").company.identifiers
     assert identifiers.tickers == ["NASDAQ:CLBT"]
     assert identifiers.isins == []
+
+
+def reader_text(document: EvidenceDocument) -> Iterator[tuple[str, str]]:
+    """Every sentence of a document a report or an API reader may see, with where it is."""
+    slug = document.company.slug
+    if document.company.notes:
+        yield f"{slug} notes", document.company.notes
+    for link in document.ownership:
+        if link.note:
+            yield f"{slug} ownership {link.owner_name}", link.note
+    for item in document.incidents:
+        texts = [item.summary, item.severity_rationale, item.role_rationale]
+        texts += [item.status_note, item.note]
+        texts += [item.related_listing.note if item.related_listing else None]
+        texts += [response.summary for response in item.company_responses]
+        texts += [claim.what for claim in item.date_disagreement]
+        yield from ((item.id, text) for text in texts if text)
+    for commitment in document.commitments:
+        texts = [commitment.claim, commitment.fulfilment_rationale, commitment.note]
+        yield from ((commitment.id, text) for text in texts if text)
+
+
+def test_reader_text_names_events_not_item_ids_files_or_fields(dataset: EvidenceDataset) -> None:
+    ids = {
+        item.id
+        for document in dataset.documents
+        for item in [*document.incidents, *document.commitments]
+    }
+    internal = re.compile(
+        r"\(see |\bthe \w+ file\b|\b(event_date|start_date|end_date|date_disagreement)\b"
+        r"|project's reference"
+    )
+    for document in dataset.documents:
+        for where, text in reader_text(document):
+            assert not internal.search(text), (where, text)
+            assert not any(item_id in text for item_id in ids), (where, text)
+
+
+def test_apples_own_announcement_is_labelled_a_party_statement(dataset: EvidenceDataset) -> None:
+    lawsuit = incident(dataset, "nso-group", "nso-2021-11-apple-lawsuit")
+    apple = next(source for source in lawsuit.sources if source.publisher == "Apple")
+    assert apple.source_class is SourceClass.company_statement
+
+
+def test_paragons_relayed_claim_says_who_relayed_it(dataset: EvidenceDataset) -> None:
+    paragon = dataset.company("paragon")
+    claim = next(c for c in paragon.commitments if c.id == "paragon-abuse-proof-claims")
+    assert "source close to the company" in claim.claim
+    assert "source close to the company" in (claim.source.note or "")
+
+
+def test_severities_follow_the_scale_or_say_why_not(dataset: EvidenceDataset) -> None:
+    # Level 5 of the scale: surveillance linked to detention (here, done while people were held).
+    serbia = incident(dataset, "cellebrite", "cellebrite-2024-12-serbia-digital-prison")
+    assert serbia.severity == 5
+    assert "detention" in serbia.severity_rationale
+    # Level 4 covers surveillance of defenders and politicians: a failed or unconfirmed attempt
+    # may sit lower only when its rationale says so, in the scale's terms.
+    for slug, item_id in (
+        ("nso-group", "nso-2016-08-million-dollar-dissident"),
+        ("sandvine", "sandvine-2023-09-eltantawy-injection"),
+        ("intellexa", "intellexa-2023-09-eltantawy-predator"),
+    ):
+        item = incident(dataset, slug, item_id)
+        if item.severity < 4:
+            assert "Level 4" in item.severity_rationale, item_id
+            assert "attempt" in item.severity_rationale, item_id
+    # Mansoor was jailed, but no source ties his detention to this attempt: not level 5.
+    mansoor = incident(dataset, "nso-group", "nso-2016-08-million-dollar-dissident")
+    assert "no cited source links his detention" in mansoor.severity_rationale
