@@ -85,6 +85,7 @@ def portfolio_report(holding_count: int = 40, **changes: object) -> PortfolioRep
                     weight=Decimal("0.0123"),
                     band=BANDS[index % 4],
                     score=float(index % 100),
+                    assessment_status=AssessmentStatus.final,
                     confidence=Confidence.high,
                     action=InvestorAction.engage,
                 )

@@ -383,3 +383,37 @@ def test_a_medium_band_holding_is_detailed_in_the_portfolio_report(client, tenan
     assert compact("Middling Interception Ltd") in medium
     assert compact("Why this action") in medium
     assert "Medium-risk holdings" in outline_titles(reader)
+
+
+def test_holdings_scored_on_evidence_alone_say_so_and_why(client, tenant_a, db, content):
+    nso_assessment(client, tenant_a, db)  # a draft: it does not count
+    portfolio = create_portfolio(client, tenant_a.investor, name="Evidence only")
+    csv = "name\nNSO Group\nMemento Labs\n"
+    assert upload(client, tenant_a.investor, portfolio, csv).status_code == 200
+    confirm_first_candidates(client, tenant_a.investor, portfolio)
+    held = client.get(f"{API}/portfolios/{portfolio}/risk", headers=tenant_a.investor).json()
+    memento = next(h for h in held["holdings"] if h["name"] == "Memento Labs")
+    assert (memento["band"], memento["assessment_status"]) == ("low", None)
+
+    response = client.get(f"{API}/portfolios/{portfolio}/report.pdf", headers=tenant_a.investor)
+    assert response.status_code == 200, response.text
+    reader = PdfReader(io.BytesIO(response.content))
+    text = pdf_text(reader)
+    assert compact("Evidence alone: not assessed yet") not in text
+    nso = text.split(compact("Flagged holdings"))[1].split(compact("All holdings"))[0]
+    assert (
+        compact(
+            "Evidence alone: no submitted assessment yet; a draft assessment is in progress and "
+            "does not count until it is submitted"
+        )
+        in nso
+    )
+    alone = text.split(compact("Scored on evidence alone"))[1].split(compact("All holdings"))[0]
+    assert compact("Memento Labs") in alone
+    assert compact("No submitted assessment yet: engage the company") in alone
+    assert compact("Evidence alone: no submitted assessment yet") in alone
+    table = text.split(compact("All holdings"))[1].split(compact("Unassessed exposure"))[0]
+    assert compact("Low (evidence only)") in table
+    assert compact("Severe (evidence only)") in table
+    assert compact("its band says nothing about practice") in text
+    assert "Scored on evidence alone" in outline_titles(reader)

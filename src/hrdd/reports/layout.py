@@ -689,9 +689,17 @@ _SCORE_SOURCES = {
 }
 
 
-def score_source(status: AssessmentStatus | None) -> str:
-    """What a score rests on, in words: an assessment of this status, or evidence alone."""
-    return _SCORE_SOURCES[status] if status is not None else "Evidence alone: not assessed yet"
+def score_source(status: AssessmentStatus | None, *, draft_in_progress: bool = False) -> str:
+    """What a score rests on, in words: an assessment of this status, or evidence alone (and
+    whether a draft, which does not count, is being written)."""
+    if status is not None:
+        return _SCORE_SOURCES[status]
+    if draft_in_progress:
+        return (
+            "Evidence alone: no submitted assessment yet; a draft assessment is in progress "
+            "and does not count until it is submitted"
+        )
+    return "Evidence alone: no submitted assessment yet"
 
 
 def rule_set_label(rule_set: RuleSetRef) -> str:

@@ -52,11 +52,11 @@ from hrdd.reports.text import escape_for_paragraph
 from hrdd.vocab import RiskBand, enum_label
 
 _HOLDINGS_COLUMNS = (
-    ("Holding", 0.23),
-    ("Identifiers", 0.17),
+    ("Holding", 0.21),
+    ("Identifiers", 0.15),
     ("Value", 0.13),
     ("Weight", 0.07),
-    ("Band", 0.10),
+    ("Band", 0.14),  # room for "(evidence only)"
     ("Score", 0.06),
     ("Confidence", 0.10),
     ("Action", 0.14),
@@ -88,10 +88,17 @@ def _holdings(count: int) -> str:
 
 
 def _rests_on(holding: FlaggedHolding) -> str:
-    source = score_source(holding.assessment_status)
+    source = score_source(holding.assessment_status, draft_in_progress=holding.draft_in_progress)
     if holding.scored_through is None:
         return source
     return f"The score of {holding.scored_through}, which it owns: {source[:1].lower()}{source[1:]}"
+
+
+def _band_cell(holding: HoldingRow) -> str:
+    if holding.band is None:
+        return "Unassessed"
+    band = enum_label(holding.band)
+    return f"{band} (evidence only)" if holding.evidence_only else band
 
 
 class _PortfolioReportBuilder:
@@ -361,13 +368,26 @@ class _PortfolioReportBuilder:
         )
         return self._detailed_section("Medium-risk holdings", "medium", intro, medium)
 
+    def evidence_only(self) -> list[Flowable]:
+        holdings = self.report.evidence_only
+        if not holdings:
+            return []
+        intro = (
+            f"{_holdings(len(holdings))} {'is' if len(holdings) == 1 else 'are'} scored on "
+            'evidence alone, with no submitted or final assessment, and marked "evidence '
+            'only" in the holdings table. Such a score counts the documented harm only: a low '
+            "band means little harm is on record, not that the company's practice was checked, "
+            "so each is to be engaged before its rating is relied on."
+        )
+        return self._detailed_section("Scored on evidence alone", "evidence-only", intro, holdings)
+
     def _holding_cells(self, holding: HoldingRow) -> list[str]:
         return [
             holding.name,
             format_identifiers(holding.identifiers),
             _plain_amount(holding.value),
             format_weight(holding.weight),
-            "Unassessed" if holding.band is None else enum_label(holding.band),
+            _band_cell(holding),
             format_score(holding.score),
             NO_VALUE if holding.confidence is None else enum_label(holding.confidence),
             NO_VALUE
@@ -430,8 +450,8 @@ class _PortfolioReportBuilder:
                 "waiting for someone to confirm which company it is, or is in a company with "
                 "neither a submitted assessment nor evidence on record. They stay in the "
                 "portfolio's exposure until they are matched and assessed. (Holdings scored on "
-                "their evidence alone, with no submitted assessment yet, are in the tables "
-                "above; their recommended action is at least engagement.)",
+                'their evidence alone, with no submitted assessment yet, are marked "evidence '
+                'only" in the table above; their recommended action is at least engagement.)',
                 self.styles.body,
             )
         )
@@ -452,6 +472,7 @@ class _PortfolioReportBuilder:
             *self.charts(),
             *self.flagged(),
             *self.medium(),
+            *self.evidence_only(),
             *self.holdings(),
             *self.unassessed(),
             PageBreak(),

@@ -253,6 +253,8 @@ class FlaggedHolding(ReportData):
     # company named here when the holding carries the score of a company it owns.
     assessment_status: AssessmentStatus | None = None
     scored_through: str | None = None
+    # A draft assessment of the scored company is being written; drafts do not count.
+    draft_in_progress: bool = False
     confidence: Confidence
     action: InvestorAction
     action_reason: NonEmptyText
@@ -271,9 +273,15 @@ class HoldingRow(ReportData):
     weight: Fraction | None = None
     band: RiskBand | None = None
     score: Score | None = None
+    # What the score rests on, as in FlaggedHolding: None with a band is evidence alone.
+    assessment_status: AssessmentStatus | None = None
     confidence: Confidence | None = None
     action: InvestorAction | None = None
     company_listed: bool = True
+
+    @property
+    def evidence_only(self) -> bool:
+        return self.band is not None and self.assessment_status is None
 
 
 class UnassessedHolding(ReportData):
@@ -294,6 +302,9 @@ class PortfolioReport(ReportData):
     # Medium-band holdings no red flag or escalation flags: what the score rests on, why the
     # action, the key evidence, so engaging them starts from the record.
     medium: list[FlaggedHolding] = Field(default_factory=list)
+    # The other holdings scored on evidence alone (low band): their band says nothing about
+    # practice, which no one has assessed, so each is detailed with why it is to be engaged.
+    evidence_only: list[FlaggedHolding] = Field(default_factory=list)
     holdings: list[HoldingRow] = Field(default_factory=list)
     unassessed: list[UnassessedHolding] = Field(default_factory=list)
     methodology: list[MethodologySection] = Field(default_factory=list)

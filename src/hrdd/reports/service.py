@@ -117,6 +117,12 @@ PORTFOLIO_METHOD = MethodologySection(
         "company, when its name resembles companies of the registry but no one has confirmed "
         "which one it is, or when its company has neither such an assessment nor evidence on "
         "record. Unassessed holdings stay in every total.",
+        "A score on evidence alone counts documented harm only: the company's practice was "
+        "not assessed, so it adds no policy-gap risk and its band says nothing about practice. "
+        "The band descriptions of the rule set below (such as low: verified basic practice) "
+        'hold for assessed companies; holdings scored on evidence alone are marked "evidence '
+        'only" in the holdings table, and those in the low band are listed with the reason '
+        "for their action.",
         "A holding needs escalation when its recommended action is collective escalation or "
         "more severe (voting or filing a resolution, divestment or exclusion).",
     ],
@@ -496,8 +502,22 @@ def _listed_companies(session: Session, holdings: Sequence[HoldingRisk]) -> set[
     return {row.id for row in rows}
 
 
+def _companies_with_drafts(session: Session, organisation_id: uuid.UUID) -> set[uuid.UUID]:
+    """Companies the organisation is writing a draft assessment of (drafts are not scored)."""
+    rows = session.execute(
+        select(Assessment.company_id).where(
+            Assessment.organisation_id == organisation_id,
+            Assessment.status == AssessmentStatus.draft.value,
+        )
+    )
+    return {row.company_id for row in rows}
+
+
 def _flagged(
-    holding: HoldingRisk, evidence: _KeyEvidence, listed: set[uuid.UUID]
+    holding: HoldingRisk,
+    evidence: _KeyEvidence,
+    listed: set[uuid.UUID],
+    drafting: set[uuid.UUID],
 ) -> FlaggedHolding:
     if (
         holding.overall is None
@@ -524,6 +544,8 @@ def _flagged(
             ),
             None,
         ),
+        draft_in_progress=holding.assessment_status is None
+        and holding.scored_company_id in drafting,
         confidence=holding.confidence,
         action=holding.action,
         action_reason=holding.action_reason,
@@ -584,11 +606,18 @@ def portfolio_report_from_risk(
     medium = riskiest_first(
         h for h in risk.holdings if h.assessed and h.band is RiskBand.medium and not _is_flagged(h)
     )
+    evidence_only = riskiest_first(
+        h
+        for h in risk.holdings
+        if h.assessed and h.assessment_status is None and h.band is RiskBand.low
+    )
+    detailed = (*flagged, *medium, *evidence_only)
     evidence = _key_evidence(
-        session, [h.scored_company_id for h in (*flagged, *medium) if h.scored_company_id]
+        session, [h.scored_company_id for h in detailed if h.scored_company_id]
     )
     version, _ = scoring.current_version(session)
     listed = _listed_companies(session, risk.holdings)
+    drafting = _companies_with_drafts(session, portfolio.organisation_id)
     return PortfolioReport(
         portfolio_name=portfolio.name,
         owner_organisation=_organisation_name(session, portfolio.organisation_id),
@@ -597,8 +626,9 @@ def portfolio_report_from_risk(
             id=risk.ruleset_id, version=str(risk.ruleset_version), content_hash=risk.ruleset_hash
         ),
         key_figures=_key_figures(risk),
-        flagged=[_flagged(h, evidence, listed) for h in flagged],
-        medium=[_flagged(h, evidence, listed) for h in medium],
+        flagged=[_flagged(h, evidence, listed, drafting) for h in flagged],
+        medium=[_flagged(h, evidence, listed, drafting) for h in medium],
+        evidence_only=[_flagged(h, evidence, listed, drafting) for h in evidence_only],
         holdings=[
             HoldingRow(
                 name=h.name,
@@ -607,6 +637,7 @@ def portfolio_report_from_risk(
                 weight=h.weight,
                 band=h.band,
                 score=h.overall,
+                assessment_status=h.assessment_status,
                 confidence=h.confidence,
                 action=h.action,
                 company_listed=h.company_id in listed,
