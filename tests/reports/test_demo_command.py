@@ -25,6 +25,17 @@ from hrdd.reports.demo import DEMO_ORGANISATION, PRODUCT_QUESTIONS
 
 runner = CliRunner()
 CONTROLS = ["nestle", "unilever"]
+SURVEILLANCE = [
+    *("nso-group", "candiru", "intellexa", "sandvine"),
+    *("cellebrite", "finfisher", "memento-labs", "paragon"),
+]
+NSO_FORENSIC_ALLEGATIONS = {
+    "nso-2016-08-million-dollar-dissident",
+    "nso-2019-10-morocco-hrds",
+    "nso-2020-12-al-jazeera-journalists",
+    "nso-2021-07-pegasus-project",
+    "nso-2021-11-palestinian-hrds",
+}
 
 
 @pytest.fixture
@@ -104,18 +115,26 @@ def test_demo_answers_cite_the_curated_record_and_a_rerun_adds_nothing(demo_data
             session.scalar(select(func.count()).select_from(Assessment)),
             session.scalar(select(func.count()).select_from(Portfolio)),
         )
-    findings = [i for i in items if i.type == "forensic_finding"]
-    assert answers["R1"]["value"] == str(len(findings))
-    assert {e["url"] for e in answers["R1"]["evidence"]} == {f.sources[0]["url"] for f in findings}
+    # R1 counts findings resting on forensic lab work, the Pegasus Project's included.
+    counted = [i for i in items if i.slug in NSO_FORENSIC_ALLEGATIONS]
+    assert answers["R1"]["value"] == str(len(NSO_FORENSIC_ALLEGATIONS)) == str(len(counted))
+    assert len(answers["R1"]["evidence"]) == len(counted)
+    assert "forensic lab" in answers["R1"]["comment"]
     listing = next(i for i in items if i.type == "trade_restriction_listing")
     assert answers["EU4"]["level"] == "full"
     assert listing.sources[0]["url"] in {e["url"] for e in answers["EU4"]["evidence"]}
+    # The effective date is not recorded: the announcement is not passed off as the start.
+    assert "announced 2021-11-03, date in force not recorded" in answers["EU4"]["comment"]
+    assert "from 2021-11-03" not in answers["EU4"]["comment"]
     assert answers["P1"]["level"] == "partial"
     assert answers["EX1"]["values"] == nso.categories
     # Nothing about the investor itself is made up.
     assert not any(question_id.startswith("IN") for question_id in answers)
     levels = {answer.get("level") for answer in answers.values()}
-    assert levels <= {"no_information", "partial", "full", None}
+    assert levels <= {"no_information", "partial", "full", "no", None}
+    # The only "no": a court sanctioned NSO for not producing the Pegasus code.
+    assert [q for q, a in answers.items() if a.get("level") == "no"] == ["GR4"]
+    assert answers["GR4"]["evidence"]
 
     second = runner.invoke(cli, ["demo", "--out", str(tmp_path / "two")])
     assert second.exit_code == 0, second.output
@@ -206,3 +225,78 @@ def test_portfolio_import_command(demo_database, tmp_path):
     )
     assert missing.exit_code == 1
     assert "no portfolio" in missing.output
+
+
+def demo_answers(database: Database) -> dict[str, dict[str, dict]]:
+    """Each bundled company's demo answers by slug, question id and payload."""
+    with database.session(SYSTEM) as session:
+        answers: dict[str, dict[str, dict]] = {}
+        for company in session.scalars(select(Company).where(Company.slug.is_not(None))):
+            assessment = session.scalar(
+                select(Assessment).where(Assessment.company_id == company.id)
+            )
+            answers[company.slug] = {
+                row.question_id: row.payload
+                for row in session.scalars(
+                    select(AssessmentAnswer).where(AssessmentAnswer.assessment_id == assessment.id)
+                )
+            }
+    return answers
+
+
+def cited(answer: dict) -> set[str]:
+    return {ref["url"] for ref in answer.get("evidence", [])}
+
+
+def test_demo_answers_agree_with_the_evidence_they_print(demo_database, tmp_path):
+    result = runner.invoke(cli, ["demo", "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    answers = demo_answers(demo_database)
+    with demo_database.session(SYSTEM) as session:
+        sources = {
+            item.slug: {s["url"] for s in item.sources}
+            | {r["source"]["url"] for r in item.company_responses}
+            for item in session.scalars(select(EvidenceItem))
+        }
+
+    # Every vendor's record shows a foreign government customer or exports: EX5 is yes, cited.
+    for slug in SURVEILLANCE:
+        assert answers[slug]["EX5"]["value"] == "yes", slug
+        assert answers[slug]["EX5"]["evidence"], slug
+    assert cited(answers["nso-group"]["EX5"]) <= sources["nso-2021-11-entity-list"]
+    assert (
+        cited(answers["cellebrite"]["EX5"]) <= sources["cellebrite-2024-12-serbia-digital-prison"]
+    )
+    assert cited(answers["finfisher"]["EX5"]) <= sources["finfisher-2023-05-charges"]
+    assert cited(answers["sandvine"]["EX5"]) <= sources["sandvine-2024-02-entity-list"]
+
+    # Sandvine was listed and delisted: not "no information", and the committee is named.
+    sandvine = answers["sandvine"]
+    assert sandvine["EU4"]["level"] == "no"
+    assert "in force from 2024-02-27" in sandvine["EU4"]["comment"]
+    assert cited(sandvine["EU4"]) & sources["sandvine-2024-10-entity-list-removal"]
+    assert sandvine["G3"]["value"] == "internal_committee"
+    assert "Business Ethics Committee" in sandvine["G3"]["comment"]
+    assert cited(sandvine["G3"]) <= sources["sandvine-2024-10-entity-list-removal"]
+
+    # Cellebrite cut off the Serbian customers: C5 is full, citing that step.
+    c5 = answers["cellebrite"]["C5"]
+    assert c5["level"] == "full"
+    assert cited(c5) <= sources["cellebrite-2025-02-serbia-customers-stopped"]
+
+    # R1: only findings with forensic lab work behind them; none recorded is not "0".
+    assert answers["intellexa"]["R1"]["value"] == "3"  # the Predator Files included
+    assert answers["paragon"]["R1"]["value"] == "2"  # WhatsApp's media-only account left out
+    for slug in ("finfisher", "memento-labs"):
+        assert "R1" not in answers[slug], slug
+
+    # Intellexa's SDN designation began in March 2024; the September round is an extension.
+    eu4 = answers["intellexa"]["EU4"]["comment"]
+    assert "Treasury Department, in force from 2024-03-05" in eu4
+    assert "announced 2024-09, date in force not recorded" in eu4
+
+    # A claim relayed by a source close to Paragon is not "the company claimed this publicly".
+    assert answers["paragon"]["EU1"]["level"] == "partial"
+    for slug, company in answers.items():
+        for question_id, answer in company.items():
+            assert "The company claimed" not in answer.get("comment", ""), (slug, question_id)

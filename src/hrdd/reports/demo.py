@@ -6,9 +6,14 @@ answer, each answer citing the curated sources it rests on:
 - a public claim recorded as a commitment of the company marks the questions it speaks to as
   partially disclosed (a claim is public, its substance is not verified; the scoring engine
   weighs the claim against the contradicting evidence);
-- an active Entity List or sanctions listing answers EU4; a revoked export licence EU3a/EU3b;
-- the number of recorded forensic findings answers R1; the curated categories answer EX1;
-- choice questions that offer an "unknown" or "not disclosed" option take it;
+- an active Entity List or sanctions listing answers EU4 yes, a listing since lifted answers it
+  no; a revoked export licence answers EU3a/EU3b;
+- R1 counts the recorded findings resting on forensic lab work (`_forensic_allegations`); with
+  none recorded it stays unanswered, since the record does not show those labs were checked;
+- the curated categories answer EX1;
+- `RECORDED_ANSWERS` holds the answers that named curated items settle (a foreign government
+  customer for EX5, a customer cut off for C5...), each citing the sources that say so;
+- choice questions that offer an "unknown" or "not disclosed" option take it otherwise;
 - every other disclosure question is `no_information`, and everything else, including the
   investor-position questions about the investor itself, is left for an analyst.
 
@@ -84,8 +89,23 @@ DESCRIBING_ORDER = {
     EvidenceType.forensic_finding.value: 0,
     EvidenceType.investigative_journalism.value: 1,
 }
-# Questions answered with the option that reports the absence of information.
+# Questions answered with the option that reports the absence of information, unless
+# RECORDED_ANSWERS has the company's answer.
 ABSENCE_CHOICES = {"EX5": "unknown", "G3": "none_identified", "DS2": "not_disclosed"}
+# Not answered "no information found" for want of an answer: whether the destinations the
+# record names count as high-risk is the analyst's judgement, and the record often names some.
+ANALYST_JUDGEMENT = frozenset({"EX3"})
+FORENSIC_LAB = "forensic_lab"
+# Types of item that report a finding of misuse; R1 counts those resting on forensic lab work.
+ALLEGATION_TYPES = {
+    EvidenceType.forensic_finding.value,
+    EvidenceType.investigative_journalism.value,
+}
+R1_COUNTED = (
+    "Counted: the findings in hrdd's curated evidence that rest on forensic lab work (Citizen "
+    "Lab, Amnesty's Security Lab or the like, including investigations they supported), one per "
+    "published report or investigation; findings reported only by the media are not counted."
+)
 # Questions about surveillance products, their buyers, their sale or their misuse: they do not
 # apply to a company that makes none. General governance questions (policy, board, grievance
 # channels, intimidation of critics, listings) apply to every company and are not here.
@@ -98,6 +118,241 @@ PRODUCT_QUESTIONS = frozenset(
         *("T1", "T2", "GR4"),
     }
 )
+
+
+@dataclass(frozen=True)
+class RecordedAnswer:
+    """An answer that curated items settle: the answer, why, and the sources it rests on, as
+    (item slug, source URL) pairs; the URL is one of the item's sources or response sources.
+    ``answer`` None leaves the question unanswered for an analyst (the sources disagree)."""
+
+    question_id: str
+    answer: dict[str, Any] | None
+    comment: str
+    cites: tuple[tuple[str, str], ...]
+
+
+# Answers drawn by hand from the curated items they cite (company slug -> answers). An answer
+# whose items are missing from the loaded record is not given: it never outlives its evidence.
+RECORDED_ANSWERS: dict[str, tuple[RecordedAnswer, ...]] = {
+    "nso-group": (
+        RecordedAnswer(
+            "EX5",
+            {"type": "single_choice", "value": "yes"},
+            "The US Commerce Department found in November 2021 that NSO developed and supplied "
+            "spyware that foreign governments used.",
+            (
+                (
+                    "nso-2021-11-entity-list",
+                    "https://www.commerce.gov/news/press-releases/2021/11/commerce-adds-nso-group"
+                    "-and-other-foreign-companies-entity-list",
+                ),
+            ),
+        ),
+        RecordedAnswer(
+            "DS2",
+            {"type": "single_choice", "value": "claims_no_visibility"},
+            "In December 2020 NSO said it had no access to the identities of the people its "
+            "customers surveil.",
+            (
+                (
+                    "nso-2020-12-al-jazeera-journalists",
+                    "https://www.benzinga.com/news/20/12/18869542/iphone-zero-click-vulnerability"
+                    "-exploited-by-infamous-nso-group-to-hack-3-dozen-al-jazeera-journalis",
+                ),
+            ),
+        ),
+        RecordedAnswer(
+            "GR4",
+            {"type": "disclosure", "level": "no"},
+            "In WhatsApp's case over the hacking of its users, a US federal court sanctioned NSO "
+            "in December 2024 for failing to produce the Pegasus code in usable form.",
+            (
+                (
+                    "nso-2024-12-whatsapp-liability-ruling",
+                    "https://www.dawn.com/news/1880263/us-judge-finds-israeli-firm-liable-for"
+                    "-whatsapp-hacking",
+                ),
+            ),
+        ),
+    ),
+    "candiru": (
+        RecordedAnswer(
+            "EX5",
+            {"type": "single_choice", "value": "yes"},
+            "The US Commerce Department found in November 2021 that Candiru developed and "
+            "supplied spyware that foreign governments used.",
+            (
+                (
+                    "candiru-2021-11-entity-list",
+                    "https://www.commerce.gov/news/press-releases/2021/11/commerce-adds-nso-group"
+                    "-and-other-foreign-companies-entity-list",
+                ),
+            ),
+        ),
+    ),
+    "cellebrite": (
+        RecordedAnswer(
+            "EX5",
+            {"type": "single_choice", "value": "yes"},
+            "Amnesty International found in December 2024 that Serbian police and Serbia's "
+            "Security Information Agency used Cellebrite's products; Cellebrite is based in "
+            "Israel.",
+            (
+                (
+                    "cellebrite-2024-12-serbia-digital-prison",
+                    "https://www.amnesty.org/en/latest/news/2024/12/serbia-authorities-using"
+                    "-spyware-and-cellebrite-forensic-extraction-tools-to-hack-journalists-and"
+                    "-activists/",
+                ),
+            ),
+        ),
+        RecordedAnswer(
+            "C5",
+            {"type": "disclosure", "level": "full"},
+            "In February 2025, after reviewing Amnesty's findings, Cellebrite stopped the Serbian "
+            "customers concerned from using its products; it did not say whether the suspension "
+            "is permanent.",
+            (
+                (
+                    "cellebrite-2025-02-serbia-customers-stopped",
+                    "https://techcrunch.com/2025/02/26/cellebrite-suspends-serbia-as-customer"
+                    "-after-claims-police-used-firms-tech-to-plant-spyware/",
+                ),
+                (
+                    "cellebrite-2025-02-serbia-customers-stopped",
+                    "https://securitylab.amnesty.org/latest/2025/02/serbia-cellebrite-halts"
+                    "-product-use-in-serbia-following-amnesty-surveillance-report/",
+                ),
+            ),
+        ),
+        RecordedAnswer(
+            "R3",
+            {"type": "disclosure", "level": "partial"},
+            "Cellebrite said it investigated Amnesty's December 2024 findings under its ethics "
+            "and integrity policies and announced the outcome (the Serbian customers concerned "
+            "were stopped); the sources name no external adviser.",
+            (
+                (
+                    "cellebrite-2025-02-serbia-customers-stopped",
+                    "https://techcrunch.com/2025/02/26/cellebrite-suspends-serbia-as-customer"
+                    "-after-claims-police-used-firms-tech-to-plant-spyware/",
+                ),
+            ),
+        ),
+    ),
+    "finfisher": (
+        RecordedAnswer(
+            "EX5",
+            {"type": "single_choice", "value": "yes"},
+            "In May 2023 Munich prosecutors charged four former managing directors of FinFisher "
+            "group companies with exporting the spyware outside the EU without a licence, after "
+            "a criminal complaint that FinSpy was sold to the Turkish government. These are "
+            "charges, not a conviction.",
+            (
+                (
+                    "finfisher-2023-05-charges",
+                    "https://www.ecchr.eu/en/press-release/after-criminal-complaint-by-civil"
+                    "-society-organizations-prosecutors-office-indicts-finfisher-executives/",
+                ),
+                (
+                    "finfisher-2023-05-charges",
+                    "https://www.businesslive.co.za/bloomberg/news/2023-05-22-germany-indicts"
+                    "-four-former-executives-over-spyware-sale-to-turkey/",
+                ),
+            ),
+        ),
+    ),
+    "intellexa": (
+        RecordedAnswer(
+            "EX5",
+            {"type": "single_choice", "value": "yes"},
+            "The Predator Files investigation (October 2023), with Amnesty's Security Lab, found "
+            "the alliance's products in at least 25 countries.",
+            (
+                (
+                    "intellexa-2023-10-predator-files",
+                    "https://securitylab.amnesty.org/latest/2023/10/global-predator-files"
+                    "-investigation-reveals-catastrophic-failure-to-regulate-surveillance-trade/",
+                ),
+            ),
+        ),
+    ),
+    "memento-labs": (
+        RecordedAnswer(
+            "EX5",
+            {"type": "single_choice", "value": "yes"},
+            "As Hacking Team: documents leaked in 2015 pointed to sales to the governments of "
+            "Sudan and Ethiopia, and until 2016 a global authorisation let it export its spyware "
+            "to 46 countries outside the EU.",
+            (
+                (
+                    "hackingteam-2015-07-leak",
+                    "https://www.apr.org/2015-07-06/a-hacker-is-hacked-controversial-italian"
+                    "-cyber-espionage-company-is-targeted",
+                ),
+                (
+                    "hackingteam-2016-03-export-licence-revoked",
+                    "https://www.helpnetsecurity.com/2016/04/06/hackingteams-global-export"
+                    "-license-revoked/",
+                ),
+            ),
+        ),
+    ),
+    "paragon": (
+        RecordedAnswer(
+            "EX5",
+            {"type": "single_choice", "value": "yes"},
+            "Italy was a customer: its contract with Paragon ended in 2025. A person familiar "
+            "with the matter said Paragon ended it; Italy's parliamentary committee said Italian "
+            "intelligence did. Paragon is based in Israel.",
+            (
+                (
+                    "paragon-2025-01-whatsapp-notifications",
+                    "https://ca.finance.yahoo.com/news/owner-spyware-used-alleged-whatsapp"
+                    "-060445817.html",
+                ),
+            ),
+        ),
+        # Who ended the Italian contract is disputed (see EX5): C5 is not settled either way.
+        RecordedAnswer(
+            "C5",
+            None,
+            "",
+            (
+                (
+                    "paragon-2025-01-whatsapp-notifications",
+                    "https://ca.finance.yahoo.com/news/owner-spyware-used-alleged-whatsapp"
+                    "-060445817.html",
+                ),
+            ),
+        ),
+    ),
+    "sandvine": (
+        RecordedAnswer(
+            "EX5",
+            {"type": "single_choice", "value": "yes"},
+            "The US Commerce Department listed Sandvine in February 2024 for supplying deep "
+            "packet inspection technology to the Government of Egypt; Sandvine is based in "
+            "Canada.",
+            (("sandvine-2024-02-entity-list", "https://lexbuild.dev/fr/2024/02/2024-03674"),),
+        ),
+        RecordedAnswer(
+            "G3",
+            {"type": "single_choice", "value": "internal_committee"},
+            "The US Commerce Department reported in October 2024 that Sandvine had set up a "
+            "Business Ethics Committee to vet deals. Its members are not public, so no "
+            "independent member can be verified: recorded as a committee of the company.",
+            (
+                (
+                    "sandvine-2024-10-entity-list-removal",
+                    "https://bis.gov/press-release/commerce-removes-sandvine-entity-list-following"
+                    "-significant-corporate-reforms-protect",
+                ),
+            ),
+        ),
+    ),
+}
 
 
 @dataclass(frozen=True)
@@ -150,6 +405,95 @@ def _active_listings(items: Sequence[EvidenceItem], today: date) -> list[Evidenc
     return active
 
 
+def _listing_words(item: EvidenceItem) -> str:
+    """A listing as its item records it: the date it took effect where a source gives one,
+    else the date it was announced (never an announcement passed off as the start)."""
+    listing = item.related_listing or {}
+    start = listing.get("start_date")
+    when = (
+        f"in force from {start}"
+        if start
+        else f"announced {iso_date(item.event_date, item.event_date_precision)}, date in force "
+        "not recorded"
+    )
+    return f"{item.title} ({listing.get('list_name', item.type)}, {when})"
+
+
+def _closing_words(item: EvidenceItem) -> str:
+    end = (item.related_listing or {}).get("end_date")
+    when = iso_date(item.event_date, item.event_date_precision)
+    return f"{item.title} (announced {when}" + (f", in force from {end})" if end else ")")
+
+
+def _eu4(items: Sequence[EvidenceItem], today: date) -> dict[str, Any] | None:
+    """EU4 from the recorded listings: yes while one is in force, no once all were lifted."""
+    listings = _active_listings(items, today)
+    if listings:
+        return {
+            "type": "disclosure",
+            "level": "full",
+            "comment": "Listed: " + "; ".join(_listing_words(i) for i in listings) + ".",
+            "evidence": _first_sources(listings),
+        }
+    ended = [i for i in items if i.type in LISTING_TYPES]
+    closings = [i for i in items if i.type in CLOSING_TYPES and i.related_listing]
+    if not ended or not closings:
+        return None
+    return {
+        "type": "disclosure",
+        "level": "no",
+        "comment": "No listing in force among those recorded in hrdd's curated evidence: "
+        + "; ".join(_listing_words(i) for i in ended)
+        + "; lifted: "
+        + "; ".join(_closing_words(i) for i in closings)
+        + ". Only these recorded listings were checked; screen the current lists before "
+        "relying on this.",
+        "evidence": _first_sources([*ended, *closings]),
+    }
+
+
+def _forensic_allegations(items: Sequence[EvidenceItem]) -> list[EvidenceItem]:
+    """The findings R1 counts: misuse reported with forensic lab work behind it."""
+    return [
+        i
+        for i in items
+        if i.type in ALLEGATION_TYPES
+        and any(s.get("source_class") == FORENSIC_LAB for s in i.sources)
+    ]
+
+
+def _lab_sources(items: Sequence[EvidenceItem]) -> list[dict[str, Any]]:
+    """Each item's first forensic lab source: the report the count rests on."""
+    return [
+        _evidence_ref(next(s for s in i.sources if s.get("source_class") == FORENSIC_LAB))
+        for i in items
+    ][:MAX_EVIDENCE]
+
+
+def _recorded_answers(
+    company: Company, items: Sequence[EvidenceItem]
+) -> dict[str, dict[str, Any] | None]:
+    """RECORDED_ANSWERS of the company whose cited sources are all in the loaded record."""
+    sources: dict[tuple[str | None, str], dict[str, Any]] = {}
+    for item in items:
+        cited = [*item.sources, *(r["source"] for r in item.company_responses)]
+        for source in cited:
+            sources.setdefault((item.slug, source["url"]), source)
+    answers: dict[str, dict[str, Any] | None] = {}
+    for recorded in RECORDED_ANSWERS.get(company.slug or "", ()):
+        if not all(cite in sources for cite in recorded.cites):
+            continue
+        if recorded.answer is None:
+            answers[recorded.question_id] = None
+            continue
+        answers[recorded.question_id] = {
+            **recorded.answer,
+            "comment": recorded.comment,
+            "evidence": [_evidence_ref(sources[cite]) for cite in recorded.cites],
+        }
+    return answers
+
+
 def derive_answers(
     questionnaire: Questionnaire,
     company: Company,
@@ -169,6 +513,8 @@ def derive_answers(
     control = not company.categories
     for question_id in disclosure_ids:
         if not control:
+            if question_id in ANALYST_JUDGEMENT:
+                continue
             answers[question_id] = {
                 "type": "disclosure",
                 "level": "no_information",
@@ -197,17 +543,19 @@ def derive_answers(
     for question_id, made in claims.items():
         answer_type = questionnaire.question(question_id).answer_type
         said = "; ".join(
-            f"{c.title} ({iso_date(c.date, c.date_precision)}, rated "
-            f"{words_of(c.fulfilment)} in hrdd's curated record)"
+            f"{c.title} ({iso_date(c.date, c.date_precision)}, source: "
+            f"{c.source.get('publisher', c.source['url'])}; rated {words_of(c.fulfilment)})"
             for c in made
         )
         # A claim is public but unverified: partial where the question allows it; a yes/no
         # question cannot be answered yes on the company's word alone.
         partial = isinstance(answer_type, DisclosureAnswerType) and answer_type.allow_partial
+        # Who voiced a claim varies (the company, a spokesperson, a source close to it): the
+        # comment names the claim and its source and leaves the speaker to them.
         answers[question_id] = {
             "type": "disclosure",
             "level": "partial" if partial else "no_information",
-            "comment": f"The company claimed this publicly: {said}. "
+            "comment": f"Claim recorded for the company in hrdd's curated evidence: {said}. "
             + (
                 "Recorded as partial: a public claim, not a verified practice."
                 if partial
@@ -216,19 +564,9 @@ def derive_answers(
             "evidence": [_evidence_ref(c.source) for c in made][:MAX_EVIDENCE],
         }
 
-    listings = _active_listings(items, today)
-    if listings:
-        answers["EU4"] = {
-            "type": "disclosure",
-            "level": "full",
-            "comment": "Listed: "
-            + "; ".join(
-                f"{(i.related_listing or {}).get('list_name', i.title)} from "
-                f"{iso_date(i.event_date, i.event_date_precision)}"
-                for i in listings
-            ),
-            "evidence": _first_sources(listings),
-        }
+    eu4 = _eu4(items, today)
+    if eu4:
+        answers["EU4"] = eu4
 
     if company.categories:
         # Findings and investigations name the product best; statements are the company's own.
@@ -240,7 +578,7 @@ def derive_answers(
             answers["EX1"] = {
                 "type": "multiple_choice",
                 "values": list(company.categories),
-                "comment": "Capabilities as classified in hrdd's curated evidence file.",
+                "comment": "Capabilities as classified in hrdd's curated evidence.",
                 "evidence": _first_sources(described),
             }
 
@@ -264,13 +602,28 @@ def derive_answers(
     else:
         answers["EU3a"] = {"type": "single_choice", "value": "unknown"}
 
-    findings = [i for i in items if i.type == EvidenceType.forensic_finding.value]
-    answers["R1"] = {
-        "type": "number",
-        "value": str(len(findings)),
-        "comment": "Forensic findings recorded in hrdd's curated evidence.",
-        "evidence": _first_sources(findings),
-    }
+    allegations = _forensic_allegations(items)
+    if allegations:
+        answers["R1"] = {
+            "type": "number",
+            "value": str(len(allegations)),
+            "comment": R1_COUNTED,
+            "evidence": _lab_sources(allegations),
+        }
+    elif control:
+        answers["R1"] = {
+            "type": "number",
+            "value": "0",
+            "comment": f"No forensic finding is recorded for {company.name}, which has no "
+            "surveillance capability in hrdd's curated evidence.",
+        }
+    # Otherwise unanswered: "0" needs those labs checked, and an empty record does not show it.
+
+    for question_id, recorded in _recorded_answers(company, items).items():
+        if recorded is None:
+            answers.pop(question_id, None)
+        else:
+            answers[question_id] = recorded
     return _visible_only(questionnaire, answers)
 
 
