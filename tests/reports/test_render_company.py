@@ -24,6 +24,7 @@ from hrdd.reports.schemas import (
     AnswerRow,
     Citation,
     CompanyReport,
+    CompanyResponse,
     EvidenceLink,
     Identifier,
     MethodologySection,
@@ -39,10 +40,14 @@ from hrdd.reports.schemas import (
 from hrdd.scoring import engine
 from hrdd.vocab import (
     AssessmentStatus,
+    CompanyRole,
     Confidence,
+    DatePrecision,
+    EvidenceStatus,
     EvidenceType,
     FulfilmentStatus,
     InvestorAction,
+    ResponseKind,
     RiskBand,
     SourceClass,
 )
@@ -346,9 +351,10 @@ def test_a_cell_taller_than_a_page_is_split_across_pages() -> None:
     word = "W" * 3_000
     gap = SayDoGapRow(commitment=word, status=FulfilmentStatus.self_reported)
     texts = page_texts(render(company_report(say_do_gaps=[gap])))
-    baseline = "".join(page_texts(render(company_report(say_do_gaps=[]))))
-    # All of the word is printed (in pieces, between page headers and footers).
-    assert "".join(texts).count("W") - baseline.count("W") == len(word)
+    # All of the word is printed (in pieces of many letters, between page headers and footers,
+    # which repeat the table header's single W).
+    pieces = re.findall(r"W{2,}", "".join(texts))
+    assert sum(map(len, pieces)) == len(word)
     assert len([text for text in texts if text.count("W") > 100]) >= 2
 
 
@@ -408,3 +414,53 @@ def test_sensitivity_range_upside_down_is_refused() -> None:
 
 def test_no_cell_text_runs_into_the_next_cell(full_pdf: bytes) -> None:
     assert crowded_runs(full_pdf) == []
+
+
+def test_the_timeline_says_what_each_item_weighs_by() -> None:
+    report = company_report()
+    rated = report.timeline[0].model_copy(
+        update={
+            "severity": 4,
+            "company_role": CompanyRole.directly_linked,
+            "status": EvidenceStatus.ongoing,
+            "status_note": "No remedy announced",
+            "responses": [
+                CompanyResponse(
+                    kind=ResponseKind.public_response,
+                    on=date(2021, 3, 1),
+                    precision=DatePrecision.month,
+                    summary="The company denied the findings",
+                )
+            ],
+        }
+    )
+    remediated = report.timeline[1].model_copy(
+        update={
+            "severity": 2,
+            "company_role": CompanyRole.caused,
+            "status": EvidenceStatus.remediated,
+            "remediated_on": date(2022, 5, 6),
+        }
+    )
+    text = squashed(
+        "".join(page_texts(render(report.model_copy(update={"timeline": [rated, remediated]}))))
+    )
+    timeline = text.split("Evidencetimeline")[1]
+    for expected in (
+        "Severity 4 of 5; company's role: directly linked; ongoing.",
+        "Status: No remedy announced",
+        "Company response (public response, 2021-03): The company denied the findings",
+        "Severity 2 of 5; company's role: caused; remediated on 2022-05-06.",
+    ):
+        assert squashed(expected) in timeline, expected
+
+
+def test_the_say_do_table_says_why_a_commitment_was_rated_so() -> None:
+    report = company_report()
+    gap = report.say_do_gaps[0].model_copy(
+        update={"rationale": "Abuse continued after the pledge, as the labs documented."}
+    )
+    text = squashed("".join(page_texts(render(report.model_copy(update={"say_do_gaps": [gap]})))))
+    say_do = text.split("Say-dogap")[1].split("Evidencetimeline")[0]
+    assert squashed("Abuse continued after the pledge, as the labs documented.") in say_do
+    assert squashed("Contradicting evidence: Contradicting item") in say_do

@@ -417,3 +417,16 @@ def test_holdings_scored_on_evidence_alone_say_so_and_why(client, tenant_a, db, 
     assert compact("Severe (evidence only)") in table
     assert compact("its band says nothing about practice") in text
     assert "Scored on evidence alone" in outline_titles(reader)
+
+
+def test_company_report_prints_ratings_and_weights_from_the_record(client, tenant_a, db, content):
+    assessment = nso_assessment(client, tenant_a, db)
+    response = client.get(f"{API}/assessments/{assessment}/report.pdf", headers=tenant_a.investor)
+    assert response.status_code == 200, response.text
+    text = pdf_text(PdfReader(io.BytesIO(response.content)))
+    say_do = text.split(compact("Say-do gap"))[1].split(compact("Evidence timeline"))[0]
+    # The curated fulfilment rationale of NSO's claim to vet customers.
+    assert compact("After these claims, customers linked to Saudi Arabia and the UAE") in say_do
+    timeline = text.split(compact("Evidence timeline"))[1].split(compact("Overrides fired"))[0]
+    assert compact("Severity 4 of 5; company's role: caused; ongoing.") in timeline
+    assert compact("Company response (public response,") in timeline

@@ -28,9 +28,15 @@ from hrdd.reports.layout import (
     score_source,
     section_start,
 )
-from hrdd.reports.schemas import CompanyReport, EvidenceLink, RiskPoint
+from hrdd.reports.schemas import (
+    CompanyReport,
+    EvidenceLink,
+    RiskPoint,
+    SayDoGapRow,
+    TimelineEntry,
+)
 from hrdd.reports.text import escape_for_paragraph, link_markup
-from hrdd.vocab import enum_label
+from hrdd.vocab import EvidenceStatus, enum_label, words_of
 
 
 class _CompanyReportBuilder:
@@ -175,26 +181,42 @@ class _CompanyReportBuilder:
             f"{enum_label(counted_as).lower()} when every source it cites is the company's own."
         )
 
+    def _rating_and_evidence(self, gap: SayDoGapRow, column_width: float) -> str:
+        parts = []
+        if gap.rationale:
+            parts.append(
+                escape_for_paragraph(
+                    gap.rationale,
+                    line_width=cell_text_width(column_width),
+                    font_name=self.styles.cell.fontName,
+                    font_size=self.styles.cell.fontSize,
+                )
+            )
+        links = self._evidence_links(gap.contradicting_evidence)
+        parts.append(
+            f"<b>Contradicting evidence:</b><br/>{links}"
+            if links
+            else "No contradicting evidence recorded."
+        )
+        return "<br/>".join(parts)
+
     def say_do_gaps(self) -> list[Flowable]:
         story: list[Flowable] = self._heading("Say-do gap", "say-do-gap")
         gaps = self.report.say_do_gaps
         if not gaps:
             none = "No commitments were recorded, and no answer rests on the company's word alone."
             return [*story, Paragraph(none, self.styles.body)]
-        widths = [self.width * 0.36, self.width * 0.13, self.width * 0.15, self.width * 0.36]
+        widths = [self.width * 0.34, self.width * 0.11, self.width * 0.13, self.width * 0.42]
         rows = [
             [
                 self._cell(gap.commitment, widths[0]),
                 format_date(gap.committed_on, gap.committed_precision),
                 enum_label(gap.status),
-                Paragraph(
-                    self._evidence_links(gap.contradicting_evidence) or "None recorded",
-                    self.styles.cell,
-                ),
+                Paragraph(self._rating_and_evidence(gap, widths[3]), self.styles.cell),
             ]
             for gap in gaps
         ]
-        header = ["Commitment", "Made on", "Status", "Contradicting evidence"]
+        header = ["Commitment", "Made on", "Status", "Why so, and contradicting evidence"]
         return [*story, paragraph_table(header, rows, widths, self.styles)]
 
     def timeline(self) -> list[Flowable]:
@@ -213,6 +235,7 @@ class _CompanyReportBuilder:
             )
             if entry.evidence_type is not None:
                 event += f"<br/><i>{enum_label(entry.evidence_type)}</i>"
+            event += "<br/>" + escape_for_paragraph(_weighed_by(entry))
             rows.append(
                 [
                     format_date(entry.occurred_on, entry.occurred_precision),
@@ -288,6 +311,31 @@ class _CompanyReportBuilder:
             *self.answers(),
             *self.methodology(),
         ]
+
+
+def _weighed_by(entry: TimelineEntry) -> str:
+    """Severity, the company's role, the status and the company's responses, in one line each
+    (plain text): what the item weighs by."""
+    facts = [
+        "Not rated (a list entry)" if entry.severity is None else f"Severity {entry.severity} of 5"
+    ]
+    if entry.company_role is not None:
+        facts.append(f"company's role: {words_of(entry.company_role)}")
+    if entry.status is EvidenceStatus.remediated:
+        facts.append(
+            "remediated" + (f" on {entry.remediated_on.isoformat()}" if entry.remediated_on else "")
+        )
+    elif entry.status is not None:
+        facts.append(words_of(entry.status))
+    lines = ["; ".join(facts) + "."]
+    if entry.status_note:
+        lines.append(f"Status: {entry.status_note}")
+    lines += [
+        f"Company response ({words_of(response.kind)}, "
+        f"{format_date(response.on, response.precision)}): {response.summary}"
+        for response in entry.responses
+    ]
+    return "\n".join(lines)
 
 
 def _risk_series_caption(points: Sequence[RiskPoint]) -> str:

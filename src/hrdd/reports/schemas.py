@@ -17,11 +17,14 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from hrdd.portfolios.schemas import ShareBasis
 from hrdd.vocab import (
     AssessmentStatus,
+    CompanyRole,
     Confidence,
     DatePrecision,
+    EvidenceStatus,
     EvidenceType,
     FulfilmentStatus,
     InvestorAction,
+    ResponseKind,
     RiskBand,
     SourceClass,
 )
@@ -133,7 +136,18 @@ class SayDoGapRow(ReportData):
     committed_on: date | None = None
     committed_precision: DatePrecision = DatePrecision.day
     status: FulfilmentStatus
+    # Why the commitment was rated so, as its record says.
+    rationale: str | None = None
     contradicting_evidence: list[EvidenceLink] = Field(default_factory=list)
+
+
+class CompanyResponse(ReportData):
+    """What the company did about an evidence item (the rules credit it against its weight)."""
+
+    kind: ResponseKind
+    on: date
+    precision: DatePrecision = DatePrecision.day
+    summary: NonEmptyText
 
 
 class TimelineEntry(ReportData):
@@ -141,6 +155,14 @@ class TimelineEntry(ReportData):
     occurred_precision: DatePrecision = DatePrecision.day
     summary: NonEmptyText
     evidence_type: EvidenceType | None = None
+    # What the item weighs by: severity 1-5 (None: a list entry no one has rated), the
+    # company's role in the harm, whether it is ongoing or remediated, and the responses.
+    severity: Annotated[int, Field(ge=1, le=5)] | None = None
+    company_role: CompanyRole | None = None
+    status: EvidenceStatus | None = None
+    remediated_on: date | None = None
+    status_note: str | None = None
+    responses: list[CompanyResponse] = Field(default_factory=list)
     citations: list[Citation] = Field(min_length=1)
 
 

@@ -25,7 +25,7 @@ from hrdd.companies.models import Company
 from hrdd.companies.service import company_names, identifiers_of
 from hrdd.db import in_chunks, utcnow
 from hrdd.errors import Conflict, NotFound
-from hrdd.evidence.models import EvidenceItem
+from hrdd.evidence.models import Commitment, EvidenceItem
 from hrdd.portfolios import service as portfolios
 from hrdd.portfolios.exports import ScoreRow, download_name
 from hrdd.portfolios.models import Portfolio
@@ -52,6 +52,7 @@ from hrdd.reports.schemas import (
     BandExposure,
     Citation,
     CompanyReport,
+    CompanyResponse,
     EvidenceLink,
     FlaggedHolding,
     HoldingRow,
@@ -76,11 +77,14 @@ from hrdd.scoring.schemas import Methodology, OverrideView, ScoreDetail
 from hrdd.vocab import (
     AnswerSource,
     AssessmentStatus,
+    CompanyRole,
     DatePrecision,
     DisclosureLevel,
+    EvidenceStatus,
     EvidenceType,
     FulfilmentStatus,
     ListingStatus,
+    ResponseKind,
     RiskBand,
     SourceClass,
 )
@@ -289,7 +293,11 @@ def _company_evidence(session: Session, company_id: uuid.UUID) -> list[EvidenceI
     )
 
 
-def _say_do_rows(detail: ScoreDetail, items: dict[uuid.UUID, EvidenceItem]) -> list[SayDoGapRow]:
+def _say_do_rows(
+    detail: ScoreDetail,
+    items: dict[uuid.UUID, EvidenceItem],
+    rationales: Mapping[uuid.UUID, str],
+) -> list[SayDoGapRow]:
     by_ref = {ref.ref: ref for ref in detail.evidence}
     rows = []
     for commitment in detail.say_do:
@@ -307,6 +315,7 @@ def _say_do_rows(detail: ScoreDetail, items: dict[uuid.UUID, EvidenceItem]) -> l
                 committed_on=commitment.date,
                 committed_precision=commitment.date_precision,
                 status=FulfilmentStatus(commitment.fulfilment_as_of or commitment.fulfilment),
+                rationale=rationales.get(commitment.id),
                 contradicting_evidence=links,
             )
         )
@@ -340,6 +349,32 @@ def _company_sourced_gap_rows(
     return rows
 
 
+def _fulfilment_rationales(
+    session: Session, commitment_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, str]:
+    if not commitment_ids:
+        return {}
+    rows = session.execute(
+        select(Commitment.id, Commitment.fulfilment_rationale).where(
+            Commitment.id.in_(commitment_ids)
+        )
+    )
+    return {row.id: row.fulfilment_rationale for row in rows}
+
+
+def _responses(item: EvidenceItem) -> list[CompanyResponse]:
+    return [
+        CompanyResponse(
+            kind=ResponseKind(response["kind"]),
+            on=date.fromisoformat(response["date"]),
+            precision=DatePrecision(response.get("date_precision") or DatePrecision.day),
+            summary=response["summary"],
+        )
+        for response in item.company_responses
+        if response.get("date") and response.get("summary")
+    ]
+
+
 def _timeline(items: Sequence[EvidenceItem]) -> list[TimelineEntry]:
     entries = []
     for item in items:
@@ -351,6 +386,12 @@ def _timeline(items: Sequence[EvidenceItem]) -> list[TimelineEntry]:
                     occurred_precision=DatePrecision(item.event_date_precision),
                     summary=f"{item.title}. {item.summary}",
                     evidence_type=EvidenceType(item.type),
+                    severity=item.severity,
+                    company_role=CompanyRole(item.company_role),
+                    status=EvidenceStatus(item.status),
+                    remediated_on=item.remediated_date,
+                    status_note=item.status_note,
+                    responses=_responses(item),
                     citations=citations,
                 )
             )
@@ -406,7 +447,11 @@ def company_report(
         evidence_risk_series=_risk_series(detail.evidence_series),
         company_sources_count_as=detail.company_sources_count_as,
         say_do_gaps=[
-            *_say_do_rows(detail, {item.id: item for item in evidence}),
+            *_say_do_rows(
+                detail,
+                {item.id: item for item in evidence},
+                _fulfilment_rationales(session, [row.id for row in detail.say_do]),
+            ),
             *_company_sourced_gap_rows(detail, subject.questionnaire, subject.answers),
         ],
         timeline=_timeline(evidence),
