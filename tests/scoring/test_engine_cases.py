@@ -51,25 +51,22 @@ def listing(incident_id: str, day: dt.date, list_name: str = ENTITY_LIST, severi
 
 
 def delisting(incident_id: str, day: dt.date, list_name: str = ENTITY_LIST, **kwargs):
+    kwargs.setdefault("source", SourceClass.court_or_government_record)
     return incident(
-        incident_id,
-        day,
-        type=EvidenceType.delisting,
-        severity=None,
-        source=SourceClass.court_or_government_record,
-        list_name=list_name,
-        **kwargs,
+        incident_id, day, type=EvidenceType.delisting, severity=None, list_name=list_name, **kwargs
     )
 
 
-def remedy_of(harm_id: str, day: dt.date):
+def remedy_of(
+    harm_id: str, day: dt.date, source: SourceClass = SourceClass.court_or_government_record
+):
     """A documented remediation, on the record, of the harm it names."""
     return incident(
         "remedy",
         day,
         type=EvidenceType.remediation,
         severity=None,
-        source=SourceClass.court_or_government_record,
+        source=source,
         closes=(harm_id,),
     )
 
@@ -328,6 +325,42 @@ def test_hrd_targeting_override_lifts_on_documented_remediation() -> None:
     assert not fired(after)
     assert after.overall < before.overall
     assert fired(earlier) == {"RF-HRD-TARGETING"}
+
+
+def test_a_remedy_or_delisting_on_the_companys_word_alone_closes_nothing() -> None:
+    """Promises are not evidence: under rules with say_do.company_sourced_closures a
+    remediation or delisting whose only source is the company (or unverifiable) lifts no red
+    flag and halves no harm; one independent source closes what it names. Rules without the
+    rule (v2 and before) close whatever the source, as they always did."""
+    as_of = dt.date(2024, 1, 1)
+    harm = targeting("hack", dt.date(2021, 7, 18))
+    listed = listing("listed", dt.date(2022, 2, 26))
+    rules = ruleset()
+    assert rules.say_do.company_sourced_closures is not None
+    older = rules.model_copy(
+        update={"say_do": rules.say_do.model_copy(update={"company_sourced_closures": None})}
+    )
+    for word_only in (SourceClass.company_statement, SourceClass.unverified):
+        claimed = [
+            harm,
+            remedy_of("hack", dt.date(2023, 3, 1), source=word_only),
+            listed,
+            delisting("delisted", dt.date(2023, 3, 1), source=word_only),
+        ]
+        unclosed = score(request(as_of, best_answers(), [harm, listed]))
+        result = score(request(as_of, best_answers(), claimed))
+        assert fired(result) == {"RF-HRD-TARGETING", "RF-LISTING"}
+        assert result.overall == unclosed.overall
+        assert sum("rests on the company's own word" in note for note in result.notes) == 2
+        before_the_rule = score(request(as_of, best_answers(), claimed, ruleset=older))
+        assert not fired(before_the_rule)
+    independent = [
+        harm,
+        remedy_of("hack", dt.date(2023, 3, 1), source=SourceClass.ngo_report),
+        listed,
+        delisting("delisted", dt.date(2023, 3, 1)),
+    ]
+    assert not fired(score(request(as_of, best_answers(), independent)))
 
 
 def test_hrd_targeting_lifts_on_remediated_status_from_its_date_only() -> None:

@@ -65,6 +65,7 @@ from hrdd.vocab import (
     InvestorAction,
     ResponseKind,
     RiskBand,
+    SourceClass,
     words_of,
 )
 
@@ -72,6 +73,9 @@ _LN2 = math.log(2)
 # Enum member lookups are slow in hot loops; bind them once.
 _NOT_APPLICABLE = DisclosureLevel.not_applicable
 _CONFIDENCE_ORDER = (Confidence.low, Confidence.medium, Confidence.high)
+# An item's class is its most reliable source's: these mean no source but the company (or none
+# that can be checked) vouches for it.
+_THE_COMPANYS_WORD = frozenset({SourceClass.company_statement, SourceClass.unverified})
 ACTION_WORDS = {
     InvestorAction.monitor: "monitor",
     InvestorAction.engage: "engage the company with time-bound asks",
@@ -201,6 +205,16 @@ def _prepare_evidence(
     for incident in in_effect:
         treatment = tables.treatment[incident.type]
         day = known[incident.id]
+        if (
+            treatment in ("closes_listing", "remediation")
+            and rules.say_do.company_sourced_closures is not None
+            and incident.source_class in _THE_COMPANYS_WORD
+        ):
+            notes.append(
+                f"incident {incident.id}: this {incident.type} rests on the company's own word "
+                "(no independent source), so under these rules it closes nothing"
+            )
+            continue
         if treatment == "closes_listing":
             if incident.listing is None and not incident.closes:
                 notes.append(

@@ -257,6 +257,13 @@ class CompanySourcedAnswers(_Strict):
         return FulfilmentStatus(self.fulfilment)
 
 
+class CompanySourcedClosures(_Strict):
+    """A remediation, delisting or lifted sanction whose sources are all the company's own
+    statements (or unverified) closes nothing: a remedy the company alone reports is a claim."""
+
+    why: Why
+
+
 class SayDoRules(_Strict):
     fulfilment: dict[FulfilmentStatus, FulfilmentEntry]
     contradiction_penalty: Points
@@ -268,12 +275,15 @@ class SayDoRules(_Strict):
     # Added in default v2. Left out, an answer keeps all its points whatever its sources, as
     # in v1: versions published before it must hash and score as they always did.
     company_sourced_answers: CompanySourcedAnswers | None = None
+    # Added in default v3, likewise: left out, a closing item closes whatever its sources.
+    company_sourced_closures: CompanySourcedClosures | None = None
 
     @model_serializer(mode="wrap")
     def _leave_out_when_unset(self, handler: SerializerFunctionWrapHandler) -> Any:
         data = handler(self)
-        if self.company_sourced_answers is None:
-            data.pop("company_sourced_answers", None)
+        for added_later in ("company_sourced_answers", "company_sourced_closures"):
+            if getattr(self, added_later) is None:
+                data.pop(added_later, None)
         return data
 
 

@@ -1758,6 +1758,14 @@ def _company_sourced_entries(ruleset: RuleSet) -> list[tuple[str, str, str]]:
     return [(label, f"as {enum_label(sourced.status).lower()} ({value:g})", sourced.why)]
 
 
+def _company_sourced_closure_entries(ruleset: RuleSet) -> list[tuple[str, str, str]]:
+    label = "Remedies and delistings on the company's word only"
+    rule = ruleset.say_do.company_sourced_closures
+    if rule is None:
+        return [(label, "close what they name", "This rule set does not weigh their sources.")]
+    return [(label, "close nothing", rule.why)]
+
+
 def methodology(ruleset: RuleSet, theme_titles: Mapping[str, str] | None = None) -> Methodology:
     """The rule set in plain words: every number the engine uses, with its reason. Themes go
     by ``theme_titles`` where given, by their identifiers in words otherwise."""
@@ -1876,6 +1884,7 @@ def methodology(ruleset: RuleSet, theme_titles: Mapping[str, str] | None = None)
                         for status, entry in ruleset.say_do.fulfilment.items()
                     ),
                     *_company_sourced_entries(ruleset),
+                    *_company_sourced_closure_entries(ruleset),
                     (
                         "Contradiction penalty",
                         f"{ruleset.say_do.contradiction_penalty:g} points",
