@@ -214,7 +214,40 @@ def test_methodology_names_every_rule_in_words_for_the_reader() -> None:
     assert all("_" not in f"{label} {value}" for (_, label), value in entries.items())
     assert entries[("Themes and weights", "End user controls")] == "13 (13%)"
     assert entries[("Source reliability and company role", "Source: NGO report")] == "x0.7"
-    assert entries[("Bands and actions", "Severe")] == "75 to 100: vote or file resolution"
+    assert entries[("Bands and actions", "Severe")] == (
+        "75 to 100: vote or file resolution (private company: use governance rights)"
+    )
+
+
+def test_methodology_says_what_one_item_reaches_by_the_companys_role() -> None:
+    """ "Severity 5 alone reaches the severe band" was false for a company that contributed
+    (85 x 0.8 = 68, high): the band one item reaches is worked out from the rules per role."""
+    sections = methodology(load_ruleset_file(RULESET_PATH)).sections
+    whys = {e.label: e.why for s in sections for e in s.entries}
+    assert whys["Severity 5"].endswith(
+        "by the company's role: caused 85 (severe); contributed 68 (high); "
+        "directly linked 42.5 (medium)."
+    )
+    said = " ".join(whys.values())
+    assert "Alone reaches the severe band" not in said
+    assert "Alone reaches the high band" not in said
+
+
+def test_a_rule_set_without_the_company_closures_rule_is_stored_without_it() -> None:
+    """v1 and v2 were published before the rule existed: their stored form and hash stay."""
+    data = raw()
+    del data["say_do"]["company_sourced_closures"]
+    assert (
+        "company_sourced_closures" not in content_of(parse_ruleset(data, "v2-like.yaml"))["say_do"]
+    )
+    entries = {
+        e.label: (e.value, e.why)
+        for s in methodology(parse_ruleset(data, "v2-like.yaml")).sections
+        for e in s.entries
+    }
+    assert entries["Remedies and delistings on the company's word only"][0] == (
+        "close what they name"
+    )
 
 
 def test_an_answers_own_sources_cannot_contradict_it() -> None:

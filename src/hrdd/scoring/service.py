@@ -98,7 +98,14 @@ from hrdd.scoring.schemas import (
     ScoreSummary,
     ScoreTrend,
 )
-from hrdd.vocab import AssessmentStatus, DatePrecision, FulfilmentStatus, RiskBand, enum_label
+from hrdd.vocab import (
+    AssessmentStatus,
+    DatePrecision,
+    FulfilmentStatus,
+    InvestorAction,
+    RiskBand,
+    enum_label,
+)
 
 AUDIT_ENTITY = "ruleset_version"
 DRAFT_DELETED = "draft_deleted"
@@ -1766,6 +1773,33 @@ def _company_sourced_closure_entries(ruleset: RuleSet) -> list[tuple[str, str, s
     return [(label, "close nothing", rule.why)]
 
 
+def _band_action_words(action: InvestorAction) -> str:
+    words = enum_label(action).lower()
+    if action is InvestorAction.vote_or_file_resolution:
+        # A private company holds no shareholder vote; the reports word its rung so.
+        return f"{words} (private company: use governance rights)"
+    return words
+
+
+def _alone_reaches(ruleset: RuleSet, points: float) -> str:
+    """Where one such item takes a company on its own, by the company's role: the band a
+    severity reaches depends on the role (and the source and its age), so it is worked out
+    here from the rules rather than said once for every role."""
+    reaches = "; ".join(
+        f"{enum_label(role).lower()} {_points(points * entry.factor)} "
+        f"({ruleset.band_for(points * entry.factor)})"
+        for role, entry in ruleset.roles.items()
+    )
+    return (
+        "One such item alone (new, from a fully reliable source, before red flags), by the "
+        f"company's role: {reaches}."
+    )
+
+
+def _points(value: float) -> str:
+    return f"{value:.1f}".removesuffix(".0")
+
+
 def methodology(ruleset: RuleSet, theme_titles: Mapping[str, str] | None = None) -> Methodology:
     """The rule set in plain words: every number the engine uses, with its reason. Themes go
     by ``theme_titles`` where given, by their identifiers in words otherwise."""
@@ -1836,7 +1870,8 @@ def methodology(ruleset: RuleSet, theme_titles: Mapping[str, str] | None = None)
                     f"{anchor.points:g} points; half-life {ruleset.decay[level].half_life_days:g} "
                     f"days, floor {ruleset.decay[level].floor_while_unremediated:g} while "
                     f"unremediated",
-                    f"{anchor.scale} {anchor.scope} {anchor.irremediability} {anchor.why}",
+                    f"{anchor.scale} {anchor.scope} {anchor.irremediability} {anchor.why} "
+                    f"{_alone_reaches(ruleset, anchor.points)}",
                 )
                 for level, anchor in sorted(ruleset.severity.items())
             ),
@@ -1918,7 +1953,7 @@ def methodology(ruleset: RuleSet, theme_titles: Mapping[str, str] | None = None)
                     # Lower bounds are inclusive, upper ones exclusive but the last band's.
                     f"{rule.lower:g} to {'' if rule is ruleset.bands[-1] else 'under '}"
                     f"{rule.upper:g}: "
-                    f"{enum_label(ruleset.actions.by_band[rule.band].action).lower()}",
+                    + _band_action_words(ruleset.actions.by_band[rule.band].action),
                     f"{rule.why} {ruleset.actions.by_band[rule.band].why}",
                 )
                 for rule in ruleset.bands
