@@ -6,6 +6,7 @@ import io
 import re
 import uuid
 from datetime import UTC, date, datetime
+from decimal import Decimal
 
 import pytest
 from pypdf import PdfReader
@@ -25,9 +26,12 @@ from tests.scoring.test_score_api_support import (
     make_assessment,
 )
 
+from hrdd.config import PROJECT_ROOT
 from hrdd.db import SYSTEM
 from hrdd.evidence.models import EvidenceItem
-from hrdd.reports.service import SYNC_PORTFOLIO_REPORT_MAX_HOLDINGS
+from hrdd.questionnaires.answers import NumberAnswer
+from hrdd.questionnaires.loader import load_questionnaire_file
+from hrdd.reports.service import SYNC_PORTFOLIO_REPORT_MAX_HOLDINGS, _answer_text
 from hrdd.vocab import DisclosureLevel
 
 IMG = '<img src="/etc/passwd"/>'
@@ -227,6 +231,50 @@ def test_a_yes_or_no_question_answered_full_reads_yes(client, tenant_a, db, cont
     )
     after = text[text.index(question) + len(question) :]
     assert after.startswith("Yes"), after[:60]
+
+
+def test_a_count_of_one_reads_in_the_singular(client, tenant_a, db, content):
+    assessment = nso_assessment(client, tenant_a, db)
+    etag = client.get(f"{API}/assessments/{assessment}", headers=tenant_a.analyst).headers["ETag"]
+    counts = {
+        "R1": {"type": "number", "value": 1},  # allegations
+        "C3": {"type": "number", "value": 1, "unit": "customers"},
+        "C3a": {"type": "number", "value": 1},  # days
+        "GR2": {"type": "number", "value": 2},  # complaints
+    }
+    patched = client.patch(
+        f"{API}/assessments/{assessment}/answers",
+        json={"answers": counts},
+        headers=tenant_a.analyst | {"If-Match": etag},
+    )
+    assert patched.status_code == 200, patched.text
+    response = client.get(f"{API}/assessments/{assessment}/report.pdf", headers=tenant_a.investor)
+    text = pdf_text(PdfReader(io.BytesIO(response.content)))
+    for singular in ("1allegation", "1customer", "1day", "2complaints"):
+        assert singular in text, singular
+    for plural in ("1allegations", "1customers", "1days"):
+        assert plural not in text, plural
+
+
+@pytest.mark.parametrize(
+    ("value", "unit", "printed"),
+    [
+        ("1", "countries", "1 country"),
+        ("1", "boxes", "1 box"),
+        ("1", "processes", "1 process"),
+        ("1", "days per year", "1 day per year"),
+        ("1", "percent", "1 percent"),
+        ("1.0", "deals", "1.0 deal"),
+        ("0", "deals", "0 deals"),
+        ("1.5", "days", "1.5 days"),
+    ],
+)
+def test_number_answers_put_their_unit_in_the_singular_for_one_only(value, unit, printed):
+    question = load_questionnaire_file(
+        PROJECT_ROOT / "questionnaires" / "stap-surveillance-v1.yaml"
+    ).question("R1")
+    answer = NumberAnswer(type="number", value=Decimal(value), unit=unit)
+    assert _answer_text(question, answer) == printed
 
 
 def test_a_holding_scored_through_what_it_owns_says_whose_score_it_is(

@@ -205,6 +205,28 @@ def _overrides(overrides: Sequence[OverrideView], titles: Mapping[str, str]) -> 
 # --- company report --------------------------------------------------------------------------
 
 
+def _singular(noun: str) -> str:
+    """The singular of a regular English plural ("allegations", "countries", "boxes");
+    other words as given ("percent", "staff")."""
+    lowered = noun.casefold()
+    if lowered.endswith("ies") and len(noun) > 3:
+        return noun[:-3] + ("Y" if noun[-3].isupper() else "y")
+    if lowered.endswith(("sses", "xes")):
+        return noun[:-2]
+    if lowered.endswith("s") and not lowered.endswith(("ss", "us", "is")):
+        return noun[:-1]
+    return noun
+
+
+def _unit_for(value: Decimal, unit: str) -> str:
+    """The unit as it reads after `value`: "1 allegation", "2 allegations", "1 percent".
+    A unit's head word comes first ("days per year", "allegations of misuse")."""
+    if value != 1 or not unit:
+        return unit
+    head, space, rest = unit.partition(" ")
+    return f"{_singular(head)}{space}{rest}"
+
+
 def _answer_text(question: Question, payload: AnswerPayload) -> str:
     labels = {option.id: option.label for option in question.options}
     match payload:
@@ -227,7 +249,7 @@ def _answer_text(question: Question, payload: AnswerPayload) -> str:
                 if isinstance(question.answer_type, NumberAnswerType)
                 else ""
             )
-            text = f"{payload.value} {unit}".strip()
+            text = f"{payload.value} {_unit_for(payload.value, unit)}".strip()
         case DateAnswer():
             text = payload.value.isoformat()
         case TextAnswer():
