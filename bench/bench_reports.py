@@ -38,6 +38,7 @@ try:
 except ModuleNotFoundError:
     sys.path.insert(0, str(_REPOSITORY / "src"))
 
+from hrdd.portfolios.schemas import ShareBasis  # noqa: E402
 from hrdd.reports.portfolio_pdf import render_portfolio_report  # noqa: E402
 from hrdd.reports.schemas import (  # noqa: E402
     BandExposure,
@@ -144,9 +145,13 @@ def generated_portfolio(holding_count: int) -> PortfolioReport:
                 )
                 for band in _BANDS
             ],
+            share_basis=ShareBasis.market_values,
+            holdings_without_value=0,
             value_with_active_override=value_by_band[RiskBand.severe],
+            share_with_active_override=value_by_band[RiskBand.severe] / total,
             holdings_with_active_override=count_by_band[RiskBand.severe],
             value_unassessed=unassessed_value,
+            share_unassessed=unassessed_value / total,
             unassessed_count=len(unassessed),
             needing_escalation=count_by_band[RiskBand.severe] + count_by_band[RiskBand.high],
         ),
@@ -321,11 +326,14 @@ def main() -> None:
     )
     print("  reportlab: the whole portfolio report (key figures, charts, flagged, all tables)")
     reportlab_results: dict[int, dict[str, Any]] = {}
+    failed = 0
     for size in arguments.sizes:
         result = _run_worker("reportlab", size, arguments.repeats)
         if result:
             reportlab_results[size] = result
             _print_result(result)
+        else:
+            failed += 1
 
     weasyprint_results: dict[int, dict[str, Any]] = {}
     version = _weasyprint_version()
@@ -341,6 +349,8 @@ def main() -> None:
             if result:
                 weasyprint_results[size] = result
                 _print_result(result)
+            else:
+                failed += 1
 
     print("Summary")
     if 1_000 in reportlab_results and 1_000 in weasyprint_results:
@@ -365,6 +375,8 @@ def main() -> None:
             f"  peak memory at 10,000 holdings (max RSS of the worker): {peak:.0f} MB "
             f"(goal < {GOAL_PEAK_MB:.0f} MB: {_verdict(peak < GOAL_PEAK_MB)})"
         )
+    if failed:
+        sys.exit(f"{failed} measurement(s) failed: see above")
 
 
 if __name__ == "__main__":
