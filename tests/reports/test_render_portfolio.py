@@ -368,6 +368,16 @@ def test_metadata_and_page_numbers(small_pdf: bytes) -> None:
         assert re.search(rf"Page {number} of\s*{len(texts)}\b", text)
 
 
+def test_one_holding_is_counted_in_the_singular() -> None:
+    pdf = render(portfolio_report(holding_count=1))
+    text = squashed("\n".join(page_texts(pdf)))
+    assert "1holding.Valuesin" in text
+    assert "1holdings" not in text
+    metadata = PdfReader(io.BytesIO(pdf)).metadata
+    assert metadata is not None
+    assert "of 1 holding as of" in (metadata.subject or "")
+
+
 @pytest.mark.parametrize(
     ("page_size", "dimensions"), [(PageSize.a4, A4), (PageSize.letter, LETTER)]
 )

@@ -413,7 +413,7 @@ class _PortfolioReportBuilder:
         ]
         story += [
             Paragraph(
-                f"{len(holdings):,} holdings. Values in {escape_for_paragraph(self.currency)}; "
+                f"{_holdings(len(holdings))}. Values in {escape_for_paragraph(self.currency)}; "
                 f"text longer than {PLAIN_MAX_LINES} lines of its column is cut with an ellipsis.",
                 self.styles.small,
             ),
@@ -496,7 +496,7 @@ def render_portfolio_report(
         title=f"Portfolio risk report: {report.portfolio_name}",
         author=f"hrdd for {report.owner_organisation}",
         subject=(
-            f"Human-rights risk of {figures.holdings_count:,} holdings as of "
+            f"Human-rights risk of {_holdings(figures.holdings_count)} as of "
             f"{report.report_date.isoformat()}, rule set {report.rule_set.id} "
             f"version {report.rule_set.version}"
         ),
