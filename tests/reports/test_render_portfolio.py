@@ -33,7 +33,14 @@ from hrdd.reports.schemas import (
     RuleSetRef,
     UnassessedHolding,
 )
-from hrdd.vocab import AssessmentStatus, Confidence, InvestorAction, RiskBand, SourceClass
+from hrdd.vocab import (
+    AssessmentStatus,
+    Confidence,
+    InvestorAction,
+    ListingStatus,
+    RiskBand,
+    SourceClass,
+)
 
 IMG_INJECTION = '<img src="/etc/passwd"/>'
 LINK_INJECTION = '<a href="javascript:alert(1)">x</a>'
@@ -376,6 +383,25 @@ def test_one_holding_is_counted_in_the_singular() -> None:
     metadata = PdfReader(io.BytesIO(pdf)).metadata
     assert metadata is not None
     assert "of 1 holding as of" in (metadata.subject or "")
+
+
+def test_a_delisted_company_is_marked_in_the_unassessed_table_too() -> None:
+    report = portfolio_report(holding_count=1)
+    unassessed = report.unassessed[0].model_copy(update={"listing_status": ListingStatus.delisted})
+    holding = report.holdings[0].model_copy(update={"listing_status": ListingStatus.delisted})
+    text = squashed(
+        "\n".join(
+            page_texts(
+                render(
+                    report.model_copy(update={"unassessed": [unassessed], "holdings": [holding]})
+                )
+            )
+        )
+    )
+    marked = squashed(f"{holding_name(0)} (company delisted)")
+    table, unassessed_table = text.split("Unassessedexposure")[-2:]
+    assert marked in table.split("Allholdings")[-1]
+    assert marked in unassessed_table
 
 
 @pytest.mark.parametrize(

@@ -478,3 +478,40 @@ def test_company_report_prints_ratings_and_weights_from_the_record(client, tenan
     timeline = text.split(compact("Evidence timeline"))[1].split(compact("Overrides fired"))[0]
     assert compact("Severity 4 of 5; company's role: caused; ongoing.") in timeline
     assert compact("Company response (public response,") in timeline
+
+
+def test_a_defunct_company_is_named_so_in_its_report(client, tenant_a, db, content):
+    response = client.post(
+        f"{API}/assessments",
+        json={"company_id": company_id(db, "finfisher"), "questionnaire_key": "stap-surveillance"},
+        headers=tenant_a.analyst,
+    )
+    assert response.status_code == 201, response.text
+    report = client.get(
+        f"{API}/assessments/{response.json()['id']}/report.pdf", headers=tenant_a.investor
+    )
+    assert report.status_code == 200, report.text
+    pages = [compact(page.extract_text()) for page in PdfReader(io.BytesIO(report.content)).pages]
+    assert compact("Company status Defunct") in pages[0]
+    # The running header of every page says it too.
+    for page in pages:
+        assert compact("FinFisher GmbH (company defunct) · human-rights due diligence") in page
+
+
+def test_a_holding_in_a_defunct_company_is_marked_where_it_appears(client, tenant_a, db, content):
+    portfolio = create_portfolio(client, tenant_a.investor, name="Defunct")
+    assert (
+        upload(client, tenant_a.investor, portfolio, "name\nFinFisher\nNSO Group\n").status_code
+        == 200
+    )
+    confirm_first_candidates(client, tenant_a.investor, portfolio)
+    response = client.get(f"{API}/portfolios/{portfolio}/report.pdf", headers=tenant_a.investor)
+    assert response.status_code == 200, response.text
+    text = pdf_text(PdfReader(io.BytesIO(response.content)))
+    details, table = text.split(compact("All holdings"))[:2]
+    finfisher = details.split(compact("FinFisher"))[1]
+    assert finfisher.startswith(compact("Item Detail Company status Defunct")), finfisher[:60]
+    assert compact("FinFisher (company defunct)") in table
+    # A private company, like a listed one, is not marked: its actions already tell.
+    assert compact("NSO Group (company") not in text
+    assert compact("Company status Private") not in text

@@ -17,6 +17,7 @@ from hrdd.reports.layout import (
     build_styles,
     cell_text_width,
     citation_markup,
+    company_status_label,
     evidence_suffix,
     format_date,
     format_identifiers,
@@ -27,6 +28,7 @@ from hrdd.reports.layout import (
     rule_set_label,
     score_source,
     section_start,
+    with_company_status,
 )
 from hrdd.reports.schemas import (
     CompanyReport,
@@ -67,6 +69,9 @@ class _CompanyReportBuilder:
         if report.aliases:
             story.append(paragraph("Also known as: " + "; ".join(report.aliases), self.styles.body))
         facts = [("Report date", report.report_date.isoformat())]
+        status = company_status_label(report.listing_status)
+        if status:
+            facts.append(("Company status", status))
         if report.identifiers:
             facts.append(("Identifiers", format_identifiers(report.identifiers)))
         if report.prepared_for:
@@ -360,7 +365,10 @@ def render_company_report(report: CompanyReport, out: BinaryIO) -> None:
             f"Risk assessment of {report.company_name} as of {report.report_date.isoformat()}, "
             f"rule set {report.rule_set.id} version {report.rule_set.version}"
         ),
-        header_text=f"{report.company_name} · human-rights due diligence report",
+        header_text=(
+            f"{with_company_status(report.company_name, report.listing_status)} · "
+            "human-rights due diligence report"
+        ),
         footer_text=f"Report date {report.report_date.isoformat()} · inputs {report.inputs_hash}",
         report_date=report.report_date,
     )

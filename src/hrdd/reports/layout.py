@@ -49,7 +49,14 @@ from hrdd.reports.text import (
     wrap_plain_text,
 )
 from hrdd.scoring.engine import ACTION_WORDS
-from hrdd.vocab import AssessmentStatus, DatePrecision, InvestorAction, RiskBand, enum_label
+from hrdd.vocab import (
+    AssessmentStatus,
+    DatePrecision,
+    InvestorAction,
+    ListingStatus,
+    RiskBand,
+    enum_label,
+)
 
 ProgressCallback = Callable[[float], None]
 
@@ -126,6 +133,20 @@ def short_action_label(action: InvestorAction, listed: bool) -> str:
     if action is InvestorAction.vote_or_file_resolution and not listed:
         return _PRIVATE_FORMAL_RIGHTS_SHORT
     return SHORT_ACTION_LABELS[action]
+
+
+def company_status_label(status: ListingStatus | None) -> str | None:
+    """The status a reader must see before acting on a company (Delisted, Defunct); None
+    for a listed or private company, which the recommended actions already tell apart."""
+    if status in (ListingStatus.delisted, ListingStatus.defunct):
+        return enum_label(status)
+    return None
+
+
+def with_company_status(name: str, status: ListingStatus | None) -> str:
+    """A company's or holding's name, marked when its company is delisted or defunct."""
+    label = company_status_label(status)
+    return name if label is None else f"{name} (company {label.lower()})"
 
 
 def format_money(value: Decimal | None, currency: str) -> str:

@@ -24,6 +24,7 @@ from hrdd.reports.layout import (
     build_styles,
     cell_text_width,
     citation_markup,
+    company_status_label,
     evidence_suffix,
     format_date,
     format_identifiers,
@@ -39,6 +40,7 @@ from hrdd.reports.layout import (
     section_heading,
     section_start,
     short_action_label,
+    with_company_status,
     wrap_plain_row,
 )
 from hrdd.reports.schemas import (
@@ -284,6 +286,9 @@ class _PortfolioReportBuilder:
     def _holding_detail(self, key: str, holding: FlaggedHolding) -> list[Flowable]:
         widths = [self.width * 0.28, self.width * 0.72]
         rows: list[list[Flowable | str]] = []
+        status = company_status_label(holding.listing_status)
+        if status:
+            rows.append(["Company status", status])
         if holding.identifiers:
             rows.append(
                 ["Identifiers", self._cell(format_identifiers(holding.identifiers), widths[1])]
@@ -383,7 +388,7 @@ class _PortfolioReportBuilder:
 
     def _holding_cells(self, holding: HoldingRow) -> list[str]:
         return [
-            holding.name,
+            with_company_status(holding.name, holding.listing_status),
             format_identifiers(holding.identifiers),
             _plain_amount(holding.value),
             format_weight(holding.weight),
@@ -430,7 +435,7 @@ class _PortfolioReportBuilder:
 
     def _unassessed_cells(self, holding: UnassessedHolding) -> list[str]:
         return [
-            holding.name,
+            with_company_status(holding.name, holding.listing_status),
             format_identifiers(holding.identifiers),
             _plain_amount(holding.value),
             format_weight(holding.weight),

@@ -24,6 +24,7 @@ from hrdd.vocab import (
     EvidenceType,
     FulfilmentStatus,
     InvestorAction,
+    ListingStatus,
     ResponseKind,
     RiskBand,
     SourceClass,
@@ -184,6 +185,8 @@ class CompanyReport(ReportData):
     assessment_status: AssessmentStatus
     # False for a private company: no shareholder vote, so the actions name governance rights.
     company_listed: bool = True
+    # As the registry records it (None: not given); delisted and defunct are printed.
+    listing_status: ListingStatus | None = None
     summary: ScoreSummary
     theme_scores: list[ThemeScore] = Field(default_factory=list)
     evidence_risk_series: list[RiskPoint] = Field(default_factory=list)
@@ -281,6 +284,8 @@ class FlaggedHolding(ReportData):
     action: InvestorAction
     action_reason: NonEmptyText
     company_listed: bool = True
+    # Of the holding's company, as in CompanyReport.
+    listing_status: ListingStatus | None = None
     overrides: list[OverrideFired] = Field(default_factory=list)
     exposure_via: list[OwnedCompany] = Field(default_factory=list)
     key_evidence: list[Citation] = Field(default_factory=list)
@@ -300,6 +305,8 @@ class HoldingRow(ReportData):
     confidence: Confidence | None = None
     action: InvestorAction | None = None
     company_listed: bool = True
+    # Of the holding's company, as in CompanyReport (None: not matched to one).
+    listing_status: ListingStatus | None = None
 
     @property
     def evidence_only(self) -> bool:
@@ -312,6 +319,8 @@ class UnassessedHolding(ReportData):
     value: Money | None = None
     weight: Fraction | None = None
     reason: NonEmptyText
+    # Of the holding's company, as in CompanyReport (None: not matched to one).
+    listing_status: ListingStatus | None = None
 
 
 class PortfolioReport(ReportData):

@@ -447,6 +447,7 @@ def company_report(
         inputs_hash=summary.inputs_hash,
         assessment_status=subject.status,
         company_listed=company.listing_status == ListingStatus.listed.value,
+        listing_status=ListingStatus(company.listing_status),
         summary=ScoreSummary(
             overall=summary.overall,
             band=summary.band,
@@ -555,18 +556,25 @@ def _key_evidence(session: Session, company_ids: Sequence[uuid.UUID]) -> _KeyEvi
     return _KeyEvidence(found, titles)
 
 
-def _listed_companies(session: Session, holdings: Sequence[HoldingRisk]) -> set[uuid.UUID]:
-    """The holdings' companies with shares listed on an exchange (the others have no
-    shareholder vote to use)."""
+def _listing_statuses(
+    session: Session, holdings: Sequence[HoldingRisk]
+) -> dict[uuid.UUID, ListingStatus]:
+    """The listing status of the holdings' companies: only a listed one has a shareholder
+    vote to use, and a delisted or defunct one must be named so."""
     wanted = sorted({h.company_id for h in holdings if h.company_id is not None})
-    if not wanted:
-        return set()
-    rows = session.execute(
-        select(Company.id).where(
-            Company.id.in_(wanted), Company.listing_status == ListingStatus.listed.value
+    statuses: dict[uuid.UUID, ListingStatus] = {}
+    for chunk in in_chunks(wanted):
+        rows = session.execute(
+            select(Company.id, Company.listing_status).where(Company.id.in_(chunk))
         )
-    )
-    return {row.id for row in rows}
+        statuses.update({row.id: ListingStatus(row.listing_status) for row in rows})
+    return statuses
+
+
+def _status_of(
+    holding: HoldingRisk, statuses: Mapping[uuid.UUID, ListingStatus]
+) -> ListingStatus | None:
+    return statuses.get(holding.company_id) if holding.company_id else None
 
 
 def _companies_with_drafts(session: Session, organisation_id: uuid.UUID) -> set[uuid.UUID]:
@@ -583,7 +591,7 @@ def _companies_with_drafts(session: Session, organisation_id: uuid.UUID) -> set[
 def _flagged(
     holding: HoldingRisk,
     evidence: _KeyEvidence,
-    listed: set[uuid.UUID],
+    statuses: Mapping[uuid.UUID, ListingStatus],
     drafting: set[uuid.UUID],
 ) -> FlaggedHolding:
     if (
@@ -616,7 +624,8 @@ def _flagged(
         confidence=holding.confidence,
         action=holding.action,
         action_reason=holding.action_reason,
-        company_listed=holding.company_id in listed,
+        company_listed=_status_of(holding, statuses) is ListingStatus.listed,
+        listing_status=_status_of(holding, statuses),
         overrides=_overrides(holding.overrides, evidence.titles),
         exposure_via=[
             OwnedCompany(
@@ -683,7 +692,7 @@ def portfolio_report_from_risk(
         session, [h.scored_company_id for h in detailed if h.scored_company_id]
     )
     version, _ = scoring.current_version(session)
-    listed = _listed_companies(session, risk.holdings)
+    statuses = _listing_statuses(session, risk.holdings)
     drafting = _companies_with_drafts(session, portfolio.organisation_id)
     return PortfolioReport(
         portfolio_name=portfolio.name,
@@ -693,9 +702,9 @@ def portfolio_report_from_risk(
             id=risk.ruleset_id, version=str(risk.ruleset_version), content_hash=risk.ruleset_hash
         ),
         key_figures=_key_figures(risk),
-        flagged=[_flagged(h, evidence, listed, drafting) for h in flagged],
-        medium=[_flagged(h, evidence, listed, drafting) for h in medium],
-        evidence_only=[_flagged(h, evidence, listed, drafting) for h in evidence_only],
+        flagged=[_flagged(h, evidence, statuses, drafting) for h in flagged],
+        medium=[_flagged(h, evidence, statuses, drafting) for h in medium],
+        evidence_only=[_flagged(h, evidence, statuses, drafting) for h in evidence_only],
         holdings=[
             HoldingRow(
                 name=h.name,
@@ -707,7 +716,8 @@ def portfolio_report_from_risk(
                 assessment_status=h.assessment_status,
                 confidence=h.confidence,
                 action=h.action,
-                company_listed=h.company_id in listed,
+                company_listed=_status_of(h, statuses) is ListingStatus.listed,
+                listing_status=_status_of(h, statuses),
             )
             for h in risk.holdings
         ],
@@ -718,6 +728,7 @@ def portfolio_report_from_risk(
                 value=h.market_value,
                 weight=h.weight,
                 reason=h.unassessed_reason or "not assessed",
+                listing_status=_status_of(h, statuses),
             )
             for h in risk.holdings
             if not h.assessed
