@@ -36,6 +36,7 @@ from hrdd.reports.schemas import (
 from hrdd.vocab import (
     AssessmentStatus,
     Confidence,
+    DatePrecision,
     InvestorAction,
     ListingStatus,
     RiskBand,
@@ -402,6 +403,30 @@ def test_a_delisted_company_is_marked_in_the_unassessed_table_too() -> None:
     table, unassessed_table = text.split("Unassessedexposure")[-2:]
     assert marked in table.split("Allholdings")[-1]
     assert marked in unassessed_table
+
+
+def test_stakes_not_current_are_marked_in_the_details_with_their_dates() -> None:
+    report = portfolio_report()
+    ended = OwnedCompany(
+        company_name="Example Former Vendor",
+        owned_from=date(2014, 1, 1),
+        owned_until=date(2019, 1, 1),
+        dates_precision=DatePrecision.year,
+        current=False,
+    )
+    not_started = OwnedCompany(
+        company_name="Example Future Vendor", owned_from=date(2026, 3, 1), current=False
+    )
+    flagged = report.flagged[0]
+    flagged = flagged.model_copy(
+        update={"exposure_via": [*flagged.exposure_via, ended, not_started]}
+    )
+    text = squashed("\n".join(page_texts(render(report.model_copy(update={"flagged": [flagged]})))))
+    assert squashed("Example Former Vendor (2014 to 2019): ended, no longer counts") in text
+    assert squashed("Example Future Vendor (since 2026-03-01): not current, does not count") in text
+    # A current stake is printed as before, with nothing after its dates.
+    current = squashed("Example Owned Subsidiary, 70% stake (2019-02-01 to 2023-03-01)")
+    assert current in text and f"{current}:" not in text
 
 
 @pytest.mark.parametrize(

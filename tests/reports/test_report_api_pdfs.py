@@ -13,6 +13,7 @@ from pypdf import PdfReader
 from sqlalchemy import select
 from tests.portfolios.portfolio_helpers import (
     API,
+    SPARE_ISINS,
     company_id,
     confirm_first_candidates,
     create_company,
@@ -26,6 +27,7 @@ from tests.scoring.test_score_api_support import (
     make_assessment,
 )
 
+from hrdd.companies.models import OwnershipLink
 from hrdd.config import PROJECT_ROOT
 from hrdd.db import SYSTEM
 from hrdd.evidence.models import EvidenceItem
@@ -515,3 +517,44 @@ def test_a_holding_in_a_defunct_company_is_marked_where_it_appears(client, tenan
     # A private company, like a listed one, is not marked: its actions already tell.
     assert compact("NSO Group (company") not in text
     assert compact("Company status Private") not in text
+
+
+def test_a_stake_that_ended_is_listed_with_its_dates_where_the_holding_appears(
+    client, tenant_a, db, content
+):
+    """Francisco Partners owned Sandvine until 2024-08: the holding is unassessed, and the
+    report says what it owned and until when, to the precision the link has."""
+    owner = create_company(client, tenant_a, "Francisco Partners", isins=[SPARE_ISINS[0]])
+    linked = client.post(
+        f"{API}/companies/{company_id(db, 'sandvine')}/ownership",
+        json={
+            "owner_name": "Francisco Partners",
+            "owner_kind": "private_equity",
+            "owner_company_id": owner,
+            "start_date": "2017-01-01",
+            "end_date": "2024-08-01",
+        },
+        headers=tenant_a.analyst,
+    )
+    assert linked.status_code == 201, linked.text
+    with db.session(SYSTEM, write=True) as session:
+        # Known to the month, as the curated file gives it: stored as the month's first day.
+        session.get(OwnershipLink, uuid.UUID(linked.json()["id"])).date_precision = "month"
+    portfolio = create_portfolio(client, tenant_a.investor, name="Former owners")
+    csv = f"name,isin,market_value\nFrancisco Partners,{SPARE_ISINS[0]},100\n"
+    assert upload(client, tenant_a.investor, portfolio, csv).status_code == 200
+    held = client.get(f"{API}/portfolios/{portfolio}/risk", headers=tenant_a.investor).json()
+    [holding] = held["holdings"]
+    assert holding["assessed"] is False
+    assert [(e["current"], e["date_precision"]) for e in holding["exposure_via"]] == [
+        (False, "month")
+    ]
+
+    response = client.get(f"{API}/portfolios/{portfolio}/report.pdf", headers=tenant_a.investor)
+    assert response.status_code == 200, response.text
+    text = pdf_text(PdfReader(io.BytesIO(response.content)))
+    stake = compact("stake in Sandvine Incorporated (2017-01 to 2024-08): ended, no longer counts")
+    table, unassessed = text.split(compact("All holdings"))[1].split(compact("Unassessed exposure"))
+    assert compact("Francisco Partners; ") + stake in table
+    assert compact("no evidence in effect") in unassessed and stake in unassessed
+    assert "2024-08-01" not in text

@@ -17,7 +17,14 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializ
 
 from hrdd.errors import ProblemDetail
 from hrdd.scoring.schemas import OverrideView
-from hrdd.vocab import CURRENCY_CODES, AssessmentStatus, Confidence, InvestorAction, RiskBand
+from hrdd.vocab import (
+    CURRENCY_CODES,
+    AssessmentStatus,
+    Confidence,
+    DatePrecision,
+    InvestorAction,
+    RiskBand,
+)
 
 # Decimals as JSON strings: amounts must never pass through a float.
 MoneyText = Annotated[Decimal, PlainSerializer(str, return_type=str, when_used="json")]
@@ -181,6 +188,10 @@ class OwnedExposure(BaseModel):
     percentage: Decimal | None
     start_date: date | None
     end_date: date | None
+    date_precision: DatePrecision = Field(
+        description="How much of start_date and end_date the sources give: a date known to "
+        "the month or year is stored as its first day"
+    )
     current: bool = Field(description="False for a stake that ended; only current ones count")
     overall: float | None
     band: RiskBand | None

@@ -56,7 +56,7 @@ from hrdd.portfolios.schemas import (
 from hrdd.scoring import freshness
 from hrdd.scoring import service as scoring
 from hrdd.scoring.schemas import ScoreSummary
-from hrdd.vocab import AssessmentStatus, InvestorAction, RiskBand
+from hrdd.vocab import AssessmentStatus, DatePrecision, InvestorAction, RiskBand
 
 # Name similarity (0-100) from which a company is offered as a candidate.
 NAME_MATCH_CUTOFF = 85.0
@@ -591,6 +591,7 @@ class OwnedLink:
     percentage: Decimal | None
     start_date: date | None
     end_date: date | None
+    date_precision: DatePrecision
     current: bool
 
 
@@ -635,6 +636,7 @@ def owned_companies(
                         percentage=link.percentage,
                         start_date=link.start_date,
                         end_date=link.end_date,
+                        date_precision=DatePrecision(link.date_precision),
                         current=current,
                     )
                 )
@@ -725,6 +727,7 @@ def _holding_risk(
                 percentage=link.percentage,
                 start_date=link.start_date,
                 end_date=link.end_date,
+                date_precision=link.date_precision,
                 current=link.current,
                 overall=score.overall if score else None,
                 band=score.band if score else None,

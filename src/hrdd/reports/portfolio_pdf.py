@@ -276,12 +276,26 @@ class _PortfolioReportBuilder:
     def _ownership_line(self, owned: OwnedCompany) -> str:
         percent = owned.stake_percent
         stake = "" if percent is None else f", {percent.normalize():f}% stake"
+        precision = owned.dates_precision
         if owned.owned_from is None and owned.owned_until is None:
-            return f"{owned.company_name}{stake} (dates not recorded)"
-        period = f"{format_date(owned.owned_from)} to {format_date(owned.owned_until)}"
-        if owned.owned_until is None and owned.owned_from is not None:
-            period = f"since {owned.owned_from.isoformat()}"
-        return f"{owned.company_name}{stake} ({period})"
+            period = "dates not recorded"
+        elif owned.owned_until is None:
+            period = f"since {format_date(owned.owned_from, precision)}"
+        else:
+            period = (
+                f"{format_date(owned.owned_from, precision)} to "
+                f"{format_date(owned.owned_until, precision)}"
+            )
+        line = f"{owned.company_name}{stake} ({period})"
+        if owned.current:
+            return line
+        ended = owned.owned_until is not None and owned.owned_until < self.report.report_date
+        return f"{line}: {'ended, no longer counts' if ended else 'not current, does not count'}"
+
+    def _with_stakes_not_counted(self, text: str, stakes: Sequence[OwnedCompany]) -> str:
+        """A table cell's text followed by the stakes that ended (or have not started), so a
+        holding they left unscored says what it owned."""
+        return "; ".join([text, *(f"stake in {self._ownership_line(s)}" for s in stakes)])
 
     def _holding_detail(self, key: str, holding: FlaggedHolding) -> list[Flowable]:
         widths = [self.width * 0.28, self.width * 0.72]
@@ -388,7 +402,10 @@ class _PortfolioReportBuilder:
 
     def _holding_cells(self, holding: HoldingRow) -> list[str]:
         return [
-            with_company_status(holding.name, holding.listing_status),
+            self._with_stakes_not_counted(
+                with_company_status(holding.name, holding.listing_status),
+                holding.stakes_not_counted,
+            ),
             format_identifiers(holding.identifiers),
             _plain_amount(holding.value),
             format_weight(holding.weight),
@@ -439,7 +456,7 @@ class _PortfolioReportBuilder:
             format_identifiers(holding.identifiers),
             _plain_amount(holding.value),
             format_weight(holding.weight),
-            holding.reason,
+            self._with_stakes_not_counted(holding.reason, holding.stakes_not_counted),
         ]
 
     def unassessed(self) -> list[Flowable]:

@@ -265,6 +265,10 @@ class OwnedCompany(ReportData):
     stake_percent: Annotated[Decimal, Field(ge=0, le=100)] | None = None
     owned_from: date | None = None
     owned_until: date | None = None
+    # How much of both dates the sources give (one precision per ownership link).
+    dates_precision: DatePrecision = DatePrecision.day
+    # False for a stake that ended (or has not started): listed, but it does not count.
+    current: bool = True
 
 
 class FlaggedHolding(ReportData):
@@ -307,6 +311,8 @@ class HoldingRow(ReportData):
     company_listed: bool = True
     # Of the holding's company, as in CompanyReport (None: not matched to one).
     listing_status: ListingStatus | None = None
+    # Stakes of the holding's company that are not current, with their dates.
+    stakes_not_counted: list[OwnedCompany] = Field(default_factory=list)
 
     @property
     def evidence_only(self) -> bool:
@@ -321,6 +327,8 @@ class UnassessedHolding(ReportData):
     reason: NonEmptyText
     # Of the holding's company, as in CompanyReport (None: not matched to one).
     listing_status: ListingStatus | None = None
+    # As in HoldingRow: what it owned may be all an investor knows of it.
+    stakes_not_counted: list[OwnedCompany] = Field(default_factory=list)
 
 
 class PortfolioReport(ReportData):

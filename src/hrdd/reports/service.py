@@ -29,7 +29,7 @@ from hrdd.evidence.models import Commitment, EvidenceItem
 from hrdd.portfolios import service as portfolios
 from hrdd.portfolios.exports import ScoreRow, download_name
 from hrdd.portfolios.models import Portfolio
-from hrdd.portfolios.schemas import HoldingRisk, PortfolioRisk, RiskBasis
+from hrdd.portfolios.schemas import HoldingRisk, OwnedExposure, PortfolioRisk, RiskBasis
 from hrdd.questionnaires.answers import (
     AnswerPayload,
     DateAnswer,
@@ -108,7 +108,8 @@ PORTFOLIO_METHOD = MethodologySection(
         "holding in a company that owns other companies of the registry (a parent, a fund "
         "sponsor) also carries the score of the riskiest company it owns now, when that is "
         "worse than its own: the risk of what it owns is the investor's risk too. Stakes that "
-        "ended are listed with their dates but do not count.",
+        "ended are listed with their dates beside the holding, in the holdings tables and its "
+        "details, but do not count.",
         "Shares of value come from market values when every holding has one, otherwise from "
         "the weight column of the imported file; when some holdings have a market value and "
         "none has a weight, they are shares of the value that is known. A holding with no "
@@ -588,6 +589,21 @@ def _companies_with_drafts(session: Session, organisation_id: uuid.UUID) -> set[
     return {row.company_id for row in rows}
 
 
+def _owned_company(exposure: OwnedExposure) -> OwnedCompany:
+    return OwnedCompany(
+        company_name=exposure.company_name,
+        stake_percent=exposure.percentage,
+        owned_from=exposure.start_date,
+        owned_until=exposure.end_date,
+        dates_precision=exposure.date_precision,
+        current=exposure.current,
+    )
+
+
+def _stakes_not_counted(holding: HoldingRisk) -> list[OwnedCompany]:
+    return [_owned_company(e) for e in holding.exposure_via if not e.current]
+
+
 def _flagged(
     holding: HoldingRisk,
     evidence: _KeyEvidence,
@@ -627,15 +643,7 @@ def _flagged(
         company_listed=_status_of(holding, statuses) is ListingStatus.listed,
         listing_status=_status_of(holding, statuses),
         overrides=_overrides(holding.overrides, evidence.titles),
-        exposure_via=[
-            OwnedCompany(
-                company_name=exposure.company_name,
-                stake_percent=exposure.percentage,
-                owned_from=exposure.start_date,
-                owned_until=exposure.end_date,
-            )
-            for exposure in holding.exposure_via
-        ],
+        exposure_via=[_owned_company(exposure) for exposure in holding.exposure_via],
         key_evidence=evidence.citations.get(holding.scored_company_id, [])
         if holding.scored_company_id
         else [],
@@ -718,6 +726,7 @@ def portfolio_report_from_risk(
                 action=h.action,
                 company_listed=_status_of(h, statuses) is ListingStatus.listed,
                 listing_status=_status_of(h, statuses),
+                stakes_not_counted=_stakes_not_counted(h),
             )
             for h in risk.holdings
         ],
@@ -729,6 +738,7 @@ def portfolio_report_from_risk(
                 weight=h.weight,
                 reason=h.unassessed_reason or "not assessed",
                 listing_status=_status_of(h, statuses),
+                stakes_not_counted=_stakes_not_counted(h),
             )
             for h in risk.holdings
             if not h.assessed
