@@ -558,3 +558,19 @@ def test_a_stake_that_ended_is_listed_with_its_dates_where_the_holding_appears(
     assert compact("Francisco Partners; ") + stake in table
     assert compact("no evidence in effect") in unassessed and stake in unassessed
     assert "2024-08-01" not in text
+
+
+def test_a_draft_report_says_how_many_questions_are_answered(client, tenant_a, db, content):
+    """A draft counts its unanswered questions as gaps: an empty one reads high risk. The
+    report says how far the draft has got, so its score is read for what it is."""
+    assessment = nso_assessment(client, tenant_a, db)
+    score = client.get(f"{API}/assessments/{assessment}/score", headers=tenant_a.investor)
+    themes = score.json()["result"]["themes"]
+    applicable = sum(theme["applicable"] for theme in themes)
+    assert sum(theme["answered"] for theme in themes) == 2 < applicable
+    report = client.get(f"{API}/assessments/{assessment}/report.pdf", headers=tenant_a.investor)
+    assert report.status_code == 200, report.text
+    first_page = compact(PdfReader(io.BytesIO(report.content)).pages[0].extract_text())
+    assert compact(f"Questions answered 2 of the {applicable} scored questions that apply") in (
+        first_page
+    )

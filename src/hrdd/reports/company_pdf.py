@@ -78,6 +78,11 @@ class _CompanyReportBuilder:
             facts.append(("Prepared for", report.prepared_for))
         facts += [
             ("Assessment", score_source(report.assessment_status)),
+            (
+                "Questions answered",
+                f"{report.questions_answered} of the {report.questions_applicable} scored "
+                "questions that apply",
+            ),
             ("Rule set", rule_set_label(report.rule_set)),
             ("Inputs hash", report.inputs_hash),
         ]

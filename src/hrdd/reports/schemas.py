@@ -183,6 +183,9 @@ class CompanyReport(ReportData):
     rule_set: RuleSetRef
     inputs_hash: NonEmptyText
     assessment_status: AssessmentStatus
+    # Scored questions answered, of those that apply: a draft's unanswered ones count as gaps.
+    questions_answered: Annotated[int, Field(ge=0)] = 0
+    questions_applicable: Annotated[int, Field(ge=0)] = 0
     # False for a private company: no shareholder vote, so the actions name governance rights.
     company_listed: bool = True
     # As the registry records it (None: not given); delisted and defunct are printed.

@@ -447,6 +447,8 @@ def company_report(
         ),
         inputs_hash=summary.inputs_hash,
         assessment_status=subject.status,
+        questions_answered=sum(theme.answered for theme in result.themes),
+        questions_applicable=sum(theme.applicable for theme in result.themes),
         company_listed=company.listing_status == ListingStatus.listed.value,
         listing_status=ListingStatus(company.listing_status),
         summary=ScoreSummary(
