@@ -444,12 +444,18 @@ def test_holdings_scored_on_evidence_alone_say_so_and_why(client, tenant_a, db, 
     held = client.get(f"{API}/portfolios/{portfolio}/risk", headers=tenant_a.investor).json()
     memento = next(h for h in held["holdings"] if h["name"] == "Memento Labs")
     assert (memento["band"], memento["assessment_status"]) == ("low", None)
+    alone_totals = held["totals"]["on_evidence_alone"]
+    assert (alone_totals["holdings"], Decimal(alone_totals["share_of_holdings"])) == (2, 1)
 
     response = client.get(f"{API}/portfolios/{portfolio}/report.pdf", headers=tenant_a.investor)
     assert response.status_code == 200, response.text
     reader = PdfReader(io.BytesIO(response.content))
     text = pdf_text(reader)
     assert compact("Evidence alone: not assessed yet") not in text
+    key_figures = text.split(compact("Flagged holdings"))[0]
+    assert compact("Scored on evidence alone (no submitted assessment; the band says") in (
+        key_figures
+    )
     nso = text.split(compact("Flagged holdings"))[1].split(compact("All holdings"))[0]
     assert (
         compact(
@@ -458,7 +464,10 @@ def test_holdings_scored_on_evidence_alone_say_so_and_why(client, tenant_a, db, 
         )
         in nso
     )
-    alone = text.split(compact("Scored on evidence alone"))[1].split(compact("All holdings"))[0]
+    after_flagged = text.split(compact("Flagged holdings"))[1]
+    alone = after_flagged.split(compact("Scored on evidence alone"))[1].split(
+        compact("All holdings")
+    )[0]
     assert compact("Memento Labs") in alone
     assert compact("No submitted assessment yet: engage the company") in alone
     assert compact("Evidence alone: no submitted assessment yet") in alone

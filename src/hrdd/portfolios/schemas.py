@@ -284,6 +284,10 @@ class RiskTotals(BaseModel):
     )
     by_band: list[BandSlice]
     unassessed: Slice
+    on_evidence_alone: Slice = Field(
+        description="Scored on evidence alone (no submitted or final assessment): their bands "
+        "count documented harm only and say nothing about the company's practice"
+    )
     active_override: Slice
     needing_escalation: Slice = Field(
         description="Recommended action escalate_collectively or more severe"

@@ -151,6 +151,19 @@ class _PortfolioReportBuilder:
             ),
             ("Holdings needing escalation", f"{figures.needing_escalation:,}"),
         ]
+        if figures.on_evidence_alone_count:
+            facts.insert(
+                -1,
+                (
+                    "Scored on evidence alone (no submitted assessment; the band says nothing "
+                    "about practice)",
+                    self._exposure(
+                        figures.value_on_evidence_alone,
+                        figures.share_on_evidence_alone,
+                        figures.on_evidence_alone_count,
+                    ),
+                ),
+            )
         if figures.holdings_without_value and figures.share_basis is not ShareBasis.none:
             facts.append(
                 (

@@ -245,6 +245,10 @@ class KeyFigures(ReportData):
     value_unassessed: Money
     share_unassessed: Fraction
     unassessed_count: Annotated[int, Field(ge=0)]
+    # Scored on evidence alone: their bands say nothing about practice.
+    value_on_evidence_alone: Money = Decimal(0)
+    share_on_evidence_alone: Fraction = Decimal(0)
+    on_evidence_alone_count: Annotated[int, Field(ge=0)] = 0
     needing_escalation: Annotated[int, Field(ge=0)]
 
     @property

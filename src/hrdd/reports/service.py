@@ -676,6 +676,9 @@ def _key_figures(risk: PortfolioRisk) -> KeyFigures:
         value_unassessed=totals.unassessed.value,
         share_unassessed=totals.unassessed.share_of_value,
         unassessed_count=totals.unassessed.holdings,
+        value_on_evidence_alone=totals.on_evidence_alone.value,
+        share_on_evidence_alone=totals.on_evidence_alone.share_of_value,
+        on_evidence_alone_count=totals.on_evidence_alone.holdings,
         needing_escalation=totals.needing_escalation.holdings,
     )
 
