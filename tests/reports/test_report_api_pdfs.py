@@ -567,6 +567,11 @@ def test_a_stake_that_ended_is_listed_with_its_dates_where_the_holding_appears(
     assert compact("Francisco Partners; ") + stake in table
     assert compact("no evidence in effect") in unassessed and stake in unassessed
     assert "2024-08-01" not in text
+    # The risk export says it too (it read "2017-01-01 to 2024-08-01" as if the stake counted).
+    exported = client.get(f"{API}/portfolios/{portfolio}/risk.csv", headers=tenant_a.investor)
+    assert exported.status_code == 200, exported.text
+    assert "2017-01 to 2024-08" in exported.text and "2024-08-01" not in exported.text
+    assert "ended, no longer counts" in exported.text
 
 
 def test_a_draft_report_says_how_many_questions_are_answered(client, tenant_a, db, content):

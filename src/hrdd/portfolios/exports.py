@@ -25,6 +25,8 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
+from hrdd.dates import iso_date
+from hrdd.db import utcnow
 from hrdd.portfolios.schemas import HoldingRisk, OwnedExposure, PortfolioRisk
 from hrdd.scoring.schemas import ScoreSummary
 
@@ -155,10 +157,19 @@ def write_xlsx(columns: Sequence[Column], rows: Sequence[Any], sheet_title: str)
 
 def _exposure_text(exposure: OwnedExposure) -> str:
     stake = f"{exposure.percentage}%" if exposure.percentage is not None else "stake unknown"
-    since = exposure.start_date.isoformat() if exposure.start_date else "?"
-    until = exposure.end_date.isoformat() if exposure.end_date else ""
+    precision = exposure.date_precision
+    since = iso_date(exposure.start_date, precision) if exposure.start_date else "?"
+    if exposure.end_date:
+        until = iso_date(exposure.end_date, precision)
+    else:
+        # A stake with no end date that does not count has not started yet.
+        until = "now" if exposure.current else "?"
     band = exposure.band.value if exposure.band else "unassessed"
-    return f"{exposure.company_name} ({stake}, {since} to {until or 'now'}, {band})"
+    text = f"{exposure.company_name} ({stake}, {since} to {until}, {band})"
+    if exposure.current:
+        return text
+    ended = exposure.end_date is not None and exposure.end_date < utcnow().date()
+    return f"{text}: {'ended, no longer counts' if ended else 'not current, does not count'}"
 
 
 def _scored_company(holding: HoldingRisk) -> str | None:
