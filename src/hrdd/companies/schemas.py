@@ -9,7 +9,7 @@ from stdnum import lei as stdnum_lei
 from stdnum.exceptions import ValidationError as StdnumError
 
 from hrdd.dates import PlausibleDate
-from hrdd.vocab import ListingStatus, OwnerKind, TechnologyCategory
+from hrdd.vocab import DatePrecision, ListingStatus, OwnerKind, TechnologyCategory
 
 
 def _valid_isin(value: str) -> str:
@@ -78,6 +78,11 @@ class OwnershipIn(BaseModel):
     percentage: Decimal | None = Field(default=None, ge=0, le=100, max_digits=7, decimal_places=4)
     start_date: PlausibleDate | None = None
     end_date: PlausibleDate | None = None
+    date_precision: DatePrecision = Field(
+        default=DatePrecision.day,
+        description="How much of start_date and end_date the sources give (a date known to the "
+        "month or year is sent as its first day); reports print them no finer",
+    )
     source_publisher: str | None = Field(default=None, max_length=300)
     source_title: str | None = Field(default=None, max_length=500)
     source_date: PlausibleDate | None = None
