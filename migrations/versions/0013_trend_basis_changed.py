@@ -6,13 +6,15 @@ reads it as a trend (it stepped the action up the ladder). Such scores record th
 ``basis_changed``. No schema change: the result is a JSON document.
 
 Downgrading rewrites that trend as ``rules_changed``, the nearest one the release before knows
-(no trend read); its result model refuses values it does not know.
+(no trend read), in the score and in its diff; the release before's result model refuses
+values it does not know.
 
 Revision ID: 0013
 Revises: 0012
 """
 
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
@@ -31,6 +33,21 @@ scores = sa.table(
     sa.column("id", sa.Uuid()),
     sa.column("result", sa.JSON().with_variant(postgresql.JSONB(), "postgresql")),
 )
+
+
+def _known_before(result: dict[str, Any]) -> dict[str, Any] | None:
+    """The result with the new trend rewritten where it is recorded (the score's own trend, and
+    its diff's), or None when it holds none."""
+    diff = result.get("diff")
+    in_diff = isinstance(diff, dict) and diff.get("trend") == NEW_TREND
+    if result.get("trend") != NEW_TREND and not in_diff:
+        return None
+    rewritten = {**result}
+    if rewritten.get("trend") == NEW_TREND:
+        rewritten["trend"] = KNOWN_BEFORE
+    if in_diff:
+        rewritten["diff"] = {**diff, "trend": KNOWN_BEFORE}
+    return rewritten
 
 
 def upgrade() -> None:
@@ -53,9 +70,9 @@ def downgrade() -> None:
         if not rows:
             return
         updates = [
-            {"score_id": score_id, "new_result": {**result, "trend": KNOWN_BEFORE}}
+            {"score_id": score_id, "new_result": new}
             for score_id, result in rows
-            if result.get("trend") == NEW_TREND
+            if (new := _known_before(result)) is not None
         ]
         if updates:
             bind.execute(rewrite, updates)

@@ -388,11 +388,18 @@ def test_0013_downgrade_rewrites_the_trend_the_release_before_does_not_know(tmp_
             scoring.assessment_score(session, assessment.id, None)
         with database.session(SYSTEM, write=True) as session:
             stored = session.scalars(select(StoredScore)).one()
-            stored.result = {**stored.result, "trend": "basis_changed"}
+            # The trend is recorded twice: the score's own, and its diff's.
+            assert stored.result["diff"] is None
+            stored.result = {
+                **stored.result,
+                "trend": "basis_changed",
+                "diff": {"trend": "basis_changed", "entries": []},
+            }
 
         migrations_info.downgrade(url, "0012")
         with database.session(SYSTEM) as session:
-            assert session.scalars(select(StoredScore)).one().result["trend"] == "rules_changed"
+            result = session.scalars(select(StoredScore)).one().result
+            assert (result["trend"], result["diff"]["trend"]) == ("rules_changed", "rules_changed")
     finally:
         database.dispose()
         drop_database(url)
