@@ -523,7 +523,10 @@ def test_commitments_made_after_as_of_are_ignored() -> None:
 
 def test_diff_explains_a_new_incident_and_the_action_steps_up() -> None:
     as_of = dt.date(2024, 6, 1)
-    previous = score(request(as_of, best_answers(), [listing("listed", dt.date(2024, 2, 26))]))
+    # Scored before the hack became known (2024-05-01): the hack is news since.
+    previous = score(
+        request(dt.date(2024, 4, 15), best_answers(), [listing("listed", dt.date(2024, 2, 26))])
+    )
     items = [
         listing("listed", dt.date(2024, 2, 26)),
         incident("hack", dt.date(2024, 5, 1), severity=5, groups=(AffectedGroup.journalists,)),
@@ -554,7 +557,9 @@ def test_a_step_up_stands_until_risk_falls() -> None:
     """A rescore with nothing better to show (the same inputs again, a redundant listing
     match) must not take back the rung a rise in risk added; a fall in risk does."""
     as_of = dt.date(2024, 6, 1)
-    previous = score(request(as_of, best_answers(), [listing("listed", dt.date(2024, 2, 26))]))
+    previous = score(
+        request(dt.date(2024, 4, 15), best_answers(), [listing("listed", dt.date(2024, 2, 26))])
+    )
     items = [
         listing("listed", dt.date(2024, 2, 26)),
         incident("hack", dt.date(2024, 5, 1), severity=5, groups=(AffectedGroup.journalists,)),
@@ -565,9 +570,42 @@ def test_a_step_up_stands_until_risk_falls() -> None:
     assert again.trend == "stable"
     assert again.action is InvestorAction.divest_or_exclude
     assert "step up the ladder stands" in again.action_reason
-    fallen = score(request(as_of, best_answers(), items[:1], previous=again))
+    # The hack is remedied, on the record after that score: risk fell, the step goes.
+    later = dt.date(2024, 9, 1)
+    remedied = [*items, remedy_of("hack", dt.date(2024, 8, 1), source=SourceClass.ngo_report)]
+    fallen = score(request(later, best_answers(), remedied, previous=again))
     assert fallen.trend == "improving"
     assert fallen.action is previous.action
+
+
+def test_evidence_recorded_late_about_the_past_is_no_trend() -> None:
+    """A trend is what happened since the previous score. A report published before it but
+    recorded only now (or a severity corrected, a company-only remedy no longer counted)
+    re-rates the past: the investor's record caught up, engagement did not fail. The upgrade
+    helper saw a content correction step an action up ("Risk rose 8.7 points ... one rung
+    up") with nothing new at the company."""
+    as_of = dt.date(2024, 6, 1)
+    listed = listing("listed", dt.date(2024, 2, 26))
+    hack = incident("hack", dt.date(2024, 5, 1), severity=5, groups=(AffectedGroup.journalists,))
+    previous = score(request(as_of, best_answers(), [listed]))
+    late = score(request(as_of, best_answers(), [listed, hack], previous=previous))
+    assert late.overall > previous.overall
+    assert late.trend == "stable"
+    assert late.action is score(request(as_of, best_answers(), [listed, hack])).action
+    assert "rose" not in late.action_reason
+    assert f"rates the previous score's date ({as_of}) {late.overall}" in late.action_reason
+    assert late.diff is not None and late.diff.change == late.overall - previous.overall
+
+    # Withdrawn again (it was wrong): the record is corrected down, no "risk fell", and no
+    # step up stands on a rise that never happened.
+    stepped = late.model_copy(update={"action": InvestorAction.divest_or_exclude})
+    withdrawn = score(request(as_of, best_answers(), [listed], previous=stepped))
+    assert withdrawn.trend == "stable"
+    assert withdrawn.action is previous.action
+    assert "stands" not in withdrawn.action_reason
+
+    # What became known after the previous score is a trend as before: see
+    # test_diff_explains_a_new_incident_and_the_action_steps_up.
 
 
 def test_a_change_of_rules_is_not_read_as_a_trend() -> None:

@@ -751,11 +751,18 @@ def _finalise(raws: list[_Raw], overall_tenths: int) -> tuple[Contribution, ...]
 
 
 def _overrides(evidence: _Evidence, rules: RuleSet, as_of: int) -> list[OverrideFired]:
+    """Red flags in effect on ``as_of`` (an ordinal): of the items known by then."""
     fired = []
     candidates: list[tuple[IncidentInput, int | None, int | None]] = [
-        (item.incident, item.remediated_at, item.severity) for item in evidence.items
+        (item.incident, item.remediated_at, item.severity)
+        for item in evidence.items
+        if item.known <= as_of
     ]
-    candidates += [(incident, closed, None) for incident, closed in evidence.unrated_listings]
+    candidates += [
+        (incident, closed, None)
+        for incident, closed in evidence.unrated_listings
+        if evidence.known[incident.id] <= as_of
+    ]
     for rule in rules.overrides:
         matched = []
         for incident, remediated_at, severity in candidates:
@@ -944,7 +951,32 @@ def _same_basis(request: ScoreRequest) -> bool:
     return request.previous_assessed == request.assessed
 
 
-def _trend(overall: Decimal, band: RiskBand, request: ScoreRequest) -> Trend:
+def _restated_previous(request: ScoreRequest, evidence: _Evidence) -> Decimal | None:
+    """The previous score's date rated on today's record: its evidence and red flags as the
+    evidence now known about that time rates them, its policy gap as it was (answers say what
+    the company does now, so a change in them is a change since).
+
+    A trend is what happened since the previous score: evidence recorded now about the time
+    before it (an old report found late, a corrected severity, a remedy that turned out to be
+    only the company's word) re-rates the past and is not read as risk rising or falling. None
+    when there is no previous score to read a trend from."""
+    previous, rules = request.previous, request.ruleset
+    if (
+        previous is None
+        or not _same_rules(previous, rules)
+        or not _same_basis(request)
+        or previous.as_of > request.as_of
+    ):
+        return None
+    day = previous.as_of.toordinal()
+    floor = max((fired.floor for fired in _overrides(evidence, rules, day)), default=0.0)
+    evidence_then = _evidence_risk_on(evidence.items, day, rules)
+    return _decimal(_tenths(max(evidence_then, float(previous.policy_gap_risk), float(floor))))
+
+
+def _trend(
+    overall: Decimal, band: RiskBand, request: ScoreRequest, restated: Decimal | None
+) -> Trend:
     previous, rules = request.previous, request.ruleset
     if previous is None:
         return "first"
@@ -954,9 +986,10 @@ def _trend(overall: Decimal, band: RiskBand, request: ScoreRequest) -> Trend:
     if not _same_basis(request):
         # Nor is what an assessment finds beside the evidence (its practice gaps).
         return "basis_changed"
-    change = overall - previous.overall
+    baseline = previous.overall if restated is None else restated
+    change = overall - baseline
     threshold = Decimal(str(rules.actions.worsening.min_increase_points))
-    band_move = RISK_BAND_ORDER.index(band) - RISK_BAND_ORDER.index(previous.band)
+    band_move = RISK_BAND_ORDER.index(band) - RISK_BAND_ORDER.index(rules.band_for(float(baseline)))
     if band_move > 0 or change >= threshold:
         return "worsening"
     if band_move < 0 or change <= -threshold:
@@ -973,6 +1006,7 @@ def _action(
     rules: RuleSet,
     *,
     assessed: bool,
+    restated: Decimal | None,
 ) -> tuple[InvestorAction, str]:
     action = rules.actions.by_band[band].action
     reasons = [f"Band {band} (overall {overall}): {ACTION_WORDS[action]}."]
@@ -998,7 +1032,15 @@ def _action(
             "count as gaps), so no trend is read until it is submitted."
         )
     elif previous is not None:
-        change = overall - previous.overall
+        baseline = previous.overall if restated is None else restated
+        change = overall - baseline
+        if baseline != previous.overall:
+            reasons.append(
+                f"The record now rates the previous score's date ({previous.as_of}) "
+                f"{baseline}, not {previous.overall} as it read then (evidence about that time "
+                "was added or corrected since), so the trend is read from "
+                f"{baseline}."
+            )
         if trend == "rules_changed":
             before = f"{previous.ruleset_id} v{previous.ruleset_version}"
             after = f"{rules.id} v{rules.version}"
@@ -1023,7 +1065,8 @@ def _action(
             steps = rules.actions.worsening.steps_up
             raised = ACTION_LADDER[min(ACTION_LADDER.index(action) + steps, len(ACTION_LADDER) - 1)]
             if raised is not action:
-                moved = f", band {previous.band} to {band}" if previous.band is not band else ""
+                before = rules.band_for(float(baseline))
+                moved = f", band {before} to {band}" if before is not band else ""
                 reasons.append(
                     f"Risk rose {change} points since the previous score{moved}, so one rung "
                     f"up: {ACTION_WORDS[raised]}."
@@ -1036,7 +1079,9 @@ def _action(
                 f"Risk fell {-change} points since the previous score; keep the asks that "
                 "produced the change on record."
             )
-        elif _stepped_up(previous, rules, assessed=assessed):
+        elif not _corrected_down(previous, baseline, rules) and _stepped_up(
+            previous, rules, assessed=assessed
+        ):
             # The step up answered engagement that was not working; a rescore with nothing
             # better to show (a new match, time passing) must not quietly take it back.
             steps = rules.actions.worsening.steps_up
@@ -1050,6 +1095,17 @@ def _action(
         else:
             reasons.append("Risk is stable since the previous score.")
     return action, " ".join(reasons)
+
+
+def _corrected_down(previous: ScoreResult, baseline: Decimal, rules: RuleSet) -> bool:
+    """Whether the record now rates the previous score's date clearly lower than it read then
+    (evidence about that time withdrawn or corrected): the rise a step up answered may not have
+    happened, so the step does not stand on its own."""
+    threshold = Decimal(str(rules.actions.worsening.min_increase_points))
+    lower_band = RISK_BAND_ORDER.index(rules.band_for(float(baseline))) < RISK_BAND_ORDER.index(
+        previous.band
+    )
+    return lower_band or previous.overall - baseline >= threshold
 
 
 def _stepped_up(previous: ScoreResult, rules: RuleSet, *, assessed: bool) -> bool:
@@ -1229,9 +1285,17 @@ def score(request: ScoreRequest) -> ScoreResult:
         policy, evidence, rules, day, evidence_risk, floor, overall_value, request.assessed
     )
     digest = inputs_hash(request)
-    trend = "in_progress" if request.in_progress else _trend(overall, band, request)
+    restated = _restated_previous(request, evidence)
+    trend = "in_progress" if request.in_progress else _trend(overall, band, request, restated)
     action, action_reason = _action(
-        band, overall, overrides, trend, request.previous, rules, assessed=request.assessed
+        band,
+        overall,
+        overrides,
+        trend,
+        request.previous,
+        rules,
+        assessed=request.assessed,
+        restated=restated,
     )
     diff = (
         _diff(
