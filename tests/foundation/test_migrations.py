@@ -51,6 +51,23 @@ def _organisation_and_company(database: Database) -> tuple[uuid.UUID, uuid.UUID,
         return organisation.id, company.id, version.id
 
 
+def _store_a_score(database: Database, url: str) -> None:
+    """Migrated to the head with the bundled content: one stored score, of a final assessment."""
+    migrations_info.upgrade(url)
+    load_bundled_content(database, Settings(database_url=url))
+    org_id, company_id, version_id = _organisation_and_company(database)
+    with database.session(TenantContext(org_id), write=True) as session:
+        assessment = Assessment(
+            company_id=company_id,
+            questionnaire_version_id=version_id,
+            status="final",
+            created_by_name="test",
+        )
+        session.add(assessment)
+        session.flush()
+        scoring.assessment_score(session, assessment.id, None)
+
+
 def test_upgrade_matches_models_and_downgrade_unwinds(tmp_path):
     url = fresh_database_url(tmp_path, "migrations_check")
     try:
@@ -264,21 +281,8 @@ def test_0011_names_the_rules_of_scores_stored_before_by_their_hash(tmp_path):
     (the hash GET /rulesets shows); downgrading takes it out again."""
     url = fresh_database_url(tmp_path, "migrations_0011")
     database = Database(url)
-    settings = Settings(database_url=url)
     try:
-        migrations_info.upgrade(url)
-        load_bundled_content(database, settings)
-        org_id, company_id, version_id = _organisation_and_company(database)
-        with database.session(TenantContext(org_id), write=True) as session:
-            assessment = Assessment(
-                company_id=company_id,
-                questionnaire_version_id=version_id,
-                status="final",
-                created_by_name="test",
-            )
-            session.add(assessment)
-            session.flush()
-            scoring.assessment_score(session, assessment.id, None)
+        _store_a_score(database, url)
         with database.session(SYSTEM, write=True) as session:
             [stored] = session.scalars(select(StoredScore)).all()
             expected = session.get(RuleSetVersion, stored.ruleset_version_id).content_hash
@@ -373,19 +377,7 @@ def test_0013_downgrade_rewrites_the_trend_the_release_before_does_not_know(tmp_
     url = fresh_database_url(tmp_path, "migrations_0013")
     database = Database(url)
     try:
-        migrations_info.upgrade(url)
-        load_bundled_content(database, Settings(database_url=url))
-        org_id, company_id, version_id = _organisation_and_company(database)
-        with database.session(TenantContext(org_id), write=True) as session:
-            assessment = Assessment(
-                company_id=company_id,
-                questionnaire_version_id=version_id,
-                status="final",
-                created_by_name="test",
-            )
-            session.add(assessment)
-            session.flush()
-            scoring.assessment_score(session, assessment.id, None)
+        _store_a_score(database, url)
         with database.session(SYSTEM, write=True) as session:
             stored = session.scalars(select(StoredScore)).one()
             # The trend is recorded twice: the score's own, and its diff's.

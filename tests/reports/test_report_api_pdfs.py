@@ -78,6 +78,12 @@ def outline_titles(reader: PdfReader) -> list[str]:
     return titles
 
 
+def portfolio_report(client, tenant, portfolio: str) -> PdfReader:
+    response = client.get(f"{API}/portfolios/{portfolio}/report.pdf", headers=tenant.investor)
+    assert response.status_code == 200, response.text
+    return PdfReader(io.BytesIO(response.content))
+
+
 def today() -> str:
     return datetime.now(UTC).date().isoformat()
 
@@ -297,9 +303,7 @@ def test_a_holding_scored_through_what_it_owns_says_whose_score_it_is(
         == 200
     )
     confirm_first_candidates(client, tenant_a.investor, portfolio)
-    response = client.get(f"{API}/portfolios/{portfolio}/report.pdf", headers=tenant_a.investor)
-    assert response.status_code == 200, response.text
-    text = pdf_text(PdfReader(io.BytesIO(response.content)))
+    text = pdf_text(portfolio_report(client, tenant_a, portfolio))
     assert (
         compact("The score of NSO Group Technologies Limited, which it owns: evidence alone")
         in text
@@ -424,9 +428,7 @@ def test_a_medium_band_holding_is_detailed_in_the_portfolio_report(client, tenan
     held = client.get(f"{API}/portfolios/{portfolio}/risk", headers=tenant_a.investor).json()
     assert [h["band"] for h in held["holdings"]] == ["medium"]
 
-    response = client.get(f"{API}/portfolios/{portfolio}/report.pdf", headers=tenant_a.investor)
-    assert response.status_code == 200, response.text
-    reader = PdfReader(io.BytesIO(response.content))
+    reader = portfolio_report(client, tenant_a, portfolio)
     text = pdf_text(reader)
     medium = text.split(compact("Medium-risk holdings"))[1].split(compact("All holdings"))[0]
     assert compact("Middling Interception Ltd") in medium
@@ -446,9 +448,7 @@ def test_holdings_scored_on_evidence_alone_say_so_and_why(client, tenant_a, db, 
     alone_totals = held["totals"]["on_evidence_alone"]
     assert (alone_totals["holdings"], Decimal(alone_totals["share_of_holdings"])) == (2, 1)
 
-    response = client.get(f"{API}/portfolios/{portfolio}/report.pdf", headers=tenant_a.investor)
-    assert response.status_code == 200, response.text
-    reader = PdfReader(io.BytesIO(response.content))
+    reader = portfolio_report(client, tenant_a, portfolio)
     text = pdf_text(reader)
     assert compact("Evidence alone: not assessed yet") not in text
     key_figures = text.split(compact("Flagged holdings"))[0]
@@ -515,9 +515,7 @@ def test_a_holding_in_a_defunct_company_is_marked_where_it_appears(client, tenan
         == 200
     )
     confirm_first_candidates(client, tenant_a.investor, portfolio)
-    response = client.get(f"{API}/portfolios/{portfolio}/report.pdf", headers=tenant_a.investor)
-    assert response.status_code == 200, response.text
-    text = pdf_text(PdfReader(io.BytesIO(response.content)))
+    text = pdf_text(portfolio_report(client, tenant_a, portfolio))
     details, table = text.split(compact("All holdings"))[:2]
     finfisher = details.split(compact("FinFisher"))[1]
     assert finfisher.startswith(compact("Item Detail Company status Defunct")), finfisher[:60]
@@ -558,9 +556,7 @@ def test_a_stake_that_ended_is_listed_with_its_dates_where_the_holding_appears(
         (False, "month")
     ]
 
-    response = client.get(f"{API}/portfolios/{portfolio}/report.pdf", headers=tenant_a.investor)
-    assert response.status_code == 200, response.text
-    text = pdf_text(PdfReader(io.BytesIO(response.content)))
+    text = pdf_text(portfolio_report(client, tenant_a, portfolio))
     stake = compact("stake in Sandvine Incorporated (2017-01 to 2024-08): ended, no longer counts")
     table, unassessed = text.split(compact("All holdings"))[1].split(compact("Unassessed exposure"))
     assert compact("Francisco Partners; ") + stake in table
