@@ -583,3 +583,97 @@ def test_a_draft_report_says_how_many_questions_are_answered(client, tenant_a, d
     assert compact(f"Questions answered 2 of the {applicable} scored questions that apply") in (
         first_page
     )
+
+
+def post_evidence(client, tenant, company: str, **fields) -> str:
+    body = {
+        "company_id": company,
+        "event_date": "2021-03-01",
+        "published_date": "2021-03-02",
+        "affected_groups": ["journalists"],
+        "countries": ["MA"],
+        "company_role": "caused",
+        **fields,
+    }
+    response = client.post(f"{API}/evidence", json=body, headers=tenant.analyst)
+    assert response.status_code == 201, response.text
+    return response.json()["id"]
+
+
+def test_a_remedy_on_the_companys_word_alone_says_it_closes_nothing(client, tenant_a, db, content):
+    """Under the default rules a remediation only the company reports closes nothing: the
+    report says so, naming the item as the timeline does, and does not print the remedy's
+    severity, role and status as if it were a harm."""
+    company = create_company(client, tenant_a, "Selfreport Intrusion Ltd")
+    harm = post_evidence(
+        client,
+        tenant_a,
+        company,
+        type="forensic_finding",
+        title="Implant found on a reporter's phone",
+        summary="A lab found the company's implant on a reporter's phone.",
+        severity=5,
+        sources=[
+            {
+                "publisher": "Example Research Lab",
+                "title": "Findings on the implant",
+                "date": "2021-03-02",
+                "url": "https://example.org/lab",
+                "source_class": "forensic_lab",
+            }
+        ],
+    )
+    remedy = post_evidence(
+        client,
+        tenant_a,
+        company,
+        type="remediation",
+        event_date="2022-05-10",
+        published_date="2022-05-10",
+        title="The company says it cut the customer off",
+        summary="The company stated that it stopped the customer from using its product.",
+        severity=1,
+        closes=[harm],
+        sources=[
+            {
+                "publisher": "Selfreport Intrusion Ltd",
+                "title": "Our statement",
+                "date": "2022-05-10",
+                "url": "https://example.org/statement",
+                "source_class": "company_statement",
+            }
+        ],
+    )
+    response = client.post(
+        f"{API}/assessments",
+        json={"company_id": company, "questionnaire_key": "stap-surveillance"},
+        headers=tenant_a.analyst,
+    )
+    assert response.status_code == 201, response.text
+    assessment = response.json()["id"]
+    score = client.get(f"{API}/assessments/{assessment}/score", headers=tenant_a.investor)
+    assert any("closes nothing" in note for note in score.json()["result"]["notes"])
+
+    report = client.get(f"{API}/assessments/{assessment}/report.pdf", headers=tenant_a.investor)
+    assert report.status_code == 200, report.text
+    text = pdf_text(PdfReader(io.BytesIO(report.content)))
+    notes = text.split(compact("Notes on the inputs"))[1].split(compact("Appendix A"))[0]
+    assert (
+        compact(
+            "The company says it cut the customer off (2022-05-10): This remediation rests on "
+            "the company's own word (no independent source), so under these rules it closes "
+            "nothing."
+        )
+        in notes
+    )
+    assert remedy not in text and "incident" not in notes
+    timeline = text.split(compact("Evidence timeline"))[1].split(compact("Overrides fired"))[0]
+    remedy_entry = timeline.split(compact("The company says it cut the customer off"))[1]
+    assert remedy_entry.startswith(
+        compact(
+            ". The company stated that it stopped the customer from using its product. "
+            "Remediation Closes: Implant found on a reporter's phone (2021-03-01)."
+        )
+    ), remedy_entry[:200]
+    assert compact("Severity 1 of 5") not in timeline
+    assert compact("Severity 5 of 5; company's role: caused; ongoing.") in timeline

@@ -5,6 +5,7 @@ from typing import BinaryIO
 
 from reportlab.platypus import Flowable, KeepTogether, PageBreak, Paragraph, Spacer
 
+from hrdd.evidence.content import CLOSING_EVIDENCE_TYPES
 from hrdd.reports.charts import evidence_risk_chart, theme_bar_chart
 from hrdd.reports.layout import (
     NO_VALUE,
@@ -245,7 +246,9 @@ class _CompanyReportBuilder:
             )
             if entry.evidence_type is not None:
                 event += f"<br/><i>{enum_label(entry.evidence_type)}</i>"
-            event += "<br/>" + escape_for_paragraph(_weighed_by(entry))
+            weighed_by = _weighed_by(entry)
+            if weighed_by:
+                event += "<br/>" + escape_for_paragraph(weighed_by)
             rows.append(
                 [
                     format_date(entry.occurred_on, entry.occurred_precision),
@@ -279,6 +282,32 @@ class _CompanyReportBuilder:
             *story,
             paragraph_table(["Rule", "Why it fired", "Lifts when"], rows, widths, self.styles),
         ]
+
+    def input_notes(self) -> list[Flowable]:
+        """What the score says of items it used as given, next to the red flags those items
+        leave in place (a closure on the company's word alone closes nothing)."""
+        notes = self.report.input_notes
+        if not notes:
+            return []
+        story: list[Flowable] = self._heading(
+            "Notes on the inputs",
+            "input-notes",
+            keep_with=[
+                Paragraph(
+                    "How the rule set read these evidence items, which the timeline lists:",
+                    self.styles.body,
+                )
+            ],
+        )
+        for note in notes:
+            item = f"{note.item_title} ({format_date(note.item_date, note.item_precision)})"
+            story.append(
+                Paragraph(
+                    f"<b>{escape_for_paragraph(item)}</b>: {escape_for_paragraph(note.text)}.",
+                    self.styles.body,
+                )
+            )
+        return story
 
     def answers(self) -> list[Flowable]:
         story: list[Flowable] = [PageBreak(), *self._heading("Appendix A: answers", "answers")]
@@ -318,6 +347,7 @@ class _CompanyReportBuilder:
             *self.say_do_gaps(),
             *self.timeline(),
             *self.overrides(),
+            *self.input_notes(),
             *self.answers(),
             *self.methodology(),
         ]
@@ -325,7 +355,23 @@ class _CompanyReportBuilder:
 
 def _weighed_by(entry: TimelineEntry) -> str:
     """Severity, the company's role, the status and the company's responses, in one line each
-    (plain text): what the item weighs by."""
+    (plain text): what the item weighs by. A closing item weighs nothing itself, so it says
+    what it closes instead."""
+    if entry.evidence_type in CLOSING_EVIDENCE_TYPES:
+        lines = ["Closes: " + "; ".join(entry.closes) + "." if entry.closes else ""]
+    else:
+        lines = [_harm_facts(entry)]
+    if entry.status_note:
+        lines.append(f"Status: {entry.status_note}")
+    lines += [
+        f"Company response ({words_of(response.kind)}, "
+        f"{format_date(response.on, response.precision)}): {response.summary}"
+        for response in entry.responses
+    ]
+    return "\n".join(line for line in lines if line)
+
+
+def _harm_facts(entry: TimelineEntry) -> str:
     facts = [
         "Not rated (a list entry)" if entry.severity is None else f"Severity {entry.severity} of 5"
     ]
@@ -337,15 +383,7 @@ def _weighed_by(entry: TimelineEntry) -> str:
         )
     elif entry.status is not None:
         facts.append(words_of(entry.status))
-    lines = ["; ".join(facts) + "."]
-    if entry.status_note:
-        lines.append(f"Status: {entry.status_note}")
-    lines += [
-        f"Company response ({words_of(response.kind)}, "
-        f"{format_date(response.on, response.precision)}): {response.summary}"
-        for response in entry.responses
-    ]
-    return "\n".join(lines)
+    return "; ".join(facts) + "."
 
 
 def _risk_series_caption(points: Sequence[RiskPoint]) -> str:

@@ -164,7 +164,20 @@ class TimelineEntry(ReportData):
     remediated_on: date | None = None
     status_note: str | None = None
     responses: list[CompanyResponse] = Field(default_factory=list)
+    # For a closing item (remediation, delisting, lifted sanction), which weighs nothing
+    # itself: what it claims to close, as "title (date)" or the list it ends.
+    closes: list[NonEmptyText] = Field(default_factory=list)
     citations: list[Citation] = Field(min_length=1)
+
+
+class InputNote(ReportData):
+    """A note the score makes on one evidence item it used as given (a closure that closes
+    nothing, say), naming the item as the timeline does."""
+
+    item_title: NonEmptyText
+    item_date: date
+    item_precision: DatePrecision = DatePrecision.day
+    text: NonEmptyText
 
 
 class AnswerRow(ReportData):
@@ -198,6 +211,7 @@ class CompanyReport(ReportData):
     company_sources_count_as: FulfilmentStatus | None = None
     timeline: list[TimelineEntry] = Field(default_factory=list)
     overrides: list[OverrideFired] = Field(default_factory=list)
+    input_notes: list[InputNote] = Field(default_factory=list)
     answers: list[AnswerRow] = Field(default_factory=list)
     methodology: list[MethodologySection] = Field(default_factory=list)
     page_size: PageSize = PageSize.a4

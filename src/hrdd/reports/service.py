@@ -23,8 +23,10 @@ from hrdd.assessments.models import Assessment
 from hrdd.auth.models import Organisation
 from hrdd.companies.models import Company
 from hrdd.companies.service import company_names, identifiers_of
+from hrdd.dates import iso_date
 from hrdd.db import in_chunks, utcnow
 from hrdd.errors import Conflict, NotFound
+from hrdd.evidence.content import CLOSING_EVIDENCE_TYPES
 from hrdd.evidence.models import Commitment, EvidenceItem
 from hrdd.portfolios import service as portfolios
 from hrdd.portfolios.exports import ScoreRow, download_name
@@ -57,6 +59,7 @@ from hrdd.reports.schemas import (
     FlaggedHolding,
     HoldingRow,
     Identifier,
+    InputNote,
     KeyFigures,
     MethodologySection,
     OverrideFired,
@@ -398,27 +401,84 @@ def _responses(item: EvidenceItem) -> list[CompanyResponse]:
     ]
 
 
+def _item_date(item: EvidenceItem) -> str:
+    return iso_date(item.event_date, DatePrecision(item.event_date_precision))
+
+
+def _closed_by(item: EvidenceItem, by_id: Mapping[str, EvidenceItem]) -> list[str]:
+    """What a closing item claims to close: the items it names, and the list it ends."""
+    closed = [
+        f"{by_id[ref].title} ({_item_date(by_id[ref])})" for ref in item.closes if ref in by_id
+    ]
+    list_name = (item.related_listing or {}).get("list_name")
+    if list_name:
+        closed.append(f"the listing on {list_name}")
+    return closed
+
+
 def _timeline(items: Sequence[EvidenceItem]) -> list[TimelineEntry]:
+    by_id = {str(item.id): item for item in items}
     entries = []
     for item in items:
         citations = _citations(item.sources)
-        if citations:  # every stored item has sources; the guard keeps the model valid
+        if not citations:  # every stored item has sources; the guard keeps the model valid
+            continue
+        responses = _responses(item)
+        if item.type in CLOSING_EVIDENCE_TYPES:
+            # A closing item is no harm: its severity, role and status would read as one.
             entries.append(
                 TimelineEntry(
                     occurred_on=item.event_date,
                     occurred_precision=DatePrecision(item.event_date_precision),
                     summary=f"{item.title}. {item.summary}",
                     evidence_type=EvidenceType(item.type),
-                    severity=item.severity,
-                    company_role=CompanyRole(item.company_role),
-                    status=EvidenceStatus(item.status),
-                    remediated_on=item.remediated_date,
                     status_note=item.status_note,
-                    responses=_responses(item),
+                    responses=responses,
+                    closes=_closed_by(item, by_id),
                     citations=citations,
                 )
             )
+            continue
+        entries.append(
+            TimelineEntry(
+                occurred_on=item.event_date,
+                occurred_precision=DatePrecision(item.event_date_precision),
+                summary=f"{item.title}. {item.summary}",
+                evidence_type=EvidenceType(item.type),
+                severity=item.severity,
+                company_role=CompanyRole(item.company_role),
+                status=EvidenceStatus(item.status),
+                remediated_on=item.remediated_date,
+                status_note=item.status_note,
+                responses=responses,
+                citations=citations,
+            )
+        )
     return entries
+
+
+def _input_notes(
+    notes: Sequence[str], detail: ScoreDetail, items: Sequence[EvidenceItem]
+) -> list[InputNote]:
+    """The score's notes, each naming its item by title and date instead of the internal
+    reference the engine gives ("incident <ref>: ...")."""
+    by_id = {item.id: item for item in items}
+    by_ref = {ref.ref: by_id.get(ref.id) for ref in detail.evidence}
+    input_notes = []
+    for note in notes:
+        ref, _, text = note.removeprefix("incident ").partition(": ")
+        item = by_ref.get(ref)
+        if item is None or not text:  # an item this report does not show: no title to give
+            continue
+        input_notes.append(
+            InputNote(
+                item_title=item.title,
+                item_date=item.event_date,
+                item_precision=DatePrecision(item.event_date_precision),
+                text=text[0].upper() + text[1:],
+            )
+        )
+    return input_notes
 
 
 def company_report(
@@ -482,6 +542,7 @@ def company_report(
         ],
         timeline=_timeline(evidence),
         overrides=_overrides(summary.overrides, {ref.ref: ref.title for ref in detail.evidence}),
+        input_notes=_input_notes(result.notes, detail, evidence),
         answers=_answer_rows(
             subject.questionnaire,
             subject.answers,
