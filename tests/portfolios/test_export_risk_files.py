@@ -75,6 +75,8 @@ def test_csv_neutralises_formulas_and_keeps_numbers(client, tenant_a, portfolio)
         row = by_line[item["line"]]
         assert row["band"] == (item["band"] or "")
         assert row["action"] == (item["action"] or "")
+        # Empty on a score resting on evidence alone (the band says nothing about practice).
+        assert row["assessment_status"] == (item["assessment_status"] or "")
         # A file read on its own names the rules it was scored with.
         assert (row["ruleset"], row["ruleset_hash"]) == (
             f"{view['ruleset_id']} v{view['ruleset_version']}",

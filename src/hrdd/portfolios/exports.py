@@ -195,6 +195,12 @@ RISK_COLUMNS: tuple[Column, ...] = (
     Column("assessed", Kind.text, lambda h: h.assessed),
     Column("score_basis", Kind.text, lambda h: h.basis.value if h.basis else None),
     Column("scored_company", Kind.text, _scored_company),
+    # Empty for a score on evidence alone: its band says nothing about the company's practice.
+    Column(
+        "assessment_status",
+        Kind.text,
+        lambda h: h.assessment_status.value if h.assessment_status else None,
+    ),
     Column("overall", Kind.score, lambda h: h.overall),
     Column("band", Kind.text, lambda h: h.band.value if h.band else None),
     Column("confidence", Kind.text, lambda h: h.confidence.value if h.confidence else None),
