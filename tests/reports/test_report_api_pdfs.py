@@ -468,6 +468,18 @@ def test_holdings_scored_on_evidence_alone_say_so_and_why(client, tenant_a, db, 
         compact("All holdings")
     )[0]
     assert compact("Memento Labs") in alone
+    # The key figures count both; the section lists the low-band one and says where NSO is.
+    assert (
+        compact(
+            "1 low-band holding is scored on evidence alone, with no submitted or final "
+            'assessment, and marked "evidence only" in the holdings table; the other one scored '
+            "on evidence alone appears in the sections above."
+        )
+        in alone
+    )
+    # A low band is not little harm on record: a remediated severe harm can weigh little now.
+    assert compact("a low band means the evidence on record weighs little now") in alone
+    assert compact("little harm is on record") not in text
     assert compact("No submitted assessment yet: engage the company") in alone
     assert compact("Evidence alone: no submitted assessment yet") in alone
     table = text.split(compact("All holdings"))[1].split(compact("Unassessed exposure"))[0]

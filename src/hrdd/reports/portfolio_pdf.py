@@ -404,12 +404,26 @@ class _PortfolioReportBuilder:
         holdings = self.report.evidence_only
         if not holdings:
             return []
+        low_band = len(holdings)
+        # The key figures count every holding scored on evidence alone; this section lists
+        # the low-band ones, the others being detailed with the flagged or medium holdings.
+        elsewhere = self.report.key_figures.on_evidence_alone_count - low_band
+        others = ""
+        if elsewhere == 1:
+            others = "; the other one scored on evidence alone appears in the sections above"
+        elif elsewhere > 1:
+            others = (
+                f"; the other {elsewhere:,} scored on evidence alone appear in the sections above"
+            )
         intro = (
-            f"{_holdings(len(holdings))} {'is' if len(holdings) == 1 else 'are'} scored on "
-            'evidence alone, with no submitted or final assessment, and marked "evidence '
-            'only" in the holdings table. Such a score counts the documented harm only: a low '
-            "band means little harm is on record, not that the company's practice was checked, "
-            "so each is to be engaged before its rating is relied on."
+            f"{low_band:,} low-band {'holding is' if low_band == 1 else 'holdings are'} scored "
+            'on evidence alone, with no submitted or final assessment, and marked "evidence '
+            f'only" in the holdings table{others}. Such a score counts documented harm only, '
+            "and a low band means the evidence on record weighs little now: it may be old, "
+            "marked remediated, or reported by weaker sources, and a severe harm can be among "
+            "it, so read the evidence behind each score (its key evidence below; all of it in the "
+            "company report). Nor does the band mean the company's practice was checked, so "
+            "each is to be engaged before its rating is relied on."
         )
         return self._detailed_section("Scored on evidence alone", "evidence-only", intro, holdings)
 
