@@ -38,6 +38,11 @@ from hrdd.vocab import DisclosureLevel
 IMG = '<img src="/etc/passwd"/>'
 JS_LINK = '<a href="javascript:alert(1)">click me</a>'
 GREEK = "Ελληνικές Επενδύσεις"
+DEFUNCT_WORDS = (
+    "The company is recorded as defunct, so there may be no one left to engage: direct the asks "
+    "to whoever holds its assets, to its successors or to the fund that held it, and keep the "
+    "record for claims to remedy."
+)
 
 
 @pytest.fixture
@@ -515,6 +520,9 @@ def test_a_defunct_company_is_named_so_in_its_report(client, tenant_a, db, conte
     assert report.status_code == 200, report.text
     pages = [compact(page.extract_text()) for page in PdfReader(io.BytesIO(report.content)).pages]
     assert compact("Company status Defunct") in pages[0]
+    # Its action is worked out as for any company; the reason says whom the asks can reach.
+    why = "".join(pages).split(compact("Why this action"))[1].split(compact("Theme scores"))[0]
+    assert compact(DEFUNCT_WORDS) in why
     # The running header of every page says it too.
     for page in pages:
         assert compact("FinFisher GmbH (company defunct) · human-rights due diligence") in page
@@ -531,6 +539,8 @@ def test_a_holding_in_a_defunct_company_is_marked_where_it_appears(client, tenan
     details, table = text.split(compact("All holdings"))[:2]
     finfisher = details.split(compact("FinFisher"))[1]
     assert finfisher.startswith(compact("Item Detail Company status Defunct")), finfisher[:60]
+    assert compact(DEFUNCT_WORDS) in finfisher.split(compact("Why this action"))[1]
+    assert text.count(compact(DEFUNCT_WORDS)) == 1  # NSO Group is not defunct
     assert compact("FinFisher (company defunct)") in table
     # A private company, like a listed one, is not marked: its actions already tell.
     assert compact("NSO Group (company") not in text

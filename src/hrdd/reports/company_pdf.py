@@ -120,7 +120,12 @@ class _CompanyReportBuilder:
             [
                 "Why this action",
                 self._cell(
-                    action_reason(summary.action_reason, self.report.company_listed), widths[1]
+                    action_reason(
+                        summary.action_reason,
+                        self.report.company_listed,
+                        self.report.listing_status,
+                    ),
+                    widths[1],
                 ),
             ],
         ]

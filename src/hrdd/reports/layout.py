@@ -120,13 +120,23 @@ _PRIVATE_FORMAL_RIGHTS_WORDS = (
 )
 
 
-def action_reason(reason: str, listed: bool) -> str:
-    """The engine's reason, worded for a private company as its action label is."""
-    if listed:
-        return reason
-    # The engine words the fourth rung in its reasons as ACTION_WORDS has it.
-    vote_words = ACTION_WORDS[InvestorAction.vote_or_file_resolution]
-    return reason.replace(vote_words, _PRIVATE_FORMAL_RIGHTS_WORDS)
+_DEFUNCT_WORDS = (
+    "The company is recorded as defunct, so there may be no one left to engage: direct the "
+    "asks to whoever holds its assets, to its successors or to the fund that held it, and "
+    "keep the record for claims to remedy."
+)
+
+
+def action_reason(reason: str, listed: bool, status: ListingStatus | None = None) -> str:
+    """The engine's reason, worded for a private company as its action label is, and, for a
+    defunct company, who the asks can still go to (the engine's action does not know)."""
+    if not listed:
+        # The engine words the fourth rung in its reasons as ACTION_WORDS has it.
+        vote_words = ACTION_WORDS[InvestorAction.vote_or_file_resolution]
+        reason = reason.replace(vote_words, _PRIVATE_FORMAL_RIGHTS_WORDS)
+    if status is ListingStatus.defunct:
+        reason = f"{reason.rstrip()} {_DEFUNCT_WORDS}"
+    return reason
 
 
 def short_action_label(action: InvestorAction, listed: bool) -> str:

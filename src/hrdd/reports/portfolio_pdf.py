@@ -333,7 +333,12 @@ class _PortfolioReportBuilder:
             ["Recommended action", action_label(holding.action, holding.company_listed)],
             [
                 "Why this action",
-                self._cell(action_reason(holding.action_reason, holding.company_listed), widths[1]),
+                self._cell(
+                    action_reason(
+                        holding.action_reason, holding.company_listed, holding.listing_status
+                    ),
+                    widths[1],
+                ),
             ],
         ]
         if holding.overrides:
