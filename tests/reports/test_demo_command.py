@@ -76,6 +76,12 @@ def test_demo_writes_both_reports_from_a_new_database(demo_database, tmp_path):
     for section in ("Summary", "Evidence timeline", "Appendix A: answers", "Appendix B"):
         assert section in company_text
     assert "NSO Group Technologies Limited" in company_text
+    # The evidence risk chart ended a page of this report and its caption began the next.
+    pages = PdfReader(io.BytesIO(company_report.read_bytes())).pages
+    [chart_page] = [
+        p.extract_text() for p in pages if "Evidence risk over time" in p.extract_text()
+    ]
+    assert "Latest value" in chart_page
 
     with demo_database.session(SYSTEM) as session:
         companies = session.scalars(select(Company).where(Company.slug.is_not(None))).all()

@@ -175,14 +175,13 @@ class _CompanyReportBuilder:
 
     def evidence_risk(self) -> list[Flowable]:
         points = self.report.evidence_risk_series
-        story = self._heading(
-            "Evidence risk over time",
-            "evidence-risk",
-            keep_with=[evidence_risk_chart(points, self.width)],
-        )
+        # The caption reads the chart: it starts a page with it, never below it on the next.
+        chart_and_caption: list[Flowable] = [evidence_risk_chart(points, self.width)]
         if points:
-            story.append(Paragraph(_risk_series_caption(points), self.styles.small))
-        return story
+            chart_and_caption.append(Paragraph(_risk_series_caption(points), self.styles.small))
+        return self._heading(
+            "Evidence risk over time", "evidence-risk", keep_with=chart_and_caption
+        )
 
     def _evidence_links(self, links: Sequence[EvidenceLink]) -> str:
         return "<br/>".join(link_markup(link.url, link.title) for link in links)
