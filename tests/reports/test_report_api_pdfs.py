@@ -584,6 +584,14 @@ def test_a_stake_that_ended_is_listed_with_its_dates_where_the_holding_appears(
     assert compact("Francisco Partners; ") + stake in table
     assert compact("no evidence in effect") in unassessed and stake in unassessed
     assert "2024-08-01" not in text
+    # Only as a registry company does the owner show its stakes: the method says so.
+    assert (
+        compact(
+            "a holding in an owner the registry only names in an ownership record (not a "
+            "company of its own) shows no stakes, ended or current, until an analyst adds it"
+        )
+        in text
+    )
     # The risk export says it too (it read "2017-01-01 to 2024-08-01" as if the stake counted).
     exported = client.get(f"{API}/portfolios/{portfolio}/risk.csv", headers=tenant_a.investor)
     assert exported.status_code == 200, exported.text

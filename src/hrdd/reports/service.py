@@ -112,7 +112,10 @@ PORTFOLIO_METHOD = MethodologySection(
         "sponsor) also carries the score of the riskiest company it owns now, when that is "
         "worse than its own: the risk of what it owns is the investor's risk too. Stakes that "
         "ended are listed with their dates beside the holding, in the holdings tables and its "
-        "details, but do not count.",
+        "details, but do not count. This holds for owners that are companies of the registry: "
+        "a holding in an owner the registry only names in an ownership record (not a company "
+        "of its own) shows no stakes, ended or current, until an analyst adds it as a company "
+        "and links it as the owner.",
         "Shares of value come from market values when every holding has one, otherwise from "
         "the weight column of the imported file; when some holdings have a market value and "
         "none has a weight, they are shares of the value that is known. A holding with no "
