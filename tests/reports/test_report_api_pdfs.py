@@ -450,6 +450,13 @@ def test_holdings_scored_on_evidence_alone_say_so_and_why(client, tenant_a, db, 
     held = client.get(f"{API}/portfolios/{portfolio}/risk", headers=tenant_a.investor).json()
     memento = next(h for h in held["holdings"] if h["name"] == "Memento Labs")
     assert (memento["band"], memento["assessment_status"]) == ("low", None)
+    # NSO's shares are not listed: no vote to cast, in the API and the files as in the PDF.
+    nso_row = next(h for h in held["holdings"] if h["name"] == "NSO Group")
+    assert nso_row["action"] == "vote_or_file_resolution"
+    assert "use governance rights" in nso_row["action_reason"]
+    assert "vote against management" not in nso_row["action_reason"]
+    exported = client.get(f"{API}/portfolios/{portfolio}/risk.csv", headers=tenant_a.investor)
+    assert "vote against management" not in exported.text
     alone_totals = held["totals"]["on_evidence_alone"]
     assert (alone_totals["holdings"], Decimal(alone_totals["share_of_holdings"])) == (2, 1)
 

@@ -22,14 +22,27 @@ from hrdd.companies.schemas import (
 from hrdd.db import IDS, reusable, rows_for_ids, utcnow
 from hrdd.errors import Conflict, Forbidden, Invalid, NotFound, ProblemDetail
 from hrdd.http import PageParams, paginate
+from hrdd.vocab import ListingStatus
 
 _NAMES = reusable(select(Company.id, Company.name).where(Company.id.in_(IDS)))
+_LISTINGS = reusable(select(Company.id, Company.listing_status).where(Company.id.in_(IDS)))
 _NAME = reusable(select(Company.name).where(Company.id == bindparam("company_id")))
 
 
 def company_names(session: Session, company_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str]:
     """The names of these companies, by id (companies that do not exist are left out)."""
     return {row.id: row.name for row in rows_for_ids(session, _NAMES, sorted(set(company_ids)))}
+
+
+def listing_statuses(
+    session: Session, company_ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, ListingStatus]:
+    """The listing status of these companies, by id: only a listed one has a shareholder vote
+    to use, and a delisted or defunct one must be named so."""
+    return {
+        row.id: ListingStatus(row.listing_status)
+        for row in rows_for_ids(session, _LISTINGS, sorted(set(company_ids)))
+    }
 
 
 def company_name(session: Session, company_id: uuid.UUID) -> str:

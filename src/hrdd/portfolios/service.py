@@ -29,7 +29,7 @@ from hrdd.audit import service as audit
 from hrdd.auth.service import Principal
 from hrdd.caching import BoundedCache
 from hrdd.companies.models import Company, CompanyIdentifier, OwnershipLink
-from hrdd.companies.service import company_names, get_company
+from hrdd.companies.service import company_names, get_company, listing_statuses
 from hrdd.db import IDS, in_chunks, new_id, reusable, rows_for_ids, utcnow
 from hrdd.errors import Invalid, NotFound
 from hrdd.http import PageParams, paginate
@@ -55,8 +55,9 @@ from hrdd.portfolios.schemas import (
 )
 from hrdd.scoring import freshness
 from hrdd.scoring import service as scoring
+from hrdd.scoring.engine import reason_for_unlisted
 from hrdd.scoring.schemas import ScoreSummary
-from hrdd.vocab import AssessmentStatus, DatePrecision, InvestorAction, RiskBand
+from hrdd.vocab import AssessmentStatus, DatePrecision, InvestorAction, ListingStatus, RiskBand
 
 # Name similarity (0-100) from which a company is offered as a candidate.
 NAME_MATCH_CUTOFF = 85.0
@@ -712,7 +713,11 @@ def _holding_risk(
     scores: dict[uuid.UUID, ScoreSummary],
     statuses: dict[uuid.UUID, str],
     owned: Sequence[OwnedLink],
+    *,
+    listed: bool,
 ) -> HoldingRisk:
+    """``listed``: whether the holding's company has listed shares; for one that has not,
+    the action's reason names the investor's governance rights instead of a shareholder vote."""
     company_name = names.get(holding.company_id) if holding.company_id else None
     own = scores.get(holding.company_id) if holding.company_id else None
     exposures = []
@@ -768,7 +773,13 @@ def _holding_risk(
         sensitivity_high=chosen.sensitivity_high if chosen else None,
         overrides=list(chosen.overrides) if chosen else [],
         action=chosen.action if chosen else None,
-        action_reason=chosen.action_reason if chosen else None,
+        action_reason=(
+            None
+            if chosen is None
+            else chosen.action_reason
+            if listed
+            else reason_for_unlisted(chosen.action_reason)
+        ),
         trend=chosen.trend if chosen else None,
         as_of=chosen.as_of if chosen else None,
         exposure_via=exposures,
@@ -895,11 +906,22 @@ def _risk_of(
     wanted = exposure.wanted
     scores = scoring.current_scores(session, wanted) if wanted else {}
     names = company_names(session, exposure.resolved)
+    listed = {
+        company_id
+        for company_id, status in listing_statuses(session, exposure.resolved).items()
+        if status is ListingStatus.listed
+    }
     weights, share_basis = _effective_weights(holdings)
     statuses = _assessment_statuses(session, scores.values())
     items = [
         _holding_risk(
-            h, weight, names, scores, statuses, owned.get(h.company_id, []) if h.company_id else []
+            h,
+            weight,
+            names,
+            scores,
+            statuses,
+            owned.get(h.company_id, []) if h.company_id else [],
+            listed=h.company_id in listed,
         )
         for h, weight in zip(holdings, weights, strict=True)
     ]

@@ -48,7 +48,7 @@ from hrdd.reports.text import (
     url_markup,
     wrap_plain_text,
 )
-from hrdd.scoring.engine import ACTION_WORDS
+from hrdd.scoring.engine import reason_for_unlisted
 from hrdd.vocab import (
     AssessmentStatus,
     DatePrecision,
@@ -115,11 +115,6 @@ def action_label(action: InvestorAction, listed: bool) -> str:
     return ACTION_LABELS[action]
 
 
-_PRIVATE_FORMAL_RIGHTS_WORDS = (
-    "use governance rights (the fund manager, the LP advisory committee, side-letter terms)"
-)
-
-
 _DEFUNCT_WORDS = (
     "The company is recorded as defunct, so there may be no one left to engage: direct the "
     "asks to whoever holds its assets, to its successors or to the fund that held it, and "
@@ -131,9 +126,7 @@ def action_reason(reason: str, listed: bool, status: ListingStatus | None = None
     """The engine's reason, worded for a private company as its action label is, and, for a
     defunct company, who the asks can still go to (the engine's action does not know)."""
     if not listed:
-        # The engine words the fourth rung in its reasons as ACTION_WORDS has it.
-        vote_words = ACTION_WORDS[InvestorAction.vote_or_file_resolution]
-        reason = reason.replace(vote_words, _PRIVATE_FORMAL_RIGHTS_WORDS)
+        reason = reason_for_unlisted(reason)
     if status is ListingStatus.defunct:
         reason = f"{reason.rstrip()} {_DEFUNCT_WORDS}"
     return reason

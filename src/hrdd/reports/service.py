@@ -22,7 +22,7 @@ from hrdd.assessments import service as assessments
 from hrdd.assessments.models import Assessment
 from hrdd.auth.models import Organisation
 from hrdd.companies.models import Company
-from hrdd.companies.service import company_names, identifiers_of
+from hrdd.companies.service import company_names, identifiers_of, listing_statuses
 from hrdd.dates import iso_date
 from hrdd.db import in_chunks, utcnow
 from hrdd.errors import Conflict, NotFound
@@ -626,16 +626,7 @@ def _key_evidence(session: Session, company_ids: Sequence[uuid.UUID]) -> _KeyEvi
 def _listing_statuses(
     session: Session, holdings: Sequence[HoldingRisk]
 ) -> dict[uuid.UUID, ListingStatus]:
-    """The listing status of the holdings' companies: only a listed one has a shareholder
-    vote to use, and a delisted or defunct one must be named so."""
-    wanted = sorted({h.company_id for h in holdings if h.company_id is not None})
-    statuses: dict[uuid.UUID, ListingStatus] = {}
-    for chunk in in_chunks(wanted):
-        rows = session.execute(
-            select(Company.id, Company.listing_status).where(Company.id.in_(chunk))
-        )
-        statuses.update({row.id: ListingStatus(row.listing_status) for row in rows})
-    return statuses
+    return listing_statuses(session, {h.company_id for h in holdings if h.company_id})
 
 
 def _status_of(

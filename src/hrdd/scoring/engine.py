@@ -83,6 +83,21 @@ ACTION_WORDS = {
     InvestorAction.vote_or_file_resolution: "vote against management or file a resolution",
     InvestorAction.divest_or_exclude: "divest or exclude, as the last resort",
 }
+# A company whose shares are not listed holds no shareholder vote: the same rung is the
+# investor's governance rights there (STAP: the fund manager, the LP advisory committee, side
+# letters).
+GOVERNANCE_RIGHTS_WORDS = (
+    "use governance rights (the fund manager, the LP advisory committee, side-letter terms)"
+)
+
+
+def reason_for_unlisted(reason: str) -> str:
+    """An action reason worded for a company whose shares are not listed."""
+    return reason.replace(
+        ACTION_WORDS[InvestorAction.vote_or_file_resolution], GOVERNANCE_RIGHTS_WORDS
+    )
+
+
 # The least an investor should do about a company scored on its evidence alone (UNGP 17: due
 # diligence starts with finding out; a quiet evidence record is not a clean one).
 UNASSESSED_MIN_ACTION = InvestorAction.engage
