@@ -209,6 +209,44 @@ def test_company_report_prints_dates_only_as_far_as_the_sources_know_them(
     assert "forensic_finding" not in text and "human_rights_defenders" not in text
 
 
+def test_an_answer_source_dated_to_the_month_prints_to_the_month(client, tenant_a, db, content):
+    """An answer's source known only to the month is sent as its first day with its precision:
+    the appendix printed no date for such sources (the demo left them out)."""
+    assessment = nso_assessment(client, tenant_a, db)
+    etag = client.get(f"{API}/assessments/{assessment}", headers=tenant_a.analyst).headers["ETag"]
+    source = {
+        "title": "Monthly review of vendor disclosures",
+        "publisher": "Example Monitor",
+        "url": "https://example.org/review",
+        "source_date": "2019-09-01",
+        "source_date_precision": "month",
+    }
+    saved = client.patch(
+        f"{API}/assessments/{assessment}/answers",
+        json={"answers": {"G1": {"type": "disclosure", "level": "no", "evidence": [source]}}},
+        headers=tenant_a.analyst | {"If-Match": etag},
+    )
+    assert saved.status_code == 200, saved.text
+    response = client.get(f"{API}/assessments/{assessment}/report.pdf", headers=tenant_a.investor)
+    text = pdf_text(PdfReader(io.BytesIO(response.content)))
+    assert compact("Example Monitor, 2019-09, https://example.org/review") in text
+    assert "2019-09-01" not in text
+    bad = client.patch(
+        f"{API}/assessments/{assessment}/answers",
+        json={
+            "answers": {
+                "G1": {
+                    "type": "disclosure",
+                    "level": "no",
+                    "evidence": [source | {"source_date_precision": "week"}],
+                }
+            }
+        },
+        headers=tenant_a.analyst | {"If-Match": saved.headers["ETag"]},
+    )
+    assert bad.status_code == 422, bad.text
+
+
 def test_red_flags_name_the_evidence_that_fired_them_by_title(client, tenant_a, db, content):
     assessment = nso_assessment(client, tenant_a, db)
     score = client.get(f"{API}/assessments/{assessment}/score", headers=tenant_a.investor).json()

@@ -68,7 +68,7 @@ from hrdd.questionnaires.schemas import (
     TextAnswerType,
     plain_error_message,
 )
-from hrdd.vocab import AnswerSource, DisclosureLevel
+from hrdd.vocab import AnswerSource, DatePrecision, DisclosureLevel
 
 MAX_URL_LENGTH = 2048
 MAX_EVIDENCE_ITEMS = 50
@@ -98,6 +98,9 @@ class EvidenceRef(PayloadModel):
     title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
     publisher: ShortPayloadText | None = None
     source_date: PastDate | None = None
+    # A source dated only to the month or year: its first day in source_date, and this says so,
+    # so that reports never print a day the source does not give. Left out: a whole date.
+    source_date_precision: DatePrecision | None = None
     excerpt: Annotated[str, StringConstraints(max_length=4000)] | None = None
     file_id: UUID | None = None
     source: AnswerSource | None = None

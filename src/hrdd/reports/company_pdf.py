@@ -5,6 +5,7 @@ from typing import BinaryIO
 
 from reportlab.platypus import Flowable, KeepTogether, PageBreak, Paragraph, Spacer
 
+from hrdd.dates import iso_date
 from hrdd.evidence.content import CLOSING_EVIDENCE_TYPES
 from hrdd.reports.charts import evidence_risk_chart, theme_bar_chart
 from hrdd.reports.layout import (
@@ -429,7 +430,7 @@ def _cited(link: EvidenceLink) -> str:
         part
         for part in (
             link.publisher,
-            link.published_on.isoformat() if link.published_on else None,
+            iso_date(link.published_on, link.published_precision) if link.published_on else None,
             link.url,
             "the company's own source" if link.company_source else None,
             "declared independent, on the company's website"

@@ -371,9 +371,10 @@ def _evidence_ref(source: dict[str, Any]) -> dict[str, Any]:
     ref: dict[str, Any] = {"title": source["title"][:500], "url": source["url"]}
     if source.get("publisher"):
         ref["publisher"] = source["publisher"][:300]
-    # Answer evidence holds a whole date: a source dated only to the month or year gives none.
-    if source.get("date") and source.get("date_precision", "day") == "day":
+    if source.get("date"):
         ref["source_date"] = source["date"]
+        if source.get("date_precision", "day") != "day":
+            ref["source_date_precision"] = source["date_precision"]
     return ref
 
 

@@ -65,6 +65,7 @@ class EvidenceLink(ReportData):
     url: str | None = None
     publisher: str | None = None
     published_on: date | None = None
+    published_precision: DatePrecision = DatePrecision.day
     # The company's own page, report or reply (declared, or on its website): its word only.
     company_source: bool = False
     # Declared independent though it is on the company's website: a reviewer should see it.

@@ -288,6 +288,7 @@ def _answer_rows(
                         url=ref.url,
                         publisher=ref.publisher,
                         published_on=ref.source_date,
+                        published_precision=ref.source_date_precision or DatePrecision.day,
                         company_source=is_company_source(ref.url, ref.source, site),
                         declared_independent_on_company_site=ref.source == AnswerSource.independent
                         and is_company_source(ref.url, None, site),
