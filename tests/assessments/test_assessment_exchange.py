@@ -199,6 +199,39 @@ def test_filled_xlsx_template_round_trip(
     }
 
 
+def test_xlsx_evidence_dated_to_the_month_or_year_keeps_its_precision(
+    client: TestClient, tenant_a: Any, bundled: Questionnaire, start_assessment: Start
+) -> None:
+    """ "2019-09" or "2019" in the date cell is a source known to the month or year: stored as
+    its first day with that precision, so reports never print a day the source lacks."""
+    draft, etag = start_assessment()
+    workbook = template(client, tenant_a.investor, bundled.version)
+    for question_id, dated in (("P1", "2019-09"), ("G1", "2019"), ("DD1", "2019-13")):
+        fill(
+            workbook,
+            question_id,
+            Answer="partial",
+            **{
+                "Evidence URL": "https://example.org/review",
+                "Evidence title": "Review",
+                "Evidence date (YYYY-MM-DD)": dated,
+            },
+        )
+    refused = import_xlsx(client, tenant_a.investor, draft["id"], saved_bytes(workbook), etag)
+    assert refused.status_code == 422, refused.text
+    assert {e["path"].rsplit(".", 1)[-1] for e in refused.json()["errors"]} == {"evidence_date"}
+    fill(workbook, "DD1", Answer="partial", **{"Evidence date (YYYY-MM-DD)": "2019-12"})
+    response = import_xlsx(client, tenant_a.investor, draft["id"], saved_bytes(workbook), etag)
+    assert response.status_code == 200, response.text
+    answers = read(client, tenant_a.investor, draft["id"])[0]["answers"]
+    evidence = {q: answers[q]["payload"]["evidence"][0] for q in ("P1", "G1", "DD1")}
+    assert [(e["source_date"], e["source_date_precision"]) for e in evidence.values()] == [
+        ("2019-09-01", "month"),
+        ("2019-01-01", "year"),
+        ("2019-12-01", "month"),
+    ]
+
+
 def test_xlsx_row_errors_name_row_and_column_and_nothing_is_saved(
     client: TestClient, tenant_a: Any, bundled: Questionnaire, start_assessment: Start
 ) -> None:
