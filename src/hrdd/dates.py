@@ -63,3 +63,14 @@ def iso_date(day: date, precision: DatePrecision | str = DatePrecision.day) -> s
     if precision is DatePrecision.month:
         return f"{day.year:04d}-{day.month:02d}"
     return day.isoformat()
+
+
+def precision_problem(day: date, precision: DatePrecision | str) -> str | None:
+    """Why ``day`` cannot stand for a date known only to ``precision`` (such a date is stored
+    as its first day), or None when it can."""
+    precision = DatePrecision(precision)
+    if precision is DatePrecision.month and day.day != 1:
+        return "precision is 'month': give the 1st"
+    if precision is DatePrecision.year and (day.month, day.day) != (1, 1):
+        return "precision is 'year': give 1 January"
+    return None

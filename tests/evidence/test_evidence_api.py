@@ -61,6 +61,7 @@ def test_analyst_adds_private_evidence_investors_of_that_organisation_read_it(
         ({"remediated_date": "2021-01-01"}, "remediated_date"),
         ({"published_date": "2020-05-01"}, "published_date"),
         ({"event_date": "2020-06-05", "event_date_precision": "month"}, "event_date"),
+        ({"published_date": None, "published_date_precision": "month"}, "published_date_precision"),
         ({"severity": 6}, "severity"),
         ({"countries": ["XX"]}, "countries.0"),
         ({"sources": []}, "sources"),

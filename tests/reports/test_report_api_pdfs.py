@@ -231,20 +231,22 @@ def test_an_answer_source_dated_to_the_month_prints_to_the_month(client, tenant_
     text = pdf_text(PdfReader(io.BytesIO(response.content)))
     assert compact("Example Monitor, 2019-09, https://example.org/review") in text
     assert "2019-09-01" not in text
-    bad = client.patch(
-        f"{API}/assessments/{assessment}/answers",
-        json={
-            "answers": {
-                "G1": {
-                    "type": "disclosure",
-                    "level": "no",
-                    "evidence": [source | {"source_date_precision": "week"}],
+    for wrong in (
+        {"source_date_precision": "week"},
+        {"source_date": "2019-09-15"},  # a month is sent as its first day
+        {"source_date": None},  # a precision of no date
+    ):
+        bad = client.patch(
+            f"{API}/assessments/{assessment}/answers",
+            json={
+                "answers": {
+                    "G1": {"type": "disclosure", "level": "no", "evidence": [source | wrong]}
                 }
-            }
-        },
-        headers=tenant_a.analyst | {"If-Match": saved.headers["ETag"]},
-    )
-    assert bad.status_code == 422, bad.text
+            },
+            headers=tenant_a.analyst | {"If-Match": saved.headers["ETag"]},
+        )
+        assert bad.status_code == 422, (wrong, bad.text)
+        assert bad.json()["errors"][0]["path"].startswith("answers.G1.evidence[0]"), bad.text
 
 
 def test_red_flags_name_the_evidence_that_fired_them_by_title(client, tenant_a, db, content):
@@ -613,6 +615,20 @@ def test_a_stake_that_ended_is_listed_with_its_dates_where_the_holding_appears(
     )
     assert linked.status_code == 201, linked.text
     assert linked.json()["date_precision"] == "month"
+    for wrong in ({"end_date": "2024-08-15"}, {"start_date": None, "end_date": None}):
+        refused = client.post(
+            f"{API}/companies/{company_id(db, 'sandvine')}/ownership",
+            json={
+                "owner_name": "Francisco Partners",
+                "owner_kind": "private_equity",
+                "start_date": "2017-01-01",
+                "end_date": "2024-08-01",
+                "date_precision": "month",
+            }
+            | wrong,
+            headers=tenant_a.analyst,
+        )
+        assert refused.status_code == 422, (wrong, refused.text)
     portfolio = create_portfolio(client, tenant_a.investor, name="Former owners")
     csv = f"name,isin,market_value\nFrancisco Partners,{SPARE_ISINS[0]},100\n"
     assert upload(client, tenant_a.investor, portfolio, csv).status_code == 200

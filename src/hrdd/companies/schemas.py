@@ -8,7 +8,7 @@ from stdnum import isin as stdnum_isin
 from stdnum import lei as stdnum_lei
 from stdnum.exceptions import ValidationError as StdnumError
 
-from hrdd.dates import PlausibleDate
+from hrdd.dates import PlausibleDate, precision_problem
 from hrdd.vocab import DatePrecision, ListingStatus, OwnerKind, TechnologyCategory
 
 
@@ -93,6 +93,19 @@ class OwnershipIn(BaseModel):
     def _dates_in_order(self) -> "OwnershipIn":
         if self.start_date and self.end_date and self.end_date < self.start_date:
             raise ValueError("end_date is before start_date")
+        return self
+
+    @model_validator(mode="after")
+    def _dates_as_precise_as_said(self) -> "OwnershipIn":
+        if self.date_precision is DatePrecision.day:
+            return self
+        if self.start_date is None and self.end_date is None:
+            raise ValueError("date_precision needs a start_date or an end_date")
+        for name in ("start_date", "end_date"):
+            day = getattr(self, name)
+            problem = None if day is None else precision_problem(day, self.date_precision)
+            if problem:
+                raise ValueError(f"{name}: {problem}")
         return self
 
 

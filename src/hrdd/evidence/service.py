@@ -30,6 +30,7 @@ from hrdd.companies import service as companies
 from hrdd.companies.models import Company, OwnershipLink
 from hrdd.companies.schemas import CompanyIn
 from hrdd.config import Settings
+from hrdd.dates import precision_problem
 from hrdd.db import SYSTEM, Database, new_id, utcnow
 from hrdd.errors import Conflict, Forbidden, Invalid, NotFound, ProblemDetail
 from hrdd.evidence import content
@@ -49,7 +50,7 @@ from hrdd.questionnaires.schemas import Questionnaire
 from hrdd.scoring import service as scoring
 from hrdd.scoring.models import RuleSetVersion
 from hrdd.scoring.rules import RuleSet
-from hrdd.vocab import EvidenceStatus, EvidenceType, FulfilmentStatus
+from hrdd.vocab import DatePrecision, EvidenceStatus, EvidenceType, FulfilmentStatus
 
 EVIDENCE_ENTITY = "evidence_item"
 COMMITMENT_ENTITY = "commitment"
@@ -234,13 +235,8 @@ def _analyst_evidence_columns(data: EvidenceIn) -> dict[str, Any]:
 
 
 def _precision_problem(path: str, value: dt.date | None, precision: str) -> list[ProblemDetail]:
-    if value is None:
-        return []
-    if precision == "month" and value.day != 1:
-        return [ProblemDetail(path=path, message="precision is 'month': give the 1st")]
-    if precision == "year" and (value.month, value.day) != (1, 1):
-        return [ProblemDetail(path=path, message="precision is 'year': give 1 January")]
-    return []
+    problem = None if value is None else precision_problem(value, precision)
+    return [ProblemDetail(path=path, message=problem)] if problem else []
 
 
 def _check_evidence(
@@ -252,6 +248,10 @@ def _check_evidence(
     problems += _precision_problem(
         "published_date", data.published_date, data.published_date_precision
     )
+    if data.published_date is None and data.published_date_precision != DatePrecision.day:
+        problems.append(
+            ProblemDetail(path="published_date_precision", message="needs a published_date")
+        )
     if data.published_date is not None and data.published_date < data.event_date:
         problems.append(ProblemDetail(path="published_date", message="is before event_date"))
     remediated = data.status is EvidenceStatus.remediated

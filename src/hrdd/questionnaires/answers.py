@@ -52,7 +52,7 @@ from pydantic import (
     model_validator,
 )
 
-from hrdd.dates import PastDate, PlausibleDate
+from hrdd.dates import PastDate, PlausibleDate, precision_problem
 from hrdd.questionnaires.schemas import (
     AllOfCondition,
     AnswerCondition,
@@ -104,6 +104,17 @@ class EvidenceRef(PayloadModel):
     excerpt: Annotated[str, StringConstraints(max_length=4000)] | None = None
     file_id: UUID | None = None
     source: AnswerSource | None = None
+
+    @model_validator(mode="after")
+    def _date_as_precise_as_said(self) -> EvidenceRef:
+        if self.source_date_precision is None:
+            return self
+        if self.source_date is None:
+            raise ValueError("source_date_precision needs a source_date")
+        problem = precision_problem(self.source_date, self.source_date_precision)
+        if problem:
+            raise ValueError(f"source_date: {problem}")
+        return self
 
     @field_validator("url")
     @classmethod
