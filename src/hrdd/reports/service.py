@@ -427,34 +427,21 @@ def _timeline(items: Sequence[EvidenceItem]) -> list[TimelineEntry]:
         citations = _citations(item.sources)
         if not citations:  # every stored item has sources; the guard keeps the model valid
             continue
-        responses = _responses(item)
-        if item.type in CLOSING_EVIDENCE_TYPES:
-            # A closing item is no harm: its severity, role and status would read as one.
-            entries.append(
-                TimelineEntry(
-                    occurred_on=item.event_date,
-                    occurred_precision=DatePrecision(item.event_date_precision),
-                    summary=f"{item.title}. {item.summary}",
-                    evidence_type=EvidenceType(item.type),
-                    status_note=item.status_note,
-                    responses=responses,
-                    closes=_closed_by(item, by_id),
-                    citations=citations,
-                )
-            )
-            continue
+        # A closing item is no harm: its severity, role and status would read as one.
+        closing = item.type in CLOSING_EVIDENCE_TYPES
         entries.append(
             TimelineEntry(
                 occurred_on=item.event_date,
                 occurred_precision=DatePrecision(item.event_date_precision),
                 summary=f"{item.title}. {item.summary}",
                 evidence_type=EvidenceType(item.type),
-                severity=item.severity,
-                company_role=CompanyRole(item.company_role),
-                status=EvidenceStatus(item.status),
-                remediated_on=item.remediated_date,
+                severity=None if closing else item.severity,
+                company_role=None if closing else CompanyRole(item.company_role),
+                status=None if closing else EvidenceStatus(item.status),
+                remediated_on=None if closing else item.remediated_date,
                 status_note=item.status_note,
-                responses=responses,
+                responses=_responses(item),
+                closes=_closed_by(item, by_id) if closing else [],
                 citations=citations,
             )
         )
