@@ -615,7 +615,11 @@ def test_a_stake_that_ended_is_listed_with_its_dates_where_the_holding_appears(
     )
     assert linked.status_code == 201, linked.text
     assert linked.json()["date_precision"] == "month"
-    for wrong in ({"end_date": "2024-08-15"}, {"start_date": None, "end_date": None}):
+    for wrong, path in (
+        ({"end_date": "2024-08-15"}, "end_date"),
+        ({"start_date": None, "end_date": None}, "date_precision"),
+        ({"end_date": "2016-01-01"}, "end_date"),  # before the start
+    ):
         refused = client.post(
             f"{API}/companies/{company_id(db, 'sandvine')}/ownership",
             json={
@@ -629,6 +633,7 @@ def test_a_stake_that_ended_is_listed_with_its_dates_where_the_holding_appears(
             headers=tenant_a.analyst,
         )
         assert refused.status_code == 422, (wrong, refused.text)
+        assert [e["path"] for e in refused.json()["errors"]] == [path], refused.text
     portfolio = create_portfolio(client, tenant_a.investor, name="Former owners")
     csv = f"name,isin,market_value\nFrancisco Partners,{SPARE_ISINS[0]},100\n"
     assert upload(client, tenant_a.investor, portfolio, csv).status_code == 200

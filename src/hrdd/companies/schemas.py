@@ -3,12 +3,12 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, HttpUrl, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, HttpUrl
 from stdnum import isin as stdnum_isin
 from stdnum import lei as stdnum_lei
 from stdnum.exceptions import ValidationError as StdnumError
 
-from hrdd.dates import PlausibleDate, precision_problem
+from hrdd.dates import PlausibleDate
 from hrdd.vocab import DatePrecision, ListingStatus, OwnerKind, TechnologyCategory
 
 
@@ -88,25 +88,6 @@ class OwnershipIn(BaseModel):
     source_date: PlausibleDate | None = None
     source_url: Annotated[HttpUrl, _at_most(2000)] | None = None
     note: str | None = Field(default=None, max_length=2000)
-
-    @model_validator(mode="after")
-    def _dates_in_order(self) -> "OwnershipIn":
-        if self.start_date and self.end_date and self.end_date < self.start_date:
-            raise ValueError("end_date is before start_date")
-        return self
-
-    @model_validator(mode="after")
-    def _dates_as_precise_as_said(self) -> "OwnershipIn":
-        if self.date_precision is DatePrecision.day:
-            return self
-        if self.start_date is None and self.end_date is None:
-            raise ValueError("date_precision needs a start_date or an end_date")
-        for name in ("start_date", "end_date"):
-            day = getattr(self, name)
-            problem = None if day is None else precision_problem(day, self.date_precision)
-            if problem:
-                raise ValueError(f"{name}: {problem}")
-        return self
 
 
 class OwnershipOut(BaseModel):

@@ -19,10 +19,11 @@ from hrdd.companies.schemas import (
     OwnershipIn,
     OwnershipOut,
 )
+from hrdd.dates import precision_problem
 from hrdd.db import IDS, reusable, rows_for_ids, utcnow
 from hrdd.errors import Conflict, Forbidden, Invalid, NotFound, ProblemDetail
 from hrdd.http import PageParams, paginate
-from hrdd.vocab import ListingStatus
+from hrdd.vocab import DatePrecision, ListingStatus
 
 _NAMES = reusable(select(Company.id, Company.name).where(Company.id.in_(IDS)))
 _LISTINGS = reusable(select(Company.id, Company.listing_status).where(Company.id.in_(IDS)))
@@ -302,6 +303,9 @@ def add_ownership(
     session: Session, company: Company, data: OwnershipIn, organisation_id: uuid.UUID
 ) -> OwnershipLink:
     """A link private to ``organisation_id``: it moves that organisation's scores only."""
+    problems = _ownership_date_problems(data)
+    if problems:
+        raise Invalid(f"{len(problems)} problem(s) with the link's dates", errors=problems)
     if data.owner_company_id is not None:
         if data.owner_company_id == company.id:
             raise Invalid.at("owner_company_id", "a company cannot own itself")
@@ -317,6 +321,24 @@ def add_ownership(
     # when this one changes its private links (risk views mark the links themselves).
     session.flush()
     return link
+
+
+def _ownership_date_problems(data: OwnershipIn) -> list[ProblemDetail]:
+    """Dates in order, and as precise as ``date_precision`` says (its first day), each problem
+    at the field it is about."""
+    problems = []
+    if data.start_date and data.end_date and data.end_date < data.start_date:
+        problems.append(ProblemDetail(path="end_date", message="is before start_date"))
+    if data.date_precision is not DatePrecision.day:
+        if data.start_date is None and data.end_date is None:
+            problems.append(
+                ProblemDetail(path="date_precision", message="needs a start_date or an end_date")
+            )
+        for name, day in (("start_date", data.start_date), ("end_date", data.end_date)):
+            problem = None if day is None else precision_problem(day, data.date_precision)
+            if problem:
+                problems.append(ProblemDetail(path=name, message=problem))
+    return problems
 
 
 def remove_ownership(session: Session, company: Company, link_id: uuid.UUID) -> None:
