@@ -966,34 +966,40 @@ def _same_basis(request: ScoreRequest) -> bool:
     return request.previous_assessed == request.assessed
 
 
-def _restated_previous(request: ScoreRequest, evidence: _Evidence) -> Decimal | None:
-    """The previous score's date rated on today's record: its evidence and red flags as the
-    evidence now known about that time rates them, its policy gap as it was (answers say what
-    the company does now, so a change in them is a change since).
+def _baseline(request: ScoreRequest, evidence: _Evidence) -> Decimal | None:
+    """What the trend is read from: the previous score's date rated on today's record, its
+    evidence and red flags as the evidence now known about that time rates them, its policy
+    gap as it was (answers say what the company does now, so a change in them is a change
+    since). The previous overall as it stands when the two cannot be compared (other rules,
+    another basis, a later date); None when there is no previous score.
 
     A trend is what happened since the previous score: evidence recorded now about the time
     before it (an old report found late, a corrected severity, a remedy that turned out to be
-    only the company's word) re-rates the past and is not read as risk rising or falling. None
-    when there is no previous score to read a trend from."""
+    only the company's word) re-rates the past and is not read as risk rising or falling."""
     previous, rules = request.previous, request.ruleset
+    if previous is None:
+        return None
     if (
-        previous is None
-        or not _same_rules(previous, rules)
+        not _same_rules(previous, rules)
         or not _same_basis(request)
         or previous.as_of > request.as_of
     ):
-        return None
+        return previous.overall
     day = previous.as_of.toordinal()
     floor = max((fired.floor for fired in _overrides(evidence, rules, day)), default=0.0)
     evidence_then = _evidence_risk_on(evidence.items, day, rules)
     return _decimal(_tenths(max(evidence_then, float(previous.policy_gap_risk), float(floor))))
 
 
+def _worsening_threshold(rules: RuleSet) -> Decimal:
+    return Decimal(str(rules.actions.worsening.min_increase_points))
+
+
 def _trend(
-    overall: Decimal, band: RiskBand, request: ScoreRequest, restated: Decimal | None
+    overall: Decimal, band: RiskBand, request: ScoreRequest, baseline: Decimal | None
 ) -> Trend:
     previous, rules = request.previous, request.ruleset
-    if previous is None:
+    if previous is None or baseline is None:
         return "first"
     if not _same_rules(previous, rules):
         # A change of rules is not a change of the company: no trend until the next score.
@@ -1001,9 +1007,8 @@ def _trend(
     if not _same_basis(request):
         # Nor is what an assessment finds beside the evidence (its practice gaps).
         return "basis_changed"
-    baseline = previous.overall if restated is None else restated
     change = overall - baseline
-    threshold = Decimal(str(rules.actions.worsening.min_increase_points))
+    threshold = _worsening_threshold(rules)
     band_move = RISK_BAND_ORDER.index(band) - RISK_BAND_ORDER.index(rules.band_for(float(baseline)))
     if band_move > 0 or change >= threshold:
         return "worsening"
@@ -1021,7 +1026,7 @@ def _action(
     rules: RuleSet,
     *,
     assessed: bool,
-    restated: Decimal | None,
+    baseline: Decimal | None,
 ) -> tuple[InvestorAction, str]:
     action = rules.actions.by_band[band].action
     reasons = [f"Band {band} (overall {overall}): {ACTION_WORDS[action]}."]
@@ -1046,8 +1051,7 @@ def _action(
             "This is a draft: its score moves as answers are filled in (unanswered questions "
             "count as gaps), so no trend is read until it is submitted."
         )
-    elif previous is not None:
-        baseline = previous.overall if restated is None else restated
+    elif previous is not None and baseline is not None:
         change = overall - baseline
         if baseline != previous.overall:
             reasons.append(
@@ -1116,7 +1120,7 @@ def _corrected_down(previous: ScoreResult, baseline: Decimal, rules: RuleSet) ->
     """Whether the record now rates the previous score's date clearly lower than it read then
     (evidence about that time withdrawn or corrected): the rise a step up answered may not have
     happened, so the step does not stand on its own."""
-    threshold = Decimal(str(rules.actions.worsening.min_increase_points))
+    threshold = _worsening_threshold(rules)
     lower_band = RISK_BAND_ORDER.index(rules.band_for(float(baseline))) < RISK_BAND_ORDER.index(
         previous.band
     )
@@ -1300,8 +1304,8 @@ def score(request: ScoreRequest) -> ScoreResult:
         policy, evidence, rules, day, evidence_risk, floor, overall_value, request.assessed
     )
     digest = inputs_hash(request)
-    restated = _restated_previous(request, evidence)
-    trend = "in_progress" if request.in_progress else _trend(overall, band, request, restated)
+    baseline = _baseline(request, evidence)
+    trend = "in_progress" if request.in_progress else _trend(overall, band, request, baseline)
     action, action_reason = _action(
         band,
         overall,
@@ -1310,7 +1314,7 @@ def score(request: ScoreRequest) -> ScoreResult:
         request.previous,
         rules,
         assessed=request.assessed,
-        restated=restated,
+        baseline=baseline,
     )
     diff = (
         _diff(
