@@ -235,6 +235,12 @@ class HoldingRisk(BaseModel):
     as_of: date | None
     exposure_via: list[OwnedExposure]
 
+    @property
+    def on_evidence_alone(self) -> bool:
+        """Scored, but with no submitted or final assessment behind the score: its band counts
+        documented harm only and says nothing about the company's practice."""
+        return self.assessed and self.assessment_status is None
+
 
 class ShareBasis(StrEnum):
     """Where the holdings' shares of value come from."""

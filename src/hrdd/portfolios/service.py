@@ -827,9 +827,7 @@ def risk_totals(currency: str, items: Sequence[HoldingRisk], share_basis: ShareB
             for band in RiskBand
         ],
         unassessed=_slice([h for h in items if not h.assessed], items),
-        on_evidence_alone=_slice(
-            [h for h in items if h.assessed and h.assessment_status is None], items
-        ),
+        on_evidence_alone=_slice([h for h in items if h.on_evidence_alone], items),
         active_override=_slice([h for h in items if h.overrides], items),
         needing_escalation=_slice(
             [h for h in items if h.action is not None and _is_escalation(h.action)], items

@@ -623,13 +623,11 @@ def _status_of(
     return statuses.get(holding.company_id) if holding.company_id else None
 
 
-def _companies_with_drafts(session: Session, organisation_id: uuid.UUID) -> set[uuid.UUID]:
-    """Companies the organisation is writing a draft assessment of (drafts are not scored)."""
+def _companies_with_drafts(session: Session) -> set[uuid.UUID]:
+    """Companies the organisation is writing a draft assessment of (drafts are not scored);
+    the session's tenant filter keeps it to the organisation's own assessments."""
     rows = session.execute(
-        select(Assessment.company_id).where(
-            Assessment.organisation_id == organisation_id,
-            Assessment.status == AssessmentStatus.draft.value,
-        )
+        select(Assessment.company_id).where(Assessment.status == AssessmentStatus.draft.value)
     )
     return {row.company_id for row in rows}
 
@@ -680,8 +678,7 @@ def _flagged(
             ),
             None,
         ),
-        draft_in_progress=holding.assessment_status is None
-        and holding.scored_company_id in drafting,
+        draft_in_progress=holding.on_evidence_alone and holding.scored_company_id in drafting,
         confidence=holding.confidence,
         action=holding.action,
         action_reason=holding.action_reason,
@@ -739,9 +736,7 @@ def portfolio_report_from_risk(
         h for h in risk.holdings if h.assessed and h.band is RiskBand.medium and not _is_flagged(h)
     )
     evidence_only = riskiest_first(
-        h
-        for h in risk.holdings
-        if h.assessed and h.assessment_status is None and h.band is RiskBand.low
+        h for h in risk.holdings if h.on_evidence_alone and h.band is RiskBand.low
     )
     detailed = (*flagged, *medium, *evidence_only)
     evidence = _key_evidence(
@@ -749,7 +744,7 @@ def portfolio_report_from_risk(
     )
     version, _ = scoring.current_version(session)
     statuses = _listing_statuses(session, risk.holdings)
-    drafting = _companies_with_drafts(session, portfolio.organisation_id)
+    drafting = _companies_with_drafts(session)
     return PortfolioReport(
         portfolio_name=portfolio.name,
         owner_organisation=_organisation_name(session, portfolio.organisation_id),
