@@ -27,13 +27,14 @@ from tests.scoring.test_score_api_support import (
     make_assessment,
 )
 
+from hrdd.companies.models import Company
 from hrdd.config import PROJECT_ROOT
 from hrdd.db import SYSTEM
 from hrdd.evidence.models import EvidenceItem
 from hrdd.questionnaires.answers import NumberAnswer
 from hrdd.questionnaires.loader import load_questionnaire_file
 from hrdd.reports.service import SYNC_PORTFOLIO_REPORT_MAX_HOLDINGS, _answer_text
-from hrdd.vocab import DisclosureLevel
+from hrdd.vocab import DisclosureLevel, ListingStatus
 
 IMG = '<img src="/etc/passwd"/>'
 JS_LINK = '<a href="javascript:alert(1)">click me</a>'
@@ -479,6 +480,45 @@ def test_a_medium_band_holding_is_detailed_in_the_portfolio_report(client, tenan
     assert compact("Middling Interception Ltd") in medium
     assert compact("Why this action") in medium
     assert "Medium-risk holdings" in outline_titles(reader)
+
+
+def test_a_private_companys_score_names_governance_rights_wherever_it_is_read(
+    client, tenant_a, db, content
+):
+    """NSO Group's shares are not listed: its own score, read through the score endpoints and
+    the scores export, names the investor's governance rights, as the reports do. The stored
+    score keeps the engine's words, so the same score reads as a vote once the company lists."""
+    assessment = nso_assessment(client, tenant_a, db)
+    headers = tenant_a.investor
+    now = client.get(f"{API}/assessments/{assessment}/score", headers=headers).json()
+    past = client.get(
+        f"{API}/assessments/{assessment}/score", params={"as_of": "2024-01-01"}, headers=headers
+    ).json()
+    history = client.get(f"{API}/assessments/{assessment}/scores", headers=headers).json()
+    exported = client.get(f"{API}/assessment-scores.json", headers=headers).json()
+    exported_csv = client.get(f"{API}/assessment-scores.csv", headers=headers).text
+    reasons = {
+        "score summary": now["summary"]["action_reason"],
+        "score result": now["result"]["action_reason"],
+        "past score summary": past["summary"]["action_reason"],
+        "past score result": past["result"]["action_reason"],
+        "history": history["items"][-1]["summary"]["action_reason"],
+        "export": exported["items"][0]["action_reason"],
+    }
+    assert now["summary"]["action"] == "vote_or_file_resolution"
+    assert past["summary"]["action"] == "vote_or_file_resolution"
+    for where, reason in reasons.items():
+        assert "use governance rights" in reason, where
+        assert "vote against management" not in reason, where
+    assert "vote against management" not in exported_csv
+
+    with db.session(SYSTEM, write=True) as session:
+        nso = session.get(Company, uuid.UUID(company_id(db, "nso-group")))
+        nso.listing_status = ListingStatus.listed.value
+    listed = client.get(f"{API}/assessments/{assessment}/score", headers=headers).json()
+    assert listed["score_id"] == now["score_id"]  # the same stored score, read for a vote
+    assert "vote against management" in listed["summary"]["action_reason"]
+    assert "vote against management" in listed["result"]["action_reason"]
 
 
 def test_holdings_scored_on_evidence_alone_say_so_and_why(client, tenant_a, db, content):

@@ -840,11 +840,14 @@ def assessment_score_rows(session: Session) -> list[ScoreRow]:
     company_ids = sorted({row.company_id for row in assessed})
     scores = scoring.current_scores(session, company_ids) if company_ids else {}
     names = company_names(session, scores)
+    listings = listing_statuses(session, scores)
     rows = [
         ScoreRow(
             company_name=names.get(company_id, str(company_id)),
             assessment_status=statuses.get(score.assessment_id) if score.assessment_id else None,
-            score=score,
+            score=scoring.worded_for_company(
+                score, None, listed=listings.get(company_id) is ListingStatus.listed
+            )[0],
         )
         for company_id, score in scores.items()
     ]

@@ -42,7 +42,7 @@ from hrdd.auth.models import Organisation
 from hrdd.auth.service import Principal
 from hrdd.caching import BoundedCache
 from hrdd.companies.models import Company
-from hrdd.companies.service import company_names
+from hrdd.companies.service import company_names, listing_statuses
 from hrdd.config import Settings
 from hrdd.db import (
     IDS,
@@ -103,6 +103,7 @@ from hrdd.vocab import (
     DatePrecision,
     FulfilmentStatus,
     InvestorAction,
+    ListingStatus,
     RiskBand,
     enum_label,
 )
@@ -1090,6 +1091,30 @@ def _row_summary(row: StoredScore, result: ScoreResult | None = None) -> ScoreSu
     )
 
 
+def worded_for_company(
+    summary: ScoreSummary, result: ScoreResult | None, *, listed: bool
+) -> tuple[ScoreSummary, ScoreResult | None]:
+    """A score as read for its own company: one whose shares are not listed holds no
+    shareholder vote, so the action's reason names the investor's governance rights, as
+    portfolio risk and the reports word it. Stored scores keep the engine's words (a company
+    listed later reads them as they are), and portfolio risk words a score by the holding's
+    company instead, since a listed owner of a private company does have a vote."""
+    if listed:
+        return summary, result
+    summary = summary.model_copy(
+        update={"action_reason": engine.reason_for_unlisted(summary.action_reason)}
+    )
+    if result is not None:
+        result = result.model_copy(
+            update={"action_reason": engine.reason_for_unlisted(result.action_reason)}
+        )
+    return summary, result
+
+
+def _is_listed(session: Session, company_id: uuid.UUID) -> bool:
+    return listing_statuses(session, [company_id]).get(company_id) is ListingStatus.listed
+
+
 def _scored_summary(scored: _Scored) -> ScoreSummary:
     if scored.row is not None:
         return _row_summary(scored.row, scored.result)
@@ -1162,6 +1187,7 @@ _ASSESSMENT_MARKED = reusable(
     select(
         Assessment.company_id,
         Assessment.version,
+        select(Company.listing_status).where(Company.id == Assessment.company_id).scalar_subquery(),
         freshness.latest_score_column(Assessment.id),
         *freshness.version_columns(_ORGANISATION, DEFAULT_RULESET_KEY),
         *freshness.company_mark_columns(Assessment.company_id),
@@ -1556,13 +1582,16 @@ def assessment_score(session: Session, assessment_id: uuid.UUID, as_of: dt.date 
         return _current_assessment_score(session, assessment_id)
     assessment = get_assessment(session, assessment_id)
     batch, scored = _score_assessment(session, assessment, as_of)
+    summary, result = worded_for_company(
+        _scored_summary(scored), scored.result, listed=_is_listed(session, assessment.company_id)
+    )
     return ScoreOut(
         score_id=scored.row.id if scored.row is not None else None,
         assessment_id=assessment.id,
         company_id=assessment.company_id,
         ruleset_version_id=batch.version.id,
-        summary=_scored_summary(scored),
-        result=scored.result,
+        summary=summary,
+        result=result,
     )
 
 
@@ -1573,7 +1602,7 @@ def _current_assessment_score(session: Session, assessment_id: uuid.UUID) -> Sco
     found = session.execute(_ASSESSMENT_MARKED, parameters).first()
     if found is None:
         raise NotFound(f"no assessment {assessment_id}")
-    company_id, version, own, chosen, default, *company = found
+    company_id, version, listing, own, chosen, default, *company = found
     version_id = chosen or default
     if version_id is None:
         raise _no_rule_set()
@@ -1593,13 +1622,16 @@ def _current_assessment_score(session: Session, assessment_id: uuid.UUID) -> Sco
         reason="score requested",
         with_results=True,
     )
+    summary, result = worded_for_company(
+        current.summary, current.result, listed=listing == ListingStatus.listed.value
+    )
     return ScoreOut(
         score_id=current.score_id,
         assessment_id=assessment_id,
         company_id=company_id,
         ruleset_version_id=current.ruleset_version_id,
-        summary=current.summary,
-        result=current.result,
+        summary=summary,
+        result=result,
     )
 
 
@@ -1614,15 +1646,17 @@ def assessment_history(
         [StoredScore.computed_at, StoredScore.id],
         page,
     )
+    listed = _is_listed(session, assessment.company_id)
     items = []
     for row in rows:
         result = result_of(row)
+        summary, _ = worded_for_company(_row_summary(row, result), None, listed=listed)
         items.append(
             ScoreHistoryItem(
                 score_id=row.id,
                 reason=row.reason,
                 ruleset_version_id=row.ruleset_version_id,
-                summary=_row_summary(row, result),
+                summary=summary,
                 diff=result.diff,
             )
         )
@@ -1640,12 +1674,15 @@ def score_detail(
     company_id = assessment.company_id
     evidence_rows = batch.loaded.evidence.get(company_id, [])
     incidents = {incident.id: incident for incident in scored.request.incidents}
+    summary, worded = worded_for_company(
+        _scored_summary(scored), result, listed=_is_listed(session, company_id)
+    )
     return ScoreDetail(
         score_id=scored.row.id if scored.row is not None else None,
         assessment_id=assessment.id,
         company_id=company_id,
-        summary=_scored_summary(scored),
-        result=result,
+        summary=summary,
+        result=worded,
         evidence_series=evidence_series(scored.request, result.as_of),
         say_do=_say_do_rows(
             batch.loaded.commitments.get(company_id, []), scored, incidents, batch.ruleset
