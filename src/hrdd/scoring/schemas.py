@@ -179,8 +179,11 @@ class ScoreSummary(BaseModel):
     as_of: date
     computed_at: datetime
     trend: ScoreTrend | None = Field(
-        description="Against the previous score; None for the first, and for the first under "
-        "another rule-set version than the previous score's (a change of rules is not a trend)"
+        description="Against the previous score; None when no trend is read: the first score "
+        "(`first`), the first under another rule-set version (`rules_changed`: a change of "
+        "rules is not a trend), the first assessed score after one on evidence alone "
+        "(`basis_changed`), and a draft's score (`in_progress`). The score's `result.trend` "
+        "names which."
     )
 
 
