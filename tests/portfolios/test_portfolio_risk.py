@@ -98,9 +98,34 @@ def test_a_stake_that_ended_does_not_count(client, tenant_a, db, content):
     upload(client, tenant_a.investor, portfolio, f"isin,market_value\n{SPARE_ISINS[2]},50\n")
     holding = risk(client, tenant_a.investor, portfolio)["holdings"][0]
     assert holding["name"] == "Former Owner AG"
-    assert [e["current"] for e in holding["exposure_via"]] == [False]
+    assert [(e["current"], e["ended"]) for e in holding["exposure_via"]] == [(False, True)]
     assert holding["assessed"] is False
     assert "no submitted or final assessment and no evidence" in holding["unassessed_reason"]
+
+
+def test_a_stake_ended_anywhere_on_its_chain_has_ended_and_a_future_one_has_not_started(
+    client, tenant_a, db, content
+):
+    """Through a company sold in 2019, a stake whose own link has no end date ended too; one
+    that starts after today has not started. Neither counts, and the export tells them apart."""
+    candiru, paragon = company_id(db, "candiru"), company_id(db, "paragon")
+    parent = create_company(client, tenant_a, "Example Holdings AG", isins=[SPARE_ISINS[2]])
+    midco = create_company(client, tenant_a, "Example Sold Midco Ltd")
+    add_owner(client, tenant_a, midco, parent, "Example Holdings", end_date="2019-06-30")
+    add_owner(client, tenant_a, candiru, midco, "Example Sold Midco", start_date="2015-01-01")
+    add_owner(client, tenant_a, paragon, parent, "Example Holdings", start_date="2099-01-01")
+    portfolio = create_portfolio(client, tenant_a.investor)
+    upload(client, tenant_a.investor, portfolio, f"isin,market_value\n{SPARE_ISINS[2]},50\n")
+    holding = risk(client, tenant_a.investor, portfolio)["holdings"][0]
+    stakes = {e["company_id"]: (e["current"], e["ended"]) for e in holding["exposure_via"]}
+    assert stakes == {midco: (False, True), candiru: (False, True), paragon: (False, False)}
+    assert holding["assessed"] is False
+    exported = client.get(f"{API}/portfolios/{portfolio}/risk.csv", headers=tenant_a.investor)
+    candiru_stake = exported.text.split("Candiru")[1].split(";")[0]
+    assert "via Example Sold Midco Ltd" in candiru_stake
+    assert "ended, no longer counts" in candiru_stake
+    paragon_stake = exported.text.split("Paragon")[1].split(";")[0]
+    assert "not current, does not count" in paragon_stake
 
 
 def test_holding_scores_are_the_current_scores(client, tenant_a, db, content):

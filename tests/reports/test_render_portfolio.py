@@ -413,6 +413,7 @@ def test_stakes_not_current_are_marked_in_the_details_with_their_dates() -> None
         owned_until=date(2019, 1, 1),
         dates_precision=DatePrecision.year,
         current=False,
+        ended=True,
     )
     not_started = OwnedCompany(
         company_name="Example Future Vendor", owned_from=date(2026, 3, 1), current=False

@@ -26,7 +26,6 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
 from hrdd.dates import iso_date
-from hrdd.db import utcnow
 from hrdd.portfolios.schemas import HoldingRisk, OwnedExposure, PortfolioRisk
 from hrdd.scoring.schemas import ScoreSummary
 
@@ -165,11 +164,13 @@ def _exposure_text(exposure: OwnedExposure) -> str:
         # A stake with no end date that does not count has not started yet.
         until = "now" if exposure.current else "?"
     band = exposure.band.value if exposure.band else "unassessed"
-    text = f"{exposure.company_name} ({stake}, {since} to {until}, {band})"
+    via = f" via {' > '.join(exposure.via)}" if exposure.via else ""
+    text = f"{exposure.company_name}{via} ({stake}, {since} to {until}, {band})"
     if exposure.current:
         return text
-    ended = exposure.end_date is not None and exposure.end_date < utcnow().date()
-    return f"{text}: {'ended, no longer counts' if ended else 'not current, does not count'}"
+    return (
+        f"{text}: {'ended, no longer counts' if exposure.ended else 'not current, does not count'}"
+    )
 
 
 def _scored_company(holding: HoldingRisk) -> str | None:

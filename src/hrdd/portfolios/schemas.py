@@ -192,7 +192,13 @@ class OwnedExposure(BaseModel):
         description="How much of start_date and end_date the sources give: a date known to "
         "the month or year is stored as its first day"
     )
-    current: bool = Field(description="False for a stake that ended; only current ones count")
+    current: bool = Field(
+        description="False for a stake that ended or has not started; only current ones count"
+    )
+    ended: bool = Field(
+        description="True for a stake that ended before the as-of date (any link of the "
+        "chain); one neither current nor ended has not started yet"
+    )
     overall: float | None
     band: RiskBand | None
     action: InvestorAction | None

@@ -594,6 +594,11 @@ class OwnedLink:
     end_date: date | None
     date_precision: DatePrecision
     current: bool
+    ended: bool
+
+
+def _link_ended(link: OwnershipLink, today: date) -> bool:
+    return link.end_date is not None and link.end_date < today
 
 
 def _link_current(link: OwnershipLink, today: date) -> bool:
@@ -601,18 +606,20 @@ def _link_current(link: OwnershipLink, today: date) -> bool:
     return started and (link.end_date is None or link.end_date >= today)
 
 
+_Path = tuple[uuid.UUID, tuple[str, ...], bool, bool]
+
+
 def owned_companies(
     session: Session, company_ids: Iterable[uuid.UUID], today: date
 ) -> dict[uuid.UUID, list[OwnedLink]]:
     """Per company, the companies it owns or owned, directly or through up to
-    MAX_OWNERSHIP_DEPTH levels; a stake counts as current only if every link to it is."""
+    MAX_OWNERSHIP_DEPTH levels; a stake counts as current only if every link to it is, and
+    has ended if any link to it has (otherwise it has not started yet)."""
     roots = set(company_ids)
     found: dict[uuid.UUID, list[OwnedLink]] = defaultdict(list)
     seen: dict[uuid.UUID, set[uuid.UUID]] = {root: {root} for root in roots}
-    # node -> [(root, owners between root and node, every link current so far)]
-    frontier: dict[uuid.UUID, list[tuple[uuid.UUID, tuple[str, ...], bool]]] = {
-        root: [(root, (), True)] for root in roots
-    }
+    # node -> [(root, owners between root and node, every link current so far, any ended)]
+    frontier: dict[uuid.UUID, list[_Path]] = {root: [(root, (), True, False)] for root in roots}
     for _ in range(MAX_OWNERSHIP_DEPTH):
         if not frontier:
             break
@@ -620,15 +627,14 @@ def owned_companies(
         if not links:
             break
         names = company_names(session, {link.company_id for link in links})
-        following: dict[uuid.UUID, list[tuple[uuid.UUID, tuple[str, ...], bool]]] = defaultdict(
-            list
-        )
+        following: dict[uuid.UUID, list[_Path]] = defaultdict(list)
         for link in links:
-            for root, via, current_so_far in frontier.get(link.owner_company_id, []):
+            for root, via, current_so_far, ended_so_far in frontier.get(link.owner_company_id, []):
                 if link.company_id in seen[root]:
                     continue
                 seen[root].add(link.company_id)
                 current = current_so_far and _link_current(link, today)
+                ended = ended_so_far or _link_ended(link, today)
                 found[root].append(
                     OwnedLink(
                         company_id=link.company_id,
@@ -639,10 +645,11 @@ def owned_companies(
                         end_date=link.end_date,
                         date_precision=DatePrecision(link.date_precision),
                         current=current,
+                        ended=ended,
                     )
                 )
                 following[link.company_id].append(
-                    (root, (*via, names.get(link.company_id, "")), current)
+                    (root, (*via, names.get(link.company_id, "")), current, ended)
                 )
         frontier = following
     return found
@@ -734,6 +741,7 @@ def _holding_risk(
                 end_date=link.end_date,
                 date_precision=link.date_precision,
                 current=link.current,
+                ended=link.ended,
                 overall=score.overall if score else None,
                 band=score.band if score else None,
                 action=score.action if score else None,

@@ -302,8 +302,9 @@ class _PortfolioReportBuilder:
         line = f"{owned.company_name}{stake} ({period})"
         if owned.current:
             return line
-        ended = owned.owned_until is not None and owned.owned_until < self.report.report_date
-        return f"{line}: {'ended, no longer counts' if ended else 'not current, does not count'}"
+        return (
+            f"{line}: {'ended, no longer counts' if owned.ended else 'not current, does not count'}"
+        )
 
     def _with_stakes_not_counted(self, text: str, stakes: Sequence[OwnedCompany]) -> str:
         """A table cell's text followed by the stakes that ended (or have not started), so a

@@ -291,6 +291,8 @@ class OwnedCompany(ReportData):
     dates_precision: DatePrecision = DatePrecision.day
     # False for a stake that ended (or has not started): listed, but it does not count.
     current: bool = True
+    # True for a stake that ended (a stake neither current nor ended has not started yet).
+    ended: bool = False
 
 
 class FlaggedHolding(ReportData):

@@ -640,6 +640,7 @@ def _owned_company(exposure: OwnedExposure) -> OwnedCompany:
         owned_until=exposure.end_date,
         dates_precision=exposure.date_precision,
         current=exposure.current,
+        ended=exposure.ended,
     )
 
 
