@@ -240,7 +240,13 @@ def test_dates_far_in_the_past_or_future_are_422_naming_the_field(world_client, 
 
 # Dates of what has already happened (an event, a source's publication, a claim, a list
 # download): the window's far end does not apply to them, today does (next test).
-HAPPENED = {"event_date", "sources.0.date", "date", "answers.P1.evidence[0].source_date"}
+HAPPENED = {
+    "event_date",
+    "sources.0.date",
+    "date",
+    "source_date",
+    "answers.P1.evidence[0].source_date",
+}
 
 
 @pytest.mark.parametrize("day", ["1900-01-01", "2100-12-31"])

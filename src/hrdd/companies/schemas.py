@@ -8,7 +8,7 @@ from stdnum import isin as stdnum_isin
 from stdnum import lei as stdnum_lei
 from stdnum.exceptions import ValidationError as StdnumError
 
-from hrdd.dates import PlausibleDate
+from hrdd.dates import PastDate, PlausibleDate
 from hrdd.vocab import DatePrecision, ListingStatus, OwnerKind, TechnologyCategory
 
 
@@ -85,7 +85,7 @@ class OwnershipIn(BaseModel):
     )
     source_publisher: str | None = Field(default=None, max_length=300)
     source_title: str | None = Field(default=None, max_length=500)
-    source_date: PlausibleDate | None = None
+    source_date: PastDate | None = None
     source_url: Annotated[HttpUrl, _at_most(2000)] | None = None
     note: str | None = Field(default=None, max_length=2000)
 
