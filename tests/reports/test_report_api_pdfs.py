@@ -588,7 +588,7 @@ def test_company_report_prints_ratings_and_weights_from_the_record(client, tenan
     text = pdf_text(PdfReader(io.BytesIO(response.content)))
     say_do = text.split(compact("Say-do gap"))[1].split(compact("Evidence timeline"))[0]
     # The curated fulfilment rationale of NSO's claim to vet customers.
-    assert compact("After these claims, customers linked to Saudi Arabia and the UAE") in say_do
+    assert compact("After these claims, Pegasus operators that Citizen Lab linked") in say_do
     timeline = text.split(compact("Evidence timeline"))[1].split(compact("Overrides fired"))[0]
     assert compact("Severity 4 of 5; company's role: caused; ongoing.") in timeline
     assert compact("Company response (public response,") in timeline
