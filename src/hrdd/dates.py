@@ -65,6 +65,17 @@ def iso_date(day: date, precision: DatePrecision | str = DatePrecision.day) -> s
     return day.isoformat()
 
 
+def last_day(day: date, precision: DatePrecision | str) -> date:
+    """The last day a date known only to ``precision`` (stored as its first day) may be."""
+    precision = DatePrecision(precision)
+    if precision is DatePrecision.year:
+        return date(day.year, 12, 31)
+    if precision is DatePrecision.month:
+        following = date(day.year + day.month // 12, day.month % 12 + 1, 1)
+        return following - timedelta(days=1)
+    return day
+
+
 def precision_problem(day: date, precision: DatePrecision | str) -> str | None:
     """Why ``day`` cannot stand for a date known only to ``precision`` (such a date is stored
     as its first day), or None when it can."""

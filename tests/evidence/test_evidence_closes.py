@@ -108,6 +108,59 @@ def test_only_items_that_end_harm_may_close(client, tenant_a, company_id, eviden
     assert kind in errors["closes"]
 
 
+def test_a_closing_item_closes_only_its_own_kind_and_nothing_that_came_after_it(
+    client, tenant_a, company_id, evidence_body
+):
+    """The end of a listing cannot clear documented harm (a delisting that named four forensic
+    findings lifted the targeting red flag), a remedy does not end a listing, nothing closes
+    another closing item, and a remedy dated before the harm would count it remedied from the
+    day it happened. Nothing is saved."""
+    harm = _create(client, tenant_a.analyst, evidence_body(company_id))["id"]
+    listing = {"list_name": "Example sanctions list"}
+    sanction = _create(
+        client,
+        tenant_a.analyst,
+        evidence_body(company_id, type="sanction", severity=3, related_listing=listing),
+    )["id"]
+    fix = _create(client, tenant_a.analyst, _remediation(evidence_body, company_id, [harm]))["id"]
+    before = client.get(f"/api/v1/companies/{company_id}/evidence", headers=tenant_a.analyst)
+
+    lifted = evidence_body(
+        company_id,
+        type="sanction_lifted",
+        event_date="2022-01-03",
+        published_date="2022-01-03",
+        severity=1,
+        related_listing=listing,
+        closes=[harm, fix],
+    )
+    errors = _errors(client.post(EVIDENCE, json=lifted, headers=tenant_a.analyst))
+    assert errors["closes.0"] == (
+        f"{harm} is a forensic_finding; a sanction_lifted ends a sanction only (record what "
+        "remedies harm as a remediation)"
+    )
+    assert "is a remediation itself" in errors["closes.1"]
+    delisting = lifted | {"type": "delisting", "closes": [sanction]}
+    errors = _errors(client.post(EVIDENCE, json=delisting, headers=tenant_a.analyst))
+    assert "a delisting ends a trade_restriction_listing only" in errors["closes.0"]
+
+    remedy_of_listing = _remediation(evidence_body, company_id, [sanction])
+    errors = _errors(client.post(EVIDENCE, json=remedy_of_listing, headers=tenant_a.analyst))
+    assert "a remediation closes harm, not a list entry" in errors["closes.0"]
+    too_early = _remediation(evidence_body, company_id, [harm]) | {
+        "event_date": "2020-05-01",
+        "published_date": "2020-05-01",
+        "event_date_precision": "month",
+    }
+    errors = _errors(client.post(EVIDENCE, json=too_early, headers=tenant_a.analyst))
+    assert errors["closes.0"] == (
+        f"{harm} happened on 2020-06-01, after this item's 2020-05: nothing closes what had "
+        "not happened"
+    )
+    after = client.get(f"/api/v1/companies/{company_id}/evidence", headers=tenant_a.analyst)
+    assert after.json()["items"] == before.json()["items"]
+
+
 def test_delisting_and_sanction_lifted_may_close_their_listing(
     client, tenant_a, company_id, evidence_body
 ):
@@ -220,6 +273,16 @@ def test_the_loader_resolves_closes_from_slugs_to_ids(db, settings, example_data
             {"closes": ["example-2020-forensic", "example-2020-forensic"]},
             "incidents[2].closes[1]",
             "listed twice",
+        ),
+        (
+            {"closes": ["example-2021-entity-list"]},
+            "incidents[2].closes[0]",
+            "a remediation closes harm, not a list entry",
+        ),
+        (
+            {"event_date": "2020-01-01", "event_date_precision": "month"},
+            "incidents[2].closes[0]",
+            "after this item's 2020-01: nothing closes what had not happened",
         ),
     ],
 )

@@ -145,10 +145,16 @@ def test_nso_commitments_link_the_evidence_that_contradicts_them(
 
     policy = commitments["nso-2019-09-human-rights-policy"]
     assert policy.fulfilment is FulfilmentStatus.contradicted
+    # Promises of future conduct: only what happened after them contradicts them (the Morocco
+    # attempts began in 2017, before both).
     assert set(policy.contradicted_by) == {
-        "nso-2019-10-morocco-hrds",
+        "nso-2020-12-al-jazeera-journalists",
         "nso-2021-07-pegasus-project",
     }
+    pledge = commitments["novalpina-2019-06-ungp-pledge"]
+    for promise in (policy, pledge):
+        for incident_id in promise.contradicted_by:
+            assert incident(dataset, "nso-group", incident_id).event_date > promise.date
     assert (
         "nso-2021-07-pegasus-project" in commitments["nso-customer-vetting-claims"].contradicted_by
     )
@@ -180,11 +186,14 @@ def test_uncertain_dates_are_kept_as_uncertain(dataset: EvidenceDataset) -> None
     eltantawy = incident(dataset, "sandvine", "sandvine-2023-09-eltantawy-injection")
     assert eltantawy.event_date_precision is DatePrecision.month
 
-    paragon = incident(dataset, "paragon", "paragon-2025-06-journalists-iphones")
-    assert {claim.date for claim in paragon.date_disagreement} == {
+    # Two findings, each with its own date, not one finding with two dates.
+    android = incident(dataset, "paragon", "paragon-2025-03-citizen-lab-first-look")
+    iphones = incident(dataset, "paragon", "paragon-2025-06-journalists-iphones")
+    assert (android.published_date, iphones.published_date) == (
         dt.date(2025, 3, 19),
         dt.date(2025, 6, 12),
-    }
+    )
+    assert iphones.date_disagreement == []
 
     finfisher = dataset.company("finfisher").company
     insolvency = finfisher.listing_history[-1]

@@ -243,6 +243,33 @@ def test_closing_item_may_name_the_listing_it_ends() -> None:
     assert not fired(score(request(dt.date(2023, 1, 1), best_answers(), items)))
 
 
+def test_the_end_of_a_listing_never_clears_harm_nor_a_remedy_a_listing() -> None:
+    """Validation refuses such pairs; ones stored before it did stay as they are, with a note,
+    rather than a delisting lifting the targeting red flag."""
+    items = [
+        targeting("hack", dt.date(2021, 7, 18)),
+        listing("listed", dt.date(2021, 11, 3)),
+        incident(
+            "lifted",
+            dt.date(2022, 1, 1),
+            type=EvidenceType.delisting,
+            severity=None,
+            source=SourceClass.court_or_government_record,
+            closes=("hack",),
+        ),
+        remedy_of("listed", dt.date(2022, 2, 1)),
+    ]
+    result = score(request(dt.date(2023, 1, 1), best_answers(), items))
+    assert fired(result) == {"RF-HRD-TARGETING", "RF-LISTING"}
+    assert (
+        "incident lifted: a delisting cannot close hack, a forensic_finding, so that item "
+        "stays as it is" in result.notes
+    )
+    assert any(
+        n.startswith("incident remedy: a remediation cannot close listed") for n in result.notes
+    )
+
+
 def test_an_unrated_listing_weighs_only_through_the_listing_floor() -> None:
     # Screening imports record list entries without a severity; none is guessed for them.
     unrated = [listing("screened", dt.date(2024, 2, 26), severity=None)]

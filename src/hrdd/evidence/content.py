@@ -42,7 +42,7 @@ from stdnum import isin as stdnum_isin
 from stdnum import lei as stdnum_lei
 from stdnum.exceptions import ValidationError as StdnumValidationError
 
-from hrdd.dates import not_in_future, within_window
+from hrdd.dates import iso_date, last_day, not_in_future, within_window
 from hrdd.vocab import (
     COUNTRY_CODES,
     AffectedGroup,
@@ -124,6 +124,44 @@ CLOSING_EVIDENCE_TYPES: Final = frozenset(
     {EvidenceType.remediation, EvidenceType.delisting, EvidenceType.sanction_lifted}
 )
 
+
+def closing_problem(
+    closing_type: EvidenceType | str,
+    closing_date: dt.date,
+    closing_precision: DatePrecision | str,
+    closed_type: EvidenceType | str,
+    closed_date: dt.date,
+) -> str | None:
+    """Why an item of ``closing_type`` cannot close one of ``closed_type``, or None. A remedy
+    ends harm and the end of a listing ends that kind of listing; neither closes the other's
+    kind, another closing item, or anything that happened after it (a remedy dated before the
+    harm would count the harm as remedied from the day it happened)."""
+    closing, closed = EvidenceType(closing_type), EvidenceType(closed_type)
+    if closed in CLOSING_EVIDENCE_TYPES:
+        return f"is a {closed.value} itself: only harm or a list entry can be closed"
+    ends = _LISTING_ENDED_BY.get(closing)
+    if ends is not None and closed is not ends:
+        return (
+            f"is a {closed.value}; a {closing.value} ends a {ends.value} only (record what "
+            "remedies harm as a remediation)"
+        )
+    if closing is EvidenceType.remediation and closed in LISTING_EVIDENCE_TYPES:
+        return (
+            f"is a {closed.value}; a remediation closes harm, not a list entry (record the end "
+            "of a listing as a delisting or sanction_lifted)"
+        )
+    if last_day(closing_date, closing_precision) < closed_date:
+        return (
+            f"happened on {iso_date(closed_date)}, after this item's "
+            f"{iso_date(closing_date, closing_precision)}: nothing closes what had not happened"
+        )
+    return None
+
+
+_LISTING_ENDED_BY: Final = {
+    EvidenceType.delisting: EvidenceType.trade_restriction_listing,
+    EvidenceType.sanction_lifted: EvidenceType.sanction,
+}
 _SLUG_RE: Final = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _TICKER_RE: Final = re.compile(r"^[A-Z][A-Z0-9]*:[A-Z0-9][A-Z0-9.\-]*$")
 _DEFER_CONSISTENCY: Final = "defer_consistency"
@@ -641,6 +679,19 @@ class EvidenceDocument(ContentModel):
             [(incident.id, incident.closes) for incident in self.incidents],
             [(commitment.id, commitment.contradicted_by) for commitment in self.commitments],
         )
+        by_id = {incident.id: incident for incident in self.incidents}
+        for index, incident in enumerate(self.incidents):
+            for position, closed_id in enumerate(incident.closes):
+                closed = by_id.get(closed_id) if closed_id != incident.id else None
+                problem = closed and closing_problem(
+                    incident.type,
+                    incident.event_date,
+                    incident.event_date_precision,
+                    closed.type,
+                    closed.event_date,
+                )
+                if problem:
+                    issues.append((f"incidents[{index}].closes[{position}]", problem))
         for index, link in enumerate(self.ownership):
             if link.owner_company_slug == self.company.slug:
                 issues.append(

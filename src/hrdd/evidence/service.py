@@ -305,16 +305,28 @@ def _closes_problems(
         if closed_id == item_id:
             problems.append(ProblemDetail(path=path, message="an item cannot close itself"))
             continue
-        unfit = _unfit_reference(session, closed_id, company_id)
+        closed = session.get(EvidenceItem, closed_id)
+        unfit = _unfit_reference(closed, closed_id, company_id)
+        if unfit is None and closed is not None:
+            problem = content.closing_problem(
+                data.type,
+                data.event_date,
+                data.event_date_precision,
+                closed.type,
+                closed.event_date,
+            )
+            unfit = None if problem is None else f"{closed_id} {problem}"
         if unfit is not None:
             problems.append(ProblemDetail(path=path, message=unfit))
     return problems
 
 
-def _unfit_reference(session: Session, evidence_id: uuid.UUID, company_id: uuid.UUID) -> str | None:
-    """Why an item named by another (closes, contradicted_by) cannot be: it must be a live
-    item of the same company that the caller sees (the tenant filter hides the rest)."""
-    item = session.get(EvidenceItem, evidence_id)
+def _unfit_reference(
+    item: EvidenceItem | None, evidence_id: uuid.UUID, company_id: uuid.UUID
+) -> str | None:
+    """Why the item named by another (closes, contradicted_by) as ``evidence_id`` cannot be:
+    it must be a live item of the same company that the caller sees (the tenant filter hides
+    the rest, so the session finds none)."""
     if item is None:
         return f"no evidence item {evidence_id}"
     if item.deleted_at is not None:
@@ -520,7 +532,7 @@ def _check_commitment(session: Session, company_id: uuid.UUID, data: CommitmentI
             )
         )
     for index, evidence_id in enumerate(data.contradicted_by):
-        unfit = _unfit_reference(session, evidence_id, company_id)
+        unfit = _unfit_reference(session.get(EvidenceItem, evidence_id), evidence_id, company_id)
         if unfit is not None:
             problems.append(ProblemDetail(path=f"contradicted_by.{index}", message=unfit))
     if problems:

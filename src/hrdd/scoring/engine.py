@@ -194,6 +194,10 @@ class _Evidence:
     unrated_listings: list[tuple[IncidentInput, int | None]]
 
 
+# What each closing treatment closes: a remedy ends harm, the end of a listing ends listings.
+_CLOSES = {"remediation": "harm", "closes_listing": "listing"}
+
+
 def _prepare_evidence(
     incidents: Iterable[IncidentInput], rules: RuleSet, as_of: dt.date
 ) -> _Evidence:
@@ -210,6 +214,7 @@ def _prepare_evidence(
         if incident_id not in remediated_at or day < remediated_at[incident_id]:
             remediated_at[incident_id] = day
 
+    by_id = {incident.id: incident for incident in in_effect}
     listings_by_key: dict[str, list[IncidentInput]] = defaultdict(list)
     for incident in in_effect:
         if incident.remediated_date is not None:
@@ -256,6 +261,14 @@ def _prepare_evidence(
             )
             continue
         for closed_id in incident.closes:
+            closed = by_id.get(closed_id)
+            if closed is not None and tables.treatment[closed.type] != _CLOSES[treatment]:
+                # Validation refuses such a pair; one stored before it did must not clear harm.
+                notes.append(
+                    f"incident {incident.id}: a {incident.type} cannot close {closed_id}, a "
+                    f"{closed.type}, so that item stays as it is"
+                )
+                continue
             remediate(closed_id, day)
 
     items: list[_ScoredItem] = []
