@@ -3,13 +3,19 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, HttpUrl
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, HttpUrl, StringConstraints
 from stdnum import isin as stdnum_isin
 from stdnum import lei as stdnum_lei
 from stdnum.exceptions import ValidationError as StdnumError
 
 from hrdd.dates import PastDate, PlausibleDate
-from hrdd.vocab import DatePrecision, ListingStatus, OwnerKind, TechnologyCategory
+from hrdd.vocab import (
+    COUNTRY_CODES,
+    DatePrecision,
+    ListingStatus,
+    OwnerKind,
+    TechnologyCategory,
+)
 
 
 def _valid_isin(value: str) -> str:
@@ -27,8 +33,9 @@ def _valid_lei(value: str) -> str:
 
 
 def _country(value: str) -> str:
-    if len(value) != 2 or not value.isalpha():
-        raise ValueError(f"{value!r} is not an ISO 3166 alpha-2 country code")
+    # Two letters are not enough: "UK" and "XX" name no country (the evidence checks the same).
+    if value.upper() not in COUNTRY_CODES:
+        raise ValueError(f"{value!r} is not an ISO 3166-1 alpha-2 country code")
     return value.upper()
 
 
@@ -47,6 +54,9 @@ def _at_most(limit: int) -> AfterValidator:
 Isin = Annotated[str, AfterValidator(_valid_isin)]
 Lei = Annotated[str, AfterValidator(_valid_lei)]
 Country = Annotated[str, AfterValidator(_country)]
+# A name with something in it: spaces around it are dropped, and one of only spaces (which
+# matches nothing and once made every screening import fail) is refused.
+CompanyName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
 Ticker = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9.:\-/ ]+$")]
 
 
@@ -55,10 +65,8 @@ class CompanyIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=300)
-    aliases: list[Annotated[str, Field(min_length=1, max_length=300)]] = Field(
-        default_factory=list, max_length=50
-    )
+    name: CompanyName
+    aliases: list[CompanyName] = Field(default_factory=list, max_length=50)
     country: Country | None = None
     website: Annotated[HttpUrl, _at_most(500)] | None = None
     categories: list[TechnologyCategory] = Field(default_factory=list)
@@ -72,7 +80,7 @@ class CompanyIn(BaseModel):
 class OwnershipIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    owner_name: str = Field(min_length=1, max_length=300)
+    owner_name: CompanyName
     owner_kind: OwnerKind
     owner_company_id: uuid.UUID | None = None
     percentage: Decimal | None = Field(default=None, ge=0, le=100, max_digits=7, decimal_places=4)

@@ -108,8 +108,6 @@ QUESTION_IDS: Final[frozenset[str]] = frozenset(
     for number in range(1, count + 1)
 )
 
-# ISO 3166-1 alpha-2, all 249 officially assigned codes.
-
 # Types of evidence that are entries on (or removals from) a trade-restriction or sanctions list.
 LISTING_EVIDENCE_TYPES: Final = frozenset(
     {

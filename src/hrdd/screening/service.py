@@ -439,6 +439,9 @@ def _company_candidates(session: Session) -> list[CompanyCandidate]:
         for company_id, name, aliases, lei in session.execute(
             select(Company.id, Company.name, Company.aliases, Company.lei)
         )
+        # A company stored with a blank name before names were checked matches nothing by
+        # name; left out, it no longer stops every import.
+        if any(text.strip() for text in (name, *aliases))
     ]
 
 
