@@ -282,6 +282,22 @@ def test_with_weights_only_no_money_is_shown_and_shares_come_from_weights() -> N
     assert "EUR" not in text.split("Flagged holdings")[0]
 
 
+def test_with_weights_and_some_market_values_the_values_given_are_shown() -> None:
+    """A file with weights may carry market values for some rows: the report said 'Total
+    value: Not given' and showed no value by band while the risk view had both."""
+    figures = portfolio_report().key_figures.model_copy(update={"share_basis": ShareBasis.weights})
+    text = squashed("\n".join(page_texts(render(portfolio_report(key_figures=figures)))))
+    assert (
+        squashed(
+            "1,000,000.00 EUR in the market values given for some holdings (values by band below "
+            "are of those): shares of value come from the weight column"
+        )
+        in text
+    )
+    assert squashed("123,456.78 EUR (12.3% of value; 3 holdings)") in text
+    assert "Notgiven" not in text
+
+
 def test_weights_covering_part_of_the_portfolio_say_what_the_shares_are_of() -> None:
     """A file listing 30% of the portfolio: its band shares add up to 100% of that 30%, while
     each holding's weight is printed as given; the key figures must say so."""

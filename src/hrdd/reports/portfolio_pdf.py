@@ -194,13 +194,20 @@ class _PortfolioReportBuilder:
                 f"{_holdings(figures.holdings_count)}; shares of value are of this amount"
             )
         if figures.share_basis is ShareBasis.weights:
+            # Market values for every holding would have been the basis: these are some.
+            given = (
+                f"{self._money(figures.total_value)} in the market values given for some "
+                "holdings (values by band below are of those)"
+                if figures.money_given
+                else "Not given"
+            )
             total = figures.weights_total
             if total is None or abs(total - 1) <= _WHOLE_PORTFOLIO_TOLERANCE:
-                return "Not given: shares of value come from the weight column of the imported file"
+                return f"{given}: shares of value come from the weight column of the imported file"
             # Weights are of the whole portfolio; a file covering part of it is read as given
             # and the shares below are of what it covers, which must be said.
             return (
-                f"Not given: shares of value come from the file's weights, which add up to "
+                f"{given}: shares of value come from the file's weights, which add up to "
                 f"{format_share(total)} of the portfolio; the shares below are shares of that "
                 f"{format_share(total)} and add up to 100%, while the holdings table gives "
                 "each weight as the file does"
@@ -216,10 +223,11 @@ class _PortfolioReportBuilder:
         if figures.share_basis is not ShareBasis.none:
             parts.insert(0, f"{format_share(share)} of value")
         counted = "; ".join(parts)
-        return f"{self._money(value)} ({counted})" if figures.money_known else counted
+        return f"{self._money(value)} ({counted})" if figures.money_given else counted
 
     def _money_or_none(self, value: Decimal) -> str:
-        return self._money(value) if self.report.key_figures.money_known else NO_VALUE
+        """Money where market values were given (in a file with weights, the values given)."""
+        return self._money(value) if self.report.key_figures.money_given else NO_VALUE
 
     def _share_or_none(self, share: Decimal) -> str:
         basis = self.report.key_figures.share_basis

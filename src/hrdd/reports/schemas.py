@@ -270,6 +270,12 @@ class KeyFigures(ReportData):
     def money_known(self) -> bool:
         return self.share_basis in (ShareBasis.market_values, ShareBasis.known_market_values)
 
+    @property
+    def money_given(self) -> bool:
+        """Market values were given for some holdings, whatever the shares come from (a
+        file with weights may carry values for some rows too)."""
+        return self.money_known or self.total_value > 0
+
     @model_validator(mode="after")
     def _each_band_once(self) -> Self:
         seen: set[RiskBand] = set()
