@@ -199,6 +199,52 @@ def test_filled_xlsx_template_round_trip(
     }
 
 
+def test_an_xlsx_row_keeps_the_sources_and_comment_its_answer_already_has(
+    client: TestClient, tenant_a: Any, bundled: Questionnaire, start_assessment: Start
+) -> None:
+    """The template comes out blank and a row carries one source: importing a row for an
+    answer that cites two sources dropped both. A row now sets the answer and adds its source;
+    a source already cited is not added twice, and an empty comment keeps the old one."""
+    draft, etag = start_assessment()
+    cited = [
+        evidence("Lab report", "Example Lab", "2021-07-18", link="https://lab.example/report"),
+        evidence("NGO brief", "Example NGO", "2021-08-01", link="https://ngo.example/brief/"),
+    ]
+    first = {"type": "number", "value": "25", "comment": "Counted from lab reports"}
+    written = patch_answers(
+        client, tenant_a.investor, draft["id"], {"R1": first | {"evidence": cited}}, etag
+    )
+    assert written.status_code == 200, written.text
+    workbook = template(client, tenant_a.investor, bundled.version)
+    fill(
+        workbook,
+        "R1",
+        Answer=26,
+        **{"Evidence URL": "https://ngo.example/brief", "Evidence title": "NGO brief again"},
+    )
+    fill(
+        workbook,
+        "P1",
+        Answer="partial",
+        Comment="New",
+        **{"Evidence URL": "https://vendor.example/policy", "Evidence title": "Policy page"},
+    )
+    response = import_xlsx(
+        client, tenant_a.investor, draft["id"], saved_bytes(workbook), written.headers["ETag"]
+    )
+    assert response.status_code == 200, response.text
+    answers = read(client, tenant_a.investor, draft["id"])[0]["answers"]
+    r1 = answers["R1"]["payload"]
+    assert r1["value"] == "26"
+    assert r1["comment"] == "Counted from lab reports"
+    assert [source["title"] for source in r1["evidence"]] == ["Lab report", "NGO brief"]
+    p1 = answers["P1"]["payload"]
+    assert (p1["comment"], [source["title"] for source in p1["evidence"]]) == (
+        "New",
+        ["Policy page"],
+    )
+
+
 def test_xlsx_evidence_dated_to_the_month_or_year_keeps_its_precision(
     client: TestClient, tenant_a: Any, bundled: Questionnaire, start_assessment: Start
 ) -> None:

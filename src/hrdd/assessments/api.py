@@ -347,9 +347,11 @@ def import_answers(
     responses=_WRITE_ERRORS,
     description="Multipart `file`: the template of this assessment's questionnaire version "
     "(GET /api/v1/questionnaires/{key}/versions/{version}/template.xlsx) with answers filled "
-    "in. Rows with an empty answer are skipped. A workbook that is not that template is a 422 "
-    "at `file`; problems in rows are reported as `rows.<row number>.<column>`, and then "
-    "nothing is saved." + _IF_MATCH_REQUIRED,
+    "in. Rows with an empty answer are skipped. A row sets its answer and keeps what the "
+    "answer already holds: its evidence sources (the row's source is added unless already "
+    "cited) and its comment unless the row gives one; remove those through the API. A "
+    "workbook that is not that template is a 422 at `file`; problems in rows are reported as "
+    "`rows.<row number>.<column>`, and then nothing is saved." + _IF_MATCH_REQUIRED,
 )
 def import_xlsx(
     assessment_id: uuid.UUID,
@@ -375,7 +377,7 @@ def import_xlsx(
         session,
         principal,
         assessment,
-        filled.answers,
+        service.kept_on_import(session, assessment, filled.answers),
         if_match,
         locate=locate,
         earlier_problems=filled.problems,

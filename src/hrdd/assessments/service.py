@@ -397,6 +397,42 @@ def _require_none_open(session: Session, company_id: uuid.UUID, company_name: st
 # --- answers ---------------------------------------------------------------------------------
 
 
+def kept_on_import(
+    session: Session, assessment: Assessment, imported: Mapping[str, dict[str, Any]]
+) -> dict[str, dict[str, Any]]:
+    """Answers read from a filled XLSX template, merged with what the answers already hold.
+    A row carries one evidence source and cannot clear a comment, and the template comes out
+    blank: replacing whole answers silently dropped the sources an answer already cited. So a
+    row sets the answer, keeps its sources and adds its own (unless already cited), and keeps
+    the comment unless it gives one. Removing a source or a comment is done through the API."""
+    rows = answer_rows(session, assessment.id)
+    merged: dict[str, dict[str, Any]] = {}
+    for question_id, payload in imported.items():
+        current = rows[question_id].payload if question_id in rows else {}
+        result = dict(payload)
+        if not result.get("comment") and current.get("comment"):
+            result["comment"] = current["comment"]
+        sources = list(current.get("evidence") or [])
+        for source in payload.get("evidence") or []:
+            if not any(_same_source(source, cited) for cited in sources):
+                sources.append(source)
+        if sources:
+            result["evidence"] = sources
+        merged[question_id] = result
+    return merged
+
+
+def _same_source(one: Mapping[str, Any], other: Mapping[str, Any]) -> bool:
+    """The same web page or the same uploaded file (a trailing slash aside)."""
+
+    def url(source: Mapping[str, Any]) -> str | None:
+        return str(source["url"]).rstrip("/") if source.get("url") else None
+
+    same_url = url(one) is not None and url(one) == url(other)
+    same_file = one.get("file_id") is not None and str(one["file_id"]) == str(other.get("file_id"))
+    return same_url or same_file
+
+
 @dataclass
 class AnswersWritten:
     written: list[str]

@@ -231,9 +231,10 @@ def _write_about(sheet: Worksheet, questionnaire: Questionnaire) -> None:
             "Answer in the yellow columns of the Answers sheet, one row per question. Leave a "
             "row's Answer empty to skip it. Do not change the question ids, the header row or "
             "this sheet: the import checks them. One evidence source per row; add more through "
-            "the API. Evidence source: company for the company's own pages, reports or "
-            "replies, independent for anyone else's; left empty, a page on the company's "
-            "website counts as the company's.",
+            "the API. A row keeps the sources and the comment its answer already has (its "
+            "source is added; an empty comment keeps the old one). Evidence source: company "
+            "for the company's own pages, reports or replies, independent for anyone else's; "
+            "left empty, a page on the company's website counts as the company's.",
         ),
     ]
     for key, value in rows:
