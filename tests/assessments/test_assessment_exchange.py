@@ -245,6 +245,22 @@ def test_an_xlsx_row_keeps_the_sources_and_comment_its_answer_already_has(
     )
 
 
+def test_an_xlsx_percentage_reads_as_the_sheet_shows_it(
+    client: TestClient, tenant_a: Any, bundled: Questionnaire, start_assessment: Start
+) -> None:
+    """Typing 42% stores 0.42 in a cell formatted as a percentage: it was imported as 0.42
+    percent and printed so."""
+    draft, etag = start_assessment()
+    workbook = template(client, tenant_a.investor, bundled.version)
+    row = fill(workbook, "EX2", Answer=0.425)
+    header = [cell.value for cell in workbook["Answers"][1]]
+    workbook["Answers"].cell(row=row, column=header.index("Answer") + 1).number_format = "0.0%"
+    response = import_xlsx(client, tenant_a.investor, draft["id"], saved_bytes(workbook), etag)
+    assert response.status_code == 200, response.text
+    answer = read(client, tenant_a.investor, draft["id"])[0]["answers"]["EX2"]["payload"]
+    assert (answer["value"], answer["unit"]) == ("42.5", "percent")
+
+
 def test_xlsx_evidence_dated_to_the_month_or_year_keeps_its_precision(
     client: TestClient, tenant_a: Any, bundled: Questionnaire, start_assessment: Start
 ) -> None:

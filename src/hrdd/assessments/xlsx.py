@@ -394,14 +394,24 @@ def _read_workbook(workbook: Any, questionnaire: Questionnaire) -> FilledTemplat
 def _numbered_rows(sheet: Any, width: int) -> Iterator[tuple[int, dict[str, Any]]]:
     """Each row's cells by column key; columns beyond ``width`` read as empty."""
     for number, row in enumerate(
-        sheet.iter_rows(min_row=FIRST_ROW, max_col=width, values_only=True),
-        start=FIRST_ROW,
+        sheet.iter_rows(min_row=FIRST_ROW, max_col=width), start=FIRST_ROW
     ):
-        values = list(row) + [None] * (len(COLUMNS) - len(row))
+        values = [_shown_value(cell) for cell in row]
+        values += [None] * (len(COLUMNS) - len(values))
         yield (
             number,
             {key: _blank_to_none(value) for key, value in zip(COLUMN_KEYS, values, strict=True)},
         )
+
+
+def _shown_value(cell: Any) -> Any:
+    """The cell's value as the sheet shows it: typing 42% stores 0.42 in a cell formatted as
+    a percentage, and the person meant 42 (it came back 100 times too small)."""
+    value = cell.value
+    number_format = getattr(cell, "number_format", None) or ""
+    if "%" in number_format and isinstance(value, int | float) and not isinstance(value, bool):
+        return Decimal(format((Decimal(str(value)) * 100).normalize(), "f"))
+    return value
 
 
 def _blank_to_none(value: Any) -> Any:
