@@ -319,6 +319,22 @@ def test_weights_adding_to_more_than_a_whole_portfolio_are_refused(client, tenan
     assert upload(client, tenant_a.investor, portfolio, rounded).status_code == 200
 
 
+def test_a_weight_total_error_comes_with_the_rows_that_could_not_be_read(client, tenant_a, content):
+    """150% is refused on its line; the other two add up to 110%. The line's error was hidden
+    behind a total no weight in the file seemed to add up to."""
+    portfolio = create_portfolio(client, tenant_a.investor)
+    csv = "Name,Weight\nCellebrite DI Ltd,1.5\nNSO Group,0.8\nSandvine,0.3\n"
+    for keep in (False, True):
+        response = upload(client, tenant_a.investor, portfolio, csv, keep_good_rows=keep)
+        assert response.status_code == 422, response.text
+        errors = {error["path"]: error["message"] for error in response.json()["errors"]}
+        assert set(errors) == {"file.line.2.weight", "file.weight"}
+        assert errors["file.weight"].startswith(
+            "the weights of the rows that could be read add up to 110.00%"
+        )
+    assert risk(client, tenant_a.investor, portfolio)["totals"]["holdings"] == 0
+
+
 def test_an_empty_portfolio_has_zero_totals(client, tenant_a, content):
     portfolio = create_portfolio(client, tenant_a.investor)
     totals = risk(client, tenant_a.investor, portfolio)["totals"]

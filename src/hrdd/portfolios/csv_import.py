@@ -409,11 +409,16 @@ def parse_holdings(data: bytes, base_currency: str, max_rows: int) -> ParsedFile
     _merge_same_securities(parsed)
     total_weight = sum((row.weight for row in parsed.rows if row.weight is not None), Decimal(0))
     if total_weight > MAX_TOTAL_WEIGHT:
-        raise Invalid.at(
-            "file.weight",
-            f"the weights add up to {total_weight * 100:.2f}%, more than 100%: they must be "
-            "each holding's share of the portfolio",
+        # With the rows that could not be read, which may be why the sum is off (a weight of
+        # 150% refused on its line leaves the rest adding up to more than it should).
+        read = "of the rows that could be read " if parsed.bad_lines else ""
+        total = ProblemDetail(
+            path="file.weight",
+            message=f"the weights {read}add up to {total_weight * 100:.2f}%, more than 100%: "
+            "they must be each holding's share of the portfolio",
         )
+        problems = [*parsed.problems, total]
+        raise Invalid("; ".join(p.message for p in problems), errors=problems)
     return parsed
 
 
