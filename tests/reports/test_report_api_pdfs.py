@@ -455,6 +455,14 @@ def test_answer_evidence_on_the_companys_website_is_marked_as_its_own(
     assert compact("Every source it cites is the company's own.") in text
     assert compact("as self reported when every source it cites is the company's own") in text
 
+    # Its date, in the say-do table as in the appendix, no finer than the source gives it.
+    text = report_with_gr1_citing(
+        {**own_page, "source_date": "2022-01-01", "source_date_precision": "year"}
+    )
+    say_do = text.split(compact("Say-do gap"))[1].split(compact("Evidence timeline"))[0]
+    assert compact("Every source it cites is the company's own.") in say_do
+    assert "2022-01-01" not in text
+
     # Declared independent, a page on the company's website is taken as declared, and shown so.
     text = report_with_gr1_citing({**own_page, "source": "independent"})
     assert compact("declared independent, on the company's website") in text

@@ -366,13 +366,20 @@ def _company_sourced_gap_rows(
         if payload is None:  # the score was read before an answer was deleted
             continue
         question = questionnaire.question(question_id)
-        dates = [ref.source_date for ref in payload.evidence if ref.source_date is not None]
+        # The newest source, printed no finer than that source gives its date.
+        dated = [
+            (ref.source_date, ref.source_date_precision or DatePrecision.day)
+            for ref in payload.evidence
+            if ref.source_date is not None
+        ]
+        newest = max(dated, default=None, key=lambda pair: pair[0])
         answered = _answer_text(question, payload.model_copy(update={"comment": None}))
         rows.append(
             SayDoGapRow(
                 commitment=f"{question.text} Answered: {answered}. Every source it cites is "
                 "the company's own.",
-                committed_on=max(dates, default=None),
+                committed_on=newest[0] if newest else None,
+                committed_precision=newest[1] if newest else DatePrecision.day,
                 status=counted_as,
             )
         )
