@@ -18,7 +18,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -57,9 +57,11 @@ from hrdd.errors import (
     PreconditionFailed,
     ProblemDetail,
 )
+from hrdd.evidence.models import EvidenceItem
 from hrdd.http import PageParams, check_if_match, etag_for, paginate
 from hrdd.questionnaires import service as questionnaires
 from hrdd.questionnaires.answers import (
+    MAX_EVIDENCE_ITEMS,
     AnswerError,
     AnswerErrorCode,
     AnswerPayload,
@@ -69,7 +71,12 @@ from hrdd.questionnaires.answers import (
     submission_problems,
     visible_questions,
 )
-from hrdd.questionnaires.schemas import Questionnaire
+from hrdd.questionnaires.schemas import (
+    DisclosureAnswerType,
+    NumberAnswerType,
+    Question,
+    Questionnaire,
+)
 from hrdd.questionnaires.service import VersionHeader
 from hrdd.vocab import AssessmentStatus
 
@@ -362,7 +369,122 @@ def create_assessment(session: Session, actor: Principal, data: AssessmentCreate
         new=AssessmentStatus.draft.value,
         comment=f"{company.name}; questionnaire {version_row.key} {version_row.version}",
     )
+    prefilled = prefilled_answers(session, assessment, questionnaire_for(session, assessment))
+    if prefilled:
+        write_answers(session, actor, assessment, prefilled, etag_of(assessment))
     return assessment
+
+
+# --- answers the evidence registry gives ------------------------------------------------------
+
+# Sources only the company stands behind are cited as its own (hrdd.vocab.AnswerSource).
+_COMPANY_SOURCE_CLASSES = frozenset({"company_statement"})
+_ENDING = {"delisting": "trade_restriction_listing", "sanction_lifted": "sanction"}
+
+
+def prefilled_answers(
+    session: Session, assessment: Assessment, questionnaire: Questionnaire
+) -> dict[str, dict[str, Any]]:
+    """Answers to the questions the questionnaire pre-fills from the evidence registry
+    (``prefill_from_evidence``), from the items of the company the organisation sees and that
+    are known today: a disclosure question is answered 'full' when such an item is in force
+    (EU4: a listing not ended), a number question with how many there are (R1: forensic
+    findings), each citing the items' sources. Nothing is pre-filled where the registry holds
+    nothing: 'no listing' or '0' needs the investor's own check, as the guidance says."""
+    questions = [q for q in questionnaire.questions if q.prefill_from_evidence]
+    if not questions:
+        return {}
+    today = utcnow().date()
+    items = [
+        item
+        for item in session.scalars(
+            select(EvidenceItem)
+            .where(
+                EvidenceItem.company_id == assessment.company_id,
+                EvidenceItem.deleted_at.is_(None),
+            )
+            .order_by(EvidenceItem.event_date, EvidenceItem.id)
+        )
+        if max(item.event_date, item.published_date or item.event_date) <= today
+    ]
+    ended = _ended_listings(items)
+    answers: dict[str, dict[str, Any]] = {}
+    for question in questions:
+        types = {kind.value for kind in question.prefill_from_evidence}
+        found = [item for item in items if item.type in types and item.id not in ended]
+        payload = _prefill_payload(question, found, today)
+        if payload is not None:
+            answers[question.id] = payload
+    # A pre-filled answer the questionnaire would refuse (a source the answer rules do not
+    # take, a question not shown yet) is left for the investor rather than failing the draft.
+    _, errors = apply_answer_changes(questionnaire, {}, answers)
+    refused = {error.question_id for error in errors}
+    return {question_id: p for question_id, p in answers.items() if question_id not in refused}
+
+
+def _ended_listings(items: list[EvidenceItem]) -> set[uuid.UUID]:
+    """List entries no longer in force: marked remediated, closed by name, or ended by a
+    later removal from the same list."""
+    ended = {item.id for item in items if item.status == "remediated"}
+    for closing in items:
+        listed_type = _ENDING.get(closing.type)
+        if listed_type is None:
+            continue
+        ended |= {uuid.UUID(closed) for closed in closing.closes}
+        list_name = (closing.related_listing or {}).get("list_name")
+        ended |= {
+            item.id
+            for item in items
+            if item.type == listed_type
+            and list_name is not None
+            and (item.related_listing or {}).get("list_name") == list_name
+            and item.event_date <= closing.event_date
+        }
+    return ended
+
+
+def _prefill_payload(
+    question: Question, found: list[EvidenceItem], today: date
+) -> dict[str, Any] | None:
+    if not found:
+        return None
+    answer_type = question.answer_type
+    noun = "item" if len(found) == 1 else "items"
+    comment = (
+        f"Pre-filled on {today.isoformat()} from {len(found)} {noun} of the evidence registry: "
+        "check it against your own research before submitting."
+    )
+    payload: dict[str, Any] = {"comment": comment, "evidence": _cited_sources(found)}
+    if isinstance(answer_type, DisclosureAnswerType):
+        return payload | {"type": "disclosure", "level": "full"}
+    if isinstance(answer_type, NumberAnswerType):
+        return payload | {"type": "number", "value": str(len(found)), "unit": answer_type.unit}
+    return None
+
+
+def _cited_sources(found: list[EvidenceItem]) -> list[dict[str, Any]]:
+    """The first web source of each item, as answer evidence."""
+    cited: list[dict[str, Any]] = []
+    for item in found:
+        source = next((s for s in item.sources if s.get("url")), None)
+        if source is None:
+            continue
+        reference: dict[str, Any] = {
+            "title": source["title"],
+            "url": source["url"],
+            "source": "company"
+            if source.get("source_class") in _COMPANY_SOURCE_CLASSES
+            else "independent",
+        }
+        if source.get("publisher"):
+            reference["publisher"] = source["publisher"]
+        if source.get("date"):
+            reference["source_date"] = source["date"]
+            precision = source.get("date_precision", "day")
+            if precision != "day":
+                reference["source_date_precision"] = precision
+        cited.append(reference)
+    return cited[:MAX_EVIDENCE_ITEMS]
 
 
 def _require_none_open(session: Session, company_id: uuid.UUID, company_name: str) -> None:

@@ -1,0 +1,65 @@
+"""Questions the questionnaire pre-fills from the evidence registry (EU4: a listing in force;
+R1: how many forensic findings are recorded). The guidance promised it and nothing did it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from tests.portfolios.portfolio_helpers import company_id, load_content
+
+ASSESSMENTS = "/api/v1/assessments"
+
+
+@pytest.fixture
+def content(db, settings) -> None:
+    load_content(db, settings)
+
+
+def start(client, tenant, company: str) -> dict[str, Any]:
+    response = client.post(
+        ASSESSMENTS,
+        json={"company_id": company, "questionnaire_key": "stap-surveillance"},
+        headers=tenant.investor,
+    )
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def test_a_new_draft_of_nso_is_pre_filled_from_its_record(client, tenant_a, db, content):
+    draft = start(client, tenant_a, company_id(db, "nso-group"))
+    answers = {qid: answer["payload"] for qid, answer in draft["answers"].items()}
+    assert set(answers) == {"EU4", "R1"}
+
+    listing = answers["EU4"]
+    assert listing["level"] == "full"
+    assert [source["title"] for source in listing["evidence"]] == [
+        "Commerce Adds NSO Group and Other Foreign Companies to Entity List for Malicious Cyber "
+        "Activities"
+    ]
+    assert listing["comment"].startswith("Pre-filled on ")
+    assert "check it against your own research" in listing["comment"]
+
+    # The four forensic findings on record, each citing its first source.
+    findings = answers["R1"]
+    assert (findings["value"], findings["unit"]) == ("4", "allegations")
+    publishers = [source["publisher"] for source in findings["evidence"]]
+    assert publishers == ["Citizen Lab", "Amnesty International", "Citizen Lab", "Citizen Lab"]
+    assert {source["source"] for source in findings["evidence"]} == {"independent"}
+
+    history = client.get(f"{ASSESSMENTS}/{draft['id']}/history", headers=tenant_a.investor)
+    set_events = [e for e in history.json()["items"] if e["action"] == "answer_set"]
+    assert {e["field"] for e in set_events} == {"answers.EU4", "answers.R1"}
+
+
+def test_a_listing_that_ended_is_not_pre_filled(client, tenant_a, db, content):
+    """Sandvine left the Entity List in October 2024: EU4 is left for the investor."""
+    draft = start(client, tenant_a, company_id(db, "sandvine"))
+    assert "EU4" not in draft["answers"]
+    assert draft["answers"]["R1"]["payload"]["value"] == "2"
+
+
+def test_nothing_is_pre_filled_where_the_registry_holds_nothing(client, tenant_a, db, content):
+    """'No listing' and '0' need the investor's own check."""
+    draft = start(client, tenant_a, company_id(db, "nestle"))
+    assert draft["answers"] == {}
