@@ -621,6 +621,13 @@ def test_evidence_recorded_late_about_the_past_is_no_trend() -> None:
     assert late.action is score(request(as_of, best_answers(), [listed, hack])).action
     assert "rose" not in late.action_reason
     assert f"rates the previous score's date ({as_of}) {late.overall}" in late.action_reason
+    # Not "stable" on the day the band moved: it says where the move comes from.
+    assert "stable" not in late.action_reason
+    assert (
+        f"Nothing new happened since the previous score: the move from {previous.overall} "
+        f"({previous.band}) to {late.overall} ({late.band}) comes from what is now known about "
+        "the time before it."
+    ) in late.action_reason
     assert late.diff is not None and late.diff.change == late.overall - previous.overall
 
     # Withdrawn again (it was wrong): the record is corrected down, no "risk fell", and no

@@ -1124,6 +1124,13 @@ def _action(
                 "Risk has not fallen since it rose at an earlier score, so the step up the "
                 f"ladder stands: {ACTION_WORDS[action]}."
             )
+        elif baseline != previous.overall:
+            # "Stable" alone read wrong on the day a holding moved band on old news.
+            reasons.append(
+                f"Nothing new happened since the previous score: the move from "
+                f"{previous.overall} ({previous.band}) to {overall} ({band}) comes from what is "
+                "now known about the time before it."
+            )
         else:
             reasons.append("Risk is stable since the previous score.")
     return action, " ".join(reasons)
