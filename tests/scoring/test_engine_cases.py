@@ -642,6 +642,23 @@ def test_evidence_recorded_late_about_the_past_is_no_trend() -> None:
     # test_diff_explains_a_new_incident_and_the_action_steps_up.
 
 
+def test_the_diff_says_an_item_still_weighed_no_longer_decides_the_overall() -> None:
+    """The overall is the higher of evidence risk and practice gap, and only the higher one's
+    parts add up to it: an incident still on record read "no longer contributes" once the
+    answers set the overall."""
+    as_of = dt.date(2024, 6, 1)
+    items = [incident("hack", dt.date(2024, 5, 1), severity=3)]
+    previous = score(request(as_of, best_answers(), items))
+    assert [c.kind for c in previous.contributions if c.points] == ["incident"]
+    current = score(request(as_of, (), items, previous=previous))
+    assert current.evidence_risk_current == previous.evidence_risk_current
+    [entry] = [e for e in current.diff.entries if e.kind == "incident"]
+    assert entry.reason == (
+        f"no longer decides the overall (was {entry.before} points): the practice gap is now "
+        "the higher of the two and sets it"
+    )
+
+
 def test_a_change_of_rules_is_not_read_as_a_trend() -> None:
     """The same rise in risk as above, but the previous score used another rule-set version:
     the ladder must not step up because analysts changed the rules."""

@@ -1161,6 +1161,16 @@ def _stepped_up(previous: ScoreResult, rules: RuleSet, *, assessed: bool) -> boo
     return ACTION_LADDER.index(previous.action) > ACTION_LADDER.index(base)
 
 
+def _side(kind: str) -> str | None:
+    """Which of the two risks a contribution of this kind belongs to (None: neither)."""
+    return {
+        "incident": "evidence",
+        "answer": "practice",
+        "commitment": "practice",
+        "theme": "practice",
+    }.get(kind)
+
+
 def _diff(
     previous: ScoreResult,
     overall: Decimal,
@@ -1171,6 +1181,7 @@ def _diff(
     rules: RuleSet,
     inputs_hash: str,
     as_of: dt.date,
+    rests_on: str,
 ) -> ScoreDiff:
     entries: list[DiffEntry] = []
     if not _same_rules(previous, rules):
@@ -1243,6 +1254,14 @@ def _diff(
     for (kind, ref), old, new, delta in moves:
         if old is None:
             reason = f"new: adds {new} points"
+        elif new is None and _side(kind) not in (None, rests_on):
+            # Still weighed, but the overall is the higher of evidence risk and practice gap,
+            # and only the higher one's parts add up to it.
+            reason = (
+                f"no longer decides the overall (was {old} points): the "
+                f"{'evidence risk' if rests_on == 'evidence' else 'practice gap'} is now the "
+                "higher of the two and sets it"
+            )
         elif new is None:
             reason = f"no longer contributes (was {old} points)"
         else:
@@ -1304,7 +1323,8 @@ def score(request: ScoreRequest) -> ScoreResult:
     overall = _decimal(overall_tenths)
     band = rules.band_for(float(overall))
 
-    if evidence_risk >= policy_risk:
+    rests_on = "evidence" if evidence_risk >= policy_risk else "practice"
+    if rests_on == "evidence":
         raws = _evidence_contributions(evidence.items, evidence_risk, day, rules)
     else:
         raws = _policy_contributions(policy, policy_risk, rules)
@@ -1338,7 +1358,16 @@ def score(request: ScoreRequest) -> ScoreResult:
     )
     diff = (
         _diff(
-            request.previous, overall, band, trend, contributions, overrides, rules, digest, as_of
+            request.previous,
+            overall,
+            band,
+            trend,
+            contributions,
+            overrides,
+            rules,
+            digest,
+            as_of,
+            rests_on,
         )
         if request.previous is not None
         else None
