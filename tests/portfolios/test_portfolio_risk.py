@@ -88,6 +88,34 @@ def test_a_holding_in_a_parent_carries_what_it_owns_with_dates(client, tenant_a,
     assert holding["overall"] == worst["overall"]
     assert holding["company_id"] == parent
     assert direct["basis"] == "own"
+    # The red flags in the reason are the owned company's: the reason says whose they are.
+    assert worst["company_id"] == nso and worst["via"] == []
+    assert holding["action_reason"] == (
+        f"Scored as its stake in {worst['company_name']}: {direct['action_reason']}"
+    )
+    assert not direct["action_reason"].startswith("Scored as its stake")
+
+
+def test_a_link_back_to_an_owner_is_refused(client, tenant_a, db, content):
+    """Two companies owning each other, directly or through a third, is a loop, not a stake."""
+    top = create_company(client, tenant_a, "Example Top Holdings plc")
+    middle = create_company(client, tenant_a, "Example Middle Ltd")
+    bottom = create_company(client, tenant_a, "Example Bottom Ltd")
+    add_owner(client, tenant_a, middle, top, "Example Top")
+    add_owner(client, tenant_a, bottom, middle, "Example Middle")
+    for owned, owner, how in (
+        (top, middle, "directly"),
+        (top, bottom, "through Example Middle Ltd"),
+    ):
+        response = client.post(
+            f"{API}/companies/{owned}/ownership",
+            json={"owner_name": "Loop", "owner_kind": "company", "owner_company_id": owner},
+            headers=tenant_a.analyst,
+        )
+        assert response.status_code == 422, response.text
+        [error] = response.json()["errors"]
+        assert error["path"] == "owner_company_id"
+        assert f"is owned by this company ({how})" in error["message"]
 
 
 def test_a_stake_that_ended_does_not_count(client, tenant_a, db, content):

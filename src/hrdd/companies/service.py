@@ -310,6 +310,13 @@ def add_ownership(
         if data.owner_company_id == company.id:
             raise Invalid.at("owner_company_id", "a company cannot own itself")
         get_company(session, data.owner_company_id)
+        loop = _owned_through(session, company.id, data.owner_company_id)
+        if loop is not None:
+            raise Invalid.at(
+                "owner_company_id",
+                f"{data.owner_company_id} is owned by this company ({loop}): a link back "
+                "would make the two own each other",
+            )
     link = OwnershipLink(
         organisation_id=organisation_id,
         company_id=company.id,
@@ -321,6 +328,34 @@ def add_ownership(
     # when this one changes its private links (risk views mark the links themselves).
     session.flush()
     return link
+
+
+def _owned_through(
+    session: Session, owner_id: uuid.UUID, wanted: uuid.UUID, depth: int = 10
+) -> str | None:
+    """How ``wanted`` is owned by ``owner_id``, directly or through others, as the caller
+    sees the links ("directly", "through A"), or None when it is not."""
+    frontier: dict[uuid.UUID, tuple[str, ...]] = {owner_id: ()}
+    seen = {owner_id}
+    for _ in range(depth):
+        if not frontier:
+            return None
+        links = session.execute(
+            select(OwnershipLink.owner_company_id, OwnershipLink.company_id).where(
+                OwnershipLink.owner_company_id.in_(list(frontier))
+            )
+        ).all()
+        following: dict[uuid.UUID, tuple[str, ...]] = {}
+        names = company_names(session, {owned for _, owned in links})
+        for owner, owned in links:
+            via = frontier[owner]
+            if owned == wanted:
+                return f"through {', '.join(via)}" if via else "directly"
+            if owned not in seen:
+                seen.add(owned)
+                following[owned] = (*via, names.get(owned, str(owned)))
+        frontier = following
+    return None
 
 
 def _ownership_date_problems(data: OwnershipIn) -> list[ProblemDetail]:

@@ -729,6 +729,7 @@ def _holding_risk(
     own = scores.get(holding.company_id) if holding.company_id else None
     exposures = []
     best: tuple[ScoreSummary, RiskBasis] | None = (own, RiskBasis.own) if own else None
+    through: OwnedLink | None = None
     for link in owned:
         score = scores.get(link.company_id)
         exposures.append(
@@ -750,7 +751,15 @@ def _holding_risk(
         # Risk flows up to the owner: a holding is as risky as the worst company it owns now.
         if score is not None and link.current and (best is None or score.overall > best[0].overall):
             best = (score, RiskBasis.ownership)
+            through = link
     chosen, basis = best if best else (None, None)
+    reason = None
+    if chosen is not None:
+        reason = chosen.action_reason if listed else reason_for_unlisted(chosen.action_reason)
+        if basis is RiskBasis.ownership and through is not None:
+            # The red flags and the band are the owned company's, not the holding's own.
+            via = f" (through {', '.join(through.via)})" if through.via else ""
+            reason = f"Scored as its stake in {through.company_name}{via}: {reason}"
     return HoldingRisk(
         holding_id=holding.id,
         line=holding.line,
@@ -781,13 +790,7 @@ def _holding_risk(
         sensitivity_high=chosen.sensitivity_high if chosen else None,
         overrides=list(chosen.overrides) if chosen else [],
         action=chosen.action if chosen else None,
-        action_reason=(
-            None
-            if chosen is None
-            else chosen.action_reason
-            if listed
-            else reason_for_unlisted(chosen.action_reason)
-        ),
+        action_reason=reason,
         trend=chosen.trend if chosen else None,
         as_of=chosen.as_of if chosen else None,
         exposure_via=exposures,
