@@ -14,6 +14,7 @@ from hrdd.questionnaires.loader import load_questionnaire_file
 from hrdd.scoring.adapters import (
     answer_inputs,
     commitment_inputs,
+    company_site,
     incident_input,
     question_specs,
     reference_index,
@@ -239,6 +240,21 @@ def test_commitments_resolve_contradictions_by_uuid_or_slug():
         ([{"url": "https://github.com/Vendor/policy.md"}], "https://github.com/vendor/", True),
         ([{"url": "https://github.com/vendorx/policy"}], "https://github.com/vendor", False),
         ([], "https://nsogroup.com", False),
+        # An uploaded reply the company published counts as its own, by name or alias, with or
+        # without a website on record; another publisher's file does not.
+        ([{"file_id": str(uuid.uuid4()), "publisher": "NSO Group"}], None, True),
+        (
+            [{"file_id": str(uuid.uuid4()), "publisher": " nso  group technologies LIMITED "}],
+            "https://nsogroup.com",
+            True,
+        ),
+        ([{"file_id": str(uuid.uuid4()), "publisher": "Citizen Lab"}], None, False),
+        ([{"file_id": str(uuid.uuid4()), "publisher": "NSO"}], None, False),
+        (
+            [{"file_id": str(uuid.uuid4()), "publisher": "NSO Group", "source": "independent"}],
+            None,
+            False,
+        ),
     ],
 )
 def test_an_answer_is_company_sourced_when_every_source_is_the_companys(
@@ -251,7 +267,11 @@ def test_an_answer_is_company_sourced_when_every_source_is_the_companys(
     }
     [p1] = [
         a
-        for a in answer_inputs(questionnaire, records({"P1": payload}), website)
+        for a in answer_inputs(
+            questionnaire,
+            records({"P1": payload}),
+            company_site(website, ["NSO Group Technologies Limited", "NSO Group"]),
+        )
         if a.question_id == "P1"
     ]
     assert p1.company_sources_only is company_only

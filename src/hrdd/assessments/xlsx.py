@@ -234,7 +234,8 @@ def _write_about(sheet: Worksheet, questionnaire: Questionnaire) -> None:
             "the API. A row keeps the sources and the comment its answer already has (its "
             "source is added; an empty comment keeps the old one). Evidence source: company "
             "for the company's own pages, reports or replies, independent for anyone else's; "
-            "left empty, a page on the company's website counts as the company's.",
+            "left empty, a source the company published (its name as publisher) or a page "
+            "on its website counts as the company's.",
         ),
     ]
     for key, value in rows:

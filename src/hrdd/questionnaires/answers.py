@@ -91,8 +91,8 @@ class EvidenceRef(PayloadModel):
     """A source backing an answer: a web page (http/https `url`), an uploaded file (`file_id`),
     or both. The service stores it and never fetches the URL. `source` says who stands
     behind it: `company` (the company's own pages, reports, statements or replies) or
-    `independent` (anyone else); left out, a URL on the company's website counts as
-    `company`."""
+    `independent` (anyone else); left out, a publisher that is the company's name or an alias,
+    or a URL on the company's website, counts as `company`."""
 
     url: str | None = Field(default=None, max_length=MAX_URL_LENGTH)
     title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]

@@ -289,7 +289,7 @@ def _answer_rows(
                         publisher=ref.publisher,
                         published_on=ref.source_date,
                         published_precision=ref.source_date_precision or DatePrecision.day,
-                        company_source=is_company_source(ref.url, ref.source, site),
+                        company_source=is_company_source(ref.url, ref.source, site, ref.publisher),
                         declared_independent_on_company_site=ref.source == AnswerSource.independent
                         and is_company_source(ref.url, None, site),
                     )
@@ -545,7 +545,7 @@ def company_report(
             subject.questionnaire,
             subject.answers,
             subject.visible_question_ids,
-            company_site(company.website),
+            company_site(company.website, [company.name, *company.aliases]),
         ),
         methodology=_methodology_sections(detail.methodology),
         page_size=page_size,

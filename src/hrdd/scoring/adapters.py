@@ -230,11 +230,14 @@ def _as_of(record: AnswerRecord) -> dt.date | None:
 
 @dataclass(frozen=True)
 class CompanySite:
-    """Where a company's website lives: its host (lower case, no ``www.``) and, for a site
-    on a shared host (github.com/vendor), the path below which its pages are."""
+    """How a company's own sources are recognised: where its website lives (its host, lower
+    case, no ``www.``, and for a site on a shared host such as github.com/vendor the path below
+    which its pages are; empty when no website is recorded), and its names and aliases,
+    case-folded (a source it published itself, an uploaded reply say, names it as publisher)."""
 
     host: str
     path: str = ""
+    names: frozenset[str] = frozenset()
 
 
 def _location(url: str | None) -> tuple[str, str] | None:
@@ -255,21 +258,34 @@ def _location(url: str | None) -> tuple[str, str] | None:
     return (host, parts.path.rstrip("/").casefold()) if host else None
 
 
-def company_site(website: str | None) -> CompanySite | None:
+def company_site(website: str | None, names: Iterable[str] = ()) -> CompanySite | None:
+    folded = frozenset(_folded(name) for name in names if name.strip())
     location = _location(website)
     if location is None:
-        return None
+        return CompanySite("", "", folded) if folded else None
     host, path = location
-    return CompanySite(host.removeprefix("www."), path)
+    return CompanySite(host.removeprefix("www."), path, folded)
 
 
-def is_company_source(url: str | None, declared: str | None, site: CompanySite | None) -> bool:
-    """Whether an answer's evidence item is the company's own: as declared, else by its URL
-    being on the company's website (its host or a subdomain, below its path if it has one,
-    or an archived copy of such a page)."""
+def _folded(name: str) -> str:
+    return " ".join(name.casefold().split())
+
+
+def is_company_source(
+    url: str | None,
+    declared: str | None,
+    site: CompanySite | None,
+    publisher: str | None = None,
+) -> bool:
+    """Whether an answer's evidence item is the company's own: as declared, else by its
+    publisher being the company (its name or an alias), else by its URL being on the
+    company's website (its host or a subdomain, below its path if it has one, or an archived
+    copy of such a page)."""
     if declared is not None:
         return bool(declared == AnswerSource.company.value)
-    location = _location(url) if site is not None else None
+    if site is not None and publisher and _folded(publisher) in site.names:
+        return True
+    location = _location(url) if site is not None and site.host else None
     if site is None or location is None:
         return False
     host, path = location
@@ -282,14 +298,15 @@ def company_sources_only(payload: Mapping[str, Any], site: CompanySite | None) -
     """The answer cites sources and every one of them is the company's own."""
     evidence = payload.get("evidence") or ()
     return bool(evidence) and all(
-        is_company_source(item.get("url"), item.get("source"), site) for item in evidence
+        is_company_source(item.get("url"), item.get("source"), site, item.get("publisher"))
+        for item in evidence
     )
 
 
 def answer_inputs(
     questionnaire: Questionnaire,
     records: Iterable[AnswerRecord],
-    company_website: str | None = None,
+    site: CompanySite | None = None,
     *,
     weigh_sources: bool = True,
 ) -> tuple[AnswerInput, ...]:
@@ -297,11 +314,10 @@ def answer_inputs(
     conditions, plus a hidden marker for every hidden question left unanswered (the engine
     counts a question it has no answer for as visible and unanswered). Answers to unknown
     questions and options outside a scored question's choices are left out. With
-    ``weigh_sources``, an answer whose sources are all the company's own (declared, or on
-    ``company_website``) is marked so."""
+    ``weigh_sources``, an answer whose sources are all the company's own (declared, published
+    by the company or on its website, as ``site`` says) is marked so."""
     specs = {spec.id: spec for spec in question_specs(questionnaire)}
     sources = _condition_sources(questionnaire)
-    site = company_site(company_website)
     converted: dict[str, AnswerInput] = {}
     gating: dict[str, AnswerPayload] = {}
     for record in records:

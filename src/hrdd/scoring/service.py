@@ -63,8 +63,10 @@ from hrdd.questionnaires import service as questionnaires
 from hrdd.questionnaires.schemas import Questionnaire
 from hrdd.scoring import engine, freshness
 from hrdd.scoring.adapters import (
+    CompanySite,
     answer_inputs,
     commitment_inputs,
+    company_site,
     evidence_ref,
     incident_inputs,
     question_specs,
@@ -714,8 +716,9 @@ class LoadedInputs:
     answers: dict[uuid.UUID, list[Any]]
     evidence: dict[uuid.UUID, list[Any]]
     commitments: dict[uuid.UUID, list[Any]]
-    # Companies' websites: an answer citing only pages there rests on the company's word.
-    websites: dict[uuid.UUID, str] = field(default_factory=dict)
+    # How each company's own sources are recognised (its website, its names): an answer
+    # citing only such sources rests on the company's word.
+    sites: dict[uuid.UUID, CompanySite] = field(default_factory=dict)
     incidents: dict[uuid.UUID, tuple[IncidentInput, ...]] = field(default_factory=dict)
     references: dict[uuid.UUID, dict[str, str]] = field(default_factory=dict)
 
@@ -774,17 +777,18 @@ def load_inputs(
     ):
         if row.company_id in wanted_companies:
             commitments[row.company_id].append(row)
-    websites = {
-        row.id: row.website
+    sites = {
+        row.id: site
         for row in _rows_in(
             session,
-            select(Company.id, Company.website).where(Company.website.is_not(None)),
+            select(Company.id, Company.website, Company.name, Company.aliases),
             Company.id,
             company_ids,
         )
         if row.id in wanted_companies
+        and (site := company_site(row.website, [row.name, *row.aliases])) is not None
     }
-    return LoadedInputs(loaded_questionnaires, answers, evidence, commitments, websites)
+    return LoadedInputs(loaded_questionnaires, answers, evidence, commitments, sites)
 
 
 def _questionnaire_for(
@@ -815,7 +819,7 @@ def build_request(
     answers = answer_inputs(
         questionnaire,
         records,
-        loaded.websites.get(subject.company_id),
+        loaded.sites.get(subject.company_id),
         weigh_sources=ruleset.say_do.company_sourced_answers is not None,
     )
     commitments = commitment_inputs(
