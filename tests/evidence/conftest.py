@@ -59,6 +59,9 @@ def evidence_body() -> Callable[..., Body]:
             "sources": [_source(source_class="forensic_lab")],
         }
         body.update(overrides)
+        if "sources" not in overrides:
+            # A source reports the event, so it is dated on or after it.
+            body["sources"][0]["date"] = body.get("published_date") or body["event_date"]
         return body
 
     return make
@@ -78,6 +81,8 @@ def commitment_body() -> Callable[..., Body]:
             "fulfilment_rationale": "Only the company's own word supports it.",
         }
         body.update(overrides)
+        if body["fulfilment"] == "verified" and "fulfilment_sources" not in overrides:
+            body["fulfilment_sources"] = [_source(publisher="Example Auditor", title="Audit")]
         return body
 
     return make
@@ -102,6 +107,9 @@ def _incident(incident_id: str, **overrides: Any) -> Body:
         "sources": [_source(source_class="forensic_lab")],
     }
     incident.update(overrides)
+    if "sources" not in overrides:
+        # A source reports the event, so it is dated on or after it.
+        incident["sources"][0]["date"] = incident["published_date"]
     return incident
 
 
@@ -137,7 +145,7 @@ def _example_dataset() -> dict[str, Body]:
                 title="Added to a trade-restriction list",
                 summary="A government added the company to its export-restriction list.",
                 severity=3,
-                sources=[_source(source_class="court_or_government_record")],
+                sources=[_source(source_class="court_or_government_record", date="2021-11-03")],
                 related_listing={
                     "list_name": "Entity List (EL) - Bureau of Industry and Security",
                     "start_date": "2021-11-03",

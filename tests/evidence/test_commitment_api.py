@@ -77,6 +77,12 @@ def test_fulfilment_and_contradicted_by_must_agree(
     assert "fulfilment" in _errors(_create(client, tenant_a.analyst, linked))
     unknown_question = commitment_body(company_id, question_ids=["ZZ9"])
     assert "question_ids.0" in _errors(_create(client, tenant_a.analyst, unknown_question))
+    # Verified on nothing but the claim itself: it would restore the answers' points.
+    unverified = commitment_body(company_id, fulfilment="verified", fulfilment_sources=[])
+    errors = _errors(_create(client, tenant_a.analyst, unverified))
+    assert errors["fulfilment_sources"] == (
+        "name the sources that verify it when fulfilment is 'verified'"
+    )
 
 
 @pytest.fixture

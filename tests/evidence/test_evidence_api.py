@@ -65,6 +65,21 @@ def test_analyst_adds_private_evidence_investors_of_that_organisation_read_it(
         ({"severity": 6}, "severity"),
         ({"countries": ["XX"]}, "countries.0"),
         ({"sources": []}, "sources"),
+        # A source published before the event it reports (a 2019 article on a 2020 event).
+        (
+            {
+                "sources": [
+                    {
+                        "publisher": "Example Lab",
+                        "title": "Earlier report",
+                        "date": "2019-05-01",
+                        "url": "https://example.org/earlier",
+                        "source_class": "forensic_lab",
+                    }
+                ]
+            },
+            "sources.0.date",
+        ),
         ({"event_date": 20200601}, "event_date"),
         ({"unexpected": 1}, "unexpected"),
     ],

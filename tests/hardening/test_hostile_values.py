@@ -196,7 +196,8 @@ def _date_targets(world: World, tenant: Any, day: str) -> list[tuple[str, str, d
             "POST",
             f"{API}/evidence",
             tenant.analyst,
-            evidence | {"sources": [INCIDENT_SOURCE | {"date": day}]},
+            # The event at the window's start, so that only the source's own date is tried.
+            evidence | {"event_date": "1900-01-01", "sources": [INCIDENT_SOURCE | {"date": day}]},
             "sources.0.date",
         ),
         ("POST", f"{API}/commitments", tenant.analyst, commitment, "date"),
@@ -288,5 +289,6 @@ def test_what_has_happened_cannot_be_dated_after_tomorrow(world_client, db, tena
     assert table_counts(db) == before
 
     tomorrow = (datetime.now(UTC).date() + timedelta(days=1)).isoformat()
-    body = _evidence(world) | {"event_date": tomorrow}
+    source = INCIDENT_SOURCE | {"date": tomorrow}
+    body = _evidence(world) | {"event_date": tomorrow, "sources": [source]}
     assert client.post(f"{API}/evidence", json=body, headers=tenant_a.analyst).status_code == 201

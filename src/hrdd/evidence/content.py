@@ -156,6 +156,24 @@ def closing_problem(
     return None
 
 
+def source_date_problem(
+    source_date: dt.date | None,
+    source_precision: DatePrecision | str,
+    event_date: dt.date,
+    event_precision: DatePrecision | str,
+) -> str | None:
+    """Why a source cannot report an event, by their dates: it was published before the event
+    could have begun (the source's date read as the widest span its precision allows)."""
+    if source_date is None or last_day(source_date, source_precision) >= event_date:
+        return None
+    return (
+        f"{iso_date(source_date, source_precision)} is before the event it reports "
+        f"({iso_date(event_date, event_precision)})"
+    )
+
+
+# A commitment rated verified rests on a source other than the company's claim.
+VERIFIED_NEEDS_SOURCES: Final = "name the sources that verify it when fulfilment is 'verified'"
 _LISTING_ENDED_BY: Final = {
     EvidenceType.delisting: EvidenceType.trade_restriction_listing,
     EvidenceType.sanction_lifted: EvidenceType.sanction,
@@ -464,6 +482,12 @@ class Incident(ContentModel):
         issues += _duplicates("affected_groups", self.affected_groups)
         issues += _duplicates("countries", self.countries)
         issues += _duplicates("closes", self.closes)
+        for index, source in enumerate(self.sources):
+            problem = source_date_problem(
+                source.date, source.date_precision, self.event_date, self.event_date_precision
+            )
+            if problem:
+                issues.append((f"sources[{index}].date", problem))
         issues += _nested("sources", self.sources)
         issues += _nested("date_disagreement", self.date_disagreement)
         issues += _nested("company_responses", self.company_responses)
@@ -500,6 +524,8 @@ class Commitment(ContentModel):
             )
         if self.fulfilment is not FulfilmentStatus.contradicted and self.contradicted_by:
             issues.append(("fulfilment", "must be 'contradicted' when contradicted_by is set"))
+        if self.fulfilment is FulfilmentStatus.verified and not self.fulfilment_sources:
+            issues.append(("fulfilment_sources", VERIFIED_NEEDS_SOURCES))
         issues += _duplicates("question_ids", self.question_ids)
         issues += _duplicates("contradicted_by", self.contradicted_by)
         issues += _nested("source", self.source)

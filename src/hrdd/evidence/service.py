@@ -254,6 +254,12 @@ def _check_evidence(
         )
     if data.published_date is not None and data.published_date < data.event_date:
         problems.append(ProblemDetail(path="published_date", message="is before event_date"))
+    for index, source in enumerate(data.sources):
+        problem = content.source_date_problem(
+            source.date, source.date_precision, data.event_date, data.event_date_precision
+        )
+        if problem:
+            problems.append(ProblemDetail(path=f"sources.{index}.date", message=problem))
     remediated = data.status is EvidenceStatus.remediated
     if remediated and data.remediated_date is None:
         problems.append(
@@ -530,6 +536,10 @@ def _check_commitment(session: Session, company_id: uuid.UUID, data: CommitmentI
             ProblemDetail(
                 path="fulfilment", message="must be contradicted when contradicted_by is set"
             )
+        )
+    if data.fulfilment is FulfilmentStatus.verified and not data.fulfilment_sources:
+        problems.append(
+            ProblemDetail(path="fulfilment_sources", message=content.VERIFIED_NEEDS_SOURCES)
         )
     for index, evidence_id in enumerate(data.contradicted_by):
         unfit = _unfit_reference(session.get(EvidenceItem, evidence_id), evidence_id, company_id)
