@@ -312,6 +312,7 @@ def test_preview_compares_old_and_new_and_saves_nothing(client, db, tenant_a, ru
     content = copy.deepcopy(draft["content"])
     content["themes"]["grievance_remedy"]["weight"] = 60
     content["themes"]["allegation_response"]["weight"] = 60
+    content["actions"]["by_band"]["low"]["action"] = "engage"
     saved = put_draft(client, tenant_a, draft["id"], content, created.headers["ETag"])
     assert saved.status_code == 200, saved.text
 
@@ -329,6 +330,11 @@ def test_preview_compares_old_and_new_and_saves_nothing(client, db, tenant_a, ru
     )
     assert [m["company_name"] for m in body["biggest_movers"]] == ["Weak Practice plc"]
     assert body["risk_up"] == 1 and body["unchanged"] == 1
+    # What investors would be told to do, before and after, is in the preview too.
+    strong_item = by_company["Strong Practice plc"]
+    assert (strong_item["old_action"], strong_item["new_action"]) == ("monitor", "engage")
+    assert strong_item["action_changed"] is True
+    assert body["action_changes"] == sum(item["action_changed"] for item in body["items"]) >= 1
     assert stored_score_count(db, tenant_a.organisation_id) == before
     after = client.get(f"{BASE}/{draft['id']}", headers=tenant_a.investor).json()
     assert (after["status"], after["revision"]) == ("draft", saved.json()["revision"])

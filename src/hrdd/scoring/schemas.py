@@ -100,6 +100,15 @@ class PreviewItem(BaseModel):
     new_band: RiskBand | None
     change: float | None = Field(description="New minus old overall risk")
     band_changed: bool
+    old_action: InvestorAction | None = Field(
+        default=None,
+        description="The action the current rules recommend from the band and red flags (a "
+        "step up for a rising trend is not previewed: it depends on the score history)",
+    )
+    new_action: InvestorAction | None = Field(
+        default=None, description="The same under the draft: what investors would be told to do"
+    )
+    action_changed: bool = False
     error: str | None = Field(
         default=None, description="Why this assessment could not be scored with one of the sets"
     )
@@ -120,6 +129,7 @@ class PreviewOut(BaseModel):
     evidence_only: int = Field(description="Companies scored on their evidence alone")
     companies: int
     band_changes: int
+    action_changes: int = Field(description="Scores whose recommended action would change")
     risk_up: int
     risk_down: int
     unchanged: int

@@ -2077,7 +2077,7 @@ def preview_draft(session: Session, draft: RuleSetVersion) -> PreviewOut:
 
     def outcome(
         rules: RuleSet, subject: Subject, request: ScoreRequest | None
-    ) -> tuple[ScoreRequest | None, float | None, RiskBand | None, str]:
+    ) -> tuple[ScoreRequest | None, float | None, RiskBand | None, InvestorAction | None, str]:
         own_questionnaire = old_questionnaire if rules is old_rules else new_questionnaire
         try:
             if request is None:
@@ -2086,13 +2086,15 @@ def preview_draft(session: Session, draft: RuleSetVersion) -> PreviewOut:
                 request = request.model_copy(update={"ruleset": rules})
             result = _run(request, subject)
         except Conflict as error:
-            return request, None, None, f"{rules.id} v{rules.version}: {error.detail}"
-        return request, float(result.overall), result.band, ""
+            return request, None, None, None, f"{rules.id} v{rules.version}: {error.detail}"
+        return request, float(result.overall), result.band, result.action, ""
 
     items = []
     for subject in subjects:
-        request, old, old_band, old_error = outcome(old_rules, subject, None)
-        _, new, new_band, new_error = outcome(new_rules, subject, request if same_inputs else None)
+        request, old, old_band, old_action, old_error = outcome(old_rules, subject, None)
+        _, new, new_band, new_action, new_error = outcome(
+            new_rules, subject, request if same_inputs else None
+        )
         change = round(new - old, 1) if old is not None and new is not None else None
         assessment = subject.assessment
         items.append(
@@ -2110,6 +2112,9 @@ def preview_draft(session: Session, draft: RuleSetVersion) -> PreviewOut:
                 new_band=new_band,
                 change=change,
                 band_changed=change is not None and old_band is not new_band,
+                old_action=old_action,
+                new_action=new_action,
+                action_changed=change is not None and old_action is not new_action,
                 error="; ".join(e for e in (old_error, new_error) if e) or None,
             )
         )
@@ -2126,6 +2131,7 @@ def preview_draft(session: Session, draft: RuleSetVersion) -> PreviewOut:
         evidence_only=len(items) - len(assessments),
         companies=len({item.company_id for item in items}),
         band_changes=sum(1 for item in items if item.band_changed),
+        action_changes=sum(1 for item in items if item.action_changed),
         risk_up=sum(1 for change in changes if change > 0),
         risk_down=sum(1 for change in changes if change < 0),
         unchanged=sum(1 for change in changes if change == 0),
