@@ -100,6 +100,12 @@ def test_published_versions_are_never_deleted(client, tenant_a, rules):
         refused = delete_draft(client, tenant_a, version_id, etag)
         assert refused.status_code == 409, refused.text
         assert client.get(f"{BASE}/{version_id}", headers=tenant_a.investor).status_code == 200
+        # Previewing one is refused too, saying how to preview it rather than that it cannot
+        # change (a preview changes nothing).
+        preview = client.post(f"{BASE}/drafts/{version_id}/preview", headers=tenant_a.analyst)
+        assert preview.status_code == 409, preview.text
+        detail = preview.json()["detail"]
+        assert "is published, not a draft" in detail and "and preview that" in detail
 
 
 def test_only_analysts_of_its_organisation_delete_a_draft(client, tenant_a, tenant_b, rules):

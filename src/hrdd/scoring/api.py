@@ -196,7 +196,7 @@ def delete_draft(
     responses=_READ_ERRORS,
 )
 def preview_draft(draft_id: uuid.UUID, session: DbSession, _: Analyst) -> PreviewOut:
-    draft = service.get_draft(session, draft_id)
+    draft = service.get_draft(session, draft_id, to_preview=True)
     return service.preview_draft(session, draft)
 
 

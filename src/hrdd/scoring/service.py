@@ -253,12 +253,19 @@ def get_version(session: Session, version_id: uuid.UUID) -> RuleSetVersion:
     return row
 
 
-def get_draft(session: Session, draft_id: uuid.UUID) -> RuleSetVersion:
+def get_draft(session: Session, draft_id: uuid.UUID, *, to_preview: bool = False) -> RuleSetVersion:
     row = get_version(session, draft_id)
     if row.status != RuleSetStatus.draft:
+        copy = f"copy it into a draft (POST /api/v1/rulesets/{row.id}/drafts)"
+        if to_preview:
+            # Previewing changes nothing; what it needs is a draft's next version number.
+            raise Conflict(
+                f"rule set {row.key} v{row.version} is published, not a draft: to see what it "
+                f"would do to your scores, {copy} and preview that"
+            )
         raise Conflict(
-            f"rule set {row.key} v{row.version} is published and can never change; copy it "
-            f"into a draft (POST /api/v1/rulesets/{row.id}/drafts) and edit that"
+            f"rule set {row.key} v{row.version} is published and can never change; {copy} "
+            "and edit that"
         )
     return row
 
