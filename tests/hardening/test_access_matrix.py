@@ -209,6 +209,8 @@ ROUTES: dict[tuple[str, str], Access] = {
         body=lambda w: {"json": {"version_id": w.published_ruleset_id}},
         private_in_body=True,
     ),
+    ("DELETE", "/rulesets/current"): Access(ANALYST),
+    ("GET", "/rulesets/current/history"): Access(INVESTOR),
     ("GET", "/rulesets/{version_id}"): Access(INVESTOR, ("version_id",)),
     ("GET", "/rulesets/{version_id}/history"): Access(INVESTOR, ("version_id",)),
     ("POST", "/rulesets/{version_id}/drafts"): Access(ANALYST, ("version_id",)),

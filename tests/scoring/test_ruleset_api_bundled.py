@@ -108,6 +108,29 @@ def test_a_new_bundled_version_becomes_the_default(client, db, rules_dir, tenant
     b_current = client.get("/api/v1/rulesets/current", headers=tenant_b.investor).json()
     assert (b_current["version"]["version"], b_current["chosen"]) == (1, True)
 
+    # ... or goes back to following the default, which an investor reads in the history
+    assert client.delete("/api/v1/rulesets/current", headers=tenant_b.investor).status_code == 403
+    back = client.delete(
+        "/api/v1/rulesets/current",
+        params={"comment": "back to the default"},
+        headers=tenant_b.analyst,
+    )
+    assert back.status_code == 200, back.text
+    assert (back.json()["version"]["version"], back.json()["chosen"]) == (2, False)
+    b_current = client.get("/api/v1/rulesets/current", headers=tenant_b.investor).json()
+    assert (b_current["version"]["version"], b_current["chosen"]) == (2, False)
+    history = client.get("/api/v1/rulesets/current/history", headers=tenant_b.investor).json()
+    assert [(e["action"], e["comment"]) for e in history["items"]] == [
+        ("ruleset_chosen", None),
+        ("ruleset_choice_cleared", "back to the default"),
+    ]
+    again = client.delete("/api/v1/rulesets/current", headers=tenant_b.analyst)
+    assert again.json()["chosen"] is False  # following the default already: nothing recorded
+    history = client.get("/api/v1/rulesets/current/history", headers=tenant_b.investor).json()
+    assert len(history["items"]) == 2
+    other = client.get("/api/v1/rulesets/current/history", headers=tenant_a.investor).json()
+    assert other["items"] == []
+
 
 def test_a_bundled_version_sharing_the_label_of_your_own_is_a_change_of_rules(
     client, db, rules_dir, tenant_a

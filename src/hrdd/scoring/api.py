@@ -98,6 +98,40 @@ def choose_current(data: ChooseRuleSet, session: DbSession, principal: Analyst) 
     return CurrentRuleSet(version=service.to_summary(row, row.id), chosen=True)
 
 
+@router.delete(
+    "/rulesets/current",
+    summary="Follow the bundled default rules again instead of a chosen version; holdings are "
+    "rescored if the rules change",
+    response_model=CurrentRuleSet,
+    responses=_NO_ETAG_WRITE_ERRORS,
+)
+def follow_default(
+    session: DbSession,
+    principal: Analyst,
+    comment: Annotated[
+        str | None, Query(max_length=2000, description="Why, for the audit trail")
+    ] = None,
+) -> CurrentRuleSet:
+    row = service.follow_default(session, principal, comment)
+    return CurrentRuleSet(version=service.to_summary(row, row.id), chosen=False)
+
+
+@router.get(
+    "/rulesets/current/history",
+    summary="Who chose which rule-set version for your organisation, when and why",
+    response_model=AuditEventList,
+    responses=_READ_ERRORS,
+)
+def current_history(
+    session: DbSession, _: Investor, page: Annotated[PageParams, Depends(page_params)]
+) -> AuditEventList:
+    events, next_cursor = service.choice_history(session, page)
+    return AuditEventList(
+        items=[AuditEventOut.model_validate(event, from_attributes=True) for event in events],
+        next_cursor=next_cursor,
+    )
+
+
 @router.get(
     "/rulesets/{version_id}",
     summary="Read a rule-set version with its rules",

@@ -113,6 +113,8 @@ from hrdd.vocab import (
 AUDIT_ENTITY = "ruleset_version"
 DRAFT_DELETED = "draft_deleted"
 ORGANISATION_ENTITY = "organisation"
+RULESET_CHOSEN = "ruleset_chosen"
+RULESET_CHOICE_CLEARED = "ruleset_choice_cleared"
 DEFAULT_RULESET_KEY = "default"
 # Draft edits are audited one changed value per event; beyond this many, one summary event.
 MAX_AUDITED_CHANGES = 100
@@ -635,7 +637,7 @@ def choose_version(
         actor,
         ORGANISATION_ENTITY,
         organisation.id,
-        "ruleset_chosen",
+        RULESET_CHOSEN,
         field="ruleset_version_id",
         old=str(previous_choice) if previous_choice else None,
         new=str(row.id),
@@ -644,6 +646,46 @@ def choose_version(
     if before.id != row.id:
         _rescore_organisation(session, f"rule set changed to {row.key} v{row.version}")
     return row
+
+
+def follow_default(session: Session, actor: Principal, comment: str | None) -> RuleSetVersion:
+    """Stop pinning a version: the organisation scores with the latest bundled default again,
+    and follows it as new defaults are loaded. Its holdings are rescored if that changes the
+    rules. Once a version was chosen there was no way back."""
+    organisation = session.get(Organisation, _organisation_id(session))
+    if organisation is None:
+        raise NotFound("your organisation no longer exists")
+    before, _ = current_version(session)
+    previous_choice = organisation.ruleset_version_id
+    if previous_choice is None:
+        return before
+    organisation.ruleset_version_id = None
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        ORGANISATION_ENTITY,
+        organisation.id,
+        RULESET_CHOICE_CLEARED,
+        field="ruleset_version_id",
+        old=str(previous_choice),
+        new=None,
+        comment=comment,
+    )
+    after, _ = current_version(session)
+    if before.id != after.id:
+        _rescore_organisation(session, f"rule set changed to {after.key} v{after.version}")
+    return after
+
+
+def choice_history(session: Session, page: PageParams) -> tuple[list[AuditEvent], str | None]:
+    """Who chose which version for the organisation, when and why, oldest first."""
+    statement = select(AuditEvent).where(
+        AuditEvent.entity_type == ORGANISATION_ENTITY,
+        AuditEvent.entity_id == _organisation_id(session),
+        AuditEvent.action.in_([RULESET_CHOSEN, RULESET_CHOICE_CLEARED]),
+    )
+    return paginate(session, statement, [AuditEvent.at, AuditEvent.id], page)
 
 
 # --- loading what scores are made of ---------------------------------------------------------
