@@ -19,6 +19,9 @@ from portfolio_helpers import (
 )
 from tests.conftest import shared_company
 
+from hrdd.companies.models import Company
+from hrdd.db import TenantContext
+
 DATA = Path(__file__).resolve().parents[1] / "data" / "screening"
 
 
@@ -188,7 +191,24 @@ def test_another_organisations_company_never_steers_our_imports(
     assert risk(client, tenant_a.investor, ours)["holdings"][0]["company_id"] == squatted
 
     nso = company_id(db, "nso-group")
-    duplicate = create_company(client, tenant_b, "NSO Group Technologies Limited")
+    # The API now refuses a private copy of a shared company's name (409); one made before it
+    # did stays, and must still steer nothing.
+    copy = client.post(
+        f"{API}/companies",
+        json={"name": "nso group technologies limited"},
+        headers=tenant_b.analyst,
+    )
+    assert copy.status_code == 409, copy.text
+    assert nso in copy.json()["detail"]
+    with db.session(TenantContext(tenant_b.organisation_id), write=True) as session:
+        legacy = Company(
+            organisation_id=tenant_b.organisation_id,
+            name="NSO Group Technologies Limited",
+            search_text="nso group technologies limited",
+        )
+        session.add(legacy)
+        session.flush()
+        duplicate = str(legacy.id)
     with (DATA / "csl_sample.csv").open("rb") as stream:
         screened = client.post(
             f"{API}/screening/imports",

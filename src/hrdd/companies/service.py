@@ -129,6 +129,24 @@ def _check_identifiers_free(
         raise Invalid("identifiers already used by another company", errors=errors)
 
 
+def _check_name_free(session: Session, name: str, company_id: uuid.UUID | None) -> None:
+    """A company of its own named as a shared one (the registry every organisation sees)
+    would stand beside it as a second candidate of the same name: a holding confirmed to the
+    empty copy carries neither the assessments nor the evidence of the real one (409)."""
+    folded = name.casefold()
+    for other_id, other_name, aliases in session.execute(
+        select(Company.id, Company.name, Company.aliases).where(
+            Company.organisation_id.is_(None),
+            Company.search_text.contains(folded, autoescape=True),
+        )
+    ):
+        if other_id != company_id and folded in {n.casefold() for n in (other_name, *aliases)}:
+            raise Conflict(
+                f"{name} is already in the registry as company {other_id} ({other_name}): use "
+                "it, or give yours a name that tells the two apart"
+            )
+
+
 def _apply(session: Session, company: Company, data: CompanyIn) -> None:
     company.name = data.name
     company.aliases = list(dict.fromkeys(data.aliases))
@@ -162,6 +180,8 @@ def create_company(
     """A shared company (bundled with a ``slug``, from the loader) or one private to the
     organisation that made it (``organisation_id``), which alone sees and edits it."""
     _check_identifiers_free(session, data, None, organisation_id)
+    if organisation_id is not None:
+        _check_name_free(session, data.name, None)
     company = Company(name=data.name, slug=slug, organisation_id=organisation_id)
     session.add(company)
     session.flush()
@@ -192,6 +212,8 @@ def require_editable(company: Company, organisation_id: uuid.UUID) -> None:
 
 def replace_company(session: Session, company: Company, data: CompanyIn) -> Company:
     _check_identifiers_free(session, data, company.id, company.organisation_id)
+    if data.name.casefold() != company.name.casefold():
+        _check_name_free(session, data.name, company.id)
     _apply(session, company, data)
     company.version += 1
     company.updated_at = utcnow()
