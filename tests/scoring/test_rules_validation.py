@@ -140,6 +140,17 @@ def test_missing_vocabulary_entries_are_named() -> None:
     assert "5" in problems["decay"]
 
 
+def test_an_overrides_field_problem_is_named_as_the_rule_set_is_written() -> None:
+    """pydantic puts the union member it tried (the override's kind) into the location:
+    'overrides.0.active_listing.floor' named no key of the rule set."""
+    data = raw()
+    data["overrides"][0]["floor"] = "high"
+    data["overrides"][1]["affected_groups"] = ["aliens"]
+    problems = problems_of(data)
+    assert {"overrides.0.floor", "overrides.1.affected_groups.0"} <= set(problems)
+    assert not any("active_listing" in path or "unremediated_harm" in path for path in problems)
+
+
 def test_an_override_on_a_type_the_rules_ignore_is_refused() -> None:
     data = raw()
     data["overrides"][0]["evidence_types"] = ["trade_restriction_listing", "company_statement"]

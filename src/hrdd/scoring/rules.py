@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 import yaml
 from pydantic import (
@@ -320,6 +320,11 @@ class HarmOverride(_Strict):
 
 
 OverrideRule = Annotated[ListingOverride | HarmOverride, Field(discriminator="kind")]
+_OVERRIDE_KINDS = frozenset(
+    kind
+    for rule in (ListingOverride, HarmOverride)
+    for kind in get_args(rule.model_fields["kind"].annotation)
+)
 
 
 class BandRule(_Strict):
@@ -474,7 +479,19 @@ class RuleTables:
 
 
 def _location(loc: tuple[int | str, ...]) -> str:
-    return ".".join(str(part) for part in loc)
+    """A problem's path as the rule set is written: pydantic puts an override's kind (the
+    union member it tried) after the list index, which is no key of the rule set."""
+    parts = [
+        part
+        for index, part in enumerate(loc)
+        if not (
+            index >= 2
+            and loc[index - 2] == "overrides"
+            and isinstance(loc[index - 1], int)
+            and part in _OVERRIDE_KINDS
+        )
+    ]
+    return ".".join(str(part) for part in parts)
 
 
 def _semantic_problems(ruleset: RuleSet) -> list[RuleSetProblem]:
