@@ -261,6 +261,23 @@ def test_an_xlsx_percentage_reads_as_the_sheet_shows_it(
     assert (answer["value"], answer["unit"]) == ("42.5", "percent")
 
 
+def test_an_xlsx_multiple_choice_may_say_none_applies(
+    client: TestClient, tenant_a: Any, bundled: Questionnaire, start_assessment: Start
+) -> None:
+    """IN4 is required and may have nothing ticked, but an empty cell skips the row: the
+    template could not answer it. 'none' does, where the question allows it."""
+    draft, etag = start_assessment()
+    workbook = template(client, tenant_a.investor, bundled.version)
+    row = fill(workbook, "IN4", Answer="None")
+    header = [cell.value for cell in workbook["Answers"][1]]
+    allowed = workbook["Answers"].cell(row=row, column=header.index("Allowed values") + 1).value
+    assert allowed.endswith("or none when none applies")
+    response = import_xlsx(client, tenant_a.investor, draft["id"], saved_bytes(workbook), etag)
+    assert response.status_code == 200, response.text
+    answer = read(client, tenant_a.investor, draft["id"])[0]["answers"]["IN4"]["payload"]
+    assert answer["values"] == []
+
+
 def test_xlsx_evidence_dated_to_the_month_or_year_keeps_its_precision(
     client: TestClient, tenant_a: Any, bundled: Questionnaire, start_assessment: Start
 ) -> None:

@@ -47,6 +47,8 @@ TEMPLATE_FORMAT = "hrdd-assessment-template/2"
 ANSWERS_SHEET = "Answers"
 ABOUT_SHEET = "About"
 LISTS_SHEET = "Lists"
+# Typed in the Answer cell of a multiple-choice question that may have no option ticked.
+NONE_SELECTED = "none"
 HEADER_ROW = 1
 FIRST_ROW = 2
 # Room for notes a person may add below the questions; anything longer is not this template.
@@ -134,7 +136,11 @@ def describe_allowed(question: Question) -> str:
             bounds = f"at least {answer_type.min_selected}"
             if answer_type.max_selected is not None:
                 bounds += f", at most {answer_type.max_selected}"
-            return f"Option ids separated by commas ({bounds}):\n" + _option_lines(question)
+            text = f"Option ids separated by commas ({bounds}):\n" + _option_lines(question)
+            if answer_type.min_selected == 0:
+                # An empty cell skips the question, so "none of them" needs a word of its own.
+                text += f"\nor {NONE_SELECTED} when none applies"
+            return text
         case NumberAnswerType():
             kind = "A whole number" if answer_type.integer else "A number"
             return f"{kind} in {answer_type.unit}" + _bounds(answer_type.min, answer_type.max)
@@ -481,11 +487,16 @@ def _payload(
         case SingleChoiceAnswerType():
             payload["value"] = _option_id(question, str(answer))
         case MultipleChoiceAnswerType():
-            payload["values"] = [
-                _option_id(question, part)
-                for part in str(answer).replace(";", ",").replace("\n", ",").split(",")
-                if part.strip()
-            ]
+            text = str(answer).strip()
+            payload["values"] = (
+                []
+                if text.casefold() == NONE_SELECTED and answer_type.min_selected == 0
+                else [
+                    _option_id(question, part)
+                    for part in text.replace(";", ",").replace("\n", ",").split(",")
+                    if part.strip()
+                ]
+            )
         case NumberAnswerType():
             number_value = _number(answer)
             if number_value is None:
