@@ -57,6 +57,7 @@ from hrdd.errors import (
     PreconditionFailed,
     ProblemDetail,
 )
+from hrdd.evidence.content import LISTING_ENDED_BY
 from hrdd.evidence.models import EvidenceItem
 from hrdd.http import PageParams, check_if_match, etag_for, paginate
 from hrdd.questionnaires import service as questionnaires
@@ -78,7 +79,7 @@ from hrdd.questionnaires.schemas import (
     Questionnaire,
 )
 from hrdd.questionnaires.service import VersionHeader
-from hrdd.vocab import AssessmentStatus
+from hrdd.vocab import AssessmentStatus, EvidenceStatus, EvidenceType
 
 AUDIT_ENTITY = "assessment"
 LOCKED_STATUSES = frozenset(
@@ -379,7 +380,6 @@ def create_assessment(session: Session, actor: Principal, data: AssessmentCreate
 
 # Sources only the company stands behind are cited as its own (hrdd.vocab.AnswerSource).
 _COMPANY_SOURCE_CLASSES = frozenset({"company_statement"})
-_ENDING = {"delisting": "trade_restriction_listing", "sanction_lifted": "sanction"}
 
 
 def prefilled_answers(
@@ -425,9 +425,9 @@ def prefilled_answers(
 def _ended_listings(items: list[EvidenceItem]) -> set[uuid.UUID]:
     """List entries no longer in force: marked remediated, closed by name, or ended by a
     later removal from the same list."""
-    ended = {item.id for item in items if item.status == "remediated"}
+    ended = {item.id for item in items if item.status == EvidenceStatus.remediated.value}
     for closing in items:
-        listed_type = _ENDING.get(closing.type)
+        listed_type = LISTING_ENDED_BY.get(EvidenceType(closing.type))
         if listed_type is None:
             continue
         ended |= {uuid.UUID(closed) for closed in closing.closes}
@@ -435,7 +435,7 @@ def _ended_listings(items: list[EvidenceItem]) -> set[uuid.UUID]:
         ended |= {
             item.id
             for item in items
-            if item.type == listed_type
+            if item.type == listed_type.value
             and list_name is not None
             and (item.related_listing or {}).get("list_name") == list_name
             and item.event_date <= closing.event_date

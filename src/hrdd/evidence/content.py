@@ -137,7 +137,7 @@ def closing_problem(
     closing, closed = EvidenceType(closing_type), EvidenceType(closed_type)
     if closed in CLOSING_EVIDENCE_TYPES:
         return f"is a {closed.value} itself: only harm or a list entry can be closed"
-    ends = _LISTING_ENDED_BY.get(closing)
+    ends = LISTING_ENDED_BY.get(closing)
     if ends is not None and closed is not ends:
         return (
             f"is a {closed.value}; a {closing.value} ends a {ends.value} only (record what "
@@ -174,7 +174,8 @@ def source_date_problem(
 
 # A commitment rated verified rests on a source other than the company's claim.
 VERIFIED_NEEDS_SOURCES: Final = "name the sources that verify it when fulfilment is 'verified'"
-_LISTING_ENDED_BY: Final = {
+# Which kind of list entry each end of a listing ends.
+LISTING_ENDED_BY: Final = {
     EvidenceType.delisting: EvidenceType.trade_restriction_listing,
     EvidenceType.sanction_lifted: EvidenceType.sanction,
 }
