@@ -6,6 +6,9 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
 
 from sqlalchemy import ColumnElement, String, bindparam, cast, delete, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -352,31 +355,17 @@ def add_ownership(
     return link
 
 
-def _owned_through(
-    session: Session, owner_id: uuid.UUID, wanted: uuid.UUID, depth: int = 10
-) -> str | None:
+# How deep a new link is checked for making a loop of ownership.
+_LOOP_DEPTH = 10
+
+
+def _owned_through(session: Session, owner_id: uuid.UUID, wanted: uuid.UUID) -> str | None:
     """How ``wanted`` is owned by ``owner_id``, directly or through others, as the caller
     sees the links ("directly", "through A"), or None when it is not."""
-    frontier: dict[uuid.UUID, tuple[str, ...]] = {owner_id: ()}
-    seen = {owner_id}
-    for _ in range(depth):
-        if not frontier:
-            return None
-        links = session.execute(
-            select(OwnershipLink.owner_company_id, OwnershipLink.company_id).where(
-                OwnershipLink.owner_company_id.in_(list(frontier))
-            )
-        ).all()
-        following: dict[uuid.UUID, tuple[str, ...]] = {}
-        names = company_names(session, {owned for _, owned in links})
-        for owner, owned in links:
-            via = frontier[owner]
-            if owned == wanted:
-                return f"through {', '.join(via)}" if via else "directly"
-            if owned not in seen:
-                seen.add(owned)
-                following[owned] = (*via, names.get(owned, str(owned)))
-        frontier = following
+    owned = owned_companies(session, [owner_id], utcnow().date(), _LOOP_DEPTH)
+    for link in owned.get(owner_id, []):
+        if link.company_id == wanted:
+            return f"through {', '.join(link.via)}" if link.via else "directly"
     return None
 
 
@@ -419,3 +408,86 @@ def touch_companies(session: Session, company_ids: Iterable[uuid.UUID | None]) -
         found = session.get(Company, company_id) if company_id is not None else None
         if found is not None:
             found.updated_at = now
+
+
+# --- ownership, followed down ----------------------------------------------------------------
+
+_OWNED_LINKS = reusable(
+    select(OwnershipLink)
+    .where(OwnershipLink.owner_company_id.in_(IDS))
+    .order_by(OwnershipLink.start_date, OwnershipLink.id)
+)
+
+
+@dataclass(frozen=True)
+class OwnedLink:
+    """A company reached from another by following ownership links down."""
+
+    company_id: uuid.UUID
+    company_name: str
+    via: tuple[str, ...]
+    percentage: Decimal | None
+    start_date: date | None
+    end_date: date | None
+    date_precision: DatePrecision
+    current: bool
+    ended: bool
+
+
+def _link_ended(link: OwnershipLink, today: date) -> bool:
+    return link.end_date is not None and link.end_date < today
+
+
+def link_current(link: OwnershipLink, today: date) -> bool:
+    """Whether the link's stake is held on ``today`` (started, not ended)."""
+    started = link.start_date is None or link.start_date <= today
+    return started and (link.end_date is None or link.end_date >= today)
+
+
+_Path = tuple[uuid.UUID, tuple[str, ...], bool, bool]
+
+
+def owned_companies(
+    session: Session, company_ids: Iterable[uuid.UUID], today: date, depth: int
+) -> dict[uuid.UUID, list[OwnedLink]]:
+    """Per company, the companies it owns or owned, directly or through up to ``depth``
+    levels, as the caller sees the links; a stake counts as current only if every link to it
+    is, and has ended if any link to it has (otherwise it has not started yet)."""
+    roots = set(company_ids)
+    found: dict[uuid.UUID, list[OwnedLink]] = defaultdict(list)
+    seen: dict[uuid.UUID, set[uuid.UUID]] = {root: {root} for root in roots}
+    # node -> [(root, owners between root and node, every link current so far, any ended)]
+    frontier: dict[uuid.UUID, list[_Path]] = {root: [(root, (), True, False)] for root in roots}
+    for _ in range(depth):
+        if not frontier:
+            break
+        links = [row[0] for row in rows_for_ids(session, _OWNED_LINKS, sorted(frontier))]
+        if not links:
+            break
+        names = company_names(session, {link.company_id for link in links})
+        following: dict[uuid.UUID, list[_Path]] = defaultdict(list)
+        for link in links:
+            for root, via, current_so_far, ended_so_far in frontier.get(link.owner_company_id, []):
+                if link.company_id in seen[root]:
+                    continue
+                seen[root].add(link.company_id)
+                current = current_so_far and link_current(link, today)
+                ended = ended_so_far or _link_ended(link, today)
+                found[root].append(
+                    OwnedLink(
+                        company_id=link.company_id,
+                        company_name=names.get(link.company_id, link.owner_name),
+                        via=via,
+                        percentage=link.percentage,
+                        start_date=link.start_date,
+                        end_date=link.end_date,
+                        date_precision=DatePrecision(link.date_precision),
+                        current=current,
+                        ended=ended,
+                    )
+                )
+                following[link.company_id].append(
+                    (root, (*via, names.get(link.company_id, "")), current, ended)
+                )
+        frontier = following
+    return found

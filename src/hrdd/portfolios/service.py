@@ -29,7 +29,14 @@ from hrdd.audit import service as audit
 from hrdd.auth.service import Principal
 from hrdd.caching import BoundedCache
 from hrdd.companies.models import Company, CompanyIdentifier, OwnershipLink
-from hrdd.companies.service import company_names, get_company, listing_statuses
+from hrdd.companies.service import (
+    OwnedLink,
+    company_names,
+    get_company,
+    link_current,
+    listing_statuses,
+    owned_companies,
+)
 from hrdd.db import IDS, in_chunks, new_id, reusable, rows_for_ids, utcnow
 from hrdd.errors import Invalid, NotFound
 from hrdd.http import PageParams, paginate
@@ -57,7 +64,7 @@ from hrdd.scoring import freshness
 from hrdd.scoring import service as scoring
 from hrdd.scoring.engine import reason_for_unlisted
 from hrdd.scoring.schemas import ScoreSummary
-from hrdd.vocab import AssessmentStatus, DatePrecision, InvestorAction, ListingStatus, RiskBand
+from hrdd.vocab import AssessmentStatus, InvestorAction, ListingStatus, RiskBand
 
 # Name similarity (0-100) from which a company is offered as a candidate.
 NAME_MATCH_CUTOFF = 85.0
@@ -87,11 +94,6 @@ _HOLDINGS = reusable(
     select(Holding)
     .where(Holding.portfolio_id == bindparam("portfolio_id"))
     .order_by(Holding.line, Holding.id)
-)
-_OWNED_LINKS = reusable(
-    select(OwnershipLink)
-    .where(OwnershipLink.owner_company_id.in_(IDS))
-    .order_by(OwnershipLink.start_date, OwnershipLink.id)
 )
 
 
@@ -542,7 +544,7 @@ class _Resolver:
                 company_name=self.names.get(link.company_id, ""),
                 start_date=link.start_date,
                 end_date=link.end_date,
-                current=_link_current(link, today),
+                current=link_current(link, today),
             )
             for index, score in best.items()
             for link in owners.links[index]
@@ -580,79 +582,6 @@ def _similar_names(
 
 
 # --- exposure through ownership --------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class OwnedLink:
-    """A company reached from a holding's company by following ownership links down."""
-
-    company_id: uuid.UUID
-    company_name: str
-    via: tuple[str, ...]
-    percentage: Decimal | None
-    start_date: date | None
-    end_date: date | None
-    date_precision: DatePrecision
-    current: bool
-    ended: bool
-
-
-def _link_ended(link: OwnershipLink, today: date) -> bool:
-    return link.end_date is not None and link.end_date < today
-
-
-def _link_current(link: OwnershipLink, today: date) -> bool:
-    started = link.start_date is None or link.start_date <= today
-    return started and (link.end_date is None or link.end_date >= today)
-
-
-_Path = tuple[uuid.UUID, tuple[str, ...], bool, bool]
-
-
-def owned_companies(
-    session: Session, company_ids: Iterable[uuid.UUID], today: date
-) -> dict[uuid.UUID, list[OwnedLink]]:
-    """Per company, the companies it owns or owned, directly or through up to
-    MAX_OWNERSHIP_DEPTH levels; a stake counts as current only if every link to it is, and
-    has ended if any link to it has (otherwise it has not started yet)."""
-    roots = set(company_ids)
-    found: dict[uuid.UUID, list[OwnedLink]] = defaultdict(list)
-    seen: dict[uuid.UUID, set[uuid.UUID]] = {root: {root} for root in roots}
-    # node -> [(root, owners between root and node, every link current so far, any ended)]
-    frontier: dict[uuid.UUID, list[_Path]] = {root: [(root, (), True, False)] for root in roots}
-    for _ in range(MAX_OWNERSHIP_DEPTH):
-        if not frontier:
-            break
-        links = [row[0] for row in rows_for_ids(session, _OWNED_LINKS, sorted(frontier))]
-        if not links:
-            break
-        names = company_names(session, {link.company_id for link in links})
-        following: dict[uuid.UUID, list[_Path]] = defaultdict(list)
-        for link in links:
-            for root, via, current_so_far, ended_so_far in frontier.get(link.owner_company_id, []):
-                if link.company_id in seen[root]:
-                    continue
-                seen[root].add(link.company_id)
-                current = current_so_far and _link_current(link, today)
-                ended = ended_so_far or _link_ended(link, today)
-                found[root].append(
-                    OwnedLink(
-                        company_id=link.company_id,
-                        company_name=names.get(link.company_id, link.owner_name),
-                        via=via,
-                        percentage=link.percentage,
-                        start_date=link.start_date,
-                        end_date=link.end_date,
-                        date_precision=DatePrecision(link.date_precision),
-                        current=current,
-                        ended=ended,
-                    )
-                )
-                following[link.company_id].append(
-                    (root, (*via, names.get(link.company_id, "")), current, ended)
-                )
-        frontier = following
-    return found
 
 
 # --- the risk view ---------------------------------------------------------------------------
@@ -887,7 +816,7 @@ class _Exposure:
 def _exposure(session: Session, portfolio: Portfolio, today: date) -> _Exposure:
     holdings = all_holdings(session, portfolio)
     resolved = {h.company_id for h in holdings if h.company_id is not None}
-    owned = owned_companies(session, resolved, today)
+    owned = owned_companies(session, resolved, today, MAX_OWNERSHIP_DEPTH)
     wanted = resolved | {link.company_id for links in owned.values() for link in links}
     return _Exposure(holdings, resolved, owned, tuple(sorted(wanted)))
 
