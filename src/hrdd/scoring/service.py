@@ -625,51 +625,43 @@ def choose_version(
     """Make a published version the organisation's; its holdings are rescored with it."""
     if row.status != RuleSetStatus.published:
         raise Conflict(f"rule set {row.key} v{row.version} is a draft; publish it first")
-    before, _ = current_version(session)
-    organisation = session.get(Organisation, _organisation_id(session))
-    if organisation is None:
-        raise NotFound("your organisation no longer exists")
-    previous_choice = organisation.ruleset_version_id
-    organisation.ruleset_version_id = row.id
-    session.flush()
-    audit.record(
-        session,
-        actor,
-        ORGANISATION_ENTITY,
-        organisation.id,
-        RULESET_CHOSEN,
-        field="ruleset_version_id",
-        old=str(previous_choice) if previous_choice else None,
-        new=str(row.id),
-        comment=comment,
-    )
-    if before.id != row.id:
-        _rescore_organisation(session, f"rule set changed to {row.key} v{row.version}")
-    return row
+    return _set_choice(session, actor, row.id, RULESET_CHOSEN, comment)
 
 
 def follow_default(session: Session, actor: Principal, comment: str | None) -> RuleSetVersion:
     """Stop pinning a version: the organisation scores with the latest bundled default again,
-    and follows it as new defaults are loaded. Its holdings are rescored if that changes the
-    rules. Once a version was chosen there was no way back."""
+    and follows it as new defaults are loaded."""
+    return _set_choice(session, actor, None, RULESET_CHOICE_CLEARED, comment)
+
+
+def _set_choice(
+    session: Session,
+    actor: Principal,
+    version_id: uuid.UUID | None,
+    action: str,
+    comment: str | None,
+) -> RuleSetVersion:
+    """Record the organisation's choice (None: the bundled default) in the audit, and rescore
+    its holdings when that changes the rules it scores with; clearing no choice records
+    nothing. The version in use afterwards."""
     organisation = session.get(Organisation, _organisation_id(session))
     if organisation is None:
         raise NotFound("your organisation no longer exists")
     before, _ = current_version(session)
     previous_choice = organisation.ruleset_version_id
-    if previous_choice is None:
+    if version_id is None and previous_choice is None:
         return before
-    organisation.ruleset_version_id = None
+    organisation.ruleset_version_id = version_id
     session.flush()
     audit.record(
         session,
         actor,
         ORGANISATION_ENTITY,
         organisation.id,
-        RULESET_CHOICE_CLEARED,
+        action,
         field="ruleset_version_id",
-        old=str(previous_choice),
-        new=None,
+        old=str(previous_choice) if previous_choice else None,
+        new=str(version_id) if version_id else None,
         comment=comment,
     )
     after, _ = current_version(session)
