@@ -1161,14 +1161,13 @@ def _stepped_up(previous: ScoreResult, rules: RuleSet, *, assessed: bool) -> boo
     return ACTION_LADDER.index(previous.action) > ACTION_LADDER.index(base)
 
 
-def _side(kind: str) -> str | None:
-    """Which of the two risks a contribution of this kind belongs to (None: neither)."""
-    return {
-        "incident": "evidence",
-        "answer": "practice",
-        "commitment": "practice",
-        "theme": "practice",
-    }.get(kind)
+# Which of the two risks a contribution of each kind belongs to (an override's, neither).
+_RISK_OF_KIND = {
+    "incident": "evidence",
+    "answer": "practice",
+    "commitment": "practice",
+    "theme": "practice",
+}
 
 
 def _diff(
@@ -1254,7 +1253,7 @@ def _diff(
     for (kind, ref), old, new, delta in moves:
         if old is None:
             reason = f"new: adds {new} points"
-        elif new is None and _side(kind) not in (None, rests_on):
+        elif new is None and _RISK_OF_KIND.get(kind) not in (None, rests_on):
             # Still weighed, but the overall is the higher of evidence risk and practice gap,
             # and only the higher one's parts add up to it.
             reason = (

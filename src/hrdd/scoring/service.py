@@ -106,7 +106,6 @@ from hrdd.vocab import (
     FulfilmentStatus,
     InvestorAction,
     ListingStatus,
-    RiskBand,
     enum_label,
 )
 
@@ -2118,25 +2117,29 @@ def preview_draft(session: Session, draft: RuleSetVersion) -> PreviewOut:
 
     def outcome(
         rules: RuleSet, subject: Subject, request: ScoreRequest | None
-    ) -> tuple[ScoreRequest | None, float | None, RiskBand | None, InvestorAction | None, str]:
+    ) -> tuple[ScoreRequest | None, ScoreResult | None, str]:
+        """The subject's request and result under ``rules``, or why it could not be scored."""
         own_questionnaire = old_questionnaire if rules is old_rules else new_questionnaire
         try:
             if request is None:
                 request = build_request(subject, loaded, rules, own_questionnaire, today, None)
             else:
                 request = request.model_copy(update={"ruleset": rules})
-            result = _run(request, subject)
+            return request, _run(request, subject), ""
         except Conflict as error:
-            return request, None, None, None, f"{rules.id} v{rules.version}: {error.detail}"
-        return request, float(result.overall), result.band, result.action, ""
+            return request, None, f"{rules.id} v{rules.version}: {error.detail}"
 
     items = []
     for subject in subjects:
-        request, old, old_band, old_action, old_error = outcome(old_rules, subject, None)
-        _, new, new_band, new_action, new_error = outcome(
-            new_rules, subject, request if same_inputs else None
-        )
+        request, before, old_error = outcome(old_rules, subject, None)
+        _, after, new_error = outcome(new_rules, subject, request if same_inputs else None)
+        old = float(before.overall) if before is not None else None
+        new = float(after.overall) if after is not None else None
         change = round(new - old, 1) if old is not None and new is not None else None
+        old_band = before.band if before is not None else None
+        new_band = after.band if after is not None else None
+        old_action = before.action if before is not None else None
+        new_action = after.action if after is not None else None
         assessment = subject.assessment
         items.append(
             PreviewItem(
