@@ -40,6 +40,25 @@ def _remediation(evidence_body, company_id: str, closes: list[str], **overrides)
     )
 
 
+SANCTIONS_LIST = {"list_name": "Example sanctions list"}
+
+
+def _sanction(evidence_body, company_id: str) -> dict:
+    return evidence_body(company_id, type="sanction", severity=3, related_listing=SANCTIONS_LIST)
+
+
+def _sanction_lifted(evidence_body, company_id: str, closes: list[str]) -> dict:
+    return evidence_body(
+        company_id,
+        type="sanction_lifted",
+        event_date="2022-01-03",
+        published_date="2022-01-03",
+        severity=1,
+        related_listing=SANCTIONS_LIST,
+        closes=closes,
+    )
+
+
 def _without_company(body: dict) -> dict:
     return {key: value for key, value in body.items() if key != "company_id"}
 
@@ -103,7 +122,7 @@ def test_only_items_that_end_harm_may_close(client, tenant_a, company_id, eviden
     harm = _create(client, tenant_a.analyst, evidence_body(company_id))["id"]
     body = evidence_body(company_id, type=kind, closes=[harm])
     if kind == "sanction":
-        body["related_listing"] = {"list_name": "Example sanctions list"}
+        body["related_listing"] = SANCTIONS_LIST
     errors = _errors(client.post(EVIDENCE, json=body, headers=tenant_a.analyst))
     assert kind in errors["closes"]
 
@@ -116,24 +135,11 @@ def test_a_closing_item_closes_only_its_own_kind_and_nothing_that_came_after_it(
     another closing item, and a remedy dated before the harm would count it remedied from the
     day it happened. Nothing is saved."""
     harm = _create(client, tenant_a.analyst, evidence_body(company_id))["id"]
-    listing = {"list_name": "Example sanctions list"}
-    sanction = _create(
-        client,
-        tenant_a.analyst,
-        evidence_body(company_id, type="sanction", severity=3, related_listing=listing),
-    )["id"]
+    sanction = _create(client, tenant_a.analyst, _sanction(evidence_body, company_id))["id"]
     fix = _create(client, tenant_a.analyst, _remediation(evidence_body, company_id, [harm]))["id"]
     before = client.get(f"/api/v1/companies/{company_id}/evidence", headers=tenant_a.analyst)
 
-    lifted = evidence_body(
-        company_id,
-        type="sanction_lifted",
-        event_date="2022-01-03",
-        published_date="2022-01-03",
-        severity=1,
-        related_listing=listing,
-        closes=[harm, fix],
-    )
+    lifted = _sanction_lifted(evidence_body, company_id, [harm, fix])
     errors = _errors(client.post(EVIDENCE, json=lifted, headers=tenant_a.analyst))
     assert errors["closes.0"] == (
         f"{harm} is a forensic_finding; a sanction_lifted ends a sanction only (record what "
@@ -164,21 +170,8 @@ def test_a_closing_item_closes_only_its_own_kind_and_nothing_that_came_after_it(
 def test_delisting_and_sanction_lifted_may_close_their_listing(
     client, tenant_a, company_id, evidence_body
 ):
-    listing = {"list_name": "Example sanctions list"}
-    sanction = _create(
-        client,
-        tenant_a.analyst,
-        evidence_body(company_id, type="sanction", severity=3, related_listing=listing),
-    )["id"]
-    body = evidence_body(
-        company_id,
-        type="sanction_lifted",
-        event_date="2022-01-03",
-        published_date="2022-01-03",
-        severity=1,
-        related_listing=listing,
-        closes=[sanction],
-    )
+    sanction = _create(client, tenant_a.analyst, _sanction(evidence_body, company_id))["id"]
+    body = _sanction_lifted(evidence_body, company_id, [sanction])
     assert _create(client, tenant_a.analyst, body)["closes"] == [sanction]
 
 

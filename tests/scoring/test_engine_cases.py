@@ -50,7 +50,7 @@ def listing(incident_id: str, day: dt.date, list_name: str = ENTITY_LIST, severi
     )
 
 
-def delisting(incident_id: str, day: dt.date, list_name: str = ENTITY_LIST, **kwargs):
+def delisting(incident_id: str, day: dt.date, list_name: str | None = ENTITY_LIST, **kwargs):
     kwargs.setdefault("source", SourceClass.court_or_government_record)
     return incident(
         incident_id, day, type=EvidenceType.delisting, severity=None, list_name=list_name, **kwargs
@@ -231,14 +231,7 @@ def test_a_delisting_from_another_list_lifts_nothing() -> None:
 def test_closing_item_may_name_the_listing_it_ends() -> None:
     items = [
         listing("listed", dt.date(2021, 11, 3)),
-        incident(
-            "lifted",
-            dt.date(2022, 1, 1),
-            type=EvidenceType.delisting,
-            severity=None,
-            source=SourceClass.court_or_government_record,
-            closes=("listed",),
-        ),
+        delisting("lifted", dt.date(2022, 1, 1), list_name=None, closes=("listed",)),
     ]
     assert not fired(score(request(dt.date(2023, 1, 1), best_answers(), items)))
 
@@ -249,14 +242,7 @@ def test_the_end_of_a_listing_never_clears_harm_nor_a_remedy_a_listing() -> None
     items = [
         targeting("hack", dt.date(2021, 7, 18)),
         listing("listed", dt.date(2021, 11, 3)),
-        incident(
-            "lifted",
-            dt.date(2022, 1, 1),
-            type=EvidenceType.delisting,
-            severity=None,
-            source=SourceClass.court_or_government_record,
-            closes=("hack",),
-        ),
+        delisting("lifted", dt.date(2022, 1, 1), list_name=None, closes=("hack",)),
         remedy_of("listed", dt.date(2022, 2, 1)),
     ]
     result = score(request(dt.date(2023, 1, 1), best_answers(), items))
