@@ -648,17 +648,17 @@ def test_a_stake_that_ended_is_listed_with_its_dates_where_the_holding_appears(
     """Francisco Partners owned Sandvine until 2024-08: the holding is unassessed, and the
     report says what it owned and until when, to the precision the link has."""
     owner = create_company(client, tenant_a, "Francisco Partners", isins=[SPARE_ISINS[0]])
+    stake = {
+        "owner_name": "Francisco Partners",
+        "owner_kind": "private_equity",
+        # Known to the month, as the curated file gives it: sent as the month's first day.
+        "start_date": "2017-01-01",
+        "end_date": "2024-08-01",
+        "date_precision": "month",
+    }
     linked = client.post(
         f"{API}/companies/{company_id(db, 'sandvine')}/ownership",
-        json={
-            "owner_name": "Francisco Partners",
-            "owner_kind": "private_equity",
-            "owner_company_id": owner,
-            # Known to the month, as the curated file gives it: sent as the month's first day.
-            "start_date": "2017-01-01",
-            "end_date": "2024-08-01",
-            "date_precision": "month",
-        },
+        json=stake | {"owner_company_id": owner},
         headers=tenant_a.analyst,
     )
     assert linked.status_code == 201, linked.text
@@ -670,14 +670,7 @@ def test_a_stake_that_ended_is_listed_with_its_dates_where_the_holding_appears(
     ):
         refused = client.post(
             f"{API}/companies/{company_id(db, 'sandvine')}/ownership",
-            json={
-                "owner_name": "Francisco Partners",
-                "owner_kind": "private_equity",
-                "start_date": "2017-01-01",
-                "end_date": "2024-08-01",
-                "date_precision": "month",
-            }
-            | wrong,
+            json=stake | wrong,
             headers=tenant_a.analyst,
         )
         assert refused.status_code == 422, (wrong, refused.text)
