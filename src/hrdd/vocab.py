@@ -104,6 +104,11 @@ class SourceClass(StrEnum):
     unverified = "unverified"
 
 
+# An item's class is its most reliable source's: these mean no source but the company (or none
+# that can be checked) vouches for it, so it does not end a listing or remedy harm on its own.
+THE_COMPANYS_WORD = frozenset({SourceClass.company_statement, SourceClass.unverified})
+
+
 class CompanyRole(StrEnum):
     """UNGP 13/19: how the company is connected to the harm."""
 

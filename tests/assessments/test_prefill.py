@@ -63,3 +63,48 @@ def test_nothing_is_pre_filled_where_the_registry_holds_nothing(client, tenant_a
     """'No listing' and '0' need the investor's own check."""
     draft = start(client, tenant_a, company_id(db, "nestle"))
     assert draft["answers"] == {}
+
+
+def _delisting_of_nso(client, tenant, nso: str, source: dict[str, Any]) -> None:
+    response = client.post(
+        "/api/v1/evidence",
+        json={
+            "company_id": nso,
+            "event_date": "2025-01-10",
+            "type": "delisting",
+            "title": "NSO Group removed from the Entity List",
+            "summary": "A removal of the company from the US Entity List.",
+            "severity": 1,
+            "company_role": "caused",
+            "related_listing": {"list_name": "entity list (EL) -  Bureau of Industry and Security"},
+            "sources": [source],
+        },
+        headers=tenant.analyst,
+    )
+    assert response.status_code == 201, response.text
+
+
+def test_a_removal_on_the_companys_word_alone_leaves_the_listing_pre_filled(
+    client, tenant_a, tenant_b, db, content
+):
+    """A delisting only NSO vouches for ends no listing in the default rules' score, so the
+    questionnaire does not treat it as ended either. (Each organisation records its own
+    delisting: the items are private to it.)"""
+    nso = company_id(db, "nso-group")
+    company_says = {
+        "publisher": "NSO Group",
+        "title": "Statement on our listing",
+        "date": "2025-01-10",
+        "url": "https://example.org/nso-statement",
+        "source_class": "company_statement",
+    }
+    _delisting_of_nso(client, tenant_a, nso, company_says)
+    assert start(client, tenant_a, nso)["answers"]["EU4"]["payload"]["level"] == "full"
+
+    government = company_says | {
+        "publisher": "US Department of Commerce",
+        "url": "https://example.org/federal-register",
+        "source_class": "court_or_government_record",
+    }
+    _delisting_of_nso(client, tenant_b, nso, government)
+    assert "EU4" not in start(client, tenant_b, nso)["answers"]

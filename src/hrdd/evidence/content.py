@@ -156,6 +156,30 @@ def closing_problem(
     return None
 
 
+def list_key(list_name: str) -> str:
+    """A list's name as compared: an entry and its removal name the same list whatever their
+    case and spacing."""
+    return " ".join(list_name.casefold().split())
+
+
+def item_source_class(
+    evidence_type: EvidenceType, sources: Iterable[Mapping[str, Any]]
+) -> SourceClass:
+    """The most reliable class among an item's sources (``SourceClass`` lists them most
+    reliable first): one forensic lab's confirmation is what makes an item forensically
+    confirmed, however many news reports repeat it."""
+    classes = [
+        _SOURCE_ORDER[source["source_class"]]
+        for source in sources
+        if source.get("source_class") in _SOURCE_ORDER
+    ]
+    if classes:
+        return _SOURCE_CLASSES[min(classes)]
+    if evidence_type in _OFFICIAL_LIST_TYPES:
+        return SourceClass.court_or_government_record
+    return SourceClass.unverified
+
+
 def source_date_problem(
     source_date: dt.date | None,
     source_precision: DatePrecision | str,
@@ -179,6 +203,17 @@ LISTING_ENDED_BY: Final = {
     EvidenceType.delisting: EvidenceType.trade_restriction_listing,
     EvidenceType.sanction_lifted: EvidenceType.sanction,
 }
+# A screening-list entry without a classed source is itself an official government record.
+_OFFICIAL_LIST_TYPES: Final = frozenset(
+    {
+        EvidenceType.trade_restriction_listing,
+        EvidenceType.sanction,
+        EvidenceType.delisting,
+        EvidenceType.sanction_lifted,
+    }
+)
+_SOURCE_CLASSES: Final = tuple(SourceClass)
+_SOURCE_ORDER: Final = {source.value: index for index, source in enumerate(_SOURCE_CLASSES)}
 _SLUG_RE: Final = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _TICKER_RE: Final = re.compile(r"^[A-Z][A-Z0-9]*:[A-Z0-9][A-Z0-9.\-]*$")
 _DEFER_CONSISTENCY: Final = "defer_consistency"

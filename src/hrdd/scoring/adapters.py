@@ -22,6 +22,7 @@ from weakref import finalize
 
 from pydantic import ValidationError
 
+from hrdd.evidence.content import item_source_class
 from hrdd.questionnaires.answers import AnswerPayload, parse_answer_payload, visible_questions
 from hrdd.questionnaires.schemas import Questionnaire, condition_question_ids
 from hrdd.scoring.inputs import (
@@ -40,21 +41,9 @@ from hrdd.vocab import (
     EvidenceType,
     FulfilmentStatus,
     ResponseKind,
-    SourceClass,
 )
 
-# A screening-list entry without a classed source is itself an official government record.
-_OFFICIAL_LIST_TYPES = frozenset(
-    {
-        EvidenceType.trade_restriction_listing,
-        EvidenceType.sanction,
-        EvidenceType.delisting,
-        EvidenceType.sanction_lifted,
-    }
-)
 _SCORABLE_TYPES = frozenset({"disclosure", "single_choice", "number"})
-_SOURCE_CLASSES = tuple(SourceClass)
-_SOURCE_ORDER = {source.value: index for index, source in enumerate(_SOURCE_CLASSES)}
 
 
 class AnswerRecord(Protocol):
@@ -357,22 +346,6 @@ def answer_inputs(
 # --- evidence and commitments ----------------------------------------------------------------
 
 
-def _source_class(evidence_type: EvidenceType, sources: Iterable[Mapping[str, Any]]) -> SourceClass:
-    """The most reliable class among the item's sources (``SourceClass`` lists them most
-    reliable first): one forensic lab's confirmation is what makes an item forensically
-    confirmed, however many news reports repeat it."""
-    classes = [
-        _SOURCE_ORDER[source["source_class"]]
-        for source in sources
-        if source.get("source_class") in _SOURCE_ORDER
-    ]
-    if classes:
-        return _SOURCE_CLASSES[min(classes)]
-    if evidence_type in _OFFICIAL_LIST_TYPES:
-        return SourceClass.court_or_government_record
-    return SourceClass.unverified
-
-
 def incident_input(record: EvidenceRecord, references: Mapping[str, str]) -> IncidentInput:
     """The item as the engine sees it. ``references`` (see ``reference_index``) names the items
     this score sees; closed items outside it (deleted, or private to another organisation) are
@@ -397,7 +370,7 @@ def incident_input(record: EvidenceRecord, references: Mapping[str, str]) -> Inc
         published_date=record.published_date,
         type=evidence_type,
         severity=record.severity,
-        source_class=_source_class(evidence_type, record.sources or ()),
+        source_class=item_source_class(evidence_type, record.sources or ()),
         affected_groups=tuple(record.affected_groups or ()),
         status=status,
         remediated_date=remediated_date if status is EvidenceStatus.remediated else None,

@@ -59,13 +59,13 @@ from hrdd.scoring.rules import (
     RuleTables,
 )
 from hrdd.vocab import (
+    THE_COMPANYS_WORD,
     Confidence,
     DisclosureLevel,
     FulfilmentStatus,
     InvestorAction,
     ResponseKind,
     RiskBand,
-    SourceClass,
     words_of,
 )
 
@@ -73,9 +73,6 @@ _LN2 = math.log(2)
 # Enum member lookups are slow in hot loops; bind them once.
 _NOT_APPLICABLE = DisclosureLevel.not_applicable
 _CONFIDENCE_ORDER = (Confidence.low, Confidence.medium, Confidence.high)
-# An item's class is its most reliable source's: these mean no source but the company (or none
-# that can be checked) vouches for it.
-_THE_COMPANYS_WORD = frozenset({SourceClass.company_statement, SourceClass.unverified})
 ACTION_WORDS = {
     InvestorAction.monitor: "monitor",
     InvestorAction.engage: "engage the company with time-bound asks",
@@ -228,7 +225,7 @@ def _prepare_evidence(
         if (
             treatment in ("closes_listing", "remediation")
             and rules.say_do.company_sourced_closures is not None
-            and incident.source_class in _THE_COMPANYS_WORD
+            and incident.source_class in THE_COMPANYS_WORD
         ):
             notes.append(
                 f"incident {incident.id}: this {incident.type} rests on the company's own word "

@@ -16,6 +16,7 @@ from typing import Annotated, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, field_validator, model_validator
 
+from hrdd.evidence.content import list_key
 from hrdd.scoring.rules import RuleSet, to_canonical_json
 from hrdd.vocab import (
     AffectedGroup,
@@ -120,7 +121,7 @@ class ListingInfo(_Frozen):
 
     @property
     def list_key(self) -> str:
-        return " ".join(self.list_name.casefold().split())
+        return list_key(self.list_name)
 
 
 class IncidentInput(_Frozen):
