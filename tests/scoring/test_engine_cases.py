@@ -10,6 +10,7 @@ import yaml
 from pydantic import ValidationError
 from test_engine_support import (
     RULESET_PATH,
+    SCORING_DIR,
     answer,
     best_answers,
     commitment,
@@ -21,7 +22,7 @@ from test_engine_support import (
 
 from hrdd.scoring.engine import ScoringInputError, score
 from hrdd.scoring.inputs import AnswerInput, QuestionSpec, ScoreRequest
-from hrdd.scoring.rules import RISK_BAND_ORDER, parse_ruleset
+from hrdd.scoring.rules import RISK_BAND_ORDER, load_ruleset_file, parse_ruleset
 from hrdd.vocab import (
     AffectedGroup,
     Confidence,
@@ -338,6 +339,22 @@ def test_hrd_targeting_override_lifts_on_documented_remediation() -> None:
     assert not fired(after)
     assert after.overall < before.overall
     assert fired(earlier) == {"RF-HRD-TARGETING"}
+
+
+def test_hrd_targeting_needs_a_finding_of_targeting_severity() -> None:
+    """Severity 1 and 2 mean no sign of targeting: naming journalists does not make such an
+    item set the floor of 75 (it did up to v3). Severity 3, targeted surveillance, does."""
+    as_of = dt.date(2022, 1, 1)
+    v3 = load_ruleset_file(SCORING_DIR / "default-v3.yaml")
+
+    def minor(severity: int):
+        return [targeting("hack", dt.date(2021, 7, 18)).model_copy(update={"severity": severity})]
+
+    assert not fired(score(request(as_of, best_answers(), minor(2))))
+    assert fired(score(request(as_of, best_answers(), minor(2), ruleset=v3))) == {
+        "RF-HRD-TARGETING"
+    }
+    assert fired(score(request(as_of, best_answers(), minor(3)))) == {"RF-HRD-TARGETING"}
 
 
 def test_a_remedy_or_delisting_on_the_companys_word_alone_closes_nothing() -> None:
