@@ -486,3 +486,35 @@ def test_an_edited_source_header_in_a_current_template_is_refused(
     response = import_xlsx(client, tenant_a.investor, draft["id"], saved_bytes(workbook), etag)
     assert response.status_code == 422, response.text
     assert "header row" in response.text
+
+
+def _scoring_cells(workbook: Any) -> tuple[dict[str, str], str]:
+    sheet = workbook["Answers"]
+    header = [cell.value for cell in sheet[1]]
+    kind = header.index("Answer type")
+    by_question = {row[0]: row[kind] for row in sheet.iter_rows(min_row=2, values_only=True)}
+    about = {row[0]: row[1] for row in workbook["About"].iter_rows(values_only=True)}
+    return by_question, about["scoring"]
+
+
+def test_the_template_says_which_questions_are_scored(
+    client: TestClient, tenant_a: Any, bundled: Questionnaire, db: Any, settings: Any
+) -> None:
+    """An investor filling in the sheet learns which answers move the score: a disclosure of a
+    scored theme and a count the rules have a number rule for are scored; the count of
+    forensic allegations (R1) and the exposure questions are context."""
+    from hrdd.scoring.service import load_bundled_rulesets
+
+    before, about = _scoring_cells(template(client, tenant_a.investor, bundled.version))
+    assert "no rule set is loaded" in about
+    assert before["DD6"] == "number\nNot scored: context for the analyst and the reports"
+
+    load_bundled_rulesets(db, settings)
+    cells, about = _scoring_cells(template(client, tenant_a.investor, bundled.version))
+    latest = max(int(path.stem.split("-v")[1]) for path in settings.scoring_dir.glob("default-v*"))
+    assert f"(default v{latest})" in about
+    policy = bundled.theme(bundled.question("P1").theme).title
+    assert cells["P1"] == f"disclosure\nScored (theme: {policy})"
+    assert cells["DD6"].startswith("number\nScored (theme: ")
+    for context in ("R1", "EX1", "EX5", "P3"):
+        assert cells[context].endswith("\nNot scored: context for the analyst and the reports")

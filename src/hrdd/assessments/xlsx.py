@@ -1,9 +1,9 @@
 """The XLSX template of a questionnaire for offline completion, and reading a filled one.
 
 The template has an `Answers` sheet with one row per question (id, section, text, guidance,
-answer type, allowed values, conditions) and the columns to fill in; an `About` sheet naming
-the questionnaire key and version and the template format; and a hidden `Lists` sheet that
-feeds the drop-down lists of disclosure and single-choice answers.
+answer type and whether it is scored, allowed values, conditions) and the columns to fill in;
+an `About` sheet naming the questionnaire key and version and the template format; and a
+hidden `Lists` sheet that feeds the drop-down lists of disclosure and single-choice answers.
 
 Reading checks that the workbook is this template (format marker, questionnaire, header row)
 before looking at any row, and reports row-level problems with the row number and column.
@@ -185,12 +185,28 @@ def _operand_text(operand: Any) -> str:
     return str(operand)
 
 
-def write_template(questionnaire: Questionnaire, stream: BinaryIO) -> None:
-    """Write the XLSX template of ``questionnaire`` to ``stream``."""
+@dataclass(frozen=True, slots=True)
+class Scoring:
+    """What the template says about scoring: the questions that move the score and the rules
+    that decide it ("default v4"; None while no rule set is loaded)."""
+
+    scored: frozenset[str]
+    rules_label: str | None
+
+
+def describe_scoring(questionnaire: Questionnaire, question: Question, scoring: Scoring) -> str:
+    if question.id in scoring.scored:
+        return f"Scored (theme: {questionnaire.theme(question.theme).title})"
+    return "Not scored: context for the analyst and the reports"
+
+
+def write_template(questionnaire: Questionnaire, scoring: Scoring, stream: BinaryIO) -> None:
+    """Write the XLSX template of ``questionnaire`` to ``stream``, saying of each question
+    whether ``scoring``'s rules score it."""
     workbook = Workbook()
     answers = workbook.active
     answers.title = ANSWERS_SHEET
-    _write_about(workbook.create_sheet(ABOUT_SHEET), questionnaire)
+    _write_about(workbook.create_sheet(ABOUT_SHEET), questionnaire, scoring)
     lists_sheet = workbook.create_sheet(LISTS_SHEET)
     lists_sheet.sheet_state = "hidden"
     lists = _ListSheet(lists_sheet)
@@ -207,7 +223,9 @@ def write_template(questionnaire: Questionnaire, stream: BinaryIO) -> None:
                 questionnaire.section(question.section).title,
                 question.text,
                 describe_guidance(question),
-                question.answer_type.type,
+                "\n".join(
+                    (question.answer_type.type, describe_scoring(questionnaire, question, scoring))
+                ),
                 describe_allowed(question),
                 "yes" if question.required else "no",
                 "yes" if question.evidence_required else "no",
@@ -226,7 +244,12 @@ def write_template(questionnaire: Questionnaire, stream: BinaryIO) -> None:
     workbook.save(stream)
 
 
-def _write_about(sheet: Worksheet, questionnaire: Questionnaire) -> None:
+def _write_about(sheet: Worksheet, questionnaire: Questionnaire, scoring: Scoring) -> None:
+    rules = (
+        f"under the rules your organisation uses ({scoring.rules_label})"
+        if scoring.rules_label
+        else "by the questionnaire alone (no rule set is loaded)"
+    )
     rows: list[tuple[str, str]] = [
         ("format", TEMPLATE_FORMAT),
         ("questionnaire_key", questionnaire.key),
@@ -242,6 +265,14 @@ def _write_about(sheet: Worksheet, questionnaire: Questionnaire) -> None:
             "for the company's own pages, reports or replies, independent for anyone else's; "
             "left empty, a source the company published (its name as publisher) or a page "
             "on its website counts as the company's.",
+        ),
+        (
+            "scoring",
+            f"The Answer type column says which questions are scored, {rules} when this "
+            "template was made. Answers to the others do not move the score: they are kept as "
+            "context, shown in the reports, and some decide which questions follow. The "
+            "evidence registry (forensic findings, listings, lawsuits) is scored on its own, "
+            "whatever is answered here.",
         ),
     ]
     for key, value in rows:
@@ -318,9 +349,9 @@ def _add_validation(sheet: Worksheet, lists: _ListSheet, question: Question, row
     validation.add(f"{column_letter('answer')}{row}")
 
 
-def template_bytes(questionnaire: Questionnaire) -> bytes:
+def template_bytes(questionnaire: Questionnaire, scoring: Scoring) -> bytes:
     buffer = io.BytesIO()
-    write_template(questionnaire, buffer)
+    write_template(questionnaire, scoring, buffer)
     return buffer.getvalue()
 
 

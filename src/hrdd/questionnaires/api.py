@@ -25,6 +25,7 @@ from hrdd.http import PageParams, page_params
 from hrdd.questionnaires import service
 from hrdd.questionnaires.models import QuestionnaireVersion
 from hrdd.questionnaires.schemas import QUESTIONNAIRE_KEY_PATTERN, Questionnaire
+from hrdd.scoring import service as scoring
 
 router = APIRouter(prefix="/questionnaires", tags=["questionnaires"])
 
@@ -188,14 +189,19 @@ def read_questionnaire(
         200: {"content": {XLSX_MEDIA_TYPE: {}}, "description": "The template workbook"},
         **problem_responses(401, 404, 422),
     },
-    description="One row per question (id, section, text, guidance, answer type, allowed "
-    "values, conditions) and columns for the answer, a not-applicable reason, a comment and "
-    "one evidence source; drop-down lists for disclosure levels and options. Fill it in and "
+    description="One row per question (id, section, text, guidance, answer type and whether "
+    "the organisation's rules in use score it, allowed values, conditions) and columns for "
+    "the answer, a not-applicable reason, a comment and one evidence source; drop-down "
+    "lists for disclosure levels and options. Fill it in and "
     "POST it to /api/v1/assessments/{id}/import.xlsx.",
 )
 def download_template(key: str, version: str, session: DbSession, _: Investor) -> Response:
     row = service.get_version(session, key, version)
-    content = xlsx_template.template_bytes(service.questionnaire_of(row))
+    questionnaire = service.questionnaire_of(row)
+    scored = scoring.scored_questions(session, questionnaire)
+    content = xlsx_template.template_bytes(
+        questionnaire, xlsx_template.Scoring(scored.question_ids, scored.rules_label)
+    )
     filename = f"{row.key}-{row.version}-template-{utcnow().date().isoformat()}.xlsx"
     return Response(
         content,

@@ -13,9 +13,10 @@ Use `hrdd.questionnaires.loader.parse_questionnaire` to build one from a file or
 reports every problem at once with the question id and field path.
 
 Scoring: a question is scored when its theme is scored and its answer type is `disclosure` or
-`single_choice` (see `Questionnaire.is_scored`). Disclosure levels map to points in the rule
-set; single-choice options carry their own `points` 0..100. Number, date, text and
-multiple-choice questions are context for the analyst, never scored by points.
+`single_choice` (see `Questionnaire.is_scored`), or `number` with a number rule in the rule set
+(`hrdd.scoring.service.scored_questions` tells both). Disclosure levels map to points in the
+rule set; single-choice options carry their own `points` 0..100. Date, text and
+multiple-choice questions, and numbers without a rule, are context for the analyst.
 """
 
 from __future__ import annotations

@@ -304,6 +304,36 @@ def in_use_id(session: Session) -> uuid.UUID | None:
     return chosen or default
 
 
+@dataclass(frozen=True, slots=True)
+class ScoredQuestions:
+    """Which questions of a questionnaire move the score under the rules an organisation
+    uses, and those rules' label ("default v4"); no label while no rule set is loaded."""
+
+    question_ids: frozenset[str]
+    rules_label: str | None
+
+
+def scored_questions(session: Session, questionnaire: Questionnaire) -> ScoredQuestions:
+    """The questions of ``questionnaire`` scored under the organisation's rules in use: the
+    disclosure and single-choice questions of scored themes, and the number questions of
+    scored themes the rules have a number rule for, as the engine reads them."""
+    by_type = {
+        question.id for question in questionnaire.questions if questionnaire.is_scored(question)
+    }
+    if in_use_id(session) is None:
+        return ScoredQuestions(frozenset(by_type), None)
+    row, _ = current_version(session)
+    ruleset = ruleset_of(row)
+    numbers = {
+        question.id
+        for question in questionnaire.questions
+        if question.id in ruleset.number_rules
+        and question.answer_type.type == "number"
+        and questionnaire.theme(question.theme).scored
+    }
+    return ScoredQuestions(frozenset(by_type | numbers), f"{row.key} v{row.version}")
+
+
 def list_versions(
     session: Session, status: RuleSetStatus | None, key: str | None, page: PageParams
 ) -> tuple[list[RuleSetVersion], str | None]:
