@@ -537,3 +537,31 @@ def test_a_section_heading_is_kept_with_its_first_holding(small_pdf: bytes) -> N
     heading_page = next(text for text in page_texts(small_pdf) if "Flagged holdings" in text)
     after_heading = heading_page.split("Flagged holdings")[1]
     assert "Band and score" in after_heading, after_heading
+
+
+def test_a_holding_scored_through_what_it_owns_names_that_stake_in_the_holdings_table() -> None:
+    """An owner that sold one vendor and still holds another: the table showed only the stake
+    that ended beside the score, as if the score came from it."""
+    report = portfolio_report(holding_count=1)
+    ended = OwnedCompany(
+        company_name="Example Former Vendor",
+        owned_from=date(2014, 1, 1),
+        owned_until=date(2019, 1, 1),
+        dates_precision=DatePrecision.year,
+        current=False,
+        ended=True,
+    )
+    holding = report.holdings[0].model_copy(
+        update={"scored_through": "Example Current Vendor", "stakes_not_counted": [ended]}
+    )
+    text = squashed(
+        "\n".join(page_texts(render(report.model_copy(update={"holdings": [holding]}))))
+    )
+    table = text.split("Allholdings")[-1]
+    assert (
+        squashed(
+            f"{holding_name(0)}; scored as its stake in Example Current Vendor; stake in Example "
+            "Former Vendor (2014 to 2019): ended, no longer counts"
+        )
+        in table
+    )

@@ -442,11 +442,11 @@ class _PortfolioReportBuilder:
         return self._detailed_section("Scored on evidence alone", "evidence-only", intro, holdings)
 
     def _holding_cells(self, holding: HoldingRow) -> list[str]:
+        name = with_company_status(holding.name, holding.listing_status)
+        if holding.scored_through is not None:
+            name = f"{name}; scored as its stake in {holding.scored_through}"
         return [
-            self._with_stakes_not_counted(
-                with_company_status(holding.name, holding.listing_status),
-                holding.stakes_not_counted,
-            ),
+            self._with_stakes_not_counted(name, holding.stakes_not_counted),
             format_identifiers(holding.identifiers),
             _plain_amount(holding.value),
             format_weight(holding.weight),

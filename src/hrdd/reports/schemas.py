@@ -341,6 +341,8 @@ class HoldingRow(ReportData):
     company_listed: bool = True
     # Of the holding's company, as in CompanyReport (None: not matched to one).
     listing_status: ListingStatus | None = None
+    # The owned company whose score it takes, as in FlaggedHolding.
+    scored_through: str | None = None
     # Stakes of the holding's company that are not current, with their dates.
     stakes_not_counted: list[OwnedCompany] = Field(default_factory=list)
 

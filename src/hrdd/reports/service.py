@@ -651,6 +651,19 @@ def _owned_company(exposure: OwnedExposure) -> OwnedCompany:
     )
 
 
+def _scored_through(holding: HoldingRisk) -> str | None:
+    """The owned company whose score a holding takes, when it is scored through what it owns."""
+    return next(
+        (
+            exposure.company_name
+            for exposure in holding.exposure_via
+            if holding.basis is RiskBasis.ownership
+            and exposure.company_id == holding.scored_company_id
+        ),
+        None,
+    )
+
+
 def _stakes_not_counted(holding: HoldingRisk) -> list[OwnedCompany]:
     return [_owned_company(e) for e in holding.exposure_via if not e.current]
 
@@ -677,15 +690,7 @@ def _flagged(
         band=holding.band,
         score=holding.overall,
         assessment_status=holding.assessment_status,
-        scored_through=next(
-            (
-                exposure.company_name
-                for exposure in holding.exposure_via
-                if holding.basis is RiskBasis.ownership
-                and exposure.company_id == holding.scored_company_id
-            ),
-            None,
-        ),
+        scored_through=_scored_through(holding),
         draft_in_progress=holding.on_evidence_alone and holding.scored_company_id in drafting,
         confidence=holding.confidence,
         action=holding.action,
@@ -777,6 +782,7 @@ def portfolio_report_from_risk(
                 action=h.action,
                 company_listed=_status_of(h, statuses) is ListingStatus.listed,
                 listing_status=_status_of(h, statuses),
+                scored_through=_scored_through(h),
                 stakes_not_counted=_stakes_not_counted(h),
             )
             for h in risk.holdings
