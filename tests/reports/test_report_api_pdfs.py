@@ -722,6 +722,22 @@ def test_a_draft_report_says_how_many_questions_are_answered(client, tenant_a, d
     assert compact(f"Questions answered 3 of the {applicable} scored questions that apply") in (
         first_page
     )
+    # Every page says it is a draft, and the summary says which of the two risks sets the
+    # overall: an empty draft's gaps, not harm, can be what reads high.
+    pages = [compact(page.extract_text()) for page in PdfReader(io.BytesIO(report.content)).pages]
+    assert all(compact("DRAFT ASSESSMENT, not submitted") in page for page in pages)
+    result = score.json()["result"]
+    evidence_now = f"{float(result['evidence_risk_current']):.1f}"
+    practice_gap = f"{float(result['policy_gap_risk']):.1f}"
+    assert (
+        compact(
+            f"What the score rests on Documented harm (evidence risk now): {evidence_now}. Gap "
+            f"in verified human rights practice: {practice_gap} ({applicable - 3} of the "
+            f"{applicable} scored questions are unanswered and count as gaps). The overall is "
+            "the higher of the two"
+        )
+        in first_page
+    )
 
 
 def post_evidence(client, tenant, company: str, **fields) -> str:

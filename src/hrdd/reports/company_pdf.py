@@ -37,10 +37,11 @@ from hrdd.reports.schemas import (
     EvidenceLink,
     RiskPoint,
     SayDoGapRow,
+    ScoreSummary,
     TimelineEntry,
 )
 from hrdd.reports.text import escape_for_paragraph, link_markup
-from hrdd.vocab import EvidenceStatus, enum_label, words_of
+from hrdd.vocab import AssessmentStatus, EvidenceStatus, enum_label, words_of
 
 
 class _CompanyReportBuilder:
@@ -118,6 +119,7 @@ class _CompanyReportBuilder:
                 "Recommended action",
                 action_label(summary.recommended_action, self.report.company_listed),
             ],
+            *self._what_it_rests_on(summary, widths[1]),
             [
                 "Why this action",
                 self._cell(
@@ -139,6 +141,29 @@ class _CompanyReportBuilder:
             extra_style=band_cell_style(1, 2, summary.band),
         )
         return [*self._heading("Summary", "summary"), table, Spacer(1, 8)]
+
+    def _what_it_rests_on(
+        self, summary: ScoreSummary, column_width: float
+    ) -> list[list[Flowable | str]]:
+        """The two risks the overall is the higher of, so a reader sees whether documented
+        harm or missing practice (in a draft, unanswered questions) sets it."""
+        if summary.evidence_risk is None or summary.practice_gap_risk is None:
+            return []
+        report = self.report
+        unanswered = report.questions_applicable - report.questions_answered
+        gaps = (
+            f" ({unanswered} of the {report.questions_applicable} scored questions are "
+            "unanswered and count as gaps)"
+            if unanswered > 0
+            else ""
+        )
+        text = (
+            f"Documented harm (evidence risk now): {format_score(summary.evidence_risk)}. "
+            f"Gap in verified human rights practice: {format_score(summary.practice_gap_risk)}"
+            f"{gaps}. The overall is the higher of the two, raised to the floor of any red "
+            "flag fired; good practice never offsets harm."
+        )
+        return [["What the score rests on", self._cell(text, column_width)]]
 
     def theme_scores(self) -> list[Flowable]:
         themes = self.report.theme_scores
@@ -416,6 +441,11 @@ def render_company_report(report: CompanyReport, out: BinaryIO) -> None:
         header_text=(
             f"{with_company_status(report.company_name, report.listing_status)} · "
             "human-rights due diligence report"
+            + (
+                " · DRAFT ASSESSMENT, not submitted"
+                if report.assessment_status is AssessmentStatus.draft
+                else ""
+            )
         ),
         footer_text=f"Report date {report.report_date.isoformat()} · inputs {report.inputs_hash}",
         report_date=report.report_date,

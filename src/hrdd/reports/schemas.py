@@ -106,6 +106,9 @@ class ScoreSummary(ReportData):
     range_high: Score
     recommended_action: InvestorAction
     action_reason: NonEmptyText
+    # The two risks the overall is the higher of (before red-flag floors); None: not given.
+    evidence_risk: Score | None = None
+    practice_gap_risk: Score | None = None
 
     @model_validator(mode="after")
     def _range_is_ordered(self) -> Self:

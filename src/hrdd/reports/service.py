@@ -517,6 +517,8 @@ def company_report(
             range_high=max(summary.sensitivity_low, summary.sensitivity_high),
             recommended_action=summary.action,
             action_reason=summary.action_reason,
+            evidence_risk=result.evidence_risk_current,
+            practice_gap_risk=result.policy_gap_risk,
         ),
         theme_scores=[
             ThemeScore(
