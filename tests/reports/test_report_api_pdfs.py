@@ -600,6 +600,14 @@ def test_company_report_prints_ratings_and_weights_from_the_record(client, tenan
     timeline = text.split(compact("Evidence timeline"))[1].split(compact("Overrides fired"))[0]
     assert compact("Severity 4 of 5; company's role: caused; ongoing.") in timeline
     assert compact("Company response (public response,") in timeline
+    # A rating below the scale's anchor for defenders says why (Mansoor's failed attempt).
+    assert (
+        compact(
+            "Severity 3 of 5; company's role: contributed; ongoing. Why severity 3: Level 4 is "
+            "for surveillance of human rights defenders, but this attempt failed"
+        )
+        in timeline
+    )
 
 
 def test_a_defunct_company_is_named_so_in_its_report(client, tenant_a, db, content):

@@ -391,6 +391,8 @@ def _weighed_by(entry: TimelineEntry) -> str:
         lines = ["Closes: " + "; ".join(entry.closes) + "." if entry.closes else ""]
     else:
         lines = [_harm_facts(entry)]
+        if entry.severity is not None and entry.severity_rationale:
+            lines.append(f"Why severity {entry.severity}: {entry.severity_rationale}")
     if entry.status_note:
         lines.append(f"Status: {entry.status_note}")
     lines += [

@@ -163,6 +163,9 @@ class TimelineEntry(ReportData):
     # What the item weighs by: severity 1-5 (None: a list entry no one has rated), the
     # company's role in the harm, whether it is ongoing or remediated, and the responses.
     severity: Annotated[int, Field(ge=1, le=5)] | None = None
+    # Why the curator rated it so: a rating below the scale's anchor for the people harmed
+    # (failed attempts on defenders rated 3, say) reads as an error without it.
+    severity_rationale: str | None = None
     company_role: CompanyRole | None = None
     status: EvidenceStatus | None = None
     remediated_on: date | None = None

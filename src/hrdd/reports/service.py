@@ -443,6 +443,7 @@ def _timeline(items: Sequence[EvidenceItem]) -> list[TimelineEntry]:
                 summary=f"{item.title}. {item.summary}",
                 evidence_type=EvidenceType(item.type),
                 severity=None if closing else item.severity,
+                severity_rationale=None if closing else item.severity_rationale,
                 company_role=None if closing else CompanyRole(item.company_role),
                 status=None if closing else EvidenceStatus(item.status),
                 remediated_on=None if closing else item.remediated_date,
