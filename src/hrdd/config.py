@@ -31,6 +31,12 @@ class Settings(BaseSettings):
     cors_origins: list[str] = Field(default_factory=list)
     log_level: str = "INFO"
     max_body_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
+    body_timeout_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="A request body must arrive whole within this time after its headers "
+        "(408 otherwise), so slow senders cannot hold the server's request slots",
+    )
     max_upload_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
     max_csv_rows: int = Field(default=200_000, gt=0)
     response_cache_bytes: int = Field(

@@ -28,6 +28,7 @@ PROBLEM_TYPES: dict[str, tuple[int, str, str]] = {
     "forbidden": (403, "Not allowed", "The key's role may not do this."),
     "not-found": (404, "Not found", "No such resource, or not your organisation's."),
     "method-not-allowed": (405, "Method not allowed", "The route exists without this method."),
+    "request-timeout": (408, "Request timeout", "The request body did not arrive in time."),
     "conflict": (409, "Conflict", "The resource is in a state that forbids this change."),
     "precondition-failed": (412, "Stale version", "If-Match names an older version."),
     "payload-too-large": (413, "Payload too large", "The body or upload is over the limit."),

@@ -32,7 +32,7 @@ from hrdd.errors import (
 from hrdd.evidence.api import router as evidence_router
 from hrdd.http import body_media_type
 from hrdd.logs import configure_logging
-from hrdd.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from hrdd.middleware import RequestContextMiddleware
 from hrdd.migrations_info import head_revision
 from hrdd.models_registry import metadata as _all_tables  # noqa: F401  (mappers before queries)
 from hrdd.portfolios.api import router as portfolios_router
@@ -128,8 +128,11 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             allow_headers=["*"],
             expose_headers=["ETag", "Location", "X-Request-ID"],
         )
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
-    app.add_middleware(RequestContextMiddleware)
+    app.add_middleware(
+        RequestContextMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        body_timeout=settings.body_timeout_seconds,
+    )
     _document_problem_body(app)
     return app
 
@@ -214,12 +217,15 @@ def _document_problem_body(app: FastAPI) -> None:
             ref_template="#/components/schemas/{model}"
         )
         components["ProblemBody"].pop("$defs", None)
-        # Every route with a body refuses another media type (hrdd.http.body_media_type).
-        unsupported = problem_responses(415)[415]
+        # Every route with a body refuses another media type (hrdd.http.body_media_type) and
+        # a body that does not arrive in time (hrdd.middleware.WorkerThreadAdmission).
+        body_problems = problem_responses(408, 415)
         for operations in schema.get("paths", {}).values():
             for operation in operations.values():
                 if isinstance(operation, dict) and "requestBody" in operation:
-                    operation.setdefault("responses", {}).setdefault("415", unsupported)
+                    responses = operation.setdefault("responses", {})
+                    for status_code, response in body_problems.items():
+                        responses.setdefault(str(status_code), response)
         app.openapi_schema = schema
         return schema
 

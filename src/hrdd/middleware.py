@@ -26,11 +26,16 @@ _REQUEST_ID = re.compile(r"^[A-Za-z0-9._\-]{1,100}$")
 
 
 class RequestContextMiddleware:
-    """Echo the caller's X-Request-ID (or make one) and log one line per request."""
+    """Echo the caller's X-Request-ID (or make one) and log one line per request.
 
-    def __init__(self, app: ASGIApp) -> None:
-        # Admission sits inside, so the logged time includes the wait for a worker thread.
-        self.app = WorkerThreadAdmission(app)
+    It runs the request through, outermost first: the body size limit, admission (which reads
+    the whole body, within ``body_timeout`` seconds, before a request takes a slot), and the
+    NUL guard; so the logged time includes the wait for a worker thread."""
+
+    def __init__(self, app: ASGIApp, max_body_bytes: int, body_timeout: float) -> None:
+        self.app = BodySizeLimitMiddleware(
+            WorkerThreadAdmission(NulCharacterGuard(app), body_timeout), max_body_bytes
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -86,10 +91,17 @@ class WorkerThreadAdmission:
     server would stall until the database timeouts failed them all (seen with 50 concurrent
     answer writers). A request holds at most one thread at a time, so with no more requests
     in flight than threads, a thread is always free.
+
+    A request's body is read whole before it is admitted, and must arrive within
+    ``body_timeout`` seconds (408 otherwise): a client sending a byte every few seconds would
+    otherwise hold a slot for as long as it liked, and a few dozen of them, with no key, held
+    every slot, so even /health stopped answering. The body size limit outside bounds what is
+    read.
     """
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, body_timeout: float) -> None:
         self.app = app
+        self.body_timeout = body_timeout
         # One gate per event loop: asyncio primitives belong to the loop they first wait on.
         self._gates: WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
             WeakKeyDictionary()
@@ -107,8 +119,28 @@ class WorkerThreadAdmission:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        if _has_body(scope):
+            try:
+                first, _ = await asyncio.wait_for(_read_body(receive), self.body_timeout)
+            except TimeoutError:
+                response = problem_response(
+                    "request-timeout",
+                    f"the request body did not arrive within {self.body_timeout:g} seconds",
+                    instance=scope["path"],
+                )
+                await response(scope, receive, send)
+                return
+            receive = _replaying(first, receive)
         async with self._gate():
             await self.app(scope, receive, send)
+
+
+def _has_body(scope: Scope) -> bool:
+    headers = dict(scope["headers"])
+    declared = headers.get(b"content-length")
+    if declared is not None:
+        return declared not in (b"", b"0")
+    return b"chunked" in headers.get(b"transfer-encoding", b"").lower()
 
 
 class BodySizeLimitMiddleware:
@@ -116,8 +148,7 @@ class BodySizeLimitMiddleware:
     request never reaches a route, so nothing is written."""
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        # The NUL guard buffers JSON bodies, so it sits inside the limit that bounds them.
-        self.app = NulCharacterGuard(app)
+        self.app = app
         self.max_bytes = max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
