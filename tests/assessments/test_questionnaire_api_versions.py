@@ -81,20 +81,74 @@ def test_analyst_publishes_a_new_version_as_yaml_or_json_never_overwriting(
     assert as_json.status_code == 201, as_json.text
     assert client.post(BASE, json=document, headers=tenant_a.analyst).status_code == 409
 
-    # Shared reference data: every organisation sees the new versions.
-    versions = {
-        i["version"]
-        for i in client.get(BASE, params={"key": BUNDLED_KEY}, headers=tenant_b.investor).json()[
-            "items"
-        ]
-    }
-    assert versions == {bundled.version, "1.1.0", "2.0.0-rc.1"}
-    created = client.post(
-        "/api/v1/assessments",
-        json={"company_id": make_company()["id"], "questionnaire_key": BUNDLED_KEY},
-        headers=tenant_a.investor,
+    # The versions are the publisher's organisation's: it sees them and takes the highest
+    # release by default; another organisation sees and takes only the bundled one.
+    def versions(tenant: Any) -> dict[str, bool]:
+        listed = client.get(BASE, params={"key": BUNDLED_KEY}, headers=tenant.investor).json()
+        return {item["version"]: item["shared"] for item in listed["items"]}
+
+    assert versions(tenant_a) == {bundled.version: True, "1.1.0": False, "2.0.0-rc.1": False}
+    assert versions(tenant_b) == {bundled.version: True}
+    assert (
+        client.get(f"{BASE}/{BUNDLED_KEY}/versions/1.1.0", headers=tenant_b.investor).status_code
+        == 404
     )
-    assert created.json()["questionnaire"]["version"] == "1.1.0"
+
+    def new_assessment(tenant: Any) -> Any:
+        created = client.post(
+            "/api/v1/assessments",
+            json={
+                "company_id": make_company(analyst=tenant.analyst)["id"],
+                "questionnaire_key": BUNDLED_KEY,
+            },
+            headers=tenant.investor,
+        )
+        assert created.status_code == 201, created.text
+        return created.json()["questionnaire"]["version"]
+
+    assert new_assessment(tenant_a) == "1.1.0"
+    assert new_assessment(tenant_b) == bundled.version
+    # B may publish the same number for itself: A's version neither blocks nor shows.
+    assert publish_yaml(client, tenant_b.analyst, text).status_code == 201
+    assert versions(tenant_b) == {bundled.version: True, "1.1.0": False}
+
+
+def test_a_bundled_version_of_a_number_an_organisation_published_still_loads(
+    client: TestClient,
+    db: Database,
+    tenant_a: Any,
+    tenant_b: Any,
+    bundled: Questionnaire,
+    settings: Settings,
+    tmp_path: Path,
+) -> None:
+    """An organisation that published 1.1.0 could take the number of the next bundled version,
+    and `hrdd load` then refused that file for everyone. Now the bundled 1.1.0 loads as the
+    shared version; the organisation keeps its own under that number, and others get the
+    bundled one."""
+    mine = with_version(bundled_text(settings), bundled.version, "1.1.0").replace(
+        f"title: {bundled.title}", "title: Our own edition", 1
+    )
+    assert publish_yaml(client, tenant_a.analyst, mine).status_code == 201
+    shipped = tmp_path / "questionnaires"
+    shipped.mkdir()
+    (shipped / "stap-surveillance-v1.1.yaml").write_text(
+        with_version(bundled_text(settings), bundled.version, "1.1.0")
+    )
+    report = load_bundled_questionnaires(
+        db, settings.model_copy(update={"questionnaires_dir": shipped})
+    )
+    assert report == [
+        f"questionnaire {BUNDLED_KEY} 1.1.0: added ({len(bundled.questions)} questions)"
+    ]
+
+    def title_of_1_1_0(tenant: Any) -> str:
+        read = client.get(f"{BASE}/{BUNDLED_KEY}/versions/1.1.0", headers=tenant.investor)
+        assert read.status_code == 200, read.text
+        return read.json()["title"]
+
+    assert title_of_1_1_0(tenant_a) == "Our own edition"
+    assert title_of_1_1_0(tenant_b) == bundled.title
 
 
 def test_invalid_uploads_are_422_naming_question_and_field(

@@ -4,6 +4,7 @@ import datetime as dt
 import uuid
 
 import pytest
+import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect, select, text
@@ -11,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from hrdd import migrations_info
 from hrdd.assessments.models import Assessment
+from hrdd.auth import service as auth_service
 from hrdd.auth.models import Organisation
 from hrdd.companies.models import Company, CompanyIdentifier
 from hrdd.config import Settings
@@ -19,8 +21,11 @@ from hrdd.db import SYSTEM, Database, TenantContext, make_engine, utcnow
 from hrdd.models_registry import metadata
 from hrdd.portfolios.models import Holding, Portfolio
 from hrdd.questionnaires import service as questionnaires
+from hrdd.questionnaires.loader import load_questionnaire_dir
+from hrdd.questionnaires.models import QuestionnaireVersion
 from hrdd.scoring import service as scoring
 from hrdd.scoring.models import RuleSetVersion, StoredScore
+from hrdd.vocab import Role
 from tests.conftest import drop_database, fresh_database_url
 
 
@@ -40,15 +45,60 @@ def _tables(url: str) -> set[str]:
     return names
 
 
-def _organisation_and_company(database: Database) -> tuple[uuid.UUID, uuid.UUID, uuid.UUID]:
-    """An organisation, a shared company to assess, and the bundled questionnaire's version."""
+def _bundled_questionnaire_before_0014(
+    database: Database,
+    version: str | None = None,
+    published_by_key: uuid.UUID | None = None,
+) -> uuid.UUID:
+    """The bundled questionnaire's version (or a copy numbered ``version``, published through
+    the API by ``published_by_key``) stored as revisions before 0014 stored it (no
+    organisation column), without today's model, which has one."""
+    [questionnaire] = load_questionnaire_dir(Settings().questionnaires_dir)
+    if version is not None:
+        questionnaire = questionnaire.model_copy(update={"version": version})
+    version_id = uuid.uuid4()
+    # Values as the database keeps them (SQLite: hex text), as the migrations write them.
+    stored_id: object = version_id.hex if database.is_sqlite else version_id
+    table = sa.Table("questionnaire_versions", sa.MetaData(), autoload_with=database.engine)
+    now = utcnow()
+    with database.engine.begin() as connection:
+        connection.execute(
+            table.insert().values(
+                id=stored_id,
+                key=questionnaire.key,
+                version=questionnaire.version,
+                title=questionnaire.title,
+                content=questionnaires.content_of(questionnaire),
+                content_hash=questionnaire.digest(),
+                source="bundled" if published_by_key is None else "api",
+                created_by_key_id=(
+                    None
+                    if published_by_key is None
+                    else published_by_key.hex
+                    if database.is_sqlite
+                    else published_by_key
+                ),
+                frozen=False,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+    return version_id
+
+
+def _organisation_and_company(
+    database: Database, version_id: uuid.UUID | None = None
+) -> tuple[uuid.UUID, uuid.UUID, uuid.UUID]:
+    """An organisation, a shared company to assess, and the bundled questionnaire's version
+    (``version_id`` when it was stored before 0014)."""
     with database.session(SYSTEM, write=True) as session:
         organisation = Organisation(name="Org")
         company = Company(name="Example Vendor", search_text="example vendor")
         session.add_all([organisation, company])
         session.flush()
-        version = questionnaires.latest_version(session, "stap-surveillance")
-        return organisation.id, company.id, version.id
+        if version_id is None:
+            version_id = questionnaires.latest_version(session, "stap-surveillance").id
+        return organisation.id, company.id, version_id
 
 
 def _store_a_score(database: Database, url: str) -> None:
@@ -133,8 +183,9 @@ def test_0009_leaves_one_open_assessment_per_company_and_keeps_the_others(tmp_pa
     database = Database(url)
     try:
         migrations_info.upgrade(url, "0008")
-        questionnaires.load_bundled_questionnaires(database, Settings(database_url=url))
-        org_id, company_id, version_id = _organisation_and_company(database)
+        org_id, company_id, version_id = _organisation_and_company(
+            database, _bundled_questionnaire_before_0014(database)
+        )
         started = utcnow()
         with database.session(TenantContext(org_id), write=True) as session:
             for minutes, status in ((0, "draft"), (1, "submitted"), (2, "draft"), (3, "final")):
@@ -171,6 +222,48 @@ def test_0009_leaves_one_open_assessment_per_company_and_keeps_the_others(tmp_pa
         drop_database(url)
 
 
+def test_0014_makes_published_questionnaire_versions_their_publishers_own(tmp_path):
+    """Before 0014 every version was shared. A version an organisation published becomes its
+    own, unless another organisation's assessment uses it: that one stays shared, as the
+    assessment needs it. Bundled versions stay shared."""
+    url = fresh_database_url(tmp_path, "migrations_0014")
+    database = Database(url)
+    try:
+        migrations_info.upgrade(url, "0013")
+        with database.session(SYSTEM, write=True) as session:
+            publisher, other = Organisation(name="Publisher"), Organisation(name="Other")
+            company = Company(name="Example Vendor", search_text="example vendor")
+            session.add_all([publisher, other, company])
+            session.flush()
+            key, _ = auth_service.create_key(session, publisher.id, "analyst", Role.analyst)
+            ids = {"publisher": publisher.id, "other": other.id, "company": company.id}
+        bundled = _bundled_questionnaire_before_0014(database)
+        kept = _bundled_questionnaire_before_0014(database, "1.1.0", key.id)
+        used_by_other = _bundled_questionnaire_before_0014(database, "1.2.0", key.id)
+        for organisation, version_id in (("publisher", kept), ("other", used_by_other)):
+            with database.session(TenantContext(ids[organisation]), write=True) as session:
+                session.add(
+                    Assessment(
+                        company_id=ids["company"],
+                        questionnaire_version_id=version_id,
+                        status="final",
+                        created_by_name="test",
+                    )
+                )
+        migrations_info.upgrade(url, "0014")
+        with database.session(SYSTEM) as session:
+            owners = dict(
+                session.execute(
+                    select(QuestionnaireVersion.id, QuestionnaireVersion.organisation_id)
+                ).all()
+            )
+        assert owners == {bundled: None, kept: ids["publisher"], used_by_other: None}
+        migrations_info.downgrade(url, "0013")
+    finally:
+        database.dispose()
+        drop_database(url)
+
+
 def test_0010_gives_each_user_of_anothers_private_company_its_own_copy(tmp_path):
     """Before 0007 organisation B could assess, hold and record evidence about a company A
     made; after it, B's rows named a company B cannot see. 0010 gives B its own copy (without
@@ -179,7 +272,7 @@ def test_0010_gives_each_user_of_anothers_private_company_its_own_copy(tmp_path)
     database = Database(url)
     try:
         migrations_info.upgrade(url, "0009")
-        questionnaires.load_bundled_questionnaires(database, Settings(database_url=url))
+        version_id = _bundled_questionnaire_before_0014(database)
         with database.session(SYSTEM, write=True) as session:
             maker, user = Organisation(name="Maker"), Organisation(name="User")
             session.add_all([maker, user])
@@ -201,7 +294,6 @@ def test_0010_gives_each_user_of_anothers_private_company_its_own_copy(tmp_path)
                     organisation_id=maker.id,
                 )
             )
-            version_id = questionnaires.latest_version(session, "stap-surveillance").id
             ids = {"maker": maker.id, "user": user.id, "company": company.id}
         for organisation in ("maker", "user"):
             with database.session(TenantContext(ids[organisation]), write=True) as session:

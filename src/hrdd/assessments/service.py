@@ -343,7 +343,7 @@ def create_assessment(session: Session, actor: Principal, data: AssessmentCreate
     else:
         version_row = questionnaires.get_version(session, data.questionnaire_key, data.version)
     _require_none_open(session, company.id, company.name)
-    questionnaires.freeze(version_row)
+    questionnaires.freeze(session, version_row)
     assessment = Assessment(
         organisation_id=actor.organisation_id,
         company_id=company.id,

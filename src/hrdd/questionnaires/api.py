@@ -66,6 +66,10 @@ class QuestionnaireVersionSummary(BaseModel):
     version: str
     title: str
     source: str = Field(description="bundled (from the questionnaires folder) or api")
+    shared: bool = Field(
+        description="True for a bundled version, which every organisation sees; false for one "
+        "your organisation published, which only it sees"
+    )
     frozen: bool = Field(description="An assessment uses it: its content can never change")
     content_hash: str
     question_count: int
@@ -88,6 +92,7 @@ def _summary(row: QuestionnaireVersion) -> QuestionnaireVersionSummary:
         version=row.version,
         title=row.title,
         source=row.source,
+        shared=row.organisation_id is None,
         frozen=row.frozen,
         content_hash=row.content_hash,
         question_count=len(row.content.get("questions", [])),
@@ -126,8 +131,10 @@ def list_questionnaires(
     openapi_extra=_UPLOAD_BODY,
     description="Send the questionnaire as a multipart `file` (YAML or JSON) or as a JSON "
     "body. It is validated exactly as bundled files are; 422 lists every problem with the "
-    "question id and field (`questions.EU4.answer_type.options`). 409 when the key and version "
-    "exist already: versions are never overwritten.",
+    "question id and field (`questions.EU4.answer_type.options`). The version is your "
+    "organisation's: no other organisation sees it or gets it by default. 409 when your "
+    "organisation or the bundled set has the key and version already: versions are never "
+    "overwritten.",
 )
 async def publish_questionnaire(
     request: Request, session: DbSession, principal: Analyst, response: Response

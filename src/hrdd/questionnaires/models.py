@@ -1,14 +1,15 @@
-"""Questionnaire versions stored in the database: shared reference data, no organisation."""
+"""Questionnaire versions stored in the database: bundled ones are shared reference data (no
+organisation); versions published through the API are private to their organisation."""
 
 import uuid
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
-from hrdd.db import JsonType, UTCDateTime, new_id, utcnow
+from hrdd.db import JsonType, SharedOrTenantOwned, UTCDateTime, new_id, organisation_fk, utcnow
 
 
 class QuestionnaireSource(StrEnum):
@@ -16,17 +17,34 @@ class QuestionnaireSource(StrEnum):
     api = "api"  # uploaded by an analyst
 
 
-class QuestionnaireVersion(SQLModel, table=True):
+_SHARED = text("organisation_id IS NULL")
+
+
+class QuestionnaireVersion(SharedOrTenantOwned, SQLModel, table=True):
     """One published version of a questionnaire, its whole validated document in ``content``.
 
     ``frozen`` is set when the first assessment uses the version; from then on its content never
     changes (a bundled file that differs is refused), so answers always keep their meaning.
+    A key and number are unique among the shared versions and within each organisation's own;
+    an organisation that has one of the same number as a shared version uses its own.
     """
 
     __tablename__ = "questionnaire_versions"
-    __table_args__ = (UniqueConstraint("key", "version"),)
+    __table_args__ = (
+        UniqueConstraint("key", "version", "organisation_id"),
+        Index(
+            "uq_questionnaire_versions_key_version_shared",
+            "key",
+            "version",
+            unique=True,
+            sqlite_where=_SHARED,
+            postgresql_where=_SHARED,
+        ),
+    )
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    # None: bundled, shared by every organisation.
+    organisation_id: uuid.UUID | None = organisation_fk(nullable=True)
     key: str = Field(max_length=64, index=True)
     version: str = Field(max_length=100)
     title: str = Field(max_length=300)

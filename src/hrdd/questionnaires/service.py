@@ -1,7 +1,10 @@
 """Questionnaire versions in the database: loading the bundled files, uploads, look-ups.
 
-Versions are shared reference data (no organisation). A version is identified by its key and
-semantic version; once an assessment uses it, it is frozen and its content can never change.
+Bundled versions are shared reference data (no organisation); a version published through the
+API is private to its organisation, so no organisation changes what another one's assessments,
+templates and reports use. A version is identified by its key and semantic version (an
+organisation's own before a shared one of the same number); once an assessment uses it, it is
+frozen and its content can never change.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Select, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -19,7 +22,7 @@ from hrdd.audit import service as audit
 from hrdd.auth.service import Principal
 from hrdd.caching import BoundedCache
 from hrdd.config import Settings
-from hrdd.db import SYSTEM, Database, reusable, utcnow
+from hrdd.db import SYSTEM, Database, get_tenant, reusable, utcnow
 from hrdd.errors import Conflict, Invalid, NotFound, ProblemDetail
 from hrdd.http import PageParams, paginate
 from hrdd.questionnaires.loader import (
@@ -120,10 +123,23 @@ def questionnaire_by_id(session: Session, version_id: uuid.UUID) -> Questionnair
     return questionnaire_at(session, version_header(session, version_id))
 
 
+def _visible_first(session: Session, statement: Select[Any]) -> Select[Any]:
+    """``statement`` over versions, the caller's organisation's own first (the tenant filter
+    shows a tenant its own and the shared ones); the system (loader, CLI) sees the shared ones
+    only, never one organisation's."""
+    tenant = get_tenant(session)
+    if tenant is None or tenant.system:
+        return statement.where(QuestionnaireVersion.organisation_id.is_(None))
+    return statement.order_by(QuestionnaireVersion.organisation_id.is_(None))
+
+
 def questionnaire_by_key(session: Session, key: str, version: str) -> Questionnaire:
     found = session.execute(
-        select(*_HEADER_COLUMNS).where(
-            QuestionnaireVersion.key == key, QuestionnaireVersion.version == version
+        _visible_first(
+            session,
+            select(*_HEADER_COLUMNS).where(
+                QuestionnaireVersion.key == key, QuestionnaireVersion.version == version
+            ),
         )
     ).first()
     if found is None:
@@ -136,11 +152,14 @@ def content_of(questionnaire: Questionnaire) -> dict[str, Any]:
 
 
 def get_version(session: Session, key: str, version: str) -> QuestionnaireVersion:
-    row = session.scalar(
-        select(QuestionnaireVersion).where(
-            QuestionnaireVersion.key == key, QuestionnaireVersion.version == version
+    row = session.scalars(
+        _visible_first(
+            session,
+            select(QuestionnaireVersion).where(
+                QuestionnaireVersion.key == key, QuestionnaireVersion.version == version
+            ),
         )
-    )
+    ).first()
     if row is None:
         raise NotFound(f"no questionnaire {key} version {version}")
     return row
@@ -154,15 +173,23 @@ def get_version_by_id(session: Session, version_id: uuid.UUID) -> QuestionnaireV
 
 
 def latest_version(session: Session, key: str) -> QuestionnaireVersion:
-    """The highest release by semver precedence; pre-releases (1.1.0-rc.1) only when the key
-    has no release at all, so a draft version is never picked by default."""
+    """The highest release by semver precedence among the shared versions and the caller's
+    organisation's own (its own first at an equal number); pre-releases (1.1.0-rc.1) only
+    when the key has no release at all, so a draft version is never picked by default."""
     rows = list(
-        session.scalars(select(QuestionnaireVersion).where(QuestionnaireVersion.key == key))
+        session.scalars(
+            _visible_first(
+                session, select(QuestionnaireVersion).where(QuestionnaireVersion.key == key)
+            )
+        )
     )
     if not rows:
         raise NotFound(f"no questionnaire {key}")
     releases = [row for row in rows if "-" not in row.version.split("+")[0]]
-    return max(releases or rows, key=lambda row: semver_sort_key(row.version))
+    return max(
+        releases or rows,
+        key=lambda row: (semver_sort_key(row.version), row.organisation_id is not None),
+    )
 
 
 def list_versions(
@@ -179,11 +206,19 @@ def list_versions(
     )
 
 
-def freeze(row: QuestionnaireVersion) -> None:
-    """Called when an assessment starts using the version: its content is fixed from now on."""
-    if not row.frozen:
-        row.frozen = True
-        row.updated_at = utcnow()
+def freeze(session: Session, row: QuestionnaireVersion) -> None:
+    """Called when an assessment starts using the version: its content is fixed from now on.
+    A statement rather than a change to the object: a tenant session may not change a shared
+    row, and this is the one change every organisation's use makes to it."""
+    if row.frozen:
+        return
+    session.execute(
+        update(QuestionnaireVersion)
+        .where(QuestionnaireVersion.id == row.id)
+        .values(frozen=True, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    session.expire(row, ["frozen", "updated_at"])
 
 
 def parse_upload(data: Mapping[str, Any] | str, source_name: str, root: str) -> Questionnaire:
@@ -200,8 +235,9 @@ def parse_upload(data: Mapping[str, Any] | str, source_name: str, root: str) -> 
 def publish_version(
     session: Session, questionnaire: Questionnaire, actor: Principal
 ) -> QuestionnaireVersion:
-    """Store an uploaded version. A key and version that exist already are never overwritten:
-    publish a new version instead (409)."""
+    """Store an uploaded version, private to the publisher's organisation. A key and version
+    it sees already (its own or a shared one) are never overwritten: publish a new version
+    instead (409)."""
     existing = session.scalar(
         select(QuestionnaireVersion.id).where(
             QuestionnaireVersion.key == questionnaire.key,
@@ -214,6 +250,7 @@ def publish_version(
             "publish it under a new version"
         )
     row = _new_row(questionnaire, QuestionnaireSource.api, actor.key_id)
+    row.organisation_id = actor.organisation_id
     session.add(row)
     try:
         session.flush()
@@ -229,7 +266,6 @@ def publish_version(
         row.id,
         "published",
         new={"key": row.key, "version": row.version, "content_hash": row.content_hash},
-        shared=True,
     )
     return row
 
@@ -270,7 +306,10 @@ def store_bundled_questionnaires(
     report: list[str] = []
     with database.session(SYSTEM, write=True) as session:
         stored = {
-            (row.key, row.version): row for row in session.scalars(select(QuestionnaireVersion))
+            (row.key, row.version): row
+            for row in session.scalars(
+                select(QuestionnaireVersion).where(QuestionnaireVersion.organisation_id.is_(None))
+            )
         }
         refused = [
             ProblemDetail(
