@@ -26,7 +26,8 @@ _REQUEST_ID = re.compile(r"^[A-Za-z0-9._\-]{1,100}$")
 
 
 class RequestContextMiddleware:
-    """Echo the caller's X-Request-ID (or make one) and log one line per request.
+    """Echo the caller's X-Request-ID (or make one), mark every response nosniff, and log one
+    line per request.
 
     It runs the request through, outermost first: the body size limit, admission (which reads
     the whole body, within ``body_timeout`` seconds, before a request takes a slot), and the
@@ -53,6 +54,9 @@ class RequestContextMiddleware:
                 status_holder["started"] = 1
                 message.setdefault("headers", [])
                 message["headers"].append((b"x-request-id", request_id.encode()))
+                # Downloads (reports, exports, uploaded files) are what their type says: a
+                # browser must not guess another type from their bytes.
+                message["headers"].append((b"x-content-type-options", b"nosniff"))
             await send(message)
 
         try:

@@ -78,3 +78,14 @@ def test_problem_types_are_served(client):
     body = client.get("/problems/precondition-failed").json()
     assert body["status"] == 412
     assert client.get("/problems/nope").status_code == 404
+
+
+def test_every_response_forbids_type_sniffing(client, tenant_a):
+    """Reports, exports and uploaded files are downloads: a browser must take them as the type
+    they are sent with (the security review)."""
+    for response in (
+        client.get("/health"),
+        client.get("/api/v1/me"),  # a problem body
+        client.get("/api/v1/me", headers=tenant_a.investor),
+    ):
+        assert response.headers["x-content-type-options"] == "nosniff"
