@@ -233,7 +233,11 @@ def test_name_candidates_are_confirmed_and_remembered_on_reimport(
     assert holding["resolution"] == "candidates"
     assert holding["company_id"] is None
     assert nso in [c["company_id"] for c in holding["candidates"]]
-    assert not risk(client, tenant_a.investor, portfolio)["holdings"][0]["assessed"]
+    waiting = risk(client, tenant_a.investor, portfolio)["holdings"][0]
+    assert not waiting["assessed"]
+    # The reason names the companies it may be: one may be a vendor rated severe.
+    assert waiting["unassessed_reason"].startswith("its name resembles ")
+    assert "NSO Group Technologies Limited" in waiting["unassessed_reason"]
 
     confirmed = resolve(client, tenant_a.investor, portfolio, holding["id"], nso)
     assert confirmed.status_code == 200, confirmed.text

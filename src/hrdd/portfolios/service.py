@@ -627,13 +627,21 @@ def _effective_weights(holdings: Sequence[Holding]) -> tuple[list[Decimal | None
     return [None] * len(holdings), ShareBasis.none
 
 
+# How many of a holding's candidate companies its unassessed reason names.
+_CANDIDATES_NAMED = 3
+
+
 def _unassessed_reason(holding: Holding, company_name: str | None) -> str:
     if holding.resolution == HoldingResolution.candidates:
-        count = len(holding.candidates)
-        return (
-            f"its name resembles {count} registry {'company' if count == 1 else 'companies'}; "
-            "confirm one to assess it"
+        # Named, best first: a candidate may be a vendor the registry rates severe.
+        names = [str(candidate["name"]) for candidate in holding.candidates]
+        count = len(names)
+        listed = "; ".join(names[:_CANDIDATES_NAMED]) + (
+            "; ..." if count > _CANDIDATES_NAMED else ""
         )
+        if count == 1:
+            return f"its name resembles {listed}, a registry company; confirm it to assess it"
+        return f"its name resembles {count} registry companies ({listed}); confirm one to assess it"
     if holding.company_id is None:
         return "not matched to any company of the registry"
     return (
