@@ -82,6 +82,10 @@ def test_demo_writes_both_reports_from_a_new_database(demo_database, tmp_path):
         p.extract_text() for p in pages if "Evidence risk over time" in p.extract_text()
     ]
     assert "Latest value" in chart_page
+    # Beside a headline raised by a red flag, the chart says it shows harm alone.
+    assert "raised to the floor of any red flag fired, so it can read higher" in " ".join(
+        chart_page.split()
+    )
 
     with demo_database.session(SYSTEM) as session:
         companies = session.scalars(select(Company).where(Company.slug.is_not(None))).all()

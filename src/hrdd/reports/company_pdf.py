@@ -424,7 +424,9 @@ def _risk_series_caption(points: Sequence[RiskPoint]) -> str:
     return (
         f"Latest value {format_score(latest.value)} on {latest.on.isoformat()}; "
         f"highest point of the chart {format_score(peak.value)} on {peak.on.isoformat()} (the "
-        "score's own evidence peak looks back over the rule set's peak window only)."
+        "score's own evidence peak looks back over the rule set's peak window only). This is "
+        "the documented harm alone: the overall score is the higher of it and the gap in "
+        "verified practice, raised to the floor of any red flag fired, so it can read higher."
     )
 
 
