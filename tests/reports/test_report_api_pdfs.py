@@ -840,3 +840,25 @@ def test_a_remedy_on_the_companys_word_alone_says_it_closes_nothing(client, tena
     ), remedy_entry[:200]
     assert compact("Severity 1 of 5") not in timeline
     assert compact("Severity 5 of 5; company's role: caused; ongoing.") in timeline
+
+
+def test_company_report_names_the_owners_on_record_and_what_is_not_known(
+    client, tenant_a, db, content
+):
+    """'Use governance rights' means little without the owners: the report lists them with
+    their stakes, periods and sources, and prints the registry's notes (NSO's reported 2025
+    sale, not recorded for want of a citable source)."""
+    assessment = nso_assessment(client, tenant_a, db)
+    response = client.get(f"{API}/assessments/{assessment}/report.pdf", headers=tenant_a.investor)
+    assert response.status_code == 200, response.text
+    text = pdf_text(PdfReader(io.BytesIO(response.content)))
+    section = text.split(compact("Ownership on record"))[1].split(compact("Theme scores"))[0]
+    assert compact("Berkeley Research Group (other) 70% since 2021-08") in section
+    assert compact("Francisco Partners (private equity); not current") in section
+    assert compact("2014 to 2019") in section
+    # The source without a date: the link does not keep how precisely it is known.
+    assert compact("NSO, Pegasus and the fall of Novalpina (Wallbrook, https://") in section
+    assert compact("Registry notes: Maker of the Pegasus spyware") in section
+    assert compact("not recorded here because it was not confirmed from a citable source") in (
+        section
+    )

@@ -35,6 +35,7 @@ from hrdd.reports.layout import (
 from hrdd.reports.schemas import (
     CompanyReport,
     EvidenceLink,
+    OwnerRow,
     RiskPoint,
     SayDoGapRow,
     ScoreSummary,
@@ -164,6 +165,59 @@ class _CompanyReportBuilder:
             "flag fired; good practice never offsets harm."
         )
         return [["What the score rests on", self._cell(text, column_width)]]
+
+    def ownership(self) -> list[Flowable]:
+        """Who owns the company, as the registry records it, and what the registry says is not
+        known: an investor's leverage runs through the owners, and a private company's
+        governance rights are theirs."""
+        report = self.report
+        story = self._heading("Ownership on record", "ownership")
+        if report.owners:
+            widths = [self.width * 0.3, self.width * 0.12, self.width * 0.2, self.width * 0.38]
+            rows: list[list[Flowable | str]] = [
+                [
+                    self._cell(
+                        f"{owner.owner_name} ({words_of(owner.owner_kind)})"
+                        + ("" if owner.current else "; not current"),
+                        widths[0],
+                    ),
+                    NO_VALUE
+                    if owner.stake_percent is None
+                    else f"{owner.stake_percent.normalize():f}%",
+                    _owned_period(owner),
+                    Paragraph(
+                        "<br/>".join(
+                            part
+                            for part in (
+                                _cited(owner.source) if owner.source else "No source recorded",
+                                escape_for_paragraph(owner.note) if owner.note else "",
+                            )
+                            if part
+                        ),
+                        self.styles.cell,
+                    ),
+                ]
+                for owner in report.owners
+            ]
+            story.append(
+                paragraph_table(["Owner", "Stake", "Period", "Source"], rows, widths, self.styles)
+            )
+        else:
+            story.append(
+                Paragraph(
+                    "The registry records no owner of this company, so this report cannot say "
+                    "through whom investors are exposed to it.",
+                    self.styles.body,
+                )
+            )
+        if report.company_notes:
+            story += [
+                Spacer(1, 6),
+                paragraph(
+                    f"Registry notes: {report.company_notes}", self.styles.body, width=self.width
+                ),
+            ]
+        return [*story, Spacer(1, 8)]
 
     def theme_scores(self) -> list[Flowable]:
         themes = self.report.theme_scores
@@ -372,6 +426,7 @@ class _CompanyReportBuilder:
         return [
             *self.cover(),
             *self.summary(),
+            *self.ownership(),
             *self.theme_scores(),
             *self.evidence_risk(),
             *self.say_do_gaps(),
@@ -416,6 +471,16 @@ def _harm_facts(entry: TimelineEntry) -> str:
     elif entry.status is not None:
         facts.append(words_of(entry.status))
     return "; ".join(facts) + "."
+
+
+def _owned_period(owner: OwnerRow) -> str:
+    precision = owner.dates_precision
+    if owner.owned_from is None and owner.owned_until is None:
+        return "dates not recorded"
+    if owner.owned_until is None:
+        return f"since {format_date(owner.owned_from, precision)}"
+    start = "" if owner.owned_from is None else format_date(owner.owned_from, precision)
+    return f"{start} to {format_date(owner.owned_until, precision)}".strip()
 
 
 def _risk_series_caption(points: Sequence[RiskPoint]) -> str:

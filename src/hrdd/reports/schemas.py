@@ -25,6 +25,7 @@ from hrdd.vocab import (
     FulfilmentStatus,
     InvestorAction,
     ListingStatus,
+    OwnerKind,
     ResponseKind,
     RiskBand,
     SourceClass,
@@ -187,6 +188,21 @@ class InputNote(ReportData):
     text: NonEmptyText
 
 
+class OwnerRow(ReportData):
+    """Who owns (part of) the company, as the registry records it, with its source."""
+
+    owner_name: NonEmptyText
+    owner_kind: OwnerKind
+    stake_percent: Annotated[Decimal, Field(ge=0, le=100)] | None = None
+    owned_from: date | None = None
+    owned_until: date | None = None
+    dates_precision: DatePrecision = DatePrecision.day
+    # False for a stake that ended or has not started.
+    current: bool = True
+    source: EvidenceLink | None = None
+    note: str | None = None
+
+
 class AnswerRow(ReportData):
     question_id: NonEmptyText
     question: NonEmptyText
@@ -211,6 +227,10 @@ class CompanyReport(ReportData):
     # As the registry records it (None: not given); delisted and defunct are printed.
     listing_status: ListingStatus | None = None
     summary: ScoreSummary
+    # Owners on record (current and former) and the registry's notes on the company, which
+    # say what is not known (an unconfirmed sale, an owner no source names).
+    owners: list[OwnerRow] = Field(default_factory=list)
+    company_notes: str | None = None
     theme_scores: list[ThemeScore] = Field(default_factory=list)
     evidence_risk_series: list[RiskPoint] = Field(default_factory=list)
     say_do_gaps: list[SayDoGapRow] = Field(default_factory=list)

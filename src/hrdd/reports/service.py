@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from hrdd.assessments import service as assessments
 from hrdd.assessments.models import Assessment
 from hrdd.auth.models import Organisation
-from hrdd.companies.models import Company
+from hrdd.companies.models import Company, OwnershipLink
 from hrdd.companies.service import company_names, identifiers_of, listing_statuses
 from hrdd.dates import iso_date
 from hrdd.db import in_chunks, utcnow
@@ -64,6 +64,7 @@ from hrdd.reports.schemas import (
     MethodologySection,
     OverrideFired,
     OwnedCompany,
+    OwnerRow,
     PageSize,
     PortfolioReport,
     RiskPoint,
@@ -87,6 +88,7 @@ from hrdd.vocab import (
     EvidenceType,
     FulfilmentStatus,
     ListingStatus,
+    OwnerKind,
     ResponseKind,
     RiskBand,
     SourceClass,
@@ -510,6 +512,8 @@ def company_report(
         questions_applicable=sum(theme.applicable for theme in result.themes),
         company_listed=company.listing_status == ListingStatus.listed.value,
         listing_status=ListingStatus(company.listing_status),
+        owners=_owners(session, company.id),
+        company_notes=company.notes,
         summary=ScoreSummary(
             overall=summary.overall,
             band=summary.band,
@@ -652,6 +656,38 @@ def _owned_company(exposure: OwnedExposure) -> OwnedCompany:
         current=exposure.current,
         ended=exposure.ended,
     )
+
+
+def _owners(session: Session, company_id: uuid.UUID) -> list[OwnerRow]:
+    """The company's owners on record, current and former, oldest stake first (the tenant
+    filter gives the shared links and the organisation's own)."""
+    today = _today()
+    links = session.scalars(
+        select(OwnershipLink)
+        .where(OwnershipLink.company_id == company_id)
+        .order_by(OwnershipLink.start_date, OwnershipLink.owner_name, OwnershipLink.id)
+    )
+    return [
+        OwnerRow(
+            owner_name=link.owner_name,
+            owner_kind=OwnerKind(link.owner_kind),
+            stake_percent=link.percentage,
+            owned_from=link.start_date,
+            owned_until=link.end_date,
+            dates_precision=DatePrecision(link.date_precision),
+            current=(link.start_date is None or link.start_date <= today)
+            and (link.end_date is None or link.end_date > today),
+            # Without its date: a link keeps no date precision, and a source known to the year
+            # would print as if known to the day.
+            source=EvidenceLink(
+                title=link.source_title, url=link.source_url, publisher=link.source_publisher
+            )
+            if link.source_title
+            else None,
+            note=link.note,
+        )
+        for link in links
+    ]
 
 
 def _scored_through(holding: HoldingRisk) -> str | None:
