@@ -62,6 +62,7 @@ ARABIC_NAME = "شركة مثال"
 SECTION_TITLES = [
     "Cover",
     "Summary",
+    "Ownership on record",
     "Theme scores",
     "Evidence risk over time",
     "Say-do gap",
