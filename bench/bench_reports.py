@@ -42,10 +42,10 @@ from hrdd.portfolios.schemas import ShareBasis  # noqa: E402
 from hrdd.reports.portfolio_pdf import render_portfolio_report  # noqa: E402
 from hrdd.reports.schemas import (  # noqa: E402
     BandExposure,
-    Citation,
     FlaggedHolding,
     HoldingRow,
     Identifier,
+    KeyEvidence,
     KeyFigures,
     MethodologySection,
     PortfolioReport,
@@ -115,7 +115,7 @@ def generated_portfolio(holding_count: int) -> PortfolioReport:
             action=InvestorAction.escalate_collectively,
             action_reason="Generated benchmark holding in the severe band.",
             key_evidence=[
-                Citation(
+                KeyEvidence(
                     publisher="Example Publisher",
                     title=f"Generated citation {position}",
                     url="https://example.org/bench",

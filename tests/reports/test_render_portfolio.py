@@ -20,10 +20,10 @@ from hrdd.reports.layout import BOTTOM_MARGIN, PLAIN_ROW_HEIGHT, TOP_MARGIN
 from hrdd.reports.portfolio_pdf import render_portfolio_report
 from hrdd.reports.schemas import (
     BandExposure,
-    Citation,
     FlaggedHolding,
     HoldingRow,
     Identifier,
+    KeyEvidence,
     KeyFigures,
     MethodologySection,
     OverrideFired,
@@ -126,7 +126,7 @@ def portfolio_report(holding_count: int = 40, **changes: object) -> PortfolioRep
                 )
             ],
             key_evidence=[
-                Citation(
+                KeyEvidence(
                     publisher="Example Lab",
                     title="Example finding",
                     published_on=date(2022, 4, 5),
@@ -188,7 +188,7 @@ def portfolio_report(holding_count: int = 40, **changes: object) -> PortfolioRep
                 action=InvestorAction.engage,
                 action_reason="Example medium reason",
                 key_evidence=[
-                    Citation(
+                    KeyEvidence(
                         publisher="Example Newspaper",
                         title="Example medium finding",
                         published_on=date(2023, 6, 7),

@@ -862,3 +862,19 @@ def test_company_report_names_the_owners_on_record_and_what_is_not_known(
     assert compact("not recorded here because it was not confirmed from a citable source") in (
         section
     )
+
+
+def test_key_evidence_says_when_a_listing_ended(client, tenant_a, db, content):
+    """Sandvine reads low in the portfolio report beside its Entity List addition: the key
+    evidence says the listing ended, and by what (the PDF review)."""
+    portfolio = create_portfolio(client, tenant_a.investor, name="Ended listing")
+    assert upload(client, tenant_a.investor, portfolio, "name\nSandvine\n").status_code == 200
+    confirm_first_candidates(client, tenant_a.investor, portfolio)
+    text = pdf_text(portfolio_report(client, tenant_a, portfolio))
+    detail = text.split(compact("Scored on evidence alone"))[-1]
+    assert (
+        compact(
+            "Ended by: Sandvine removed from the Entity List after corporate reforms (2024-10-21)"
+        )
+        in detail
+    )

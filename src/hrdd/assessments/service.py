@@ -57,7 +57,7 @@ from hrdd.errors import (
     PreconditionFailed,
     ProblemDetail,
 )
-from hrdd.evidence.content import LISTING_ENDED_BY, item_source_class, list_key
+from hrdd.evidence.content import known_on, listings_ended
 from hrdd.evidence.models import EvidenceItem
 from hrdd.http import PageParams, check_if_match, etag_for, paginate
 from hrdd.questionnaires import service as questionnaires
@@ -79,7 +79,7 @@ from hrdd.questionnaires.schemas import (
     Questionnaire,
 )
 from hrdd.questionnaires.service import VersionHeader
-from hrdd.vocab import THE_COMPANYS_WORD, AssessmentStatus, EvidenceStatus, EvidenceType
+from hrdd.vocab import AssessmentStatus
 
 AUDIT_ENTITY = "assessment"
 LOCKED_STATUSES = frozenset(
@@ -405,9 +405,9 @@ def prefilled_answers(
             )
             .order_by(EvidenceItem.event_date, EvidenceItem.id)
         )
-        if _known_on(item) <= today
+        if known_on(item) <= today
     ]
-    ended = _ended_listings(items)
+    ended = listings_ended(items)
     answers: dict[str, dict[str, Any]] = {}
     for question in questions:
         types = {kind.value for kind in question.prefill_from_evidence}
@@ -420,38 +420,6 @@ def prefilled_answers(
     _, errors = apply_answer_changes(questionnaire, {}, answers)
     refused = {error.question_id for error in errors}
     return {question_id: p for question_id, p in answers.items() if question_id not in refused}
-
-
-def _ended_listings(items: list[EvidenceItem]) -> set[uuid.UUID]:
-    """List entries no longer in force: marked remediated, closed by name, or ended by a
-    later removal from the same list. A removal that rests on the company's word alone ends
-    nothing, as in the default rules' score."""
-    ended = {item.id for item in items if item.status == EvidenceStatus.remediated.value}
-    for closing in items:
-        closing_type = EvidenceType(closing.type)
-        listed_type = LISTING_ENDED_BY.get(closing_type)
-        if (
-            listed_type is None
-            or item_source_class(closing_type, closing.sources or ()) in THE_COMPANYS_WORD
-        ):
-            continue
-        ended |= {uuid.UUID(closed) for closed in closing.closes}
-        list_name = (closing.related_listing or {}).get("list_name")
-        if list_name is None:
-            continue
-        ended |= {
-            item.id
-            for item in items
-            if item.type == listed_type.value
-            and list_key((item.related_listing or {}).get("list_name") or "") == list_key(list_name)
-            and _known_on(item) <= _known_on(closing)
-        }
-    return ended
-
-
-def _known_on(item: EvidenceItem) -> date:
-    """The day an item had both happened and become known, as the score counts it."""
-    return max(item.event_date, item.published_date or item.event_date)
 
 
 def _prefill_payload(

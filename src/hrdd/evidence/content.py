@@ -24,7 +24,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any, Final, Self
+from typing import TYPE_CHECKING, Annotated, Any, Final, Self
 from urllib.parse import urlsplit
 
 import yaml
@@ -45,6 +45,7 @@ from stdnum.exceptions import ValidationError as StdnumValidationError
 from hrdd.dates import iso_date, last_day, not_in_future, within_window
 from hrdd.vocab import (
     COUNTRY_CODES,
+    THE_COMPANYS_WORD,
     AffectedGroup,
     CompanyRole,
     DatePrecision,
@@ -58,6 +59,11 @@ from hrdd.vocab import (
     TechnologyCategory,
 )
 from hrdd.yaml_text import refused_character
+
+if TYPE_CHECKING:
+    import uuid
+
+    from hrdd.evidence.models import EvidenceItem
 
 __all__ = [
     "CLOSING_EVIDENCE_TYPES",
@@ -160,6 +166,45 @@ def list_key(list_name: str) -> str:
     """A list's name as compared: an entry and its removal name the same list whatever their
     case and spacing."""
     return " ".join(list_name.casefold().split())
+
+
+def known_on(item: EvidenceItem) -> dt.date:
+    """The day an item had both happened and become known, as the score counts it."""
+    return max(item.event_date, item.published_date or item.event_date)
+
+
+def listings_ended(items: Sequence[EvidenceItem]) -> dict[uuid.UUID, EvidenceItem | None]:
+    """The items among ``items`` no longer in force, each with the item that ended it: a list
+    entry closed by name or by a later removal from the same list, or any item marked
+    remediated (None: no item ended it). A removal that rests on the company's word alone
+    ends nothing, as in the default rules' score."""
+    ended: dict[uuid.UUID, EvidenceItem | None] = {
+        item.id: None for item in items if item.status == EvidenceStatus.remediated.value
+    }
+    for closing in items:
+        closing_type = EvidenceType(closing.type)
+        listed_type = LISTING_ENDED_BY.get(closing_type)
+        if (
+            listed_type is None
+            or item_source_class(closing_type, closing.sources or ()) in THE_COMPANYS_WORD
+        ):
+            continue
+        by_name = {str(item.id) for item in items if str(item.id) in closing.closes}
+        list_name = (closing.related_listing or {}).get("list_name")
+        for item in items:
+            same_list = (
+                list_name is not None
+                and item.type == listed_type.value
+                and list_key((item.related_listing or {}).get("list_name") or "")
+                == list_key(list_name)
+                and known_on(item) <= known_on(closing)
+            )
+            earlier = ended.get(item.id)
+            if (str(item.id) in by_name or same_list) and (
+                earlier is None or known_on(closing) < known_on(earlier)
+            ):
+                ended[item.id] = closing  # the first removal that ended it
+    return ended
 
 
 def item_source_class(

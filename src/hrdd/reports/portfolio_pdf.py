@@ -366,7 +366,15 @@ class _PortfolioReportBuilder:
             )
             rows.append(["Exposure through ownership", Paragraph(owners, self.styles.cell)])
         if holding.key_evidence:
-            evidence = "<br/><br/>".join(citation_markup(c) for c in holding.key_evidence)
+            evidence = "<br/><br/>".join(
+                citation_markup(c)
+                + (
+                    f"<br/><i>{escape_for_paragraph(c.no_longer_in_force)}</i>"
+                    if c.no_longer_in_force
+                    else ""
+                )
+                for c in holding.key_evidence
+            )
             rows.append(["Key evidence", Paragraph(evidence, self.styles.cell)])
         table = paragraph_table(
             ["Item", "Detail"],

@@ -82,6 +82,14 @@ class Citation(ReportData):
     source_class: SourceClass
 
 
+class KeyEvidence(Citation):
+    """The first source of one of a holding's weightiest evidence items, and what became of
+    the item since (None: in force): a low band beside a listing reads wrongly unless the
+    report says the listing ended."""
+
+    no_longer_in_force: str | None = None
+
+
 class MethodologySection(ReportData):
     title: NonEmptyText
     paragraphs: list[str] = Field(min_length=1)
@@ -348,7 +356,7 @@ class FlaggedHolding(ReportData):
     listing_status: ListingStatus | None = None
     overrides: list[OverrideFired] = Field(default_factory=list)
     exposure_via: list[OwnedCompany] = Field(default_factory=list)
-    key_evidence: list[Citation] = Field(default_factory=list)
+    key_evidence: list[KeyEvidence] = Field(default_factory=list)
 
 
 class HoldingRow(ReportData):

@@ -26,7 +26,7 @@ from hrdd.companies.service import company_names, identifiers_of, listing_status
 from hrdd.dates import iso_date
 from hrdd.db import in_chunks, utcnow
 from hrdd.errors import Conflict, NotFound
-from hrdd.evidence.content import CLOSING_EVIDENCE_TYPES
+from hrdd.evidence.content import CLOSING_EVIDENCE_TYPES, known_on, listings_ended
 from hrdd.evidence.models import Commitment, EvidenceItem
 from hrdd.portfolios import service as portfolios
 from hrdd.portfolios.exports import ScoreRow, download_name
@@ -60,6 +60,7 @@ from hrdd.reports.schemas import (
     HoldingRow,
     Identifier,
     InputNote,
+    KeyEvidence,
     KeyFigures,
     MethodologySection,
     OverrideFired,
@@ -590,7 +591,7 @@ def _is_flagged(holding: HoldingRisk) -> bool:
 
 @dataclass
 class _KeyEvidence:
-    citations: dict[uuid.UUID, list[Citation]]  # per company
+    citations: dict[uuid.UUID, list[KeyEvidence]]  # per company
     titles: dict[str, str]  # per evidence ref, for the overrides
 
 
@@ -605,15 +606,23 @@ def _key_evidence(session: Session, company_ids: Sequence[uuid.UUID]) -> _KeyEvi
             )
         ):
             items.setdefault(item.company_id, []).append(item)
-    found: dict[uuid.UUID, list[Citation]] = {}
+    found: dict[uuid.UUID, list[KeyEvidence]] = {}
+    today = _today()
     for company_id, company_items in items.items():
         ranked = sorted(
             company_items, key=lambda i: (-(i.severity or 0), -i.event_date.toordinal(), str(i.id))
         )
+        # As known today: a removal dated later has not ended anything yet.
+        ended = listings_ended([item for item in company_items if known_on(item) <= today])
         citations = []
         for item in ranked:
-            first = _citations(item.sources)[:1]
-            citations += first
+            for first in _citations(item.sources)[:1]:
+                citations.append(
+                    KeyEvidence(
+                        **first.model_dump(),
+                        no_longer_in_force=_no_longer_in_force(item, ended),
+                    )
+                )
             if len(citations) == KEY_EVIDENCE_PER_HOLDING:
                 break
         found[company_id] = citations
@@ -623,6 +632,19 @@ def _key_evidence(session: Session, company_ids: Sequence[uuid.UUID]) -> _KeyEvi
         for item in company_items
     }
     return _KeyEvidence(found, titles)
+
+
+def _no_longer_in_force(
+    item: EvidenceItem, ended: Mapping[uuid.UUID, EvidenceItem | None]
+) -> str | None:
+    if item.id not in ended:
+        return None
+    closing = ended[item.id]
+    if closing is not None:
+        return f"Ended by: {closing.title} ({_item_date(closing)})"
+    if item.remediated_date is not None:
+        return f"Marked remediated on {item.remediated_date.isoformat()}"
+    return "Marked remediated"
 
 
 def _listing_statuses(
