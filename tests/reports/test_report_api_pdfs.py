@@ -730,6 +730,11 @@ def test_a_draft_report_says_how_many_questions_are_answered(client, tenant_a, d
     assert compact(f"Questions answered 3 of the {applicable} scored questions that apply") in (
         first_page
     )
+    # G1 is answered 'no information found': answered, but a gap in what is known.
+    assert compact(
+        f"3 of the {applicable} scored questions that apply; 1 of them says no information was "
+        "found, which counts as a gap in practice"
+    ) in compact(first_page)
     # Every page says it is a draft, and the summary says which of the two risks sets the
     # overall: an empty draft's gaps, not harm, can be what reads high.
     pages = [compact(page.extract_text()) for page in PdfReader(io.BytesIO(report.content)).pages]

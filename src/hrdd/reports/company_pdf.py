@@ -82,11 +82,7 @@ class _CompanyReportBuilder:
             facts.append(("Prepared for", report.prepared_for))
         facts += [
             ("Assessment", score_source(report.assessment_status)),
-            (
-                "Questions answered",
-                f"{report.questions_answered} of the {report.questions_applicable} scored "
-                "questions that apply",
-            ),
+            ("Questions answered", _answered_fact(report)),
             ("Rule set", rule_set_label(report.rule_set)),
             ("Inputs hash", report.inputs_hash),
         ]
@@ -471,6 +467,20 @@ def _harm_facts(entry: TimelineEntry) -> str:
     elif entry.status is not None:
         facts.append(words_of(entry.status))
     return "; ".join(facts) + "."
+
+
+def _answered_fact(report: CompanyReport) -> str:
+    fact = (
+        f"{report.questions_answered} of the {report.questions_applicable} scored questions "
+        "that apply"
+    )
+    blank = report.questions_without_information
+    if blank:
+        fact += (
+            f"; {blank} of them {'says' if blank == 1 else 'say'} no information was found, "
+            "which counts as a gap in practice, not as something known about the company"
+        )
+    return fact
 
 
 def _owned_period(owner: OwnerRow) -> str:

@@ -230,6 +230,9 @@ class CompanyReport(ReportData):
     # Scored questions answered, of those that apply: a draft's unanswered ones count as gaps.
     questions_answered: Annotated[int, Field(ge=0)] = 0
     questions_applicable: Annotated[int, Field(ge=0)] = 0
+    # Of the answered ones, how many say no information was found: answered, so they do not
+    # lower confidence, but they are gaps in what is known, not findings of practice.
+    questions_without_information: Annotated[int, Field(ge=0)] = 0
     # False for a private company: no shareholder vote, so the actions name governance rights.
     company_listed: bool = True
     # As the registry records it (None: not given); delisted and defunct are printed.

@@ -269,6 +269,19 @@ def _answer_text(question: Question, payload: AnswerPayload) -> str:
     return text
 
 
+def _without_information(subject: assessments.AssessmentForScoring) -> int:
+    """Scored questions shown whose answer is 'no information found'."""
+    questionnaire = subject.questionnaire
+    return sum(
+        1
+        for question_id, payload in subject.answers.items()
+        if question_id in subject.visible_question_ids
+        and questionnaire.is_scored(question_id)
+        and isinstance(payload, DisclosureAnswer)
+        and payload.level is DisclosureLevel.no_information
+    )
+
+
 def _answer_rows(
     questionnaire: Questionnaire,
     answers: dict[str, AnswerPayload],
@@ -511,6 +524,7 @@ def company_report(
         assessment_status=subject.status,
         questions_answered=sum(theme.answered for theme in result.themes),
         questions_applicable=sum(theme.applicable for theme in result.themes),
+        questions_without_information=_without_information(subject),
         company_listed=company.listing_status == ListingStatus.listed.value,
         listing_status=ListingStatus(company.listing_status),
         owners=_owners(session, company.id),
