@@ -265,10 +265,15 @@ def test_key_figures_show_money_counts_and_shares(small_text: str) -> None:
         "123,456.78 EUR (12.3% of value; 3 holdings)",
         "200,000.00 EUR (20.0% of value; 8 holdings)",
         "Holdings needing escalation",
-        "Risk distribution: holdings per band",
-        "Exposure: value per band (EUR)",
+        "Risk distribution: holdings per band, and unassessed",
+        "Exposure: value per band and unassessed (EUR)",
     ):
         assert expected in small_text
+    # Both charts have a bar for the unassessed holdings (8 of them, 200k): a third of a
+    # portfolio was missing from them.
+    charts = small_text.split("Risk distribution: holdings per band")[1]
+    assert charts.count("Un-\nassessed") == 2
+    assert "200.0k" in charts
 
 
 def test_with_weights_only_no_money_is_shown_and_shares_come_from_weights() -> None:
@@ -278,7 +283,9 @@ def test_with_weights_only_no_money_is_shown_and_shares_come_from_weights() -> N
     text = "\n".join(page_texts(render(portfolio_report(key_figures=figures))))
     assert "Not given: shares of value come from the weight column" in text
     assert "12.3% of value; 3 holdings" in text
-    assert "Exposure: share of value per band (from weights)" in text
+    assert "Exposure: share of value per band and unassessed (from weights)" in " ".join(
+        text.split()
+    )
     assert "EUR" not in text.split("Flagged holdings")[0]
 
 

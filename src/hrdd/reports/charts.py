@@ -21,6 +21,8 @@ _LABEL_SIZE = 7
 _THEME_COLOUR = colors.HexColor("#3d5a80")
 _CLAIMED_COLOUR = colors.HexColor("#b8c7db")
 _LINE_COLOUR = colors.HexColor("#b71c1c")
+# Holdings no band covers: grey, as the tables print "Unassessed".
+_UNASSESSED_COLOUR = colors.HexColor("#9e9e9e")
 _BAND_ORDER = list(RiskBand)
 _MAX_TIME_TICKS = 7
 _SMALL_AXIS = 10  # up to this maximum a value axis steps by whole units
@@ -162,7 +164,12 @@ def _values_by_band(by_band: Sequence[BandExposure]) -> dict[RiskBand, BandExpos
     return {exposure.band: exposure for exposure in by_band}
 
 
-def _band_bar_chart(values: list[float], width: float, value_format: object) -> Drawing:
+def _band_bar_chart(
+    values: list[float], unassessed: float, width: float, value_format: object
+) -> Drawing:
+    """One bar per band and one for the unassessed holdings, which the bands leave out: a
+    chart without it hid a third of a portfolio."""
+    values = [*values, unassessed]
     height = 140.0
     drawing = Drawing(width, height)
     chart = VerticalBarChart()
@@ -171,7 +178,9 @@ def _band_bar_chart(values: list[float], width: float, value_format: object) -> 
     chart.width = width - 58
     chart.height = height - 30
     chart.data = [values]
-    chart.categoryAxis.categoryNames = [enum_label(band) for band in _BAND_ORDER]
+    # On two lines: the five labels share half a page.
+    names = [enum_label(band) for band in _BAND_ORDER]
+    chart.categoryAxis.categoryNames = [*names, "Un-\nassessed"]
     _style_category_axis(chart.categoryAxis)
     _style_value_axis(chart.valueAxis, maximum=None if any(values) else 1)
     # Whole steps for small counts and shares: otherwise ticks of 0.2 all print as 0 or 1.
@@ -182,6 +191,7 @@ def _band_bar_chart(values: list[float], width: float, value_format: object) -> 
     chart.bars.strokeColor = None
     for index, band in enumerate(_BAND_ORDER):
         chart.bars[(0, index)].fillColor = BAND_COLOURS[band]
+    chart.bars[(0, len(_BAND_ORDER))].fillColor = _UNASSESSED_COLOUR
     chart.barLabelFormat = value_format
     chart.barLabels.fontName = BODY_FONT
     chart.barLabels.fontSize = _LABEL_SIZE
@@ -190,12 +200,12 @@ def _band_bar_chart(values: list[float], width: float, value_format: object) -> 
     return drawing
 
 
-def band_count_chart(by_band: Sequence[BandExposure], width: float) -> Drawing:
-    """Risk distribution: how many holdings sit in each band."""
+def band_count_chart(by_band: Sequence[BandExposure], unassessed: int, width: float) -> Drawing:
+    """Risk distribution: how many holdings sit in each band, and how many are unassessed."""
     register_fonts()
     counts = _values_by_band(by_band)
     values = [float(counts[band].holdings) if band in counts else 0.0 for band in _BAND_ORDER]
-    return _band_bar_chart(values, width, whole_number)
+    return _band_bar_chart(values, float(unassessed), width, whole_number)
 
 
 def compact_amount(amount: float) -> str:
@@ -208,10 +218,16 @@ def compact_amount(amount: float) -> str:
 
 
 def band_exposure_chart(
-    by_band: Sequence[BandExposure], width: float, *, by_money: bool, has_shares: bool
+    by_band: Sequence[BandExposure],
+    unassessed_value: Decimal,
+    unassessed_share: Decimal,
+    width: float,
+    *,
+    by_money: bool,
+    has_shares: bool,
 ) -> Drawing:
-    """Exposure: how much money sits in each band, or, when the file gave weights and no
-    market values, what share of the portfolio does."""
+    """Exposure: how much money sits in each band and in the unassessed holdings, or, when the
+    file gave weights and no market values, what share of the portfolio does."""
     register_fonts()
     if not has_shares:
         return _empty_chart(width, 60, "No market values or weights to show.")
@@ -221,12 +237,12 @@ def band_exposure_chart(
             float(exposures[band].value if band in exposures else Decimal(0))
             for band in _BAND_ORDER
         ]
-        return _band_bar_chart(values, width, compact_amount)
+        return _band_bar_chart(values, float(unassessed_value), width, compact_amount)
     shares = [
         float(exposures[band].share_of_value * 100 if band in exposures else Decimal(0))
         for band in _BAND_ORDER
     ]
-    return _band_bar_chart(shares, width, _percent)
+    return _band_bar_chart(shares, float(unassessed_share * 100), width, _percent)
 
 
 def _percent(value: float) -> str:

@@ -270,23 +270,30 @@ class _PortfolioReportBuilder:
         by_band = figures.by_band
         half = self.width / 2
         if figures.money_known:
-            exposure_caption = f"Exposure: value per band ({escape_for_paragraph(self.currency)})"
+            exposure_caption = (
+                f"Exposure: value per band and unassessed ({escape_for_paragraph(self.currency)})"
+            )
         elif figures.share_basis is ShareBasis.weights:
-            exposure_caption = "Exposure: share of value per band (from weights)"
+            exposure_caption = "Exposure: share of value per band and unassessed (from weights)"
         else:
-            exposure_caption = "Exposure: share of value per band"
+            exposure_caption = "Exposure: share of value per band and unassessed"
         captions = [
-            Paragraph("Risk distribution: holdings per band", self.styles.small),
+            Paragraph("Risk distribution: holdings per band, and unassessed", self.styles.small),
             Paragraph(exposure_caption, self.styles.small),
         ]
         exposure_chart = band_exposure_chart(
             by_band,
+            figures.value_unassessed,
+            figures.share_unassessed,
             half - 8,
             by_money=figures.money_known,
             has_shares=figures.share_basis is not ShareBasis.none,
         )
         charts = Table(
-            [captions, [band_count_chart(by_band, half - 8), exposure_chart]],
+            [
+                captions,
+                [band_count_chart(by_band, figures.unassessed_count, half - 8), exposure_chart],
+            ],
             colWidths=[half, half],
         )
         charts.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP")]))
