@@ -35,7 +35,9 @@ PUBLISHER = (
 def upgrade() -> None:
     with op.batch_alter_table("questionnaire_versions", schema=None) as batch_op:
         batch_op.add_column(sa.Column("organisation_id", sa.Uuid(), nullable=True))
-        batch_op.drop_constraint(batch_op.f("uq_questionnaire_versions_key_version"), type_="unique")
+        batch_op.drop_constraint(
+            batch_op.f("uq_questionnaire_versions_key_version"), type_="unique"
+        )
         batch_op.create_index(
             batch_op.f("ix_questionnaire_versions_organisation_id"),
             ["organisation_id"],
