@@ -10,6 +10,8 @@ import logging
 import re
 import time
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 from urllib.parse import parse_qsl
 from weakref import WeakKeyDictionary
@@ -35,7 +37,8 @@ class RequestContextMiddleware:
 
     def __init__(self, app: ASGIApp, max_body_bytes: int, body_timeout: float) -> None:
         self.app = BodySizeLimitMiddleware(
-            WorkerThreadAdmission(NulCharacterGuard(app), body_timeout), max_body_bytes
+            WorkerThreadAdmission(NulCharacterGuard(app), body_timeout, max_body_bytes),
+            max_body_bytes,
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -85,8 +88,8 @@ class RequestContextMiddleware:
 
 
 class WorkerThreadAdmission:
-    """Lets no more HTTP requests in at once than the worker thread pool has threads; the rest
-    wait here, on the event loop, holding nothing.
+    """Lets no more HTTP requests do their work at once than the worker thread pool has
+    threads; the rest wait here, on the event loop, holding nothing.
 
     A sync route hops from worker thread to worker thread (dependencies, the endpoint, the
     response's serialisation, the session's commit) while it holds a pooled connection and the
@@ -96,36 +99,62 @@ class WorkerThreadAdmission:
     answer writers). A request holds at most one thread at a time, so with no more requests
     in flight than threads, a thread is always free.
 
-    A request's body is read whole before it is admitted, and must arrive within
-    ``body_timeout`` seconds (408 otherwise): a client sending a byte every few seconds would
-    otherwise hold a slot for as long as it liked, and a few dozen of them, with no key, held
-    every slot, so even /health stopped answering. The body size limit outside bounds what is
-    read.
+    A slot is held only while the work is done, so slow clients cannot take them all (the
+    security review: a few dozen connections with no key stopped even /health):
+
+    - a request's body is read whole before the request takes a slot, and must arrive within
+      ``body_timeout`` seconds (408 otherwise). Bodies being read share a budget of
+      ``BODY_BUDGET_FACTOR`` times the largest body allowed, each taking its announced length
+      (the largest for one sent in chunks), which bounds their memory while many small slow
+      ones still fit;
+    - a request whose body never arrived whole (the client left, or the size limit cut it off)
+      is not run at all, so a route that reads no body changes nothing either;
+    - the slot is given back when the response starts: the session has committed by then
+      (``hrdd.deps.tenant_session``), and a client reading the response slowly holds none.
     """
 
-    def __init__(self, app: ASGIApp, body_timeout: float) -> None:
+    def __init__(self, app: ASGIApp, body_timeout: float, max_body_bytes: int) -> None:
         self.app = app
         self.body_timeout = body_timeout
-        # One gate per event loop: asyncio primitives belong to the loop they first wait on.
-        self._gates: WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
-            WeakKeyDictionary()
-        )
+        self.max_body_bytes = max_body_bytes
+        # One pair per event loop: asyncio primitives belong to the loop they first wait on.
+        self._gates: WeakKeyDictionary[
+            asyncio.AbstractEventLoop, tuple[asyncio.Semaphore, _ByteBudget]
+        ] = WeakKeyDictionary()
 
-    def _gate(self) -> asyncio.Semaphore:
+    def _gates_of_loop(self) -> tuple[asyncio.Semaphore, _ByteBudget]:
+        """(work slots, budget of body bytes being read) of the running event loop."""
         loop = asyncio.get_running_loop()
-        gate = self._gates.get(loop)
-        if gate is None:
-            gate = asyncio.Semaphore(int(current_default_thread_limiter().total_tokens))
-            self._gates[loop] = gate
-        return gate
+        gates = self._gates.get(loop)
+        if gates is None:
+            slots = int(current_default_thread_limiter().total_tokens)
+            budget = _ByteBudget(BODY_BUDGET_FACTOR * self.max_body_bytes)
+            gates = (asyncio.Semaphore(slots), budget)
+            self._gates[loop] = gates
+        return gates
+
+    async def _read_within_budget(
+        self, scope: Scope, receive: Receive, budget: _ByteBudget
+    ) -> Message:
+        # More than the limit is never read (it is cut off outside), so that is the most a
+        # body can take; a length over the limit was refused before it got here.
+        declared = dict(scope["headers"]).get(b"content-length", b"")
+        share = min(int(declared), self.max_body_bytes) if declared.isdigit() else 0
+        share = share or self.max_body_bytes
+        async with budget.taking(share):
+            first, _ = await _read_body(receive)
+        return first
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        work, budget = self._gates_of_loop()
         if _has_body(scope):
             try:
-                first, _ = await asyncio.wait_for(_read_body(receive), self.body_timeout)
+                first = await asyncio.wait_for(
+                    self._read_within_budget(scope, receive, budget), self.body_timeout
+                )
             except TimeoutError:
                 response = problem_response(
                     "request-timeout",
@@ -134,9 +163,51 @@ class WorkerThreadAdmission:
                 )
                 await response(scope, receive, send)
                 return
+            if first["type"] != "http.request":
+                return  # gone, or cut off at the size limit (answered 413 outside)
             receive = _replaying(first, receive)
-        async with self._gate():
-            await self.app(scope, receive, send)
+        await work.acquire()
+        held = True
+
+        def give_back() -> None:
+            nonlocal held
+            if held:
+                held = False
+                work.release()
+
+        async def send_then_give_back(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                give_back()
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_then_give_back)
+        finally:
+            give_back()
+
+
+# Bodies being read at once may take up to this many times the largest body allowed.
+BODY_BUDGET_FACTOR = 16
+
+
+class _ByteBudget:
+    """Bytes shared by the bodies being read: each takes its share, waiting until it fits."""
+
+    def __init__(self, total: int) -> None:
+        self.free = total
+        self._changed = asyncio.Condition()
+
+    @asynccontextmanager
+    async def taking(self, share: int) -> AsyncIterator[None]:
+        async with self._changed:
+            await self._changed.wait_for(lambda: self.free >= share)
+            self.free -= share
+        try:
+            yield
+        finally:
+            async with self._changed:
+                self.free += share
+                self._changed.notify_all()
 
 
 def _has_body(scope: Scope) -> bool:

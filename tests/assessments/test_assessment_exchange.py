@@ -578,3 +578,92 @@ def test_question_text_that_looks_like_a_formula_is_written_as_text(
     assert all(
         c.data_type != "f" for ws in workbook.worksheets for row in ws.iter_rows() for c in row
     )
+
+
+def _with_member_replaced(original: bytes, name: str, content: bytes, *, declared: int) -> bytes:
+    """A copy of a zip whose member ``name`` holds ``content`` but declares ``declared`` bytes
+    (the sizes in the local header and the central directory are patched), with the CRC of
+    the first ``declared`` bytes, so that a reader stopping at the declared size finds it
+    sound."""
+    import struct
+    import zipfile
+    import zlib
+
+    packed = io.BytesIO()
+    with (
+        zipfile.ZipFile(io.BytesIO(original)) as source,
+        zipfile.ZipFile(packed, "w", zipfile.ZIP_DEFLATED) as target,
+    ):
+        for member in source.infolist():
+            body = content if member.filename == name else source.read(member)
+            target.writestr(member.filename, body)
+    data = bytearray(packed.getvalue())
+    crc = zlib.crc32(content[:declared])
+    encoded = name.encode()
+    local = data.index(b"PK\x03\x04")
+    while data[local + 30 : local + 30 + len(encoded)] != encoded:
+        local = data.index(b"PK\x03\x04", local + 4)
+    struct.pack_into("<I", data, local + 14, crc)
+    struct.pack_into("<I", data, local + 22, declared)
+    central = data.index(b"PK\x01\x02")
+    while data[central + 46 : central + 46 + len(encoded)] != encoded:
+        central = data.index(b"PK\x01\x02", central + 4)
+    struct.pack_into("<I", data, central + 16, crc)
+    struct.pack_into("<I", data, central + 24, declared)
+    return bytes(data)
+
+
+def test_a_workbook_part_that_holds_more_than_it_declares_is_read_only_as_declared(
+    client: TestClient, tenant_a: Any, bundled: Questionnaire, start_assessment: Start
+) -> None:
+    """The content-types part declares its own size but holds 200 MB more: the copy made
+    before openpyxl reads it keeps the declared bytes only, so memory stays small (it grew by
+    the whole 200 MB, and by gigabytes for the security review's 2 KB file)."""
+    import tracemalloc
+    import zipfile
+
+    draft, etag = start_assessment()
+    workbook = template(client, tenant_a.investor, bundled.version)
+    fill(workbook, "P3", Answer="Imported from a padded workbook")
+    original = saved_bytes(workbook)
+    with zipfile.ZipFile(io.BytesIO(original)) as source:
+        types = source.read("[Content_Types].xml")
+    padded = _with_member_replaced(
+        original, "[Content_Types].xml", types + b" " * (200 << 20), declared=len(types)
+    )
+    assert len(padded) < 2 << 20
+
+    tracemalloc.start()
+    try:
+        response = import_xlsx(client, tenant_a.investor, draft["id"], padded, etag)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert response.status_code == 200, response.text
+    assert response.json()["imported"] == ["P3"]
+    assert peak < 50 << 20, f"peak {peak:,} bytes"
+
+
+def test_a_workbook_compressed_as_excel_does_not_is_refused(
+    client: TestClient, tenant_a: Any, bundled: Questionnaire, start_assessment: Start
+) -> None:
+    """bzip2 and LZMA members are unpacked without any limit whatever size they declare."""
+    import zipfile
+
+    draft, etag = start_assessment()
+    before = read(client, tenant_a.investor, draft["id"])
+    workbook = template(client, tenant_a.investor, bundled.version)
+    packed = io.BytesIO()
+    with (
+        zipfile.ZipFile(io.BytesIO(saved_bytes(workbook))) as source,
+        zipfile.ZipFile(packed, "w", zipfile.ZIP_BZIP2) as target,
+    ):
+        for member in source.infolist():
+            target.writestr(member.filename, source.read(member))
+    response = import_xlsx(client, tenant_a.investor, draft["id"], packed.getvalue(), etag)
+    assert response.status_code == 422, response.text
+    [error] = response.json()["errors"]
+    assert (
+        error["path"] == "file" and "compressed in a way Excel does not write" in error["message"]
+    )
+    assert read(client, tenant_a.investor, draft["id"]) == before

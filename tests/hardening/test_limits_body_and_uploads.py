@@ -72,6 +72,29 @@ def test_a_streamed_body_without_length_is_cut_off_at_the_limit(settings, db, te
     assert table_counts(db) == before
 
 
+def test_a_route_that_reads_no_body_is_not_run_when_its_body_is_over_the_limit(
+    settings, db, tenant_a
+):
+    """Copying a rule set into a draft takes no body. A streamed body over the limit was
+    answered 413 while the route ran anyway and made the draft (the security review)."""
+
+    def chunks() -> Iterator[bytes]:
+        for _ in range(8):
+            yield b"x" * 1024
+
+    with client_with(settings, db, max_body_bytes=4096) as client:
+        build_world(client, db, settings, tenant_a)
+        [default] = client.get(f"{API}/rulesets", headers=tenant_a.analyst).json()["items"][-1:]
+        before = table_counts(db)
+        response = client.post(
+            f"{API}/rulesets/{default['id']}/drafts", content=chunks(), headers=tenant_a.analyst
+        )
+        problem(response, 413)
+        assert table_counts(db) == before
+        made = client.post(f"{API}/rulesets/{default['id']}/drafts", headers=tenant_a.analyst)
+        assert made.status_code == 201, made.text
+
+
 def test_an_answer_write_over_the_body_limit_changes_nothing(settings, db, tenant_a):
     with client_with(settings, db, max_body_bytes=4096) as client:
         world = build_world(client, db, settings, tenant_a)

@@ -84,3 +84,28 @@ def test_slow_bodies_hold_no_request_slot_and_time_out_with_408(server: ServedAp
     with server.client() as client:
         names = [p["name"] for p in client.get(f"{API}/portfolios").json()["items"]]
     assert names == ["While others trickle"]
+
+
+def _start_slow_reader(server: ServedApp) -> socket.socket:
+    """Asks five times for a 1.5 MB file and never reads: the server's writes block."""
+    connection = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    connection.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    connection.settimeout(30)
+    connection.connect(("127.0.0.1", server.port))
+    ask = "GET /docs-assets/swagger-ui-bundle.js HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+    connection.sendall((ask * 5).encode())
+    return connection
+
+
+def test_clients_reading_slowly_hold_no_request_slot(server: ServedApp) -> None:
+    """A slot is given back when the response starts: clients that never read what they
+    asked for held every slot, so /health and every call timed out until they left."""
+    slow = [_start_slow_reader(server) for _ in range(SLOW_CLIENTS)]
+    try:
+        time.sleep(1)  # their responses are under way and blocked
+        assert httpx.get(f"{server.base_url}/health", timeout=5).status_code == 200
+        with server.client(timeout=5) as client:
+            assert client.get(f"{API}/me").status_code == 200
+    finally:
+        for connection in slow:
+            connection.close()

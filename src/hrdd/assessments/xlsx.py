@@ -15,6 +15,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -395,32 +396,67 @@ def _not_the_template(message: str) -> Invalid:
     )
 
 
-def _refuse_if_it_unpacks_too_large(data: bytes) -> None:
-    """An XLSX file is a zip: a small upload can unpack to gigabytes, which openpyxl would
-    hold in memory. The sizes the zip declares bound what reading it can produce (Python's
-    zipfile stops each member at its declared size), so they are checked first."""
+# What Excel writes; bzip2 and LZMA members are unpacked by Python's zipfile without any limit
+# on their output, whatever size they declare.
+_EXCEL_COMPRESSIONS = frozenset({zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED})
+_UNPACK_STEP = 64 * 1024
+
+
+def _too_large(unpacked: int) -> PayloadTooLarge:
+    message = (
+        f"the workbook unpacks to more than {MAX_UNPACKED_BYTES:,} bytes ({unpacked:,} at "
+        "least); a filled template unpacks to well under a megabyte"
+    )
+    return PayloadTooLarge(f"file: {message}", errors=[ProblemDetail(path="file", message=message)])
+
+
+def _unpacked_copy(data: bytes) -> bytes:
+    """The workbook rebuilt from what its members really hold, for openpyxl to read.
+
+    An XLSX file is a zip, and a small upload can unpack to gigabytes, which openpyxl would
+    hold in memory: a member may also declare a size far below what it holds. So each member
+    is unpacked here in small steps (a deflate step never makes more than it is asked for, and
+    a member stops at its declared size), counting the bytes, and the copy holds only those."""
+    copy = io.BytesIO()
+    unpacked = 0
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            unpacked = sum(member.file_size for member in archive.infolist())
-    except (zipfile.BadZipFile, ValueError) as exc:
+        with (
+            zipfile.ZipFile(io.BytesIO(data)) as archive,
+            zipfile.ZipFile(copy, "w", zipfile.ZIP_DEFLATED) as rebuilt,
+        ):
+            members = archive.infolist()
+            odd = next((m for m in members if m.compress_type not in _EXCEL_COMPRESSIONS), None)
+            if odd is not None:
+                raise _not_the_template(
+                    f"the file is not an XLSX workbook: its part {odd.filename} is compressed "
+                    "in a way Excel does not write"
+                )
+            declared = sum(member.file_size for member in members)
+            if declared > MAX_UNPACKED_BYTES:
+                raise _too_large(declared)
+            for member in members:
+                if member.is_dir():
+                    continue
+                parts = []
+                with archive.open(member) as source:
+                    while step := source.read(_UNPACK_STEP):
+                        unpacked += len(step)
+                        if unpacked > MAX_UNPACKED_BYTES:
+                            raise _too_large(unpacked)
+                        parts.append(step)
+                rebuilt.writestr(member.filename, b"".join(parts))
+    except (zipfile.BadZipFile, zlib.error, ValueError, EOFError, NotImplementedError) as exc:
         raise _not_the_template("the file is not an XLSX workbook") from exc
-    if unpacked > MAX_UNPACKED_BYTES:
-        message = (
-            f"the workbook unpacks to {unpacked:,} bytes, over the limit of "
-            f"{MAX_UNPACKED_BYTES:,}; a filled template unpacks to well under a megabyte"
-        )
-        raise PayloadTooLarge(
-            f"file: {message}", errors=[ProblemDetail(path="file", message=message)]
-        )
+    return copy.getvalue()
 
 
 def read_template(data: bytes, questionnaire: Questionnaire) -> FilledTemplate:
     """Read a filled template of ``questionnaire``. A workbook that is not this template is a
     422 at `file`, one that unpacks to more than ``MAX_UNPACKED_BYTES`` a 413; problems in rows
     are returned in ``problems`` (path `rows.<n>.<column>`)."""
-    _refuse_if_it_unpacks_too_large(data)
+    honest = _unpacked_copy(data)
     try:
-        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        workbook = load_workbook(io.BytesIO(honest), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds (zip, XML, key errors) for bad files
         raise _not_the_template("the file is not an XLSX workbook") from exc
     try:
