@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import math
 import uuid
 from collections import defaultdict
@@ -109,6 +110,7 @@ from hrdd.vocab import (
     enum_label,
 )
 
+log = logging.getLogger("hrdd.scoring")
 AUDIT_ENTITY = "ruleset_version"
 DRAFT_DELETED = "draft_deleted"
 ORGANISATION_ENTITY = "organisation"
@@ -1588,11 +1590,9 @@ def rescore_everywhere(
                 wanted,
             )
         }
-    rescored = 0
-    for organisation_id in sorted(organisations):
-        with database.session(TenantContext(organisation_id), write=True) as session:
-            rescored += rescore_companies(session, wanted, reason=reason)
-    return rescored
+    return _in_each(
+        database, organisations, lambda session: rescore_companies(session, wanted, reason=reason)
+    )
 
 
 def _rescore_default_users(database: Database, reason: str) -> int:
@@ -1610,10 +1610,24 @@ def _rescore_default_users(database: Database, reason: str) -> int:
             for model in (Assessment, StoredScore)
             for organisation_id in session.scalars(select(model.organisation_id).distinct())
         }
+    return _in_each(database, organisations, lambda session: _rescore_organisation(session, reason))
+
+
+def _in_each(
+    database: Database, organisations: Iterable[uuid.UUID], rescore: Callable[[Session], bool]
+) -> int:
+    """Run ``rescore`` for each organisation in a session of its own; returns how many were
+    rescored. One whose assessments cannot be scored (say, on a questionnaire version it
+    published with a theme the rules do not weigh) is skipped with a warning and keeps its
+    stored scores: it must not stop a load for everyone else, and its own score requests
+    still say why (409)."""
     rescored = 0
     for organisation_id in sorted(organisations):
-        with database.session(TenantContext(organisation_id), write=True) as session:
-            rescored += _rescore_organisation(session, reason)
+        try:
+            with database.session(TenantContext(organisation_id), write=True) as session:
+                rescored += rescore(session)
+        except Conflict as error:
+            log.warning("organisation %s not rescored: %s", organisation_id, error.detail)
     return rescored
 
 
