@@ -1039,7 +1039,7 @@ def _action(
     baseline: Decimal | None,
 ) -> tuple[InvestorAction, str]:
     action = rules.actions.by_band[band].action
-    reasons = [f"Band {band} (overall {overall}): {ACTION_WORDS[action]}."]
+    reasons = [f"Band {band} (overall risk {overall} of 100): {ACTION_WORDS[action]}."]
     if not assessed and ACTION_LADDER.index(action) < ACTION_LADDER.index(UNASSESSED_MIN_ACTION):
         # A company with a record of evidence and no due diligence yet: a low evidence score
         # says nothing about how it manages the risk, so the first step is to ask.
@@ -1053,9 +1053,13 @@ def _action(
         minimum = rules_by_id[fired.rule_id].min_action
         if ACTION_LADDER.index(minimum) > ACTION_LADDER.index(action):
             action = minimum
-            reasons.append(f"Red flag {fired.rule_id} requires at least: {ACTION_WORDS[minimum]}.")
+            reasons.append(
+                f"Red flag {fired.rule_id} ({fired.reason}) requires at least: "
+                f"{ACTION_WORDS[minimum]}."
+            )
         else:
-            reasons.append(f"Red flag {fired.rule_id} fired.")
+            # Named by what fired it: a rule id alone tells an investor nothing.
+            reasons.append(f"Red flag {fired.rule_id} fired: {fired.reason}.")
     if trend == "in_progress":
         reasons.append(
             "This is a draft: its score moves as answers are filled in (unanswered questions "
