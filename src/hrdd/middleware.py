@@ -156,12 +156,13 @@ class WorkerThreadAdmission:
                     self._read_within_budget(scope, receive, budget), self.body_timeout
                 )
             except TimeoutError:
-                response = problem_response(
+                await _answer_problem(
                     "request-timeout",
                     f"the request body did not arrive within {self.body_timeout:g} seconds",
-                    instance=scope["path"],
+                    scope,
+                    receive,
+                    send,
                 )
-                await response(scope, receive, send)
                 return
             if first["type"] != "http.request":
                 return  # gone, or cut off at the size limit (answered 413 outside)
@@ -232,12 +233,7 @@ class BodySizeLimitMiddleware:
             return
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
-            response = problem_response(
-                "payload-too-large",
-                f"the request body is over the limit of {self.max_bytes} bytes",
-                instance=scope["path"],
-            )
-            await response(scope, receive, send)
+            await self._too_large(scope, receive, send)
             return
         received = 0
         too_large = False
@@ -265,12 +261,11 @@ class BodySizeLimitMiddleware:
             if not too_large:
                 raise
         if too_large:
-            response = problem_response(
-                "payload-too-large",
-                f"the request body is over the limit of {self.max_bytes} bytes",
-                instance=scope["path"],
-            )
-            await response(scope, receive, send)
+            await self._too_large(scope, receive, send)
+
+    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
+        detail = f"the request body is over the limit of {self.max_bytes} bytes"
+        await _answer_problem("payload-too-large", detail, scope, receive, send)
 
 
 # A JSON escape of U+0000 that is not itself an escaped backslash followed by "u0000".
@@ -382,10 +377,18 @@ def _printable(text: str) -> str:
 
 
 async def _refuse(problem: ProblemDetail, scope: Scope, receive: Receive, send: Send) -> None:
-    response = problem_response(
-        "validation",
-        f"{problem.path}: {problem.message}; remove it and send the request again",
-        instance=scope["path"],
-        errors=[problem],
-    )
+    detail = f"{problem.path}: {problem.message}; remove it and send the request again"
+    await _answer_problem("validation", detail, scope, receive, send, errors=[problem])
+
+
+async def _answer_problem(
+    slug: str,
+    detail: str,
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+    errors: list[ProblemDetail] | None = None,
+) -> None:
+    """Answer with a problem body from the middleware, before any route runs."""
+    response = problem_response(slug, detail, instance=scope["path"], errors=errors)
     await response(scope, receive, send)

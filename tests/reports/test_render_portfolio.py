@@ -428,16 +428,20 @@ def test_a_delisted_company_is_marked_in_the_unassessed_table_too() -> None:
     assert marked in unassessed_table
 
 
+# A stake held from 2014 to 2019, known to the year.
+ENDED_STAKE = OwnedCompany(
+    company_name="Example Former Vendor",
+    owned_from=date(2014, 1, 1),
+    owned_until=date(2019, 1, 1),
+    dates_precision=DatePrecision.year,
+    current=False,
+    ended=True,
+)
+
+
 def test_stakes_not_current_are_marked_in_the_details_with_their_dates() -> None:
     report = portfolio_report()
-    ended = OwnedCompany(
-        company_name="Example Former Vendor",
-        owned_from=date(2014, 1, 1),
-        owned_until=date(2019, 1, 1),
-        dates_precision=DatePrecision.year,
-        current=False,
-        ended=True,
-    )
+    ended = ENDED_STAKE
     not_started = OwnedCompany(
         company_name="Example Future Vendor", owned_from=date(2026, 3, 1), current=False
     )
@@ -550,14 +554,7 @@ def test_a_holding_scored_through_what_it_owns_names_that_stake_in_the_holdings_
     """An owner that sold one vendor and still holds another: the table showed only the stake
     that ended beside the score, as if the score came from it."""
     report = portfolio_report(holding_count=1)
-    ended = OwnedCompany(
-        company_name="Example Former Vendor",
-        owned_from=date(2014, 1, 1),
-        owned_until=date(2019, 1, 1),
-        dates_precision=DatePrecision.year,
-        current=False,
-        ended=True,
-    )
+    ended = ENDED_STAKE
     holding = report.holdings[0].model_copy(
         update={"scored_through": "Example Current Vendor", "stakes_not_counted": [ended]}
     )
