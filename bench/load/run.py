@@ -3,8 +3,9 @@
     python bench/load/run.py [--backend sqlite|postgres] [--seconds N]
 
 1. Prepares a fresh database (SQLite file in a temporary folder, or a new PostgreSQL database
-   named by --postgres-url): migrations, the bundled content, one organisation with an
-   investor and an analyst key.
+   named by --postgres-url, which is dropped and recreated, and dropped at the end; an existing
+   database not named hrdd_load... is refused): migrations, the bundled content, one
+   organisation with an investor and an analyst key.
 2. Serves it with `python -m hrdd serve` (uvicorn, one process, 127.0.0.1, a free port, the
    default log level: one JSON access line per request, as in production) and builds the
    data through the HTTP API: a final, scored assessment of NSO Group, a portfolio of twelve
@@ -84,6 +85,8 @@ HERE = Path(__file__).resolve().parent
 API = "/api/v1"
 QUESTIONNAIRE_FILE = PROJECT_ROOT / "questionnaires" / "stap-surveillance-v1.yaml"
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/hrdd_load"
+# Databases named so are the benchmark's own, dropped and recreated without asking.
+SCRATCH_DATABASE_PREFIX = "hrdd_load"
 WARM_UP_SECONDS = 2
 READ_GOAL, WRITE_GOAL = 0.50, 0.25
 # Bundled companies found by identifier or by name, plus holdings nobody assessed.
@@ -143,6 +146,28 @@ def fresh_database(backend: str, workdir: Path, postgres_url: str) -> str:
     url = make_url(postgres_url)
     _drop_postgres(postgres_url, create=True)
     return url.render_as_string(hide_password=False)
+
+
+def _refuse_a_database_in_use(postgres_url: str) -> None:
+    """The benchmark drops and recreates the database it is given, and drops it at the end. An
+    existing database not named ``hrdd_load...`` is someone's (the test suite's `test`, say: a
+    run against it removed it), so it is refused; a new name is created and dropped."""
+    url = make_url(postgres_url)
+    if (url.database or "").startswith(SCRATCH_DATABASE_PREFIX):
+        return
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        exists = connection.scalar(
+            text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": url.database}
+        )
+    admin.dispose()
+    if exists:
+        raise SystemExit(
+            f"database {url.database!r} exists: the load benchmark drops and recreates the "
+            "database it is given, and drops it at the end. Name one starting "
+            f"{SCRATCH_DATABASE_PREFIX!r} (the default is "
+            f"{make_url(DEFAULT_POSTGRES_URL).database!r}) or one that does not exist."
+        )
 
 
 def _drop_postgres(postgres_url: str, *, create: bool = False) -> None:
@@ -517,6 +542,8 @@ def main() -> int:
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed (apt-get install wrk)")
 
+    if args.backend == "postgres":
+        _refuse_a_database_in_use(args.postgres_url)
     workdir = Path(tempfile.mkdtemp(prefix="hrdd-load-"))
     url = fresh_database(args.backend, workdir, args.postgres_url)
     data_dir = workdir / "data"

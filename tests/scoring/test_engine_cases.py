@@ -341,6 +341,20 @@ def test_hrd_targeting_override_lifts_on_documented_remediation() -> None:
     assert fired(earlier) == {"RF-HRD-TARGETING"}
 
 
+def test_the_action_reason_says_what_fired_each_red_flag() -> None:
+    """A rule id alone told an investor nothing: the reason names the listing or the harm and
+    the floor, and reads the overall as risk out of 100."""
+    items = [targeting("hack", dt.date(2021, 7, 18)), listing("listed", dt.date(2021, 11, 3))]
+    result = score(request(dt.date(2022, 1, 1), best_answers(), items))
+    reason = result.action_reason
+    assert f"(overall risk {result.overall} of 100)" in reason
+    assert f"Red flag RF-LISTING fired: active listing on {ENTITY_LIST}: risk floor " in reason
+    assert (
+        "Red flag RF-HRD-TARGETING fired: unremediated forensic finding affecting journalists: "
+        "risk floor "
+    ) in reason
+
+
 def test_hrd_targeting_needs_a_finding_of_targeting_severity() -> None:
     """Severity 1 and 2 mean no sign of targeting: naming journalists does not make such an
     item set the floor of 75 (it did up to v3). Severity 3, targeted surveillance, does."""
