@@ -264,11 +264,15 @@ def test_key_figures_show_money_counts_and_shares(small_text: str) -> None:
         "1,000,000.00 EUR",
         "123,456.78 EUR (12.3% of value; 3 holdings)",
         "200,000.00 EUR (20.0% of value; 8 holdings)",
-        "Holdings needing escalation",
         "Risk distribution: holdings per band, and unassessed",
         "Exposure: value per band and unassessed (EUR)",
     ):
         assert expected in small_text
+    # The escalation count says what it counts where it is read, not only in the methodology.
+    assert (
+        "Holdings needing escalation (action: escalate with other investors, vote, use "
+        "governance rights, or divest)"
+    ) in " ".join(small_text.split())
     # Both charts have a bar for the unassessed holdings (8 of them, 200k): a third of a
     # portfolio was missing from them.
     charts = small_text.split("Risk distribution: holdings per band")[1]

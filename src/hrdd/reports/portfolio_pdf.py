@@ -149,7 +149,12 @@ class _PortfolioReportBuilder:
                     figures.value_unassessed, figures.share_unassessed, figures.unassessed_count
                 ),
             ),
-            ("Holdings needing escalation", f"{figures.needing_escalation:,}"),
+            (
+                # Defined where it is read: the methodology pages come last.
+                "Holdings needing escalation (action: escalate with other investors, vote, "
+                "use governance rights, or divest)",
+                f"{figures.needing_escalation:,}",
+            ),
         ]
         if figures.on_evidence_alone_count:
             facts.insert(
