@@ -68,7 +68,15 @@ class ScreeningMatchOut(BaseModel):
     matched_identifier: str | None = Field(
         default=None, description="The ISIN or LEI of an identifier match, e.g. 'LEI ...'"
     )
-    score: float
+    score: float = Field(
+        description="Similarity of the names, 0 to 100, after case, accents, punctuation, "
+        "legal forms and the words Group, Holding(s) and Technolog(y/ies) are set aside. 100 "
+        "on a name match waiting for review is not an exact match: the names differ only in "
+        "such words, which can name another entity of a group (Sandvine Holdings ULC is not "
+        "Sandvine Inc.), or the same name fits more than one company, or an identifier of "
+        "the record points at another one; an analyst decides. 100 on an identifier match: "
+        "the ISIN or LEI is the same."
+    )
     status: MatchStatus
     evidence_id: uuid.UUID | None
     decided_by_name: str | None
