@@ -10,8 +10,6 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 from urllib.parse import parse_qsl
 from weakref import WeakKeyDictionary
@@ -103,10 +101,11 @@ class WorkerThreadAdmission:
     security review: a few dozen connections with no key stopped even /health):
 
     - a request's body is read whole before the request takes a slot, and must arrive within
-      ``body_timeout`` seconds (408 otherwise). Bodies being read share a budget of
-      ``BODY_BUDGET_FACTOR`` times the largest body allowed, each taking its announced length
-      (the largest for one sent in chunks), which bounds their memory while many small slow
-      ones still fit;
+      ``body_timeout`` seconds (408 otherwise). The bytes of the bodies in memory (being read,
+      or read and waiting for a slot) share a budget of ``BODY_BUDGET_FACTOR`` times the
+      largest body allowed: each chunk takes its size as it arrives, and a body gives its
+      bytes back when its response starts. Memory is bounded, and a client that announces a
+      large body and sends nothing takes nothing;
     - a request whose body never arrived whole (the client left, or the size limit cut it off)
       is not run at all, so a route that reads no body changes nothing either;
     - the slot is given back when the response starts: the session has committed by then
@@ -123,7 +122,7 @@ class WorkerThreadAdmission:
         ] = WeakKeyDictionary()
 
     def _gates_of_loop(self) -> tuple[asyncio.Semaphore, _ByteBudget]:
-        """(work slots, budget of body bytes being read) of the running event loop."""
+        """(work slots, budget of body bytes in memory) of the running event loop."""
         loop = asyncio.get_running_loop()
         gates = self._gates.get(loop)
         if gates is None:
@@ -133,40 +132,35 @@ class WorkerThreadAdmission:
             self._gates[loop] = gates
         return gates
 
-    async def _read_within_budget(
-        self, scope: Scope, receive: Receive, budget: _ByteBudget
-    ) -> Message:
-        # More than the limit is never read (it is cut off outside), so that is the most a
-        # body can take; a length over the limit was refused before it got here.
-        declared = dict(scope["headers"]).get(b"content-length", b"")
-        share = min(int(declared), self.max_body_bytes) if declared.isdigit() else 0
-        share = share or self.max_body_bytes
-        async with budget.taking(share):
-            first, _ = await _read_body(receive)
-        return first
-
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         work, budget = self._gates_of_loop()
-        if _has_body(scope):
-            try:
-                first = await asyncio.wait_for(
-                    self._read_within_budget(scope, receive, budget), self.body_timeout
-                )
-            except TimeoutError:
-                await _answer_problem(
-                    "request-timeout",
-                    f"the request body did not arrive within {self.body_timeout:g} seconds",
-                    scope,
-                    receive,
-                    send,
-                )
-                return
-            if first["type"] != "http.request":
-                return  # gone, or cut off at the size limit (answered 413 outside)
-            receive = _replaying(first, receive)
+        body = _BodyBytes(budget)
+        try:
+            if _has_body(scope):
+                try:
+                    first = await asyncio.wait_for(body.read(receive), self.body_timeout)
+                except TimeoutError:
+                    await _answer_problem(
+                        "request-timeout",
+                        f"the request body did not arrive within {self.body_timeout:g} seconds",
+                        scope,
+                        receive,
+                        send,
+                    )
+                    return
+                if first["type"] != "http.request":
+                    return  # gone, or cut off at the size limit (answered 413 outside)
+                receive = _replaying(first, receive)
+            await self._run(scope, receive, send, work, body)
+        finally:
+            body.give_back()
+
+    async def _run(
+        self, scope: Scope, receive: Receive, send: Send, work: asyncio.Semaphore, body: _BodyBytes
+    ) -> None:
         await work.acquire()
         held = True
 
@@ -175,6 +169,7 @@ class WorkerThreadAdmission:
             if held:
                 held = False
                 work.release()
+            body.give_back()
 
         async def send_then_give_back(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -187,28 +182,66 @@ class WorkerThreadAdmission:
             give_back()
 
 
-# Bodies being read at once may take up to this many times the largest body allowed.
+# The bodies in memory at once may take up to this many times the largest body allowed.
 BODY_BUDGET_FACTOR = 16
 
 
 class _ByteBudget:
-    """Bytes shared by the bodies being read: each takes its share, waiting until it fits."""
+    """Bytes shared by the request bodies in memory. Taking waits until the bytes are free;
+    giving back never waits (it runs in ``finally`` blocks, cancelled or not). One event loop
+    uses it, so no lock is needed."""
 
     def __init__(self, total: int) -> None:
         self.free = total
-        self._changed = asyncio.Condition()
+        self._waiting: list[asyncio.Future[None]] = []
 
-    @asynccontextmanager
-    async def taking(self, share: int) -> AsyncIterator[None]:
-        async with self._changed:
-            await self._changed.wait_for(lambda: self.free >= share)
-            self.free -= share
-        try:
-            yield
-        finally:
-            async with self._changed:
-                self.free += share
-                self._changed.notify_all()
+    async def take(self, size: int) -> None:
+        while self.free < size:
+            waiter = asyncio.get_running_loop().create_future()
+            self._waiting.append(waiter)
+            try:
+                await waiter
+            finally:
+                if waiter in self._waiting:
+                    self._waiting.remove(waiter)
+        self.free -= size
+
+    def give(self, size: int) -> None:
+        self.free += size
+        waiting, self._waiting = self._waiting, []
+        for waiter in waiting:
+            if not waiter.done():
+                waiter.set_result(None)
+
+
+class _BodyBytes:
+    """One request's body, read into memory chunk by chunk, each chunk's bytes taken from the
+    budget as it arrives; ``give_back`` returns them all, once."""
+
+    def __init__(self, budget: _ByteBudget) -> None:
+        self.budget = budget
+        self.taken = 0
+
+    async def read(self, receive: Receive) -> Message:
+        """The whole body as one message to hand on (or the disconnect that cut it short)."""
+        chunks: list[bytes] = []
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                return message
+            chunk = message.get("body", b"")
+            # No chunk is larger than the body limit (the limit outside cuts it off), so
+            # one always fits an empty budget.
+            await self.budget.take(len(chunk))
+            self.taken += len(chunk)
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+
+    def give_back(self) -> None:
+        if self.taken:
+            self.budget.give(self.taken)
+            self.taken = 0
 
 
 def _has_body(scope: Scope) -> bool:

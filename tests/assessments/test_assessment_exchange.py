@@ -667,3 +667,22 @@ def test_a_workbook_compressed_as_excel_does_not_is_refused(
         error["path"] == "file" and "compressed in a way Excel does not write" in error["message"]
     )
     assert read(client, tenant_a.investor, draft["id"]) == before
+
+
+def test_a_workbook_with_an_encrypted_part_is_refused(
+    client: TestClient, tenant_a: Any, bundled: Questionnaire, start_assessment: Start
+) -> None:
+    """Reading an encrypted member raises an error nothing caught, a 500 (the code review)."""
+    import struct
+
+    draft, etag = start_assessment()
+    before = read(client, tenant_a.investor, draft["id"])
+    data = bytearray(saved_bytes(template(client, tenant_a.investor, bundled.version)))
+    central = data.index(b"PK\x01\x02")
+    flags = struct.unpack_from("<H", data, central + 8)[0]
+    struct.pack_into("<H", data, central + 8, flags | 0x1)
+    response = import_xlsx(client, tenant_a.investor, draft["id"], bytes(data), etag)
+    assert response.status_code == 422, response.text
+    [error] = response.json()["errors"]
+    assert error["path"] == "file" and "is encrypted" in error["message"]
+    assert read(client, tenant_a.investor, draft["id"]) == before

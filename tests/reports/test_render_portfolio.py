@@ -445,13 +445,12 @@ ENDED_STAKE = OwnedCompany(
 
 def test_stakes_not_current_are_marked_in_the_details_with_their_dates() -> None:
     report = portfolio_report()
-    ended = ENDED_STAKE
     not_started = OwnedCompany(
         company_name="Example Future Vendor", owned_from=date(2026, 3, 1), current=False
     )
     flagged = report.flagged[0]
     flagged = flagged.model_copy(
-        update={"exposure_via": [*flagged.exposure_via, ended, not_started]}
+        update={"exposure_via": [*flagged.exposure_via, ENDED_STAKE, not_started]}
     )
     text = squashed("\n".join(page_texts(render(report.model_copy(update={"flagged": [flagged]})))))
     assert squashed("Example Former Vendor (2014 to 2019): ended, no longer counts") in text
@@ -558,9 +557,8 @@ def test_a_holding_scored_through_what_it_owns_names_that_stake_in_the_holdings_
     """An owner that sold one vendor and still holds another: the table showed only the stake
     that ended beside the score, as if the score came from it."""
     report = portfolio_report(holding_count=1)
-    ended = ENDED_STAKE
     holding = report.holdings[0].model_copy(
-        update={"scored_through": "Example Current Vendor", "stakes_not_counted": [ended]}
+        update={"scored_through": "Example Current Vendor", "stakes_not_counted": [ENDED_STAKE]}
     )
     text = squashed(
         "\n".join(page_texts(render(report.model_copy(update={"holdings": [holding]}))))

@@ -400,6 +400,8 @@ def _not_the_template(message: str) -> Invalid:
 # on their output, whatever size they declare.
 _EXCEL_COMPRESSIONS = frozenset({zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED})
 _UNPACK_STEP = 64 * 1024
+# The zip flag of an encrypted member (Python's zipfile cannot read one without a password).
+_ENCRYPTED = 0x1
 
 
 def _too_large(unpacked: int) -> PayloadTooLarge:
@@ -430,6 +432,12 @@ def _unpacked_copy(data: bytes) -> bytes:
                 raise _not_the_template(
                     f"the file is not an XLSX workbook: its part {odd.filename} is compressed "
                     "in a way Excel does not write"
+                )
+            locked = next((m for m in members if m.flag_bits & _ENCRYPTED), None)
+            if locked is not None:
+                raise _not_the_template(
+                    f"the file is not an XLSX workbook: its part {locked.filename} is "
+                    "encrypted; save the workbook without a password"
                 )
             declared = sum(member.file_size for member in members)
             if declared > MAX_UNPACKED_BYTES:

@@ -67,8 +67,9 @@ class QuestionnaireVersionSummary(BaseModel):
     title: str
     source: str = Field(description="bundled (from the questionnaires folder) or api")
     shared: bool = Field(
-        description="True for a bundled version, which every organisation sees; false for one "
-        "your organisation published, which only it sees"
+        description="True for a version every organisation sees (a bundled one, or one "
+        "published before versions became private that several organisations had used); "
+        "false for one your organisation published, which only it sees"
     )
     frozen: bool = Field(description="An assessment uses it: its content can never change")
     content_hash: str

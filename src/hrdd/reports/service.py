@@ -22,7 +22,12 @@ from hrdd.assessments import service as assessments
 from hrdd.assessments.models import Assessment
 from hrdd.auth.models import Organisation
 from hrdd.companies.models import Company, OwnershipLink
-from hrdd.companies.service import company_names, identifiers_of, listing_statuses
+from hrdd.companies.service import (
+    company_names,
+    identifiers_of,
+    link_current,
+    listing_statuses,
+)
 from hrdd.dates import iso_date
 from hrdd.db import in_chunks, utcnow
 from hrdd.errors import Conflict, NotFound
@@ -701,7 +706,11 @@ def _owners(session: Session, company_id: uuid.UUID) -> list[OwnerRow]:
     links = session.scalars(
         select(OwnershipLink)
         .where(OwnershipLink.company_id == company_id)
-        .order_by(OwnershipLink.start_date, OwnershipLink.owner_name, OwnershipLink.id)
+        .order_by(
+            OwnershipLink.start_date.asc().nulls_first(),
+            OwnershipLink.owner_name,
+            OwnershipLink.id,
+        )
     )
     return [
         OwnerRow(
@@ -711,8 +720,7 @@ def _owners(session: Session, company_id: uuid.UUID) -> list[OwnerRow]:
             owned_from=link.start_date,
             owned_until=link.end_date,
             dates_precision=DatePrecision(link.date_precision),
-            current=(link.start_date is None or link.start_date <= today)
-            and (link.end_date is None or link.end_date > today),
+            current=link_current(link, today),
             # Without its date: a link keeps no date precision, and a source known to the year
             # would print as if known to the day.
             source=EvidenceLink(

@@ -111,6 +111,12 @@ from hrdd.vocab import (
 )
 
 log = logging.getLogger("hrdd.scoring")
+
+
+class Unscorable(Conflict):
+    """An assessment or company whose inputs the rules in use cannot score (409)."""
+
+
 AUDIT_ENTITY = "ruleset_version"
 DRAFT_DELETED = "draft_deleted"
 ORGANISATION_ENTITY = "organisation"
@@ -914,7 +920,7 @@ def build_request(
             in_progress=_in_progress(subject),
         )
     except ValidationError as error:
-        raise Conflict(f"{_describe(subject)} cannot be scored: {error}") from None
+        raise Unscorable(f"{_describe(subject)} cannot be scored: {error}") from None
 
 
 def _in_progress(subject: Subject) -> bool:
@@ -933,7 +939,7 @@ def _run(request: ScoreRequest, subject: Subject) -> ScoreResult:
     try:
         return engine.score(request)
     except engine.ScoringInputError as error:
-        raise Conflict(f"{_describe(subject)} cannot be scored: {error}") from None
+        raise Unscorable(f"{_describe(subject)} cannot be scored: {error}") from None
 
 
 def inputs_key(request: ScoreRequest) -> str:
@@ -1626,7 +1632,7 @@ def _in_each(
         try:
             with database.session(TenantContext(organisation_id), write=True) as session:
                 rescored += rescore(session)
-        except Conflict as error:
+        except Unscorable as error:
             log.warning("organisation %s not rescored: %s", organisation_id, error.detail)
     return rescored
 
