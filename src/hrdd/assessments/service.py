@@ -57,7 +57,7 @@ from hrdd.errors import (
     PreconditionFailed,
     ProblemDetail,
 )
-from hrdd.evidence.content import known_on, listings_ended
+from hrdd.evidence.content import items_ended, known_on
 from hrdd.evidence.models import EvidenceItem
 from hrdd.http import PageParams, check_if_match, etag_for, paginate
 from hrdd.questionnaires import service as questionnaires
@@ -407,7 +407,7 @@ def prefilled_answers(
         )
         if known_on(item) <= today
     ]
-    ended = listings_ended(items)
+    ended = items_ended(items)
     answers: dict[str, dict[str, Any]] = {}
     for question in questions:
         types = {kind.value for kind in question.prefill_from_evidence}

@@ -173,37 +173,43 @@ def known_on(item: EvidenceItem) -> dt.date:
     return max(item.event_date, item.published_date or item.event_date)
 
 
-def listings_ended(items: Sequence[EvidenceItem]) -> dict[uuid.UUID, EvidenceItem | None]:
-    """The items among ``items`` no longer in force, each with the item that ended it: a list
-    entry closed by name or by a later removal from the same list, or any item marked
-    remediated (None: no item ended it). A removal that rests on the company's word alone
-    ends nothing, as in the default rules' score."""
+def items_ended(items: Sequence[EvidenceItem]) -> dict[uuid.UUID, EvidenceItem | None]:
+    """The items among ``items`` no longer in force, each with the item that ended it (the
+    first, when several did; None when it is only marked remediated): harm a remediation names
+    in ``closes``, a list entry a removal names or ends by being from the same list, and any
+    item marked remediated. A closing item ends only what it may (``closing_problem``) and
+    only what was known by then; one that rests on the company's word alone ends nothing, as
+    in the default rules' score (v3 on)."""
     ended: dict[uuid.UUID, EvidenceItem | None] = {
         item.id: None for item in items if item.status == EvidenceStatus.remediated.value
     }
     for closing in items:
         closing_type = EvidenceType(closing.type)
-        listed_type = LISTING_ENDED_BY.get(closing_type)
         if (
-            listed_type is None
+            closing_type not in CLOSING_EVIDENCE_TYPES
             or item_source_class(closing_type, closing.sources or ()) in THE_COMPANYS_WORD
         ):
             continue
-        by_name = {str(item.id) for item in items if str(item.id) in closing.closes}
+        listed_type = LISTING_ENDED_BY.get(closing_type)
         list_name = (closing.related_listing or {}).get("list_name")
         for item in items:
-            same_list = (
-                list_name is not None
-                and item.type == listed_type.value
-                and list_key((item.related_listing or {}).get("list_name") or "")
-                == list_key(list_name)
-                and known_on(item) <= known_on(closing)
+            item_type = EvidenceType(item.type)
+            may_end = (
+                item_type is listed_type
+                if listed_type is not None
+                else item_type not in LISTING_EVIDENCE_TYPES | CLOSING_EVIDENCE_TYPES
             )
+            if not may_end or known_on(item) > known_on(closing):
+                continue
+            named = str(item.id) in closing.closes
+            same_list = list_name is not None and list_key(
+                (item.related_listing or {}).get("list_name") or ""
+            ) == list_key(list_name)
+            if not (named or same_list):
+                continue
             earlier = ended.get(item.id)
-            if (str(item.id) in by_name or same_list) and (
-                earlier is None or known_on(closing) < known_on(earlier)
-            ):
-                ended[item.id] = closing  # the first removal that ended it
+            if earlier is None or known_on(closing) < known_on(earlier):
+                ended[item.id] = closing
     return ended
 
 

@@ -31,7 +31,7 @@ from hrdd.companies.service import (
 from hrdd.dates import iso_date
 from hrdd.db import in_chunks, utcnow
 from hrdd.errors import Conflict, NotFound
-from hrdd.evidence.content import CLOSING_EVIDENCE_TYPES, known_on, listings_ended
+from hrdd.evidence.content import CLOSING_EVIDENCE_TYPES, items_ended, known_on
 from hrdd.evidence.models import Commitment, EvidenceItem
 from hrdd.portfolios import service as portfolios
 from hrdd.portfolios.exports import ScoreRow, download_name
@@ -632,7 +632,7 @@ def _key_evidence(session: Session, company_ids: Sequence[uuid.UUID]) -> _KeyEvi
             company_items, key=lambda i: (-(i.severity or 0), -i.event_date.toordinal(), str(i.id))
         )
         # As known today: a removal dated later has not ended anything yet.
-        ended = listings_ended([item for item in company_items if known_on(item) <= today])
+        ended = items_ended([item for item in company_items if known_on(item) <= today])
         citations = []
         for item in ranked:
             for first in _citations(item.sources)[:1]:
