@@ -453,7 +453,7 @@ def _unpacked_copy(data: bytes) -> bytes:
                             raise _too_large(unpacked)
                         parts.append(step)
                 rebuilt.writestr(member.filename, b"".join(parts))
-    except (zipfile.BadZipFile, zlib.error, ValueError, EOFError, NotImplementedError) as exc:
+    except (zipfile.BadZipFile, zlib.error, ValueError, EOFError) as exc:
         raise _not_the_template("the file is not an XLSX workbook") from exc
     return copy.getvalue()
 

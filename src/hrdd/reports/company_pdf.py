@@ -25,6 +25,7 @@ from hrdd.reports.layout import (
     format_identifiers,
     format_score,
     methodology_section,
+    owned_period,
     paragraph,
     paragraph_table,
     rule_set_label,
@@ -35,7 +36,6 @@ from hrdd.reports.layout import (
 from hrdd.reports.schemas import (
     CompanyReport,
     EvidenceLink,
-    OwnerRow,
     RiskPoint,
     SayDoGapRow,
     ScoreSummary,
@@ -180,7 +180,7 @@ class _CompanyReportBuilder:
                     NO_VALUE
                     if owner.stake_percent is None
                     else f"{owner.stake_percent.normalize():f}%",
-                    _owned_period(owner),
+                    owned_period(owner.owned_from, owner.owned_until, owner.dates_precision),
                     Paragraph(
                         "<br/>".join(
                             part
@@ -481,16 +481,6 @@ def _answered_fact(report: CompanyReport) -> str:
             "which counts as a gap in practice, not as something known about the company"
         )
     return fact
-
-
-def _owned_period(owner: OwnerRow) -> str:
-    precision = owner.dates_precision
-    if owner.owned_from is None and owner.owned_until is None:
-        return "dates not recorded"
-    if owner.owned_until is None:
-        return f"since {format_date(owner.owned_from, precision)}"
-    start = "" if owner.owned_from is None else format_date(owner.owned_from, precision)
-    return f"{start} to {format_date(owner.owned_until, precision)}".strip()
 
 
 def _risk_series_caption(points: Sequence[RiskPoint]) -> str:

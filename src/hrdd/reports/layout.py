@@ -173,6 +173,17 @@ def format_date(day: date | None, precision: DatePrecision = DatePrecision.day) 
     return NO_VALUE if day is None else iso_date(day, precision)
 
 
+def owned_period(
+    owned_from: date | None, owned_until: date | None, precision: DatePrecision
+) -> str:
+    """A stake's period as far as its link knows it: 'since 2021-08', '2014 to 2019'."""
+    if owned_from is None and owned_until is None:
+        return "dates not recorded"
+    if owned_until is None:
+        return f"since {format_date(owned_from, precision)}"
+    return f"{format_date(owned_from, precision)} to {format_date(owned_until, precision)}"
+
+
 def format_identifiers(identifiers: Sequence[Identifier]) -> str:
     return "; ".join(f"{identifier.scheme} {identifier.value}" for identifier in identifiers)
 

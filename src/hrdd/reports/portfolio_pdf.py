@@ -26,13 +26,13 @@ from hrdd.reports.layout import (
     citation_markup,
     company_status_label,
     evidence_suffix,
-    format_date,
     format_identifiers,
     format_money,
     format_score,
     format_share,
     format_weight,
     methodology_section,
+    owned_period,
     paragraph,
     paragraph_table,
     rule_set_label,
@@ -309,16 +309,7 @@ class _PortfolioReportBuilder:
     def _ownership_line(self, owned: OwnedCompany) -> str:
         percent = owned.stake_percent
         stake = "" if percent is None else f", {percent.normalize():f}% stake"
-        precision = owned.dates_precision
-        if owned.owned_from is None and owned.owned_until is None:
-            period = "dates not recorded"
-        elif owned.owned_until is None:
-            period = f"since {format_date(owned.owned_from, precision)}"
-        else:
-            period = (
-                f"{format_date(owned.owned_from, precision)} to "
-                f"{format_date(owned.owned_until, precision)}"
-            )
+        period = owned_period(owned.owned_from, owned.owned_until, owned.dates_precision)
         line = f"{owned.company_name}{stake} ({period})"
         if owned.current:
             return line
