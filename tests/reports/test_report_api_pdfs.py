@@ -29,10 +29,13 @@ from tests.scoring.test_score_api_support import (
 
 from hrdd.companies.models import Company
 from hrdd.config import PROJECT_ROOT
-from hrdd.db import SYSTEM
+from hrdd.db import SYSTEM, TenantContext
 from hrdd.evidence.models import EvidenceItem
+from hrdd.portfolios import service as portfolios_service
 from hrdd.questionnaires.answers import NumberAnswer
 from hrdd.questionnaires.loader import load_questionnaire_file
+from hrdd.reports import service as reports_service
+from hrdd.reports.schemas import PageSize
 from hrdd.reports.service import SYNC_PORTFOLIO_REPORT_MAX_HOLDINGS, _answer_text
 from hrdd.vocab import DisclosureLevel, ListingStatus
 
@@ -540,6 +543,7 @@ def test_holdings_scored_on_evidence_alone_say_so_and_why(client, tenant_a, db, 
     assert (memento["band"], memento["assessment_status"]) == ("low", None)
     # NSO's shares are not listed: no vote to cast, in the API and the files as in the PDF.
     nso_row = next(h for h in held["holdings"] if h["name"] == "NSO Group")
+    assert nso_row["listing_status"] == "private"
     assert nso_row["action"] == "vote_or_file_resolution"
     assert "use governance rights" in nso_row["action_reason"]
     assert "vote against management" not in nso_row["action_reason"]
@@ -883,3 +887,27 @@ def test_key_evidence_says_when_a_listing_ended(client, tenant_a, db, content):
         )
         in detail
     )
+
+
+def test_key_evidence_is_in_force_as_of_the_risk_views_date(client, tenant_a, db, content):
+    """The report prints the risk view's date; its key evidence must be as of the same day. A
+    view dated before Sandvine's removal from the Entity List shows the listing in force."""
+    portfolio = create_portfolio(client, tenant_a.investor, name="Dated view")
+    assert upload(client, tenant_a.investor, portfolio, "name\nSandvine\n").status_code == 200
+    confirm_first_candidates(client, tenant_a.investor, portfolio)
+    tenant = TenantContext(organisation_id=tenant_a.organisation_id)
+    with db.session(tenant) as session:
+        row = portfolios_service.get_portfolio(session, uuid.UUID(portfolio))
+        risk = portfolios_service.portfolio_risk(session, row)
+        report_now = reports_service.portfolio_report_from_risk(session, row, risk, PageSize.a4)
+        before = risk.model_copy(update={"as_of": date(2024, 10, 1)})
+        report_before = reports_service.portfolio_report_from_risk(
+            session, row, before, PageSize.a4
+        )
+
+    def ended(report) -> list[str | None]:
+        return [e.no_longer_in_force for h in report.evidence_only for e in h.key_evidence]
+
+    assert any(note and note.startswith("Ended by: Sandvine removed") for note in ended(report_now))
+    assert report_before.report_date == date(2024, 10, 1)
+    assert not any(note and "Sandvine removed" in note for note in ended(report_before))

@@ -40,6 +40,7 @@ from hrdd.questionnaires.schemas import (
     NumberAnswerType,
     Question,
     Questionnaire,
+    ScoredQuestions,
     SingleChoiceAnswerType,
     TextAnswerType,
 )
@@ -189,22 +190,17 @@ def _operand_text(operand: Any) -> str:
     return str(operand)
 
 
-@dataclass(frozen=True, slots=True)
-class Scoring:
-    """What the template says about scoring: the questions that move the score and the rules
-    that decide it ("default v4"; None while no rule set is loaded)."""
-
-    scored: frozenset[str]
-    rules_label: str | None
-
-
-def describe_scoring(questionnaire: Questionnaire, question: Question, scoring: Scoring) -> str:
-    if question.id in scoring.scored:
+def describe_scoring(
+    questionnaire: Questionnaire, question: Question, scoring: ScoredQuestions
+) -> str:
+    if question.id in scoring.question_ids:
         return f"Scored (theme: {questionnaire.theme(question.theme).title})"
     return "Not scored: context for the analyst and the reports"
 
 
-def write_template(questionnaire: Questionnaire, scoring: Scoring, stream: BinaryIO) -> None:
+def write_template(
+    questionnaire: Questionnaire, scoring: ScoredQuestions, stream: BinaryIO
+) -> None:
     """Write the XLSX template of ``questionnaire`` to ``stream``, saying of each question
     whether ``scoring``'s rules score it."""
     workbook = Workbook()
@@ -260,7 +256,7 @@ def _keep_formulas_as_text(sheet: Worksheet) -> None:
                 cell.data_type = "s"
 
 
-def _write_about(sheet: Worksheet, questionnaire: Questionnaire, scoring: Scoring) -> None:
+def _write_about(sheet: Worksheet, questionnaire: Questionnaire, scoring: ScoredQuestions) -> None:
     rules = (
         f"under the rules your organisation uses ({scoring.rules_label})"
         if scoring.rules_label
@@ -365,7 +361,7 @@ def _add_validation(sheet: Worksheet, lists: _ListSheet, question: Question, row
     validation.add(f"{column_letter('answer')}{row}")
 
 
-def template_bytes(questionnaire: Questionnaire, scoring: Scoring) -> bytes:
+def template_bytes(questionnaire: Questionnaire, scoring: ScoredQuestions) -> bytes:
     buffer = io.BytesIO()
     write_template(questionnaire, scoring, buffer)
     return buffer.getvalue()

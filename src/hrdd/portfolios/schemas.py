@@ -23,6 +23,7 @@ from hrdd.vocab import (
     Confidence,
     DatePrecision,
     InvestorAction,
+    ListingStatus,
     RiskBand,
 )
 
@@ -216,6 +217,10 @@ class HoldingRisk(BaseModel):
     weight: Decimal | None = Field(description="Share of the portfolio used in the totals")
     company_id: uuid.UUID | None
     company_name: str | None
+    listing_status: ListingStatus | None = Field(
+        description="Whether the holding's company has listed shares (only then is there a "
+        "shareholder vote to use); None while the holding has no company"
+    )
     resolution: HoldingResolution
     assessed: bool = Field(description="False: unassessed exposure")
     unassessed_reason: str | None

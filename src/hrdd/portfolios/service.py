@@ -657,11 +657,10 @@ def _holding_risk(
     scores: dict[uuid.UUID, ScoreSummary],
     statuses: dict[uuid.UUID, str],
     owned: Sequence[OwnedLink],
-    *,
-    listed: bool,
+    listing_status: ListingStatus | None,
 ) -> HoldingRisk:
-    """``listed``: whether the holding's company has listed shares; for one that has not,
-    the action's reason names the investor's governance rights instead of a shareholder vote."""
+    """``listing_status``: the holding's company's; for one without listed shares, the
+    action's reason names the investor's governance rights instead of a shareholder vote."""
     company_name = names.get(holding.company_id) if holding.company_id else None
     own = scores.get(holding.company_id) if holding.company_id else None
     exposures = []
@@ -692,7 +691,11 @@ def _holding_risk(
     chosen, basis = best if best else (None, None)
     reason = None
     if chosen is not None:
-        reason = chosen.action_reason if listed else reason_for_unlisted(chosen.action_reason)
+        reason = (
+            chosen.action_reason
+            if listing_status is ListingStatus.listed
+            else reason_for_unlisted(chosen.action_reason)
+        )
         if basis is RiskBasis.ownership and through is not None:
             # The red flags and the band are the owned company's, not the holding's own.
             via = f" (through {', '.join(through.via)})" if through.via else ""
@@ -709,6 +712,7 @@ def _holding_risk(
         weight=weight,
         company_id=holding.company_id,
         company_name=company_name,
+        listing_status=listing_status,
         resolution=HoldingResolution(holding.resolution),
         assessed=chosen is not None,
         unassessed_reason=None if chosen else _unassessed_reason(holding, company_name),
@@ -852,11 +856,7 @@ def _risk_of(
     wanted = exposure.wanted
     scores = scoring.current_scores(session, wanted) if wanted else {}
     names = company_names(session, exposure.resolved)
-    listed = {
-        company_id
-        for company_id, status in listing_statuses(session, exposure.resolved).items()
-        if status is ListingStatus.listed
-    }
+    listings = listing_statuses(session, exposure.resolved)
     weights, share_basis = _effective_weights(holdings)
     statuses = _assessment_statuses(session, scores.values())
     items = [
@@ -867,7 +867,7 @@ def _risk_of(
             scores,
             statuses,
             owned.get(h.company_id, []) if h.company_id else [],
-            listed=h.company_id in listed,
+            listings.get(h.company_id) if h.company_id else None,
         )
         for h, weight in zip(holdings, weights, strict=True)
     ]

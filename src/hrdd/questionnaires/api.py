@@ -206,9 +206,8 @@ def read_questionnaire(
 def download_template(key: str, version: str, session: DbSession, _: Investor) -> Response:
     row = service.get_version(session, key, version)
     questionnaire = service.questionnaire_of(row)
-    scored = scoring.scored_questions(session, questionnaire)
     content = xlsx_template.template_bytes(
-        questionnaire, xlsx_template.Scoring(scored.question_ids, scored.rules_label)
+        questionnaire, scoring.scored_questions(session, questionnaire)
     )
     filename = f"{row.key}-{row.version}-template-{utcnow().date().isoformat()}.xlsx"
     return Response(

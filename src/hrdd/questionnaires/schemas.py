@@ -25,6 +25,7 @@ import hashlib
 import json
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from functools import cached_property
@@ -502,3 +503,12 @@ class Questionnaire(StrictModel):
             ensure_ascii=False,
         )
         return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class ScoredQuestions:
+    """Which questions of a questionnaire move the score under the rules an organisation
+    uses, and those rules' label ("default v4"); no label while no rule set is loaded."""
+
+    question_ids: frozenset[str]
+    rules_label: str | None

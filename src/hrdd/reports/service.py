@@ -614,9 +614,10 @@ class _KeyEvidence:
     titles: dict[str, str]  # per evidence ref, for the overrides
 
 
-def _key_evidence(session: Session, company_ids: Sequence[uuid.UUID]) -> _KeyEvidence:
-    """Per company, the first source of its most severe, most recent evidence items; and the
-    title of every evidence item of those companies."""
+def _key_evidence(session: Session, company_ids: Sequence[uuid.UUID], as_of: date) -> _KeyEvidence:
+    """Per company, the first source of its most severe, most recent evidence items, each
+    saying whether it was still in force on ``as_of`` (the risk view's date); and the title of
+    every evidence item of those companies."""
     items: dict[uuid.UUID, list[EvidenceItem]] = {}
     for chunk in in_chunks(sorted(set(company_ids))):
         for item in session.scalars(
@@ -626,13 +627,12 @@ def _key_evidence(session: Session, company_ids: Sequence[uuid.UUID]) -> _KeyEvi
         ):
             items.setdefault(item.company_id, []).append(item)
     found: dict[uuid.UUID, list[KeyEvidence]] = {}
-    today = _today()
     for company_id, company_items in items.items():
         ranked = sorted(
             company_items, key=lambda i: (-(i.severity or 0), -i.event_date.toordinal(), str(i.id))
         )
-        # As known today: a removal dated later has not ended anything yet.
-        ended = items_ended([item for item in company_items if known_on(item) <= today])
+        # As known on the risk view's date: a removal dated later had not ended anything yet.
+        ended = items_ended([item for item in company_items if known_on(item) <= as_of])
         citations = []
         for item in ranked:
             for first in _citations(item.sources)[:1]:
@@ -664,18 +664,6 @@ def _no_longer_in_force(
     if item.remediated_date is not None:
         return f"Marked remediated on {item.remediated_date.isoformat()}"
     return "Marked remediated"
-
-
-def _listing_statuses(
-    session: Session, holdings: Sequence[HoldingRisk]
-) -> dict[uuid.UUID, ListingStatus]:
-    return listing_statuses(session, {h.company_id for h in holdings if h.company_id})
-
-
-def _status_of(
-    holding: HoldingRisk, statuses: Mapping[uuid.UUID, ListingStatus]
-) -> ListingStatus | None:
-    return statuses.get(holding.company_id) if holding.company_id else None
 
 
 def _companies_with_drafts(session: Session) -> set[uuid.UUID]:
@@ -754,7 +742,6 @@ def _stakes_not_counted(holding: HoldingRisk) -> list[OwnedCompany]:
 def _flagged(
     holding: HoldingRisk,
     evidence: _KeyEvidence,
-    statuses: Mapping[uuid.UUID, ListingStatus],
     drafting: set[uuid.UUID],
 ) -> FlaggedHolding:
     if (
@@ -778,8 +765,8 @@ def _flagged(
         confidence=holding.confidence,
         action=holding.action,
         action_reason=holding.action_reason,
-        company_listed=_status_of(holding, statuses) is ListingStatus.listed,
-        listing_status=_status_of(holding, statuses),
+        company_listed=holding.listing_status is ListingStatus.listed,
+        listing_status=holding.listing_status,
         overrides=_overrides(holding.overrides, evidence.titles),
         exposure_via=[_owned_company(exposure) for exposure in holding.exposure_via],
         key_evidence=evidence.citations.get(holding.scored_company_id, [])
@@ -836,10 +823,9 @@ def portfolio_report_from_risk(
     )
     detailed = (*flagged, *medium, *evidence_only)
     evidence = _key_evidence(
-        session, [h.scored_company_id for h in detailed if h.scored_company_id]
+        session, [h.scored_company_id for h in detailed if h.scored_company_id], risk.as_of
     )
     version, _ = scoring.current_version(session)
-    statuses = _listing_statuses(session, risk.holdings)
     drafting = _companies_with_drafts(session)
     return PortfolioReport(
         portfolio_name=portfolio.name,
@@ -849,9 +835,9 @@ def portfolio_report_from_risk(
             id=risk.ruleset_id, version=str(risk.ruleset_version), content_hash=risk.ruleset_hash
         ),
         key_figures=_key_figures(risk),
-        flagged=[_flagged(h, evidence, statuses, drafting) for h in flagged],
-        medium=[_flagged(h, evidence, statuses, drafting) for h in medium],
-        evidence_only=[_flagged(h, evidence, statuses, drafting) for h in evidence_only],
+        flagged=[_flagged(h, evidence, drafting) for h in flagged],
+        medium=[_flagged(h, evidence, drafting) for h in medium],
+        evidence_only=[_flagged(h, evidence, drafting) for h in evidence_only],
         holdings=[
             HoldingRow(
                 name=h.name,
@@ -863,8 +849,8 @@ def portfolio_report_from_risk(
                 assessment_status=h.assessment_status,
                 confidence=h.confidence,
                 action=h.action,
-                company_listed=_status_of(h, statuses) is ListingStatus.listed,
-                listing_status=_status_of(h, statuses),
+                company_listed=h.listing_status is ListingStatus.listed,
+                listing_status=h.listing_status,
                 scored_through=_scored_through(h),
                 stakes_not_counted=_stakes_not_counted(h),
             )
@@ -877,7 +863,7 @@ def portfolio_report_from_risk(
                 value=h.market_value,
                 weight=h.weight,
                 reason=h.unassessed_reason or "not assessed",
-                listing_status=_status_of(h, statuses),
+                listing_status=h.listing_status,
                 stakes_not_counted=_stakes_not_counted(h),
             )
             for h in risk.holdings

@@ -61,7 +61,7 @@ from hrdd.errors import Conflict, Invalid, NotFound, PreconditionFailed, Problem
 from hrdd.evidence.models import Commitment, EvidenceItem
 from hrdd.http import PageParams, etag_for, paginate
 from hrdd.questionnaires import service as questionnaires
-from hrdd.questionnaires.schemas import Questionnaire
+from hrdd.questionnaires.schemas import Questionnaire, ScoredQuestions
 from hrdd.scoring import engine, freshness
 from hrdd.scoring.adapters import (
     CompanySite,
@@ -312,15 +312,6 @@ def in_use_id(session: Session) -> uuid.UUID | None:
     return chosen or default
 
 
-@dataclass(frozen=True, slots=True)
-class ScoredQuestions:
-    """Which questions of a questionnaire move the score under the rules an organisation
-    uses, and those rules' label ("default v4"); no label while no rule set is loaded."""
-
-    question_ids: frozenset[str]
-    rules_label: str | None
-
-
 def scored_questions(session: Session, questionnaire: Questionnaire) -> ScoredQuestions:
     """The questions of ``questionnaire`` scored under the organisation's rules in use: the
     disclosure and single-choice questions of scored themes, and the number questions of
@@ -328,9 +319,10 @@ def scored_questions(session: Session, questionnaire: Questionnaire) -> ScoredQu
     by_type = {
         question.id for question in questionnaire.questions if questionnaire.is_scored(question)
     }
-    if in_use_id(session) is None:
+    version_id = in_use_id(session)
+    if version_id is None:
         return ScoredQuestions(frozenset(by_type), None)
-    row, _ = current_version(session)
+    row = session.get_one(RuleSetVersion, version_id)
     ruleset = ruleset_of(row)
     numbers = {
         question.id
