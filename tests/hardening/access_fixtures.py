@@ -328,7 +328,7 @@ def _make_rulesets(client: TestClient, world: World) -> None:
     publish = client.post(
         f"{API}/rulesets/drafts/{published['id']}/publish",
         json={"make_current": False, "comment": f"Published {world.marker}"},
-        headers=headers,
+        headers={**headers, "If-Match": edited.headers["ETag"]},
     )
     world.published_ruleset_id = _ok(publish)["id"]
     draft = _ok(client.post(f"{API}/rulesets/{source}/drafts", headers=headers), 201)

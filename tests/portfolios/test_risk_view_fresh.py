@@ -23,6 +23,7 @@ from portfolio_helpers import (
     upload,
 )
 from tests.conftest import recent_evidence_body
+from tests.scoring.ruleset_helpers import choose, publish
 
 from hrdd.assessments.models import Assessment
 from hrdd.db import SYSTEM, TenantContext, utcnow
@@ -166,18 +167,14 @@ def test_choosing_another_rule_set_is_in_the_next_read(client, tenant_a, content
     ]
     created = client.post(f"{API}/rulesets/{default_id}/drafts", headers=tenant_a.analyst)
     assert created.status_code == 201, created.text
-    published = client.post(
-        f"{API}/rulesets/drafts/{created.json()['id']}/publish", headers=tenant_a.analyst
-    )
+    published = publish(client, tenant_a.analyst, created.json()["id"])
     assert published.status_code == 200, published.text
     chosen = view(client, tenant_a, portfolio)
     assert chosen["ruleset_version"] != first["ruleset_version"]
     # The content hash names the rules exactly, as GET /rulesets shows them.
     assert chosen["ruleset_hash"] == published.json()["content_hash"] != first["ruleset_hash"]
 
-    rolled_back = client.put(
-        f"{API}/rulesets/current", json={"version_id": default_id}, headers=tenant_a.analyst
-    )
+    rolled_back = choose(client, tenant_a.analyst, default_id)
     assert rolled_back.status_code == 200, rolled_back.text
     assert view(client, tenant_a, portfolio)["ruleset_version"] == first["ruleset_version"]
 

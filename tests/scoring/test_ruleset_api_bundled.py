@@ -11,6 +11,7 @@ from test_score_api_support import (
     assessed_company,
     load_rules,
 )
+from tests.scoring.ruleset_helpers import choose, follow_default, publish
 
 from hrdd.config import PROJECT_ROOT
 from hrdd.db import SYSTEM
@@ -89,15 +90,8 @@ def test_bad_file_names_file_and_path_and_writes_nothing(db, rules_dir, change, 
 def test_a_new_bundled_version_becomes_the_default(client, db, rules_dir, tenant_a, tenant_b):
     folder, settings = rules_dir
     load_rules(db, settings)
-    client.put(
-        "/api/v1/rulesets/current",
-        json={
-            "version_id": client.get("/api/v1/rulesets/current", headers=tenant_b.investor).json()[
-                "version"
-            ]["id"]
-        },
-        headers=tenant_b.analyst,
-    )
+    current = client.get("/api/v1/rulesets/current", headers=tenant_b.investor).json()
+    assert choose(client, tenant_b.analyst, current["version"]["id"]).status_code == 200
     write_variant(folder, "default-v2.yaml", lambda d: d.update(version=2))
     assert "rule set default v2 (default-v2.yaml): added" in service.load_bundled_rulesets(
         db, settings
@@ -110,11 +104,7 @@ def test_a_new_bundled_version_becomes_the_default(client, db, rules_dir, tenant
 
     # ... or goes back to following the default, which an investor reads in the history
     assert client.delete("/api/v1/rulesets/current", headers=tenant_b.investor).status_code == 403
-    back = client.delete(
-        "/api/v1/rulesets/current",
-        params={"comment": "back to the default"},
-        headers=tenant_b.analyst,
-    )
+    back = follow_default(client, tenant_b.analyst, "back to the default")
     assert back.status_code == 200, back.text
     assert (back.json()["version"]["version"], back.json()["chosen"]) == (2, False)
     b_current = client.get("/api/v1/rulesets/current", headers=tenant_b.investor).json()
@@ -124,7 +114,7 @@ def test_a_new_bundled_version_becomes_the_default(client, db, rules_dir, tenant
         ("ruleset_chosen", None),
         ("ruleset_choice_cleared", "back to the default"),
     ]
-    again = client.delete("/api/v1/rulesets/current", headers=tenant_b.analyst)
+    again = follow_default(client, tenant_b.analyst)
     assert again.json()["chosen"] is False  # following the default already: nothing recorded
     history = client.get("/api/v1/rulesets/current/history", headers=tenant_b.investor).json()
     assert len(history["items"]) == 2
@@ -154,9 +144,7 @@ def test_a_bundled_version_sharing_the_label_of_your_own_is_a_change_of_rules(
         headers={**tenant_a.analyst, "If-Match": draft.headers["ETag"]},
     )
     assert saved.status_code == 200, saved.text
-    published = client.post(
-        f"/api/v1/rulesets/drafts/{draft.json()['id']}/publish", headers=tenant_a.analyst
-    )
+    published = publish(client, tenant_a.analyst, draft.json()["id"])
     assert published.json()["version"] == 2
     score_url = f"/api/v1/assessments/{assessment}/score"
     assert client.get(score_url, headers=tenant_a.investor).status_code == 200
@@ -165,9 +153,7 @@ def test_a_bundled_version_sharing_the_label_of_your_own_is_a_change_of_rules(
     service.load_bundled_rulesets(db, settings)
     listed = client.get("/api/v1/rulesets", headers=tenant_a.investor).json()["items"]
     [bundled_v2] = [i for i in listed if i["version"] == 2 and i["shared"]]
-    chosen = client.put(
-        "/api/v1/rulesets/current", json={"version_id": bundled_v2["id"]}, headers=tenant_a.analyst
-    )
+    chosen = choose(client, tenant_a.analyst, bundled_v2["id"])
     assert chosen.status_code == 200, chosen.text
 
     body = client.get(score_url, headers=tenant_a.investor).json()

@@ -11,6 +11,7 @@ import uuid
 import yaml
 from test_ruleset_api_drafts import BASE, bundled_default, new_draft, put_draft
 from test_score_api_support import BUNDLED_DEFAULT_VERSIONS, NEWEST_DEFAULT, load_rules
+from tests.scoring.ruleset_helpers import publish
 
 from hrdd.config import PROJECT_ROOT
 from hrdd.db import TenantContext
@@ -89,9 +90,7 @@ def test_a_draft_edited_since_it_was_read_is_not_deleted(client, tenant_a, rules
 def test_published_versions_are_never_deleted(client, tenant_a, rules):
     default = bundled_default(client, tenant_a.investor)
     created = new_draft(client, tenant_a)
-    published = client.post(
-        f"{BASE}/drafts/{created.json()['id']}/publish", headers=tenant_a.analyst
-    )
+    published = publish(client, tenant_a.analyst, created.json()["id"])
     assert published.status_code == 200, published.text
     for version_id, etag in (
         (created.json()["id"], published.headers["ETag"]),
@@ -144,7 +143,7 @@ def test_a_draft_moves_up_when_another_is_published_first(client, db, tenant_a, 
     first, second = new_draft(client, tenant_a), new_draft(client, tenant_a)
     next_version = NEWEST_DEFAULT + 1
     assert first.json()["version"] == second.json()["version"] == next_version
-    published = client.post(f"{BASE}/drafts/{first.json()['id']}/publish", headers=tenant_a.analyst)
+    published = publish(client, tenant_a.analyst, first.json()["id"])
     assert published.status_code == 200, published.text
     assert published.json()["version"] == next_version
 
@@ -184,7 +183,7 @@ def test_a_draft_moves_up_when_another_is_published_first(client, db, tenant_a, 
 
     preview = client.post(f"{BASE}/drafts/{second.json()['id']}/preview", headers=tenant_a.analyst)
     assert preview.json()["draft_version"] == moved
-    final = client.post(f"{BASE}/drafts/{second.json()['id']}/publish", headers=tenant_a.analyst)
+    final = publish(client, tenant_a.analyst, second.json()["id"])
     assert final.status_code == 200, final.text
     assert final.json()["version"] == moved
 
@@ -192,7 +191,7 @@ def test_a_draft_moves_up_when_another_is_published_first(client, db, tenant_a, 
 def test_another_organisations_publication_does_not_move_a_draft(client, tenant_a, tenant_b, rules):
     mine = new_draft(client, tenant_a)
     theirs = new_draft(client, tenant_b)
-    client.post(f"{BASE}/drafts/{theirs.json()['id']}/publish", headers=tenant_b.analyst)
+    assert publish(client, tenant_b.analyst, theirs.json()["id"]).status_code == 200
     read = client.get(f"{BASE}/{mine.json()['id']}", headers=tenant_a.analyst).json()
     assert read["version"] == NEWEST_DEFAULT + 1
 

@@ -17,6 +17,7 @@ from test_score_api_support import (
     make_company,
     stored_score_count,
 )
+from tests.scoring.ruleset_helpers import choice_etag, choose, follow_default, publish
 
 from hrdd.db import TenantContext
 from hrdd.scoring import service as scoring
@@ -174,27 +175,80 @@ def test_publish_is_immutable_and_becomes_current(client, tenant_a, rules):
 def test_choose_and_roll_back(client, tenant_a, rules):
     default = bundled_default(client, tenant_a.investor)
     draft = new_draft(client, tenant_a).json()
-    not_yet = client.put(
-        f"{BASE}/current", json={"version_id": draft["id"]}, headers=tenant_a.analyst
-    )
+    not_yet = choose(client, tenant_a.analyst, draft["id"])
     assert not_yet.status_code == 409
-    client.post(
-        f"{BASE}/drafts/{draft['id']}/publish",
-        json={"make_current": False},
-        headers=tenant_a.analyst,
-    )
+    assert publish(client, tenant_a.analyst, draft["id"], make_current=False).status_code == 200
     assert bundled_default(client, tenant_a.investor)["id"] == default["id"]
-    chosen = client.put(f"{BASE}/current", json={"version_id": draft["id"]}, headers=tenant_a.admin)
+    chosen = choose(client, tenant_a.admin, draft["id"])
     assert chosen.status_code == 200, chosen.text
     assert bundled_default(client, tenant_a.investor)["id"] == draft["id"]
-    rolled_back = client.put(
-        f"{BASE}/current",
-        json={"version_id": default["id"], "comment": "back to the bundled rules"},
-        headers=tenant_a.analyst,
-    )
+    rolled_back = choose(client, tenant_a.analyst, default["id"], "back to the bundled rules")
     assert rolled_back.status_code == 200
     current = client.get(f"{BASE}/current", headers=tenant_a.investor).json()
     assert (current["version"]["id"], current["chosen"]) == (default["id"], True)
+
+
+def test_publishing_needs_the_revision_that_was_previewed(client, tenant_a, rules):
+    """An analyst previews a draft, a colleague edits it (every red-flag floor to 0, say):
+    publishing with the preview's ETag is refused, so nothing unreviewed becomes the rules in
+    use; without If-Match the publish is refused too (the analyst review)."""
+    created = new_draft(client, tenant_a)
+    draft_id = created.json()["id"]
+    preview = client.post(f"{BASE}/drafts/{draft_id}/preview", headers=tenant_a.analyst)
+    assert preview.status_code == 200, preview.text
+    previewed = preview.json()["draft_etag"]
+    assert previewed == preview.headers["ETag"] == created.headers["ETag"]
+
+    content = copy.deepcopy(created.json()["content"])
+    for rule in content["overrides"]:
+        rule["floor"] = 50
+    assert put_draft(client, tenant_a, draft_id, content, previewed).status_code == 200
+
+    url = f"{BASE}/drafts/{draft_id}/publish"
+    missing = client.post(url, headers=tenant_a.analyst)
+    assert missing.status_code == 428, missing.text
+    stale = client.post(url, headers={**tenant_a.analyst, "If-Match": previewed})
+    assert stale.status_code == 412, stale.text
+    assert client.get(f"{BASE}/{draft_id}", headers=tenant_a.analyst).json()["status"] == "draft"
+    assert bundled_default(client, tenant_a.investor)["id"] != draft_id
+
+    again = client.post(f"{BASE}/drafts/{draft_id}/preview", headers=tenant_a.analyst).json()
+    published = client.post(url, headers={**tenant_a.analyst, "If-Match": again["draft_etag"]})
+    assert published.status_code == 200, published.text
+    assert bundled_default(client, tenant_a.investor)["id"] == draft_id
+
+
+def test_choosing_the_rules_needs_the_choice_that_was_read(client, tenant_a, rules):
+    """Two analysts choose at once: the second, holding the ETag both read, gets 412 and the
+    first one's choice stands (the analyst review: five concurrent choices all won)."""
+    default = bundled_default(client, tenant_a.investor)
+    draft_id = new_draft(client, tenant_a).json()["id"]
+    assert publish(client, tenant_a.analyst, draft_id, make_current=False).status_code == 200
+    read = choice_etag(client, tenant_a.investor)
+    url = f"{BASE}/current"
+
+    missing = client.put(url, json={"version_id": draft_id}, headers=tenant_a.analyst)
+    assert missing.status_code == 428, missing.text
+    first = client.put(
+        url, json={"version_id": draft_id}, headers={**tenant_a.analyst, "If-Match": read}
+    )
+    assert first.status_code == 200, first.text
+    assert first.headers["ETag"] == choice_etag(client, tenant_a.investor) != read
+    second = client.put(
+        url, json={"version_id": default["id"]}, headers={**tenant_a.analyst, "If-Match": read}
+    )
+    assert second.status_code == 412, second.text
+    assert second.headers["ETag"] == first.headers["ETag"]
+    assert bundled_default(client, tenant_a.investor)["id"] == draft_id
+
+    stale_clear = client.delete(url, headers={**tenant_a.analyst, "If-Match": read})
+    assert stale_clear.status_code == 412, stale_clear.text
+    assert client.delete(url, headers=tenant_a.analyst).status_code == 428
+    cleared = follow_default(client, tenant_a.analyst)
+    assert cleared.status_code == 200, cleared.text
+    assert bundled_default(client, tenant_a.investor)["id"] == default["id"]
+    history = client.get(f"{url}/history", headers=tenant_a.investor).json()["items"]
+    assert [event["action"] for event in history] == ["ruleset_chosen", "ruleset_choice_cleared"]
 
 
 def test_investor_reads_but_cannot_edit(client, tenant_a, rules):
@@ -230,12 +284,12 @@ def test_other_tenant_never_sees_drafts_or_private_versions(client, tenant_a, te
     )
     assert put.status_code == 404
     assert client.post(f"{BASE}/drafts/{draft_id}/preview", headers=b).status_code == 404
-    assert client.post(f"{BASE}/drafts/{draft_id}/publish", headers=b).status_code == 404
+    assert publish(client, b, draft_id).status_code == 404
     assert draft_id not in [i["id"] for i in client.get(BASE, headers=b).json()["items"]]
 
-    client.post(f"{BASE}/drafts/{draft_id}/publish", headers=tenant_a.analyst)
+    assert publish(client, tenant_a.analyst, draft_id).status_code == 200
     assert client.get(f"{BASE}/{draft_id}", headers=b).status_code == 404
-    chosen = client.put(f"{BASE}/current", json={"version_id": draft_id}, headers=b)
+    chosen = choose(client, b, draft_id)
     assert chosen.status_code == 404
     b_current = client.get(f"{BASE}/current", headers=b).json()
     assert (b_current["version"]["shared"], b_current["chosen"]) == (True, False)

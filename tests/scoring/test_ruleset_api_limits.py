@@ -22,6 +22,7 @@ from test_score_api_support import (
     make_assessment,
     make_company,
 )
+from tests.scoring.ruleset_helpers import choose, publish
 
 from hrdd.config import PROJECT_ROOT
 from hrdd.db import SYSTEM, TenantContext
@@ -125,7 +126,7 @@ def test_the_largest_accepted_numbers_preview_and_publish(client, db, tenant_a, 
     preview = client.post(f"{BASE}/drafts/{draft['id']}/preview", headers=tenant_a.analyst)
     assert preview.status_code == 200, preview.text
     assert preview.json()["failed"] == 0
-    published = client.post(f"{BASE}/drafts/{draft['id']}/publish", headers=tenant_a.analyst)
+    published = publish(client, tenant_a.analyst, draft["id"])
     assert published.status_code == 200, published.text
     scored = client.get(f"/api/v1/assessments/{assessment}/score", headers=tenant_a.investor)
     assert scored.status_code == 200, scored.text
@@ -158,9 +159,9 @@ def test_a_draft_stored_before_the_checks_is_neither_previewed_nor_published(
     assert preview.status_code == 422, preview.text
     assert "themes.policy.weight" in [e["path"] for e in preview.json()["errors"]]
 
-    publish = client.post(f"{BASE}/drafts/{draft_id}/publish", headers=tenant_a.analyst)
-    assert publish.status_code == 422, publish.text
-    assert "themes.policy.weight" in [e["path"] for e in publish.json()["errors"]]
+    publishing = publish(client, tenant_a.analyst, draft_id)
+    assert publishing.status_code == 422, publishing.text
+    assert "themes.policy.weight" in [e["path"] for e in publishing.json()["errors"]]
     after = client.get(f"{BASE}/{draft_id}", headers=tenant_a.analyst).json()
     assert after["status"] == "draft"
     current = client.get(f"{BASE}/current", headers=tenant_a.investor).json()
@@ -180,7 +181,7 @@ def test_a_published_version_stored_before_the_checks_answers_409_not_500(
     default = bundled_default(client, tenant_a.investor)
     created = new_draft(client, tenant_a)
     version_id = created.json()["id"]
-    published = client.post(f"{BASE}/drafts/{version_id}/publish", headers=tenant_a.analyst)
+    published = publish(client, tenant_a.analyst, version_id)
     assert published.status_code == 200, published.text
     _store_content(db, tenant_a, version_id, _huge_weights)
 
@@ -192,9 +193,7 @@ def test_a_published_version_stored_before_the_checks_answers_409_not_500(
     assert scored.status_code == 409, scored.text
     assert "themes" in scored.json()["detail"] and "/rulesets/current" in scored.json()["detail"]
 
-    rolled_back = client.put(
-        f"{BASE}/current", json={"version_id": default["id"]}, headers=tenant_a.analyst
-    )
+    rolled_back = choose(client, tenant_a.analyst, default["id"])
     assert rolled_back.status_code == 200, rolled_back.text
     again = client.get(
         f"/api/v1/assessments/{assessment}/score?as_of={past}", headers=tenant_a.investor

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from test_score_api_support import answer_payloads, make_assessment, make_company
+from tests.scoring.ruleset_helpers import choose
 
 from hrdd.companies.models import Company
 from hrdd.db import SYSTEM
@@ -110,9 +111,7 @@ def test_under_rules_that_do_not_weigh_sources_the_inputs_hash_is_unchanged(
 
     listed = client.get("/api/v1/rulesets", headers=tenant_a.investor).json()["items"]
     [v1] = [item["id"] for item in listed if item["version"] == 1 and item["shared"]]
-    chosen = client.put(
-        "/api/v1/rulesets/current", json={"version_id": v1}, headers=tenant_a.analyst
-    )
+    chosen = choose(client, tenant_a.analyst, v1)
     assert chosen.status_code == 200, chosen.text
     lab = inputs_hash([LAB_REPORT])
     assert inputs_hash([POLICY_PAGE]) == lab

@@ -17,6 +17,7 @@ from test_score_api_support import (
     set_answer,
     stored_score_count,
 )
+from tests.scoring.ruleset_helpers import choose, publish
 
 from hrdd.db import TenantContext, utcnow
 from hrdd.scoring import service
@@ -170,7 +171,7 @@ def test_publishing_and_rolling_back_rescore_and_keep_history(client, db, tenant
         headers={**tenant_a.analyst, "If-Match": created.headers["ETag"]},
     )
     assert saved.status_code == 200, saved.text
-    published = client.post(f"{RULESETS}/drafts/{draft_id}/publish", headers=tenant_a.analyst)
+    published = publish(client, tenant_a.analyst, draft_id)
     assert published.status_code == 200, published.text
 
     items = history(client, tenant_a, assessment)
@@ -181,9 +182,7 @@ def test_publishing_and_rolling_back_rescore_and_keep_history(client, db, tenant
     assert "rule set changed" in items[1]["reason"]
     assert ("ruleset", "default") in {(e["kind"], e["ref"]) for e in items[1]["diff"]["entries"]}
 
-    rolled_back = client.put(
-        f"{RULESETS}/current", json={"version_id": default_id}, headers=tenant_a.analyst
-    )
+    rolled_back = choose(client, tenant_a.analyst, default_id)
     assert rolled_back.status_code == 200
     items = history(client, tenant_a, assessment)
     assert [i["ruleset_version_id"] for i in items] == [default_id, draft_id, default_id]

@@ -17,6 +17,7 @@ from test_score_api_support import (
     make_company,
 )
 from tests.conftest import recent_evidence_body
+from tests.scoring.ruleset_helpers import choose, publish
 
 from hrdd.assessments.models import Assessment
 from hrdd.db import TenantContext, utcnow
@@ -264,15 +265,11 @@ def test_choosing_another_rule_set_is_in_the_next_read(client, tenant_a, draft):
         headers=tenant_a.analyst | {"If-Match": created.headers["ETag"]},
     )
     assert saved.status_code == 200, saved.text
-    published = client.post(
-        f"{API}/rulesets/drafts/{created.json()['id']}/publish", headers=tenant_a.analyst
-    )
+    published = publish(client, tenant_a.analyst, created.json()["id"])
     assert published.status_code == 200, published.text
     assert read(client, tenant_a, draft)["ruleset_version_id"] == created.json()["id"]
 
-    rolled_back = client.put(
-        f"{API}/rulesets/current", json={"version_id": default_id}, headers=tenant_a.analyst
-    )
+    rolled_back = choose(client, tenant_a.analyst, default_id)
     assert rolled_back.status_code == 200, rolled_back.text
     again = read(client, tenant_a, draft)
     assert again["ruleset_version_id"] == default_id

@@ -11,7 +11,6 @@ from hrdd.dates import PlausibleDate
 from hrdd.deps import Analyst, CachedRead, DbSession, Investor, in_worker_thread
 from hrdd.errors import problem_responses
 from hrdd.http import (
-    IfMatch,
     PageParams,
     RequiredIfMatch,
     check_if_match,
@@ -36,8 +35,13 @@ router = APIRouter(tags=["scoring"])
 _READ_ERRORS = problem_responses(401, 403, 404, 409, 422)
 _WRITE_ERRORS = problem_responses(401, 403, 404, 409, 412, 413, 422, 428)
 _DELETE_ERRORS = problem_responses(401, 403, 404, 409, 412, 422, 428)
-# Writes that take no If-Match (creating, choosing): no 412 or 428.
+# Writes that take no If-Match (creating a draft): no 412 or 428.
 _NO_ETAG_WRITE_ERRORS = problem_responses(401, 403, 404, 409, 413, 422)
+_CHOICE_IF_MATCH = (
+    " Send the ETag of GET /rulesets/current as If-Match (428 without it, 412 when another "
+    "analyst changed the choice or a new default was loaded since you read it): the choice "
+    "rescores every holding of the organisation."
+)
 
 RuleSetDocument = Annotated[
     dict[str, Any],
@@ -80,39 +84,55 @@ def list_rulesets(
     response_model=CurrentRuleSet,
     responses=_READ_ERRORS,
 )
-def read_current(session: DbSession, _: Investor) -> CurrentRuleSet:
+def read_current(session: DbSession, _: Investor, response: Response) -> CurrentRuleSet:
     row, chosen = service.current_version(session)
+    response.headers["ETag"] = service.choice_etag(row.id, chosen=chosen)
     return CurrentRuleSet(version=service.to_summary(row, row.id), chosen=chosen)
 
 
 @router.put(
     "/rulesets/current",
     summary="Choose the published version your organisation scores with (an older one rolls "
-    "back); holdings are rescored",
+    "back; send If-Match); holdings are rescored",
+    description="409 for a draft (publish it first)." + _CHOICE_IF_MATCH,
     response_model=CurrentRuleSet,
-    responses=_NO_ETAG_WRITE_ERRORS,
+    responses=_WRITE_ERRORS,
 )
-def choose_current(data: ChooseRuleSet, session: DbSession, principal: Analyst) -> CurrentRuleSet:
+def choose_current(
+    data: ChooseRuleSet,
+    session: DbSession,
+    principal: Analyst,
+    response: Response,
+    if_match: RequiredIfMatch,
+) -> CurrentRuleSet:
     row = service.get_version(session, data.version_id)
+    service.ensure_published(row)
+    service.check_choice(session, if_match)
     service.choose_version(session, row, principal, data.comment)
+    response.headers["ETag"] = service.choice_etag(row.id, chosen=True)
     return CurrentRuleSet(version=service.to_summary(row, row.id), chosen=True)
 
 
 @router.delete(
     "/rulesets/current",
-    summary="Follow the bundled default rules again instead of a chosen version; holdings are "
-    "rescored if the rules change",
+    summary="Follow the bundled default rules again instead of a chosen version (send "
+    "If-Match); holdings are rescored if the rules change",
+    description=_CHOICE_IF_MATCH.strip(),
     response_model=CurrentRuleSet,
-    responses=_NO_ETAG_WRITE_ERRORS,
+    responses=_DELETE_ERRORS,
 )
 def follow_default(
     session: DbSession,
     principal: Analyst,
+    response: Response,
+    if_match: RequiredIfMatch,
     comment: Annotated[
         str | None, Query(max_length=2000, description="Why, for the audit trail")
     ] = None,
 ) -> CurrentRuleSet:
+    service.check_choice(session, if_match)
     row = service.follow_default(session, principal, comment)
+    response.headers["ETag"] = service.choice_etag(row.id, chosen=False)
     return CurrentRuleSet(version=service.to_summary(row, row.id), chosen=False)
 
 
@@ -229,15 +249,21 @@ def delete_draft(
     response_model=PreviewOut,
     responses=_READ_ERRORS,
 )
-def preview_draft(draft_id: uuid.UUID, session: DbSession, _: Analyst) -> PreviewOut:
+def preview_draft(
+    draft_id: uuid.UUID, session: DbSession, _: Analyst, response: Response
+) -> PreviewOut:
     draft = service.get_draft(session, draft_id, to_preview=True)
-    return service.preview_draft(session, draft)
+    response.headers["ETag"] = _etag(draft)
+    return service.preview_draft(session, draft, _etag(draft))
 
 
 @router.post(
     "/rulesets/drafts/{draft_id}/publish",
-    summary="Publish a draft as an immutable version (If-Match optional); by default your "
+    summary="Publish a draft as an immutable version (send If-Match); by default your "
     "organisation then scores with it",
+    description="Send as If-Match the ETag the preview gave (`draft_etag`): the draft is "
+    "published only if its rules are still those you previewed (412 after any edit since, "
+    "428 without If-Match). 409 for a version already published.",
     response_model=RuleSetVersionOut,
     responses=_WRITE_ERRORS,
 )
@@ -246,12 +272,12 @@ def publish_draft(
     session: DbSession,
     principal: Analyst,
     response: Response,
+    if_match: RequiredIfMatch,
     data: Annotated[PublishDraft | None, Body()] = None,
-    if_match: IfMatch = None,
 ) -> RuleSetVersionOut:
     options = data or PublishDraft()
     draft = service.get_draft(session, draft_id)
-    check_if_match(if_match, _etag(draft), required=False)
+    check_if_match(if_match, _etag(draft), required=True)
     service.publish_draft(
         session, draft, principal, make_current=options.make_current, comment=options.comment
     )

@@ -120,6 +120,10 @@ class PreviewOut(BaseModel):
     saved."""
 
     draft_id: uuid.UUID
+    draft_etag: str = Field(
+        description="The draft's revision this preview scored (also the ETag header): send it "
+        "as If-Match to publish, so what is published is what was previewed"
+    )
     draft_version: int
     current_id: uuid.UUID
     current_key: str

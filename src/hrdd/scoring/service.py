@@ -59,7 +59,7 @@ from hrdd.db import (
 )
 from hrdd.errors import Conflict, Invalid, NotFound, PreconditionFailed, ProblemDetail
 from hrdd.evidence.models import Commitment, EvidenceItem
-from hrdd.http import PageParams, etag_for, paginate
+from hrdd.http import PageParams, check_if_match, etag_for, paginate
 from hrdd.questionnaires import service as questionnaires
 from hrdd.questionnaires.schemas import Questionnaire, ScoredQuestions
 from hrdd.scoring import engine, freshness
@@ -303,6 +303,25 @@ def current_version(session: Session) -> tuple[RuleSetVersion, bool]:
     if version_id is None:
         raise _no_rule_set()
     return session.get_one(RuleSetVersion, version_id), chosen is not None
+
+
+def choice_etag(version_id: uuid.UUID, *, chosen: bool) -> str:
+    """The ETag of the organisation's choice of rules: the version in use and whether it was
+    chosen, so a new bundled default changes it for an organisation that follows the default."""
+    return etag_for(version_id, 1 if chosen else 0)
+
+
+def check_choice(session: Session, if_match: str | None) -> None:
+    """412 unless ``if_match`` is the ETag of the choice as it stands (428 without one). The
+    organisation's row is locked first, so two analysts holding the same ETag cannot both
+    pass on PostgreSQL (SQLite writers already take turns)."""
+    session.execute(
+        select(Organisation.id)
+        .where(Organisation.id == _organisation_id(session))
+        .with_for_update()
+    )
+    row, chosen = current_version(session)
+    check_if_match(if_match, choice_etag(row.id, chosen=chosen), required=True)
 
 
 def in_use_id(session: Session) -> uuid.UUID | None:
@@ -648,12 +667,17 @@ def version_history(
     return audit.history(session, AUDIT_ENTITY, [version_id], page)
 
 
+def ensure_published(row: RuleSetVersion) -> None:
+    """409 for a draft: only a published version can be chosen."""
+    if row.status != RuleSetStatus.published:
+        raise Conflict(f"rule set {row.key} v{row.version} is a draft; publish it first")
+
+
 def choose_version(
     session: Session, row: RuleSetVersion, actor: Principal, comment: str | None
 ) -> RuleSetVersion:
     """Make a published version the organisation's; its holdings are rescored with it."""
-    if row.status != RuleSetStatus.published:
-        raise Conflict(f"rule set {row.key} v{row.version} is a draft; publish it first")
+    ensure_published(row)
     return _set_choice(session, actor, row.id, RULESET_CHOSEN, comment)
 
 
@@ -2128,10 +2152,11 @@ def methodology(ruleset: RuleSet, theme_titles: Mapping[str, str] | None = None)
 # --- preview ---------------------------------------------------------------------------------
 
 
-def preview_draft(session: Session, draft: RuleSetVersion) -> PreviewOut:
+def preview_draft(session: Session, draft: RuleSetVersion, draft_etag: str) -> PreviewOut:
     """Every score of the organisation made today with its current version and with the
     draft: each live assessment's, and the evidence-only score of every company it holds
-    unassessed (rescoring after a publish covers the same). Nothing is stored."""
+    unassessed (rescoring after a publish covers the same). Nothing is stored.
+    ``draft_etag`` names the draft's revision previewed, for the publish's If-Match."""
     current, _ = current_version(session)
     old_rules, new_rules = ruleset_of(current), _draft_rules(session, draft)
     today = utcnow().date()
@@ -2208,6 +2233,7 @@ def preview_draft(session: Session, draft: RuleSetVersion) -> PreviewOut:
     changes = [item.change for item in items if item.change is not None]
     return PreviewOut(
         draft_id=draft.id,
+        draft_etag=draft_etag,
         draft_version=_next_version(session, draft.key),
         current_id=current.id,
         current_key=current.key,
