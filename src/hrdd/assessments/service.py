@@ -388,9 +388,10 @@ def prefilled_answers(
     """Answers to the questions the questionnaire pre-fills from the evidence registry
     (``prefill_from_evidence``), from the items of the company the organisation sees and that
     are known today: a disclosure question is answered 'full' when such an item is in force
-    (EU4: a listing not ended), a number question with how many there are (R1: forensic
-    findings), each citing the items' sources. Nothing is pre-filled where the registry holds
-    nothing: 'no listing' or '0' needs the investor's own check, as the guidance says."""
+    (EU4: a listing not ended), a number question with how many are on record (R1: forensic
+    findings, remedied or not), each citing the items' sources. Nothing is pre-filled where
+    the registry holds nothing: 'no listing' or '0' needs the investor's own check, as the
+    guidance says."""
     questions = [q for q in questionnaire.questions if q.prefill_from_evidence]
     if not questions:
         return {}
@@ -411,7 +412,15 @@ def prefilled_answers(
     answers: dict[str, dict[str, Any]] = {}
     for question in questions:
         types = {kind.value for kind in question.prefill_from_evidence}
-        found = [item for item in items if item.type in types and item.id not in ended]
+        # A disclosure asks what is in force (EU4: a listing not ended); a count asks what is
+        # on record (R1: a finding the company later remedied was still an allegation, and
+        # its response to it is what R2 and R3 ask about).
+        in_force_only = isinstance(question.answer_type, DisclosureAnswerType)
+        found = [
+            item
+            for item in items
+            if item.type in types and not (in_force_only and item.id in ended)
+        ]
         payload = _prefill_payload(question, found, today)
         if payload is not None:
             answers[question.id] = payload
