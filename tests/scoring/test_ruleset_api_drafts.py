@@ -21,7 +21,7 @@ from tests.scoring.ruleset_helpers import choice_etag, choose, follow_default, p
 
 from hrdd.db import TenantContext
 from hrdd.scoring import service as scoring
-from hrdd.vocab import DisclosureLevel
+from hrdd.vocab import AssessmentStatus, DisclosureLevel
 
 BASE = "/api/v1/rulesets"
 
@@ -346,6 +346,51 @@ def test_preview_includes_companies_held_on_their_evidence_alone(client, db, ten
     )
     assert item["error"] is None, item["error"]
     assert item["change"] > 0 and body["risk_up"] == 1
+
+
+def test_preview_says_which_score_stands_for_each_company(client, db, tenant_a, rules):
+    """A company held unassessed while a draft of it is being written has two scores in the
+    preview: the draft's, which stands for nothing, and the evidence-only one that portfolios
+    and reports use. `standing` counts it once (the analyst review: the totals counted 10
+    companies' scores as 16 moves)."""
+    _, questionnaire = bundled_questionnaire(db)
+    company = make_company(db, "Half Assessed plc")
+    add_incident(
+        db,
+        company,
+        event_date=dt.date(2024, 1, 10),
+        severity=3,
+        affected_groups=("general_public",),
+    )
+    with db.session(TenantContext(tenant_a.organisation_id), write=True) as session:
+        assert company in scoring.current_scores(session, [company])
+    draft_assessment = make_assessment(
+        db,
+        tenant_a.organisation_id,
+        company,
+        answer_payloads(questionnaire, DisclosureLevel.partial),
+        status=AssessmentStatus.draft,
+    )
+
+    created = new_draft(client, tenant_a)
+    content = copy.deepcopy(created.json()["content"])
+    content["severity"]["3"]["points"] = content["severity"]["3"]["points"] + 20
+    content["themes"]["policy"]["weight"] = 40
+    saved = put_draft(client, tenant_a, created.json()["id"], content, created.headers["ETag"])
+    assert saved.status_code == 200, saved.text
+    body = client.post(
+        f"{BASE}/drafts/{created.json()['id']}/preview", headers=tenant_a.analyst
+    ).json()
+    by_basis = {item["basis"]: item for item in body["items"]}
+    assert by_basis["assessment"]["assessment_id"] == str(draft_assessment)
+    assert by_basis["assessment"]["stands_for_company"] is False
+    assert by_basis["evidence_only"]["stands_for_company"] is True
+    assert (body["companies"], len(body["items"])) == (1, 2)
+    assert body["risk_up"] + body["risk_down"] + body["unchanged"] == 2
+    standing = body["standing"]
+    assert standing["companies"] == 1
+    assert standing["risk_up"] + standing["risk_down"] + standing["unchanged"] == 1
+    assert standing["risk_up"] == 1  # the evidence-only score rises with severity 3's points
 
 
 def test_preview_compares_old_and_new_and_saves_nothing(client, db, tenant_a, rules):

@@ -109,9 +109,27 @@ class PreviewItem(BaseModel):
         default=None, description="The same under the draft: what investors would be told to do"
     )
     action_changed: bool = False
+    stands_for_company: bool = Field(
+        description="Whether this is the score portfolios and reports use for the company: "
+        "its newest final (else submitted) assessment's, or its evidence-only score when it "
+        "has neither. A draft's score stands for nothing until it is submitted."
+    )
     error: str | None = Field(
         default=None, description="Why this assessment could not be scored with one of the sets"
     )
+
+
+class PreviewCounts(BaseModel):
+    """The preview counted over the scores that stand for companies: one per company, as
+    portfolios and reports would show them once the draft is published."""
+
+    companies: int
+    band_changes: int
+    action_changes: int
+    risk_up: int
+    risk_down: int
+    unchanged: int
+    failed: int
 
 
 class PreviewOut(BaseModel):
@@ -132,12 +150,19 @@ class PreviewOut(BaseModel):
     assessments: int
     evidence_only: int = Field(description="Companies scored on their evidence alone")
     companies: int
-    band_changes: int
+    band_changes: int = Field(
+        description="Scores whose band would change. This and the counts below count scores, "
+        "and a company can have two (a draft's, and the evidence-only one that stands for it): "
+        "`standing` counts each company once"
+    )
     action_changes: int = Field(description="Scores whose recommended action would change")
     risk_up: int
     risk_down: int
     unchanged: int
     failed: int
+    standing: PreviewCounts = Field(
+        description="The same counts over the scores that stand for companies (one each)"
+    )
     mean_change: float | None
     biggest_movers: list[PreviewItem] = Field(description="Largest changes either way, first")
     items: list[PreviewItem] = Field(description="Every score, largest change first")

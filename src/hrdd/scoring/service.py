@@ -89,6 +89,7 @@ from hrdd.scoring.schemas import (
     MethodologyEntry,
     MethodologySection,
     OverrideView,
+    PreviewCounts,
     PreviewItem,
     PreviewOut,
     RuleSetVersionOut,
@@ -2196,6 +2197,7 @@ def preview_draft(session: Session, draft: RuleSetVersion, draft_etag: str) -> P
         except Conflict as error:
             return request, None, f"{rules.id} v{rules.version}: {error.detail}"
 
+    standing = _representative(assessments)
     items = []
     for subject in subjects:
         request, before, old_error = outcome(old_rules, subject, None)
@@ -2226,6 +2228,9 @@ def preview_draft(session: Session, draft: RuleSetVersion, draft_etag: str) -> P
                 old_action=old_action,
                 new_action=new_action,
                 action_changed=change is not None and old_action is not new_action,
+                # Evidence-only subjects are made only for companies with no standing assessment.
+                stands_for_company=assessment is None
+                or standing.get(subject.company_id) is assessment,
                 error="; ".join(e for e in (old_error, new_error) if e) or None,
             )
         )
@@ -2241,13 +2246,8 @@ def preview_draft(session: Session, draft: RuleSetVersion, draft_etag: str) -> P
         as_of=today,
         assessments=len(assessments),
         evidence_only=len(items) - len(assessments),
-        companies=len({item.company_id for item in items}),
-        band_changes=sum(1 for item in items if item.band_changed),
-        action_changes=sum(1 for item in items if item.action_changed),
-        risk_up=sum(1 for change in changes if change > 0),
-        risk_down=sum(1 for change in changes if change < 0),
-        unchanged=sum(1 for change in changes if change == 0),
-        failed=len(items) - len(changes),
+        **_preview_counts(items).model_dump(),
+        standing=_preview_counts([item for item in items if item.stands_for_company]),
         mean_change=round(sum(changes) / len(changes), 2) if changes else None,
         biggest_movers=[item for item in items if item.change][:BIGGEST_MOVERS],
         items=items,
@@ -2263,6 +2263,19 @@ def _draft_rules(session: Session, draft: RuleSetVersion) -> RuleSet:
     ruleset = validate_content(session, draft.content, f"draft {draft.id}")
     _parsed.put((draft.id, draft.content_hash), ruleset)
     return ruleset
+
+
+def _preview_counts(items: Sequence[PreviewItem]) -> PreviewCounts:
+    changes = [item.change for item in items if item.change is not None]
+    return PreviewCounts(
+        companies=len({item.company_id for item in items}),
+        band_changes=sum(1 for item in items if item.band_changed),
+        action_changes=sum(1 for item in items if item.action_changed),
+        risk_up=sum(1 for change in changes if change > 0),
+        risk_down=sum(1 for change in changes if change < 0),
+        unchanged=sum(1 for change in changes if change == 0),
+        failed=len(items) - len(changes),
+    )
 
 
 def _mover_order(item: PreviewItem) -> tuple[float, str, str]:
