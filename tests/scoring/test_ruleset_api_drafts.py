@@ -314,11 +314,11 @@ def test_a_number_rule_for_a_question_not_answered_with_a_number_is_refused(
     assert "P1" not in unchanged["content"]["number_rules"]
 
 
-def test_preview_includes_companies_held_on_their_evidence_alone(client, db, tenant_a, rules):
-    """A holding no one has assessed is scored on its evidence; a draft that changes how
-    evidence counts changes that score too, so the preview must show it."""
-    company = make_company(db, "Evidence Only plc")
-    # Not a red flag (no defenders or journalists), so nothing floors the score.
+def held_on_evidence_alone(db, tenant, name: str):
+    """A company with one severity-3 incident, held by ``tenant`` with no assessment: scored
+    on its evidence and stored. Not a red flag (no defenders or journalists), so nothing
+    floors the score."""
+    company = make_company(db, name)
     add_incident(
         db,
         company,
@@ -326,9 +326,15 @@ def test_preview_includes_companies_held_on_their_evidence_alone(client, db, ten
         severity=3,
         affected_groups=("general_public",),
     )
-    with db.session(TenantContext(tenant_a.organisation_id), write=True) as session:
+    with db.session(TenantContext(tenant.organisation_id), write=True) as session:
         assert company in scoring.current_scores(session, [company])  # held: scored and stored
+    return company
 
+
+def test_preview_includes_companies_held_on_their_evidence_alone(client, db, tenant_a, rules):
+    """A holding no one has assessed is scored on its evidence; a draft that changes how
+    evidence counts changes that score too, so the preview must show it."""
+    held_on_evidence_alone(db, tenant_a, "Evidence Only plc")
     created = new_draft(client, tenant_a)
     content = copy.deepcopy(created.json()["content"])
     content["severity"]["3"]["points"] = content["severity"]["3"]["points"] + 20
@@ -354,16 +360,7 @@ def test_preview_says_which_score_stands_for_each_company(client, db, tenant_a, 
     and reports use. `standing` counts it once (the analyst review: the totals counted 10
     companies' scores as 16 moves)."""
     _, questionnaire = bundled_questionnaire(db)
-    company = make_company(db, "Half Assessed plc")
-    add_incident(
-        db,
-        company,
-        event_date=dt.date(2024, 1, 10),
-        severity=3,
-        affected_groups=("general_public",),
-    )
-    with db.session(TenantContext(tenant_a.organisation_id), write=True) as session:
-        assert company in scoring.current_scores(session, [company])
+    company = held_on_evidence_alone(db, tenant_a, "Half Assessed plc")
     draft_assessment = make_assessment(
         db,
         tenant_a.organisation_id,
