@@ -686,3 +686,79 @@ def test_a_workbook_with_an_encrypted_part_is_refused(
     [error] = response.json()["errors"]
     assert error["path"] == "file" and "is encrypted" in error["message"]
     assert read(client, tenant_a.investor, draft["id"]) == before
+
+
+def test_an_assessments_template_shows_its_answers_and_imports_back_unchanged(
+    client: TestClient, tenant_a: Any, start_assessment: Start
+) -> None:
+    """The workbook names the company and shows every answer so far (each answer type), so
+    an investor edits what is there; imported back as it is, nothing changes."""
+    draft, etag = start_assessment()
+    saved = patch_answers(client, tenant_a.investor, draft["id"], ANSWERS, etag)
+    assert saved.status_code == 200, saved.text
+    response = client.get(url(draft["id"], "/template.xlsx"), headers=tenant_a.investor)
+    assert response.status_code == 200, response.text
+    disposition = response.headers["content-disposition"]
+    workbook = load_workbook(io.BytesIO(response.content))
+    about = {row[0]: row[1] for row in workbook["About"].iter_rows(values_only=True)}
+    assert about["company_id"] == draft["company_id"]
+    assert about["assessment_id"] == draft["id"]
+    assert about["company"] and about["company"].casefold().replace(" ", "-") in disposition
+    sheet = workbook["Answers"]
+    header = [cell.value for cell in sheet[1]]
+    shown = {
+        row[0]: dict(zip(header, row, strict=False))
+        for row in sheet.iter_rows(min_row=2, values_only=True)
+    }
+    assert shown["EX1"]["Answer"] == "interception, forensic_extraction"
+    assert shown["EX2"]["Answer"] == 40
+    assert (shown["P1"]["Answer"], shown["P1"]["Evidence URL"]) == ("partial", None)
+    assert (shown["P2"]["Answer"], shown["P2"]["Not-applicable reason"]) == (
+        "not_applicable",
+        "Test reason",
+    )
+    assert (shown["P3"]["Answer"], shown["P3"]["Comment"]) == (
+        "Reviewed by nobody independent.",
+        "Test",
+    )
+    assert shown["G1"]["Answer"] is None
+
+    before = read(client, tenant_a.investor, draft["id"])[0]["answers"]
+    back = import_xlsx(
+        client, tenant_a.investor, draft["id"], response.content, saved.headers["ETag"]
+    )
+    assert back.status_code == 200, back.text
+    assert set(back.json()["imported"]) == set(ANSWERS)
+    after = read(client, tenant_a.investor, draft["id"])[0]["answers"]
+    assert {q: a["payload"] for q, a in after.items()} == {
+        q: a["payload"] for q, a in before.items()
+    }
+
+
+def test_an_assessments_template_is_refused_by_another_companys_assessment(
+    client: TestClient, tenant_a: Any, bundled: Questionnaire, start_assessment: Start
+) -> None:
+    """Filled for Sandvine, imported into Paragon: 47 answers landed on the wrong company (the
+    investor review). The JSON import already refused this; the workbook now says whose it
+    is. A blank questionnaire template names no company and still fits any assessment."""
+    sandvine, sandvine_etag = start_assessment()
+    paragon, paragon_etag = start_assessment()
+    made_for_sandvine = client.get(url(sandvine["id"], "/template.xlsx"), headers=tenant_a.investor)
+    workbook = load_workbook(io.BytesIO(made_for_sandvine.content))
+    fill(workbook, "P3", Answer="PacketLogic DPI")
+    refused = import_xlsx(
+        client, tenant_a.investor, paragon["id"], saved_bytes(workbook), paragon_etag
+    )
+    assert refused.status_code == 422, refused.text
+    assert error_paths(refused) == {"file"}
+    assert sandvine["company_id"] in refused.json()["detail"]
+    assert read(client, tenant_a.investor, paragon["id"])[0]["answers"] == {}
+
+    own = import_xlsx(
+        client, tenant_a.investor, sandvine["id"], saved_bytes(workbook), sandvine_etag
+    )
+    assert own.status_code == 200, own.text
+    blank = template(client, tenant_a.investor, bundled.version)
+    fill(blank, "P3", Answer="PacketLogic DPI")
+    fits = import_xlsx(client, tenant_a.investor, paragon["id"], saved_bytes(blank), paragon_etag)
+    assert fits.status_code == 200, fits.text

@@ -156,6 +156,7 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("POST", "/assessments/{assessment_id}/reopen"): Access(INVESTOR, ("assessment_id",)),
     ("GET", "/assessments/{assessment_id}/history"): Access(INVESTOR, ("assessment_id",)),
     ("GET", "/assessments/{assessment_id}/export"): Access(INVESTOR, ("assessment_id",)),
+    ("GET", "/assessments/{assessment_id}/template.xlsx"): Access(INVESTOR, ("assessment_id",)),
     ("POST", "/assessments/{assessment_id}/import"): Access(
         INVESTOR, ("assessment_id",), body=_answers_document
     ),

@@ -34,7 +34,9 @@ from hrdd.db import utcnow
 from hrdd.deps import Analyst, DbSession, Investor, in_worker_thread
 from hrdd.errors import ProblemDetail, problem_responses
 from hrdd.http import IfMatch, PageParams, RequiredIfMatch, page_params
+from hrdd.portfolios.exports import download_name
 from hrdd.questionnaires.answers import AnswerError
+from hrdd.scoring import service as scoring
 from hrdd.vocab import AssessmentStatus
 
 router = APIRouter(prefix="/assessments", tags=["assessments"])
@@ -340,14 +342,53 @@ def import_answers(
     return ImportResult(assessment_id=assessment.id, imported=written, version=assessment.version)
 
 
+@router.get(
+    "/{assessment_id}/template.xlsx",
+    summary="Download this assessment's XLSX template, with its company and answers",
+    response_class=Response,
+    responses={
+        200: {
+            "content": {xlsx_template.XLSX_MEDIA_TYPE: {}},
+            "description": "The template workbook",
+        },
+        **problem_responses(401, 404, 409, 422),
+    },
+    description="The template of the assessment's questionnaire version, as GET "
+    "/api/v1/questionnaires/{key}/versions/{version}/template.xlsx gives it, with the "
+    "company named on the About sheet and the answers so far (pre-filled ones included) in "
+    "the Answer, Not-applicable reason and Comment columns; sources are not repeated, and an "
+    "import keeps them. Importing it into an assessment of another company is refused.",
+)
+def download_template(assessment_id: uuid.UUID, session: DbSession, _: Investor) -> Response:
+    assessment = service.get_assessment(session, assessment_id)
+    questionnaire = service.questionnaire_for(session, assessment)
+    subject = service.template_subject(session, assessment)
+    content = xlsx_template.template_bytes(
+        questionnaire, scoring.scored_questions(session, questionnaire), subject
+    )
+    filename = download_name(
+        f"{subject.company_name} {questionnaire.key} {questionnaire.version}",
+        "template",
+        utcnow().date(),
+        "xlsx",
+    )
+    return Response(
+        content,
+        media_type=xlsx_template.XLSX_MEDIA_TYPE,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
 @router.post(
     "/{assessment_id}/import.xlsx",
     summary="Import a filled XLSX template, all or nothing (If-Match required)",
     response_model=ImportResult,
     responses=_WRITE_ERRORS,
-    description="Multipart `file`: the template of this assessment's questionnaire version "
-    "(GET /api/v1/questionnaires/{key}/versions/{version}/template.xlsx) with answers filled "
-    "in. Rows with an empty answer are skipped. A row sets its answer and keeps what the "
+    description="Multipart `file`: this assessment's template (GET "
+    "/api/v1/assessments/{id}/template.xlsx), or the blank template of its questionnaire "
+    "version (GET /api/v1/questionnaires/{key}/versions/{version}/template.xlsx), with answers "
+    "filled in. A template made for an assessment of another company is a 422 at `file`. "
+    "Rows with an empty answer are skipped. A row sets its answer and keeps what the "
     "answer already holds: its evidence sources (the row's source is added unless already "
     "cited) and its comment unless the row gives one; remove those through the API. A "
     "workbook that is not that template is a 422 at `file`; problems in rows are reported as "
@@ -365,6 +406,7 @@ def import_xlsx(
     assessment = service.get_assessment(session, assessment_id)
     data = read_limited(file.file, _settings(request).max_upload_bytes)
     filled = xlsx_template.read_template(data, service.questionnaire_for(session, assessment))
+    service.check_template_company(assessment, filled)
 
     def locate(error: AnswerError) -> ProblemDetail:
         row = filled.rows[error.question_id]

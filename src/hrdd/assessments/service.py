@@ -45,6 +45,7 @@ from hrdd.assessments.schemas import (
     ValidationProblem,
     ValidationState,
 )
+from hrdd.assessments.xlsx import FilledTemplate, TemplateSubject
 from hrdd.audit import service as audit
 from hrdd.auth.service import Principal
 from hrdd.companies import service as companies
@@ -530,6 +531,29 @@ def kept_on_import(
             result["evidence"] = sources
         merged[question_id] = result
     return merged
+
+
+def template_subject(session: Session, assessment: Assessment) -> TemplateSubject:
+    """What a template made for ``assessment`` names and shows: its company and answers."""
+    return TemplateSubject(
+        assessment_id=assessment.id,
+        company_id=assessment.company_id,
+        company_name=companies.company_name(session, assessment.company_id),
+        answers={qid: row.payload for qid, row in answer_rows(session, assessment.id).items()},
+    )
+
+
+def check_template_company(assessment: Assessment, filled: FilledTemplate) -> None:
+    """A template made for one company's assessment is not evidence about another: 422 at
+    `file` (a blank questionnaire template names no company and fits any)."""
+    if filled.company_id is not None and filled.company_id != str(assessment.company_id):
+        raise Invalid.at(
+            "file",
+            f"the template was made for an assessment of {filled.company_name or 'another company'}"
+            f" (company {filled.company_id}), and this assessment is of company "
+            f"{assessment.company_id}; download this assessment's template "
+            f"(GET /api/v1/assessments/{assessment.id}/template.xlsx)",
+        )
 
 
 def _same_source(one: Mapping[str, Any], other: Mapping[str, Any]) -> bool:

@@ -2,7 +2,8 @@
 
 The template has an `Answers` sheet with one row per question (id, section, text, guidance,
 answer type and whether it is scored, allowed values, conditions) and the columns to fill in;
-an `About` sheet naming the questionnaire key and version and the template format; and a
+an `About` sheet naming the questionnaire key and version and the template format (and, for
+a template made for one assessment, its company, whose answers the Answers sheet shows); and a
 hidden `Lists` sheet that feeds the drop-down lists of disclosure and single-choice answers.
 
 Reading checks that the workbook is this template (format marker, questionnaire, header row)
@@ -14,9 +15,10 @@ from __future__ import annotations
 
 import io
 import re
+import uuid
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -47,6 +49,7 @@ from hrdd.questionnaires.schemas import (
 from hrdd.vocab import AnswerSource
 
 TEMPLATE_FORMAT = "hrdd-assessment-template/2"
+XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 ANSWERS_SHEET = "Answers"
 ABOUT_SHEET = "About"
 LISTS_SHEET = "Lists"
@@ -198,15 +201,30 @@ def describe_scoring(
     return "Not scored: context for the analyst and the reports"
 
 
+@dataclass(frozen=True)
+class TemplateSubject:
+    """The assessment a template is made for: the About sheet names its company (an import
+    into another company's assessment is refused) and the Answers sheet shows its answers."""
+
+    assessment_id: uuid.UUID
+    company_id: uuid.UUID
+    company_name: str
+    answers: Mapping[str, Mapping[str, Any]]  # stored payloads by question id
+
+
 def write_template(
-    questionnaire: Questionnaire, scoring: ScoredQuestions, stream: BinaryIO
+    questionnaire: Questionnaire,
+    scoring: ScoredQuestions,
+    stream: BinaryIO,
+    subject: TemplateSubject | None = None,
 ) -> None:
     """Write the XLSX template of ``questionnaire`` to ``stream``, saying of each question
-    whether ``scoring``'s rules score it."""
+    whether ``scoring``'s rules score it; for ``subject``, naming its company and showing its
+    answers."""
     workbook = Workbook()
     answers = workbook.active
     answers.title = ANSWERS_SHEET
-    _write_about(workbook.create_sheet(ABOUT_SHEET), questionnaire, scoring)
+    _write_about(workbook.create_sheet(ABOUT_SHEET), questionnaire, scoring, subject)
     lists_sheet = workbook.create_sheet(LISTS_SHEET)
     lists_sheet.sheet_state = "hidden"
     lists = _ListSheet(lists_sheet)
@@ -232,6 +250,9 @@ def write_template(
                 describe_condition(question.show_if),
             ]
         )
+        if subject is not None and question.id in subject.answers:
+            for key, value in _answer_cells(question, subject.answers[question.id]).items():
+                answers[f"{column_letter(key)}{row}"] = value
         for cell in answers[row]:
             cell.alignment = Alignment(wrap_text=True, vertical="top")
         for key in INPUT_COLUMNS:
@@ -256,7 +277,34 @@ def _keep_formulas_as_text(sheet: Worksheet) -> None:
                 cell.data_type = "s"
 
 
-def _write_about(sheet: Worksheet, questionnaire: Questionnaire, scoring: ScoredQuestions) -> None:
+def _answer_cells(question: Question, payload: Mapping[str, Any]) -> dict[str, Any]:
+    """A stored answer as the template's Answer, Not-applicable reason and Comment cells read
+    it back (sources are not written: an import keeps the sources an answer cites)."""
+    answer_type = question.answer_type
+    cells: dict[str, Any] = {}
+    match answer_type:
+        case DisclosureAnswerType():
+            cells["answer"] = payload["level"]
+            cells["not_applicable_reason"] = payload.get("not_applicable_reason")
+        case MultipleChoiceAnswerType():
+            cells["answer"] = ", ".join(payload["values"]) or NONE_SELECTED
+        case NumberAnswerType():
+            number = Decimal(str(payload["value"]))
+            cells["answer"] = int(number) if number == number.to_integral_value() else number
+        case DateAnswerType():
+            cells["answer"] = date.fromisoformat(str(payload["value"]))
+        case _:
+            cells["answer"] = payload["value"]
+    cells["comment"] = payload.get("comment")
+    return {key: value for key, value in cells.items() if value is not None}
+
+
+def _write_about(
+    sheet: Worksheet,
+    questionnaire: Questionnaire,
+    scoring: ScoredQuestions,
+    subject: TemplateSubject | None,
+) -> None:
     rules = (
         f"under the rules your organisation uses ({scoring.rules_label})"
         if scoring.rules_label
@@ -287,6 +335,12 @@ def _write_about(sheet: Worksheet, questionnaire: Questionnaire, scoring: Scored
             "whatever is answered here.",
         ),
     ]
+    if subject is not None:
+        rows[4:4] = [
+            ("company", subject.company_name),
+            ("company_id", str(subject.company_id)),
+            ("assessment_id", str(subject.assessment_id)),
+        ]
     for key, value in rows:
         sheet.append([key, value])
     sheet.column_dimensions["A"].width = 24
@@ -361,9 +415,13 @@ def _add_validation(sheet: Worksheet, lists: _ListSheet, question: Question, row
     validation.add(f"{column_letter('answer')}{row}")
 
 
-def template_bytes(questionnaire: Questionnaire, scoring: ScoredQuestions) -> bytes:
+def template_bytes(
+    questionnaire: Questionnaire,
+    scoring: ScoredQuestions,
+    subject: TemplateSubject | None = None,
+) -> bytes:
     buffer = io.BytesIO()
-    write_template(questionnaire, scoring, buffer)
+    write_template(questionnaire, scoring, buffer, subject)
     return buffer.getvalue()
 
 
@@ -378,6 +436,9 @@ class FilledTemplate:
     answers: dict[str, dict[str, Any]] = field(default_factory=dict)
     rows: dict[str, int] = field(default_factory=dict)
     problems: list[ProblemDetail] = field(default_factory=list)
+    # Set when the template was made for one assessment (GET /assessments/{id}/template.xlsx).
+    company_id: str | None = None
+    company_name: str | None = None
 
     def problem(self, row: int, column: str, question_id: str | None, message: str) -> None:
         who = f"row {row}" + (f", question {question_id}" if question_id else "")
@@ -492,7 +553,9 @@ def _read_workbook(workbook: Any, questionnaire: Questionnaire) -> FilledTemplat
     expected = [label for _, label in COLUMNS]
     if [_text(cell) for cell in list(header)[:width]] != expected[:width]:
         raise _not_the_template(f"the header row of {ANSWERS_SHEET} was changed")
-    filled = FilledTemplate()
+    filled = FilledTemplate(
+        company_id=_text(about.get("company_id")), company_name=_text(about.get("company"))
+    )
     row_limit = len(questionnaire.questions) + EXTRA_ROWS_ALLOWED
     for number, cells in _numbered_rows(sheet, width):
         if number - FIRST_ROW >= MAX_SCANNED_ROWS:

@@ -29,7 +29,6 @@ from hrdd.scoring import service as scoring
 
 router = APIRouter(prefix="/questionnaires", tags=["questionnaires"])
 
-XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 _UPLOAD_BODY: dict[str, Any] = {
     "requestBody": {
         "required": True,
@@ -194,7 +193,10 @@ def read_questionnaire(
     summary="Download the XLSX template for offline completion",
     response_class=Response,
     responses={
-        200: {"content": {XLSX_MEDIA_TYPE: {}}, "description": "The template workbook"},
+        200: {
+            "content": {xlsx_template.XLSX_MEDIA_TYPE: {}},
+            "description": "The template workbook",
+        },
         **problem_responses(401, 404, 422),
     },
     description="One row per question (id, section, text, guidance, answer type and whether "
@@ -212,6 +214,6 @@ def download_template(key: str, version: str, session: DbSession, _: Investor) -
     filename = f"{row.key}-{row.version}-template-{utcnow().date().isoformat()}.xlsx"
     return Response(
         content,
-        media_type=XLSX_MEDIA_TYPE,
+        media_type=xlsx_template.XLSX_MEDIA_TYPE,
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
