@@ -644,8 +644,8 @@ def test_a_holding_in_a_defunct_company_is_marked_where_it_appears(client, tenan
     confirm_first_candidates(client, tenant_a.investor, portfolio)
     text = pdf_text(portfolio_report(client, tenant_a, portfolio))
     details, table = text.split(compact("All holdings"))[:2]
-    finfisher = details.split(compact("FinFisher"))[1]
-    assert finfisher.startswith(compact("Item Detail Company status Defunct")), finfisher[:60]
+    finfisher = details.split(compact("FinFisher"), 1)[1]
+    assert compact("Company status Defunct") in finfisher.split(compact("Value"))[0], finfisher[:90]
     assert compact(DEFUNCT_WORDS) in finfisher.split(compact("Why this action"))[1]
     assert text.count(compact(DEFUNCT_WORDS)) == 1  # NSO Group is not defunct
     assert compact("FinFisher (company defunct)") in table
@@ -911,3 +911,21 @@ def test_key_evidence_is_in_force_as_of_the_risk_views_date(client, tenant_a, db
     assert any(note and note.startswith("Ended by: Sandvine removed") for note in ended(report_now))
     assert report_before.report_date == date(2024, 10, 1)
     assert not any(note and "Sandvine removed" in note for note in ended(report_before))
+
+
+def test_a_holding_matched_by_name_names_the_company_it_was_matched_to(
+    client, tenant_a, db, content
+):
+    """The file's spelling alone does not let a reader check a match (the investor review:
+    'NSO Grp Technologies' never showed as NSO Group Technologies Limited in the PDF)."""
+    portfolio = create_portfolio(client, tenant_a.investor, name="Spelling")
+    csv = "name\nNSO Grp Technologies\nNestle\n"
+    assert upload(client, tenant_a.investor, portfolio, csv).status_code == 200
+    confirm_first_candidates(client, tenant_a.investor, portfolio)
+    text = pdf_text(portfolio_report(client, tenant_a, portfolio))
+    table = text.split(compact("All holdings"))[-1]
+    assert compact("NSO Grp Technologies; matched to NSO Group Technologies Limited, by a") in (
+        table
+    )
+    detail = text.split(compact("Flagged holdings"))[-1]
+    assert compact("Matched to NSO Group Technologies Limited, by a confirmed name") in detail

@@ -89,6 +89,15 @@ def _holdings(count: int) -> str:
     return f"{count:,} holding" if count == 1 else f"{count:,} holdings"
 
 
+def _named(holding: HoldingRow | UnassessedHolding) -> str:
+    """The holding's name as the file gives it, with its company's status, and the company
+    it was matched to when that is named otherwise."""
+    name = with_company_status(holding.name, holding.listing_status)
+    if holding.matched_to is None:
+        return name
+    return f"{name}; matched to {holding.matched_to}"
+
+
 def _rests_on(holding: FlaggedHolding) -> str:
     source = score_source(holding.assessment_status, draft_in_progress=holding.draft_in_progress)
     if holding.scored_through is None:
@@ -325,6 +334,8 @@ class _PortfolioReportBuilder:
     def _holding_detail(self, key: str, holding: FlaggedHolding) -> list[Flowable]:
         widths = [self.width * 0.28, self.width * 0.72]
         rows: list[list[Flowable | str]] = []
+        if holding.matched_to is not None:
+            rows.append(["Matched to", self._cell(holding.matched_to, widths[1])])
         status = company_status_label(holding.listing_status)
         if status:
             rows.append(["Company status", status])
@@ -453,7 +464,7 @@ class _PortfolioReportBuilder:
         return self._detailed_section("Scored on evidence alone", "evidence-only", intro, holdings)
 
     def _holding_cells(self, holding: HoldingRow) -> list[str]:
-        name = with_company_status(holding.name, holding.listing_status)
+        name = _named(holding)
         if holding.scored_through is not None:
             name = f"{name}; scored as its stake in {holding.scored_through}"
         return [
@@ -504,7 +515,7 @@ class _PortfolioReportBuilder:
 
     def _unassessed_cells(self, holding: UnassessedHolding) -> list[str]:
         return [
-            with_company_status(holding.name, holding.listing_status),
+            _named(holding),
             format_identifiers(holding.identifiers),
             _plain_amount(holding.value),
             format_weight(holding.weight),

@@ -340,6 +340,9 @@ class OwnedCompany(ReportData):
 
 class FlaggedHolding(ReportData):
     name: NonEmptyText
+    # The registry company it was matched to, and how, when its name differs from the
+    # holding's own ("NSO Group Technologies Limited, by a confirmed name").
+    matched_to: str | None = None
     identifiers: list[Identifier] = Field(default_factory=list)
     value: Money | None = None
     weight: Fraction | None = None
@@ -366,6 +369,9 @@ class HoldingRow(ReportData):
     """One line of the full holdings table; assessment fields are None while unassessed."""
 
     name: NonEmptyText
+    # The registry company it was matched to, and how, when its name differs from the
+    # holding's own ("NSO Group Technologies Limited, by a confirmed name").
+    matched_to: str | None = None
     identifiers: list[Identifier] = Field(default_factory=list)
     value: Money | None = None
     weight: Fraction | None = None
@@ -390,6 +396,9 @@ class HoldingRow(ReportData):
 
 class UnassessedHolding(ReportData):
     name: NonEmptyText
+    # The registry company it was matched to, and how, when its name differs from the
+    # holding's own ("NSO Group Technologies Limited, by a confirmed name").
+    matched_to: str | None = None
     identifiers: list[Identifier] = Field(default_factory=list)
     value: Money | None = None
     weight: Fraction | None = None

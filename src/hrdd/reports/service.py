@@ -36,7 +36,13 @@ from hrdd.evidence.models import Commitment, EvidenceItem
 from hrdd.portfolios import service as portfolios
 from hrdd.portfolios.exports import ScoreRow, download_name
 from hrdd.portfolios.models import Portfolio
-from hrdd.portfolios.schemas import HoldingRisk, OwnedExposure, PortfolioRisk, RiskBasis
+from hrdd.portfolios.schemas import (
+    HoldingResolution,
+    HoldingRisk,
+    OwnedExposure,
+    PortfolioRisk,
+    RiskBasis,
+)
 from hrdd.questionnaires.answers import (
     AnswerPayload,
     DateAnswer,
@@ -722,6 +728,24 @@ def _owners(session: Session, company_id: uuid.UUID) -> list[OwnerRow]:
     ]
 
 
+def _matched_to(holding: HoldingRisk) -> str | None:
+    """The company a holding was matched to, when the file names it otherwise: a reader
+    checks a match ("NSO Grp Technologies" as NSO Group Technologies Limited) only if the
+    report names both."""
+    company = holding.company_name
+    if (
+        company is None
+        or " ".join(company.split()).casefold() == " ".join(holding.name.split()).casefold()
+    ):
+        return None
+    how = (
+        "by a confirmed name"
+        if holding.resolution is HoldingResolution.name_confirmed
+        else "by identifier"
+    )
+    return f"{company}, {how}"
+
+
 def _scored_through(holding: HoldingRisk) -> str | None:
     """The owned company whose score a holding takes, when it is scored through what it owns."""
     return next(
@@ -761,6 +785,7 @@ def _flagged(
         score=holding.overall,
         assessment_status=holding.assessment_status,
         scored_through=_scored_through(holding),
+        matched_to=_matched_to(holding),
         draft_in_progress=holding.on_evidence_alone and holding.scored_company_id in drafting,
         confidence=holding.confidence,
         action=holding.action,
@@ -852,6 +877,7 @@ def portfolio_report_from_risk(
                 company_listed=h.listing_status is ListingStatus.listed,
                 listing_status=h.listing_status,
                 scored_through=_scored_through(h),
+                matched_to=_matched_to(h),
                 stakes_not_counted=_stakes_not_counted(h),
             )
             for h in risk.holdings
@@ -859,6 +885,7 @@ def portfolio_report_from_risk(
         unassessed=[
             UnassessedHolding(
                 name=h.name,
+                matched_to=_matched_to(h),
                 identifiers=_holding_identifiers(h),
                 value=h.market_value,
                 weight=h.weight,
