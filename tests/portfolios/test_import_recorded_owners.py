@@ -84,3 +84,45 @@ def test_an_owner_linked_as_a_company_is_offered_by_its_recorded_name(
     assert (
         by_name(holdings(client, tenant_b.investor, other), "Sun Corporation")["candidates"] == []
     )
+
+
+def test_the_risk_view_names_the_recorded_stakes_of_an_unmatched_holding(
+    client, tenant_a, tenant_b, db, content
+):
+    """After the import, nothing the investor read said that a holding matched to nothing
+    owns a vendor (the investor review: AE Industrial Partners, Paragon's owner, read 'not
+    matched'). The risk view says it wherever the holding is read, and follows new links."""
+    portfolio = create_portfolio(client, tenant_a.investor)
+    csv = "name\nSun Corporation\nQuixotic Widgets\nAE Industrial Partners\n"
+    assert upload(client, tenant_a.investor, portfolio, csv).status_code == 200
+    held = risk(client, tenant_a.investor, portfolio)["holdings"]
+    sun = by_name(held, "Sun Corporation")
+    assert [(o["owner_name"], o["company_id"], o["current"]) for o in sun["recorded_owner_of"]] == [
+        ("Sun Corporation", company_id(db, "cellebrite"), True)
+    ]
+    assert sun["unassessed_reason"].startswith(
+        "not matched to any company of the registry, but its name resembles Sun Corporation, "
+        "recorded as owner of Cellebrite DI Ltd. (current stake)"
+    )
+    assert by_name(held, "AE Industrial Partners")["recorded_owner_of"][0]["company_id"] == (
+        company_id(db, "paragon")
+    )
+    widgets = by_name(held, "Quixotic Widgets")
+    assert widgets["recorded_owner_of"] == []
+    assert widgets["unassessed_reason"] == "not matched to any company of the registry"
+
+    # A stake an analyst records later is in the next read (the cached view follows links).
+    nestle = company_id(db, "nestle")
+    linked = client.post(
+        f"{API}/companies/{nestle}/ownership",
+        json={"owner_name": "Quixotic Widgets", "owner_kind": "company"},
+        headers=tenant_a.analyst,
+    )
+    assert linked.status_code == 201, linked.text
+    again = by_name(risk(client, tenant_a.investor, portfolio)["holdings"], "Quixotic Widgets")
+    assert [o["company_id"] for o in again["recorded_owner_of"]] == [nestle]
+    # ... in that organisation only.
+    other = create_portfolio(client, tenant_b.investor)
+    assert upload(client, tenant_b.investor, other, csv).status_code == 200
+    theirs = by_name(risk(client, tenant_b.investor, other)["holdings"], "Quixotic Widgets")
+    assert theirs["recorded_owner_of"] == []

@@ -245,6 +245,11 @@ class HoldingRisk(BaseModel):
     trend: str | None
     as_of: date | None
     exposure_via: list[OwnedExposure]
+    recorded_owner_of: list[RecordedOwner] = Field(
+        description="For a holding matched to no company: the ownership links whose owner, "
+        "recorded by name only, its name resembles. The stake is exposure the view cannot "
+        "score until an analyst adds the owner as a company and links it."
+    )
 
     @property
     def on_evidence_alone(self) -> bool:

@@ -502,55 +502,70 @@ class _Resolver:
         ]
 
     def _load_owners(self) -> _Owners:
-        """The owners that ownership links record by name only (no registry company), as the
-        caller sees the links: the bundled ones and its own."""
         if self._owners is None:
-            links = list(self.session.scalars(select(OwnershipLink)))
-            # An owner someone has since linked as a company is a name candidate instead.
-            linked = {
-                (link.company_id, normalise_name(link.owner_name))
-                for link in links
-                if link.owner_company_id is not None
-            }
-            by_name: dict[str, list[OwnershipLink]] = defaultdict(list)
-            for link in links:
-                normalised = normalise_name(link.owner_name)
-                if link.owner_company_id is None and (link.company_id, normalised) not in linked:
-                    by_name[normalised].append(link)
-            by_name.pop("", None)
-            self.names.update(company_names(self.session, {link.company_id for link in links}))
-            self._owners = _Owners(
-                choices=list(by_name),
-                tokens=[len(name.split()) for name in by_name],
-                links=list(by_name.values()),
-            )
+            self._owners = load_recorded_owners(self.session)
         return self._owners
 
     def recorded_owners(self, row: csv_import.HoldingRow, today: date) -> list[RecordedOwner]:
         """The recorded owners without a registry company whose name the holding's is."""
-        if row.name is None or not (query := normalise_name(row.name)):
+        if row.name is None:
             return []
-        owners = self._load_owners()
-        best: dict[int, float] = {}
-        for index, score in _similar_names(query, owners.choices, owners.tokens):
-            best[index] = max(best.get(index, 0.0), score)
-        found = [
-            RecordedOwner(
-                line=row.line,
-                holding_name=row.name,
-                owner_name=link.owner_name,
-                score=round(score, 1),
-                company_id=link.company_id,
-                company_name=self.names.get(link.company_id, ""),
-                start_date=link.start_date,
-                end_date=link.end_date,
-                current=link_current(link, today),
-            )
-            for index, score in best.items()
-            for link in owners.links[index]
-        ]
-        found.sort(key=lambda owner: (-owner.score, owner.company_name, owner.owner_name))
-        return found[:MAX_CANDIDATES]
+        return recorded_owners_named(self._load_owners(), row.line, row.name, today)
+
+
+def load_recorded_owners(session: Session) -> _Owners:
+    """The owners that ownership links record by name only (no registry company), as the
+    caller sees the links: the bundled ones and its own."""
+    links = list(session.scalars(select(OwnershipLink)))
+    # An owner someone has since linked as a company is a name candidate instead.
+    linked = {
+        (link.company_id, normalise_name(link.owner_name))
+        for link in links
+        if link.owner_company_id is not None
+    }
+    by_name: dict[str, list[OwnershipLink]] = defaultdict(list)
+    for link in links:
+        normalised = normalise_name(link.owner_name)
+        if link.owner_company_id is None and (link.company_id, normalised) not in linked:
+            by_name[normalised].append(link)
+    by_name.pop("", None)
+    return _Owners(
+        choices=list(by_name),
+        tokens=[len(name.split()) for name in by_name],
+        links=list(by_name.values()),
+        names=company_names(
+            session, {link.company_id for links in by_name.values() for link in links}
+        ),
+    )
+
+
+def recorded_owners_named(
+    owners: _Owners, line: int, name: str, today: date
+) -> list[RecordedOwner]:
+    """The recorded owners (by name only) that a holding called ``name`` resembles, best
+    first: a stake the registry knows of, through an owner it has no company for."""
+    if not (query := normalise_name(name)):
+        return []
+    best: dict[int, float] = {}
+    for index, score in _similar_names(query, owners.choices, owners.tokens):
+        best[index] = max(best.get(index, 0.0), score)
+    found = [
+        RecordedOwner(
+            line=line,
+            holding_name=name,
+            owner_name=link.owner_name,
+            score=round(score, 1),
+            company_id=link.company_id,
+            company_name=owners.names.get(link.company_id, ""),
+            start_date=link.start_date,
+            end_date=link.end_date,
+            current=link_current(link, today),
+        )
+        for index, score in best.items()
+        for link in owners.links[index]
+    ]
+    found.sort(key=lambda owner: (-owner.score, owner.company_name, owner.owner_name))
+    return found[:MAX_CANDIDATES]
 
 
 @dataclass(frozen=True)
@@ -560,6 +575,7 @@ class _Owners:
     choices: list[str]
     tokens: list[int]
     links: list[list[OwnershipLink]]
+    names: dict[uuid.UUID, str]  # the owned companies' names
 
 
 def _similar_names(
@@ -631,7 +647,9 @@ def _effective_weights(holdings: Sequence[Holding]) -> tuple[list[Decimal | None
 _CANDIDATES_NAMED = 3
 
 
-def _unassessed_reason(holding: Holding, company_name: str | None) -> str:
+def _unassessed_reason(
+    holding: Holding, company_name: str | None, recorded_owner_of: Sequence[RecordedOwner]
+) -> str:
     if holding.resolution == HoldingResolution.candidates:
         # Named, best first: a candidate may be a vendor the registry rates severe.
         names = [str(candidate["name"]) for candidate in holding.candidates]
@@ -642,6 +660,17 @@ def _unassessed_reason(holding: Holding, company_name: str | None) -> str:
         if count == 1:
             return f"its name resembles {listed}, a registry company; confirm it to assess it"
         return f"its name resembles {count} registry companies ({listed}); confirm one to assess it"
+    if holding.company_id is None and recorded_owner_of:
+        stakes = "; ".join(
+            f"{owner.owner_name}, recorded as owner of {owner.company_name} "
+            f"({'current stake' if owner.current else 'stake not current'})"
+            for owner in recorded_owner_of[:_CANDIDATES_NAMED]
+        )
+        return (
+            f"not matched to any company of the registry, but its name resembles {stakes}: "
+            "an analyst can add the owner as a company and link the stake, and the holding is "
+            "then scored through what it owns"
+        )
     if holding.company_id is None:
         return "not matched to any company of the registry"
     return (
@@ -658,6 +687,7 @@ def _holding_risk(
     statuses: dict[uuid.UUID, str],
     owned: Sequence[OwnedLink],
     listing_status: ListingStatus | None,
+    recorded_owner_of: Sequence[RecordedOwner],
 ) -> HoldingRisk:
     """``listing_status``: the holding's company's; for one without listed shares, the
     action's reason names the investor's governance rights instead of a shareholder vote."""
@@ -715,7 +745,9 @@ def _holding_risk(
         listing_status=listing_status,
         resolution=HoldingResolution(holding.resolution),
         assessed=chosen is not None,
-        unassessed_reason=None if chosen else _unassessed_reason(holding, company_name),
+        unassessed_reason=None
+        if chosen
+        else _unassessed_reason(holding, company_name, recorded_owner_of),
         basis=basis,
         scored_company_id=chosen.company_id if chosen else None,
         assessment_id=chosen.assessment_id if chosen else None,
@@ -735,6 +767,7 @@ def _holding_risk(
         trend=chosen.trend if chosen else None,
         as_of=chosen.as_of if chosen else None,
         exposure_via=exposures,
+        recorded_owner_of=list(recorded_owner_of),
     )
 
 
@@ -849,6 +882,22 @@ def _assessment_statuses(session: Session, scores: Iterable[ScoreSummary]) -> di
     return {row.id: row.status for row in rows_for_ids(session, _STATUSES, ids)} if ids else {}
 
 
+def _recorded_owners_of_unmatched(
+    session: Session, holdings: Sequence[Holding], today: date
+) -> dict[uuid.UUID, list[RecordedOwner]]:
+    """For each holding matched to nothing, the recorded owners its name resembles: a fund's
+    stake in a vendor's owner the registry has no company for is exposure the investor would
+    otherwise read as 'not matched'."""
+    unmatched = [
+        h for h in holdings if h.resolution == HoldingResolution.unresolved.value and h.name
+    ]
+    if not unmatched:
+        return {}
+    owners = load_recorded_owners(session)
+    found = {h.id: recorded_owners_named(owners, h.line, h.name or "", today) for h in unmatched}
+    return {holding_id: owned for holding_id, owned in found.items() if owned}
+
+
 def _risk_of(
     session: Session, portfolio: Portfolio, today: date, exposure: _Exposure
 ) -> PortfolioRisk:
@@ -859,6 +908,7 @@ def _risk_of(
     listings = listing_statuses(session, exposure.resolved)
     weights, share_basis = _effective_weights(holdings)
     statuses = _assessment_statuses(session, scores.values())
+    owners = _recorded_owners_of_unmatched(session, holdings, today)
     items = [
         _holding_risk(
             h,
@@ -868,6 +918,7 @@ def _risk_of(
             statuses,
             owned.get(h.company_id, []) if h.company_id else [],
             listings.get(h.company_id) if h.company_id else None,
+            owners.get(h.id, []),
         )
         for h, weight in zip(holdings, weights, strict=True)
     ]
@@ -897,6 +948,8 @@ def _risk_of(
 #   changes a bundled ownership link) and the count and newest creation of the links saying
 #   what each company owns, as the caller sees them (its own private links included), so a
 #   change of what a held company owns moves a mark of a company already in the view;
+# - ownership links as a whole (count and newest creation): an unmatched holding names the
+#   owners, recorded by name only, that it resembles;
 # - per company scored: its evidence marks and newest evidence-only score, and each live
 #   assessment's status, version and newest stored score;
 # - the rule set version in use, and the day.
@@ -925,6 +978,9 @@ _PORTFOLIO_MARKED = reusable(
             func.max(Holding.created_at),
             func.max(Holding.resolved_at),
         ),
+        # Owners recorded by name only, which unmatched holdings are compared with.
+        select(func.count(OwnershipLink.id)).scalar_subquery(),
+        select(func.max(OwnershipLink.created_at)).scalar_subquery(),
         *freshness.version_columns(_ORGANISATION, scoring.DEFAULT_RULESET_KEY),
     ).where(Portfolio.id == bindparam("portfolio_id"))
 )
