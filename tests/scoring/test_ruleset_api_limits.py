@@ -29,6 +29,7 @@ from hrdd.db import SYSTEM, TenantContext
 from hrdd.errors import Invalid
 from hrdd.scoring import service
 from hrdd.scoring.models import RuleSetVersion
+from hrdd.scoring.rules import MAX_REASON_CHARS
 from hrdd.vocab import DisclosureLevel
 
 DEFAULT_FILE = PROJECT_ROOT / "scoring" / "default-v1.yaml"
@@ -82,6 +83,30 @@ def test_a_draft_with_an_infinite_or_huge_number_is_422_naming_the_path(
     assert path in [error["path"] for error in response.json()["errors"]], response.json()
     after = client.get(f"{BASE}/{draft['id']}", headers=tenant_a.analyst).json()
     assert (after["content"], after["revision"]) == (draft["content"], draft["revision"])
+
+
+def test_a_reason_longer_than_the_limit_is_422_and_the_audit_keeps_no_copy(client, tenant_a, rules):
+    """A 5 MB `why` was stored, and each edit kept a second copy in the audit trail (the
+    analyst review). Reasons are bounded: the bundled ones run to a few hundred characters."""
+    created = new_draft(client, tenant_a)
+    draft = created.json()
+    content = copy.deepcopy(draft["content"])
+    content["themes"]["policy"]["why"] = "x" * (MAX_REASON_CHARS + 1)
+    content["severity"]["5"]["scale"] = "y" * (MAX_REASON_CHARS + 1)
+    response = put_draft(client, tenant_a, draft["id"], content, created.headers["ETag"])
+    assert response.status_code == 422, response.text
+    assert {"themes.policy.why", "severity.5.scale"} <= {
+        error["path"] for error in response.json()["errors"]
+    }
+    after = client.get(f"{BASE}/{draft['id']}", headers=tenant_a.analyst).json()
+    assert (after["content"], after["revision"]) == (draft["content"], draft["revision"])
+    history = client.get(f"{BASE}/{draft['id']}/history", headers=tenant_a.analyst).json()
+    assert "x" * 100 not in str(history)
+
+    content["themes"]["policy"]["why"] = "z" * MAX_REASON_CHARS
+    content["severity"]["5"]["scale"] = draft["content"]["severity"]["5"]["scale"]
+    saved = put_draft(client, tenant_a, draft["id"], content, created.headers["ETag"])
+    assert saved.status_code == 200, saved.text
 
 
 def test_every_theme_weight_at_1e308_is_422_not_a_preview_overflow(client, db, tenant_a, rules):

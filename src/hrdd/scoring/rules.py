@@ -99,7 +99,13 @@ def content_hash(content: Mapping[str, Any]) -> str:
 
 # Numbers are numbers: pydantic's lax mode read true as 1 and "5" as 5 (ints still pass).
 Number = Annotated[float, Strict()]
-Why = Annotated[str, Field(min_length=3, description="Short reason for this entry")]
+# The bundled reasons run to a few hundred characters; the bound keeps a pasted document out of
+# the rules, their audit trail (which stores each edit) and the reports' methodology pages.
+MAX_REASON_CHARS = 2000
+Why = Annotated[
+    str,
+    Field(min_length=3, max_length=MAX_REASON_CHARS, description="Short reason for this entry"),
+]
 Points = Annotated[Number, Field(ge=0, le=100)]
 Factor = Annotated[Number, Field(ge=0, le=1)]
 Days = _int_in_range(1, MAX_DAYS)
@@ -187,9 +193,9 @@ class SeverityAnchor(_Strict):
     """UNGP notions of severity: how grave (scale), how widespread (scope), how irreversible."""
 
     points: Number = Field(ge=0, le=100)
-    scale: str = Field(min_length=3)
-    scope: str = Field(min_length=3)
-    irremediability: str = Field(min_length=3)
+    scale: str = Field(min_length=3, max_length=MAX_REASON_CHARS)
+    scope: str = Field(min_length=3, max_length=MAX_REASON_CHARS)
+    irremediability: str = Field(min_length=3, max_length=MAX_REASON_CHARS)
     why: Why
 
 
