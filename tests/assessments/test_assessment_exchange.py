@@ -311,6 +311,38 @@ def test_xlsx_evidence_dated_to_the_month_or_year_keeps_its_precision(
     ]
 
 
+def test_json_evidence_dated_to_the_month_or_year_keeps_its_precision(
+    client: TestClient, tenant_a: Any, start_assessment: Start
+) -> None:
+    """The template took "2019-09" and JSON refused it as "input is too short" without a word
+    about source_date_precision (the investor review). Both take it alike now."""
+    draft, etag = start_assessment()
+
+    def dated(text: str, **extra: Any) -> dict[str, Any]:
+        source = {"url": "https://example.org/review", "title": "Review", "source_date": text}
+        return disclosure("partial", source | extra)
+
+    answers = {"P1": dated("2019-09"), "G1": dated("2019"), "DD1": dated("2019-12-05")}
+    saved = patch_answers(client, tenant_a.investor, draft["id"], answers, etag)
+    assert saved.status_code == 200, saved.text
+    stored = {q: saved.json()["answers"][q]["payload"]["evidence"][0] for q in ("P1", "G1", "DD1")}
+    assert [(e["source_date"], e.get("source_date_precision")) for e in stored.values()] == [
+        ("2019-09-01", "month"),
+        ("2019-01-01", "year"),
+        ("2019-12-05", None),
+    ]
+    # A month that does not exist, or a precision the date contradicts, is still refused.
+    refused = patch_answers(
+        client,
+        tenant_a.investor,
+        draft["id"],
+        {"P1": dated("2019-13"), "G1": dated("2019-09-05", source_date_precision="month")},
+        saved.headers["ETag"],
+    )
+    assert refused.status_code == 422, refused.text
+    assert {path.split(".")[1] for path in error_paths(refused)} == {"P1", "G1"}
+
+
 def test_xlsx_row_errors_name_row_and_column_and_nothing_is_saved(
     client: TestClient, tenant_a: Any, bundled: Questionnaire, start_assessment: Start
 ) -> None:

@@ -14,7 +14,6 @@ Pure: no database, no clock; the workbook comes in and goes out as bytes or a st
 from __future__ import annotations
 
 import io
-import re
 import uuid
 import zipfile
 import zlib
@@ -102,8 +101,6 @@ EVIDENCE_COLUMNS = {
     "evidence_excerpt": "excerpt",
     "evidence_source": "source",
 }
-_PARTIAL_MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
-_PARTIAL_YEAR = re.compile(r"\d{4}")
 _WIDTHS = {"question": 60, "guidance": 70, "allowed_values": 40, "shown_when": 28}
 _INPUT_FILL = PatternFill("solid", fgColor="FFF7D6")
 
@@ -704,21 +701,8 @@ def _payload(
         if cells[column] is not None
     }
     if evidence:
-        payload["evidence"] = [_with_date_precision(evidence)]
+        payload["evidence"] = [evidence]
     return payload
-
-
-def _with_date_precision(evidence: dict[str, Any]) -> dict[str, Any]:
-    """A source dated "2019-09" or "2019" in the date cell: its first day, with the precision
-    it is known to (reports print no finer). Anything else is left for validation."""
-    text = evidence.get("source_date")
-    if not isinstance(text, str):
-        return evidence
-    if _PARTIAL_MONTH.fullmatch(text):
-        return {**evidence, "source_date": f"{text}-01", "source_date_precision": "month"}
-    if _PARTIAL_YEAR.fullmatch(text):
-        return {**evidence, "source_date": f"{text}-01-01", "source_date_precision": "year"}
-    return evidence
 
 
 def _option_id(question: Question, text: str) -> str:

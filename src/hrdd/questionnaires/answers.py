@@ -33,6 +33,7 @@ Everything here is pure: no database, no clock, no I/O.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from datetime import date
 from decimal import Decimal
@@ -87,6 +88,10 @@ class PayloadModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+_PARTIAL_MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
+_PARTIAL_YEAR = re.compile(r"\d{4}")
+
+
 class EvidenceRef(PayloadModel):
     """A source backing an answer: a web page (http/https `url`), an uploaded file (`file_id`),
     or both. The service stores it and never fetches the URL. `source` says who stands
@@ -104,6 +109,23 @@ class EvidenceRef(PayloadModel):
     excerpt: Annotated[str, StringConstraints(max_length=4000)] | None = None
     file_id: UUID | None = None
     source: AnswerSource | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _partial_date(cls, data: Any) -> Any:
+        """A source dated "2019-09" or "2019" (as sources often are) is taken as its first day
+        with the precision it is known to, as the XLSX template takes it; reports print no
+        finer. A precision given alongside is left for the check below."""
+        if not isinstance(data, Mapping) or data.get("source_date_precision") is not None:
+            return data
+        text = data.get("source_date")
+        if not isinstance(text, str):
+            return data
+        if _PARTIAL_MONTH.fullmatch(text.strip()):
+            return {**data, "source_date": f"{text.strip()}-01", "source_date_precision": "month"}
+        if _PARTIAL_YEAR.fullmatch(text.strip()):
+            return {**data, "source_date": f"{text.strip()}-01-01", "source_date_precision": "year"}
+        return data
 
     @model_validator(mode="after")
     def _date_as_precise_as_said(self) -> EvidenceRef:
