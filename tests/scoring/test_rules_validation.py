@@ -11,6 +11,7 @@ import yaml
 from test_engine_support import RULESET_PATH, SCORED_THEMES, question_ids
 from test_score_api_support import NEWEST_DEFAULT
 
+from hrdd.scoring import service as scoring_service
 from hrdd.scoring.rules import (
     RuleSetError,
     load_ruleset_file,
@@ -294,3 +295,18 @@ def test_a_rule_sets_content_hash_is_the_hash_it_is_stored_under() -> None:
     for path in sorted(RULESET_PATH.parent.glob("default-v*.yaml")):
         ruleset = load_ruleset_file(path)
         assert ruleset.content_hash == content_hash(content_of(ruleset))
+
+
+def test_the_methodology_states_the_policy_gap_as_the_scale_it_is() -> None:
+    """'Policy gap at most: 60 risk points' read as a cap; the investor expected 60 where the
+    report gave (100 - 13.5) x 0.6 = 51.9."""
+    ruleset = parse_ruleset(yaml.safe_load(RULESET_PATH.read_text()), RULESET_PATH.name)
+    entries = {
+        entry.label: entry.value
+        for section in scoring_service.methodology(ruleset).sections
+        for entry in section.entries
+    }
+    cap = f"{ruleset.policy_gap.max_risk:g}"
+    assert entries["Policy gap"] == (
+        f"{cap} x (100 - verified practice score) / 100 risk points, so at most {cap}"
+    )

@@ -2079,8 +2079,11 @@ def methodology(ruleset: RuleSet, theme_titles: Mapping[str, str] | None = None)
                         ruleset.say_do.contradicted_theme_cap_why,
                     ),
                     (
-                        "Policy gap at most",
-                        f"{ruleset.policy_gap.max_risk:g} risk points",
+                        # A scale, not a cap on a larger figure: the investor review read it
+                        # as a cap and expected 60 where the report gave 51.9.
+                        "Policy gap",
+                        f"{ruleset.policy_gap.max_risk:g} x (100 - verified practice score) / "
+                        f"100 risk points, so at most {ruleset.policy_gap.max_risk:g}",
                         ruleset.policy_gap.why,
                     ),
                 ]
