@@ -929,3 +929,22 @@ def test_a_holding_matched_by_name_names_the_company_it_was_matched_to(
     )
     detail = text.split(compact("Flagged holdings"))[-1]
     assert compact("Matched to NSO Group Technologies Limited, by a confirmed name") in detail
+
+
+def test_a_company_held_on_two_rows_says_so_where_each_appears(client, tenant_a, db, content):
+    """Two rows by ticker are not merged (only a shared ISIN or LEI is), so each counts as a
+    holding; the investor review found them twice among the flagged with no word of it."""
+    portfolio = create_portfolio(client, tenant_a.investor, name="Twice")
+    csv = "name,ticker\nCellebrite,NASDAQ:CLBT\nCellebrite DI,NASDAQ:CLBT\nNestle,\n"
+    assert upload(client, tenant_a.investor, portfolio, csv).status_code == 200
+    confirm_first_candidates(client, tenant_a.investor, portfolio)
+    held = client.get(f"{API}/portfolios/{portfolio}/risk", headers=tenant_a.investor).json()
+    lines = {h["name"]: h["same_company_lines"] for h in held["holdings"]}
+    assert lines == {"Cellebrite": [3], "Cellebrite DI": [2], "Nestle": []}
+    text = pdf_text(portfolio_report(client, tenant_a, portfolio))
+    table = text.split(compact("All holdings"))[-1]
+    assert compact("by identifier; the same company as line 3 of the file") in table
+    assert compact("the same company as line 2 of the file") in table
+    assert compact("Also held The same company as line 3 of the file: each line is counted") in (
+        text
+    )

@@ -245,6 +245,12 @@ class HoldingRisk(BaseModel):
     trend: str | None
     as_of: date | None
     exposure_via: list[OwnedExposure]
+    same_company_lines: list[int] = Field(
+        default_factory=list,
+        description="Lines of the other holdings of the same company (rows the import did not "
+        "merge: no shared ISIN or LEI, e.g. one by ticker and one by name); each is counted "
+        "as a holding of its own in the totals",
+    )
     recorded_owner_of: list[RecordedOwner] = Field(
         description="For a holding matched to no company: the ownership links whose owner, "
         "recorded by name only, its name resembles. The stake is exposure the view cannot "

@@ -688,6 +688,7 @@ def _holding_risk(
     owned: Sequence[OwnedLink],
     listing_status: ListingStatus | None,
     recorded_owner_of: Sequence[RecordedOwner],
+    same_company_lines: Sequence[int],
 ) -> HoldingRisk:
     """``listing_status``: the holding's company's; for one without listed shares, the
     action's reason names the investor's governance rights instead of a shareholder vote."""
@@ -767,6 +768,7 @@ def _holding_risk(
         trend=chosen.trend if chosen else None,
         as_of=chosen.as_of if chosen else None,
         exposure_via=exposures,
+        same_company_lines=list(same_company_lines),
         recorded_owner_of=list(recorded_owner_of),
     )
 
@@ -909,6 +911,10 @@ def _risk_of(
     weights, share_basis = _effective_weights(holdings)
     statuses = _assessment_statuses(session, scores.values())
     owners = _recorded_owners_of_unmatched(session, holdings, today)
+    lines_of: dict[uuid.UUID, list[int]] = defaultdict(list)
+    for holding in holdings:
+        if holding.company_id is not None:
+            lines_of[holding.company_id].append(holding.line)
     items = [
         _holding_risk(
             h,
@@ -919,6 +925,7 @@ def _risk_of(
             owned.get(h.company_id, []) if h.company_id else [],
             listings.get(h.company_id) if h.company_id else None,
             owners.get(h.id, []),
+            [line for line in lines_of[h.company_id] if line != h.line] if h.company_id else [],
         )
         for h, weight in zip(holdings, weights, strict=True)
     ]

@@ -90,12 +90,19 @@ def _holdings(count: int) -> str:
 
 
 def _named(holding: HoldingRow | UnassessedHolding) -> str:
-    """The holding's name as the file gives it, with its company's status, and the company
-    it was matched to when that is named otherwise."""
+    """The holding's name as the file gives it, with its company's status, the company it was
+    matched to when that is named otherwise, and the other lines holding that company."""
     name = with_company_status(holding.name, holding.listing_status)
-    if holding.matched_to is None:
-        return name
-    return f"{name}; matched to {holding.matched_to}"
+    if holding.matched_to is not None:
+        name = f"{name}; matched to {holding.matched_to}"
+    if holding.same_company_lines:
+        name = f"{name}; {_same_company(holding.same_company_lines)}"
+    return name
+
+
+def _same_company(lines: Sequence[int]) -> str:
+    numbers = ", ".join(str(line) for line in lines)
+    return f"the same company as line{'s' if len(lines) > 1 else ''} {numbers} of the file"
 
 
 def _rests_on(holding: FlaggedHolding) -> str:
@@ -336,6 +343,12 @@ class _PortfolioReportBuilder:
         rows: list[list[Flowable | str]] = []
         if holding.matched_to is not None:
             rows.append(["Matched to", self._cell(holding.matched_to, widths[1])])
+        if holding.same_company_lines:
+            also = (
+                f"{_same_company(holding.same_company_lines).capitalize()}: each line is "
+                "counted as a holding of its own in the figures"
+            )
+            rows.append(["Also held", self._cell(also, widths[1])])
         status = company_status_label(holding.listing_status)
         if status:
             rows.append(["Company status", status])

@@ -343,6 +343,8 @@ class FlaggedHolding(ReportData):
     # The registry company it was matched to, and how, when its name differs from the
     # holding's own ("NSO Group Technologies Limited, by a confirmed name").
     matched_to: str | None = None
+    # Lines of the portfolio file holding the same company on rows of their own.
+    same_company_lines: list[int] = Field(default_factory=list)
     identifiers: list[Identifier] = Field(default_factory=list)
     value: Money | None = None
     weight: Fraction | None = None
@@ -372,6 +374,8 @@ class HoldingRow(ReportData):
     # The registry company it was matched to, and how, when its name differs from the
     # holding's own ("NSO Group Technologies Limited, by a confirmed name").
     matched_to: str | None = None
+    # Lines of the portfolio file holding the same company on rows of their own.
+    same_company_lines: list[int] = Field(default_factory=list)
     identifiers: list[Identifier] = Field(default_factory=list)
     value: Money | None = None
     weight: Fraction | None = None
@@ -399,6 +403,8 @@ class UnassessedHolding(ReportData):
     # The registry company it was matched to, and how, when its name differs from the
     # holding's own ("NSO Group Technologies Limited, by a confirmed name").
     matched_to: str | None = None
+    # Lines of the portfolio file holding the same company on rows of their own.
+    same_company_lines: list[int] = Field(default_factory=list)
     identifiers: list[Identifier] = Field(default_factory=list)
     value: Money | None = None
     weight: Fraction | None = None

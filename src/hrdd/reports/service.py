@@ -786,6 +786,7 @@ def _flagged(
         assessment_status=holding.assessment_status,
         scored_through=_scored_through(holding),
         matched_to=_matched_to(holding),
+        same_company_lines=holding.same_company_lines,
         draft_in_progress=holding.on_evidence_alone and holding.scored_company_id in drafting,
         confidence=holding.confidence,
         action=holding.action,
@@ -878,6 +879,7 @@ def portfolio_report_from_risk(
                 listing_status=h.listing_status,
                 scored_through=_scored_through(h),
                 matched_to=_matched_to(h),
+                same_company_lines=h.same_company_lines,
                 stakes_not_counted=_stakes_not_counted(h),
             )
             for h in risk.holdings
@@ -886,6 +888,7 @@ def portfolio_report_from_risk(
             UnassessedHolding(
                 name=h.name,
                 matched_to=_matched_to(h),
+                same_company_lines=h.same_company_lines,
                 identifiers=_holding_identifiers(h),
                 value=h.market_value,
                 weight=h.weight,
