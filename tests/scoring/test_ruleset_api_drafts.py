@@ -390,6 +390,37 @@ def test_preview_says_which_score_stands_for_each_company(client, db, tenant_a, 
     assert standing["risk_up"] == 1  # the evidence-only score rises with severity 3's points
 
 
+def test_preview_says_why_each_score_moves(client, db, tenant_a, rules):
+    """NSO went from 75.5 to 80 in the analyst's preview with nothing to say it was the red
+    flag's floor (the analyst review); the score endpoints already said why a score moved."""
+    company = make_company(db, "Targeting Vendor plc")
+    add_incident(db, company, event_date=dt.date(2024, 1, 10))  # journalists, forensic lab
+    with db.session(TenantContext(tenant_a.organisation_id), write=True) as session:
+        assert company in scoring.current_scores(session, [company])
+
+    created = new_draft(client, tenant_a)
+    content = copy.deepcopy(created.json()["content"])
+    [rule] = [r for r in content["overrides"] if r["id"] == "RF-HRD-TARGETING"]
+    rule["floor"] = 80
+    saved = put_draft(client, tenant_a, created.json()["id"], content, created.headers["ETag"])
+    assert saved.status_code == 200, saved.text
+    body = client.post(
+        f"{BASE}/drafts/{created.json()['id']}/preview", headers=tenant_a.analyst
+    ).json()
+    [item] = body["items"]
+    assert (item["old_overall"], item["new_overall"]) == (75.0, 80.0)
+    assert {
+        "kind": "override",
+        "ref": "RF-HRD-TARGETING",
+        "before": 75.0,
+        "after": 80.0,
+        "reason": "RF-HRD-TARGETING floor 75.0 to 80.0",
+    } in item["changes"]
+    # ... and the floor's share of the overall, as a stored score's diff gives it.
+    assert any(c["reason"] == "up 5.0 points" for c in item["changes"])
+    assert not any(c["kind"] in ("ruleset", "inputs") for c in item["changes"])
+
+
 def test_preview_compares_old_and_new_and_saves_nothing(client, db, tenant_a, rules):
     _, questionnaire = bundled_questionnaire(db)
     strong = make_company(db, "Strong Practice plc")

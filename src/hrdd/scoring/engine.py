@@ -1242,6 +1242,21 @@ def _diff(
                 kind="override", ref=rule_id, before="fired", after=None, reason=f"{rule_id} lifted"
             )
         )
+    # A red flag fired under both whose floor moved (a rule-set change): the overall follows
+    # the floor, and the contributions below only share out the new overall.
+    before_floors = {o.rule_id: o.floor for o in previous.overrides}
+    for fired in sorted(overrides, key=lambda o: o.rule_id):
+        old_floor = before_floors.get(fired.rule_id)
+        if old_floor is not None and old_floor != fired.floor:
+            entries.append(
+                DiffEntry(
+                    kind="override",
+                    ref=fired.rule_id,
+                    before=old_floor,
+                    after=fired.floor,
+                    reason=f"{fired.rule_id} floor {old_floor} to {fired.floor}",
+                )
+            )
     before = {(c.kind, c.ref): c.points for c in previous.contributions}
     after = {(c.kind, c.ref): c.points for c in contributions}
     moves = []
@@ -1277,6 +1292,24 @@ def _diff(
 
 
 # --- public interface ------------------------------------------------------------------------
+
+
+def compare(previous: ScoreResult, result: ScoreResult, rules: RuleSet) -> ScoreDiff:
+    """What moved from ``previous`` to ``result``, two scores of one company, ``result`` made
+    under ``rules``: the entries a stored score's diff gives, for a rule-set preview."""
+    rests_on = "evidence" if result.evidence_risk_current >= result.policy_gap_risk else "practice"
+    return _diff(
+        previous,
+        result.overall,
+        result.band,
+        result.trend,
+        result.contributions,
+        list(result.overrides),
+        rules,
+        result.inputs_hash,
+        result.as_of,
+        rests_on,
+    )
 
 
 def inputs_hash(request: ScoreRequest) -> str:

@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from hrdd.scoring.inputs import ScoreDiff, ScoreResult
+from hrdd.scoring.inputs import DiffEntry, ScoreDiff, ScoreResult
 from hrdd.scoring.models import RuleSetStatus
 from hrdd.vocab import (
     AssessmentStatus,
@@ -109,6 +109,11 @@ class PreviewItem(BaseModel):
         default=None, description="The same under the draft: what investors would be told to do"
     )
     action_changed: bool = False
+    changes: list[DiffEntry] = Field(
+        default_factory=list,
+        description="Why the score moves (at most 8): the band, red flags fired, lifted "
+        "or with a new floor, then each contribution that changes, largest first",
+    )
     stands_for_company: bool = Field(
         description="Whether this is the score portfolios and reports use for the company: "
         "its newest final (else submitted) assessment's, or its evidence-only score when it "

@@ -73,7 +73,7 @@ from hrdd.scoring.adapters import (
     question_specs,
     reference_index,
 )
-from hrdd.scoring.inputs import IncidentInput, ScoreRequest, ScoreResult
+from hrdd.scoring.inputs import DiffEntry, IncidentInput, ScoreRequest, ScoreResult
 from hrdd.scoring.models import RuleSetStatus, RuleSetVersion, StoredScore
 from hrdd.scoring.rules import (
     RuleSet,
@@ -127,6 +127,8 @@ DEFAULT_RULESET_KEY = "default"
 # Draft edits are audited one changed value per event; beyond this many, one summary event.
 MAX_AUDITED_CHANGES = 100
 BIGGEST_MOVERS = 10
+# Reasons given per previewed score: the largest moves; the score endpoints give them all.
+PREVIEW_CHANGES = 8
 # Evidence risk series for reports: at most this many points, at least a month apart.
 MAX_SERIES_POINTS = 60
 # The date the inputs key is computed at: any fixed date, so the key ignores the as-of date.
@@ -2232,6 +2234,7 @@ def preview_draft(session: Session, draft: RuleSetVersion, draft_etag: str) -> P
                 new_action=new_action,
                 action_changed=change is not None and old_action is not new_action,
                 # Evidence-only subjects are made only for companies with no standing assessment.
+                changes=_preview_changes(before, after, new_rules) if change != 0 else [],
                 stands_for_company=assessment is None
                 or standing.get(subject.company_id) is assessment,
                 error="; ".join(e for e in (old_error, new_error) if e) or None,
@@ -2266,6 +2269,17 @@ def _draft_rules(session: Session, draft: RuleSetVersion) -> RuleSet:
     ruleset = validate_content(session, draft.content, f"draft {draft.id}")
     _parsed.put((draft.id, draft.content_hash), ruleset)
     return ruleset
+
+
+def _preview_changes(
+    before: ScoreResult | None, after: ScoreResult | None, rules: RuleSet
+) -> list[DiffEntry]:
+    """Why a score moves under the draft, as a stored score's diff says it; the entries every
+    preview item would carry (another rule set, hence other inputs) are left out."""
+    if before is None or after is None:
+        return []
+    entries = engine.compare(before, after, rules).entries
+    return [e for e in entries if e.kind not in ("ruleset", "inputs")][:PREVIEW_CHANGES]
 
 
 def _preview_counts(items: Sequence[PreviewItem]) -> PreviewCounts:
