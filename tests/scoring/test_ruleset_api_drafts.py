@@ -189,7 +189,7 @@ def test_choose_and_roll_back(client, tenant_a, rules):
 
 
 def test_publishing_needs_the_revision_that_was_previewed(client, tenant_a, rules):
-    """An analyst previews a draft, a colleague edits it (every red-flag floor to 0, say):
+    """An analyst previews a draft, a colleague edits it (every red-flag floor lowered, say):
     publishing with the preview's ETag is refused, so nothing unreviewed becomes the rules in
     use; without If-Match the publish is refused too (the analyst review)."""
     created = new_draft(client, tenant_a)
@@ -209,6 +209,8 @@ def test_publishing_needs_the_revision_that_was_previewed(client, tenant_a, rule
     assert missing.status_code == 428, missing.text
     stale = client.post(url, headers={**tenant_a.analyst, "If-Match": previewed})
     assert stale.status_code == 412, stale.text
+    anything = client.post(url, headers={**tenant_a.analyst, "If-Match": "*"})
+    assert anything.status_code == 412, anything.text
     assert client.get(f"{BASE}/{draft_id}", headers=tenant_a.analyst).json()["status"] == "draft"
     assert bundled_default(client, tenant_a.investor)["id"] != draft_id
 
@@ -219,8 +221,12 @@ def test_publishing_needs_the_revision_that_was_previewed(client, tenant_a, rule
 
 
 def test_choosing_the_rules_needs_the_choice_that_was_read(client, tenant_a, rules):
-    """Two analysts choose at once: the second, holding the ETag both read, gets 412 and the
-    first one's choice stands (the analyst review: five concurrent choices all won)."""
+    """Two analysts read the choice, then each makes one: the second, holding the ETag both
+    read, gets 412 and the first one's choice stands (the analyst review: five concurrent
+    choices all won). A publish that makes its version current and names the choice it read
+    is refused too, and publishes nothing. (The requests here follow one another; the row
+    lock that serialises simultaneous ones is exercised on PostgreSQL by the served tests of
+    concurrent writes, not here.)"""
     default = bundled_default(client, tenant_a.investor)
     draft_id = new_draft(client, tenant_a).json()["id"]
     assert publish(client, tenant_a.analyst, draft_id, make_current=False).status_code == 200
@@ -240,6 +246,16 @@ def test_choosing_the_rules_needs_the_choice_that_was_read(client, tenant_a, rul
     assert second.status_code == 412, second.text
     assert second.headers["ETag"] == first.headers["ETag"]
     assert bundled_default(client, tenant_a.investor)["id"] == draft_id
+
+    late = new_draft(client, tenant_a).json()["id"]
+    late_etag = client.get(f"{BASE}/{late}", headers=tenant_a.analyst).headers["ETag"]
+    stale_publish = client.post(
+        f"{BASE}/drafts/{late}/publish",
+        json={"current_etag": read},
+        headers={**tenant_a.analyst, "If-Match": late_etag},
+    )
+    assert stale_publish.status_code == 412, stale_publish.text
+    assert client.get(f"{BASE}/{late}", headers=tenant_a.analyst).json()["status"] == "draft"
 
     stale_clear = client.delete(url, headers={**tenant_a.analyst, "If-Match": read})
     assert stale_clear.status_code == 412, stale_clear.text
@@ -357,8 +373,8 @@ def test_preview_includes_companies_held_on_their_evidence_alone(client, db, ten
 def test_preview_says_which_score_stands_for_each_company(client, db, tenant_a, rules):
     """A company held unassessed while a draft of it is being written has two scores in the
     preview: the draft's, which stands for nothing, and the evidence-only one that portfolios
-    and reports use. `standing` counts it once (the analyst review: the totals counted 10
-    companies' scores as 16 moves)."""
+    and reports use. `standing` counts it once (the analyst review: five companies moving
+    read as nine scores up among ten companies)."""
     _, questionnaire = bundled_questionnaire(db)
     company = held_on_evidence_alone(db, tenant_a, "Half Assessed plc")
     draft_assessment = make_assessment(

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Body, Depends, Query, Response, status
 from hrdd.audit.schemas import AuditEventList, AuditEventOut
 from hrdd.dates import PlausibleDate
 from hrdd.deps import Analyst, CachedRead, DbSession, Investor, in_worker_thread
-from hrdd.errors import problem_responses
+from hrdd.errors import PreconditionFailed, problem_responses
 from hrdd.http import (
     PageParams,
     RequiredIfMatch,
@@ -106,9 +106,7 @@ def choose_current(
     if_match: RequiredIfMatch,
 ) -> CurrentRuleSet:
     row = service.get_version(session, data.version_id)
-    service.ensure_published(row)
-    service.check_choice(session, if_match)
-    service.choose_version(session, row, principal, data.comment)
+    service.choose_version(session, row, principal, data.comment, if_match)
     response.headers["ETag"] = service.choice_etag(row.id, chosen=True)
     return CurrentRuleSet(version=service.to_summary(row, row.id), chosen=True)
 
@@ -130,8 +128,7 @@ def follow_default(
         str | None, Query(max_length=2000, description="Why, for the audit trail")
     ] = None,
 ) -> CurrentRuleSet:
-    service.check_choice(session, if_match)
-    row = service.follow_default(session, principal, comment)
+    row = service.follow_default(session, principal, comment, if_match)
     response.headers["ETag"] = service.choice_etag(row.id, chosen=False)
     return CurrentRuleSet(version=service.to_summary(row, row.id), chosen=False)
 
@@ -262,8 +259,11 @@ def preview_draft(
     summary="Publish a draft as an immutable version (send If-Match); by default your "
     "organisation then scores with it",
     description="Send as If-Match the ETag the preview gave (`draft_etag`): the draft is "
-    "published only if its rules are still those you previewed (412 after any edit since, "
-    "428 without If-Match). 409 for a version already published.",
+    "published only if its rules are still those you previewed (412 after any edit since or "
+    "for `*`, 428 without If-Match). 409 for a version already published. With `make_current` "
+    "(the default) it also becomes the rules in use, replacing the choice as it stands; send "
+    "`current_etag` (the ETag of GET /rulesets/current) to have a choice made since you read "
+    "it refused with 412 instead.",
     response_model=RuleSetVersionOut,
     responses=_WRITE_ERRORS,
 )
@@ -278,8 +278,19 @@ def publish_draft(
     options = data or PublishDraft()
     draft = service.get_draft(session, draft_id)
     check_if_match(if_match, _etag(draft), required=True)
+    if if_match is not None and "*" in (tag.strip() for tag in if_match.split(",")):
+        # "Whatever it holds now" would defeat publishing what was previewed.
+        raise PreconditionFailed(
+            "send the draft's ETag as the preview gave it (draft_etag), not *",
+            headers={"ETag": _etag(draft)},
+        )
     service.publish_draft(
-        session, draft, principal, make_current=options.make_current, comment=options.comment
+        session,
+        draft,
+        principal,
+        make_current=options.make_current,
+        comment=options.comment,
+        current_etag=options.current_etag,
     )
     response.headers["ETag"] = _etag(draft)
     return service.to_out(draft, service.in_use_id(session))

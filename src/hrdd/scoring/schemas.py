@@ -80,6 +80,13 @@ class PublishDraft(BaseModel):
     make_current: bool = Field(
         default=True, description="Also make it the version your organisation scores with"
     )
+    current_etag: str | None = Field(
+        default=None,
+        max_length=200,
+        description="With make_current: the ETag of GET /rulesets/current as you read it; "
+        "412 if another analyst changed the choice since (left out, the choice is replaced "
+        "as it stands)",
+    )
     comment: str | None = Field(default=None, max_length=2000)
 
 

@@ -310,21 +310,24 @@ def current_version(session: Session) -> tuple[RuleSetVersion, bool]:
 
 def choice_etag(version_id: uuid.UUID, *, chosen: bool) -> str:
     """The ETag of the organisation's choice of rules: the version in use and whether it was
-    chosen, so a new bundled default changes it for an organisation that follows the default."""
-    return etag_for(version_id, 1 if chosen else 0)
+    chosen, so a new bundled default changes it for an organisation that follows the default.
+    Prefixed so it never equals the chosen version's own ETag."""
+    return etag_for(f"choice-{version_id}", 1 if chosen else 0)
 
 
-def check_choice(session: Session, if_match: str | None) -> None:
-    """412 unless ``if_match`` is the ETag of the choice as it stands (428 without one). The
-    organisation's row is locked first, so two analysts holding the same ETag cannot both
-    pass on PostgreSQL (SQLite writers already take turns)."""
+def _check_choice(session: Session, if_match: str | None, *, required: bool) -> None:
+    """412 unless ``if_match`` is the ETag of the choice as it stands (428 without one when
+    ``required``). The organisation's row is locked first, so two analysts holding the same
+    ETag cannot both pass on PostgreSQL (SQLite writers already take turns). FOR NO KEY
+    UPDATE: the rows that point at the organisation (answers, scores, audit) are inserted
+    meanwhile without waiting for the rescore a choice runs."""
     session.execute(
         select(Organisation.id)
         .where(Organisation.id == _organisation_id(session))
-        .with_for_update()
+        .with_for_update(key_share=True)
     )
     row, chosen = current_version(session)
-    check_if_match(if_match, choice_etag(row.id, chosen=chosen), required=True)
+    check_if_match(if_match, choice_etag(row.id, chosen=chosen), required=required)
 
 
 def in_use_id(session: Session) -> uuid.UUID | None:
@@ -589,9 +592,11 @@ def publish_draft(
     *,
     make_current: bool,
     comment: str | None,
+    current_etag: str | None,
 ) -> RuleSetVersion:
     """Turn a draft into an immutable published version, numbered one above the highest
-    published version of its key at this moment.
+    published version of its key at this moment; with ``make_current``, also the rules in
+    use, over the choice as it stands (412 if ``current_etag`` is given and stale).
 
     Its rules are validated again first, as a draft edit validates them (422 naming each
     path): a draft saved before a check existed (an infinite weight, say) is never published."""
@@ -625,7 +630,7 @@ def publish_draft(
         comment=comment,
     )
     if make_current:
-        choose_version(session, draft, actor, comment)
+        choose_version(session, draft, actor, comment, current_etag, required=False)
     return draft
 
 
@@ -670,23 +675,30 @@ def version_history(
     return audit.history(session, AUDIT_ENTITY, [version_id], page)
 
 
-def ensure_published(row: RuleSetVersion) -> None:
-    """409 for a draft: only a published version can be chosen."""
+def choose_version(
+    session: Session,
+    row: RuleSetVersion,
+    actor: Principal,
+    comment: str | None,
+    if_match: str | None,
+    *,
+    required: bool = True,
+) -> RuleSetVersion:
+    """Make a published version the organisation's; its holdings are rescored with it.
+    ``if_match``: the ETag of the choice the caller read (``choice_etag``); a publish that
+    also makes its version current may leave it out (``required`` False)."""
     if row.status != RuleSetStatus.published:
         raise Conflict(f"rule set {row.key} v{row.version} is a draft; publish it first")
-
-
-def choose_version(
-    session: Session, row: RuleSetVersion, actor: Principal, comment: str | None
-) -> RuleSetVersion:
-    """Make a published version the organisation's; its holdings are rescored with it."""
-    ensure_published(row)
+    _check_choice(session, if_match, required=required)
     return _set_choice(session, actor, row.id, RULESET_CHOSEN, comment)
 
 
-def follow_default(session: Session, actor: Principal, comment: str | None) -> RuleSetVersion:
+def follow_default(
+    session: Session, actor: Principal, comment: str | None, if_match: str | None
+) -> RuleSetVersion:
     """Stop pinning a version: the organisation scores with the latest bundled default again,
-    and follows it as new defaults are loaded."""
+    and follows it as new defaults are loaded. ``if_match`` as for ``choose_version``."""
+    _check_choice(session, if_match, required=True)
     return _set_choice(session, actor, None, RULESET_CHOICE_CLEARED, comment)
 
 
