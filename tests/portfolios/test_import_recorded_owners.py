@@ -5,6 +5,8 @@ the owner's recorded name offers that company and the holding carries what it ow
 
 from __future__ import annotations
 
+import datetime as dt
+
 from portfolio_helpers import (
     API,
     by_name,
@@ -16,6 +18,11 @@ from portfolio_helpers import (
     risk,
     upload,
 )
+from sqlalchemy import select
+
+from hrdd.companies import service as companies
+from hrdd.companies.models import OwnershipLink
+from hrdd.db import SYSTEM
 
 OWNERS = (
     "name,isin\n"
@@ -126,3 +133,27 @@ def test_the_risk_view_names_the_recorded_stakes_of_an_unmatched_holding(
     assert upload(client, tenant_b.investor, other, csv).status_code == 200
     theirs = by_name(risk(client, tenant_b.investor, other)["holdings"], "Quixotic Widgets")
     assert theirs["recorded_owner_of"] == []
+
+
+def test_a_bundled_owner_link_changed_in_place_is_in_the_next_read(client, tenant_a, db, content):
+    """The content loader edits a bundled link in place and touches its companies; a holding
+    matched to nothing read the cached 'current stake' on (the code review)."""
+    portfolio = create_portfolio(client, tenant_a.investor)
+    csv = "name\nAE Industrial Partners\n"
+    assert upload(client, tenant_a.investor, portfolio, csv).status_code == 200
+    first = by_name(
+        risk(client, tenant_a.investor, portfolio)["holdings"], "AE Industrial Partners"
+    )
+    assert first["recorded_owner_of"][0]["current"] is True
+    with db.session(SYSTEM, write=True) as session:
+        link = session.scalars(
+            select(OwnershipLink).where(OwnershipLink.owner_name == "AE Industrial Partners")
+        ).one()
+        # What the loader's ownership sync does when a bundled link's dates change.
+        link.start_date, link.end_date = dt.date(2019, 1, 1), dt.date(2020, 1, 1)
+        companies.touch_companies(session, [link.company_id, link.owner_company_id])
+    again = by_name(
+        risk(client, tenant_a.investor, portfolio)["holdings"], "AE Industrial Partners"
+    )
+    assert again["recorded_owner_of"][0]["current"] is False
+    assert "stake not current" in again["unassessed_reason"]

@@ -510,7 +510,7 @@ class _Resolver:
         """The recorded owners without a registry company whose name the holding's is."""
         if row.name is None:
             return []
-        return recorded_owners_named(self._load_owners(), row.line, row.name, today)
+        return recorded_owners_named(self._load_owners(), [(row.line, row.name)], today)[0]
 
 
 def load_recorded_owners(session: Session) -> _Owners:
@@ -540,32 +540,60 @@ def load_recorded_owners(session: Session) -> _Owners:
 
 
 def recorded_owners_named(
-    owners: _Owners, line: int, name: str, today: date
-) -> list[RecordedOwner]:
-    """The recorded owners (by name only) that a holding called ``name`` resembles, best
-    first: a stake the registry knows of, through an owner it has no company for."""
-    if not (query := normalise_name(name)):
-        return []
-    best: dict[int, float] = {}
-    for index, score in _similar_names(query, owners.choices, owners.tokens):
-        best[index] = max(best.get(index, 0.0), score)
-    found = [
-        RecordedOwner(
-            line=line,
-            holding_name=name,
-            owner_name=link.owner_name,
-            score=round(score, 1),
-            company_id=link.company_id,
-            company_name=owners.names.get(link.company_id, ""),
-            start_date=link.start_date,
-            end_date=link.end_date,
-            current=link_current(link, today),
-        )
-        for index, score in best.items()
-        for link in owners.links[index]
-    ]
-    found.sort(key=lambda owner: (-owner.score, owner.company_name, owner.owner_name))
-    return found[:MAX_CANDIDATES]
+    owners: _Owners, named: Sequence[tuple[int, str]], today: date
+) -> list[list[RecordedOwner]]:
+    """For each (line, name) of a holding, the recorded owners (by name only) its name
+    resembles, best first: a stake the registry knows of, through an owner it has no company
+    for. Scored as one matrix: a risk view asks for every unmatched holding of a portfolio."""
+    queries = [normalise_name(name) for _, name in named]
+    scores = _similar_to_all(queries, owners.choices, owners.tokens)
+    results = []
+    for (line, name), best in zip(named, scores, strict=True):
+        found = [
+            RecordedOwner(
+                line=line,
+                holding_name=name,
+                owner_name=link.owner_name,
+                score=round(score, 1),
+                company_id=link.company_id,
+                company_name=owners.names.get(link.company_id, ""),
+                start_date=link.start_date,
+                end_date=link.end_date,
+                current=link_current(link, today),
+            )
+            for index, score in best.items()
+            for link in owners.links[index]
+        ]
+        found.sort(key=lambda owner: (-owner.score, owner.company_name, owner.owner_name))
+        results.append(found[:MAX_CANDIDATES])
+    return results
+
+
+def _similar_to_all(
+    queries: Sequence[str], choices: Sequence[str], tokens: Sequence[int]
+) -> list[dict[int, float]]:
+    """Per normalised query, the best similarity of each normalised choice it resembles, by
+    the rules of ``_similar_names``, computed for all queries at once."""
+    found: list[dict[int, float]] = [{} for _ in queries]
+    if not queries or not choices:
+        return found
+    by_order = process.cdist(
+        queries, choices, scorer=fuzz.token_sort_ratio, score_cutoff=NAME_MATCH_CUTOFF
+    )
+    by_set = process.cdist(queries, choices, scorer=fuzz.token_set_ratio, score_cutoff=95.0)
+    several_words = [count >= 2 for count in tokens]
+    for row, query in enumerate(queries):
+        if not query:
+            continue
+        best = found[row]
+        for column in by_order[row].nonzero()[0]:
+            best[int(column)] = float(by_order[row][column])
+        if len(query.split()) >= 2:
+            for column in by_set[row].nonzero()[0]:
+                if several_words[column]:
+                    score = float(by_set[row][column])
+                    best[int(column)] = max(best.get(int(column), 0.0), score)
+    return found
 
 
 @dataclass(frozen=True)
@@ -650,6 +678,15 @@ _CANDIDATES_NAMED = 3
 def _unassessed_reason(
     holding: Holding, company_name: str | None, recorded_owner_of: Sequence[RecordedOwner]
 ) -> str:
+    stakes = "; ".join(
+        f"{owner.owner_name}, recorded as owner of {owner.company_name} "
+        f"({'current stake' if owner.current else 'stake not current'})"
+        for owner in recorded_owner_of[:_CANDIDATES_NAMED]
+    )
+    owners_note = (
+        f"its name resembles {stakes}: an analyst can add the owner as a company and link the "
+        "stake, and the holding is then scored through what it owns"
+    )
     if holding.resolution == HoldingResolution.candidates:
         # Named, best first: a candidate may be a vendor the registry rates severe.
         names = [str(candidate["name"]) for candidate in holding.candidates]
@@ -657,20 +694,15 @@ def _unassessed_reason(
         listed = "; ".join(names[:_CANDIDATES_NAMED]) + (
             "; ..." if count > _CANDIDATES_NAMED else ""
         )
-        if count == 1:
-            return f"its name resembles {listed}, a registry company; confirm it to assess it"
-        return f"its name resembles {count} registry companies ({listed}); confirm one to assess it"
-    if holding.company_id is None and recorded_owner_of:
-        stakes = "; ".join(
-            f"{owner.owner_name}, recorded as owner of {owner.company_name} "
-            f"({'current stake' if owner.current else 'stake not current'})"
-            for owner in recorded_owner_of[:_CANDIDATES_NAMED]
+        reason = (
+            f"its name resembles {listed}, a registry company; confirm it to assess it"
+            if count == 1
+            else f"its name resembles {count} registry companies ({listed}); confirm one to "
+            "assess it"
         )
-        return (
-            f"not matched to any company of the registry, but its name resembles {stakes}: "
-            "an analyst can add the owner as a company and link the stake, and the holding is "
-            "then scored through what it owns"
-        )
+        return f"{reason}. Also, {owners_note}" if stakes else reason
+    if holding.company_id is None and stakes:
+        return f"not matched to any company of the registry, but {owners_note}"
     if holding.company_id is None:
         return "not matched to any company of the registry"
     return (
@@ -686,6 +718,7 @@ def _holding_risk(
     scores: dict[uuid.UUID, ScoreSummary],
     statuses: dict[uuid.UUID, str],
     owned: Sequence[OwnedLink],
+    *,
     listing_status: ListingStatus | None,
     recorded_owner_of: Sequence[RecordedOwner],
     same_company_lines: Sequence[int],
@@ -890,14 +923,13 @@ def _recorded_owners_of_unmatched(
     """For each holding matched to nothing, the recorded owners its name resembles: a fund's
     stake in a vendor's owner the registry has no company for is exposure the investor would
     otherwise read as 'not matched'."""
-    unmatched = [
-        h for h in holdings if h.resolution == HoldingResolution.unresolved.value and h.name
-    ]
+    # As the import reports them: any holding without a company, candidates included.
+    unmatched = [h for h in holdings if h.company_id is None and h.name]
     if not unmatched:
         return {}
     owners = load_recorded_owners(session)
-    found = {h.id: recorded_owners_named(owners, h.line, h.name or "", today) for h in unmatched}
-    return {holding_id: owned for holding_id, owned in found.items() if owned}
+    found = recorded_owners_named(owners, [(h.line, h.name or "") for h in unmatched], today)
+    return {h.id: owned for h, owned in zip(unmatched, found, strict=True) if owned}
 
 
 def _risk_of(
@@ -923,9 +955,11 @@ def _risk_of(
             scores,
             statuses,
             owned.get(h.company_id, []) if h.company_id else [],
-            listings.get(h.company_id) if h.company_id else None,
-            owners.get(h.id, []),
-            [line for line in lines_of[h.company_id] if line != h.line] if h.company_id else [],
+            listing_status=listings.get(h.company_id) if h.company_id else None,
+            recorded_owner_of=owners.get(h.id, []),
+            same_company_lines=[line for line in lines_of[h.company_id] if line != h.line]
+            if h.company_id
+            else [],
         )
         for h, weight in zip(holdings, weights, strict=True)
     ]
@@ -955,8 +989,8 @@ def _risk_of(
 #   changes a bundled ownership link) and the count and newest creation of the links saying
 #   what each company owns, as the caller sees them (its own private links included), so a
 #   change of what a held company owns moves a mark of a company already in the view;
-# - ownership links as a whole (count and newest creation): an unmatched holding names the
-#   owners, recorded by name only, that it resembles;
+# - for a portfolio with holdings matched to no company, the owners recorded by name only
+#   (``_RECORDED_OWNER_MARKS``), which such a holding names when it resembles one;
 # - per company scored: its evidence marks and newest evidence-only score, and each live
 #   assessment's status, version and newest stored score;
 # - the rule set version in use, and the day.
@@ -985,11 +1019,27 @@ _PORTFOLIO_MARKED = reusable(
             func.max(Holding.created_at),
             func.max(Holding.resolved_at),
         ),
-        # Owners recorded by name only, which unmatched holdings are compared with.
-        select(func.count(OwnershipLink.id)).scalar_subquery(),
-        select(func.max(OwnershipLink.created_at)).scalar_subquery(),
         *freshness.version_columns(_ORGANISATION, scoring.DEFAULT_RULESET_KEY),
     ).where(Portfolio.id == bindparam("portfolio_id"))
+)
+
+
+_NAME_ONLY = OwnershipLink.owner_company_id.is_(None)
+# Read only for a portfolio with holdings matched to no company, which name the owners
+# recorded by name only that they resemble: the links (count, newest creation) and the
+# companies they own (a loader edit of a bundled link moves its company's updated_at; a
+# rename moves its version).
+_RECORDED_OWNER_MARKS = reusable(
+    select(
+        select(func.count(OwnershipLink.id)).where(_NAME_ONLY).scalar_subquery(),
+        select(func.max(OwnershipLink.created_at)).scalar_subquery(),
+        *(
+            select(column)
+            .where(Company.id.in_(select(OwnershipLink.company_id).where(_NAME_ONLY)))
+            .scalar_subquery()
+            for column in (func.max(Company.updated_at), func.sum(Company.version))
+        ),
+    )
 )
 
 
@@ -1056,11 +1106,18 @@ def portfolio_risk_json(
     if row is None:
         raise NotFound(f"no portfolio {portfolio_id}")
     portfolio: Portfolio = row[0]
+    holdings_count, with_company = row[1], row[2]
+    owner_marks = (
+        tuple(session.execute(_RECORDED_OWNER_MARKS).one())
+        if holdings_count != with_company
+        else ()
+    )
     marks = (
         portfolio.name,
         portfolio.base_currency,
         portfolio.holdings_imported_at,
         *row[1:],
+        *owner_marks,
         today,
     )
     key = (organisation_id, portfolio_id)
