@@ -786,6 +786,16 @@ def test_an_assessments_template_is_refused_by_another_companys_assessment(
     assert sandvine["company_id"] in refused.json()["detail"]
     assert read(client, tenant_a.investor, paragon["id"])[0]["answers"] == {}
 
+    # Without its company row, it still names its assessment.
+    about = workbook["About"]
+    [company_row] = [c.row for c in about["A"] if c.value == "company_id"]
+    about.delete_rows(company_row)
+    still = import_xlsx(
+        client, tenant_a.investor, paragon["id"], saved_bytes(workbook), paragon_etag
+    )
+    assert still.status_code == 422, still.text
+    assert sandvine["id"] in still.json()["detail"]
+
     own = import_xlsx(
         client, tenant_a.investor, sandvine["id"], saved_bytes(workbook), sandvine_etag
     )

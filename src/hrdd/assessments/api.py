@@ -351,7 +351,7 @@ def import_answers(
             "content": {xlsx_template.XLSX_MEDIA_TYPE: {}},
             "description": "The template workbook",
         },
-        **problem_responses(401, 404, 409, 422),
+        **problem_responses(401, 403, 404, 422),
     },
     description="The template of the assessment's questionnaire version, as GET "
     "/api/v1/questionnaires/{key}/versions/{version}/template.xlsx gives it, with the "

@@ -512,8 +512,9 @@ def kept_on_import(
     session: Session, assessment: Assessment, imported: Mapping[str, dict[str, Any]]
 ) -> dict[str, dict[str, Any]]:
     """Answers read from a filled XLSX template, merged with what the answers already hold.
-    A row carries one evidence source and cannot clear a comment, and the template comes out
-    blank: replacing whole answers silently dropped the sources an answer already cited. So a
+    A row carries one evidence source and cannot clear a comment, and a template shows no
+    sources (the questionnaire's comes out blank, an assessment's shows answers and comments):
+    replacing whole answers silently dropped the sources an answer already cited. So a
     row sets the answer, keeps its sources and adds its own (unless already cited), and keeps
     the comment unless it gives one. Removing a source or a comment is done through the API."""
     rows = answer_rows(session, assessment.id)
@@ -545,12 +546,22 @@ def template_subject(session: Session, assessment: Assessment) -> TemplateSubjec
 
 def check_template_company(assessment: Assessment, filled: FilledTemplate) -> None:
     """A template made for one company's assessment is not evidence about another: 422 at
-    `file` (a blank questionnaire template names no company and fits any)."""
-    if filled.company_id is not None and filled.company_id != str(assessment.company_id):
+    `file` (a blank questionnaire template names no company and fits any). One that names its
+    assessment but no longer its company must be this assessment's."""
+    other_company = filled.company_id is not None and filled.company_id != str(
+        assessment.company_id
+    )
+    other_assessment = (
+        filled.company_id is None
+        and filled.assessment_id is not None
+        and filled.assessment_id != str(assessment.id)
+    )
+    if other_company or other_assessment:
         raise Invalid.at(
             "file",
             f"the template was made for an assessment of {filled.company_name or 'another company'}"
-            f" (company {filled.company_id}), and this assessment is of company "
+            f" (company {filled.company_id or 'not named'}, assessment "
+            f"{filled.assessment_id or 'not named'}), and this assessment is of company "
             f"{assessment.company_id}; download this assessment's template "
             f"(GET /api/v1/assessments/{assessment.id}/template.xlsx)",
         )

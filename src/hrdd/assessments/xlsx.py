@@ -318,10 +318,11 @@ def _write_about(
             "row's Answer empty to skip it. Do not change the question ids, the header row or "
             "this sheet: the import checks them. One evidence source per row; add more through "
             "the API. A row keeps the sources and the comment its answer already has (its "
-            "source is added; an empty comment keeps the old one). Evidence source: company "
-            "for the company's own pages, reports or replies, independent for anyone else's; "
-            "left empty, a source the company published (its name as publisher) or a page "
-            "on its website counts as the company's.",
+            "source is added; an empty comment keeps the old one), and clearing a row deletes "
+            "nothing: delete an answer, a source or a comment through the API. Evidence "
+            "source: company for the company's own pages, reports or replies, independent "
+            "for anyone else's; left empty, a source the company published (its name as "
+            "publisher) or a page on its website counts as the company's.",
         ),
         (
             "scoring",
@@ -436,6 +437,7 @@ class FilledTemplate:
     # Set when the template was made for one assessment (GET /assessments/{id}/template.xlsx).
     company_id: str | None = None
     company_name: str | None = None
+    assessment_id: str | None = None
 
     def problem(self, row: int, column: str, question_id: str | None, message: str) -> None:
         who = f"row {row}" + (f", question {question_id}" if question_id else "")
@@ -551,7 +553,9 @@ def _read_workbook(workbook: Any, questionnaire: Questionnaire) -> FilledTemplat
     if [_text(cell) for cell in list(header)[:width]] != expected[:width]:
         raise _not_the_template(f"the header row of {ANSWERS_SHEET} was changed")
     filled = FilledTemplate(
-        company_id=_text(about.get("company_id")), company_name=_text(about.get("company"))
+        company_id=_text(about.get("company_id")),
+        company_name=_text(about.get("company")),
+        assessment_id=_text(about.get("assessment_id")),
     )
     row_limit = len(questionnaire.questions) + EXTRA_ROWS_ALLOWED
     for number, cells in _numbered_rows(sheet, width):
