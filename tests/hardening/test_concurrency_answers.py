@@ -138,12 +138,14 @@ def answer_events(events: list[dict[str, Any]], question_id: str) -> list[dict[s
     ]
 
 
-def run_together(app: ServedApp, tasks: list[Callable[[httpx.Client], T]]) -> list[T]:
+def run_together(
+    app: ServedApp, tasks: list[Callable[[httpx.Client], T]], role: Role = Role.investor
+) -> list[T]:
     """Run each task on its own thread and connection, all released at the same moment."""
     barrier = threading.Barrier(len(tasks), timeout=120)
 
     def run(task: Callable[[httpx.Client], T]) -> T:
-        with app.client(Role.investor) as client:
+        with app.client(role) as client:
             client.get("/health")  # open the connection before the race starts
             barrier.wait()
             return task(client)
@@ -313,3 +315,46 @@ def test_of_writers_starting_an_assessment_of_one_company_at_once_one_wins(
             listed = client.get(f"{API}/assessments", params={"company_id": company_id})
         assert listed.status_code == 200, listed.text
         assert len(listed.json()["items"]) == 1
+
+
+def test_of_analysts_choosing_the_rules_with_the_same_etag_one_wins(server: Served) -> None:
+    """The choice of rules rescores the whole organisation: of four analysts who read the
+    same choice and each choose another version at the same moment, one wins and three get
+    412 (the analyst review saw five such choices all return 200, the last one winning)."""
+    with server.app.client(Role.analyst) as analyst:
+        current = analyst.get(f"{API}/rulesets/current")
+        assert current.status_code == 200, current.text
+        read_etag, default_id = current.headers["ETag"], current.json()["version"]["id"]
+        versions = []
+        for _ in range(4):
+            draft = analyst.post(f"{API}/rulesets/{default_id}/drafts")
+            assert draft.status_code == 201, draft.text
+            published = analyst.post(
+                f"{API}/rulesets/drafts/{draft.json()['id']}/publish",
+                json={"make_current": False},
+                headers={"If-Match": draft.headers["ETag"]},
+            )
+            assert published.status_code == 200, published.text
+            versions.append(draft.json()["id"])
+
+        def choose(version_id: str) -> Callable[[httpx.Client], httpx.Response]:
+            return lambda c: c.put(
+                f"{API}/rulesets/current",
+                json={"version_id": version_id},
+                headers={"If-Match": read_etag},
+            )
+
+        responses = run_together(server.app, [choose(v) for v in versions], Role.analyst)
+        statuses = sorted(response.status_code for response in responses)
+        assert statuses == [200, 412, 412, 412], [r.text for r in responses]
+        [winner] = [v for v, r in zip(versions, responses, strict=True) if r.status_code == 200]
+        after = analyst.get(f"{API}/rulesets/current").json()
+        assert (after["version"]["id"], after["chosen"]) == (winner, True)
+        events = analyst.get(f"{API}/rulesets/current/history").json()["items"]
+        assert [e["action"] for e in events].count("ruleset_chosen") == 1
+
+        back = analyst.delete(
+            f"{API}/rulesets/current",
+            headers={"If-Match": analyst.get(f"{API}/rulesets/current").headers["ETag"]},
+        )
+        assert back.status_code == 200, back.text
