@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated, Any, TypeVar
 
-from fastapi import Depends, Header, Query, Request
+from fastapi import Depends, Header, Query, Request, Response
 from fastapi.params import Form
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field, WithJsonSchema, model_validator
@@ -206,3 +206,12 @@ async def body_media_type(request: Request) -> None:
         raise UnsupportedMediaType(
             f"JSON bodies are read as UTF-8; charset={charset.group(1)} is not accepted"
         )
+
+
+def attachment(content: bytes, media_type: str, filename: str) -> Response:
+    """A file to download under ``filename`` (an ASCII name, as ``download_name`` makes)."""
+    return Response(
+        content,
+        media_type=media_type,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )

@@ -33,7 +33,7 @@ from hrdd.config import Settings
 from hrdd.db import utcnow
 from hrdd.deps import Analyst, DbSession, Investor, in_worker_thread
 from hrdd.errors import ProblemDetail, problem_responses
-from hrdd.http import IfMatch, PageParams, RequiredIfMatch, page_params
+from hrdd.http import IfMatch, PageParams, RequiredIfMatch, attachment, page_params
 from hrdd.portfolios.exports import download_name
 from hrdd.questionnaires.answers import AnswerError
 from hrdd.scoring import service as scoring
@@ -347,10 +347,7 @@ def import_answers(
     summary="Download this assessment's XLSX template, with its company and answers",
     response_class=Response,
     responses={
-        200: {
-            "content": {xlsx_template.XLSX_MEDIA_TYPE: {}},
-            "description": "The template workbook",
-        },
+        200: xlsx_template.TEMPLATE_DOWNLOAD,
         **problem_responses(401, 403, 404, 422),
     },
     description="The template of the assessment's questionnaire version, as GET "
@@ -372,11 +369,7 @@ def download_template(assessment_id: uuid.UUID, session: DbSession, _: Investor)
         utcnow().date(),
         "xlsx",
     )
-    return Response(
-        content,
-        media_type=xlsx_template.XLSX_MEDIA_TYPE,
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
+    return attachment(content, xlsx_template.XLSX_MEDIA_TYPE, filename)
 
 
 @router.post(

@@ -49,6 +49,8 @@ from hrdd.vocab import AnswerSource
 
 TEMPLATE_FORMAT = "hrdd-assessment-template/2"
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+# The OpenAPI description of a route's 200 answer that downloads a template.
+TEMPLATE_DOWNLOAD = {"content": {XLSX_MEDIA_TYPE: {}}, "description": "The template workbook"}
 ANSWERS_SHEET = "Answers"
 ABOUT_SHEET = "About"
 LISTS_SHEET = "Lists"

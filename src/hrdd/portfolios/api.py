@@ -10,7 +10,7 @@ from hrdd.companies.service import company_names
 from hrdd.config import Settings
 from hrdd.deps import CachedRead, DbSession, Investor, in_worker_thread
 from hrdd.errors import problem_responses
-from hrdd.http import PageParams, page_params
+from hrdd.http import PageParams, attachment, page_params
 from hrdd.portfolios import exports, service
 from hrdd.portfolios.schemas import (
     HoldingList,
@@ -206,8 +206,6 @@ def export_risk(
     portfolio = service.get_portfolio(session, portfolio_id)
     risk = service.portfolio_risk(session, portfolio)
     name = exports.download_name(portfolio.name, "risk", risk.as_of, export_format.value)
-    return Response(
-        exports.export_risk(risk, export_format),
-        media_type=exports.MEDIA_TYPES[export_format],
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    return attachment(
+        exports.export_risk(risk, export_format), exports.MEDIA_TYPES[export_format], name
     )

@@ -21,7 +21,7 @@ from hrdd.assessments.files import read_limited
 from hrdd.db import utcnow
 from hrdd.deps import Analyst, DbSession, Investor
 from hrdd.errors import Invalid, UnsupportedMediaType, problem_responses
-from hrdd.http import PageParams, page_params
+from hrdd.http import PageParams, attachment, page_params
 from hrdd.questionnaires import service
 from hrdd.questionnaires.models import QuestionnaireVersion
 from hrdd.questionnaires.schemas import QUESTIONNAIRE_KEY_PATTERN, Questionnaire
@@ -193,10 +193,7 @@ def read_questionnaire(
     summary="Download the XLSX template for offline completion",
     response_class=Response,
     responses={
-        200: {
-            "content": {xlsx_template.XLSX_MEDIA_TYPE: {}},
-            "description": "The template workbook",
-        },
+        200: xlsx_template.TEMPLATE_DOWNLOAD,
         **problem_responses(401, 404, 422),
     },
     description="One row per question (id, section, text, guidance, answer type and whether "
@@ -212,8 +209,4 @@ def download_template(key: str, version: str, session: DbSession, _: Investor) -
         questionnaire, scoring.scored_questions(session, questionnaire)
     )
     filename = f"{row.key}-{row.version}-template-{utcnow().date().isoformat()}.xlsx"
-    return Response(
-        content,
-        media_type=xlsx_template.XLSX_MEDIA_TYPE,
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
+    return attachment(content, xlsx_template.XLSX_MEDIA_TYPE, filename)

@@ -10,6 +10,7 @@ from hrdd.config import Settings
 from hrdd.db import utcnow
 from hrdd.deps import DbSession, Investor
 from hrdd.errors import problem_responses
+from hrdd.http import attachment
 from hrdd.portfolios import exports
 from hrdd.portfolios import service as portfolios
 from hrdd.reports import jobs, service
@@ -22,11 +23,7 @@ PageSizeQuery = Annotated[PageSize, Query(description="A4 or LETTER (US Letter)"
 
 
 def _pdf(data: bytes, file_name: str) -> Response:
-    return Response(
-        data,
-        media_type="application/pdf",
-        headers={"Content-Disposition": f'attachment; filename="{file_name}"'},
-    )
+    return attachment(data, "application/pdf", file_name)
 
 
 @router.get(
@@ -157,8 +154,6 @@ def export_assessment_scores(
     name = exports.download_name(
         principal.organisation_name, "assessment-scores", utcnow().date(), export_format.value
     )
-    return Response(
-        exports.export_scores(rows, export_format),
-        media_type=exports.MEDIA_TYPES[export_format],
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    return attachment(
+        exports.export_scores(rows, export_format), exports.MEDIA_TYPES[export_format], name
     )
