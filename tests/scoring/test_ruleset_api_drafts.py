@@ -246,6 +246,8 @@ def test_choosing_the_rules_needs_the_choice_that_was_read(client, tenant_a, rul
     assert second.status_code == 412, second.text
     assert second.headers["ETag"] == first.headers["ETag"]
     assert bundled_default(client, tenant_a.investor)["id"] == draft_id
+    # Choosing it again changes nothing and records nothing (the history below has one).
+    assert choose(client, tenant_a.analyst, draft_id).status_code == 200
 
     late = new_draft(client, tenant_a).json()["id"]
     late_etag = client.get(f"{BASE}/{late}", headers=tenant_a.analyst).headers["ETag"]

@@ -710,14 +710,14 @@ def _set_choice(
     comment: str | None,
 ) -> RuleSetVersion:
     """Record the organisation's choice (None: the bundled default) in the audit, and rescore
-    its holdings when that changes the rules it scores with; clearing no choice records
-    nothing. The version in use afterwards."""
+    its holdings when that changes the rules it scores with; choosing what is already chosen
+    (or clearing no choice) records nothing. The version in use afterwards."""
     organisation = session.get(Organisation, _organisation_id(session))
     if organisation is None:
         raise NotFound("your organisation no longer exists")
     before, _ = current_version(session)
     previous_choice = organisation.ruleset_version_id
-    if version_id is None and previous_choice is None:
+    if version_id == previous_choice:
         return before
     organisation.ruleset_version_id = version_id
     session.flush()
