@@ -14,7 +14,7 @@ import re
 import unicodedata
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -488,7 +488,7 @@ class _Resolver:
     def _match(self, query: str) -> list[dict[str, Any]]:
         choices = self._load_names()
         best: dict[uuid.UUID, float] = {}
-        for index, score in _similar_names(query, choices, self._choice_tokens):
+        for index, score in _similar_names([query], choices, self._choice_tokens)[0].items():
             company_id = self._choice_companies[index]
             best[company_id] = max(best.get(company_id, 0.0), score)
         ranked = sorted(best.items(), key=lambda item: (-item[1], self.names[item[0]]))
@@ -546,7 +546,7 @@ def recorded_owners_named(
     resembles, best first: a stake the registry knows of, through an owner it has no company
     for. Scored as one matrix: a risk view asks for every unmatched holding of a portfolio."""
     queries = [normalise_name(name) for _, name in named]
-    scores = _similar_to_all(queries, owners.choices, owners.tokens)
+    scores = _similar_names(queries, owners.choices, owners.tokens)
     results = []
     for (line, name), best in zip(named, scores, strict=True):
         found = [
@@ -569,11 +569,14 @@ def recorded_owners_named(
     return results
 
 
-def _similar_to_all(
+def _similar_names(
     queries: Sequence[str], choices: Sequence[str], tokens: Sequence[int]
 ) -> list[dict[int, float]]:
-    """Per normalised query, the best similarity of each normalised choice it resembles, by
-    the rules of ``_similar_names``, computed for all queries at once."""
+    """Per normalised query, the best similarity of each normalised choice (``tokens``: its
+    word counts) it resembles, computed for all queries at once: the words in any order, or
+    one name's words all within the other's ("NSO Group" in "NSO Group Technologies"), the
+    latter only for two words or more on both sides, or single common words would match
+    all."""
     found: list[dict[int, float]] = [{} for _ in queries]
     if not queries or not choices:
         return found
@@ -604,25 +607,6 @@ class _Owners:
     tokens: list[int]
     links: list[list[OwnershipLink]]
     names: dict[uuid.UUID, str]  # the owned companies' names
-
-
-def _similar_names(
-    query: str, choices: Sequence[str], tokens: Sequence[int]
-) -> Iterator[tuple[int, float]]:
-    """(index, similarity) of each normalised choice the normalised ``query`` resembles; an
-    index may come twice, with two scores."""
-    for _, score, index in process.extract(
-        query, choices, scorer=fuzz.token_sort_ratio, score_cutoff=NAME_MATCH_CUTOFF, limit=20
-    ):
-        yield index, float(score)
-    # "NSO Group" within "NSO Group Technologies": one name's words all in the other.
-    # Only for two words or more on both sides, or single common words would match all.
-    if len(query.split()) >= 2:
-        for _, score, index in process.extract(
-            query, choices, scorer=fuzz.token_set_ratio, score_cutoff=95.0, limit=20
-        ):
-            if tokens[index] >= 2:
-                yield index, float(score)
 
 
 # --- exposure through ownership --------------------------------------------------------------

@@ -121,10 +121,11 @@ class EvidenceRef(PayloadModel):
         text = data.get("source_date")
         if not isinstance(text, str):
             return data
-        if _PARTIAL_MONTH.fullmatch(text.strip()):
-            return {**data, "source_date": f"{text.strip()}-01", "source_date_precision": "month"}
-        if _PARTIAL_YEAR.fullmatch(text.strip()):
-            return {**data, "source_date": f"{text.strip()}-01-01", "source_date_precision": "year"}
+        text = text.strip()
+        if _PARTIAL_MONTH.fullmatch(text):
+            return {**data, "source_date": f"{text}-01", "source_date_precision": "month"}
+        if _PARTIAL_YEAR.fullmatch(text):
+            return {**data, "source_date": f"{text}-01-01", "source_date_precision": "year"}
         return data
 
     @model_validator(mode="after")

@@ -338,13 +338,18 @@ class OwnedCompany(ReportData):
     ended: bool = False
 
 
-class FlaggedHolding(ReportData):
+class HoldingNamed(ReportData):
+    """How a holding is named wherever the portfolio report lists it."""
+
     name: NonEmptyText
     # The registry company it was matched to, and how, when its name differs from the
     # holding's own ("NSO Group Technologies Limited, by a confirmed name").
     matched_to: str | None = None
     # Lines of the portfolio file holding the same company on rows of their own.
     same_company_lines: list[int] = Field(default_factory=list)
+
+
+class FlaggedHolding(HoldingNamed):
     identifiers: list[Identifier] = Field(default_factory=list)
     value: Money | None = None
     weight: Fraction | None = None
@@ -367,15 +372,9 @@ class FlaggedHolding(ReportData):
     key_evidence: list[KeyEvidence] = Field(default_factory=list)
 
 
-class HoldingRow(ReportData):
+class HoldingRow(HoldingNamed):
     """One line of the full holdings table; assessment fields are None while unassessed."""
 
-    name: NonEmptyText
-    # The registry company it was matched to, and how, when its name differs from the
-    # holding's own ("NSO Group Technologies Limited, by a confirmed name").
-    matched_to: str | None = None
-    # Lines of the portfolio file holding the same company on rows of their own.
-    same_company_lines: list[int] = Field(default_factory=list)
     identifiers: list[Identifier] = Field(default_factory=list)
     value: Money | None = None
     weight: Fraction | None = None
@@ -398,13 +397,7 @@ class HoldingRow(ReportData):
         return self.band is not None and self.assessment_status is None
 
 
-class UnassessedHolding(ReportData):
-    name: NonEmptyText
-    # The registry company it was matched to, and how, when its name differs from the
-    # holding's own ("NSO Group Technologies Limited, by a confirmed name").
-    matched_to: str | None = None
-    # Lines of the portfolio file holding the same company on rows of their own.
-    same_company_lines: list[int] = Field(default_factory=list)
+class UnassessedHolding(HoldingNamed):
     identifiers: list[Identifier] = Field(default_factory=list)
     value: Money | None = None
     weight: Fraction | None = None

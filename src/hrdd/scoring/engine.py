@@ -1162,6 +1162,11 @@ def _stepped_up(previous: ScoreResult, rules: RuleSet, *, assessed: bool) -> boo
     return ACTION_LADDER.index(previous.action) > ACTION_LADDER.index(base)
 
 
+def _rests_on(evidence_risk: float | Decimal, policy_risk: float | Decimal) -> str:
+    """Which of the two risks the overall is the higher of, and whose parts add up to it."""
+    return "evidence" if evidence_risk >= policy_risk else "practice"
+
+
 # Which of the two risks a contribution of each kind belongs to (an override's, neither).
 _RISK_OF_KIND = {
     "incident": "evidence",
@@ -1297,7 +1302,8 @@ def _diff(
 def compare(previous: ScoreResult, result: ScoreResult, rules: RuleSet) -> ScoreDiff:
     """What moved from ``previous`` to ``result``, two scores of one company, ``result`` made
     under ``rules``: the entries a stored score's diff gives, for a rule-set preview."""
-    rests_on = "evidence" if result.evidence_risk_current >= result.policy_gap_risk else "practice"
+    # From the result's rounded figures: only the wording of a part no longer weighed uses it.
+    rests_on = _rests_on(result.evidence_risk_current, result.policy_gap_risk)
     return _diff(
         previous,
         result.overall,
@@ -1356,7 +1362,7 @@ def score(request: ScoreRequest) -> ScoreResult:
     overall = _decimal(overall_tenths)
     band = rules.band_for(float(overall))
 
-    rests_on = "evidence" if evidence_risk >= policy_risk else "practice"
+    rests_on = _rests_on(evidence_risk, policy_risk)
     if rests_on == "evidence":
         raws = _evidence_contributions(evidence.items, evidence_risk, day, rules)
     else:

@@ -132,8 +132,9 @@ class PreviewItem(BaseModel):
 
 
 class PreviewCounts(BaseModel):
-    """The preview counted over the scores that stand for companies: one per company, as
-    portfolios and reports would show them once the draft is published."""
+    """A preview's scores counted: all of them (the preview's own fields), or only those that
+    stand for companies, one per company, as portfolios and reports would show them once the
+    draft is published (`standing`)."""
 
     companies: int
     band_changes: int

@@ -2245,8 +2245,8 @@ def preview_draft(session: Session, draft: RuleSetVersion, draft_etag: str) -> P
                 old_action=old_action,
                 new_action=new_action,
                 action_changed=change is not None and old_action is not new_action,
-                # Evidence-only subjects are made only for companies with no standing assessment.
                 changes=_preview_changes(before, after, new_rules) if change != 0 else [],
+                # Evidence-only subjects are made only for companies with no standing assessment.
                 stands_for_company=assessment is None
                 or standing.get(subject.company_id) is assessment,
                 error="; ".join(e for e in (old_error, new_error) if e) or None,
