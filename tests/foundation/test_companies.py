@@ -65,6 +65,34 @@ def test_search_by_name_alias_isin_lei_and_ticker(client, tenant_a):
     )
 
 
+def search(client, headers, **params):
+    response = client.get("/api/v1/companies", params=params, headers=headers)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_a_misspelt_name_finds_suggestions_not_nothing(client, tenant_a):
+    intellexa = create(
+        client, tenant_a.analyst, name="Intellexa S.A.", categories=["spyware_intrusion"]
+    ).json()["id"]
+    create(client, tenant_a.analyst, name="Unrelated Utilities plc", categories=["spyware_intrusion"])
+    found = search(client, tenant_a.investor, q="Intelexa")
+    assert found["items"] == []
+    assert [(s["id"], s["name"]) for s in found["suggestions"]] == [(intellexa, "Intellexa S.A.")]
+    assert 85 <= found["suggestions"][0]["similarity"] < 100
+    # The category filter holds for suggestions too.
+    assert search(client, tenant_a.investor, q="Intelexa", category="deep_packet_inspection")["suggestions"] == []
+    # A name the search finds gets no suggestions, and neither does an unlike one.
+    assert search(client, tenant_a.investor, q="Intellexa")["suggestions"] == []
+    assert search(client, tenant_a.investor, q="Zzyzx Holdings")["suggestions"] == []
+
+
+def test_suggestions_never_show_another_organisations_company(client, tenant_a, tenant_b):
+    assert create(client, tenant_b.analyst, name="Intellexa S.A.").status_code == 201
+    found = search(client, tenant_a.investor, q="Intelexa")
+    assert found["items"] == [] and found["suggestions"] == []
+
+
 def test_identifier_owned_by_another_company_is_refused(client, tenant_a):
     assert create(client, tenant_a.analyst, name="First", isins=[APPLE_ISIN]).status_code == 201
     second = create(client, tenant_a.analyst, name="Second", isins=[APPLE_ISIN])

@@ -4,7 +4,14 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Response, status
 
 from hrdd.companies import service
-from hrdd.companies.schemas import CompanyIn, CompanyList, CompanyOut, OwnershipIn, OwnershipOut
+from hrdd.companies.schemas import (
+    CompanyIn,
+    CompanyList,
+    CompanyOut,
+    CompanySuggestion,
+    OwnershipIn,
+    OwnershipOut,
+)
 from hrdd.deps import Analyst, DbSession, Investor
 from hrdd.errors import problem_responses
 from hrdd.http import IfMatch, PageParams, check_if_match, etag_for, page_params
@@ -29,12 +36,27 @@ def list_companies(
     ] = None,
     category: TechnologyCategory | None = None,
 ) -> CompanyList:
+    """`q` finds a company by part of its name or an alias (any case), or by a whole ISIN, LEI
+    or ticker. When it finds none, `suggestions` lists the companies whose names resemble it,
+    as a holdings import would match them: a misspelt name is not a dead end."""
     companies, next_cursor = service.search_companies(
         session, q, category.value if category else None, page
     )
-    idents = service.identifiers_of(session, [c.id for c in companies])
+    suggested = (
+        service.suggest_companies(session, q, category.value if category else None, 5)
+        if q and not companies and page.cursor is None
+        else []
+    )
+    idents = service.identifiers_of(session, [c.id for c in companies + [s for s, _ in suggested]])
     return CompanyList(
-        items=[service.to_summary(c, idents[c.id]) for c in companies], next_cursor=next_cursor
+        items=[service.to_summary(c, idents[c.id]) for c in companies],
+        next_cursor=next_cursor,
+        suggestions=[
+            CompanySuggestion(
+                **service.to_summary(c, idents[c.id]).model_dump(), similarity=similarity
+            )
+            for c, similarity in suggested
+        ],
     )
 
 

@@ -157,6 +157,19 @@ class CompanySummary(BaseModel):
     tickers: list[str]
 
 
+class CompanySuggestion(CompanySummary):
+    similarity: float = Field(
+        description="How closely the company's name, an alias or an owner name it is known by "
+        "resembles q, 0 to 100 (the portfolio import's name score)"
+    )
+
+
 class CompanyList(BaseModel):
     items: list[CompanySummary]
     next_cursor: str | None = None
+    suggestions: list[CompanySuggestion] = Field(
+        default_factory=list,
+        description="Only when q matches no company by name, alias or identifier: the "
+        "companies whose names resemble it (a misspelling such as 'Intelexa'), best first, at "
+        "most 5. Empty otherwise",
+    )

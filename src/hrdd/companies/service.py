@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hrdd.companies.models import Company, CompanyIdentifier, OwnershipLink
+from hrdd.companies.names import CompanyNames
 from hrdd.companies.schemas import (
     CompanyIn,
     CompanyOut,
@@ -255,6 +256,21 @@ def search_companies(
         # JSON arrays differ by backend; the quoted value matches one whole element in both.
         statement = statement.where(cast(Company.categories, String).like(f'%"{category}"%'))
     return paginate(session, statement, [Company.name, Company.id], page)
+
+
+def suggest_companies(
+    session: Session, q: str, category: str | None, limit: int
+) -> list[tuple[Company, float]]:
+    """The companies whose names resemble ``q`` (as the portfolio import scores names), best
+    first, in ``category`` if given."""
+    found = []
+    for company_id, similarity in CompanyNames(session).ranked(q, limit=None):
+        company = session.get(Company, company_id)
+        if company is not None and (category is None or category in company.categories):
+            found.append((company, similarity))
+            if len(found) == limit:
+                break
+    return found
 
 
 def _escape_like(text: str) -> str:

@@ -10,8 +10,6 @@ name is that of a recorded owner that is no registry company, the import says so
 
 from __future__ import annotations
 
-import re
-import unicodedata
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -20,7 +18,6 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from rapidfuzz import fuzz, process
 from sqlalchemy import bindparam, delete, func, insert, select
 from sqlalchemy.orm import Session
 
@@ -29,6 +26,7 @@ from hrdd.audit import service as audit
 from hrdd.auth.service import Principal
 from hrdd.caching import BoundedCache
 from hrdd.companies.models import Company, CompanyIdentifier, OwnershipLink
+from hrdd.companies.names import CompanyNames, normalise_name, similar_names
 from hrdd.companies.service import (
     OwnedLink,
     company_names,
@@ -67,7 +65,6 @@ from hrdd.scoring.schemas import ScoreSummary
 from hrdd.vocab import AssessmentStatus, InvestorAction, ListingStatus, RiskBand
 
 # Name similarity (0-100) from which a company is offered as a candidate.
-NAME_MATCH_CUTOFF = 85.0
 MAX_CANDIDATES = 5
 # Owners of owners of owners: deep enough for fund structures, bounded against cycles.
 MAX_OWNERSHIP_DEPTH = 3
@@ -76,13 +73,6 @@ ESCALATION_ACTIONS = frozenset(
     list(InvestorAction)[list(InvestorAction).index(InvestorAction.escalate_collectively) :]
 )
 _SHARE_QUANTUM = Decimal("0.000001")
-_LEGAL_FORMS = frozenset(
-    {
-        *("ab", "ag", "as", "asa", "bv", "co", "corp", "corporation", "gmbh", "inc"),
-        *("incorporated", "kk", "limited", "llc", "lp", "ltd", "nv", "oyj", "plc", "sa"),
-        *("sarl", "se", "spa", "srl"),
-    }
-)
 
 
 # --- portfolios ------------------------------------------------------------------------------
@@ -338,17 +328,6 @@ def _earlier_confirmations(
     }
 
 
-def normalise_name(name: str) -> str:
-    """Case, accents, punctuation and trailing legal forms removed: 'Nestlé S.A.' -> 'nestle'."""
-    decomposed = unicodedata.normalize("NFKD", name)
-    text = "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
-    text = text.replace("&", " and ").replace(".", "").replace("'", "")
-    tokens = re.sub(r"[^\w]+", " ", text).split()
-    while len(tokens) > 1 and tokens[-1] in _LEGAL_FORMS:
-        tokens.pop()
-    return " ".join(tokens)
-
-
 class _Resolver:
     """Looks up every identifier of the file in a few queries, then names with rapidfuzz. It
     sees the shared companies and the organisation's own (the tenant filter): an identifier or
@@ -364,9 +343,7 @@ class _Resolver:
             {*self.by_isin.values(), *self.by_lei.values(), *self.by_ticker.values()}
             | {c for ids in self.by_symbol.values() for c in ids},
         )
-        self._name_choices: list[str] | None = None
-        self._choice_companies: list[uuid.UUID] = []
-        self._choice_tokens: list[int] = []
+        self._company_names: CompanyNames | None = None
         self._name_cache: dict[str, list[dict[str, Any]]] = {}
         self._owners: _Owners | None = None
 
@@ -450,33 +427,6 @@ class _Resolver:
                 return None, HoldingResolution.candidates, candidates
         return None, HoldingResolution.unresolved, []
 
-    def _load_names(self) -> list[str]:
-        if self._name_choices is None:
-            labels: dict[uuid.UUID, list[str]] = defaultdict(list)
-            for company_id, name, aliases in self.session.execute(
-                select(Company.id, Company.name, Company.aliases)
-            ):
-                self.names[company_id] = name
-                labels[company_id] += [name, *(aliases or [])]
-            # A fund or parent is named in holdings files as its ownership links name it
-            # ("Novalpina Capital"), which need not be the name the registry gives it. The join
-            # keeps owners this organisation sees.
-            for company_id, owner_name in self.session.execute(
-                select(OwnershipLink.owner_company_id, OwnershipLink.owner_name).join(
-                    Company, Company.id == OwnershipLink.owner_company_id
-                )
-            ):
-                labels[company_id].append(owner_name)
-            self._name_choices = []
-            for company_id, names in labels.items():
-                for label in dict.fromkeys(names):
-                    normalised = normalise_name(label)
-                    if normalised:
-                        self._name_choices.append(normalised)
-                        self._choice_companies.append(company_id)
-                        self._choice_tokens.append(len(normalised.split()))
-        return self._name_choices
-
     def by_name(self, name: str) -> list[dict[str, Any]]:
         query = normalise_name(name)
         if not query:
@@ -486,19 +436,13 @@ class _Resolver:
         return self._name_cache[query]
 
     def _match(self, query: str) -> list[dict[str, Any]]:
-        choices = self._load_names()
-        best: dict[uuid.UUID, float] = {}
-        for index, score in _similar_names([query], choices, self._choice_tokens)[0].items():
-            company_id = self._choice_companies[index]
-            best[company_id] = max(best.get(company_id, 0.0), score)
-        ranked = sorted(best.items(), key=lambda item: (-item[1], self.names[item[0]]))
+        if self._company_names is None:
+            self._company_names = CompanyNames(self.session)
+            self.names.update(self._company_names.names)
+        names = self._company_names.names
         return [
-            {
-                "company_id": str(company_id),
-                "name": self.names[company_id],
-                "score": round(score, 1),
-            }
-            for company_id, score in ranked[:MAX_CANDIDATES]
+            {"company_id": str(company_id), "name": names[company_id], "score": score}
+            for company_id, score in self._company_names.ranked(query, MAX_CANDIDATES)
         ]
 
     def _load_owners(self) -> _Owners:
@@ -546,7 +490,7 @@ def recorded_owners_named(
     resembles, best first: a stake the registry knows of, through an owner it has no company
     for. Scored as one matrix: a risk view asks for every unmatched holding of a portfolio."""
     queries = [normalise_name(name) for _, name in named]
-    scores = _similar_names(queries, owners.choices, owners.tokens)
+    scores = similar_names(queries, owners.choices, owners.tokens)
     results = []
     for (line, name), best in zip(named, scores, strict=True):
         found = [
@@ -567,36 +511,6 @@ def recorded_owners_named(
         found.sort(key=lambda owner: (-owner.score, owner.company_name, owner.owner_name))
         results.append(found[:MAX_CANDIDATES])
     return results
-
-
-def _similar_names(
-    queries: Sequence[str], choices: Sequence[str], tokens: Sequence[int]
-) -> list[dict[int, float]]:
-    """Per normalised query, the best similarity of each normalised choice (``tokens``: its
-    word counts) it resembles, computed for all queries at once: the words in any order, or
-    one name's words all within the other's ("NSO Group" in "NSO Group Technologies"), the
-    latter only for two words or more on both sides, or single common words would match
-    all."""
-    found: list[dict[int, float]] = [{} for _ in queries]
-    if not queries or not choices:
-        return found
-    by_order = process.cdist(
-        queries, choices, scorer=fuzz.token_sort_ratio, score_cutoff=NAME_MATCH_CUTOFF
-    )
-    by_set = process.cdist(queries, choices, scorer=fuzz.token_set_ratio, score_cutoff=95.0)
-    several_words = [count >= 2 for count in tokens]
-    for row, query in enumerate(queries):
-        if not query:
-            continue
-        best = found[row]
-        for column in by_order[row].nonzero()[0]:
-            best[int(column)] = float(by_order[row][column])
-        if len(query.split()) >= 2:
-            for column in by_set[row].nonzero()[0]:
-                if several_words[column]:
-                    score = float(by_set[row][column])
-                    best[int(column)] = max(best.get(int(column), 0.0), score)
-    return found
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,114 @@
+"""Company names compared loosely, for people's spellings of them: a holdings file's name
+column, an owner recorded by name only, a search box. The screening import has its own,
+stricter comparison (``hrdd.screening.matching``): a sanctions list must never match loosely.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+
+from rapidfuzz import fuzz, process
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hrdd.companies.models import Company, OwnershipLink
+
+NAME_MATCH_CUTOFF = 85.0
+_LEGAL_FORMS = frozenset(
+    {
+        *("ab", "ag", "as", "asa", "bv", "co", "corp", "corporation", "gmbh", "inc"),
+        *("incorporated", "kk", "limited", "llc", "lp", "ltd", "nv", "oyj", "plc", "sa"),
+        *("sarl", "se", "spa", "srl"),
+    }
+)
+
+
+def normalise_name(name: str) -> str:
+    """Case, accents, punctuation and trailing legal forms removed: 'Nestlé S.A.' -> 'nestle'."""
+    decomposed = unicodedata.normalize("NFKD", name)
+    text = "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+    text = text.replace("&", " and ").replace(".", "").replace("'", "")
+    tokens = re.sub(r"[^\w]+", " ", text).split()
+    while len(tokens) > 1 and tokens[-1] in _LEGAL_FORMS:
+        tokens.pop()
+    return " ".join(tokens)
+
+
+def similar_names(
+    queries: Sequence[str], choices: Sequence[str], tokens: Sequence[int]
+) -> list[dict[int, float]]:
+    """Per normalised query, the best similarity of each normalised choice (``tokens``: its
+    word counts) it resembles, computed for all queries at once: the words in any order, or
+    one name's words all within the other's ("NSO Group" in "NSO Group Technologies"), the
+    latter only for two words or more on both sides, or single common words would match
+    all."""
+    found: list[dict[int, float]] = [{} for _ in queries]
+    if not queries or not choices:
+        return found
+    by_order = process.cdist(
+        queries, choices, scorer=fuzz.token_sort_ratio, score_cutoff=NAME_MATCH_CUTOFF
+    )
+    by_set = process.cdist(queries, choices, scorer=fuzz.token_set_ratio, score_cutoff=95.0)
+    several_words = [count >= 2 for count in tokens]
+    for row, query in enumerate(queries):
+        if not query:
+            continue
+        best = found[row]
+        for column in by_order[row].nonzero()[0]:
+            best[int(column)] = float(by_order[row][column])
+        if len(query.split()) >= 2:
+            for column in by_set[row].nonzero()[0]:
+                if several_words[column]:
+                    score = float(by_set[row][column])
+                    best[int(column)] = max(best.get(int(column), 0.0), score)
+    return found
+
+
+class CompanyNames:
+    """Every name the caller's session sees a company by (its name, its aliases, and what
+    ownership links call it as an owner), read once, to rank companies by a name."""
+
+    def __init__(self, session: Session) -> None:
+        self.names: dict[uuid.UUID, str] = {}
+        labels: dict[uuid.UUID, list[str]] = defaultdict(list)
+        for company_id, name, aliases in session.execute(
+            select(Company.id, Company.name, Company.aliases)
+        ):
+            self.names[company_id] = name
+            labels[company_id] += [name, *(aliases or [])]
+        # A fund or parent is named in holdings files as its ownership links name it
+        # ("Novalpina Capital"), which need not be the name the registry gives it. The join
+        # keeps owners this organisation sees.
+        for company_id, owner_name in session.execute(
+            select(OwnershipLink.owner_company_id, OwnershipLink.owner_name).join(
+                Company, Company.id == OwnershipLink.owner_company_id
+            )
+        ):
+            labels[company_id].append(owner_name)
+        self._choices: list[str] = []
+        self._companies: list[uuid.UUID] = []
+        self._tokens: list[int] = []
+        for company_id, names in labels.items():
+            for label in dict.fromkeys(names):
+                normalised = normalise_name(label)
+                if normalised:
+                    self._choices.append(normalised)
+                    self._companies.append(company_id)
+                    self._tokens.append(len(normalised.split()))
+
+    def ranked(self, name: str, limit: int | None) -> list[tuple[uuid.UUID, float]]:
+        """The companies a name resembles, best first (ties by name), with their similarity
+        (0 to 100, one decimal); all of them when ``limit`` is None."""
+        query = normalise_name(name)
+        if not query:
+            return []
+        best: dict[uuid.UUID, float] = {}
+        for index, score in similar_names([query], self._choices, self._tokens)[0].items():
+            company_id = self._companies[index]
+            best[company_id] = max(best.get(company_id, 0.0), score)
+        ranked = sorted(best.items(), key=lambda item: (-item[1], self.names[item[0]]))
+        return [(company_id, round(score, 1)) for company_id, score in ranked[:limit]]
