@@ -261,3 +261,38 @@ def test_template_has_a_row_per_question_and_drop_down_lists(
         BUNDLED_KEY,
         bundled.version,
     )
+
+
+def test_the_questionnaire_may_be_left_out_while_there_is_only_one(
+    client: TestClient,
+    tenant_a: Any,
+    tenant_b: Any,
+    bundled: Questionnaire,
+    settings: Settings,
+    make_company: Callable[..., Any],
+) -> None:
+    def start(tenant: Any) -> Any:
+        return client.post(
+            "/api/v1/assessments",
+            json={"company_id": make_company(analyst=tenant.analyst)["id"]},
+            headers=tenant.investor,
+        )
+
+    alone = start(tenant_a)
+    assert alone.status_code == 201, alone.text
+    assert (alone.json()["questionnaire"]["key"], alone.json()["questionnaire"]["version"]) == (
+        BUNDLED_KEY,
+        bundled.version,
+    )
+    other = bundled_text(settings).replace(f"\nkey: {BUNDLED_KEY}\n", "\nkey: own-screening\n", 1)
+    assert publish_yaml(client, tenant_a.analyst, other).status_code == 201
+    # Two to choose from: the caller must say which, and nothing is created.
+    before = client.get("/api/v1/assessments", headers=tenant_a.investor).json()["items"]
+    ambiguous = start(tenant_a)
+    assert ambiguous.status_code == 422, ambiguous.text
+    (error,) = ambiguous.json()["errors"]
+    assert error["path"] == "questionnaire_key"
+    assert BUNDLED_KEY in error["message"] and "own-screening" in error["message"]
+    assert client.get("/api/v1/assessments", headers=tenant_a.investor).json()["items"] == before
+    # Another organisation does not see A's questionnaire, so it still has only one.
+    assert start(tenant_b).status_code == 201

@@ -48,7 +48,13 @@ class AssessmentCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     company_id: uuid.UUID
-    questionnaire_key: Annotated[str, StringConstraints(pattern=QUESTIONNAIRE_KEY_PATTERN)]
+    questionnaire_key: (
+        Annotated[str, StringConstraints(pattern=QUESTIONNAIRE_KEY_PATTERN)] | None
+    ) = Field(
+        default=None,
+        description="Which questionnaire; may be left out while there is only one (a 422 "
+        "names them when there are several)",
+    )
     version: Annotated[str, StringConstraints(pattern=SEMVER_PATTERN)] | None = Field(
         default=None, description="Questionnaire version; default the latest release"
     )

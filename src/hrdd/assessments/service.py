@@ -339,10 +339,11 @@ def begin_write(
 
 def create_assessment(session: Session, actor: Principal, data: AssessmentCreate) -> Assessment:
     company = companies.get_company(session, data.company_id)
+    key = data.questionnaire_key or questionnaires.only_key(session)
     if data.version is None:
-        version_row = questionnaires.latest_version(session, data.questionnaire_key)
+        version_row = questionnaires.latest_version(session, key)
     else:
-        version_row = questionnaires.get_version(session, data.questionnaire_key, data.version)
+        version_row = questionnaires.get_version(session, key, data.version)
     _require_none_open(session, company.id, company.name)
     questionnaires.freeze(session, version_row)
     assessment = Assessment(

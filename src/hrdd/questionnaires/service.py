@@ -192,6 +192,18 @@ def latest_version(session: Session, key: str) -> QuestionnaireVersion:
     )
 
 
+def only_key(session: Session) -> str:
+    """The key of the one questionnaire the caller sees; a 422 at ``questionnaire_key`` naming
+    them when there are several (or none), so a client never gets one it did not choose."""
+    keys = sorted(set(session.scalars(_visible_first(session, select(QuestionnaireVersion.key)))))
+    if len(keys) != 1:
+        raise Invalid.at(
+            "questionnaire_key",
+            f"name the questionnaire: there are {len(keys)} ({', '.join(keys) or 'none'})",
+        )
+    return keys[0]
+
+
 def list_versions(
     session: Session, key: str | None, page: PageParams
 ) -> tuple[list[QuestionnaireVersion], str | None]:
