@@ -75,13 +75,20 @@ def test_a_misspelt_name_finds_suggestions_not_nothing(client, tenant_a):
     intellexa = create(
         client, tenant_a.analyst, name="Intellexa S.A.", categories=["spyware_intrusion"]
     ).json()["id"]
-    create(client, tenant_a.analyst, name="Unrelated Utilities plc", categories=["spyware_intrusion"])
+    create(
+        client, tenant_a.analyst, name="Unrelated Utilities plc", categories=["spyware_intrusion"]
+    )
     found = search(client, tenant_a.investor, q="Intelexa")
     assert found["items"] == []
     assert [(s["id"], s["name"]) for s in found["suggestions"]] == [(intellexa, "Intellexa S.A.")]
     assert 85 <= found["suggestions"][0]["similarity"] < 100
     # The category filter holds for suggestions too.
-    assert search(client, tenant_a.investor, q="Intelexa", category="deep_packet_inspection")["suggestions"] == []
+    assert (
+        search(client, tenant_a.investor, q="Intelexa", category="deep_packet_inspection")[
+            "suggestions"
+        ]
+        == []
+    )
     # A name the search finds gets no suggestions, and neither does an unlike one.
     assert search(client, tenant_a.investor, q="Intellexa")["suggestions"] == []
     assert search(client, tenant_a.investor, q="Zzyzx Holdings")["suggestions"] == []

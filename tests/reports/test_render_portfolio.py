@@ -7,7 +7,7 @@ renderer drew); see test_render_company.py for the details.
 import io
 import math
 import re
-from datetime import date
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
@@ -341,6 +341,14 @@ def test_an_empty_portfolio_says_nothing_was_imported() -> None:
     text = "\n".join(page_texts(render(empty)))
     assert "no holdings have been imported" in text
     assert "(from weights)" not in text
+    assert squashed("no holdings imported") in squashed(text)
+
+
+def test_the_cover_says_when_the_holdings_were_imported_in_utc() -> None:
+    eastern = timezone(timedelta(hours=-5))
+    report = portfolio_report(holdings_imported_at=datetime(2025, 2, 27, 21, 30, tzinfo=eastern))
+    cover = squashed(page_texts(render(report))[0])
+    assert squashed("holdings imported 2025-02-28 02:30 UTC") in cover
 
 
 def test_flagged_holdings_show_their_detail(small_text: str) -> None:

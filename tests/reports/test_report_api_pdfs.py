@@ -404,6 +404,12 @@ def test_portfolio_report_sections_and_injection_text(client, tenant_a, content)
     assert compact(IMG) in text
     assert compact(GREEK) in text
     assert compact("Growth <b>Fund</b>") in text
+    # The cover says how old the positions are: when the holdings were imported, as the API does.
+    imported = client.get(f"{API}/portfolios/{portfolio}", headers=tenant_a.investor).json()[
+        "holdings_imported_at"
+    ]
+    stamp = datetime.fromisoformat(imported).astimezone(UTC).strftime("%Y-%m-%d %H:%M")
+    assert compact(f"holdings imported {stamp} UTC") in text
     # NSO Group's red flags name their evidence by title, never by the content file's ids
     assert compact("Evidence: ") in text and "nso-2019-10-morocco-hrds" not in text
     assert reader.metadata.title == "Portfolio risk report: Growth <b>Fund</b>"

@@ -1,6 +1,7 @@
 """The portfolio report: where the money is, how risky each holding is, what to do about it."""
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, BinaryIO
 
@@ -77,6 +78,12 @@ _UNASSESSED_COLUMNS = (
 _UNASSESSED_NUMERIC_COLUMNS = (2, 3)
 
 
+def _imported(imported_at: datetime | None) -> str:
+    if imported_at is None:
+        return "no holdings imported"
+    return f"holdings imported {imported_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+
+
 def _plain_amount(value: Decimal | None) -> str:
     return NO_VALUE if value is None else f"{value:,.2f}"
 
@@ -141,7 +148,8 @@ class _PortfolioReportBuilder:
             paragraph(report.portfolio_name, self.styles.title, width=self.width),
             paragraph(
                 f"Prepared for {report.owner_organisation} · report date "
-                f"{report.report_date.isoformat()} · rule set {rule_set_label(report.rule_set)}",
+                f"{report.report_date.isoformat()} · {_imported(report.holdings_imported_at)} · "
+                f"rule set {rule_set_label(report.rule_set)}",
                 self.styles.body,
                 width=self.width,
             ),

@@ -7,7 +7,7 @@ currency (the model builder converts holdings first); shares and weights are fra
 0 and 1; scores are on the 0-100 scale. Free text is stored as written: the renderers escape it.
 """
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Self
@@ -412,6 +412,9 @@ class PortfolioReport(ReportData):
     portfolio_name: NonEmptyText
     owner_organisation: NonEmptyText
     report_date: date
+    # When the holdings reported on were imported: positions change, and a reader must know
+    # how old the ones in the report are.
+    holdings_imported_at: datetime | None = None
     rule_set: RuleSetRef
     key_figures: KeyFigures
     flagged: list[FlaggedHolding] = Field(default_factory=list)

@@ -857,6 +857,7 @@ def portfolio_report_from_risk(
         portfolio_name=portfolio.name,
         owner_organisation=_organisation_name(session, portfolio.organisation_id),
         report_date=risk.as_of,
+        holdings_imported_at=portfolio.holdings_imported_at,
         rule_set=RuleSetRef(
             id=risk.ruleset_id, version=str(risk.ruleset_version), content_hash=risk.ruleset_hash
         ),
