@@ -36,6 +36,7 @@ from hrdd.middleware import RequestContextMiddleware
 from hrdd.migrations_info import head_revision
 from hrdd.models_registry import metadata as _all_tables  # noqa: F401  (mappers before queries)
 from hrdd.portfolios.api import router as portfolios_router
+from hrdd.questionnaires.answers import payload_component_schemas
 from hrdd.questionnaires.api import router as questionnaires_router
 from hrdd.reports.api import router as reports_router
 from hrdd.reports.jobs import start_report_jobs, stop_report_jobs
@@ -200,7 +201,8 @@ def _install_meta_routes(app: FastAPI) -> None:
 
 
 def _document_problem_body(app: FastAPI) -> None:
-    """Add the problem-details schema to OpenAPI so every route's error responses resolve."""
+    """Add the problem-details schema to OpenAPI so every route's error responses resolve, and
+    the answer payload's, which the answer routes take as plain objects."""
     original = app.openapi
 
     def openapi() -> dict:
@@ -217,6 +219,7 @@ def _document_problem_body(app: FastAPI) -> None:
             ref_template="#/components/schemas/{model}"
         )
         components["ProblemBody"].pop("$defs", None)
+        components.update(payload_component_schemas())
         # Every route with a body refuses another media type (hrdd.http.body_media_type) and
         # a body that does not arrive in time (hrdd.middleware.WorkerThreadAdmission).
         body_problems = problem_responses(408, 415)

@@ -7,9 +7,9 @@ investors editing one assessment never silently overwrite each other. Review and
 """
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, File, Request, Response, UploadFile, status
+from fastapi import APIRouter, Depends, File, Request, Response, UploadFile, status
 from fastapi.responses import FileResponse, JSONResponse
 from sqlalchemy.orm import Session
 
@@ -26,6 +26,7 @@ from hrdd.assessments.schemas import (
     ExportedAnswers,
     FileOut,
     ImportResult,
+    RawPayload,
     ReviewIn,
 )
 from hrdd.audit.schemas import AuditEventList, AuditEventOut
@@ -51,22 +52,6 @@ _IF_MATCH_REQUIRED = (
     " Send the assessment's ETag as `If-Match`: it is required (428 without it) and a stale "
     "one gets 412 with nothing changed."
 )
-AnswerBody = Annotated[
-    dict[str, Any],
-    Body(
-        description="An answer payload: `type` (disclosure, single_choice, multiple_choice, "
-        "number, date, text) and the fields of that type",
-        examples=[
-            {
-                "type": "disclosure",
-                "level": "partial",
-                "evidence": [{"url": "https://example.org/policy", "title": "Policy"}],
-            },
-            {"type": "single_choice", "value": "engages"},
-            {"type": "number", "value": "12", "unit": "percent"},
-        ],
-    ),
-]
 
 
 def _settings(request: Request) -> Settings:
@@ -147,7 +132,7 @@ def read_assessment(
 async def put_answer(
     assessment_id: uuid.UUID,
     question_id: str,
-    payload: AnswerBody,
+    payload: RawPayload,
     session: DbSession,
     principal: Investor,
     response: Response,

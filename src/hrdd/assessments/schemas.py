@@ -13,8 +13,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema
 
+from hrdd.questionnaires.answers import PAYLOAD_SCHEMA_REF
 from hrdd.questionnaires.schemas import (
     QUESTION_ID_PATTERN,
     QUESTIONNAIRE_KEY_PATTERN,
@@ -26,22 +27,9 @@ EXPORT_FORMAT = "hrdd-assessment-answers/1"
 MAX_BATCH = 500
 
 QuestionIdKey = Annotated[str, StringConstraints(pattern=QUESTION_ID_PATTERN)]
-RawPayload = Annotated[
-    dict[str, Any],
-    Field(
-        description="An answer payload: an object with `type` (disclosure, single_choice, "
-        "multiple_choice, number, date, text) and the fields of that type; see the examples.",
-        examples=[
-            {"type": "disclosure", "level": "partial", "evidence": []},
-            {"type": "disclosure", "level": "not_applicable", "not_applicable_reason": "..."},
-            {"type": "single_choice", "value": "engages"},
-            {"type": "multiple_choice", "values": ["spyware_intrusion"]},
-            {"type": "number", "value": "12", "unit": "percent"},
-            {"type": "date", "value": "2021-11-03"},
-            {"type": "text", "value": "..."},
-        ],
-    ),
-]
+# Taken as a plain object and parsed against its question (see above); documented as the
+# payload union.
+RawPayload = Annotated[dict[str, Any], WithJsonSchema(PAYLOAD_SCHEMA_REF)]
 
 
 class AssessmentCreate(BaseModel):

@@ -208,6 +208,35 @@ AnswerPayload = Annotated[
     Field(discriminator="type"),
 ]
 _PAYLOAD_ADAPTER: TypeAdapter[AnswerPayload] = TypeAdapter(AnswerPayload)
+# Payloads reach the API as plain objects, parsed here against their question (so problems
+# are named by question and field); the OpenAPI still documents their shape, by this name.
+PAYLOAD_SCHEMA_NAME = "AnswerPayload"
+PAYLOAD_SCHEMA_REF = {"$ref": f"#/components/schemas/{PAYLOAD_SCHEMA_NAME}"}
+
+
+def payload_component_schemas() -> dict[str, Any]:
+    """The OpenAPI component schemas of an answer payload: the union and its members."""
+    schema = _PAYLOAD_ADAPTER.json_schema(ref_template="#/components/schemas/{model}")
+    members = schema.pop("$defs")
+    schema["description"] = (
+        "An answer: `type` names the question's answer type, and the other fields are that "
+        "type's. Every type takes an optional `comment` and `evidence` (sources: a URL, an "
+        "uploaded file's id, or both)."
+    )
+    schema["examples"] = [
+        {
+            "type": "disclosure",
+            "level": "partial",
+            "evidence": [{"url": "https://example.org/policy", "title": "Policy"}],
+        },
+        {"type": "disclosure", "level": "not_applicable", "not_applicable_reason": "..."},
+        {"type": "single_choice", "value": "engages"},
+        {"type": "multiple_choice", "values": ["spyware_intrusion"]},
+        {"type": "number", "value": "12", "unit": "percent"},
+        {"type": "date", "value": "2021-11-03"},
+        {"type": "text", "value": "..."},
+    ]
+    return members | {PAYLOAD_SCHEMA_NAME: schema}
 
 
 class AnswerErrorCode(StrEnum):
