@@ -50,6 +50,13 @@ def test_a_new_draft_of_nso_is_pre_filled_from_its_record(client, tenant_a, db, 
     history = client.get(f"{ASSESSMENTS}/{draft['id']}/history", headers=tenant_a.investor)
     set_events = [e for e in history.json()["items"] if e["action"] == "answer_set"]
     assert {e["field"] for e in set_events} == {"answers.EU4", "answers.R1"}
+    # The registry gave these answers, not the investor: both the answers and the history say
+    # so, naming the key that started the draft; the creation stays the investor's.
+    created = next(e for e in history.json()["items"] if e["action"] == "created")
+    starter = created["actor_name"]
+    prefill = f"evidence registry pre-fill, on starting the draft by {starter}"
+    assert {e["actor_name"] for e in set_events} == {prefill}
+    assert {answer["updated_by"] for answer in draft["answers"].values()} == {prefill}
 
 
 def test_a_listing_that_ended_is_not_pre_filled(client, tenant_a, db, content):

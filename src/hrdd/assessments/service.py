@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -374,8 +374,19 @@ def create_assessment(session: Session, actor: Principal, data: AssessmentCreate
     )
     prefilled = prefilled_answers(session, assessment, questionnaire_for(session, assessment))
     if prefilled:
-        write_answers(session, actor, assessment, prefilled, etag_of(assessment))
+        write_answers(session, _prefill_actor(actor), assessment, prefilled, etag_of(assessment))
     return assessment
+
+
+# The answer's updated_by_name and the audit's actor_name columns hold this many characters.
+MAX_ACTOR_NAME = 200
+
+
+def _prefill_actor(actor: Principal) -> Principal:
+    """Who pre-filled answers, as the answers and the history name it: the registry, on the
+    key that started the draft (so its id stays the key's), never the investor's own word."""
+    name = f"evidence registry pre-fill, on starting the draft by {actor.key_name}"
+    return replace(actor, key_name=name[:MAX_ACTOR_NAME])
 
 
 # --- answers the evidence registry gives ------------------------------------------------------
