@@ -114,6 +114,19 @@ def test_a_new_bundled_version_becomes_the_default(client, db, rules_dir, tenant
         ("ruleset_chosen", None),
         ("ruleset_choice_cleared", "back to the default"),
     ]
+    # Each event names the versions on both sides, not only their bare ids.
+    chosen, cleared = history["items"]
+    version_1 = {
+        "chosen": True,
+        "version_id": current["version"]["id"],
+        "key": current["version"]["key"],
+        "version": 1,
+        "title": current["version"]["title"],
+    }
+    default = {"chosen": False, "version_id": None, "key": None, "version": None, "title": None}
+    assert (chosen["before"], chosen["after"]) == (default, version_1)
+    assert (cleared["before"], cleared["after"]) == (version_1, default)
+    assert (chosen["old_value"], chosen["new_value"]) == (None, current["version"]["id"])
     again = follow_default(client, tenant_b.analyst)
     assert again.json()["chosen"] is False  # following the default already: nothing recorded
     history = client.get("/api/v1/rulesets/current/history", headers=tenant_b.investor).json()

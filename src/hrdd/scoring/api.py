@@ -24,6 +24,7 @@ from hrdd.scoring.schemas import (
     CurrentRuleSet,
     PreviewOut,
     PublishDraft,
+    RuleChoiceList,
     RuleSetVersionList,
     RuleSetVersionOut,
     ScoreHistory,
@@ -136,17 +137,14 @@ def follow_default(
 @router.get(
     "/rulesets/current/history",
     summary="Who chose which rule-set version for your organisation, when and why",
-    response_model=AuditEventList,
+    response_model=RuleChoiceList,
     responses=_READ_ERRORS,
 )
 def current_history(
     session: DbSession, _: Investor, page: Annotated[PageParams, Depends(page_params)]
-) -> AuditEventList:
+) -> RuleChoiceList:
     events, next_cursor = service.choice_history(session, page)
-    return AuditEventList(
-        items=[AuditEventOut.model_validate(event, from_attributes=True) for event in events],
-        next_cursor=next_cursor,
-    )
+    return RuleChoiceList(items=service.choice_events(session, events), next_cursor=next_cursor)
 
 
 @router.get(

@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from hrdd.audit.schemas import AuditEventOut
 from hrdd.scoring.inputs import DiffEntry, ScoreDiff, ScoreResult
 from hrdd.scoring.models import RuleSetStatus
 from hrdd.vocab import (
@@ -65,6 +66,32 @@ class CurrentRuleSet(BaseModel):
         description="False when the organisation has chosen nothing and uses the latest "
         "bundled default"
     )
+
+
+class ChosenRules(BaseModel):
+    """What the organisation's choice of rules was on one side of a change."""
+
+    chosen: bool = Field(
+        description="False: no version was chosen, so the organisation scored with the bundled "
+        "default loaded at the time"
+    )
+    version_id: uuid.UUID | None = None
+    key: str | None = None
+    version: int | None = None
+    title: str | None = None
+
+
+class RuleChoiceEvent(AuditEventOut):
+    """One change of the organisation's choice; ``old_value`` and ``new_value`` hold the bare
+    version ids (null: the default), ``before`` and ``after`` name the versions."""
+
+    before: ChosenRules
+    after: ChosenRules
+
+
+class RuleChoiceList(BaseModel):
+    items: list[RuleChoiceEvent]
+    next_cursor: str | None = None
 
 
 class ChooseRuleSet(BaseModel):

@@ -39,6 +39,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from hrdd.assessments.models import Assessment, AssessmentAnswer
 from hrdd.audit import service as audit
 from hrdd.audit.models import AuditEvent
+from hrdd.audit.schemas import AuditEventOut
 from hrdd.auth.models import Organisation
 from hrdd.auth.service import Principal
 from hrdd.caching import BoundedCache
@@ -84,6 +85,7 @@ from hrdd.scoring.rules import (
     validate_ruleset_against,
 )
 from hrdd.scoring.schemas import (
+    ChosenRules,
     EvidenceRef,
     Methodology,
     MethodologyEntry,
@@ -92,6 +94,7 @@ from hrdd.scoring.schemas import (
     PreviewCounts,
     PreviewItem,
     PreviewOut,
+    RuleChoiceEvent,
     RuleSetVersionOut,
     RuleSetVersionSummary,
     SayDoRow,
@@ -746,6 +749,38 @@ def choice_history(session: Session, page: PageParams) -> tuple[list[AuditEvent]
         AuditEvent.action.in_([RULESET_CHOSEN, RULESET_CHOICE_CLEARED]),
     )
     return paginate(session, statement, [AuditEvent.at, AuditEvent.id], page)
+
+
+def choice_events(session: Session, events: Sequence[AuditEvent]) -> list[RuleChoiceEvent]:
+    """The choice history's events with the versions they name (a bare id tells an analyst
+    nothing); the versions are the bundled ones or the organisation's own, all published."""
+    ids = {
+        uuid.UUID(value)
+        for event in events
+        for value in (event.old_value, event.new_value)
+        if isinstance(value, str)
+    }
+    rows = {
+        row.id: row
+        for chunk in in_chunks(sorted(ids))
+        for row in session.scalars(select(RuleSetVersion).where(RuleSetVersion.id.in_(chunk)))
+    }
+
+    def named(value: Any) -> ChosenRules:
+        row = rows.get(uuid.UUID(value)) if isinstance(value, str) else None
+        if row is None:
+            return ChosenRules(chosen=isinstance(value, str))
+        return ChosenRules(
+            chosen=True, version_id=row.id, key=row.key, version=row.version, title=row.title
+        )
+
+    return [
+        RuleChoiceEvent.model_validate(
+            AuditEventOut.model_validate(event, from_attributes=True).model_dump()
+            | {"before": named(event.old_value), "after": named(event.new_value)}
+        )
+        for event in events
+    ]
 
 
 # --- loading what scores are made of ---------------------------------------------------------
