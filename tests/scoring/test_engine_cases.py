@@ -371,6 +371,38 @@ def test_hrd_targeting_needs_a_finding_of_targeting_severity() -> None:
     assert fired(score(request(as_of, best_answers(), minor(3)))) == {"RF-HRD-TARGETING"}
 
 
+def test_no_information_found_is_no_coverage_from_v5() -> None:
+    """An answer that nothing was found is a gap in the score and, from v5, no coverage either:
+    a company that discloses nothing must not read as well known. Up to v4 it counted as an
+    answer, and those versions still score so. The score itself is the same under both."""
+    as_of = dt.date(2025, 6, 1)
+    v4 = load_ruleset_file(SCORING_DIR / "default-v4.yaml")
+    blanks = scored_disclosure_ids()[: len(scored_disclosure_ids()) // 2]
+    answers = [
+        answer(a.question_id, DisclosureLevel.no_information) if a.question_id in blanks else a
+        for a in best_answers()
+    ]
+
+    def coverage(result):
+        return next(d for d in result.confidence_drivers if d.name == "coverage")
+
+    under_v5 = score(request(as_of, answers))
+    under_v4 = score(request(as_of, answers, ruleset=v4))
+    assert coverage(under_v4).value == 1
+    applicable = int(coverage(under_v4).reason.split()[2])
+    assert coverage(under_v5).value == pytest.approx((applicable - len(blanks)) / applicable, 1e-3)
+    assert coverage(under_v5).reason == (
+        f"{applicable - len(blanks)} of {applicable} scored questions answered with information "
+        f"found ({len(blanks)} more say none was found)"
+    )
+    assert under_v4.confidence is Confidence.high
+    assert under_v5.confidence is not Confidence.high
+    assert (under_v5.overall, under_v5.band) == (under_v4.overall, under_v4.band)
+    # Without such answers the two agree.
+    full = score(request(as_of, best_answers()))
+    assert coverage(full).value == 1 and full.confidence is Confidence.high
+
+
 def test_a_remedy_or_delisting_on_the_companys_word_alone_closes_nothing() -> None:
     """Promises are not evidence: under rules with say_do.company_sourced_closures a
     remediation or delisting whose only source is the company (or unverifiable) lifts no red

@@ -29,7 +29,7 @@ from hrdd.vocab import (
 )
 
 SCORING_DIR = Path(__file__).resolve().parents[2] / "scoring"
-RULESET_PATH = SCORING_DIR / "default-v4.yaml"
+RULESET_PATH = SCORING_DIR / "default-v5.yaml"
 
 SCORED_THEMES = {
     "policy",

@@ -310,3 +310,18 @@ def test_the_methodology_states_the_policy_gap_as_the_scale_it_is() -> None:
     assert entries["Policy gap"] == (
         f"{cap} x (100 - verified practice score) / 100 risk points, so at most {cap}"
     )
+
+
+def test_the_methodology_says_whether_no_information_found_is_coverage() -> None:
+    """From v5 the rules decide it, and the reader is told; v4 says nothing, as it decided
+    nothing (no information counted as an answer)."""
+
+    def coverage_entries(name: str) -> dict[str, str]:
+        sections = methodology(load_ruleset_file(RULESET_PATH.parent / name)).sections
+        confidence = next(s for s in sections if s.title == "Confidence and sensitivity")
+        return {entry.label: entry.value for entry in confidence.entries}
+
+    assert coverage_entries("default-v5.yaml")["No information found"] == (
+        "does not count towards coverage"
+    )
+    assert "No information found" not in coverage_entries("default-v4.yaml")

@@ -406,6 +406,8 @@ class _Policy:
     penalty: float
     applicable: int
     answered: int
+    # Of those answered, how many say no information was found.
+    without_information: int
     answer_dates: list[dt.date]
 
 
@@ -516,7 +518,7 @@ def _policy(request: ScoreRequest, commitments: list[_CommitmentState]) -> _Poli
 
     themes = {theme: _Theme(theme, weight) for theme, weight in tables.theme_weights.items()}
     sourced = rules.say_do.company_sourced_answers
-    applicable = answered = 0
+    applicable = answered = without_information = 0
     answer_dates: list[dt.date] = []
     for question in request.questions:
         if not question.scored:
@@ -541,6 +543,7 @@ def _policy(request: ScoreRequest, commitments: list[_CommitmentState]) -> _Poli
         if state != "unanswered":
             answered += 1
             theme.answered += 1
+            without_information += state == DisclosureLevel.no_information
             if answer is not None and answer.answered_on is not None:
                 answer_dates.append(answer.answered_on)
         if points is None:
@@ -592,6 +595,7 @@ def _policy(request: ScoreRequest, commitments: list[_CommitmentState]) -> _Poli
         penalty,
         applicable,
         answered,
+        without_information,
         answer_dates,
     )
 
@@ -842,7 +846,14 @@ def _confidence(
     settings = rules.confidence
     drivers = []
     if policy.applicable:
-        coverage = policy.answered / policy.applicable
+        covered, reason = policy.answered, "answered"
+        no_information = settings.no_information
+        if no_information is not None and not no_information.counts_as_answered:
+            covered -= policy.without_information
+            reason = "answered with information found"
+            if policy.without_information:
+                reason += f" ({policy.without_information} more say none was found)"
+        coverage = covered / policy.applicable
         drivers.append(
             ConfidenceDriver(
                 name="coverage",
@@ -850,7 +861,7 @@ def _confidence(
                 level=_level(
                     coverage, settings.coverage.high_at_least, settings.coverage.medium_at_least
                 ),
-                reason=f"{policy.answered} of {policy.applicable} scored questions answered",
+                reason=f"{covered} of {policy.applicable} scored questions {reason}",
             )
         )
     else:

@@ -355,11 +355,29 @@ class FreshnessRule(_Strict):
     why: Why
 
 
+class NoInformationCoverage(_Strict):
+    """Whether an answer that no information was found counts towards coverage: it says the
+    investor looked, not what the company does."""
+
+    counts_as_answered: bool
+    why: Why
+
+
 class ConfidenceRules(_Strict):
     coverage: LevelThresholds
     reliability: LevelThresholds
     freshness: FreshnessRule
     combine_why: Why
+    # Added in default v5. Left out, "no information found" counts as answered, as up to v4:
+    # versions published before it must hash and score as they always did.
+    no_information: NoInformationCoverage | None = None
+
+    @model_serializer(mode="wrap")
+    def _leave_out_when_unset(self, handler: SerializerFunctionWrapHandler) -> Any:
+        data = handler(self)
+        if self.no_information is None:
+            data.pop("no_information", None)
+        return data
 
 
 class BandAction(_Strict):

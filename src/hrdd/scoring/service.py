@@ -751,6 +751,15 @@ def choice_history(session: Session, page: PageParams) -> tuple[list[AuditEvent]
     return paginate(session, statement, [AuditEvent.at, AuditEvent.id], page)
 
 
+def _no_information_entry(ruleset: RuleSet) -> list[tuple[str, str, str]]:
+    """The methodology line on "no information found", for the rule sets that decide it."""
+    rule = ruleset.confidence.no_information
+    if rule is None:
+        return []
+    counted = "counts" if rule.counts_as_answered else "does not count"
+    return [("No information found", f"{counted} towards coverage", rule.why)]
+
+
 def choice_events(session: Session, events: Sequence[AuditEvent]) -> list[RuleChoiceEvent]:
     """The choice history's events with the versions they name (a bare id tells an analyst
     nothing); the versions are the bundled ones or the organisation's own, all published."""
@@ -2169,6 +2178,7 @@ def methodology(ruleset: RuleSet, theme_titles: Mapping[str, str] | None = None)
                         f"{ruleset.confidence.coverage.medium_at_least:g}",
                         ruleset.confidence.coverage.why,
                     ),
+                    *_no_information_entry(ruleset),
                     (
                         "Reliability",
                         f"high from {ruleset.confidence.reliability.high_at_least:g}, medium "
