@@ -325,3 +325,6 @@ def test_the_methodology_says_whether_no_information_found_is_coverage() -> None
         "does not count towards coverage"
     )
     assert "No information found" not in coverage_entries("default-v4.yaml")
+    # A version without the rule dumps, so hashes, as it did before the rule existed.
+    v4 = load_ruleset_file(RULESET_PATH.parent / "default-v4.yaml")
+    assert "no_information" not in v4.model_dump(mode="json")["confidence"]
