@@ -265,14 +265,16 @@ app.add_typer(portfolio_app, name="portfolio")
 @portfolio_app.command("import")
 def portfolio_import(
     file: Annotated[
-        Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="Holdings CSV")
+        Path,
+        typer.Argument(exists=True, dir_okay=False, readable=True, help="Holdings CSV or XLSX"),
     ],
     portfolio: Annotated[uuid.UUID, typer.Option("--portfolio", help="Portfolio id")],
     keep_good_rows: Annotated[
         bool, typer.Option(help="Import the good rows and list the bad ones")
     ] = False,
 ) -> None:
-    """Replace a portfolio's holdings with a CSV file; all or nothing unless --keep-good-rows."""
+    """Replace a portfolio's holdings with a CSV or XLSX file; all or nothing unless
+    --keep-good-rows."""
     from hrdd.db import TenantContext
     from hrdd.models_registry import metadata as _all_tables  # noqa: F401  (mappers first)
     from hrdd.portfolios import service as portfolios

@@ -23,6 +23,7 @@ from hostile_support import (
     table_counts,
     upload_file,
 )
+from openpyxl import Workbook
 
 PDF_BYTES = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -128,6 +129,9 @@ def test_files_over_the_upload_limit_get_413_on_every_upload_route(settings, db,
             "portfolio import": import_holdings(
                 client, tenant_a.investor, world, b"name\n" + b"Example\n" * (limit // 8 + 1)
             ),
+            "portfolio xlsx import": import_holdings(
+                client, tenant_a.investor, world, b"PK\x03\x04" + b"\x00" * limit
+            ),
         }
         for route, response in responses.items():
             body = problem(response, 413)
@@ -181,6 +185,31 @@ def test_holdings_files_over_the_row_limit_get_413_and_import_nothing(settings, 
     assert accepted.json()["imported"] == rows
 
 
+def test_holdings_workbooks_over_the_row_limit_get_413_and_import_nothing(settings, db, tenant_a):
+    rows = SMALL_LIMITS["max_csv_rows"]
+    with client_with(settings, db, **SMALL_LIMITS) as client:
+        world = build_world(client, db, settings, tenant_a)
+        before = table_counts(db)
+
+        def holdings_workbook(count: int) -> bytes:
+            workbook = Workbook()
+            workbook.active.append(["name", "market_value"])
+            for n in range(count):
+                workbook.active.append([f"Holding {n}", 100])
+            buffer = io.BytesIO()
+            workbook.save(buffer)
+            return buffer.getvalue()
+
+        body = problem(
+            import_holdings(client, tenant_a.investor, world, holdings_workbook(rows + 1)), 413
+        )
+        assert str(rows) in body["detail"] and error_paths(body) == ["file"]
+        assert table_counts(db) == before
+        accepted = import_holdings(client, tenant_a.investor, world, holdings_workbook(rows))
+    assert accepted.status_code == 200, accepted.text
+    assert accepted.json()["imported"] == rows
+
+
 def test_evidence_files_of_the_wrong_kind_get_415_or_422(settings, db, tenant_a):
     with client_with(settings, db, **SMALL_LIMITS) as client:
         world = build_world(client, db, settings, tenant_a)
@@ -216,11 +245,20 @@ def test_list_and_holdings_imports_refuse_files_that_are_not_csv(settings, db, t
             holdings = problem(import_holdings(client, tenant_a.investor, world, content), 422)
             assert all(path.startswith("file") for path in error_paths(holdings)), holdings
         # A workbook is named for what it is, not reported as text in a strange encoding.
-        for workbook in (_xlsx_bytes(), b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 64):
+        legacy_xls = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 64
+        for workbook in (_xlsx_bytes(), legacy_xls):
             screening = problem(import_screening(client, tenant_a.analyst, workbook), 415)
-            holdings = problem(import_holdings(client, tenant_a.investor, world, workbook), 415)
-            for refused in (screening, holdings):
-                assert "workbook" in refused["detail"] and "CSV UTF-8" in refused["detail"]
+            assert "workbook" in screening["detail"] and "CSV UTF-8" in screening["detail"]
+            assert error_paths(screening) == ["file"]
+        # The holdings import reads XLSX: one it cannot read is a 422, a legacy XLS a 415.
+        unreadable = problem(import_holdings(client, tenant_a.investor, world, _xlsx_bytes()), 422)
+        assert error_paths(unreadable) == ["file"]
+        assert "workbook cannot be read" in unreadable["detail"]
+        xls = problem(import_holdings(client, tenant_a.investor, world, legacy_xls), 415)
+        assert error_paths(xls) == ["file"]
+        assert (
+            "(.xls)" in xls["detail"] and ".xlsx" in xls["detail"] and "CSV UTF-8" in xls["detail"]
+        )
         xlsx_import = client.post(
             world.assessment("/import.xlsx"),
             files={"file": ("answers.xlsx", b"name,isin\nA,B\n", XLSX_MEDIA_TYPE)},

@@ -46,6 +46,7 @@ from hrdd.questionnaires.schemas import (
     TextAnswerType,
 )
 from hrdd.vocab import AnswerSource
+from hrdd.workbooks import ENCRYPTED_FLAG, EXCEL_COMPRESSIONS, MAX_UNPACKED_BYTES
 
 TEMPLATE_FORMAT = "hrdd-assessment-template/2"
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -62,8 +63,6 @@ FIRST_ROW = 2
 EXTRA_ROWS_ALLOWED = 200
 # Empty but formatted rows are skipped; scanning stops here so a huge sheet cannot stall us.
 MAX_SCANNED_ROWS = 10_000
-# What an uploaded workbook may unpack to (its template with every row filled is far smaller).
-MAX_UNPACKED_BYTES = 50 * 1024 * 1024
 
 # (column key, header label). The first nine describe the question; the rest are filled in.
 COLUMNS: list[tuple[str, str]] = [
@@ -454,12 +453,7 @@ def _not_the_template(message: str) -> Invalid:
     )
 
 
-# What Excel writes; bzip2 and LZMA members are unpacked by Python's zipfile without any limit
-# on their output, whatever size they declare.
-_EXCEL_COMPRESSIONS = frozenset({zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED})
 _UNPACK_STEP = 64 * 1024
-# The zip flag of an encrypted member (Python's zipfile cannot read one without a password).
-_ENCRYPTED = 0x1
 
 
 def _too_large(unpacked: int) -> PayloadTooLarge:
@@ -485,13 +479,13 @@ def _unpacked_copy(data: bytes) -> bytes:
             zipfile.ZipFile(copy, "w", zipfile.ZIP_DEFLATED) as rebuilt,
         ):
             members = archive.infolist()
-            odd = next((m for m in members if m.compress_type not in _EXCEL_COMPRESSIONS), None)
+            odd = next((m for m in members if m.compress_type not in EXCEL_COMPRESSIONS), None)
             if odd is not None:
                 raise _not_the_template(
                     f"the file is not an XLSX workbook: its part {odd.filename} is compressed "
                     "in a way Excel does not write"
                 )
-            locked = next((m for m in members if m.flag_bits & _ENCRYPTED), None)
+            locked = next((m for m in members if m.flag_bits & ENCRYPTED_FLAG), None)
             if locked is not None:
                 raise _not_the_template(
                     f"the file is not an XLSX workbook: its part {locked.filename} is "

@@ -1,4 +1,4 @@
-"""Portfolios, their holdings (CSV import, resolution to companies) and the risk view."""
+"""Portfolios, their holdings (CSV or XLSX import, resolution to companies) and the risk view."""
 
 import uuid
 from typing import Annotated
@@ -6,6 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, File, Query, Request, Response, UploadFile, status
 
 from hrdd.assessments.files import read_limited
+from hrdd.assessments.xlsx import XLSX_MEDIA_TYPE
 from hrdd.companies.service import company_names
 from hrdd.config import Settings
 from hrdd.deps import CachedRead, DbSession, Investor, in_worker_thread
@@ -26,6 +27,8 @@ from hrdd.portfolios.schemas import (
 router = APIRouter(prefix="/portfolios", tags=["portfolios"])
 
 _READ_ERRORS = problem_responses(401, 403, 404, 422)
+# The holdings file's media types, for the OpenAPI (the content decides, not the declared type).
+_ACCEPTED = f"text/csv, {XLSX_MEDIA_TYPE}"
 Page = Annotated[PageParams, Depends(page_params)]
 
 
@@ -73,12 +76,24 @@ def read_portfolio(portfolio_id: uuid.UUID, session: DbSession, _: Investor) -> 
 
 @router.post(
     "/{portfolio_id}/holdings/import",
-    summary="Replace the holdings with those of a CSV file",
+    summary="Replace the holdings with those of a CSV or XLSX file",
     response_model=ImportResult,
-    responses=problem_responses(401, 403, 404, 413, 422),
+    responses=problem_responses(401, 403, 404, 413, 415, 422),
+    openapi_extra={
+        "requestBody": {
+            "content": {"multipart/form-data": {"encoding": {"file": {"contentType": _ACCEPTED}}}}
+        }
+    },
     description=(
         "Multipart `file`: a UTF-8 CSV (with or without a byte-order mark; other encodings get "
-        "a 422 saying so) with a header row naming any of the columns `name`, `isin`, `lei`, "
+        "a 422 saying so) or an XLSX workbook, told apart by content, not by name or declared "
+        "type. A workbook's sheet named Holdings is read, or else its first visible sheet, as "
+        "the CSV's lines would be: row 1 is the header, and problems name the sheet and cell "
+        "(the path's line is the row number). Numbers are read as Excel shows them; a date, "
+        "TRUE/FALSE, an error value or a formula saved without its value is a bad cell in a "
+        "column read. A legacy XLS, a password-protected workbook or another kind of ZIP "
+        "archive gets a 415; a workbook that unpacks to more than 50 MB a 413. "
+        "The header row names any of the columns `name`, `isin`, `lei`, "
         "`ticker`, `market_value`, `currency`, `weight` (case-insensitive; at least one of the "
         "first four, and each row must fill one of them). Market values are in the portfolio's "
         "base currency; `weight` is a fraction (0.05) or a percentage (5%). ISINs and LEIs are "
@@ -98,7 +113,7 @@ def import_holdings(
     request: Request,
     session: DbSession,
     principal: Investor,
-    file: Annotated[UploadFile, File(description="The holdings, CSV UTF-8")],
+    file: Annotated[UploadFile, File(description="The holdings, CSV UTF-8 or XLSX")],
     keep_good_rows: Annotated[
         bool, Query(description="Import the good rows and report the bad ones")
     ] = False,

@@ -1,4 +1,6 @@
-"""Reading a holdings CSV: decoding, header matching and row validation, with no database.
+"""Reading a holdings file: decoding a CSV, header matching and row validation, with no
+database. An XLSX workbook's rows come here as the same records (``xlsx_import``), so both
+kinds of file are read by the one set of rules below.
 
 Columns (any subset that identifies a holding; header names matched case-insensitively, with
 spaces or hyphens read as underscores): name, isin, lei, ticker, market_value, currency,
@@ -11,10 +13,10 @@ Rows giving the same ISIN (or, with no ISIN, the same LEI) are one security, as 
 custodian file lists it once per account: they become one holding at the first row's line,
 with market values and weights added up, and are reported as merged.
 
-Every bad row is collected with its line number, column and reason, so a caller can refuse
-the whole file or keep the good rows. A control character in a cell (tab and line breaks are
-white space) makes the cell bad; a NUL byte refuses the whole file, as the screening import
-does: it is no text file.
+Every bad row is collected with its line number (a workbook's row number), column and reason,
+so a caller can refuse the whole file or keep the good rows. A control character in a cell (tab
+and line breaks are white space) makes the cell bad; a NUL byte refuses the whole file, as the
+screening import does: it is no text file.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 
@@ -76,6 +78,27 @@ _ACCEPTED_NAMES = (
 )
 
 
+# The start of a message saying where in the file a problem is, given its line (None: the
+# whole file) and the index of its cell in the row (None: the whole line). A CSV's problem
+# path says it all; a workbook's messages name its sheet and cell.
+Locate = Callable[[int | None, int | None], str]
+
+
+def _path_is_enough(line: int | None, index: int | None) -> str:
+    return ""
+
+
+@dataclass(frozen=True)
+class Record:
+    """One row of a holdings file, as text. A workbook cell that no text stands for (a date,
+    TRUE, an error value) is given as "" with why in ``unreadable``, by the cell's index; it is
+    a bad cell only in a column that is read."""
+
+    line: int
+    cells: list[str]
+    unreadable: dict[int, str] = field(default_factory=dict)
+
+
 @dataclass(frozen=True)
 class HoldingRow:
     """One valid row, normalised: identifiers upper-case, money as Decimal, weight 0..1."""
@@ -98,6 +121,14 @@ class ParsedFile:
     ignored_columns: list[str] = field(default_factory=list)
     # Rows merged into an earlier row of the same security, by the merged row's line.
     merged: list[ProblemDetail] = field(default_factory=list)
+    locate: Locate = _path_is_enough
+    # Each column read -> its index in the row, for ``locate``.
+    positions: dict[str, int] = field(default_factory=dict)
+
+    def problem(self, line: int, column: str | None, message: str) -> ProblemDetail:
+        path = f"file.line.{line}" + (f".{column}" if column else "")
+        index = self.positions.get(column) if column else None
+        return ProblemDetail(path=path, message=self.locate(line, index) + message)
 
 
 class _RowProblem(Exception):
@@ -105,11 +136,6 @@ class _RowProblem(Exception):
         super().__init__(message)
         self.column = column
         self.message = message
-
-
-def _problem(line: int, column: str | None, message: str) -> ProblemDetail:
-    path = f"file.line.{line}" + (f".{column}" if column else "")
-    return ProblemDetail(path=path, message=message)
 
 
 def decode(data: bytes) -> str:
@@ -143,7 +169,7 @@ def _column_key(header_cell: str) -> str:
     return re.sub(r"[\s\-]+", "_", header_cell.strip().casefold())
 
 
-def _header_columns(header: list[str]) -> tuple[dict[str, int], list[str]]:
+def _header_columns(header: list[str], locate: Locate) -> tuple[dict[str, int], list[str]]:
     found: dict[str, tuple[int, int]] = {}  # column -> (rank, index)
     for index, cell in enumerate(header):
         column, rank = _HEADER_KEYS.get(_column_key(cell), (None, 0))
@@ -153,7 +179,8 @@ def _header_columns(header: list[str]) -> tuple[dict[str, int], list[str]]:
         if earlier is not None and earlier[0] == rank:
             raise Invalid.at(
                 "file.line.1",
-                f"column {cell.strip()!r} appears twice (columns {earlier[1] + 1} and {index + 1})",
+                locate(1, None) + f"column {cell.strip()!r} appears twice "
+                f"(columns {earlier[1] + 1} and {index + 1})",
             )
         if earlier is None or rank < earlier[0]:
             found[column] = (rank, index)
@@ -165,7 +192,8 @@ def _header_columns(header: list[str]) -> tuple[dict[str, int], list[str]]:
     if not any(column in positions for column in IDENTIFYING_COLUMNS):
         raise Invalid.at(
             "file.line.1",
-            "the header names none of the columns name, isin, lei, ticker; the file needs at "
+            locate(1, None)
+            + "the header names none of the columns name, isin, lei, ticker; the file needs at "
             f"least one of them ({_not_read(ignored)}columns read: {_ACCEPTED_NAMES}, "
             "market_value, currency, weight)",
         )
@@ -181,13 +209,15 @@ def _clean(value: str) -> str:
     return " ".join(value.split())
 
 
-def _refuse_nul(line: int, raw: list[str], columns: dict[int, str]) -> None:
+def _refuse_nul(line: int, raw: list[str], columns: dict[int, str], locate: Locate) -> None:
     for index, cell in enumerate(raw):
         if "\x00" in cell:
             column = columns.get(index)
             where = "the cell" if column else f"column {index + 1}"
             path = f"file.line.{line}" + (f".{column}" if column else "")
-            raise Invalid.at(path, f"NUL byte in {where}; this is not a text file")
+            raise Invalid.at(
+                path, locate(line, index) + f"NUL byte in {where}; this is not a text file"
+            )
 
 
 def _name(value: str) -> str | None:
@@ -318,88 +348,115 @@ _CHECKS = {
 }
 
 
-def _row_problems(line: int, raw: dict[str, str], base_currency: str) -> list[ProblemDetail]:
+def _row_problems(
+    parsed: ParsedFile,
+    line: int,
+    raw: dict[str, str],
+    unreadable: dict[str, str],
+    base_currency: str,
+) -> list[ProblemDetail]:
     """Every bad cell of a row, not only the first, so one upload fixes them all."""
     problems = []
     for column, check in _CHECKS.items():
+        if column in unreadable:
+            problems.append(parsed.problem(line, column, unreadable[column]))
+            continue
         control = _CONTROL_CHARACTERS.search(raw.get(column, ""))
         if control is not None:
             # Refused, not dropped: the cell may not say what the sender thinks it says.
             message = f"contains the control character U+{ord(control.group()):04X}; remove it"
-            problems.append(_problem(line, column, message))
+            problems.append(parsed.problem(line, column, message))
             continue
         try:
             check(_clean(raw.get(column, "")), base_currency)
         except _RowProblem as problem:
-            problems.append(_problem(line, problem.column, problem.message))
-    if not _names_holding(raw):
+            problems.append(parsed.problem(line, problem.column, problem.message))
+    if not _names_holding(raw, unreadable):
         problems.append(
-            _problem(line, None, "the row names no holding: give a name, ISIN, LEI or ticker")
+            parsed.problem(line, None, "the row names no holding: give a name, ISIN, LEI or ticker")
         )
     return problems
 
 
-def _names_holding(cells: dict[str, str]) -> bool:
-    return any(_clean(cells.get(column, "")) for column in IDENTIFYING_COLUMNS)
+def _names_holding(cells: dict[str, str], unreadable: dict[str, str]) -> bool:
+    # An unreadable identifier cell was meant to name one: its own problem says what is wrong.
+    return any(
+        _clean(cells.get(column, "")) or column in unreadable for column in IDENTIFYING_COLUMNS
+    )
 
 
-def _records(text: str) -> Iterator[tuple[int, list[str]]]:
-    """(first line number, cells) of each record; quoted cells may span lines."""
+def _records(text: str) -> Iterator[Record]:
+    """Each CSV record at its first line number; quoted cells may span lines."""
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
     start = 1
     try:
         for cells in reader:
-            yield start, cells
+            yield Record(start, cells)
             start = reader.line_num + 1
     except csv.Error as exc:
         raise Invalid.at(f"file.line.{start}", f"the CSV cannot be read here: {exc}") from None
 
 
 def parse_holdings(data: bytes, base_currency: str, max_rows: int) -> ParsedFile:
-    """Validate the whole file. Problems with the file itself (encoding, header, size) raise;
-    bad rows are collected in ``problems`` with ``bad_lines``."""
-    text = decode(data)
-    records = _records(text)
+    """Validate a whole CSV file (``parse_records`` says what raises and what is collected)."""
+    return parse_records(_records(decode(data)), base_currency, max_rows)
+
+
+def parse_records(
+    records: Iterator[Record],
+    base_currency: str,
+    max_rows: int,
+    locate: Locate = _path_is_enough,
+) -> ParsedFile:
+    """Validate the records of a file, the first being its header. Problems with the file
+    itself (header, size) raise; bad rows are collected in ``problems`` with ``bad_lines``.
+    Records are read one at a time and no further than ``max_rows`` holdings."""
     first = next(records, None)
-    if first is None or not any(cell.strip() for cell in first[1]):
-        raise Invalid.at("file.line.1", "the file has no header row")
-    _refuse_nul(1, first[1], {})
-    positions, ignored = _header_columns(first[1])
+    if first is None or not any(cell.strip() for cell in first.cells):
+        raise Invalid.at("file.line.1", locate(1, None) + "the file has no header row")
+    _refuse_nul(1, first.cells, {}, locate)
+    positions, ignored = _header_columns(first.cells, locate)
     columns = {index: column for column, index in positions.items()}
-    parsed = ParsedFile(ignored_columns=ignored)
-    width = len(first[1])
+    parsed = ParsedFile(ignored_columns=ignored, locate=locate, positions=positions)
+    width = len(first.cells)
     unnamed = 0
-    for line, raw in records:
-        _refuse_nul(line, raw, columns)
-        if not any(cell.strip() for cell in raw):
+    for record in records:
+        line, raw = record.line, record.cells
+        _refuse_nul(line, raw, columns, locate)
+        if not any(cell.strip() for cell in raw) and not record.unreadable:
             continue  # blank lines, often at the end of spreadsheet exports
         if len(parsed.rows) + len(parsed.bad_lines) >= max_rows:
-            raise PayloadTooLarge(
+            message = (
                 f"the file has more than {max_rows} holdings; split it or raise HRDD_MAX_CSV_ROWS"
+            )
+            raise PayloadTooLarge(
+                locate(None, None) + message,
+                errors=[ProblemDetail(path="file", message=locate(None, None) + message)],
             )
         if len(raw) > width:
             parsed.bad_lines.add(line)
             parsed.problems.append(
-                _problem(line, None, f"the row has {len(raw)} cells, the header only {width}")
+                parsed.problem(line, None, f"the row has {len(raw)} cells, the header only {width}")
             )
             continue
         cells = {
             column: raw[index] if index < len(raw) else "" for column, index in positions.items()
         }
-        problems = _row_problems(line, cells, base_currency)
+        unreadable = {columns[i]: why for i, why in record.unreadable.items() if i in columns}
+        problems = _row_problems(parsed, line, cells, unreadable, base_currency)
         if problems:
-            unnamed += not _names_holding(cells)
+            unnamed += not _names_holding(cells, unreadable)
             parsed.bad_lines.add(line)
             parsed.problems.extend(problems)
             continue
         parsed.rows.append(_row(line, {c: _clean(v) for c, v in cells.items()}, base_currency))
     if not parsed.rows and not parsed.bad_lines:
-        raise Invalid.at("file", "the file has a header but no holdings")
+        raise Invalid.at("file", locate(None, None) + "the file has a header but no holdings")
     if unnamed and ignored:
         # First, so the cause is read before the rows it explains (and never cut off).
         parsed.problems.insert(
             0,
-            _problem(
+            parsed.problem(
                 1,
                 None,
                 f"{unnamed} row(s) name no holding, and the header has {_not_read(ignored)}"
@@ -414,7 +471,8 @@ def parse_holdings(data: bytes, base_currency: str, max_rows: int) -> ParsedFile
         read = "of the rows that could be read " if parsed.bad_lines else ""
         total = ProblemDetail(
             path="file.weight",
-            message=f"the weights {read}add up to {total_weight * 100:.2f}%, more than 100%: "
+            message=locate(None, None)
+            + f"the weights {read}add up to {total_weight * 100:.2f}%, more than 100%: "
             "they must be each holding's share of the portfolio",
         )
         problems = [*parsed.problems, total]
@@ -432,19 +490,21 @@ def _sum(first: Decimal | None, second: Decimal | None) -> Decimal | None:
     return None if first is None or second is None else first + second
 
 
-def _merge_problem(key: tuple[str, str], kept: HoldingRow, row: HoldingRow) -> ProblemDetail | None:
+def _merge_problem(
+    parsed: ParsedFile, key: tuple[str, str], kept: HoldingRow, row: HoldingRow
+) -> ProblemDetail | None:
     """Why ``row`` cannot be added to ``kept``, the earlier row of the same security."""
     label, value = key
     same = f"{label} {value} is also on line {kept.line}"
     if kept.lei and row.lei and kept.lei != row.lei:
-        return _problem(
+        return parsed.problem(
             row.line,
             "lei",
             f"{same}, with LEI {kept.lei}: one security has one issuer; correct one of the lines",
         )
     for column in ("market_value", "weight"):
         if (getattr(kept, column) is None) != (getattr(row, column) is None):
-            return _problem(
+            return parsed.problem(
                 row.line,
                 column,
                 f"{same}, and one of the two has no {column}: rows of one security are added "
@@ -452,7 +512,7 @@ def _merge_problem(key: tuple[str, str], kept: HoldingRow, row: HoldingRow) -> P
             )
     total = _sum(kept.market_value, row.market_value)
     if total is not None and total >= Decimal(10) ** MAX_VALUE_DIGITS:
-        return _problem(row.line, "market_value", f"{same}; together they are too large")
+        return parsed.problem(row.line, "market_value", f"{same}; together they are too large")
     return None
 
 
@@ -470,7 +530,7 @@ def _merge_same_securities(parsed: ParsedFile) -> None:
             kept.append(row)
             continue
         earlier = kept[first[key]]
-        problem = _merge_problem(key, earlier, row)
+        problem = _merge_problem(parsed, key, earlier, row)
         if problem is not None:
             parsed.bad_lines.add(row.line)
             parsed.problems.append(problem)
@@ -485,7 +545,7 @@ def _merge_same_securities(parsed: ParsedFile) -> None:
         )
         label, value = key
         parsed.merged.append(
-            _problem(
+            parsed.problem(
                 row.line,
                 None,
                 f"same {label} {value} as line {earlier.line}: merged into that holding "

@@ -38,7 +38,7 @@ from hrdd.companies.service import (
 from hrdd.db import IDS, in_chunks, new_id, reusable, rows_for_ids, utcnow
 from hrdd.errors import Invalid, NotFound
 from hrdd.http import PageParams, paginate
-from hrdd.portfolios import csv_import
+from hrdd.portfolios import csv_import, xlsx_import
 from hrdd.portfolios.models import Holding, Portfolio
 from hrdd.portfolios.schemas import (
     BandSlice,
@@ -227,12 +227,14 @@ def import_holdings(
     keep_good_rows: bool,
     max_rows: int,
 ) -> ImportResult:
-    """Replace the portfolio's holdings with those of a CSV file (``csv_import`` describes
-    it). All or nothing: any bad row is a 422 listing every problem, unless
-    ``keep_good_rows``, which imports the good rows and returns the bad ones."""
+    """Replace the portfolio's holdings with those of a CSV file or an XLSX workbook, told
+    apart by content (``csv_import`` and ``xlsx_import`` describe them). All or nothing: any
+    bad row is a 422 listing every problem, unless ``keep_good_rows``, which imports the good
+    rows and returns the bad ones."""
     if not data:
         raise Invalid.at("file", "the file is empty")
-    parsed = csv_import.parse_holdings(data, portfolio.base_currency, max_rows)
+    reader = xlsx_import if xlsx_import.is_office_file(data) else csv_import
+    parsed = reader.parse_holdings(data, portfolio.base_currency, max_rows)
     if parsed.problems and (not keep_good_rows or not parsed.rows):
         raise csv_import.problems_invalid(parsed)
 

@@ -1,0 +1,242 @@
+"""Reading a holdings workbook (XLSX): its rows become the records a CSV's lines become, and
+``csv_import`` reads them: the same columns, header names, row checks, limits and merging.
+
+The sheet read is the worksheet named Holdings (in any case), or else the first visible
+worksheet. Row 1 is the header. A problem's path is ``file.line.<row>.<column>`` as for a
+CSV (the line is the sheet's row number) and its message names the sheet and the cell.
+
+Cells: text as it is; numbers as Excel shows them, to its 15 significant digits (so a market
+value of 1234.5 is 1234.5, not the 1234.4999999999998 a binary float may carry); a date or
+time, TRUE or FALSE, an error value such as #N/A and a formula saved without its computed
+value (as some programs write them) are bad cells in a column that is read, and ignored in
+other columns. Hidden rows and columns are read like the others; a merged cell's value is its
+first cell's. Only the first ``MAX_COLUMNS`` columns are read.
+
+Refused before any row is read: a legacy XLS or a password-protected workbook (both OLE2
+files), a ZIP archive that holds no workbook (415); a damaged one (422); one that would
+unpack to more than ``MAX_UNPACKED_BYTES`` (413).
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+import zlib
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any
+
+from openpyxl import load_workbook
+from openpyxl.utils import get_column_letter
+
+from hrdd.errors import Invalid, PayloadTooLarge, ProblemDetail, UnsupportedMediaType
+from hrdd.portfolios.csv_import import Locate, ParsedFile, Record, parse_records
+from hrdd.workbooks import ENCRYPTED_FLAG, EXCEL_COMPRESSIONS, MAX_UNPACKED_BYTES
+
+HOLDINGS_SHEET = "holdings"
+# Far more than any holdings file has. Bounding the row width keeps a sheet with a cell in its
+# last column (XFD) on every row from costing 16,384 cells a row.
+MAX_COLUMNS = 256
+# The last row of an Excel sheet. openpyxl makes up an empty row for every row number skipped,
+# so a row numbered 10^9 would cost 10^9 empty rows: reading stops at this one.
+MAX_SHEET_ROWS = 1_048_576
+
+_ZIP_MAGIC = b"PK\x03\x04"
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+# A stream of every password-protected Office file (an encrypted XLSX is an OLE2 file holding
+# it), named in UTF-16 in the file's directory; an XLS has a "Workbook" stream instead.
+_ENCRYPTED_PACKAGE = "EncryptedPackage".encode("utf-16-le")
+_ODS_MEDIA_TYPE = b"application/vnd.oasis.opendocument.spreadsheet"
+_SAVE_AS = "save the holdings as an Excel Workbook (.xlsx) or as CSV UTF-8 and upload that"
+# What Excel shows in a cell whose formula failed (openpyxl gives error cells as this text).
+_ERROR_VALUES = frozenset(
+    ("#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A", "#GETTING_DATA")
+)
+# Excel keeps 15 significant digits of a number; a float read back may carry binary noise
+# beyond them.
+_EXCEL_DIGITS = ".15g"
+
+
+def is_office_file(data: bytes) -> bool:
+    """Whether ``data`` starts as a ZIP archive (an XLSX) or an OLE2 file (an XLS) does: it is
+    read here, not as CSV text, whatever its name or declared type."""
+    return data.startswith((_ZIP_MAGIC, _OLE_MAGIC))
+
+
+def parse_holdings(data: bytes, base_currency: str, max_rows: int) -> ParsedFile:
+    """Validate a whole holdings workbook as ``csv_import.parse_records`` validates a CSV's
+    records; the file itself is refused with 413, 415 or 422 at ``file``."""
+    if data.startswith(_OLE_MAGIC) and _ENCRYPTED_PACKAGE in data:
+        raise _unsupported(
+            "the file is a password-protected (encrypted) workbook, which hrdd cannot open; "
+            f"remove the password in Excel (File > Info > Protect Workbook), {_SAVE_AS}"
+        )
+    if data.startswith(_OLE_MAGIC):
+        raise _unsupported(
+            f"the file is a legacy Excel workbook (.xls) or another Office binary file; {_SAVE_AS}"
+        )
+    _check_archive(data)
+    with ExitStack() as stack:
+        values = stack.enter_context(_workbook(data, computed=True))
+        formulas = stack.enter_context(_workbook(data, computed=False))
+        sheet = _holdings_sheet(values)
+        records = _records(sheet, formulas[sheet.title])
+        stack.callback(records.close)
+        return parse_records(records, base_currency, max_rows, _locate_in(sheet.title))
+
+
+def _unsupported(message: str) -> UnsupportedMediaType:
+    return UnsupportedMediaType(message, errors=[ProblemDetail(path="file", message=message)])
+
+
+def _damaged(message: str) -> Invalid:
+    return Invalid.at("file", f"{message}; {_SAVE_AS}")
+
+
+def _check_archive(data: bytes) -> None:
+    """Refuse what is no workbook, or would unpack to too much, before openpyxl reads it.
+    Python's zipfile never unpacks a deflated member beyond the size it declares (a member
+    holding more fails its checksum), so the declared sizes bound what is read."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            members = archive.infolist()
+            names = {member.filename for member in members}
+            if "[Content_Types].xml" not in names or not any(n.startswith("xl/") for n in names):
+                is_ods = "mimetype" in names and archive.read("mimetype").startswith(
+                    _ODS_MEDIA_TYPE
+                )
+                kind = "an OpenDocument spreadsheet (ODS)" if is_ods else "a ZIP archive"
+                raise _unsupported(f"the file is {kind}, not an XLSX workbook; {_SAVE_AS}")
+    except (zipfile.BadZipFile, zlib.error, ValueError, EOFError, OSError):
+        raise _damaged(
+            "the file starts as an XLSX workbook does (a ZIP archive) but cannot be opened: it "
+            "is damaged or cut short"
+        ) from None
+    odd = next((m for m in members if m.compress_type not in EXCEL_COMPRESSIONS), None)
+    if odd is not None:
+        raise _damaged(f"the workbook's part {odd.filename} is compressed as Excel never does")
+    locked = next((m for m in members if m.flag_bits & ENCRYPTED_FLAG), None)
+    if locked is not None:
+        raise _damaged(f"the workbook's part {locked.filename} is encrypted")
+    declared = sum(member.file_size for member in members)
+    if declared > MAX_UNPACKED_BYTES:
+        message = (
+            f"the workbook unpacks to {declared:,} bytes, more than the {MAX_UNPACKED_BYTES:,} "
+            "hrdd reads; split the holdings into smaller files"
+        )
+        raise PayloadTooLarge(message, errors=[ProblemDetail(path="file", message=message)])
+
+
+@contextmanager
+def _workbook(data: bytes, *, computed: bool) -> Iterator[Any]:
+    """The workbook opened read-only (rows are read as they are asked for). ``computed``: cells
+    hold the values Excel computed for formulas; otherwise formula cells hold their formulas."""
+    try:
+        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=computed)
+    except Exception as exc:  # openpyxl raises many kinds (zip, XML, key errors)
+        raise _damaged(f"the workbook cannot be read ({type(exc).__name__})") from None
+    try:
+        yield workbook
+    finally:
+        workbook.close()
+
+
+def _holdings_sheet(workbook: Any) -> Any:
+    sheets = workbook.worksheets
+    if not sheets:
+        raise _damaged("the workbook has no worksheet")
+    named = [s for s in sheets if s.title.strip().casefold() == HOLDINGS_SHEET]
+    visible = [s for s in sheets if s.sheet_state == "visible"]
+    return (named or visible or sheets)[0]
+
+
+def _locate_in(title: str) -> Locate:
+    def locate(line: int | None, index: int | None) -> str:
+        if line is None:
+            return f"sheet {title!r}: "
+        if index is None:
+            return f"sheet {title!r}, row {line}: "
+        return f"sheet {title!r}, cell {get_column_letter(index + 1)}{line}: "
+
+    return locate
+
+
+def _records(values: Any, formulas: Any) -> Iterator[Record]:
+    """Row 1, then every row with something in it, as text; rows are read one at a time, so a
+    caller that stops at the row limit reads no further."""
+    rows = []
+    for sheet in (values, formulas):
+        # A sheet's stated size may be wrong (openpyxl would stop at its last row): read all.
+        sheet.reset_dimensions()
+        rows.append(sheet.iter_rows(min_row=1, max_col=MAX_COLUMNS, values_only=True))
+    pairs = zip(*rows, strict=True)
+    for number in range(1, MAX_SHEET_ROWS + 2):
+        try:
+            pair = next(pairs, None)
+        except Exception:  # openpyxl raises many kinds (XML, key, value errors)
+            raise _damaged(f"the sheet {values.title!r} cannot be read at row {number}") from None
+        if pair is None:
+            return
+        if number > MAX_SHEET_ROWS:
+            raise _damaged(
+                f"the sheet {values.title!r} has rows beyond row {MAX_SHEET_ROWS:,}, the last "
+                "an Excel sheet has"
+            )
+        cells, formula_cells = pair
+        if number > 1 and cells.count(None) == formula_cells.count(None) == len(cells):
+            continue  # an empty row, skipped cheaply
+        yield _record(number, cells, formula_cells)
+
+
+def _record(number: int, cells: tuple[Any, ...], formula_cells: tuple[Any, ...]) -> Record:
+    # Trailing empty cells (padding up to MAX_COLUMNS) are no cells a CSV would have.
+    width = len(cells)
+    while width and cells[width - 1] is None and formula_cells[width - 1] is None:
+        width -= 1
+    texts: list[str] = []
+    unreadable: dict[int, str] = {}
+    for index in range(width):
+        text, why = _cell_text(cells[index], formula_cells[index], header=number == 1)
+        texts.append(text)
+        if why is not None:
+            unreadable[index] = why
+    return Record(number, texts, unreadable)
+
+
+def _cell_text(value: Any, formula: Any, *, header: bool) -> tuple[str, str | None]:
+    """The cell as CSV text, or "" and why no text stands for it. ``formula`` is the cell as
+    saved (its formula, for a formula cell). A header cell is always text: one that names no
+    column is reported as not recognised."""
+    if value is None:
+        if formula is not None and not header:  # a formula whose value was never saved
+            return "", (
+                "the cell holds a formula without its computed value (the program that saved "
+                "the workbook did not calculate it); open and save it in Excel, or type the "
+                "value"
+            )
+        return "", None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return _number_text(value), None
+    if header or (isinstance(value, str) and value not in _ERROR_VALUES):
+        return str(value), None
+    if isinstance(value, str):
+        why = f"the cell shows the error {value}; correct the formula or type the value"
+    elif isinstance(value, bool):
+        why = f"the cell holds the logical value {str(value).upper()}, not text or a number"
+    elif isinstance(value, date | time | timedelta):
+        shown = value.date() if isinstance(value, datetime) and value.time() == time() else value
+        why = (
+            f"the cell holds a date or time ({shown}), which no holding column takes; format "
+            "the cell as text or a number and type the value again"
+        )
+    else:
+        why = f"the cell holds {value!r}, not text or a number"
+    return "", why
+
+
+def _number_text(value: int | float) -> str:
+    if isinstance(value, int):
+        return str(value)
+    return format(Decimal(format(value, _EXCEL_DIGITS)), "f")

@@ -1,0 +1,355 @@
+"""Holdings XLSX import: a workbook means what the same CSV means (columns, checks, merging,
+limits, all or nothing); its problems name the sheet and cell; hostile files are refused and
+change nothing."""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from openpyxl import Workbook
+from portfolio_helpers import API, SPARE_ISINS, create_portfolio, holdings, upload
+
+from hrdd.errors import Invalid, PayloadTooLarge
+from hrdd.portfolios import xlsx_import
+from hrdd.workbooks import MAX_UNPACKED_BYTES
+
+NESTLE_ISIN = "CH0038863350"
+# The fields of a holding that the file decides (ids and times differ between imports).
+FROM_THE_FILE = (
+    "line",
+    "name",
+    "isin",
+    "lei",
+    "ticker",
+    "market_value",
+    "currency",
+    "weight",
+    "company_id",
+    "resolution",
+    "candidates",
+)
+
+
+def workbook_bytes(
+    rows: list[list[Any]], *, title: str = "Positions", before: list[tuple[str, str]] = ()
+) -> bytes:
+    """A workbook whose sheet ``title`` holds ``rows``; ``before``: (title, state) sheets
+    placed ahead of it, each with a decoy header."""
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = title
+    for row in rows:
+        sheet.append(row)
+    for index, (decoy, state) in enumerate(before):
+        other = workbook.create_sheet(decoy, index)
+        other.append(["name", "isin"])
+        other.append(["Decoy Holding", ""])
+        other.sheet_state = state
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def rewrite_sheet(data: bytes, change: Any) -> bytes:
+    """The workbook with its first sheet's XML changed by ``change`` (text -> text)."""
+    source, target = zipfile.ZipFile(io.BytesIO(data)), io.BytesIO()
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as rebuilt:
+        for member in source.infolist():
+            content = source.read(member)
+            if member.filename == "xl/worksheets/sheet1.xml":
+                content = change(content.decode()).encode()
+            rebuilt.writestr(member.filename, content)
+    return target.getvalue()
+
+
+def upload_xlsx(client, headers, portfolio: str, data: bytes, **params: Any):
+    """Sent under a CSV name and type: the content decides how it is read."""
+    return upload(client, headers, portfolio, data, **params)
+
+
+def file_fields(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{key: item[key] for key in FROM_THE_FILE} for item in items]
+
+
+def messages(response) -> dict[str, str]:
+    return {error["path"]: error["message"] for error in response.json()["errors"]}
+
+
+@pytest.fixture
+def portfolio(client, tenant_a):
+    return create_portfolio(client, tenant_a.investor)
+
+
+def test_a_workbook_imports_as_the_same_csv_does(client, tenant_a, content):
+    """Alias header, identifiers, numbers typed as numbers, a percentage weight cell, a
+    security on two rows (merged), a blank row, trailing formatted rows and a hidden decoy
+    sheet ahead of the holdings: the holdings, matches and report equal the CSV's."""
+    csv = (
+        "Security Name,ISIN,Ticker,Market Value,Weight,Sector\n"
+        f"Nestle,{NESTLE_ISIN},,600000.25,0.25,Food\n"
+        "Cellebrite,,CLBT,250000,0.125,Tech\n"
+        "\n"
+        f"Nestle (account 2),{NESTLE_ISIN},,100000.5,0.05,Food\n"
+        "Quixotic Widgets,,,1234.5,0.07,\n"
+    )
+    rows = [
+        ["Security Name", "ISIN", "Ticker", "Market Value", "Weight", "Sector"],
+        ["Nestle", NESTLE_ISIN, None, 600000.25, 0.25, "Food"],
+        ["Cellebrite", None, "CLBT", 250000, 0.125, "Tech"],
+        [],
+        ["Nestle (account 2)", NESTLE_ISIN, None, 100000.5, 0.05, "Food"],
+        ["Quixotic Widgets", None, None, 1234.5, 0.07],
+    ]
+    data = workbook_bytes(rows, before=[("Lookup", "hidden")])
+    headers = tenant_a.investor
+    from_csv, from_xlsx = (create_portfolio(client, headers, name) for name in ("csv", "xlsx"))
+    csv_result = upload(client, headers, from_csv, csv)
+    xlsx_result = upload_xlsx(client, headers, from_xlsx, data)
+    assert csv_result.status_code == xlsx_result.status_code == 200, xlsx_result.text
+    [merged] = xlsx_result.json()["merged"]
+    assert merged["path"] == "file.line.5"
+    assert merged["message"].startswith("sheet 'Positions', row 5: same ISIN")
+    merged["message"] = merged["message"].removeprefix("sheet 'Positions', row 5: ")
+    assert {**xlsx_result.json(), "merged": [merged], "portfolio_id": None} == {
+        **csv_result.json(),
+        "portfolio_id": None,
+    }
+    assert xlsx_result.json()["imported"] == 3
+    assert xlsx_result.json()["ignored_columns"] == ["Sector"]
+    imported = file_fields(holdings(client, headers, from_xlsx))
+    assert imported == file_fields(holdings(client, headers, from_csv))
+    assert [(h["name"], h["market_value"], h["weight"]) for h in imported] == [
+        ("Nestle", "700000.7500", "0.3000000000"),
+        ("Cellebrite", "250000.0000", "0.1250000000"),
+        ("Quixotic Widgets", "1234.5000", "0.0700000000"),
+    ]
+    assert imported[0]["resolution"] == imported[1]["resolution"] == "identifier"
+
+
+def test_the_sheet_named_holdings_is_read_else_the_first_visible_one():
+    rows = [["name", "isin"], ["Acme Robotics", SPARE_ISINS[0]]]
+    named = workbook_bytes(rows, title=" HOLDINGS ", before=[("Summary", "visible")])
+    assert [r.name for r in xlsx_import.parse_holdings(named, "EUR", 10).rows] == ["Acme Robotics"]
+    behind_a_hidden_sheet = workbook_bytes(rows, before=[("Lookup", "hidden")])
+    read = xlsx_import.parse_holdings(behind_a_hidden_sheet, "EUR", 10)
+    assert [r.name for r in read.rows] == ["Acme Robotics"]
+    behind_a_visible_sheet = workbook_bytes(rows, before=[("Summary", "visible")])
+    read = xlsx_import.parse_holdings(behind_a_visible_sheet, "EUR", 10)
+    assert [r.name for r in read.rows] == ["Decoy Holding"]
+
+
+def test_numbers_are_read_as_excel_shows_them_without_float_noise():
+    rows = [
+        ["name", "market_value", "weight", "ticker"],
+        ["Half", 1234.5, 0.05, 700],
+        ["Noisy sum", 0.1 + 0.2, 0.1 + 0.7, None],
+        ["Stored noise", 1234.4999999999998, None, None],
+        ["Large", 12345678901234, 1e-05, None],
+        ["Huge float", 1.5e19, None, None],
+    ]
+    read = xlsx_import.parse_holdings(workbook_bytes(rows), "EUR", 10).rows
+    assert [(r.market_value, r.weight) for r in read] == [
+        (Decimal("1234.5"), Decimal("0.05")),
+        (Decimal("0.3"), Decimal("0.8")),
+        (Decimal("1234.5"), None),
+        (Decimal("12345678901234"), Decimal("0.00001")),
+        (Decimal("15000000000000000000"), None),
+    ]
+    assert str(read[0].market_value) == "1234.5"
+    assert read[0].ticker == "700"
+
+
+def test_bad_cells_name_the_sheet_row_and_column_and_nothing_changes(client, tenant_a, portfolio):
+    first = upload(client, tenant_a.investor, portfolio, "name\nAcme Robotics\n")
+    assert first.status_code == 200, first.text
+    rows = [
+        ["Name", "ISIN", "Market Value", "Weight", "Notes"],
+        ["Good Holding", SPARE_ISINS[0], 100, 0.1, date(2024, 1, 5)],
+        ["Bad ISIN", "US0378331006", 100, None, True],
+        ["Dated", date(2024, 1, 5), 100, True],
+        ["#N/A", None, "=1/0", None],
+        ["Long " + "n" * 300, None, -5],
+    ]
+    data = workbook_bytes(rows)
+    response = upload_xlsx(client, tenant_a.investor, portfolio, data)
+    assert response.status_code == 422, response.text
+    found = messages(response)
+    assert set(found) == {
+        "file.line.3.isin",
+        "file.line.4.isin",
+        "file.line.4.weight",
+        "file.line.5.name",
+        "file.line.5.market_value",
+        "file.line.6.name",
+        "file.line.6.market_value",
+    }
+    assert found["file.line.3.isin"].startswith("sheet 'Positions', cell B3: ")
+    assert "not a valid ISIN" in found["file.line.3.isin"]
+    assert "date or time (2024-01-05)" in found["file.line.4.isin"]
+    assert found["file.line.4.weight"].startswith("sheet 'Positions', cell D4: ")
+    assert "logical value TRUE" in found["file.line.4.weight"]
+    assert "error #N/A" in found["file.line.5.name"]
+    assert "formula without its computed value" in found["file.line.5.market_value"]
+    assert "longer than 300" in found["file.line.6.name"]
+    assert "negative" in found["file.line.6.market_value"]
+    assert "line 3" in response.json()["detail"]
+    assert [h["name"] for h in holdings(client, tenant_a.investor, portfolio)] == ["Acme Robotics"]
+
+    kept = upload_xlsx(client, tenant_a.investor, portfolio, data, keep_good_rows=True)
+    assert kept.status_code == 200, kept.text
+    assert {p["path"] for p in kept.json()["rejected"]} == set(found)
+    assert [h["name"] for h in holdings(client, tenant_a.investor, portfolio)] == ["Good Holding"]
+
+
+def test_header_problems_name_the_sheet(client, tenant_a, portfolio):
+    response = upload_xlsx(
+        client, tenant_a.investor, portfolio, workbook_bytes([["Value", "Weight"], [1, 0.5]])
+    )
+    assert response.status_code == 422
+    assert messages(response)["file.line.1"].startswith("sheet 'Positions', row 1: ")
+    empty_first_row = upload_xlsx(
+        client, tenant_a.investor, portfolio, workbook_bytes([[], ["name"], ["Acme"]])
+    )
+    assert empty_first_row.status_code == 422
+    assert "no header row" in messages(empty_first_row)["file.line.1"]
+    only_header = upload_xlsx(client, tenant_a.investor, portfolio, workbook_bytes([["name"]]))
+    assert only_header.status_code == 422
+    assert (
+        messages(only_header)["file"] == "sheet 'Positions': the file has a header but no holdings"
+    )
+
+
+def test_a_cell_beyond_the_header_is_a_bad_row_as_in_a_csv():
+    rows = [["name", "isin"], ["Acme Robotics", None, None, "stray"], ["Zeta Foods"]]
+    read = xlsx_import.parse_holdings(workbook_bytes(rows), "EUR", 10)
+    assert [r.name for r in read.rows] == ["Zeta Foods"]
+    assert [(p.path, p.message) for p in read.problems] == [
+        ("file.line.2", "sheet 'Positions', row 2: the row has 4 cells, the header only 2")
+    ]
+
+
+def test_the_row_limit_stops_reading_the_sheet(monkeypatch):
+    rows = [["name"], *([f"Company {n}"] for n in range(4))]
+    with pytest.raises(PayloadTooLarge) as refused:
+        xlsx_import.parse_holdings(workbook_bytes(rows), "EUR", max_rows=3)
+    assert [e.path for e in refused.value.errors] == ["file"]
+    assert "sheet 'Positions'" in refused.value.detail and "more than 3" in refused.value.detail
+    assert len(xlsx_import.parse_holdings(workbook_bytes(rows), "EUR", max_rows=4).rows) == 4
+
+    read_rows: list[int] = []
+    record = xlsx_import._record
+
+    def counting(number: int, *cells: Any) -> Any:
+        read_rows.append(number)
+        return record(number, *cells)
+
+    monkeypatch.setattr(xlsx_import, "_record", counting)
+    many = workbook_bytes([["name"], *([f"Company {n}"] for n in range(2000))])
+    with pytest.raises(PayloadTooLarge):
+        xlsx_import.parse_holdings(many, "EUR", max_rows=10)
+    assert max(read_rows) <= 12  # the header, ten holdings and the one over the limit
+
+
+def test_rows_beyond_a_wrong_stated_size_are_read_and_beyond_excel_refused():
+    rows = [["name"], ["Acme Robotics"], ["Zeta Foods"], ["Omega Labs"]]
+    understated = rewrite_sheet(
+        workbook_bytes(rows),
+        lambda xml: re.sub(r'<dimension ref="[^"]*"', '<dimension ref="A1:A2"', xml),
+    )
+    assert (
+        '<dimension ref="A1:A2"'
+        in zipfile.ZipFile(io.BytesIO(understated)).read("xl/worksheets/sheet1.xml").decode()
+    )
+    read = xlsx_import.parse_holdings(understated, "EUR", 10)
+    assert [r.name for r in read.rows] == ["Acme Robotics", "Zeta Foods", "Omega Labs"]
+
+    far = rewrite_sheet(
+        workbook_bytes(rows),
+        lambda xml: xml.replace('r="4"', 'r="900000000"').replace('r="A4"', 'r="A900000000"'),
+    )
+    with pytest.raises(Invalid) as refused:
+        xlsx_import.parse_holdings(far, "EUR", 10)
+    assert [e.path for e in refused.value.errors] == ["file"]
+    assert "beyond row 1,048,576" in refused.value.detail
+
+
+def _zip(*members: tuple[str, bytes], compression: int = zipfile.ZIP_DEFLATED) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression) as archive:
+        for name, content in members:
+            archive.writestr(name, content)
+    return buffer.getvalue()
+
+
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+
+
+def hostile_files() -> dict[str, tuple[bytes, int, str]]:
+    """label -> (content, status, words the message must hold)."""
+    good = workbook_bytes([["name"], ["Acme Robotics"]])
+    padded = _zip(
+        *(
+            (m.filename, zipfile.ZipFile(io.BytesIO(good)).read(m))
+            for m in zipfile.ZipFile(io.BytesIO(good)).infolist()
+        ),
+        ("xl/media/padding.bin", b"\x00" * (MAX_UNPACKED_BYTES + 1)),
+    )
+    return {
+        "zip magic then garbage": (b"PK\x03\x04" + b"\x00garbage" * 50, 422, "damaged"),
+        "workbook cut short": (good[: len(good) // 2], 422, "damaged"),
+        "zip of text": (_zip(("notes.txt", b"name\nAcme\n")), 415, "ZIP archive"),
+        "ods": (
+            _zip(("mimetype", b"application/vnd.oasis.opendocument.spreadsheet")),
+            415,
+            "OpenDocument",
+        ),
+        "xlsx parts that are no workbook": (
+            _zip(("[Content_Types].xml", b"<Types/>"), ("xl/workbook.xml", b"<workbook/>")),
+            422,
+            "cannot be read",
+        ),
+        "bzip2 part": (
+            _zip(
+                ("[Content_Types].xml", b"<Types/>"),
+                ("xl/workbook.xml", b"x"),
+                compression=zipfile.ZIP_BZIP2,
+            ),
+            422,
+            "compressed",
+        ),
+        "unpacks too far": (padded, 413, "unpacks to"),
+        "password-protected": (
+            OLE_MAGIC + b"\x00" * 504 + "EncryptedPackage".encode("utf-16-le") + b"\x00" * 64,
+            415,
+            "password",
+        ),
+        "legacy xls": (
+            OLE_MAGIC + b"\x00" * 504 + "Workbook".encode("utf-16-le") + b"\x00" * 64,
+            415,
+            ".xlsx",
+        ),
+    }
+
+
+def test_hostile_workbooks_are_refused_at_file_and_change_nothing(client, tenant_a, portfolio):
+    first = upload(client, tenant_a.investor, portfolio, "name\nAcme Robotics\n")
+    assert first.status_code == 200, first.text
+    before = client.get(f"{API}/portfolios/{portfolio}", headers=tenant_a.investor).json()
+    for label, (content, status, words) in hostile_files().items():
+        for keep_good_rows in (False, True):
+            response = upload_xlsx(
+                client, tenant_a.investor, portfolio, content, keep_good_rows=keep_good_rows
+            )
+            assert response.status_code == status, (label, response.text)
+            assert response.headers["content-type"] == "application/problem+json", label
+            assert [e["path"] for e in response.json()["errors"]] == ["file"], label
+            assert words in response.json()["detail"], (label, response.json()["detail"])
+    after = client.get(f"{API}/portfolios/{portfolio}", headers=tenant_a.investor).json()
+    assert after == before
+    assert [h["name"] for h in holdings(client, tenant_a.investor, portfolio)] == ["Acme Robotics"]
