@@ -2,9 +2,10 @@
 
 A rule set is content (``scoring/default-v1.yaml``), not code: every number the engine uses
 comes from here, and every entry carries a short ``why`` so an analyst can see the reasoning
-next to the number. Validation is strict and reports every problem at once, each with the file
-name and a dotted path such as ``themes.policy.weight``: the checks of the rule set's shape first
-(a field missing or mistyped), then, once it has one, the checks across its sections.
+next to the number. Validation is strict and reports every problem it can at once, each with
+the file name and a dotted path such as ``themes.policy.weight``: while the rule set's shape is
+wrong (a field missing, mistyped or out of range) those problems alone, as the checks across
+its sections need a well-formed rule set; then every problem those checks find.
 ``ruleset_warnings`` names rules that are allowed but very likely turn the method upside down
 (a fuller disclosure scoring less, a source class weighing nothing, a red flag gone): shown
 to the analyst, never refused, as a methodology owner may mean them.
