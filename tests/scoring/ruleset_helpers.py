@@ -47,3 +47,17 @@ def follow_default(
         params={"comment": comment} if comment else None,
         headers={**headers, "If-Match": choice_etag(client, headers)},
     )
+
+
+def new_draft(client: TestClient, headers: dict[str, str]) -> Response:
+    """A draft copied from the version the organisation scores with (201, with its ETag)."""
+    current = client.get(f"{RULESETS}/current", headers=headers).json()["version"]
+    return client.post(f"{RULESETS}/{current['id']}/drafts", headers=headers)
+
+
+def put_draft(
+    client: TestClient, headers: dict[str, str], draft_id: str, content: Any, etag: str
+) -> Response:
+    return client.put(
+        f"{RULESETS}/drafts/{draft_id}", json=content, headers={**headers, "If-Match": etag}
+    )

@@ -159,7 +159,7 @@ def read_ruleset(
     row = service.get_version(session, version_id)
     response.headers["ETag"] = _etag(row)
     number = service.shown_versions(session, [row]).get(row.id)
-    return service.to_out(row, service.in_use_id(session), number)
+    return service.to_out(session, row, number)
 
 
 @router.get(
@@ -196,7 +196,7 @@ def create_draft(
     draft = service.create_draft(session, source, principal)
     response.headers["Location"] = f"/api/v1/rulesets/{draft.id}"
     response.headers["ETag"] = _etag(draft)
-    return service.to_out(draft, service.in_use_id(session))
+    return service.to_out(session, draft)
 
 
 @router.put(
@@ -217,7 +217,7 @@ def update_draft(
     check_if_match(if_match, _etag(draft), required=True)
     service.update_draft(session, draft, document, principal)
     response.headers["ETag"] = _etag(draft)
-    return service.to_out(draft, service.in_use_id(session))
+    return service.to_out(session, draft)
 
 
 @router.delete(
@@ -291,7 +291,7 @@ def publish_draft(
         current_etag=options.current_etag,
     )
     response.headers["ETag"] = _etag(draft)
-    return service.to_out(draft, service.in_use_id(session))
+    return service.to_out(session, draft)
 
 
 @router.get(

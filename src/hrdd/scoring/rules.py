@@ -2,8 +2,13 @@
 
 A rule set is content (``scoring/default-v1.yaml``), not code: every number the engine uses
 comes from here, and every entry carries a short ``why`` so an analyst can see the reasoning
-next to the number. Validation is strict and reports every problem at once, each with the file
-name and a dotted path such as ``themes.policy.weight``.
+next to the number. Validation is strict and reports every problem it can at once, each with
+the file name and a dotted path such as ``themes.policy.weight``: while the rule set's shape is
+wrong (a field missing, mistyped or out of range) those problems alone, as the checks across
+its sections need a well-formed rule set; then every problem those checks find.
+``ruleset_warnings`` names rules that are allowed but very likely turn the method upside down
+(a fuller disclosure scoring less, a source class weighing nothing, a red flag gone): shown
+to the analyst, never refused, as a methodology owner may mean them.
 
 Every number is finite (no infinity or NaN, whether written ``1e999``, ``.inf`` or ``NaN``) and
 within a range small enough that nothing the engine adds up or multiplies can overflow: weights,
@@ -134,6 +139,21 @@ class RuleSetError(ValueError):
         lines = [f"{source_name}: {len(self.problems)} problem(s) in rule set"]
         lines += [f"  {source_name}: {p.path or '<root>'}: {p.message}" for p in self.problems]
         super().__init__("\n".join(lines))
+
+
+class RuleSetStructureError(RuleSetError):
+    """The rule set's shape is wrong (a field missing, mistyped or out of range): the checks
+    across its sections and against its questionnaire need a well-formed rule set, so they run
+    once these problems are fixed."""
+
+
+@dataclass(frozen=True)
+class RuleSetWarning:
+    """A rule that is allowed but very likely a mistake that turns scores upside down; ``path``
+    is dotted as a problem's is, ``message`` says what it does to scores."""
+
+    path: str
+    message: str
 
 
 class QuestionnaireRef(_Strict):
@@ -518,7 +538,7 @@ def _location(loc: tuple[int | str, ...]) -> str:
     return ".".join(str(part) for part in parts)
 
 
-def _semantic_problems(ruleset: RuleSet) -> list[RuleSetProblem]:
+def semantic_problems(ruleset: RuleSet) -> list[RuleSetProblem]:
     """Checks a structurally valid rule set for consistency across its sections."""
     problems: list[RuleSetProblem] = []
 
@@ -643,20 +663,332 @@ def _band_problems(bands: list[BandRule]) -> list[RuleSetProblem]:
     return problems
 
 
-def parse_ruleset(data: Any, source_name: str) -> RuleSet:
-    """Builds a rule set from parsed YAML/JSON data; raises RuleSetError listing every problem."""
+# --- warnings: allowed, but very likely a mistake ------------------------------------------
+
+# Disclosure levels, best practice first. Element points are practice points (the engine turns
+# what is missing into policy-gap risk), so each level should earn at least what the next does.
+# A reverse-scored question asks about something bad (a listing, intimidating researchers): a
+# "no" is the best answer there and a "full" the worst.
+_NORMAL_BEST_FIRST = ("full", "partial", "no")
+_REVERSE_BEST_FIRST = ("no", "partial", "full")
+_FULFILMENT_BEST_FIRST = tuple(FulfilmentStatus)  # verified ... contradicted
+_SCORED_TREATMENTS = frozenset({"harm", "listing"})
+
+
+def ruleset_warnings(ruleset: RuleSet, reference: RuleSet | None = None) -> list[RuleSetWarning]:
+    """Rules that pass validation but very likely turn the method upside down: a fuller
+    disclosure or a better-borne-out claim scoring less, silence scoring better than an answer,
+    a factor of 0 that makes a whole kind of evidence count for nothing, red flags gone.
+
+    ``reference`` is the bundled default: it tells which red flags and scored evidence types
+    an edit removed, and which way a number question's points run (the questionnaire does not
+    say whether a higher count is better: declined deals are, forensic allegations are not).
+    Without it those checks are skipped.
+    """
+    warnings = _element_warnings(ruleset)
+    warnings += _fulfilment_warnings(ruleset)
+    warnings += _weightless_evidence_warnings(ruleset, reference)
+    warnings += _override_warnings(ruleset, reference)
+    if reference is not None:
+        warnings += _number_rule_warnings(ruleset, reference)
+    if ruleset.policy_gap.max_risk == 0:
+        warnings.append(
+            RuleSetWarning(
+                "policy_gap.max_risk",
+                "missing or unverified practice adds no risk: the questionnaire's answers no "
+                "longer move any score, only evidence and red flags do",
+            )
+        )
+    if ruleset.actions.worsening.steps_up == 0:
+        warnings.append(
+            RuleSetWarning(
+                "actions.worsening.steps_up",
+                "rising risk never moves the recommended action up the ladder: engagement that "
+                "is not working is never escalated",
+            )
+        )
+    return warnings
+
+
+def _order_warnings(
+    path: str, points: Mapping[str, float], best_first: tuple[str, ...], consequence: str
+) -> list[RuleSetWarning]:
+    """One warning per entry that earns more than an entry ranked better than it."""
+    warnings: list[RuleSetWarning] = []
+    for index, entry in enumerate(best_first):
+        beaten = [better for better in best_first[:index] if points[entry] > points[better]]
+        if beaten:
+            better = beaten[0]
+            warnings.append(
+                RuleSetWarning(
+                    f"{path}.{entry}",
+                    f'"{entry}" ({points[entry]:g}) scores more than "{better}" '
+                    f"({points[better]:g}): {consequence}",
+                )
+            )
+    return warnings
+
+
+def _element_warnings(ruleset: RuleSet) -> list[RuleSetWarning]:
+    elements = ruleset.elements
+    normal = elements.normal.model_dump(exclude={"why"})
+    reverse = elements.reverse.model_dump(exclude={"why"})
+    warnings = _order_warnings(
+        "elements.normal",
+        normal,
+        _NORMAL_BEST_FIRST,
+        "a company that discloses less earns more practice points, so its risk falls as its "
+        "disclosure does",
+    )
+    warnings += _order_warnings(
+        "elements.reverse",
+        reverse,
+        _REVERSE_BEST_FIRST,
+        "on a reverse-scored question (doing the thing is bad) a company that does more of it "
+        "earns more practice points, so its risk falls as its conduct worsens",
+    )
+    # Silence must never beat the worst answer a company can give: "no" on a normal question,
+    # "full" on a reverse-scored one (the bundled default scores all of them 0).
+    if normal["no_information"] > normal["no"]:
+        warnings.append(
+            RuleSetWarning(
+                "elements.normal.no_information",
+                f'"no_information" ({normal["no_information"]:g}) scores more than "no" '
+                f"({normal['no']:g}): a company that discloses nothing scores better than one "
+                "that says it does not do this, which rewards silence",
+            )
+        )
+    if reverse["no_information"] > reverse["full"]:
+        warnings.append(
+            RuleSetWarning(
+                "elements.reverse.no_information",
+                f'"no_information" ({reverse["no_information"]:g}) scores more than "full" '
+                f"({reverse['full']:g}), the worst answer to a reverse-scored question: a "
+                "company that discloses nothing scores better than one shown to do the harmful "
+                "thing, which rewards silence",
+            )
+        )
+    worst_answers = [
+        ('"no"', normal["no"]),
+        ('"full" on a reverse-scored question', reverse["full"]),
+    ]
+    worst_answers += [
+        (
+            f"the lowest answer to {question_id}",
+            min(rule.below_points, *(threshold.points for threshold in rule.thresholds)),
+        )
+        for question_id, rule in ruleset.number_rules.items()
+    ]
+    beaten = [
+        f"{answer} ({points:g})" for answer, points in worst_answers if elements.unanswered > points
+    ]
+    if beaten:
+        warnings.append(
+            RuleSetWarning(
+                "elements.unanswered",
+                f"an unanswered question ({elements.unanswered:g}) scores more than "
+                f"{', '.join(beaten)}: leaving a question unanswered scores better than "
+                "answering it, which rewards silence",
+            )
+        )
+    return warnings
+
+
+def _fulfilment_warnings(ruleset: RuleSet) -> list[RuleSetWarning]:
+    values = {status.value: entry.value for status, entry in ruleset.say_do.fulfilment.items()}
+    order = tuple(status.value for status in _FULFILMENT_BEST_FIRST if status.value in values)
+    return [
+        RuleSetWarning(f"{warning.path}.value", warning.message)
+        for warning in _order_warnings(
+            "say_do.fulfilment",
+            values,
+            order,
+            "a claim less borne out by the evidence counts for more, so the say-do gap rewards "
+            "the company that does less of what it says",
+        )
+    ]
+
+
+def _weightless_evidence_warnings(
+    ruleset: RuleSet, reference: RuleSet | None
+) -> list[RuleSetWarning]:
+    """Factors of 0 (and scored evidence types made unscored) that make a whole kind of
+    evidence count for nothing, however grave the harm it documents."""
+    warnings = [
+        RuleSetWarning(
+            f"reliability.{source.value}.factor",
+            f"evidence from {source.value} sources adds no risk, however grave the harm it "
+            "documents",
+        )
+        for source, entry in ruleset.reliability.items()
+        if entry.factor == 0
+    ]
+    warnings += [
+        RuleSetWarning(
+            f"roles.{role.value}.factor",
+            f'harm in which the company\'s role is "{role.value}" adds no risk, however grave',
+        )
+        for role, entry in ruleset.roles.items()
+        if entry.factor == 0
+    ]
+    warnings += [
+        RuleSetWarning(
+            f"severity.{level}.points", f"evidence of severity {level} adds no risk at all"
+        )
+        for level, anchor in ruleset.severity.items()
+        if anchor.points == 0
+    ]
+    if reference is not None:
+        for kind, rule in ruleset.evidence_types.items():
+            was = reference.evidence_types.get(kind)
+            if (
+                was is not None
+                and was.treatment in _SCORED_TREATMENTS
+                and rule.treatment not in _SCORED_TREATMENTS
+            ):
+                warnings.append(
+                    RuleSetWarning(
+                        f"evidence_types.{kind.value}.treatment",
+                        f"{kind.value} items are treated as {rule.treatment}, where the bundled "
+                        f"default treats them as {was.treatment}: they add no risk at all",
+                    )
+                )
+    if ruleset.evidence.remediated_factor == 0:
+        warnings.append(
+            RuleSetWarning(
+                "evidence.remediated_factor",
+                "remediated harm counts for nothing: a remedy erases the record of the harm at "
+                "once, so a company with a history of abuse scores as one without",
+            )
+        )
+    responses = ruleset.responses
+    reachable = min(sum(entry.credit for entry in responses.credits.values()), responses.max_total)
+    if reachable >= 1:
+        warnings.append(
+            RuleSetWarning(
+                "responses.max_total",
+                "a company's responses to an allegation can cancel the item entirely (credits "
+                f"reach {reachable:g}): answering the allegation erases documented harm",
+            )
+        )
+    return warnings
+
+
+def _override_warnings(ruleset: RuleSet, reference: RuleSet | None) -> list[RuleSetWarning]:
+    """No red flags, or one of the bundled default's gone: listed or proven-abuse companies
+    lose the floor that holds them in the severe band whatever their weighted evidence (an
+    unrated screening listing adds no evidence risk of its own: its red flag is its weight)."""
+    if not ruleset.overrides:
+        lost = (
+            f" (the bundled default has {', '.join(o.id for o in reference.overrides)})"
+            if (reference is not None and reference.overrides)
+            else ""
+        )
+        return [
+            RuleSetWarning(
+                "overrides",
+                f"no red flags{lost}: a company on a trade-restriction or sanctions list, or "
+                "with proven targeting of journalists or defenders, gets no floor under its "
+                "score",
+            )
+        ]
+    warnings = [
+        RuleSetWarning(
+            f"overrides.{index}.floor",
+            f"red flag {override.id} sets a floor of 0, so it never raises a score",
+        )
+        for index, override in enumerate(ruleset.overrides)
+        if override.floor == 0
+    ]
+    if reference is not None:
+        kept = {override.id for override in ruleset.overrides}
+        warnings += [
+            RuleSetWarning(
+                "overrides",
+                f"the bundled default's red flag {gone.id} is gone: {_what_it_floored(gone)} no "
+                f"longer get a floor of {gone.floor:g}",
+            )
+            for gone in reference.overrides
+            if gone.id not in kept
+        ]
+    return warnings
+
+
+def _what_it_floored(override: ListingOverride | HarmOverride) -> str:
+    types = " or ".join(kind.value for kind in override.evidence_types)
+    if isinstance(override, ListingOverride):
+        return f"companies with an active {types}"
+    groups = " or ".join(group.value for group in override.affected_groups)
+    return f"companies with unremediated {types} (severity {override.min_severity}+) about {groups}"
+
+
+def _number_rule_warnings(ruleset: RuleSet, reference: RuleSet) -> list[RuleSetWarning]:
+    """Points that run against the direction the bundled default's rule for the same question
+    gives (the questionnaire says nothing about it); questions it has no rule for are skipped."""
+    warnings: list[RuleSetWarning] = []
+    for question_id, rule in ruleset.number_rules.items():
+        known = reference.number_rules.get(question_id)
+        direction = _direction(_steps(known)) if known is not None else 0
+        if direction == 0:
+            continue
+        for (_, before), (path, after) in itertools.pairwise(_steps(rule)):
+            if (after - before) * direction < 0:
+                comparison, runs, verdict = (
+                    ("fewer", "more", "a better answer lower")
+                    if direction > 0
+                    else ("more", "fewer", "a worse answer higher")
+                )
+                warnings.append(
+                    RuleSetWarning(
+                        f"number_rules.{question_id}.{path}",
+                        f"{after:g} points, {comparison} than the {before:g} of the step below: "
+                        f"the bundled default gives {runs} points as {question_id} rises, so "
+                        f"this scores {verdict}",
+                    )
+                )
+    return warnings
+
+
+def _steps(rule: NumberRule) -> list[tuple[str, float]]:
+    """(path, points) from below the first threshold up, as the answer rises."""
+    return [("below_points", rule.below_points)] + [
+        (f"thresholds.{index}.points", threshold.points)
+        for index, threshold in enumerate(rule.thresholds)
+    ]
+
+
+def _direction(steps: list[tuple[str, float]]) -> int:
+    """1 if points never fall and rise somewhere, -1 the other way round, 0 for neither."""
+    moves = [after - before for (_, before), (_, after) in itertools.pairwise(steps)]
+    if any(move > 0 for move in moves) and not any(move < 0 for move in moves):
+        return 1
+    if any(move < 0 for move in moves) and not any(move > 0 for move in moves):
+        return -1
+    return 0
+
+
+def parse_ruleset_structure(data: Any, source_name: str) -> RuleSet:
+    """Builds a rule set from parsed YAML/JSON data, checking its shape only (every field, its
+    type and range); raises RuleSetStructureError listing every such problem. The checks across
+    sections are ``semantic_problems``."""
     if not isinstance(data, Mapping):
-        raise RuleSetError(
+        raise RuleSetStructureError(
             source_name, [RuleSetProblem("", "a rule set must be a mapping at the top level")]
         )
     try:
-        ruleset = RuleSet.model_validate(data)
+        return RuleSet.model_validate(data)
     except ValidationError as error:
-        raise RuleSetError(
+        raise RuleSetStructureError(
             source_name,
             [RuleSetProblem(_location(item["loc"]), item["msg"]) for item in error.errors()],
         ) from None
-    problems = _semantic_problems(ruleset)
+
+
+def parse_ruleset(data: Any, source_name: str) -> RuleSet:
+    """Builds a rule set from parsed YAML/JSON data; raises RuleSetError listing every problem
+    (RuleSetStructureError while its shape is wrong, as nothing else can be checked then)."""
+    ruleset = parse_ruleset_structure(data, source_name)
+    problems = semantic_problems(ruleset)
     if problems:
         raise RuleSetError(source_name, problems)
     return ruleset
@@ -682,15 +1014,14 @@ def load_ruleset_file(path: Path | str) -> RuleSet:
     return parse_ruleset(data, path.name)
 
 
-def validate_ruleset_against(
+def questionnaire_problems(
     ruleset: RuleSet,
     question_ids: set[str],
     scored_theme_ids: set[str],
-    source_name: str | None = None,
     *,
     number_question_ids: set[str] | None = None,
-) -> None:
-    """Checks a rule set against the questionnaire it names.
+) -> list[RuleSetProblem]:
+    """What does not fit the questionnaire the rule set names.
 
     Every scored theme must be weighted, no weighted theme may be unknown, and every question
     the rule set refers to must exist; given ``number_question_ids``, a number rule must be
@@ -723,5 +1054,20 @@ def validate_ruleset_against(
                     "can never apply to it",
                 )
             )
+    return problems
+
+
+def validate_ruleset_against(
+    ruleset: RuleSet,
+    question_ids: set[str],
+    scored_theme_ids: set[str],
+    source_name: str | None = None,
+    *,
+    number_question_ids: set[str] | None = None,
+) -> None:
+    """Raises RuleSetError naming every ``questionnaire_problems`` of the rule set."""
+    problems = questionnaire_problems(
+        ruleset, question_ids, scored_theme_ids, number_question_ids=number_question_ids
+    )
     if problems:
         raise RuleSetError(source_name or f"{ruleset.id}-v{ruleset.version}", problems)

@@ -51,8 +51,33 @@ class RuleSetVersionSummary(BaseModel):
     published_by_name: str | None
 
 
+class RuleSetWarningOut(BaseModel):
+    """A rule that is allowed but very likely a mistake that turns the method upside down (a
+    fuller disclosure scoring less, silence scoring better than an answer, a kind of evidence
+    weighing nothing, a red flag gone). Not a refusal: a methodology owner may mean it."""
+
+    path: str = Field(
+        description="Where in the rule set, dotted as a 422 names paths, e.g. "
+        "`elements.normal.partial`"
+    )
+    message: str = Field(description="What the rule does to scores")
+
+
+RULESET_WARNINGS = (
+    "rules that pass validation but very likely turn the method upside down, each with its "
+    "path and what it does to scores, measured against the latest bundled default (which has "
+    "none). They never block an edit or a publication: read them before publishing"
+)
+
+
 class RuleSetVersionOut(RuleSetVersionSummary):
     content: dict[str, Any] = Field(description="The whole rule set, as PUT on a draft takes it")
+    warnings: list[RuleSetWarningOut] = Field(
+        description="The version's warnings: "
+        + RULESET_WARNINGS
+        + " (none for stored rules that no longer pass validation: editing the draft or "
+        "previewing it names their problems)"
+    )
 
 
 class RuleSetVersionList(BaseModel):
@@ -183,6 +208,9 @@ class PreviewOut(BaseModel):
         "as If-Match to publish, so what is published is what was previewed"
     )
     draft_version: int
+    warnings: list[RuleSetWarningOut] = Field(
+        description="The draft's warnings: " + RULESET_WARNINGS
+    )
     current_id: uuid.UUID
     current_key: str
     current_version: int

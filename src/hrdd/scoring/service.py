@@ -79,9 +79,15 @@ from hrdd.scoring.models import RuleSetStatus, RuleSetVersion, StoredScore
 from hrdd.scoring.rules import (
     RuleSet,
     RuleSetError,
+    RuleSetProblem,
+    RuleSetStructureError,
     content_hash,
     load_ruleset_file,
     parse_ruleset,
+    parse_ruleset_structure,
+    questionnaire_problems,
+    ruleset_warnings,
+    semantic_problems,
     validate_ruleset_against,
 )
 from hrdd.scoring.schemas import (
@@ -97,6 +103,7 @@ from hrdd.scoring.schemas import (
     RuleChoiceEvent,
     RuleSetVersionOut,
     RuleSetVersionSummary,
+    RuleSetWarningOut,
     SayDoRow,
     ScoreDetail,
     ScoreHistory,
@@ -198,14 +205,22 @@ def ruleset_of(row: RuleSetVersion) -> RuleSet:
     return ruleset
 
 
-def _problems_as_invalid(error: RuleSetError, detail: str) -> Invalid:
-    first = error.problems[0]
+# Said with the problems of a rule set's shape, so a second round of problems surprises no one.
+_CHECKED_ONCE_WELL_FORMED = (
+    "the checks across sections and against the questionnaire run once these are fixed"
+)
+
+
+def _problems_as_invalid(
+    problems: Sequence[RuleSetProblem], detail: str, note: str | None = None
+) -> Invalid:
+    first = problems[0]
     return Invalid(
-        f"{detail}: {len(error.problems)} problem(s); first: {first.path or '<root>'}: "
-        f"{first.message}",
+        f"{detail}: {len(problems)} problem(s); first: {first.path or '<root>'}: "
+        f"{first.message}" + (f"; {note}" if note else ""),
         errors=[
             ProblemDetail(path=problem.path or "body", message=problem.message)
-            for problem in error.problems
+            for problem in problems
         ],
     )
 
@@ -222,33 +237,62 @@ def _number_questions(questionnaire: Questionnaire) -> set[str]:
     return {q.id for q in questionnaire.questions if q.answer_type.type == "number"}
 
 
-def validate_content(session: Session, data: Any, source_name: str) -> RuleSet:
-    """A rule set from request or file data, checked on its own and against the stored
-    questionnaire version it names; 422 naming every problem's path otherwise."""
+def _well_formed(data: Any, source_name: str) -> RuleSet:
+    """The rule set in ``data`` if its shape is right; else 422 naming every problem of its
+    shape and saying that the other checks follow once they are fixed."""
     try:
-        ruleset = parse_ruleset(data, source_name)
-    except RuleSetError as error:
-        raise _problems_as_invalid(error, f"the rule set in {source_name} is not valid") from None
+        return parse_ruleset_structure(data, source_name)
+    except RuleSetStructureError as error:
+        raise _problems_as_invalid(
+            error.problems,
+            f"the rule set in {source_name} is not valid",
+            _CHECKED_ONCE_WELL_FORMED,
+        ) from None
+
+
+def _content_problems(session: Session, ruleset: RuleSet) -> list[RuleSetProblem]:
+    """Every problem of a well-formed rule set: across its sections and against the stored
+    questionnaire version it names, in one list."""
+    problems = semantic_problems(ruleset)
     questionnaire = _stored_questionnaire(session, ruleset)
     if questionnaire is None:
         reference = ruleset.questionnaire
-        raise Invalid.at(
-            "questionnaire.version",
-            f"no stored questionnaire {reference.key} version {reference.version}",
+        problems.append(
+            RuleSetProblem(
+                "questionnaire.version",
+                f"no stored questionnaire {reference.key} version {reference.version}",
+            )
         )
-    try:
-        validate_ruleset_against(
+    else:
+        problems += questionnaire_problems(
             ruleset,
             set(questionnaire.question_ids),
             set(questionnaire.scored_theme_ids),
-            source_name,
             number_question_ids=_number_questions(questionnaire),
         )
-    except RuleSetError as error:
-        raise _problems_as_invalid(
-            error, f"the rule set in {source_name} does not fit its questionnaire"
-        ) from None
+    return problems
+
+
+def validate_content(session: Session, data: Any, source_name: str) -> RuleSet:
+    """A rule set from request or file data, checked on its own and against the stored
+    questionnaire version it names; 422 naming every problem's path otherwise."""
+    ruleset = _well_formed(data, source_name)
+    problems = _content_problems(session, ruleset)
+    if problems:
+        raise _problems_as_invalid(problems, f"the rule set in {source_name} is not valid")
     return ruleset
+
+
+def _warnings_of(
+    session: Session, ruleset: RuleSet, default_id: uuid.UUID | None
+) -> list[RuleSetWarningOut]:
+    """The rule set's likely mistakes (``rules.ruleset_warnings``), measured against the
+    latest bundled default, ``default_id`` (None while none is loaded: nothing to compare)."""
+    reference = ruleset_of(session.get_one(RuleSetVersion, default_id)) if default_id else None
+    return [
+        RuleSetWarningOut(path=warning.path, message=warning.message)
+        for warning in ruleset_warnings(ruleset, reference)
+    ]
 
 
 # --- rule-set versions -----------------------------------------------------------------------
@@ -441,11 +485,23 @@ def to_summary(
     )
 
 
-def to_out(
-    row: RuleSetVersion, in_use_id: uuid.UUID | None, number: int | None = None
-) -> RuleSetVersionOut:
+def to_out(session: Session, row: RuleSetVersion, number: int | None = None) -> RuleSetVersionOut:
+    """A version with its rules and their warnings; ``number`` as for ``to_summary``."""
     content, _ = _shown_content(row, number)
-    return RuleSetVersionOut(**to_summary(row, in_use_id, number).model_dump(), content=content)
+    chosen, default = _chosen_and_default(session)
+    try:
+        ruleset = ruleset_of(row)
+    except Conflict:
+        # Rules stored before a check existed: editing or previewing the draft names their
+        # problems, which come before any warning.
+        warnings = []
+    else:
+        warnings = _warnings_of(session, ruleset, default)
+    return RuleSetVersionOut(
+        **to_summary(row, chosen or default, number).model_dump(),
+        content=content,
+        warnings=warnings,
+    )
 
 
 def _next_version(session: Session, key: str) -> int:
@@ -529,25 +585,22 @@ def create_draft(session: Session, source: RuleSetVersion, actor: Principal) -> 
 def update_draft(
     session: Session, draft: RuleSetVersion, data: Any, actor: Principal
 ) -> RuleSetVersion:
-    """Replace a draft's rules, validated in full; every changed value goes to the audit."""
-    ruleset = validate_content(session, data, f"draft {draft.id}")
+    """Replace a draft's rules, validated in full (every problem of a well-formed rule set in
+    one 422); every changed value goes to the audit."""
+    source_name = f"draft {draft.id}"
+    ruleset = _well_formed(data, source_name)
     # The number the draft shows now; the one it was saved with is accepted too, so a copy
     # read before another version was published first can still be saved (as the new number).
     number = _next_version(session, draft.key)
-    problems = []
+    problems = _content_problems(session, ruleset)
     if ruleset.id != draft.key:
-        problems.append(
-            ProblemDetail(path="id", message=f"a draft keeps its rule set's id: {draft.key}")
-        )
+        problems.append(RuleSetProblem("id", f"a draft keeps its rule set's id: {draft.key}"))
     if ruleset.version not in (number, draft.version):
         problems.append(
-            ProblemDetail(
-                path="version",
-                message=f"the version number is assigned by the server: {number}",
-            )
+            RuleSetProblem("version", f"the version number is assigned by the server: {number}")
         )
     if problems:
-        raise Invalid("the draft's id and version cannot change", errors=problems)
+        raise _problems_as_invalid(problems, f"the rule set in {source_name} is not valid")
     content = {**content_of(ruleset), "version": number}
     new_hash = content_hash(content)
     if new_hash == draft.content_hash:
@@ -2303,6 +2356,7 @@ def preview_draft(session: Session, draft: RuleSetVersion, draft_etag: str) -> P
         draft_id=draft.id,
         draft_etag=draft_etag,
         draft_version=_next_version(session, draft.key),
+        warnings=_warnings_of(session, new_rules, _chosen_and_default(session)[1]),
         current_id=current.id,
         current_key=current.key,
         current_version=current.version,

@@ -1,0 +1,200 @@
+"""Warnings: rules an analyst may write that pass validation but very likely turn the method
+upside down. Each is named by its path; the bundled rules give none."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import yaml
+from test_engine_support import RULESET_PATH, SCORING_DIR
+
+from hrdd.scoring.rules import (
+    RuleSet,
+    RuleSetStructureError,
+    load_ruleset_file,
+    parse_ruleset,
+    parse_ruleset_structure,
+    ruleset_warnings,
+)
+
+Edit = Callable[[dict[str, Any]], None]
+
+
+def raw() -> dict[str, Any]:
+    return yaml.safe_load(RULESET_PATH.read_text(encoding="utf-8"))
+
+
+def bundled_default() -> RuleSet:
+    return load_ruleset_file(RULESET_PATH)
+
+
+def warned(edit: Edit, reference: RuleSet | None) -> dict[str, str]:
+    data = raw()
+    edit(data)
+    ruleset = parse_ruleset(data, "draft")  # legal: a warning is never a refusal
+    return {warning.path: warning.message for warning in ruleset_warnings(ruleset, reference)}
+
+
+def drop_listing_flag(data: dict[str, Any]) -> None:
+    data["overrides"] = [o for o in data["overrides"] if o["id"] != "RF-LISTING"]
+
+
+def set_in(*path_and_value: Any) -> Edit:
+    """An edit setting the value at a path of the rule set, e.g. ("roles", "caused",
+    "factor", 0)."""
+    *path, key, value = path_and_value
+
+    def edit(data: dict[str, Any]) -> None:
+        target = data
+        for part in path:
+            target = target[part]
+        target[key] = value
+
+    return edit
+
+
+def both(*edits: Edit) -> Edit:
+    def edit(data: dict[str, Any]) -> None:
+        for one in edits:
+            one(data)
+
+    return edit
+
+
+# (edit, the one path warned, words of its message); each holds without a reference.
+SELF_EVIDENT = [
+    (set_in("elements", "normal", "full", 40), "elements.normal.partial", "discloses less"),
+    (set_in("elements", "normal", "no", 60), "elements.normal.no", "discloses less"),
+    (
+        set_in("elements", "normal", "no_information", 20),
+        "elements.normal.no_information",
+        "rewards silence",
+    ),
+    (set_in("elements", "reverse", "full", 80), "elements.reverse.full", "conduct worsens"),
+    (set_in("elements", "reverse", "no", 40), "elements.reverse.partial", "conduct worsens"),
+    (
+        set_in("elements", "reverse", "no_information", 30),
+        "elements.reverse.no_information",
+        "rewards silence",
+    ),
+    (set_in("elements", "unanswered", 10), "elements.unanswered", "rewards silence"),
+    (
+        set_in("say_do", "fulfilment", "verified", "value", 0.4),
+        "say_do.fulfilment.self_reported.value",
+        "less borne out",
+    ),
+    (
+        set_in("say_do", "fulfilment", "contradicted", "value", 0.5),
+        "say_do.fulfilment.contradicted.value",
+        "less borne out",
+    ),
+    (
+        set_in("reliability", "forensic_lab", "factor", 0),
+        "reliability.forensic_lab.factor",
+        "forensic_lab sources adds no risk",
+    ),
+    (set_in("roles", "contributed", "factor", 0), "roles.contributed.factor", "no risk"),
+    (set_in("severity", 1, "points", 0), "severity.1.points", "severity 1 adds no risk"),
+    (set_in("evidence", "remediated_factor", 0), "evidence.remediated_factor", "erases"),
+    (
+        both(
+            set_in("responses", "credits", "remedy", "credit", 1),
+            set_in("responses", "max_total", 1),
+        ),
+        "responses.max_total",
+        "erases documented harm",
+    ),
+    (set_in("policy_gap", "max_risk", 0), "policy_gap.max_risk", "adds no risk"),
+    (set_in("actions", "worsening", "steps_up", 0), "actions.worsening.steps_up", "never"),
+    (set_in("overrides", []), "overrides", "no red flags"),
+    (set_in("overrides", 0, "floor", 0), "overrides.0.floor", "RF-LISTING"),
+]
+
+# Against the bundled default: what an edit removed, and which way a number question runs.
+AGAINST_THE_DEFAULT = [
+    (drop_listing_flag, "overrides", "RF-LISTING is gone"),
+    (
+        set_in("evidence_types", "court_ruling", "treatment", "neutral"),
+        "evidence_types.court_ruling.treatment",
+        "add no risk",
+    ),
+    (
+        set_in("number_rules", "DD6", "thresholds", 1, "points", 10),
+        "number_rules.DD6.thresholds.1.points",
+        "scores a better answer lower",
+    ),
+    (
+        set_in("number_rules", "C3", "below_points", 50),
+        "number_rules.C3.thresholds.0.points",
+        "scores a better answer lower",
+    ),
+]
+
+
+@pytest.mark.parametrize(("edit", "path", "words"), SELF_EVIDENT)
+def test_each_method_inversion_is_warned_at_its_path(edit: Edit, path: str, words: str) -> None:
+    for reference in (None, bundled_default()):
+        warnings = warned(edit, reference)
+        assert set(warnings) == {path}, warnings
+        assert words in warnings[path]
+
+
+@pytest.mark.parametrize(("edit", "path", "words"), AGAINST_THE_DEFAULT)
+def test_what_an_edit_removed_from_the_default_is_warned_at_its_path(
+    edit: Edit, path: str, words: str
+) -> None:
+    warnings = warned(edit, bundled_default())
+    assert set(warnings) == {path}, warnings
+    assert words in warnings[path]
+    assert warned(edit, None) == {}  # nothing to compare with, nothing said
+
+
+def test_no_red_flags_at_all_names_the_defaults_that_are_gone() -> None:
+    message = warned(set_in("overrides", []), bundled_default())["overrides"]
+    assert "RF-LISTING" in message and "RF-HRD-TARGETING" in message
+
+
+def test_every_inverted_element_level_is_named_once() -> None:
+    """full 0, partial 50, no 100: both lesser disclosures beat a better one."""
+    inverted = both(
+        set_in("elements", "normal", "full", 0), set_in("elements", "normal", "no", 100)
+    )
+    warnings = warned(inverted, None)
+    assert set(warnings) == {"elements.normal.partial", "elements.normal.no"}
+    assert '"no" (100) scores more than "full" (0)' in warnings["elements.normal.no"]
+
+
+def test_a_number_rule_the_default_has_none_for_is_not_guessed() -> None:
+    """The questionnaire does not say which way a count is better (declined deals are,
+    forensic allegations are not): without the default's rule for it, no direction is known."""
+    falling = {
+        "thresholds": [{"at_least": 0, "points": 100}, {"at_least": 5, "points": 0}],
+        "below_points": 0,
+        "why": "a count the bundled default has no rule for",
+    }
+    assert warned(set_in("number_rules", "GR2", falling), bundled_default()) == {}
+
+
+def test_ties_are_not_inversions() -> None:
+    """The bundled default scores "no", "no information" and unanswered all 0."""
+    flat = both(*(set_in("elements", "normal", level, 50) for level in ("full", "partial", "no")))
+    assert warned(flat, bundled_default()) == {}
+
+
+@pytest.mark.parametrize("path", sorted(SCORING_DIR.glob("default-v*.yaml")), ids=lambda p: p.name)
+def test_the_bundled_rule_sets_give_no_warning(path: Any) -> None:
+    ruleset = load_ruleset_file(path)
+    assert ruleset_warnings(ruleset, bundled_default()) == []
+    assert ruleset_warnings(ruleset) == []
+
+
+def test_a_rule_set_of_the_wrong_shape_is_a_structure_error() -> None:
+    """Its shape comes first: the checks across sections need a well-formed rule set."""
+    data = raw()
+    data["themes"]["policy"]["weight"] = "heavy"
+    data["bands"][1]["lower"] = 30  # an overlap, found only once the shape is right
+    with pytest.raises(RuleSetStructureError) as caught:
+        parse_ruleset_structure(data, "draft")
+    assert [problem.path for problem in caught.value.problems] == ["themes.policy.weight"]
