@@ -423,7 +423,9 @@ def parse_records(
     for record in records:
         line, raw = record.line, record.cells
         _refuse_nul(line, raw, columns, locate)
-        if not any(cell.strip() for cell in raw) and not record.unreadable:
+        if not any(cell.strip() for cell in raw) and not any(
+            i in columns for i in record.unreadable
+        ):
             continue  # blank lines, often at the end of spreadsheet exports
         if len(parsed.rows) + len(parsed.bad_lines) >= max_rows:
             message = (

@@ -5,12 +5,13 @@ The sheet read is the worksheet named Holdings (in any case), or else the first 
 worksheet. Row 1 is the header. A problem's path is ``file.line.<row>.<column>`` as for a
 CSV (the line is the sheet's row number) and its message names the sheet and the cell.
 
-Cells: text as it is; numbers as Excel shows them, to its 15 significant digits (so a market
-value of 1234.5 is 1234.5, not the 1234.4999999999998 a binary float may carry); a date or
-time, TRUE or FALSE, an error value such as #N/A and a formula saved without its computed
-value (as some programs write them) are bad cells in a column that is read, and ignored in
-other columns. Hidden rows and columns are read like the others; a merged cell's value is its
-first cell's. Only the first ``MAX_COLUMNS`` columns are read.
+Cells: text as it is; numbers to Excel's 15 significant digits, whatever the cell's format
+(so a market value of 1234.5 is 1234.5, not the 1234.4999999999998 a binary float may carry);
+a formula by the value it was saved with (one saved without a value, as programs that do not
+calculate write them, or whose value is empty text, reads as an empty cell); a date or time,
+TRUE or FALSE and an error value such as #N/A are bad cells in a column that is read, and
+ignored in other columns. Hidden rows and columns are read like the others; a merged cell's
+value is its first cell's. Only the first ``MAX_COLUMNS`` columns are read.
 
 Refused before any row is read: a legacy XLS or a password-protected workbook (both OLE2
 files), a ZIP archive that holds no workbook (415); a damaged one (422); one that would
@@ -23,7 +24,7 @@ import io
 import zipfile
 import zlib
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
@@ -78,13 +79,13 @@ def parse_holdings(data: bytes, base_currency: str, max_rows: int) -> ParsedFile
             f"the file is a legacy Excel workbook (.xls) or another Office binary file; {_SAVE_AS}"
         )
     _check_archive(data)
-    with ExitStack() as stack:
-        values = stack.enter_context(_workbook(data, computed=True))
-        formulas = stack.enter_context(_workbook(data, computed=False))
-        sheet = _holdings_sheet(values)
-        records = _records(sheet, formulas[sheet.title])
-        stack.callback(records.close)
-        return parse_records(records, base_currency, max_rows, _locate_in(sheet.title))
+    with _workbook(data) as workbook:
+        sheet = _holdings_sheet(workbook)
+        records = _records(sheet)
+        try:
+            return parse_records(records, base_currency, max_rows, _locate_in(sheet.title))
+        finally:
+            records.close()
 
 
 def _unsupported(message: str) -> UnsupportedMediaType:
@@ -102,24 +103,20 @@ def _check_archive(data: bytes) -> None:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             members = archive.infolist()
+            # Sizes and compressions first: nothing is unpacked before they are known safe.
+            _check_members(members)
             names = {member.filename for member in members}
             if "[Content_Types].xml" not in names or not any(n.startswith("xl/") for n in names):
-                is_ods = "mimetype" in names and archive.read("mimetype").startswith(
-                    _ODS_MEDIA_TYPE
-                )
-                kind = "an OpenDocument spreadsheet (ODS)" if is_ods else "a ZIP archive"
+                kind = "an OpenDocument spreadsheet (ODS)" if _is_ods(archive) else "a ZIP archive"
                 raise _unsupported(f"the file is {kind}, not an XLSX workbook; {_SAVE_AS}")
     except (zipfile.BadZipFile, zlib.error, ValueError, EOFError, OSError):
         raise _damaged(
             "the file starts as an XLSX workbook does (a ZIP archive) but cannot be opened: it "
             "is damaged or cut short"
         ) from None
-    odd = next((m for m in members if m.compress_type not in EXCEL_COMPRESSIONS), None)
-    if odd is not None:
-        raise _damaged(f"the workbook's part {odd.filename} is compressed as Excel never does")
-    locked = next((m for m in members if m.flag_bits & ENCRYPTED_FLAG), None)
-    if locked is not None:
-        raise _damaged(f"the workbook's part {locked.filename} is encrypted")
+
+
+def _check_members(members: list[zipfile.ZipInfo]) -> None:
     declared = sum(member.file_size for member in members)
     if declared > MAX_UNPACKED_BYTES:
         message = (
@@ -127,14 +124,28 @@ def _check_archive(data: bytes) -> None:
             "hrdd reads; split the holdings into smaller files"
         )
         raise PayloadTooLarge(message, errors=[ProblemDetail(path="file", message=message)])
+    odd = next((m for m in members if m.compress_type not in EXCEL_COMPRESSIONS), None)
+    if odd is not None:
+        raise _damaged(f"the workbook's part {odd.filename} is compressed as Excel never does")
+    locked = next((m for m in members if m.flag_bits & ENCRYPTED_FLAG), None)
+    if locked is not None:
+        raise _damaged(f"the workbook's part {locked.filename} is encrypted")
+
+
+def _is_ods(archive: zipfile.ZipFile) -> bool:
+    """An OpenDocument file names its type in its first part; only that much is read."""
+    if "mimetype" not in archive.namelist():
+        return False
+    with archive.open("mimetype") as part:
+        return part.read(len(_ODS_MEDIA_TYPE)) == _ODS_MEDIA_TYPE
 
 
 @contextmanager
-def _workbook(data: bytes, *, computed: bool) -> Iterator[Any]:
-    """The workbook opened read-only (rows are read as they are asked for). ``computed``: cells
-    hold the values Excel computed for formulas; otherwise formula cells hold their formulas."""
+def _workbook(data: bytes) -> Iterator[Any]:
+    """The workbook opened read-only (rows are read as they are asked for), formula cells
+    holding the values they were saved with."""
     try:
-        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=computed)
+        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds (zip, XML, key errors)
         raise _damaged(f"the workbook cannot be read ({type(exc).__name__})") from None
     try:
@@ -163,59 +174,52 @@ def _locate_in(title: str) -> Locate:
     return locate
 
 
-def _records(values: Any, formulas: Any) -> Iterator[Record]:
+def _records(sheet: Any) -> Iterator[Record]:
     """Row 1, then every row with something in it, as text; rows are read one at a time, so a
     caller that stops at the row limit reads no further."""
-    rows = []
-    for sheet in (values, formulas):
-        # A sheet's stated size may be wrong (openpyxl would stop at its last row): read all.
-        sheet.reset_dimensions()
-        rows.append(sheet.iter_rows(min_row=1, max_col=MAX_COLUMNS, values_only=True))
-    pairs = zip(*rows, strict=True)
+    # A sheet's stated size may be wrong (openpyxl would stop at its last row): read all.
+    sheet.reset_dimensions()
+    rows = sheet.iter_rows(min_row=1, max_col=MAX_COLUMNS, values_only=True)
+    missing: tuple[Any, ...] | None = None
     for number in range(1, MAX_SHEET_ROWS + 2):
         try:
-            pair = next(pairs, None)
+            cells = next(rows, None)
         except Exception:  # openpyxl raises many kinds (XML, key, value errors)
-            raise _damaged(f"the sheet {values.title!r} cannot be read at row {number}") from None
-        if pair is None:
+            raise _damaged(f"the sheet {sheet.title!r} cannot be read at row {number}") from None
+        if cells is None:
             return
         if number > MAX_SHEET_ROWS:
             raise _damaged(
-                f"the sheet {values.title!r} has rows beyond row {MAX_SHEET_ROWS:,}, the last "
+                f"the sheet {sheet.title!r} has rows beyond row {MAX_SHEET_ROWS:,}, the last "
                 "an Excel sheet has"
             )
-        cells, formula_cells = pair
-        if number > 1 and cells.count(None) == formula_cells.count(None) == len(cells):
-            continue  # an empty row, skipped cheaply
-        yield _record(number, cells, formula_cells)
+        # openpyxl gives every row number the file skips as one shared empty tuple: a sheet
+        # with a cell at its last row costs a million of them, each told by identity.
+        if number > 1 and (cells is missing or cells.count(None) == len(cells)):
+            missing = cells
+            continue
+        yield _record(number, cells)
 
 
-def _record(number: int, cells: tuple[Any, ...], formula_cells: tuple[Any, ...]) -> Record:
+def _record(number: int, cells: tuple[Any, ...]) -> Record:
     # Trailing empty cells (padding up to MAX_COLUMNS) are no cells a CSV would have.
     width = len(cells)
-    while width and cells[width - 1] is None and formula_cells[width - 1] is None:
+    while width and cells[width - 1] is None:
         width -= 1
     texts: list[str] = []
     unreadable: dict[int, str] = {}
     for index in range(width):
-        text, why = _cell_text(cells[index], formula_cells[index], header=number == 1)
+        text, why = _cell_text(cells[index], header=number == 1)
         texts.append(text)
         if why is not None:
             unreadable[index] = why
     return Record(number, texts, unreadable)
 
 
-def _cell_text(value: Any, formula: Any, *, header: bool) -> tuple[str, str | None]:
-    """The cell as CSV text, or "" and why no text stands for it. ``formula`` is the cell as
-    saved (its formula, for a formula cell). A header cell is always text: one that names no
-    column is reported as not recognised."""
+def _cell_text(value: Any, *, header: bool) -> tuple[str, str | None]:
+    """The cell as CSV text, or "" and why no text stands for it. A header cell is always
+    text: one that names no column is reported as not recognised."""
     if value is None:
-        if formula is not None and not header:  # a formula whose value was never saved
-            return "", (
-                "the cell holds a formula without its computed value (the program that saved "
-                "the workbook did not calculate it); open and save it in Excel, or type the "
-                "value"
-            )
         return "", None
     if isinstance(value, int | float) and not isinstance(value, bool):
         return _number_text(value), None
