@@ -30,11 +30,15 @@ def bundled_default() -> RuleSet:
     return load_ruleset_file(RULESET_PATH)
 
 
-def warned(edit: Edit, reference: RuleSet | None) -> dict[str, str]:
+def warned(
+    edit: Edit, reference: RuleSet | None, minimums: dict[str, float] | None = None
+) -> dict[str, str]:
     data = raw()
     edit(data)
     ruleset = parse_ruleset(data, "draft")  # legal: a warning is never a refusal
-    return {warning.path: warning.message for warning in ruleset_warnings(ruleset, reference)}
+    return {
+        warning.path: warning.message for warning in ruleset_warnings(ruleset, reference, minimums)
+    }
 
 
 def drop_listing_flag(data: dict[str, Any]) -> None:
@@ -93,10 +97,10 @@ SELF_EVIDENT = [
     (
         set_in("reliability", "forensic_lab", "factor", 0),
         "reliability.forensic_lab.factor",
-        "forensic_lab sources adds no risk",
+        "forensic_lab sources adds no evidence risk",
     ),
-    (set_in("roles", "contributed", "factor", 0), "roles.contributed.factor", "no risk"),
-    (set_in("severity", 1, "points", 0), "severity.1.points", "severity 1 adds no risk"),
+    (set_in("roles", "contributed", "factor", 0), "roles.contributed.factor", "no evidence risk"),
+    (set_in("severity", 1, "points", 0), "severity.1.points", "severity 1 adds no evidence risk"),
     (set_in("evidence", "remediated_factor", 0), "evidence.remediated_factor", "erases"),
     (
         both(
@@ -107,7 +111,7 @@ SELF_EVIDENT = [
         "erases documented harm",
     ),
     (set_in("policy_gap", "max_risk", 0), "policy_gap.max_risk", "adds no risk"),
-    (set_in("actions", "worsening", "steps_up", 0), "actions.worsening.steps_up", "never"),
+    (set_in("actions", "worsening", "steps_up", 0), "actions.worsening.steps_up", "no rung beyond"),
     (set_in("overrides", []), "overrides", "no red flags"),
     (set_in("overrides", 0, "floor", 0), "overrides.0.floor", "RF-LISTING"),
 ]
@@ -126,8 +130,8 @@ AGAINST_THE_DEFAULT = [
         "scores a better answer lower",
     ),
     (
-        set_in("number_rules", "C3", "below_points", 50),
-        "number_rules.C3.thresholds.0.points",
+        set_in("number_rules", "C3", "thresholds", 1, "points", 20),
+        "number_rules.C3.thresholds.1.points",
         "scores a better answer lower",
     ),
 ]
@@ -175,6 +179,36 @@ def test_a_number_rule_the_default_has_none_for_is_not_guessed() -> None:
         "why": "a count the bundled default has no rule for",
     }
     assert warned(set_in("number_rules", "GR2", falling), bundled_default()) == {}
+
+
+def test_points_no_answer_can_reach_are_not_weighed() -> None:
+    """DD6 and C3 take no answer below 0, their first threshold: their below_points apply to
+    no answer, so neither a high one nor an unanswered score above it says anything."""
+    counts_from_zero = {"DD6": 0.0, "C3": 0.0}
+    unreachable = set_in("number_rules", "C3", "below_points", 50)
+    assert warned(unreachable, bundled_default(), counts_from_zero) == {}
+    # Not knowing the questionnaire, an answer below 0 is taken to be possible.
+    assert set(warned(unreachable, bundled_default())) == {"number_rules.C3.thresholds.0.points"}
+
+    # Unanswered at 10, as much as the worst disclosure answers and below every count's 25.
+    silence = both(
+        set_in("elements", "normal", "no", 10),
+        set_in("elements", "reverse", "full", 10),
+        set_in("elements", "unanswered", 10),
+    )
+    assert warned(silence, bundled_default(), counts_from_zero) == {}
+    assert (
+        "the lowest answer to DD6 (0)" in warned(silence, bundled_default())["elements.unanswered"]
+    )
+
+
+def test_red_flags_still_floor_what_a_factor_of_0_silences() -> None:
+    """A forensic finding weighed at 0 still fires RF-HRD-TARGETING: the warning says so
+    instead of saying the harm adds no risk."""
+    message = warned(set_in("reliability", "forensic_lab", "factor", 0), None)[
+        "reliability.forensic_lab.factor"
+    ]
+    assert "only a red flag it matches still puts a floor under the score" in message
 
 
 def test_ties_are_not_inversions() -> None:

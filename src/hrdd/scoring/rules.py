@@ -675,7 +675,11 @@ _FULFILMENT_BEST_FIRST = tuple(FulfilmentStatus)  # verified ... contradicted
 _SCORED_TREATMENTS = frozenset({"harm", "listing"})
 
 
-def ruleset_warnings(ruleset: RuleSet, reference: RuleSet | None = None) -> list[RuleSetWarning]:
+def ruleset_warnings(
+    ruleset: RuleSet,
+    reference: RuleSet | None = None,
+    number_minimums: Mapping[str, float] | None = None,
+) -> list[RuleSetWarning]:
     """Rules that pass validation but very likely turn the method upside down: a fuller
     disclosure or a better-borne-out claim scoring less, silence scoring better than an answer,
     a factor of 0 that makes a whole kind of evidence count for nothing, red flags gone.
@@ -684,27 +688,33 @@ def ruleset_warnings(ruleset: RuleSet, reference: RuleSet | None = None) -> list
     an edit removed, and which way a number question's points run (the questionnaire does not
     say whether a higher count is better: declined deals are, forensic allegations are not).
     Without it those checks are skipped.
+
+    ``number_minimums``: the least answer each number question takes (its questionnaire's
+    ``min``), so points no answer can reach (``below_points`` under a first threshold at or
+    below it) are not weighed.
     """
-    warnings = _element_warnings(ruleset)
+    minimums = number_minimums or {}
+    warnings = _element_warnings(ruleset, minimums)
     warnings += _fulfilment_warnings(ruleset)
     warnings += _weightless_evidence_warnings(ruleset, reference)
     warnings += _override_warnings(ruleset, reference)
-    if reference is not None:
-        warnings += _number_rule_warnings(ruleset, reference)
+    if reference is not None and reference.questionnaire.key == ruleset.questionnaire.key:
+        warnings += _number_rule_warnings(ruleset, reference, minimums)
     if ruleset.policy_gap.max_risk == 0:
         warnings.append(
             RuleSetWarning(
                 "policy_gap.max_risk",
-                "missing or unverified practice adds no risk: the questionnaire's answers no "
-                "longer move any score, only evidence and red flags do",
+                "missing or unverified practice adds no risk: the questionnaire's answers still "
+                "give the practice scores but no longer move the overall risk, which evidence "
+                "and red flags alone set",
             )
         )
     if ruleset.actions.worsening.steps_up == 0:
         warnings.append(
             RuleSetWarning(
                 "actions.worsening.steps_up",
-                "rising risk never moves the recommended action up the ladder: engagement that "
-                "is not working is never escalated",
+                "a rise in risk adds no rung beyond its band's own action: engagement that is "
+                "not working is escalated only when the risk crosses into a worse band",
             )
         )
     return warnings
@@ -729,7 +739,7 @@ def _order_warnings(
     return warnings
 
 
-def _element_warnings(ruleset: RuleSet) -> list[RuleSetWarning]:
+def _element_warnings(ruleset: RuleSet, minimums: Mapping[str, float]) -> list[RuleSetWarning]:
     elements = ruleset.elements
     normal = elements.normal.model_dump(exclude={"why"})
     reverse = elements.reverse.model_dump(exclude={"why"})
@@ -775,7 +785,7 @@ def _element_warnings(ruleset: RuleSet) -> list[RuleSetWarning]:
     worst_answers += [
         (
             f"the lowest answer to {question_id}",
-            min(rule.below_points, *(threshold.points for threshold in rule.thresholds)),
+            min(points for _, points in _steps(rule, minimums.get(question_id))),
         )
         for question_id, rule in ruleset.number_rules.items()
     ]
@@ -814,11 +824,13 @@ def _weightless_evidence_warnings(
 ) -> list[RuleSetWarning]:
     """Factors of 0 (and scored evidence types made unscored) that make a whole kind of
     evidence count for nothing, however grave the harm it documents."""
+    # Red flags do not weigh items by these factors: a matching one still sets its floor.
+    only_red_flags = "; only a red flag it matches still puts a floor under the score"
     warnings = [
         RuleSetWarning(
             f"reliability.{source.value}.factor",
-            f"evidence from {source.value} sources adds no risk, however grave the harm it "
-            "documents",
+            f"evidence from {source.value} sources adds no evidence risk, however grave the harm "
+            f"it documents{only_red_flags}",
         )
         for source, entry in ruleset.reliability.items()
         if entry.factor == 0
@@ -826,14 +838,16 @@ def _weightless_evidence_warnings(
     warnings += [
         RuleSetWarning(
             f"roles.{role.value}.factor",
-            f'harm in which the company\'s role is "{role.value}" adds no risk, however grave',
+            f'harm in which the company\'s role is "{role.value}" adds no evidence risk, however '
+            f"grave{only_red_flags}",
         )
         for role, entry in ruleset.roles.items()
         if entry.factor == 0
     ]
     warnings += [
         RuleSetWarning(
-            f"severity.{level}.points", f"evidence of severity {level} adds no risk at all"
+            f"severity.{level}.points",
+            f"evidence of severity {level} adds no evidence risk{only_red_flags}",
         )
         for level, anchor in ruleset.severity.items()
         if anchor.points == 0
@@ -922,16 +936,19 @@ def _what_it_floored(override: ListingOverride | HarmOverride) -> str:
     return f"companies with unremediated {types} (severity {override.min_severity}+) about {groups}"
 
 
-def _number_rule_warnings(ruleset: RuleSet, reference: RuleSet) -> list[RuleSetWarning]:
+def _number_rule_warnings(
+    ruleset: RuleSet, reference: RuleSet, minimums: Mapping[str, float]
+) -> list[RuleSetWarning]:
     """Points that run against the direction the bundled default's rule for the same question
     gives (the questionnaire says nothing about it); questions it has no rule for are skipped."""
     warnings: list[RuleSetWarning] = []
     for question_id, rule in ruleset.number_rules.items():
+        minimum = minimums.get(question_id)
         known = reference.number_rules.get(question_id)
-        direction = _direction(_steps(known)) if known is not None else 0
+        direction = _direction(_steps(known, minimum)) if known is not None else 0
         if direction == 0:
             continue
-        for (_, before), (path, after) in itertools.pairwise(_steps(rule)):
+        for (_, before), (path, after) in itertools.pairwise(_steps(rule, minimum)):
             if (after - before) * direction < 0:
                 comparison, runs, verdict = (
                     ("fewer", "more", "a better answer lower")
@@ -949,12 +966,16 @@ def _number_rule_warnings(ruleset: RuleSet, reference: RuleSet) -> list[RuleSetW
     return warnings
 
 
-def _steps(rule: NumberRule) -> list[tuple[str, float]]:
-    """(path, points) from below the first threshold up, as the answer rises."""
-    return [("below_points", rule.below_points)] + [
+def _steps(rule: NumberRule, minimum: float | None) -> list[tuple[str, float]]:
+    """(path, points) from below the first threshold up, as the answer rises; below the first
+    threshold only if an answer can be (``minimum``: the least answer the question takes)."""
+    thresholds = [
         (f"thresholds.{index}.points", threshold.points)
         for index, threshold in enumerate(rule.thresholds)
     ]
+    if minimum is not None and rule.thresholds[0].at_least <= minimum:
+        return thresholds
+    return [("below_points", rule.below_points), *thresholds]
 
 
 def _direction(steps: list[tuple[str, float]]) -> int:

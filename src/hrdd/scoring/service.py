@@ -289,9 +289,15 @@ def _warnings_of(
     """The rule set's likely mistakes (``rules.ruleset_warnings``), measured against the
     latest bundled default, ``default_id`` (None while none is loaded: nothing to compare)."""
     reference = ruleset_of(session.get_one(RuleSetVersion, default_id)) if default_id else None
+    questionnaire = _stored_questionnaire(session, ruleset)
+    minimums = {
+        question.id: float(question.answer_type.min)
+        for question in (questionnaire.questions if questionnaire else [])
+        if question.answer_type.type == "number" and question.answer_type.min is not None
+    }
     return [
         RuleSetWarningOut(path=warning.path, message=warning.message)
-        for warning in ruleset_warnings(ruleset, reference)
+        for warning in ruleset_warnings(ruleset, reference, minimums)
     ]
 
 
