@@ -219,7 +219,10 @@ def _document_problem_body(app: FastAPI) -> None:
             ref_template="#/components/schemas/{model}"
         )
         components["ProblemBody"].pop("$defs", None)
-        components.update(payload_component_schemas())
+        for name, payload_schema in payload_component_schemas().items():
+            # A name taken by another model's schema would document the wrong fields.
+            if components.setdefault(name, payload_schema) != payload_schema:
+                raise RuntimeError(f"two OpenAPI schemas are named {name}")
         # Every route with a body refuses another media type (hrdd.http.body_media_type) and
         # a body that does not arrive in time (hrdd.middleware.WorkerThreadAdmission).
         body_problems = problem_responses(408, 415)

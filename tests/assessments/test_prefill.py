@@ -3,10 +3,15 @@ R1: how many forensic findings are recorded). The guidance promised it and nothi
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import pytest
 from tests.portfolios.portfolio_helpers import company_id, load_content
+
+from hrdd.assessments.service import _prefill_actor
+from hrdd.auth.service import Principal
+from hrdd.vocab import Role
 
 ASSESSMENTS = "/api/v1/assessments"
 
@@ -128,3 +133,13 @@ def test_a_remedied_finding_still_counts_as_an_allegation(client, tenant_a, db, 
     assert [source["publisher"] for source in findings["evidence"]] == ["Amnesty International"]
     shown = client.get(f"{ASSESSMENTS}/{draft['id']}", headers=tenant_a.investor).json()
     assert {"R2", "R3"} <= set(shown["visible_question_ids"])
+
+
+def test_a_long_key_name_is_shortened_to_fit_not_the_registrys_part():
+    """Key names take 200 characters, as the answer's and the audit's columns do: the
+    pre-fill's author keeps its words and the key's name gives way."""
+    long_name = Principal(uuid.uuid4(), "k" * 200, Role.investor, uuid.uuid4(), "Aurora")
+    name = _prefill_actor(long_name).key_name
+    assert len(name) == 200
+    assert name.startswith("evidence registry pre-fill, on starting the draft by kkk")
+    assert name.endswith("k…")

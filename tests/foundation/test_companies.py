@@ -1,6 +1,11 @@
 """Company registry: identifier validation, search, roles, ETags, ownership."""
 
+import uuid
+
 import pytest
+
+from hrdd.companies.names import CompanyNames
+from hrdd.db import TenantContext
 
 # Real, check-digit-valid identifiers of well-known issuers (Apple Inc.'s ISIN; a syntactically
 # valid LEI made for tests) and deliberately broken ones.
@@ -94,10 +99,17 @@ def test_a_misspelt_name_finds_suggestions_not_nothing(client, tenant_a):
     assert search(client, tenant_a.investor, q="Zzyzx Holdings")["suggestions"] == []
 
 
-def test_suggestions_never_show_another_organisations_company(client, tenant_a, tenant_b):
-    assert create(client, tenant_b.analyst, name="Intellexa S.A.").status_code == 201
+def test_suggestions_never_show_another_organisations_company(client, db, tenant_a, tenant_b):
+    theirs = create(client, tenant_b.analyst, name="Intellexa S.A.", aliases=["Intelexa SA"])
+    assert theirs.status_code == 201
     found = search(client, tenant_a.investor, q="Intelexa")
     assert found["items"] == [] and found["suggestions"] == []
+    # The names matched are the caller's own and the shared ones only, not merely filtered
+    # afterwards: another organisation's names never rank or crowd out the caller's.
+    with db.session(TenantContext(tenant_a.organisation_id)) as session:
+        assert uuid.UUID(theirs.json()["id"]) not in CompanyNames(session).names
+    with db.session(TenantContext(tenant_b.organisation_id)) as session:
+        assert uuid.UUID(theirs.json()["id"]) in CompanyNames(session).names
 
 
 def test_identifier_owned_by_another_company_is_refused(client, tenant_a):

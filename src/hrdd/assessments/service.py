@@ -47,6 +47,7 @@ from hrdd.assessments.schemas import (
 )
 from hrdd.assessments.xlsx import FilledTemplate, TemplateSubject
 from hrdd.audit import service as audit
+from hrdd.audit.models import AuditEvent
 from hrdd.auth.service import Principal
 from hrdd.companies import service as companies
 from hrdd.db import reusable, utcnow
@@ -378,15 +379,22 @@ def create_assessment(session: Session, actor: Principal, data: AssessmentCreate
     return assessment
 
 
-# The answer's updated_by_name and the audit's actor_name columns hold this many characters.
-MAX_ACTOR_NAME = 200
-
-
 def _prefill_actor(actor: Principal) -> Principal:
     """Who pre-filled answers, as the answers and the history name it: the registry, on the
     key that started the draft (so its id stays the key's), never the investor's own word."""
-    name = f"evidence registry pre-fill, on starting the draft by {actor.key_name}"
-    return replace(actor, key_name=name[:MAX_ACTOR_NAME])
+    prefix = "evidence registry pre-fill, on starting the draft by "
+    # The name must fit the answer's and the audit's columns; the key's name gives way.
+    room = min(
+        _column_length(AssessmentAnswer.updated_by_name), _column_length(AuditEvent.actor_name)
+    )
+    key_name = actor.key_name
+    if len(prefix) + len(key_name) > room:
+        key_name = key_name[: room - len(prefix) - 1] + "…"
+    return replace(actor, key_name=prefix + key_name)
+
+
+def _column_length(column: Any) -> int:
+    return int(column.property.columns[0].type.length)
 
 
 # --- answers the evidence registry gives ------------------------------------------------------

@@ -24,7 +24,7 @@ from hrdd.companies.schemas import (
     OwnershipOut,
 )
 from hrdd.dates import precision_problem
-from hrdd.db import IDS, reusable, rows_for_ids, utcnow
+from hrdd.db import IDS, in_chunks, reusable, rows_for_ids, utcnow
 from hrdd.errors import Conflict, Forbidden, Invalid, NotFound, ProblemDetail
 from hrdd.http import PageParams, paginate
 from hrdd.vocab import DatePrecision, ListingStatus
@@ -263,14 +263,18 @@ def suggest_companies(
 ) -> list[tuple[Company, float]]:
     """The companies whose names resemble ``q`` (as the portfolio import scores names), best
     first, in ``category`` if given."""
-    found = []
-    for company_id, similarity in CompanyNames(session).ranked(q, limit=None):
-        company = session.get(Company, company_id)
-        if company is not None and (category is None or category in company.categories):
-            found.append((company, similarity))
-            if len(found) == limit:
-                break
-    return found
+    ranked = CompanyNames(session).ranked(q, limit=None)
+    companies = {
+        company.id: company
+        for chunk in in_chunks([company_id for company_id, _ in ranked])
+        for company in session.scalars(select(Company).where(Company.id.in_(chunk)))
+    }
+    found = [
+        (companies[company_id], similarity)
+        for company_id, similarity in ranked
+        if category is None or category in companies[company_id].categories
+    ]
+    return found[:limit]
 
 
 def _escape_like(text: str) -> str:
