@@ -39,6 +39,7 @@ from hrdd.portfolios.exports import download_name
 from hrdd.questionnaires.answers import AnswerError
 from hrdd.scoring import service as scoring
 from hrdd.vocab import AssessmentStatus
+from hrdd.workbooks import XLSX_MEDIA_TYPE
 
 router = APIRouter(prefix="/assessments", tags=["assessments"])
 
@@ -354,7 +355,7 @@ def download_template(assessment_id: uuid.UUID, session: DbSession, _: Investor)
         utcnow().date(),
         "xlsx",
     )
-    return attachment(content, xlsx_template.XLSX_MEDIA_TYPE, filename)
+    return attachment(content, XLSX_MEDIA_TYPE, filename)
 
 
 @router.post(

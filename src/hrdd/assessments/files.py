@@ -18,9 +18,10 @@ from pathlib import Path
 from typing import BinaryIO
 
 from hrdd.errors import Invalid, PayloadTooLarge, UnsupportedMediaType
+from hrdd.workbooks import XLSX_MEDIA_TYPE
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+XLSX = XLSX_MEDIA_TYPE
 GENERIC_BINARY = "application/octet-stream"
 
 

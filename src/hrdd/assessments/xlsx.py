@@ -46,10 +46,14 @@ from hrdd.questionnaires.schemas import (
     TextAnswerType,
 )
 from hrdd.vocab import AnswerSource
-from hrdd.workbooks import ENCRYPTED_FLAG, EXCEL_COMPRESSIONS, MAX_UNPACKED_BYTES
+from hrdd.workbooks import (
+    MAX_UNPACKED_BYTES,
+    XLSX_MEDIA_TYPE,
+    UnsafeArchive,
+    check_parts,
+)
 
 TEMPLATE_FORMAT = "hrdd-assessment-template/2"
-XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # The OpenAPI description of a route's 200 answer that downloads a template.
 TEMPLATE_DOWNLOAD = {"content": {XLSX_MEDIA_TYPE: {}}, "description": "The template workbook"}
 ANSWERS_SHEET = "Answers"
@@ -479,21 +483,15 @@ def _unpacked_copy(data: bytes) -> bytes:
             zipfile.ZipFile(copy, "w", zipfile.ZIP_DEFLATED) as rebuilt,
         ):
             members = archive.infolist()
-            odd = next((m for m in members if m.compress_type not in EXCEL_COMPRESSIONS), None)
-            if odd is not None:
+            try:
+                check_parts(members)
+            except UnsafeArchive as unsafe:
+                if unsafe.too_large:
+                    raise _too_large(sum(member.file_size for member in members)) from None
                 raise _not_the_template(
-                    f"the file is not an XLSX workbook: its part {odd.filename} is compressed "
-                    "in a way Excel does not write"
-                )
-            locked = next((m for m in members if m.flag_bits & ENCRYPTED_FLAG), None)
-            if locked is not None:
-                raise _not_the_template(
-                    f"the file is not an XLSX workbook: its part {locked.filename} is "
-                    "encrypted; save the workbook without a password"
-                )
-            declared = sum(member.file_size for member in members)
-            if declared > MAX_UNPACKED_BYTES:
-                raise _too_large(declared)
+                    f"the file is not an XLSX workbook: {unsafe.message}"
+                ) from None
+            # Counted as unpacked too: a second guard against a part holding more than it says.
             for member in members:
                 if member.is_dir():
                     continue

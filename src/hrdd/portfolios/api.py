@@ -6,7 +6,6 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, File, Query, Request, Response, UploadFile, status
 
 from hrdd.assessments.files import read_limited
-from hrdd.assessments.xlsx import XLSX_MEDIA_TYPE
 from hrdd.companies.service import company_names
 from hrdd.config import Settings
 from hrdd.deps import CachedRead, DbSession, Investor, in_worker_thread
@@ -23,6 +22,7 @@ from hrdd.portfolios.schemas import (
     PortfolioRisk,
     ResolveIn,
 )
+from hrdd.workbooks import XLSX_MEDIA_TYPE
 
 router = APIRouter(prefix="/portfolios", tags=["portfolios"])
 

@@ -28,6 +28,7 @@ from openpyxl.utils import get_column_letter
 from hrdd.dates import iso_date
 from hrdd.portfolios.schemas import HoldingRisk, OwnedExposure, PortfolioRisk
 from hrdd.scoring.schemas import ScoreSummary
+from hrdd.workbooks import XLSX_MEDIA_TYPE
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -40,7 +41,7 @@ class ExportFormat(StrEnum):
 
 MEDIA_TYPES = {
     ExportFormat.csv: "text/csv; charset=utf-8",
-    ExportFormat.xlsx: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    ExportFormat.xlsx: XLSX_MEDIA_TYPE,
     ExportFormat.json: "application/json",
 }
 

@@ -34,7 +34,7 @@ from openpyxl.utils import get_column_letter
 
 from hrdd.errors import Invalid, PayloadTooLarge, ProblemDetail, UnsupportedMediaType
 from hrdd.portfolios.csv_import import Locate, ParsedFile, Record, parse_records
-from hrdd.workbooks import ENCRYPTED_FLAG, EXCEL_COMPRESSIONS, MAX_UNPACKED_BYTES
+from hrdd.workbooks import UnsafeArchive, check_parts
 
 HOLDINGS_SHEET = "holdings"
 # Far more than any holdings file has. Bounding the row width keeps a sheet with a cell in its
@@ -117,19 +117,15 @@ def _check_archive(data: bytes) -> None:
 
 
 def _check_members(members: list[zipfile.ZipInfo]) -> None:
-    declared = sum(member.file_size for member in members)
-    if declared > MAX_UNPACKED_BYTES:
-        message = (
-            f"the workbook unpacks to {declared:,} bytes, more than the {MAX_UNPACKED_BYTES:,} "
-            "hrdd reads; split the holdings into smaller files"
-        )
-        raise PayloadTooLarge(message, errors=[ProblemDetail(path="file", message=message)])
-    odd = next((m for m in members if m.compress_type not in EXCEL_COMPRESSIONS), None)
-    if odd is not None:
-        raise _damaged(f"the workbook's part {odd.filename} is compressed as Excel never does")
-    locked = next((m for m in members if m.flag_bits & ENCRYPTED_FLAG), None)
-    if locked is not None:
-        raise _damaged(f"the workbook's part {locked.filename} is encrypted")
+    try:
+        check_parts(members)
+    except UnsafeArchive as unsafe:
+        if unsafe.too_large:
+            message = f"{unsafe.message}; split the holdings into smaller files"
+            raise PayloadTooLarge(
+                message, errors=[ProblemDetail(path="file", message=message)]
+            ) from None
+        raise _damaged(f"the workbook cannot be read: {unsafe.message}") from None
 
 
 def _is_ods(archive: zipfile.ZipFile) -> bool:

@@ -26,6 +26,7 @@ from hrdd.questionnaires import service
 from hrdd.questionnaires.models import QuestionnaireVersion
 from hrdd.questionnaires.schemas import QUESTIONNAIRE_KEY_PATTERN, Questionnaire
 from hrdd.scoring import service as scoring
+from hrdd.workbooks import XLSX_MEDIA_TYPE
 
 router = APIRouter(prefix="/questionnaires", tags=["questionnaires"])
 
@@ -209,4 +210,4 @@ def download_template(key: str, version: str, session: DbSession, _: Investor) -
         questionnaire, scoring.scored_questions(session, questionnaire)
     )
     filename = f"{row.key}-{row.version}-template-{utcnow().date().isoformat()}.xlsx"
-    return attachment(content, xlsx_template.XLSX_MEDIA_TYPE, filename)
+    return attachment(content, XLSX_MEDIA_TYPE, filename)
