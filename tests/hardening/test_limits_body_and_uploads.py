@@ -8,6 +8,7 @@ import json
 import zipfile
 from collections.abc import Iterator
 
+import pytest
 from hostile_support import (
     API,
     SMALL_LIMITS,
@@ -164,48 +165,34 @@ def test_screening_files_over_the_row_limit_get_413_and_import_nothing(settings,
     assert accepted.json()["rows_total"] == rows
 
 
-def test_holdings_files_over_the_row_limit_get_413_and_import_nothing(settings, db, tenant_a):
+def holdings_csv(count: int) -> bytes:
+    return ("name,market_value\n" + "".join(f"Holding {n},100\n" for n in range(count))).encode()
+
+
+def holdings_workbook(count: int) -> bytes:
+    workbook = Workbook()
+    workbook.active.append(["name", "market_value"])
+    for n in range(count):
+        workbook.active.append([f"Holding {n}", 100])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("holdings_file", [holdings_csv, holdings_workbook])
+def test_holdings_files_over_the_row_limit_get_413_and_import_nothing(
+    settings, db, tenant_a, holdings_file
+):
     rows = SMALL_LIMITS["max_csv_rows"]
     with client_with(settings, db, **SMALL_LIMITS) as client:
         world = build_world(client, db, settings, tenant_a)
         before = table_counts(db)
-
-        def holdings_file(count: int) -> bytes:
-            return (
-                "name,market_value\n" + "".join(f"Holding {n},100\n" for n in range(count))
-            ).encode()
-
         body = problem(
             import_holdings(client, tenant_a.investor, world, holdings_file(rows + 1)), 413
         )
-        assert str(rows) in body["detail"]
-        assert table_counts(db) == before
-        accepted = import_holdings(client, tenant_a.investor, world, holdings_file(rows))
-    assert accepted.status_code == 200, accepted.text
-    assert accepted.json()["imported"] == rows
-
-
-def test_holdings_workbooks_over_the_row_limit_get_413_and_import_nothing(settings, db, tenant_a):
-    rows = SMALL_LIMITS["max_csv_rows"]
-    with client_with(settings, db, **SMALL_LIMITS) as client:
-        world = build_world(client, db, settings, tenant_a)
-        before = table_counts(db)
-
-        def holdings_workbook(count: int) -> bytes:
-            workbook = Workbook()
-            workbook.active.append(["name", "market_value"])
-            for n in range(count):
-                workbook.active.append([f"Holding {n}", 100])
-            buffer = io.BytesIO()
-            workbook.save(buffer)
-            return buffer.getvalue()
-
-        body = problem(
-            import_holdings(client, tenant_a.investor, world, holdings_workbook(rows + 1)), 413
-        )
         assert str(rows) in body["detail"] and error_paths(body) == ["file"]
         assert table_counts(db) == before
-        accepted = import_holdings(client, tenant_a.investor, world, holdings_workbook(rows))
+        accepted = import_holdings(client, tenant_a.investor, world, holdings_file(rows))
     assert accepted.status_code == 200, accepted.text
     assert accepted.json()["imported"] == rows
 

@@ -825,32 +825,30 @@ def _weightless_evidence_warnings(
     """Factors of 0 (and scored evidence types made unscored) that make a whole kind of
     evidence count for nothing, however grave the harm it documents."""
     # Red flags do not weigh items by these factors: a matching one still sets its floor.
-    only_red_flags = "; only a red flag it matches still puts a floor under the score"
+    silenced = [
+        *(
+            (f"reliability.{source.value}.factor", f"evidence from {source.value} sources")
+            for source, entry in ruleset.reliability.items()
+            if entry.factor == 0
+        ),
+        *(
+            (f"roles.{role.value}.factor", f'harm in which the company\'s role is "{role.value}"')
+            for role, entry in ruleset.roles.items()
+            if entry.factor == 0
+        ),
+        *(
+            (f"severity.{level}.points", f"evidence of severity {level}")
+            for level, anchor in ruleset.severity.items()
+            if anchor.points == 0
+        ),
+    ]
     warnings = [
         RuleSetWarning(
-            f"reliability.{source.value}.factor",
-            f"evidence from {source.value} sources adds no evidence risk, however grave the harm "
-            f"it documents{only_red_flags}",
+            path,
+            f"{what} adds no evidence risk, however grave the harm; only a red flag it matches "
+            "still puts a floor under the score",
         )
-        for source, entry in ruleset.reliability.items()
-        if entry.factor == 0
-    ]
-    warnings += [
-        RuleSetWarning(
-            f"roles.{role.value}.factor",
-            f'harm in which the company\'s role is "{role.value}" adds no evidence risk, however '
-            f"grave{only_red_flags}",
-        )
-        for role, entry in ruleset.roles.items()
-        if entry.factor == 0
-    ]
-    warnings += [
-        RuleSetWarning(
-            f"severity.{level}.points",
-            f"evidence of severity {level} adds no evidence risk{only_red_flags}",
-        )
-        for level, anchor in ruleset.severity.items()
-        if anchor.points == 0
+        for path, what in silenced
     ]
     if reference is not None:
         for kind, rule in ruleset.evidence_types.items():
