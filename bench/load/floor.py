@@ -8,7 +8,7 @@ import uuid
 
 from fastapi import Response
 
-from hrdd.assessments.api import AnswerBody
+from hrdd.assessments.schemas import RawPayload
 from hrdd.deps import DbSession, Investor, in_worker_thread
 from hrdd.http import RequiredIfMatch
 from hrdd.main import create_app
@@ -20,7 +20,7 @@ app = create_app()
 async def write_floor(
     assessment_id: uuid.UUID,
     question_id: str,
-    payload: AnswerBody,
+    payload: RawPayload,
     session: DbSession,
     principal: Investor,
     response: Response,
