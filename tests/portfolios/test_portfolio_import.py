@@ -397,3 +397,25 @@ def test_rows_of_one_security_that_disagree_are_bad_rows(client, tenant_a, portf
     assert kept.json()["merged"] == []
     items = holdings(client, tenant_a.investor, portfolio)
     assert [(h["line"], h["market_value"]) for h in items] == [(2, "100.0000"), (5, "10.0000")]
+
+
+def test_a_custodians_total_rows_are_left_out_and_reported(client, tenant_a, portfolio):
+    """Counted as a holding, a Total row doubled the portfolio's value (the user test). Only
+    total names with no identifier are left out: a company named Total has an ISIN."""
+    csv_text = (
+        "name,isin,market_value,weight\n"
+        f"Apple Inc.,{SPARE_ISINS[0]},600,0.6\n"
+        "Acme Robotics,,400,0.4\n"
+        "Subtotal:,,1000,1\n"
+        f"Total,{SPARE_ISINS[1]},50,\n"
+        "GRAND TOTAL,,1000,1\n"
+    )
+    # Counted, the totals' weights would add up to 300% and refuse the file.
+    response = upload(client, tenant_a.investor, portfolio, csv_text)
+    assert response.status_code == 200, response.text
+    result = response.json()
+    assert result["imported"] == 3
+    assert [item["path"] for item in result["totals"]] == ["file.line.4.name", "file.line.6.name"]
+    assert "'Subtotal:'" in result["totals"][0]["message"]
+    names = [h["name"] for h in holdings(client, tenant_a.investor, portfolio)]
+    assert names == ["Apple Inc.", "Acme Robotics", "Total"]

@@ -224,6 +224,20 @@ def test_rows_that_look_blank_in_excel_are_blank():
     ]
 
 
+def test_a_total_row_at_the_foot_of_a_sheet_is_left_out():
+    rows = [
+        ["Security Name", "Market Value"],
+        ["Acme Robotics", 600],
+        ["Zeta Foods", 400],
+        ["Total", "=SUM(B2:B3)"],
+    ]
+    read = xlsx_import.parse_holdings(workbook_bytes(rows), "EUR", 10)
+    assert [r.name for r in read.rows] == ["Acme Robotics", "Zeta Foods"]
+    assert [(t.path, t.message.split(":")[0]) for t in read.totals] == [
+        ("file.line.4.name", "sheet 'Positions', cell A4")
+    ]
+
+
 def test_a_million_missing_rows_are_read_past_as_blank():
     rows = [["name"], ["Acme Robotics"], ["Zeta Foods"]]
     far = rewrite_sheet(

@@ -60,6 +60,14 @@ MAX_WEIGHT_DECIMALS = 10
 MAX_REPORTED_PROBLEMS = 1000
 # Weights may be rounded; above this total they cannot be shares of one portfolio.
 MAX_TOTAL_WEIGHT = Decimal("1.005")
+# Names custodian and fund files give their total rows (compared casefolded, with spaces,
+# colons, dots, asterisks and hyphens as one space).
+TOTAL_ROW_NAMES = frozenset(
+    {
+        *("total", "totals", "grand total", "subtotal", "sub total", "sum", "total value"),
+        *("portfolio total", "total portfolio", "total market value", "total holdings"),
+    }
+)
 
 _UTF8_BOM = b"\xef\xbb\xbf"
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
@@ -121,6 +129,8 @@ class ParsedFile:
     ignored_columns: list[str] = field(default_factory=list)
     # Rows merged into an earlier row of the same security, by the merged row's line.
     merged: list[ProblemDetail] = field(default_factory=list)
+    # Total and subtotal rows, as custodian files end with: left out, by their line.
+    totals: list[ProblemDetail] = field(default_factory=list)
     locate: Locate = _path_is_enough
     # Each column read -> its index in the row, for ``locate``.
     positions: dict[str, int] = field(default_factory=dict)
@@ -445,6 +455,16 @@ def parse_records(
             column: raw[index] if index < len(raw) else "" for column, index in positions.items()
         }
         unreadable = {columns[i]: why for i, why in record.unreadable.items() if i in columns}
+        if _is_total(cells):
+            parsed.totals.append(
+                parsed.problem(
+                    line,
+                    "name",
+                    f"{_clean(cells['name'])!r} with no ISIN, LEI or ticker is read as a total "
+                    "of the rows above, not a holding: left out",
+                )
+            )
+            continue
         problems = _row_problems(parsed, line, cells, unreadable, base_currency)
         if problems:
             unnamed += not _names_holding(cells, unreadable)
@@ -480,6 +500,16 @@ def parse_records(
         problems = [*parsed.problems, total]
         raise Invalid("; ".join(p.message for p in problems), errors=problems)
     return parsed
+
+
+def _is_total(cells: dict[str, str]) -> bool:
+    """A total or subtotal row of a custodian's file: counted as a holding it would double the
+    portfolio's value. Only these names, and only with no identifier: a company may be named
+    Total, and then it has an ISIN, LEI or ticker."""
+    if any(_clean(cells.get(column, "")) for column in ("isin", "lei", "ticker")):
+        return False
+    name = re.sub(r"[\s:.*-]+", " ", cells.get("name", "")).strip().casefold()
+    return name in TOTAL_ROW_NAMES
 
 
 def _security_key(row: HoldingRow) -> tuple[str, str] | None:

@@ -168,6 +168,12 @@ class ImportResult(BaseModel):
         "row's line with market values and weights added up; by `file.line.<n>` of the row "
         "merged away",
     )
+    totals: list[ProblemDetail] = Field(
+        default_factory=list,
+        description="Rows left out as the file's totals: named Total, Grand Total, Subtotal, "
+        "Sum (and a few more) with no ISIN, LEI or ticker, as custodian files end; by "
+        "`file.line.<n>.name`. Counted as holdings they would double the portfolio's value",
+    )
     recorded_owners: list[RecordedOwner] = Field(
         description="Holdings matched to no company whose name is that of an owner recorded "
         "in the registry's ownership links but not itself a registry company: they carry no "

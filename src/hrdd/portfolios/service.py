@@ -298,6 +298,7 @@ def import_holdings(
         rejected=parsed.problems[: csv_import.MAX_REPORTED_PROBLEMS],
         ignored_columns=parsed.ignored_columns,
         merged=parsed.merged[: csv_import.MAX_REPORTED_PROBLEMS],
+        totals=parsed.totals[: csv_import.MAX_REPORTED_PROBLEMS],
         recorded_owners=recorded_owners[: csv_import.MAX_REPORTED_PROBLEMS],
     )
 
