@@ -579,3 +579,11 @@ def test_a_holding_scored_through_what_it_owns_names_that_stake_in_the_holdings_
         )
         in table
     )
+
+
+def test_the_share_used_in_the_totals_is_not_called_the_files_weight(small_text: str) -> None:
+    """The holdings tables print each holding's share of the portfolio as the totals count it
+    (of the market value when values are given), which is not the file's weight column: a
+    reader saw 16.69% under "Weight" where the file said 4.95%."""
+    assert "Share of portfolio" in small_text
+    assert "Weight" not in small_text

@@ -58,7 +58,9 @@ _HOLDINGS_COLUMNS = (
     ("Holding", 0.21),
     ("Identifiers", 0.15),
     ("Value", 0.13),
-    ("Weight", 0.07),
+    # The share the totals use: of the market value where values are given, else the file's
+    # weight (the methodology says which); never the file's weight beside a market value.
+    ("Share", 0.07),
     ("Band", 0.14),  # room for "(evidence only)"
     ("Score", 0.06),
     ("Confidence", 0.10),
@@ -72,7 +74,7 @@ _UNASSESSED_COLUMNS = (
     ("Holding", 0.3),
     ("Identifiers", 0.22),
     ("Value", 0.14),
-    ("Weight", 0.08),
+    ("Share", 0.08),
     ("Reason", 0.26),
 )
 _UNASSESSED_NUMERIC_COLUMNS = (2, 3)
@@ -238,8 +240,8 @@ class _PortfolioReportBuilder:
             return (
                 f"{given}: shares of value come from the file's weights, which add up to "
                 f"{format_share(total)} of the portfolio; the shares below are shares of that "
-                f"{format_share(total)} and add up to 100%, while the holdings table gives "
-                "each weight as the file does"
+                f"{format_share(total)} and add up to 100%, while the holdings table's Share "
+                "column gives each weight as the file does"
             )
         if figures.holdings_count == 0:
             return "Not given: no holdings have been imported"
@@ -367,7 +369,7 @@ class _PortfolioReportBuilder:
         band_row = len(rows) + 3  # header, value and weight rows come first
         rows += [
             ["Value", self._money(holding.value)],
-            ["Weight", format_weight(holding.weight)],
+            ["Share of portfolio", format_weight(holding.weight)],
             [
                 "Band and score",
                 f"{enum_label(holding.band)}, {format_score(holding.score)} out of 100",
