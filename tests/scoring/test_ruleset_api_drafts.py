@@ -439,6 +439,31 @@ def test_preview_says_why_each_score_moves(client, db, tenant_a, rules):
     assert not any(c["kind"] in ("ruleset", "inputs") for c in item["changes"])
 
 
+def test_preview_names_a_red_flag_lifted_even_when_the_score_holds(client, db, tenant_a, rules):
+    """The user test removed RF-HRD-TARGETING; Intellexa kept its score (another floor held
+    it) and the preview said nothing changed, though the next change of evidence would show
+    the red flag gone. Here a copy under another id holds the score at 75."""
+    company = make_company(db, "Targeting Vendor plc")
+    add_incident(db, company, event_date=dt.date(2024, 1, 10))  # journalists, forensic lab
+    with db.session(TenantContext(tenant_a.organisation_id), write=True) as session:
+        assert company in scoring.current_scores(session, [company])
+    created = new_draft(client, tenant_a)
+    content = copy.deepcopy(created.json()["content"])
+    [rule] = [r for r in content["overrides"] if r["id"] == "RF-HRD-TARGETING"]
+    content["overrides"] = [r for r in content["overrides"] if r is not rule]
+    content["overrides"].append({**rule, "id": "RF-HRD-TARGETING-2"})
+    saved = put_draft(client, tenant_a, created.json()["id"], content, created.headers["ETag"])
+    assert saved.status_code == 200, saved.text
+    body = client.post(
+        f"{BASE}/drafts/{created.json()['id']}/preview", headers=tenant_a.analyst
+    ).json()
+    [item] = body["items"]
+    assert (item["old_overall"], item["new_overall"], item["change"]) == (75.0, 75.0, 0.0)
+    refs = {(change["kind"], change["ref"]) for change in item["changes"]}
+    assert {("override", "RF-HRD-TARGETING"), ("override", "RF-HRD-TARGETING-2")} <= refs
+    assert body["unchanged"] == 1
+
+
 def test_preview_compares_old_and_new_and_saves_nothing(client, db, tenant_a, rules):
     _, questionnaire = bundled_questionnaire(db)
     strong = make_company(db, "Strong Practice plc")

@@ -171,7 +171,9 @@ class PreviewItem(BaseModel):
     changes: list[DiffEntry] = Field(
         default_factory=list,
         description="Why the score moves (at most 8): the band, red flags fired, lifted "
-        "or with a new floor, then each contribution that changes, largest first",
+        "or with a new floor, then each contribution that changes, largest first. A red flag "
+        "fired, lifted or with a new floor is listed even when the score does not move "
+        "(another floor or the evidence holds it)",
     )
     stands_for_company: bool = Field(
         description="Whether this is the score portfolios and reports use for the company: "

@@ -2349,7 +2349,7 @@ def preview_draft(session: Session, draft: RuleSetVersion, draft_etag: str) -> P
                 old_action=old_action,
                 new_action=new_action,
                 action_changed=change is not None and old_action is not new_action,
-                changes=_preview_changes(before, after, new_rules) if change != 0 else [],
+                changes=_preview_changes(before, after, new_rules),
                 # Evidence-only subjects are made only for companies with no standing assessment.
                 stands_for_company=assessment is None
                 or standing.get(subject.company_id) is assessment,
@@ -2395,6 +2395,11 @@ def _preview_changes(
     preview item would carry (another rule set, hence other inputs) are left out."""
     if before is None or after is None:
         return []
+    flags = {(flag.rule_id, flag.floor) for flag in before.overrides}
+    if before.overall == after.overall and flags == {(f.rule_id, f.floor) for f in after.overrides}:
+        return []
+    # A red flag lifted or changed is said even when the score holds: another floor, or the
+    # evidence, may keep it where it was, and the next change of evidence will not.
     entries = engine.compare(before, after, rules).entries
     return [e for e in entries if e.kind not in ("ruleset", "inputs")][:PREVIEW_CHANGES]
 
