@@ -21,6 +21,7 @@ from tests.portfolios.portfolio_helpers import (
     load_content,
     upload,
 )
+from tests.scoring.ruleset_helpers import new_draft, publish
 from tests.scoring.test_score_api_support import (
     answer_payloads,
     bundled_questionnaire,
@@ -954,3 +955,20 @@ def test_a_company_held_on_two_rows_says_so_where_each_appears(client, tenant_a,
     assert compact("Also held The same company as line 3 of the file: each line is counted") in (
         text
     )
+
+
+def test_a_report_scored_with_the_organisations_own_rules_says_so(client, tenant_a, db, content):
+    """An organisation's own edit of the rules keeps the key and takes the next number
+    ("default v6"), which read as a bundled release in the user test. The report names it as
+    the organisation's own; a bundled version reads as before."""
+    assessment = nso_assessment(client, tenant_a, db)
+    url = f"{API}/assessments/{assessment}/report.pdf"
+    bundled = pdf_text(PdfReader(io.BytesIO(client.get(url, headers=tenant_a.investor).content)))
+    assert compact("own edit of the rules") not in bundled
+
+    draft = new_draft(client, tenant_a.analyst)
+    assert draft.status_code == 201, draft.text
+    published = publish(client, tenant_a.analyst, draft.json()["id"])
+    assert published.status_code == 200, published.text
+    own = pdf_text(PdfReader(io.BytesIO(client.get(url, headers=tenant_a.investor).content)))
+    assert compact(f"{tenant_a.name}'s own edit of the rules") in own

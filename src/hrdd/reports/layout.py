@@ -739,8 +739,10 @@ def score_source(status: AssessmentStatus | None, *, draft_in_progress: bool = F
 
 def rule_set_label(rule_set: RuleSetRef) -> str:
     """'default, version 2 (rules 1a2b3c4d5e6f)': the hash tells a bundled version from an
-    organisation's own of the same number."""
+    organisation's own of the same number, and an own version says so in words."""
     label = f"{rule_set.id}, version {rule_set.version}"
+    if rule_set.published_by:
+        label += f", {rule_set.published_by}'s own edit of the rules"
     return label + (f" (rules {rule_set.content_hash[:12]})" if rule_set.content_hash else "")
 
 

@@ -52,6 +52,9 @@ class RuleSetRef(ReportData):
     version: NonEmptyText
     # Tells apart two rule sets with one key and number (a bundled and an organisation's own).
     content_hash: str | None = None
+    # The organisation that published the version, when it is its own rather than bundled:
+    # its analysts' edits, which a reader must not take for the bundled method.
+    published_by: str | None = None
 
 
 class Identifier(ReportData):

@@ -163,6 +163,22 @@ def _organisation_name(session: Session, organisation_id: uuid.UUID) -> str:
     return organisation.name if organisation is not None else str(organisation_id)
 
 
+def _rule_set_ref(
+    session: Session,
+    organisation_id: uuid.UUID,
+    key: str,
+    version: int,
+    content_hash: str | None,
+) -> RuleSetRef:
+    own = scoring.own_version(session, key, version, content_hash)
+    return RuleSetRef(
+        id=key,
+        version=str(version),
+        content_hash=content_hash,
+        published_by=_organisation_name(session, organisation_id) if own else None,
+    )
+
+
 def _identifiers(isins: Sequence[str], lei: str | None, tickers: Sequence[str]) -> list[Identifier]:
     found = [Identifier(scheme="ISIN", value=value) for value in isins]
     if lei:
@@ -526,10 +542,12 @@ def company_report(
         identifiers=_identifiers(idents["isin"], company.lei, idents["ticker"]),
         report_date=_today(),
         prepared_for=_organisation_name(session, subject.organisation_id),
-        rule_set=RuleSetRef(
-            id=summary.ruleset_id,
-            version=str(summary.ruleset_version),
-            content_hash=summary.ruleset_hash,
+        rule_set=_rule_set_ref(
+            session,
+            subject.organisation_id,
+            summary.ruleset_id,
+            summary.ruleset_version,
+            summary.ruleset_hash,
         ),
         inputs_hash=summary.inputs_hash,
         assessment_status=subject.status,
@@ -858,8 +876,12 @@ def portfolio_report_from_risk(
         owner_organisation=_organisation_name(session, portfolio.organisation_id),
         report_date=risk.as_of,
         holdings_imported_at=portfolio.holdings_imported_at,
-        rule_set=RuleSetRef(
-            id=risk.ruleset_id, version=str(risk.ruleset_version), content_hash=risk.ruleset_hash
+        rule_set=_rule_set_ref(
+            session,
+            portfolio.organisation_id,
+            risk.ruleset_id,
+            risk.ruleset_version,
+            risk.ruleset_hash,
         ),
         key_figures=_key_figures(risk),
         flagged=[_flagged(h, evidence, drafting) for h in flagged],

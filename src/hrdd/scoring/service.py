@@ -810,6 +810,18 @@ def choice_history(session: Session, page: PageParams) -> tuple[list[AuditEvent]
     return paginate(session, statement, [AuditEvent.at, AuditEvent.id], page)
 
 
+def own_version(session: Session, key: str, version: int, content_hash: str | None) -> bool:
+    """Whether the rules a score names are the organisation's own version (published through
+    the API) rather than one bundled with hrdd: the two may share a key and a number."""
+    statement = select(RuleSetVersion.organisation_id).where(
+        RuleSetVersion.key == key, RuleSetVersion.version == version
+    )
+    if content_hash is not None:
+        statement = statement.where(RuleSetVersion.content_hash == content_hash)
+    owners = set(session.scalars(statement))
+    return bool(owners) and None not in owners
+
+
 def _no_information_entry(ruleset: RuleSet) -> list[tuple[str, str, str]]:
     """The methodology line on "no information found", for the rule sets that decide it."""
     rule = ruleset.confidence.no_information
