@@ -144,6 +144,24 @@ def test_the_sheet_named_holdings_is_read_else_the_first_visible_one():
     assert [r.name for r in read.rows] == ["Decoy Holding"]
 
 
+def test_a_summary_sheet_without_holding_columns_is_passed_over():
+    """Custodian workbooks often open with a summary sheet (the user test got a 422 on it):
+    the first visible sheet whose row 1 names a holding column is read."""
+    workbook = Workbook()
+    summary = workbook.active
+    summary.title = "Summary"
+    summary.append(["Statement date", "Account"])
+    summary.append(["2026-11-30", "Pension Fund A"])
+    positions = workbook.create_sheet("Positions")
+    positions.append(["Security Name", "ISIN"])
+    positions.append(["Acme Robotics", SPARE_ISINS[0]])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    read = xlsx_import.parse_holdings(buffer.getvalue(), "EUR", 10)
+    assert [r.name for r in read.rows] == ["Acme Robotics"]
+    assert read.locate(2, None).startswith("sheet 'Positions'")
+
+
 def test_numbers_are_read_as_excel_shows_them_without_float_noise():
     rows = [
         ["name", "market_value", "weight", "ticker"],

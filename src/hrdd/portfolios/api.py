@@ -87,7 +87,8 @@ def read_portfolio(portfolio_id: uuid.UUID, session: DbSession, _: Investor) -> 
     description=(
         "Multipart `file`: a UTF-8 CSV (with or without a byte-order mark; other encodings get "
         "a 422 saying so) or an XLSX workbook, told apart by content, not by name or declared "
-        "type. A workbook's sheet named Holdings is read, or else its first visible sheet, as "
+        "type. A workbook's sheet named Holdings is read, or else its first visible sheet whose "
+        "row 1 names a holding column, or else its first visible sheet, as "
         "the CSV's lines would be: row 1 is the header, and problems name the sheet and cell "
         "(the path's line is the row number). Numbers are read to Excel's 15 significant "
         "digits and formulas by the values they were saved with; a date, TRUE/FALSE or an "

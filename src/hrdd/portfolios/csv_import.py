@@ -24,7 +24,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 
@@ -208,6 +208,14 @@ def _header_columns(header: list[str], locate: Locate) -> tuple[dict[str, int], 
             "market_value, currency, weight)",
         )
     return positions, ignored
+
+
+def names_a_holding_column(header: Sequence[str]) -> bool:
+    """Whether a header row names a column that identifies a holding (name, ISIN, LEI, ticker
+    or one of the name column's other headings)."""
+    return any(
+        _HEADER_KEYS.get(_column_key(cell), (None, 0))[0] in IDENTIFYING_COLUMNS for cell in header
+    )
 
 
 def _not_read(ignored: list[str]) -> str:

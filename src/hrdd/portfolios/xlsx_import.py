@@ -2,7 +2,8 @@
 ``csv_import`` reads them: the same columns, header names, row checks, limits and merging.
 
 The sheet read is the worksheet named Holdings (in any case), or else the first visible
-worksheet. Row 1 is the header. A problem's path is ``file.line.<row>.<column>`` as for a
+worksheet whose row 1 names a holding column, or else the first visible worksheet. Row 1 is
+the header. A problem's path is ``file.line.<row>.<column>`` as for a
 CSV (the line is the sheet's row number) and its message names the sheet and the cell.
 
 Cells: text as it is; numbers to Excel's 15 significant digits, whatever the cell's format
@@ -33,7 +34,13 @@ from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter
 
 from hrdd.errors import Invalid, PayloadTooLarge, ProblemDetail, UnsupportedMediaType
-from hrdd.portfolios.csv_import import Locate, ParsedFile, Record, parse_records
+from hrdd.portfolios.csv_import import (
+    Locate,
+    ParsedFile,
+    Record,
+    names_a_holding_column,
+    parse_records,
+)
 from hrdd.workbooks import UnsafeArchive, check_parts
 
 HOLDINGS_SHEET = "holdings"
@@ -151,12 +158,23 @@ def _workbook(data: bytes) -> Iterator[Any]:
 
 
 def _holdings_sheet(workbook: Any) -> Any:
+    """The sheet named Holdings; else the first visible sheet whose row 1 names a holding
+    column (custodian files often open with a summary sheet); else the first visible one."""
     sheets = workbook.worksheets
     if not sheets:
         raise _damaged("the workbook has no worksheet")
     named = [s for s in sheets if s.title.strip().casefold() == HOLDINGS_SHEET]
     visible = [s for s in sheets if s.sheet_state == "visible"]
-    return (named or visible or sheets)[0]
+    headed = [s for s in visible if names_a_holding_column(_header_texts(s))]
+    return (named or headed or visible or sheets)[0]
+
+
+def _header_texts(sheet: Any) -> list[str]:
+    try:
+        header = next(sheet.iter_rows(max_row=1, max_col=MAX_COLUMNS, values_only=True), ())
+    except Exception:  # openpyxl raises many kinds; the sheet is then no holdings sheet
+        return []
+    return [str(cell) for cell in header if cell is not None]
 
 
 def _locate_in(title: str) -> Locate:
