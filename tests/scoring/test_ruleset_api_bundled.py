@@ -123,9 +123,17 @@ def test_a_new_bundled_version_becomes_the_default(client, db, rules_dir, tenant
         "version": 1,
         "title": current["version"]["title"],
     }
-    default = {"chosen": False, "version_id": None, "key": None, "version": None, "title": None}
-    assert (chosen["before"], chosen["after"]) == (default, version_1)
-    assert (cleared["before"], cleared["after"]) == (version_1, default)
+    # Following the default names the latest bundled default loaded by then: v1 before the
+    # choice, v2 when the choice was cleared.
+    default_then = {**version_1, "chosen": False}
+    default_now = {
+        **default_then,
+        "version_id": back.json()["version"]["id"],
+        "version": 2,
+        "title": back.json()["version"]["title"],
+    }
+    assert (chosen["before"], chosen["after"]) == (default_then, version_1)
+    assert (cleared["before"], cleared["after"]) == (version_1, default_now)
     assert (chosen["old_value"], chosen["new_value"]) == (None, current["version"]["id"])
     again = follow_default(client, tenant_b.analyst)
     assert again.json()["chosen"] is False  # following the default already: nothing recorded

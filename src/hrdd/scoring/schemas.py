@@ -98,7 +98,7 @@ class ChosenRules(BaseModel):
 
     chosen: bool = Field(
         description="False: no version was chosen, so the organisation scored with the bundled "
-        "default loaded at the time"
+        "default, and the version fields name the latest one loaded at the time"
     )
     version_id: uuid.UUID | None = None
     key: str | None = None

@@ -846,18 +846,36 @@ def choice_events(session: Session, events: Sequence[AuditEvent]) -> list[RuleCh
         for row in session.scalars(select(RuleSetVersion).where(RuleSetVersion.id.in_(chunk)))
     }
 
-    def named(value: Any) -> ChosenRules:
-        row = rows.get(uuid.UUID(value)) if isinstance(value, str) else None
+    defaults = list(
+        session.scalars(
+            select(RuleSetVersion).where(
+                RuleSetVersion.key == DEFAULT_RULESET_KEY,
+                RuleSetVersion.organisation_id.is_(None),
+            )
+        )
+    )
+
+    def named(value: Any, at: dt.datetime) -> ChosenRules:
+        chosen = isinstance(value, str)
+        if chosen:
+            row = rows.get(uuid.UUID(value))
+        else:
+            # Following the default: the latest bundled default loaded by then.
+            loaded = [row for row in defaults if row.created_at <= at]
+            row = max(loaded, key=lambda row: row.version) if loaded else None
         if row is None:
-            return ChosenRules(chosen=isinstance(value, str))
+            return ChosenRules(chosen=chosen)
         return ChosenRules(
-            chosen=True, version_id=row.id, key=row.key, version=row.version, title=row.title
+            chosen=chosen, version_id=row.id, key=row.key, version=row.version, title=row.title
         )
 
     return [
         RuleChoiceEvent.model_validate(
             AuditEventOut.model_validate(event, from_attributes=True).model_dump()
-            | {"before": named(event.old_value), "after": named(event.new_value)}
+            | {
+                "before": named(event.old_value, event.at),
+                "after": named(event.new_value, event.at),
+            }
         )
         for event in events
     ]
