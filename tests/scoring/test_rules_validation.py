@@ -170,7 +170,11 @@ def test_milder_action_for_a_riskier_band_is_refused() -> None:
 def test_number_thresholds_must_rise() -> None:
     data = raw()
     data["number_rules"]["DD6"]["thresholds"][1]["at_least"] = 0
-    assert "number_rules.DD6.thresholds" in problems_of(data)
+    # The problem names the threshold that does not rise, and what it should exceed.
+    problems = problems_of(data)
+    assert problems["number_rules.DD6.thresholds.1.at_least"] == (
+        "at_least must strictly rise: 0 is not above the 0 of the threshold before it"
+    )
 
 
 def test_version_must_be_an_integer() -> None:

@@ -575,10 +575,15 @@ def semantic_problems(ruleset: RuleSet) -> list[RuleSetProblem]:
 
     for name, rule in ruleset.number_rules.items():
         bounds = [threshold.at_least for threshold in rule.thresholds]
-        if any(later <= earlier for earlier, later in itertools.pairwise(bounds)):
-            problems.append(
-                RuleSetProblem(f"number_rules.{name}.thresholds", "at_least must strictly rise")
-            )
+        for index, (earlier, later) in enumerate(itertools.pairwise(bounds), start=1):
+            if later <= earlier:
+                problems.append(
+                    RuleSetProblem(
+                        f"number_rules.{name}.thresholds.{index}.at_least",
+                        f"at_least must strictly rise: {later:g} is not above the "
+                        f"{earlier:g} of the threshold before it",
+                    )
+                )
 
     problems += _band_problems(ruleset.bands)
 
