@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 from test_score_api_support import (
@@ -408,24 +410,34 @@ def test_preview_says_which_score_stands_for_each_company(client, db, tenant_a, 
     assert standing["risk_up"] == 1  # the evidence-only score rises with severity 3's points
 
 
+def preview_of_a_targeting_vendor(
+    client: Any, db: Any, tenant: Any, edit: Callable[[dict[str, Any], dict[str, Any]], None]
+) -> dict[str, Any]:
+    """The preview of a draft changed by ``edit(content, targeting_rule)``, for one company
+    whose forensic finding about journalists fires RF-HRD-TARGETING."""
+    company = make_company(db, "Targeting Vendor plc")
+    add_incident(db, company, event_date=dt.date(2024, 1, 10))  # journalists, forensic lab
+    with db.session(TenantContext(tenant.organisation_id), write=True) as session:
+        assert company in scoring.current_scores(session, [company])
+    created = new_draft(client, tenant)
+    content = copy.deepcopy(created.json()["content"])
+    [rule] = [r for r in content["overrides"] if r["id"] == "RF-HRD-TARGETING"]
+    edit(content, rule)
+    saved = put_draft(client, tenant, created.json()["id"], content, created.headers["ETag"])
+    assert saved.status_code == 200, saved.text
+    return client.post(
+        f"{BASE}/drafts/{created.json()['id']}/preview", headers=tenant.analyst
+    ).json()
+
+
 def test_preview_says_why_each_score_moves(client, db, tenant_a, rules):
     """NSO went from 75.5 to 80 in the analyst's preview with nothing to say it was the red
     flag's floor (the analyst review); the score endpoints already said why a score moved."""
-    company = make_company(db, "Targeting Vendor plc")
-    add_incident(db, company, event_date=dt.date(2024, 1, 10))  # journalists, forensic lab
-    with db.session(TenantContext(tenant_a.organisation_id), write=True) as session:
-        assert company in scoring.current_scores(session, [company])
 
-    created = new_draft(client, tenant_a)
-    content = copy.deepcopy(created.json()["content"])
-    [rule] = [r for r in content["overrides"] if r["id"] == "RF-HRD-TARGETING"]
-    rule["floor"] = 80
-    saved = put_draft(client, tenant_a, created.json()["id"], content, created.headers["ETag"])
-    assert saved.status_code == 200, saved.text
-    body = client.post(
-        f"{BASE}/drafts/{created.json()['id']}/preview", headers=tenant_a.analyst
-    ).json()
-    [item] = body["items"]
+    def raise_floor(content: dict[str, Any], rule: dict[str, Any]) -> None:
+        rule["floor"] = 80
+
+    [item] = preview_of_a_targeting_vendor(client, db, tenant_a, raise_floor)["items"]
     assert (item["old_overall"], item["new_overall"]) == (75.0, 80.0)
     assert {
         "kind": "override",
@@ -443,20 +455,12 @@ def test_preview_names_a_red_flag_lifted_even_when_the_score_holds(client, db, t
     """The user test removed RF-HRD-TARGETING; Intellexa kept its score (another floor held
     it) and the preview said nothing changed, though the next change of evidence would show
     the red flag gone. Here a copy under another id holds the score at 75."""
-    company = make_company(db, "Targeting Vendor plc")
-    add_incident(db, company, event_date=dt.date(2024, 1, 10))  # journalists, forensic lab
-    with db.session(TenantContext(tenant_a.organisation_id), write=True) as session:
-        assert company in scoring.current_scores(session, [company])
-    created = new_draft(client, tenant_a)
-    content = copy.deepcopy(created.json()["content"])
-    [rule] = [r for r in content["overrides"] if r["id"] == "RF-HRD-TARGETING"]
-    content["overrides"] = [r for r in content["overrides"] if r is not rule]
-    content["overrides"].append({**rule, "id": "RF-HRD-TARGETING-2"})
-    saved = put_draft(client, tenant_a, created.json()["id"], content, created.headers["ETag"])
-    assert saved.status_code == 200, saved.text
-    body = client.post(
-        f"{BASE}/drafts/{created.json()['id']}/preview", headers=tenant_a.analyst
-    ).json()
+
+    def rename(content: dict[str, Any], rule: dict[str, Any]) -> None:
+        content["overrides"] = [r for r in content["overrides"] if r is not rule]
+        content["overrides"].append({**rule, "id": "RF-HRD-TARGETING-2"})
+
+    body = preview_of_a_targeting_vendor(client, db, tenant_a, rename)
     [item] = body["items"]
     assert (item["old_overall"], item["new_overall"], item["change"]) == (75.0, 75.0, 0.0)
     refs = {(change["kind"], change["ref"]) for change in item["changes"]}
