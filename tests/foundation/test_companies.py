@@ -76,6 +76,21 @@ def search(client, headers, **params):
     return response.json()
 
 
+def test_a_search_matches_where_words_start(client, tenant_a):
+    """ "NSO" listed the Intellexa Consortium first (inside "consortium"), in name order, in
+    the user test. A search matches the start of a word of a name or alias."""
+    nso = create(client, tenant_a.analyst, name="NSO Group Technologies Limited").json()["id"]
+    create(client, tenant_a.analyst, name="Intellexa Consortium")
+    saito = create(client, tenant_a.analyst, name="Saito-Tech Ltd", aliases=["(Candiru)"]).json()[
+        "id"
+    ]
+    found = [item["id"] for item in search(client, tenant_a.investor, q="NSO")["items"]]
+    assert found == [nso]
+    assert [i["id"] for i in search(client, tenant_a.investor, q="tech")["items"]] == [nso, saito]
+    assert [i["id"] for i in search(client, tenant_a.investor, q="candiru")["items"]] == [saito]
+    assert search(client, tenant_a.investor, q="sortium")["items"] == []
+
+
 def test_a_misspelt_name_finds_suggestions_not_nothing(client, tenant_a):
     intellexa = create(
         client, tenant_a.analyst, name="Intellexa S.A.", categories=["spyware_intrusion"]

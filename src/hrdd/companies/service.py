@@ -245,9 +245,12 @@ def search_companies(
                 CompanyIdentifier.value.like(f"%:{_escape_like(needle.upper())}", escape="\\"),
             )
         )
+        folded = _escape_like(needle.casefold())
+        # Where a word of a name or alias starts: "NSO" is not Intellexa's "consortium".
+        word_starts = [f"{folded}%", *(f"%{before}{folded}%" for before in _WORD_BREAKS)]
         statement = statement.where(
             or_(
-                Company.search_text.like(f"%{_escape_like(needle.casefold())}%", escape="\\"),
+                *(Company.search_text.like(pattern, escape="\\") for pattern in word_starts),
                 Company.lei == needle.upper(),
                 Company.id.in_(by_identifier),
             )
@@ -275,6 +278,11 @@ def suggest_companies(
         if category is None or category in companies[company_id].categories
     ]
     return found[:limit]
+
+
+# What may come before a word in a name: a space (names and aliases are joined by " | "),
+# an opening bracket or quote, a hyphen or a slash ("Saito-Tech", "Q/Cyber").
+_WORD_BREAKS = (" ", "(", '"', "'", "-", "/")
 
 
 def _escape_like(text: str) -> str:
