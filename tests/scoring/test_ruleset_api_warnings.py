@@ -7,7 +7,14 @@ import copy
 from typing import Any
 
 from fastapi.testclient import TestClient
-from tests.scoring.ruleset_helpers import RULESETS, new_draft, publish, put_draft
+from tests.scoring.ruleset_helpers import (
+    RULESETS,
+    choose,
+    follow_default,
+    new_draft,
+    publish,
+    put_draft,
+)
 
 
 def inverted(content: dict[str, Any]) -> dict[str, Any]:
@@ -125,3 +132,19 @@ def test_a_422_for_the_rule_sets_shape_says_the_other_checks_follow(client, tena
         "the checks across sections and against the questionnaire run once these are fixed"
     )
     assert_nothing_saved(client, tenant_a.analyst, draft)
+
+
+def test_the_rules_in_use_carry_their_warnings_where_they_are_chosen(client, tenant_a, rules):
+    """The user test chose a version with three warnings and the choice's response said
+    nothing of them; the rules in use now show them wherever they are read or chosen."""
+    bundled = client.get(f"{RULESETS}/current", headers=tenant_a.investor).json()
+    assert bundled["warnings"] == []
+    draft_id, _ = edited_draft(client, tenant_a.analyst)
+    published = publish(client, tenant_a.analyst, draft_id, make_current=False)
+    assert published.status_code == 200, published.text
+    chosen = choose(client, tenant_a.analyst, draft_id)
+    assert chosen.status_code == 200, chosen.text
+    assert paths(chosen.json()) == INVERTED_PATHS
+    current = client.get(f"{RULESETS}/current", headers=tenant_a.investor).json()
+    assert paths(current) == INVERTED_PATHS
+    assert follow_default(client, tenant_a.analyst).json()["warnings"] == []

@@ -88,7 +88,7 @@ def list_rulesets(
 def read_current(session: DbSession, _: Investor, response: Response) -> CurrentRuleSet:
     row, chosen = service.current_version(session)
     response.headers["ETag"] = service.choice_etag(row.id, chosen=chosen)
-    return CurrentRuleSet(version=service.to_summary(row, row.id), chosen=chosen)
+    return service.current_out(session, row, chosen=chosen)
 
 
 @router.put(
@@ -109,7 +109,7 @@ def choose_current(
     row = service.get_version(session, data.version_id)
     service.choose_version(session, row, principal, data.comment, if_match)
     response.headers["ETag"] = service.choice_etag(row.id, chosen=True)
-    return CurrentRuleSet(version=service.to_summary(row, row.id), chosen=True)
+    return service.current_out(session, row, chosen=True)
 
 
 @router.delete(
@@ -131,7 +131,7 @@ def follow_default(
 ) -> CurrentRuleSet:
     row = service.follow_default(session, principal, comment, if_match)
     response.headers["ETag"] = service.choice_etag(row.id, chosen=False)
-    return CurrentRuleSet(version=service.to_summary(row, row.id), chosen=False)
+    return service.current_out(session, row, chosen=False)
 
 
 @router.get(

@@ -91,6 +91,11 @@ class CurrentRuleSet(BaseModel):
         description="False when the organisation has chosen nothing and uses the latest "
         "bundled default"
     )
+    warnings: list[RuleSetWarningOut] = Field(
+        default_factory=list,
+        description="The warnings of the rules in use, as GET /rulesets/{id} gives them: "
+        "said again where a version is chosen, since its scores are now everyone's",
+    )
 
 
 class ChosenRules(BaseModel):

@@ -92,6 +92,7 @@ from hrdd.scoring.rules import (
 )
 from hrdd.scoring.schemas import (
     ChosenRules,
+    CurrentRuleSet,
     EvidenceRef,
     Methodology,
     MethodologyEntry,
@@ -359,6 +360,15 @@ def current_version(session: Session) -> tuple[RuleSetVersion, bool]:
     if version_id is None:
         raise _no_rule_set()
     return session.get_one(RuleSetVersion, version_id), chosen is not None
+
+
+def current_out(session: Session, row: RuleSetVersion, *, chosen: bool) -> CurrentRuleSet:
+    """The rules in use as the API shows them, with their warnings."""
+    return CurrentRuleSet(
+        version=to_summary(row, row.id),
+        chosen=chosen,
+        warnings=_warnings_of(session, ruleset_of(row), _chosen_and_default(session)[1]),
+    )
 
 
 def choice_etag(version_id: uuid.UUID, *, chosen: bool) -> str:
