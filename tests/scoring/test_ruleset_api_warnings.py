@@ -4,6 +4,7 @@ its publication), never blocking; and a 422 that names every problem it can at o
 from __future__ import annotations
 
 import copy
+import uuid
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -15,6 +16,10 @@ from tests.scoring.ruleset_helpers import (
     publish,
     put_draft,
 )
+
+from hrdd.db import TenantContext
+from hrdd.scoring import service as scoring
+from hrdd.scoring.rules import parse_ruleset
 
 
 def inverted(content: dict[str, Any]) -> dict[str, Any]:
@@ -148,3 +153,21 @@ def test_the_rules_in_use_carry_their_warnings_where_they_are_chosen(client, ten
     current = client.get(f"{RULESETS}/current", headers=tenant_a.investor).json()
     assert paths(current) == INVERTED_PATHS
     assert follow_default(client, tenant_a.analyst).json()["warnings"] == []
+
+
+def test_the_methodology_readers_get_says_the_warnings(client, db, tenant_a, rules):
+    """Reports and score details print the methodology of the rules a score was made with:
+    an investor reading a score made with inverted rules is told, not only the analyst."""
+    _, saved = edited_draft(client, tenant_a.analyst)
+    edited = parse_ruleset(saved["content"], "draft")
+    bundled = client.get(f"{RULESETS}/current", headers=tenant_a.investor).json()["version"]
+    with db.session(TenantContext(tenant_a.organisation_id)) as session:
+        titles = [s.title for s in scoring.methodology_of(session, edited).sections]
+        assert titles[-1] == "Warnings on these rules"
+        [section] = [
+            s for s in scoring.methodology_of(session, edited).sections if s.title == titles[-1]
+        ]
+        assert {entry.label for entry in section.entries} == INVERTED_PATHS
+        default = scoring.ruleset_of(scoring.get_version(session, uuid.UUID(bundled["id"])))
+        default_titles = [s.title for s in scoring.methodology_of(session, default).sections]
+        assert "Warnings on these rules" not in default_titles

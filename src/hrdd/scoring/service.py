@@ -365,10 +365,19 @@ def current_version(session: Session) -> tuple[RuleSetVersion, bool]:
 def current_out(session: Session, row: RuleSetVersion, *, chosen: bool) -> CurrentRuleSet:
     """The rules in use as the API shows them, with their warnings."""
     return CurrentRuleSet(
-        version=to_summary(row, row.id),
-        chosen=chosen,
-        warnings=_warnings_of(session, ruleset_of(row), _chosen_and_default(session)[1]),
+        version=to_summary(row, row.id), chosen=chosen, warnings=_stored_warnings(session, row)
     )
+
+
+def _stored_warnings(session: Session, row: RuleSetVersion) -> list[RuleSetWarningOut]:
+    try:
+        ruleset = ruleset_of(row)
+    except Conflict:
+        # Rules stored before a check existed: editing or previewing names their problems,
+        # their scores the way out, and reading them (the choice's ETag) must still work so
+        # that another version can be chosen.
+        return []
+    return _warnings_of(session, ruleset, _chosen_and_default(session)[1])
 
 
 def choice_etag(version_id: uuid.UUID, *, chosen: bool) -> str:
@@ -505,18 +514,10 @@ def to_out(session: Session, row: RuleSetVersion, number: int | None = None) -> 
     """A version with its rules and their warnings; ``number`` as for ``to_summary``."""
     content, _ = _shown_content(row, number)
     chosen, default = _chosen_and_default(session)
-    try:
-        ruleset = ruleset_of(row)
-    except Conflict:
-        # Rules stored before a check existed: editing or previewing the draft names their
-        # problems, which come before any warning.
-        warnings = []
-    else:
-        warnings = _warnings_of(session, ruleset, default)
     return RuleSetVersionOut(
         **to_summary(row, chosen or default, number).model_dump(),
         content=content,
-        warnings=warnings,
+        warnings=_stored_warnings(session, row),
     )
 
 
@@ -2058,7 +2059,21 @@ def methodology_of(session: Session, ruleset: RuleSet) -> Methodology:
     the reports print beside the theme scores)."""
     questionnaire = _stored_questionnaire(session, ruleset)
     titles = {} if questionnaire is None else {t.id: t.title for t in questionnaire.themes}
-    return methodology(ruleset, titles)
+    described = methodology(ruleset, titles)
+    warnings = _warnings_of(session, ruleset, _chosen_and_default(session)[1])
+    if warnings:
+        # Rules that likely turn the method upside down are said where their scores are read,
+        # not only to the analyst who published them.
+        described.sections.append(
+            MethodologySection(
+                title="Warnings on these rules",
+                entries=[
+                    MethodologyEntry(label=warning.path, value="warning", why=warning.message)
+                    for warning in warnings
+                ],
+            )
+        )
+    return described
 
 
 def _company_sourced_entries(ruleset: RuleSet) -> list[tuple[str, str, str]]:
