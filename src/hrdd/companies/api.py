@@ -36,9 +36,10 @@ def list_companies(
     ] = None,
     category: TechnologyCategory | None = None,
 ) -> CompanyList:
-    """`q` finds a company by part of its name or an alias (any case), or by a whole ISIN, LEI
-    or ticker. When it finds none, `suggestions` lists the companies whose names resemble it,
-    as a holdings import would match them: a misspelt name is not a dead end."""
+    """`q` finds a company by its name or an alias from the start of a word (any case), or by
+    a whole ISIN, LEI or ticker. When it finds none, `suggestions` lists the companies whose
+    names resemble it, as a holdings import would match them: a misspelt name is not a dead
+    end."""
     companies, next_cursor = service.search_companies(
         session, q, category.value if category else None, page
     )

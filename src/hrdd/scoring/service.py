@@ -88,7 +88,6 @@ from hrdd.scoring.rules import (
     questionnaire_problems,
     ruleset_warnings,
     semantic_problems,
-    validate_ruleset_against,
 )
 from hrdd.scoring.schemas import (
     ChosenRules,
@@ -254,24 +253,29 @@ def _well_formed(data: Any, source_name: str) -> RuleSet:
 def _content_problems(session: Session, ruleset: RuleSet) -> list[RuleSetProblem]:
     """Every problem of a well-formed rule set: across its sections and against the stored
     questionnaire version it names, in one list."""
-    problems = semantic_problems(ruleset)
+    return semantic_problems(ruleset) + _questionnaire_fit(session, ruleset)
+
+
+def _questionnaire_fit(
+    session: Session, ruleset: RuleSet, if_missing: str = ""
+) -> list[RuleSetProblem]:
+    """What does not fit the stored questionnaire version the rule set names, or that there
+    is no such version (``if_missing``: what to do then)."""
     questionnaire = _stored_questionnaire(session, ruleset)
     if questionnaire is None:
         reference = ruleset.questionnaire
-        problems.append(
+        return [
             RuleSetProblem(
                 "questionnaire.version",
-                f"no stored questionnaire {reference.key} version {reference.version}",
+                f"no stored questionnaire {reference.key} version {reference.version}" + if_missing,
             )
-        )
-    else:
-        problems += questionnaire_problems(
-            ruleset,
-            set(questionnaire.question_ids),
-            set(questionnaire.scored_theme_ids),
-            number_question_ids=_number_questions(questionnaire),
-        )
-    return problems
+        ]
+    return questionnaire_problems(
+        ruleset,
+        set(questionnaire.question_ids),
+        set(questionnaire.scored_theme_ids),
+        number_question_ids=_number_questions(questionnaire),
+    )
 
 
 def validate_content(session: Session, data: Any, source_name: str) -> RuleSet:
@@ -284,11 +288,10 @@ def validate_content(session: Session, data: Any, source_name: str) -> RuleSet:
     return ruleset
 
 
-def _warnings_of(
-    session: Session, ruleset: RuleSet, default_id: uuid.UUID | None
-) -> list[RuleSetWarningOut]:
+def _warnings_of(session: Session, ruleset: RuleSet) -> list[RuleSetWarningOut]:
     """The rule set's likely mistakes (``rules.ruleset_warnings``), measured against the
-    latest bundled default, ``default_id`` (None while none is loaded: nothing to compare)."""
+    latest bundled default (none while none is loaded: nothing to compare)."""
+    _, default_id = _chosen_and_default(session)
     reference = ruleset_of(session.get_one(RuleSetVersion, default_id)) if default_id else None
     questionnaire = _stored_questionnaire(session, ruleset)
     minimums = {
@@ -377,7 +380,7 @@ def _stored_warnings(session: Session, row: RuleSetVersion) -> list[RuleSetWarni
         # their scores the way out, and reading them (the choice's ETag) must still work so
         # that another version can be chosen.
         return []
-    return _warnings_of(session, ruleset, _chosen_and_default(session)[1])
+    return _warnings_of(session, ruleset)
 
 
 def choice_etag(version_id: uuid.UUID, *, chosen: bool) -> str:
@@ -2060,7 +2063,7 @@ def methodology_of(session: Session, ruleset: RuleSet) -> Methodology:
     questionnaire = _stored_questionnaire(session, ruleset)
     titles = {} if questionnaire is None else {t.id: t.title for t in questionnaire.themes}
     described = methodology(ruleset, titles)
-    warnings = _warnings_of(session, ruleset, _chosen_and_default(session)[1])
+    warnings = _warnings_of(session, ruleset)
     if warnings:
         # Rules that likely turn the method upside down are said where their scores are read,
         # not only to the analyst who published them.
@@ -2417,7 +2420,7 @@ def preview_draft(session: Session, draft: RuleSetVersion, draft_etag: str) -> P
         draft_id=draft.id,
         draft_etag=draft_etag,
         draft_version=_next_version(session, draft.key),
-        warnings=_warnings_of(session, new_rules, _chosen_and_default(session)[1]),
+        warnings=_warnings_of(session, new_rules),
         current_id=current.id,
         current_key=current.key,
         current_version=current.version,
@@ -2586,24 +2589,7 @@ def _file_problems(error: RuleSetError) -> list[ProblemDetail]:
 
 
 def _fit_problems(session: Session, name: str, ruleset: RuleSet) -> list[ProblemDetail]:
-    questionnaire = _stored_questionnaire(session, ruleset)
-    if questionnaire is None:
-        reference = ruleset.questionnaire
-        return [
-            ProblemDetail(
-                path="questionnaire.version",
-                message=f"{name}: no stored questionnaire {reference.key} version "
-                f"{reference.version}; load the questionnaires first",
-            )
-        ]
-    try:
-        validate_ruleset_against(
-            ruleset,
-            set(questionnaire.question_ids),
-            set(questionnaire.scored_theme_ids),
-            name,
-            number_question_ids=_number_questions(questionnaire),
-        )
-    except RuleSetError as error:
-        return _file_problems(error)
-    return []
+    return [
+        ProblemDetail(path=problem.path or "body", message=f"{name}: {problem.message}")
+        for problem in _questionnaire_fit(session, ruleset, "; load the questionnaires first")
+    ]
