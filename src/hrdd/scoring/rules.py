@@ -1079,19 +1079,3 @@ def questionnaire_problems(
                 )
             )
     return problems
-
-
-def validate_ruleset_against(
-    ruleset: RuleSet,
-    question_ids: set[str],
-    scored_theme_ids: set[str],
-    source_name: str | None = None,
-    *,
-    number_question_ids: set[str] | None = None,
-) -> None:
-    """Raises RuleSetError naming every ``questionnaire_problems`` of the rule set."""
-    problems = questionnaire_problems(
-        ruleset, question_ids, scored_theme_ids, number_question_ids=number_question_ids
-    )
-    if problems:
-        raise RuleSetError(source_name or f"{ruleset.id}-v{ruleset.version}", problems)
