@@ -33,11 +33,11 @@ from hrdd.config import PROJECT_ROOT
 from hrdd.db import SYSTEM, TenantContext
 from hrdd.evidence.models import EvidenceItem
 from hrdd.portfolios import service as portfolios_service
-from hrdd.questionnaires.answers import NumberAnswer
+from hrdd.questionnaires.answers import DisclosureAnswer, NumberAnswer
 from hrdd.questionnaires.loader import load_questionnaire_file
 from hrdd.reports import service as reports_service
 from hrdd.reports.schemas import PageSize
-from hrdd.reports.service import SYNC_PORTFOLIO_REPORT_MAX_HOLDINGS, _answer_text
+from hrdd.reports.service import SYNC_PORTFOLIO_REPORT_MAX_HOLDINGS, _answer_rows, _answer_text
 from hrdd.vocab import DisclosureLevel, ListingStatus
 
 IMG = '<img src="/etc/passwd"/>'
@@ -332,6 +332,35 @@ def test_number_answers_put_their_unit_in_the_singular_for_one_only(value, unit,
     ).question("R1")
     answer = NumberAnswer(type="number", value=Decimal(value), unit=unit)
     assert _answer_text(question, answer) == printed
+
+
+def test_unscored_disclosure_answers_say_what_their_level_means():
+    # "Full" to "Does the company sell into conflict-affected areas?" told a reader nothing.
+    questionnaire = load_questionnaire_file(
+        PROJECT_ROOT / "questionnaires" / "stap-surveillance-v1.yaml"
+    )
+
+    def level(value: str, comment: str | None = None) -> DisclosureAnswer:
+        return DisclosureAnswer(type="disclosure", level=value, comment=comment)
+
+    answers = {
+        "EX3": level("full", "Mexico, Saudi Arabia"),
+        "IN1": level("partial"),
+        "P1": level("full"),
+        "EU4": level("full"),
+        "IN6": level("no_information"),
+    }
+    rows = _answer_rows(questionnaire, answers, frozenset(answers), None)
+    printed = {row.question_id: row.answer for row in rows}
+    assert printed == {
+        # Its guidance's first sentence; the instruction to the answerer that follows is left.
+        "EX3": "Full: Sales or active contracts in such areas are documented by the company "
+        "or by credible reporting. Comment: Mexico, Saudi Arabia",
+        "IN1": "Partial: Only direct holdings are mapped",
+        "P1": "Full",  # scored: the method explains what the levels grade
+        "EU4": "Yes",
+        "IN6": "No information found",  # no guidance for it
+    }
 
 
 def test_a_holding_scored_through_what_it_owns_says_whose_score_it_is(

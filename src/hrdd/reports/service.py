@@ -7,6 +7,7 @@ service, evidence and commitments, answers with their questionnaire, holdings an
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -117,6 +118,9 @@ _DISCLOSURE_WORDS = {
     DisclosureLevel.no_information: "No information found",
     DisclosureLevel.not_applicable: "Not applicable",
 }
+
+# A full stop after a word of two letters or more, then a capital: not "e.g. " or "U.S. ".
+_FIRST_SENTENCE_END = re.compile(r"(?<=[a-z]{2})\.\s+(?=[A-Z])")
 
 PORTFOLIO_METHOD = MethodologySection(
     title="How the portfolio figures are counted",
@@ -264,7 +268,12 @@ def _unit_for(value: Decimal, unit: str) -> str:
     return f"{_singular(head)}{space}{rest}"
 
 
-def _answer_text(question: Question, payload: AnswerPayload) -> str:
+def _answer_text(question: Question, payload: AnswerPayload, *, with_meaning: bool = False) -> str:
+    """The answer as a reader sees it; ``with_meaning`` adds what a disclosure level means for
+    this question, from its guidance. Read alone, "Full" to "Does the company sell into
+    conflict-affected areas?" says nothing: a scored question's levels grade disclosure, as
+    the report's method explains, but an unscored one's (the company's exposure, the
+    investor's own position) mean only what its guidance says."""
     labels = {option.id: option.label for option in question.options}
     match payload:
         case DisclosureAnswer():
@@ -274,6 +283,14 @@ def _answer_text(question: Question, payload: AnswerPayload) -> str:
             )
             if yes_or_no and payload.level is DisclosureLevel.full:
                 text = "Yes"  # 'Is the company on the Entity List?' is not answered 'Full'
+            meaning = {
+                DisclosureLevel.full: question.guidance.full,
+                DisclosureLevel.partial: question.guidance.partial,
+                DisclosureLevel.no: question.guidance.no,
+            }.get(payload.level)
+            if with_meaning and meaning:
+                # Its first sentence: what follows tells the person answering what to write.
+                text += f": {_FIRST_SENTENCE_END.split(meaning, maxsplit=1)[0].rstrip('.')}"
             if payload.not_applicable_reason:
                 text += f" ({payload.not_applicable_reason})"
         case SingleChoiceAnswer():
@@ -320,11 +337,16 @@ def _answer_rows(
         if question.id not in visible:
             continue
         payload = answers.get(question.id)
+        answer = "Not answered"
+        if payload is not None:
+            answer = _answer_text(
+                question, payload, with_meaning=not questionnaire.is_scored(question.id)
+            )
         rows.append(
             AnswerRow(
                 question_id=question.id,
                 question=question.text,
-                answer=_answer_text(question, payload) if payload else "Not answered",
+                answer=answer,
                 evidence=[
                     EvidenceLink(
                         title=ref.title,
