@@ -114,6 +114,7 @@ SELF_EVIDENT = [
     (set_in("actions", "worsening", "steps_up", 0), "actions.worsening.steps_up", "no rung beyond"),
     (set_in("overrides", []), "overrides", "no red flags"),
     (set_in("overrides", 0, "floor", 0), "overrides.0.floor", "RF-LISTING"),
+    (set_in("overrides", 1, "floor", 60), "overrides.1.floor", "below the severe band (75)"),
 ]
 
 # Against the bundled default: what an edit removed, and which way a number question runs.
@@ -158,6 +159,34 @@ def test_what_an_edit_removed_from_the_default_is_warned_at_its_path(
 def test_no_red_flags_at_all_names_the_defaults_that_are_gone() -> None:
     message = warned(set_in("overrides", []), bundled_default())["overrides"]
     assert "RF-LISTING" in message and "RF-HRD-TARGETING" in message
+
+
+def test_a_floor_below_the_worst_band_says_what_a_flagged_company_can_read() -> None:
+    """The bands say an active red flag is severe; at 60 a listed company can read high."""
+    message = warned(set_in("overrides", 0, "floor", 60), None)["overrides.0.floor"]
+    assert "RF-LISTING sets a floor of 60" in message
+    assert "can read high" in message
+    # At the band's own lower bound the promise holds.
+    assert warned(set_in("overrides", 0, "floor", 75), bundled_default()) == {}
+
+
+def test_a_renamed_red_flag_is_not_gone_but_a_narrowed_one_is() -> None:
+    def rename(data: dict[str, Any]) -> None:
+        data["overrides"][0]["id"] = "RF-SANCTIONS-OR-EXPORT-LISTING"
+
+    assert warned(rename, bundled_default()) == {}
+
+    def narrow(data: dict[str, Any]) -> None:
+        rename(data)
+        data["overrides"][0]["evidence_types"] = ["sanction"]
+
+    assert "RF-LISTING is gone" in warned(narrow, bundled_default())["overrides"]
+
+    def only_journalists(data: dict[str, Any]) -> None:
+        data["overrides"][1]["id"] = "RF-JOURNALISTS"
+        data["overrides"][1]["affected_groups"] = ["journalists"]
+
+    assert "RF-HRD-TARGETING is gone" in warned(only_journalists, bundled_default())["overrides"]
 
 
 def test_every_inverted_element_level_is_named_once() -> None:

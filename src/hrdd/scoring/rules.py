@@ -909,16 +909,29 @@ def _override_warnings(ruleset: RuleSet, reference: RuleSet | None) -> list[Rule
                 "score",
             )
         ]
-    warnings = [
-        RuleSetWarning(
-            f"overrides.{index}.floor",
-            f"red flag {override.id} sets a floor of 0, so it never raises a score",
-        )
-        for index, override in enumerate(ruleset.overrides)
-        if override.floor == 0
-    ]
+    worst = ruleset.bands[-1]
+    warnings = []
+    for index, override in enumerate(ruleset.overrides):
+        if override.floor == 0:
+            warnings.append(
+                RuleSetWarning(
+                    f"overrides.{index}.floor",
+                    f"red flag {override.id} sets a floor of 0, so it never raises a score",
+                )
+            )
+        elif override.floor < worst.lower:
+            # The bands promise that an active red flag is the worst band; a lower floor
+            # leaves a flagged company to read as its weighted evidence puts it.
+            warnings.append(
+                RuleSetWarning(
+                    f"overrides.{index}.floor",
+                    f"red flag {override.id} sets a floor of {override.floor:g}, below the "
+                    f"{worst.band.value} band ({worst.lower:g}): a company it fires on can "
+                    f"read {ruleset.band_for(override.floor).value}, and no longer gets "
+                    f"{worst.band.value} for the red flag alone",
+                )
+            )
     if reference is not None:
-        kept = {override.id for override in ruleset.overrides}
         warnings += [
             RuleSetWarning(
                 "overrides",
@@ -926,9 +939,27 @@ def _override_warnings(ruleset: RuleSet, reference: RuleSet | None) -> list[Rule
                 f"longer get a floor of {gone.floor:g}",
             )
             for gone in reference.overrides
-            if gone.id not in kept
+            if not any(_same_red_flag(gone, kept) for kept in ruleset.overrides)
         ]
     return warnings
+
+
+def _same_red_flag(
+    default: ListingOverride | HarmOverride, edited: ListingOverride | HarmOverride
+) -> bool:
+    """Whether ``edited`` is the default's red flag, under its id or renamed: of the same
+    kind, firing on at least everything the default's fires on (its floor is checked apart)."""
+    if edited.id == default.id:
+        return True
+    if edited.kind != default.kind or not set(default.evidence_types) <= set(edited.evidence_types):
+        return False
+    if isinstance(default, HarmOverride) and isinstance(edited, HarmOverride):
+        return (
+            set(default.source_classes) <= set(edited.source_classes)
+            and set(default.affected_groups) <= set(edited.affected_groups)
+            and edited.min_severity <= default.min_severity
+        )
+    return True
 
 
 def _what_it_floored(override: ListingOverride | HarmOverride) -> str:
