@@ -20,6 +20,7 @@ from hrdd.scoring.rules import (
 )
 
 Edit = Callable[[dict[str, Any]], None]
+STALE_REASON = "the reason is the bundled default's word for word"
 
 
 def raw() -> dict[str, Any]:
@@ -31,13 +32,21 @@ def bundled_default() -> RuleSet:
 
 
 def warned(
-    edit: Edit, reference: RuleSet | None, minimums: dict[str, float] | None = None
+    edit: Edit,
+    reference: RuleSet | None,
+    minimums: dict[str, float] | None = None,
+    *,
+    stale_reasons: bool = False,
 ) -> dict[str, str]:
+    """The warnings by path; those about a reason kept from the default (which every edit
+    below that leaves its reason alone also gets) only with ``stale_reasons``."""
     data = raw()
     edit(data)
     ruleset = parse_ruleset(data, "draft")  # legal: a warning is never a refusal
     return {
-        warning.path: warning.message for warning in ruleset_warnings(ruleset, reference, minimums)
+        warning.path: warning.message
+        for warning in ruleset_warnings(ruleset, reference, minimums)
+        if stale_reasons or not warning.message.startswith(STALE_REASON)
     }
 
 
@@ -187,6 +196,45 @@ def test_a_renamed_red_flag_is_not_gone_but_a_narrowed_one_is() -> None:
         data["overrides"][1]["affected_groups"] = ["journalists"]
 
     assert "RF-HRD-TARGETING is gone" in warned(only_journalists, bundled_default())["overrides"]
+
+
+def test_a_value_changed_under_the_defaults_reason_is_warned_at_the_reason() -> None:
+    """The methodology readers get prints the reasons: the default's reason over a value
+    no longer in force would mislead them."""
+    penalty = warned(
+        set_in("say_do", "contradiction_penalty", 20), bundled_default(), stale_reasons=True
+    )
+    assert set(penalty) == {"say_do.contradiction_penalty_why"}
+    assert "contradiction_penalty 10.0 -> 20.0" in penalty["say_do.contradiction_penalty_why"]
+
+    weight = warned(set_in("themes", "policy", "weight", 30), bundled_default(), stale_reasons=True)
+    assert set(weight) == {"themes.policy.why"}
+
+    # A red flag is paired by id, wherever it moved in the list.
+    def reordered_and_lowered(data: dict[str, Any]) -> None:
+        data["overrides"].reverse()
+        data["overrides"][1]["min_action"] = "engage"
+
+    moved = warned(reordered_and_lowered, bundled_default(), stale_reasons=True)
+    assert set(moved) == {"overrides.1.why"}
+    assert "min_action" in moved["overrides.1.why"]
+
+
+def test_a_reason_rewritten_with_its_value_or_prose_reworded_is_not_warned() -> None:
+    def penalty_with_its_reason(data: dict[str, Any]) -> None:
+        data["say_do"]["contradiction_penalty"] = 20
+        data["say_do"]["contradiction_penalty_why"] = "Twenty points: contradiction is grave."
+
+    assert warned(penalty_with_its_reason, bundled_default(), stale_reasons=True) == {}
+
+    # Rewording a description leaves its reason as true as it was; so does a new version.
+    reworded = both(
+        set_in("severity", 1, "scale", "Minor interference, no sign of targeting."),
+        set_in("overrides", 0, "lifted_when", "A delisting record for the same list."),
+        set_in("version", 99),
+    )
+    assert warned(reworded, bundled_default(), stale_reasons=True) == {}
+    assert warned(set_in("say_do", "contradiction_penalty", 20), None, stale_reasons=True) == {}
 
 
 def test_every_inverted_element_level_is_named_once() -> None:

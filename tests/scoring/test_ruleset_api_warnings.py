@@ -32,7 +32,14 @@ def inverted(content: dict[str, Any]) -> dict[str, Any]:
     return edited
 
 
-INVERTED_PATHS = {"elements.normal.no", "reliability.forensic_lab.factor", "overrides"}
+INVERTED_PATHS = {
+    "elements.normal.no",
+    "reliability.forensic_lab.factor",
+    "overrides",
+    # The two changed values are left under the default's reasons.
+    "elements.normal.why",
+    "reliability.forensic_lab.why",
+}
 
 
 def paths(body: dict[str, Any], key: str = "warnings") -> set[str]:

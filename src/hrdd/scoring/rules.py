@@ -705,6 +705,8 @@ def ruleset_warnings(
     warnings += _override_warnings(ruleset, reference)
     if reference is not None and reference.questionnaire.key == ruleset.questionnaire.key:
         warnings += _number_rule_warnings(ruleset, reference, minimums)
+    if reference is not None:
+        warnings += _stale_reason_warnings(ruleset, reference)
     if ruleset.policy_gap.max_risk == 0:
         warnings.append(
             RuleSetWarning(
@@ -723,6 +725,110 @@ def ruleset_warnings(
             )
         )
     return warnings
+
+
+# Sections whose reason is about the rule set as a whole, not a value beside it: a new version
+# number or questionnaire version leaves "why these rules" as true as it was.
+_REASONS_OF_THE_WHOLE = frozenset({"", "questionnaire"})
+
+
+def _stale_reason_warnings(ruleset: RuleSet, reference: RuleSet) -> list[RuleSetWarning]:
+    """Values changed under a reason kept word for word from the bundled default: the
+    methodology readers get would give the default's reason for a value no longer in force
+    ("each contradicted commitment takes 10 points off" over a penalty of 20)."""
+    warnings: list[RuleSetWarning] = []
+    for path, reason, governed, default_reason, default_governed in _reasons_side_by_side(
+        ruleset.model_dump(mode="json"), reference.model_dump(mode="json"), ""
+    ):
+        if reason == default_reason and governed != default_governed:
+            changed = ", ".join(
+                f"{key} {_shown(default_governed.get(key))} -> {_shown(value)}"
+                for key, value in governed.items()
+                if value != default_governed.get(key)
+            )
+            warnings.append(
+                RuleSetWarning(
+                    path,
+                    f"the reason is the bundled default's word for word, but what it explains "
+                    f"changed ({changed}): the methodology readers get would give the default's "
+                    "reason for values no longer in force",
+                )
+            )
+    return warnings
+
+
+def _shown(value: Any) -> str:
+    return "none" if value is None else json.dumps(value, ensure_ascii=False)
+
+
+def _reasons_side_by_side(
+    edited: Any, default: Any, path: str
+) -> Iterable[tuple[str, str, dict[str, Any], str, dict[str, Any]]]:
+    """Each reason of the edited rules that the default has at the same place, with the
+    values it explains on both sides: a mapping's ``why`` explains its own values, ``X_why``
+    explains ``X``. List entries are paired by ``id`` or ``band`` where they have one (a
+    red flag moved in the list is the same red flag), else by position."""
+    if isinstance(edited, list) and isinstance(default, list):
+        for index, (entry, counterpart) in enumerate(_paired(edited, default)):
+            yield from _reasons_side_by_side(entry, counterpart, f"{path}.{index}".lstrip("."))
+        return
+    if not isinstance(edited, dict) or not isinstance(default, dict):
+        return
+    for key, value in edited.items():
+        key = str(key)
+        if key in default and isinstance(value, dict | list):
+            yield from _reasons_side_by_side(value, default[key], f"{path}.{key}".lstrip("."))
+        if key.endswith("_why") and key[: -len("_why")] in edited and key in default:
+            explained = key[: -len("_why")]
+            yield (
+                f"{path}.{key}".lstrip("."),
+                value,
+                {explained: _values_only(edited[explained])},
+                default[key],
+                {explained: _values_only(default.get(explained))},
+            )
+    if "why" in edited and "why" in default and path not in _REASONS_OF_THE_WHOLE:
+        yield (
+            f"{path}.why".lstrip("."),
+            edited["why"],
+            _explained_by_why(edited),
+            default["why"],
+            _explained_by_why(default),
+        )
+
+
+def _paired(edited: list[Any], default: list[Any]) -> list[tuple[Any, Any]]:
+    for name in ("id", "band"):
+        if all(isinstance(entry, dict) and name in entry for entry in [*edited, *default]):
+            by_name = {entry[name]: entry for entry in default}
+            return [(entry, by_name[entry[name]]) for entry in edited if entry[name] in by_name]
+    return list(zip(edited, default, strict=False))
+
+
+def _explained_by_why(node: dict[str, Any]) -> dict[str, Any]:
+    """What a mapping's ``why`` explains: its values, less those with a reason of their own
+    (``X_why``, or a nested mapping with its ``why``)."""
+    return {
+        key: value
+        for key, value in _values_only(node).items()
+        if f"{key}_why" not in node and not (isinstance(node[key], dict) and "why" in node[key])
+    }
+
+
+def _values_only(value: Any) -> Any:
+    """Numbers, flags and codes, without prose: rewording a description (a severity's scale, a
+    red flag's lifted_when) leaves its reason as true as it was. A string with a space is
+    prose; codes (evidence types, bands, actions) have none."""
+    if isinstance(value, dict):
+        return {
+            str(key): _values_only(item)
+            for key, item in value.items()
+            if not (str(key) == "why" or str(key).endswith("_why"))
+            and not (isinstance(item, str) and " " in item)
+        }
+    if isinstance(value, list):
+        return [_values_only(item) for item in value if not (isinstance(item, str) and " " in item)]
+    return value
 
 
 def _order_warnings(
