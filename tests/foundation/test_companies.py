@@ -127,6 +127,60 @@ def test_suggestions_never_show_another_organisations_company(client, db, tenant
         assert uuid.UUID(theirs.json()["id"]) in CompanyNames(session).names
 
 
+def record_owner(client, headers, company_id, owner_name, **fields):
+    """A link whose owner the registry knows by name only (no company of its own)."""
+    body = {"owner_name": owner_name, "owner_kind": "private_equity"} | fields
+    response = client.post(f"/api/v1/companies/{company_id}/ownership", json=body, headers=headers)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def test_an_owner_known_only_by_name_is_found_with_what_it_owns(client, tenant_a, tenant_b):
+    """The user test searched for Francisco Partners, a sponsor the registry records only in
+    ownership links, and found nothing."""
+    dpi = create(client, tenant_a.analyst, name="Example Packet Ltd").json()["id"]
+    extraction = create(client, tenant_a.analyst, name="Example Extraction Ltd").json()["id"]
+    record_owner(
+        client,
+        tenant_a.analyst,
+        dpi,
+        "Example Partners",
+        start_date="2017-10-01",
+        end_date="2020-06-30",
+        percentage="100",
+    )
+    later = record_owner(
+        client, tenant_a.analyst, extraction, "Example Partners", start_date="2021-01-01"
+    )
+    sponsor = create(client, tenant_a.analyst, name="Linked Capital").json()["id"]
+    record_owner(client, tenant_a.analyst, dpi, "Linked Capital", owner_company_id=sponsor)
+
+    found = search(client, tenant_a.investor, q="partners")
+    assert found["items"] == []
+    owned = [(o["owner_name"], o["company_name"], o["end_date"]) for o in found["recorded_owners"]]
+    assert owned == [
+        ("Example Partners", "Example Packet Ltd", "2020-06-30"),
+        ("Example Partners", "Example Extraction Ltd", None),
+    ]
+    assert found["recorded_owners"][1]["id"] == later["id"]
+    assert found["suggestions"] == []  # an owner named is not a misspelt company
+
+    # From the start of a word, as names match; a misspelling gets the owners it resembles.
+    assert search(client, tenant_a.investor, q="artners")["recorded_owners"] == []
+    assert {
+        o["owner_name"]
+        for o in search(client, tenant_a.investor, q="Exampel Partners")["recorded_owners"]
+    } == {"Example Partners"}
+    # An owner with a company of its own is found as that company, not listed again.
+    linked = search(client, tenant_a.investor, q="Linked")
+    assert [i["id"] for i in linked["items"]] == [sponsor]
+    assert linked["recorded_owners"] == []
+    # Another organisation's links are never found.
+    assert search(client, tenant_b.investor, q="partners")["recorded_owners"] == []
+    # Listed for a search by q only.
+    assert search(client, tenant_a.investor)["recorded_owners"] == []
+
+
 def test_identifier_owned_by_another_company_is_refused(client, tenant_a):
     assert create(client, tenant_a.analyst, name="First", isins=[APPLE_ISIN]).status_code == 201
     second = create(client, tenant_a.analyst, name="Second", isins=[APPLE_ISIN])

@@ -23,6 +23,7 @@ _READ_ERRORS = problem_responses(401, 403, 404, 422)
 _WRITE_ERRORS = problem_responses(401, 403, 404, 409, 412, 413, 422, 428)
 # Writes that take no If-Match (creating, choosing): no 412 or 428.
 _NO_ETAG_WRITE_ERRORS = problem_responses(401, 403, 404, 409, 413, 422)
+MAX_RECORDED_OWNERS = 20
 
 
 @router.get("", summary="Search companies", response_model=CompanyList, responses=_READ_ERRORS)
@@ -39,13 +40,19 @@ def list_companies(
     """`q` finds a company by its name or an alias from the start of a word (any case), or by
     a whole ISIN, LEI or ticker. When it finds none, `suggestions` lists the companies whose
     names resemble it, as a holdings import would match them: a misspelt name is not a dead
-    end."""
+    end. An owner the registry knows only from an ownership link (a fund, a sponsor) is no
+    company, so it is listed apart, under `recorded_owners`, with what it owns or owned."""
     companies, next_cursor = service.search_companies(
         session, q, category.value if category else None, page
     )
     suggested = (
         service.suggest_companies(session, q, category.value if category else None, 5)
         if q and not companies and page.cursor is None
+        else []
+    )
+    owners = (
+        service.owners_named(session, q, resembling=not companies, limit=MAX_RECORDED_OWNERS)
+        if q and page.cursor is None
         else []
     )
     idents = service.identifiers_of(session, [c.id for c in companies + [s for s, _ in suggested]])
@@ -58,6 +65,7 @@ def list_companies(
             )
             for c, similarity in suggested
         ],
+        recorded_owners=[service.ownership_out(session, link) for link in owners],
     )
 
 

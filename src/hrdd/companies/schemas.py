@@ -173,3 +173,12 @@ class CompanyList(BaseModel):
         "companies whose names resemble it (a misspelling such as 'Intelexa'), best first, at "
         "most 5. Empty otherwise",
     )
+    recorded_owners: list[OwnershipOut] = Field(
+        default_factory=list,
+        description="On the first page of a search by q: the ownership links whose owner the "
+        "registry records by name only, with no company of its own (a fund or private-equity "
+        "sponsor such as Francisco Partners), named by q from the start of a word; when "
+        "neither a company nor such an owner is named so, the owners whose names resemble q. "
+        "Each link says what the owner owns or owned, since when, how much and who says so. "
+        "At most 20",
+    )

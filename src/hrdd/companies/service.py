@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hrdd.companies.models import Company, CompanyIdentifier, OwnershipLink
-from hrdd.companies.names import CompanyNames
+from hrdd.companies.names import CompanyNames, normalise_name, similar_names
 from hrdd.companies.schemas import (
     CompanyIn,
     CompanyOut,
@@ -278,6 +278,33 @@ def suggest_companies(
         if category is None or category in companies[company_id].categories
     ]
     return found[:limit]
+
+
+def owners_named(session: Session, q: str, *, resembling: bool, limit: int) -> list[OwnershipLink]:
+    """The ownership links whose owner the registry records by name only (no company of its
+    own: a fund or sponsor such as Francisco Partners) and ``q`` names from the start of a
+    word, as company names match; with ``resembling``, when none does, those whose owner name
+    resembles ``q`` as suggestions do. By owner name, then the stake's start."""
+    links = list(
+        session.scalars(
+            select(OwnershipLink)
+            .where(OwnershipLink.owner_company_id.is_(None))
+            .order_by(OwnershipLink.owner_name, OwnershipLink.start_date, OwnershipLink.id)
+        )
+    )
+    needle = q.strip().casefold()
+    found = [link for link in links if _starts_a_word(link.owner_name.casefold(), needle)]
+    if not found and resembling:
+        names = [normalise_name(link.owner_name) for link in links]
+        similarity = similar_names([normalise_name(q)], names, [len(n.split()) for n in names])[0]
+        found = [links[index] for index in sorted(similarity, key=lambda i: -similarity[i])]
+    return found[:limit]
+
+
+def _starts_a_word(text: str, needle: str) -> bool:
+    return bool(needle) and (
+        text.startswith(needle) or any(f"{before}{needle}" in text for before in _WORD_BREAKS)
+    )
 
 
 # What may come before a word in a name: a space (names and aliases are joined by " | "),
