@@ -17,6 +17,7 @@ from assessment_helpers import (
 )
 from fastapi.testclient import TestClient
 from openpyxl import Workbook, load_workbook
+from openpyxl.utils import get_column_letter
 
 from hrdd.questionnaires.schemas import Questionnaire
 
@@ -70,13 +71,14 @@ def saved_bytes(workbook: Any) -> bytes:
 
 
 def fill(workbook: Any, question_id: str, **cells: Any) -> int:
-    """Write cells (by header label) on the question's row; returns the row number."""
+    """Write cells (by header label) on the question's row, None clearing one; returns the
+    row number."""
     sheet = workbook["Answers"]
     header = [cell.value for cell in sheet[1]]
     for row in range(2, sheet.max_row + 1):
         if sheet.cell(row=row, column=1).value == question_id:
             for label, value in cells.items():
-                sheet.cell(row=row, column=header.index(label) + 1, value=value)
+                sheet.cell(row=row, column=header.index(label) + 1).value = value
             return row
     raise AssertionError(f"no row for {question_id}")
 
@@ -450,6 +452,7 @@ def test_an_xlsx_over_the_upload_limit_is_413(
 
 
 SOURCE_COLUMN = "Evidence source (company or independent)"
+REMOVE_COLUMN = "Remove answer"
 POLICY_EVIDENCE = {
     "Evidence URL": "https://vendor.example/policy",
     "Evidence title": "Policy page",
@@ -483,19 +486,31 @@ def test_an_unknown_xlsx_source_kind_names_its_row_and_column(
     assert read(client, tenant_a.investor, draft["id"]) == (before, etag)
 
 
+def as_older_format(workbook: Any, template_format: str, *dropped: str) -> Any:
+    """The workbook as a template of an earlier format was made: its format on the About
+    sheet, without the columns added since (at the end), and a column of the user's own notes
+    where the first of them now is, as an older template allowed."""
+    about = workbook["About"]
+    [format_row] = [row for row in about.iter_rows() if row[0].value == "format"]
+    format_row[1].value = template_format
+    sheet = workbook["Answers"]
+    header = [cell.value for cell in sheet[1]]
+    first = min(header.index(label) + 1 for label in dropped)
+    sheet.delete_cols(first, len(dropped))
+    sheet.cell(row=1, column=first, value="My notes")
+    return workbook
+
+
 def test_a_template_made_before_the_source_column_still_imports(
     client: TestClient, tenant_a: Any, bundled: Questionnaire, start_assessment: Start
 ) -> None:
     draft, etag = start_assessment()
-    workbook = template(client, tenant_a.investor, bundled.version)
-    about = workbook["About"]
-    [format_row] = [row for row in about.iter_rows() if row[0].value == "format"]
-    format_row[1].value = "hrdd-assessment-template/1"
-    sheet = workbook["Answers"]
-    header = [cell.value for cell in sheet[1]]
-    sheet.delete_cols(header.index(SOURCE_COLUMN) + 1)
-    # Its own notes where the new column now is, as an older template allowed.
-    sheet.cell(row=1, column=len(header), value="My notes")
+    workbook = as_older_format(
+        template(client, tenant_a.investor, bundled.version),
+        "hrdd-assessment-template/1",
+        SOURCE_COLUMN,
+        REMOVE_COLUMN,
+    )
     fill(workbook, "P1", Answer="full", **POLICY_EVIDENCE, **{"My notes": "independent"})
     response = import_xlsx(client, tenant_a.investor, draft["id"], saved_bytes(workbook), etag)
     assert response.status_code == 200, response.text
@@ -761,6 +776,7 @@ def test_an_assessments_template_shows_its_answers_and_imports_back_unchanged(
     )
     assert back.status_code == 200, back.text
     assert set(back.json()["imported"]) == set(ANSWERS)
+    assert back.json()["removed"] == []
     after = read(client, tenant_a.investor, draft["id"])[0]["answers"]
     assert {q: a["payload"] for q, a in after.items()} == {
         q: a["payload"] for q, a in before.items()
@@ -804,3 +820,224 @@ def test_an_assessments_template_is_refused_by_another_companys_assessment(
     fill(blank, "P3", Answer="PacketLogic DPI")
     fits = import_xlsx(client, tenant_a.investor, paragon["id"], saved_bytes(blank), paragon_etag)
     assert fits.status_code == 200, fits.text
+
+
+# --- removing answers through the template ---------------------------------------------------
+
+
+def answer_events(client: TestClient, headers: dict[str, str], assessment_id: str) -> list[Any]:
+    """The history's answer changes, without their time, ordered by question and action."""
+    response = client.get(url(assessment_id, "/history?limit=500"), headers=headers)
+    assert response.status_code == 200, response.text
+    return sorted(
+        (
+            (e["field"], e["action"], e["old_value"], e["new_value"])
+            for e in response.json()["items"]
+            if (e["field"] or "").startswith("answers.")
+        ),
+        key=lambda event: (event[0], event[1]),
+    )
+
+
+def answered(
+    client: TestClient, headers: dict[str, str], assessment_id: str
+) -> dict[str, tuple[Any, bool]]:
+    answers = read(client, headers, assessment_id)[0]["answers"]
+    return {q: (a["payload"], a["excluded"]) for q, a in answers.items()}
+
+
+def assessment_template(client: TestClient, headers: dict[str, str], assessment_id: str) -> Any:
+    response = client.get(url(assessment_id, "/template.xlsx"), headers=headers)
+    assert response.status_code == 200, response.text
+    return load_workbook(io.BytesIO(response.content))
+
+
+def test_the_template_offers_remove_in_a_drop_down_of_its_own(
+    client: TestClient, tenant_a: Any, bundled: Questionnaire, start_assessment: Start
+) -> None:
+    draft, _ = start_assessment()
+    workbook = assessment_template(client, tenant_a.investor, draft["id"])
+    sheet = workbook["Answers"]
+    header = [cell.value for cell in sheet[1]]
+    column = get_column_letter(header.index(REMOVE_COLUMN) + 1)
+    every_row = f"{column}2:{column}{len(bundled.questions) + 1}"
+    [validation] = [
+        validation
+        for validation in sheet.data_validations.dataValidation
+        if every_row in {str(cell_range) for cell_range in validation.sqref.ranges}
+    ]
+    assert (validation.type, validation.showErrorMessage) == ("list", True)
+    reference = validation.formula1.split("!")[1].replace("$", "")
+    assert [c.value for (c,) in workbook["Lists"][reference]] == ["remove"]
+    about = {row[0]: row[1] for row in workbook["About"].iter_rows(values_only=True)}
+    assert about["format"] == "hrdd-assessment-template/3"
+    assert "pick remove in its Remove answer column" in about["how to fill in"]
+
+
+def test_an_xlsx_row_marked_remove_deletes_its_answer_as_patch_null_does(
+    client: TestClient, tenant_a: Any, start_assessment: Start
+) -> None:
+    """An answer entered wrongly offline could not be removed through the template (a blank
+    cell must never delete by accident). A row marked remove now deletes it as PATCH with
+    null does: the same answers after, the same history, a new ETag. As in PATCH, the
+    questions EX5 gated (EU3a, EU3b) may not be answered once it is gone: their rows, which
+    the template shows filled, are refused until emptied; their answers are then kept,
+    hidden."""
+    offline, etag = start_assessment()
+    saved = patch_answers(client, tenant_a.investor, offline["id"], ANSWERS, etag)
+    assert saved.status_code == 200, saved.text
+    before = read(client, tenant_a.investor, offline["id"])
+    workbook = assessment_template(client, tenant_a.investor, offline["id"])
+    # The cells the template shows are emptied, as the marker asks; its case does not matter.
+    fill(workbook, "P3", Answer=None, Comment=None, **{REMOVE_COLUMN: "remove"})
+    fill(workbook, "EX5", Answer=None, **{REMOVE_COLUMN: " Remove "})
+    gated = {fill(workbook, "EU3a"), fill(workbook, "EU3b")}
+    refused = import_xlsx(
+        client, tenant_a.investor, offline["id"], saved_bytes(workbook), saved.headers["ETag"]
+    )
+    assert refused.status_code == 422, refused.text
+    assert error_paths(refused) == {f"rows.{row}.answer" for row in gated}
+    assert read(client, tenant_a.investor, offline["id"]) == before
+
+    fill(workbook, "EU3a", Answer=None)
+    fill(workbook, "EU3b", Answer=None)
+    response = import_xlsx(
+        client, tenant_a.investor, offline["id"], saved_bytes(workbook), saved.headers["ETag"]
+    )
+    assert response.status_code == 200, response.text
+    assert sorted(response.json()["removed"]) == ["EX5", "P3"]
+    assert response.headers["ETag"] != saved.headers["ETag"]
+    assert read(client, tenant_a.investor, offline["id"])[1] == response.headers["ETag"]
+
+    online, etag = start_assessment()
+    set_online = patch_answers(client, tenant_a.investor, online["id"], ANSWERS, etag)
+    deleted = patch_answers(
+        client,
+        tenant_a.investor,
+        online["id"],
+        {"P3": None, "EX5": None},
+        set_online.headers["ETag"],
+    )
+    assert deleted.status_code == 200, deleted.text
+
+    after = answered(client, tenant_a.investor, offline["id"])
+    assert "P3" not in after and "EX5" not in after
+    assert after["EU3a"] == (before[0]["answers"]["EU3a"]["payload"], True)
+    assert after["EU3b"] == (before[0]["answers"]["EU3b"]["payload"], True)
+    assert after == answered(client, tenant_a.investor, online["id"])
+    events = answer_events(client, tenant_a.investor, offline["id"])
+    assert [(field, new) for field, action, _, new in events if action == "answer_deleted"] == [
+        ("answers.EX5", None),
+        ("answers.P3", None),
+    ]
+    assert events == answer_events(client, tenant_a.investor, online["id"])
+
+
+def test_removing_an_answer_that_is_not_there_changes_nothing(
+    client: TestClient, tenant_a: Any, bundled: Questionnaire, start_assessment: Start
+) -> None:
+    """So importing the same workbook again is safe: what it removes is already gone."""
+    draft, etag = start_assessment()
+    saved = patch_answers(client, tenant_a.investor, draft["id"], {"P3": ANSWERS["P3"]}, etag)
+    assert saved.status_code == 200, saved.text
+    workbook = template(client, tenant_a.investor, bundled.version)
+    fill(workbook, "P3", **{REMOVE_COLUMN: "remove"})
+    fill(workbook, "G1", **{REMOVE_COLUMN: "remove"})  # never answered
+    content = saved_bytes(workbook)
+    first = import_xlsx(client, tenant_a.investor, draft["id"], content, saved.headers["ETag"])
+    assert first.status_code == 200, first.text
+    assert (first.json()["imported"], first.json()["removed"]) == ([], ["P3"])
+    events = answer_events(client, tenant_a.investor, draft["id"])
+    again = import_xlsx(client, tenant_a.investor, draft["id"], content, first.headers["ETag"])
+    assert again.status_code == 200, again.text
+    assert (again.json()["imported"], again.json()["removed"]) == ([], [])
+    assert answered(client, tenant_a.investor, draft["id"]) == {}
+    assert answer_events(client, tenant_a.investor, draft["id"]) == events
+
+
+def test_an_xlsx_row_that_both_answers_and_removes_is_refused_naming_it(
+    client: TestClient, tenant_a: Any, start_assessment: Start
+) -> None:
+    """Which one was meant is not guessed: the row is named and nothing is saved, not even
+    the rows that were right."""
+    draft, etag = start_assessment()
+    saved = patch_answers(client, tenant_a.investor, draft["id"], ANSWERS, etag)
+    assert saved.status_code == 200, saved.text
+    before = read(client, tenant_a.investor, draft["id"])
+    workbook = assessment_template(client, tenant_a.investor, draft["id"])
+    # Marked, but the answer and comment the template showed were left in place.
+    both = fill(workbook, "P3", **{REMOVE_COLUMN: "remove"})
+    fill(workbook, "P2", Answer=None, **{"Not-applicable reason": None, REMOVE_COLUMN: "remove"})
+    fill(workbook, "G1", Answer="no")
+    response = import_xlsx(
+        client, tenant_a.investor, draft["id"], saved_bytes(workbook), saved.headers["ETag"]
+    )
+    assert response.status_code == 422, response.text
+    problems = {e["path"]: e["message"] for e in response.json()["errors"]}
+    assert list(problems) == [f"rows.{both}.remove_answer"]
+    message = problems[f"rows.{both}.remove_answer"]
+    assert message.startswith(f"row {both}, question P3:")
+    assert "fills Answer, Comment" in message
+    assert read(client, tenant_a.investor, draft["id"]) == before
+
+
+def test_anything_but_the_removal_marker_is_refused_naming_its_row(
+    client: TestClient, tenant_a: Any, bundled: Questionnaire, start_assessment: Start
+) -> None:
+    draft, etag = start_assessment()
+    saved = patch_answers(
+        client, tenant_a.investor, draft["id"], {q: ANSWERS[q] for q in ("P2", "P3")}, etag
+    )
+    assert saved.status_code == 200, saved.text
+    before = read(client, tenant_a.investor, draft["id"])
+    workbook = template(client, tenant_a.investor, bundled.version)
+    rows = {
+        fill(workbook, "P3", **{REMOVE_COLUMN: "remvoe"}): "'remvoe'",
+        fill(workbook, "P2", **{REMOVE_COLUMN: "delete"}): "'delete'",
+        fill(workbook, "G1", **{REMOVE_COLUMN: 1}): "1",
+    }
+    response = import_xlsx(
+        client, tenant_a.investor, draft["id"], saved_bytes(workbook), saved.headers["ETag"]
+    )
+    assert response.status_code == 422, response.text
+    problems = {e["path"]: e["message"] for e in response.json()["errors"]}
+    assert set(problems) == {f"rows.{row}.remove_answer" for row in rows}
+    for row, shown in rows.items():
+        assert problems[f"rows.{row}.remove_answer"].startswith(f"row {row}, question ")
+        assert f"{shown} is not the removal marker" in problems[f"rows.{row}.remove_answer"]
+    assert read(client, tenant_a.investor, draft["id"]) == before
+
+
+def test_a_template_made_before_the_remove_column_still_imports(
+    client: TestClient, tenant_a: Any, bundled: Questionnaire, start_assessment: Start
+) -> None:
+    """Templates handed out before the column (format 2) are read without it: a note where
+    it now is removes nothing. A current template whose column header was changed is
+    refused, so a marker is never silently ignored."""
+    draft, etag = start_assessment()
+    saved = patch_answers(client, tenant_a.investor, draft["id"], {"P3": ANSWERS["P3"]}, etag)
+    assert saved.status_code == 200, saved.text
+    kept = saved.json()["answers"]["P3"]["payload"]
+    workbook = as_older_format(
+        template(client, tenant_a.investor, bundled.version),
+        "hrdd-assessment-template/2",
+        REMOVE_COLUMN,
+    )
+    fill(workbook, "P3", **{"My notes": "remove"})
+    fill(workbook, "P1", Answer="full", **POLICY_EVIDENCE, **{SOURCE_COLUMN: "company"})
+    response = import_xlsx(
+        client, tenant_a.investor, draft["id"], saved_bytes(workbook), saved.headers["ETag"]
+    )
+    assert response.status_code == 200, response.text
+    assert (response.json()["imported"], response.json()["removed"]) == (["P1"], [])
+    answers = read(client, tenant_a.investor, draft["id"])[0]["answers"]
+    assert answers["P3"]["payload"] == kept
+    assert answers["P1"]["payload"]["evidence"][0]["source"] == "company"
+
+    [format_row] = [row for row in workbook["About"].iter_rows() if row[0].value == "format"]
+    format_row[1].value = "hrdd-assessment-template/3"
+    refused = import_xlsx(
+        client, tenant_a.investor, draft["id"], saved_bytes(workbook), response.headers["ETag"]
+    )
+    assert refused.status_code == 422, refused.text
+    assert "header row" in refused.text

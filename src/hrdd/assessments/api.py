@@ -7,7 +7,7 @@ investors editing one assessment never silently overwrite each other. Review and
 """
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Request, Response, UploadFile, status
 from fastapi.responses import FileResponse, JSONResponse
@@ -367,11 +367,20 @@ def download_template(assessment_id: uuid.UUID, session: DbSession, _: Investor)
     "/api/v1/assessments/{id}/template.xlsx), or the blank template of its questionnaire "
     "version (GET /api/v1/questionnaires/{key}/versions/{version}/template.xlsx), with answers "
     "filled in. A template made for an assessment of another company is a 422 at `file`. "
-    "Rows with an empty answer are skipped. A row sets its answer and keeps what the "
-    "answer already holds: its evidence sources (the row's source is added unless already "
-    "cited) and its comment unless the row gives one; remove those through the API. A "
-    "workbook that is not that template is a 422 at `file`; problems in rows are reported as "
-    "`rows.<row number>.<column>`, and then nothing is saved." + _IF_MATCH_REQUIRED,
+    "Rows with an empty answer are skipped: clearing a row deletes nothing. A row sets its "
+    "answer and keeps what the answer already holds: its evidence sources (the row's source "
+    "is added unless already cited) and its comment unless the row gives one; remove those "
+    "through the API. A row whose `Remove answer` column says `remove` (its drop-down's only "
+    "value) deletes the question's answer as PATCH .../answers with null does (recorded in "
+    "the history; a question the removal hides keeps its answer, and a row answering it is "
+    "refused as a hidden question); its other "
+    "answer cells must be empty (otherwise a 422 at `rows.<row number>.remove_answer`), any "
+    "other value there is refused the same way, and an answer that is not there is left "
+    "alone, so importing the same workbook again changes nothing. `removed` lists the "
+    "answers deleted. Templates made before that column (format 2) or before the evidence "
+    "source column (format 1) are still read. A workbook that is not that template is a 422 "
+    "at `file`; problems in rows are reported as `rows.<row number>.<column>`, and then "
+    "nothing is saved." + _IF_MATCH_REQUIRED,
 )
 def import_xlsx(
     assessment_id: uuid.UUID,
@@ -394,17 +403,27 @@ def import_xlsx(
             message=f"row {row}, question {error.question_id}: {error.message}",
         )
 
+    # None deletes, as in PATCH: the same call keeps the rules and the history the same.
+    changes: dict[str, dict[str, Any] | None] = {
+        **service.kept_on_import(session, assessment, filled.answers),
+        **dict.fromkeys(filled.removed),
+    }
     written = service.write_answers(
         session,
         principal,
         assessment,
-        service.kept_on_import(session, assessment, filled.answers),
+        changes,
         if_match,
         locate=locate,
         earlier_problems=filled.problems,
-    ).written
+    )
     _with_etag(response, assessment)
-    return ImportResult(assessment_id=assessment.id, imported=written, version=assessment.version)
+    return ImportResult(
+        assessment_id=assessment.id,
+        imported=written.written,
+        removed=written.deleted,
+        version=assessment.version,
+    )
 
 
 @router.post(

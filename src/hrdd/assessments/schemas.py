@@ -199,4 +199,9 @@ class FileOut(BaseModel):
 class ImportResult(BaseModel):
     assessment_id: uuid.UUID
     imported: list[str] = Field(description="Question ids whose answers were set")
+    removed: list[str] = Field(
+        default_factory=list,
+        description="Question ids whose answers were deleted (XLSX rows marked `remove`); an "
+        "answer that was not there is not listed",
+    )
     version: int

@@ -601,6 +601,8 @@ def _same_source(one: Mapping[str, Any], other: Mapping[str, Any]) -> bool:
 @dataclass
 class AnswersWritten:
     written: list[str]
+    # The question ids whose stored answers were deleted (a deletion of none is not listed).
+    deleted: list[str]
     # The answers after the write, for the response (``to_out``) without reading them again.
     state: AnswersState
 
@@ -633,6 +635,7 @@ def write_answers(
         raise _answers_invalid(problems)
     now = utcnow()
     written: list[str] = []
+    deleted: list[str] = []
     events: list[dict[str, Any]] = []
     for question_id in changes:
         row = rows.get(question_id)
@@ -642,6 +645,7 @@ def write_answers(
             if row is not None:
                 session.delete(row)
                 del rows[question_id]
+                deleted.append(question_id)
                 events.append(
                     _answer_event(actor, assessment, question_id, old, None, "answer_deleted")
                 )
@@ -670,7 +674,7 @@ def write_answers(
     audit.write(session, events)
     session.flush()
     state.payloads = updated
-    return AnswersWritten(written, state)
+    return AnswersWritten(written, deleted, state)
 
 
 def delete_answer(

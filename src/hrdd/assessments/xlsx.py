@@ -1,10 +1,11 @@
 """The XLSX template of a questionnaire for offline completion, and reading a filled one.
 
 The template has an `Answers` sheet with one row per question (id, section, text, guidance,
-answer type and whether it is scored, allowed values, conditions) and the columns to fill in;
-an `About` sheet naming the questionnaire key and version and the template format (and, for
-a template made for one assessment, its company, whose answers the Answers sheet shows); and a
-hidden `Lists` sheet that feeds the drop-down lists of disclosure and single-choice answers.
+answer type and whether it is scored, allowed values, conditions) and the columns to fill in
+(an answer, or the marker that removes one); an `About` sheet naming the questionnaire key and
+version and the template format (and, for a template made for one assessment, its company,
+whose answers the Answers sheet shows); and a hidden `Lists` sheet that feeds the drop-down
+lists of disclosure and single-choice answers, evidence sources and the removal marker.
 
 Reading checks that the workbook is this template (format marker, questionnaire, header row)
 before looking at any row, and reports row-level problems with the row number and column.
@@ -53,7 +54,7 @@ from hrdd.workbooks import (
     check_parts,
 )
 
-TEMPLATE_FORMAT = "hrdd-assessment-template/2"
+TEMPLATE_FORMAT = "hrdd-assessment-template/3"
 # The OpenAPI description of a route's 200 answer that downloads a template.
 TEMPLATE_DOWNLOAD = {"content": {XLSX_MEDIA_TYPE: {}}, "description": "The template workbook"}
 ANSWERS_SHEET = "Answers"
@@ -61,6 +62,9 @@ ABOUT_SHEET = "About"
 LISTS_SHEET = "Lists"
 # Typed in the Answer cell of a multiple-choice question that may have no option ticked.
 NONE_SELECTED = "none"
+# The only value of the Remove answer column: a blank cell must never delete, so deleting
+# takes a word picked on purpose (the drop-down offers it).
+REMOVE_MARKER = "remove"
 HEADER_ROW = 1
 FIRST_ROW = 2
 # Room for notes a person may add below the questions; anything longer is not this template.
@@ -87,17 +91,24 @@ COLUMNS: list[tuple[str, str]] = [
     ("evidence_publisher", "Evidence publisher"),
     ("evidence_date", "Evidence date (YYYY-MM-DD)"),
     ("evidence_excerpt", "Evidence excerpt"),
-    # Added after the first templates went out: a workbook without it still imports.
+    # Added after the first templates went out, each at the end: a workbook of an earlier
+    # format is read without the columns it lacks.
     ("evidence_source", "Evidence source (company or independent)"),
+    ("remove_answer", "Remove answer"),
 ]
 COLUMN_KEYS = [key for key, _ in COLUMNS]
 # How many columns each template format has. Format 1 was made before the evidence-source
-# column (the last one): it is read without it, and whatever the user put there is not read.
+# column, format 2 before the remove-answer column: each is read without the columns it lacks,
+# and whatever the user put where they now are is not read.
 _COLUMNS_OF_FORMAT = {
-    "hrdd-assessment-template/1": len(COLUMNS) - 1,
+    "hrdd-assessment-template/1": COLUMN_KEYS.index("evidence_source"),
+    "hrdd-assessment-template/2": COLUMN_KEYS.index("remove_answer"),
     TEMPLATE_FORMAT: len(COLUMNS),
 }
 INPUT_COLUMNS = COLUMN_KEYS[COLUMN_KEYS.index("answer") :]
+# The cells that make up an answer; a row marked for removal must leave them all empty.
+ANSWER_COLUMNS = [key for key in INPUT_COLUMNS if key != "remove_answer"]
+_LABELS = dict(COLUMNS)
 EVIDENCE_COLUMNS = {
     "evidence_url": "url",
     "evidence_title": "title",
@@ -260,7 +271,9 @@ def write_template(
         for key in INPUT_COLUMNS:
             answers[f"{column_letter(key)}{row}"].fill = _INPUT_FILL
         _add_validation(answers, lists, question, row)
-    _add_source_validation(answers, lists, FIRST_ROW, FIRST_ROW + len(questionnaire.questions) - 1)
+    last_row = FIRST_ROW + len(questionnaire.questions) - 1
+    _add_source_validation(answers, lists, FIRST_ROW, last_row)
+    _add_remove_validation(answers, lists, FIRST_ROW, last_row)
     for index, key in enumerate(COLUMN_KEYS, start=1):
         answers.column_dimensions[get_column_letter(index)].width = _WIDTHS.get(key, 18)
     answers.freeze_panes = f"B{FIRST_ROW}"
@@ -324,7 +337,12 @@ def _write_about(
             "this sheet: the import checks them. One evidence source per row; add more through "
             "the API. A row keeps the sources and the comment its answer already has (its "
             "source is added; an empty comment keeps the old one), and clearing a row deletes "
-            "nothing: delete an answer, a source or a comment through the API. Evidence "
+            f"nothing. To delete a question's answer, pick {REMOVE_MARKER} in its Remove "
+            "answer column and empty the row's other yellow cells (a row that both answers "
+            "and removes is refused); removing an answer that is not there changes nothing. "
+            "A question a removal hides cannot be answered: empty its row too (its answer is "
+            "kept but does not count) or remove it as well. Delete a "
+            "source or a comment through the API. Evidence "
             "source: company for the company's own pages, reports or replies, independent "
             "for anyone else's; left empty, a source the company published (its name as "
             "publisher) or a page on its website counts as the company's.",
@@ -377,6 +395,20 @@ def _add_source_validation(sheet: Worksheet, lists: _ListSheet, first: int, last
     )
     sheet.add_data_validation(validation)
     column = column_letter("evidence_source")
+    validation.add(f"{column}{first}:{column}{last}")
+
+
+def _add_remove_validation(sheet: Worksheet, lists: _ListSheet, first: int, last: int) -> None:
+    validation = DataValidation(
+        type="list",
+        formula1=lists.add([REMOVE_MARKER]),
+        allow_blank=True,
+        showErrorMessage=True,
+        errorTitle="Not the removal marker",
+        error=f"Pick {REMOVE_MARKER} to delete this question's answer, or leave the cell empty.",
+    )
+    sheet.add_data_validation(validation)
+    column = column_letter("remove_answer")
     validation.add(f"{column}{first}:{column}{last}")
 
 
@@ -433,10 +465,13 @@ def template_bytes(
 
 @dataclass
 class FilledTemplate:
-    """Answers read from a workbook: raw payloads by question id, the row each came from, and
-    problems found while reading cells (answers are validated against questions later)."""
+    """Answers read from a workbook: raw payloads by question id, the questions whose answers
+    are to be removed, the row each came from, and problems found while reading cells
+    (answers are validated against questions later)."""
 
     answers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Question ids whose rows are marked for removal (their answers are to be deleted).
+    removed: list[str] = field(default_factory=list)
     rows: dict[str, int] = field(default_factory=dict)
     problems: list[ProblemDetail] = field(default_factory=list)
     # Set when the template was made for one assessment (GET /assessments/{id}/template.xlsx).
@@ -623,6 +658,9 @@ def _read_row(
         )
         return
     filled.rows[question_id] = number
+    if cells["remove_answer"] is not None:
+        _read_removal(filled, question_id, number, cells)
+        return
     if cells["answer"] is None:
         filled.problem(
             number,
@@ -636,6 +674,34 @@ def _read_row(
     payload = _payload(filled, question, number, cells)
     if payload is not None:
         filled.answers[question_id] = payload
+
+
+def _read_removal(
+    filled: FilledTemplate, question_id: str, number: int, cells: dict[str, Any]
+) -> None:
+    marker = cells["remove_answer"]
+    if str(marker).strip().casefold() != REMOVE_MARKER:
+        filled.problem(
+            number,
+            "remove_answer",
+            question_id,
+            f"{marker!r} is not the removal marker: pick {REMOVE_MARKER} to delete the answer, "
+            "or leave the cell empty",
+        )
+        return
+    # Which one was meant is not ours to guess: deleting an answer the row also gives, or
+    # keeping one the row says to remove, would each surprise someone.
+    given = [_LABELS[key] for key in ANSWER_COLUMNS if cells[key] is not None]
+    if given:
+        filled.problem(
+            number,
+            "remove_answer",
+            question_id,
+            f"the row is marked {REMOVE_MARKER} but also fills {', '.join(given)}: empty those "
+            "cells to delete the answer, or the Remove answer cell to keep it",
+        )
+        return
+    filled.removed.append(question_id)
 
 
 def _payload(
