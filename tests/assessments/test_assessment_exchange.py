@@ -783,6 +783,35 @@ def test_an_assessments_template_shows_its_answers_and_imports_back_unchanged(
     }
 
 
+def test_an_assessments_template_with_hidden_answers_imports_back_unchanged(
+    client: TestClient, tenant_a: Any, start_assessment: Start
+) -> None:
+    """EX5 answered "no" after EU3a and EU3b were: the template shows their kept answers, and
+    imported as it came it was refused for answering hidden questions."""
+    draft, etag = start_assessment()
+    saved = patch_answers(client, tenant_a.investor, draft["id"], ANSWERS, etag)
+    assert saved.status_code == 200, saved.text
+    hidden = patch_answers(
+        client,
+        tenant_a.investor,
+        draft["id"],
+        {"EX5": {"type": "single_choice", "value": "no"}},
+        saved.headers["ETag"],
+    )
+    assert hidden.status_code == 200, hidden.text
+    before = answered(client, tenant_a.investor, draft["id"])
+    assert before["EU3a"][1] and before["EU3b"][1]  # kept, hidden
+    workbook = assessment_template(client, tenant_a.investor, draft["id"])
+    back = import_xlsx(
+        client, tenant_a.investor, draft["id"], saved_bytes(workbook), hidden.headers["ETag"]
+    )
+    assert back.status_code == 200, back.text
+    assert answered(client, tenant_a.investor, draft["id"]) == before
+    history = answer_events(client, tenant_a.investor, draft["id"])
+    # Only its first setting: the import recorded nothing for it.
+    assert [(e[0], e[2]) for e in history if e[0] == "answers.EU3a"] == [("answers.EU3a", None)]
+
+
 def test_an_assessments_template_is_refused_by_another_companys_assessment(
     client: TestClient, tenant_a: Any, bundled: Questionnaire, start_assessment: Start
 ) -> None:
@@ -880,9 +909,9 @@ def test_an_xlsx_row_marked_remove_deletes_its_answer_as_patch_null_does(
     """An answer entered wrongly offline could not be removed through the template (a blank
     cell must never delete by accident). A row marked remove now deletes it as PATCH with
     null does: the same answers after, the same history, a new ETag. As in PATCH, the
-    questions EX5 gated (EU3a, EU3b) may not be answered once it is gone: their rows, which
-    the template shows filled, are refused until emptied; their answers are then kept,
-    hidden."""
+    questions EX5 gated (EU3a, EU3b) keep their answers, hidden: their rows, which the
+    template shows as they are, change nothing; changing one is refused as a hidden
+    question."""
     offline, etag = start_assessment()
     saved = patch_answers(client, tenant_a.investor, offline["id"], ANSWERS, etag)
     assert saved.status_code == 200, saved.text
@@ -891,16 +920,15 @@ def test_an_xlsx_row_marked_remove_deletes_its_answer_as_patch_null_does(
     # The cells the template shows are emptied, as the marker asks; its case does not matter.
     fill(workbook, "P3", Answer=None, Comment=None, **{REMOVE_COLUMN: "remove"})
     fill(workbook, "EX5", Answer=None, **{REMOVE_COLUMN: " Remove "})
-    gated = {fill(workbook, "EU3a"), fill(workbook, "EU3b")}
+    changed = fill(workbook, "EU3b", Answer="2017-01-01")
     refused = import_xlsx(
         client, tenant_a.investor, offline["id"], saved_bytes(workbook), saved.headers["ETag"]
     )
     assert refused.status_code == 422, refused.text
-    assert error_paths(refused) == {f"rows.{row}.answer" for row in gated}
+    assert error_paths(refused) == {f"rows.{changed}.answer"}
     assert read(client, tenant_a.investor, offline["id"]) == before
 
-    fill(workbook, "EU3a", Answer=None)
-    fill(workbook, "EU3b", Answer=None)
+    fill(workbook, "EU3b", Answer=ANSWERS["EU3b"]["value"])
     response = import_xlsx(
         client, tenant_a.investor, offline["id"], saved_bytes(workbook), saved.headers["ETag"]
     )

@@ -145,6 +145,17 @@ def test_writing_to_a_hidden_question_is_refused(chain: Questionnaire) -> None:
     assert [(e.question_id, e.code) for e in errors] == [("COUNT", AnswerErrorCode.hidden_question)]
 
 
+def test_a_hidden_answer_sent_back_unchanged_is_no_write(chain: Questionnaire) -> None:
+    """A client writing back every answer it read (an assessment's template imported as it
+    came, a PATCH of the whole map) was refused for answers a later change had hidden."""
+    current = answers(GATE=choice("no"), COUNT=number(3))
+    updated, errors = apply_answer_changes(chain, current, {"COUNT": number(3)})
+    assert (updated, errors) == (current, [])
+    # Changing it is still refused.
+    _, errors = apply_answer_changes(chain, current, {"COUNT": number(4)})
+    assert [(e.question_id, e.code) for e in errors] == [("COUNT", AnswerErrorCode.hidden_question)]
+
+
 def test_a_batch_reports_hidden_and_invalid_items_together(chain: Questionnaire) -> None:
     current = answers(GATE=choice("no"))
     updated, errors = apply_answer_changes(

@@ -732,14 +732,15 @@ def apply_answer_changes(
     `changes` maps question id to raw payload data (e.g. decoded JSON) or None to delete the
     answer. Each item is parsed and validated against its question; then every question
     written to must be visible given the answers after the whole batch (a batch may answer a
-    gating question and the questions it reveals together). Deleting is always allowed.
+    gating question and the questions it reveals together). Deleting is always allowed, and
+    so is sending a hidden question's stored answer again unchanged.
 
     Returns (new answers, []) on success, or (a copy of `current` unchanged, every problem).
     Answers to questions the batch hid are kept, as `progress` reports.
     """
     errors: list[AnswerError] = []
     updated: dict[str, AnswerPayload] = dict(current)
-    written: list[str] = []
+    changed: list[str] = []
     for question_id, data in changes.items():
         if not questionnaire.has_question(question_id):
             errors.append(
@@ -759,7 +760,11 @@ def apply_answer_changes(
         errors.extend(problems)
         if payload is not None and not problems:
             updated[question_id] = payload
-            written.append(question_id)
+            # The stored answer sent back as it is changes nothing, hidden or not: a client
+            # that writes back all it read (an assessment's template imported unchanged, a
+            # PATCH of every answer) must not be refused for answers it did not touch.
+            if payload != current.get(question_id):
+                changed.append(question_id)
     # Judged on the valid part of the batch, so every bad item is reported in one go.
     visible = visible_questions(questionnaire, updated)
     errors.extend(
@@ -769,7 +774,7 @@ def apply_answer_changes(
             code=AnswerErrorCode.hidden_question,
             message="this question is hidden by the answers it depends on; answer those first",
         )
-        for question_id in written
+        for question_id in changed
         if question_id not in visible
     )
     if errors:
