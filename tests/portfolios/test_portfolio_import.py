@@ -509,6 +509,28 @@ def test_a_title_line_with_delimiters_does_not_decide_the_delimiter():
     assert read.ignored_columns == []
 
 
+def test_a_key_value_title_line_naming_a_column_is_not_the_header():
+    """Custodian exports open with lines such as "Name,Pension Fund A": it names the name
+    column, yet a table's header names more of the columns read, so that one is taken."""
+    statement = (
+        "Name,Pension Fund A\n"
+        "Date,2026-09-30\n"
+        "\n"
+        "Name,ISIN,Market Value\n"
+        f"Nestle S.A.,{NESTLE_ISIN},100\n"
+        "Acme Robotics,,50\n"
+    )
+    read = parse_holdings(statement.encode(), "EUR", 10)
+    assert (read.header_line, read.preamble_rows) == (4, 2)
+    assert [(r.line, r.name, r.isin) for r in read.rows] == [
+        (5, "Nestle S.A.", NESTLE_ISIN),
+        (6, "Acme Robotics", None),
+    ]
+    # A header naming one column only is still found when nothing names more.
+    read = parse_holdings(b"Statement for Fund A\nISIN\n" + NESTLE_ISIN.encode() + b"\n", "EUR", 10)
+    assert [(r.line, r.isin) for r in read.rows] == [(3, NESTLE_ISIN)]
+
+
 def test_the_openapi_documents_what_of_the_file_was_read(client):
     schemas = client.get("/openapi.json").json()["components"]["schemas"]
     result = schemas["hrdd__portfolios__schemas__ImportResult"]

@@ -10,9 +10,10 @@ without a byte-order mark; the delimiter is a comma, or a semicolon or tab when 
 row uses one (whatever a title line above it holds).
 
 The header is the first of the file's first ``HEADER_SEARCH_ROWS`` rows that names a column
+identifying a holding and another column read, else the first that names a column
 identifying a holding: custodian exports open with a title block ("Holdings as of 30 Sep
-2026", "Account: 12345", an empty line), which is left out, neither holdings nor problems.
-Lines keep their numbers in the file.
+2026", "Account: 12345", "Name,Pension Fund A", an empty line), which is left out, neither
+holdings nor problems. Lines keep their numbers in the file.
 
 Rows giving the same ISIN (or, with no ISIN, the same LEI) are one security, as when a
 custodian file lists it once per account: they become one holding at the first row's line,
@@ -28,6 +29,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -128,14 +130,15 @@ class Record:
 
 @dataclass(frozen=True)
 class HeaderSearch:
-    """The rows looked at for the header: the first of the first ``HEADER_SEARCH_ROWS`` that
-    names a holding column, with the rows above it that are not blank (all those looked at
-    when none names one)."""
+    """The rows looked at for the header: the header ``search_header`` chose, with the rows
+    above it that are not blank (all those looked at when none names a holding column)."""
 
     header: Record | None
     preamble: list[Record]
     # The last row looked at: HEADER_SEARCH_ROWS, or the file's last row when it ends before.
     last_line: int
+    # Rows read past the header while looking for a better one: the first rows after it.
+    after: list[Record] = field(default_factory=list)
 
     @property
     def widest(self) -> Record | None:
@@ -259,20 +262,41 @@ def _header_columns(header: Record, locate: Locate) -> tuple[dict[str, int], lis
 
 
 def search_header(records: Iterator[Record]) -> HeaderSearch:
-    """Read ``records`` up to the header (or one row past the rows looked at); the records
-    after it are left to be read."""
-    preamble: list[Record] = []
+    """Read ``records`` through the rows looked at for the header: the first that names a
+    holding column and another column read, else the first that names a holding column. A
+    title line such as "Name,Pension Fund A" names one column; a table's header names more.
+    The records read past the header are in ``after``, the rest are left to be read."""
+    looked_at: list[Record] = []
     last_line = 0
     for record in records:
+        looked_at.append(record)
         if record.line > HEADER_SEARCH_ROWS:
             last_line = HEADER_SEARCH_ROWS
             break
         last_line = record.line
-        if names_a_holding_column(record.header_cells):
-            return HeaderSearch(record, preamble, last_line)
-        if record.filled:
-            preamble.append(record)
-    return HeaderSearch(None, preamble, last_line)
+        if _columns_named(record) >= 2 and names_a_holding_column(record.header_cells):
+            break
+    candidates = [
+        record
+        for record in looked_at
+        if record.line <= HEADER_SEARCH_ROWS and names_a_holding_column(record.header_cells)
+    ]
+    header = next(
+        (record for record in candidates if _columns_named(record) >= 2),
+        candidates[0] if candidates else None,
+    )
+    if header is None:
+        preamble = [r for r in looked_at if r.line <= HEADER_SEARCH_ROWS and r.filled]
+        return HeaderSearch(None, preamble, last_line)
+    position = looked_at.index(header)
+    preamble = [record for record in looked_at[:position] if record.filled]
+    return HeaderSearch(header, preamble, last_line, after=looked_at[position + 1 :])
+
+
+def _columns_named(record: Record) -> int:
+    """How many of the columns read a row names, were it the header."""
+    named = {_HEADER_KEYS.get(_column_key(cell), (None, 0))[0] for cell in record.header_cells}
+    return len(named - {None})
 
 
 def _no_header(search: HeaderSearch, locate: Locate) -> Invalid:
@@ -537,7 +561,7 @@ def parse_records(
     )
     width = len(header.cells)
     unnamed = 0
-    for record in records:
+    for record in itertools.chain(search.after, records):
         line, raw = record.line, record.cells
         _refuse_nul(line, raw, columns, locate)
         if not any(cell.strip() for cell in raw) and not any(
