@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 from portfolio_helpers import (
     API,
@@ -15,7 +17,7 @@ from portfolio_helpers import (
     upload,
 )
 
-from hrdd.errors import PayloadTooLarge
+from hrdd.errors import Invalid, PayloadTooLarge
 from hrdd.portfolios.csv_import import parse_holdings
 
 NESTLE_ISIN = "CH0038863350"
@@ -148,6 +150,7 @@ def test_header_must_name_a_holding_column(client, tenant_a, portfolio):
     assert response.status_code == 422
     assert error_paths(response) == {"file.line.1"}
     assert "name, isin, lei, ticker" in response.json()["errors"][0]["message"]
+    assert "none of rows 1 to 2 names" in response.json()["errors"][0]["message"]
 
 
 def test_unknown_columns_are_ignored_and_reported_and_quoted_names_kept_whole(
@@ -419,3 +422,121 @@ def test_a_custodians_total_rows_are_left_out_and_reported(client, tenant_a, por
     assert "'Subtotal:'" in result["totals"][0]["message"]
     names = [h["name"] for h in holdings(client, tenant_a.investor, portfolio)]
     assert names == ["Apple Inc.", "Acme Robotics", "Total"]
+
+
+def test_a_title_block_above_the_header_is_left_out_and_lines_keep_their_numbers(
+    client, tenant_a, portfolio
+):
+    """Custodian exports open with a title block: it is neither holdings nor problems, and a
+    problem names the line as the file numbers it."""
+    first = upload(client, tenant_a.investor, portfolio, "name\nAcme Robotics\n")
+    assert first.status_code == 200, first.text
+    csv = (
+        "Holdings as of 30 Sep 2026\n"
+        "Account: 12345\n"
+        "\n"
+        "Name,ISIN,Market Value\n"
+        f"Apple Inc.,{SPARE_ISINS[0]},600\n"
+        "Broken,US0378331006,20\n"
+        "Zeta Foods,,400\n"
+    )
+    response = upload(client, tenant_a.investor, portfolio, csv)
+    assert response.status_code == 422
+    assert error_paths(response) == {"file.line.6.isin"}
+    assert "first at line 6" in response.json()["detail"]
+    assert [h["name"] for h in holdings(client, tenant_a.investor, portfolio)] == ["Acme Robotics"]
+
+    kept = upload(client, tenant_a.investor, portfolio, csv, keep_good_rows=True)
+    assert kept.status_code == 200, kept.text
+    assert [p["path"] for p in kept.json()["rejected"]] == ["file.line.6.isin"]
+    assert kept.json()["source"] == {
+        "format": "csv",
+        "sheet": None,
+        "header_row": 4,
+        "preamble_rows": 2,
+    }
+    items = holdings(client, tenant_a.investor, portfolio)
+    assert [(h["line"], h["name"]) for h in items] == [(5, "Apple Inc."), (7, "Zeta Foods")]
+
+    # The note on rows naming no holding is at the header's line, not line 1.
+    unnamed = upload(client, tenant_a.investor, portfolio, "Fund A\nSec Nm,ISIN\nAcme,\n")
+    assert unnamed.status_code == 422
+    assert [e["path"] for e in unnamed.json()["errors"]] == ["file.line.2", "file.line.3"]
+    assert "'Sec Nm'" in unnamed.json()["errors"][0]["message"]
+
+
+def test_the_header_is_looked_for_in_the_first_20_rows():
+    def header_at(row: int) -> bytes:
+        title = "".join(f"Statement line {n}\n" for n in range(1, row))
+        return f"{title}name,isin\nAcme Robotics,\n".encode()
+
+    read = parse_holdings(header_at(20), "EUR", 10)
+    assert (read.header_line, read.preamble_rows) == (20, 19)
+    assert [(r.line, r.name) for r in read.rows] == [(21, "Acme Robotics")]
+
+    with pytest.raises(Invalid) as refused:
+        parse_holdings(header_at(21), "EUR", 10)
+    [error] = refused.value.errors
+    assert error.path == "file.line.1"
+    assert error.message.startswith("no header row found: none of rows 1 to 20 names any of")
+    assert "within its first 20 rows" in error.message
+
+    with pytest.raises(Invalid) as blank:
+        parse_holdings(b"\n\n\n", "EUR", 10)
+    assert blank.value.errors[0].message == "the file has no header row (nothing in rows 1 to 3)"
+
+
+def test_a_title_line_with_delimiters_does_not_decide_the_delimiter():
+    """The header row found decides it: a title's semicolons or commas do not."""
+    semicolon_title = (
+        "Custodian statement;Account 12345;EUR\n\nName,ISIN,Market Value\nAcme Robotics,,1234.5\n"
+    )
+    read = parse_holdings(semicolon_title.encode(), "EUR", 10)
+    assert [(r.line, r.name, r.market_value) for r in read.rows] == [
+        (4, "Acme Robotics", Decimal("1234.5"))
+    ]
+    comma_title = (
+        "Holdings as of 30 Sep 2026, Fund A, Account 12345\n"
+        "Name;ISIN;Market Value\n"
+        f"Nestle, S.A.;{NESTLE_ISIN};100\n"
+    )
+    read = parse_holdings(comma_title.encode(), "EUR", 10)
+    assert [(r.line, r.name, r.isin) for r in read.rows] == [(3, "Nestle, S.A.", NESTLE_ISIN)]
+    # Excel saves a title cell above a wider table padded with delimiters.
+    padded_title = "Holdings as of 30 Sep 2026;;;\nName;Weight\nAcme Robotics;5%\n"
+    read = parse_holdings(padded_title.encode(), "EUR", 10)
+    assert [(r.line, r.weight) for r in read.rows] == [(3, Decimal("0.05"))]
+    assert read.ignored_columns == []
+
+
+def test_a_key_value_title_line_naming_a_column_is_not_the_header():
+    """Custodian exports open with lines such as "Name,Pension Fund A": it names the name
+    column, yet a table's header names more of the columns read, so that one is taken."""
+    statement = (
+        "Name,Pension Fund A\n"
+        "Date,2026-09-30\n"
+        "\n"
+        "Name,ISIN,Market Value\n"
+        f"Nestle S.A.,{NESTLE_ISIN},100\n"
+        "Acme Robotics,,50\n"
+    )
+    read = parse_holdings(statement.encode(), "EUR", 10)
+    assert (read.header_line, read.preamble_rows) == (4, 2)
+    assert [(r.line, r.name, r.isin) for r in read.rows] == [
+        (5, "Nestle S.A.", NESTLE_ISIN),
+        (6, "Acme Robotics", None),
+    ]
+    # A header naming one column only is still found when nothing names more.
+    read = parse_holdings(b"Statement for Fund A\nISIN\n" + NESTLE_ISIN.encode() + b"\n", "EUR", 10)
+    assert [(r.line, r.isin) for r in read.rows] == [(3, NESTLE_ISIN)]
+
+
+def test_the_openapi_documents_what_of_the_file_was_read(client):
+    schemas = client.get("/openapi.json").json()["components"]["schemas"]
+    result = schemas["hrdd__portfolios__schemas__ImportResult"]
+    assert result["properties"]["source"]["$ref"] == "#/components/schemas/ImportSource"
+    assert "source" in result["required"]
+    fields = schemas["ImportSource"]["properties"]
+    assert set(fields) == {"format", "sheet", "header_row", "preamble_rows"}
+    assert all(field["description"] for field in fields.values())
+    assert "first 20 rows" in fields["header_row"]["description"]

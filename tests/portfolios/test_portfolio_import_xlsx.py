@@ -17,6 +17,7 @@ from portfolio_helpers import API, SPARE_ISINS, create_portfolio, holdings, uplo
 
 from hrdd.errors import Invalid, PayloadTooLarge
 from hrdd.portfolios import xlsx_import
+from hrdd.portfolios.csv_import import HEADER_SEARCH_ROWS
 from hrdd.workbooks import MAX_UNPACKED_BYTES
 
 NESTLE_ISIN = "CH0038863350"
@@ -116,9 +117,22 @@ def test_a_workbook_imports_as_the_same_csv_does(client, tenant_a, content):
     assert merged["path"] == "file.line.5"
     assert merged["message"].startswith("sheet 'Positions', row 5: same ISIN")
     merged["message"] = merged["message"].removeprefix("sheet 'Positions', row 5: ")
-    assert {**xlsx_result.json(), "merged": [merged], "portfolio_id": None} == {
+    assert xlsx_result.json()["source"] == {
+        "format": "xlsx",
+        "sheet": "Positions",
+        "header_row": 1,
+        "preamble_rows": 0,
+    }
+    assert csv_result.json()["source"] == {
+        "format": "csv",
+        "sheet": None,
+        "header_row": 1,
+        "preamble_rows": 0,
+    }
+    assert {**xlsx_result.json(), "merged": [merged], "portfolio_id": None, "source": None} == {
         **csv_result.json(),
         "portfolio_id": None,
+        "source": None,
     }
     assert xlsx_result.json()["imported"] == 3
     assert xlsx_result.json()["ignored_columns"] == ["Sector"]
@@ -160,6 +174,89 @@ def test_a_summary_sheet_without_holding_columns_is_passed_over():
     read = xlsx_import.parse_holdings(buffer.getvalue(), "EUR", 10)
     assert [r.name for r in read.rows] == ["Acme Robotics"]
     assert read.locate(2, None).startswith("sheet 'Positions'")
+
+
+def test_a_summary_sheet_under_a_title_is_passed_over_for_holdings_under_a_title(
+    client, tenant_a, portfolio
+):
+    """Both sheets open with a title block: the summary's header, below its title, names no
+    holding column; the positions' header, below its title, does, and that sheet is read."""
+    workbook = Workbook()
+    summary = workbook.active
+    summary.title = "Summary"
+    for row in (["Portfolio summary"], [], ["Asset class", "Market Value"], ["Equity", 1000]):
+        summary.append(row)
+    positions = workbook.create_sheet("Positions")
+    for row in (["Holdings as of 30 Sep 2026"], [], ["Security Name", "ISIN"]):
+        positions.append(row)
+    positions.append(["Acme Robotics", SPARE_ISINS[0]])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    read = xlsx_import.parse_holdings(buffer.getvalue(), "EUR", 10)
+    assert [(r.line, r.name) for r in read.rows] == [(4, "Acme Robotics")]
+    response = upload_xlsx(client, tenant_a.investor, portfolio, buffer.getvalue())
+    assert response.status_code == 200, response.text
+    assert response.json()["source"] == {
+        "format": "xlsx",
+        "sheet": "Positions",
+        "header_row": 3,
+        "preamble_rows": 1,
+    }
+
+
+def test_a_title_block_above_the_header_keeps_the_sheets_row_numbers(client, tenant_a, portfolio):
+    """The title block, a date in it included, is neither holdings nor problems; problems name
+    the cells where the sheet has them."""
+    first = upload(client, tenant_a.investor, portfolio, "name\nAcme Robotics\n")
+    assert first.status_code == 200, first.text
+    rows = [
+        ["Holdings as of", date(2026, 9, 30)],
+        ["Account:", 12345],
+        [],
+        ["Security Name", "ISIN", "Market Value"],
+        ["Apple Inc.", SPARE_ISINS[0], 600],
+        ["Broken", "US0378331006", 20],
+        ["Zeta Foods", None, date(2024, 1, 5)],
+        ["Omega Labs", None, 400],
+    ]
+    data = workbook_bytes(rows)
+    response = upload_xlsx(client, tenant_a.investor, portfolio, data)
+    assert response.status_code == 422, response.text
+    found = messages(response)
+    assert set(found) == {"file.line.6.isin", "file.line.7.market_value"}
+    assert found["file.line.6.isin"].startswith("sheet 'Positions', cell B6: ")
+    assert found["file.line.7.market_value"].startswith("sheet 'Positions', cell C7: ")
+    assert [h["name"] for h in holdings(client, tenant_a.investor, portfolio)] == ["Acme Robotics"]
+
+    kept = upload_xlsx(client, tenant_a.investor, portfolio, data, keep_good_rows=True)
+    assert kept.status_code == 200, kept.text
+    assert {p["path"] for p in kept.json()["rejected"]} == set(found)
+    assert kept.json()["source"] == {
+        "format": "xlsx",
+        "sheet": "Positions",
+        "header_row": 4,
+        "preamble_rows": 2,
+    }
+    items = holdings(client, tenant_a.investor, portfolio)
+    assert [(h["line"], h["name"]) for h in items] == [(5, "Apple Inc."), (8, "Omega Labs")]
+
+
+def test_the_header_is_looked_for_in_the_first_20_rows_of_a_sheet():
+    """Empty rows count: the sheet's row numbers decide, as Excel shows them."""
+    title = [["Holdings as of 30 Sep 2026"]]
+    at_20 = workbook_bytes([*title, *([[]] * 18), ["name"], ["Acme Robotics"]])
+    read = xlsx_import.parse_holdings(at_20, "EUR", 10)
+    assert (read.sheet, read.header_line, read.preamble_rows) == ("Positions", 20, 1)
+    assert [(r.line, r.name) for r in read.rows] == [(21, "Acme Robotics")]
+
+    at_21 = workbook_bytes([*title, *([[]] * 19), ["name"], ["Acme Robotics"]])
+    with pytest.raises(Invalid) as refused:
+        xlsx_import.parse_holdings(at_21, "EUR", 10)
+    [error] = refused.value.errors
+    assert error.path == "file.line.1"
+    assert error.message.startswith(
+        "sheet 'Positions': no header row found: none of rows 1 to 20 names any of"
+    )
 
 
 def test_numbers_are_read_as_excel_shows_them_without_float_noise():
@@ -271,12 +368,12 @@ def test_header_problems_name_the_sheet(client, tenant_a, portfolio):
         client, tenant_a.investor, portfolio, workbook_bytes([["Value", "Weight"], [1, 0.5]])
     )
     assert response.status_code == 422
-    assert messages(response)["file.line.1"].startswith("sheet 'Positions', row 1: ")
-    empty_first_row = upload_xlsx(
-        client, tenant_a.investor, portfolio, workbook_bytes([[], ["name"], ["Acme"]])
+    assert messages(response)["file.line.1"].startswith(
+        "sheet 'Positions': no header row found: none of rows 1 to 2 names"
     )
-    assert empty_first_row.status_code == 422
-    assert "no header row" in messages(empty_first_row)["file.line.1"]
+    empty_sheet = upload_xlsx(client, tenant_a.investor, portfolio, workbook_bytes([]))
+    assert empty_sheet.status_code == 422
+    assert messages(empty_sheet)["file.line.1"] == "sheet 'Positions': the file has no header row"
     only_header = upload_xlsx(client, tenant_a.investor, portfolio, workbook_bytes([["name"]]))
     assert only_header.status_code == 422
     assert (
@@ -312,7 +409,9 @@ def test_the_row_limit_stops_reading_the_sheet(monkeypatch):
     many = workbook_bytes([["name"], *([f"Company {n}"] for n in range(2000))])
     with pytest.raises(PayloadTooLarge):
         xlsx_import.parse_holdings(many, "EUR", max_rows=10)
-    assert max(read_rows) <= 12  # the header, ten holdings and the one over the limit
+    # The header, ten holdings and the one over the limit; a header naming one column only
+    # reads on to the end of the rows looked at for one naming more.
+    assert max(read_rows) <= max(12, HEADER_SEARCH_ROWS + 1)
 
 
 def test_rows_beyond_a_wrong_stated_size_are_read_and_beyond_excel_refused():

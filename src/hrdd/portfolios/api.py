@@ -12,6 +12,7 @@ from hrdd.deps import CachedRead, DbSession, Investor, in_worker_thread
 from hrdd.errors import problem_responses
 from hrdd.http import PageParams, attachment, page_params
 from hrdd.portfolios import exports, service
+from hrdd.portfolios.csv_import import HEADER_SEARCH_ROWS
 from hrdd.portfolios.schemas import (
     HoldingList,
     HoldingOut,
@@ -87,15 +88,20 @@ def read_portfolio(portfolio_id: uuid.UUID, session: DbSession, _: Investor) -> 
     description=(
         "Multipart `file`: a UTF-8 CSV (with or without a byte-order mark; other encodings get "
         "a 422 saying so) or an XLSX workbook, told apart by content, not by name or declared "
-        "type. A workbook's sheet named Holdings is read, or else its first visible sheet whose "
-        "row 1 names a holding column, or else its first visible sheet, as "
-        "the CSV's lines would be: row 1 is the header, and problems name the sheet and cell "
-        "(the path's line is the row number). Numbers are read to Excel's 15 significant "
-        "digits and formulas by the values they were saved with; a date, TRUE/FALSE or an "
+        f"type. The header row is the first of the first {HEADER_SEARCH_ROWS} rows that names "
+        "a holding column (`name` or another heading of it, `isin`, `lei`, `ticker`) and "
+        "another column read, else the first that names a holding column; a title "
+        "block above it (e.g. 'Holdings as of 30 Sep 2026', 'Account: 12345') is left out, "
+        "and lines keep their numbers in the file. A workbook's sheet named Holdings is read, "
+        "or else its first visible sheet with such a header row, or else its first visible "
+        "sheet, as the CSV's lines would be: problems name the sheet and cell (the path's line "
+        "is the row number). `source` says which sheet and header row were read and how many "
+        "title rows were left out. Numbers are read to Excel's 15 significant digits and "
+        "formulas by the values they were saved with; a date, TRUE/FALSE or an "
         "error value is a bad cell in a column read. A legacy XLS, a password-protected "
         "workbook or another kind of ZIP archive gets a 415; a workbook that unpacks to "
         "more than 50 MB a 413. "
-        "The header row names any of the columns `name`, `isin`, `lei`, "
+        "The header names any of the columns `name`, `isin`, `lei`, "
         "`ticker`, `market_value`, `currency`, `weight` (case-insensitive; at least one of the "
         "first four, and each row must fill one of them). Market values are in the portfolio's "
         "base currency; `weight` is a fraction (0.05) or a percentage (5%). ISINs and LEIs are "

@@ -7,7 +7,13 @@ spaces or hyphens read as underscores): name, isin, lei, ticker, market_value, c
 weight. The name column may also be headed as custodians and data vendors head it
 (``NAME_ALIASES``). Other columns are ignored and reported. The file must be UTF-8, with or
 without a byte-order mark; the delimiter is a comma, or a semicolon or tab when the header
-uses one.
+row uses one (whatever a title line above it holds).
+
+The header is the first of the file's first ``HEADER_SEARCH_ROWS`` rows that names a column
+identifying a holding and another column read, else the first that names a column
+identifying a holding: custodian exports open with a title block ("Holdings as of 30 Sep
+2026", "Account: 12345", "Name,Pension Fund A", an empty line), which is left out, neither
+holdings nor problems. Lines keep their numbers in the file.
 
 Rows giving the same ISIN (or, with no ISIN, the same LEI) are one security, as when a
 custodian file lists it once per account: they become one holding at the first row's line,
@@ -23,6 +29,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -50,6 +57,8 @@ NAME_ALIASES = (
     "instrument_name",
     "security_description",
 )
+# How far down a file the header row is looked for, below a custodian's title block.
+HEADER_SEARCH_ROWS = 20
 MAX_NAME_LENGTH = 300
 MAX_TICKER_LENGTH = 40
 # Matches the Numeric(24, 4) column: 20 digits before the point, 4 after.
@@ -69,6 +78,7 @@ TOTAL_ROW_NAMES = frozenset(
     }
 )
 
+_DELIMITERS = (",", ";", "\t")
 _UTF8_BOM = b"\xef\xbb\xbf"
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 _TICKER = re.compile(r"^[A-Za-z0-9.:\-/ ]+$")
@@ -100,11 +110,40 @@ def _path_is_enough(line: int | None, index: int | None) -> str:
 class Record:
     """One row of a holdings file, as text. A workbook cell that no text stands for (a date,
     TRUE, an error value) is given as "" with why in ``unreadable``, by the cell's index; it is
-    a bad cell only in a column that is read."""
+    a bad cell only in a column that is read. ``labels``: the row read as a header, where that
+    differs from ``cells`` (a date or TRUE heading a column is a name not recognised)."""
 
     line: int
     cells: list[str]
     unreadable: dict[int, str] = field(default_factory=dict)
+    labels: list[str] | None = None
+
+    @property
+    def header_cells(self) -> list[str]:
+        return self.cells if self.labels is None else self.labels
+
+    @property
+    def filled(self) -> int:
+        """Cells with something in them (a CSV saved from Excel pads rows with delimiters)."""
+        return sum(1 for cell in self.header_cells if cell.strip())
+
+
+@dataclass(frozen=True)
+class HeaderSearch:
+    """The rows looked at for the header: the header ``search_header`` chose, with the rows
+    above it that are not blank (all those looked at when none names a holding column)."""
+
+    header: Record | None
+    preamble: list[Record]
+    # The last row looked at: HEADER_SEARCH_ROWS, or the file's last row when it ends before.
+    last_line: int
+    # Rows read past the header while looking for a better one: the first rows after it.
+    after: list[Record] = field(default_factory=list)
+
+    @property
+    def widest(self) -> Record | None:
+        """Of rows naming no holding column, the likeliest header: the first of the widest."""
+        return max(self.preamble, key=lambda record: record.filled, default=None)
 
 
 @dataclass(frozen=True)
@@ -124,6 +163,11 @@ class HoldingRow:
 @dataclass
 class ParsedFile:
     rows: list[HoldingRow] = field(default_factory=list)
+    # Where the header was, so an investor can check the right rows were read.
+    header_line: int = 1
+    preamble_rows: int = 0
+    # The workbook's sheet read; None for a CSV.
+    sheet: str | None = None
     problems: list[ProblemDetail] = field(default_factory=list)
     bad_lines: set[int] = field(default_factory=set)
     ignored_columns: list[str] = field(default_factory=list)
@@ -169,27 +213,42 @@ def decode(data: bytes) -> str:
 
 
 def _delimiter(text: str) -> str:
-    header = text.split("\n", 1)[0]
-    counts = {delimiter: header.count(delimiter) for delimiter in (",", ";", "\t")}
-    best = max(counts, key=lambda delimiter: counts[delimiter])
-    return best if counts[best] > 0 else ","
+    """The delimiter with which the header row is found first; a title line above it may hold
+    commas or semicolons of its own, so it is not the first line that decides. Two finding it
+    on one line: the one splitting it into more cells. None finding it: the one splitting a
+    row looked at into the most cells, so the header error lists that row's columns."""
+
+    def rank(delimiter: str) -> tuple[bool, int, int]:
+        try:
+            search = search_header(_records(text, delimiter))
+        except Invalid:  # a line this delimiter cannot read; the file's parse will say so
+            return False, 0, 0
+        if search.header is None:
+            widest = search.widest
+            return False, 0, widest.filled if widest else 0
+        return True, -search.header.line, search.header.filled
+
+    # max keeps the first of equals: the comma, as a one-column header has no delimiter.
+    return max(_DELIMITERS, key=rank)
 
 
 def _column_key(header_cell: str) -> str:
     return re.sub(r"[\s\-]+", "_", header_cell.strip().casefold())
 
 
-def _header_columns(header: list[str], locate: Locate) -> tuple[dict[str, int], list[str]]:
+def _header_columns(header: Record, locate: Locate) -> tuple[dict[str, int], list[str]]:
+    """The columns the header names, by index, and the header's cells it does not read."""
     found: dict[str, tuple[int, int]] = {}  # column -> (rank, index)
-    for index, cell in enumerate(header):
+    cells = header.header_cells
+    for index, cell in enumerate(cells):
         column, rank = _HEADER_KEYS.get(_column_key(cell), (None, 0))
         if column is None:
             continue
         earlier = found.get(column)
         if earlier is not None and earlier[0] == rank:
             raise Invalid.at(
-                "file.line.1",
-                locate(1, None) + f"column {cell.strip()!r} appears twice "
+                f"file.line.{header.line}",
+                locate(header.line, None) + f"column {cell.strip()!r} appears twice "
                 f"(columns {earlier[1] + 1} and {index + 1})",
             )
         if earlier is None or rank < earlier[0]:
@@ -197,17 +256,69 @@ def _header_columns(header: list[str], locate: Locate) -> tuple[dict[str, int], 
     positions = {column: index for column, (_, index) in found.items()}
     read = set(positions.values())
     ignored = [
-        cell.strip() for index, cell in enumerate(header) if index not in read and cell.strip()
+        cell.strip() for index, cell in enumerate(cells) if index not in read and cell.strip()
     ]
-    if not any(column in positions for column in IDENTIFYING_COLUMNS):
-        raise Invalid.at(
-            "file.line.1",
-            locate(1, None)
-            + "the header names none of the columns name, isin, lei, ticker; the file needs at "
-            f"least one of them ({_not_read(ignored)}columns read: {_ACCEPTED_NAMES}, "
-            "market_value, currency, weight)",
-        )
     return positions, ignored
+
+
+def search_header(records: Iterator[Record]) -> HeaderSearch:
+    """Read ``records`` through the rows looked at for the header: the first that names a
+    holding column and another column read, else the first that names a holding column. A
+    title line such as "Name,Pension Fund A" names one column; a table's header names more.
+    The records read past the header are in ``after``, the rest are left to be read."""
+    looked_at: list[Record] = []
+    last_line = 0
+    for record in records:
+        looked_at.append(record)
+        if record.line > HEADER_SEARCH_ROWS:
+            last_line = HEADER_SEARCH_ROWS
+            break
+        last_line = record.line
+        if _columns_named(record) >= 2 and names_a_holding_column(record.header_cells):
+            break
+    candidates = [
+        record
+        for record in looked_at
+        if record.line <= HEADER_SEARCH_ROWS and names_a_holding_column(record.header_cells)
+    ]
+    header = next(
+        (record for record in candidates if _columns_named(record) >= 2),
+        candidates[0] if candidates else None,
+    )
+    if header is None:
+        preamble = [r for r in looked_at if r.line <= HEADER_SEARCH_ROWS and r.filled]
+        return HeaderSearch(None, preamble, last_line)
+    position = looked_at.index(header)
+    preamble = [record for record in looked_at[:position] if record.filled]
+    return HeaderSearch(header, preamble, last_line, after=looked_at[position + 1 :])
+
+
+def _columns_named(record: Record) -> int:
+    """How many of the columns read a row names, were it the header."""
+    named = {_HEADER_KEYS.get(_column_key(cell), (None, 0))[0] for cell in record.header_cells}
+    return len(named - {None})
+
+
+def _no_header(search: HeaderSearch, locate: Locate) -> Invalid:
+    """The file's first rows name no holding column: say which rows were looked at, and the
+    columns of the one likeliest meant as the header."""
+    looked_at = "row 1" if search.last_line == 1 else f"rows 1 to {search.last_line}"
+    widest = search.widest
+    if widest is None:
+        nothing = f" (nothing in {looked_at})" if search.last_line else ""
+        return Invalid.at(
+            "file.line.1", locate(None, None) + "the file has no header row" + nothing
+        )
+    _, ignored = _header_columns(widest, locate)
+    not_read = f"row {widest.line} has {_not_read(ignored)}" if ignored else ""
+    return Invalid.at(
+        "file.line.1",
+        locate(None, None)
+        + f"no header row found: none of {looked_at} names any of the columns name, isin, lei, "
+        f"ticker; the file needs a header row naming at least one of them within its first "
+        f"{HEADER_SEARCH_ROWS} rows ({not_read}columns read: {_ACCEPTED_NAMES}, "
+        "market_value, currency, weight)",
+    )
 
 
 def names_a_holding_column(header: Sequence[str]) -> bool:
@@ -403,9 +514,9 @@ def _names_holding(cells: dict[str, str], unreadable: dict[str, str]) -> bool:
     )
 
 
-def _records(text: str) -> Iterator[Record]:
+def _records(text: str, delimiter: str) -> Iterator[Record]:
     """Each CSV record at its first line number; quoted cells may span lines."""
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     start = 1
     try:
         for cells in reader:
@@ -417,7 +528,8 @@ def _records(text: str) -> Iterator[Record]:
 
 def parse_holdings(data: bytes, base_currency: str, max_rows: int) -> ParsedFile:
     """Validate a whole CSV file (``parse_records`` says what raises and what is collected)."""
-    return parse_records(_records(decode(data)), base_currency, max_rows)
+    text = decode(data)
+    return parse_records(_records(text, _delimiter(text)), base_currency, max_rows)
 
 
 def parse_records(
@@ -426,19 +538,30 @@ def parse_records(
     max_rows: int,
     locate: Locate = _path_is_enough,
 ) -> ParsedFile:
-    """Validate the records of a file, the first being its header. Problems with the file
-    itself (header, size) raise; bad rows are collected in ``problems`` with ``bad_lines``.
-    Records are read one at a time and no further than ``max_rows`` holdings."""
-    first = next(records, None)
-    if first is None or not any(cell.strip() for cell in first.cells):
-        raise Invalid.at("file.line.1", locate(1, None) + "the file has no header row")
-    _refuse_nul(1, first.cells, {}, locate)
-    positions, ignored = _header_columns(first.cells, locate)
+    """Validate the records of a file, the rows above its header (``search_header``) left out.
+    Problems with the file itself (header, size) raise; bad rows are collected in ``problems``
+    with ``bad_lines``. Records are read one at a time and no further than ``max_rows``
+    holdings."""
+    search = search_header(records)
+    # A NUL byte refuses the whole file, in its title block too: it is no text file.
+    for record in search.preamble:
+        _refuse_nul(record.line, record.cells, {}, locate)
+    header = search.header
+    if header is None:
+        raise _no_header(search, locate)
+    _refuse_nul(header.line, header.cells, {}, locate)
+    positions, ignored = _header_columns(header, locate)
     columns = {index: column for column, index in positions.items()}
-    parsed = ParsedFile(ignored_columns=ignored, locate=locate, positions=positions)
-    width = len(first.cells)
+    parsed = ParsedFile(
+        header_line=header.line,
+        preamble_rows=len(search.preamble),
+        ignored_columns=ignored,
+        locate=locate,
+        positions=positions,
+    )
+    width = len(header.cells)
     unnamed = 0
-    for record in records:
+    for record in itertools.chain(search.after, records):
         line, raw = record.line, record.cells
         _refuse_nul(line, raw, columns, locate)
         if not any(cell.strip() for cell in raw) and not any(
@@ -487,7 +610,7 @@ def parse_records(
         parsed.problems.insert(
             0,
             parsed.problem(
-                1,
+                header.line,
                 None,
                 f"{unnamed} row(s) name no holding, and the header has {_not_read(ignored)}"
                 f"a holding is named by a column headed {_ACCEPTED_NAMES}",

@@ -16,6 +16,7 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer
 
 from hrdd.errors import ProblemDetail
+from hrdd.portfolios.csv_import import HEADER_SEARCH_ROWS
 from hrdd.scoring.schemas import OverrideView
 from hrdd.vocab import (
     CURRENCY_CODES,
@@ -143,8 +144,40 @@ class RecordedOwner(BaseModel):
     current: bool = Field(description="False for a stake that ended or has not started")
 
 
+class HoldingsFileFormat(StrEnum):
+    """How an uploaded holdings file was read, told by its content."""
+
+    csv = "csv"
+    xlsx = "xlsx"
+
+
+class ImportSource(BaseModel):
+    """What of the uploaded file was read as the holdings, to check it is the sheet and the
+    table meant."""
+
+    format: HoldingsFileFormat = Field(
+        description="`csv` or `xlsx`, told by the file's content, not its name or declared type"
+    )
+    sheet: str | None = Field(
+        description="The workbook's sheet read: the one named Holdings, else the first visible "
+        "sheet with a header row, else the first visible sheet; null for a CSV"
+    )
+    header_row: int = Field(
+        description="The row read as the header (a CSV's line, a sheet's row number): the "
+        f"first of the first {HEADER_SEARCH_ROWS} rows that names a holding column (name, "
+        "isin, lei, ticker or another heading of the name). Holdings and problems keep the "
+        "file's own row numbers"
+    )
+    preamble_rows: int = Field(
+        description="Rows above the header with something in them, left out as the file's "
+        "title block (e.g. 'Holdings as of 30 Sep 2026', 'Account: 12345'): neither holdings "
+        "nor problems"
+    )
+
+
 class ImportResult(BaseModel):
     portfolio_id: uuid.UUID
+    source: ImportSource = Field(description="The sheet and rows of the file read")
     imported: int = Field(
         description="Holdings now in the portfolio (the file replaced any before)"
     )
@@ -158,8 +191,8 @@ class ImportResult(BaseModel):
     unresolved: int
     rejected: list[ProblemDetail] = Field(
         description="Bad rows left out (only with keep_good_rows=true), by "
-        "`file.line.<n>.<column>`; a `file.line.1` entry names the header's unrecognised "
-        "columns when rows name no holding"
+        "`file.line.<n>.<column>`; an entry at the header's line names the header's "
+        "unrecognised columns when rows name no holding"
     )
     ignored_columns: list[str] = Field(description="Columns of the file that hrdd does not read")
     merged: list[ProblemDetail] = Field(

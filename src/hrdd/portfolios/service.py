@@ -46,7 +46,9 @@ from hrdd.portfolios.schemas import (
     HoldingOut,
     HoldingResolution,
     HoldingRisk,
+    HoldingsFileFormat,
     ImportResult,
+    ImportSource,
     OwnedExposure,
     PortfolioIn,
     PortfolioOut,
@@ -233,7 +235,8 @@ def import_holdings(
     rows and returns the bad ones."""
     if not data:
         raise Invalid.at("file", "the file is empty")
-    reader = xlsx_import if xlsx_import.is_office_file(data) else csv_import
+    is_workbook = xlsx_import.is_office_file(data)
+    reader = xlsx_import if is_workbook else csv_import
     parsed = reader.parse_holdings(data, portfolio.base_currency, max_rows)
     if parsed.problems and (not keep_good_rows or not parsed.rows):
         raise csv_import.problems_invalid(parsed)
@@ -289,6 +292,12 @@ def import_holdings(
     session.flush()
     return ImportResult(
         portfolio_id=portfolio.id,
+        source=ImportSource(
+            format=HoldingsFileFormat.xlsx if is_workbook else HoldingsFileFormat.csv,
+            sheet=parsed.sheet,
+            header_row=parsed.header_line,
+            preamble_rows=parsed.preamble_rows,
+        ),
         imported=len(values),
         replaced=replaced or 0,
         resolved_by_identifier=counts[HoldingResolution.identifier],

@@ -2,9 +2,10 @@
 ``csv_import`` reads them: the same columns, header names, row checks, limits and merging.
 
 The sheet read is the worksheet named Holdings (in any case), or else the first visible
-worksheet whose row 1 names a holding column, or else the first visible worksheet. Row 1 is
-the header. A problem's path is ``file.line.<row>.<column>`` as for a
-CSV (the line is the sheet's row number) and its message names the sheet and the cell.
+worksheet with a header row, or else the first visible worksheet. The header row is found as
+in a CSV: the first of the first ``HEADER_SEARCH_ROWS`` rows that names a holding column, the
+title block above it left out. A problem's path is ``file.line.<row>.<column>`` as for a CSV
+(the line is the sheet's row number) and its message names the sheet and the cell.
 
 Cells: text as it is; numbers to Excel's 15 significant digits, whatever the cell's format
 (so a market value of 1234.5 is 1234.5, not the 1234.4999999999998 a binary float may carry);
@@ -35,11 +36,12 @@ from openpyxl.utils import get_column_letter
 
 from hrdd.errors import Invalid, PayloadTooLarge, ProblemDetail, UnsupportedMediaType
 from hrdd.portfolios.csv_import import (
+    HEADER_SEARCH_ROWS,
     Locate,
     ParsedFile,
     Record,
-    names_a_holding_column,
     parse_records,
+    search_header,
 )
 from hrdd.workbooks import UnsafeArchive, check_parts
 
@@ -90,9 +92,11 @@ def parse_holdings(data: bytes, base_currency: str, max_rows: int) -> ParsedFile
         sheet = _holdings_sheet(workbook)
         records = _records(sheet)
         try:
-            return parse_records(records, base_currency, max_rows, _locate_in(sheet.title))
+            parsed = parse_records(records, base_currency, max_rows, _locate_in(sheet.title))
         finally:
             records.close()
+    parsed.sheet = sheet.title
+    return parsed
 
 
 def _unsupported(message: str) -> UnsupportedMediaType:
@@ -158,23 +162,29 @@ def _workbook(data: bytes) -> Iterator[Any]:
 
 
 def _holdings_sheet(workbook: Any) -> Any:
-    """The sheet named Holdings; else the first visible sheet whose row 1 names a holding
-    column (custodian files often open with a summary sheet); else the first visible one."""
+    """The sheet named Holdings; else the first visible sheet with a header row, found as the
+    import finds it (custodian files often open with a summary sheet, itself under a title);
+    else the first visible one."""
     sheets = workbook.worksheets
     if not sheets:
         raise _damaged("the workbook has no worksheet")
     named = [s for s in sheets if s.title.strip().casefold() == HOLDINGS_SHEET]
+    if named:
+        return named[0]
     visible = [s for s in sheets if s.sheet_state == "visible"]
-    headed = [s for s in visible if names_a_holding_column(_header_texts(s))]
-    return (named or headed or visible or sheets)[0]
+    headed = next((s for s in visible if _has_header(s)), None)
+    return headed if headed is not None else (visible or sheets)[0]
 
 
-def _header_texts(sheet: Any) -> list[str]:
+def _has_header(sheet: Any) -> bool:
+    # No further than the rows looked at: a sheet's next row may be a million rows down.
+    records = _records(sheet, last_row=HEADER_SEARCH_ROWS)
     try:
-        header = next(sheet.iter_rows(max_row=1, max_col=MAX_COLUMNS, values_only=True), ())
-    except Exception:  # openpyxl raises many kinds; the sheet is then no holdings sheet
-        return []
-    return [str(cell) for cell in header if cell is not None]
+        return search_header(records).header is not None
+    except Invalid:  # a sheet that cannot be read is no holdings sheet
+        return False
+    finally:
+        records.close()
 
 
 def _locate_in(title: str) -> Locate:
@@ -188,12 +198,12 @@ def _locate_in(title: str) -> Locate:
     return locate
 
 
-def _records(sheet: Any) -> Iterator[Record]:
-    """Row 1, then every row with something in it, as text; rows are read one at a time, so a
-    caller that stops at the row limit reads no further."""
+def _records(sheet: Any, last_row: int | None = None) -> Iterator[Record]:
+    """Every row with something in it, up to ``last_row`` (None: the sheet's last), as text;
+    rows are read one at a time, so a caller that stops at the row limit reads no further."""
     # A sheet's stated size may be wrong (openpyxl would stop at its last row): read all.
     sheet.reset_dimensions()
-    rows = sheet.iter_rows(min_row=1, max_col=MAX_COLUMNS, values_only=True)
+    rows = sheet.iter_rows(min_row=1, max_row=last_row, max_col=MAX_COLUMNS, values_only=True)
     missing: tuple[Any, ...] | None = None
     for number in range(1, MAX_SHEET_ROWS + 2):
         try:
@@ -209,7 +219,7 @@ def _records(sheet: Any) -> Iterator[Record]:
             )
         # openpyxl gives every row number the file skips as one shared empty tuple: a sheet
         # with a cell at its last row costs a million of them, each told by identity.
-        if number > 1 and (cells is missing or cells.count(None) == len(cells)):
+        if cells is missing or cells.count(None) == len(cells):
             missing = cells
             continue
         yield _record(number, cells)
@@ -223,11 +233,15 @@ def _record(number: int, cells: tuple[Any, ...]) -> Record:
     texts: list[str] = []
     unreadable: dict[int, str] = {}
     for index in range(width):
-        text, why = _cell_text(cells[index], header=number == 1)
+        text, why = _cell_text(cells[index], header=False)
         texts.append(text)
         if why is not None:
             unreadable[index] = why
-    return Record(number, texts, unreadable)
+    # Any of the first rows may be the header, where a date or TRUE is a column's name.
+    labels = None
+    if unreadable and number <= HEADER_SEARCH_ROWS:
+        labels = [_cell_text(cell, header=True)[0] for cell in cells[:width]]
+    return Record(number, texts, unreadable, labels)
 
 
 def _cell_text(value: Any, *, header: bool) -> tuple[str, str | None]:
