@@ -191,6 +191,11 @@ def test_opensanctions_sample_matches_by_name_and_identifier(client, tenant_a, c
     intellexa = timeline(client, tenant_a.investor, companies["Intellexa"])
     assert [i["type"] for i in intellexa] == ["sanction"]
     assert intellexa[0]["sources"][0]["publisher"] == "OpenSanctions"
+    # The file gives no address: the source is the entity's page there.
+    assert (
+        intellexa[0]["sources"][0]["url"]
+        == "https://www.opensanctions.org/entities/NK-hrdd-fixture-intellexa-sa/"
+    )
     # OpenSanctions gives no start date: the entry is dated by its first sighting there.
     candiru = timeline(client, tenant_a.investor, companies["Candiru"])
     assert [(i["type"], i["event_date"]) for i in candiru] == [

@@ -215,6 +215,32 @@ def test_opensanctions_fields() -> None:
     assert named["ADRIAN DARYA 1"].entity_type is EntityType.vessel
 
 
+def test_every_record_names_a_web_address_for_its_evidence() -> None:
+    """Every evidence item names its URL: an OpenSanctions file gives none, so a record points
+    to the entity's page there; a CSL row without a list address gives its information
+    address, and an address that is not a web one is not kept (it is printed as a link)."""
+    named = by_name(read_file("opensanctions_sample.csv")[1])
+    assert all(
+        record.source_list_url == f"https://www.opensanctions.org/entities/{record.record_key}/"
+        for record in named.values()
+    )
+    row = {
+        "_id": "fixture-1",
+        "source": "Entity List (EL) - Bureau of Industry and Security",
+        "name": "Fixture Surveillance Ltd",
+    }
+    info = "https://www.bis.gov/entity-list"
+    cases = [
+        ({"source_list_url": "", "source_information_url": info}, info),
+        ({"source_list_url": "javascript:alert(1)", "source_information_url": ""}, None),
+        ({"source_list_url": "ftp://example.org/list", "source_information_url": info}, info),
+    ]
+    for addresses, kept in cases:
+        reader = ScreeningReader(io.BytesIO(csl_bytes(row | addresses)), source_name="t.csv")
+        [record] = list(reader)
+        assert record.source_list_url == kept, addresses
+
+
 def test_opensanctions_multi_values_are_unquoted_like_their_writer_quoted_them() -> None:
     named = by_name(read_file("opensanctions_sample.csv")[1])
     fixture = named["Fixture Screening Holdings Trading"]

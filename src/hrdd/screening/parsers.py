@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 from typing import BinaryIO
+from urllib.parse import quote, urlsplit
 
 from stdnum import isin as stdnum_isin
 from stdnum import lei as stdnum_lei
@@ -64,6 +65,8 @@ CSL_COLUMNS: tuple[str, ...] = (
     "source_information_url",
     "ids",
 )
+
+OPENSANCTIONS_ENTITY_PAGES = "https://www.opensanctions.org/entities/"
 
 OPENSANCTIONS_COLUMNS: tuple[str, ...] = (
     "id",
@@ -433,7 +436,8 @@ def _build_csl_record(fields: dict[str, str], line: int) -> ScreeningRecord:
         first_seen=None,
         last_seen=None,
         identifiers=_csl_identifiers(fields["ids"]),
-        source_list_url=fields["source_list_url"].strip() or None,
+        source_list_url=_web_address(fields["source_list_url"])
+        or _web_address(fields["source_information_url"]),
         line_number=line,
         evidence_type=_csl_evidence_type(source),
     )
@@ -462,7 +466,8 @@ def _build_os_record(fields: dict[str, str], line: int) -> ScreeningRecord:
         first_seen=_timestamp_date(fields, "first_seen"),
         last_seen=_timestamp_date(fields, "last_seen"),
         identifiers=_os_identifiers(_split_os(fields, "identifiers"), fields["identifiers"]),
-        source_list_url=None,
+        # The file gives no address; OpenSanctions publishes a page per entity under its id.
+        source_list_url=f"{OPENSANCTIONS_ENTITY_PAGES}{quote(record_key, safe='')}/",
         line_number=line,
         evidence_type=_os_evidence_type(datasets, sanctions, programs),
     )
@@ -513,6 +518,16 @@ def _drop_leading_and(alias: str) -> str:
 def _address_country(address: str) -> str:
     # CSL addresses end with the ISO country code: "113 Hezuo Road, Shijiazhuang, ..., CN".
     return address.rsplit(",", 1)[-1].strip()
+
+
+def _web_address(text: str) -> str | None:
+    """The address a list gives for a record, kept only if it is a web address: evidence
+    prints it as a link, and a file could hold anything there."""
+    address = text.strip()
+    parts = urlsplit(address)
+    if parts.scheme.casefold() in {"http", "https"} and parts.netloc and len(address) <= 2000:
+        return address
+    return None
 
 
 def _iso_date(fields: dict[str, str], column: str) -> date | None:
