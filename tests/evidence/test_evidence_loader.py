@@ -9,12 +9,14 @@ from sqlalchemy import func, select
 from tests.conftest import shared_company
 
 from hrdd.audit.models import AuditEvent
+from hrdd.companies import service as companies
 from hrdd.companies.models import Company, CompanyIdentifier, OwnershipLink
 from hrdd.db import SYSTEM
 from hrdd.errors import Invalid
 from hrdd.evidence import content
 from hrdd.evidence.models import Commitment, EvidenceItem
 from hrdd.evidence.service import load_bundled_evidence
+from hrdd.http import PageParams
 
 
 def _row_counts(db) -> dict[str, int]:
@@ -81,6 +83,46 @@ def test_example_dataset_maps_every_part(db, settings, example_dataset, write_da
         assert listing.sources[0]["source_class"] == "court_or_government_record"
         commitment = session.scalars(select(Commitment)).one()
         assert commitment.contradicted_by == [str(items["example-2020-forensic"].id)]
+
+
+def test_products_are_loaded_searchable_and_updated_in_place(
+    db, settings, example_dataset, write_dataset
+):
+    """`company.products` becomes the registry's products and is searchable; a changed list
+    updates the same row, as aliases do, and loading it again changes nothing."""
+    example_dataset["example-spyware"]["company"]["products"] = ["Example Implant"]
+    settings.evidence_dir = write_dataset(example_dataset)
+    load_bundled_evidence(db, settings)
+    with db.session(SYSTEM) as session:
+        [company] = companies.search_companies(
+            session, "implant", None, PageParams(limit=10, cursor=None)
+        )[0]
+        first_id = company.id
+        assert (company.slug, company.products) == ("example-spyware", ["Example Implant"])
+
+    example_dataset["example-spyware"]["company"]["products"] = ["Example Tap", "Example Relay"]
+    settings.evidence_dir = write_dataset(example_dataset)
+    assert _tallies(load_bundled_evidence(db, settings))["companies"] == (0, 1, 1)
+    with db.session(SYSTEM) as session:
+        assert (
+            companies.search_companies(session, "implant", None, PageParams(limit=10, cursor=None))[
+                0
+            ]
+            == []
+        )
+        [company] = companies.search_companies(
+            session, "relay", None, PageParams(limit=10, cursor=None)
+        )[0]
+        assert (company.id, company.products) == (first_id, ["Example Tap", "Example Relay"])
+        assert company.search_text.endswith("example tap | example relay")
+    assert _tallies(load_bundled_evidence(db, settings))["companies"] == (0, 0, 2)
+
+
+def test_a_product_listed_twice_is_named_at_its_line(example_dataset, write_dataset):
+    example_dataset["example-spyware"]["company"]["products"] = ["Example Tap", "Example Tap"]
+    with pytest.raises(content.EvidenceFileError) as raised:
+        content.load_evidence_dir(write_dataset(example_dataset))
+    assert "company.products[1]" in str(raised.value)
 
 
 def test_changed_and_removed_items_are_updated_and_withdrawn(

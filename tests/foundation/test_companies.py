@@ -6,6 +6,7 @@ import pytest
 
 from hrdd.companies.names import CompanyNames
 from hrdd.db import TenantContext
+from tests.conftest import shared_company
 
 # Real, check-digit-valid identifiers of well-known issuers (Apple Inc.'s ISIN; a syntactically
 # valid LEI made for tests) and deliberately broken ones.
@@ -267,3 +268,96 @@ def test_ownership_links_show_on_both_sides(client, tenant_a):
         f"/api/v1/companies/{target['id']}/ownership/{link.json()['id']}", headers=tenant_a.analyst
     )
     assert removed.status_code == 204
+
+
+# --- products --------------------------------------------------------------------------------
+
+
+def test_a_search_finds_a_company_by_its_products_and_says_which(client, tenant_a):
+    """An analyst searching for Pegasus found nothing: products were prose in the notes. A
+    product matches from the start of a word, in any case, and the result names it."""
+    nso = create(
+        client,
+        tenant_a.analyst,
+        name="Example Intrusion Ltd",
+        aliases=["Example Group"],
+        products=["Pegasus", "Remote Control System"],
+    ).json()["id"]
+    create(client, tenant_a.analyst, name="Unrelated Utilities plc")
+    for query, matched in [
+        ("Pegasus", "Pegasus"),
+        ("PEGASUS", "Pegasus"),
+        ("peg", "Pegasus"),
+        ("control", "Remote Control System"),
+        ("Remote Control", "Remote Control System"),
+    ]:
+        found = search(client, tenant_a.investor, q=query)
+        assert [i["id"] for i in found["items"]] == [nso], query
+        assert found["items"][0]["matched_products"] == [matched], query
+        assert found["items"][0]["products"] == ["Pegasus", "Remote Control System"]
+    assert search(client, tenant_a.investor, q="egasus")["items"] == []
+    # Found by its name or an alias, it matched no product.
+    for query in ["Example", "example group"]:
+        [item] = search(client, tenant_a.investor, q=query)["items"]
+        assert item["matched_products"] == [], query
+    # Misspelt, a product suggests nothing: suggestions compare names, as holdings do.
+    misspelt = search(client, tenant_a.investor, q="Pegasuss")
+    assert misspelt["items"] == [] and misspelt["suggestions"] == []
+
+
+def test_products_are_created_replaced_and_checked_like_aliases(client, tenant_a):
+    created = create(
+        client, tenant_a.analyst, name="Example Vendor SA", products=["  Pegasus ", "Pegasus"]
+    )
+    assert created.status_code == 201, created.text
+    assert created.json()["products"] == ["Pegasus"]
+    url = f"/api/v1/companies/{created.json()['id']}"
+    assert client.get(url, headers=tenant_a.investor).json()["products"] == ["Pegasus"]
+
+    replaced = client.put(
+        url,
+        json={"name": "Example Vendor SA", "products": ["Graphite"]},
+        headers=tenant_a.analyst | {"If-Match": created.headers["etag"]},
+    )
+    assert replaced.status_code == 200, replaced.text
+    assert replaced.json()["products"] == ["Graphite"]
+    assert search(client, tenant_a.investor, q="Pegasus")["items"] == []
+    [found] = search(client, tenant_a.investor, q="graphite")["items"]
+    assert found["matched_products"] == ["Graphite"]
+
+    for products, path in [
+        (["Galileo", "   "], "products.1"),
+        (["x" * 201], "products.0"),
+        (["FinSpy", 7], "products.1"),
+    ]:
+        bad = create(client, tenant_a.analyst, name="Bad Products Ltd", products=products)
+        assert bad.status_code == 422, products
+        assert [e["path"] for e in bad.json()["errors"]] == [path]
+    assert create(client, tenant_a.analyst, products=["x" * 200]).status_code == 201
+    assert search(client, tenant_a.investor, q="Bad Products")["items"] == []
+
+
+def test_another_organisations_products_are_never_found(client, tenant_a, tenant_b):
+    theirs = create(client, tenant_b.analyst, name="Borealis Spyware Ltd", products=["Predator"])
+    assert theirs.status_code == 201
+    assert [i["id"] for i in search(client, tenant_b.investor, q="predator")["items"]] == [
+        theirs.json()["id"]
+    ]
+    found = search(client, tenant_a.investor, q="predator")
+    assert found["items"] == [] and found["suggestions"] == []
+
+
+def test_a_company_may_be_named_as_another_companys_product(client, db, tenant_a):
+    """A product is no name of its company: a company named Pegasus Airlines is no second
+    NSO Group (the 409 for a shared company's name), and a holding named so is not NSO."""
+    nso = shared_company(db, "Example Intrusion Ltd", products=["Pegasus"])
+    airline = create(client, tenant_a.analyst, name="Pegasus")
+    assert airline.status_code == 201, airline.text
+    found = search(client, tenant_a.investor, q="Pegasus")["items"]
+    assert [(i["id"], i["matched_products"]) for i in found] == [
+        (nso, ["Pegasus"]),
+        (airline.json()["id"], []),
+    ]
+    with db.session(TenantContext(tenant_a.organisation_id)) as session:
+        ranked = CompanyNames(session).ranked("Pegasus Ltd", limit=None)
+    assert [str(company_id) for company_id, _ in ranked] == [airline.json()["id"]]

@@ -2,6 +2,7 @@
 
 import datetime as dt
 import uuid
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -9,12 +10,15 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect, select, text
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, defer
 
 from hrdd import migrations_info
 from hrdd.assessments.models import Assessment
 from hrdd.auth import service as auth_service
 from hrdd.auth.models import Organisation
+from hrdd.companies import service as companies
 from hrdd.companies.models import Company, CompanyIdentifier
+from hrdd.companies.schemas import CompanyIn
 from hrdd.config import Settings
 from hrdd.content import load_bundled_content
 from hrdd.db import SYSTEM, Database, TenantContext, make_engine, utcnow
@@ -86,19 +90,54 @@ def _bundled_questionnaire_before_0014(
     return version_id
 
 
+def _company_before_0015(session: Session, name: str, **values: Any) -> uuid.UUID:
+    """A company stored as revisions before 0015 stored it (no products column), without
+    today's model, which has one; in ``session``'s transaction."""
+    company_id = uuid.uuid4()
+    connection = session.connection()
+    sqlite = connection.dialect.name == "sqlite"
+    table = sa.Table("companies", sa.MetaData(), autoload_with=connection)
+    now = utcnow()
+    row = {
+        "id": company_id,
+        "name": name,
+        "aliases": [],
+        "search_text": name.casefold(),
+        "categories": [],
+        "listing_status": "private",
+        "version": 1,
+        "created_at": now,
+        "updated_at": now,
+        **values,
+    }
+    # Values as the database keeps them (SQLite: hex text), as the migrations write them.
+    if sqlite:
+        row = {k: v.hex if isinstance(v, uuid.UUID) else v for k, v in row.items()}
+    connection.execute(table.insert().values(**row))
+    return company_id
+
+
+# Reads a company through the model before 0015 added the column the model maps.
+BEFORE_0015 = [defer(Company.products, raiseload=True)]
+
+
 def _organisation_and_company(
     database: Database, version_id: uuid.UUID | None = None
 ) -> tuple[uuid.UUID, uuid.UUID, uuid.UUID]:
-    """An organisation, a shared company to assess, and the bundled questionnaire's version
-    (``version_id`` when it was stored before 0014)."""
+    """An organisation, a shared company to assess, and the bundled questionnaire's version:
+    at the head, or ``version_id`` when it was stored before 0014 (and the company as before
+    0015)."""
     with database.session(SYSTEM, write=True) as session:
         organisation = Organisation(name="Org")
-        company = Company(name="Example Vendor", search_text="example vendor")
-        session.add_all([organisation, company])
+        session.add(organisation)
         session.flush()
-        if version_id is None:
-            version_id = questionnaires.latest_version(session, "stap-surveillance").id
-        return organisation.id, company.id, version_id
+        if version_id is not None:
+            return organisation.id, _company_before_0015(session, "Example Vendor"), version_id
+        company = Company(name="Example Vendor", search_text="example vendor")
+        session.add(company)
+        session.flush()
+        latest = questionnaires.latest_version(session, "stap-surveillance")
+        return organisation.id, company.id, latest.id
 
 
 def _store_a_score(database: Database, url: str) -> None:
@@ -232,11 +271,11 @@ def test_0014_makes_published_questionnaire_versions_their_publishers_own(tmp_pa
         migrations_info.upgrade(url, "0013")
         with database.session(SYSTEM, write=True) as session:
             publisher, other = Organisation(name="Publisher"), Organisation(name="Other")
-            company = Company(name="Example Vendor", search_text="example vendor")
-            session.add_all([publisher, other, company])
+            session.add_all([publisher, other])
             session.flush()
+            company_id = _company_before_0015(session, "Example Vendor")
             key, _ = auth_service.create_key(session, publisher.id, "analyst", Role.analyst)
-            ids = {"publisher": publisher.id, "other": other.id, "company": company.id}
+            ids = {"publisher": publisher.id, "other": other.id, "company": company_id}
         bundled = _bundled_questionnaire_before_0014(database)
         kept = _bundled_questionnaire_before_0014(database, "1.1.0", key.id)
         used_by_other = _bundled_questionnaire_before_0014(database, "1.2.0", key.id)
@@ -277,24 +316,22 @@ def test_0010_gives_each_user_of_anothers_private_company_its_own_copy(tmp_path)
             maker, user = Organisation(name="Maker"), Organisation(name="User")
             session.add_all([maker, user])
             session.flush()
-            company = Company(
-                name="Acme Intercept Ltd",
-                search_text="acme intercept ltd",
+            company_id = _company_before_0015(
+                session,
+                "Acme Intercept Ltd",
                 lei="5493001KJTIIGC8Y1R12",
                 notes="INTERNAL: we hold 2.5m via Fund III",
                 organisation_id=maker.id,
             )
-            session.add(company)
-            session.flush()
             session.add(
                 CompanyIdentifier(
-                    company_id=company.id,
+                    company_id=company_id,
                     scheme="isin",
                     value="DE0007164600",
                     organisation_id=maker.id,
                 )
             )
-            ids = {"maker": maker.id, "user": user.id, "company": company.id}
+            ids = {"maker": maker.id, "user": user.id, "company": company_id}
         for organisation in ("maker", "user"):
             with database.session(TenantContext(ids[organisation]), write=True) as session:
                 portfolio = Portfolio(name="P", base_currency="EUR", created_by_name="test")
@@ -341,7 +378,7 @@ def test_0010_gives_each_user_of_anothers_private_company_its_own_copy(tmp_path)
                 select(Holding.candidates).where(Holding.company_id.is_(None))
             ).all()
             assert suggested == [{"company_id": str(assessed), "name": "Acme", "score": 91.0}]
-            copy = session.get(Company, assessed)
+            copy = session.get(Company, assessed, options=BEFORE_0015)
             assert copy is not None and copy.organisation_id == ids["user"]
             assert (copy.name, copy.lei, copy.notes) == (
                 "Acme Intercept Ltd",
@@ -351,7 +388,7 @@ def test_0010_gives_each_user_of_anothers_private_company_its_own_copy(tmp_path)
             assert session.scalars(
                 select(CompanyIdentifier.value).where(CompanyIdentifier.company_id == copy.id)
             ).all() == ["DE0007164600"]
-            assert session.get(Company, ids["company"]) is None
+            assert session.get(Company, ids["company"], options=BEFORE_0015) is None
         with database.session(TenantContext(ids["maker"])) as session:
             assert session.scalars(select(Assessment.company_id)).all() == [ids["company"]]
             assert set(session.scalars(select(Holding.company_id))) == {ids["company"], None}
@@ -360,9 +397,8 @@ def test_0010_gives_each_user_of_anothers_private_company_its_own_copy(tmp_path)
                 for candidates in session.scalars(select(Holding.candidates))
                 for entry in candidates
             ] == [str(ids["company"])]
-            assert (
-                session.get(Company, ids["company"]).notes == "INTERNAL: we hold 2.5m via Fund III"
-            )
+            maker_company = session.get(Company, ids["company"], options=BEFORE_0015)
+            assert maker_company.notes == "INTERNAL: we hold 2.5m via Fund III"
     finally:
         database.dispose()
         drop_database(url)
@@ -414,14 +450,14 @@ def test_0012_drops_suggestions_of_companies_the_holding_cannot_see(tmp_path):
             maker, user = Organisation(name="Maker"), Organisation(name="User")
             session.add_all([maker, user])
             session.flush()
-            others = Company(
-                name="Acme Intercept Ltd", search_text="acme", organisation_id=maker.id
-            )
-            own = Company(name="Acme Holdings", search_text="acme", organisation_id=user.id)
-            shared = Company(name="Acme Group", search_text="acme")
-            session.add_all([others, own, shared])
-            session.flush()
-            ids = {"user": user.id, "others": others.id, "own": own.id, "shared": shared.id}
+            ids = {
+                "user": user.id,
+                "others": _company_before_0015(
+                    session, "Acme Intercept Ltd", organisation_id=maker.id
+                ),
+                "own": _company_before_0015(session, "Acme Holdings", organisation_id=user.id),
+                "shared": _company_before_0015(session, "Acme Group"),
+            }
 
         def suggestion(company: str, score: float) -> dict:
             return {"company_id": str(ids[company]), "name": company, "score": score}
@@ -484,6 +520,71 @@ def test_0013_downgrade_rewrites_the_trend_the_release_before_does_not_know(tmp_
         with database.session(SYSTEM) as session:
             result = session.scalars(select(StoredScore)).one().result
             assert (result["trend"], result["diff"]["trend"]) == ("rules_changed", "rules_changed")
+    finally:
+        database.dispose()
+        drop_database(url)
+
+
+def test_0015_adds_products_and_downgrading_takes_them_out_of_the_search(tmp_path):
+    """A company stored before 0015 keeps its row and search text and has no products; the
+    shared-LEI index keeps its WHERE through SQLite's table copies. Downgrading keeps the rows
+    and rebuilds search_text without the products, which the release before would still
+    find."""
+    url = fresh_database_url(tmp_path, "migrations_0015")
+    database = Database(url)
+    lei = "5493001KJTIIGC8Y1R12"
+    before = "nso group technologies | nso group"
+    try:
+        migrations_info.upgrade(url, "0014")
+        with database.session(SYSTEM, write=True) as session:
+            organisations = [Organisation(name="First"), Organisation(name="Second")]
+            session.add_all(organisations)
+            session.flush()
+            vendor = _company_before_0015(
+                session, "NSO Group Technologies", aliases=["NSO Group"], search_text=before
+            )
+            organisation_ids = [organisation.id for organisation in organisations]
+
+        migrations_info.upgrade(url, "0015")
+        assert _schema_differences(url) == []
+        with database.session(SYSTEM, write=True) as session:
+            company = session.get(Company, vendor)
+            assert (company.aliases, company.products, company.search_text) == (
+                ["NSO Group"],
+                [],
+                before,
+            )
+            companies.replace_company(
+                session,
+                company,
+                CompanyIn(name=company.name, aliases=company.aliases, products=["Pegasus"]),
+            )
+            assert company.search_text == f"{before} | pegasus"
+            # An LEI is unique among the shared companies, not across organisations.
+            session.add(Company(name="Shared", search_text="shared", lei=lei))
+            for organisation_id in organisation_ids:
+                session.add(
+                    Company(name="Own", search_text="own", lei=lei, organisation_id=organisation_id)
+                )
+        with pytest.raises(IntegrityError), database.session(SYSTEM, write=True) as session:
+            session.add(Company(name="Shared again", search_text="shared again", lei=lei))
+
+        # Recreating the index without its WHERE would fail on the two organisations' LEI.
+        migrations_info.downgrade(url, "0014")
+        with database.engine.connect() as connection:
+            rows = connection.execute(text("SELECT name, search_text FROM companies")).all()
+        assert sorted(rows) == sorted(
+            [
+                ("NSO Group Technologies", before),
+                ("Shared", "shared"),
+                ("Own", "own"),
+                ("Own", "own"),
+            ]
+        )
+        assert "products" not in {
+            c["name"] for c in inspect(database.engine).get_columns("companies")
+        }
+        migrations_info.upgrade(url)
     finally:
         database.dispose()
         drop_database(url)

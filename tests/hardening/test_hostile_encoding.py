@@ -54,6 +54,13 @@ NUL_IN_JSON: dict[str, JsonCase] = {
         lambda w: {"name": "Alias Ltd", "aliases": ["ok", NUL]},
         "aliases.1",
     ),
+    "company product": (
+        "analyst",
+        "POST",
+        lambda w: f"{API}/companies",
+        lambda w: {"name": "Product Ltd", "products": ["ok", NUL]},
+        "products.1",
+    ),
     "company replace": (
         "analyst",
         "PUT",

@@ -106,6 +106,23 @@ LIMITS: dict[str, Limit] = {
         50,
         is_list=True,
     ),
+    "company product": Limit(
+        "analyst",
+        "POST",
+        lambda w: f"{API}/companies",
+        lambda w, v: {"name": "Product Ltd", "products": [v]},
+        "products.0",
+        200,
+    ),
+    "company products (items)": Limit(
+        "analyst",
+        "POST",
+        lambda w: f"{API}/companies",
+        lambda w, v: {"name": "Many Products Ltd", "products": v},
+        "products",
+        50,
+        is_list=True,
+    ),
     "ownership owner_name": Limit(
         "analyst",
         "POST",

@@ -21,7 +21,7 @@ def sandvine(db) -> str:
     """A shared company, as the bundled registry's are: every organisation's imports match it
     (a company one organisation made through the API is matched by its own imports only)."""
     with db.session(SYSTEM, write=True) as session:
-        company = Company(name="Sandvine", search_text=build_search_text("Sandvine", []))
+        company = Company(name="Sandvine", search_text=build_search_text("Sandvine", [], []))
         session.add(company)
         session.flush()
         return str(company.id)

@@ -7,6 +7,7 @@ from hrdd.companies import service
 from hrdd.companies.schemas import (
     CompanyIn,
     CompanyList,
+    CompanyMatch,
     CompanyOut,
     CompanySuggestion,
     OwnershipIn,
@@ -33,15 +34,18 @@ def list_companies(
     page: Annotated[PageParams, Depends(page_params)],
     q: Annotated[
         str | None,
-        Query(max_length=200, description="Name, alias, ISIN, LEI or ticker"),
+        Query(max_length=200, description="Name, alias, product, ISIN, LEI or ticker"),
     ] = None,
     category: TechnologyCategory | None = None,
 ) -> CompanyList:
-    """`q` finds a company by its name or an alias from the start of a word (any case), or by
-    a whole ISIN, LEI or ticker. When it finds none, `suggestions` lists the companies whose
-    names resemble it, as a holdings import would match them: a misspelt name is not a dead
-    end. An owner the registry knows only from an ownership link (a fund, a sponsor) is no
-    company, so it is listed apart, under `recorded_owners`, with what it owns or owned."""
+    """`q` finds a company by its name, an alias or a product from the start of a word (any
+    case), or by a whole ISIN, LEI or ticker; a company found by a product alone names it in
+    `matched_products` (`Pegasus` finds NSO Group). When it finds none, `suggestions` lists the
+    companies whose names resemble it, as a holdings import would match them: a misspelt name
+    is not a dead end. Products are never compared there, as the import never matches a
+    holding by them. An owner the registry knows only from an ownership link (a fund, a
+    sponsor) is no company, so it is listed apart, under `recorded_owners`, with what it owns
+    or owned."""
     companies, next_cursor = service.search_companies(
         session, q, category.value if category else None, page
     )
@@ -57,7 +61,13 @@ def list_companies(
     )
     idents = service.identifiers_of(session, [c.id for c in companies + [s for s, _ in suggested]])
     return CompanyList(
-        items=[service.to_summary(c, idents[c.id]) for c in companies],
+        items=[
+            CompanyMatch(
+                **service.to_summary(c, idents[c.id]).model_dump(),
+                matched_products=service.matched_products(c, q, idents[c.id]) if q else [],
+            )
+            for c in companies
+        ],
         next_cursor=next_cursor,
         suggestions=[
             CompanySuggestion(

@@ -46,7 +46,11 @@ class Company(SharedOrTenantOwned, SQLModel, table=True):
     slug: str | None = Field(default=None, max_length=100, unique=True)
     name: str = Field(max_length=300, index=True)
     aliases: list[str] = Field(default_factory=list, sa_type=JsonType)
-    # Name and aliases, case-folded and joined: one LIKE searches both, the same on every backend.
+    # What it makes or sells under its own name (Pegasus, UFED): searchable, but never a name of
+    # the company, so holdings and screening lists do not match by them.
+    products: list[str] = Field(default_factory=list, sa_type=JsonType)
+    # Name, aliases and products, case-folded and joined: one LIKE searches them all, the same
+    # on every backend.
     search_text: str = Field(default="", sa_type=String(4000))
     country: str | None = Field(default=None, max_length=2)
     website: str | None = Field(default=None, max_length=500)

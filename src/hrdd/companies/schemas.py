@@ -58,6 +58,12 @@ Country = Annotated[str, AfterValidator(_country)]
 # matches nothing and once made every screening import fail) is refused.
 CompanyName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
 Ticker = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9.:\-/ ]+$")]
+ProductName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+_PRODUCTS = (
+    "Products the company makes or sells under their own names (Pegasus, UFED): a search by q "
+    "finds the company by them; they are no names of it, so holdings and screening lists never "
+    "match by them"
+)
 
 
 class CompanyIn(BaseModel):
@@ -67,6 +73,11 @@ class CompanyIn(BaseModel):
 
     name: CompanyName
     aliases: list[CompanyName] = Field(default_factory=list, max_length=50)
+    products: list[ProductName] = Field(
+        default_factory=list,
+        max_length=50,
+        description=_PRODUCTS + " (a repeated one is kept once)",
+    )
     country: Country | None = None
     website: Annotated[HttpUrl, _at_most(500)] | None = None
     categories: list[TechnologyCategory] = Field(default_factory=list)
@@ -125,6 +136,7 @@ class CompanyOut(BaseModel):
     slug: str | None
     name: str
     aliases: list[str]
+    products: list[str] = Field(description=_PRODUCTS)
     country: str | None
     website: str | None
     categories: list[TechnologyCategory]
@@ -149,12 +161,21 @@ class CompanySummary(BaseModel):
     id: uuid.UUID
     slug: str | None
     name: str
+    products: list[str] = Field(description=_PRODUCTS)
     country: str | None
     categories: list[TechnologyCategory]
     listing_status: ListingStatus
     isins: list[str]
     lei: str | None
     tickers: list[str]
+
+
+class CompanyMatch(CompanySummary):
+    matched_products: list[str] = Field(
+        description="The products q names from the start of a word when it found the company by "
+        "them alone ('Pegasus' finds NSO Group); empty when q matches its name, an alias or an "
+        "identifier"
+    )
 
 
 class CompanySuggestion(CompanySummary):
@@ -165,13 +186,14 @@ class CompanySuggestion(CompanySummary):
 
 
 class CompanyList(BaseModel):
-    items: list[CompanySummary]
+    items: list[CompanyMatch]
     next_cursor: str | None = None
     suggestions: list[CompanySuggestion] = Field(
         default_factory=list,
-        description="Only when q matches no company by name, alias or identifier: the "
-        "companies whose names resemble it (a misspelling such as 'Intelexa'), best first, at "
-        "most 5. Empty otherwise",
+        description="Only when q matches no company by name, alias, product or identifier: the "
+        "companies whose names or aliases resemble it (a misspelling such as 'Intelexa'), best "
+        "first, at most 5; products are never compared, as the holdings import never compares "
+        "them. Empty otherwise",
     )
     recorded_owners: list[OwnershipOut] = Field(
         default_factory=list,

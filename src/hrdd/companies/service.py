@@ -56,8 +56,10 @@ def company_name(session: Session, company_id: uuid.UUID) -> str:
     return session.scalar(_NAME, {"company_id": company_id}) or ""
 
 
-def build_search_text(name: str, aliases: Iterable[str]) -> str:
-    return " | ".join(n.casefold() for n in [name, *aliases])[:4000]
+def build_search_text(name: str, aliases: Iterable[str], products: Iterable[str]) -> str:
+    """What a search by q reads: the name, the aliases and the products (last, so a long
+    list of them is what the column's limit cuts)."""
+    return " | ".join(n.casefold() for n in [name, *aliases, *products])[:4000]
 
 
 def get_company(session: Session, company_id: uuid.UUID) -> Company:
@@ -154,7 +156,8 @@ def _check_name_free(session: Session, name: str, company_id: uuid.UUID | None) 
 def _apply(session: Session, company: Company, data: CompanyIn) -> None:
     company.name = data.name
     company.aliases = list(dict.fromkeys(data.aliases))
-    company.search_text = build_search_text(data.name, company.aliases)
+    company.products = list(dict.fromkeys(data.products))
+    company.search_text = build_search_text(data.name, company.aliases, company.products)
     company.country = data.country
     company.website = str(data.website) if data.website else None
     company.categories = [c.value for c in data.categories]
@@ -261,11 +264,29 @@ def search_companies(
     return paginate(session, statement, [Company.name, Company.id], page)
 
 
+def matched_products(company: Company, q: str, idents: dict[str, list[str]]) -> list[str]:
+    """The products ``q`` names from the start of a word, when it found ``company`` by them
+    alone: [] when it names the company, an alias or an identifier, as search_companies
+    matches them."""
+    needle = q.strip()
+    folded = needle.casefold()
+    upper = needle.upper()
+    by_name = any(_starts_a_word(n.casefold(), folded) for n in [company.name, *company.aliases])
+    by_identifier = company.lei == upper or any(
+        value == upper or value.endswith(f":{upper}")
+        for value in [*idents["isin"], *idents["ticker"]]
+    )
+    if by_name or by_identifier:
+        return []
+    return [p for p in company.products if _starts_a_word(p.casefold(), folded)]
+
+
 def suggest_companies(
     session: Session, q: str, category: str | None, limit: int
 ) -> list[tuple[Company, float]]:
     """The companies whose names resemble ``q`` (as the portfolio import scores names), best
-    first, in ``category`` if given."""
+    first, in ``category`` if given. Products are no names: "Pegasus Airlines" must not
+    suggest NSO Group, as the import must not offer it for such a holding."""
     ranked = CompanyNames(session).ranked(q, limit=None)
     companies = {
         company.id: company
@@ -321,6 +342,7 @@ def to_summary(company: Company, idents: dict[str, list[str]]) -> CompanySummary
         id=company.id,
         slug=company.slug,
         name=company.name,
+        products=company.products,
         country=company.country,
         categories=company.categories,
         listing_status=company.listing_status,

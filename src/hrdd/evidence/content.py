@@ -340,6 +340,8 @@ PastCalendarDate = Annotated[CalendarDate, AfterValidator(not_in_future)]
 Slug = Annotated[str, Field(max_length=100), AfterValidator(_check_slug)]
 Text = Annotated[str, Field(min_length=1, max_length=300)]
 LongText = Annotated[str, Field(min_length=1, max_length=2000)]
+# As long as the registry takes a product name (hrdd.companies.schemas.ProductName).
+ProductText = Annotated[str, Field(min_length=1, max_length=200)]
 HttpUrl = Annotated[str, Field(max_length=2000), AfterValidator(_check_http_url)]
 CountryCode = Annotated[str, AfterValidator(_check_country)]
 Isin = Annotated[str, AfterValidator(_check_isin)]
@@ -705,6 +707,11 @@ class CompanyInfo(ContentModel):
     aliases: list[Text] = Field(
         default_factory=list, description="Other names, legal entities and former names."
     )
+    products: list[ProductText] = Field(
+        default_factory=list,
+        description="Products the company makes or sells under their own names, as this file's "
+        "sourced text names them (Pegasus). Searchable; never matched as a name of the company.",
+    )
     country: CountryCode
     website: HttpUrl | None = None
     categories: list[TechnologyCategory] = Field(default_factory=list)
@@ -719,7 +726,11 @@ class CompanyInfo(ContentModel):
     notes: LongText | None = None
 
     def consistency_issues(self) -> list[Issue]:
-        issues = _duplicates("aliases", self.aliases) + _duplicates("categories", self.categories)
+        issues = (
+            _duplicates("aliases", self.aliases)
+            + _duplicates("products", self.products)
+            + _duplicates("categories", self.categories)
+        )
         if self.name in self.aliases:
             issues.append(("aliases", "repeats the company name"))
         if self.listing_status is ListingStatus.listed and not (

@@ -754,6 +754,7 @@ def _company_inputs(dataset: content.EvidenceDataset) -> dict[str, CompanyIn]:
             inputs[info.slug] = CompanyIn(
                 name=info.name,
                 aliases=list(info.aliases),
+                products=list(info.products),
                 country=info.country,
                 website=info.website,
                 categories=list(info.categories),
@@ -801,6 +802,7 @@ def _company_state(data: CompanyIn) -> dict[str, Any]:
     return {
         "name": data.name,
         "aliases": list(dict.fromkeys(data.aliases)),
+        "products": list(dict.fromkeys(data.products)),
         "country": data.country,
         "website": str(data.website) if data.website else None,
         "categories": [category.value for category in data.categories],
@@ -816,6 +818,7 @@ def _stored_company_state(company: Company, identifiers: dict[str, list[str]]) -
     return {
         "name": company.name,
         "aliases": company.aliases,
+        "products": company.products,
         "country": company.country,
         "website": company.website,
         "categories": company.categories,
