@@ -204,6 +204,44 @@ def test_a_summary_sheet_under_a_title_is_passed_over_for_holdings_under_a_title
     }
 
 
+def test_a_summary_sheet_naming_the_fund_is_passed_over_for_the_positions(
+    client, tenant_a, portfolio
+):
+    """The user test: a Summary sheet of key-value lines ("Name | Pension Fund A") came first,
+    was read, and replaced the portfolio's holdings with one named 'As of'. A sheet whose
+    header names a holding column and another column read is preferred; the summary would
+    be read only if no sheet had one."""
+    workbook = Workbook()
+    summary = workbook.active
+    summary.title = "Summary"
+    for row in (
+        ["Portfolio summary"],
+        ["Name", "Pension Fund A"],
+        ["Total market value", 1834.5],
+        ["As of", "30 Sep 2026"],
+    ):
+        summary.append(row)
+    positions = workbook.create_sheet("Positions")
+    for row in (["Holdings as of 30 Sep 2026"], [], ["Issuer Name", "ISIN", "Market Value"]):
+        positions.append(row)
+    positions.append(["Acme Robotics", SPARE_ISINS[0], 1234.5])
+    positions.append(["Zeta Foods", SPARE_ISINS[1], 600])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    response = upload_xlsx(client, tenant_a.investor, portfolio, buffer.getvalue())
+    assert response.status_code == 200, response.text
+    assert response.json()["source"]["sheet"] == "Positions"
+    assert [h["name"] for h in holdings(client, tenant_a.investor, portfolio)] == [
+        "Acme Robotics",
+        "Zeta Foods",
+    ]
+    # Alone, the summary is read as the best there is (and its one row is plain to see).
+    del workbook["Positions"]
+    alone = io.BytesIO()
+    workbook.save(alone)
+    assert xlsx_import.parse_holdings(alone.getvalue(), "EUR", 10).sheet == "Summary"
+
+
 def test_a_title_block_above_the_header_keeps_the_sheets_row_numbers(client, tenant_a, portfolio):
     """The title block, a date in it included, is neither holdings nor problems; problems name
     the cells where the sheet has them."""
@@ -386,7 +424,7 @@ def test_a_cell_beyond_the_header_is_a_bad_row_as_in_a_csv():
     read = xlsx_import.parse_holdings(workbook_bytes(rows), "EUR", 10)
     assert [r.name for r in read.rows] == ["Zeta Foods"]
     assert [(p.path, p.message) for p in read.problems] == [
-        ("file.line.2", "sheet 'Positions', row 2: the row has 4 cells, the header only 2")
+        ("file.line.2", "sheet 'Positions', row 2: the row has 4 cells, the header (row 1) only 2")
     ]
 
 

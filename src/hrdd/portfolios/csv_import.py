@@ -141,6 +141,12 @@ class HeaderSearch:
     after: list[Record] = field(default_factory=list)
 
     @property
+    def heads_a_table(self) -> bool:
+        """Whether the header names a holding column and another column read (a key-value
+        line such as "Name,Pension Fund A" names one only)."""
+        return self.header is not None and _columns_named(self.header) >= 2
+
+    @property
     def widest(self) -> Record | None:
         """Of rows naming no holding column, the likeliest header: the first of the widest."""
         return max(self.preamble, key=lambda record: record.filled, default=None)
@@ -579,7 +585,11 @@ def parse_records(
         if len(raw) > width:
             parsed.bad_lines.add(line)
             parsed.problems.append(
-                parsed.problem(line, None, f"the row has {len(raw)} cells, the header only {width}")
+                parsed.problem(
+                    line,
+                    None,
+                    f"the row has {len(raw)} cells, the header (row {header.line}) only {width}",
+                )
             )
             continue
         cells = {

@@ -37,6 +37,7 @@ from openpyxl.utils import get_column_letter
 from hrdd.errors import Invalid, PayloadTooLarge, ProblemDetail, UnsupportedMediaType
 from hrdd.portfolios.csv_import import (
     HEADER_SEARCH_ROWS,
+    HeaderSearch,
     Locate,
     ParsedFile,
     Record,
@@ -162,9 +163,12 @@ def _workbook(data: bytes) -> Iterator[Any]:
 
 
 def _holdings_sheet(workbook: Any) -> Any:
-    """The sheet named Holdings; else the first visible sheet with a header row, found as the
-    import finds it (custodian files often open with a summary sheet, itself under a title);
-    else the first visible one."""
+    """The sheet named Holdings; else the first visible sheet whose header, found as the
+    import finds it, names a holding column and another column read; else the first visible
+    sheet with any header row; else the first visible one. Custodian files often open with a
+    summary sheet, under a title of its own, whose "Name | Pension Fund A" line names the name
+    column only: the positions after it must not be passed over for it (the user test lost a
+    portfolio's holdings to such a sheet's one "holding")."""
     sheets = workbook.worksheets
     if not sheets:
         raise _damaged("the workbook has no worksheet")
@@ -172,17 +176,26 @@ def _holdings_sheet(workbook: Any) -> Any:
     if named:
         return named[0]
     visible = [s for s in sheets if s.sheet_state == "visible"]
-    headed = next((s for s in visible if _has_header(s)), None)
-    return headed if headed is not None else (visible or sheets)[0]
+    searched = [(sheet, _header_search(sheet)) for sheet in visible]
+    for wanted in (
+        lambda search: search.heads_a_table,
+        lambda search: search.header is not None,
+    ):
+        found = next((sheet for sheet, search in searched if search and wanted(search)), None)
+        if found is not None:
+            return found
+    return (visible or sheets)[0]
 
 
-def _has_header(sheet: Any) -> bool:
+def _header_search(sheet: Any) -> HeaderSearch | None:
+    """The header search of a sheet's first rows; None when they cannot be read (no holdings
+    sheet then)."""
     # No further than the rows looked at: a sheet's next row may be a million rows down.
     records = _records(sheet, last_row=HEADER_SEARCH_ROWS)
     try:
-        return search_header(records).header is not None
-    except Invalid:  # a sheet that cannot be read is no holdings sheet
-        return False
+        return search_header(records)
+    except Invalid:
+        return None
     finally:
         records.close()
 
