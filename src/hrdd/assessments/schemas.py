@@ -198,7 +198,10 @@ class FileOut(BaseModel):
 
 class ImportResult(BaseModel):
     assessment_id: uuid.UUID
-    imported: list[str] = Field(description="Question ids whose answers were set")
+    imported: list[str] = Field(
+        description="Question ids whose answers the import set or changed; an answer given "
+        "again as it is stored is not listed (nor recorded in the history)"
+    )
     removed: list[str] = Field(
         default_factory=list,
         description="Question ids whose answers were deleted (XLSX rows marked `remove`); an "

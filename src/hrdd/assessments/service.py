@@ -535,8 +535,9 @@ def kept_on_import(
     A row carries one evidence source and cannot clear a comment, and a template shows no
     sources (the questionnaire's comes out blank, an assessment's shows answers and comments):
     replacing whole answers silently dropped the sources an answer already cited. So a
-    row sets the answer, keeps its sources and adds its own (unless already cited), and keeps
-    the comment unless it gives one. Removing a source or a comment is done through the API."""
+    row sets the answer, keeps its sources and adds its own (unless already cited), keeps
+    the comment unless it gives one, and keeps a number's unit. Removing a source or a
+    comment is done through the API."""
     rows = answer_rows(session, assessment.id)
     merged: dict[str, dict[str, Any]] = {}
     for question_id, payload in imported.items():
@@ -544,6 +545,11 @@ def kept_on_import(
         result = dict(payload)
         if not result.get("comment") and current.get("comment"):
             result["comment"] = current["comment"]
+        # A row's unit is always the question's, the only one allowed: an answer stored
+        # without it (meaning the same) keeps that form, or an unchanged template would
+        # rewrite it in the investor's name.
+        if result.get("type") == "number" and current.get("type") == "number":
+            result["unit"] = current.get("unit")
         sources = list(current.get("evidence") or [])
         for source in payload.get("evidence") or []:
             if not any(_same_source(source, cited) for cited in sources):
@@ -600,6 +606,7 @@ def _same_source(one: Mapping[str, Any], other: Mapping[str, Any]) -> bool:
 
 @dataclass
 class AnswersWritten:
+    # The question ids whose answers were set or changed (the same answer again is not).
     written: list[str]
     # The question ids whose stored answers were deleted (a deletion of none is not listed).
     deleted: list[str]
@@ -651,7 +658,6 @@ def write_answers(
                 )
             continue
         new = stored_form(payload)
-        written.append(question_id)
         if row is None:
             row = rows[question_id] = AssessmentAnswer(
                 organisation_id=assessment.organisation_id,
@@ -669,7 +675,8 @@ def write_answers(
             row.updated_by_name = actor.key_name
             row.updated_at = now
         else:
-            continue  # the same answer again: nothing to record
+            continue  # the same answer again: nothing to record or report
+        written.append(question_id)
         events.append(_answer_event(actor, assessment, question_id, old, new, "answer_set"))
     audit.write(session, events)
     session.flush()
