@@ -210,14 +210,22 @@ def test_a_value_changed_under_the_defaults_reason_is_warned_at_the_reason() -> 
     weight = warned(set_in("themes", "policy", "weight", 30), bundled_default(), stale_reasons=True)
     assert set(weight) == {"themes.policy.why"}
 
-    # A red flag is paired by id, wherever it moved in the list.
-    def reordered_and_lowered(data: dict[str, Any]) -> None:
+    # A red flag is paired by id, wherever it moved in the list; its reason says why it
+    # exists, so only an old number it quotes makes it stale ("It starts at severity 3").
+    def reordered_and_raised(data: dict[str, Any]) -> None:
         data["overrides"].reverse()
-        data["overrides"][1]["min_action"] = "engage"
+        data["overrides"][0]["min_severity"] = 4
 
-    moved = warned(reordered_and_lowered, bundled_default(), stale_reasons=True)
-    assert set(moved) == {"overrides.1.why"}
-    assert "min_action" in moved["overrides.1.why"]
+    moved = warned(reordered_and_raised, bundled_default(), stale_reasons=True)
+    assert set(moved) == {"overrides.0.why"}
+    assert "min_severity 3 -> 4" in moved["overrides.0.why"]
+    # The user test: a floor or an action changed under "a government finding; no policy
+    # statement can lift it" left the reason true, yet was warned.
+    for edit in (
+        set_in("overrides", 0, "floor", 80),
+        set_in("overrides", 0, "min_action", "escalate_collectively"),
+    ):
+        assert warned(edit, bundled_default(), stale_reasons=True) == {}
 
 
 def test_a_reason_rewritten_with_its_value_or_prose_reworded_is_not_warned() -> None:

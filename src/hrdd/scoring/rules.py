@@ -22,6 +22,7 @@ import hashlib
 import itertools
 import json
 import math
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
@@ -735,26 +736,44 @@ _REASONS_OF_THE_WHOLE = frozenset({"", "questionnaire"})
 def _stale_reason_warnings(ruleset: RuleSet, reference: RuleSet) -> list[RuleSetWarning]:
     """Values changed under a reason kept word for word from the bundled default: the
     methodology readers get would give the default's reason for a value no longer in force
-    ("each contradicted commitment takes 10 points off" over a penalty of 20)."""
+    ("each contradicted commitment takes 10 points off" over a penalty of 20). A reason for
+    one value (``X_why``, or a ``why`` beside a single value: a weight, a factor, a
+    severity's points) goes stale with it; a reason for several (a red flag, a band, a number
+    rule) says why the rule exists, so only an old number it quotes makes it stale (a red
+    flag's floor is not in its reason; a floor below the worst band is warned apart)."""
     warnings: list[RuleSetWarning] = []
     for path, reason, governed, default_reason, default_governed in _reasons_side_by_side(
         ruleset.model_dump(mode="json"), reference.model_dump(mode="json"), ""
     ):
-        if reason == default_reason and governed != default_governed:
-            changed = ", ".join(
-                f"{key} {_shown(default_governed.get(key))} -> {_shown(value)}"
-                for key, value in governed.items()
-                if value != default_governed.get(key)
+        if reason != default_reason:
+            continue
+        changed = [
+            (key, default_governed.get(key), value)
+            for key, value in governed.items()
+            if value != default_governed.get(key)
+        ]
+        if not changed:
+            continue
+        if len(governed) > 1 and not any(_quotes(reason, old) for _, old, _ in changed):
+            continue
+        shown = ", ".join(f"{key} {_shown(old)} -> {_shown(new)}" for key, old, new in changed)
+        warnings.append(
+            RuleSetWarning(
+                path,
+                f"the reason is the bundled default's word for word, but what it explains "
+                f"changed ({shown}): the methodology readers get would give the default's "
+                "reason for values no longer in force",
             )
-            warnings.append(
-                RuleSetWarning(
-                    path,
-                    f"the reason is the bundled default's word for word, but what it explains "
-                    f"changed ({changed}): the methodology readers get would give the default's "
-                    "reason for values no longer in force",
-                )
-            )
+        )
     return warnings
+
+
+def _quotes(reason: str, value: Any) -> bool:
+    """Whether ``reason`` writes the number ``value`` ("10" for 10.0, not inside "100")."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    written = re.escape(f"{value:g}")
+    return re.search(rf"(?<![\d.]){written}(?![\d]|\.\d)", reason) is not None
 
 
 def _shown(value: Any) -> str:
