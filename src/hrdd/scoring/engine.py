@@ -1252,10 +1252,16 @@ def _diff(
                 kind="override", ref=rule_id, before=None, after="fired", reason=f"{rule_id} fired"
             )
         )
+    # "No longer fires", not "lifted": elsewhere a lifted red flag means remediation or a
+    # delisting, and in a preview the rule may merely be gone or renamed.
     for rule_id in sorted(before_overrides - after_overrides):
         entries.append(
             DiffEntry(
-                kind="override", ref=rule_id, before="fired", after=None, reason=f"{rule_id} lifted"
+                kind="override",
+                ref=rule_id,
+                before="fired",
+                after=None,
+                reason=f"{rule_id} no longer fires",
             )
         )
     # A red flag fired under both whose floor moved (a rule-set change): the overall follows

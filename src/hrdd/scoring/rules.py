@@ -1053,7 +1053,8 @@ def _override_warnings(ruleset: RuleSet, reference: RuleSet | None) -> list[Rule
                     f"red flag {override.id} sets a floor of {override.floor:g}, below the "
                     f"{worst.band.value} band ({worst.lower:g}): a company it fires on can "
                     f"read {ruleset.band_for(override.floor).value}, and no longer gets "
-                    f"{worst.band.value} for the red flag alone",
+                    f"{worst.band.value} for the red flag alone, as the {worst.band.value} "
+                    f'band\'s reason says ("{worst.why}")',
                 )
             )
     if reference is not None:
