@@ -176,6 +176,10 @@ def screening_import(
         f"and {run.name_matches} name matches, {run.evidence_created} evidence items and "
         f"{run.delistings_created} delistings created, {run.review_queued} matches to review"
     )
+    if run.lists_not_covered:
+        typer.echo(
+            "not in this file, so not checked for removals: " + "; ".join(run.lists_not_covered)
+        )
 
 
 @app.command()

@@ -1,4 +1,5 @@
-"""What the screening API tests share: CSL files built from rows, uploads and companies."""
+"""What the screening API tests share: CSL and OpenSanctions files built from rows, uploads and
+companies."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import io
 from collections.abc import Iterable
 from typing import Any
 
-from hrdd.screening.parsers import CSL_COLUMNS
+from hrdd.screening.parsers import CSL_COLUMNS, OPENSANCTIONS_COLUMNS
 
 ENTITY_LIST = "Entity List (EL) - Bureau of Industry and Security"
 
@@ -21,6 +22,18 @@ def csl_file(rows: Iterable[tuple[str, str, str]], start_date: str) -> bytes:
         values = dict.fromkeys(CSL_COLUMNS, "")
         values.update(_id=key, name=name, source=source, start_date=start_date)
         writer.writerow(values[column] for column in CSL_COLUMNS)
+    return out.getvalue().encode()
+
+
+def opensanctions_file(rows: Iterable[tuple[str, str, str]]) -> bytes:
+    """A targets.simple.csv of companies, one row per (id, name, datasets joined by ';')."""
+    out = io.StringIO()
+    writer = csv.writer(out, quoting=csv.QUOTE_ALL, lineterminator="\n")
+    writer.writerow(OPENSANCTIONS_COLUMNS)
+    for key, name, datasets in rows:
+        values = dict.fromkeys(OPENSANCTIONS_COLUMNS, "")
+        values.update(id=key, schema="Company", name=name, dataset=datasets)
+        writer.writerow(values[column] for column in OPENSANCTIONS_COLUMNS)
     return out.getvalue().encode()
 
 

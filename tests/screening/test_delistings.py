@@ -1,17 +1,28 @@
-"""Delistings: a record gone from a later snapshot ends a company's listing only when no record of
-the same list in that snapshot still matches the company."""
+"""Delistings: a record gone from a later snapshot ends a company's listing only when that
+snapshot covers the record's list and no record of the list in it still matches the company."""
 
 from __future__ import annotations
 
+import csv
+import io
 from pathlib import Path
 
-from screening_helpers import ENTITY_LIST, assessed_company, csl_file, new_company, upload_file
+from screening_helpers import (
+    ENTITY_LIST,
+    assessed_company,
+    csl_file,
+    new_company,
+    opensanctions_file,
+    upload_file,
+)
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "screening"
 SDN = "Specially Designated Nationals (SDN) - Treasury Department"
 NSO_KEY = "c6f677fecaeaed1da68d64a57712d97897b5dc3daa43c98459e88f18"
 ACME_LTD = ("m1acmeltd", "Acme Intercept Ltd")
 ACME_LAWFUL = ("m2acmelawful", "Acme Lawful Intercept")
+INTELLEXA = ("NK-hrdd-test-intellexa-sa", "Intellexa S.A.")
+CYTROX = ("NK-hrdd-test-cytrox-ad", "Cytrox AD")
 
 
 def csl(*rows: tuple[str, str] | tuple[str, str, str]) -> bytes:
@@ -113,7 +124,94 @@ def test_a_record_on_another_list_does_not_keep_the_company_on_this_one(client, 
     acme = company(client, tenant_a, ACME_LTD[1], [ACME_LAWFUL[1]])
     sanctioned = ("s1acme", ACME_LAWFUL[1], SDN)
     upload(client, tenant_a.analyst, csl(ACME_LTD, sanctioned), "2026-11-03")
-    run = upload(client, tenant_a.analyst, csl(sanctioned), "2026-11-05")
+    # Another Entity List row makes the snapshot cover the list ACME_LTD was on.
+    run = upload(
+        client, tenant_a.analyst, csl(sanctioned, ("other", "Unrelated Name")), "2026-11-05"
+    )
     assert run["delistings_created"] == 1
     [delisting] = [i for i in timeline(client, tenant_a, acme) if i["type"] == "delisting"]
     assert delisting["related_listing"]["list_name"] == ENTITY_LIST
+
+
+def test_an_opensanctions_file_of_another_dataset_lifts_no_sanction(client, tenant_a, rules_loaded):
+    consortium, assessment = assessed_company(
+        client, tenant_a, "Intellexa Consortium", aliases=[INTELLEXA[1], CYTROX[1]]
+    )
+    sdn = opensanctions_file([(*INTELLEXA, "us_ofac_sdn"), (*CYTROX, "us_ofac_sdn")])
+    first = upload_file(client, tenant_a.analyst, sdn, "2026-11-03")
+    assert (first["list_key"], first["evidence_created"]) == ("opensanctions", 2)
+    assert red_flags(client, tenant_a, assessment) == ["RF-LISTING"]
+
+    # The same default list_key, so it follows the first; but it says nothing of us_ofac_sdn.
+    eu = opensanctions_file([("NK-hrdd-test-eu", "Unrelated Name", "eu_fsf")])
+    run = upload_file(client, tenant_a.analyst, eu, "2026-11-05")
+    assert run["previous_import_id"] == first["id"]
+    assert (run["rows_removed"], run["delistings_created"]) == (2, 0)
+    assert run["lists_not_covered"] == ["us_ofac_sdn"]
+    assert red_flags(client, tenant_a, assessment) == ["RF-LISTING"]
+    assert [item["type"] for item in timeline(client, tenant_a, consortium)] == [
+        "sanction",
+        "sanction",
+    ]
+    stored = client.get(f"/api/v1/screening/imports/{run['id']}", headers=tenant_a.analyst)
+    assert stored.json()["lists_not_covered"] == ["us_ofac_sdn"]
+
+    # A snapshot of us_ofac_sdn without them lifts both.
+    later = opensanctions_file([("NK-hrdd-test-sdn", "Unrelated Name", "us_ofac_sdn")])
+    lifted = upload_file(client, tenant_a.analyst, later, "2026-11-08")
+    assert (lifted["delistings_created"], lifted["lists_not_covered"]) == (2, ["eu_fsf"])
+    assert red_flags(client, tenant_a, assessment) == []
+    titles = sorted(
+        item["title"]
+        for item in timeline(client, tenant_a, consortium)
+        if item["type"] == "sanction_lifted"
+    )
+    assert titles == [
+        f"No longer on the us_ofac_sdn: {name}" for name in ("Cytrox AD", "Intellexa S.A.")
+    ]
+
+
+def test_a_record_on_several_datasets_is_judged_by_a_file_of_any_of_them(client, tenant_a):
+    consortium = company(client, tenant_a, "Intellexa Consortium", [INTELLEXA[1]])
+    both = opensanctions_file([(*INTELLEXA, "us_ofac_sdn;eu_fsf")])
+    upload_file(client, tenant_a.analyst, both, "2026-11-03")
+    eu = opensanctions_file([("NK-hrdd-test-eu", "Unrelated Name", "eu_fsf")])
+    run = upload_file(client, tenant_a.analyst, eu, "2026-11-05")
+    assert (run["delistings_created"], run["lists_not_covered"]) == (1, ["us_ofac_sdn"])
+    [lifted] = [i for i in timeline(client, tenant_a, consortium) if i["type"] == "sanction_lifted"]
+    assert lifted["related_listing"]["list_name"] == "us_ofac_sdn; eu_fsf"
+
+
+def test_a_csl_file_of_sdn_rows_alone_delists_no_entity_list_record(client, tenant_a, rules_loaded):
+    nso, assessment = assessed_company(client, tenant_a, "NSO Group Technologies Limited")
+    sample = (DATA / "csl_sample.csv").read_bytes()
+    upload_file(client, tenant_a.analyst, sample, "2024-10-01")
+    assert red_flags(client, tenant_a, assessment) == ["RF-LISTING"]
+
+    header, *rows = csv.reader(io.StringIO(sample.decode()))
+    out = io.StringIO()
+    writer = csv.writer(out, quoting=csv.QUOTE_ALL, lineterminator="\n")
+    writer.writerows([header, *(row for row in rows if row[1] == SDN)])
+    run = upload_file(client, tenant_a.analyst, out.getvalue().encode(), "2024-10-21")
+    assert run["rows_removed"] > 0
+    assert run["delistings_created"] == 0
+    assert run["lists_not_covered"] == sorted({row[1] for row in rows} - {SDN})
+    assert ENTITY_LIST in run["lists_not_covered"]
+    assert red_flags(client, tenant_a, assessment) == ["RF-LISTING"]
+    assert [item["type"] for item in timeline(client, tenant_a, nso)] == [
+        "trade_restriction_listing"
+    ]
+
+
+def test_a_snapshot_judges_the_lists_it_covers_and_leaves_the_others(client, tenant_a):
+    acme = company(client, tenant_a, ACME_LTD[1], [ACME_LAWFUL[1]])
+    sanctioned = ("s1acme", ACME_LAWFUL[1], SDN)
+    other_sdn = ("s2other", "Unrelated Name", SDN)
+    upload(client, tenant_a.analyst, csl(ACME_LTD, sanctioned, other_sdn), "2026-11-03")
+    run = upload(client, tenant_a.analyst, csl(other_sdn), "2026-11-05")
+    assert (run["delistings_created"], run["lists_not_covered"]) == (1, [ENTITY_LIST])
+    assert sorted(item["type"] for item in timeline(client, tenant_a, acme)) == [
+        "sanction",
+        "sanction_lifted",
+        "trade_restriction_listing",
+    ]

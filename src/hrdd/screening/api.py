@@ -55,7 +55,9 @@ def _match_out(match: ScreeningMatch) -> ScreeningMatchOut:
         "`/screening/matches` as `auto_confirmed`; near names join the review queue. A record "
         "matched in an earlier snapshot of the same list (`list_key`, default the format) and "
         "missing from this one is recorded as a delisting dated `snapshot_date` (default "
-        "today) once no record of that list in this one still matches the company. Snapshots "
+        "today) once no record of that list in this one still matches the company, and only if "
+        "this file has a row of the list the record was on: the lists it has none of are "
+        "returned in `lists_not_covered`, their records left listed. Snapshots "
         "of a list must come in date order (409). Importing the same file again creates "
         "nothing new."
     ),

@@ -45,6 +45,9 @@ class ScreeningImport(TenantOwned, SQLModel, table=True):
     review_queued: int = 0
     evidence_created: int = 0
     delistings_created: int = 0
+    # Lists of the previous snapshot (or of records still listed) this file has no row of: its
+    # absent records of those lists were not judged removed. Kept, as it depends on that moment.
+    lists_not_covered: list[str] = Field(default_factory=list, sa_type=JsonType)
 
 
 class ScreeningListEntry(TenantOwned, SQLModel, table=True):

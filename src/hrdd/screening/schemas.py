@@ -50,6 +50,13 @@ class ScreeningImportOut(BaseModel):
     review_queued: int = Field(description="Grey-zone matches added to the review queue")
     evidence_created: int
     delistings_created: int
+    lists_not_covered: list[str] = Field(
+        description="Lists of the previous snapshot of this list_key (or of records still "
+        "listed from an earlier one) that this file has no row of: a file of other lists says "
+        "nothing about them, so their records missing here were not judged removed and no "
+        "delisting was recorded for them. A CSL list is named by its `source`, an OpenSanctions "
+        "one by its `dataset`."
+    )
 
 
 class ScreeningImportList(BaseModel):

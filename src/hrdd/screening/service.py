@@ -9,7 +9,10 @@ and the matcher, its records are kept as a snapshot of the list, and then
 - near name matches go to the review queue, unless the pair is queued or decided already;
 - a record matched in an earlier snapshot of the same list that this snapshot lacks becomes a
   delisting (or sanction-lifted) item dated by the snapshot, once no record of that list in
-  the snapshot still matches the company (a delisting ends all its listings on that list).
+  the snapshot still matches the company (a delisting ends all its listings on that list), and
+  only if the snapshot covers the list the record was on (has a row of it): a file of other
+  lists under the same ``list_key`` says nothing about it. The lists it does not cover are
+  recorded on the import.
 
 Evidence is keyed by (record key, company): importing the same file again creates nothing. A
 file that fails anywhere raises before the caller commits, so nothing of it is kept.
@@ -74,6 +77,7 @@ _LISTING_ROLE_RATIONALE = (
     "company's conduct but not its exact connection to a harm; review the role."
 )
 _MAX_KEY = 200
+_MAX_LIST_NAME = 300
 
 
 @dataclass(frozen=True)
@@ -194,9 +198,9 @@ def import_screening_file(
         for hit in scan.hits
         if _may_list(latest.get((hit.record_key, hit.company_id)))
     ]
-    delistings = _delisting_rows(
-        session, run, scan, _still_listed(session, latest, key), company_names, now
-    )
+    listed = _still_listed(session, latest, key)
+    run.lists_not_covered = _lists_not_covered(session, previous, listed, scan.lists)
+    delistings = _delisting_rows(session, run, scan, listed, company_names, now)
     run.evidence_created = len(listings)
     run.delistings_created = len(delistings)
     if listings or delistings:
@@ -222,10 +226,12 @@ def import_screening_file(
 
 @dataclass
 class _Scan:
-    """What one pass over the file found: every record key, the matches that become evidence
-    (with their rows for the match list) and the grey-zone rows for the review queue."""
+    """What one pass over the file found: every record key and every list with a row in it, the
+    matches that become evidence (with their rows for the match list) and the grey-zone rows
+    for the review queue."""
 
     keys: set[str] = field(default_factory=set)
+    lists: set[str] = field(default_factory=set)
     hits: list[_Hit] = field(default_factory=list)
     automatic: list[dict[str, Any]] = field(default_factory=list)
     grey: list[dict[str, Any]] = field(default_factory=list)
@@ -276,6 +282,7 @@ def _scan(
                     ScreeningFileError(record.line_number, None, message, source=run.file_name)
                 )
             scan.keys.add(record.record_key)
+            scan.lists |= _lists(record.source_list)
             entries.append(_entry_row(run, record))
             if len(entries) >= ENTRY_BATCH:
                 session.execute(insert(ScreeningListEntry), entries)
@@ -338,7 +345,9 @@ def _delisting_rows(
     of the same list in this snapshot still matches: a delisting ends every listing of its list
     for the company (in scoring too), so a company with two records, or one whose record was
     re-keyed, is not delisted while it is still on the list. A gone record of a company still
-    listed stays open until the company's last record of that list goes."""
+    listed stays open until the company's last record of that list goes. A record is judged
+    gone only when this snapshot covers a list it was on: absent from a file of other lists,
+    it may well still be listed."""
     on_list = {(hit.company_id, hit.party["source_list"]) for hit in scan.hits}
     on_list |= {
         (company_id, _list_name(item))
@@ -348,7 +357,9 @@ def _delisting_rows(
     gone = {
         pair: item
         for pair, item in listed.items()
-        if pair[0] not in scan.keys and (pair[1], _list_name(item)) not in on_list
+        if pair[0] not in scan.keys
+        and (pair[1], _list_name(item)) not in on_list
+        and _lists(_list_name(item) or "") & scan.lists
     }
     if not gone:
         return []
@@ -380,6 +391,37 @@ def _delisting_rows(
 
 def _list_name(listing: EvidenceItem) -> str | None:
     return (listing.related_listing or {}).get("list_name")
+
+
+def _lists(list_name: str) -> set[str]:
+    """The lists a record's list name stands for: a CSL row's source list, or the OpenSanctions
+    datasets its name joins with '; '. Read alike from a file's rows and from stored listings,
+    so the two compare."""
+    return set(list_name.split("; "))
+
+
+def _lists_not_covered(
+    session: Session,
+    previous: ScreeningImport | None,
+    listed: dict[tuple[str, uuid.UUID], EvidenceItem],
+    file_lists: set[str],
+) -> list[str]:
+    """The lists of the previous snapshot, or of records still listed from an earlier one,
+    that this file has no row of: their records absent from it were not judged removed."""
+    lists = set[str]().union(*(_lists(_list_name(item) or "") for item in listed.values()))
+    if previous is not None:
+        for list_name in session.scalars(
+            select(ScreeningListEntry.list_name)
+            .where(ScreeningListEntry.import_id == previous.id)
+            .distinct()
+        ):
+            names = _lists(list_name)
+            if len(list_name) >= _MAX_LIST_NAME:
+                # Entries keep the name cut to its column's size: its last list may be cut too.
+                names.discard(list_name.rsplit("; ", 1)[-1])
+            lists |= names
+    # A row naming no list (an OpenSanctions row without a dataset) is no list to report.
+    return sorted(name for name in lists - file_lists if name)
 
 
 def _report(progress: Callable[[int], None] | None, hashing: _HashingStream) -> None:
@@ -491,7 +533,7 @@ def _entry_row(run: ScreeningImport, record: ScreeningRecord) -> dict[str, Any]:
         "organisation_id": run.organisation_id,
         "import_id": run.id,
         "record_key": record.record_key,
-        "list_name": record.source_list[:300],
+        "list_name": record.source_list[:_MAX_LIST_NAME],
         "name": record.name[:1000],
         "entity_type": record.entity_type.value,
         "line": record.line_number,
