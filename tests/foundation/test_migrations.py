@@ -29,6 +29,7 @@ from hrdd.questionnaires.loader import load_questionnaire_dir
 from hrdd.questionnaires.models import QuestionnaireVersion
 from hrdd.scoring import service as scoring
 from hrdd.scoring.models import RuleSetVersion, StoredScore
+from hrdd.screening.models import ScreeningImport
 from hrdd.vocab import Role
 from tests.conftest import drop_database, fresh_database_url
 
@@ -545,7 +546,9 @@ def test_0015_adds_products_and_downgrading_takes_them_out_of_the_search(tmp_pat
             )
             organisation_ids = [organisation.id for organisation in organisations]
 
-        migrations_info.upgrade(url, "0015")
+        # To the head: the schema matches today's models only there (later revisions add
+        # columns of their own), and the downgrade below goes back through them.
+        migrations_info.upgrade(url)
         assert _schema_differences(url) == []
         with database.session(SYSTEM, write=True) as session:
             company = session.get(Company, vendor)
@@ -584,6 +587,65 @@ def test_0015_adds_products_and_downgrading_takes_them_out_of_the_search(tmp_pat
         assert "products" not in {
             c["name"] for c in inspect(database.engine).get_columns("companies")
         }
+        migrations_info.upgrade(url)
+    finally:
+        database.dispose()
+        drop_database(url)
+
+
+def test_0016_gives_earlier_screening_imports_no_lists_left_uncovered(tmp_path):
+    """Imports before 0016 judged every absent record, so they left no list uncovered: an
+    empty list, which the API reads; downgrading drops the column and keeps the imports."""
+    url = fresh_database_url(tmp_path, "migrations_0016")
+    database = Database(url)
+    try:
+        migrations_info.upgrade(url, "0015")
+        import_id = uuid.uuid4()
+        with database.session(SYSTEM, write=True) as session:
+            organisation = Organisation(name="First")
+            session.add(organisation)
+            session.flush()
+            connection = session.connection()
+            row = {
+                "id": import_id,
+                "organisation_id": organisation.id,
+                "imported_by_name": "analyst",
+                "imported_at": utcnow(),
+                "file_name": "csl.csv",
+                "sha256": "0" * 64,
+                "size_bytes": 1,
+                "format": "csl",
+                "list_key": "csl",
+                "snapshot_date": dt.date(2026, 1, 5),
+                "status": "completed",
+                **dict.fromkeys(
+                    (
+                        "rows_total",
+                        "rows_added",
+                        "rows_removed",
+                        "identifier_matches",
+                        "name_matches",
+                        "review_queued",
+                        "evidence_created",
+                        "delistings_created",
+                    ),
+                    0,
+                ),
+            }
+            # Values as the database keeps them (SQLite: hex text), as the migrations write them.
+            if connection.dialect.name == "sqlite":
+                row = {k: v.hex if isinstance(v, uuid.UUID) else v for k, v in row.items()}
+            imports = sa.Table("screening_imports", sa.MetaData(), autoload_with=connection)
+            connection.execute(imports.insert().values(**row))
+        migrations_info.upgrade(url)
+        assert _schema_differences(url) == []
+        with database.session(SYSTEM) as session:
+            assert session.get_one(ScreeningImport, import_id).lists_not_covered == []
+        migrations_info.downgrade(url, "0015")
+        columns = {c["name"] for c in inspect(database.engine).get_columns("screening_imports")}
+        assert "lists_not_covered" not in columns
+        with database.engine.connect() as connection:
+            assert connection.execute(text("SELECT count(*) FROM screening_imports")).scalar() == 1
         migrations_info.upgrade(url)
     finally:
         database.dispose()
