@@ -171,15 +171,43 @@ def test_an_opensanctions_file_of_another_dataset_lifts_no_sanction(client, tena
     ]
 
 
-def test_a_record_on_several_datasets_is_judged_by_a_file_of_any_of_them(client, tenant_a):
+def test_a_record_on_several_datasets_is_judged_only_by_a_file_of_all_of_them(client, tenant_a):
+    """The reviewer: absent from a file of eu_fsf rows alone, a record also on us_ofac_sdn got
+    its sanction lifted, while the same import said us_ofac_sdn was not covered."""
     consortium = company(client, tenant_a, "Intellexa Consortium", [INTELLEXA[1]])
     both = opensanctions_file([(*INTELLEXA, "us_ofac_sdn;eu_fsf")])
     upload_file(client, tenant_a.analyst, both, "2026-11-03")
     eu = opensanctions_file([("NK-hrdd-test-eu", "Unrelated Name", "eu_fsf")])
     run = upload_file(client, tenant_a.analyst, eu, "2026-11-05")
-    assert (run["delistings_created"], run["lists_not_covered"]) == (1, ["us_ofac_sdn"])
+    assert (run["delistings_created"], run["lists_not_covered"]) == (0, ["us_ofac_sdn"])
+    assert [i["type"] for i in timeline(client, tenant_a, consortium)] == ["sanction"]
+
+    # A file of both datasets without the record lifts it.
+    covering = opensanctions_file(
+        [
+            ("NK-hrdd-test-eu", "Unrelated Name", "eu_fsf"),
+            ("NK-hrdd-test-sdn", "Another Name", "us_ofac_sdn"),
+        ]
+    )
+    run = upload_file(client, tenant_a.analyst, covering, "2026-11-07")
+    assert (run["delistings_created"], run["lists_not_covered"]) == (1, [])
     [lifted] = [i for i in timeline(client, tenant_a, consortium) if i["type"] == "sanction_lifted"]
     assert lifted["related_listing"]["list_name"] == "us_ofac_sdn; eu_fsf"
+
+
+def test_a_company_still_on_one_of_a_gone_records_datasets_is_not_delisted(client, tenant_a):
+    """The reviewer: a record on us_ofac_sdn gone while another record of the company is on
+    eu_fsf and us_ofac_sdn; the company is still on us_ofac_sdn."""
+    consortium = company(client, tenant_a, "Intellexa Consortium", [INTELLEXA[1], "Cytrox AD"])
+    first = opensanctions_file(
+        [(*INTELLEXA, "us_ofac_sdn"), ("NK-hrdd-test-cytrox", "Cytrox AD", "eu_fsf;us_ofac_sdn")]
+    )
+    upload_file(client, tenant_a.analyst, first, "2026-11-03")
+    assert [i["type"] for i in timeline(client, tenant_a, consortium)] == ["sanction", "sanction"]
+    later = opensanctions_file([("NK-hrdd-test-cytrox", "Cytrox AD", "eu_fsf;us_ofac_sdn")])
+    run = upload_file(client, tenant_a.analyst, later, "2026-11-05")
+    assert run["delistings_created"] == 0
+    assert "sanction_lifted" not in {i["type"] for i in timeline(client, tenant_a, consortium)}
 
 
 def test_a_csl_file_of_sdn_rows_alone_delists_no_entity_list_record(client, tenant_a, rules_loaded):

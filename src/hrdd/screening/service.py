@@ -346,20 +346,24 @@ def _delisting_rows(
     for the company (in scoring too), so a company with two records, or one whose record was
     re-keyed, is not delisted while it is still on the list. A gone record of a company still
     listed stays open until the company's last record of that list goes. A record is judged
-    gone only when this snapshot covers a list it was on: absent from a file of other lists,
-    it may well still be listed."""
-    on_list = {(hit.company_id, hit.party["source_list"]) for hit in scan.hits}
-    on_list |= {
-        (company_id, _list_name(item))
+    gone only when this snapshot covers every list it was on: absent from a file of other
+    lists, or of one of its several OpenSanctions datasets, it may well still be listed.
+    Lists compare one by one ("us_ofac_sdn; eu_fsf" is on us_ofac_sdn)."""
+    still_on = {
+        (hit.company_id, one) for hit in scan.hits for one in _lists(hit.party["source_list"])
+    }
+    still_on |= {
+        (company_id, one)
         for (record_key, company_id), item in listed.items()
         if record_key in scan.keys
+        for one in _lists(_list_name(item) or "")
     }
     gone = {
         pair: item
         for pair, item in listed.items()
         if pair[0] not in scan.keys
-        and (pair[1], _list_name(item)) not in on_list
-        and _lists(_list_name(item) or "") & scan.lists
+        and _lists(_list_name(item) or "") <= scan.lists
+        and not any((pair[1], one) in still_on for one in _lists(_list_name(item) or ""))
     }
     if not gone:
         return []
@@ -557,7 +561,7 @@ def _match_row(
         "import_id": run.id,
         "record_key": record.record_key,
         "record_name": (decision.record_name or record.name)[:1000],
-        "list_name": record.source_list[:300],
+        "list_name": record.source_list[:_MAX_LIST_NAME],
         "company_id": company_id,
         # An identifier match names no name: the company's own is shown.
         "matched_name": (decision.matched_name or candidate.names[0])[:1000],
