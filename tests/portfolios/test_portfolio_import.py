@@ -529,6 +529,29 @@ def test_a_key_value_title_line_naming_a_column_is_not_the_header():
     # A header naming one column only is still found when nothing names more.
     read = parse_holdings(b"Statement for Fund A\nISIN\n" + NESTLE_ISIN.encode() + b"\n", "EUR", 10)
     assert [(r.line, r.isin) for r in read.rows] == [(3, NESTLE_ISIN)]
+    # The reviewer: an ISIN-only header below the key-value line was passed over for it.
+    under_a_name_line = f"Name,Pension Fund A\nISIN\n{NESTLE_ISIN}\n"
+    read = parse_holdings(under_a_name_line.encode(), "EUR", 10)
+    assert (read.header_line, [(r.line, r.isin) for r in read.rows]) == (2, [(3, NESTLE_ISIN)])
+
+
+def test_a_real_header_is_never_passed_over_for_a_later_one():
+    """The reviewer: a header naming one column read (Security Name, with Shares and Price)
+    was passed over for a second section's "Name,Weight", and the three holdings above it
+    became a title block, replaced without a word."""
+    two_sections = (
+        "Security Name,Shares,Price\n"
+        "Apple,10,190\n"
+        "Microsoft,5,410\n"
+        "Nvidia,3,120\n"
+        "\n"
+        "Other positions\n"
+        "Name,Weight\n"
+        "Acme Robotics,5%\n"
+    )
+    read = parse_holdings(two_sections.encode(), "EUR", 10)
+    assert (read.header_line, read.preamble_rows) == (1, 0)
+    assert [r.name for r in read.rows][:3] == ["Apple", "Microsoft", "Nvidia"]
 
 
 def test_the_openapi_documents_what_of_the_file_was_read(client):

@@ -10,10 +10,10 @@ without a byte-order mark; the delimiter is a comma, or a semicolon or tab when 
 row uses one (whatever a title line above it holds).
 
 The header is the first of the file's first ``HEADER_SEARCH_ROWS`` rows that names a column
-identifying a holding and another column read, else the first that names a column
-identifying a holding: custodian exports open with a title block ("Holdings as of 30 Sep
-2026", "Account: 12345", "Name,Pension Fund A", an empty line), which is left out, neither
-holdings nor problems. Lines keep their numbers in the file.
+identifying a holding, passing over key-value lines (two cells, one naming a column read)
+while a later row names one: custodian exports open with a title block ("Holdings as of 30
+Sep 2026", "Account: 12345", "Name,Pension Fund A", an empty line), which is left out,
+neither holdings nor problems. Lines keep their numbers in the file.
 
 Rows giving the same ISIN (or, with no ISIN, the same LEI) are one security, as when a
 custodian file lists it once per account: they become one holding at the first row's line,
@@ -142,9 +142,8 @@ class HeaderSearch:
 
     @property
     def heads_a_table(self) -> bool:
-        """Whether the header names a holding column and another column read (a key-value
-        line such as "Name,Pension Fund A" names one only)."""
-        return self.header is not None and _columns_named(self.header) >= 2
+        """Whether a header was found that is no key-value line ("Name,Pension Fund A")."""
+        return self.header is not None and not _key_value_line(self.header)
 
     @property
     def widest(self) -> Record | None:
@@ -269,9 +268,11 @@ def _header_columns(header: Record, locate: Locate) -> tuple[dict[str, int], lis
 
 def search_header(records: Iterator[Record]) -> HeaderSearch:
     """Read ``records`` through the rows looked at for the header: the first that names a
-    holding column and another column read, else the first that names a holding column. A
-    title line such as "Name,Pension Fund A" names one column; a table's header names more.
-    The records read past the header are in ``after``, the rest are left to be read."""
+    holding column, passing over key-value lines (``_key_value_line``: "Name,Pension Fund
+    A" in a custodian's title block) while a later row naming a holding column is none. A
+    real header is never passed over for a later one, which would turn the holdings above
+    that one into a title block. The records read past the header are in ``after``, the rest
+    are left to be read."""
     looked_at: list[Record] = []
     last_line = 0
     for record in records:
@@ -280,7 +281,7 @@ def search_header(records: Iterator[Record]) -> HeaderSearch:
             last_line = HEADER_SEARCH_ROWS
             break
         last_line = record.line
-        if _columns_named(record) >= 2 and names_a_holding_column(record.header_cells):
+        if names_a_holding_column(record.header_cells) and not _key_value_line(record):
             break
     candidates = [
         record
@@ -288,7 +289,7 @@ def search_header(records: Iterator[Record]) -> HeaderSearch:
         if record.line <= HEADER_SEARCH_ROWS and names_a_holding_column(record.header_cells)
     ]
     header = next(
-        (record for record in candidates if _columns_named(record) >= 2),
+        (record for record in candidates if not _key_value_line(record)),
         candidates[0] if candidates else None,
     )
     if header is None:
@@ -297,6 +298,12 @@ def search_header(records: Iterator[Record]) -> HeaderSearch:
     position = looked_at.index(header)
     preamble = [record for record in looked_at[:position] if record.filled]
     return HeaderSearch(header, preamble, last_line, after=looked_at[position + 1 :])
+
+
+def _key_value_line(record: Record) -> bool:
+    """Two filled cells of which one names a column read and the other none: a title
+    block's "Name,Pension Fund A", or "ISIN,IE00B4L5Y983" naming a fund's own code."""
+    return record.filled == 2 and _columns_named(record) == 1
 
 
 def _columns_named(record: Record) -> int:

@@ -164,11 +164,11 @@ def _workbook(data: bytes) -> Iterator[Any]:
 
 def _holdings_sheet(workbook: Any) -> Any:
     """The sheet named Holdings; else the first visible sheet whose header, found as the
-    import finds it, names a holding column and another column read; else the first visible
-    sheet with any header row; else the first visible one. Custodian files often open with a
-    summary sheet, under a title of its own, whose "Name | Pension Fund A" line names the name
-    column only: the positions after it must not be passed over for it (the user test lost a
-    portfolio's holdings to such a sheet's one "holding")."""
+    import finds it, is no key-value line; else the first visible sheet with any header row;
+    else the first visible one. Custodian files often open with a summary sheet, under a
+    title of its own, whose "Name | Pension Fund A" line names the name column only: the
+    positions after it must not be passed over for it (the user test lost a portfolio's
+    holdings to such a sheet's one "holding")."""
     sheets = workbook.worksheets
     if not sheets:
         raise _damaged("the workbook has no worksheet")
