@@ -60,9 +60,10 @@ CompanyName = Annotated[str, StringConstraints(strip_whitespace=True, min_length
 Ticker = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9.:\-/ ]+$")]
 ProductName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 _PRODUCTS = (
-    "Products the company makes or sells under their own names (Pegasus, UFED): a search by q "
-    "finds the company by them; they are no names of it, so holdings and screening lists never "
-    "match by them"
+    "The names its products are known by: its own or a predecessor's product names (Pegasus, "
+    "UFED), or the name researchers gave one its sources know it by (Microsoft's "
+    "DevilsTongue for Candiru's spyware). A search by q finds the company by them; they are "
+    "no names of it, so holdings and screening lists never match by them"
 )
 
 

@@ -709,8 +709,10 @@ class CompanyInfo(ContentModel):
     )
     products: list[ProductText] = Field(
         default_factory=list,
-        description="Products the company makes or sells under their own names, as this file's "
-        "sourced text names them (Pegasus). Searchable; never matched as a name of the company.",
+        description="The names its products are known by, as this file's sourced text names "
+        "them: its own or a predecessor's product names (Pegasus), or the name researchers "
+        "gave one (a comment then names the item that says so). Searchable; never matched as "
+        "a name of the company.",
     )
     country: CountryCode
     website: HttpUrl | None = None
