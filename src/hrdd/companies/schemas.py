@@ -203,5 +203,5 @@ class CompanyList(BaseModel):
         "sponsor such as Francisco Partners), named by q from the start of a word; when "
         "neither a company nor such an owner is named so, the owners whose names resemble q. "
         "Each link says what the owner owns or owned, since when, how much and who says so. "
-        "At most 20",
+        "At most 20; `category` does not filter them (an owner has none)",
     )
