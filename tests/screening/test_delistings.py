@@ -120,6 +120,18 @@ def test_a_re_keyed_record_is_no_delisting(client, tenant_a, rules_loaded):
     assert all(item["type"] != "delisting" for item in timeline(client, tenant_a, nso))
 
 
+def test_a_record_awaiting_review_as_a_near_match_keeps_the_company_listed(client, tenant_a):
+    """The second user test: an SDN record re-keyed and renamed ("... Holdings") went to the
+    review queue, and the same import lifted the company's sanction, which the record
+    waiting for review still showed."""
+    acme = company(client, tenant_a, ACME_LTD[1], [ACME_LAWFUL[1]])
+    upload(client, tenant_a.analyst, csl(("d2", ACME_LAWFUL[1], SDN)), "2026-11-03")
+    renamed = ("d9", f"{ACME_LAWFUL[1]} Holdings Ltd", SDN)
+    run = upload(client, tenant_a.analyst, csl(renamed), "2026-11-05")
+    assert (run["review_queued"], run["delistings_created"]) == (1, 0)
+    assert [item["type"] for item in timeline(client, tenant_a, acme)] == ["sanction"]
+
+
 def test_a_record_on_another_list_does_not_keep_the_company_on_this_one(client, tenant_a):
     acme = company(client, tenant_a, ACME_LTD[1], [ACME_LAWFUL[1]])
     sanctioned = ("s1acme", ACME_LAWFUL[1], SDN)
@@ -207,6 +219,19 @@ def test_a_company_still_on_one_of_a_gone_records_datasets_is_not_delisted(clien
     later = opensanctions_file([("NK-hrdd-test-cytrox", "Cytrox AD", "eu_fsf;us_ofac_sdn")])
     run = upload_file(client, tenant_a.analyst, later, "2026-11-05")
     assert run["delistings_created"] == 0
+    assert "sanction_lifted" not in {i["type"] for i in timeline(client, tenant_a, consortium)}
+
+
+def test_a_record_left_listed_for_an_uncovered_dataset_keeps_its_others(client, tenant_a):
+    """The second user test: Cytrox AD (eu_fsf and us_ofac_sdn), absent from a file of
+    us_ofac_sdn rows alone, stays listed (eu_fsf is not covered), so the company is still on
+    us_ofac_sdn and Intellexa S.A.'s record going must lift nothing."""
+    consortium = company(client, tenant_a, "Intellexa Consortium", [INTELLEXA[1], CYTROX[1]])
+    first = opensanctions_file([(*INTELLEXA, "us_ofac_sdn"), (*CYTROX, "eu_fsf;us_ofac_sdn")])
+    upload_file(client, tenant_a.analyst, first, "2026-11-03")
+    sdn_only = opensanctions_file([("NK-hrdd-test-sdn", "Unrelated Name", "us_ofac_sdn")])
+    run = upload_file(client, tenant_a.analyst, sdn_only, "2026-11-05")
+    assert (run["delistings_created"], run["lists_not_covered"]) == (0, ["eu_fsf"])
     assert "sanction_lifted" not in {i["type"] for i in timeline(client, tenant_a, consortium)}
 
 

@@ -348,22 +348,35 @@ def _delisting_rows(
     listed stays open until the company's last record of that list goes. A record is judged
     gone only when this snapshot covers every list it was on: absent from a file of other
     lists, or of one of its several OpenSanctions datasets, it may well still be listed.
-    Lists compare one by one ("us_ofac_sdn; eu_fsf" is on us_ofac_sdn)."""
+    Lists compare one by one ("us_ofac_sdn; eu_fsf" is on us_ofac_sdn), and a near match of
+    the company waiting for review in this file counts as still there."""
+
+    def lists_of(item: EvidenceItem) -> set[str]:
+        return _lists(_list_name(item) or "")
+
+    absent = {pair: item for pair, item in listed.items() if pair[0] not in scan.keys}
+    judged = {pair: item for pair, item in absent.items() if lists_of(item) <= scan.lists}
+    # On a list still, for the company: a record matched in this file (or awaiting review
+    # here as a near match, a record re-keyed or renamed), or one absent from it that it does
+    # not cover, so left listed.
     still_on = {
         (hit.company_id, one) for hit in scan.hits for one in _lists(hit.party["source_list"])
     }
     still_on |= {
+        (row["company_id"], one)
+        for row in scan.grey
+        for one in _lists(row["record"]["source_list"])
+    }
+    still_on |= {
         (company_id, one)
         for (record_key, company_id), item in listed.items()
-        if record_key in scan.keys
-        for one in _lists(_list_name(item) or "")
+        if (record_key, company_id) not in judged
+        for one in lists_of(item)
     }
     gone = {
         pair: item
-        for pair, item in listed.items()
-        if pair[0] not in scan.keys
-        and _lists(_list_name(item) or "") <= scan.lists
-        and not any((pair[1], one) in still_on for one in _lists(_list_name(item) or ""))
+        for pair, item in judged.items()
+        if not any((pair[1], one) in still_on for one in lists_of(item))
     }
     if not gone:
         return []
