@@ -552,6 +552,11 @@ def test_a_real_header_is_never_passed_over_for_a_later_one():
     read = parse_holdings(two_sections.encode(), "EUR", 10)
     assert (read.header_line, read.preamble_rows) == (1, 0)
     assert [r.name for r in read.rows][:3] == ["Apple", "Microsoft", "Nvidia"]
+    # The second header is no holding named "Name" (the second user test): a bad row that
+    # says what it is, so the whole file is refused unless good rows are kept.
+    assert "Name" not in [r.name for r in read.rows]
+    [second] = [p for p in read.problems if p.path == "file.line.7"]
+    assert "looks like another header (Name, Weight) below the header at row 1" in second.message
 
 
 def test_the_openapi_documents_what_of_the_file_was_read(client):

@@ -235,6 +235,11 @@ def test_a_summary_sheet_naming_the_fund_is_passed_over_for_the_positions(
         "Acme Robotics",
         "Zeta Foods",
     ]
+    # The second user test: a third cell on the summary's name line made it a header.
+    summary["C2"] = "as reported"
+    noted = io.BytesIO()
+    workbook.save(noted)
+    assert xlsx_import.parse_holdings(noted.getvalue(), "EUR", 10).sheet == "Positions"
     # Alone, the summary is read as the best there is (and its one row is plain to see).
     del workbook["Positions"]
     alone = io.BytesIO()

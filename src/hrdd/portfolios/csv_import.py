@@ -141,6 +141,11 @@ class HeaderSearch:
     after: list[Record] = field(default_factory=list)
 
     @property
+    def columns_named(self) -> int:
+        """How many of the columns read the header names (0 without one)."""
+        return _columns_named(self.header) if self.header is not None else 0
+
+    @property
     def heads_a_table(self) -> bool:
         """Whether a header was found that is no key-value line ("Name,Pension Fund A")."""
         return self.header is not None and not _key_value_line(self.header)
@@ -596,6 +601,20 @@ def parse_records(
                     line,
                     None,
                     f"the row has {len(raw)} cells, the header (row {header.line}) only {width}",
+                )
+            )
+            continue
+        if names_a_holding_column(record.header_cells) and not _key_value_line(record):
+            # A second table's header: read as a holding it would be one named "Name", and the
+            # rows below it would fall under this header's columns.
+            parsed.bad_lines.add(line)
+            named = ", ".join(cell.strip() for cell in record.header_cells if cell.strip())
+            parsed.problems.append(
+                parsed.problem(
+                    line,
+                    None,
+                    f"the row looks like another header ({named}) below the header at row "
+                    f"{header.line}: a file holds one table; import each table apart",
                 )
             )
             continue

@@ -163,12 +163,12 @@ def _workbook(data: bytes) -> Iterator[Any]:
 
 
 def _holdings_sheet(workbook: Any) -> Any:
-    """The sheet named Holdings; else the first visible sheet whose header, found as the
-    import finds it, is no key-value line; else the first visible sheet with any header row;
-    else the first visible one. Custodian files often open with a summary sheet, under a
-    title of its own, whose "Name | Pension Fund A" line names the name column only: the
-    positions after it must not be passed over for it (the user test lost a portfolio's
-    holdings to such a sheet's one "holding")."""
+    """The sheet named Holdings; else, of the visible sheets with a header row found as the
+    import finds it, the one whose header names the most columns read (then a table's header
+    before a key-value line, then the first); else the first visible one. Custodian files
+    often open with a summary sheet, under a title of its own, whose "Name | Pension Fund A"
+    line names the name column only: the positions after it must not be passed over for it
+    (the user tests lost a portfolio's holdings to such a sheet's one "holding")."""
     sheets = workbook.worksheets
     if not sheets:
         raise _damaged("the workbook has no worksheet")
@@ -176,14 +176,15 @@ def _holdings_sheet(workbook: Any) -> Any:
     if named:
         return named[0]
     visible = [s for s in sheets if s.sheet_state == "visible"]
-    searched = [(sheet, _header_search(sheet)) for sheet in visible]
-    for wanted in (
-        lambda search: search.heads_a_table,
-        lambda search: search.header is not None,
-    ):
-        found = next((sheet for sheet, search in searched if search and wanted(search)), None)
-        if found is not None:
-            return found
+    headed = [
+        (sheet, search)
+        for sheet in visible
+        if (search := _header_search(sheet)) is not None and search.header is not None
+    ]
+    if headed:
+        # The positions name more of the columns read than a summary's "Name | Pension Fund A
+        # | as reported"; among equals, a table's header beats a key-value line, then order.
+        return max(headed, key=lambda pair: (pair[1].columns_named, pair[1].heads_a_table))[0]
     return (visible or sheets)[0]
 
 
