@@ -172,6 +172,8 @@ def import_screening_file(
     run.sha256 = hashing.digest.hexdigest()
     run.size_bytes = hashing.size
     run.rows_total = len(scan.keys)
+    # The first snapshot of a list: every record is new.
+    previous_keys: set[str] = set()
     if previous is not None:
         previous_keys = set(
             session.scalars(
@@ -180,10 +182,8 @@ def import_screening_file(
                 )
             )
         )
-        run.rows_added = len(scan.keys - previous_keys)
-        run.rows_removed = len(previous_keys - scan.keys)
-    else:
-        run.rows_added = len(scan.keys)  # the first snapshot of a list: every record is new
+    run.rows_added = len(scan.keys - previous_keys)
+    run.rows_removed = len(previous_keys - scan.keys)
 
     latest = _latest_items(session)
     now = utcnow()
@@ -200,7 +200,9 @@ def import_screening_file(
     ]
     listed = _still_listed(session, latest, key)
     run.lists_not_covered = _lists_not_covered(session, previous, listed, scan.lists)
-    delistings = _delisting_rows(session, run, scan, listed, company_names, now)
+    delistings = _delisting_rows(
+        session, run, scan, scan.keys - previous_keys, listed, company_names, now
+    )
     run.evidence_created = len(listings)
     run.delistings_created = len(delistings)
     if listings or delistings:
@@ -337,6 +339,7 @@ def _delisting_rows(
     session: Session,
     run: ScreeningImport,
     scan: _Scan,
+    new_keys: set[str],
     listed: dict[tuple[str, uuid.UUID], EvidenceItem],
     company_names: dict[Hashable, str],
     now: dt.datetime,
@@ -349,22 +352,25 @@ def _delisting_rows(
     gone only when this snapshot covers every list it was on: absent from a file of other
     lists, or of one of its several OpenSanctions datasets, it may well still be listed.
     Lists compare one by one ("us_ofac_sdn; eu_fsf" is on us_ofac_sdn), and a near match of
-    the company waiting for review in this file counts as still there."""
+    the company waiting for review counts as still there when its record is new in this
+    snapshot (``new_keys``): it may be the gone record re-keyed and renamed. A near match
+    that was in the last snapshot too is another record, beside the one that went."""
 
     def lists_of(item: EvidenceItem) -> set[str]:
         return _lists(_list_name(item) or "")
 
     absent = {pair: item for pair, item in listed.items() if pair[0] not in scan.keys}
     judged = {pair: item for pair, item in absent.items() if lists_of(item) <= scan.lists}
-    # On a list still, for the company: a record matched in this file (or awaiting review
-    # here as a near match, a record re-keyed or renamed), or one absent from it that it does
-    # not cover, so left listed.
+    # On a list still, for the company: a record matched in this file (or new in it and
+    # awaiting review as a near match: the gone one re-keyed and renamed, perhaps), or one
+    # absent from it that it does not cover, so left listed.
     still_on = {
         (hit.company_id, one) for hit in scan.hits for one in _lists(hit.party["source_list"])
     }
     still_on |= {
         (row["company_id"], one)
         for row in scan.grey
+        if row["record_key"] in new_keys
         for one in _lists(row["record"]["source_list"])
     }
     still_on |= {
