@@ -109,7 +109,7 @@ def test_the_risk_view_names_the_recorded_stakes_of_an_unmatched_holding(
     ]
     assert sun["unassessed_reason"].startswith(
         "not matched to any company of the registry, but its name resembles Sun Corporation, "
-        "recorded as owner of Cellebrite DI Ltd. (current stake)"
+        "recorded as owner of Cellebrite DI Ltd. (stake undated, counted as current)"
     )
     assert by_name(held, "AE Industrial Partners")["recorded_owner_of"][0]["company_id"] == (
         company_id(db, "paragon")
@@ -118,16 +118,25 @@ def test_the_risk_view_names_the_recorded_stakes_of_an_unmatched_holding(
     assert widgets["recorded_owner_of"] == []
     assert widgets["unassessed_reason"] == "not matched to any company of the registry"
 
-    # A stake an analyst records later is in the next read (the cached view follows links).
+    # A stake an analyst records later is in the next read (the cached view follows links);
+    # a dated one that has not ended is called current.
     nestle = company_id(db, "nestle")
     linked = client.post(
         f"{API}/companies/{nestle}/ownership",
-        json={"owner_name": "Quixotic Widgets", "owner_kind": "company"},
+        json={
+            "owner_name": "Quixotic Widgets",
+            "owner_kind": "company",
+            "start_date": "2020-01-01",
+        },
         headers=tenant_a.analyst,
     )
     assert linked.status_code == 201, linked.text
     again = by_name(risk(client, tenant_a.investor, portfolio)["holdings"], "Quixotic Widgets")
     assert [o["company_id"] for o in again["recorded_owner_of"]] == [nestle]
+    assert again["unassessed_reason"].endswith(
+        "(current stake): an analyst can add the owner "
+        "as a company and link the stake, and the holding is then scored through what it owns"
+    )
     # ... in that organisation only.
     other = create_portfolio(client, tenant_b.investor)
     assert upload(client, tenant_b.investor, other, csv).status_code == 200

@@ -581,6 +581,17 @@ def _effective_weights(holdings: Sequence[Holding]) -> tuple[list[Decimal | None
     return [None] * len(holdings), ShareBasis.none
 
 
+def _stake_words(owner: RecordedOwner) -> str:
+    """An undated stake counts as current (missing exposure would be worse than overstating
+    it), but is not called current: the second user test read Sun Corporation's unconfirmed
+    stake in Cellebrite as a "current stake"."""
+    if not owner.current:
+        return "stake not current"
+    if owner.start_date is None and owner.end_date is None:
+        return "stake undated, counted as current"
+    return "current stake"
+
+
 # How many of a holding's candidate companies its unassessed reason names.
 _CANDIDATES_NAMED = 3
 
@@ -589,8 +600,7 @@ def _unassessed_reason(
     holding: Holding, company_name: str | None, recorded_owner_of: Sequence[RecordedOwner]
 ) -> str:
     stakes = "; ".join(
-        f"{owner.owner_name}, recorded as owner of {owner.company_name} "
-        f"({'current stake' if owner.current else 'stake not current'})"
+        f"{owner.owner_name}, recorded as owner of {owner.company_name} ({_stake_words(owner)})"
         for owner in recorded_owner_of[:_CANDIDATES_NAMED]
     )
     owners_note = (
