@@ -283,12 +283,16 @@ def _answer_text(question: Question, payload: AnswerPayload, *, with_meaning: bo
             )
             if yes_or_no and payload.level is DisclosureLevel.full:
                 text = "Yes"  # 'Is the company on the Entity List?' is not answered 'Full'
-            meaning = {
-                DisclosureLevel.full: question.guidance.full,
-                DisclosureLevel.partial: question.guidance.partial,
-                DisclosureLevel.no: question.guidance.no,
-            }.get(payload.level)
-            if with_meaning and meaning:
+            meaning = (
+                {
+                    DisclosureLevel.full: question.guidance.full,
+                    DisclosureLevel.partial: question.guidance.partial,
+                    DisclosureLevel.no: question.guidance.no,
+                }.get(payload.level)
+                if with_meaning
+                else None
+            )
+            if meaning:
                 # Its first sentence: what follows tells the person answering what to write.
                 text += f": {_FIRST_SENTENCE_END.split(meaning, maxsplit=1)[0].rstrip('.')}"
             if payload.not_applicable_reason:

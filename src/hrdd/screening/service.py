@@ -356,11 +356,8 @@ def _delisting_rows(
     snapshot (``new_keys``): it may be the gone record re-keyed and renamed. A near match
     that was in the last snapshot too is another record, beside the one that went."""
 
-    def lists_of(item: EvidenceItem) -> set[str]:
-        return _lists(_list_name(item) or "")
-
     absent = {pair: item for pair, item in listed.items() if pair[0] not in scan.keys}
-    judged = {pair: item for pair, item in absent.items() if lists_of(item) <= scan.lists}
+    judged = {pair: item for pair, item in absent.items() if _lists_of(item) <= scan.lists}
     # On a list still, for the company: a record matched in this file (or new in it and
     # awaiting review as a near match: the gone one re-keyed and renamed, perhaps), or one
     # absent from it that it does not cover, so left listed.
@@ -377,12 +374,12 @@ def _delisting_rows(
         (company_id, one)
         for (record_key, company_id), item in listed.items()
         if (record_key, company_id) not in judged
-        for one in lists_of(item)
+        for one in _lists_of(item)
     }
     gone = {
         pair: item
         for pair, item in judged.items()
-        if not any((pair[1], one) in still_on for one in lists_of(item))
+        if not any((pair[1], one) in still_on for one in _lists_of(item))
     }
     if not gone:
         return []
@@ -423,6 +420,11 @@ def _lists(list_name: str) -> set[str]:
     return set(list_name.split("; "))
 
 
+def _lists_of(listing: EvidenceItem) -> set[str]:
+    """The lists a stored listing stands for, split as a file's rows are (``_lists``)."""
+    return _lists(_list_name(listing) or "")
+
+
 def _lists_not_covered(
     session: Session,
     previous: ScreeningImport | None,
@@ -431,7 +433,7 @@ def _lists_not_covered(
 ) -> list[str]:
     """The lists of the previous snapshot, or of records still listed from an earlier one,
     that this file has no row of: their records absent from it were not judged removed."""
-    lists = set[str]().union(*(_lists(_list_name(item) or "") for item in listed.values()))
+    lists = set[str]().union(*(_lists_of(item) for item in listed.values()))
     if previous is not None:
         for list_name in session.scalars(
             select(ScreeningListEntry.list_name)
