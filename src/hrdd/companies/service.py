@@ -305,21 +305,27 @@ def owners_named(session: Session, q: str, *, resembling: bool, limit: int) -> l
     """The ownership links whose owner the registry records by name only (no company of its
     own: a fund or sponsor such as Francisco Partners) and ``q`` names from the start of a
     word, as company names match; with ``resembling``, when none does, those whose owner name
-    resembles ``q`` as suggestions do. By owner name, then the stake's start."""
-    links = list(
-        session.scalars(
-            select(OwnershipLink)
-            .where(OwnershipLink.owner_company_id.is_(None))
-            .order_by(OwnershipLink.owner_name, OwnershipLink.start_date, OwnershipLink.id)
-        )
-    )
+    resembles ``q`` as suggestions do. By owner name, then the stake's start. Only the distinct
+    owner names are read to match; the links are read for the names matched."""
+    name_only = OwnershipLink.owner_company_id.is_(None)
+    names = list(session.scalars(select(OwnershipLink.owner_name).where(name_only).distinct()))
     needle = q.strip().casefold()
-    found = [link for link in links if _starts_a_word(link.owner_name.casefold(), needle)]
-    if not found and resembling:
-        names = [normalise_name(link.owner_name) for link in links]
-        similarity = similar_names([normalise_name(q)], names, [len(n.split()) for n in names])[0]
-        found = [links[index] for index in sorted(similarity, key=lambda i: -similarity[i])]
-    return found[:limit]
+    rank = {name: 0.0 for name in names if _starts_a_word(name.casefold(), needle)}
+    if not rank and resembling:
+        normalised = [normalise_name(name) for name in names]
+        similarity = similar_names(
+            [normalise_name(q)], normalised, [len(n.split()) for n in normalised]
+        )
+        rank = {names[index]: -score for index, score in similarity[0].items()}
+    if not rank:
+        return []
+    links = session.scalars(
+        select(OwnershipLink)
+        .where(name_only, OwnershipLink.owner_name.in_(rank))
+        .order_by(OwnershipLink.owner_name, OwnershipLink.start_date, OwnershipLink.id)
+    )
+    # Most similar first when resembling (a stable sort keeps name and start order within).
+    return sorted(links, key=lambda link: rank[link.owner_name])[:limit]
 
 
 def _starts_a_word(text: str, needle: str) -> bool:
