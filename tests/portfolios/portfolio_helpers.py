@@ -60,9 +60,12 @@ def upload(
     content: bytes | str,
     *,
     keep_good_rows: bool | None = None,
+    decimal_separator: str | None = None,
 ) -> Response:
     data = content.encode("utf-8") if isinstance(content, str) else content
     params = {} if keep_good_rows is None else {"keep_good_rows": str(keep_good_rows).lower()}
+    if decimal_separator is not None:
+        params["decimal_separator"] = decimal_separator
     return client.post(
         f"{API}/portfolios/{portfolio_id}/holdings/import",
         files={"file": ("holdings.csv", data, "text/csv")},

@@ -28,6 +28,13 @@ def portfolio(client, tenant_a):
     return create_portfolio(client, tenant_a.investor)
 
 
+# What a file's numbers were read with when none of them reads only one way.
+NO_NUMBER_DECIDES = (
+    "no number in the file reads only one way, and a file is read with a decimal point unless "
+    "it says otherwise"
+)
+
+
 def error_paths(response) -> set[str]:
     return {error["path"] for error in response.json()["errors"]}
 
@@ -454,6 +461,8 @@ def test_a_title_block_above_the_header_is_left_out_and_lines_keep_their_numbers
         "sheet": None,
         "header_row": 4,
         "preamble_rows": 2,
+        "decimal_separator": ".",
+        "decimal_separator_from": NO_NUMBER_DECIDES,
     }
     items = holdings(client, tenant_a.investor, portfolio)
     assert [(h["line"], h["name"]) for h in items] == [(5, "Apple Inc."), (7, "Zeta Foods")]
@@ -565,6 +574,9 @@ def test_the_openapi_documents_what_of_the_file_was_read(client):
     assert result["properties"]["source"]["$ref"] == "#/components/schemas/ImportSource"
     assert "source" in result["required"]
     fields = schemas["ImportSource"]["properties"]
-    assert set(fields) == {"format", "sheet", "header_row", "preamble_rows"}
+    assert set(fields) == {
+        *("format", "sheet", "header_row", "preamble_rows"),
+        *("decimal_separator", "decimal_separator_from"),
+    }
     assert all(field["description"] for field in fields.values())
     assert "first 20 rows" in fields["header_row"]["description"]

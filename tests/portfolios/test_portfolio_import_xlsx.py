@@ -36,6 +36,12 @@ FROM_THE_FILE = (
     "candidates",
 )
 
+# What a file's numbers were read with when none of them reads only one way.
+NO_NUMBER_DECIDES = (
+    "no number in the file reads only one way, and a file is read with a decimal point unless "
+    "it says otherwise"
+)
+
 
 def workbook_bytes(
     rows: list[list[Any]], *, title: str = "Positions", before: list[tuple[str, str]] = ()
@@ -122,12 +128,16 @@ def test_a_workbook_imports_as_the_same_csv_does(client, tenant_a, content):
         "sheet": "Positions",
         "header_row": 1,
         "preamble_rows": 0,
+        "decimal_separator": ".",
+        "decimal_separator_from": NO_NUMBER_DECIDES,
     }
     assert csv_result.json()["source"] == {
         "format": "csv",
         "sheet": None,
         "header_row": 1,
         "preamble_rows": 0,
+        "decimal_separator": ".",
+        "decimal_separator_from": "line 2's '600000.25' and 6 more read only with it",
     }
     assert {**xlsx_result.json(), "merged": [merged], "portfolio_id": None, "source": None} == {
         **csv_result.json(),
@@ -201,6 +211,8 @@ def test_a_summary_sheet_under_a_title_is_passed_over_for_holdings_under_a_title
         "sheet": "Positions",
         "header_row": 3,
         "preamble_rows": 1,
+        "decimal_separator": ".",
+        "decimal_separator_from": NO_NUMBER_DECIDES,
     }
 
 
@@ -279,6 +291,8 @@ def test_a_title_block_above_the_header_keeps_the_sheets_row_numbers(client, ten
         "sheet": "Positions",
         "header_row": 4,
         "preamble_rows": 2,
+        "decimal_separator": ".",
+        "decimal_separator_from": NO_NUMBER_DECIDES,
     }
     items = holdings(client, tenant_a.investor, portfolio)
     assert [(h["line"], h["name"]) for h in items] == [(5, "Apple Inc."), (8, "Omega Labs")]

@@ -14,6 +14,7 @@ from hrdd.http import PageParams, attachment, page_params
 from hrdd.portfolios import exports, service
 from hrdd.portfolios.csv_import import HEADER_SEARCH_ROWS
 from hrdd.portfolios.schemas import (
+    DecimalSeparator,
     HoldingList,
     HoldingOut,
     ImportResult,
@@ -126,6 +127,14 @@ def import_holdings(
     keep_good_rows: Annotated[
         bool, Query(description="Import the good rows and report the bad ones")
     ] = False,
+    decimal_separator: Annotated[
+        DecimalSeparator | None,
+        Query(
+            description="The decimal separator of numbers written as text: `.` (12,345.67) or "
+            "`,` (12.345,67). Left out, the file's numbers decide; `source` says how they were "
+            "read"
+        ),
+    ] = None,
 ) -> ImportResult:
     settings: Settings = request.app.state.settings
     portfolio = service.get_portfolio(session, portfolio_id)
@@ -137,6 +146,7 @@ def import_holdings(
         data,
         keep_good_rows=keep_good_rows,
         max_rows=settings.max_csv_rows,
+        decimal_separator=decimal_separator.value if decimal_separator else None,
     )
 
 

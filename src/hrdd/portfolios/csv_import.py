@@ -15,6 +15,10 @@ while a later row names one: custodian exports open with a title block ("Holding
 Sep 2026", "Account: 12345", "Name,Pension Fund A", an empty line), which is left out,
 neither holdings nor problems. Lines keep their numbers in the file.
 
+Numbers may be written with a decimal point or a decimal comma; the file's numbers decide
+which, unless the caller says (``hrdd.portfolios.numbers``). Rows are checked once all are
+read, as a number at the end may decide how one at the start reads.
+
 Rows giving the same ISIN (or, with no ISIN, the same LEI) are one security, as when a
 custodian file lists it once per account: they become one holding at the first row's line,
 with market values and weights added up, and are reported as merged.
@@ -41,6 +45,7 @@ from stdnum.exceptions import ValidationError as StdnumError
 
 from hrdd.csv_files import refuse_workbook
 from hrdd.errors import Invalid, PayloadTooLarge, ProblemDetail
+from hrdd.portfolios.numbers import COMMA, POINT, Convention, readings, separator_name
 from hrdd.vocab import CURRENCY_CODES
 
 COLUMNS = ("name", "isin", "lei", "ticker", "market_value", "currency", "weight")
@@ -82,7 +87,6 @@ _DELIMITERS = (",", ";", "\t")
 _UTF8_BOM = b"\xef\xbb\xbf"
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 _TICKER = re.compile(r"^[A-Za-z0-9.:\-/ ]+$")
-_GROUPED_NUMBER = re.compile(r"^\d{1,3}(,\d{3})+(\.\d+)?$")
 # C0 controls and DEL, except tab, line feed and carriage return (line breaks inside quotes).
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # Header key -> (column, rank): the lower rank wins when two headers give one column.
@@ -117,6 +121,9 @@ class Record:
     cells: list[str]
     unreadable: dict[int, str] = field(default_factory=dict)
     labels: list[str] | None = None
+    # The cells holding numbers rather than text (a workbook's number cells), by index: given
+    # with a decimal point, whatever separator the file's text uses.
+    numbers: frozenset[int] = frozenset()
 
     @property
     def header_cells(self) -> list[str]:
@@ -178,6 +185,9 @@ class ParsedFile:
     preamble_rows: int = 0
     # The workbook's sheet read; None for a CSV.
     sheet: str | None = None
+    # How the file's numbers written as text were read (``hrdd.portfolios.numbers``).
+    decimal_separator: str = POINT
+    decimal_separator_from: str = ""
     problems: list[ProblemDetail] = field(default_factory=list)
     bad_lines: set[int] = field(default_factory=set)
     ignored_columns: list[str] = field(default_factory=list)
@@ -405,14 +415,41 @@ def _ticker(value: str) -> str | None:
     return value.upper()
 
 
-def _decimal(column: str, value: str) -> Decimal:
+@dataclass(frozen=True)
+class _Reading:
+    """What a row's cells are read against: the portfolio's currency, and the decimal separator
+    of the file's numbers with what decided it."""
+
+    base_currency: str
+    separator: str = POINT
+    separator_from: str = ""
+    given: bool = False
+
+    def of(self, column: str, numbers: frozenset[str]) -> _Reading:
+        """How a row reads ``column``: a number cell (``numbers``) has a decimal point."""
+        return replace(self, separator=POINT, separator_from="") if column in numbers else self
+
+
+def _decimal(column: str, value: str, reading: _Reading) -> Decimal:
     text = value.replace(" ", "").replace("_", "")
-    if _GROUPED_NUMBER.match(text):
-        text = text.replace(",", "")
+    ways = readings(text)
+    if ways and reading.separator not in ways:
+        (other,) = ways
+        advice = (
+            f"write it with {separator_name(reading.separator)}"
+            if reading.given
+            else "write every number of the file one way, or give decimal_separator with the upload"
+        )
+        raise _RowProblem(
+            column,
+            f"{value!r} reads only with {separator_name(other)}, but the file's numbers are "
+            f"read with {separator_name(reading.separator)} ({reading.separator_from}); {advice}",
+        )
     try:
-        number = Decimal(text)
+        number = Decimal(ways.get(reading.separator, text))
     except InvalidOperation:
-        raise _RowProblem(column, f"{value!r} is not a number (write e.g. 1234567.89)") from None
+        example = "1234567.89" if reading.separator == POINT else "1234567,89"
+        raise _RowProblem(column, f"{value!r} is not a number (write e.g. {example})") from None
     if not number.is_finite():
         raise _RowProblem(column, f"{value!r} is not a finite number")
     return number
@@ -423,10 +460,10 @@ def _decimal_places(number: Decimal) -> int:
     return -exponent if isinstance(exponent, int) and exponent < 0 else 0
 
 
-def _market_value(value: str) -> Decimal | None:
+def _market_value(value: str, reading: _Reading) -> Decimal | None:
     if not value:
         return None
-    number = _decimal("market_value", value)
+    number = _decimal("market_value", value, reading)
     if number < 0:
         raise _RowProblem("market_value", f"{value} is negative; short positions are not supported")
     if _decimal_places(number) > MAX_VALUE_DECIMALS:
@@ -438,11 +475,11 @@ def _market_value(value: str) -> Decimal | None:
     return number
 
 
-def _weight(value: str) -> Decimal | None:
+def _weight(value: str, reading: _Reading) -> Decimal | None:
     if not value:
         return None
     is_percent = value.endswith("%")
-    number = _decimal("weight", value.removesuffix("%"))
+    number = _decimal("weight", value.removesuffix("%"), reading)
     if is_percent:
         number = number / 100
     if number < 0 or number > 1:
@@ -455,7 +492,8 @@ def _weight(value: str) -> Decimal | None:
     return number
 
 
-def _currency(value: str, base_currency: str) -> str:
+def _currency(value: str, reading: _Reading) -> str:
+    base_currency = reading.base_currency
     if not value:
         return base_currency
     code = value.upper()
@@ -470,7 +508,9 @@ def _currency(value: str, base_currency: str) -> str:
     return code
 
 
-def _row(line: int, cells: dict[str, str], base_currency: str) -> HoldingRow:
+def _row(
+    line: int, cells: dict[str, str], reading: _Reading, numbers: frozenset[str]
+) -> HoldingRow:
     """A row that ``_row_problems`` found nothing wrong with."""
     return HoldingRow(
         line=line,
@@ -478,21 +518,25 @@ def _row(line: int, cells: dict[str, str], base_currency: str) -> HoldingRow:
         isin=_isin(cells.get("isin", "")),
         lei=_lei(cells.get("lei", "")),
         ticker=_ticker(cells.get("ticker", "")),
-        market_value=_market_value(cells.get("market_value", "")),
-        currency=_currency(cells.get("currency", ""), base_currency),
-        weight=_weight(cells.get("weight", "")),
+        market_value=_market_value(
+            cells.get("market_value", ""), reading.of("market_value", numbers)
+        ),
+        currency=_currency(cells.get("currency", ""), reading),
+        weight=_weight(cells.get("weight", ""), reading.of("weight", numbers)),
     )
 
 
-_CHECKS = {
+_CHECKS: dict[str, Callable[[str, _Reading], object]] = {
     "name": lambda value, _: _name(value),
     "isin": lambda value, _: _isin(value),
     "lei": lambda value, _: _lei(value),
     "ticker": lambda value, _: _ticker(value),
-    "market_value": lambda value, _: _market_value(value),
+    "market_value": _market_value,
     "currency": _currency,
-    "weight": lambda value, _: _weight(value),
+    "weight": _weight,
 }
+# The columns holding numbers, whose decimal separator the file decides.
+_NUMBER_COLUMNS = ("market_value", "weight")
 
 
 def _row_problems(
@@ -500,7 +544,8 @@ def _row_problems(
     line: int,
     raw: dict[str, str],
     unreadable: dict[str, str],
-    base_currency: str,
+    reading: _Reading,
+    numbers: frozenset[str],
 ) -> list[ProblemDetail]:
     """Every bad cell of a row, not only the first, so one upload fixes them all."""
     problems = []
@@ -515,7 +560,7 @@ def _row_problems(
             problems.append(parsed.problem(line, column, message))
             continue
         try:
-            check(_clean(raw.get(column, "")), base_currency)
+            check(_clean(raw.get(column, "")), reading.of(column, numbers))
         except _RowProblem as problem:
             problems.append(parsed.problem(line, problem.column, problem.message))
     if not _names_holding(raw, unreadable):
@@ -544,22 +589,41 @@ def _records(text: str, delimiter: str) -> Iterator[Record]:
         raise Invalid.at(f"file.line.{start}", f"the CSV cannot be read here: {exc}") from None
 
 
-def parse_holdings(data: bytes, base_currency: str, max_rows: int) -> ParsedFile:
-    """Validate a whole CSV file (``parse_records`` says what raises and what is collected)."""
+def parse_holdings(
+    data: bytes, base_currency: str, max_rows: int, decimal_separator: str | None = None
+) -> ParsedFile:
+    """Validate a whole CSV file (``parse_records`` says what raises and what is collected).
+    A semicolon-delimited file's numbers are read with a decimal comma unless they say
+    otherwise (``hrdd.portfolios.numbers``)."""
     text = decode(data)
-    return parse_records(_records(text, _delimiter(text)), base_currency, max_rows)
+    delimiter = _delimiter(text)
+    convention = Convention(decimal_separator, COMMA if delimiter == ";" else POINT)
+    return parse_records(_records(text, delimiter), base_currency, max_rows, convention)
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    """A row that is no title, header or total, its cells to be checked once the file's
+    numbers have decided their decimal separator."""
+
+    line: int
+    cells: dict[str, str]
+    unreadable: dict[str, str]
+    numbers: frozenset[str]
 
 
 def parse_records(
     records: Iterator[Record],
     base_currency: str,
     max_rows: int,
+    convention: Convention,
     locate: Locate = _path_is_enough,
 ) -> ParsedFile:
     """Validate the records of a file, the rows above its header (``search_header``) left out.
     Problems with the file itself (header, size) raise; bad rows are collected in ``problems``
     with ``bad_lines``. Records are read one at a time and no further than ``max_rows``
-    holdings."""
+    holdings; their cells are checked once all are read, as the file's numbers decide how
+    they are all read (``convention``)."""
     search = search_header(records)
     # A NUL byte refuses the whole file, in its title block too: it is no text file.
     for record in search.preamble:
@@ -578,7 +642,8 @@ def parse_records(
         positions=positions,
     )
     width = len(header.cells)
-    unnamed = 0
+    problems_at: dict[int, list[ProblemDetail]] = {}
+    candidates: list[_Candidate] = []
     for record in itertools.chain(search.after, records):
         line, raw = record.line, record.cells
         _refuse_nul(line, raw, columns, locate)
@@ -586,7 +651,7 @@ def parse_records(
             i in columns for i in record.unreadable
         ):
             continue  # blank lines, often at the end of spreadsheet exports
-        if len(parsed.rows) + len(parsed.bad_lines) >= max_rows:
+        if len(candidates) + len(parsed.bad_lines) >= max_rows:
             message = (
                 f"the file has more than {max_rows} holdings; split it or raise HRDD_MAX_CSV_ROWS"
             )
@@ -596,27 +661,27 @@ def parse_records(
             )
         if len(raw) > width:
             parsed.bad_lines.add(line)
-            parsed.problems.append(
+            problems_at[line] = [
                 parsed.problem(
                     line,
                     None,
                     f"the row has {len(raw)} cells, the header (row {header.line}) only {width}",
                 )
-            )
+            ]
             continue
         if names_a_holding_column(record.header_cells) and not _key_value_line(record):
             # A second table's header: read as a holding it would be one named "Name", and the
             # rows below it would fall under this header's columns.
             parsed.bad_lines.add(line)
             named = ", ".join(cell.strip() for cell in record.header_cells if cell.strip())
-            parsed.problems.append(
+            problems_at[line] = [
                 parsed.problem(
                     line,
                     None,
                     f"the row looks like another header ({named}) below the header at row "
                     f"{header.line}: a file holds one table; import each table apart",
                 )
-            )
+            ]
             continue
         cells = {
             column: raw[index] if index < len(raw) else "" for column, index in positions.items()
@@ -632,13 +697,29 @@ def parse_records(
                 )
             )
             continue
-        problems = _row_problems(parsed, line, cells, unreadable, base_currency)
+        numbers = frozenset(columns[i] for i in record.numbers if i in columns)
+        for column in _NUMBER_COLUMNS:
+            if column in cells and column not in numbers and column not in unreadable:
+                text = _clean(cells[column]).removesuffix("%").replace(" ", "").replace("_", "")
+                convention.observe(line, text)
+        candidates.append(_Candidate(line, cells, unreadable, numbers))
+
+    separator, separator_from = convention.decide()
+    parsed.decimal_separator, parsed.decimal_separator_from = separator, separator_from
+    reading = _Reading(base_currency, separator, separator_from, convention.given is not None)
+    unnamed = 0
+    for candidate in candidates:
+        line, cells, unreadable = candidate.line, candidate.cells, candidate.unreadable
+        problems = _row_problems(parsed, line, cells, unreadable, reading, candidate.numbers)
         if problems:
             unnamed += not _names_holding(cells, unreadable)
             parsed.bad_lines.add(line)
-            parsed.problems.extend(problems)
+            problems_at[line] = problems
             continue
-        parsed.rows.append(_row(line, {c: _clean(v) for c, v in cells.items()}, base_currency))
+        parsed.rows.append(
+            _row(line, {c: _clean(v) for c, v in cells.items()}, reading, candidate.numbers)
+        )
+    parsed.problems = [problem for line in sorted(problems_at) for problem in problems_at[line]]
     if not parsed.rows and not parsed.bad_lines:
         raise Invalid.at("file", locate(None, None) + "the file has a header but no holdings")
     if unnamed and ignored:

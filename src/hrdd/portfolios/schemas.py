@@ -151,6 +151,11 @@ class HoldingsFileFormat(StrEnum):
     xlsx = "xlsx"
 
 
+class DecimalSeparator(StrEnum):
+    point = "."
+    comma = ","
+
+
 class ImportSource(BaseModel):
     """What of the uploaded file was read as the holdings, to check it is the sheet and the
     table meant."""
@@ -173,6 +178,14 @@ class ImportSource(BaseModel):
         "title block (e.g. 'Holdings as of 30 Sep 2026', 'Account: 12345'): neither holdings "
         "nor problems"
     )
+    decimal_separator: DecimalSeparator = Field(
+        description="The decimal separator numbers written as text were read with (a "
+        "workbook's number cells need none): the one given, else the one more of the file's "
+        "numbers can only be read with ('12,5' and '1.234,56' only with a comma, '12.5' and "
+        "'1,234,567' only with a point), else a comma for a semicolon-delimited CSV and a point "
+        "for any other file. A number such as '1,234' is read with it"
+    )
+    decimal_separator_from: str = Field(description="What decided `decimal_separator`")
 
 
 class ImportResult(BaseModel):

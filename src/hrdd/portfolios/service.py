@@ -43,6 +43,7 @@ from hrdd.portfolios.models import Holding, Portfolio
 from hrdd.portfolios.schemas import (
     BandSlice,
     Candidate,
+    DecimalSeparator,
     HoldingOut,
     HoldingResolution,
     HoldingRisk,
@@ -228,6 +229,7 @@ def import_holdings(
     *,
     keep_good_rows: bool,
     max_rows: int,
+    decimal_separator: str | None = None,
 ) -> ImportResult:
     """Replace the portfolio's holdings with those of a CSV file or an XLSX workbook, told
     apart by content (``csv_import`` and ``xlsx_import`` describe them). All or nothing: any
@@ -237,7 +239,7 @@ def import_holdings(
         raise Invalid.at("file", "the file is empty")
     is_workbook = xlsx_import.is_office_file(data)
     reader = xlsx_import if is_workbook else csv_import
-    parsed = reader.parse_holdings(data, portfolio.base_currency, max_rows)
+    parsed = reader.parse_holdings(data, portfolio.base_currency, max_rows, decimal_separator)
     if parsed.problems and (not keep_good_rows or not parsed.rows):
         raise csv_import.problems_invalid(parsed)
 
@@ -297,6 +299,8 @@ def import_holdings(
             sheet=parsed.sheet,
             header_row=parsed.header_line,
             preamble_rows=parsed.preamble_rows,
+            decimal_separator=DecimalSeparator(parsed.decimal_separator),
+            decimal_separator_from=parsed.decimal_separator_from,
         ),
         imported=len(values),
         replaced=replaced or 0,

@@ -44,6 +44,7 @@ from hrdd.portfolios.csv_import import (
     parse_records,
     search_header,
 )
+from hrdd.portfolios.numbers import POINT, Convention
 from hrdd.workbooks import UnsafeArchive, check_parts
 
 HOLDINGS_SHEET = "holdings"
@@ -76,7 +77,9 @@ def is_office_file(data: bytes) -> bool:
     return data.startswith((_ZIP_MAGIC, _OLE_MAGIC))
 
 
-def parse_holdings(data: bytes, base_currency: str, max_rows: int) -> ParsedFile:
+def parse_holdings(
+    data: bytes, base_currency: str, max_rows: int, decimal_separator: str | None = None
+) -> ParsedFile:
     """Validate a whole holdings workbook as ``csv_import.parse_records`` validates a CSV's
     records; the file itself is refused with 413, 415 or 422 at ``file``."""
     if data.startswith(_OLE_MAGIC) and _ENCRYPTED_PACKAGE in data:
@@ -93,7 +96,11 @@ def parse_holdings(data: bytes, base_currency: str, max_rows: int) -> ParsedFile
         sheet = _holdings_sheet(workbook)
         records = _records(sheet)
         try:
-            parsed = parse_records(records, base_currency, max_rows, _locate_in(sheet.title))
+            # Number cells are numbers; only numbers typed as text need a separator.
+            convention = Convention(decimal_separator, POINT)
+            parsed = parse_records(
+                records, base_currency, max_rows, convention, _locate_in(sheet.title)
+            )
         finally:
             records.close()
     parsed.sheet = sheet.title
@@ -246,16 +253,19 @@ def _record(number: int, cells: tuple[Any, ...]) -> Record:
         width -= 1
     texts: list[str] = []
     unreadable: dict[int, str] = {}
+    numbers: set[int] = set()
     for index in range(width):
         text, why = _cell_text(cells[index], header=False)
         texts.append(text)
         if why is not None:
             unreadable[index] = why
+        elif isinstance(cells[index], int | float) and not isinstance(cells[index], bool):
+            numbers.add(index)
     # Any of the first rows may be the header, where a date or TRUE is a column's name.
     labels = None
     if unreadable and number <= HEADER_SEARCH_ROWS:
         labels = [_cell_text(cell, header=True)[0] for cell in cells[:width]]
-    return Record(number, texts, unreadable, labels)
+    return Record(number, texts, unreadable, labels, frozenset(numbers))
 
 
 def _cell_text(value: Any, *, header: bool) -> tuple[str, str | None]:
