@@ -566,6 +566,14 @@ def test_a_real_header_is_never_passed_over_for_a_later_one():
     assert "Name" not in [r.name for r in read.rows]
     [second] = [p for p in read.problems if p.path == "file.line.7"]
     assert "looks like another header (Name, Weight) below the header at row 1" in second.message
+    # Nor are the second table's rows read under the first table's columns (Acme Robotics's
+    # weight as a number of shares): each is a bad row saying so.
+    assert [r.line for r in read.rows] == [2, 3, 4, 6]
+    [below] = [p for p in read.problems if p.path == "file.line.8"]
+    assert below.message == (
+        "the row is below another table's header (row 7), so it would be read under the "
+        "columns of the header at row 1: import each table apart"
+    )
 
 
 def test_the_openapi_documents_what_of_the_file_was_read(client):

@@ -644,6 +644,7 @@ def parse_records(
     width = len(header.cells)
     problems_at: dict[int, list[ProblemDetail]] = {}
     candidates: list[_Candidate] = []
+    second_header: int | None = None
     for record in itertools.chain(search.after, records):
         line, raw = record.line, record.cells
         _refuse_nul(line, raw, columns, locate)
@@ -669,9 +670,11 @@ def parse_records(
                 )
             ]
             continue
-        if names_a_holding_column(record.header_cells) and not _key_value_line(record):
-            # A second table's header: read as a holding it would be one named "Name", and the
-            # rows below it would fall under this header's columns.
+        if second_header is None and (
+            names_a_holding_column(record.header_cells) and not _key_value_line(record)
+        ):
+            # A second table's header: read as a holding it would be one named "Name".
+            second_header = line
             parsed.bad_lines.add(line)
             named = ", ".join(cell.strip() for cell in record.header_cells if cell.strip())
             problems_at[line] = [
@@ -680,6 +683,20 @@ def parse_records(
                     None,
                     f"the row looks like another header ({named}) below the header at row "
                     f"{header.line}: a file holds one table; import each table apart",
+                )
+            ]
+            continue
+        if second_header is not None:
+            # Its rows would fall under the first header's columns: a weight read as a number
+            # of shares, a name as a ticker.
+            parsed.bad_lines.add(line)
+            problems_at[line] = [
+                parsed.problem(
+                    line,
+                    None,
+                    f"the row is below another table's header (row {second_header}), so it "
+                    f"would be read under the columns of the header at row {header.line}: "
+                    "import each table apart",
                 )
             ]
             continue
