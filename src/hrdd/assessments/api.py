@@ -142,7 +142,7 @@ async def put_answer(
     def work() -> AssessmentOut:
         assessment = service.get_assessment(session, assessment_id)
         written = service.write_answers(
-            session, principal, assessment, {question_id: payload}, if_match
+            session, principal, assessment, {question_id: payload}, if_match, in_body=True
         )
         return _view(session, assessment, response, written.state)
 

@@ -623,16 +623,18 @@ def write_answers(
     *,
     locate: Locator = answer_problem,
     earlier_problems: Iterable[ProblemDetail] = (),
+    in_body: bool = False,
 ) -> AnswersWritten:
     """Set (raw payload) or delete (None) answers, all or nothing; returns the question ids
     written and the answers as they now are. Every bad item is reported (422), located by
     ``locate``, together with any ``earlier_problems`` the caller found while reading its
-    input; nothing changes then."""
+    input; nothing changes then. ``in_body``: the one change is the request's whole body
+    (PUT of one answer), as messages about a wrongly shaped payload say."""
     _require_draft_for_answers(assessment)
     begin_write(session, assessment, if_match, required=True)
     state = answers_state(session, assessment)
     questionnaire, rows = state.questionnaire, state.rows
-    updated, errors = apply_answer_changes(questionnaire, state.payloads, changes)
+    updated, errors = apply_answer_changes(questionnaire, state.payloads, changes, in_body=in_body)
     if not errors:
         errors = _unknown_files(
             session, assessment, {qid: updated[qid] for qid in changes if qid in updated}
