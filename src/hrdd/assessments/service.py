@@ -69,6 +69,7 @@ from hrdd.questionnaires.answers import (
     AnswerErrorCode,
     AnswerPayload,
     apply_answer_changes,
+    hidden_reasons,
     parse_answer_payload,
     progress,
     submission_problems,
@@ -561,12 +562,15 @@ def kept_on_import(
 
 
 def template_subject(session: Session, assessment: Assessment) -> TemplateSubject:
-    """What a template made for ``assessment`` names and shows: its company and answers."""
+    """What a template made for ``assessment`` names and shows: its company, its answers, and
+    why the questions its answers hide are hidden."""
+    state = answers_state(session, assessment)
     return TemplateSubject(
         assessment_id=assessment.id,
         company_id=assessment.company_id,
         company_name=companies.company_name(session, assessment.company_id),
-        answers={qid: row.payload for qid, row in answer_rows(session, assessment.id).items()},
+        answers={qid: row.payload for qid, row in state.rows.items()},
+        hidden=hidden_reasons(state.questionnaire, state.payloads),
     )
 
 

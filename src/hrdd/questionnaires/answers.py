@@ -729,6 +729,74 @@ def visible_questions(
     return visible
 
 
+def hidden_reasons(
+    questionnaire: Questionnaire, answers: Mapping[str, AnswerPayload]
+) -> dict[str, str]:
+    """Why each question these answers hide is hidden, by question id, in words: "EX5 is
+    'no'", "C3 is not answered", and for one whose condition reads a hidden question, that
+    question and what hides it in the end: "EU3b: EU3a is hidden (EX5 is 'no')". Visible
+    questions are left out. The same walk as `visible_questions`."""
+    reasons: dict[str, str] = {}
+    # What hides each hidden question in the end: its reason with hidden questions it reads
+    # replaced by what hides them, so a chain reads its first link only.
+    roots: dict[str, str] = {}
+    visible_answers: dict[str, AnswerPayload] = {}
+    for question in questionnaire.questions:
+        condition = question.show_if
+        if condition is not None and not condition_holds(condition, questionnaire, visible_answers):
+            reasons[question.id] = _why_not(condition, questionnaire, visible_answers, roots)
+            roots[question.id] = _why_not(
+                condition, questionnaire, visible_answers, roots, root=True
+            )
+            continue
+        if question.id in answers:
+            visible_answers[question.id] = answers[question.id]
+    return reasons
+
+
+def _why_not(
+    condition: Condition,
+    questionnaire: Questionnaire,
+    visible_answers: Mapping[str, AnswerPayload],
+    roots: Mapping[str, str],
+    *,
+    root: bool = False,
+) -> str:
+    """What makes a condition that does not hold false: for any_of every branch, for all_of
+    the branches that fail, for a leaf the answer it sees (or that it sees none, or that the
+    question is hidden, and by what; ``root``: only by what)."""
+    if isinstance(condition, AnyOfCondition | AllOfCondition):
+        branches = condition.any_of if isinstance(condition, AnyOfCondition) else condition.all_of
+        parts = [
+            _why_not(branch, questionnaire, visible_answers, roots, root=root)
+            for branch in branches
+            if not condition_holds(branch, questionnaire, visible_answers)
+        ]
+        return " and ".join(dict.fromkeys(parts))
+    question_id = condition.question
+    if question_id in roots:
+        return roots[question_id] if root else f"{question_id} is hidden ({roots[question_id]})"
+    payload = visible_answers.get(question_id)
+    if payload is None:
+        return f"{question_id} is not answered"
+    return f"{question_id} is {_answer_words(payload)}"
+
+
+def _answer_words(payload: AnswerPayload) -> str:
+    """An answer as a condition reads it: 'no', 'interception, forensic_extraction', 0."""
+    match payload:
+        case DisclosureAnswer():
+            return f"'{payload.level.value}'"
+        case MultipleChoiceAnswer():
+            return f"'{', '.join(payload.values)}'" if payload.values else "none of its options"
+        case NumberAnswer():
+            return f"{payload.value}" + (f" {payload.unit}" if payload.unit else "")
+        case DateAnswer():
+            return payload.value.isoformat()
+        case _:
+            return f"'{payload.value}'"
+
+
 def progress(questionnaire: Questionnaire, answers: Mapping[str, AnswerPayload]) -> Progress:
     """Answered / visible / required counts; missing required ids in question order."""
     visible = visible_questions(questionnaire, answers)
