@@ -356,12 +356,12 @@ ANSWER_TYPES = frozenset(_VALUE_FIELDS)
 _QUOTED_TAG_LIMIT = 40
 
 
-def takes(question: Question) -> str:
+def _takes(question: Question) -> str:
     """'question P3 takes a text answer': the start of every message about an answer's type."""
     return f"question {question.id} takes a {question.answer_type.type} answer"
 
 
-def answer_shape(question: Question) -> str:
+def _answer_shape(question: Question) -> str:
     """How the question's answer is sent: {"type": "text", "value": ...}."""
     answer_type = question.answer_type.type
     return f'{{"type": "{answer_type}", {_VALUE_FIELDS[answer_type]}}}'
@@ -372,7 +372,7 @@ def _type_mismatch(question: Question, given: str) -> AnswerError:
         question_id=question.id,
         path="type",
         code=AnswerErrorCode.type_mismatch,
-        message=f"{takes(question)}, not {given}",
+        message=f"{_takes(question)}, not {given}",
     )
 
 
@@ -383,7 +383,7 @@ def _tag_message(
     discriminator and tags: what is wrong, and what the question takes. None for others."""
     if error["type"] == "union_tag_not_found" and isinstance(data, Mapping):
         wrapper = next((key for key, value in data.items() if isinstance(value, Mapping)), None)
-        message = f'"type" is missing: {takes(question)}, sent as {answer_shape(question)}'
+        message = f'"type" is missing: {_takes(question)}, sent as {_answer_shape(question)}'
         if wrapper is not None:
             where = "in the body" if in_body else f'under "{question.id}"'
             message += f' directly {where}, not inside "{_clipped(str(wrapper))}"'
@@ -391,9 +391,8 @@ def _tag_message(
     if error["type"] == "union_tag_invalid" and isinstance(data, Mapping):
         given = data.get("type")
         shown = f"'{_clipped(given)}'" if isinstance(given, str) else _json_kind(given)
-        return (
-            f'{shown} is not an answer type; {takes(question)} (type "{question.answer_type.type}")'
-        )
+        answer_type = question.answer_type.type
+        return f'{shown} is not an answer type; {_takes(question)} (type "{answer_type}")'
     return None
 
 
@@ -737,8 +736,8 @@ def hidden_reasons(
     question and what hides it in the end: "EU3b: EU3a is hidden (EX5 is 'no')". Visible
     questions are left out. The same walk as `visible_questions`."""
     reasons: dict[str, str] = {}
-    # What hides each hidden question in the end: its reason with hidden questions it reads
-    # replaced by what hides them, so a chain reads its first link only.
+    # What hides each hidden question in the end: its reason with the hidden questions it
+    # reads replaced by what hides them, so a long chain names one link and its root.
     roots: dict[str, str] = {}
     visible_answers: dict[str, AnswerPayload] = {}
     for question in questionnaire.questions:
