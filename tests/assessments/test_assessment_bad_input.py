@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from assessment_helpers import (
+    BUNDLED_KEY,
     disclosure,
     error_paths,
     evidence,
@@ -191,3 +192,95 @@ def test_submit_lists_missing_answers_and_missing_evidence_and_changes_nothing(
     assert missing and missing <= paths
     assert paths == {p["path"] for p in before["validation"]["problems"]}
     assert_unchanged(client, tenant_a, assessment_id, before, etag)
+
+
+TEXT_SHAPE = '{"type": "text", "value": ...}'
+# (payload sent for P3, a text question; words its message must hold wherever it is sent,
+# words only PUT's must hold, words only PATCH's and the JSON import's must hold)
+WRONGLY_SHAPED: dict[str, tuple[dict[str, Any], str, str, str]] = {
+    "wrapped in answer": (
+        {"answer": {"type": "text", "value": "x"}},
+        f'"type" is missing: question P3 takes a text answer, sent as {TEXT_SHAPE}',
+        'directly in the body, not inside "answer"',
+        'directly under "P3", not inside "answer"',
+    ),
+    "wrapped in payload": (
+        {"payload": {"value": "x"}},
+        f'"type" is missing: question P3 takes a text answer, sent as {TEXT_SHAPE}',
+        'directly in the body, not inside "payload"',
+        'directly under "P3", not inside "payload"',
+    ),
+    "no type": (
+        {"value": "x"},
+        f'"type" is missing: question P3 takes a text answer, sent as {TEXT_SHAPE}',
+        "",
+        "",
+    ),
+    "a type that does not exist": (
+        {"type": "txt", "value": "x"},
+        "'txt' is not an answer type; question P3 takes a text answer (type \"text\")",
+        "",
+        "",
+    ),
+    "a type that is not text": (
+        {"type": None, "value": "x"},
+        'null is not an answer type; question P3 takes a text answer (type "text")',
+        "",
+        "",
+    ),
+}
+
+
+def _only_message(response: Any, path: str) -> str:
+    assert response.status_code == 422, response.text
+    [error] = response.json()["errors"]
+    assert error["path"] == path
+    return str(error["message"])
+
+
+@pytest.mark.parametrize("case", sorted(WRONGLY_SHAPED))
+def test_a_wrongly_shaped_answer_says_what_the_question_takes(
+    client: TestClient, tenant_a: Any, saved_draft: tuple[str, str], case: str
+) -> None:
+    """The investor's report: 'Unable to extract tag using discriminator' for an answer sent
+    inside another key or without a type. Each way in says what is wrong and what P3 takes,
+    in words; the path stays the answer's."""
+    assessment_id, etag = saved_draft
+    before, _ = read(client, tenant_a.investor, assessment_id)
+    payload, words, in_body, under_question = WRONGLY_SHAPED[case]
+    put = put_answer(client, tenant_a.investor, assessment_id, "P3", payload, etag)
+    patched = patch_answers(client, tenant_a.investor, assessment_id, {"P3": payload}, etag)
+    imported = client.post(
+        url(assessment_id, "/import"),
+        json={
+            "questionnaire_key": BUNDLED_KEY,
+            "questionnaire_version": before["questionnaire"]["version"],
+            "answers": {"P3": payload},
+        },
+        headers=tenant_a.investor | {"If-Match": etag},
+    )
+    put_message = _only_message(put, "answers.P3")
+    assert put_message.startswith(words) and in_body in put_message
+    for response in (patched, imported):
+        message = _only_message(response, "answers.P3")
+        assert message.startswith(words) and under_question in message
+        assert "in the body" not in message
+    for response in (put, patched, imported):
+        assert "discriminator" not in response.text and "tag" not in response.text
+    assert_unchanged(client, tenant_a, assessment_id, before, etag)
+
+
+def test_an_answer_of_another_type_names_only_the_type(
+    client: TestClient, tenant_a: Any, saved_draft: tuple[str, str]
+) -> None:
+    """A number sent to the text question P3 is refused for its type alone, not for a value
+    the number model could not read."""
+    assessment_id, etag = saved_draft
+    payload = {"type": "number", "value": "Reviewed by nobody."}
+    for response in (
+        put_answer(client, tenant_a.investor, assessment_id, "P3", payload, etag),
+        patch_answers(client, tenant_a.investor, assessment_id, {"P3": payload}, etag),
+    ):
+        assert _only_message(response, "answers.P3.type") == (
+            "question P3 takes a text answer, not number"
+        )

@@ -360,7 +360,8 @@ def test_xlsx_row_errors_name_row_and_column_and_nothing_is_saved(
     sheet = workbook["Answers"]
     extra_row = sheet.max_row + 1
     sheet.cell(row=extra_row, column=1, value="ZZ1")
-    sheet.cell(row=extra_row, column=10, value="full")
+    header = [cell.value for cell in sheet[1]]
+    sheet.cell(row=extra_row, column=header.index("Answer") + 1, value="full")
     response = import_xlsx(client, tenant_a.investor, draft["id"], saved_bytes(workbook), etag)
     assert response.status_code == 422
     problems = {e["path"]: e["message"] for e in response.json()["errors"]}
@@ -453,6 +454,7 @@ def test_an_xlsx_over_the_upload_limit_is_413(
 
 SOURCE_COLUMN = "Evidence source (company or independent)"
 REMOVE_COLUMN = "Remove answer"
+SHOWN_NOW = "Shown now"
 POLICY_EVIDENCE = {
     "Evidence URL": "https://vendor.example/policy",
     "Evidence title": "Policy page",
@@ -488,16 +490,19 @@ def test_an_unknown_xlsx_source_kind_names_its_row_and_column(
 
 def as_older_format(workbook: Any, template_format: str, *dropped: str) -> Any:
     """The workbook as a template of an earlier format was made: its format on the About
-    sheet, without the columns added since (at the end), and a column of the user's own notes
-    where the first of them now is, as an older template allowed."""
+    sheet, without the columns added since (Shown now, which every earlier format lacks, and
+    ``dropped``, at the end), and a column of the user's own notes after its last column, as
+    an older template allowed."""
     about = workbook["About"]
     [format_row] = [row for row in about.iter_rows() if row[0].value == "format"]
     format_row[1].value = template_format
     sheet = workbook["Answers"]
     header = [cell.value for cell in sheet[1]]
-    first = min(header.index(label) + 1 for label in dropped)
-    sheet.delete_cols(first, len(dropped))
-    sheet.cell(row=1, column=first, value="My notes")
+    for column in sorted(
+        (header.index(label) + 1 for label in (SHOWN_NOW, *dropped)), reverse=True
+    ):
+        sheet.delete_cols(column)
+    sheet.cell(row=1, column=len(header) - len(dropped), value="My notes")
     return workbook
 
 
@@ -812,6 +817,104 @@ def test_an_assessments_template_with_hidden_answers_imports_back_unchanged(
     assert [(e[0], e[2]) for e in history if e[0] == "answers.EU3a"] == [("answers.EU3a", None)]
 
 
+GREY = "00D9D9D9"
+
+
+def rows_by_question(workbook: Any) -> dict[str, dict[str, Any]]:
+    """Each question's row: its cells by header label."""
+    sheet = workbook["Answers"]
+    header = [cell.value for cell in sheet[1]]
+    return {
+        row[0].value: dict(zip(header, row, strict=False))
+        for row in sheet.iter_rows(min_row=2)
+        if row[0].value
+    }
+
+
+def hide_eu3(client: TestClient, tenant: Any, start_assessment: Start) -> tuple[str, str]:
+    """A draft with every ANSWERS answer, then EX5 answered "no": EU3a and EU3b hidden with
+    their answers kept. Returns (assessment id, ETag)."""
+    draft, etag = start_assessment()
+    saved = patch_answers(client, tenant.investor, draft["id"], ANSWERS, etag)
+    assert saved.status_code == 200, saved.text
+    hidden = patch_answers(
+        client,
+        tenant.investor,
+        draft["id"],
+        {"EX5": {"type": "single_choice", "value": "no"}},
+        saved.headers["ETag"],
+    )
+    assert hidden.status_code == 200, hidden.text
+    return draft["id"], hidden.headers["ETag"]
+
+
+def test_an_assessments_template_marks_the_rows_its_answers_hide_and_says_why(
+    client: TestClient, tenant_a: Any, start_assessment: Start
+) -> None:
+    """The user test: EX5 "no" hides EU3a and EU3b, their rows looked like any other, and the
+    investor filled them in to have the import refuse them. Their rows are grey and Shown now
+    says why; the shown rows say Yes and keep their yellow answer cells. The same import may
+    still answer them, with the answer that hides them changed."""
+    assessment_id, etag = hide_eu3(client, tenant_a, start_assessment)
+    workbook = assessment_template(client, tenant_a.investor, assessment_id)
+    rows = rows_by_question(workbook)
+    assert rows["EU3a"][SHOWN_NOW].value == "No: hidden because EX5 is 'no'"
+    assert rows["EU3b"][SHOWN_NOW].value == ("No: hidden because EU3a is hidden (EX5 is 'no')")
+    for question_id in ("EU3a", "EU3b"):
+        assert {rows[question_id][label].fill.fgColor.rgb for label in ("Question", "Answer")} == {
+            GREY
+        }
+    for question_id in ("EX5", "P1", "G1"):  # answered and shown, gating, unanswered
+        assert rows[question_id][SHOWN_NOW].value == "Yes"
+        assert rows[question_id]["Question"].fill.fgColor.rgb != GREY
+        assert rows[question_id]["Answer"].fill.fgColor.rgb == "00FFF7D6"
+    about = {row[0]: row[1] for row in workbook["About"].iter_rows(values_only=True)}
+    assert "a grey row is a question its answers hide now" in about["how to fill in"]
+
+    fill(workbook, "EX5", Answer="yes")
+    fill(workbook, "EU3a", Answer="no")
+    opened = import_xlsx(client, tenant_a.investor, assessment_id, saved_bytes(workbook), etag)
+    assert opened.status_code == 200, opened.text
+    assert opened.json()["imported"] == ["EX5", "EU3a"]
+
+
+def test_a_blank_template_marks_no_row(
+    client: TestClient, tenant_a: Any, bundled: Questionnaire
+) -> None:
+    """A blank template has no answers to hide anything: Shown now is empty and no row is
+    grey, the condition in Shown only when being all it can say."""
+    rows = rows_by_question(template(client, tenant_a.investor, bundled.version))
+    assert rows["EU3a"]["Shown only when"].value
+    assert {row[SHOWN_NOW].value for row in rows.values()} == {None}
+    assert GREY not in {row["Question"].fill.fgColor.rgb for row in rows.values()}
+
+
+def test_a_template_made_before_the_shown_now_column_still_imports(
+    client: TestClient, tenant_a: Any, start_assessment: Start
+) -> None:
+    """A format 3 template of an assessment with hidden answers (no Shown now column, the
+    answer columns one to the left) imports back unchanged, and a row changed in it is read
+    from the right column."""
+    assessment_id, etag = hide_eu3(client, tenant_a, start_assessment)
+    before = answered(client, tenant_a.investor, assessment_id)
+    workbook = as_older_format(
+        assessment_template(client, tenant_a.investor, assessment_id),
+        "hrdd-assessment-template/3",
+    )
+    unchanged = import_xlsx(client, tenant_a.investor, assessment_id, saved_bytes(workbook), etag)
+    assert unchanged.status_code == 200, unchanged.text
+    assert (unchanged.json()["imported"], unchanged.json()["removed"]) == ([], [])
+    assert answered(client, tenant_a.investor, assessment_id) == before
+    fill(workbook, "P3", Answer="Reviewed by an auditor.", **{REMOVE_COLUMN: None})
+    changed = import_xlsx(
+        client, tenant_a.investor, assessment_id, saved_bytes(workbook), unchanged.headers["ETag"]
+    )
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["imported"] == ["P3"]
+    payload = read(client, tenant_a.investor, assessment_id)[0]["answers"]["P3"]["payload"]
+    assert (payload["value"], payload["comment"]) == ("Reviewed by an auditor.", "Test")
+
+
 def test_a_number_stored_without_its_unit_comes_back_from_the_template_unchanged(
     client: TestClient, tenant_a: Any, start_assessment: Start
 ) -> None:
@@ -932,7 +1035,7 @@ def test_the_template_offers_remove_in_a_drop_down_of_its_own(
     reference = validation.formula1.split("!")[1].replace("$", "")
     assert [c.value for (c,) in workbook["Lists"][reference]] == ["remove"]
     about = {row[0]: row[1] for row in workbook["About"].iter_rows(values_only=True)}
-    assert about["format"] == "hrdd-assessment-template/3"
+    assert about["format"] == "hrdd-assessment-template/4"
     assert "pick remove in its Remove answer column" in about["how to fill in"]
 
 

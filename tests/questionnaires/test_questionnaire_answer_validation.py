@@ -9,6 +9,7 @@ import pytest
 from questionnaire_samples import build, question
 
 from hrdd.questionnaires.answers import (
+    ANSWER_TYPES,
     AnswerErrorCode,
     DisclosureAnswer,
     NumberAnswer,
@@ -16,6 +17,7 @@ from hrdd.questionnaires.answers import (
     missing_evidence,
     parse_answer,
     parse_answer_payload,
+    payload_component_schemas,
     validate_answer,
 )
 from hrdd.questionnaires.schemas import Questionnaire
@@ -207,7 +209,9 @@ def test_bad_answers_name_the_field(
 def test_malformed_payloads_are_reported_with_paths(
     sample: Questionnaire, data: dict[str, Any], path: str
 ) -> None:
-    payload, errors = parse_answer(sample.question("D"), data)
+    # Each against a question of its type: another type's answer is refused for its type.
+    question_id = {"number": "N", "date": "DT", "single_choice": "S"}.get(data["type"], "D")
+    payload, errors = parse_answer(sample.question(question_id), data)
     assert payload is None
     assert path in {error.path for error in errors}
     assert all(error.code == AnswerErrorCode.invalid for error in errors)
@@ -301,3 +305,64 @@ def test_batch_applies_and_deletes(sample: Questionnaire) -> None:
     assert errors == []
     assert set(answers) == {"I"}
     assert current == {"D": DisclosureAnswer(type="disclosure", level="no")}
+
+
+@pytest.mark.parametrize(
+    ("question_id", "data", "in_body", "message"),
+    [
+        (
+            "M",
+            {"values": ["a"]},
+            False,
+            '"type" is missing: question M takes a multiple_choice answer, sent as '
+            '{"type": "multiple_choice", "values": [...]}',
+        ),
+        (
+            "D",
+            {"answer": {"type": "disclosure", "level": "full"}},
+            True,
+            '"type" is missing: question D takes a disclosure answer, sent as '
+            '{"type": "disclosure", "level": ...} directly in the body, not inside "answer"',
+        ),
+        (
+            "DT",
+            {"answer": {"value": "2020-01-01"}},
+            False,
+            '"type" is missing: question DT takes a date answer, sent as '
+            '{"type": "date", "value": "YYYY-MM-DD"} directly under "DT", not inside "answer"',
+        ),
+        (
+            "N",
+            {"type": "numbr", "value": 3},
+            False,
+            "'numbr' is not an answer type; question N takes a number answer (type \"number\")",
+        ),
+        (
+            "N",
+            {"type": 3, "value": 3},
+            False,
+            '3 is not an answer type; question N takes a number answer (type "number")',
+        ),
+    ],
+)
+def test_a_missing_or_unknown_type_is_said_plainly(
+    sample: Questionnaire, question_id: str, data: dict[str, Any], in_body: bool, message: str
+) -> None:
+    payload, errors = parse_answer(sample.question(question_id), data, in_body=in_body)
+    assert payload is None
+    assert [(error.path, error.code, error.message) for error in errors] == [
+        ("", AnswerErrorCode.invalid, message)
+    ]
+
+
+def test_a_payload_of_another_type_is_refused_for_its_type_alone(sample: Questionnaire) -> None:
+    payload, errors = parse_answer(sample.question("T"), {"type": "number", "value": "words"})
+    assert payload is None
+    assert [(error.path, error.code, error.message) for error in errors] == [
+        ("type", AnswerErrorCode.type_mismatch, "question T takes a text answer, not number")
+    ]
+
+
+def test_every_payload_type_has_a_shape_to_show() -> None:
+    examples = payload_component_schemas()["AnswerPayload"]["examples"]
+    assert {example["type"] for example in examples} == ANSWER_TYPES

@@ -11,6 +11,7 @@ from hrdd.questionnaires.answers import (
     AnswerErrorCode,
     AnswerPayload,
     apply_answer_changes,
+    hidden_reasons,
     parse_answer_payload,
     progress,
     submission_problems,
@@ -244,3 +245,45 @@ def test_condition_operators(
 def test_an_answer_of_the_wrong_type_never_matches(operators: Questionnaire) -> None:
     given = answers(SHARE={"type": "text", "value": "20"})
     assert "RANGE" not in visible_questions(operators, given)
+
+
+def test_hidden_questions_say_why_and_shown_ones_say_nothing(chain: Questionnaire) -> None:
+    """What the XLSX template of an assessment prints in its Shown now column."""
+    assert hidden_reasons(chain, {}) == {
+        "COUNT": "GATE is not answered",
+        "DETAIL": "COUNT is hidden (GATE is not answered)",
+        "WHEN": "DETAIL is hidden (GATE is not answered)",
+    }
+    given = answers(GATE=choice("no"), COUNT=number(2))
+    assert hidden_reasons(chain, given)["COUNT"] == "GATE is 'no'"
+    given = answers(GATE=choice("yes"), COUNT=number(0), DETAIL=choice("b"))
+    assert hidden_reasons(chain, given) == {
+        "DETAIL": "COUNT is 0",
+        "WHEN": "DETAIL is hidden (COUNT is 0)",
+    }
+    given = answers(GATE=choice("yes"), COUNT=number(2), DETAIL=choice("a"))
+    assert hidden_reasons(chain, given) == {"WHEN": "DETAIL is 'a'"}
+
+
+def test_a_combined_condition_names_the_branches_that_fail() -> None:
+    questionnaire = build(
+        question("A", YES_NO),
+        question("B", YES_NO),
+        question(
+            "EITHER",
+            "{type: text}",
+            show_if="{any_of: [{question: A, equals: 'yes'}, {question: B, equals: 'yes'}]}",
+        ),
+        question(
+            "BOTH",
+            "{type: text}",
+            show_if="{all_of: [{question: A, equals: 'yes'}, {question: B, equals: 'yes'}]}",
+        ),
+    )
+    given = answers(A=choice("yes"), B=choice("no"))
+    assert hidden_reasons(questionnaire, given) == {"BOTH": "B is 'no'"}
+    given = answers(A=choice("no"))
+    assert hidden_reasons(questionnaire, given) == {
+        "EITHER": "A is 'no' and B is not answered",
+        "BOTH": "A is 'no' and B is not answered",
+    }

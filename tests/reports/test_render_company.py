@@ -465,3 +465,21 @@ def test_the_say_do_table_says_why_a_commitment_was_rated_so() -> None:
     say_do = text.split("Say-dogap")[1].split("Evidencetimeline")[0]
     assert squashed("Abuse continued after the pledge, as the labs documented.") in say_do
     assert squashed("Contradicting evidence: Contradicting item") in say_do
+
+
+def test_the_cover_names_the_products_under_the_aliases() -> None:
+    """Products are the names a company is known by in the record (Pegasus for NSO Group):
+    printed on the cover under the aliases, as untrusted text; none, no line."""
+    report = company_report(
+        company_name="NSO Group Technologies Limited",
+        aliases=["NSO Group"],
+        products=["Pegasus", f"Example {IMG_INJECTION}"],
+    )
+    first_page = squashed(page_texts(render(report))[0])
+    line = squashed(f"Products known as: Pegasus; Example {IMG_INJECTION}")
+    assert line in first_page
+    assert first_page.index(squashed("Also known as: NSO Group")) < first_page.index(line)
+    assert first_page.index(line) < first_page.index(squashed("Questions answered"))
+
+    without = "\n".join(page_texts(render(company_report(products=[]))))
+    assert "Products known as" not in without

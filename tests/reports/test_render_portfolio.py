@@ -587,3 +587,15 @@ def test_the_share_used_in_the_totals_is_not_called_the_files_weight(small_text:
     reader saw 16.69% under "Weight" where the file said 4.95%."""
     assert "Share of portfolio" in small_text
     assert "Weight" not in small_text
+
+
+def test_a_detailed_holding_names_its_companys_products_and_the_table_does_not() -> None:
+    report = portfolio_report()
+    flagged = [report.flagged[0].model_copy(update={"products": ["Pegasus"]}), *report.flagged[1:]]
+    text = squashed("\n".join(page_texts(render(report.model_copy(update={"flagged": flagged})))))
+    detail = text.split(squashed("Flagged holdings"))[1].split(squashed("All holdings"))[0]
+    assert detail.count(squashed("Products known as")) == 1
+    assert squashed("Products known asPegasus") in detail
+    assert "Pegasus" not in text.split(squashed("All holdings"))[1]
+    # Holdings whose company has no products get no such row.
+    assert squashed("Products known as") not in squashed("\n".join(page_texts(render(report))))

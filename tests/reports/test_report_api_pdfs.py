@@ -1001,3 +1001,38 @@ def test_a_report_scored_with_the_organisations_own_rules_says_so(client, tenant
     assert published.status_code == 200, published.text
     own = pdf_text(PdfReader(io.BytesIO(client.get(url, headers=tenant_a.investor).content)))
     assert compact(f"{tenant_a.name}'s own edit of the rules") in own
+
+
+def test_reports_name_the_companys_products_from_the_registry(client, tenant_a, db, content):
+    """NSO Group's record names Pegasus: the company report prints it under the aliases on
+    its cover, and the portfolio report in NSO's detail (not in the holdings table). A
+    company with no products gets no such line."""
+    assessment = nso_assessment(client, tenant_a, db)
+    response = client.get(f"{API}/assessments/{assessment}/report.pdf", headers=tenant_a.investor)
+    assert response.status_code == 200, response.text
+    reader = PdfReader(io.BytesIO(response.content))
+    cover = compact(reader.pages[0].extract_text())
+    assert compact("Also known as: NSO Group") + compact("Products known as: Pegasus") in cover
+
+    plain = create_company(client, tenant_a, "Example Plain Vendor Ltd")
+    started = client.post(
+        f"{API}/assessments",
+        json={"company_id": plain, "questionnaire_key": "stap-surveillance"},
+        headers=tenant_a.analyst,
+    )
+    assert started.status_code == 201, started.text
+    response = client.get(
+        f"{API}/assessments/{started.json()['id']}/report.pdf", headers=tenant_a.investor
+    )
+    assert response.status_code == 200, response.text
+    text = pdf_text(PdfReader(io.BytesIO(response.content)))
+    assert compact("Example Plain Vendor Ltd") in text
+    assert compact("Products known as") not in text
+
+    portfolio = create_portfolio(client, tenant_a.investor, name="Products")
+    assert upload(client, tenant_a.investor, portfolio, "name\nNSO Group\n").status_code == 200
+    confirm_first_candidates(client, tenant_a.investor, portfolio)
+    text = pdf_text(portfolio_report(client, tenant_a, portfolio))
+    detail, table = text.split(compact("All holdings"), 1)
+    assert compact("Products known asPegasus") in detail.split(compact("Flagged holdings"))[1]
+    assert compact("Products known as") not in table

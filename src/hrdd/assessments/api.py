@@ -142,7 +142,7 @@ async def put_answer(
     def work() -> AssessmentOut:
         assessment = service.get_assessment(session, assessment_id)
         written = service.write_answers(
-            session, principal, assessment, {question_id: payload}, if_match
+            session, principal, assessment, {question_id: payload}, if_match, in_body=True
         )
         return _view(session, assessment, response, written.state)
 
@@ -340,7 +340,10 @@ def import_answers(
     "/api/v1/questionnaires/{key}/versions/{version}/template.xlsx gives it, with the "
     "company named on the About sheet and the answers so far (pre-filled ones included) in "
     "the Answer, Not-applicable reason and Comment columns; sources are not repeated, and an "
-    "import keeps them. Importing it into an assessment of another company is refused.",
+    "import keeps them. Its Shown now column says of each question whether the answers so far "
+    "show it, or why they hide it (`No: hidden because EX5 is 'no'`), and a hidden question's "
+    "row is grey: an answer to it is refused unless the same import changes the answer that "
+    "hides it. Importing it into an assessment of another company is refused.",
 )
 def download_template(assessment_id: uuid.UUID, session: DbSession, _: Investor) -> Response:
     assessment = service.get_assessment(session, assessment_id)
@@ -377,10 +380,10 @@ def download_template(assessment_id: uuid.UUID, session: DbSession, _: Investor)
     "answer cells must be empty (otherwise a 422 at `rows.<row number>.remove_answer`), any "
     "other value there is refused the same way, and an answer that is not there is left "
     "alone, so importing the same workbook again changes nothing. `removed` lists the "
-    "answers deleted. Templates made before that column (format 2) or before the evidence "
-    "source column (format 1) are still read. A workbook that is not that template is a 422 "
-    "at `file`; problems in rows are reported as `rows.<row number>.<column>`, and then "
-    "nothing is saved." + _IF_MATCH_REQUIRED,
+    "answers deleted. Templates made before the Shown now column (format 3), the Remove "
+    "answer column (format 2) or the evidence source column (format 1) are still read. A "
+    "workbook that is not that template is a 422 at `file`; problems in rows are reported "
+    "as `rows.<row number>.<column>`, and then nothing is saved." + _IF_MATCH_REQUIRED,
 )
 def import_xlsx(
     assessment_id: uuid.UUID,

@@ -69,6 +69,7 @@ from hrdd.questionnaires.answers import (
     AnswerErrorCode,
     AnswerPayload,
     apply_answer_changes,
+    hidden_reasons,
     parse_answer_payload,
     progress,
     submission_problems,
@@ -561,12 +562,15 @@ def kept_on_import(
 
 
 def template_subject(session: Session, assessment: Assessment) -> TemplateSubject:
-    """What a template made for ``assessment`` names and shows: its company and answers."""
+    """What a template made for ``assessment`` names and shows: its company, its answers, and
+    why the questions its answers hide are hidden."""
+    state = answers_state(session, assessment)
     return TemplateSubject(
         assessment_id=assessment.id,
         company_id=assessment.company_id,
         company_name=companies.company_name(session, assessment.company_id),
-        answers={qid: row.payload for qid, row in answer_rows(session, assessment.id).items()},
+        answers={qid: row.payload for qid, row in state.rows.items()},
+        hidden=hidden_reasons(state.questionnaire, state.payloads),
     )
 
 
@@ -623,16 +627,18 @@ def write_answers(
     *,
     locate: Locator = answer_problem,
     earlier_problems: Iterable[ProblemDetail] = (),
+    in_body: bool = False,
 ) -> AnswersWritten:
     """Set (raw payload) or delete (None) answers, all or nothing; returns the question ids
     written and the answers as they now are. Every bad item is reported (422), located by
     ``locate``, together with any ``earlier_problems`` the caller found while reading its
-    input; nothing changes then."""
+    input; nothing changes then. ``in_body``: the one change is the request's whole body
+    (PUT of one answer), as messages about a wrongly shaped payload say."""
     _require_draft_for_answers(assessment)
     begin_write(session, assessment, if_match, required=True)
     state = answers_state(session, assessment)
     questionnaire, rows = state.questionnaire, state.rows
-    updated, errors = apply_answer_changes(questionnaire, state.payloads, changes)
+    updated, errors = apply_answer_changes(questionnaire, state.payloads, changes, in_body=in_body)
     if not errors:
         errors = _unknown_files(
             session, assessment, {qid: updated[qid] for qid in changes if qid in updated}

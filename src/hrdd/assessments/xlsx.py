@@ -1,7 +1,8 @@
 """The XLSX template of a questionnaire for offline completion, and reading a filled one.
 
 The template has an `Answers` sheet with one row per question (id, section, text, guidance,
-answer type and whether it is scored, allowed values, conditions) and the columns to fill in
+answer type and whether it is scored, allowed values, conditions and, in a template made for
+an assessment, whether its answers show the question now) and the columns to fill in
 (an answer, or the marker that removes one); an `About` sheet naming the questionnaire key and
 version and the template format (and, for a template made for one assessment, its company,
 whose answers the Answers sheet shows); and a hidden `Lists` sheet that feeds the drop-down
@@ -54,7 +55,7 @@ from hrdd.workbooks import (
     check_parts,
 )
 
-TEMPLATE_FORMAT = "hrdd-assessment-template/3"
+TEMPLATE_FORMAT = "hrdd-assessment-template/4"
 # The OpenAPI description of a route's 200 answer that downloads a template.
 TEMPLATE_DOWNLOAD = {"content": {XLSX_MEDIA_TYPE: {}}, "description": "The template workbook"}
 ANSWERS_SHEET = "Answers"
@@ -72,7 +73,7 @@ EXTRA_ROWS_ALLOWED = 200
 # Empty but formatted rows are skipped; scanning stops here so a huge sheet cannot stall us.
 MAX_SCANNED_ROWS = 10_000
 
-# (column key, header label). The first nine describe the question; the rest are filled in.
+# (column key, header label). The first ten describe the question; the rest are filled in.
 COLUMNS: list[tuple[str, str]] = [
     ("question_id", "Question id"),
     ("section", "Section"),
@@ -83,6 +84,8 @@ COLUMNS: list[tuple[str, str]] = [
     ("required", "Required"),
     ("evidence_required", "Evidence required"),
     ("shown_when", "Shown only when"),
+    # Format 4: beside the condition it reads, in a template made for an assessment.
+    ("shown_now", "Shown now"),
     ("answer", "Answer"),
     ("not_applicable_reason", "Not-applicable reason"),
     ("comment", "Comment"),
@@ -91,19 +94,27 @@ COLUMNS: list[tuple[str, str]] = [
     ("evidence_publisher", "Evidence publisher"),
     ("evidence_date", "Evidence date (YYYY-MM-DD)"),
     ("evidence_excerpt", "Evidence excerpt"),
-    # Added after the first templates went out, each at the end: a workbook of an earlier
-    # format is read without the columns it lacks.
+    # Added after the first templates went out, at the end (formats 2 and 3): a workbook of
+    # an earlier format is read without the columns it lacks.
     ("evidence_source", "Evidence source (company or independent)"),
     ("remove_answer", "Remove answer"),
 ]
 COLUMN_KEYS = [key for key, _ in COLUMNS]
-# How many columns each template format has. Format 1 was made before the evidence-source
-# column, format 2 before the remove-answer column: each is read without the columns it lacks,
-# and whatever the user put where they now are is not read.
-_COLUMNS_OF_FORMAT = {
-    "hrdd-assessment-template/1": COLUMN_KEYS.index("evidence_source"),
-    "hrdd-assessment-template/2": COLUMN_KEYS.index("remove_answer"),
-    TEMPLATE_FORMAT: len(COLUMNS),
+
+
+def _without(*dropped: str) -> list[str]:
+    return [key for key in COLUMN_KEYS if key not in dropped]
+
+
+# The columns of each template format, in order. Format 1 was made before the evidence-source
+# column, format 2 before the remove-answer column, format 3 before the shown-now column: each
+# is read without the columns it lacks (its later columns where they were then), and whatever
+# the user put where a missing column now is, is not read.
+_COLUMNS_OF_FORMAT: dict[str, list[str]] = {
+    "hrdd-assessment-template/1": _without("shown_now", "evidence_source", "remove_answer"),
+    "hrdd-assessment-template/2": _without("shown_now", "remove_answer"),
+    "hrdd-assessment-template/3": _without("shown_now"),
+    TEMPLATE_FORMAT: COLUMN_KEYS,
 }
 INPUT_COLUMNS = COLUMN_KEYS[COLUMN_KEYS.index("answer") :]
 # The cells that make up an answer; a row marked for removal must leave them all empty.
@@ -117,8 +128,18 @@ EVIDENCE_COLUMNS = {
     "evidence_excerpt": "excerpt",
     "evidence_source": "source",
 }
-_WIDTHS = {"question": 60, "guidance": 70, "allowed_values": 40, "shown_when": 28}
+_WIDTHS = {
+    "question": 60,
+    "guidance": 70,
+    "allowed_values": 40,
+    "shown_when": 28,
+    "shown_now": 28,
+}
 _INPUT_FILL = PatternFill("solid", fgColor="FFF7D6")
+# A row the assessment's answers hide: grey across, its input cells too.
+_HIDDEN_FILL = PatternFill("solid", fgColor="D9D9D9")
+SHOWN = "Yes"
+HIDDEN_PREFIX = "No: hidden because "
 
 
 def column_letter(key: str) -> str:
@@ -223,6 +244,8 @@ class TemplateSubject:
     company_id: uuid.UUID
     company_name: str
     answers: Mapping[str, Mapping[str, Any]]  # stored payloads by question id
+    # Why the questions the answers hide are hidden, by question id (answers.hidden_reasons).
+    hidden: Mapping[str, str] = field(default_factory=dict)
 
 
 def write_template(
@@ -261,6 +284,7 @@ def write_template(
                 "yes" if question.required else "no",
                 "yes" if question.evidence_required else "no",
                 describe_condition(question.show_if),
+                _shown_now(question, subject),
             ]
         )
         if subject is not None and question.id in subject.answers:
@@ -268,8 +292,12 @@ def write_template(
                 answers[f"{column_letter(key)}{row}"] = value
         for cell in answers[row]:
             cell.alignment = Alignment(wrap_text=True, vertical="top")
-        for key in INPUT_COLUMNS:
-            answers[f"{column_letter(key)}{row}"].fill = _INPUT_FILL
+        if subject is not None and question.id in subject.hidden:
+            for key in COLUMN_KEYS:
+                answers[f"{column_letter(key)}{row}"].fill = _HIDDEN_FILL
+        else:
+            for key in INPUT_COLUMNS:
+                answers[f"{column_letter(key)}{row}"].fill = _INPUT_FILL
         _add_validation(answers, lists, question, row)
     last_row = FIRST_ROW + len(questionnaire.questions) - 1
     _add_source_validation(answers, lists, FIRST_ROW, last_row)
@@ -280,6 +308,15 @@ def write_template(
     for sheet in workbook.worksheets:
         _keep_formulas_as_text(sheet)
     workbook.save(stream)
+
+
+def _shown_now(question: Question, subject: TemplateSubject | None) -> str | None:
+    """The Shown now cell: in a template of an assessment, whether its answers show the
+    question and, when they hide it, why; empty in a blank template, which has no answers."""
+    if subject is None:
+        return None
+    reason = subject.hidden.get(question.id)
+    return SHOWN if reason is None else f"{HIDDEN_PREFIX}{reason}"
 
 
 def _keep_formulas_as_text(sheet: Worksheet) -> None:
@@ -341,7 +378,10 @@ def _write_about(
             "answer column and empty the row's other yellow cells (a row that both answers "
             "and removes is refused); removing an answer that is not there changes nothing. "
             "A question a removal hides keeps its answer, which no longer counts: leave its "
-            "row as it is, or remove it as well; a changed answer to it is refused. Delete a "
+            "row as it is, or remove it as well; a changed answer to it is refused. In a "
+            "template of an assessment, a grey row is a question its answers hide now (Shown "
+            "now says why): an answer to it is refused unless the same import changes the "
+            "answer that hides it. Delete a "
             "source or a comment through the API. Evidence "
             "source: company for the company's own pages, reports or replies, independent "
             "for anyone else's; left empty, a source the company published (its name as "
@@ -569,7 +609,7 @@ def _read_workbook(workbook: Any, questionnaire: Questionnaire) -> FilledTemplat
         raise _not_the_template(
             f"the {ABOUT_SHEET} sheet does not name the format {TEMPLATE_FORMAT}"
         )
-    width = _COLUMNS_OF_FORMAT[about["format"]]
+    columns = _COLUMNS_OF_FORMAT[about["format"]]
     key, version = about.get("questionnaire_key"), about.get("questionnaire_version")
     if key != questionnaire.key or version != questionnaire.version:
         raise _not_the_template(
@@ -578,8 +618,8 @@ def _read_workbook(workbook: Any, questionnaire: Questionnaire) -> FilledTemplat
         )
     sheet = workbook[ANSWERS_SHEET]
     header = next(sheet.iter_rows(min_row=HEADER_ROW, max_row=HEADER_ROW, values_only=True), ())
-    expected = [label for _, label in COLUMNS]
-    if [_text(cell) for cell in list(header)[:width]] != expected[:width]:
+    expected = [_LABELS[key] for key in columns]
+    if [_text(cell) for cell in list(header)[: len(columns)]] != expected:
         raise _not_the_template(f"the header row of {ANSWERS_SHEET} was changed")
     filled = FilledTemplate(
         company_id=_text(about.get("company_id")),
@@ -587,7 +627,7 @@ def _read_workbook(workbook: Any, questionnaire: Questionnaire) -> FilledTemplat
         assessment_id=_text(about.get("assessment_id")),
     )
     row_limit = len(questionnaire.questions) + EXTRA_ROWS_ALLOWED
-    for number, cells in _numbered_rows(sheet, width):
+    for number, cells in _numbered_rows(sheet, columns):
         if number - FIRST_ROW >= MAX_SCANNED_ROWS:
             raise _not_the_template(f"{ANSWERS_SHEET} has more than {MAX_SCANNED_ROWS} rows")
         if all(value is None for value in cells.values()):
@@ -598,17 +638,16 @@ def _read_workbook(workbook: Any, questionnaire: Questionnaire) -> FilledTemplat
     return filled
 
 
-def _numbered_rows(sheet: Any, width: int) -> Iterator[tuple[int, dict[str, Any]]]:
-    """Each row's cells by column key; columns beyond ``width`` read as empty."""
+def _numbered_rows(sheet: Any, columns: list[str]) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Each row's cells by column key, ``columns`` being the keys of the workbook's format in
+    order; a column that format lacks reads as empty, and so does anything beyond them."""
     for number, row in enumerate(
-        sheet.iter_rows(min_row=FIRST_ROW, max_col=width), start=FIRST_ROW
+        sheet.iter_rows(min_row=FIRST_ROW, max_col=len(columns)), start=FIRST_ROW
     ):
-        values = [_shown_value(cell) for cell in row]
-        values += [None] * (len(COLUMNS) - len(values))
-        yield (
-            number,
-            {key: _blank_to_none(value) for key, value in zip(COLUMN_KEYS, values, strict=True)},
-        )
+        cells = dict.fromkeys(COLUMN_KEYS)
+        for key, cell in zip(columns, row, strict=False):
+            cells[key] = _blank_to_none(_shown_value(cell))
+        yield number, cells
 
 
 def _shown_value(cell: Any) -> Any:

@@ -313,27 +313,101 @@ def _format_loc(loc: Iterable[int | str], tag: str | None) -> str:
     return text
 
 
-def parse_answer(question: Question, data: Any) -> tuple[AnswerPayload | None, list[AnswerError]]:
+def parse_answer(
+    question: Question, data: Any, *, in_body: bool = False
+) -> tuple[AnswerPayload | None, list[AnswerError]]:
     """Validate raw data against the payload models and then against `question`.
 
     Returns the payload (None if it could not be parsed) and every problem found. A payload
-    with problems must not be saved.
+    with problems must not be saved. ``in_body``: the payload is a request's whole body (PUT
+    of one answer), not a value under its question id; messages say where it goes.
     """
+    tag = data.get("type") if isinstance(data, Mapping) else None
+    if isinstance(tag, str) and tag in ANSWER_TYPES and tag != question.answer_type.type:
+        # Another type's fields would be reported against that type's model: say the one
+        # thing wrong.
+        return None, [_type_mismatch(question, tag)]
     try:
         payload = parse_answer_payload(data)
     except ValidationError as exc:
-        tag = data.get("type") if isinstance(data, Mapping) else None
         errors = [
             AnswerError(
                 question_id=question.id,
-                path=_format_loc(error["loc"], tag),
+                path=_format_loc(error["loc"], tag if isinstance(tag, str) else None),
                 code=AnswerErrorCode.invalid,
-                message=plain_error_message(error),
+                message=_tag_message(question, data, error, in_body) or plain_error_message(error),
             )
             for error in exc.errors(include_url=False)
         ]
         return None, errors
     return payload, validate_answer(question, payload)
+
+
+# The value fields of each answer type, as a message shows how an answer is sent.
+_VALUE_FIELDS = {
+    "disclosure": '"level": ...',
+    "single_choice": '"value": ...',
+    "multiple_choice": '"values": [...]',
+    "number": '"value": ...',
+    "date": '"value": "YYYY-MM-DD"',
+    "text": '"value": ...',
+}
+ANSWER_TYPES = frozenset(_VALUE_FIELDS)
+_QUOTED_TAG_LIMIT = 40
+
+
+def _takes(question: Question) -> str:
+    """'question P3 takes a text answer': the start of every message about an answer's type."""
+    return f"question {question.id} takes a {question.answer_type.type} answer"
+
+
+def _answer_shape(question: Question) -> str:
+    """How the question's answer is sent: {"type": "text", "value": ...}."""
+    answer_type = question.answer_type.type
+    return f'{{"type": "{answer_type}", {_VALUE_FIELDS[answer_type]}}}'
+
+
+def _type_mismatch(question: Question, given: str) -> AnswerError:
+    return AnswerError(
+        question_id=question.id,
+        path="type",
+        code=AnswerErrorCode.type_mismatch,
+        message=f"{_takes(question)}, not {given}",
+    )
+
+
+def _tag_message(
+    question: Question, data: Any, error: Mapping[str, Any], in_body: bool
+) -> str | None:
+    """Plain words for pydantic's errors about `type` (the union's tag), which name its
+    discriminator and tags: what is wrong, and what the question takes. None for others."""
+    if error["type"] == "union_tag_not_found" and isinstance(data, Mapping):
+        wrapper = next((key for key, value in data.items() if isinstance(value, Mapping)), None)
+        message = f'"type" is missing: {_takes(question)}, sent as {_answer_shape(question)}'
+        if wrapper is not None:
+            where = "in the body" if in_body else f'under "{question.id}"'
+            message += f' directly {where}, not inside "{_clipped(str(wrapper))}"'
+        return message
+    if error["type"] == "union_tag_invalid" and isinstance(data, Mapping):
+        given = data.get("type")
+        shown = f"'{_clipped(given)}'" if isinstance(given, str) else _json_kind(given)
+        answer_type = question.answer_type.type
+        return f'{shown} is not an answer type; {_takes(question)} (type "{answer_type}")'
+    return None
+
+
+def _clipped(text: str) -> str:
+    return text if len(text) <= _QUOTED_TAG_LIMIT else text[: _QUOTED_TAG_LIMIT - 3] + "..."
+
+
+def _json_kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return _clipped(str(value))
+    return "a list" if isinstance(value, list) else "an object"
 
 
 # --- checks on one answer ---------------------------------------------------------------------
@@ -346,15 +420,7 @@ def validate_answer(question: Question, payload: AnswerPayload) -> list[AnswerEr
     """
     answer_type = question.answer_type
     if payload.type != answer_type.type:
-        return [
-            AnswerError(
-                question_id=question.id,
-                path="type",
-                code=AnswerErrorCode.type_mismatch,
-                message=f"question {question.id} takes a {answer_type.type} answer, "
-                f"not {payload.type}",
-            )
-        ]
+        return [_type_mismatch(question, payload.type)]
     problems: list[tuple[str, AnswerErrorCode, str]]
     match answer_type, payload:
         case DisclosureAnswerType(), DisclosureAnswer():
@@ -662,6 +728,74 @@ def visible_questions(
     return visible
 
 
+def hidden_reasons(
+    questionnaire: Questionnaire, answers: Mapping[str, AnswerPayload]
+) -> dict[str, str]:
+    """Why each question these answers hide is hidden, by question id, in words: "EX5 is
+    'no'", "C3 is not answered", and for one whose condition reads a hidden question, that
+    question and what hides it in the end: "EU3b: EU3a is hidden (EX5 is 'no')". Visible
+    questions are left out. The same walk as `visible_questions`."""
+    reasons: dict[str, str] = {}
+    # What hides each hidden question in the end: its reason with the hidden questions it
+    # reads replaced by what hides them, so a long chain names one link and its root.
+    roots: dict[str, str] = {}
+    visible_answers: dict[str, AnswerPayload] = {}
+    for question in questionnaire.questions:
+        condition = question.show_if
+        if condition is not None and not condition_holds(condition, questionnaire, visible_answers):
+            reasons[question.id] = _why_not(condition, questionnaire, visible_answers, roots)
+            roots[question.id] = _why_not(
+                condition, questionnaire, visible_answers, roots, root=True
+            )
+            continue
+        if question.id in answers:
+            visible_answers[question.id] = answers[question.id]
+    return reasons
+
+
+def _why_not(
+    condition: Condition,
+    questionnaire: Questionnaire,
+    visible_answers: Mapping[str, AnswerPayload],
+    roots: Mapping[str, str],
+    *,
+    root: bool = False,
+) -> str:
+    """What makes a condition that does not hold false: for any_of every branch, for all_of
+    the branches that fail, for a leaf the answer it sees (or that it sees none, or that the
+    question is hidden, and by what; ``root``: only by what)."""
+    if isinstance(condition, AnyOfCondition | AllOfCondition):
+        branches = condition.any_of if isinstance(condition, AnyOfCondition) else condition.all_of
+        parts = [
+            _why_not(branch, questionnaire, visible_answers, roots, root=root)
+            for branch in branches
+            if not condition_holds(branch, questionnaire, visible_answers)
+        ]
+        return " and ".join(dict.fromkeys(parts))
+    question_id = condition.question
+    if question_id in roots:
+        return roots[question_id] if root else f"{question_id} is hidden ({roots[question_id]})"
+    payload = visible_answers.get(question_id)
+    if payload is None:
+        return f"{question_id} is not answered"
+    return f"{question_id} is {_answer_words(payload)}"
+
+
+def _answer_words(payload: AnswerPayload) -> str:
+    """An answer as a condition reads it: 'no', 'interception, forensic_extraction', 0."""
+    match payload:
+        case DisclosureAnswer():
+            return f"'{payload.level.value}'"
+        case MultipleChoiceAnswer():
+            return f"'{', '.join(payload.values)}'" if payload.values else "none of its options"
+        case NumberAnswer():
+            return f"{payload.value}" + (f" {payload.unit}" if payload.unit else "")
+        case DateAnswer():
+            return payload.value.isoformat()
+        case _:
+            return f"'{payload.value}'"
+
+
 def progress(questionnaire: Questionnaire, answers: Mapping[str, AnswerPayload]) -> Progress:
     """Answered / visible / required counts; missing required ids in question order."""
     visible = visible_questions(questionnaire, answers)
@@ -726,6 +860,8 @@ def apply_answer_changes(
     questionnaire: Questionnaire,
     current: Mapping[str, AnswerPayload],
     changes: Mapping[str, Any],
+    *,
+    in_body: bool = False,
 ) -> tuple[dict[str, AnswerPayload], list[AnswerError]]:
     """Apply a batch of answer changes all or nothing.
 
@@ -734,6 +870,9 @@ def apply_answer_changes(
     written to must be visible given the answers after the whole batch (a batch may answer a
     gating question and the questions it reveals together). Deleting is always allowed, and
     so is sending a hidden question's stored answer again unchanged.
+
+    ``in_body``: the one change is a request's whole body (PUT of one answer), which messages
+    about a wrapped payload say.
 
     Returns (new answers, []) on success, or (a copy of `current` unchanged, every problem).
     Answers to questions the batch hid are kept, as `progress` reports.
@@ -756,7 +895,7 @@ def apply_answer_changes(
         if data is None:
             updated.pop(question_id, None)
             continue
-        payload, problems = parse_answer(questionnaire.question(question_id), data)
+        payload, problems = parse_answer(questionnaire.question(question_id), data, in_body=in_body)
         errors.extend(problems)
         if payload is not None and not problems:
             updated[question_id] = payload

@@ -72,6 +72,10 @@ class _CompanyReportBuilder:
         ]
         if report.aliases:
             story.append(paragraph("Also known as: " + "; ".join(report.aliases), self.styles.body))
+        if report.products:
+            story.append(
+                paragraph("Products known as: " + "; ".join(report.products), self.styles.body)
+            )
         facts = [("Report date", report.report_date.isoformat())]
         status = company_status_label(report.listing_status)
         if status:

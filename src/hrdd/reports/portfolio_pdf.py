@@ -362,6 +362,8 @@ class _PortfolioReportBuilder:
         status = company_status_label(holding.listing_status)
         if status:
             rows.append(["Company status", status])
+        if holding.products:
+            rows.append(["Products known as", self._cell("; ".join(holding.products), widths[1])])
         if holding.identifiers:
             rows.append(
                 ["Identifiers", self._cell(format_identifiers(holding.identifiers), widths[1])]

@@ -224,6 +224,8 @@ class AnswerRow(ReportData):
 class CompanyReport(ReportData):
     company_name: NonEmptyText
     aliases: list[str] = Field(default_factory=list)
+    # The names its products are known by (Pegasus for NSO Group), as the registry has them.
+    products: list[str] = Field(default_factory=list)
     identifiers: list[Identifier] = Field(default_factory=list)
     report_date: date
     prepared_for: str | None = None
@@ -354,6 +356,8 @@ class HoldingNamed(ReportData):
 
 class FlaggedHolding(HoldingNamed):
     identifiers: list[Identifier] = Field(default_factory=list)
+    # The names the products of the holding's company are known by, as in CompanyReport.
+    products: list[str] = Field(default_factory=list)
     value: Money | None = None
     weight: Fraction | None = None
     band: RiskBand

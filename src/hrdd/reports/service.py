@@ -565,6 +565,7 @@ def company_report(
     return CompanyReport(
         company_name=company.name,
         aliases=list(company.aliases),
+        products=list(company.products),
         identifiers=_identifiers(idents["isin"], company.lei, idents["ticker"]),
         report_date=_today(),
         prepared_for=_organisation_name(session, subject.organisation_id),
@@ -811,6 +812,7 @@ def _flagged(
     holding: HoldingRisk,
     evidence: _KeyEvidence,
     drafting: set[uuid.UUID],
+    products: Mapping[uuid.UUID, list[str]],
 ) -> FlaggedHolding:
     if (
         holding.overall is None
@@ -823,6 +825,7 @@ def _flagged(
     return FlaggedHolding(
         name=holding.name,
         identifiers=_holding_identifiers(holding),
+        products=products.get(holding.company_id, []) if holding.company_id else [],
         value=holding.market_value,
         weight=holding.weight,
         band=holding.band,
@@ -876,6 +879,15 @@ def _key_figures(risk: PortfolioRisk) -> KeyFigures:
     )
 
 
+def _products_of(session: Session, company_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, list[str]]:
+    """The product names of the companies of the holdings the report details, by company."""
+    wanted = set(company_ids)
+    if not wanted:
+        return {}
+    rows = session.execute(select(Company.id, Company.products).where(Company.id.in_(wanted))).all()
+    return {row.id: list(row.products or []) for row in rows}
+
+
 def portfolio_report_from_risk(
     session: Session, portfolio: Portfolio, risk: PortfolioRisk, page_size: PageSize
 ) -> PortfolioReport:
@@ -897,6 +909,7 @@ def portfolio_report_from_risk(
     )
     version, _ = scoring.current_version(session)
     drafting = _companies_with_drafts(session)
+    products = _products_of(session, [h.company_id for h in detailed if h.company_id])
     return PortfolioReport(
         portfolio_name=portfolio.name,
         owner_organisation=_organisation_name(session, portfolio.organisation_id),
@@ -910,9 +923,9 @@ def portfolio_report_from_risk(
             risk.ruleset_hash,
         ),
         key_figures=_key_figures(risk),
-        flagged=[_flagged(h, evidence, drafting) for h in flagged],
-        medium=[_flagged(h, evidence, drafting) for h in medium],
-        evidence_only=[_flagged(h, evidence, drafting) for h in evidence_only],
+        flagged=[_flagged(h, evidence, drafting, products) for h in flagged],
+        medium=[_flagged(h, evidence, drafting, products) for h in medium],
+        evidence_only=[_flagged(h, evidence, drafting, products) for h in evidence_only],
         holdings=[
             HoldingRow(
                 name=h.name,
