@@ -8,6 +8,7 @@ code base builds an error response by hand.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -155,6 +156,26 @@ def location_to_path(loc: tuple[Any, ...] | list[Any]) -> str:
     return ".".join(str(p) for p in parts if not str(p).startswith("function-")) or "body"
 
 
+def plain_error_message(error: Mapping[str, Any]) -> str:
+    """A pydantic error's message in plain words: without pydantic's "Value error, " prefix,
+    and for an item of several kinds (told by a field such as `kind`), what is wrong with that
+    field rather than pydantic's "discriminator" and "tag"."""
+    context = error.get("ctx") or {}
+    field = str(context.get("discriminator", "")).strip("'")
+    if error.get("type") == "union_tag_not_found" and field:
+        return (
+            f'"{field}" is missing: it says which kind of item this is, and so which fields '
+            "it takes"
+        )
+    if error.get("type") == "union_tag_invalid" and field:
+        return (
+            f"{context.get('tag')!r} is not a {field} this takes; give one of "
+            f"{context.get('expected_tags')}"
+        )
+    message = str(error.get("msg", ""))
+    return message.removeprefix("Value error, ")
+
+
 def _validation_errors(exc: RequestValidationError) -> list[ProblemDetail]:
     return [_validation_error(err) for err in exc.errors()]
 
@@ -167,7 +188,7 @@ def _validation_error(err: dict[str, Any]) -> ProblemDetail:
         reason = (err.get("ctx") or {}).get("error") or err.get("msg", "")
         where = f" at character {position}" if position is not None else ""
         return ProblemDetail(path="body", message=f"malformed JSON{where}: {reason}")
-    return ProblemDetail(path=location_to_path(loc), message=str(err.get("msg", "")))
+    return ProblemDetail(path=location_to_path(loc), message=plain_error_message(err))
 
 
 def _unreadable_body(cause: BaseException | None) -> str | None:

@@ -517,3 +517,25 @@ def test_preview_compares_old_and_new_and_saves_nothing(client, db, tenant_a, ru
     after = client.get(f"{BASE}/{draft['id']}", headers=tenant_a.investor).json()
     assert (after["status"], after["revision"]) == ("draft", saved.json()["revision"])
     assert bundled_default(client, tenant_a.investor)["id"] == draft["parent_id"]
+
+
+def test_a_red_flag_without_its_kind_is_told_in_plain_words(client, tenant_a, rules):
+    """An override is one of several kinds, told by its `kind`; a missing or misspelt one was
+    refused in pydantic's words ("Unable to extract tag using discriminator 'kind'")."""
+    created = new_draft(client, tenant_a)
+    draft, etag = created.json(), created.headers["ETag"]
+    for change, expected in [
+        (
+            lambda flag: flag.pop("kind"),
+            '"kind" is missing: it says which kind of item this is, and so which fields it takes',
+        ),
+        (
+            lambda flag: flag.update(kind="lisitng"),
+            "'lisitng' is not a kind this takes; give one of 'active_listing', 'unremediated_harm'",
+        ),
+    ]:
+        content = copy.deepcopy(draft["content"])
+        change(content["overrides"][0])
+        response = put_draft(client, tenant_a, draft["id"], content, etag)
+        assert response.status_code == 422
+        assert response.json()["errors"] == [{"path": "overrides.0", "message": expected}]

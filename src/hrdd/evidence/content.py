@@ -43,6 +43,7 @@ from stdnum import lei as stdnum_lei
 from stdnum.exceptions import ValidationError as StdnumValidationError
 
 from hrdd.dates import iso_date, last_day, not_in_future, within_window
+from hrdd.errors import plain_error_message
 from hrdd.vocab import (
     COUNTRY_CODES,
     THE_COMPANYS_WORD,
@@ -1035,7 +1036,7 @@ def _validate_document(sink: _ProblemSink) -> EvidenceDocument | None:
         document = EvidenceDocument.model_validate(sink.data, context=context)
     except ValidationError as error:
         for detail in error.errors():
-            sink.add(_pydantic_location(detail["loc"]), detail["msg"].removeprefix("Value error, "))
+            sink.add(_pydantic_location(detail["loc"]), plain_error_message(detail))
         _collect_partial_issues(sink, context)
         return None
     for path, message in document.consistency_issues():

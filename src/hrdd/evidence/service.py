@@ -32,7 +32,7 @@ from hrdd.companies.schemas import CompanyIn
 from hrdd.config import Settings
 from hrdd.dates import precision_problem
 from hrdd.db import SYSTEM, Database, new_id, utcnow
-from hrdd.errors import Conflict, Forbidden, Invalid, NotFound, ProblemDetail
+from hrdd.errors import Conflict, Forbidden, Invalid, NotFound, ProblemDetail, plain_error_message
 from hrdd.evidence import content
 from hrdd.evidence.models import Commitment, EvidenceItem
 from hrdd.evidence.schemas import (
@@ -772,7 +772,7 @@ def _company_inputs(dataset: content.EvidenceDataset) -> dict[str, CompanyIn]:
                         info.slug,
                         "company." + ".".join(str(part) for part in detail["loc"]),
                     ),
-                    message=detail["msg"],
+                    message=plain_error_message(detail),
                 )
                 for detail in error.errors()
             ]

@@ -54,6 +54,7 @@ from pydantic import (
 )
 
 from hrdd.dates import PastDate, PlausibleDate, precision_problem
+from hrdd.errors import plain_error_message
 from hrdd.questionnaires.schemas import (
     AllOfCondition,
     AnswerCondition,
@@ -67,7 +68,6 @@ from hrdd.questionnaires.schemas import (
     Questionnaire,
     SingleChoiceAnswerType,
     TextAnswerType,
-    plain_error_message,
 )
 from hrdd.vocab import AnswerSource, DatePrecision, DisclosureLevel
 

@@ -27,11 +27,11 @@ from yaml.composer import ComposerError
 from yaml.constructor import ConstructorError
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from hrdd.errors import plain_error_message
 from hrdd.questionnaires.consistency import find_consistency_problems, format_path
 from hrdd.questionnaires.schemas import (
     SKIP_CONSISTENCY_CONTEXT,
     Questionnaire,
-    plain_error_message,
     semver_sort_key,
 )
 from hrdd.yaml_text import refused_character

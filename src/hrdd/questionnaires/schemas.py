@@ -24,7 +24,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -73,13 +72,6 @@ ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1
 
 class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-
-def plain_error_message(error: Mapping[str, Any]) -> str:
-    """A pydantic error's message without pydantic's "Value error, " prefix."""
-    message = str(error["msg"])
-    prefix = "Value error, "
-    return message[len(prefix) :] if message.startswith(prefix) else message
 
 
 def semver_sort_key(version: str) -> tuple[Any, ...]:

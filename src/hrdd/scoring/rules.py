@@ -43,6 +43,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from hrdd.errors import plain_error_message
 from hrdd.vocab import (
     AffectedGroup,
     CompanyRole,
@@ -1161,7 +1162,10 @@ def parse_ruleset_structure(data: Any, source_name: str) -> RuleSet:
     except ValidationError as error:
         raise RuleSetStructureError(
             source_name,
-            [RuleSetProblem(_location(item["loc"]), item["msg"]) for item in error.errors()],
+            [
+                RuleSetProblem(_location(item["loc"]), plain_error_message(item))
+                for item in error.errors()
+            ],
         ) from None
 
 
