@@ -69,3 +69,18 @@ def test_an_item_marked_remediated_is_ended_and_names_what_ended_it_when_somethi
     also_closed = item("forensic_finding", dt.date(2020, 6, 2), status="remediated")
     fix = item("remediation", dt.date(2021, 3, 1), closes=[str(also_closed.id)])
     assert items_ended([marked, also_closed, fix]) == {marked.id: None, also_closed.id: fix}
+
+
+def test_a_removal_naming_listings_ends_those_alone_as_the_score_does() -> None:
+    """A screening delisting names its list and the listing of its record: the curated entry
+    of the same list stays in force."""
+    curated = item("trade_restriction_listing", dt.date(2020, 7, 1), related_listing=ENTITY_LIST)
+    screened = item("trade_restriction_listing", dt.date(2021, 1, 1), related_listing=ENTITY_LIST)
+    removal = item(
+        "delisting",
+        dt.date(2022, 1, 1),
+        related_listing=ENTITY_LIST,
+        closes=[str(screened.id)],
+        sources=OFFICIAL,
+    )
+    assert items_ended([curated, screened, removal]) == {screened.id: removal}

@@ -22,6 +22,7 @@ from hrdd.companies.schemas import CompanyIn
 from hrdd.config import Settings
 from hrdd.content import load_bundled_content
 from hrdd.db import SYSTEM, Database, TenantContext, make_engine, utcnow
+from hrdd.evidence.models import EvidenceItem
 from hrdd.models_registry import metadata
 from hrdd.portfolios.models import Holding, Portfolio
 from hrdd.questionnaires import service as questionnaires
@@ -646,6 +647,76 @@ def test_0016_gives_earlier_screening_imports_no_lists_left_uncovered(tmp_path):
         assert "lists_not_covered" not in columns
         with database.engine.connect() as connection:
             assert connection.execute(text("SELECT count(*) FROM screening_imports")).scalar() == 1
+        migrations_info.upgrade(url)
+    finally:
+        database.dispose()
+        drop_database(url)
+
+
+def test_0017_gives_each_screening_delisting_the_listing_it_ended(tmp_path):
+    """A screening delisting stored before 0017 names nothing in closes and so ended every
+    listing of its list; 0017 names the listing it was written for (the pair's latest item
+    before it), across a re-listing too, and leaves alone one whose listing cannot be told
+    and items no import wrote. Downgrading empties them again."""
+    url = fresh_database_url(tmp_path, "migrations_0017")
+    database = Database(url)
+    try:
+        migrations_info.upgrade(url, "0016")
+        start = utcnow()
+        with database.session(SYSTEM, write=True) as session:
+            organisation = Organisation(name="First")
+            company = Company(name="Example Vendor", search_text="example vendor")
+            session.add_all([organisation, company])
+            session.flush()
+
+            def item(kind: str, day: int, key: str | None, minutes: int) -> EvidenceItem:
+                row = EvidenceItem(
+                    organisation_id=organisation.id,
+                    company_id=company.id,
+                    origin="screening" if key else "analyst",
+                    event_date=dt.date(2026, day, 1),
+                    type=kind,
+                    title=f"{kind} {day}",
+                    summary="Stored before 0017.",
+                    company_role="contributed",
+                    related_listing={"list_name": "Entity List (EL)"},
+                    screening_record_key=key,
+                    created_at=start + dt.timedelta(minutes=minutes),
+                )
+                session.add(row)
+                return row
+
+            listed = item("trade_restriction_listing", 1, "k1", 0)
+            delisted = item("delisting", 2, "k1", 1)
+            relisted = item("trade_restriction_listing", 3, "k1", 2)
+            delisted_again = item("delisting", 4, "k1", 3)
+            # A sanction lifted whose pair has no sanction before it: nothing to name.
+            unknown = item("sanction_lifted", 2, "k2", 1)
+            by_hand = item("delisting", 5, None, 4)
+            session.flush()
+            ids = {
+                name: row.id
+                for name, row in {
+                    "listed": listed,
+                    "delisted": delisted,
+                    "relisted": relisted,
+                    "delisted_again": delisted_again,
+                    "unknown": unknown,
+                    "by_hand": by_hand,
+                }.items()
+            }
+        migrations_info.upgrade(url, "0017")
+        assert _schema_differences(url) == []
+        with database.session(SYSTEM) as session:
+            rows = {name: session.get_one(EvidenceItem, id_) for name, id_ in ids.items()}
+            assert rows["delisted"].closes == [str(ids["listed"])]
+            assert rows["delisted_again"].closes == [str(ids["relisted"])]
+            assert (rows["delisted"].version, rows["delisted_again"].version) == (2, 2)
+            assert rows["unknown"].closes == rows["by_hand"].closes == []
+            assert (rows["unknown"].version, rows["by_hand"].version) == (1, 1)
+        migrations_info.downgrade(url, "0016")
+        with database.session(SYSTEM) as session:
+            assert all(session.get_one(EvidenceItem, id_).closes == [] for id_ in ids.values())
         migrations_info.upgrade(url)
     finally:
         database.dispose()

@@ -237,6 +237,37 @@ def test_closing_item_may_name_the_listing_it_ends() -> None:
     assert not fired(score(request(dt.date(2023, 1, 1), best_answers(), items)))
 
 
+def test_a_closing_item_that_names_listings_ends_those_alone() -> None:
+    """A screening delisting names its list and, in closes, the listing of its record: it ends
+    that one, not the curated entry of the same list beside it. One naming no item still ends
+    every earlier listing of its list (a curated delisting)."""
+    items = [
+        listing("curated", dt.date(2021, 11, 3)),
+        listing("screened", dt.date(2022, 3, 1), severity=None),
+        delisting("record-gone", dt.date(2023, 1, 1), closes=("screened",)),
+    ]
+    result = score(request(dt.date(2023, 6, 1), best_answers(), items))
+    assert fired(result) == {"RF-LISTING"}
+    assert result.overrides[0].incident_ids == ("curated",)
+    by_list = [*items, delisting("curated-delisting", dt.date(2023, 3, 1))]
+    assert not fired(score(request(dt.date(2023, 6, 1), best_answers(), by_list)))
+
+
+def test_an_unrated_listing_note_says_when_it_ended() -> None:
+    items = [
+        listing("screened", dt.date(2022, 3, 1), severity=None),
+        delisting("record-gone", dt.date(2023, 1, 1), list_name=None, closes=("screened",)),
+    ]
+    before = score(request(dt.date(2022, 12, 1), best_answers(), items))
+    after = score(request(dt.date(2023, 6, 1), best_answers(), items))
+    active = "it counts through RF-LISTING while the listing is active"
+    ended = "the listing ended on 2023-01-01, so it no longer counts through RF-LISTING"
+    [note_before] = [n for n in before.notes if n.startswith("incident screened:")]
+    [note_after] = [n for n in after.notes if n.startswith("incident screened:")]
+    assert active in note_before and ended not in note_before
+    assert ended in note_after and active not in note_after
+
+
 def test_the_end_of_a_listing_never_clears_harm_nor_a_remedy_a_listing() -> None:
     """Validation refuses such pairs; ones stored before it did stay as they are, with a note,
     rather than a delisting lifting the targeting red flag."""

@@ -222,17 +222,32 @@ def test_a_company_still_on_one_of_a_gone_records_datasets_is_not_delisted(clien
     assert "sanction_lifted" not in {i["type"] for i in timeline(client, tenant_a, consortium)}
 
 
-def test_a_record_left_listed_for_an_uncovered_dataset_keeps_its_others(client, tenant_a):
+def test_a_record_left_listed_for_an_uncovered_dataset_stays_in_force_beside_a_delisting(
+    client, tenant_a, rules_loaded
+):
     """The second user test: Cytrox AD (eu_fsf and us_ofac_sdn), absent from a file of
-    us_ofac_sdn rows alone, stays listed (eu_fsf is not covered), so the company is still on
-    us_ofac_sdn and Intellexa S.A.'s record going must lift nothing."""
-    consortium = company(client, tenant_a, "Intellexa Consortium", [INTELLEXA[1], CYTROX[1]])
+    us_ofac_sdn rows alone, stays listed (eu_fsf is not covered). It used to keep Intellexa
+    S.A.'s record from being delisted, since a delisting ended every listing of its list; now
+    the delisting ends Intellexa S.A.'s listing alone, Cytrox AD's stays in force (and keeps
+    the red flag), and the delisting names it."""
+    consortium, assessment = assessed_company(
+        client, tenant_a, "Intellexa Consortium", aliases=[INTELLEXA[1], CYTROX[1]]
+    )
     first = opensanctions_file([(*INTELLEXA, "us_ofac_sdn"), (*CYTROX, "eu_fsf;us_ofac_sdn")])
     upload_file(client, tenant_a.analyst, first, "2026-11-03")
     sdn_only = opensanctions_file([("NK-hrdd-test-sdn", "Unrelated Name", "us_ofac_sdn")])
     run = upload_file(client, tenant_a.analyst, sdn_only, "2026-11-05")
-    assert (run["delistings_created"], run["lists_not_covered"]) == (0, ["eu_fsf"])
-    assert "sanction_lifted" not in {i["type"] for i in timeline(client, tenant_a, consortium)}
+    assert (run["delistings_created"], run["lists_not_covered"]) == (1, ["eu_fsf"])
+    items = {item["title"]: item for item in timeline(client, tenant_a, consortium)}
+    lifted = items[f"No longer on the us_ofac_sdn: {INTELLEXA[1]}"]
+    assert lifted["closes"] == [items[f"us_ofac_sdn: {INTELLEXA[1]}"]["id"]]
+    cytrox = items[f"eu_fsf; us_ofac_sdn: {CYTROX[1]}"]
+    assert cytrox["status"] == "ongoing"
+    assert (
+        f"stay in force until an analyst records their end: '{cytrox['title']}' "
+        f"({cytrox['event_date']}, screening record {CYTROX[0]})."
+    ) in lifted["summary"]
+    assert red_flags(client, tenant_a, assessment) == ["RF-LISTING"]
 
 
 def test_a_csl_file_of_sdn_rows_alone_delists_no_entity_list_record(client, tenant_a, rules_loaded):

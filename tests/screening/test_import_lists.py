@@ -190,6 +190,11 @@ def test_opensanctions_sample_matches_by_name_and_identifier(client, tenant_a, c
     assert (run["format"], run["list_key"]) == ("opensanctions", "opensanctions")
     intellexa = timeline(client, tenant_a.investor, companies["Intellexa"])
     assert [i["type"] for i in intellexa] == ["sanction"]
+    # OpenSanctions' exporter writes each dataset's title (not its key) in `dataset`: the item
+    # is titled with it, and the list name compared for delistings is the same text.
+    title = "US OFAC Specially Designated Nationals (SDN) List"
+    assert intellexa[0]["title"] == f"{title}: Intellexa S.A."
+    assert intellexa[0]["related_listing"]["list_name"] == title
     assert intellexa[0]["sources"][0]["publisher"] == "OpenSanctions"
     # The file gives no address: the source is the entity's page there.
     assert (

@@ -177,10 +177,10 @@ def known_on(item: EvidenceItem) -> dt.date:
 def items_ended(items: Sequence[EvidenceItem]) -> dict[uuid.UUID, EvidenceItem | None]:
     """The items among ``items`` no longer in force, each with the item that ended it (the
     first, when several did; None when it is only marked remediated): harm a remediation names
-    in ``closes``, a list entry a removal names or ends by being from the same list, and any
-    item marked remediated. A closing item ends only what it may (``closing_problem``) and
-    only what was known by then; one that rests on the company's word alone ends nothing, as
-    in the default rules' score (v3 on)."""
+    in ``closes``, a list entry a removal names in ``closes`` (or, when the removal names
+    none, any entry of the same list), and any item marked remediated. A closing item ends
+    only what it may (``closing_problem``) and only what was known by then; one that rests on
+    the company's word alone ends nothing, as in the default rules' score (v3 on)."""
     ended: dict[uuid.UUID, EvidenceItem | None] = {
         item.id: None for item in items if item.status == EvidenceStatus.remediated.value
     }
@@ -203,9 +203,12 @@ def items_ended(items: Sequence[EvidenceItem]) -> dict[uuid.UUID, EvidenceItem |
             if not may_end or known_on(item) > known_on(closing):
                 continue
             named = str(item.id) in closing.closes
-            same_list = list_name is not None and list_key(
-                (item.related_listing or {}).get("list_name") or ""
-            ) == list_key(list_name)
+            same_list = (
+                not closing.closes
+                and list_name is not None
+                and list_key((item.related_listing or {}).get("list_name") or "")
+                == list_key(list_name)
+            )
             if not (named or same_list):
                 continue
             earlier = ended.get(item.id)

@@ -389,17 +389,20 @@ def _own_claims(company: Company, commitments: Sequence[Commitment]) -> list[Com
 
 
 def _active_listings(items: Sequence[EvidenceItem], today: date) -> list[EvidenceItem]:
-    """Listings with no recorded end and no later delisting of the same list."""
-    closed = {
-        (item.related_listing or {}).get("list_name")
-        for item in items
-        if item.type in CLOSING_TYPES
-    }
+    """Listings with no recorded end and no later delisting: one naming the listing in
+    ``closes``, or one of the same list that names no item (as the score counts them)."""
+    closings = [item for item in items if item.type in CLOSING_TYPES]
+    closed = {(item.related_listing or {}).get("list_name") for item in closings if not item.closes}
+    closed_ids = {closed_id for item in closings for closed_id in item.closes}
     active = []
     for item in items:
         listing = item.related_listing or {}
         end = listing.get("end_date")
-        if item.type not in LISTING_TYPES or listing.get("list_name") in closed:
+        if (
+            item.type not in LISTING_TYPES
+            or listing.get("list_name") in closed
+            or str(item.id) in closed_ids
+        ):
             continue
         if end is None or str(end) > today.isoformat():
             active.append(item)

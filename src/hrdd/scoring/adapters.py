@@ -356,8 +356,15 @@ def incident_input(record: EvidenceRecord, references: Mapping[str, str]) -> Inc
     if status is EvidenceStatus.remediated and remediated_date is None:
         # Marked remediated without a date: it counts from when the record last changed.
         remediated_date = record.updated_at.date()
+    closes = tuple(references[name] for name in record.closes or () if name in references)
     listing = None
-    if record.related_listing and record.related_listing.get("list_name"):
+    # An item that names what it closes ends that alone; when this score sees none of it
+    # (deleted, or another organisation's), it ends nothing, not every listing of its list.
+    if (
+        record.related_listing
+        and record.related_listing.get("list_name")
+        and not (record.closes and not closes)
+    ):
         listing = ListingInfo(
             list_name=record.related_listing["list_name"],
             program=record.related_listing.get("program"),
@@ -379,7 +386,7 @@ def incident_input(record: EvidenceRecord, references: Mapping[str, str]) -> Inc
             for response in record.company_responses or ()
         ),
         listing=listing,
-        closes=tuple(references[name] for name in record.closes or () if name in references),
+        closes=closes,
     )
 
 

@@ -238,7 +238,10 @@ def _prepare_evidence(
                     f"incident {incident.id}: this {incident.type} names no list and closes "
                     "nothing, so it lifts no listing; give it listing.list_name or closes"
                 )
-            if incident.listing is not None:
+            if incident.listing is not None and not incident.closes:
+                # Only a closing item that names no item ends listings by its list: one that
+                # names items in closes (a screening delisting names the listing of its
+                # record) ends those alone, so other entries of the list stay in force.
                 for listed in listings_by_key.get(incident.listing.list_key, ()):
                     # A delisting only ends listings made before it, never a later re-listing.
                     if known[listed.id] <= day:
@@ -278,7 +281,7 @@ def _prepare_evidence(
             # A list entry no one has rated (screening imports record entries as listed): the
             # rule set's listing red flags give it its weight; a severity is never guessed.
             unrated.append((incident, remediated_at.get(incident.id)))
-            notes.append(_unrated_note(incident, rules))
+            notes.append(_unrated_note(incident, rules, remediated_at.get(incident.id), cutoff))
             continue
         if incident.severity is None:
             raise ScoringInputError(
@@ -303,17 +306,21 @@ def _prepare_evidence(
     return _Evidence(items, ignored, known, tuple(notes), unrated)
 
 
-def _unrated_note(incident: IncidentInput, rules: RuleSet) -> str:
+def _unrated_note(incident: IncidentInput, rules: RuleSet, ended_at: int | None, as_of: int) -> str:
+    """Why an unrated listing adds no risk of its own, and whether a red flag counts it: only
+    while it is in force, so one ended by the as-of date (``ended_at``, an ordinal) says so."""
     flags = [
         rule.id
         for rule in rules.overrides
         if isinstance(rule, ListingOverride) and incident.type in rule.evidence_types
     ]
-    counts = (
-        f"it counts through {', '.join(flags)} while the listing is active"
-        if flags
-        else "no listing red flag of this rule set covers it"
-    )
+    if not flags:
+        counts = "no listing red flag of this rule set covers it"
+    elif ended_at is not None and ended_at <= as_of:
+        ended = dt.date.fromordinal(ended_at).isoformat()
+        counts = f"the listing ended on {ended}, so it no longer counts through {', '.join(flags)}"
+    else:
+        counts = f"it counts through {', '.join(flags)} while the listing is active"
     return (
         f"incident {incident.id}: this {incident.type} has no severity, so it adds no evidence "
         f"risk of its own; {counts}. Give it a severity to weigh it as harm too"

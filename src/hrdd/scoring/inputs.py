@@ -129,8 +129,9 @@ class IncidentInput(_Frozen):
 
     It counts from the later of ``event_date`` and ``published_date`` (when it had both
     happened and become known); items after the as-of date are ignored entirely. Closing
-    items (delisting, sanction lifted) end earlier listings of the same ``listing.list_name``
-    or the ids in ``closes``; remediation items mark the ids in ``closes`` remediated.
+    items (delisting, sanction lifted) end the ids in ``closes``; one that names none ends the
+    earlier listings of the same ``listing.list_name``. Remediation items mark the ids in
+    ``closes`` remediated.
     """
 
     id: str = Field(min_length=1)

@@ -8,11 +8,12 @@ and the matcher, its records are kept as a snapshot of the list, and then
   list, which an analyst may reject (withdrawing the evidence);
 - near name matches go to the review queue, unless the pair is queued or decided already;
 - a record matched in an earlier snapshot of the same list that this snapshot lacks becomes a
-  delisting (or sanction-lifted) item dated by the snapshot, once no record of that list in
-  the snapshot still matches the company (a delisting ends all its listings on that list), and
-  only if the snapshot covers the list the record was on (has a row of it): a file of other
-  lists under the same ``list_key`` says nothing about it. The lists it does not cover are
-  recorded on the import.
+  delisting (or sanction-lifted) item dated by the snapshot, which ends that record's listing
+  alone (it names it in ``closes``): other entries of the list for the company, curated ones
+  included, stay in force, and its summary names them. It is written once no record of that
+  list in the snapshot still matches the company, and only if the snapshot covers the list
+  the record was on (has a row of it): a file of other lists under the same ``list_key`` says
+  nothing about it. The lists it does not cover are recorded on the import.
 
 Evidence is keyed by (record key, company): importing the same file again creates nothing. A
 file that fails anywhere raises before the caller commits, so nothing of it is kept.
@@ -37,6 +38,7 @@ from hrdd.auth.service import Principal
 from hrdd.companies.models import Company, CompanyIdentifier
 from hrdd.db import new_id, utcnow
 from hrdd.errors import Conflict, Invalid, NotFound, PayloadTooLarge, ProblemDetail
+from hrdd.evidence import content as evidence_content
 from hrdd.evidence import service as evidence
 from hrdd.evidence.models import EvidenceItem
 from hrdd.evidence.schemas import EvidenceOrigin
@@ -344,23 +346,28 @@ def _delisting_rows(
     company_names: dict[Hashable, str],
     now: dt.datetime,
 ) -> list[dict[str, Any]]:
-    """Delistings for the listed records this snapshot lacks, but only for companies no record
-    of the same list in this snapshot still matches: a delisting ends every listing of its list
-    for the company (in scoring too), so a company with two records, or one whose record was
-    re-keyed, is not delisted while it is still on the list. A gone record of a company still
-    listed stays open until the company's last record of that list goes. A record is judged
-    gone only when this snapshot covers every list it was on: absent from a file of other
-    lists, or of one of its several OpenSanctions datasets, it may well still be listed.
+    """Delistings for the listed records this snapshot lacks. Each ends the listing of its own
+    record only (``closes``), never another entry of the list, so other records' listings and
+    curated entries stay in force whatever it says; its summary names those of the same list.
+
+    A record is judged gone only when this snapshot covers every list it was on: absent from a
+    file of other lists, or of one of its several OpenSanctions datasets, it may well still be
+    listed. And a company is not delisted from a list while a record of that list in this
+    snapshot still matches it (a company with two records, or whose record was re-keyed): its
+    timeline would read "no longer on the list" while the file shows it on it. A gone record of
+    a company still listed so stays open until the company's last record of that list goes.
     Lists compare one by one ("us_ofac_sdn; eu_fsf" is on us_ofac_sdn), and a near match of
     the company waiting for review counts as still there when its record is new in this
     snapshot (``new_keys``): it may be the gone record re-keyed and renamed. A near match
-    that was in the last snapshot too is another record, beside the one that went."""
+    that was in the last snapshot too is another record, beside the one that went. A record
+    absent from this snapshot but left listed (it is also on a list the file does not cover)
+    no longer keeps the company on its lists: it is not in the file, and since a delisting
+    ends only its own record's listing, that record's listing stays in force without it."""
 
     absent = {pair: item for pair, item in listed.items() if pair[0] not in scan.keys}
     judged = {pair: item for pair, item in absent.items() if _lists_of(item) <= scan.lists}
-    # On a list still, for the company: a record matched in this file (or new in it and
-    # awaiting review as a near match: the gone one re-keyed and renamed, perhaps), or one
-    # absent from it that it does not cover, so left listed.
+    # On a list still, for the company: a record matched in this file, or new in it and
+    # awaiting review as a near match (the gone one re-keyed and renamed, perhaps).
     still_on = {
         (hit.company_id, one) for hit in scan.hits for one in _lists(hit.party["source_list"])
     }
@@ -369,12 +376,6 @@ def _delisting_rows(
         for row in scan.grey
         if row["record_key"] in new_keys
         for one in _lists(row["record"]["source_list"])
-    }
-    still_on |= {
-        (company_id, one)
-        for (record_key, company_id), item in listed.items()
-        if (record_key, company_id) not in judged
-        for one in _lists_of(item)
     }
     gone = {
         pair: item
@@ -397,6 +398,7 @@ def _delisting_rows(
             )
         )
     }
+    staying = _listings_staying(session, run, list(gone.values()))
     return [
         _delisting_row(
             run,
@@ -404,9 +406,64 @@ def _delisting_rows(
             listed_as.get((item.screening_import_id, record_key)),
             company_names.get(company_id, str(company_id)),
             now,
+            staying[item.id],
         )
         for (record_key, company_id), item in gone.items()
     ]
+
+
+def _listings_staying(
+    session: Session, run: ScreeningImport, ending: list[EvidenceItem]
+) -> dict[uuid.UUID, list[EvidenceItem]]:
+    """For each listing this import ends, the company's other entries of a list it was on
+    that stay in force: live list entries (curated, an analyst's or another record's) known
+    by the snapshot date and not ended by then, other than those this import ends."""
+    ending_ids = {item.id for item in ending}
+    company_ids = {item.company_id for item in ending}
+    items = session.scalars(
+        select(EvidenceItem).where(
+            EvidenceItem.company_id.in_(company_ids), EvidenceItem.deleted_at.is_(None)
+        )
+    ).all()
+    by_company: dict[uuid.UUID, list[EvidenceItem]] = {}
+    for item in items:
+        by_company.setdefault(item.company_id, []).append(item)
+    in_force: dict[uuid.UUID, list[EvidenceItem]] = {}
+    for company_id, company_items in by_company.items():
+        ended = evidence_content.items_ended(company_items)
+        in_force[company_id] = [
+            item
+            for item in company_items
+            if item.type in _LISTING_TYPES
+            and item.id not in ending_ids
+            and evidence_content.known_on(item) <= run.snapshot_date
+            and not _ended_by(ended, item, run.snapshot_date)
+        ]
+    return {
+        item.id: sorted(
+            (
+                other
+                for other in in_force.get(item.company_id, ())
+                if _list_keys(other) & _list_keys(item)
+            ),
+            key=lambda other: (other.event_date, other.title),
+        )
+        for item in ending
+    }
+
+
+def _ended_by(
+    ended: dict[uuid.UUID, EvidenceItem | None], item: EvidenceItem, day: dt.date
+) -> bool:
+    if item.id not in ended:
+        return False
+    closing = ended[item.id]
+    return closing is None or evidence_content.known_on(closing) <= day
+
+
+def _list_keys(listing: EvidenceItem) -> set[str]:
+    """The lists of a stored listing as compared across origins (case and spacing aside)."""
+    return {evidence_content.list_key(name) for name in _lists_of(listing) if name.strip()}
 
 
 def _list_name(listing: EvidenceItem) -> str | None:
@@ -688,6 +745,7 @@ def _listing_row(
             "end_date": party["end_date"],
             "note": None,
         },
+        "closes": [],
         "note": None,
         "screening_record_key": hit.record_key,
         "screening_import_id": run.id,
@@ -704,12 +762,29 @@ def _delisting_row(
     record_name: str | None,
     company_name: str,
     now: dt.datetime,
+    staying: list[EvidenceItem],
 ) -> dict[str, Any]:
+    """The end of one record's listing: it closes that listing alone, and names the company's
+    other entries of the list, which stay in force, for an analyst to check."""
     listed = listing.related_listing or {}
     list_name = listed.get("list_name") or "screening list"
     source = listing.sources[0] if listing.sources else {}
     key = cast(str, listing.screening_record_key)
     record = f"Record {key} ({record_name})" if record_name else f"Record {key}"
+    summary = (
+        f"{record} of the {list_name}, matched to {company_name} in an earlier "
+        f"snapshot, is absent from the snapshot of {run.snapshot_date.isoformat()} "
+        f"({run.file_name}), and no record of that list in it is matched to "
+        f"{company_name} any more. The removal took effect on or before that date. "
+        "This ends the listing of that record only."
+    )
+    if staying:
+        summary += (
+            f" These other entries of that list for {company_name} stay in force until an "
+            "analyst records their end: "
+            + "; ".join(_entry_words(other) for other in staying)
+            + "."
+        )
     return {
         "id": new_id(),
         "organisation_id": listing.organisation_id,
@@ -723,13 +798,7 @@ def _delisting_row(
         "type": _CLOSING_TYPE[listing.type],
         # Names the record that went, which may differ from the company's name.
         "title": _clip(f"No longer on the {list_name}: {record_name or company_name}", 300),
-        "summary": _clip(
-            f"{record} of the {list_name}, matched to {company_name} in an earlier "
-            f"snapshot, is absent from the snapshot of {run.snapshot_date.isoformat()} "
-            f"({run.file_name}), and no record of that list in it is matched to "
-            f"{company_name} any more. The removal took effect on or before that date.",
-            5000,
-        ),
+        "summary": _clip(summary, 5000),
         "affected_groups": [],
         "countries": [],
         "severity": None,
@@ -753,6 +822,8 @@ def _delisting_row(
         "date_disagreements": [],
         "company_responses": [],
         "related_listing": {**listed, "end_date": None},
+        # The listing it ends, and no other: see _delisting_rows.
+        "closes": [str(listing.id)],
         "note": None,
         "screening_record_key": key,
         "screening_import_id": run.id,
@@ -761,6 +832,17 @@ def _delisting_row(
         "created_at": now,
         "updated_at": now,
     }
+
+
+def _entry_words(item: EvidenceItem) -> str:
+    """A list entry as a delisting's summary names it: title, date and where it came from."""
+    if item.origin == EvidenceOrigin.bundled.value:
+        whose = "curated"
+    elif item.origin == EvidenceOrigin.screening.value:
+        whose = f"screening record {item.screening_record_key}"
+    else:
+        whose = "recorded by an analyst"
+    return f"'{item.title}' ({item.event_date.isoformat()}, {whose})"
 
 
 def _creation_events(
@@ -891,13 +973,15 @@ def reject_match(session: Session, principal: Principal, match: ScreeningMatch) 
     pair put on the company's record (its listing, and any delisting), rescoring it."""
     if match.status not in (MatchStatus.pending.value, MatchStatus.auto_confirmed.value):
         raise Conflict(f"match {match.id} was already {match.status}")
-    for item in session.scalars(
+    items = session.scalars(
         select(EvidenceItem).where(
             EvidenceItem.screening_record_key == match.record_key,
             EvidenceItem.company_id == match.company_id,
             EvidenceItem.deleted_at.is_(None),
         )
-    ).all():
+    ).all()
+    # Delistings first: a listing that a live delisting closes cannot be deleted.
+    for item in sorted(items, key=lambda item: item.type in _LISTING_TYPES):
         evidence.delete_evidence(session, principal, item)
     remembered = session.scalars(
         select(ScreeningRejection).where(
