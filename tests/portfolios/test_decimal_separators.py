@@ -81,8 +81,8 @@ def test_a_semicolon_file_whose_numbers_read_both_ways_is_read_with_a_comma(
     assert [row.market_value for row in parsed.rows] == [Decimal("12.500"), Decimal("7")]
     assert parsed.decimal_separator == COMMA
     assert parsed.decimal_separator_from == (
-        "no number in the file reads only one way, and a semicolon-delimited file is read with "
-        "a decimal comma"
+        "no number in the columns read reads only one way, and a semicolon-delimited file is read "
+        "with a decimal comma; line 2's '12,500' could be read either way"
     )
     comma_delimited = parse_holdings(b'name,market_value\nAcme,"12,500"\n', "EUR", 100)
     assert [row.market_value for row in comma_delimited.rows] == [Decimal("12500")]

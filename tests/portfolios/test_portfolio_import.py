@@ -30,7 +30,8 @@ def portfolio(client, tenant_a):
 
 # What a file's numbers were read with when none of them reads only one way.
 NO_NUMBER_DECIDES = (
-    "no number in the file reads only one way, and a file is read with a decimal point unless "
+    "no number in the columns read reads only one way, and a file is read with a decimal point "
+    "unless "
     "it says otherwise"
 )
 
@@ -459,6 +460,7 @@ def test_a_title_block_above_the_header_is_left_out_and_lines_keep_their_numbers
     assert kept.json()["source"] == {
         "format": "csv",
         "sheet": None,
+        "other_sheets": [],
         "header_row": 4,
         "preamble_rows": 2,
         "decimal_separator": ".",
@@ -584,7 +586,7 @@ def test_the_openapi_documents_what_of_the_file_was_read(client):
     fields = schemas["ImportSource"]["properties"]
     assert set(fields) == {
         *("format", "sheet", "header_row", "preamble_rows"),
-        *("decimal_separator", "decimal_separator_from"),
+        *("decimal_separator", "decimal_separator_from", "other_sheets"),
     }
     assert all(field["description"] for field in fields.values())
     assert "first 20 rows" in fields["header_row"]["description"]

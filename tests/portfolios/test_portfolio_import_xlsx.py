@@ -38,7 +38,8 @@ FROM_THE_FILE = (
 
 # What a file's numbers were read with when none of them reads only one way.
 NO_NUMBER_DECIDES = (
-    "no number in the file reads only one way, and a file is read with a decimal point unless "
+    "no number in the columns read is written as text, and a file is read with a decimal point "
+    "unless "
     "it says otherwise"
 )
 
@@ -126,6 +127,7 @@ def test_a_workbook_imports_as_the_same_csv_does(client, tenant_a, content):
     assert xlsx_result.json()["source"] == {
         "format": "xlsx",
         "sheet": "Positions",
+        "other_sheets": [],
         "header_row": 1,
         "preamble_rows": 0,
         "decimal_separator": ".",
@@ -134,6 +136,7 @@ def test_a_workbook_imports_as_the_same_csv_does(client, tenant_a, content):
     assert csv_result.json()["source"] == {
         "format": "csv",
         "sheet": None,
+        "other_sheets": [],
         "header_row": 1,
         "preamble_rows": 0,
         "decimal_separator": ".",
@@ -209,6 +212,7 @@ def test_a_summary_sheet_under_a_title_is_passed_over_for_holdings_under_a_title
     assert response.json()["source"] == {
         "format": "xlsx",
         "sheet": "Positions",
+        "other_sheets": [],
         "header_row": 3,
         "preamble_rows": 1,
         "decimal_separator": ".",
@@ -289,6 +293,7 @@ def test_a_title_block_above_the_header_keeps_the_sheets_row_numbers(client, ten
     assert kept.json()["source"] == {
         "format": "xlsx",
         "sheet": "Positions",
+        "other_sheets": [],
         "header_row": 4,
         "preamble_rows": 2,
         "decimal_separator": ".",

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from hrdd.companies.models import Company, OwnershipLink
 
 NAME_MATCH_CUTOFF = 85.0
-_LEGAL_FORMS = frozenset(
+LEGAL_FORMS = frozenset(
     {
         *("ab", "ag", "as", "asa", "bv", "co", "corp", "corporation", "gmbh", "inc"),
         *("incorporated", "kk", "limited", "llc", "lp", "ltd", "nv", "oyj", "plc", "sa"),
@@ -27,13 +27,18 @@ _LEGAL_FORMS = frozenset(
 )
 
 
-def normalise_name(name: str) -> str:
-    """Case, accents, punctuation and trailing legal forms removed: 'Nestlé S.A.' -> 'nestle'."""
+def name_words(name: str) -> list[str]:
+    """A name's words, without case, accents or punctuation: 'Nestlé S.A.' -> nestle, sa."""
     decomposed = unicodedata.normalize("NFKD", name)
     text = "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
     text = text.replace("&", " and ").replace(".", "").replace("'", "")
-    tokens = re.sub(r"[^\w]+", " ", text).split()
-    while len(tokens) > 1 and tokens[-1] in _LEGAL_FORMS:
+    return re.sub(r"[^\w]+", " ", text).split()
+
+
+def normalise_name(name: str) -> str:
+    """Case, accents, punctuation and trailing legal forms removed: 'Nestlé S.A.' -> 'nestle'."""
+    tokens = name_words(name)
+    while len(tokens) > 1 and tokens[-1] in LEGAL_FORMS:
         tokens.pop()
     return " ".join(tokens)
 

@@ -94,19 +94,28 @@ def read_portfolio(portfolio_id: uuid.UUID, session: DbSession, _: Investor) -> 
         "over a key-value line of two cells (e.g. 'Name,Pension Fund A') when a later row "
         "naming one is no such line; a title "
         "block above it (e.g. 'Holdings as of 30 Sep 2026', 'Account: 12345') is left out, "
-        "and lines keep their numbers in the file. A workbook's sheet named Holdings is read, "
-        "or else its first visible sheet with such a header row, or else its first visible "
-        "sheet, as the CSV's lines would be: problems name the sheet and cell (the path's line "
-        "is the row number). `source` says which sheet and header row were read and how many "
-        "title rows were left out. Numbers are read to Excel's 15 significant digits and "
+        "and lines keep their numbers in the file. A workbook's sheet is the one `sheet` "
+        "names, else the one named Holdings, else the visible sheet whose header row names the "
+        "most columns read (a summary sheet in front is passed over), else its first visible "
+        "sheet, read as the CSV's lines would be: problems name the sheet and cell (the path's "
+        "line is the row number). `source` says which sheet and header row were read, how many "
+        "title rows were left out, which other sheets have a table's header, and how numbers "
+        "were read; `dry_run=true` returns all this and saves nothing. Numbers are read to "
+        "Excel's 15 significant digits and "
         "formulas by the values they were saved with; a date, TRUE/FALSE or an "
         "error value is a bad cell in a column read. A legacy XLS, a password-protected "
         "workbook or another kind of ZIP archive gets a 415; a workbook that unpacks to "
         "more than 50 MB a 413. "
         "The header names any of the columns `name`, `isin`, `lei`, "
         "`ticker`, `market_value`, `currency`, `weight` (case-insensitive; at least one of the "
-        "first four, and each row must fill one of them). Market values are in the portfolio's "
-        "base currency; `weight` is a fraction (0.05) or a percentage (5%). ISINs and LEIs are "
+        "first four, and each row must fill one of them), or headings custodians give them "
+        "(e.g. Issuer Name, ISIN Code, MV, Market Value (EUR), Ccy, Weight (%), % of "
+        "Portfolio). Market values are in the portfolio's base currency (a heading naming "
+        "another is refused); `weight` is a fraction (0.05) or a percentage (5%), or a "
+        "percentage without the sign under a heading with one. Rows whose name opens with a "
+        "total word (Total, Subtotal, Summe, Gesamt, Sous-total, Totaal...) and give no "
+        "identifier or legal form are left out as totals. Numbers may use a decimal point or "
+        "comma (`decimal_separator`, else the file's numbers decide). ISINs and LEIs are "
         "checked (check digits). A cell holding a control character other than tab or a line "
         "break is bad; a NUL byte refuses the whole file. The file replaces the portfolio's "
         "holdings. All or nothing: "
@@ -126,6 +135,23 @@ def import_holdings(
     file: Annotated[UploadFile, File(description="The holdings, CSV UTF-8 or XLSX")],
     keep_good_rows: Annotated[
         bool, Query(description="Import the good rows and report the bad ones")
+    ] = False,
+    sheet: Annotated[
+        str | None,
+        Query(
+            max_length=31,
+            description="A workbook's sheet to read, by name (case-insensitive); left out, the "
+            "sheet named Holdings, else the visible sheet whose header names the most columns "
+            "read. A CSV has no sheets (422)",
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool,
+        Query(
+            description="Read and match the file and return what the import would do, saving "
+            "nothing: to check `source` (the sheet, rows and number format read) before the "
+            "file replaces the holdings"
+        ),
     ] = False,
     decimal_separator: Annotated[
         DecimalSeparator | None,
@@ -147,6 +173,8 @@ def import_holdings(
         keep_good_rows=keep_good_rows,
         max_rows=settings.max_csv_rows,
         decimal_separator=decimal_separator.value if decimal_separator else None,
+        sheet=sheet,
+        dry_run=dry_run,
     )
 
 

@@ -2,12 +2,11 @@
 database. An XLSX workbook's rows come here as the same records (``xlsx_import``), so both
 kinds of file are read by the one set of rules below.
 
-Columns (any subset that identifies a holding; header names matched case-insensitively, with
-spaces or hyphens read as underscores): name, isin, lei, ticker, market_value, currency,
-weight. The name column may also be headed as custodians and data vendors head it
-(``NAME_ALIASES``). Other columns are ignored and reported. The file must be UTF-8, with or
-without a byte-order mark; the delimiter is a comma, or a semicolon or tab when the header
-row uses one (whatever a title line above it holds).
+Columns (any subset that identifies a holding): name, isin, lei, ticker, market_value,
+currency, weight, or the headings custodians and data vendors give them, some with a unit
+(``hrdd.portfolios.headers``). Other columns are ignored and reported. The file must be
+UTF-8, with or without a byte-order mark; the delimiter is a comma, or a semicolon or tab
+when the header row uses one (whatever a title line above it holds).
 
 The header is the first of the file's first ``HEADER_SEARCH_ROWS`` rows that names a column
 identifying a holding, passing over key-value lines (two cells, one naming a column read)
@@ -43,25 +42,20 @@ from stdnum import isin as stdnum_isin
 from stdnum import lei as stdnum_lei
 from stdnum.exceptions import ValidationError as StdnumError
 
+from hrdd.companies.names import LEGAL_FORMS, name_words
 from hrdd.csv_files import refuse_workbook
 from hrdd.errors import Invalid, PayloadTooLarge, ProblemDetail
+from hrdd.portfolios.headers import (
+    ACCEPTED_NAMES,
+    IDENTIFYING_COLUMNS,
+    PERCENT,
+    Heading,
+    heading_column,
+    read_heading,
+)
 from hrdd.portfolios.numbers import COMMA, POINT, Convention, readings, separator_name
 from hrdd.vocab import CURRENCY_CODES
 
-COLUMNS = ("name", "isin", "lei", "ticker", "market_value", "currency", "weight")
-IDENTIFYING_COLUMNS = ("name", "isin", "lei", "ticker")
-# Headers that custodian statements, index and ESG data files and fund holdings disclosures
-# give the name column. When several are present the first in this order is read (after
-# "name" itself): an issuer's name matches the registry better than a security description
-# such as "NESTLE SA-REG"; the others are reported as ignored.
-NAME_ALIASES = (
-    "company_name",
-    "issuer_name",
-    "security_name",
-    "holding_name",
-    "instrument_name",
-    "security_description",
-)
 # How far down a file the header row is looked for, below a custodian's title block.
 HEADER_SEARCH_ROWS = 20
 MAX_NAME_LENGTH = 300
@@ -74,14 +68,16 @@ MAX_WEIGHT_DECIMALS = 10
 MAX_REPORTED_PROBLEMS = 1000
 # Weights may be rounded; above this total they cannot be shares of one portfolio.
 MAX_TOTAL_WEIGHT = Decimal("1.005")
-# Names custodian and fund files give their total rows (compared casefolded, with spaces,
-# colons, dots, asterisks and hyphens as one space).
-TOTAL_ROW_NAMES = frozenset(
-    {
-        *("total", "totals", "grand total", "subtotal", "sub total", "sum", "total value"),
-        *("portfolio total", "total portfolio", "total market value", "total holdings"),
-    }
+# The words custodian and fund files, in English, German, French, Dutch, Italian and
+# Spanish, open their total and subtotal rows with ("Total EUR", "Subtotal Equities",
+# "Summe Aktien", "Sous-total", "Totaal"), compared without case, accents or punctuation.
+TOTAL_ROW_WORDS = (
+    *("total", "totals", "grand total", "subtotal", "sub total", "sum", "sum total"),
+    *("summe", "gesamt", "gesamtsumme", "zwischensumme", "sous total", "soustotal", "totaux"),
+    *("totaal", "subtotaal", "totale", "subtotale"),
 )
+# Total rows that do not open with one of those words.
+TOTAL_ROW_NAMES = frozenset({"portfolio total", "fund total", "account total"})
 
 _DELIMITERS = (",", ";", "\t")
 _UTF8_BOM = b"\xef\xbb\xbf"
@@ -89,17 +85,6 @@ _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 _TICKER = re.compile(r"^[A-Za-z0-9.:\-/ ]+$")
 # C0 controls and DEL, except tab, line feed and carriage return (line breaks inside quotes).
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-# Header key -> (column, rank): the lower rank wins when two headers give one column.
-_HEADER_KEYS = {column: (column, 0) for column in COLUMNS} | {
-    alias: ("name", rank) for rank, alias in enumerate(NAME_ALIASES, start=1)
-}
-_ACCEPTED_NAMES = (
-    "name (or "
-    + ", ".join(alias.replace("_", " ").title() for alias in NAME_ALIASES)
-    + "), isin, lei, ticker"
-)
-
-
 # The start of a message saying where in the file a problem is, given its line (None: the
 # whole file) and the index of its cell in the row (None: the whole line). A CSV's problem
 # path says it all; a workbook's messages name its sheet and cell.
@@ -185,6 +170,8 @@ class ParsedFile:
     preamble_rows: int = 0
     # The workbook's sheet read; None for a CSV.
     sheet: str | None = None
+    # The workbook's other visible sheets with a table's header, not read.
+    other_sheets: list[str] = field(default_factory=list)
     # How the file's numbers written as text were read (``hrdd.portfolios.numbers``).
     decimal_separator: str = POINT
     decimal_separator_from: str = ""
@@ -252,33 +239,52 @@ def _delimiter(text: str) -> str:
     return max(_DELIMITERS, key=rank)
 
 
-def _column_key(header_cell: str) -> str:
-    return re.sub(r"[\s\-]+", "_", header_cell.strip().casefold())
+@dataclass(frozen=True)
+class HeaderColumns:
+    """What a header says: each column read, by index, with its heading; the header's cells
+    not read."""
+
+    positions: dict[str, int]
+    headings: dict[str, Heading]
+    ignored: list[str]
+
+    def unit(self, column: str) -> str | None:
+        heading = self.headings.get(column)
+        return heading.unit if heading is not None else None
 
 
-def _header_columns(header: Record, locate: Locate) -> tuple[dict[str, int], list[str]]:
-    """The columns the header names, by index, and the header's cells it does not read."""
-    found: dict[str, tuple[int, int]] = {}  # column -> (rank, index)
+def _header_columns(header: Record, locate: Locate, base_currency: str = "") -> HeaderColumns:
+    """The columns the header names. Of two headings of one column, the lower rank is read; a
+    market value in the portfolio's currency ("Market Value (EUR)") before one with no
+    currency, and that before one in another."""
+
+    def preference(heading: Heading) -> tuple[int, int]:
+        if heading.column != "market_value" or heading.unit is None:
+            return 1, heading.rank
+        return (0 if heading.unit == base_currency else 2), heading.rank
+
+    found: dict[str, tuple[Heading, int]] = {}  # column -> (heading, index)
     cells = header.header_cells
     for index, cell in enumerate(cells):
-        column, rank = _HEADER_KEYS.get(_column_key(cell), (None, 0))
-        if column is None:
+        heading = read_heading(cell)
+        if heading is None:
             continue
-        earlier = found.get(column)
-        if earlier is not None and earlier[0] == rank:
+        earlier = found.get(heading.column)
+        if earlier is not None and preference(earlier[0]) == preference(heading):
+            first = cells[earlier[1]].strip()
             raise Invalid.at(
                 f"file.line.{header.line}",
-                locate(header.line, None) + f"column {cell.strip()!r} appears twice "
-                f"(columns {earlier[1] + 1} and {index + 1})",
+                locate(header.line, None) + f"columns {earlier[1] + 1} ({first!r}) and "
+                f"{index + 1} ({cell.strip()!r}) both give the {heading.column}; keep one",
             )
-        if earlier is None or rank < earlier[0]:
-            found[column] = (rank, index)
+        if earlier is None or preference(heading) < preference(earlier[0]):
+            found[heading.column] = (heading, index)
     positions = {column: index for column, (_, index) in found.items()}
     read = set(positions.values())
     ignored = [
         cell.strip() for index, cell in enumerate(cells) if index not in read and cell.strip()
     ]
-    return positions, ignored
+    return HeaderColumns(positions, {column: h for column, (h, _) in found.items()}, ignored)
 
 
 def search_header(records: Iterator[Record]) -> HeaderSearch:
@@ -323,7 +329,7 @@ def _key_value_line(record: Record) -> bool:
 
 def _columns_named(record: Record) -> int:
     """How many of the columns read a row names, were it the header."""
-    named = {_HEADER_KEYS.get(_column_key(cell), (None, 0))[0] for cell in record.header_cells}
+    named = {heading_column(cell) for cell in record.header_cells}
     return len(named - {None})
 
 
@@ -337,14 +343,14 @@ def _no_header(search: HeaderSearch, locate: Locate) -> Invalid:
         return Invalid.at(
             "file.line.1", locate(None, None) + "the file has no header row" + nothing
         )
-    _, ignored = _header_columns(widest, locate)
+    ignored = _header_columns(widest, locate).ignored
     not_read = f"row {widest.line} has {_not_read(ignored)}" if ignored else ""
     return Invalid.at(
         "file.line.1",
         locate(None, None)
         + f"no header row found: none of {looked_at} names any of the columns name, isin, lei, "
         f"ticker; the file needs a header row naming at least one of them within its first "
-        f"{HEADER_SEARCH_ROWS} rows ({not_read}columns read: {_ACCEPTED_NAMES}, "
+        f"{HEADER_SEARCH_ROWS} rows ({not_read}columns read: {ACCEPTED_NAMES}, "
         "market_value, currency, weight)",
     )
 
@@ -352,9 +358,7 @@ def _no_header(search: HeaderSearch, locate: Locate) -> Invalid:
 def names_a_holding_column(header: Sequence[str]) -> bool:
     """Whether a header row names a column that identifies a holding (name, ISIN, LEI, ticker
     or one of the name column's other headings)."""
-    return any(
-        _HEADER_KEYS.get(_column_key(cell), (None, 0))[0] in IDENTIFYING_COLUMNS for cell in header
-    )
+    return any(heading_column(cell) in IDENTIFYING_COLUMNS for cell in header)
 
 
 def _not_read(ignored: list[str]) -> str:
@@ -424,14 +428,19 @@ class _Reading:
     separator: str = POINT
     separator_from: str = ""
     given: bool = False
+    # A header such as "Weight (%)" gives weights in percent: 5.2 is 5.2%.
+    weight_in_percent: bool = False
 
     def of(self, column: str, numbers: frozenset[str]) -> _Reading:
         """How a row reads ``column``: a number cell (``numbers``) has a decimal point."""
         return replace(self, separator=POINT, separator_from="") if column in numbers else self
 
 
-def _decimal(column: str, value: str, reading: _Reading) -> Decimal:
+def _decimal(column: str, value: str, reading: _Reading, *, shown: str | None = None) -> Decimal:
+    """``value`` as a number; messages quote ``shown``, the cell as written (default
+    ``value``)."""
     text = value.replace(" ", "").replace("_", "")
+    value = value if shown is None else shown
     ways = readings(text)
     if ways and reading.separator not in ways:
         (other,) = ways
@@ -448,11 +457,22 @@ def _decimal(column: str, value: str, reading: _Reading) -> Decimal:
     try:
         number = Decimal(ways.get(reading.separator, text))
     except InvalidOperation:
-        example = "1234567.89" if reading.separator == POINT else "1234567,89"
-        raise _RowProblem(column, f"{value!r} is not a number (write e.g. {example})") from None
+        raise _RowProblem(
+            column, f"{value!r} is not a number (write e.g. {_example(column, reading)})"
+        ) from None
     if not number.is_finite():
         raise _RowProblem(column, f"{value!r} is not a finite number")
     return number
+
+
+def _example(column: str, reading: _Reading) -> str:
+    if column == "weight":
+        examples = ("5.2", "5.2%") if reading.weight_in_percent else ("0.052", "5.2%")
+    else:
+        examples = ("1234567.89",)
+    if reading.separator == COMMA:
+        examples = tuple(example.replace(".", ",") for example in examples)
+    return " or ".join(examples)
 
 
 def _decimal_places(number: Decimal) -> int:
@@ -479,10 +499,14 @@ def _weight(value: str, reading: _Reading) -> Decimal | None:
     if not value:
         return None
     is_percent = value.endswith("%")
-    number = _decimal("weight", value.removesuffix("%"), reading)
-    if is_percent:
+    number = _decimal("weight", value.removesuffix("%").rstrip(), reading, shown=value)
+    if is_percent or reading.weight_in_percent:
         number = number / 100
     if number < 0 or number > 1:
+        if reading.weight_in_percent and not is_percent:
+            raise _RowProblem(
+                "weight", f"{value} is outside 0..100, and the header gives weights in percent"
+            )
         raise _RowProblem(
             "weight",
             f"{value} is outside 0..1; write a fraction (0.05) or a percentage (5%)",
@@ -632,7 +656,23 @@ def parse_records(
     if header is None:
         raise _no_header(search, locate)
     _refuse_nul(header.line, header.cells, {}, locate)
-    positions, ignored = _header_columns(header, locate)
+    header_columns = _header_columns(header, locate, base_currency)
+    positions, ignored = header_columns.positions, header_columns.ignored
+    value_currency = header_columns.unit("market_value")
+    if value_currency is not None:
+        cell = header.header_cells[positions["market_value"]].strip()
+        if value_currency != base_currency:
+            raise Invalid.at(
+                f"file.line.{header.line}.market_value",
+                locate(header.line, positions["market_value"])
+                + f"the header {cell!r} gives market values in {value_currency}, but the "
+                f"portfolio's base currency is {base_currency}; hrdd keeps no exchange rates, "
+                f"so give market values in {base_currency}",
+            )
+        if "currency" in positions:
+            # The market values' currency is the header's: a currency column then gives each
+            # security's own, which nothing here reads.
+            ignored.append(header.header_cells[positions.pop("currency")].strip())
     columns = {index: column for column, index in positions.items()}
     parsed = ParsedFile(
         header_line=header.line,
@@ -717,13 +757,20 @@ def parse_records(
         numbers = frozenset(columns[i] for i in record.numbers if i in columns)
         for column in _NUMBER_COLUMNS:
             if column in cells and column not in numbers and column not in unreadable:
-                text = _clean(cells[column]).removesuffix("%").replace(" ", "").replace("_", "")
-                convention.observe(line, text)
+                shown = _clean(cells[column])
+                text = shown.removesuffix("%").replace(" ", "").replace("_", "")
+                convention.observe(line, text, shown)
         candidates.append(_Candidate(line, cells, unreadable, numbers))
 
     separator, separator_from = convention.decide()
     parsed.decimal_separator, parsed.decimal_separator_from = separator, separator_from
-    reading = _Reading(base_currency, separator, separator_from, convention.given is not None)
+    reading = _Reading(
+        base_currency,
+        separator,
+        separator_from,
+        given=convention.given is not None,
+        weight_in_percent=header_columns.unit("weight") == PERCENT,
+    )
     unnamed = 0
     for candidate in candidates:
         line, cells, unreadable = candidate.line, candidate.cells, candidate.unreadable
@@ -747,7 +794,7 @@ def parse_records(
                 header.line,
                 None,
                 f"{unnamed} row(s) name no holding, and the header has {_not_read(ignored)}"
-                f"a holding is named by a column headed {_ACCEPTED_NAMES}",
+                f"a holding is named by a column headed {ACCEPTED_NAMES}",
             ),
         )
     _merge_same_securities(parsed)
@@ -769,12 +816,25 @@ def parse_records(
 
 def _is_total(cells: dict[str, str]) -> bool:
     """A total or subtotal row of a custodian's file: counted as a holding it would double the
-    portfolio's value. Only these names, and only with no identifier: a company may be named
-    Total, and then it has an ISIN, LEI or ticker."""
+    portfolio's value. Only a name opening with a total word (``TOTAL_ROW_WORDS``) and no
+    legal form after it, and only with no identifier: a company may be named Total ("Total
+    SE"), and then it has an ISIN, LEI, ticker or legal form."""
     if any(_clean(cells.get(column, "")) for column in ("isin", "lei", "ticker")):
         return False
-    name = re.sub(r"[\s:.*-]+", " ", cells.get("name", "")).strip().casefold()
-    return name in TOTAL_ROW_NAMES
+    name = _clean(cells.get("name", ""))
+    if not name[:1].isalpha():
+        return False  # "+SUM(1,2)" is a formula, not a total row
+    words = name_words(name)
+    if " ".join(words) in TOTAL_ROW_NAMES:
+        return True
+    for total in _TOTAL_WORDS:
+        if tuple(words[: len(total)]) == total:
+            return not LEGAL_FORMS.intersection(words[len(total) :])
+    return False
+
+
+# Longest first: "sub total" is read as one, not as "sub".
+_TOTAL_WORDS = sorted((tuple(words.split()) for words in TOTAL_ROW_WORDS), key=len, reverse=True)
 
 
 def _security_key(row: HoldingRow) -> tuple[str, str] | None:

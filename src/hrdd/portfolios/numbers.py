@@ -22,8 +22,9 @@ DECIMAL_SEPARATORS = (POINT, COMMA)
 _NAMES = {POINT: "a decimal point", COMMA: "a decimal comma"}
 # Thousands are grouped by the other mark; a group never starts a number with 0 (so "0,125"
 # is no thousand and twenty-five).
-_WITH_POINT = re.compile(r"^[-+]?(\d+|[1-9]\d{0,2}(,\d{3})+)(\.\d+)?$")
-_WITH_COMMA = re.compile(r"^[-+]?(\d+|[1-9]\d{0,2}(\.\d{3})+)(,\d+)?$")
+# The whole part may be left out before a fraction (".5", ",5").
+_WITH_POINT = re.compile(r"^[-+]?(\d+|[1-9]\d{0,2}(,\d{3})+|(?=\.))(\.\d+)?$")
+_WITH_COMMA = re.compile(r"^[-+]?(\d+|[1-9]\d{0,2}(\.\d{3})+|(?=,))(,\d+)?$")
 
 
 def separator_name(separator: str) -> str:
@@ -34,7 +35,9 @@ def readings(text: str) -> dict[str, str]:
     """The ways ``text`` reads as a number, by decimal separator, each as Decimal takes it.
     Empty when it reads neither way with separators (a caller may still try Decimal on it,
     e.g. for 1E+3)."""
-    found = {}
+    found: dict[str, str] = {}
+    if not any(character.isdigit() for character in text):
+        return found
     if _WITH_POINT.match(text):
         found[POINT] = text.replace(",", "")
     if _WITH_COMMA.match(text):
@@ -45,44 +48,59 @@ def readings(text: str) -> dict[str, str]:
 @dataclass(frozen=True)
 class Example:
     line: int
+    # The cell as written.
     text: str
 
 
 @dataclass
 class Convention:
-    """The numbers of a file that read only one way, gathered as its rows are read, and the
-    separator they decide (``decide``)."""
+    """The numbers of a file's columns read, gathered as its rows are read, and the separator
+    they decide (``decide``)."""
 
     given: str | None
     # The separator read when no number decides: the file's kind's.
     default: str
     only: dict[str, list[Example]] = field(default_factory=lambda: {POINT: [], COMMA: []})
+    # Numbers that read both ways, as two different numbers ("1,234").
+    either: list[Example] = field(default_factory=list)
     # Numbers written as text seen, whichever way they read.
     observed: int = 0
 
-    def observe(self, line: int, text: str) -> None:
+    def observe(self, line: int, text: str, shown: str) -> None:
+        """``text``: a cell's number without spaces or a percent sign; ``shown``: the cell."""
         ways = readings(text)
         self.observed += len(ways) > 0
         if len(ways) == 1:
             (separator,) = ways
-            self.only[separator].append(Example(line, text))
+            self.only[separator].append(Example(line, shown))
+        elif len(set(ways.values())) == 2:
+            self.either.append(Example(line, shown))
 
     def decide(self) -> tuple[str, str]:
         """The separator the file's numbers are read with, and what decided it."""
         if self.given is not None:
             return self.given, "the decimal_separator given with the upload"
         points, commas = len(self.only[POINT]), len(self.only[COMMA])
-        if points == commas:
-            why = (
-                "no number in the file reads only one way"
-                if not points
-                else ("as many numbers read only one way as only the other")
-            )
-            if self.default == COMMA:
-                return COMMA, f"{why}, and a semicolon-delimited file is read with a decimal comma"
-            return POINT, f"{why}, and a file is read with a decimal point unless it says otherwise"
-        separator = POINT if points > commas else COMMA
-        examples = self.only[separator]
-        first = examples[0]
-        more = f" and {len(examples) - 1} more" if len(examples) > 1 else ""
-        return separator, f"line {first.line}'s {first.text!r}{more} read only with it"
+        if points != commas:
+            separator = POINT if points > commas else COMMA
+            return separator, f"{_examples(self.only[separator])} read only with it"
+        if not self.observed:
+            why = "no number in the columns read is written as text"
+        elif not points:
+            why = "no number in the columns read reads only one way"
+        else:
+            why = "as many numbers in the columns read read only one way as only the other"
+        if self.default == COMMA:
+            why += ", and a semicolon-delimited file is read with a decimal comma"
+        else:
+            why += ", and a file is read with a decimal point unless it says otherwise"
+        if self.either:
+            # Read by default, they may be what the file's writer meant or a thousand times it.
+            why += f"; {_examples(self.either)} could be read either way"
+        return self.default, why
+
+
+def _examples(examples: list[Example]) -> str:
+    first = examples[0]
+    more = f" and {len(examples) - 1} more" if len(examples) > 1 else ""
+    return f"line {first.line}'s {first.text!r}{more}"

@@ -164,8 +164,13 @@ class ImportSource(BaseModel):
         description="`csv` or `xlsx`, told by the file's content, not its name or declared type"
     )
     sheet: str | None = Field(
-        description="The workbook's sheet read: the one named Holdings, else the first visible "
-        "sheet with a header row, else the first visible sheet; null for a CSV"
+        description="The workbook's sheet read: the one `sheet` named, else the one named "
+        "Holdings, else the visible sheet whose header row names the most columns read, else "
+        "the first visible sheet; null for a CSV"
+    )
+    other_sheets: list[str] = Field(
+        description="The workbook's other visible sheets whose first rows hold a table's "
+        "header, not read: name one with `sheet` if it holds the positions"
     )
     header_row: int = Field(
         description="The row read as the header (a CSV's line, a sheet's row number): the "
@@ -190,11 +195,13 @@ class ImportSource(BaseModel):
 
 class ImportResult(BaseModel):
     portfolio_id: uuid.UUID
+    dry_run: bool = Field(description="True: nothing was saved; the holdings are as they were")
     source: ImportSource = Field(description="The sheet and rows of the file read")
     imported: int = Field(
-        description="Holdings now in the portfolio (the file replaced any before)"
+        description="Holdings now in the portfolio (the file replaced any before); with "
+        "dry_run, the holdings the file would give"
     )
-    replaced: int = Field(description="Holdings the import replaced")
+    replaced: int = Field(description="Holdings the import replaced (with dry_run, would replace)")
     resolved_by_identifier: int
     confirmed_before: int = Field(
         description="Holdings matched to the company someone had confirmed for the same line "
@@ -216,9 +223,11 @@ class ImportResult(BaseModel):
     )
     totals: list[ProblemDetail] = Field(
         default_factory=list,
-        description="Rows left out as the file's totals: named Total, Grand Total, Subtotal, "
-        "Sum (and a few more) with no ISIN, LEI or ticker, as custodian files end; by "
-        "`file.line.<n>.name`. Counted as holdings they would double the portfolio's value",
+        description="Rows left out as the file's totals: a name opening with a total word "
+        "(Total, Subtotal, Sum, Summe, Gesamt, Sous-total, Totaal, Totale...; 'Total EUR', "
+        "'Subtotal Equities') and no ISIN, LEI, ticker or legal form, as custodian files end "
+        "their tables; by `file.line.<n>.name`. Counted as holdings they would double the "
+        "portfolio's value",
     )
     recorded_owners: list[RecordedOwner] = Field(
         description="Holdings matched to no company whose name is that of an owner recorded "

@@ -230,6 +230,8 @@ def import_holdings(
     keep_good_rows: bool,
     max_rows: int,
     decimal_separator: str | None = None,
+    sheet: str | None = None,
+    dry_run: bool = False,
 ) -> ImportResult:
     """Replace the portfolio's holdings with those of a CSV file or an XLSX workbook, told
     apart by content (``csv_import`` and ``xlsx_import`` describe them). All or nothing: any
@@ -238,8 +240,16 @@ def import_holdings(
     if not data:
         raise Invalid.at("file", "the file is empty")
     is_workbook = xlsx_import.is_office_file(data)
-    reader = xlsx_import if is_workbook else csv_import
-    parsed = reader.parse_holdings(data, portfolio.base_currency, max_rows, decimal_separator)
+    if is_workbook:
+        parsed = xlsx_import.parse_holdings(
+            data, portfolio.base_currency, max_rows, decimal_separator, sheet
+        )
+    elif sheet is not None:
+        raise Invalid.at("query.sheet", "the file is a CSV, which has no sheets: leave sheet out")
+    else:
+        parsed = csv_import.parse_holdings(
+            data, portfolio.base_currency, max_rows, decimal_separator
+        )
     if parsed.problems and (not keep_good_rows or not parsed.rows):
         raise csv_import.problems_invalid(parsed)
 
@@ -247,7 +257,8 @@ def import_holdings(
     replaced = session.scalar(
         select(func.count()).select_from(Holding).where(Holding.portfolio_id == portfolio.id)
     )
-    session.execute(delete(Holding).where(Holding.portfolio_id == portfolio.id))
+    if not dry_run:
+        session.execute(delete(Holding).where(Holding.portfolio_id == portfolio.id))
 
     resolver = _Resolver(session, parsed.rows)
     now = utcnow()
@@ -287,21 +298,24 @@ def import_holdings(
                 "created_at": now,
             }
         )
-    for chunk in in_chunks(values):
-        session.execute(insert(Holding), list(chunk))
-    portfolio.holdings_imported_at = now
-    portfolio.holdings_imported_by = actor_name
-    session.flush()
+    if not dry_run:
+        for chunk in in_chunks(values):
+            session.execute(insert(Holding), list(chunk))
+        portfolio.holdings_imported_at = now
+        portfolio.holdings_imported_by = actor_name
+        session.flush()
     return ImportResult(
         portfolio_id=portfolio.id,
         source=ImportSource(
             format=HoldingsFileFormat.xlsx if is_workbook else HoldingsFileFormat.csv,
             sheet=parsed.sheet,
+            other_sheets=parsed.other_sheets,
             header_row=parsed.header_line,
             preamble_rows=parsed.preamble_rows,
             decimal_separator=DecimalSeparator(parsed.decimal_separator),
             decimal_separator_from=parsed.decimal_separator_from,
         ),
+        dry_run=dry_run,
         imported=len(values),
         replaced=replaced or 0,
         resolved_by_identifier=counts[HoldingResolution.identifier],

@@ -78,7 +78,11 @@ def is_office_file(data: bytes) -> bool:
 
 
 def parse_holdings(
-    data: bytes, base_currency: str, max_rows: int, decimal_separator: str | None = None
+    data: bytes,
+    base_currency: str,
+    max_rows: int,
+    decimal_separator: str | None = None,
+    sheet_name: str | None = None,
 ) -> ParsedFile:
     """Validate a whole holdings workbook as ``csv_import.parse_records`` validates a CSV's
     records; the file itself is refused with 413, 415 or 422 at ``file``."""
@@ -93,7 +97,7 @@ def parse_holdings(
         )
     _check_archive(data)
     with _workbook(data) as workbook:
-        sheet = _holdings_sheet(workbook)
+        sheet, others = _holdings_sheet(workbook, sheet_name)
         records = _records(sheet)
         try:
             # Number cells are numbers; only numbers typed as text need a separator.
@@ -104,6 +108,7 @@ def parse_holdings(
         finally:
             records.close()
     parsed.sheet = sheet.title
+    parsed.other_sheets = others
     return parsed
 
 
@@ -169,30 +174,43 @@ def _workbook(data: bytes) -> Iterator[Any]:
         workbook.close()
 
 
-def _holdings_sheet(workbook: Any) -> Any:
-    """The sheet named Holdings; else, of the visible sheets with a header row found as the
-    import finds it, the one whose header names the most columns read (then a table's header
-    before a key-value line, then the first); else the first visible one. Custodian files
-    often open with a summary sheet, under a title of its own, whose "Name | Pension Fund A"
-    line names the name column only: the positions after it must not be passed over for it
-    (the user tests lost a portfolio's holdings to such a sheet's one "holding")."""
+def _holdings_sheet(workbook: Any, sheet_name: str | None) -> tuple[Any, list[str]]:
+    """The sheet to read, and the other visible sheets whose first rows hold a table's header
+    (a caller may have meant one of them). The sheet named ``sheet_name`` if given; else the
+    one named Holdings; else, of the visible sheets with a header row found as the import
+    finds it, the one whose header names the most columns read (then a table's header before
+    a key-value line, then the first); else the first visible one. Custodian files often open
+    with a summary sheet, under a title of its own, whose "Name | Pension Fund A" line names
+    the name column only: the positions after it must not be passed over for it (the user
+    tests lost a portfolio's holdings to such a sheet's one "holding")."""
     sheets = workbook.worksheets
     if not sheets:
         raise _damaged("the workbook has no worksheet")
-    named = [s for s in sheets if s.title.strip().casefold() == HOLDINGS_SHEET]
-    if named:
-        return named[0]
+    if sheet_name is not None:
+        chosen = [s for s in sheets if s.title.strip().casefold() == sheet_name.strip().casefold()]
+        if not chosen:
+            titles = ", ".join(repr(s.title) for s in sheets)
+            raise Invalid.at("query.sheet", f"the workbook has no sheet {sheet_name!r} ({titles})")
+        return chosen[0], []
     visible = [s for s in sheets if s.sheet_state == "visible"]
     headed = [
         (sheet, search)
         for sheet in visible
         if (search := _header_search(sheet)) is not None and search.header is not None
     ]
-    if headed:
+    named = [s for s in sheets if s.title.strip().casefold() == HOLDINGS_SHEET]
+    if named:
+        sheet = named[0]
+    elif headed:
         # The positions name more of the columns read than a summary's "Name | Pension Fund A
         # | as reported"; among equals, a table's header beats a key-value line, then order.
-        return max(headed, key=lambda pair: (pair[1].columns_named, pair[1].heads_a_table))[0]
-    return (visible or sheets)[0]
+        sheet = max(headed, key=lambda pair: (pair[1].columns_named, pair[1].heads_a_table))[0]
+    else:
+        sheet = (visible or sheets)[0]
+    others = [
+        other.title for other, search in headed if other is not sheet and search.heads_a_table
+    ]
+    return sheet, others
 
 
 def _header_search(sheet: Any) -> HeaderSearch | None:

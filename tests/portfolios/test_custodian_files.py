@@ -1,0 +1,240 @@
+"""Holdings files as custodians and fund administrators write them (the third user test): total
+rows in several languages, headings with units, a workbook whose positions are not the sheet
+read first, and a dry run to check what would be read before the holdings are replaced."""
+
+from __future__ import annotations
+
+import io
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from openpyxl import Workbook
+from portfolio_helpers import SPARE_ISINS, create_portfolio, holdings, upload
+
+from hrdd.portfolios.csv_import import parse_holdings
+from hrdd.portfolios.headers import PERCENT, Heading, read_heading
+
+
+def values(items: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    return [
+        (
+            h["name"],
+            None if h["market_value"] is None else Decimal(h["market_value"]),
+            None if h["weight"] is None else Decimal(h["weight"]),
+        )
+        for h in items
+    ]
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        *("Total EUR", "Total in EUR", "Total (EUR)", "Total Equities", "Total Bonds"),
+        *("Subtotal Equities", "Sous-total", "Zwischensumme", "Summe", "Summe Aktien"),
+        *("Gesamt", "Total général", "Totaal", "Totale", "Grand total:", "Portfolio total"),
+    ],
+)
+def test_total_rows_in_several_languages_are_left_out(name: str) -> None:
+    csv = f"name;isin;market_value\nNestlé S.A.;CH0038863350;1.000,00\n{name};;1.000,00\n"
+    parsed = parse_holdings(csv.encode(), "EUR", 10)
+    assert [row.name for row in parsed.rows] == ["Nestlé S.A."]
+    assert [total.path for total in parsed.totals] == ["file.line.3.name"]
+
+
+@pytest.mark.parametrize("name", ["Total SE", "Total S.A.", "Sum Holdings Ltd", "TotalEnergies"])
+def test_a_company_named_like_a_total_is_a_holding(name: str) -> None:
+    parsed = parse_holdings(f"name\n{name}\n".encode(), "EUR", 10)
+    assert [row.name for row in parsed.rows] == [name]
+    assert parsed.totals == []
+
+
+def test_custodian_total_rows_no_longer_inflate_the_portfolio(client, tenant_a) -> None:
+    portfolio = create_portfolio(client, tenant_a.investor)
+    csv = (
+        "Name;ISIN;Market Value\n"
+        "Nestlé S.A.;CH0038863350;1.000.000,00\n"
+        "Unilever PLC;GB00B10RZP78;500.000,00\n"
+        "Subtotal Equities;;1.500.000,00\n"
+        "Summe;;1.500.000,00\n"
+        "Total général;;1.500.000,00\n"
+    )
+    response = upload(client, tenant_a.investor, portfolio, csv)
+    assert response.status_code == 200, response.text
+    assert response.json()["imported"] == 2
+    assert len(response.json()["totals"]) == 3
+    stored = values(holdings(client, tenant_a.investor, portfolio))
+    assert sum(value for _, value, _ in stored) == Decimal("1500000")
+
+
+@pytest.mark.parametrize(
+    ("cell", "heading"),
+    [
+        ("Market Value (EUR)", Heading("market_value", 0, "EUR")),
+        ("Market value in EUR", Heading("market_value", 0, "EUR")),
+        ("MV USD", Heading("market_value", 2, "USD")),
+        ("Mkt Value", Heading("market_value", 3)),
+        ("Position Value", Heading("market_value", 6)),
+        ("Weight (%)", Heading("weight", 0, PERCENT)),
+        ("% of Portfolio", Heading("weight", 3, PERCENT)),
+        ("% Weight", Heading("weight", 0, PERCENT)),
+        ("Portfolio Weight", Heading("weight", 1)),
+        ("Ccy", Heading("currency", 1)),
+        ("ISIN Code", Heading("isin", 1)),
+        ("Security ISIN", Heading("isin", 2)),
+        ("Of Portfolio", None),  # a share of the portfolio only with its percent sign
+        ("Market Value (Local)", None),
+        ("Price", None),
+    ],
+)
+def test_custodian_headings_and_their_units(cell: str, heading: Heading | None) -> None:
+    assert read_heading(cell) == heading
+
+
+def test_a_weight_heading_in_percent_reads_plain_numbers_as_percentages(client, tenant_a) -> None:
+    portfolio = create_portfolio(client, tenant_a.investor)
+    csv = "Issuer Name;ISIN Code;Market Value (EUR);Ccy;% of Portfolio\n"
+    csv += "Nestlé S.A.;CH0038863350;1.000,50;CHF;62,5\nUnilever PLC;GB00B10RZP78;600;GBP;37,5%\n"
+    response = upload(client, tenant_a.investor, portfolio, csv)
+    assert response.status_code == 200, response.text
+    # The market values are in EUR, as their heading says; Ccy is each security's own.
+    assert response.json()["ignored_columns"] == ["Ccy"]
+    assert values(holdings(client, tenant_a.investor, portfolio)) == [
+        ("Nestlé S.A.", Decimal("1000.5"), Decimal("0.625")),
+        ("Unilever PLC", Decimal("600"), Decimal("0.375")),
+    ]
+    over = upload(client, tenant_a.investor, portfolio, "name;Weight (%)\nAcme;150\n")
+    assert over.status_code == 422
+    assert over.json()["errors"][0]["message"] == (
+        "150 is outside 0..100, and the header gives weights in percent"
+    )
+
+
+def test_market_values_in_another_currency_are_refused_at_the_header(client, tenant_a) -> None:
+    portfolio = create_portfolio(client, tenant_a.investor)
+    kept = upload(client, tenant_a.investor, portfolio, "name\nKept\n")
+    assert kept.status_code == 200, kept.text
+    response = upload(client, tenant_a.investor, portfolio, "name,Market Value (USD)\nAcme,10\n")
+    assert response.status_code == 422
+    [error] = response.json()["errors"]
+    assert error["path"] == "file.line.1.market_value"
+    assert error["message"] == (
+        "the header 'Market Value (USD)' gives market values in USD, but the portfolio's base "
+        "currency is EUR; hrdd keeps no exchange rates, so give market values in EUR"
+    )
+    assert [h["name"] for h in holdings(client, tenant_a.investor, portfolio)] == ["Kept"]
+
+
+def test_the_base_currency_heading_is_read_before_a_local_one() -> None:
+    csv = "name,Market Value,Market Value (EUR)\nAcme,12,10\n"
+    parsed = parse_holdings(csv.encode(), "EUR", 10)
+    assert [row.market_value for row in parsed.rows] == [Decimal("10")]
+    assert parsed.ignored_columns == ["Market Value"]
+
+
+def test_number_messages_quote_the_cell_and_give_the_columns_example() -> None:
+    parsed = parse_holdings(b"name,weight,market_value\nAcme,12.5 %x,abc\n", "EUR", 10)
+    messages = {problem.path: problem.message for problem in parsed.problems}
+    assert messages == {
+        "file.line.2.weight": "'12.5 %x' is not a number (write e.g. 0.052 or 5.2%)",
+        "file.line.2.market_value": "'abc' is not a number (write e.g. 1234567.89)",
+    }
+
+
+def test_a_fraction_without_its_whole_part_follows_the_files_separator() -> None:
+    """'.5' was read as 0.5 in a file of decimal commas, where ',5' was refused."""
+    parsed = parse_holdings(b"name;market_value\nA;12,5\nB;,5\nC;.5\n", "EUR", 10)
+    assert [(row.name, row.market_value) for row in parsed.rows] == [
+        ("A", Decimal("12.5")),
+        ("B", Decimal("0.5")),
+    ]
+    [problem] = parsed.problems
+    assert problem.path == "file.line.4.market_value"
+    assert problem.message.startswith("'.5' reads only with a decimal point")
+
+
+def test_numbers_read_both_ways_by_default_are_named() -> None:
+    parsed = parse_holdings(b"name;market_value\nA;12,500\nB;1,234\nC;7\n", "EUR", 10)
+    assert parsed.decimal_separator_from == (
+        "no number in the columns read reads only one way, and a semicolon-delimited file is "
+        "read with a decimal comma; line 2's '12,500' and 1 more could be read either way"
+    )
+
+
+def workbook(*sheets: tuple[str, list[list[Any]]]) -> bytes:
+    book = Workbook()
+    book.remove(book.active)
+    for title, rows in sheets:
+        sheet = book.create_sheet(title)
+        for row in rows:
+            sheet.append(row)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+POSITIONS = ("Positions", [["Name", "ISIN", "Market Value"], ["Apple", SPARE_ISINS[0], 10]])
+BY_ASSET_CLASS = (
+    "By asset class",
+    [
+        ["Name", "ISIN", "LEI", "Ticker", "Market Value", "Currency", "Weight"],
+        ["Equities", None, None, None, 1000, "EUR", 1],
+    ],
+)
+
+
+def test_a_dry_run_says_what_would_be_read_and_saves_nothing(client, tenant_a) -> None:
+    portfolio = create_portfolio(client, tenant_a.investor)
+    first = upload(client, tenant_a.investor, portfolio, "name\nKept\n")
+    assert first.status_code == 200, first.text
+    data = workbook(POSITIONS, BY_ASSET_CLASS)
+    dry = client.post(
+        f"/api/v1/portfolios/{portfolio}/holdings/import",
+        files={"file": ("h.xlsx", data, "application/octet-stream")},
+        params={"dry_run": "true"},
+        headers=tenant_a.investor,
+    )
+    assert dry.status_code == 200, dry.text
+    result = dry.json()
+    assert (result["dry_run"], result["imported"], result["replaced"]) == (True, 1, 1)
+    # The summary names more columns, so it is read; the positions are named as not read.
+    assert result["source"]["sheet"] == "By asset class"
+    assert result["source"]["other_sheets"] == ["Positions"]
+    assert [h["name"] for h in holdings(client, tenant_a.investor, portfolio)] == ["Kept"]
+
+    chosen = client.post(
+        f"/api/v1/portfolios/{portfolio}/holdings/import",
+        files={"file": ("h.xlsx", data, "application/octet-stream")},
+        params={"sheet": "positions"},
+        headers=tenant_a.investor,
+    )
+    assert chosen.status_code == 200, chosen.text
+    assert chosen.json()["dry_run"] is False
+    assert (chosen.json()["source"]["sheet"], chosen.json()["source"]["other_sheets"]) == (
+        "Positions",
+        [],
+    )
+    assert [h["name"] for h in holdings(client, tenant_a.investor, portfolio)] == ["Apple"]
+
+
+def test_a_sheet_that_is_not_there_or_a_sheet_of_a_csv_is_refused(client, tenant_a) -> None:
+    portfolio = create_portfolio(client, tenant_a.investor)
+    missing = client.post(
+        f"/api/v1/portfolios/{portfolio}/holdings/import",
+        files={"file": ("h.xlsx", workbook(POSITIONS), "application/octet-stream")},
+        params={"sheet": "Holdings"},
+        headers=tenant_a.investor,
+    )
+    assert missing.status_code == 422
+    assert missing.json()["errors"] == [
+        {"path": "query.sheet", "message": "the workbook has no sheet 'Holdings' ('Positions')"}
+    ]
+    csv = client.post(
+        f"/api/v1/portfolios/{portfolio}/holdings/import",
+        files={"file": ("h.csv", b"name\nAcme\n", "text/csv")},
+        params={"sheet": "Positions"},
+        headers=tenant_a.investor,
+    )
+    assert csv.status_code == 422
+    assert csv.json()["errors"][0]["path"] == "query.sheet"
+    assert holdings(client, tenant_a.investor, portfolio) == []
