@@ -42,7 +42,14 @@ def test_total_rows_in_several_languages_are_left_out(name: str) -> None:
     assert [total.path for total in parsed.totals] == ["file.line.3.name"]
 
 
-@pytest.mark.parametrize("name", ["Total SE", "Total S.A.", "Sum Holdings Ltd", "TotalEnergies"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        *("Total SE", "Total S.A.", "Sum Holdings Ltd", "TotalEnergies"),
+        # The reviewer: names with no legal form after the total word are companies too.
+        *("Total System Services", "Total Produce", "Sum Up Holding"),
+    ],
+)
 def test_a_company_named_like_a_total_is_a_holding(name: str) -> None:
     parsed = parse_holdings(f"name\n{name}\n".encode(), "EUR", 10)
     assert [row.name for row in parsed.rows] == [name]
@@ -153,6 +160,17 @@ def test_a_fraction_without_its_whole_part_follows_the_files_separator() -> None
     assert problem.message.startswith("'.5' reads only with a decimal point")
 
 
+def test_numbers_read_both_ways_are_named_when_another_column_decides() -> None:
+    """The reviewer: the weights' '0.5' decided a decimal point, and the market value
+    '12.500' was read as 12.5 with nothing said of it."""
+    parsed = parse_holdings(b"name;market_value;weight\nA;12.500;0.5\n", "EUR", 10)
+    assert [row.market_value for row in parsed.rows] == [Decimal("12.500")]
+    assert parsed.decimal_separator_from == (
+        "line 2's '0.5' read only with it; line 2's '12.500' could be read either way, and are "
+        "read so"
+    )
+
+
 def test_numbers_read_both_ways_by_default_are_named() -> None:
     parsed = parse_holdings(b"name;market_value\nA;12,500\nB;1,234\nC;7\n", "EUR", 10)
     assert parsed.decimal_separator_from == (
@@ -187,6 +205,8 @@ def test_a_dry_run_says_what_would_be_read_and_saves_nothing(client, tenant_a) -
     portfolio = create_portfolio(client, tenant_a.investor)
     first = upload(client, tenant_a.investor, portfolio, "name\nKept\n")
     assert first.status_code == 200, first.text
+    url = f"/api/v1/portfolios/{portfolio}"
+    before = client.get(url, headers=tenant_a.investor)
     data = workbook(POSITIONS, BY_ASSET_CLASS)
     dry = client.post(
         f"/api/v1/portfolios/{portfolio}/holdings/import",
@@ -201,6 +221,9 @@ def test_a_dry_run_says_what_would_be_read_and_saves_nothing(client, tenant_a) -
     assert result["source"]["sheet"] == "By asset class"
     assert result["source"]["other_sheets"] == ["Positions"]
     assert [h["name"] for h in holdings(client, tenant_a.investor, portfolio)] == ["Kept"]
+    after = client.get(url, headers=tenant_a.investor)
+    assert after.json() == before.json()  # holdings_imported_at and _by too
+    assert after.headers.get("ETag") == before.headers.get("ETag")
 
     chosen = client.post(
         f"/api/v1/portfolios/{portfolio}/holdings/import",
@@ -238,3 +261,39 @@ def test_a_sheet_that_is_not_there_or_a_sheet_of_a_csv_is_refused(client, tenant
     assert csv.status_code == 422
     assert csv.json()["errors"][0]["path"] == "query.sheet"
     assert holdings(client, tenant_a.investor, portfolio) == []
+
+
+def test_a_workbooks_percentage_cells_are_read_as_the_percentages_they_show(
+    client, tenant_a
+) -> None:
+    """The reviewer: cells formatted 0.00% hold 0.6 for 60%; under '% of Portfolio' they were
+    divided by 100 again and stored as 0.006, with no error."""
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["Name", "% of Portfolio", "Weight"])
+    sheet.append(["Acme", 0.6, 0.6])
+    sheet.append(["Zeta", 40, 0.4])  # typed as 40 in a General cell: 40%
+    for row in (2, 3):
+        sheet.cell(row=row, column=3).number_format = "0.00%"
+    sheet.cell(row=2, column=2).number_format = "0.00%"
+    buffer = io.BytesIO()
+    book.save(buffer)
+    portfolio = create_portfolio(client, tenant_a.investor)
+    response = upload(client, tenant_a.investor, portfolio, buffer.getvalue())
+    assert response.status_code == 200, response.text
+    # Both give the weight and the column's own name ranks first: Weight is read, its cells
+    # formatted as percentages as before.
+    stored = values(holdings(client, tenant_a.investor, portfolio))
+    assert stored == [("Acme", None, Decimal("0.6")), ("Zeta", None, Decimal("0.4"))]
+    only_percent = Workbook()
+    sheet = only_percent.active
+    sheet.append(["Name", "% of Portfolio"])
+    sheet.append(["Acme", 0.6])
+    sheet.append(["Zeta", 40])
+    sheet.cell(row=2, column=2).number_format = "0.00%"
+    buffer = io.BytesIO()
+    only_percent.save(buffer)
+    response = upload(client, tenant_a.investor, portfolio, buffer.getvalue())
+    assert response.status_code == 200, response.text
+    stored = values(holdings(client, tenant_a.investor, portfolio))
+    assert stored == [("Acme", None, Decimal("0.6")), ("Zeta", None, Decimal("0.4"))]

@@ -62,8 +62,9 @@ def test_a_european_semicolon_file_reads_its_decimal_commas(client, tenant_a) ->
     assert response.status_code == 200, response.text
     source = response.json()["source"]
     assert source["decimal_separator"] == ","
-    assert (
-        source["decimal_separator_from"] == "line 2's '1.234.567,89' and 3 more read only with it"
+    assert source["decimal_separator_from"] == (
+        "line 2's '1.234.567,89' and 3 more read only with it; line 3's '12,500' and 1 more "
+        "could be read either way, and are read so"
     )
     # '12,500' and '3.250' read both ways: with the file's comma, 12.5 and 3250.
     assert values(client, tenant_a.investor, portfolio) == [

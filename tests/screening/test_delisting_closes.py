@@ -74,7 +74,7 @@ def test_a_screening_delisting_of_an_sdn_record_leaves_the_curated_sanction_in_f
     assert {i["status"] for i in curated.values()} == {"ongoing"}
     # The curated entries of the same list stay in force, and the delisting says so.
     assert "This ends the listing of that record only." in lifted["summary"]
-    assert "stay in force until an analyst records their end" in lifted["summary"]
+    assert "stay in force until their own end is recorded" in lifted["summary"]
     for item in curated.values():
         assert f"'{item['title']}' ({item['event_date']}, curated)" in lifted["summary"]
 
@@ -88,6 +88,9 @@ def test_a_curated_style_delisting_naming_no_item_still_ends_the_list(
         client, tenant_a.analyst, sdn_file(("sdn-intellexa", "Intellexa S.A.")), "2026-11-03"
     )
     [screened] = [i for i in evidence(client, tenant_a, intellexa) if i["origin"] == "screening"]
+    before = listing_flag(db, tenant_a, intellexa)
+    assert set(CURATED_SDN) <= set(before)
+    assert screened["id"] in before
     response = client.post(
         "/api/v1/evidence",
         json={

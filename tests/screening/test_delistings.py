@@ -244,7 +244,7 @@ def test_a_record_left_listed_for_an_uncovered_dataset_stays_in_force_beside_a_d
     cytrox = items[f"eu_fsf; us_ofac_sdn: {CYTROX[1]}"]
     assert cytrox["status"] == "ongoing"
     assert (
-        f"stay in force until an analyst records their end: '{cytrox['title']}' "
+        f"stay in force until their own end is recorded: '{cytrox['title']}' "
         f"({cytrox['event_date']}, screening record {CYTROX[0]})."
     ) in lifted["summary"]
     assert red_flags(client, tenant_a, assessment) == ["RF-LISTING"]

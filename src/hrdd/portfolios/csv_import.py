@@ -42,7 +42,7 @@ from stdnum import isin as stdnum_isin
 from stdnum import lei as stdnum_lei
 from stdnum.exceptions import ValidationError as StdnumError
 
-from hrdd.companies.names import LEGAL_FORMS, name_words
+from hrdd.companies.names import name_words
 from hrdd.csv_files import refuse_workbook
 from hrdd.errors import Invalid, PayloadTooLarge, ProblemDetail
 from hrdd.portfolios.headers import (
@@ -78,6 +78,18 @@ TOTAL_ROW_WORDS = (
 )
 # Total rows that do not open with one of those words.
 TOTAL_ROW_NAMES = frozenset({"portfolio total", "fund total", "account total"})
+# What may follow a total word in a total row ("Total in EUR", "Subtotal Equities", "Summe
+# Aktien", "Total général"): anything else makes it a name ("Total Produce", "Sum Up").
+_TOTAL_ROW_REST = frozenset(
+    {
+        *("in", "of", "the", "all", "for", "de", "des", "der", "du", "van", "general", "generale"),
+        *("value", "market", "net", "gross", "assets", "holdings", "positions", "portfolio"),
+        *("fund", "funds", "account", "securities", "investments", "equities", "equity"),
+        *("shares", "stocks", "bonds", "bond", "fixed", "income", "cash", "other", "aktien"),
+        *("anleihen", "renten", "fonds", "depot", "wertpapiere", "portefeuille", "actions"),
+        *("obligations", "aandelen", "obligaties", "azioni", "obbligazioni", "acciones", "bonos"),
+    }
+)
 
 _DELIMITERS = (",", ";", "\t")
 _UTF8_BOM = b"\xef\xbb\xbf"
@@ -692,7 +704,7 @@ def parse_records(
             i in columns for i in record.unreadable
         ):
             continue  # blank lines, often at the end of spreadsheet exports
-        if len(candidates) + len(parsed.bad_lines) >= max_rows:
+        if len(candidates) + len(parsed.bad_lines) + len(parsed.totals) >= max_rows:
             message = (
                 f"the file has more than {max_rows} holdings; split it or raise HRDD_MAX_CSV_ROWS"
             )
@@ -816,9 +828,10 @@ def parse_records(
 
 def _is_total(cells: dict[str, str]) -> bool:
     """A total or subtotal row of a custodian's file: counted as a holding it would double the
-    portfolio's value. Only a name opening with a total word (``TOTAL_ROW_WORDS``) and no
-    legal form after it, and only with no identifier: a company may be named Total ("Total
-    SE"), and then it has an ISIN, LEI, ticker or legal form."""
+    portfolio's value. Only a name opening with a total word (``TOTAL_ROW_WORDS``) followed by
+    nothing, a currency, or the words of an asset class or portfolio (``_TOTAL_ROW_REST``),
+    and only with no identifier: a company may be named Total ("Total SE", "Total Produce"),
+    and then it has an identifier or other words."""
     if any(_clean(cells.get(column, "")) for column in ("isin", "lei", "ticker")):
         return False
     name = _clean(cells.get("name", ""))
@@ -829,7 +842,10 @@ def _is_total(cells: dict[str, str]) -> bool:
         return True
     for total in _TOTAL_WORDS:
         if tuple(words[: len(total)]) == total:
-            return not LEGAL_FORMS.intersection(words[len(total) :])
+            return all(
+                word in _TOTAL_ROW_REST or word.upper() in CURRENCY_CODES
+                for word in words[len(total) :]
+            )
     return False
 
 

@@ -83,7 +83,12 @@ class Convention:
         points, commas = len(self.only[POINT]), len(self.only[COMMA])
         if points != commas:
             separator = POINT if points > commas else COMMA
-            return separator, f"{_examples(self.only[separator])} read only with it"
+            why = f"{_examples(self.only[separator])} read only with it"
+            if self.either:
+                # Decided by other numbers, perhaps of another column ("0.5" weights deciding
+                # how "12.500" market values read): named, so that a misreading can be seen.
+                why += f"; {_examples(self.either)} could be read either way, and are read so"
+            return separator, why
         if not self.observed:
             why = "no number in the columns read is written as text"
         elif not points:

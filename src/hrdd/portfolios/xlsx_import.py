@@ -242,7 +242,8 @@ def _records(sheet: Any, last_row: int | None = None) -> Iterator[Record]:
     rows are read one at a time, so a caller that stops at the row limit reads no further."""
     # A sheet's stated size may be wrong (openpyxl would stop at its last row): read all.
     sheet.reset_dimensions()
-    rows = sheet.iter_rows(min_row=1, max_row=last_row, max_col=MAX_COLUMNS, values_only=True)
+    # Cells, not values: a number's format says whether it is a percentage.
+    rows = sheet.iter_rows(min_row=1, max_row=last_row, max_col=MAX_COLUMNS)
     missing: tuple[Any, ...] | None = None
     for number in range(1, MAX_SHEET_ROWS + 2):
         try:
@@ -258,13 +259,30 @@ def _records(sheet: Any, last_row: int | None = None) -> Iterator[Record]:
             )
         # openpyxl gives every row number the file skips as one shared empty tuple: a sheet
         # with a cell at its last row costs a million of them, each told by identity.
-        if cells is missing or cells.count(None) == len(cells):
+        if cells is missing:
+            continue
+        values = tuple(cell.value for cell in cells)
+        if values.count(None) == len(values):
             missing = cells
             continue
-        yield _record(number, cells)
+        yield _record(number, values, _percentages(cells))
 
 
-def _record(number: int, cells: tuple[Any, ...]) -> Record:
+def _percentages(cells: tuple[Any, ...]) -> frozenset[int]:
+    """The number cells formatted as percentages (0.6 shown as 60%), by index."""
+    return frozenset(
+        index
+        for index, cell in enumerate(cells)
+        if isinstance(cell.value, int | float)
+        and not isinstance(cell.value, bool)
+        and "%" in (cell.number_format or "")
+    )
+
+
+def _record(number: int, cells: tuple[Any, ...], percentages: frozenset[int]) -> Record:
+    """A row as text, as a CSV saved from Excel would give it: a number formatted as a
+    percentage is written with its sign ("60%" for 0.6), so a weight heading in percent does
+    not read it a hundred times too small."""
     # Trailing empty cells (padding up to MAX_COLUMNS) are no cells a CSV would have.
     width = len(cells)
     while width and cells[width - 1] is None:
@@ -274,11 +292,13 @@ def _record(number: int, cells: tuple[Any, ...]) -> Record:
     numbers: set[int] = set()
     for index in range(width):
         text, why = _cell_text(cells[index], header=False)
-        texts.append(text)
         if why is not None:
             unreadable[index] = why
         elif isinstance(cells[index], int | float) and not isinstance(cells[index], bool):
             numbers.add(index)
+            if index in percentages:
+                text = format((Decimal(text) * 100).normalize(), "f") + "%"
+        texts.append(text)
     # Any of the first rows may be the header, where a date or TRUE is a column's name.
     labels = None
     if unreadable and number <= HEADER_SEARCH_ROWS:

@@ -780,10 +780,8 @@ def _delisting_row(
     )
     if staying:
         summary += (
-            f" These other entries of that list for {company_name} stay in force until an "
-            "analyst records their end: "
-            + "; ".join(_entry_words(other) for other in staying)
-            + "."
+            f" These other entries of that list for {company_name} stay in force until their "
+            "own end is recorded: " + "; ".join(_entry_words(other) for other in staying) + "."
         )
     return {
         "id": new_id(),
