@@ -408,6 +408,7 @@ def test_no_information_found_is_no_coverage_from_v5() -> None:
     answer, and those versions still score so. The score itself is the same under both."""
     as_of = dt.date(2025, 6, 1)
     v4 = load_ruleset_file(SCORING_DIR / "default-v4.yaml")
+    v5 = load_ruleset_file(SCORING_DIR / "default-v5.yaml")
     blanks = scored_disclosure_ids()[: len(scored_disclosure_ids()) // 2]
     answers = [
         answer(a.question_id, DisclosureLevel.no_information) if a.question_id in blanks else a
@@ -417,7 +418,7 @@ def test_no_information_found_is_no_coverage_from_v5() -> None:
     def coverage(result):
         return next(d for d in result.confidence_drivers if d.name == "coverage")
 
-    under_v5 = score(request(as_of, answers))
+    under_v5 = score(request(as_of, answers, ruleset=v5))
     under_v4 = score(request(as_of, answers, ruleset=v4))
     assert coverage(under_v4).value == 1
     applicable = int(coverage(under_v4).reason.split()[2])
@@ -430,7 +431,7 @@ def test_no_information_found_is_no_coverage_from_v5() -> None:
     assert under_v5.confidence is not Confidence.high
     assert (under_v5.overall, under_v5.band) == (under_v4.overall, under_v4.band)
     # Without such answers the two agree.
-    full = score(request(as_of, best_answers()))
+    full = score(request(as_of, best_answers(), ruleset=v5))
     assert coverage(full).value == 1 and full.confidence is Confidence.high
 
 
