@@ -188,6 +188,9 @@ def _validation_error(err: dict[str, Any]) -> ProblemDetail:
         reason = (err.get("ctx") or {}).get("error") or err.get("msg", "")
         where = f" at character {position}" if position is not None else ""
         return ProblemDetail(path="body", message=f"malformed JSON{where}: {reason}")
+    if err.get("type") == "missing" and tuple(loc) == ("body",):
+        # No body, or JSON null: pydantic's "Field required" names no field here.
+        return ProblemDetail(path="body", message="the body is missing: this takes a JSON object")
     return ProblemDetail(path=location_to_path(loc), message=plain_error_message(err))
 
 

@@ -92,7 +92,12 @@ BAD_ANSWERS: dict[str, tuple[str, Any, set[str], str]] = {
         {"answers.P1.evidence[0].file_id"},
         "uploaded file",
     ),
-    "an unknown field": ("P1", disclosure("full") | {"score": 100}, {"answers.P1.score"}, "extra"),
+    "an unknown field": (
+        "P1",
+        disclosure("full") | {"score": 100},
+        {"answers.P1.score"},
+        '"score" is not a field of a disclosure answer',
+    ),
 }
 
 
@@ -102,6 +107,15 @@ def saved_draft(client: TestClient, tenant_a: Any, start_assessment: Start) -> t
     saved = patch_answers(client, tenant_a.investor, body["id"], SAVED, etag)
     assert saved.status_code == 200, saved.text
     return body["id"], saved.headers["ETag"]
+
+
+def in_put_body(path: str, question_id: str) -> str:
+    """Where PUT, whose body is the answer, puts a problem PATCH puts at `path`: the body's
+    field as it is, `body` for the whole answer, `path.question_id` for an unknown question."""
+    field = path.removeprefix(f"answers.{question_id}").removeprefix(".")
+    if question_id == "ZZ9":
+        return "path.question_id"
+    return field or "body"
 
 
 def assert_unchanged(
@@ -119,13 +133,19 @@ def test_bad_answer_is_422_with_question_and_field_and_changes_nothing(
     assessment_id, etag = saved_draft
     before, _ = read(client, tenant_a.investor, assessment_id)
     question_id, payload, paths, words = BAD_ANSWERS[case]
-    for response in (
-        put_answer(client, tenant_a.investor, assessment_id, question_id, payload, etag),
-        patch_answers(client, tenant_a.investor, assessment_id, {question_id: payload}, etag),
+    for response, expected in (
+        (
+            put_answer(client, tenant_a.investor, assessment_id, question_id, payload, etag),
+            {in_put_body(path, question_id) for path in paths},
+        ),
+        (
+            patch_answers(client, tenant_a.investor, assessment_id, {question_id: payload}, etag),
+            paths,
+        ),
     ):
         assert response.status_code == 422, response.text
         assert response.headers["content-type"] == "application/problem+json"
-        assert error_paths(response) == paths
+        assert error_paths(response) == expected
         messages = " ".join(e["message"] for e in response.json()["errors"])
         assert words.lower() in messages.lower()
     assert_unchanged(client, tenant_a, assessment_id, before, etag)
@@ -259,7 +279,7 @@ def test_a_wrongly_shaped_answer_says_what_the_question_takes(
         },
         headers=tenant_a.investor | {"If-Match": etag},
     )
-    put_message = _only_message(put, "answers.P3")
+    put_message = _only_message(put, "body")
     assert put_message.startswith(words) and in_body in put_message
     for response in (patched, imported):
         message = _only_message(response, "answers.P3")
@@ -277,10 +297,293 @@ def test_an_answer_of_another_type_names_only_the_type(
     the number model could not read."""
     assessment_id, etag = saved_draft
     payload = {"type": "number", "value": "Reviewed by nobody."}
-    for response in (
-        put_answer(client, tenant_a.investor, assessment_id, "P3", payload, etag),
-        patch_answers(client, tenant_a.investor, assessment_id, {"P3": payload}, etag),
+    for response, path in (
+        (put_answer(client, tenant_a.investor, assessment_id, "P3", payload, etag), "type"),
+        (
+            patch_answers(client, tenant_a.investor, assessment_id, {"P3": payload}, etag),
+            "answers.P3.type",
+        ),
     ):
-        assert _only_message(response, "answers.P3.type") == (
-            "question P3 takes a text answer, not number"
+        assert _only_message(response, path) == ("question P3 takes a text answer, not number")
+
+
+def _import_body(before: Any, answers: Any) -> dict[str, Any]:
+    return {
+        "questionnaire_key": BUNDLED_KEY,
+        "questionnaire_version": before["questionnaire"]["version"],
+        "answers": answers,
+    }
+
+
+def test_an_answer_to_a_hidden_question_names_what_hides_it_on_every_way_in(
+    client: TestClient, tenant_a: Any, saved_draft: tuple[str, str]
+) -> None:
+    """The tester's report: 'hidden by the answers it depends on; answer those first' when
+    the answer hiding it was there, in the same request. Now it names that answer and says
+    how to go on: change it, or leave the hidden question out."""
+    assessment_id, etag = saved_draft
+    before, _ = read(client, tenant_a.investor, assessment_id)
+    headers = tenant_a.investor | {"If-Match": etag}
+    exports_no = {"EX5": {"type": "single_choice", "value": "no"}, "EU6": disclosure("no")}
+    eu6 = (
+        "EU6 is hidden because EX5 is 'no': change EX5 (in the same request if you like), "
+        "or leave EU6 out"
+    )
+    patched = patch_answers(client, tenant_a.investor, assessment_id, exports_no, etag)
+    assert patched.json()["errors"] == [{"path": "answers.EU6", "message": eu6}]
+    imported = client.post(
+        url(assessment_id, "/import"), json=_import_body(before, exports_no), headers=headers
+    )
+    assert imported.json()["errors"] == [{"path": "answers.EU6", "message": eu6}]
+    cut_off_none = {
+        "C3": {"type": "number", "value": 0},
+        "C3a": {"type": "number", "value": 5},
+    }
+    patched = patch_answers(client, tenant_a.investor, assessment_id, cut_off_none, etag)
+    assert patched.json()["errors"] == [
+        {
+            "path": "answers.C3a",
+            "message": "C3a is hidden because C3 is 0: change C3 (in the same request if you "
+            "like), or leave C3a out",
+        }
+    ]
+    alone = patch_answers(
+        client, tenant_a.investor, assessment_id, {"C3a": cut_off_none["C3a"]}, etag
+    )
+    assert alone.json()["errors"][0]["message"] == (
+        "C3a is hidden because C3 is not answered: answer C3 (in the same request if you "
+        "like), or leave C3a out"
+    )
+    assert_unchanged(client, tenant_a, assessment_id, before, etag)
+
+    # PUT sends one answer, so the other is changed first or both go in one PATCH.
+    saved = patch_answers(
+        client, tenant_a.investor, assessment_id, {"EX5": exports_no["EX5"]}, etag
+    )
+    etag = saved.headers["ETag"]
+    before, _ = read(client, tenant_a.investor, assessment_id)
+    put = put_answer(client, tenant_a.investor, assessment_id, "EU6", disclosure("no"), etag)
+    assert put.json()["errors"] == [
+        {
+            "path": "body",
+            "message": "EU6 is hidden because EX5 is 'no': change EX5 first (or send both in "
+            "one PATCH .../answers), or leave EU6 out",
+        }
+    ]
+    assert_unchanged(client, tenant_a, assessment_id, before, etag)
+
+
+# (question, payload, PATCH path, exact message): pydantic's words no longer reach investors.
+FIELD_MESSAGES: dict[str, tuple[str, dict[str, Any], str, str]] = {
+    "value on a disclosure answer": (
+        "P1",
+        {"type": "disclosure", "value": "full"},
+        "answers.P1.value",
+        'a disclosure answer takes "level" (full, partial, no or no_information), not "value"',
+    ),
+    "value on a yes/no disclosure answer": (
+        "EU4",
+        {"type": "disclosure", "value": "full"},
+        "answers.EU4.value",
+        'a disclosure answer takes "level" (full, no or no_information), not "value"',
+    ),
+    "value on a multiple-choice answer": (
+        "EX1",
+        {"type": "multiple_choice", "value": "interception"},
+        "answers.EX1.value",
+        'a multiple_choice answer takes "values" (a list of option ids, e.g. '
+        '["spyware_intrusion"]), not "value"',
+    ),
+    "a decimal comma": (
+        "EX2",
+        {"type": "number", "value": "12,5", "unit": "percent"},
+        "answers.EX2.value",
+        "'12,5' is not a number: write it with a decimal point, e.g. 12.5",
+    ),
+    "a per cent sign": (
+        "EX2",
+        {"type": "number", "value": "12.5%"},
+        "answers.EX2.value",
+        "'12.5%' is not a number: write the number alone, e.g. 12.5: the unit (percent) is "
+        "the question's",
+    ),
+    "a day-first date": (
+        "EU3b",
+        {"type": "date", "value": "31.12.2021"},
+        "answers.EU3b.value",
+        "'31.12.2021' is not a date: write it as YYYY-MM-DD, e.g. 2021-12-31",
+    ),
+    "a source's day-first date": (
+        "P1",
+        disclosure("full", evidence("Policy", "Vendor", "31.12.2021", link="https://a.example")),
+        "answers.P1.evidence[0].source_date",
+        "'31.12.2021' is not a date: write it as YYYY-MM-DD, e.g. 2021-12-31 (or YYYY-MM, or "
+        "YYYY, for a source dated only so)",
+    ),
+    "an answer that is a string": (
+        "P1",
+        "full",  # type: ignore[dict-item]
+        "answers.P1",
+        'the answer under "P1" must be a JSON object: question P1 takes a disclosure answer, '
+        'sent as {"type": "disclosure", "level": ...}, not a string',
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(FIELD_MESSAGES))
+def test_a_field_pydantic_refuses_is_said_in_the_questions_terms(
+    client: TestClient, tenant_a: Any, saved_draft: tuple[str, str], case: str
+) -> None:
+    assessment_id, etag = saved_draft
+    before, _ = read(client, tenant_a.investor, assessment_id)
+    question_id, payload, path, message = FIELD_MESSAGES[case]
+    if question_id == "EU3b":  # shown once EX5 is yes and EU3a yes, in the same request
+        shown = {
+            "EX5": {"type": "single_choice", "value": "yes"},
+            "EU3a": {"type": "single_choice", "value": "yes"},
+        }
+    else:
+        shown = {}
+    patched = patch_answers(
+        client, tenant_a.investor, assessment_id, shown | {question_id: payload}, etag
+    )
+    imported = client.post(
+        url(assessment_id, "/import"),
+        json=_import_body(before, shown | {question_id: payload}),
+        headers=tenant_a.investor | {"If-Match": etag},
+    )
+    for response in (patched, imported):
+        assert response.status_code == 422, response.text
+        assert response.json()["errors"] == [{"path": path, "message": message}]
+    if not shown:
+        put = put_answer(client, tenant_a.investor, assessment_id, question_id, payload, etag)
+        body_message = message.replace(
+            f'the answer under "{question_id}" must be', "the body must be the answer,"
         )
+        assert put.json()["errors"] == [
+            {"path": in_put_body(path, question_id), "message": body_message}
+        ]
+    assert_unchanged(client, tenant_a, assessment_id, before, etag)
+
+
+def test_a_body_of_the_wrong_shape_says_what_the_body_must_be(
+    client: TestClient, tenant_a: Any, saved_draft: tuple[str, str]
+) -> None:
+    assessment_id, etag = saved_draft
+    before, _ = read(client, tenant_a.investor, assessment_id)
+    headers = tenant_a.investor | {"If-Match": etag}
+    example = '{"EU4": {"type": "disclosure", "level": "full"}}'
+    p1 = {"type": "disclosure", "level": "full"}
+    cases = [
+        (
+            client.put(url(assessment_id, "/answers/P1"), json=["full"], headers=headers),
+            "body",
+            "the body must be the answer, a JSON object: question P1 takes a disclosure "
+            'answer, sent as {"type": "disclosure", "level": ...}, not a list',
+        ),
+        (
+            client.put(url(assessment_id, "/answers/P1"), headers=headers),
+            "body",
+            "the body is missing: this takes a JSON object",
+        ),
+        (
+            client.patch(url(assessment_id, "/answers"), json=[{"P1": p1}], headers=headers),
+            "body",
+            'the body must be a JSON object with the answers under "answers": '
+            f'{{"answers": {example}}}, not a list',
+        ),
+        (
+            client.patch(url(assessment_id, "/answers"), json="P1", headers=headers),
+            "body",
+            'the body must be a JSON object with the answers under "answers": '
+            f'{{"answers": {example}}}, not a string',
+        ),
+        (
+            client.patch(url(assessment_id, "/answers"), json={"answers": [p1]}, headers=headers),
+            "answers",
+            '"answers" must be a JSON object of answers by question id, e.g. '
+            f'{{"answers": {example}}}, not a list',
+        ),
+        (
+            client.patch(url(assessment_id, "/answers"), json={"P1": p1}, headers=headers),
+            "answers",
+            '"answers" is missing: the answers go under "answers", as {"answers": {"P1": '
+            '{"type": ...}}}, not at the top of the body (P1)',
+        ),
+        (
+            client.post(url(assessment_id, "/import"), json=[p1], headers=headers),
+            "body",
+            "the body must be a JSON object in the export format, with the answers under "
+            '"answers", not a list',
+        ),
+        (
+            client.post(
+                url(assessment_id, "/import"), json=_import_body(before, [p1]), headers=headers
+            ),
+            "answers",
+            '"answers" must be a JSON object of answers by question id, e.g. '
+            f'{{"answers": {example}}}, not a list',
+        ),
+        (
+            client.post(
+                url(assessment_id, "/import"),
+                json=_import_body(before, {"P1": None}),
+                headers=headers,
+            ),
+            "answers.P1",
+            "an import sets answers and deletes none: leave the question out to keep its "
+            "answer, or delete it with PATCH .../answers and null",
+        ),
+    ]
+    for response, path, message in cases:
+        assert response.status_code == 422, response.text
+        assert response.json()["errors"] == [{"path": path, "message": message}], response.text
+    assert_unchanged(client, tenant_a, assessment_id, before, etag)
+
+
+def test_put_replaces_the_whole_answer_and_patch_each_answer_it_names(
+    client: TestClient, tenant_a: Any, saved_draft: tuple[str, str]
+) -> None:
+    """As the docs now say: PUT's body is the whole answer (a source and comment it leaves
+    out are gone, the history keeps them); PATCH replaces each answer it names the same way
+    and keeps the others."""
+    assessment_id, etag = saved_draft
+    sourced = {
+        "type": "single_choice",
+        "value": "yes",
+        "comment": "Amnesty found exports",
+        "evidence": [evidence("Report", "Amnesty", link="https://amnesty.example/r")],
+    }
+    etag = put_answer(client, tenant_a.investor, assessment_id, "EX5", sourced, etag).headers[
+        "ETag"
+    ]
+    replaced = put_answer(
+        client,
+        tenant_a.investor,
+        assessment_id,
+        "EX5",
+        {"type": "single_choice", "value": "no"},
+        etag,
+    )
+    assert replaced.status_code == 200, replaced.text
+    assert replaced.json()["answers"]["EX5"]["payload"] == {
+        "type": "single_choice",
+        "value": "no",
+        "evidence": [],
+    }
+    etag = put_answer(
+        client, tenant_a.investor, assessment_id, "EX5", sourced, replaced.headers["ETag"]
+    ).headers["ETag"]
+    patched = patch_answers(
+        client,
+        tenant_a.investor,
+        assessment_id,
+        {"EX5": {"type": "single_choice", "value": "unknown"}},
+        etag,
+    )
+    assert patched.json()["answers"]["EX5"]["payload"] == {
+        "type": "single_choice",
+        "value": "unknown",
+        "evidence": [],
+    }
+    assert patched.json()["answers"]["P1"]["payload"]["level"] == "no"  # not named: kept

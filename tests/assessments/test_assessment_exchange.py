@@ -1205,3 +1205,32 @@ def test_a_template_made_before_the_remove_column_still_imports(
     )
     assert refused.status_code == 422, refused.text
     assert "header row" in refused.text
+
+
+def test_an_xlsx_row_for_a_hidden_question_names_what_hides_it(
+    client: TestClient, tenant_a: Any, bundled: Questionnaire, start_assessment: Start
+) -> None:
+    """A row for EU6 while EX5 is 'no' (saved, or in the same file) says so and how to go on;
+    a number with a decimal comma says to write a decimal point. Nothing is saved."""
+    draft, etag = start_assessment()
+    saved = patch_answers(
+        client,
+        tenant_a.investor,
+        draft["id"],
+        {"EX5": {"type": "single_choice", "value": "no"}},
+        etag,
+    )
+    etag = saved.headers["ETag"]
+    before, _ = read(client, tenant_a.investor, draft["id"])
+    workbook = template(client, tenant_a.investor, bundled.version)
+    hidden = fill(workbook, "EU6", Answer="full")
+    comma = fill(workbook, "EX2", Answer="12,5")
+    response = import_xlsx(client, tenant_a.investor, draft["id"], saved_bytes(workbook), etag)
+    assert response.status_code == 422, response.text
+    assert {e["path"]: e["message"] for e in response.json()["errors"]} == {
+        f"rows.{comma}.answer": f"row {comma}, question EX2: '12,5' is not a number: write it "
+        "with a decimal point, e.g. 12.5",
+        f"rows.{hidden}.answer": f"row {hidden}, question EU6: EU6 is hidden because EX5 is "
+        "'no': change EX5 (in the same file if you like), or empty EU6's answer cell",
+    }
+    assert read(client, tenant_a.investor, draft["id"]) == (before, etag)

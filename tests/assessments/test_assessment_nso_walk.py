@@ -273,7 +273,13 @@ def test_nso_group_assessment_from_draft_to_approval_and_reopen(
     assert not export_questions & set(draft["visible_question_ids"])
     hidden = put_answer(client, investor, assessment_id, "EU6", disclosure("no_information"), etag)
     assert hidden.status_code == 422
-    assert error_paths(hidden) == {"answers.EU6"}
+    assert hidden.json()["errors"] == [
+        {
+            "path": "body",
+            "message": "EU6 is hidden because EX5 is not answered: answer EX5 first (or send "
+            "both in one PATCH .../answers), or leave EU6 out",
+        }
+    ]
 
     # If-Match is required on answer writes.
     exports = {"type": "single_choice", "value": "yes", "evidence": [sources["transparency"]]}

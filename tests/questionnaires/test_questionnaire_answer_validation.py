@@ -14,7 +14,9 @@ from hrdd.questionnaires.answers import (
     DisclosureAnswer,
     NumberAnswer,
     apply_answer_changes,
+    date_text_problem,
     missing_evidence,
+    number_text_problem,
     parse_answer,
     parse_answer_payload,
     payload_component_schemas,
@@ -366,3 +368,49 @@ def test_a_payload_of_another_type_is_refused_for_its_type_alone(sample: Questio
 def test_every_payload_type_has_a_shape_to_show() -> None:
     examples = payload_component_schemas()["AnswerPayload"]["examples"]
     assert {example["type"] for example in examples} == ANSWER_TYPES
+
+
+@pytest.mark.parametrize(
+    ("text", "unit", "message"),
+    [
+        ("12,5", None, "'12,5' is not a number: write it with a decimal point, e.g. 12.5"),
+        (
+            "1.234,56",
+            None,
+            "'1.234,56' is not a number: write it with digits and a decimal point only, "
+            "e.g. 1234.5",
+        ),
+        (
+            "40 %",
+            "percent",
+            "'40 %' is not a number: write the number alone, e.g. 40: the unit (percent) is "
+            "the question's",
+        ),
+        (
+            "forty",
+            None,
+            "'forty' is not a number: write it in digits with a decimal point, e.g. 12.5",
+        ),
+    ],
+)
+def test_a_number_that_does_not_read_says_how_to_write_it(
+    text: str, unit: str | None, message: str
+) -> None:
+    assert number_text_problem(text, unit) == message
+
+
+@pytest.mark.parametrize(
+    ("given", "example"),
+    [
+        ("31.12.2021", "2021-12-31"),  # dots: day first
+        ("12/31/2021", "2021-12-31"),  # month first, without doubt
+        ("31/12/2021", "2021-12-31"),  # day first, without doubt
+        ("05/06/2021", "2021-12-31"),  # either way round: a general example
+        ("31.02.2021", "2021-12-31"),  # no such day
+        ("20211231", "2021-12-31"),
+    ],
+)
+def test_a_date_that_does_not_read_says_write_it_as_yyyy_mm_dd(given: str, example: str) -> None:
+    assert date_text_problem(given) == (
+        f"'{given}' is not a date: write it as YYYY-MM-DD, e.g. {example}"
+    )

@@ -9,7 +9,7 @@ investors editing one assessment never silently overwrite each other. Review and
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Request, Response, UploadFile, status
+from fastapi import APIRouter, Body, Depends, File, Request, Response, UploadFile, status
 from fastapi.responses import FileResponse, JSONResponse
 from sqlalchemy.orm import Session
 
@@ -124,16 +124,22 @@ def read_assessment(
 
 @router.put(
     "/{assessment_id}/answers/{question_id}",
-    summary="Set one answer (If-Match required)",
+    summary="Replace one answer with the body, sources and comment included (If-Match required)",
     response_model=AssessmentOut,
     responses=_WRITE_ERRORS,
-    description="Validated against the question's answer type; 422 names the question and "
-    "field. Only drafts take answers (409 otherwise)." + _IF_MATCH_REQUIRED,
+    description="The body becomes the question's whole answer, exactly as sent: what it "
+    "leaves out is not kept from the answer it replaces, its `evidence` sources and `comment` "
+    "included (the history keeps the old answer). To change only the value and keep them, "
+    "send them again (read the answer, change it, PUT it back). Validated against the "
+    "question's answer type; a 422's paths name the body's fields as they are (`level`, "
+    "`evidence[0].url`; `body` for the answer as a whole, `path.question_id` for a question "
+    "the questionnaire does not have), and nothing is saved. Only drafts take answers (409 "
+    "otherwise)." + _IF_MATCH_REQUIRED,
 )
 async def put_answer(
     assessment_id: uuid.UUID,
     question_id: str,
-    payload: RawPayload,
+    payload: Annotated[RawPayload, Body()],
     session: DbSession,
     principal: Investor,
     response: Response,
@@ -142,7 +148,13 @@ async def put_answer(
     def work() -> AssessmentOut:
         assessment = service.get_assessment(session, assessment_id)
         written = service.write_answers(
-            session, principal, assessment, {question_id: payload}, if_match, in_body=True
+            session,
+            principal,
+            assessment,
+            {question_id: payload},
+            if_match,
+            locate=service.body_problem,
+            in_body=True,
         )
         return _view(session, assessment, response, written.state)
 
@@ -155,8 +167,10 @@ async def put_answer(
     response_model=AssessmentOut,
     responses=_WRITE_ERRORS,
     description="`answers` maps question ids to payloads, or to null to delete the answer. "
-    "Every bad item is reported (`answers.<QID>.<field>`) and then nothing is saved. A batch "
-    "may answer a question and the questions it reveals together." + _IF_MATCH_REQUIRED,
+    "Each answer sent replaces that question's answer whole, as PUT does (sources and comment "
+    "left out are not kept); questions the batch does not name keep theirs. Every bad item is "
+    "reported (`answers.<QID>.<field>`) and then nothing is saved. A batch may answer a "
+    "question and the questions it reveals together." + _IF_MATCH_REQUIRED,
 )
 async def patch_answers(
     assessment_id: uuid.UUID,
@@ -419,6 +433,7 @@ def import_xlsx(
         if_match,
         locate=locate,
         earlier_problems=filled.problems,
+        in_file=True,
     )
     _with_etag(response, assessment)
     return ImportResult(

@@ -8,12 +8,24 @@ discriminated union `hrdd.questionnaires.answers.AnswerPayload`.
 
 from __future__ import annotations
 
+import re
 import uuid
+from collections.abc import Mapping
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from hrdd.questionnaires.answers import PAYLOAD_SCHEMA_REF
 from hrdd.questionnaires.schemas import (
@@ -24,12 +36,69 @@ from hrdd.questionnaires.schemas import (
 from hrdd.vocab import AssessmentStatus
 
 EXPORT_FORMAT = "hrdd-assessment-answers/1"
+_QUESTION_ID = re.compile(QUESTION_ID_PATTERN)
 MAX_BATCH = 500
 
 QuestionIdKey = Annotated[str, StringConstraints(pattern=QUESTION_ID_PATTERN)]
-# Taken as a plain object and parsed against its question (see above); documented as the
+# Taken as it comes and parsed against its question (see above), so that even an answer that
+# is not an object (a list, a string) is told what its question takes; documented as the
 # payload union.
-RawPayload = Annotated[dict[str, Any], WithJsonSchema(PAYLOAD_SCHEMA_REF)]
+RawPayload = Annotated[Any, WithJsonSchema(PAYLOAD_SCHEMA_REF)]
+ANSWER_EXAMPLE = '{"EU4": {"type": "disclosure", "level": "full"}}'
+
+
+def _not_null(value: Any) -> Any:
+    if value is None:
+        raise PydanticCustomError(
+            "answer_null",
+            "an import sets answers and deletes none: leave the question out to keep its "
+            "answer, or delete it with PATCH .../answers and null",
+        )
+    return value
+
+
+# An imported answer: null deletes nothing there (PATCH deletes).
+ImportedPayload = Annotated[RawPayload, BeforeValidator(_not_null)]
+
+
+def _json_kind(value: Any) -> str:
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    if value is None or isinstance(value, bool):
+        return "null" if value is None else "true or false"
+    return "a number" if isinstance(value, int | float) else "an object"
+
+
+def _body_object(data: Any, what: str) -> Any:
+    """A body that is not a JSON object, told what it must be (pydantic says only "a valid
+    dictionary or object to extract fields from")."""
+    if not isinstance(data, Mapping):
+        raise PydanticCustomError(
+            "body_not_object",
+            "the body must be a JSON object {what}, not {kind}",
+            {"what": what, "kind": _json_kind(data)},
+        )
+    return data
+
+
+def _answers_object(value: Any) -> Any:
+    if not isinstance(value, Mapping):
+        raise PydanticCustomError(
+            "answers_not_object",
+            '"answers" must be a JSON object of answers by question id, e.g. '
+            '{"answers": {example}}, not {kind}',
+            {"example": ANSWER_EXAMPLE, "kind": _json_kind(value)},
+        )
+    return value
+
+
+class _AnswersAtTheTop:
+    """Stands for the answers of a body that sent them without "answers" around them."""
+
+    def __init__(self, question_ids: list[str]) -> None:
+        self.question_ids = question_ids
 
 
 class AssessmentCreate(BaseModel):
@@ -55,6 +124,34 @@ class AnswerBatch(BaseModel):
 
     answers: dict[QuestionIdKey, RawPayload | None] = Field(max_length=MAX_BATCH)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _shape(cls, data: Any) -> Any:
+        data = _body_object(
+            data, f'with the answers under "answers": {{"answers": {ANSWER_EXAMPLE}}}'
+        )
+        # Answers sent at the top of the body are one mistake, said at `answers`, rather than
+        # "answers" missing and each question id an unknown field.
+        question_ids = [key for key in data if isinstance(key, str) and _QUESTION_ID.match(key)]
+        if "answers" not in data and question_ids:
+            return {"answers": _AnswersAtTheTop(question_ids)}
+        return data
+
+    @field_validator("answers", mode="before")
+    @classmethod
+    def _answers(cls, value: Any) -> Any:
+        if isinstance(value, _AnswersAtTheTop):
+            shown = ", ".join(value.question_ids[:3]) + (
+                ", ..." if len(value.question_ids) > 3 else ""
+            )
+            raise PydanticCustomError(
+                "answers_at_the_top",
+                '"answers" is missing: the answers go under "answers", as {"answers": {"{first}": '
+                '{"type": ...}}}, not at the top of the body ({shown})',
+                {"first": value.question_ids[0], "shown": shown},
+            )
+        return _answers_object(value)
+
 
 class AnswersDocument(BaseModel):
     """An assessment's answers as exported, and as imported (all or nothing). Questions the
@@ -65,7 +162,7 @@ class AnswersDocument(BaseModel):
     format: str = Field(default=EXPORT_FORMAT, pattern=f"^{EXPORT_FORMAT}$")
     questionnaire_key: Annotated[str, StringConstraints(pattern=QUESTIONNAIRE_KEY_PATTERN)]
     questionnaire_version: Annotated[str, StringConstraints(pattern=SEMVER_PATTERN)]
-    answers: dict[QuestionIdKey, RawPayload] = Field(max_length=MAX_BATCH)
+    answers: dict[QuestionIdKey, ImportedPayload] = Field(max_length=MAX_BATCH)
     # Where an export came from: an export imports unchanged, and these are not applied.
     assessment_id: uuid.UUID | None = Field(
         default=None, description="Export only: the assessment exported (ignored on import)"
@@ -78,6 +175,17 @@ class AnswersDocument(BaseModel):
     company_name: str | None = Field(
         default=None, max_length=300, description="Export only (ignored on import)"
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shape(cls, data: Any) -> Any:
+        return _body_object(data, 'in the export format, with the answers under "answers"')
+
+    @field_validator("answers", mode="before")
+    @classmethod
+    def _answers(cls, value: Any) -> Any:
+        return _answers_object(value)
+
     status: AssessmentStatus | None = Field(
         default=None, description="Export only: its status then (ignored on import)"
     )

@@ -102,6 +102,15 @@ def answer_problem(error: AnswerError) -> ProblemDetail:
     return ProblemDetail(path=answer_path(error), message=error.message)
 
 
+def body_problem(error: AnswerError) -> ProblemDetail:
+    """A problem with the one answer a PUT sends as its whole body: its path names the body's
+    field as it is (`level`, `evidence[0].url`), `body` for the answer as a whole, and
+    `path.question_id` for a question the questionnaire does not have."""
+    if error.code == AnswerErrorCode.unknown_question:
+        return ProblemDetail(path="path.question_id", message=error.message)
+    return ProblemDetail(path=error.path or "body", message=error.message)
+
+
 # --- reading ---------------------------------------------------------------------------------
 
 
@@ -628,17 +637,21 @@ def write_answers(
     locate: Locator = answer_problem,
     earlier_problems: Iterable[ProblemDetail] = (),
     in_body: bool = False,
+    in_file: bool = False,
 ) -> AnswersWritten:
     """Set (raw payload) or delete (None) answers, all or nothing; returns the question ids
     written and the answers as they now are. Every bad item is reported (422), located by
     ``locate``, together with any ``earlier_problems`` the caller found while reading its
     input; nothing changes then. ``in_body``: the one change is the request's whole body
-    (PUT of one answer), as messages about a wrongly shaped payload say."""
+    (PUT of one answer), as messages about a wrongly shaped payload say; ``in_file``: the
+    changes are an XLSX template's rows."""
     _require_draft_for_answers(assessment)
     begin_write(session, assessment, if_match, required=True)
     state = answers_state(session, assessment)
     questionnaire, rows = state.questionnaire, state.rows
-    updated, errors = apply_answer_changes(questionnaire, state.payloads, changes, in_body=in_body)
+    updated, errors = apply_answer_changes(
+        questionnaire, state.payloads, changes, in_body=in_body, in_file=in_file
+    )
     if not errors:
         errors = _unknown_files(
             session, assessment, {qid: updated[qid] for qid in changes if qid in updated}

@@ -32,6 +32,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
 from hrdd.errors import Invalid, PayloadTooLarge, ProblemDetail
+from hrdd.questionnaires.answers import number_text_problem
 from hrdd.questionnaires.schemas import (
     AllOfCondition,
     AnswerCondition,
@@ -770,7 +771,12 @@ def _payload(
         case NumberAnswerType():
             number_value = _number(answer)
             if number_value is None:
-                filled.problem(number, "answer", question.id, f"{answer!r} is not a number")
+                filled.problem(
+                    number,
+                    "answer",
+                    question.id,
+                    number_text_problem(str(answer), answer_type.unit),
+                )
                 return None
             payload["value"] = number_value
             payload["unit"] = answer_type.unit  # the template states it in Allowed values

@@ -33,6 +33,7 @@ Everything here is pure: no database, no clock, no I/O.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Iterable, Mapping
 from datetime import date
@@ -322,7 +323,9 @@ def parse_answer(
     with problems must not be saved. ``in_body``: the payload is a request's whole body (PUT
     of one answer), not a value under its question id; messages say where it goes.
     """
-    tag = data.get("type") if isinstance(data, Mapping) else None
+    if not isinstance(data, Mapping):
+        return None, [_not_an_object(question, data, in_body)]
+    tag = data.get("type")
     if isinstance(tag, str) and tag in ANSWER_TYPES and tag != question.answer_type.type:
         # Another type's fields would be reported against that type's model: say the one
         # thing wrong.
@@ -330,14 +333,21 @@ def parse_answer(
     try:
         payload = parse_answer_payload(data)
     except ValidationError as exc:
+        raw = exc.errors(include_url=False)
+        # A value field sent under another type's name ("value" on a disclosure answer) is
+        # one mistake: said once, where it was sent, rather than also as the field missing.
+        misnamed = any(_misnamed_value_field(question, error, tag) for error in raw)
         errors = [
             AnswerError(
                 question_id=question.id,
                 path=_format_loc(error["loc"], tag if isinstance(tag, str) else None),
                 code=AnswerErrorCode.invalid,
-                message=_tag_message(question, data, error, in_body) or plain_error_message(error),
+                message=_tag_message(question, data, error, in_body)
+                or _field_message(question, error, tag)
+                or plain_error_message(error),
             )
-            for error in exc.errors(include_url=False)
+            for error in raw
+            if not (misnamed and _missing_value_field(question, error, tag))
         ]
         return None, errors
     return payload, validate_answer(question, payload)
@@ -394,6 +404,174 @@ def _tag_message(
         answer_type = question.answer_type.type
         return f'{shown} is not an answer type; {_takes(question)} (type "{answer_type}")'
     return None
+
+
+# The fields that hold an answer, whichever its type.
+_VALUE_FIELD_NAMES = ("level", "value", "values")
+_PAYLOAD_MODELS: dict[str, type[_AnswerBase]] = {
+    "disclosure": DisclosureAnswer,
+    "single_choice": SingleChoiceAnswer,
+    "multiple_choice": MultipleChoiceAnswer,
+    "number": NumberAnswer,
+    "date": DateAnswer,
+    "text": TextAnswer,
+}
+_DATE_ERRORS = frozenset(
+    {"date_type", "date_parsing", "date_from_datetime_parsing", "date_from_datetime_inexact"}
+)
+_DAY_MONTH_YEAR = re.compile(r"(\d{1,2})([./-])(\d{1,2})\2(\d{4})")
+
+
+def _value_field(question: Question) -> str:
+    return (
+        "level"
+        if question.answer_type.type == "disclosure"
+        else ("values" if question.answer_type.type == "multiple_choice" else "value")
+    )
+
+
+def _value_field_words(question: Question) -> str:
+    """What the question's answer is given in: 'a disclosure answer takes "level" (full, no,
+    no_information or not_applicable)'."""
+    answer_type = question.answer_type
+    field = _value_field(question)
+    match answer_type:
+        case DisclosureAnswerType():
+            levels = [
+                level.value
+                for level in DisclosureLevel
+                if (level != DisclosureLevel.partial or answer_type.allow_partial)
+                and (level != DisclosureLevel.not_applicable or answer_type.allow_not_applicable)
+            ]
+            what = ", ".join(levels[:-1]) + f" or {levels[-1]}"
+        case MultipleChoiceAnswerType():
+            what = f'a list of option ids, e.g. ["{question.option_ids[0]}"]'
+        case SingleChoiceAnswerType():
+            what = f'one option id, e.g. "{question.option_ids[0]}"'
+        case NumberAnswerType():
+            what = "a number, e.g. 12.5"
+        case DateAnswerType():
+            what = 'a date written YYYY-MM-DD, e.g. "2021-12-31"'
+        case _:
+            what = "the text"
+    return f'a {answer_type.type} answer takes "{field}" ({what})'
+
+
+def _field_loc(error: Mapping[str, Any], tag: Any) -> tuple[Any, ...]:
+    """Where in the payload an error is, without the union member pydantic names first."""
+    loc = tuple(error["loc"])
+    return loc[1:] if loc and loc[0] == tag else loc
+
+
+def _misnamed_value_field(question: Question, error: Mapping[str, Any], tag: Any) -> bool:
+    loc = _field_loc(error, tag)
+    return (
+        error["type"] == "extra_forbidden"
+        and len(loc) == 1
+        and loc[0] in _VALUE_FIELD_NAMES
+        and loc[0] != _value_field(question)
+    )
+
+
+def _missing_value_field(question: Question, error: Mapping[str, Any], tag: Any) -> bool:
+    return error["type"] == "missing" and _field_loc(error, tag) == (_value_field(question),)
+
+
+def _field_message(question: Question, error: Mapping[str, Any], tag: Any) -> str | None:
+    """Plain words for pydantic's errors about an answer's fields, in the question's terms:
+    a field of another answer type or none, a missing field, a number or date that does not
+    read. None for others (plain_error_message words those)."""
+    loc = _field_loc(error, tag)
+    kind = error["type"]
+    name = loc[-1] if loc else None
+    if _misnamed_value_field(question, error, tag):
+        return f'{_value_field_words(question)}, not "{name}"'
+    if _missing_value_field(question, error, tag):
+        return f'"{name}" is missing: {_value_field_words(question)}'
+    if kind == "missing" and isinstance(name, str):
+        return f'"{name}" is missing'
+    if kind == "extra_forbidden" and isinstance(name, str):
+        in_evidence = len(loc) > 1 and loc[0] == "evidence"
+        model: type[BaseModel] = (
+            EvidenceRef if in_evidence else _PAYLOAD_MODELS[question.answer_type.type]
+        )
+        owner = "a source" if in_evidence else f"a {question.answer_type.type} answer"
+        return f'"{_clipped(name)}" is not a field of {owner}; it takes {_listed(model)}'
+    if kind == "decimal_parsing":
+        unit = getattr(question.answer_type, "unit", None)
+        return number_text_problem(str(error.get("input", "")), unit)
+    if kind == "decimal_type":
+        return f'{_json_kind(error.get("input"))} is not a number; write it as 12.5 or "12.5"'
+    if kind in _DATE_ERRORS:
+        partial = name == "source_date"
+        return date_text_problem(error.get("input"), partial=partial)
+    return None
+
+
+def _listed(model: type[BaseModel]) -> str:
+    # Its own fields first (type, level...), then those every answer takes (comment, evidence).
+    names = sorted(model.model_fields, key=lambda name: name in _AnswerBase.model_fields)
+    return ", ".join(names[:-1]) + f" and {names[-1]}"
+
+
+def number_text_problem(text: str, unit: str | None = None) -> str:
+    """Why a text is not a number, and how to write it: "'12,5' is not a number: write it
+    with a decimal point, e.g. 12.5". Answers take a decimal point only (a comma could be a
+    thousands separator)."""
+    shown = f"'{_clipped(text)}' is not a number"
+    stripped = text.strip()
+    if re.fullmatch(r"[+-]?\d+,\d+", stripped):
+        return f"{shown}: write it with a decimal point, e.g. {stripped.replace(',', '.')}"
+    if re.fullmatch(r"[+-]?[\d.,]*\d[\d.,]*", stripped):
+        return f"{shown}: write it with digits and a decimal point only, e.g. 1234.5"
+    number = re.fullmatch(r"([+-]?\d+(?:\.\d+)?)\s*(\S.*)", stripped)
+    if number:
+        words = f"{shown}: write the number alone, e.g. {number.group(1)}"
+        return words + (f": the unit ({unit}) is the question's" if unit else "")
+    return f"{shown}: write it in digits with a decimal point, e.g. 12.5"
+
+
+def date_text_problem(given: Any, *, partial: bool = False) -> str:
+    """Why a value is not a date, and how to write it: "'31.12.2021' is not a date: write it
+    as YYYY-MM-DD, e.g. 2021-12-31" (that date, when the text reads as one day-first or
+    without doubt). ``partial``: a source's date, which may give only the month or year."""
+    shown = f"'{_clipped(given)}'" if isinstance(given, str) else _json_kind(given)
+    example = "2021-12-31"
+    day_first = _DAY_MONTH_YEAR.fullmatch(given.strip()) if isinstance(given, str) else None
+    if day_first:
+        first, separator, second, year = day_first.groups()
+        day, month = int(first), int(second)
+        if separator != "." and day <= 12 < month:
+            day, month = month, day  # month first, without doubt
+        elif separator != "." and day <= 12:
+            day = 0  # either way round: no example of it
+        with contextlib.suppress(ValueError):  # no such day: the example stays general
+            example = date(int(year), month, day).isoformat()
+    words = f"{shown} is not a date: write it as YYYY-MM-DD, e.g. {example}"
+    return words + (" (or YYYY-MM, or YYYY, for a source dated only so)" if partial else "")
+
+
+def _not_an_object(question: Question, data: Any, in_body: bool) -> AnswerError:
+    where = (
+        "the body must be the answer," if in_body else f'the answer under "{question.id}" must be'
+    )
+    return AnswerError(
+        question_id=question.id,
+        path="",
+        code=AnswerErrorCode.invalid,
+        message=f"{where} a JSON object: {_takes(question)}, sent as {_answer_shape(question)}"
+        f", not {_json_value_kind(data)}",
+    )
+
+
+def _json_value_kind(value: Any) -> str:
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, bool) or value is None:
+        return _json_kind(value)
+    if isinstance(value, int | float):
+        return "a number"
+    return _json_kind(value)
 
 
 def _clipped(text: str) -> str:
@@ -735,22 +913,87 @@ def hidden_reasons(
     'no'", "C3 is not answered", and for one whose condition reads a hidden question, that
     question and what hides it in the end: "EU3b: EU3a is hidden (EX5 is 'no')". Visible
     questions are left out. The same walk as `visible_questions`."""
-    reasons: dict[str, str] = {}
+    return {
+        question_id: reason for question_id, (reason, _) in _hidden(questionnaire, answers).items()
+    }
+
+
+def _hidden(
+    questionnaire: Questionnaire, answers: Mapping[str, AnswerPayload]
+) -> dict[str, tuple[str, list[str]]]:
+    """For each hidden question: why, in words (`hidden_reasons`), and the visible questions
+    whose answers (or lack of one) hide it in the end, which an investor changes to show it."""
+    hidden: dict[str, tuple[str, list[str]]] = {}
     # What hides each hidden question in the end: its reason with the hidden questions it
     # reads replaced by what hides them, so a long chain names one link and its root.
     roots: dict[str, str] = {}
+    causes: dict[str, list[str]] = {}
     visible_answers: dict[str, AnswerPayload] = {}
     for question in questionnaire.questions:
         condition = question.show_if
         if condition is not None and not condition_holds(condition, questionnaire, visible_answers):
-            reasons[question.id] = _why_not(condition, questionnaire, visible_answers, roots)
+            reason = _why_not(condition, questionnaire, visible_answers, roots)
             roots[question.id] = _why_not(
                 condition, questionnaire, visible_answers, roots, root=True
             )
+            causes[question.id] = _causes(condition, questionnaire, visible_answers, causes)
+            hidden[question.id] = (reason, causes[question.id])
             continue
         if question.id in answers:
             visible_answers[question.id] = answers[question.id]
-    return reasons
+    return hidden
+
+
+def _causes(
+    condition: Condition,
+    questionnaire: Questionnaire,
+    visible_answers: Mapping[str, AnswerPayload],
+    causes: Mapping[str, list[str]],
+) -> list[str]:
+    """The questions a condition that does not hold reads and fails on (a hidden one replaced
+    by what hides it), in order, once each."""
+    if isinstance(condition, AnyOfCondition | AllOfCondition):
+        branches = condition.any_of if isinstance(condition, AnyOfCondition) else condition.all_of
+        found = [
+            question_id
+            for branch in branches
+            if not condition_holds(branch, questionnaire, visible_answers)
+            for question_id in _causes(branch, questionnaire, visible_answers, causes)
+        ]
+        return list(dict.fromkeys(found))
+    return list(causes.get(condition.question, [condition.question]))
+
+
+def hidden_question_message(
+    question_id: str,
+    reason: str,
+    causes: Iterable[str],
+    answers: Mapping[str, AnswerPayload],
+    *,
+    in_body: bool = False,
+    in_file: bool = False,
+) -> str:
+    """Why an answer to a hidden question is refused, and the two ways out: "EU6 is hidden
+    because EX5 is 'no': change EX5 (in the same request if you like) or leave EU6 out".
+    ``in_body``: a PUT of that one answer, which cannot change another; ``in_file``: a row of
+    an XLSX template."""
+    actions = " or ".join(
+        f"{'change' if cause in answers else 'answer'} {cause}" for cause in causes
+    )
+    if in_body:
+        return (
+            f"{question_id} is hidden because {reason}: {actions} first (or send both in one "
+            f"PATCH .../answers), or leave {question_id} out"
+        )
+    if in_file:
+        return (
+            f"{question_id} is hidden because {reason}: {actions} (in the same file if you "
+            f"like), or empty {question_id}'s answer cell"
+        )
+    return (
+        f"{question_id} is hidden because {reason}: {actions} (in the same request if you "
+        f"like), or leave {question_id} out"
+    )
 
 
 def _why_not(
@@ -862,6 +1105,7 @@ def apply_answer_changes(
     changes: Mapping[str, Any],
     *,
     in_body: bool = False,
+    in_file: bool = False,
 ) -> tuple[dict[str, AnswerPayload], list[AnswerError]]:
     """Apply a batch of answer changes all or nothing.
 
@@ -872,7 +1116,8 @@ def apply_answer_changes(
     so is sending a hidden question's stored answer again unchanged.
 
     ``in_body``: the one change is a request's whole body (PUT of one answer), which messages
-    about a wrapped payload say.
+    about a wrapped payload or a hidden question say; ``in_file``: the changes are an XLSX
+    template's rows, which a hidden question's message says.
 
     Returns (new answers, []) on success, or (a copy of `current` unchanged, every problem).
     Answers to questions the batch hid are kept, as `progress` reports.
@@ -905,16 +1150,18 @@ def apply_answer_changes(
             if payload != current.get(question_id):
                 changed.append(question_id)
     # Judged on the valid part of the batch, so every bad item is reported in one go.
-    visible = visible_questions(questionnaire, updated)
+    hidden = _hidden(questionnaire, updated)
     errors.extend(
         AnswerError(
             question_id=question_id,
             path="",
             code=AnswerErrorCode.hidden_question,
-            message="this question is hidden by the answers it depends on; answer those first",
+            message=hidden_question_message(
+                question_id, *hidden[question_id], updated, in_body=in_body, in_file=in_file
+            ),
         )
         for question_id in changed
-        if question_id not in visible
+        if question_id in hidden
     )
     if errors:
         return dict(current), errors
