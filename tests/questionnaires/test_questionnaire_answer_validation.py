@@ -375,6 +375,12 @@ def test_every_payload_type_has_a_shape_to_show() -> None:
     [
         ("12,5", None, "'12,5' is not a number: write it with a decimal point, e.g. 12.5"),
         (
+            "1,250",
+            None,
+            "'1,250' is not a number: write it with a decimal point and no thousands "
+            "separator, 1.250 or 1250",
+        ),
+        (
             "1.234,56",
             None,
             "'1.234,56' is not a number: write it with digits and a decimal point only, "

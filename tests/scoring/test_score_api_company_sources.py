@@ -90,9 +90,8 @@ def test_an_unknown_source_kind_is_refused_where_it_was_given(client, db, tenant
     )
     refused = put_p1(client, tenant_a, draft, [{**POLICY_PAGE, "source": "the company, mostly"}])
     assert refused.status_code == 422, refused.text
-    assert [error["path"] for error in refused.json()["errors"]] == [
-        "answers.P1.evidence[0].source"
-    ]
+    # A PUT's body is the answer: the path names its field as it is.
+    assert [error["path"] for error in refused.json()["errors"]] == ["evidence[0].source"]
 
 
 def test_under_rules_that_do_not_weigh_sources_the_inputs_hash_is_unchanged(

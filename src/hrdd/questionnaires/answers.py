@@ -520,6 +520,13 @@ def number_text_problem(text: str, unit: str | None = None) -> str:
     thousands separator)."""
     shown = f"'{_clipped(text)}' is not a number"
     stripped = text.strip()
+    if re.fullmatch(r"[+-]?\d{1,3},\d{3}", stripped):
+        # A decimal comma or a thousands separator: both readings, the writer knows which.
+        whole, fraction = stripped.split(",")
+        return (
+            f"{shown}: write it with a decimal point and no thousands separator, "
+            f"{whole}.{fraction} or {whole}{fraction}"
+        )
     if re.fullmatch(r"[+-]?\d+,\d+", stripped):
         return f"{shown}: write it with a decimal point, e.g. {stripped.replace(',', '.')}"
     if re.fullmatch(r"[+-]?[\d.,]*\d[\d.,]*", stripped):
