@@ -5,8 +5,9 @@ takes a worker thread, runs no query and commits nothing. Served as hrdd is, it 
 framework alone costs a write, and so how much of the ceiling is left for the write itself."""
 
 import uuid
+from typing import Annotated
 
-from fastapi import Response
+from fastapi import Body, Response
 
 from hrdd.assessments.schemas import RawPayload
 from hrdd.deps import DbSession, Investor, in_worker_thread
@@ -20,7 +21,7 @@ app = create_app()
 async def write_floor(
     assessment_id: uuid.UUID,
     question_id: str,
-    payload: RawPayload,
+    payload: Annotated[RawPayload, Body()],
     session: DbSession,
     principal: Investor,
     response: Response,
@@ -28,7 +29,8 @@ async def write_floor(
 ) -> dict[str, str]:
     def work() -> dict[str, str]:
         response.headers["ETag"] = if_match or ""
-        return {"question_id": question_id, "type": str(payload.get("type"))}
+        kind = payload.get("type") if isinstance(payload, dict) else None
+        return {"question_id": question_id, "type": str(kind)}
 
     return await in_worker_thread(session, work)
 
