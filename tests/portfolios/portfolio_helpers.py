@@ -61,11 +61,17 @@ def upload(
     *,
     keep_good_rows: bool | None = None,
     decimal_separator: str | None = None,
+    sheet: str | None = None,
+    dry_run: bool | None = None,
 ) -> Response:
     data = content.encode("utf-8") if isinstance(content, str) else content
     params = {} if keep_good_rows is None else {"keep_good_rows": str(keep_good_rows).lower()}
     if decimal_separator is not None:
         params["decimal_separator"] = decimal_separator
+    if sheet is not None:
+        params["sheet"] = sheet
+    if dry_run is not None:
+        params["dry_run"] = str(dry_run).lower()
     return client.post(
         f"{API}/portfolios/{portfolio_id}/holdings/import",
         files={"file": ("holdings.csv", data, "text/csv")},

@@ -208,12 +208,7 @@ def test_a_dry_run_says_what_would_be_read_and_saves_nothing(client, tenant_a) -
     url = f"/api/v1/portfolios/{portfolio}"
     before = client.get(url, headers=tenant_a.investor)
     data = workbook(POSITIONS, BY_ASSET_CLASS)
-    dry = client.post(
-        f"/api/v1/portfolios/{portfolio}/holdings/import",
-        files={"file": ("h.xlsx", data, "application/octet-stream")},
-        params={"dry_run": "true"},
-        headers=tenant_a.investor,
-    )
+    dry = upload(client, tenant_a.investor, portfolio, data, dry_run=True)
     assert dry.status_code == 200, dry.text
     result = dry.json()
     assert (result["dry_run"], result["imported"], result["replaced"]) == (True, 1, 1)
@@ -225,12 +220,7 @@ def test_a_dry_run_says_what_would_be_read_and_saves_nothing(client, tenant_a) -
     assert after.json() == before.json()  # holdings_imported_at and _by too
     assert after.headers.get("ETag") == before.headers.get("ETag")
 
-    chosen = client.post(
-        f"/api/v1/portfolios/{portfolio}/holdings/import",
-        files={"file": ("h.xlsx", data, "application/octet-stream")},
-        params={"sheet": "positions"},
-        headers=tenant_a.investor,
-    )
+    chosen = upload(client, tenant_a.investor, portfolio, data, sheet="positions")
     assert chosen.status_code == 200, chosen.text
     assert chosen.json()["dry_run"] is False
     assert (chosen.json()["source"]["sheet"], chosen.json()["source"]["other_sheets"]) == (
@@ -242,22 +232,12 @@ def test_a_dry_run_says_what_would_be_read_and_saves_nothing(client, tenant_a) -
 
 def test_a_sheet_that_is_not_there_or_a_sheet_of_a_csv_is_refused(client, tenant_a) -> None:
     portfolio = create_portfolio(client, tenant_a.investor)
-    missing = client.post(
-        f"/api/v1/portfolios/{portfolio}/holdings/import",
-        files={"file": ("h.xlsx", workbook(POSITIONS), "application/octet-stream")},
-        params={"sheet": "Holdings"},
-        headers=tenant_a.investor,
-    )
+    missing = upload(client, tenant_a.investor, portfolio, workbook(POSITIONS), sheet="Holdings")
     assert missing.status_code == 422
     assert missing.json()["errors"] == [
         {"path": "query.sheet", "message": "the workbook has no sheet 'Holdings' ('Positions')"}
     ]
-    csv = client.post(
-        f"/api/v1/portfolios/{portfolio}/holdings/import",
-        files={"file": ("h.csv", b"name\nAcme\n", "text/csv")},
-        params={"sheet": "Positions"},
-        headers=tenant_a.investor,
-    )
+    csv = upload(client, tenant_a.investor, portfolio, b"name\nAcme\n", sheet="Positions")
     assert csv.status_code == 422
     assert csv.json()["errors"][0]["path"] == "query.sheet"
     assert holdings(client, tenant_a.investor, portfolio) == []

@@ -53,7 +53,14 @@ from hrdd.portfolios.headers import (
     heading_column,
     read_heading,
 )
-from hrdd.portfolios.numbers import COMMA, POINT, Convention, readings, separator_name
+from hrdd.portfolios.numbers import (
+    COMMA,
+    POINT,
+    Convention,
+    number_text,
+    readings,
+    separator_name,
+)
 from hrdd.vocab import CURRENCY_CODES
 
 # How far down a file the header row is looked for, below a custodian's title block.
@@ -451,7 +458,7 @@ class _Reading:
 def _decimal(column: str, value: str, reading: _Reading, *, shown: str | None = None) -> Decimal:
     """``value`` as a number; messages quote ``shown``, the cell as written (default
     ``value``)."""
-    text = value.replace(" ", "").replace("_", "")
+    text = number_text(value)
     value = value if shown is None else shown
     ways = readings(text)
     if ways and reading.separator not in ways:
@@ -511,7 +518,7 @@ def _weight(value: str, reading: _Reading) -> Decimal | None:
     if not value:
         return None
     is_percent = value.endswith("%")
-    number = _decimal("weight", value.removesuffix("%").rstrip(), reading, shown=value)
+    number = _decimal("weight", value.removesuffix("%"), reading, shown=value)
     if is_percent or reading.weight_in_percent:
         number = number / 100
     if number < 0 or number > 1:
@@ -769,9 +776,7 @@ def parse_records(
         numbers = frozenset(columns[i] for i in record.numbers if i in columns)
         for column in _NUMBER_COLUMNS:
             if column in cells and column not in numbers and column not in unreadable:
-                shown = _clean(cells[column])
-                text = shown.removesuffix("%").replace(" ", "").replace("_", "")
-                convention.observe(line, text, shown)
+                convention.observe(line, _clean(cells[column]))
         candidates.append(_Candidate(line, cells, unreadable, numbers))
 
     separator, separator_from = convention.decide()

@@ -18,7 +18,6 @@ import re
 from dataclasses import dataclass, field
 
 POINT, COMMA = ".", ","
-DECIMAL_SEPARATORS = (POINT, COMMA)
 _NAMES = {POINT: "a decimal point", COMMA: "a decimal comma"}
 # Thousands are grouped by the other mark; a group never starts a number with 0 (so "0,125"
 # is no thousand and twenty-five).
@@ -29,6 +28,12 @@ _WITH_COMMA = re.compile(r"^[-+]?(\d+|[1-9]\d{0,2}(\.\d{3})+|(?=,))(,\d+)?$")
 
 def separator_name(separator: str) -> str:
     return _NAMES[separator]
+
+
+def number_text(cell: str) -> str:
+    """A cell's number as it is read: without the spaces or underscores that may group its
+    thousands ("1 234 567,89")."""
+    return cell.replace(" ", "").replace("_", "")
 
 
 def readings(text: str) -> dict[str, str]:
@@ -66,15 +71,16 @@ class Convention:
     # Numbers written as text seen, whichever way they read.
     observed: int = 0
 
-    def observe(self, line: int, text: str, shown: str) -> None:
-        """``text``: a cell's number without spaces or a percent sign; ``shown``: the cell."""
-        ways = readings(text)
+    def observe(self, line: int, cell: str) -> None:
+        """A cell of a number column, read as the import reads it (a weight's percent sign
+        aside)."""
+        ways = readings(number_text(cell.removesuffix("%")))
         self.observed += len(ways) > 0
         if len(ways) == 1:
             (separator,) = ways
-            self.only[separator].append(Example(line, shown))
+            self.only[separator].append(Example(line, cell))
         elif len(set(ways.values())) == 2:
-            self.either.append(Example(line, shown))
+            self.either.append(Example(line, cell))
 
     def decide(self) -> tuple[str, str]:
         """The separator the file's numbers are read with, and what decided it."""

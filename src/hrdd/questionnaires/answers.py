@@ -1156,20 +1156,23 @@ def apply_answer_changes(
             # PATCH of every answer) must not be refused for answers it did not touch.
             if payload != current.get(question_id):
                 changed.append(question_id)
-    # Judged on the valid part of the batch, so every bad item is reported in one go.
-    hidden = _hidden(questionnaire, updated)
-    errors.extend(
-        AnswerError(
-            question_id=question_id,
-            path="",
-            code=AnswerErrorCode.hidden_question,
-            message=hidden_question_message(
-                question_id, *hidden[question_id], updated, in_body=in_body, in_file=in_file
-            ),
+    # Judged on the valid part of the batch, so every bad item is reported in one go. Why a
+    # question is hidden is worked out only when one is written to: every write checks this.
+    visible = visible_questions(questionnaire, updated)
+    refused = [question_id for question_id in changed if question_id not in visible]
+    if refused:
+        hidden = _hidden(questionnaire, updated)
+        errors.extend(
+            AnswerError(
+                question_id=question_id,
+                path="",
+                code=AnswerErrorCode.hidden_question,
+                message=hidden_question_message(
+                    question_id, *hidden[question_id], updated, in_body=in_body, in_file=in_file
+                ),
+            )
+            for question_id in refused
         )
-        for question_id in changed
-        if question_id in hidden
-    )
     if errors:
         return dict(current), errors
     return updated, []

@@ -57,6 +57,7 @@ from hrdd.config import Settings
 from hrdd.dates import iso_date
 from hrdd.db import SYSTEM, Database, TenantContext, utcnow
 from hrdd.errors import Conflict
+from hrdd.evidence.content import items_ended
 from hrdd.evidence.models import Commitment, EvidenceItem
 from hrdd.portfolios import service as portfolios
 from hrdd.portfolios.models import Portfolio
@@ -389,20 +390,13 @@ def _own_claims(company: Company, commitments: Sequence[Commitment]) -> list[Com
 
 
 def _active_listings(items: Sequence[EvidenceItem], today: date) -> list[EvidenceItem]:
-    """Listings with no recorded end and no later delisting: one naming the listing in
-    ``closes``, or one of the same list that names no item (as the score counts them)."""
-    closings = [item for item in items if item.type in CLOSING_TYPES]
-    closed = {(item.related_listing or {}).get("list_name") for item in closings if not item.closes}
-    closed_ids = {closed_id for item in closings for closed_id in item.closes}
+    """Listings with no recorded end that nothing ended (``items_ended``, the rule the
+    pre-fill and the reports follow)."""
+    ended = items_ended(items)
     active = []
     for item in items:
-        listing = item.related_listing or {}
-        end = listing.get("end_date")
-        if (
-            item.type not in LISTING_TYPES
-            or listing.get("list_name") in closed
-            or str(item.id) in closed_ids
-        ):
+        end = (item.related_listing or {}).get("end_date")
+        if item.type not in LISTING_TYPES or item.id in ended:
             continue
         if end is None or str(end) > today.isoformat():
             active.append(item)
