@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from questionnaire_samples import build, question
 
+from hrdd.config import PROJECT_ROOT
 from hrdd.questionnaires.answers import (
     AnswerErrorCode,
     AnswerPayload,
@@ -17,6 +18,7 @@ from hrdd.questionnaires.answers import (
     submission_problems,
     visible_questions,
 )
+from hrdd.questionnaires.loader import load_questionnaire_file
 from hrdd.questionnaires.schemas import Questionnaire
 
 YES_NO = "{type: single_choice, options: [{id: 'yes', label: 'Yes'}, {id: 'no', label: 'No'}]}"
@@ -287,3 +289,53 @@ def test_a_combined_condition_names_the_branches_that_fail() -> None:
         "EITHER": "A is 'no' and B is not answered",
         "BOTH": "A is 'no' and B is not answered",
     }
+
+
+@pytest.mark.parametrize(
+    "given",
+    [
+        {},
+        {"GATE": choice("no")},
+        {"GATE": choice("yes")},
+        {"GATE": choice("yes"), "COUNT": number(0), "DETAIL": choice("b")},
+        {"GATE": choice("yes"), "COUNT": number(3)},
+        {"GATE": choice("yes"), "COUNT": number(3), "DETAIL": choice("a")},
+        {"GATE": choice("yes"), "COUNT": number(3), "DETAIL": choice("b")},
+        {
+            "GATE": choice("no"),
+            "COUNT": number(3),
+            "DETAIL": choice("b"),
+            "OPT": {"type": "text", "value": "x"},
+        },
+    ],
+)
+def test_reasons_are_given_for_exactly_the_hidden_questions(
+    chain: Questionnaire, given: dict[str, dict[str, Any]]
+) -> None:
+    """A write is refused by visible_questions and its reason worded by hidden_reasons: the
+    two walks must agree on which questions are hidden."""
+    payloads = answers(**given)
+    all_ids = {q.id for q in chain.questions}
+    assert set(hidden_reasons(chain, payloads)) == all_ids - visible_questions(chain, payloads)
+
+
+@pytest.mark.parametrize("level", [None, "no", "yes", "unknown"])
+def test_the_bundled_questionnaire_agrees_on_hidden_questions(level: str | None) -> None:
+    questionnaire = load_questionnaire_file(
+        PROJECT_ROOT / "questionnaires" / "stap-surveillance-v1.yaml"
+    )
+    question = next(q for q in questionnaire.questions if q.id == "EX5")
+    assert question.show_if is None
+    payloads = {} if level is None else answers(EX5=choice(level))
+    all_ids = {q.id for q in questionnaire.questions}
+    hidden = all_ids - visible_questions(questionnaire, payloads)
+    assert set(hidden_reasons(questionnaire, payloads)) == hidden
+    # The questions shown on EX5's answer hide unless it is "yes" or "unknown".
+    behind_ex5 = {
+        q.id
+        for q in questionnaire.questions
+        if q.show_if is not None and getattr(q.show_if, "question", None) == "EX5"
+    }
+    assert behind_ex5
+    assert (behind_ex5 <= hidden) == (level in (None, "no"))
+    assert (behind_ex5 & hidden == set()) == (level in ("yes", "unknown"))
