@@ -75,6 +75,68 @@ def test_custodian_total_rows_no_longer_inflate_the_portfolio(client, tenant_a) 
 
 
 @pytest.mark.parametrize(
+    "heading",
+    [
+        *("Equities", "EQUITIES:", "Fixed Income", "Cash & Equivalents", "Bonds EUR"),
+        *("Aktien", "Obligations", "Liquidität", "Renta Fija y Variable", "Other Investments"),
+    ],
+)
+def test_asset_class_headings_are_left_out(heading: str) -> None:
+    csv = (
+        "name;isin;market_value\n"
+        f"{heading};;\n"
+        "Nestlé S.A.;CH0038863350;1.000,00\n"
+        "Unilever PLC;GB00B10RZP78;500,00\n"
+    )
+    parsed = parse_holdings(csv.encode(), "EUR", 10)
+    assert [row.name for row in parsed.rows] == ["Nestlé S.A.", "Unilever PLC"]
+    assert [section.path for section in parsed.sections] == ["file.line.2.name"]
+    assert "heading" in parsed.sections[0].message
+    assert parsed.problems == []
+
+
+@pytest.mark.parametrize(
+    "row",
+    [
+        "Cash;;1.000,00",  # a number: a holding (of cash) the investor gave a value
+        "Equities;US0000000001;",  # an identifier
+        "Equity Residential;;",  # a name with a word that is no asset class
+        "Other;;",  # connectors alone
+        "Pegasus;;",
+    ],
+)
+def test_a_row_with_more_than_an_asset_class_is_no_heading(row: str) -> None:
+    csv = f"name;isin;market_value\n{row}\nNestlé S.A.;CH0038863350;1.000,00\n"
+    parsed = parse_holdings(csv.encode(), "EUR", 10)
+    assert parsed.sections == []
+    assert len(parsed.rows) + len(parsed.problems) == 2
+
+
+def test_headings_are_listed_by_the_import_and_count_toward_the_row_limit(client, tenant_a) -> None:
+    portfolio = create_portfolio(client, tenant_a.investor)
+    csv = (
+        "Name;ISIN;Market Value\n"
+        "Equities;;\n"
+        "Nestlé S.A.;CH0038863350;1.000.000,00\n"
+        "Bonds;;\n"
+        "Unilever PLC;GB00B10RZP78;500.000,00\n"
+    )
+    response = upload(client, tenant_a.investor, portfolio, csv)
+    assert response.status_code == 200, response.text
+    assert response.json()["imported"] == 2
+    assert [s["path"] for s in response.json()["sections"]] == [
+        "file.line.2.name",
+        "file.line.4.name",
+    ]
+    assert [name for name, _, _ in values(holdings(client, tenant_a.investor, portfolio))] == [
+        "Nestlé S.A.",
+        "Unilever PLC",
+    ]
+    with pytest.raises(Exception, match="more than 3 holdings"):
+        parse_holdings(csv.encode(), "EUR", 3)
+
+
+@pytest.mark.parametrize(
     ("cell", "heading"),
     [
         ("Market Value (EUR)", Heading("market_value", 0, "EUR")),

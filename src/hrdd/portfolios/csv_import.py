@@ -98,6 +98,25 @@ _TOTAL_ROW_REST = frozenset(
     }
 )
 
+# The asset-class headings custodian files put on a row of their own above a group of
+# holdings ("Equities", "Fixed Income", "Cash & Equivalents", "Aktien", "Obligations"), in
+# the languages of TOTAL_ROW_WORDS, compared without case, accents or punctuation. A row is a
+# heading only when its name is made of these words (and currency codes) and it has nothing
+# else: no identifier, no number, no currency.
+SECTION_ROW_WORDS = frozenset(
+    {
+        *("equities", "equity", "shares", "stocks", "stock", "bonds", "bond", "fixed", "income"),
+        *("cash", "equivalents", "funds", "fund", "securities", "investments", "derivatives"),
+        *("money", "market", "alternatives", "listed", "unlisted", "liquidity", "aktien"),
+        *("anleihen", "renten", "fonds", "wertpapiere", "liquiditat", "actions", "obligations"),
+        *("liquidites", "aandelen", "obligaties", "liquiditeit", "azioni", "obbligazioni"),
+        *("liquidita", "acciones", "bonos", "renta", "fija", "variable", "liquidez"),
+    }
+)
+# Words that join a heading's words ("Cash and Equivalents", "Renta Fija y Variable") and
+# may not make one alone.
+_SECTION_CONNECTORS = frozenset({"and", "und", "et", "en", "e", "y", "other", "others"})
+
 _DELIMITERS = (",", ";", "\t")
 _UTF8_BOM = b"\xef\xbb\xbf"
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
@@ -201,9 +220,17 @@ class ParsedFile:
     merged: list[ProblemDetail] = field(default_factory=list)
     # Total and subtotal rows, as custodian files end with: left out, by their line.
     totals: list[ProblemDetail] = field(default_factory=list)
+    # Asset-class headings on a row of their own ("Equities"): left out, by their line.
+    sections: list[ProblemDetail] = field(default_factory=list)
     locate: Locate = _path_is_enough
     # Each column read -> its index in the row, for ``locate``.
     positions: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def left_out(self) -> int:
+        """Rows read and left out as no holding (totals, headings): they count toward the
+        row limit as the holdings do."""
+        return len(self.totals) + len(self.sections)
 
     def problem(self, line: int, column: str | None, message: str) -> ProblemDetail:
         path = f"file.line.{line}" + (f".{column}" if column else "")
@@ -711,7 +738,7 @@ def parse_records(
             i in columns for i in record.unreadable
         ):
             continue  # blank lines, often at the end of spreadsheet exports
-        if len(candidates) + len(parsed.bad_lines) + len(parsed.totals) >= max_rows:
+        if len(candidates) + len(parsed.bad_lines) + parsed.left_out >= max_rows:
             message = (
                 f"the file has more than {max_rows} holdings; split it or raise HRDD_MAX_CSV_ROWS"
             )
@@ -770,6 +797,16 @@ def parse_records(
                     "name",
                     f"{_clean(cells['name'])!r} with no ISIN, LEI or ticker is read as a total "
                     "of the rows above, not a holding: left out",
+                )
+            )
+            continue
+        if _is_section_heading(cells, unreadable):
+            parsed.sections.append(
+                parsed.problem(
+                    line,
+                    "name",
+                    f"{_clean(cells['name'])!r} with nothing else on its row is read as a "
+                    "heading of the holdings below it (an asset class), not a holding: left out",
                 )
             )
             continue
@@ -852,6 +889,22 @@ def _is_total(cells: dict[str, str]) -> bool:
                 for word in words[len(total) :]
             )
     return False
+
+
+def _is_section_heading(cells: dict[str, str], unreadable: dict[str, str]) -> bool:
+    """An asset-class heading on a row of its own ("Equities", "Fixed Income EUR"), as
+    custodian files group their holdings: a name of ``SECTION_ROW_WORDS`` (with connectors
+    and currency codes) and no other cell read. A holding has an identifier or a number, and
+    a company named "Cash" would have one."""
+    if unreadable or any(_clean(text) for column, text in cells.items() if column != "name"):
+        return False
+    words = name_words(_clean(cells.get("name", "")))
+    if not any(word in SECTION_ROW_WORDS for word in words):
+        return False
+    return all(
+        word in SECTION_ROW_WORDS or word in _SECTION_CONNECTORS or word.upper() in CURRENCY_CODES
+        for word in words
+    )
 
 
 # Longest first: "sub total" is read as one, not as "sub".

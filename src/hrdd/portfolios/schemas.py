@@ -229,6 +229,12 @@ class ImportResult(BaseModel):
         "their tables; by `file.line.<n>.name`. Counted as holdings they would double the "
         "portfolio's value",
     )
+    sections: list[ProblemDetail] = Field(
+        default_factory=list,
+        description="Rows left out as headings of the holdings below them: an asset class "
+        "(Equities, Fixed Income, Cash & Equivalents, Aktien, Obligations...) alone on its "
+        "row, with no identifier, number or currency; by `file.line.<n>.name`",
+    )
     recorded_owners: list[RecordedOwner] = Field(
         description="Holdings matched to no company whose name is that of an owner recorded "
         "in the registry's ownership links but not itself a registry company: they carry no "

@@ -326,6 +326,7 @@ def import_holdings(
         ignored_columns=parsed.ignored_columns,
         merged=parsed.merged[: csv_import.MAX_REPORTED_PROBLEMS],
         totals=parsed.totals[: csv_import.MAX_REPORTED_PROBLEMS],
+        sections=parsed.sections[: csv_import.MAX_REPORTED_PROBLEMS],
         recorded_owners=recorded_owners[: csv_import.MAX_REPORTED_PROBLEMS],
     )
 
