@@ -157,23 +157,92 @@ def location_to_path(loc: tuple[Any, ...] | list[Any]) -> str:
 
 
 def plain_error_message(error: Mapping[str, Any]) -> str:
-    """A pydantic error's message in plain words: without pydantic's "Value error, " prefix,
-    and for an item of several kinds (told by a field such as `kind`), what is wrong with that
-    field rather than pydantic's "discriminator" and "tag"."""
+    """A pydantic error's message in plain words, for people who never met pydantic: "`weight`
+    is missing" for "Field required", "must be 0.001 or more, not 0" for "Input should be
+    greater than or equal to 0.001", and for an item of several kinds (told by a field such as
+    `kind`), what is wrong with that field rather than pydantic's "discriminator" and "tag".
+    Messages the project words itself pass unchanged, without pydantic's "Value error, "."""
+    kind = str(error.get("type", ""))
     context = error.get("ctx") or {}
+    given = error.get("input")
+    loc = error.get("loc") or ()
+    name = next((part for part in reversed(loc) if isinstance(part, str)), None)
     field = str(context.get("discriminator", "")).strip("'")
-    if error.get("type") == "union_tag_not_found" and field:
+    if kind == "union_tag_not_found" and field:
         return (
             f'"{field}" is missing: it says which kind of item this is, and so which fields '
             "it takes"
         )
-    if error.get("type") == "union_tag_invalid" and field:
+    if kind == "union_tag_invalid" and field:
         return (
             f"{context.get('tag')!r} is not a {field} this takes; give one of "
             f"{context.get('expected_tags')}"
         )
-    message = str(error.get("msg", ""))
-    return message.removeprefix("Value error, ")
+    if kind == "missing":
+        return f'"{name}" is missing' if name else "a value is missing here"
+    if kind == "extra_forbidden":
+        return f'"{name}" is not a field this takes' if name else "this field is not taken here"
+    if kind in _BOUNDS and set(context) & {"ge", "gt", "le", "lt"}:
+        words, key = _BOUNDS[kind]
+        return f"must be {words.format(context[key])}, not {_shown(given)}"
+    if kind in _SHAPES and kind.endswith("_parsing") and isinstance(given, str):
+        return f"{_shown(given)} is not {_SHAPES[kind]}"
+    if kind in _SHAPES:
+        return f"must be {_SHAPES[kind]}, not {json_kind(given)}"
+    if kind in ("uuid_parsing", "uuid_type"):
+        return (
+            f"{_shown(given)} is not an id: ids are UUIDs such as "
+            "3fa85f64-5717-4562-b3fc-2c963f66afa6"
+        )
+    message = str(error.get("msg", "")).removeprefix("Value error, ")
+    # pydantic's other messages read well once they say what the value must be ("Input should
+    # be 'low', 'high' or 'severe'", "String should have at most 2000 characters").
+    for opening in ("Input should ", "String should ", "List should ", "Dictionary should "):
+        if message.startswith(opening):
+            return "must " + message.removeprefix(opening)
+    return message
+
+
+# pydantic's bound errors -> how the bound reads, and its key in the error's context.
+_BOUNDS = {
+    "greater_than_equal": ("{} or more", "ge"),
+    "greater_than": ("more than {}", "gt"),
+    "less_than_equal": ("{} or less", "le"),
+    "less_than": ("less than {}", "lt"),
+}
+# pydantic's errors for a value of the wrong JSON kind -> the kind wanted.
+_SHAPES = {
+    "dict_type": "an object ({...})",
+    "model_type": "an object ({...})",
+    "model_attributes_type": "an object ({...})",
+    "list_type": "a list ([...])",
+    "string_type": "text in quotes",
+    "bool_type": "true or false",
+    "bool_parsing": "true or false",
+    "int_type": "a whole number",
+    "int_parsing": "a whole number",
+    "int_from_float": "a whole number",
+    "float_type": "a number",
+    "float_parsing": "a number",
+}
+
+
+def json_kind(value: Any) -> str:
+    """What a JSON value is, in words: a string, a list, null, true or false, a number, an
+    object."""
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    if value is None or isinstance(value, bool):
+        return "null" if value is None else "true or false"
+    return "a number" if isinstance(value, int | float) else "an object"
+
+
+def _shown(value: Any) -> str:
+    """A value as the caller wrote it, cut short: a pasted document is no help in a message."""
+    text = repr(value) if isinstance(value, str) else str(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _validation_errors(exc: RequestValidationError) -> list[ProblemDetail]:

@@ -89,3 +89,23 @@ def test_every_response_forbids_type_sniffing(client, tenant_a):
         client.get("/api/v1/me", headers=tenant_a.investor),
     ):
         assert response.headers["x-content-type-options"] == "nosniff"
+
+
+def test_validation_messages_are_plain_words(client, tenant_a):
+    """pydantic's "Input should be a valid UUID, invalid character: found `v` at 1" and
+    "Input should be a valid list" were passed on as they were."""
+    response = client.get("/api/v1/rulesets/v6", headers=tenant_a.analyst)
+    assert response.status_code == 422
+    [error] = response.json()["errors"]
+    assert error["message"] == (
+        "'v6' is not an id: ids are UUIDs such as 3fa85f64-5717-4562-b3fc-2c963f66afa6"
+    )
+    response = client.post(
+        "/api/v1/companies",
+        json={"name": "Example Ltd", "categories": "spyware", "surplus": 1},
+        headers=tenant_a.analyst,
+    )
+    assert response.status_code == 422
+    messages = {e["path"]: e["message"] for e in response.json()["errors"]}
+    assert messages["categories"] == "must be a list ([...]), not a string"
+    assert messages["surplus"] == '"surplus" is not a field this takes'

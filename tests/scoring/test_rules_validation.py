@@ -232,6 +232,18 @@ def test_methodology_names_every_rule_in_words_for_the_reader() -> None:
     )
 
 
+def test_methodology_says_how_evidence_items_combine() -> None:
+    """An analyst could not reproduce the evidence risk from the report: how items combine
+    (1 - prod(1 - s)) was only in the engine's code."""
+    sections = {s.title: s for s in methodology(load_ruleset_file(RULESET_PATH)).sections}
+    combine = sections["How the evidence and the answers combine"]
+    values = {e.label: e.value for e in combine.entries}
+    assert values["Several evidence items"] == (
+        "100 x (1 - (1 - a) x (1 - b) x ...), for the items' weights a, b, ..."
+    )
+    assert values["Overall risk"].startswith("the highest of the evidence risk")
+
+
 def test_methodology_says_what_one_item_reaches_by_the_companys_role() -> None:
     """ "Severity 5 alone reaches the severe band" was false for a company that contributed
     (85 x 0.8 = 68, high): the band one item reaches is worked out from the rules per role."""

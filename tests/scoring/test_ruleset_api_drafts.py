@@ -539,3 +539,50 @@ def test_a_red_flag_without_its_kind_is_told_in_plain_words(client, tenant_a, ru
         response = put_draft(client, tenant_a, draft["id"], content, etag)
         assert response.status_code == 422
         assert response.json()["errors"] == [{"path": "overrides.0", "message": expected}]
+
+
+def test_rule_mistakes_are_told_in_an_analysts_words(client, tenant_a, rules):
+    """pydantic's own words ("Field required", "Input should be greater than or equal to
+    0.001", "Extra inputs are not permitted") were what an analyst read."""
+    created = new_draft(client, tenant_a)
+    draft, etag = created.json(), created.headers["ETag"]
+    for change, path, expected in [
+        (
+            lambda content: content["themes"]["policy"].update(weight=0),
+            "themes.policy.weight",
+            "must be 0.001 or more, not 0",
+        ),
+        (
+            lambda content: content["themes"]["policy"].pop("weight"),
+            "themes.policy.weight",
+            '"weight" is missing',
+        ),
+        (
+            lambda content: content["themes"]["policy"].update(wieght=10),
+            "themes.policy.wieght",
+            '"wieght" is not a field this takes',
+        ),
+        (
+            lambda content: content.update(themes=[]),
+            "themes",
+            "must be an object ({...}), not a list",
+        ),
+    ]:
+        content = copy.deepcopy(draft["content"])
+        change(content)
+        response = put_draft(client, tenant_a, draft["id"], content, etag)
+        assert response.status_code == 422, response.text
+        assert {"path": path, "message": expected} in response.json()["errors"]
+
+
+def test_a_version_sent_whole_is_told_to_send_its_rules(client, tenant_a, rules):
+    """GET /rulesets/{id} answers with the version, its rules under `content`; sending that
+    back gave one "Field required" per section."""
+    created = new_draft(client, tenant_a)
+    draft, etag = created.json(), created.headers["ETag"]
+    response = put_draft(client, tenant_a, draft["id"], draft, etag)
+    assert response.status_code == 422, response.text
+    [error] = response.json()["errors"]
+    assert error["path"] == "content"
+    assert "send the rules themselves" in error["message"]
+    assert put_draft(client, tenant_a, draft["id"], draft["content"], etag).status_code == 200

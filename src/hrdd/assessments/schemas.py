@@ -27,6 +27,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from hrdd.errors import json_kind
 from hrdd.questionnaires.answers import PAYLOAD_SCHEMA_REF
 from hrdd.questionnaires.schemas import (
     QUESTION_ID_PATTERN,
@@ -61,16 +62,6 @@ def _not_null(value: Any) -> Any:
 ImportedPayload = Annotated[RawPayload, BeforeValidator(_not_null)]
 
 
-def _json_kind(value: Any) -> str:
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "a list"
-    if value is None or isinstance(value, bool):
-        return "null" if value is None else "true or false"
-    return "a number" if isinstance(value, int | float) else "an object"
-
-
 def _body_object(data: Any, what: str) -> Any:
     """A body that is not a JSON object, told what it must be (pydantic says only "a valid
     dictionary or object to extract fields from")."""
@@ -78,7 +69,7 @@ def _body_object(data: Any, what: str) -> Any:
         raise PydanticCustomError(
             "body_not_object",
             "the body must be a JSON object {what}, not {kind}",
-            {"what": what, "kind": _json_kind(data)},
+            {"what": what, "kind": json_kind(data)},
         )
     return data
 
@@ -89,7 +80,7 @@ def _answers_object(value: Any) -> Any:
             "answers_not_object",
             '"answers" must be a JSON object of answers by question id, e.g. '
             '{"answers": {example}}, not {kind}',
-            {"example": ANSWER_EXAMPLE, "kind": _json_kind(value)},
+            {"example": ANSWER_EXAMPLE, "kind": json_kind(value)},
         )
     return value
 

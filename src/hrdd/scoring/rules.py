@@ -1157,6 +1157,18 @@ def parse_ruleset_structure(data: Any, source_name: str) -> RuleSet:
         raise RuleSetStructureError(
             source_name, [RuleSetProblem("", "a rule set must be a mapping at the top level")]
         )
+    if isinstance(data.get("content"), Mapping) and "content" not in RuleSet.model_fields:
+        # The shape GET /rulesets/{id} answers with: a version around its rules.
+        raise RuleSetStructureError(
+            source_name,
+            [
+                RuleSetProblem(
+                    "content",
+                    "send the rules themselves (what a version's `content` holds), not a "
+                    "version with its rules under `content`",
+                )
+            ],
+        )
     try:
         return RuleSet.model_validate(data)
     except ValidationError as error:

@@ -2234,6 +2234,34 @@ def methodology(ruleset: RuleSet, theme_titles: Mapping[str, str] | None = None)
             ),
         ),
         MethodologySection(
+            title="How the evidence and the answers combine",
+            entries=entries(
+                [
+                    (
+                        "One evidence item",
+                        "severity points / 100 x source x role x recency x (1 - response credit)",
+                        "Recency halves an item's weight every half-life of its severity, but "
+                        "not below the severity's floor while the harm is unremediated; once "
+                        "remediated, the weight is multiplied by the remediated factor and has "
+                        "no floor. The company's response credits add up to the most allowed.",
+                    ),
+                    (
+                        "Several evidence items",
+                        "100 x (1 - (1 - a) x (1 - b) x ...), for the items' weights a, b, ...",
+                        "Each item only adds, and the evidence risk stays under 100: two items "
+                        "weighing 0.5 make 75, not 100; a third makes 87.5.",
+                    ),
+                    (
+                        "Overall risk",
+                        "the highest of the evidence risk, the policy-gap risk and the floors "
+                        "of the red flags that fire",
+                        "Nothing offsets harm: a published policy or good answers never lower "
+                        "the risk that evidence of abuse shows.",
+                    ),
+                ]
+            ),
+        ),
+        MethodologySection(
             title="Say-do gap",
             entries=entries(
                 [
