@@ -1,20 +1,117 @@
-"""The window of calendar dates people may enter: 1900-01-01 to 2100-12-31.
+"""Dates people enter: how they are written, and the window of calendar dates they may fall in.
+
+A date from a caller (a JSON body, a query parameter, a form field, a questionnaire or
+evidence file) is written YYYY-MM-DD, and only so. Pydantic's lax ``date`` also takes a
+number as Unix seconds (1640908800, or the text "1640908800"), a datetime at midnight and
+datetime text ("2021-12-31T00:00:00"); a number typed by mistake would silently become some
+day in 1970 or 2021. ``calendar_date`` refuses those, saying how to write the date. A real
+``date`` that code hands on (a YAML loader's, a workbook cell's) is taken as it is.
 
 Python dates run from year 1 to 9999, but no ownership link, evidence item, commitment,
-screening listing or answer is dated outside this window. Dates near either end are typos
-(0202 for 2020) or sentinels (9999-12-31) that would sort, decay and chart as if they were
-real, so they are refused where they come in, with the field named.
+screening listing or answer is dated outside 1900-01-01 to 2100-12-31. Dates near either end
+are typos (0202 for 2020) or sentinels (9999-12-31) that would sort, decay and chart as if
+they were real, so they are refused where they come in, with the field named.
 """
 
+import contextlib
+import re
 from datetime import UTC, date, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, BeforeValidator
+from pydantic_core import PydanticCustomError
 
 from hrdd.vocab import DatePrecision
 
 EARLIEST_DATE = date(1900, 1, 1)
 LATEST_DATE = date(2100, 12, 31)
+
+
+# pydantic's error type for a date not written YYYY-MM-DD, and for a day no calendar has.
+DATE_FORMAT_ERROR = "date_format"
+DATE_VALUE_ERROR = "date_value"
+
+_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_DAY_MONTH_YEAR = re.compile(r"(\d{1,2})([./-])(\d{1,2})\2(\d{4})")
+_DAY_AND_TIME = re.compile(r"([0-9]{4}-[0-9]{2}-[0-9]{2})[T ].*", re.IGNORECASE)
+_QUOTED_LIMIT = 40
+
+
+def is_iso_date_text(text: str) -> bool:
+    """True for a day of the calendar written YYYY-MM-DD (not 2021-02-30, not 20211231, not
+    2021-W52-5, which ``date.fromisoformat`` also reads)."""
+    if not _ISO_DAY.fullmatch(text):
+        return False
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
+
+
+def date_text_problem(given: Any, *, partial: bool = False) -> str:
+    """Why a value is not a date, and how to write it: "'31.12.2021' is not a date: write it
+    as YYYY-MM-DD, e.g. 2021-12-31" (that date, when the text reads as one day-first or
+    without doubt, or is a date with a time); "1640908800 is not a date: ..." for a number.
+    ``partial``: a source's date, which may give only the month or year."""
+    example = "2021-12-31"
+    if isinstance(given, datetime):
+        given = given.isoformat()
+    shown = f"'{_clipped(given)}'" if isinstance(given, str) else _json_kind(given)
+    day_first = _DAY_MONTH_YEAR.fullmatch(given.strip()) if isinstance(given, str) else None
+    with_time = _DAY_AND_TIME.fullmatch(given.strip()) if isinstance(given, str) else None
+    if day_first:
+        first, separator, second, year = day_first.groups()
+        day, month = int(first), int(second)
+        if separator != "." and day <= 12 < month:
+            day, month = month, day  # month first, without doubt
+        elif separator != "." and day <= 12:
+            day = 0  # either way round: no example of it
+        with contextlib.suppress(ValueError):  # no such day: the example stays general
+            example = date(int(year), month, day).isoformat()
+    elif with_time and is_iso_date_text(with_time.group(1)):
+        example = with_time.group(1)  # the day, without its time
+    words = f"{shown} is not a date: write it as YYYY-MM-DD, e.g. {example}"
+    return words + (" (or YYYY-MM, or YYYY, for a source dated only so)" if partial else "")
+
+
+def _clipped(text: str) -> str:
+    return text if len(text) <= _QUOTED_LIMIT else text[: _QUOTED_LIMIT - 3] + "..."
+
+
+def _json_kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return _clipped(str(value))
+    return "a list" if isinstance(value, list) else "an object"
+
+
+def calendar_date(value: Any) -> Any:
+    """The one rule for a date from a caller (a ``BeforeValidator``, so JSON and Python
+    validation alike): YYYY-MM-DD text, or a ``date`` that code hands on. Refused, with how
+    to write it: numbers (pydantic would read them as Unix seconds), true/false, datetimes
+    and datetime text (even at midnight), and text of any other shape (20211231,
+    31.12.2021, "1640908800")."""
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and _ISO_DAY.fullmatch(value):
+        try:
+            date.fromisoformat(value)
+        except ValueError as error:
+            raise PydanticCustomError(
+                DATE_VALUE_ERROR,
+                "{message}",
+                {"message": f"'{value}' is not a valid date: {error}"},
+            ) from None
+        return value
+    raise PydanticCustomError(DATE_FORMAT_ERROR, "{message}", {"message": date_text_problem(value)})
+
+
+# A date written YYYY-MM-DD, of any year: where the window is not this field's business.
+IsoDate = Annotated[date, BeforeValidator(calendar_date)]
 
 
 def outside_window(value: date) -> str | None:
@@ -34,7 +131,7 @@ def within_window(value: date) -> date:
     return value
 
 
-PlausibleDate = Annotated[date, AfterValidator(within_window)]
+PlausibleDate = Annotated[date, BeforeValidator(calendar_date), AfterValidator(within_window)]
 
 
 def not_in_future(value: date) -> date:
@@ -50,7 +147,7 @@ def not_in_future(value: date) -> date:
     return value
 
 
-PastDate = Annotated[date, AfterValidator(within_window), AfterValidator(not_in_future)]
+PastDate = Annotated[PlausibleDate, AfterValidator(not_in_future)]
 
 
 def iso_date(day: date, precision: DatePrecision | str = DatePrecision.day) -> str:

@@ -1,5 +1,10 @@
 """What the YAML readers (questionnaires, evidence files) say about text YAML will not read."""
 
+from typing import Any
+
+import yaml
+from yaml.constructor import ConstructorError
+from yaml.nodes import ScalarNode
 from yaml.reader import ReaderError
 
 
@@ -14,3 +19,23 @@ def refused_character(text: str, error: ReaderError) -> tuple[str, int]:
         f"(line {line}, column {column})",
         line,
     )
+
+
+class CalendarSafeLoader(yaml.SafeLoader):
+    """Safe YAML whose unquoted dates that are no day of the calendar (2021-02-30, 2021-13-01)
+    are a YAML error at their line and column. PyYAML raises a bare ValueError for them, which
+    the readers' YAML error handling does not catch: an uploaded questionnaire with one was a
+    500."""
+
+    def construct_yaml_timestamp(self, node: ScalarNode) -> Any:
+        try:
+            return super().construct_yaml_timestamp(node)
+        except ValueError as error:
+            raise ConstructorError(
+                None, None, f"'{node.value}' is not a valid date: {error}", node.start_mark
+            ) from None
+
+
+CalendarSafeLoader.add_constructor(
+    "tag:yaml.org,2002:timestamp", CalendarSafeLoader.construct_yaml_timestamp
+)

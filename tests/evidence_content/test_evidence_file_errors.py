@@ -280,3 +280,33 @@ def test_the_same_isin_in_two_files_is_rejected(tmp_path: Path) -> None:
     assert problem.file == "acme.yaml"
     assert problem.path == "company.identifiers.isins[0]"
     assert "acme-two.yaml" in problem.message
+
+
+PUBLISHED_LINE = VALID.splitlines().index("    published_date: 2021-02-03") + 1
+
+
+@pytest.mark.parametrize(
+    ("written", "shown", "example"),
+    [
+        ("2021-02-03T00:00:00", "'2021-02-03T00:00:00'", "2021-02-03"),  # a YAML timestamp
+        ("'2021-02-03T00:00:00'", "'2021-02-03T00:00:00'", "2021-02-03"),
+        ("'1612310400'", "'1612310400'", "2021-12-31"),  # Unix seconds as text
+        ("1612310400", "1612310400", "2021-12-31"),
+    ],
+)
+def test_a_date_not_written_yyyy_mm_dd_is_named(written: str, shown: str, example: str) -> None:
+    """Numbers were refused already; a YAML timestamp and Unix seconds as text were read as
+    a day."""
+    text = VALID.replace("    published_date: 2021-02-03", f"    published_date: {written}")
+    problem = find(problems_of(text), "incidents[0].published_date")
+    assert problem.message == f"{shown} is not a date: write it as YYYY-MM-DD, e.g. {example}"
+    assert problem.line == PUBLISHED_LINE
+
+
+def test_an_unquoted_day_no_calendar_has_is_named_at_its_line() -> None:
+    """PyYAML stops on an unquoted 2021-02-30 with a bare ValueError, which the loader did not
+    catch."""
+    text = VALID.replace("    published_date: 2021-02-03", "    published_date: 2021-02-30")
+    [problem] = problems_of(text)
+    assert "'2021-02-30' is not a valid date: day is out of range for month" in problem.message
+    assert problem.line == PUBLISHED_LINE

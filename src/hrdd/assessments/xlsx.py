@@ -21,7 +21,7 @@ import zipfile
 import zlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
 from typing import Any, BinaryIO
 
@@ -31,6 +31,7 @@ from openpyxl.utils import get_column_letter, quote_sheetname
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
+from hrdd.dates import is_iso_date_text
 from hrdd.errors import Invalid, PayloadTooLarge, ProblemDetail
 from hrdd.questionnaires.answers import number_text_problem
 from hrdd.questionnaires.schemas import (
@@ -782,7 +783,10 @@ def _payload(
             payload["unit"] = answer_type.unit  # the template states it in Allowed values
         case DateAnswerType():
             payload["value"] = _date_value(answer)
-            if isinstance(payload["value"], str) and not _is_iso_date(payload["value"]):
+            if isinstance(payload["value"], datetime):
+                filled.problem(number, "answer", question.id, _date_and_time(payload["value"]))
+                return None
+            if isinstance(payload["value"], str) and not is_iso_date_text(payload["value"]):
                 filled.problem(
                     number,
                     "answer",
@@ -836,20 +840,23 @@ def _number(value: Any) -> Decimal | None:
 
 
 def _date_value(value: Any) -> Any:
-    # Excel date cells come back as datetimes at midnight; typed text is left to validation.
+    """A date cell's day; typed text (and numbers, as their text) is left to validation.
+    Excel date cells come back as datetimes at midnight: their day is the date. A date with a
+    time of day (a cell typed 2021-11-03 14:30, or =NOW()) is handed on as it is, for the
+    answer's check to refuse: dates are days, and the time is not silently dropped."""
     if isinstance(value, datetime):
-        return value.date()
+        return value.date() if value.time() == time() else value
     if isinstance(value, date):
         return value
     return str(value).strip()
 
 
-def _is_iso_date(text: str) -> bool:
-    try:
-        date.fromisoformat(text)
-    except ValueError:
-        return False
-    return len(text) == len("2021-11-03")
+def _date_and_time(value: datetime) -> str:
+    return (
+        f"the cell holds a date and a time of day ({value.isoformat(sep=' ')}): a date answer "
+        f"is a day; format the cell as a date or write it as YYYY-MM-DD, e.g. "
+        f"{value.date().isoformat()}"
+    )
 
 
 def _evidence_value(name: str, value: Any) -> Any:

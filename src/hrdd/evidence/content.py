@@ -31,7 +31,6 @@ import yaml
 from pydantic import (
     AfterValidator,
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
@@ -42,7 +41,7 @@ from stdnum import isin as stdnum_isin
 from stdnum import lei as stdnum_lei
 from stdnum.exceptions import ValidationError as StdnumValidationError
 
-from hrdd.dates import iso_date, last_day, not_in_future, within_window
+from hrdd.dates import PastDate, PlausibleDate, iso_date, last_day
 from hrdd.errors import plain_error_message
 from hrdd.vocab import (
     COUNTRY_CODES,
@@ -59,7 +58,7 @@ from hrdd.vocab import (
     SourceClass,
     TechnologyCategory,
 )
-from hrdd.yaml_text import refused_character
+from hrdd.yaml_text import CalendarSafeLoader, refused_character
 
 if TYPE_CHECKING:
     import uuid
@@ -278,13 +277,6 @@ _DEFER_CONSISTENCY: Final = "defer_consistency"
 # Field types
 
 
-def _reject_numbers(value: object) -> object:
-    # Pydantic would read a bare number as Unix time; a YAML `2019` must not become 1970-01-01.
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        raise ValueError("write dates as YYYY-MM-DD")
-    return value
-
-
 def _check_slug(value: str) -> str:
     if not _SLUG_RE.match(value):
         raise ValueError("must be a lower-case slug such as 'nso-2021-11-entity-list'")
@@ -338,9 +330,10 @@ def _check_question_id(value: str) -> str:
     return value
 
 
-CalendarDate = Annotated[dt.date, BeforeValidator(_reject_numbers), AfterValidator(within_window)]
+# Written YYYY-MM-DD (or an unquoted YAML date); a YAML `2019` must not become 1970-01-01.
+CalendarDate = PlausibleDate
 # Dates of things that have happened: events, publications, claims, responses.
-PastCalendarDate = Annotated[CalendarDate, AfterValidator(not_in_future)]
+PastCalendarDate = PastDate
 Slug = Annotated[str, Field(max_length=100), AfterValidator(_check_slug)]
 Text = Annotated[str, Field(min_length=1, max_length=300)]
 LongText = Annotated[str, Field(min_length=1, max_length=2000)]
@@ -972,7 +965,7 @@ def _pydantic_location(location: Sequence[str | int]) -> _Location:
 
 def _load_yaml(text: str, sink_name: str) -> _ParsedYaml | list[EvidenceProblem]:
     try:
-        loader = yaml.SafeLoader(text)  # refuses control characters at once
+        loader = CalendarSafeLoader(text)  # refuses control characters at once
     except yaml.reader.ReaderError as error:
         message, line = refused_character(text, error)
         return [EvidenceProblem(sink_name, None, "", message, line)]

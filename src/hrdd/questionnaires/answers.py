@@ -33,7 +33,6 @@ Everything here is pure: no database, no clock, no I/O.
 
 from __future__ import annotations
 
-import contextlib
 import re
 from collections.abc import Iterable, Mapping
 from datetime import date
@@ -54,7 +53,13 @@ from pydantic import (
     model_validator,
 )
 
-from hrdd.dates import PastDate, PlausibleDate, precision_problem
+from hrdd.dates import (
+    DATE_FORMAT_ERROR,
+    PastDate,
+    PlausibleDate,
+    date_text_problem,
+    precision_problem,
+)
 from hrdd.errors import plain_error_message
 from hrdd.questionnaires.schemas import (
     AllOfCondition,
@@ -417,9 +422,14 @@ _PAYLOAD_MODELS: dict[str, type[_AnswerBase]] = {
     "text": TextAnswer,
 }
 _DATE_ERRORS = frozenset(
-    {"date_type", "date_parsing", "date_from_datetime_parsing", "date_from_datetime_inexact"}
+    {
+        DATE_FORMAT_ERROR,
+        "date_type",
+        "date_parsing",
+        "date_from_datetime_parsing",
+        "date_from_datetime_inexact",
+    }
 )
-_DAY_MONTH_YEAR = re.compile(r"(\d{1,2})([./-])(\d{1,2})\2(\d{4})")
 
 
 def _value_field(question: Question) -> str:
@@ -536,26 +546,6 @@ def number_text_problem(text: str, unit: str | None = None) -> str:
         words = f"{shown}: write the number alone, e.g. {number.group(1)}"
         return words + (f": the unit ({unit}) is the question's" if unit else "")
     return f"{shown}: write it in digits with a decimal point, e.g. 12.5"
-
-
-def date_text_problem(given: Any, *, partial: bool = False) -> str:
-    """Why a value is not a date, and how to write it: "'31.12.2021' is not a date: write it
-    as YYYY-MM-DD, e.g. 2021-12-31" (that date, when the text reads as one day-first or
-    without doubt). ``partial``: a source's date, which may give only the month or year."""
-    shown = f"'{_clipped(given)}'" if isinstance(given, str) else _json_kind(given)
-    example = "2021-12-31"
-    day_first = _DAY_MONTH_YEAR.fullmatch(given.strip()) if isinstance(given, str) else None
-    if day_first:
-        first, separator, second, year = day_first.groups()
-        day, month = int(first), int(second)
-        if separator != "." and day <= 12 < month:
-            day, month = month, day  # month first, without doubt
-        elif separator != "." and day <= 12:
-            day = 0  # either way round: no example of it
-        with contextlib.suppress(ValueError):  # no such day: the example stays general
-            example = date(int(year), month, day).isoformat()
-    words = f"{shown} is not a date: write it as YYYY-MM-DD, e.g. {example}"
-    return words + (" (or YYYY-MM, or YYYY, for a source dated only so)" if partial else "")
 
 
 def _not_an_object(question: Question, data: Any, in_body: bool) -> AnswerError:

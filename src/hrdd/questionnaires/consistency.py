@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from hrdd.dates import is_iso_date_text
 from hrdd.questionnaires.schemas import (
     COMPARISON_OPERATORS,
     INFERRED_SOURCE,
@@ -378,13 +379,7 @@ def _is_date_operand(operand: Any) -> bool:
         return False
     if isinstance(operand, date):
         return True
-    if isinstance(operand, str):
-        try:
-            date.fromisoformat(operand)
-        except ValueError:
-            return False
-        return len(operand) == 10
-    return False
+    return isinstance(operand, str) and is_iso_date_text(operand)
 
 
 def find_consistency_problems(document: Mapping[str, Any]) -> list[ConsistencyProblem]:

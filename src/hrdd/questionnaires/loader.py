@@ -34,7 +34,7 @@ from hrdd.questionnaires.schemas import (
     Questionnaire,
     semver_sort_key,
 )
-from hrdd.yaml_text import refused_character
+from hrdd.yaml_text import CalendarSafeLoader, refused_character
 
 QUESTIONNAIRE_SUFFIXES = (".yaml", ".yml")
 
@@ -77,7 +77,7 @@ class QuestionnaireError(ValueError):
         super().__init__("\n".join([heading, *(f"  {problem}" for problem in self.problems)]))
 
 
-class StrictYamlLoader(yaml.SafeLoader):
+class StrictYamlLoader(CalendarSafeLoader):
     """Safe YAML that refuses duplicate keys and aliases and reads only true/false as
     booleans."""
 

@@ -42,6 +42,7 @@ from pydantic import (
     model_validator,
 )
 
+from hrdd.dates import IsoDate
 from hrdd.vocab import DisclosureLevel, EvidenceType
 
 QUESTION_ID_PATTERN = r"^[A-Za-z][A-Za-z0-9_]{0,31}$"
@@ -230,8 +231,8 @@ class NumberAnswerType(StrictModel):
 
 class DateAnswerType(StrictModel):
     type: Literal["date"]
-    min: date | None = None
-    max: date | None = None
+    min: IsoDate | None = None
+    max: IsoDate | None = None
 
     @model_validator(mode="after")
     def _bounds_ordered(self) -> DateAnswerType:
