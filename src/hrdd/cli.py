@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 import uvicorn
+from pydantic import TypeAdapter, ValidationError
 
 from hrdd.auth import service as auth_service
 from hrdd.config import get_settings
+from hrdd.dates import PastDate
 from hrdd.db import SYSTEM, Database
-from hrdd.errors import NotFound, Problem
+from hrdd.errors import NotFound, Problem, plain_error_message
 from hrdd.vocab import Role
 
 if TYPE_CHECKING:  # the demo pulls in reportlab: imported only when a command needs it
@@ -33,6 +35,15 @@ app.add_typer(screening_app, name="screening")
 
 def _database() -> Database:
     return Database(get_settings().database_url)
+
+
+def _past_date(text: str, option: str) -> date:
+    """A day given on the command line, checked as the API checks it (YYYY-MM-DD, in hrdd's
+    window of dates, not in the future)."""
+    try:
+        return TypeAdapter(PastDate).validate_python(text)
+    except ValidationError as error:
+        raise _fail(f"{option}: {plain_error_message(error.errors()[0])}") from None
 
 
 def _fail(message: str) -> typer.Exit:
@@ -125,8 +136,8 @@ def screening_import(
     ],
     org: Annotated[str, typer.Option("--org", help="Organisation the evidence belongs to")],
     snapshot_date: Annotated[
-        datetime | None,
-        typer.Option(formats=["%Y-%m-%d"], help="Day the file was downloaded (default today)"),
+        str | None,
+        typer.Option(help="Day the file was downloaded, YYYY-MM-DD (default today)"),
     ] = None,
     list_key: Annotated[
         str | None, typer.Option(help="Which list the file is a snapshot of (default: format)")
@@ -139,6 +150,7 @@ def screening_import(
     from hrdd.scoring import service as scoring
     from hrdd.screening import service as screening
 
+    downloaded = _past_date(snapshot_date, "--snapshot-date") if snapshot_date else None
     settings = get_settings()
     database = _database()
     try:
@@ -158,7 +170,7 @@ def screening_import(
                 importer,
                 stream,
                 file_name=file.name,
-                snapshot_date=snapshot_date.date() if snapshot_date else utcnow().date(),
+                snapshot_date=downloaded or utcnow().date(),
                 list_key=list_key,
                 max_rows=settings.max_csv_rows,
                 progress=lambda done: progress.update(task, completed=done),

@@ -75,6 +75,31 @@ def test_cli_import_writes_evidence_for_the_organisation(cli_database: Database)
     assert (item.organisation_id, item.type) == (run.organisation_id, "trade_restriction_listing")
 
 
+@pytest.mark.parametrize(
+    ("given", "said"),
+    [
+        ("2024-1-1", "is not a date: write it as YYYY-MM-DD"),
+        ("1727740800", "is not a date: write it as YYYY-MM-DD"),
+        ("2999-01-01", "is outside the accepted dates"),
+        ("2100-01-01", "is in the future"),
+    ],
+)
+def test_cli_snapshot_date_is_checked_as_the_api_checks_it(
+    cli_database: Database, given: str, said: str
+) -> None:
+    """The option took any '%Y-%m-%d' parse ('2024-1-1') and had no window or future check."""
+    result = CliRunner().invoke(
+        app,
+        [
+            *("screening", "import", str(DATA / "csl_sample.csv")),
+            *("--org", "Command Line Fund", "--snapshot-date", given),
+        ],
+    )
+    assert result.exit_code == 1, result.output
+    assert "--snapshot-date" in result.output and said in result.output
+    assert _counts(cli_database) == (0, 0)
+
+
 def test_cli_bad_file_fails_naming_the_line_and_writes_nothing(cli_database: Database) -> None:
     result = CliRunner().invoke(
         app, ["screening", "import", str(DATA / "csl_bad_date.csv"), "--org", "Command Line Fund"]
