@@ -309,6 +309,12 @@ class ServedApp:
                     str(port),
                     "--log-level",
                     "warning",
+                    # The concurrency tests open every writer's connection, then hold it idle
+                    # until all are open. On a loaded machine that can take longer than
+                    # uvicorn's 5 s, and a connection closed as a write goes out fails with
+                    # "Server disconnected without sending a response".
+                    "--timeout-keep-alive",
+                    "120",
                 ],
                 cwd=self.log_path.parent,
                 env=self._environment(),
