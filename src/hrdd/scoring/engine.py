@@ -386,7 +386,8 @@ class _Element:
     verified: float
     state: str
     fulfilment: float
-    claimed_by: tuple[str, ...]
+    # The recorded commitments that set ``fulfilment`` (those counted lowest).
+    claimed_by: tuple[_CommitmentState, ...]
     company_sourced: bool = False  # counted at the rule set's fulfilment for company sources
 
 
@@ -561,7 +562,7 @@ def _policy(request: ScoreRequest, commitments: list[_CommitmentState]) -> _Poli
             # A recorded commitment's status is the analyst's judgement of the claim: it stands
             # over whatever the answer cites.
             fulfilment = min(s.value for s in linked)
-            claimed_by = tuple(s.commitment.id for s in linked if s.value == fulfilment)
+            claimed_by = tuple(s for s in linked if s.value == fulfilment)
         elif sourced is not None and answer is not None and answer.company_sources_only:
             fulfilment, claimed_by = tables.fulfilment[sourced.status], ()
             company_sourced = True
@@ -716,14 +717,13 @@ def _policy_contributions(policy: _Policy, risk: float, rules: RuleSet) -> list[
                 )
             if commitment_part > 0 and element.claimed_by:
                 each = commitment_part * scale / len(element.claimed_by)
-                for commitment_id in element.claimed_by:
+                for state in element.claimed_by:
                     raws.append(
                         _Raw(
                             "commitment",
-                            commitment_id,
+                            state.commitment.id,
                             each,
-                            f"claim on {element.question.id} verified at {element.fulfilment:g}: "
-                            f"scores {_fmt(element.verified)} instead of {_fmt(element.claimed)}",
+                            _claim_reason(element, state.status),
                             theme.theme,
                         )
                     )
@@ -752,6 +752,18 @@ def _policy_contributions(policy: _Policy, risk: float, rules: RuleSet) -> list[
     for raw in raws:
         raw.value *= scale
     return _merge(raws)
+
+
+def _claim_reason(element: _Element, status: FulfilmentStatus) -> str:
+    """A commitment's part in an answer's shortfall, in the words of its status: a contradicted
+    claim read "verified at -1" in the user test."""
+    # Below 0 the value is not a share of the points: the claim scores it times 100 whatever
+    # was claimed (see _policy), so "counts at" would mislead.
+    counts = f", counts at {element.fulfilment:g}" if element.fulfilment >= 0 else ""
+    return (
+        f"claim on {element.question.id} {words_of(status)}{counts}: scores "
+        f"{_fmt(element.verified)} instead of {_fmt(element.claimed)}"
+    )
 
 
 def _merge(raws: list[_Raw]) -> list[_Raw]:
