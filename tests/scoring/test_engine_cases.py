@@ -607,6 +607,35 @@ def test_contradiction_counts_only_once_its_evidence_is_known() -> None:
     assert not any(t.capped for t in before.themes)
 
 
+def test_a_claims_part_is_worded_by_its_status() -> None:
+    """A contradicted claim read "claim on DD3 verified at -1: scores -100.0 instead of 50.0"
+    (Cellebrite in the user test)."""
+    report = incident("report", dt.date(2019, 10, 10), severity=1, source=SourceClass.media_report)
+    claims = [
+        commitment(
+            "vetting",
+            dt.date(2019, 9, 10),
+            ("DD1",),
+            FulfilmentStatus.contradicted,
+            ("report",),
+        ),
+        commitment("policy", dt.date(2019, 9, 10), ("P1",), FulfilmentStatus.self_reported),
+        commitment("oversight", dt.date(2019, 9, 10), ("P2",), FulfilmentStatus.not_implemented),
+    ]
+    result = score(request(dt.date(2020, 1, 1), best_answers(), [report], claims))
+    reasons = {c.ref: c.reason for c in result.contributions if c.kind == "commitment"}
+    assert reasons["vetting"].startswith(
+        "claim on DD1 contradicted: scores -100.0 instead of 100.0; "
+    )
+    assert reasons["policy"] == (
+        "claim on P1 self reported, counts at 0.5: scores 50.0 instead of 100.0"
+    )
+    assert reasons["oversight"] == (
+        "claim on P2 not implemented, counts at 0: scores 0.0 instead of 100.0"
+    )
+    assert not any("verified at" in reason for reason in reasons.values())
+
+
 def test_say_do_gap_drives_policy_risk_with_commitment_contributions() -> None:
     answers = best_answers()
     commitments = [

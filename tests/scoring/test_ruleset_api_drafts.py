@@ -454,7 +454,8 @@ def test_preview_says_why_each_score_moves(client, db, tenant_a, rules):
 def test_preview_names_a_red_flag_lifted_even_when_the_score_holds(client, db, tenant_a, rules):
     """The user test removed RF-HRD-TARGETING; Intellexa kept its score (another floor held
     it) and the preview said nothing changed, though the next change of evidence would show
-    the red flag gone. Here a copy under another id holds the score at 75."""
+    the red flag gone. Here a copy under another id holds the score at 75. A later user test
+    found such a score named in changes yet counted unchanged and left out of the movers."""
 
     def rename(content: dict[str, Any], rule: dict[str, Any]) -> None:
         content["overrides"] = [r for r in content["overrides"] if r is not rule]
@@ -467,9 +468,81 @@ def test_preview_names_a_red_flag_lifted_even_when_the_score_holds(client, db, t
     # "Lifted" read as remediated in the user test; the rule is only gone under its old id.
     assert {
         ("RF-HRD-TARGETING", "RF-HRD-TARGETING no longer fires"),
-        ("RF-HRD-TARGETING-2", "RF-HRD-TARGETING-2 fired"),
+        ("RF-HRD-TARGETING-2", "RF-HRD-TARGETING-2 now fires"),
     } <= said
-    assert body["unchanged"] == 1
+    # The red flags an investor is shown differ: a change, though the risk holds.
+    assert item["changed"] is True
+    assert (body["unchanged"], body["changed_at_same_risk"], body["risk_up"]) == (0, 1, 0)
+    assert [mover["company_name"] for mover in body["biggest_movers"]] == [item["company_name"]]
+
+
+def test_preview_counts_a_band_and_action_moved_at_the_same_risk_as_changed(
+    client, db, tenant_a, rules
+):
+    """The user test moved the severe band's lower bound to 55: six scores went from high to
+    severe and from escalating together to voting (Cellebrite's final assessment and
+    Sandvine's submitted one among them), yet each had no changes, the movers were empty and
+    every score counted unchanged; only band_changes said so. Such a score ranks before one
+    whose risk moves within its band: what investors are told to do changes."""
+    _, questionnaire = bundled_questionnaire(db)
+    gaps = make_company(db, "Practice Gaps plc")
+    make_assessment(db, tenant_a.organisation_id, gaps, {})  # nothing answered: 60, high
+    strong = make_company(db, "Strong Practice plc")
+    full = answer_payloads(questionnaire, DisclosureLevel.full)
+    make_assessment(db, tenant_a.organisation_id, strong, full)
+    held_on_evidence_alone(db, tenant_a, "Evidence Only plc")
+
+    created = new_draft(client, tenant_a)
+    content = copy.deepcopy(created.json()["content"])
+    content["bands"][2]["upper"] = 55
+    content["bands"][3]["lower"] = 55
+    content["severity"]["3"]["points"] = content["severity"]["3"]["points"] + 5
+    saved = put_draft(client, tenant_a, created.json()["id"], content, created.headers["ETag"])
+    assert saved.status_code == 200, saved.text
+    body = client.post(
+        f"{BASE}/drafts/{created.json()['id']}/preview", headers=tenant_a.analyst
+    ).json()
+
+    by_company = {item["company_name"]: item for item in body["items"]}
+    moved = by_company["Practice Gaps plc"]
+    assert (moved["change"], moved["old_band"], moved["new_band"]) == (0.0, "high", "severe")
+    assert moved["changed"] is True
+    assert moved["changes"] == [
+        {
+            "kind": "band",
+            "ref": "band",
+            "before": "high",
+            "after": "severe",
+            "reason": "band high to severe",
+        },
+        {
+            "kind": "action",
+            "ref": "action",
+            "before": "escalate_collectively",
+            "after": "vote_or_file_resolution",
+            "reason": "action escalate_collectively to vote_or_file_resolution",
+        },
+    ]
+    rising = by_company["Evidence Only plc"]
+    assert rising["change"] > 0 and rising["old_band"] == rising["new_band"]
+    assert rising["old_action"] == rising["new_action"] and rising["changed"] is True
+    held = by_company["Strong Practice plc"]
+    assert (held["change"], held["changed"], held["changes"]) == (0.0, False, [])
+
+    order = ["Practice Gaps plc", "Evidence Only plc"]
+    assert [mover["company_name"] for mover in body["biggest_movers"]] == order
+    assert [item["company_name"] for item in body["items"]] == [*order, "Strong Practice plc"]
+    counts = {
+        "band_changes": 1,
+        "action_changes": 1,
+        "risk_up": 1,
+        "risk_down": 0,
+        "changed_at_same_risk": 1,
+        "unchanged": 1,
+        "failed": 0,
+    }
+    assert {name: body[name] for name in counts} == counts
+    assert {name: body["standing"][name] for name in counts} == counts
 
 
 def test_preview_compares_old_and_new_and_saves_nothing(client, db, tenant_a, rules):
@@ -506,12 +579,24 @@ def test_preview_compares_old_and_new_and_saves_nothing(client, db, tenant_a, ru
     assert weak_item["change"] == pytest.approx(
         weak_item["new_overall"] - weak_item["old_overall"], abs=0.05
     )
-    assert [m["company_name"] for m in body["biggest_movers"]] == ["Weak Practice plc"]
-    assert body["risk_up"] == 1 and body["unchanged"] == 1
-    # What investors would be told to do, before and after, is in the preview too.
+    assert body["risk_up"] == 1
+    # What investors would be told to do, before and after, is in the preview too; a score
+    # whose action moves at the same risk is a change and a mover.
     strong_item = by_company["Strong Practice plc"]
     assert (strong_item["old_action"], strong_item["new_action"]) == ("monitor", "engage")
-    assert strong_item["action_changed"] is True
+    assert strong_item["action_changed"] is True and strong_item["changed"] is True
+    assert {
+        "kind": "action",
+        "ref": "action",
+        "before": "monitor",
+        "after": "engage",
+        "reason": "action monitor to engage",
+    } in strong_item["changes"]
+    assert (body["changed_at_same_risk"], body["unchanged"]) == (1, 0)
+    assert {m["company_name"] for m in body["biggest_movers"]} == {
+        "Weak Practice plc",
+        "Strong Practice plc",
+    }
     assert body["action_changes"] == sum(item["action_changed"] for item in body["items"]) >= 1
     assert stored_score_count(db, tenant_a.organisation_id) == before
     after = client.get(f"{BASE}/{draft['id']}", headers=tenant_a.investor).json()

@@ -386,7 +386,8 @@ class _Element:
     verified: float
     state: str
     fulfilment: float
-    claimed_by: tuple[str, ...]
+    # The recorded commitments that set ``fulfilment`` (those counted lowest).
+    claimed_by: tuple[_CommitmentState, ...]
     company_sourced: bool = False  # counted at the rule set's fulfilment for company sources
 
 
@@ -561,7 +562,7 @@ def _policy(request: ScoreRequest, commitments: list[_CommitmentState]) -> _Poli
             # A recorded commitment's status is the analyst's judgement of the claim: it stands
             # over whatever the answer cites.
             fulfilment = min(s.value for s in linked)
-            claimed_by = tuple(s.commitment.id for s in linked if s.value == fulfilment)
+            claimed_by = tuple(s for s in linked if s.value == fulfilment)
         elif sourced is not None and answer is not None and answer.company_sources_only:
             fulfilment, claimed_by = tables.fulfilment[sourced.status], ()
             company_sourced = True
@@ -716,14 +717,13 @@ def _policy_contributions(policy: _Policy, risk: float, rules: RuleSet) -> list[
                 )
             if commitment_part > 0 and element.claimed_by:
                 each = commitment_part * scale / len(element.claimed_by)
-                for commitment_id in element.claimed_by:
+                for state in element.claimed_by:
                     raws.append(
                         _Raw(
                             "commitment",
-                            commitment_id,
+                            state.commitment.id,
                             each,
-                            f"claim on {element.question.id} verified at {element.fulfilment:g}: "
-                            f"scores {_fmt(element.verified)} instead of {_fmt(element.claimed)}",
+                            _claim_reason(element, state.status),
                             theme.theme,
                         )
                     )
@@ -752,6 +752,18 @@ def _policy_contributions(policy: _Policy, risk: float, rules: RuleSet) -> list[
     for raw in raws:
         raw.value *= scale
     return _merge(raws)
+
+
+def _claim_reason(element: _Element, status: FulfilmentStatus) -> str:
+    """A commitment's part in an answer's shortfall, in the words of its status: a contradicted
+    claim read "verified at -1" in the user test."""
+    # Below 0 the value is not a share of the points: the claim scores it times 100 whatever
+    # was claimed (see _policy), so "counts at" would mislead.
+    counts = f", counts at {element.fulfilment:g}" if element.fulfilment >= 0 else ""
+    return (
+        f"claim on {element.question.id} {words_of(status)}{counts}: scores "
+        f"{_fmt(element.verified)} instead of {_fmt(element.claimed)}"
+    )
 
 
 def _merge(raws: list[_Raw]) -> list[_Raw]:
@@ -1241,27 +1253,51 @@ def _diff(
                 else "answers, evidence, commitments or the company's website changed",
             )
         )
-    if previous.band is not band:
-        entries.append(
-            DiffEntry(
-                kind="band",
-                ref="band",
-                before=previous.band.value,
-                after=band.value,
-                reason=f"band {previous.band} to {band}",
-            )
+    entries += _band_entries(previous.band, band)
+    entries += _override_entries(previous.overrides, overrides)
+    entries += _contribution_entries(previous, contributions, overrides, rests_on)
+    return ScoreDiff(
+        previous_overall=previous.overall,
+        previous_band=previous.band,
+        change=overall - previous.overall,
+        trend=trend,
+        entries=tuple(entries),
+    )
+
+
+def _band_entries(before: RiskBand, after: RiskBand) -> list[DiffEntry]:
+    if before is after:
+        return []
+    return [
+        DiffEntry(
+            kind="band",
+            ref="band",
+            before=before.value,
+            after=after.value,
+            reason=f"band {before} to {after}",
         )
-    before_overrides = {o.rule_id for o in previous.overrides}
-    after_overrides = {o.rule_id for o in overrides}
-    for rule_id in sorted(after_overrides - before_overrides):
+    ]
+
+
+def _override_entries(
+    before: Sequence[OverrideFired], after: Sequence[OverrideFired]
+) -> list[DiffEntry]:
+    entries: list[DiffEntry] = []
+    before_ids = {o.rule_id for o in before}
+    after_ids = {o.rule_id for o in after}
+    for rule_id in sorted(after_ids - before_ids):
         entries.append(
             DiffEntry(
-                kind="override", ref=rule_id, before=None, after="fired", reason=f"{rule_id} fired"
+                kind="override",
+                ref=rule_id,
+                before=None,
+                after="fired",
+                reason=f"{rule_id} now fires",
             )
         )
     # "No longer fires", not "lifted": elsewhere a lifted red flag means remediation or a
     # delisting, and in a preview the rule may merely be gone or renamed.
-    for rule_id in sorted(before_overrides - after_overrides):
+    for rule_id in sorted(before_ids - after_ids):
         entries.append(
             DiffEntry(
                 kind="override",
@@ -1273,8 +1309,8 @@ def _diff(
         )
     # A red flag fired under both whose floor moved (a rule-set change): the overall follows
     # the floor, and the contributions below only share out the new overall.
-    before_floors = {o.rule_id: o.floor for o in previous.overrides}
-    for fired in sorted(overrides, key=lambda o: o.rule_id):
+    before_floors = {o.rule_id: o.floor for o in before}
+    for fired in sorted(after, key=lambda o: o.rule_id):
         old_floor = before_floors.get(fired.rule_id)
         if old_floor is not None and old_floor != fired.floor:
             entries.append(
@@ -1286,6 +1322,33 @@ def _diff(
                     reason=f"{fired.rule_id} floor {old_floor} to {fired.floor}",
                 )
             )
+    return entries
+
+
+_RISK_WORDS = {"evidence": "evidence risk", "practice": "practice gap"}
+
+
+def _rested_on(result: ScoreResult) -> str:
+    """Which risk a score's overall rested on, read from its parts where they say: its rounded
+    risks can tie where the exact ones did not."""
+    for contribution in result.contributions:
+        risk = _RISK_OF_KIND.get(contribution.kind)
+        if risk is not None:
+            return risk
+    return _rests_on(result.evidence_risk_current, result.policy_gap_risk)
+
+
+def _floor_setter(contributions: Iterable[Contribution]) -> str | None:
+    """The red flag whose floor lifts a score, if one does: only the highest floor has a part."""
+    return next((c.ref for c in contributions if c.kind == "override"), None)
+
+
+def _contribution_entries(
+    previous: ScoreResult,
+    contributions: Sequence[Contribution],
+    overrides: Sequence[OverrideFired],
+    rests_on: str,
+) -> list[DiffEntry]:
     before = {(c.kind, c.ref): c.points for c in previous.contributions}
     after = {(c.kind, c.ref): c.points for c in contributions}
     moves = []
@@ -1295,51 +1358,184 @@ def _diff(
         if delta:
             moves.append((key, old, new, delta))
     moves.sort(key=lambda move: (-abs(move[3]), move[0]))
+    entries = []
     for (kind, ref), old, new, delta in moves:
         if old is None:
-            reason = f"new: adds {new} points"
-        elif new is None and _RISK_OF_KIND.get(kind) not in (None, rests_on):
-            # Still weighed, but the overall is the higher of evidence risk and practice gap,
-            # and only the higher one's parts add up to it.
-            reason = (
-                f"no longer decides the overall (was {old} points): the "
-                f"{'evidence risk' if rests_on == 'evidence' else 'practice gap'} is now the "
-                "higher of the two and sets it"
-            )
+            reason = _arrival_reason(kind, ref, new, previous, rests_on)
         elif new is None:
-            reason = f"no longer contributes (was {old} points)"
+            reason = _departure_reason(kind, ref, old, contributions, overrides, rests_on)
         else:
             reason = f"{'up' if delta > 0 else 'down'} {abs(delta)} points"
         entries.append(DiffEntry(kind=kind, ref=ref, before=old, after=new, reason=reason))
-    return ScoreDiff(
-        previous_overall=previous.overall,
-        previous_band=previous.band,
-        change=overall - previous.overall,
-        trend=trend,
-        entries=tuple(entries),
-    )
+    return entries
+
+
+def _arrival_reason(
+    kind: str, ref: str, points: Decimal | None, previous: ScoreResult, rests_on: str
+) -> str:
+    """Why a part with no points in the previous overall has ``points`` now. "New" only for
+    one that took no part in it: a red flag that fired then too, or a part of a risk that did
+    not set the overall then, merely had no points (the user test read "new" of a red flag
+    already firing and of a commitment long on record)."""
+    if kind == "override" and ref in {o.rule_id for o in previous.overrides}:
+        setter = _floor_setter(previous.contributions)
+        held = (
+            f"{setter}'s floor set the score"
+            if setter is not None
+            else "the score reached its floor without it"
+        )
+        return (
+            f"up from 0.0 to {points} points: it fired before too, but {held}; now its floor "
+            "lifts the score"
+        )
+    before = _rested_on(previous)
+    if _RISK_OF_KIND.get(kind) == rests_on != before:
+        return (
+            f"up from 0.0 to {points} points: the {_RISK_WORDS[rests_on]} is now the higher of "
+            f"the two and sets the overall, where the {_RISK_WORDS[before]} did before"
+        )
+    return f"new: adds {points} points"
+
+
+def _departure_reason(
+    kind: str,
+    ref: str,
+    points: Decimal | None,
+    contributions: Sequence[Contribution],
+    overrides: Sequence[OverrideFired],
+    rests_on: str,
+) -> str:
+    """Why a part of the previous overall has no points in it now."""
+    if kind == "override":
+        if ref not in {o.rule_id for o in overrides}:
+            return f"no longer contributes (was {points} points): it no longer fires"
+        setter = _floor_setter(contributions)
+        held = (
+            f"{setter}'s floor now sets the score"
+            if setter is not None
+            else "the score now reaches its floor without it"
+        )
+        return f"no longer contributes (was {points} points): it still fires, but {held}"
+    if _RISK_OF_KIND.get(kind) not in (None, rests_on):
+        # Still weighed, but the overall is the higher of evidence risk and practice gap, and
+        # only the higher one's parts add up to it.
+        return (
+            f"no longer decides the overall (was {points} points): the {_RISK_WORDS[rests_on]} "
+            "is now the higher of the two and sets it"
+        )
+    return f"no longer contributes (was {points} points)"
 
 
 # --- public interface ------------------------------------------------------------------------
 
 
-def compare(previous: ScoreResult, result: ScoreResult, rules: RuleSet) -> ScoreDiff:
-    """What moved from ``previous`` to ``result``, two scores of one company, ``result`` made
-    under ``rules``: the entries a stored score's diff gives, for a rule-set preview."""
-    # From the result's rounded figures: only the wording of a part no longer weighed uses it.
-    rests_on = _rests_on(result.evidence_risk_current, result.policy_gap_risk)
-    return _diff(
-        previous,
-        result.overall,
-        result.band,
-        result.trend,
-        result.contributions,
-        list(result.overrides),
-        rules,
-        result.inputs_hash,
-        result.as_of,
-        rests_on,
-    )
+def compare(previous: ScoreResult, result: ScoreResult) -> tuple[DiffEntry, ...]:
+    """What an investor would see change from ``previous`` to ``result``, two scores of one
+    company on one day under two rule sets (a rule-set preview): the band, the recommended
+    action, the red flags fired (their floors and the items they fire on), the confidence, and
+    every contribution whose points or reason differ; the action's reason when nothing else
+    does. Empty when nothing an investor reads or acts on differs (the overall aside: a change
+    of it always moves a contribution).
+
+    A stored score's diff leaves the action, confidence and reworded reasons out: the code
+    that made its previous score may have worded them otherwise, and older code reading the
+    stored diff back after a downgrade would not parse an entry of a kind it does not know."""
+    rests_on = _rested_on(result)
+    entries = [
+        *_band_entries(previous.band, result.band),
+        *_action_entries(previous.action, result.action),
+        *_override_entries(previous.overrides, result.overrides),
+        *_red_flag_item_entries(previous.overrides, result.overrides),
+        *_confidence_entries(previous.confidence, result.confidence),
+        *_contribution_entries(previous, result.contributions, result.overrides, rests_on),
+        *_reworded_entries(previous.contributions, result.contributions),
+    ]
+    if not entries and previous.action_reason != result.action_reason:
+        # The reason names the band, the overall and each red flag, so it differs whenever
+        # they do; alone it says e.g. that a red flag no longer requires the action.
+        entries.append(
+            DiffEntry(
+                kind="action",
+                ref="action_reason",
+                before=previous.action_reason,
+                after=result.action_reason,
+                reason=f"action stays {result.action}, for another reason: {result.action_reason}",
+            )
+        )
+    return tuple(entries)
+
+
+def _action_entries(before: InvestorAction, after: InvestorAction) -> list[DiffEntry]:
+    if before is after:
+        return []
+    return [
+        DiffEntry(
+            kind="action",
+            ref="action",
+            before=before.value,
+            after=after.value,
+            reason=f"action {before} to {after}",
+        )
+    ]
+
+
+def _red_flag_item_entries(
+    before: Sequence[OverrideFired], after: Sequence[OverrideFired]
+) -> list[DiffEntry]:
+    """Red flags fired under both that fire on other items (a kind of evidence added to or
+    taken from the rule): the score may hold, but what would lift the flag moved."""
+    before_items = {o.rule_id: o.incident_ids for o in before}
+    entries = []
+    for fired in sorted(after, key=lambda o: o.rule_id):
+        old_items = before_items.get(fired.rule_id)
+        if old_items is not None and set(old_items) != set(fired.incident_ids):
+            old_words, new_words = ", ".join(old_items), ", ".join(fired.incident_ids)
+            entries.append(
+                DiffEntry(
+                    kind="override",
+                    ref=fired.rule_id,
+                    before=old_words,
+                    after=new_words,
+                    reason=f"{fired.rule_id} now fires on {new_words} (was {old_words})",
+                )
+            )
+    return entries
+
+
+def _confidence_entries(before: Confidence, after: Confidence) -> list[DiffEntry]:
+    if before is after:
+        return []
+    return [
+        DiffEntry(
+            kind="confidence",
+            ref="confidence",
+            before=before.value,
+            after=after.value,
+            reason=f"confidence {before} to {after}",
+        )
+    ]
+
+
+def _reworded_entries(
+    before: Sequence[Contribution], after: Sequence[Contribution]
+) -> list[DiffEntry]:
+    """Parts whose points hold but whose reason differs: the score's explanation changed."""
+    old = {(c.kind, c.ref): c for c in before}
+    entries = []
+    for contribution in after:
+        was = old.get((contribution.kind, contribution.ref))
+        if was is None or was.points != contribution.points or was.reason == contribution.reason:
+            continue  # new, gone and moved parts are said with their points
+        entries.append(
+            DiffEntry(
+                kind=contribution.kind,
+                ref=contribution.ref,
+                before=was.reason,
+                after=contribution.reason,
+                reason=f"still {contribution.points} points, now: {contribution.reason}",
+            )
+        )
+    return entries
 
 
 def inputs_hash(request: ScoreRequest) -> str:

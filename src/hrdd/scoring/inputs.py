@@ -395,7 +395,12 @@ class SensitivityRange(_Frozen):
 
 
 class DiffEntry(_Frozen):
-    kind: ContributionKind | Literal["override", "band", "ruleset", "inputs"]
+    """One thing that moved between two scores. ``action`` and ``confidence`` entries come only
+    from a rule-set preview (``engine.compare``), never in a stored score's diff."""
+
+    kind: (
+        ContributionKind | Literal["override", "band", "ruleset", "inputs", "action", "confidence"]
+    )
     ref: str
     before: Score | str | None
     after: Score | str | None

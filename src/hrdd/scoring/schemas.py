@@ -148,8 +148,8 @@ class PublishDraft(BaseModel):
 
 
 class PreviewItem(BaseModel):
-    """One score the draft would change: an assessment's, or the evidence-only score of a
-    company the organisation holds and no one has assessed."""
+    """One score under the current rules and under the draft: an assessment's, or the
+    evidence-only score of a company the organisation holds and no one has assessed."""
 
     basis: Literal["assessment", "evidence_only"]
     assessment_id: uuid.UUID | None = Field(description="None for an evidence-only score")
@@ -173,12 +173,24 @@ class PreviewItem(BaseModel):
         default=None, description="The same under the draft: what investors would be told to do"
     )
     action_changed: bool = False
+    changed: bool = Field(
+        default=False,
+        description="Whether anything an investor reads or acts on differs under the draft: "
+        "the overall risk, the band, the recommended action (or, alone, its reason), the red "
+        "flags fired (their floors, the items they fire on), the confidence, or the score's "
+        "contributions (their points or reasons). False for a score that failed",
+    )
     changes: list[DiffEntry] = Field(
         default_factory=list,
-        description="Why the score moves (at most 8): the band, red flags fired, lifted "
-        "or with a new floor, then each contribution that changes, largest first. A red flag "
-        "fired, lifted or with a new floor is listed even when the score does not move "
-        "(another floor or the evidence holds it)",
+        description="What changes (at most 8), also when the overall risk holds: the band "
+        "(`band`, 'band high to severe'), the recommended action (`action`, 'action "
+        "escalate_collectively to vote_or_file_resolution'), red flags that now fire, no "
+        "longer fire, get a new floor or fire on other items (`override`), the confidence, "
+        "then each contribution whose points change, largest first, and those whose reason "
+        "alone changes. A contribution is 'new' only when it took no part in the current "
+        "score: one that did (a red flag that fired under another's higher floor, a practice "
+        "gap the evidence risk outweighed) says it moved from 0.0 points. Empty when "
+        "`changed` is false",
     )
     stands_for_company: bool = Field(
         description="Whether this is the score portfolios and reports use for the company: "
@@ -200,6 +212,7 @@ class PreviewCounts(BaseModel):
     action_changes: int
     risk_up: int
     risk_down: int
+    changed_at_same_risk: int
     unchanged: int
     failed: int
 
@@ -231,16 +244,30 @@ class PreviewOut(BaseModel):
         "`standing` counts each company once"
     )
     action_changes: int = Field(description="Scores whose recommended action would change")
-    risk_up: int
-    risk_down: int
-    unchanged: int
-    failed: int
+    risk_up: int = Field(description="Scores whose overall risk would rise")
+    risk_down: int = Field(description="Scores whose overall risk would fall")
+    changed_at_same_risk: int = Field(
+        description="Scores whose overall risk holds but something else changes (`changed`): "
+        "the band, the action, a red flag..."
+    )
+    unchanged: int = Field(
+        description="Scores where nothing changes (`changed` is false). risk_up, risk_down, "
+        "changed_at_same_risk, unchanged and failed add up to the scores previewed"
+    )
+    failed: int = Field(description="Scores that could not be made under one of the sets")
     standing: PreviewCounts = Field(
         description="The same counts over the scores that stand for companies (one each)"
     )
     mean_change: float | None
-    biggest_movers: list[PreviewItem] = Field(description="Largest changes either way, first")
-    items: list[PreviewItem] = Field(description="Every score, largest change first")
+    biggest_movers: list[PreviewItem] = Field(
+        description="The first 10 changed scores (`changed`), in the order of `items`: those "
+        "whose recommended action moves furthest first, then the band, then the largest change "
+        "of overall risk either way. A band or action that moves at the same risk is a mover"
+    )
+    items: list[PreviewItem] = Field(
+        description="Every score: the changed ones in the order of `biggest_movers`, then the "
+        "unchanged and the failed"
+    )
 
 
 # --- scores: the contract with portfolios and reports ------------------------------------------

@@ -74,9 +74,11 @@ from hrdd.scoring.adapters import (
     question_specs,
     reference_index,
 )
-from hrdd.scoring.inputs import DiffEntry, IncidentInput, ScoreRequest, ScoreResult
+from hrdd.scoring.inputs import IncidentInput, ScoreRequest, ScoreResult
 from hrdd.scoring.models import RuleSetStatus, RuleSetVersion, StoredScore
 from hrdd.scoring.rules import (
+    ACTION_LADDER,
+    RISK_BAND_ORDER,
     RuleSet,
     RuleSetError,
     RuleSetProblem,
@@ -2416,6 +2418,7 @@ def preview_draft(session: Session, draft: RuleSetVersion, draft_etag: str) -> P
         new_band = after.band if after is not None else None
         old_action = before.action if before is not None else None
         new_action = after.action if after is not None else None
+        entries = engine.compare(before, after) if before is not None and after is not None else ()
         assessment = subject.assessment
         items.append(
             PreviewItem(
@@ -2435,7 +2438,8 @@ def preview_draft(session: Session, draft: RuleSetVersion, draft_etag: str) -> P
                 old_action=old_action,
                 new_action=new_action,
                 action_changed=change is not None and old_action is not new_action,
-                changes=_preview_changes(before, after, new_rules),
+                changed=change is not None and (change != 0 or bool(entries)),
+                changes=list(entries[:PREVIEW_CHANGES]),
                 # Evidence-only subjects are made only for companies with no standing assessment.
                 stands_for_company=assessment is None
                 or standing.get(subject.company_id) is assessment,
@@ -2458,7 +2462,7 @@ def preview_draft(session: Session, draft: RuleSetVersion, draft_etag: str) -> P
         **_preview_counts(items).model_dump(),
         standing=_preview_counts([item for item in items if item.stands_for_company]),
         mean_change=round(sum(changes) / len(changes), 2) if changes else None,
-        biggest_movers=[item for item in items if item.change][:BIGGEST_MOVERS],
+        biggest_movers=[item for item in items if item.changed][:BIGGEST_MOVERS],
         items=items,
     )
 
@@ -2474,22 +2478,6 @@ def _draft_rules(session: Session, draft: RuleSetVersion) -> RuleSet:
     return ruleset
 
 
-def _preview_changes(
-    before: ScoreResult | None, after: ScoreResult | None, rules: RuleSet
-) -> list[DiffEntry]:
-    """Why a score moves under the draft, as a stored score's diff says it; the entries every
-    preview item would carry (another rule set, hence other inputs) are left out."""
-    if before is None or after is None:
-        return []
-    flags = {(flag.rule_id, flag.floor) for flag in before.overrides}
-    if before.overall == after.overall and flags == {(f.rule_id, f.floor) for f in after.overrides}:
-        return []
-    # A red flag lifted or changed is said even when the score holds: another floor, or the
-    # evidence, may keep it where it was, and the next change of evidence will not.
-    entries = engine.compare(before, after, rules).entries
-    return [e for e in entries if e.kind not in ("ruleset", "inputs")][:PREVIEW_CHANGES]
-
-
 def _preview_counts(items: Sequence[PreviewItem]) -> PreviewCounts:
     changes = [item.change for item in items if item.change is not None]
     return PreviewCounts(
@@ -2498,13 +2486,31 @@ def _preview_counts(items: Sequence[PreviewItem]) -> PreviewCounts:
         action_changes=sum(1 for item in items if item.action_changed),
         risk_up=sum(1 for change in changes if change > 0),
         risk_down=sum(1 for change in changes if change < 0),
-        unchanged=sum(1 for change in changes if change == 0),
+        changed_at_same_risk=sum(1 for item in items if item.change == 0 and item.changed),
+        unchanged=sum(1 for item in items if item.change == 0 and not item.changed),
         failed=len(items) - len(changes),
     )
 
 
-def _mover_order(item: PreviewItem) -> tuple[float, str, str]:
-    return (-abs(item.change or 0.0), item.company_name, str(item.assessment_id or ""))
+def _mover_order(item: PreviewItem) -> tuple[bool, int, int, float, str, str]:
+    """Changed scores first: those whose recommended action moves furthest, then band, then
+    overall risk (a band or action moved at the same risk is what investors act on, more than
+    points moved within a band); unchanged and failed ones last."""
+    return (
+        not item.changed,
+        -_steps(ACTION_LADDER, item.old_action, item.new_action),
+        -_steps(RISK_BAND_ORDER, item.old_band, item.new_band),
+        -abs(item.change or 0.0),
+        item.company_name,
+        str(item.assessment_id or ""),
+    )
+
+
+def _steps(order: Sequence[Any], before: Any, after: Any) -> int:
+    """How far apart two rungs of ``order`` are; 0 when either is missing (a failed score)."""
+    if before is None or after is None:
+        return 0
+    return abs(order.index(after) - order.index(before))
 
 
 # --- bundled rule sets -----------------------------------------------------------------------
