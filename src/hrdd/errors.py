@@ -31,6 +31,12 @@ PROBLEM_TYPES: dict[str, tuple[int, str, str]] = {
     "method-not-allowed": (405, "Method not allowed", "The route exists without this method."),
     "request-timeout": (408, "Request timeout", "The request body did not arrive in time."),
     "conflict": (409, "Conflict", "The resource is in a state that forbids this change."),
+    "preview-required": (
+        409,
+        "Preview required",
+        "A rule-set draft is published only after the publisher previewed it as it stands, "
+        "against the rules in use now: preview it again.",
+    ),
     "precondition-failed": (412, "Stale version", "If-Match names an older version."),
     "payload-too-large": (413, "Payload too large", "The body or upload is over the limit."),
     "unsupported-media-type": (415, "Unsupported media type", "Wrong content type."),
@@ -90,6 +96,13 @@ class NotFound(Problem):
 
 class Conflict(Problem):
     slug = "conflict"
+
+
+class PreviewRequired(Conflict):
+    """Publishing a rule-set draft its publisher has not previewed as it stands, against the
+    rules in use now (409: the draft's state forbids it; the If-Match may be right)."""
+
+    slug = "preview-required"
 
 
 class PreconditionFailed(Problem):
@@ -334,7 +347,11 @@ def internal_error(path: str, request_id: str | None) -> JSONResponse:
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI entries for the error responses a route can give, all with the problem body."""
-    by_status = {status: (slug, title) for slug, (status, title, _) in PROBLEM_TYPES.items()}
+    by_status: dict[int, tuple[str, str]] = {}
+    for slug, (status, title, _) in PROBLEM_TYPES.items():
+        # The general kind of a status (listed first) names it: 409 is "Conflict", of which a
+        # missing preview is one case.
+        by_status.setdefault(status, (slug, title))
     return {
         status: {
             "description": by_status[status][1],

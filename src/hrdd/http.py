@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated, Any, TypeVar
@@ -108,8 +108,16 @@ def etag_for(resource_id: Any, version: int) -> str:
     return f'"{resource_id}-{version}"'
 
 
-def check_if_match(if_match: str | None, current_etag: str, *, required: bool) -> None:
-    """412 when the caller's copy is stale; 428 when a write needs If-Match and has none."""
+def check_if_match(
+    if_match: str | None,
+    current_etag: str,
+    *,
+    required: bool,
+    stale: Callable[[], str] | None = None,
+) -> None:
+    """412 when the caller's copy is stale; 428 when a write needs If-Match and has none.
+    ``stale`` words the 412 for a well-formed tag that is out of date, where the resource can
+    say what changed and what to do (called only then)."""
     if if_match is None:
         if required:
             raise PreconditionRequired(
@@ -128,7 +136,9 @@ def check_if_match(if_match: str | None, current_etag: str, *, required: bool) -
     # If-Match compares strongly: a weak tag (W/"...") never matches (RFC 9110, 13.1.1).
     if current_etag not in candidates:
         raise PreconditionFailed(
-            f"the resource changed since you read it (current ETag {current_etag}); "
+            stale()
+            if stale is not None
+            else f"the resource changed since you read it (current ETag {current_etag}); "
             "read it again and reapply your change",
             headers={"ETag": current_etag},
         )

@@ -29,7 +29,7 @@ from hrdd.questionnaires import service as questionnaires
 from hrdd.questionnaires.loader import load_questionnaire_dir
 from hrdd.questionnaires.models import QuestionnaireVersion
 from hrdd.scoring import service as scoring
-from hrdd.scoring.models import RuleSetVersion, StoredScore
+from hrdd.scoring.models import RuleSetPreview, RuleSetVersion, StoredScore
 from hrdd.screening.models import ScreeningImport
 from hrdd.vocab import Role
 from tests.conftest import drop_database, fresh_database_url
@@ -705,7 +705,8 @@ def test_0017_gives_each_screening_delisting_the_listing_it_ended(tmp_path):
                     "by_hand": by_hand,
                 }.items()
             }
-        migrations_info.upgrade(url, "0017")
+        # To the head: the models are the head's schema (0018 adds a table of its own).
+        migrations_info.upgrade(url)
         assert _schema_differences(url) == []
         with database.session(SYSTEM) as session:
             rows = {name: session.get_one(EvidenceItem, id_) for name, id_ in ids.items()}
@@ -717,6 +718,68 @@ def test_0017_gives_each_screening_delisting_the_listing_it_ended(tmp_path):
         migrations_info.downgrade(url, "0016")
         with database.session(SYSTEM) as session:
             assert all(session.get_one(EvidenceItem, id_).closes == [] for id_ in ids.values())
+        migrations_info.upgrade(url)
+    finally:
+        database.dispose()
+        drop_database(url)
+
+
+def test_0018_records_previews_of_drafts_and_downgrading_drops_only_them(tmp_path):
+    """Drafts stored before 0018 have no preview recorded (so each is previewed again before
+    it is published); a preview goes with its draft when the draft is deleted; downgrading
+    drops the previews and keeps the drafts."""
+    url = fresh_database_url(tmp_path, "migrations_0018")
+    database = Database(url)
+    try:
+        migrations_info.upgrade(url, "0017")
+        with database.session(SYSTEM, write=True) as session:
+            organisation = Organisation(name="First")
+            session.add(organisation)
+            session.flush()
+            drafts = [
+                RuleSetVersion(
+                    organisation_id=organisation.id,
+                    key="default",
+                    version=7,
+                    title=f"Draft {number}",
+                    status="draft",
+                    content={"id": "default", "version": 7},
+                    content_hash=str(number) * 64,
+                    created_by_name="analyst",
+                )
+                for number in (1, 2)
+            ]
+            session.add_all(drafts)
+            session.flush()
+            kept, deleted = (draft.id for draft in drafts)
+            organisation_id = organisation.id
+        migrations_info.upgrade(url)
+        assert _schema_differences(url) == []
+        with database.session(SYSTEM, write=True) as session:
+            assert session.scalars(select(RuleSetPreview)).all() == []
+            for draft_id in (kept, deleted):
+                session.add(
+                    RuleSetPreview(
+                        organisation_id=organisation_id,
+                        draft_id=draft_id,
+                        draft_revision=1,
+                        draft_hash="1" * 64,
+                        compared_id=uuid.uuid4(),
+                        compared_hash="0" * 64,
+                        summary={"companies": 0},
+                        previewed_by_key_id=uuid.uuid4(),
+                        previewed_by_name="analyst",
+                    )
+                )
+        with database.session(SYSTEM, write=True) as session:
+            session.delete(session.get_one(RuleSetVersion, deleted))
+        with database.session(SYSTEM) as session:
+            [left] = session.scalars(select(RuleSetPreview)).all()
+            assert left.draft_id == kept
+        migrations_info.downgrade(url, "0017")
+        assert "ruleset_previews" not in _tables(url)
+        with database.session(SYSTEM) as session:
+            assert session.get_one(RuleSetVersion, kept).status == "draft"
         migrations_info.upgrade(url)
     finally:
         database.dispose()

@@ -325,10 +325,14 @@ def _make_rulesets(client: TestClient, world: World) -> None:
         headers={**headers, "If-Match": etag},
     )
     _ok(edited)
+    # Publishing needs the publisher's own preview of the draft as it stands.
+    previewed = _ok(
+        client.post(f"{API}/rulesets/drafts/{published['id']}/preview", headers=headers)
+    )
     publish = client.post(
         f"{API}/rulesets/drafts/{published['id']}/publish",
         json={"make_current": False, "comment": f"Published {world.marker}"},
-        headers={**headers, "If-Match": edited.headers["ETag"]},
+        headers={**headers, "If-Match": previewed["draft_etag"]},
     )
     world.published_ruleset_id = _ok(publish)["id"]
     draft = _ok(client.post(f"{API}/rulesets/{source}/drafts", headers=headers), 201)

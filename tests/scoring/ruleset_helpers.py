@@ -10,9 +10,21 @@ from httpx import Response
 RULESETS = "/api/v1/rulesets"
 
 
+def preview(client: TestClient, headers: dict[str, str], draft_id: str) -> Response:
+    return client.post(f"{RULESETS}/drafts/{draft_id}/preview", headers=headers)
+
+
 def publish(client: TestClient, headers: dict[str, str], draft_id: str, **options: Any) -> Response:
-    """Publish a draft as it stands now (its current ETag as If-Match)."""
-    etag = client.get(f"{RULESETS}/{draft_id}", headers=headers).headers.get("ETag", '"none"')
+    """Publish a draft as it stands now, as an analyst does: preview it with the same key
+    (publishing needs the publisher's own preview against the rules in use), then publish
+    with the preview's ``draft_etag`` as If-Match. A draft that cannot be previewed (its
+    rules no longer pass validation, say) is sent with the ETag of GET, for the publish to
+    say why."""
+    previewed = preview(client, headers, draft_id)
+    if previewed.is_success:
+        etag = previewed.json()["draft_etag"]
+    else:
+        etag = client.get(f"{RULESETS}/{draft_id}", headers=headers).headers.get("ETag", '"none"')
     return client.post(
         f"{RULESETS}/drafts/{draft_id}/publish",
         json=options or None,

@@ -148,10 +148,12 @@ def test_publish_is_immutable_and_becomes_current(client, tenant_a, rules):
     default = bundled_default(client, tenant_a.investor)
     created = new_draft(client, tenant_a)
     draft = created.json()
+    previewed = client.post(f"{BASE}/drafts/{draft['id']}/preview", headers=tenant_a.analyst)
+    assert previewed.json()["draft_etag"] == created.headers["ETag"]
     published = client.post(
         f"{BASE}/drafts/{draft['id']}/publish",
         json={"comment": "heavier remedy"},
-        headers={**tenant_a.analyst, "If-Match": created.headers["ETag"]},
+        headers={**tenant_a.analyst, "If-Match": previewed.json()["draft_etag"]},
     )
     assert published.status_code == 200, published.text
     body = published.json()
@@ -252,11 +254,11 @@ def test_choosing_the_rules_needs_the_choice_that_was_read(client, tenant_a, rul
     assert choose(client, tenant_a.analyst, draft_id).status_code == 200
 
     late = new_draft(client, tenant_a).json()["id"]
-    late_etag = client.get(f"{BASE}/{late}", headers=tenant_a.analyst).headers["ETag"]
+    late_preview = client.post(f"{BASE}/drafts/{late}/preview", headers=tenant_a.analyst)
     stale_publish = client.post(
         f"{BASE}/drafts/{late}/publish",
         json={"current_etag": read},
-        headers={**tenant_a.analyst, "If-Match": late_etag},
+        headers={**tenant_a.analyst, "If-Match": late_preview.json()["draft_etag"]},
     )
     assert stale_publish.status_code == 412, stale_publish.text
     assert client.get(f"{BASE}/{late}", headers=tenant_a.analyst).json()["status"] == "draft"

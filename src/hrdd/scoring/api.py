@@ -239,29 +239,39 @@ def delete_draft(
 
 @router.post(
     "/rulesets/drafts/{draft_id}/preview",
-    summary="Score every assessment of your organisation with the draft and with the current "
-    "version, side by side; saves nothing",
+    summary="Score every assessment of your organisation with the draft and with the rules in "
+    "use, side by side; saves no score, records the preview (needed to publish)",
+    description="Also says what the draft was copied from when that is not the rules in use, "
+    "and which of their values publishing the draft would undo (`copied_from`). The preview is "
+    "recorded on the draft (its revision, the rules in use it was compared with, by whom and "
+    "when; `recorded`) without changing the draft's ETag: publishing needs your own latest "
+    "preview of the draft as it stands, against the rules in use then.",
     response_model=PreviewOut,
     responses=_READ_ERRORS,
 )
 def preview_draft(
-    draft_id: uuid.UUID, session: DbSession, _: Analyst, response: Response
+    draft_id: uuid.UUID, session: DbSession, principal: Analyst, response: Response
 ) -> PreviewOut:
     draft = service.get_draft(session, draft_id, to_preview=True)
     response.headers["ETag"] = _etag(draft)
-    return service.preview_draft(session, draft, _etag(draft))
+    return service.preview_and_record(session, draft, principal)
 
 
 @router.post(
     "/rulesets/drafts/{draft_id}/publish",
     summary="Publish a draft as an immutable version (send If-Match); by default your "
     "organisation then scores with it",
-    description="Send as If-Match the ETag the preview gave (`draft_etag`): the draft is "
-    "published only if its rules are still those you previewed (412 after any edit since or "
-    "for `*`, 428 without If-Match). 409 for a version already published. With `make_current` "
-    "(the default) it also becomes the rules in use, replacing the choice as it stands; send "
-    "`current_etag` (the ETag of GET /rulesets/current) to have a choice made since you read "
-    "it refused with 412 instead.",
+    description="Preview the draft first, then send as If-Match the ETag the preview gave "
+    "(`draft_etag`): the draft is published only if its rules are still those you previewed "
+    "(412 after any edit since or for `*`, saying so; 428 without If-Match). 409 "
+    "`/problems/preview-required` when your own latest preview is not of the draft as it "
+    "stands or compared it with other rules than those in use now (another version was chosen, "
+    "published as current or loaded as the default since): preview it again. This holds with "
+    "`make_current` false too, since the version published is the one previewed. 409 "
+    "`/problems/conflict` for a version already published. With `make_current` (the default) "
+    "it also becomes the rules in use, replacing the choice as it stands; send `current_etag` "
+    "(the ETag of GET /rulesets/current) to have a choice made since you read it refused with "
+    "412 instead, saying what the rules in use are now and who made them so.",
     response_model=RuleSetVersionOut,
     responses=_WRITE_ERRORS,
 )
@@ -275,7 +285,12 @@ def publish_draft(
 ) -> RuleSetVersionOut:
     options = data or PublishDraft()
     draft = service.get_draft(session, draft_id)
-    check_if_match(if_match, _etag(draft), required=True)
+    check_if_match(
+        if_match,
+        _etag(draft),
+        required=True,
+        stale=lambda: service.draft_edited_since(session, draft, if_match),
+    )
     if if_match is not None and "*" in (tag.strip() for tag in if_match.split(",")):
         # "Whatever it holds now" would defeat publishing what was previewed.
         raise PreconditionFailed(

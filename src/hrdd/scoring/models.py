@@ -2,8 +2,10 @@
 
 Rule-set versions are shared-or-private: the bundled versions (``organisation_id`` None) are
 read by every organisation; an organisation's drafts, and the versions it publishes from them,
-are its own. A published version never changes again. Scores are private and append-only: a
-new score is a new row, so every holding keeps its history.
+are its own. A published version never changes again. Each preview of a draft is recorded
+(which revision, against which rules in use, by whom): publishing needs the publisher's own
+preview of the draft as it stands against the rules in use then. Scores are private and
+append-only: a new score is a new row, so every holding keeps its history.
 """
 
 import uuid
@@ -63,6 +65,35 @@ class RuleSetVersion(SharedOrTenantOwned, SQLModel, table=True):
     published_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     published_by_key_id: uuid.UUID | None = Field(default=None)
     published_by_name: str | None = Field(default=None, max_length=200)
+
+
+class RuleSetPreview(TenantOwned, SQLModel, table=True):
+    """One preview of a draft: the revision previewed (``draft_revision``, ``draft_hash``), the
+    rules in use it was compared with (``compared_id``, ``compared_hash``), by whom and when.
+
+    Kept apart from the draft so that previewing never changes the draft's ETag (GET the
+    draft, preview, publish with the preview's ``draft_etag``). A publish reads the publisher's
+    latest preview of the draft and refuses unless it is of the draft as it stands, against the
+    rules in use now. The figures seen are kept in ``summary`` (counts, not every score).
+    ``compared_id`` has no foreign key: it names a published version, which is never deleted,
+    and a key there would make every deletion of a draft look through this table."""
+
+    __tablename__ = "ruleset_previews"
+    __table_args__ = (Index("ix_ruleset_previews_draft_at", "draft_id", "previewed_at"),)
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    organisation_id: uuid.UUID = organisation_fk()
+    draft_id: uuid.UUID = Field(
+        sa_column=Column(ForeignKey("ruleset_versions.id", ondelete="CASCADE"), nullable=False)
+    )
+    draft_revision: int
+    draft_hash: str = Field(max_length=64)
+    compared_id: uuid.UUID
+    compared_hash: str = Field(max_length=64)
+    summary: dict[str, Any] = Field(sa_type=JsonType)
+    previewed_by_key_id: uuid.UUID
+    previewed_by_name: str = Field(max_length=200)
+    previewed_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
 class StoredScore(TenantOwned, SQLModel, table=True):

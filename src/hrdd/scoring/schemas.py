@@ -135,7 +135,9 @@ class PublishDraft(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     make_current: bool = Field(
-        default=True, description="Also make it the version your organisation scores with"
+        default=True,
+        description="Also make it the version your organisation scores with. Publishing "
+        "without it needs the same preview: the version published is the one previewed",
     )
     current_etag: str | None = Field(
         default=None,
@@ -217,15 +219,75 @@ class PreviewCounts(BaseModel):
     failed: int
 
 
+class UndoneRuleValue(BaseModel):
+    """A value the rules in use hold that differs from the version the draft was copied from,
+    and that publishing the draft would replace: a change made since the copy (another
+    analyst's publication, a choice of another version, a new bundled default) that the draft
+    does not carry."""
+
+    path: str = Field(description="Where in the rule set, dotted as a 422 names paths")
+    parent_value: Any = Field(
+        description="In the version the draft was copied from (null: it has no such value)"
+    )
+    in_use_value: Any = Field(description="In the rules in use (null: they have no such value)")
+    draft_value: Any = Field(
+        description="In the draft, what it would be once published (null: no such value)"
+    )
+    changed_in_draft: bool = Field(
+        description="The draft changed this value too, to a third one; false: it still holds "
+        "the parent's value, so publishing undoes the change"
+    )
+
+
+class CopiedFrom(BaseModel):
+    """What the draft was copied from, measured against the rules in use."""
+
+    version_id: uuid.UUID | None = Field(
+        description="The version the draft was copied from (`parent_id`); null when it was a "
+        "draft since deleted"
+    )
+    key: str | None
+    version: int | None
+    status: RuleSetStatus | None = Field(
+        description="`draft` when it was copied from another draft: compared as that draft "
+        "stands now"
+    )
+    in_use: bool = Field(description="True when the draft was copied from the rules in use")
+    note: str | None = Field(
+        description="Said when the draft was not copied from the rules in use: from which "
+        "version, what the rules in use are now, and what publishing would undo"
+    )
+    undone: list[UndoneRuleValue] = Field(
+        description="Each value in which the rules in use differ from the version the draft "
+        "was copied from and the draft differs from the rules in use (at most 100): publishing "
+        "the draft replaces it. Empty when the draft was copied from the rules in use"
+    )
+    undone_count: int = Field(description="How many such values, listed or not")
+
+
+class PreviewRecord(BaseModel):
+    """This preview as the draft records it."""
+
+    previewed_at: datetime
+    previewed_by_name: str
+    draft_revision: int = Field(description="The draft's revision previewed")
+    current_hash: str = Field(
+        description="The content hash of the rules in use the draft was compared with "
+        "(`current_id`)"
+    )
+
+
 class PreviewOut(BaseModel):
     """What publishing the draft would do to every score of your organisation: each live
-    assessment's, and the evidence-only score of each unassessed company it holds. Nothing is
-    saved."""
+    assessment's, and the evidence-only score of each unassessed company it holds. No score
+    is saved; the preview itself is recorded on the draft (`recorded`), and publishing needs
+    the publisher's own preview of the draft as it stands against the rules in use then."""
 
     draft_id: uuid.UUID
     draft_etag: str = Field(
-        description="The draft's revision this preview scored (also the ETag header): send it "
-        "as If-Match to publish, so what is published is what was previewed"
+        description="The draft's revision this preview scored (also the ETag header, and the "
+        "draft's own: previewing does not change it): send it as If-Match to publish, so what "
+        "is published is what was previewed"
     )
     draft_version: int
     warnings: list[RuleSetWarningOut] = Field(
@@ -267,6 +329,19 @@ class PreviewOut(BaseModel):
     items: list[PreviewItem] = Field(
         description="Every score: the changed ones in the order of `biggest_movers`, then the "
         "unchanged and the failed"
+    )
+    # Filled by the route after scoring (hrdd.scoring.service.preview_and_record): always
+    # given in the response.
+    copied_from: CopiedFrom | None = Field(
+        default=None,
+        description="The version the draft was copied from, against the rules in use "
+        "(`current_id`): when they differ, `note` says so and `undone` lists the rule values "
+        "publishing the draft would undo. Always given",
+    )
+    recorded: PreviewRecord | None = Field(
+        default=None,
+        description="This preview as recorded on the draft: publishing with `draft_etag` "
+        "works while the draft and the rules in use stay as previewed here. Always given",
     )
 
 

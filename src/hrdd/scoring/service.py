@@ -2,9 +2,11 @@
 
 Rule sets: the bundled files are published versions every organisation reads; an analyst copies
 a version into a draft private to the organisation, edits it (validated like a bundled file),
-previews its effect, and publishes it as an immutable version only that organisation sees. The
-organisation's chosen version (``Organisation.ruleset_version_id``; None means the latest
-bundled default) scores everything it owns; rolling back is choosing an older version.
+previews its effect (each preview recorded), and publishes it as an immutable version only that
+organisation sees, which needs the publisher's own preview of the draft as it stands against
+the rules in use then. The organisation's chosen version (``Organisation.ruleset_version_id``;
+None means the latest bundled default) scores everything it owns; rolling back is choosing an
+older version.
 
 Scores: computed by the pure engine from the rows loaded here (``hrdd.scoring.adapters``), and
 stored append-only. A new row is stored when there is none yet, or when the rule-set version,
@@ -24,6 +26,7 @@ import datetime as dt
 import json
 import logging
 import math
+import re
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -58,7 +61,14 @@ from hrdd.db import (
     rows_for_ids,
     utcnow,
 )
-from hrdd.errors import Conflict, Invalid, NotFound, PreconditionFailed, ProblemDetail
+from hrdd.errors import (
+    Conflict,
+    Invalid,
+    NotFound,
+    PreconditionFailed,
+    PreviewRequired,
+    ProblemDetail,
+)
 from hrdd.evidence.models import Commitment, EvidenceItem
 from hrdd.http import PageParams, check_if_match, etag_for, paginate
 from hrdd.questionnaires import service as questionnaires
@@ -75,7 +85,7 @@ from hrdd.scoring.adapters import (
     reference_index,
 )
 from hrdd.scoring.inputs import IncidentInput, ScoreRequest, ScoreResult
-from hrdd.scoring.models import RuleSetStatus, RuleSetVersion, StoredScore
+from hrdd.scoring.models import RuleSetPreview, RuleSetStatus, RuleSetVersion, StoredScore
 from hrdd.scoring.rules import (
     ACTION_LADDER,
     RISK_BAND_ORDER,
@@ -93,6 +103,7 @@ from hrdd.scoring.rules import (
 )
 from hrdd.scoring.schemas import (
     ChosenRules,
+    CopiedFrom,
     CurrentRuleSet,
     EvidenceRef,
     Methodology,
@@ -102,6 +113,7 @@ from hrdd.scoring.schemas import (
     PreviewCounts,
     PreviewItem,
     PreviewOut,
+    PreviewRecord,
     RuleChoiceEvent,
     RuleSetVersionOut,
     RuleSetVersionSummary,
@@ -113,6 +125,7 @@ from hrdd.scoring.schemas import (
     ScoreOut,
     ScoreSummary,
     ScoreTrend,
+    UndoneRuleValue,
 )
 from hrdd.vocab import (
     AssessmentStatus,
@@ -138,6 +151,8 @@ RULESET_CHOICE_CLEARED = "ruleset_choice_cleared"
 DEFAULT_RULESET_KEY = "default"
 # Draft edits are audited one changed value per event; beyond this many, one summary event.
 MAX_AUDITED_CHANGES = 100
+# Rule values a preview lists as undone by publishing a draft copied from another version.
+MAX_UNDONE = 100
 BIGGEST_MOVERS = 10
 # Reasons given per previewed score: the largest moves; the score endpoints give them all.
 PREVIEW_CHANGES = 8
@@ -392,19 +407,133 @@ def choice_etag(version_id: uuid.UUID, *, chosen: bool) -> str:
     return etag_for(f"choice-{version_id}", 1 if chosen else 0)
 
 
-def _check_choice(session: Session, if_match: str | None, *, required: bool) -> None:
-    """412 unless ``if_match`` is the ETag of the choice as it stands (428 without one when
-    ``required``). The organisation's row is locked first, so two analysts holding the same
-    ETag cannot both pass on PostgreSQL (SQLite writers already take turns). FOR NO KEY
-    UPDATE: the rows that point at the organisation (answers, scores, audit) are inserted
+def _lock_choice(session: Session) -> None:
+    """Lock the organisation's row, which holds its choice of rules, for the transaction: two
+    writers that read the choice and then act on it (a choice, a publish checking what its
+    preview was compared with) take turns on PostgreSQL (SQLite writers already do). FOR NO
+    KEY UPDATE: the rows that point at the organisation (answers, scores, audit) are inserted
     meanwhile without waiting for the rescore a choice runs."""
     session.execute(
         select(Organisation.id)
         .where(Organisation.id == _organisation_id(session))
         .with_for_update(key_share=True)
     )
+
+
+# What a choice refused for a stale ETag says it left undone, and how to go on.
+_CHOICE_NOT_MADE = (
+    "Your change was not made: read GET /api/v1/rulesets/current again and, if you still "
+    "want to change them, send its ETag as If-Match."
+)
+_PUBLISH_NOT_MADE = (
+    "The draft was not published: read GET /api/v1/rulesets/current again and, if the draft "
+    "should still replace them, publish with its ETag as current_etag."
+)
+
+
+def _check_choice(
+    session: Session, if_match: str | None, *, required: bool, refused: str = _CHOICE_NOT_MADE
+) -> None:
+    """412 unless ``if_match`` is the ETag of the choice as it stands (428 without one when
+    ``required``), saying what the rules in use are now, who made them so and when, and
+    ``refused``. The organisation's row is locked first (``_lock_choice``), so two analysts
+    holding the same ETag cannot both pass."""
+    _lock_choice(session)
     row, chosen = current_version(session)
-    check_if_match(if_match, choice_etag(row.id, chosen=chosen), required=required)
+    check_if_match(
+        if_match,
+        choice_etag(row.id, chosen=chosen),
+        required=required,
+        stale=lambda: _choice_changed(session, if_match, refused),
+    )
+
+
+def _when(at: dt.datetime) -> str:
+    """A time as an analyst reads it in a message."""
+    return f"{at.astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC"
+
+
+def _label(row: RuleSetVersion) -> str:
+    """A version as messages name it: key and number, and whose (a bundled version and an
+    organisation's own may share both)."""
+    whose = "bundled" if row.organisation_id is None else "your organisation's"
+    if row.status == RuleSetStatus.draft:
+        return f"{row.key} draft {row.id} ({whose})"
+    return f"{row.key} v{row.version} ({whose})"
+
+
+_CHOICE_TAG = re.compile(r'^"choice-([0-9a-fA-F-]{36})-([01])"$')
+
+
+def _choice_read(session: Session, if_match: str | None) -> str | None:
+    """The choice of rules a stale ETag of GET /rulesets/current names, in words (None: the
+    tag names no version the organisation can see)."""
+    for tag in (if_match or "").split(","):
+        found = _CHOICE_TAG.match(tag.strip())
+        if found is None:
+            continue
+        try:
+            row = session.get(RuleSetVersion, uuid.UUID(found[1]))
+        except ValueError:
+            continue
+        if row is not None:
+            how = "chosen" if found[2] == "1" else "the bundled default it followed"
+            return f"{_label(row)}, {how}"
+    return None
+
+
+def _last_choice_event(session: Session) -> AuditEvent | None:
+    return session.scalars(
+        select(AuditEvent)
+        .where(
+            AuditEvent.entity_type == ORGANISATION_ENTITY,
+            AuditEvent.entity_id == _organisation_id(session),
+            AuditEvent.action.in_([RULESET_CHOSEN, RULESET_CHOICE_CLEARED]),
+        )
+        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+        .limit(1)
+    ).first()
+
+
+# A choice of a version by its publisher this soon after publishing it is told as "published
+# and made current" (a publish with make_current, or one without and a choice right after).
+_MADE_CURRENT_WITHIN = dt.timedelta(minutes=1)
+
+
+def rules_in_use_said(session: Session) -> str:
+    """The organisation's rules in use, and who made them so and when, as far as the choice
+    history and the loaded defaults tell: "default v7 (your organisation's), published and
+    made current by Alice on 2026-03-02 10:15 UTC"."""
+    row, chosen = current_version(session)
+    last = _last_choice_event(session)
+    if chosen:
+        if last is None or last.action != RULESET_CHOSEN or last.new_value != str(row.id):
+            return f"{_label(row)}, chosen"
+        made = (
+            "published and made current"
+            if row.published_at is not None
+            and row.published_by_key_id == last.actor_key_id
+            and abs(last.at - row.published_at) < _MADE_CURRENT_WITHIN
+            else "chosen"
+        )
+        return f"{_label(row)}, {made} by {last.actor_name} on {_when(last.at)}"
+    said = f"the latest bundled default, {_label(row)}"
+    if last is not None and last.action == RULESET_CHOICE_CLEARED and last.at >= row.created_at:
+        return (
+            f"{said}, followed again since {last.actor_name} cleared the organisation's choice "
+            f"on {_when(last.at)}"
+        )
+    return f"{said}, loaded on {_when(row.created_at)}"
+
+
+def _choice_changed(session: Session, if_match: str | None, refused: str) -> str:
+    """The 412 of a stale ETag of the choice: what changed, by whom and when, what to do."""
+    read = _choice_read(session, if_match)
+    then = f" (you read {read})" if read else ""
+    return (
+        f"your organisation's rules in use were changed since you read them{then}: they are "
+        f"now {rules_in_use_said(session)}. {refused}"
+    )
 
 
 def in_use_id(session: Session) -> uuid.UUID | None:
@@ -677,8 +806,15 @@ def publish_draft(
     use, over the choice as it stands (412 if ``current_etag`` is given and stale).
 
     Its rules are validated again first, as a draft edit validates them (422 naming each
-    path): a draft saved before a check existed (an infinite weight, say) is never published."""
+    path): a draft saved before a check existed (an infinite weight, say) is never published.
+    Then the publisher's own latest preview of the draft must be of the draft as it stands,
+    compared with the rules in use now (409 ``PreviewRequired`` otherwise), with or without
+    ``make_current``: the version published is the one previewed, and it is one choice away
+    from scoring everything. The organisation's choice is locked for that check, so no choice
+    slips in between it and the publication."""
     validate_content(session, draft.content, f"draft {draft.id}")
+    _lock_choice(session)
+    previewed = _check_previewed(session, draft, actor)
     _take_revision(session, draft)
     version = _next_version(session, draft.key)
     if version != draft.version:
@@ -704,12 +840,329 @@ def publish_draft(
         AUDIT_ENTITY,
         draft.id,
         "published",
-        new={"key": draft.key, "version": version, "content_hash": draft.content_hash},
+        new={
+            "key": draft.key,
+            "version": version,
+            "content_hash": draft.content_hash,
+            "previewed": _preview_said(session, previewed),
+        },
         comment=comment,
     )
     if make_current:
-        choose_version(session, draft, actor, comment, current_etag, required=False)
+        choose_version(
+            session,
+            draft,
+            actor,
+            comment,
+            current_etag,
+            required=False,
+            refused=_PUBLISH_NOT_MADE,
+        )
     return draft
+
+
+# --- previews of drafts: recorded, required to publish ----------------------------------------
+
+
+def _latest_preview(
+    session: Session, draft_id: uuid.UUID, key_id: uuid.UUID | None
+) -> RuleSetPreview | None:
+    """The latest preview of a draft, by the key ``key_id`` (None: by anyone)."""
+    statement = select(RuleSetPreview).where(RuleSetPreview.draft_id == draft_id)
+    if key_id is not None:
+        statement = statement.where(RuleSetPreview.previewed_by_key_id == key_id)
+    return session.scalars(
+        statement.order_by(RuleSetPreview.previewed_at.desc(), RuleSetPreview.id.desc()).limit(1)
+    ).first()
+
+
+def _last_edit(session: Session, draft_id: uuid.UUID) -> AuditEvent | None:
+    return session.scalars(
+        select(AuditEvent)
+        .where(
+            AuditEvent.entity_type == AUDIT_ENTITY,
+            AuditEvent.entity_id == draft_id,
+            AuditEvent.action == "draft_updated",
+        )
+        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+        .limit(1)
+    ).first()
+
+
+def _edited_by(session: Session, draft_id: uuid.UUID) -> str:
+    edit = _last_edit(session, draft_id)
+    return f", last edited by {edit.actor_name} on {_when(edit.at)}" if edit else ""
+
+
+def _preview_again(draft: RuleSetVersion, again: str = " again") -> str:
+    return (
+        f"preview it{again} (POST /api/v1/rulesets/drafts/{draft.id}/preview), check what it "
+        "does to your organisation's scores, and publish with the draft_etag that preview gives"
+    )
+
+
+def _check_previewed(session: Session, draft: RuleSetVersion, actor: Principal) -> RuleSetPreview:
+    """The publisher's latest preview of ``draft`` if it is of the draft as it stands,
+    compared with the rules in use now; else 409 saying which is not so and what to do.
+
+    The publisher's own: a colleague's preview is figures the publisher did not see. The
+    latest: the figures the publisher last saw are the ones they act on."""
+    current, _ = current_version(session)
+    mine = _latest_preview(session, draft.id, actor.key_id)
+    if mine is None:
+        other = _latest_preview(session, draft.id, None)
+        by_other = (
+            f" ({other.previewed_by_name} previewed it on {_when(other.previewed_at)}; whoever "
+            "publishes a draft previews it first, so no one publishes figures they have not "
+            "seen)"
+            if other is not None
+            else ""
+        )
+        raise PreviewRequired(
+            f"you have not previewed this draft{by_other}: nothing was published; "
+            f"{_preview_again(draft, again='')}"
+        )
+    if (mine.draft_revision, mine.draft_hash) != (draft.revision, draft.content_hash):
+        raise PreviewRequired(
+            f"this draft was edited since your preview on {_when(mine.previewed_at)} (revision "
+            f"{mine.draft_revision} then, {draft.revision} now{_edited_by(session, draft.id)}): "
+            "the figures you saw are not those of the draft as it stands, and nothing was "
+            f"published; {_preview_again(draft)}"
+        )
+    if (mine.compared_id, mine.compared_hash) != (current.id, current.content_hash):
+        compared = session.get(RuleSetVersion, mine.compared_id)
+        then = _label(compared) if compared is not None else "rules no longer there"
+        raise PreviewRequired(
+            f"your preview on {_when(mine.previewed_at)} compared this draft with {then}, the "
+            "rules in use then; your organisation's rules in use are now "
+            f"{rules_in_use_said(session)}, so the figures you saw (and what the draft would "
+            "undo) no longer say what publishing does, and nothing was published; "
+            f"{_preview_again(draft)}: it compares the draft with the rules in use now"
+        )
+    return mine
+
+
+def _preview_said(session: Session, preview: RuleSetPreview) -> dict[str, Any]:
+    """The preview a publication rests on, as its audit event records it."""
+    compared = session.get(RuleSetVersion, preview.compared_id)
+    return {
+        "previewed_at": preview.previewed_at.astimezone(dt.UTC).isoformat().replace("+00:00", "Z"),
+        "previewed_by": preview.previewed_by_name,
+        "compared_with": {
+            "id": str(preview.compared_id),
+            "key": compared.key if compared is not None else None,
+            "version": compared.version if compared is not None else None,
+            "content_hash": preview.compared_hash,
+        },
+    }
+
+
+_DRAFT_TAG = re.compile(r'^"([0-9a-fA-F-]{36})-(\d{1,18})"$')
+
+
+def draft_edited_since(session: Session, draft: RuleSetVersion, if_match: str | None) -> str:
+    """The 412 of a publish whose If-Match is not the draft's ETag now: the draft was edited
+    since the revision sent (the preview's ``draft_etag``, as a rule), by whom and when, and
+    what to do."""
+    sent = None
+    for tag in (if_match or "").split(","):
+        found = _DRAFT_TAG.match(tag.strip())
+        if found is not None and found[1].lower() == str(draft.id):
+            sent = int(found[2])
+    if sent is None or sent >= draft.revision:
+        first = (
+            f"the ETag you sent is not one of this draft's (it is now "
+            f"{etag_for(draft.id, draft.revision)})"
+        )
+    else:
+        first = (
+            f"this draft was edited since the revision you sent (revision {sent}, the one you "
+            f"previewed or read; it is now at revision {draft.revision}"
+            f"{_edited_by(session, draft.id)})"
+        )
+    return (
+        f"{first}: what you previewed is not what would be published, and nothing was "
+        f"published; {_preview_again(draft)}"
+    )
+
+
+def preview_and_record(session: Session, draft: RuleSetVersion, actor: Principal) -> PreviewOut:
+    """Preview a draft (``preview_draft``), say what it was copied from against the rules in
+    use, and record the preview on the draft: the revision previewed, the rules in use it was
+    compared with, by whom and when. The draft itself is not written, so its ETag stays."""
+    preview = preview_draft(session, draft, etag_for(draft.id, draft.revision))
+    compared = session.get_one(RuleSetVersion, preview.current_id)
+    copied = _copied_from(session, draft, compared)
+    record = RuleSetPreview(
+        organisation_id=_organisation_id(session),
+        draft_id=draft.id,
+        draft_revision=draft.revision,
+        draft_hash=draft.content_hash,
+        compared_id=compared.id,
+        compared_hash=compared.content_hash,
+        summary={
+            "compared_with": f"{compared.key} v{compared.version}",
+            "assessments": preview.assessments,
+            "evidence_only": preview.evidence_only,
+            "companies": preview.companies,
+            "band_changes": preview.band_changes,
+            "action_changes": preview.action_changes,
+            "risk_up": preview.risk_up,
+            "risk_down": preview.risk_down,
+            "failed": preview.failed,
+            "mean_change": preview.mean_change,
+            "standing": preview.standing.model_dump(),
+            "undone": copied.undone_count,
+        },
+        previewed_by_key_id=actor.key_id,
+        previewed_by_name=actor.key_name,
+    )
+    session.add(record)
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        # Its draft deleted by another request meanwhile (the foreign key refused the row).
+        raise NotFound(f"no rule-set version {draft.id}: it was deleted meanwhile") from exc
+    return preview.model_copy(
+        update={
+            "copied_from": copied,
+            "recorded": PreviewRecord(
+                previewed_at=record.previewed_at,
+                previewed_by_name=record.previewed_by_name,
+                draft_revision=record.draft_revision,
+                current_hash=record.compared_hash,
+            ),
+        }
+    )
+
+
+# Top-level values that name a version rather than rule scoring: never "undone".
+_NOT_RULE_VALUES = frozenset({"id", "version"})
+
+
+def _undone_values(
+    parent: Any, in_use: Any, draft: Any, path: str
+) -> Iterator[tuple[str, Any, Any, Any]]:
+    """(dotted path, in parent, in use, in draft) for every value in which the rules in use
+    differ from the draft's parent and the draft differs from the rules in use: what
+    publishing the draft would replace of the changes made since it was copied. Walks the
+    three documents together, as ``_leaf_changes`` walks two; where the draft's shape differs
+    there (a list of another length), the value is given whole."""
+    if parent == in_use:
+        return
+    if isinstance(parent, dict) and isinstance(in_use, dict) and isinstance(draft, dict):
+        for key in sorted(parent.keys() | in_use.keys(), key=str):
+            if not path and key in _NOT_RULE_VALUES:
+                continue
+            child = f"{path}.{key}" if path else str(key)
+            yield from _undone_values(parent.get(key), in_use.get(key), draft.get(key), child)
+    elif (
+        isinstance(parent, list)
+        and isinstance(in_use, list)
+        and isinstance(draft, list)
+        and len(parent) == len(in_use) == len(draft)
+    ):
+        for index, values in enumerate(zip(parent, in_use, draft, strict=True)):
+            yield from _undone_values(*values, f"{path}.{index}")
+    elif draft != in_use:
+        yield path, parent, in_use, draft
+
+
+def _said_value(value: Any) -> str:
+    if value is None:
+        return "nothing"
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
+def _copied_from(session: Session, draft: RuleSetVersion, in_use: RuleSetVersion) -> CopiedFrom:
+    """The version ``draft`` was copied from against the rules in use ``in_use``: when they
+    are not the same version, a note saying so, and the rule values the rules in use changed
+    since that the draft would undo (another analyst's publication, a choice, a new default)."""
+    parent = session.get(RuleSetVersion, draft.parent_id) if draft.parent_id else None
+    if parent is not None and parent.id == in_use.id:
+        return CopiedFrom(
+            version_id=parent.id,
+            key=parent.key,
+            version=parent.version,
+            status=RuleSetStatus(parent.status),
+            in_use=True,
+            note=None,
+            undone=[],
+            undone_count=0,
+        )
+    now = rules_in_use_said(session)
+    if parent is None:
+        return CopiedFrom(
+            version_id=None,
+            key=None,
+            version=None,
+            status=None,
+            in_use=False,
+            note=(
+                "This draft was copied from a draft since deleted, so what publishing it would "
+                f"undo in the rules in use ({now}) cannot be told: compare it with them "
+                "before publishing."
+            ),
+            undone=[],
+            undone_count=0,
+        )
+    found = list(_undone_values(parent.content, in_use.content, draft.content, ""))
+    undone = [
+        UndoneRuleValue(
+            path=path,
+            parent_value=old,
+            in_use_value=used,
+            draft_value=new,
+            changed_in_draft=new != old,
+        )
+        for path, old, used, new in found[:MAX_UNDONE]
+    ]
+    source = _label(parent)
+    if parent.status == RuleSetStatus.draft:
+        source += ", compared as that draft stands now"
+    if undone:
+        named = "; ".join(
+            f"{item.path}: {_said_value(item.parent_value)} in the version copied, "
+            f"{_said_value(item.in_use_value)} in use, {_said_value(item.draft_value)} in the "
+            "draft"
+            for item in undone[:3]
+        )
+        more = f", and {len(found) - 3} more in `undone`" if len(found) > 3 else ""
+        note = (
+            f"This draft was copied from {source}, not from the rules in use ({now}). They "
+            f"differ from what the draft was copied from in {_plural(len(found), 'value')} "
+            f"that publishing the draft would undo: {named}{more}. Carry the changes that "
+            "should stay into the draft, or copy the rules in use into a new draft."
+        )
+    else:
+        differing = any(
+            path not in _NOT_RULE_VALUES
+            for path, _, _ in _leaf_changes(parent.content, in_use.content, "")
+        )
+        outcome = (
+            "every value in which the rules in use differ from it, the draft holds as they do"
+            if differing
+            else "the two hold the same rules"
+        )
+        note = (
+            f"This draft was copied from {source}, not from the rules in use ({now}); "
+            f"{outcome}, so publishing the draft undoes nothing in them."
+        )
+    return CopiedFrom(
+        version_id=parent.id,
+        key=parent.key,
+        version=parent.version,
+        status=RuleSetStatus(parent.status),
+        in_use=False,
+        note=note,
+        undone=undone,
+        undone_count=len(found),
+    )
 
 
 def delete_draft(session: Session, draft: RuleSetVersion, actor: Principal) -> None:
@@ -761,13 +1214,15 @@ def choose_version(
     if_match: str | None,
     *,
     required: bool = True,
+    refused: str = _CHOICE_NOT_MADE,
 ) -> RuleSetVersion:
     """Make a published version the organisation's; its holdings are rescored with it.
     ``if_match``: the ETag of the choice the caller read (``choice_etag``); a publish that
-    also makes its version current may leave it out (``required`` False)."""
+    also makes its version current may leave it out (``required`` False). ``refused``: what a
+    412 says was not done and how to go on."""
     if row.status != RuleSetStatus.published:
         raise Conflict(f"rule set {row.key} v{row.version} is a draft; publish it first")
-    _check_choice(session, if_match, required=required)
+    _check_choice(session, if_match, required=required, refused=refused)
     return _set_choice(session, actor, row.id, RULESET_CHOSEN, comment)
 
 
