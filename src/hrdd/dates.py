@@ -21,6 +21,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BeforeValidator
 from pydantic_core import PydanticCustomError
 
+from hrdd.errors import clipped, json_value_words
 from hrdd.vocab import DatePrecision
 
 EARLIEST_DATE = date(1900, 1, 1)
@@ -34,7 +35,6 @@ DATE_VALUE_ERROR = "date_value"
 _ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _DAY_MONTH_YEAR = re.compile(r"(\d{1,2})([./-])(\d{1,2})\2(\d{4})")
 _DAY_AND_TIME = re.compile(r"([0-9]{4}-[0-9]{2}-[0-9]{2})[T ].*", re.IGNORECASE)
-_QUOTED_LIMIT = 40
 
 
 def is_iso_date_text(text: str) -> bool:
@@ -57,7 +57,7 @@ def date_text_problem(given: Any, *, partial: bool = False) -> str:
     example = "2021-12-31"
     if isinstance(given, datetime):
         given = given.isoformat()
-    shown = f"'{_clipped(given)}'" if isinstance(given, str) else _json_kind(given)
+    shown = f"'{clipped(given)}'" if isinstance(given, str) else json_value_words(given)
     day_first = _DAY_MONTH_YEAR.fullmatch(given.strip()) if isinstance(given, str) else None
     with_time = _DAY_AND_TIME.fullmatch(given.strip()) if isinstance(given, str) else None
     if day_first:
@@ -73,20 +73,6 @@ def date_text_problem(given: Any, *, partial: bool = False) -> str:
         example = with_time.group(1)  # the day, without its time
     words = f"{shown} is not a date: write it as YYYY-MM-DD, e.g. {example}"
     return words + (" (or YYYY-MM, or YYYY, for a source dated only so)" if partial else "")
-
-
-def _clipped(text: str) -> str:
-    return text if len(text) <= _QUOTED_LIMIT else text[: _QUOTED_LIMIT - 3] + "..."
-
-
-def _json_kind(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return _clipped(str(value))
-    return "a list" if isinstance(value, list) else "an object"
 
 
 def calendar_date(value: Any) -> Any:

@@ -253,9 +253,25 @@ def json_kind(value: Any) -> str:
 
 
 def _shown(value: Any) -> str:
-    """A value as the caller wrote it, cut short: a pasted document is no help in a message."""
-    text = repr(value) if isinstance(value, str) else str(value)
-    return text if len(text) <= 60 else text[:57] + "..."
+    """A value as the caller wrote it, cut short."""
+    return clipped(repr(value) if isinstance(value, str) else str(value), 60)
+
+
+def clipped(text: str, limit: int = 40) -> str:
+    """Text quoted back in a message, cut short: a pasted document is no help there."""
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def json_value_words(value: Any) -> str:
+    """A JSON value that is not text as a message shows it: null, true, false, the number
+    itself (cut short), a list, an object."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return clipped(str(value))
+    return "a list" if isinstance(value, list) else "an object"
 
 
 def _validation_errors(exc: RequestValidationError) -> list[ProblemDetail]:

@@ -60,7 +60,7 @@ from hrdd.dates import (
     date_text_problem,
     precision_problem,
 )
-from hrdd.errors import plain_error_message
+from hrdd.errors import clipped, json_value_words, plain_error_message
 from hrdd.questionnaires.schemas import (
     AllOfCondition,
     AnswerCondition,
@@ -368,7 +368,6 @@ _VALUE_FIELDS = {
     "text": '"value": ...',
 }
 ANSWER_TYPES = frozenset(_VALUE_FIELDS)
-_QUOTED_TAG_LIMIT = 40
 
 
 def _takes(question: Question) -> str:
@@ -401,11 +400,11 @@ def _tag_message(
         message = f'"type" is missing: {_takes(question)}, sent as {_answer_shape(question)}'
         if wrapper is not None:
             where = "in the body" if in_body else f'under "{question.id}"'
-            message += f' directly {where}, not inside "{_clipped(str(wrapper))}"'
+            message += f' directly {where}, not inside "{clipped(str(wrapper))}"'
         return message
     if error["type"] == "union_tag_invalid" and isinstance(data, Mapping):
         given = data.get("type")
-        shown = f"'{_clipped(given)}'" if isinstance(given, str) else _json_kind(given)
+        shown = f"'{clipped(given)}'" if isinstance(given, str) else json_value_words(given)
         answer_type = question.answer_type.type
         return f'{shown} is not an answer type; {_takes(question)} (type "{answer_type}")'
     return None
@@ -506,12 +505,12 @@ def _field_message(question: Question, error: Mapping[str, Any], tag: Any) -> st
             EvidenceRef if in_evidence else _PAYLOAD_MODELS[question.answer_type.type]
         )
         owner = "a source" if in_evidence else f"a {question.answer_type.type} answer"
-        return f'"{_clipped(name)}" is not a field of {owner}; it takes {_listed(model)}'
+        return f'"{clipped(name)}" is not a field of {owner}; it takes {_listed(model)}'
     if kind == "decimal_parsing":
         unit = getattr(question.answer_type, "unit", None)
         return number_text_problem(str(error.get("input", "")), unit)
     if kind == "decimal_type":
-        return f'{_json_kind(error.get("input"))} is not a number; write it as 12.5 or "12.5"'
+        return f'{json_value_words(error.get("input"))} is not a number; write it as 12.5 or "12.5"'
     if kind in _DATE_ERRORS:
         partial = name == "source_date"
         return date_text_problem(error.get("input"), partial=partial)
@@ -528,7 +527,7 @@ def number_text_problem(text: str, unit: str | None = None) -> str:
     """Why a text is not a number, and how to write it: "'12,5' is not a number: write it
     with a decimal point, e.g. 12.5". Answers take a decimal point only (a comma could be a
     thousands separator)."""
-    shown = f"'{_clipped(text)}' is not a number"
+    shown = f"'{clipped(text)}' is not a number"
     stripped = text.strip()
     if re.fullmatch(r"[+-]?\d{1,3},\d{3}", stripped):
         # A decimal comma or a thousands separator: both readings, the writer knows which.
@@ -565,24 +564,10 @@ def _json_value_kind(value: Any) -> str:
     if isinstance(value, str):
         return "a string"
     if isinstance(value, bool) or value is None:
-        return _json_kind(value)
+        return json_value_words(value)
     if isinstance(value, int | float):
         return "a number"
-    return _json_kind(value)
-
-
-def _clipped(text: str) -> str:
-    return text if len(text) <= _QUOTED_TAG_LIMIT else text[: _QUOTED_TAG_LIMIT - 3] + "..."
-
-
-def _json_kind(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return _clipped(str(value))
-    return "a list" if isinstance(value, list) else "an object"
+    return json_value_words(value)
 
 
 # --- checks on one answer ---------------------------------------------------------------------

@@ -31,6 +31,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Literal
 
 from hrdd.scoring.inputs import (
     AnswerInput,
@@ -1253,7 +1254,7 @@ def _diff(
                 else "answers, evidence, commitments or the company's website changed",
             )
         )
-    entries += _band_entries(previous.band, band)
+    entries += _step_entries("band", previous.band, band)
     entries += _override_entries(previous.overrides, overrides)
     entries += _contribution_entries(previous, contributions, overrides, rests_on)
     return ScoreDiff(
@@ -1265,16 +1266,21 @@ def _diff(
     )
 
 
-def _band_entries(before: RiskBand, after: RiskBand) -> list[DiffEntry]:
+def _step_entries(
+    kind: Literal["band", "action"],
+    before: RiskBand | InvestorAction,
+    after: RiskBand | InvestorAction,
+) -> list[DiffEntry]:
+    """A band or a recommended action that moved: "band high to severe"."""
     if before is after:
         return []
     return [
         DiffEntry(
-            kind="band",
-            ref="band",
+            kind=kind,
+            ref=kind,
             before=before.value,
             after=after.value,
-            reason=f"band {before} to {after}",
+            reason=f"{kind} {before} to {after}",
         )
     ]
 
@@ -1442,8 +1448,8 @@ def compare(previous: ScoreResult, result: ScoreResult) -> tuple[DiffEntry, ...]
     stored diff back after a downgrade would not parse an entry of a kind it does not know."""
     rests_on = _rested_on(result)
     entries = [
-        *_band_entries(previous.band, result.band),
-        *_action_entries(previous.action, result.action),
+        *_step_entries("band", previous.band, result.band),
+        *_step_entries("action", previous.action, result.action),
         *_override_entries(previous.overrides, result.overrides),
         *_red_flag_item_entries(previous.overrides, result.overrides),
         *_confidence_entries(previous.confidence, result.confidence),
@@ -1463,20 +1469,6 @@ def compare(previous: ScoreResult, result: ScoreResult) -> tuple[DiffEntry, ...]
             )
         )
     return tuple(entries)
-
-
-def _action_entries(before: InvestorAction, after: InvestorAction) -> list[DiffEntry]:
-    if before is after:
-        return []
-    return [
-        DiffEntry(
-            kind="action",
-            ref="action",
-            before=before.value,
-            after=after.value,
-            reason=f"action {before} to {after}",
-        )
-    ]
 
 
 def _red_flag_item_entries(
