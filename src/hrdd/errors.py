@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -198,6 +200,8 @@ def plain_error_message(error: Mapping[str, Any]) -> str:
     if kind in _BOUNDS and set(context) & {"ge", "gt", "le", "lt"}:
         words, key = _BOUNDS[kind]
         return f"must be {words.format(context[key])}, not {_shown(given)}"
+    if kind == "int_from_float":
+        return f"{_shown(given)} is not a whole number"
     if kind in _SHAPES and kind.endswith("_parsing") and isinstance(given, str):
         return f"{_shown(given)} is not {_SHAPES[kind]}"
     if kind in _SHAPES:
@@ -234,7 +238,6 @@ _SHAPES = {
     "bool_parsing": "true or false",
     "int_type": "a whole number",
     "int_parsing": "a whole number",
-    "int_from_float": "a whole number",
     "float_type": "a number",
     "float_parsing": "a number",
 }
@@ -249,7 +252,10 @@ def json_kind(value: Any) -> str:
         return "a list"
     if value is None or isinstance(value, bool):
         return "null" if value is None else "true or false"
-    return "a number" if isinstance(value, int | float) else "an object"
+    if isinstance(value, int | float | Decimal):
+        return "a number"
+    # A YAML file's unquoted 2021-01-01 is read as a date before the checks see it.
+    return "a date" if isinstance(value, date) else "an object"
 
 
 def _shown(value: Any) -> str:

@@ -109,3 +109,23 @@ def test_validation_messages_are_plain_words(client, tenant_a):
     messages = {e["path"]: e["message"] for e in response.json()["errors"]}
     assert messages["categories"] == "must be a list ([...]), not a string"
     assert messages["surplus"] == '"surplus" is not a field this takes'
+
+
+def test_a_fraction_for_a_whole_number_and_a_yaml_date_for_text_are_named() -> None:
+    """The reviewer: 1.5 for a whole number read "must be a whole number, not a number", and
+    a YAML file's unquoted date under a text field "must be text in quotes, not an object"."""
+    import datetime
+
+    from pydantic import BaseModel, ValidationError
+
+    from hrdd.errors import plain_error_message
+
+    class Sample(BaseModel):
+        count: int
+        title: str
+
+    try:
+        Sample.model_validate({"count": 1.5, "title": datetime.date(2021, 1, 1)})
+    except ValidationError as error:
+        messages = [plain_error_message(e) for e in error.errors()]
+    assert messages == ["1.5 is not a whole number", "must be text in quotes, not a date"]

@@ -112,6 +112,14 @@ def test_a_row_with_more_than_an_asset_class_is_no_heading(row: str) -> None:
     assert len(parsed.rows) + len(parsed.problems) == 2
 
 
+def test_a_file_of_names_alone_has_no_headings() -> None:
+    """The reviewer: with the name the only column read, every row has nothing else on it, and
+    "Money Market Fund" is a holding."""
+    parsed = parse_holdings(b"name\nMoney Market Fund\nEquities\n", "EUR", 10)
+    assert [row.name for row in parsed.rows] == ["Money Market Fund", "Equities"]
+    assert parsed.sections == []
+
+
 def test_headings_are_listed_by_the_import_and_count_toward_the_row_limit(client, tenant_a) -> None:
     portfolio = create_portfolio(client, tenant_a.investor)
     csv = (

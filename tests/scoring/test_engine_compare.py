@@ -280,3 +280,26 @@ def test_a_part_whose_reason_alone_changes_is_a_change() -> None:
             reason=f"still {now.points} points, now: {now.reason}",
         ),
     )
+
+
+def test_the_term_that_does_not_set_the_overall_moving_is_a_change() -> None:
+    """The reviewer's case: lowering policy_gap.max_risk while the evidence risk sets the
+    overall moved the practice-gap risk the company report prints, and the preview counted the
+    score unchanged (no contribution explains the term that does not set the overall)."""
+
+    def max_risk_45(content: dict[str, Any]) -> None:
+        content["policy_gap"]["max_risk"] = 45
+
+    answers = [a for a in best_answers() if a.question_id != "P1"]
+    hack = incident("hack", dt.date(2024, 5, 1), role=CompanyRole.contributed)
+    before, after = both(draft(max_risk_45), answers, [hack])
+    assert before.evidence_risk_current > before.policy_gap_risk > 0
+    assert before.overall == after.overall and before.band is after.band
+    assert after.policy_gap_risk < before.policy_gap_risk
+    assert said(compare(before, after)) == [
+        (
+            "figure",
+            "policy_gap_risk",
+            f"practice-gap risk {before.policy_gap_risk} to {after.policy_gap_risk}",
+        )
+    ]

@@ -800,7 +800,9 @@ def parse_records(
                 )
             )
             continue
-        if _is_section_heading(cells, unreadable):
+        # In a file of names alone every row has nothing else: "Money Market Fund" is a
+        # holding there.
+        if len(positions) > 1 and _is_section_heading(cells, unreadable):
             parsed.sections.append(
                 parsed.problem(
                     line,

@@ -1455,6 +1455,7 @@ def compare(previous: ScoreResult, result: ScoreResult) -> tuple[DiffEntry, ...]
         *_confidence_entries(previous.confidence, result.confidence),
         *_contribution_entries(previous, result.contributions, result.overrides, rests_on),
         *_reworded_entries(previous.contributions, result.contributions),
+        *_figure_entries(previous, result),
     ]
     if not entries and previous.action_reason != result.action_reason:
         # The reason names the band, the overall and each red flag, so it differs whenever
@@ -1492,6 +1493,54 @@ def _red_flag_item_entries(
                 )
             )
     return entries
+
+
+def _figure_entries(previous: ScoreResult, result: ScoreResult) -> list[DiffEntry]:
+    """The figures the reports print beside the overall that moved: the contributions explain
+    only the term that sets the overall, so the other one (the practice gap while the evidence
+    decides, or the reverse), the say-do gap, the theme scores and the range could move
+    unseen."""
+    figures = [
+        ("evidence_risk_current", "evidence risk"),
+        ("evidence_risk_peak", "peak evidence risk"),
+        ("policy_gap_risk", "practice-gap risk"),
+        ("commitment_score", "commitment score"),
+        ("verified_commitment_score", "verified practice score"),
+        ("say_do_gap", "say-do gap"),
+    ]
+    pairs = [(ref, words, getattr(previous, ref), getattr(result, ref)) for ref, words in figures]
+    pairs += [
+        (
+            "sensitivity.low",
+            "low end of the range",
+            previous.sensitivity.low,
+            result.sensitivity.low,
+        ),
+        (
+            "sensitivity.high",
+            "high end of the range",
+            previous.sensitivity.high,
+            result.sensitivity.high,
+        ),
+    ]
+    old_themes = {theme.theme: theme for theme in previous.themes}
+    for theme in result.themes:
+        old = old_themes.get(theme.theme)
+        if old is not None:
+            pairs.append(
+                (f"themes.{theme.theme}", f"{theme.theme} verified", old.verified, theme.verified)
+            )
+    return [
+        DiffEntry(
+            kind="figure",
+            ref=ref,
+            before=before,
+            after=after,
+            reason=f"{words} {before} to {after}",
+        )
+        for ref, words, before, after in pairs
+        if before != after
+    ]
 
 
 def _confidence_entries(before: Confidence, after: Confidence) -> list[DiffEntry]:

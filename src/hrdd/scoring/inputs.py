@@ -395,11 +395,13 @@ class SensitivityRange(_Frozen):
 
 
 class DiffEntry(_Frozen):
-    """One thing that moved between two scores. ``action`` and ``confidence`` entries come only
-    from a rule-set preview (``engine.compare``), never in a stored score's diff."""
+    """One thing that moved between two scores. ``action``, ``confidence`` and ``figure``
+    entries come only from a rule-set preview (``engine.compare``), never in a stored score's
+    diff."""
 
     kind: (
-        ContributionKind | Literal["override", "band", "ruleset", "inputs", "action", "confidence"]
+        ContributionKind
+        | Literal["override", "band", "ruleset", "inputs", "action", "confidence", "figure"]
     )
     ref: str
     before: Score | str | None

@@ -179,8 +179,9 @@ class PreviewItem(BaseModel):
         default=False,
         description="Whether anything an investor reads or acts on differs under the draft: "
         "the overall risk, the band, the recommended action (or, alone, its reason), the red "
-        "flags fired (their floors, the items they fire on), the confidence, or the score's "
-        "contributions (their points or reasons). False for a score that failed",
+        "flags fired (their floors, the items they fire on), the confidence, the score's "
+        "contributions (their points or reasons), or a figure the reports print beside the "
+        "overall. False for a score that failed",
     )
     changes: list[DiffEntry] = Field(
         default_factory=list,
@@ -189,10 +190,13 @@ class PreviewItem(BaseModel):
         "escalate_collectively to vote_or_file_resolution'), red flags that now fire, no "
         "longer fire, get a new floor or fire on other items (`override`), the confidence, "
         "then each contribution whose points change, largest first, and those whose reason "
-        "alone changes. A contribution is 'new' only when it took no part in the current "
-        "score: one that did (a red flag that fired under another's higher floor, a practice "
-        "gap the evidence risk outweighed) says it moved from 0.0 points. Empty when "
-        "`changed` is false",
+        "alone changes, then the figures printed beside the overall that move (`figure`: "
+        "the evidence risk, the practice-gap risk, the commitment, verified practice and "
+        "say-do gap scores, the range, the theme scores), so that the term that does not set "
+        "the overall cannot move unseen. A contribution is 'new' only when it took no part "
+        "in the current score: one that did (a red flag that fired under another's higher "
+        "floor, a practice gap the evidence risk outweighed) says it moved from 0.0 points. "
+        "Empty when `changed` is false",
     )
     stands_for_company: bool = Field(
         description="Whether this is the score portfolios and reports use for the company: "

@@ -1009,6 +1009,8 @@ def preview_and_record(session: Session, draft: RuleSetVersion, actor: Principal
             "action_changes": preview.action_changes,
             "risk_up": preview.risk_up,
             "risk_down": preview.risk_down,
+            "changed_at_same_risk": preview.changed_at_same_risk,
+            "unchanged": preview.unchanged,
             "failed": preview.failed,
             "mean_change": preview.mean_change,
             "standing": preview.standing.model_dump(),
