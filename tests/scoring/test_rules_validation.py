@@ -239,7 +239,7 @@ def test_methodology_says_how_evidence_items_combine() -> None:
     combine = sections["How the evidence and the answers combine"]
     values = {e.label: e.value for e in combine.entries}
     assert values["Several evidence items"] == (
-        "100 x (1 - (1 - a) x (1 - b) x ...), for the items' weights a, b, ..."
+        "100 x (1 - (1 - a) x (1 - b) x ...) for items weighing a, b and so on"
     )
     assert values["Overall risk"].startswith("the highest of the evidence risk")
 

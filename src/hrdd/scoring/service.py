@@ -2706,7 +2706,7 @@ def methodology(ruleset: RuleSet, theme_titles: Mapping[str, str] | None = None)
                     ),
                     (
                         "Several evidence items",
-                        "100 x (1 - (1 - a) x (1 - b) x ...), for the items' weights a, b, ...",
+                        "100 x (1 - (1 - a) x (1 - b) x ...) for items weighing a, b and so on",
                         "Each item only adds, and the evidence risk stays under 100: two items "
                         "weighing 0.5 make 75, not 100; a third makes 87.5.",
                     ),
