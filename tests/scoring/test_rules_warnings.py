@@ -124,11 +124,23 @@ SELF_EVIDENT = [
     (set_in("overrides", []), "overrides", "no red flags"),
     (set_in("overrides", 0, "floor", 0), "overrides.0.floor", "RF-LISTING"),
     (set_in("overrides", 1, "floor", 60), "overrides.1.floor", "below the severe band (75)"),
+    # From the analyst's user test: neither fired.
+    (set_in("policy_gap", "max_risk", 80), "policy_gap.max_risk", "can reach 80, in the severe"),
+    (
+        both(set_in("bands", 2, "upper", 55), set_in("bands", 3, "lower", 55)),
+        "policy_gap.max_risk",
+        "can reach 60, in the severe band (from 55)",
+    ),
 ]
 
 # Against the bundled default: what an edit removed, and which way a number question runs.
 AGAINST_THE_DEFAULT = [
     (drop_listing_flag, "overrides", "RF-LISTING is gone"),
+    (
+        set_in("overrides", 0, "min_action", "monitor"),
+        "overrides.0.min_action",
+        "RF-LISTING requires at least monitor, below the bundled default's vote_or_file_resolution",
+    ),
     (
         set_in("evidence_types", "court_ruling", "treatment", "neutral"),
         "evidence_types.court_ruling.treatment",
@@ -223,7 +235,7 @@ def test_a_value_changed_under_the_defaults_reason_is_warned_at_the_reason() -> 
     # statement can lift it" left the reason true, yet was warned.
     for edit in (
         set_in("overrides", 0, "floor", 80),
-        set_in("overrides", 0, "min_action", "escalate_collectively"),
+        set_in("overrides", 0, "min_action", "divest_or_exclude"),
     ):
         assert warned(edit, bundled_default(), stale_reasons=True) == {}
 

@@ -718,6 +718,18 @@ def ruleset_warnings(
                 "and red flags alone set",
             )
         )
+    worst = ruleset.bands[-1]
+    if ruleset.policy_gap.max_risk >= worst.lower:
+        # The practice gap is meant to top out below the worst band: a company reaches it on
+        # evidence of harm or a red flag, never on missing answers alone.
+        warnings.append(
+            RuleSetWarning(
+                "policy_gap.max_risk",
+                f"missing practice alone can reach {ruleset.policy_gap.max_risk:g}, in the "
+                f"{worst.band.value} band (from {worst.lower:g}): a company with no evidence of "
+                f"harm and no red flag can read {worst.band.value} for what it did not disclose",
+            )
+        )
     if ruleset.actions.worsening.steps_up == 0:
         warnings.append(
             RuleSetWarning(
@@ -1059,6 +1071,7 @@ def _override_warnings(ruleset: RuleSet, reference: RuleSet | None) -> list[Rule
                 )
             )
     if reference is not None:
+        warnings += _weaker_action_warnings(ruleset, reference)
         warnings += [
             RuleSetWarning(
                 "overrides",
@@ -1068,6 +1081,27 @@ def _override_warnings(ruleset: RuleSet, reference: RuleSet | None) -> list[Rule
             for gone in reference.overrides
             if not any(_same_red_flag(gone, kept) for kept in ruleset.overrides)
         ]
+    return warnings
+
+
+def _weaker_action_warnings(ruleset: RuleSet, reference: RuleSet) -> list[RuleSetWarning]:
+    """A red flag of the bundled default whose least action is lowered: a company on a
+    trade-restriction list, or proven to have targeted journalists, can be told to do less
+    than the default holds such a company needs."""
+    warnings = []
+    for index, override in enumerate(ruleset.overrides):
+        default = next((d for d in reference.overrides if d.id == override.id), None)
+        if default is None:
+            continue
+        if ACTION_LADDER.index(override.min_action) < ACTION_LADDER.index(default.min_action):
+            warnings.append(
+                RuleSetWarning(
+                    f"overrides.{index}.min_action",
+                    f"red flag {override.id} requires at least {override.min_action.value}, "
+                    f"below the bundled default's {default.min_action.value}: "
+                    f"{_what_it_floored(default)} can be told to do less",
+                )
+            )
     return warnings
 
 
