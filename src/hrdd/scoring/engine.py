@@ -1267,11 +1267,11 @@ def _diff(
 
 
 def _step_entries(
-    kind: Literal["band", "action"],
-    before: RiskBand | InvestorAction,
-    after: RiskBand | InvestorAction,
+    kind: Literal["band", "action", "confidence"],
+    before: RiskBand | InvestorAction | Confidence,
+    after: RiskBand | InvestorAction | Confidence,
 ) -> list[DiffEntry]:
-    """A band or a recommended action that moved: "band high to severe"."""
+    """A band, a recommended action or a confidence that moved: "band high to severe"."""
     if before is after:
         return []
     return [
@@ -1452,7 +1452,7 @@ def compare(previous: ScoreResult, result: ScoreResult) -> tuple[DiffEntry, ...]
         *_step_entries("action", previous.action, result.action),
         *_override_entries(previous.overrides, result.overrides),
         *_red_flag_item_entries(previous.overrides, result.overrides),
-        *_confidence_entries(previous.confidence, result.confidence),
+        *_step_entries("confidence", previous.confidence, result.confidence),
         *_contribution_entries(previous, result.contributions, result.overrides, rests_on),
         *_reworded_entries(previous.contributions, result.contributions),
         *_figure_entries(previous, result),
@@ -1540,20 +1540,6 @@ def _figure_entries(previous: ScoreResult, result: ScoreResult) -> list[DiffEntr
         )
         for ref, words, before, after in pairs
         if before != after
-    ]
-
-
-def _confidence_entries(before: Confidence, after: Confidence) -> list[DiffEntry]:
-    if before is after:
-        return []
-    return [
-        DiffEntry(
-            kind="confidence",
-            ref="confidence",
-            before=before.value,
-            after=after.value,
-            reason=f"confidence {before} to {after}",
-        )
     ]
 
 
