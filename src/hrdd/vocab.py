@@ -147,6 +147,16 @@ class DisclosureLevel(StrEnum):
     not_applicable = "not_applicable"
 
 
+# A disclosure level as readers see it, in reports and in a score's reasons.
+DISCLOSURE_LEVEL_WORDS = {
+    DisclosureLevel.full: "Full",
+    DisclosureLevel.partial: "Partial",
+    DisclosureLevel.no: "No",
+    DisclosureLevel.no_information: "No information found",
+    DisclosureLevel.not_applicable: "Not applicable",
+}
+
+
 class AnswerSource(StrEnum):
     """Who stands behind a source an answer cites. Promises are not evidence: a practice the
     company alone vouches for counts as self-reported under rule sets that say so."""

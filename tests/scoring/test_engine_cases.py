@@ -636,6 +636,22 @@ def test_a_claims_part_is_worded_by_its_status() -> None:
     assert not any("verified at" in reason for reason in reasons.values())
 
 
+def test_an_answers_part_names_its_level_in_the_reports_words() -> None:
+    """'no_information: 0.0 of 100 points' read as code to the user tester."""
+    base = [a for a in best_answers() if a.question_id not in ("DD1", "DD3", "P1")]
+    answers = [
+        *base,
+        answer("DD1", DisclosureLevel.no_information),
+        answer("DD3", DisclosureLevel.partial),
+    ]
+    result = score(request(dt.date(2025, 6, 1), answers))
+    reasons = {c.ref: c.reason for c in result.contributions if c.kind == "answer"}
+    assert reasons["DD1"].startswith('answered "No information found": 0.0 of 100 points')
+    assert reasons["DD3"].startswith('answered "Partial": ')
+    assert reasons["P1"].startswith("unanswered: 0.0 of 100 points")
+    assert not any("_" in reason.split(":")[0] for reason in reasons.values())
+
+
 def test_say_do_gap_drives_policy_risk_with_commitment_contributions() -> None:
     answers = best_answers()
     commitments = [

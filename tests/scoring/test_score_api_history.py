@@ -179,7 +179,10 @@ def test_publishing_and_rolling_back_rescore_and_keep_history(client, db, tenant
     assert items[1]["ruleset_version_id"] == draft_id
     assert items[1]["summary"]["ruleset_version"] == NEWEST_DEFAULT + 1
     assert items[1]["summary"]["overall"] > first["summary"]["overall"]
-    assert "rule set changed" in items[1]["reason"]
+    assert items[1]["reason"] == (
+        f"rule set changed from default v{NEWEST_DEFAULT} (bundled) "
+        f"to default v{NEWEST_DEFAULT + 1} (your organisation's)"
+    )
     assert ("ruleset", "default") in {(e["kind"], e["ref"]) for e in items[1]["diff"]["entries"]}
 
     rolled_back = choose(client, tenant_a.analyst, default_id)
@@ -187,6 +190,10 @@ def test_publishing_and_rolling_back_rescore_and_keep_history(client, db, tenant
     items = history(client, tenant_a, assessment)
     assert [i["ruleset_version_id"] for i in items] == [default_id, draft_id, default_id]
     assert items[2]["summary"]["overall"] == first["summary"]["overall"]
+    assert items[2]["reason"] == (
+        f"rule set rolled back from default v{NEWEST_DEFAULT + 1} (your organisation's) "
+        f"to default v{NEWEST_DEFAULT} (bundled)"
+    )
 
 
 def test_current_scores_per_company(db, tenant_a, questionnaire):

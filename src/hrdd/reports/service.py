@@ -92,6 +92,7 @@ from hrdd.scoring import service as scoring
 from hrdd.scoring.adapters import CompanySite, company_site, evidence_ref, is_company_source
 from hrdd.scoring.schemas import Methodology, OverrideView, ScoreDetail
 from hrdd.vocab import (
+    DISCLOSURE_LEVEL_WORDS,
     AnswerSource,
     AssessmentStatus,
     CompanyRole,
@@ -111,13 +112,6 @@ from hrdd.vocab import (
 SYNC_PORTFOLIO_REPORT_MAX_HOLDINGS = 500
 KEY_EVIDENCE_PER_HOLDING = 3
 FLAGGED_BANDS = frozenset({RiskBand.high, RiskBand.severe})
-_DISCLOSURE_WORDS = {
-    DisclosureLevel.full: "Full",
-    DisclosureLevel.partial: "Partial",
-    DisclosureLevel.no: "No",
-    DisclosureLevel.no_information: "No information found",
-    DisclosureLevel.not_applicable: "Not applicable",
-}
 
 # A full stop after a word of two letters or more, then a capital: not "e.g. " or "U.S. ".
 _FIRST_SENTENCE_END = re.compile(r"(?<=[a-z]{2})\.\s+(?=[A-Z])")
@@ -277,7 +271,7 @@ def _answer_text(question: Question, payload: AnswerPayload, *, with_meaning: bo
     labels = {option.id: option.label for option in question.options}
     match payload:
         case DisclosureAnswer():
-            text = _DISCLOSURE_WORDS[payload.level]
+            text = DISCLOSURE_LEVEL_WORDS[payload.level]
             yes_or_no = isinstance(question.answer_type, DisclosureAnswerType) and not (
                 question.answer_type.allow_partial
             )

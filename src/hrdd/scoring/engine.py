@@ -60,6 +60,7 @@ from hrdd.scoring.rules import (
     RuleTables,
 )
 from hrdd.vocab import (
+    DISCLOSURE_LEVEL_WORDS,
     THE_COMPANYS_WORD,
     Confidence,
     DisclosureLevel,
@@ -701,7 +702,7 @@ def _policy_contributions(policy: _Policy, risk: float, rules: RuleSet) -> list[
             # Discounted with no commitment claiming it: the answer cites the company alone.
             sourcing_part = commitment_part if element.company_sourced else 0.0
             if answer_part + sourcing_part > 0:
-                reason = f"{element.state}: {_fmt(element.claimed)} of 100 points"
+                reason = f"{_answer_said(element.state)}: {_fmt(element.claimed)} of 100 points"
                 if sourcing_part > 0:
                     reason += (
                         f"; its sources are all the company's own, so it counts at "
@@ -753,6 +754,13 @@ def _policy_contributions(policy: _Policy, risk: float, rules: RuleSet) -> list[
     for raw in raws:
         raw.value *= scale
     return _merge(raws)
+
+
+def _answer_said(state: str) -> str:
+    """An element's answer in a reason: a disclosure level in the report's words (the level's
+    identifier, "no_information", read as code in the user test), other states as they are."""
+    words = DISCLOSURE_LEVEL_WORDS.get(state)
+    return state if words is None else f'answered "{words}"'
 
 
 def _claim_reason(element: _Element, status: FulfilmentStatus) -> str:

@@ -1269,8 +1269,22 @@ def _set_choice(
     )
     after, _ = current_version(session)
     if before.id != after.id:
-        _rescore_organisation(session, f"rule set changed to {after.key} v{after.version}")
+        _rescore_organisation(session, _choice_reason(before, after))
     return after
+
+
+def _choice_reason(before: RuleSetVersion, after: RuleSetVersion) -> str:
+    """Why a change of the rules in use rescored, as each score's history says it: going back
+    to a version published before the one it replaces is called a rollback, and each version
+    says whose it is (a bundled version and an organisation's own may share key and number:
+    "default v8 to default v7" read like a rollback in the user test when it was not one)."""
+    rolled_back = (
+        after.published_at is not None
+        and before.published_at is not None
+        and after.published_at < before.published_at
+    )
+    how = "rolled back" if rolled_back else "changed"
+    return f"rule set {how} from {_label(before)} to {_label(after)}"
 
 
 def choice_history(session: Session, page: PageParams) -> tuple[list[AuditEvent], str | None]:
