@@ -42,14 +42,26 @@ def test_a_draft_never_previewed_is_not_published_nor_made_current(client, db, t
     default = bundled_default(client, tenant_a.investor)
     created = new_draft(client, tenant_a)
     draft_id = created.json()["id"]
-    etag = client.get(f"{BASE}/{draft_id}", headers=tenant_a.analyst).headers["ETag"]
+    read = client.get(f"{BASE}/{draft_id}", headers=tenant_a.analyst)
+    etag = read.headers["ETag"]
+    # The draft says so before anyone tries to publish it.
+    assert read.json()["your_preview"] == {
+        "previewed_at": None,
+        "draft_revision": None,
+        "publishable": False,
+        "why_not": "you have not previewed this draft; preview it (POST "
+        f"/api/v1/rulesets/drafts/{draft_id}/preview), check what it does to your "
+        "organisation's scores, and publish with the draft_etag that preview gives",
+    }
 
     for options in ({}, {"make_current": False}):
         refused = publish_with(client, tenant_a.analyst, draft_id, etag, **options)
         assert refused.status_code == 409, refused.text
         body = refused.json()
         assert body["type"] == "/problems/preview-required"
-        assert body["detail"].startswith("you have not previewed this draft: nothing was published")
+        assert body["detail"].startswith(
+            "you have not previewed this draft, and nothing was published; preview it (POST"
+        )
         assert f"POST /api/v1/rulesets/drafts/{draft_id}/preview" in body["detail"]
         assert "draft_etag" in body["detail"]
     assert status_of(client, tenant_a, draft_id) == "draft"
@@ -105,8 +117,14 @@ def test_a_preview_is_recorded_without_changing_the_drafts_etag(client, db, tena
         assert row.previewed_by_key_id == tenant_a.key_ids["analyst"]
         assert row.summary["companies"] == body["companies"]
 
+    standing = after.json()["your_preview"]
+    assert (standing["publishable"], standing["why_not"]) == (True, None)
+    assert standing["draft_revision"] == read.json()["revision"]
+    assert standing["previewed_at"] == recorded["previewed_at"]
+
     published = publish_with(client, tenant_a.analyst, draft_id, body["draft_etag"])
     assert published.status_code == 200, published.text
+    assert published.json()["your_preview"] is None  # published: nothing left to preview
     assert bundled_default(client, tenant_a.investor)["id"] == draft_id
     history = client.get(f"{BASE}/{draft_id}/history", headers=tenant_a.investor).json()
     [event] = [e for e in history["items"] if e["action"] == "published"]
@@ -129,12 +147,20 @@ def test_a_colleagues_preview_or_an_edit_since_yours_is_not_enough(client, tenan
     assert refused.status_code == 409, refused.text
     assert refused.json()["type"] == "/problems/preview-required"
     assert f"({ADMIN} previewed it on " in refused.json()["detail"]
+    # Each key reads its own standing: the admin's preview lets the admin publish, not you.
+    admins = client.get(f"{BASE}/{draft_id}", headers=tenant_a.admin).json()["your_preview"]
+    yours = client.get(f"{BASE}/{draft_id}", headers=tenant_a.analyst).json()["your_preview"]
+    assert (admins["publishable"], yours["publishable"]) == (True, False)
+    assert yours["why_not"].startswith(f"you have not previewed this draft ({ADMIN} previewed")
 
     mine = preview(client, tenant_a.analyst, draft_id).json()
     content = copy.deepcopy(created.json()["content"])
     content["themes"]["policy"]["weight"] = 8
     edited = put_draft(client, tenant_a, draft_id, content, mine["draft_etag"])
     assert edited.status_code == 200, edited.text
+    standing = edited.json()["your_preview"]
+    assert (standing["publishable"], standing["draft_revision"]) == (False, 1)
+    assert standing["why_not"].startswith("this draft was edited since your preview on ")
     # The draft's ETag as it stands now (from the edit, or a GET) passes If-Match...
     refused = publish_with(client, tenant_a.analyst, draft_id, edited.headers["ETag"])
     assert refused.status_code == 409, refused.text
@@ -249,6 +275,12 @@ def test_a_choice_made_since_the_preview_needs_a_new_one(client, tenant_a, rules
     detail = refused.json()["detail"]
     assert f"compared this draft with default v{NEWEST_DEFAULT + 1} (your organisation's)" in detail
     assert f"now default v{NEWEST_DEFAULT} (bundled), chosen by {ADMIN} on " in detail
+    standing = client.get(f"{BASE}/{draft_id}", headers=tenant_a.analyst).json()["your_preview"]
+    assert standing["publishable"] is False
+    assert (
+        f"compared this draft with default v{NEWEST_DEFAULT + 1} (your organisation's)"
+        in (standing["why_not"])
+    )
 
     # Copied from the version no longer in use, which differs from the rules in use only in
     # its number: nothing to undo, and the note says so.

@@ -154,12 +154,12 @@ def current_history(
     responses=_READ_ERRORS,
 )
 def read_ruleset(
-    version_id: uuid.UUID, session: DbSession, _: Investor, response: Response
+    version_id: uuid.UUID, session: DbSession, principal: Investor, response: Response
 ) -> RuleSetVersionOut:
     row = service.get_version(session, version_id)
     response.headers["ETag"] = _etag(row)
     number = service.shown_versions(session, [row]).get(row.id)
-    return service.to_out(session, row, number)
+    return service.to_out(session, row, principal, number)
 
 
 @router.get(
@@ -196,7 +196,7 @@ def create_draft(
     draft = service.create_draft(session, source, principal)
     response.headers["Location"] = f"/api/v1/rulesets/{draft.id}"
     response.headers["ETag"] = _etag(draft)
-    return service.to_out(session, draft)
+    return service.to_out(session, draft, principal)
 
 
 @router.put(
@@ -217,7 +217,7 @@ def update_draft(
     check_if_match(if_match, _etag(draft), required=True)
     service.update_draft(session, draft, document, principal)
     response.headers["ETag"] = _etag(draft)
-    return service.to_out(session, draft)
+    return service.to_out(session, draft, principal)
 
 
 @router.delete(
@@ -306,7 +306,7 @@ def publish_draft(
         current_etag=options.current_etag,
     )
     response.headers["ETag"] = _etag(draft)
-    return service.to_out(session, draft)
+    return service.to_out(session, draft, principal)
 
 
 @router.get(

@@ -70,6 +70,27 @@ RULESET_WARNINGS = (
 )
 
 
+class YourPreview(BaseModel):
+    """Whether you may publish a draft as it stands: publishing needs your own latest preview
+    of it as it stands, against the rules in use now."""
+
+    previewed_at: datetime | None = Field(
+        description="When you last previewed the draft (null: you never did)"
+    )
+    draft_revision: int | None = Field(
+        description="The draft's revision you last previewed (null: you never previewed it)"
+    )
+    publishable: bool = Field(
+        description="Whether a publish by you now would pass the preview check (it still needs "
+        "the draft's ETag as If-Match, and the analyst role)"
+    )
+    why_not: str | None = Field(
+        description="What a publish by you now would be refused for (409 "
+        "`/problems/preview-required`) and what to do: never previewed by you, edited since "
+        "your preview, or the rules in use changed since it. Null when publishable"
+    )
+
+
 class RuleSetVersionOut(RuleSetVersionSummary):
     content: dict[str, Any] = Field(description="The whole rule set, as PUT on a draft takes it")
     warnings: list[RuleSetWarningOut] = Field(
@@ -77,6 +98,11 @@ class RuleSetVersionOut(RuleSetVersionSummary):
         + RULESET_WARNINGS
         + " (none for stored rules that no longer pass validation: editing the draft or "
         "previewing it names their problems)"
+    )
+    your_preview: YourPreview | None = Field(
+        default=None,
+        description="For a draft: your latest preview of it and whether it lets you publish "
+        "the draft as it stands (null for a published version)",
     )
 
 

@@ -126,6 +126,7 @@ from hrdd.scoring.schemas import (
     ScoreSummary,
     ScoreTrend,
     UndoneRuleValue,
+    YourPreview,
 )
 from hrdd.vocab import (
     AssessmentStatus,
@@ -644,14 +645,20 @@ def to_summary(
     )
 
 
-def to_out(session: Session, row: RuleSetVersion, number: int | None = None) -> RuleSetVersionOut:
-    """A version with its rules and their warnings; ``number`` as for ``to_summary``."""
+def to_out(
+    session: Session, row: RuleSetVersion, viewer: Principal, number: int | None = None
+) -> RuleSetVersionOut:
+    """A version with its rules and their warnings, and for a draft whether ``viewer`` may
+    publish it as it stands; ``number`` as for ``to_summary``."""
     content, _ = _shown_content(row, number)
     chosen, default = _chosen_and_default(session)
     return RuleSetVersionOut(
         **to_summary(row, chosen or default, number).model_dump(),
         content=content,
         warnings=_stored_warnings(session, row),
+        your_preview=your_preview(session, row, viewer)
+        if row.status == RuleSetStatus.draft
+        else None,
     )
 
 
@@ -901,14 +908,27 @@ def _preview_again(draft: RuleSetVersion, again: str = " again") -> str:
     )
 
 
-def _check_previewed(session: Session, draft: RuleSetVersion, actor: Principal) -> RuleSetPreview:
-    """The publisher's latest preview of ``draft`` if it is of the draft as it stands,
-    compared with the rules in use now; else 409 saying which is not so and what to do.
+@dataclass(frozen=True, slots=True)
+class _Unpublishable:
+    """Why a key may not publish a draft as it stands (``what``), what to do (``todo``), and
+    the key's latest preview of it (None: it has none)."""
+
+    preview: RuleSetPreview | None
+    what: str
+    todo: str
+
+
+def _preview_standing(
+    session: Session, draft: RuleSetVersion, key_id: uuid.UUID
+) -> RuleSetPreview | _Unpublishable:
+    """The latest preview of ``draft`` by the key ``key_id`` if it lets that key publish the
+    draft, else what keeps it from doing so: never previewed, edited since, or compared with
+    other rules than those in use now.
 
     The publisher's own: a colleague's preview is figures the publisher did not see. The
     latest: the figures the publisher last saw are the ones they act on."""
     current, _ = current_version(session)
-    mine = _latest_preview(session, draft.id, actor.key_id)
+    mine = _latest_preview(session, draft.id, key_id)
     if mine is None:
         other = _latest_preview(session, draft.id, None)
         by_other = (
@@ -918,28 +938,54 @@ def _check_previewed(session: Session, draft: RuleSetVersion, actor: Principal) 
             if other is not None
             else ""
         )
-        raise PreviewRequired(
-            f"you have not previewed this draft{by_other}: nothing was published; "
-            f"{_preview_again(draft, again='')}"
+        return _Unpublishable(
+            None, f"you have not previewed this draft{by_other}", _preview_again(draft, again="")
         )
     if (mine.draft_revision, mine.draft_hash) != (draft.revision, draft.content_hash):
-        raise PreviewRequired(
+        return _Unpublishable(
+            mine,
             f"this draft was edited since your preview on {_when(mine.previewed_at)} (revision "
             f"{mine.draft_revision} then, {draft.revision} now{_edited_by(session, draft.id)}): "
-            "the figures you saw are not those of the draft as it stands, and nothing was "
-            f"published; {_preview_again(draft)}"
+            "the figures you saw are not those of the draft as it stands",
+            _preview_again(draft),
         )
     if (mine.compared_id, mine.compared_hash) != (current.id, current.content_hash):
         compared = session.get(RuleSetVersion, mine.compared_id)
         then = _label(compared) if compared is not None else "rules no longer there"
-        raise PreviewRequired(
+        return _Unpublishable(
+            mine,
             f"your preview on {_when(mine.previewed_at)} compared this draft with {then}, the "
             "rules in use then; your organisation's rules in use are now "
             f"{rules_in_use_said(session)}, so the figures you saw (and what the draft would "
-            "undo) no longer say what publishing does, and nothing was published; "
-            f"{_preview_again(draft)}: it compares the draft with the rules in use now"
+            "undo) no longer say what publishing does",
+            f"{_preview_again(draft)}: it compares the draft with the rules in use now",
         )
     return mine
+
+
+def _check_previewed(session: Session, draft: RuleSetVersion, actor: Principal) -> RuleSetPreview:
+    """The publisher's latest preview of ``draft`` if it lets them publish it (see
+    ``_preview_standing``); else 409 saying why not and what to do."""
+    standing = _preview_standing(session, draft, actor.key_id)
+    if isinstance(standing, _Unpublishable):
+        raise PreviewRequired(f"{standing.what}, and nothing was published; {standing.todo}")
+    return standing
+
+
+def your_preview(session: Session, draft: RuleSetVersion, viewer: Principal) -> YourPreview:
+    """A draft's standing for publication by ``viewer``, as its GET shows it: what a publish
+    would be refused for (409), said before the analyst tries."""
+    standing = _preview_standing(session, draft, viewer.key_id)
+    if isinstance(standing, _Unpublishable):
+        preview, why_not = standing.preview, f"{standing.what}; {standing.todo}"
+    else:
+        preview, why_not = standing, None
+    return YourPreview(
+        previewed_at=preview.previewed_at if preview is not None else None,
+        draft_revision=preview.draft_revision if preview is not None else None,
+        publishable=why_not is None,
+        why_not=why_not,
+    )
 
 
 def _preview_said(session: Session, preview: RuleSetPreview) -> dict[str, Any]:
