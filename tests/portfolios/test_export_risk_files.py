@@ -79,7 +79,7 @@ def test_csv_neutralises_formulas_and_keeps_numbers(client, tenant_a, portfolio)
         assert row["assessment_status"] == (item["assessment_status"] or "")
         # A file read on its own names the rules it was scored with.
         assert (row["ruleset"], row["ruleset_hash"]) == (
-            f"{view['ruleset_id']} v{view['ruleset_version']}",
+            f"{view['ruleset_id']} v{view['ruleset_version']} (bundled)",
             view["ruleset_hash"],
         )
 
@@ -160,6 +160,7 @@ def test_assessment_scores_export_in_three_formats(client, tenant_a, tenant_b, d
     # The rules' content hash, as GET /rulesets shows it, names the rules the score used.
     current = client.get(f"{API}/rulesets/current", headers=tenant_a.investor).json()
     assert rows[0]["ruleset_hash"] == summary["ruleset_hash"] == current["version"]["content_hash"]
+    assert rows[0]["ruleset"] == f"default v{current['version']['version']} (bundled)"
 
     as_xlsx = client.get(f"{API}/assessment-scores.xlsx", headers=tenant_a.investor)
     sheet = load_workbook(io.BytesIO(as_xlsx.content)).active

@@ -5,7 +5,9 @@ so that the write has a remembered view to make stale."""
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 import uuid
 from typing import Any
 
@@ -173,10 +175,16 @@ def test_choosing_another_rule_set_is_in_the_next_read(client, tenant_a, content
     assert chosen["ruleset_version"] != first["ruleset_version"]
     # The content hash names the rules exactly, as GET /rulesets shows them.
     assert chosen["ruleset_hash"] == published.json()["content_hash"] != first["ruleset_hash"]
+    # A bundled version and the organisation's own edit may share a key and a number.
+    assert (first["ruleset_bundled"], chosen["ruleset_bundled"]) == (True, False)
+    exported = client.get(f"{API}/portfolios/{portfolio}/risk.csv", headers=tenant_a.investor)
+    [row] = csv.DictReader(io.StringIO(exported.content.decode("utf-8-sig")))
+    assert row["ruleset"] == f"default v{chosen['ruleset_version']} (own edit)"
 
     rolled_back = choose(client, tenant_a.analyst, default_id)
     assert rolled_back.status_code == 200, rolled_back.text
-    assert view(client, tenant_a, portfolio)["ruleset_version"] == first["ruleset_version"]
+    again = view(client, tenant_a, portfolio)
+    assert (again["ruleset_version"], again["ruleset_bundled"]) == (first["ruleset_version"], True)
 
 
 def test_ownership_links_added_and_removed_are_in_the_next_read(client, tenant_a, db, content):

@@ -222,9 +222,15 @@ RISK_COLUMNS: tuple[Column, ...] = (
 )
 
 
+def rules_named(key: str, version: int, *, bundled: bool) -> str:
+    """A version as a file read on its own names it: "default v7 (bundled)", "default v7 (own
+    edit)"; an organisation's own edit and a bundled version may share key and number."""
+    return f"{key} v{version} ({'bundled' if bundled else 'own edit'})"
+
+
 def _rules_columns(risk: PortfolioRisk) -> tuple[Column, ...]:
     """The rules every row was scored with, on each row: a file read on its own names them."""
-    label = f"{risk.ruleset_id} v{risk.ruleset_version}"
+    label = rules_named(risk.ruleset_id, risk.ruleset_version, bundled=risk.ruleset_bundled)
     return (
         Column("ruleset", Kind.text, lambda _: label),
         Column("ruleset_hash", Kind.text, lambda _: risk.ruleset_hash),
@@ -248,6 +254,7 @@ class ScoreRow:
     company_name: str
     assessment_status: str | None
     score: ScoreSummary
+    ruleset: str  # the rules the score used, named by ``rules_named``
 
 
 def _theme_column(theme: str) -> Column:
@@ -281,7 +288,7 @@ def score_columns(themes: Sequence[str]) -> list[Column]:
         Column("action", Kind.text, lambda r: r.score.action.value),
         Column("action_reason", Kind.text, lambda r: r.score.action_reason),
         Column("trend", Kind.text, lambda r: r.score.trend),
-        Column("ruleset", Kind.text, lambda r: f"{r.score.ruleset_id} v{r.score.ruleset_version}"),
+        Column("ruleset", Kind.text, lambda r: r.ruleset),
         Column("ruleset_hash", Kind.text, lambda r: r.score.ruleset_hash),
         Column("inputs_hash", Kind.text, lambda r: r.score.inputs_hash),
         Column("as_of", Kind.day, lambda r: r.score.as_of),

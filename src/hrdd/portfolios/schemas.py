@@ -404,5 +404,9 @@ class PortfolioRisk(BaseModel):
         description="The rule set's content hash (as GET /rulesets shows it): it tells apart "
         "a bundled version and your organisation's own of the same key and number"
     )
+    ruleset_bundled: bool = Field(
+        description="True for a version bundled with hrdd, false for your organisation's own "
+        "edit of the rules (published through the API): the two may share a key and a number"
+    )
     totals: RiskTotals
     holdings: list[HoldingRisk]

@@ -902,14 +902,15 @@ def _risk_of(
         )
         for h, weight in zip(holdings, weights, strict=True)
     ]
-    ruleset_key, ruleset_version, ruleset_hash = scoring.version_in_use_label(session)
+    rules = scoring.version_in_use_label(session)
     return PortfolioRisk(
         portfolio_id=portfolio.id,
         portfolio_name=portfolio.name,
         as_of=today,
-        ruleset_id=ruleset_key,
-        ruleset_version=ruleset_version,
-        ruleset_hash=ruleset_hash,
+        ruleset_id=rules.key,
+        ruleset_version=rules.version,
+        ruleset_hash=rules.content_hash,
+        ruleset_bundled=rules.bundled,
         totals=risk_totals(portfolio.base_currency, items, share_basis),
         holdings=items,
     )

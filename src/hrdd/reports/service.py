@@ -35,7 +35,7 @@ from hrdd.errors import Conflict, NotFound
 from hrdd.evidence.content import CLOSING_EVIDENCE_TYPES, items_ended, known_on
 from hrdd.evidence.models import Commitment, EvidenceItem
 from hrdd.portfolios import service as portfolios
-from hrdd.portfolios.exports import ScoreRow, download_name
+from hrdd.portfolios.exports import ScoreRow, download_name, rules_named
 from hrdd.portfolios.models import Portfolio
 from hrdd.portfolios.schemas import (
     HoldingResolution,
@@ -1010,6 +1010,15 @@ def assessment_score_rows(session: Session) -> list[ScoreRow]:
     scores = scoring.current_scores(session, company_ids) if company_ids else {}
     names = company_names(session, scores)
     listings = listing_statuses(session, scores)
+    # Current scores share the rules in use, so this asks once or twice, not per score.
+    rules = {
+        (key, version, digest): rules_named(
+            key, version, bundled=not scoring.own_version(session, key, version, digest)
+        )
+        for key, version, digest in {
+            (s.ruleset_id, s.ruleset_version, s.ruleset_hash) for s in scores.values()
+        }
+    }
     rows = [
         ScoreRow(
             company_name=names.get(company_id, str(company_id)),
@@ -1017,6 +1026,7 @@ def assessment_score_rows(session: Session) -> list[ScoreRow]:
             score=scoring.worded_for_company(
                 score, None, listed=listings.get(company_id) is ListingStatus.listed
             )[0],
+            ruleset=rules[(score.ruleset_id, score.ruleset_version, score.ruleset_hash)],
         )
         for company_id, score in scores.items()
     ]

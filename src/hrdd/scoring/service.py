@@ -31,7 +31,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import ValidationError
 from sqlalchemy import Select, bindparam, delete, func, select, update
@@ -183,8 +183,19 @@ _TRENDS: dict[str, ScoreTrend | None] = {
 # Parsed rule sets by version id and content hash: a published version never changes, and a
 # draft's content only changes with its hash.
 _parsed: BoundedCache[tuple[uuid.UUID, str], RuleSet] = BoundedCache(max_entries=64)
+
+
 # Key, number and content hash of published versions in use, which never change.
-_labels: BoundedCache[uuid.UUID, tuple[str, int, str]] = BoundedCache(max_entries=256)
+class VersionInUse(NamedTuple):
+    """The version an organisation scores with, as risk views and exports name it."""
+
+    key: str
+    version: int
+    content_hash: str
+    bundled: bool  # False: the organisation's own edit, which may share key and number
+
+
+_labels: BoundedCache[uuid.UUID, VersionInUse] = BoundedCache(max_entries=256)
 
 
 # --- rule-set content ------------------------------------------------------------------------
@@ -1983,20 +1994,23 @@ _LIVE_WITH_LATEST = reusable(
 )
 
 
-def version_in_use_label(session: Session) -> tuple[str, int, str]:
-    """The key, number and content hash of the version the organisation scores with
+def version_in_use_label(session: Session) -> VersionInUse:
+    """The key, number, content hash and owner of the version the organisation scores with
     (``current_version`` without reading its rules); 409 while no rule set is loaded."""
     version_id = in_use_id(session)
     if version_id is None:
         raise _no_rule_set()
     label = _labels.get(version_id)
     if label is None:
-        key, number, content_hash = session.execute(
-            select(RuleSetVersion.key, RuleSetVersion.version, RuleSetVersion.content_hash).where(
-                RuleSetVersion.id == version_id
-            )
+        key, number, content_hash, owner = session.execute(
+            select(
+                RuleSetVersion.key,
+                RuleSetVersion.version,
+                RuleSetVersion.content_hash,
+                RuleSetVersion.organisation_id,
+            ).where(RuleSetVersion.id == version_id)
         ).one()
-        label = (key, number, content_hash)
+        label = VersionInUse(key, number, content_hash, bundled=owner is None)
         _labels.put(version_id, label)
     return label
 
