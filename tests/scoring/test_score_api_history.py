@@ -185,8 +185,35 @@ def test_publishing_and_rolling_back_rescore_and_keep_history(client, db, tenant
     )
     assert ("ruleset", "default") in {(e["kind"], e["ref"]) for e in items[1]["diff"]["entries"]}
 
+    moved_to = items[1]["summary"]
     rolled_back = choose(client, tenant_a.analyst, default_id)
     assert rolled_back.status_code == 200
+    # The rollback says what it did to the score the company stands on.
+    assert rolled_back.json()["rescored"] == {
+        "companies": 1,
+        "band_changes": int(moved_to["band"] != first["summary"]["band"]),
+        "action_changes": int(moved_to["action"] != first["summary"]["action"]),
+        "risk_up": 0,
+        "risk_down": 1,
+        "moved": [
+            {
+                "company_id": str(company),
+                "company_name": "Example Vendor Ltd",
+                "old_overall": moved_to["overall"],
+                "new_overall": first["summary"]["overall"],
+                "old_band": moved_to["band"],
+                "new_band": first["summary"]["band"],
+                "old_action": moved_to["action"],
+                "new_action": first["summary"]["action"],
+            }
+        ],
+        "moved_count": 1,
+    }
+    # Reading the rules in use tells no rescore; choosing what is in use rescores nothing.
+    assert client.get(f"{RULESETS}/current", headers=tenant_a.investor).json()["rescored"] is None
+    again = choose(client, tenant_a.analyst, default_id)
+    assert again.status_code == 200, again.text
+    assert again.json()["rescored"] is None
     items = history(client, tenant_a, assessment)
     assert [i["ruleset_version_id"] for i in items] == [default_id, draft_id, default_id]
     assert items[2]["summary"]["overall"] == first["summary"]["overall"]

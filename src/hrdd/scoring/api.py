@@ -107,9 +107,9 @@ def choose_current(
     if_match: RequiredIfMatch,
 ) -> CurrentRuleSet:
     row = service.get_version(session, data.version_id)
-    service.choose_version(session, row, principal, data.comment, if_match)
+    _, rescored = service.choose_version(session, row, principal, data.comment, if_match)
     response.headers["ETag"] = service.choice_etag(row.id, chosen=True)
-    return service.current_out(session, row, chosen=True)
+    return service.current_out(session, row, chosen=True, rescored=rescored)
 
 
 @router.delete(
@@ -129,9 +129,9 @@ def follow_default(
         str | None, Query(max_length=2000, description="Why, for the audit trail")
     ] = None,
 ) -> CurrentRuleSet:
-    row = service.follow_default(session, principal, comment, if_match)
+    row, rescored = service.follow_default(session, principal, comment, if_match)
     response.headers["ETag"] = service.choice_etag(row.id, chosen=False)
-    return service.current_out(session, row, chosen=False)
+    return service.current_out(session, row, chosen=False, rescored=rescored)
 
 
 @router.get(

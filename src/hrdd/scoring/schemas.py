@@ -111,6 +111,35 @@ class RuleSetVersionList(BaseModel):
     next_cursor: str | None = None
 
 
+class RescoredCompany(BaseModel):
+    """A company whose standing score a change of the rules in use moved."""
+
+    company_id: uuid.UUID
+    company_name: str
+    old_overall: float
+    new_overall: float
+    old_band: RiskBand
+    new_band: RiskBand
+    old_action: InvestorAction
+    new_action: InvestorAction
+
+
+class Rescored(BaseModel):
+    """What a change of the rules in use did to the score each company stands on (one per
+    company, the one portfolios and reports use), under the rules before and after."""
+
+    companies: int = Field(description="Companies with a standing score, before and after")
+    band_changes: int
+    action_changes: int = Field(description="Companies whose recommended action changed")
+    risk_up: int
+    risk_down: int
+    moved: list[RescoredCompany] = Field(
+        description="The companies whose overall risk, band or action moved (at most 20): the "
+        "largest move in action first, then in band, then in points"
+    )
+    moved_count: int = Field(description="How many companies moved, listed or not")
+
+
 class CurrentRuleSet(BaseModel):
     version: RuleSetVersionSummary
     chosen: bool = Field(
@@ -121,6 +150,12 @@ class CurrentRuleSet(BaseModel):
         default_factory=list,
         description="The warnings of the rules in use, as GET /rulesets/{id} gives them: "
         "said again where a version is chosen, since its scores are now everyone's",
+    )
+    rescored: Rescored | None = Field(
+        default=None,
+        description="In the answer to choosing a version or following the default again (a "
+        "rollback, as a rule): what the change did to the score each company stands on. Null "
+        "on a read, and when the rules in use did not change",
     )
 
 

@@ -114,6 +114,8 @@ from hrdd.scoring.schemas import (
     PreviewItem,
     PreviewOut,
     PreviewRecord,
+    Rescored,
+    RescoredCompany,
     RuleChoiceEvent,
     RuleSetVersionOut,
     RuleSetVersionSummary,
@@ -394,10 +396,16 @@ def current_version(session: Session) -> tuple[RuleSetVersion, bool]:
     return session.get_one(RuleSetVersion, version_id), chosen is not None
 
 
-def current_out(session: Session, row: RuleSetVersion, *, chosen: bool) -> CurrentRuleSet:
-    """The rules in use as the API shows them, with their warnings."""
+def current_out(
+    session: Session, row: RuleSetVersion, *, chosen: bool, rescored: Rescored | None = None
+) -> CurrentRuleSet:
+    """The rules in use as the API shows them, with their warnings, and after a change of
+    them what the rescore did."""
     return CurrentRuleSet(
-        version=to_summary(row, row.id), chosen=chosen, warnings=_stored_warnings(session, row)
+        version=to_summary(row, row.id),
+        chosen=chosen,
+        warnings=_stored_warnings(session, row),
+        rescored=rescored,
     )
 
 
@@ -875,6 +883,8 @@ def publish_draft(
             current_etag,
             required=False,
             refused=_PUBLISH_NOT_MADE,
+            # The preview the publish rests on said what it does.
+            tell_rescore=False,
         )
     return draft
 
@@ -1274,24 +1284,26 @@ def choose_version(
     *,
     required: bool = True,
     refused: str = _CHOICE_NOT_MADE,
-) -> RuleSetVersion:
-    """Make a published version the organisation's; its holdings are rescored with it.
+    tell_rescore: bool = True,
+) -> tuple[RuleSetVersion, Rescored | None]:
+    """Make a published version the organisation's; its holdings are rescored with it, and
+    (``tell_rescore``) what that did to the scores companies stand on is told.
     ``if_match``: the ETag of the choice the caller read (``choice_etag``); a publish that
     also makes its version current may leave it out (``required`` False). ``refused``: what a
     412 says was not done and how to go on."""
     if row.status != RuleSetStatus.published:
         raise Conflict(f"rule set {row.key} v{row.version} is a draft; publish it first")
     _check_choice(session, if_match, required=required, refused=refused)
-    return _set_choice(session, actor, row.id, RULESET_CHOSEN, comment)
+    return _set_choice(session, actor, row.id, RULESET_CHOSEN, comment, tell_rescore=tell_rescore)
 
 
 def follow_default(
     session: Session, actor: Principal, comment: str | None, if_match: str | None
-) -> RuleSetVersion:
+) -> tuple[RuleSetVersion, Rescored | None]:
     """Stop pinning a version: the organisation scores with the latest bundled default again,
     and follows it as new defaults are loaded. ``if_match`` as for ``choose_version``."""
     _check_choice(session, if_match, required=True)
-    return _set_choice(session, actor, None, RULESET_CHOICE_CLEARED, comment)
+    return _set_choice(session, actor, None, RULESET_CHOICE_CLEARED, comment, tell_rescore=True)
 
 
 def _set_choice(
@@ -1300,17 +1312,24 @@ def _set_choice(
     version_id: uuid.UUID | None,
     action: str,
     comment: str | None,
-) -> RuleSetVersion:
+    *,
+    tell_rescore: bool,
+) -> tuple[RuleSetVersion, Rescored | None]:
     """Record the organisation's choice (None: the bundled default) in the audit, and rescore
     its holdings when that changes the rules it scores with; choosing what is already chosen
-    (or clearing no choice) records nothing. The version in use afterwards."""
+    (or clearing no choice) records nothing. The version in use afterwards, and what the
+    rescore did (None: nothing was rescored, or ``tell_rescore`` is false)."""
     organisation = session.get(Organisation, _organisation_id(session))
     if organisation is None:
         raise NotFound("your organisation no longer exists")
     before, _ = current_version(session)
     previous_choice = organisation.ruleset_version_id
     if version_id == previous_choice:
-        return before
+        return before, None
+    # The scores companies stand on under the rules before (current already: as a rule a
+    # cached read), to tell what the rescore moves.
+    standing = _standing_companies(session) if tell_rescore else []
+    earlier = current_scores(session, standing)
     organisation.ruleset_version_id = version_id
     session.flush()
     audit.record(
@@ -1325,9 +1344,67 @@ def _set_choice(
         comment=comment,
     )
     after, _ = current_version(session)
-    if before.id != after.id:
-        _rescore_organisation(session, _choice_reason(before, after))
-    return after
+    if before.id == after.id:
+        return after, None
+    _rescore_organisation(session, _choice_reason(before, after))
+    if not tell_rescore:
+        return after, None
+    return after, _rescored(session, earlier, current_scores(session, standing))
+
+
+def _standing_companies(session: Session) -> list[uuid.UUID]:
+    """The companies the organisation has a score standing for: those it assesses, and the
+    unassessed ones it holds and looked at."""
+    assessed = {a.company_id for a in live_assessments(session, None)}
+    return sorted(assessed | _evidence_only_held(session, None))
+
+
+# The companies a change of rules moved, listed in the answer (all are counted).
+_RESCORED_LISTED = 20
+
+
+def _rescored(
+    session: Session, before: dict[uuid.UUID, ScoreSummary], after: dict[uuid.UUID, ScoreSummary]
+) -> Rescored:
+    """What a change of the rules in use did to the score each company stands on: counts, and
+    the companies whose band, action or overall moved, the largest move in action first."""
+    pairs = [(before[c], after[c]) for c in sorted(after) if c in before]
+    moved = [(old, new) for old, new in pairs if _moved(old, new)]
+    names = company_names(session, {new.company_id for _, new in moved})
+    listed = [
+        RescoredCompany(
+            company_id=new.company_id,
+            company_name=names.get(new.company_id, str(new.company_id)),
+            old_overall=old.overall,
+            new_overall=new.overall,
+            old_band=old.band,
+            new_band=new.band,
+            old_action=old.action,
+            new_action=new.action,
+        )
+        for old, new in moved
+    ]
+    listed.sort(
+        key=lambda c: (
+            -_steps(ACTION_LADDER, c.old_action, c.new_action),
+            -_steps(RISK_BAND_ORDER, c.old_band, c.new_band),
+            -abs(c.new_overall - c.old_overall),
+            c.company_name,
+        )
+    )
+    return Rescored(
+        companies=len(pairs),
+        band_changes=sum(1 for old, new in pairs if old.band != new.band),
+        action_changes=sum(1 for old, new in pairs if old.action != new.action),
+        risk_up=sum(1 for old, new in pairs if new.overall > old.overall),
+        risk_down=sum(1 for old, new in pairs if new.overall < old.overall),
+        moved=listed[:_RESCORED_LISTED],
+        moved_count=len(listed),
+    )
+
+
+def _moved(old: ScoreSummary, new: ScoreSummary) -> bool:
+    return (old.overall, old.band, old.action) != (new.overall, new.band, new.action)
 
 
 def _choice_reason(before: RuleSetVersion, after: RuleSetVersion) -> str:
