@@ -199,7 +199,9 @@ def plain_error_message(error: Mapping[str, Any]) -> str:
         return f'"{name}" is not a field this takes' if name else "this field is not taken here"
     if kind in _BOUNDS and set(context) & {"ge", "gt", "le", "lt"}:
         words, key = _BOUNDS[kind]
-        return f"must be {words.format(context[key])}, not {_shown(given)}"
+        # A number in a URL or header arrives as text: "not 0", not "not '0'".
+        from_text = bool(loc) and loc[0] in ("query", "path", "header") and isinstance(given, str)
+        return f"must be {words.format(context[key])}, not {given if from_text else _shown(given)}"
     if kind == "int_from_float":
         return f"{_shown(given)} is not a whole number"
     if kind in _SHAPES and kind.endswith("_parsing") and isinstance(given, str):

@@ -109,6 +109,10 @@ def test_validation_messages_are_plain_words(client, tenant_a):
     messages = {e["path"]: e["message"] for e in response.json()["errors"]}
     assert messages["categories"] == "must be a list ([...]), not a string"
     assert messages["surplus"] == '"surplus" is not a field this takes'
+    # A number in the query string is text to the parser, but not to the reader.
+    response = client.get("/api/v1/companies?limit=0", headers=tenant_a.investor)
+    assert response.status_code == 422
+    assert [e["message"] for e in response.json()["errors"]] == ["must be 1 or more, not 0"]
 
 
 def test_a_fraction_for_a_whole_number_and_a_yaml_date_for_text_are_named() -> None:
