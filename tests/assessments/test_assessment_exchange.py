@@ -601,6 +601,37 @@ def test_a_workbook_that_unpacks_to_gigabytes_is_413_before_it_is_read(
     assert read(client, tenant_a.investor, draft["id"]) == before
 
 
+def test_a_template_whose_style_sheet_holds_millions_of_formats_is_refused_unread(
+    client: TestClient, tenant_a: Any, bundled: Questionnaire, start_assessment: Start
+) -> None:
+    """The security test: a filled template whose style sheet was padded with empty cell
+    formats (a few hundred kilobytes zipped) took 28 s and gigabytes in openpyxl before its
+    422. It is refused from the count of its tags, and nothing is imported."""
+    import zipfile
+
+    draft, etag = start_assessment()
+    before = read(client, tenant_a.investor, draft["id"])
+    workbook = template(client, tenant_a.investor, bundled.version)
+    fill(workbook, "P3", Answer="Would be imported")
+    packed = io.BytesIO()
+    with (
+        zipfile.ZipFile(io.BytesIO(saved_bytes(workbook))) as original,
+        zipfile.ZipFile(packed, "w", zipfile.ZIP_DEFLATED) as padded,
+    ):
+        for member in original.infolist():
+            content = original.read(member)
+            if member.filename == "xl/styles.xml":
+                content = content.replace(b"</cellXfs>", b"<xf/>" * 300_000 + b"</cellXfs>")
+            padded.writestr(member, content)
+
+    response = import_xlsx(client, tenant_a.investor, draft["id"], packed.getvalue(), etag)
+    assert response.status_code == 422, response.text
+    [error] = response.json()["errors"]
+    assert error["path"] == "file"
+    assert "its part xl/styles.xml holds 300," in error["message"]
+    assert read(client, tenant_a.investor, draft["id"]) == before
+
+
 def test_question_text_that_looks_like_a_formula_is_written_as_text(
     client: TestClient, tenant_a: Any, bundled: Questionnaire, settings: Any
 ) -> None:

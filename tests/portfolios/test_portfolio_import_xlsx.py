@@ -66,11 +66,16 @@ def workbook_bytes(
 
 def rewrite_sheet(data: bytes, change: Any) -> bytes:
     """The workbook with its first sheet's XML changed by ``change`` (text -> text)."""
+    return rewrite_part(data, "xl/worksheets/sheet1.xml", change)
+
+
+def rewrite_part(data: bytes, name: str, change: Any) -> bytes:
+    """The workbook with its part ``name`` changed by ``change`` (text -> text)."""
     source, target = zipfile.ZipFile(io.BytesIO(data)), io.BytesIO()
     with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as rebuilt:
         for member in source.infolist():
             content = source.read(member)
-            if member.filename == "xl/worksheets/sheet1.xml":
+            if member.filename == name:
                 content = change(content.decode()).encode()
             rebuilt.writestr(member.filename, content)
     return target.getvalue()
@@ -521,6 +526,27 @@ def hostile_files() -> dict[str, tuple[bytes, int, str]]:
         ("xl/media/padding.bin", b"\x00" * (MAX_UNPACKED_BYTES + 1)),
     )
     return {
+        # A few kilobytes zipped that openpyxl would build into gigabytes (the security test's
+        # 56 KB file: 4 GB and 100 s, holding the database's write lock meanwhile).
+        "style sheet of millions of formats": (
+            rewrite_part(
+                good,
+                "xl/styles.xml",
+                lambda xml: xml.replace(
+                    '<cellXfs count="1">', '<cellXfs count="1">' + "<xf/>" * 300_000
+                ),
+            ),
+            422,
+            "XML tags, more than the 250,000",
+        ),
+        "a row wider than a worksheet": (
+            rewrite_sheet(
+                good,
+                lambda xml: xml.replace("</row>", "<c/>" * 20_000 + "</row>", 1),
+            ),
+            422,
+            "holds 20,001 cells, more than the 16,384 columns",
+        ),
         "zip magic then garbage": (b"PK\x03\x04" + b"\x00garbage" * 50, 422, "damaged"),
         "workbook cut short": (good[: len(good) // 2], 422, "damaged"),
         "zip of text": (_zip(("notes.txt", b"name\nAcme\n")), 415, "ZIP archive"),

@@ -54,6 +54,7 @@ from hrdd.workbooks import (
     MAX_UNPACKED_BYTES,
     XLSX_MEDIA_TYPE,
     UnsafeArchive,
+    check_part_content,
     check_parts,
 )
 
@@ -579,7 +580,14 @@ def _unpacked_copy(data: bytes) -> bytes:
                         if unpacked > MAX_UNPACKED_BYTES:
                             raise _too_large(unpacked)
                         parts.append(step)
-                rebuilt.writestr(member.filename, b"".join(parts))
+                content = b"".join(parts)
+                try:
+                    check_part_content(member.filename, content)
+                except UnsafeArchive as unsafe:
+                    raise _not_the_template(
+                        f"the workbook cannot be read: {unsafe.message}"
+                    ) from None
+                rebuilt.writestr(member.filename, content)
     except (zipfile.BadZipFile, zlib.error, ValueError, EOFError) as exc:
         raise _not_the_template("the file is not an XLSX workbook") from exc
     return copy.getvalue()

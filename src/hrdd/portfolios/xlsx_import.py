@@ -45,7 +45,7 @@ from hrdd.portfolios.csv_import import (
     search_header,
 )
 from hrdd.portfolios.numbers import POINT, Convention
-from hrdd.workbooks import UnsafeArchive, check_parts
+from hrdd.workbooks import UnsafeArchive, check_part_content, check_parts
 
 HOLDINGS_SHEET = "holdings"
 # Far more than any holdings file has. Bounding the row width keeps a sheet with a cell in its
@@ -133,6 +133,10 @@ def _check_archive(data: bytes) -> None:
             if "[Content_Types].xml" not in names or not any(n.startswith("xl/") for n in names):
                 kind = "an OpenDocument spreadsheet (ODS)" if _is_ods(archive) else "a ZIP archive"
                 raise _unsupported(f"the file is {kind}, not an XLSX workbook; {_SAVE_AS}")
+            # What each part holds, counted before openpyxl builds it (the sizes bound this).
+            for member in members:
+                if not member.is_dir():
+                    _check_content(member.filename, archive.read(member))
     except (zipfile.BadZipFile, zlib.error, ValueError, EOFError, OSError):
         raise _damaged(
             "the file starts as an XLSX workbook does (a ZIP archive) but cannot be opened: it "
@@ -149,6 +153,13 @@ def _check_members(members: list[zipfile.ZipInfo]) -> None:
             raise PayloadTooLarge(
                 message, errors=[ProblemDetail(path="file", message=message)]
             ) from None
+        raise _damaged(f"the workbook cannot be read: {unsafe.message}") from None
+
+
+def _check_content(name: str, xml: bytes) -> None:
+    try:
+        check_part_content(name, xml)
+    except UnsafeArchive as unsafe:
         raise _damaged(f"the workbook cannot be read: {unsafe.message}") from None
 
 
