@@ -3,20 +3,22 @@ preview end to end.
 
 Builds a SQLite file database with the migrations, loads the bundled questionnaire and rule
 set, and bulk-inserts N generated assessments (45 answers each, one company each, 10 evidence
-items per company; fixed seed, invented names). Then times, for one organisation:
+items per company; fixed seed, invented names) and a portfolio holding every company, with a
+market value each. Then times, for one organisation:
 
 (a) loading: the live assessments with their answers and evidence, read from the database
     as the scoring service reads them;
 (a2) mapping those rows onto the engine's validated inputs (adapters, ScoreRequest);
 (b) scoring every request through the engine;
 (c) POST /api/v1/rulesets/drafts/{id}/preview through the HTTP API: loading, mapping and
-    scoring every assessment with both the current rules and a draft, and the JSON response.
+    scoring every assessment with both the current rules and a draft, the portfolio's figures
+    before and after, and the JSON response; the fastest of --previews runs.
 
 It prints the cost per assessment of each and the ratio scoring / loading (the goal of issue
 5: scoring no slower than loading, i.e. a ratio of 1 or less). No figure is asserted anywhere.
 Run from the repository root:
 
-    python bench/bench_scoring_preview.py [--n 10000] [--seed 11] [--keep-db PATH]
+    python bench/bench_scoring_preview.py [--n 10000] [--seed 11] [--previews 3] [--keep-db PATH]
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ from hrdd.config import Settings  # noqa: E402
 from hrdd.db import SYSTEM, Database, TenantContext, utcnow  # noqa: E402
 from hrdd.evidence.models import EvidenceItem  # noqa: E402
 from hrdd.main import create_app  # noqa: E402
+from hrdd.portfolios.models import Holding, Portfolio  # noqa: E402
 from hrdd.questionnaires import service as questionnaires  # noqa: E402
 from hrdd.questionnaires.schemas import Question, Questionnaire  # noqa: E402
 from hrdd.scoring import engine, service  # noqa: E402
@@ -225,12 +228,40 @@ def populate(database: Database, organisation_id: uuid.UUID, n: int, seed: int) 
             for index in range(INCIDENTS_PER_COMPANY):
                 yield evidence_row(rng, company_id, now, index)
 
+    portfolio_id = uuid.uuid4()
+    portfolio = {
+        "id": portfolio_id,
+        "organisation_id": organisation_id,
+        "name": "Bench global equity",
+        "base_currency": "EUR",
+        "created_by_name": "bench",
+        "created_at": now,
+    }
+
+    def holdings() -> Iterator[dict[str, Any]]:
+        for line, company_id in enumerate(company_ids, start=2):
+            yield {
+                "id": uuid.uuid4(),
+                "organisation_id": organisation_id,
+                "portfolio_id": portfolio_id,
+                "line": line,
+                "name": f"Generated Surveillance {line - 2:05d} Ltd",
+                "market_value": rng.randint(1_000, 1_000_000),
+                "currency": "EUR",
+                "company_id": company_id,
+                "resolution": "identifier",
+                "candidates": [],
+                "created_at": now,
+            }
+
     with database.session(SYSTEM, write=True) as session:
         for model, rows in (
             (Company, companies()),
             (Assessment, assessments()),
             (AssessmentAnswer, answers()),
             (EvidenceItem, evidence()),
+            (Portfolio, iter([portfolio])),
+            (Holding, holdings()),
         ):
             for batch in batches(rows):
                 session.execute(insert(model.__table__), batch)
@@ -244,6 +275,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n", type=int, default=10_000, help="assessments to generate")
     parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument(
+        "--previews", type=int, default=3, help="preview runs timed; the fastest is shown"
+    )
     parser.add_argument("--keep-db", type=Path, help="write the database here and keep it")
     args = parser.parse_args()
 
@@ -318,12 +352,15 @@ def main() -> None:
                 headers={**headers, "If-Match": draft.headers["ETag"]},
             )
             edited.raise_for_status()
-            started = time.perf_counter()
-            preview = client.post(
-                f"/api/v1/rulesets/drafts/{draft.json()['id']}/preview", headers=headers
-            )
-            previewing = time.perf_counter() - started
-            preview.raise_for_status()
+            runs = []
+            for _ in range(args.previews):
+                started = time.perf_counter()
+                preview = client.post(
+                    f"/api/v1/rulesets/drafts/{draft.json()['id']}/preview", headers=headers
+                )
+                runs.append(time.perf_counter() - started)
+                preview.raise_for_status()
+            previewing = min(runs)
             summary = preview.json()
         database.dispose()
 
@@ -334,7 +371,10 @@ def main() -> None:
     print(
         f"(c)  preview endpoint          {per_assessment(previewing, n)} "
         f"(two rule sets; {summary['band_changes']} band changes, "
-        f"{summary['risk_up']} up, {summary['risk_down']} down)"
+        f"{summary['risk_up']} up, {summary['risk_down']} down; "
+        # No portfolios in a preview before they were added: the bench measures that too.
+        f"{sum(p['changed_holdings_count'] for p in summary.get('portfolios', []))} holdings "
+        "changed)"
     )
     print(f"ratio scoring / loading            (b)/(a)      = {scoring / loading:.2f}")
     print(f"ratio scoring / loading incl. mapping (b)/(a+a2) = {scoring / (loading + mapping):.2f}")

@@ -13,10 +13,11 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from hrdd.errors import ProblemDetail
 from hrdd.portfolios.csv_import import HEADER_SEARCH_ROWS
+from hrdd.portfolios.figures import BandSlice, MoneyText, ShareBasis, Slice
 from hrdd.scoring.schemas import OverrideView
 from hrdd.vocab import (
     CURRENCY_CODES,
@@ -28,8 +29,6 @@ from hrdd.vocab import (
     RiskBand,
 )
 
-# Decimals as JSON strings: amounts must never pass through a float.
-MoneyText = Annotated[Decimal, PlainSerializer(str, return_type=str, when_used="json")]
 CurrencyCode = Annotated[str, Field(pattern=r"^[A-Z]{3}$", examples=["EUR"])]
 
 
@@ -329,30 +328,6 @@ class HoldingRisk(BaseModel):
         """Scored, but with no submitted or final assessment behind the score: its band counts
         documented harm only and says nothing about the company's practice."""
         return self.assessed and self.assessment_status is None
-
-
-class ShareBasis(StrEnum):
-    """Where the holdings' shares of value come from."""
-
-    market_values = "market_values"  # every holding has a market value
-    # Some holdings have a market value and none a weight: shares of the value that is known;
-    # the holdings without one count by number only.
-    known_market_values = "known_market_values"
-    weights = "weights"  # the file's weight column (holdings without one count by number only)
-    none = "none"  # neither: every figure is by number of holdings
-
-
-class Slice(BaseModel):
-    """A group of holdings counted both ways: by number and by value."""
-
-    holdings: int
-    share_of_holdings: Decimal
-    value: MoneyText
-    share_of_value: Decimal
-
-
-class BandSlice(Slice):
-    band: RiskBand
 
 
 class TopRisk(BaseModel):

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import bindparam, delete, func, insert, select
 from sqlalchemy.orm import Session
@@ -39,6 +39,7 @@ from hrdd.db import IDS, in_chunks, new_id, reusable, rows_for_ids, utcnow
 from hrdd.errors import Invalid, NotFound
 from hrdd.http import PageParams, paginate
 from hrdd.portfolios import csv_import, xlsx_import
+from hrdd.portfolios.figures import BandMove, HoldingMove, PortfolioFigures, PortfolioPreview
 from hrdd.portfolios.models import Holding, Portfolio
 from hrdd.portfolios.schemas import (
     BandSlice,
@@ -64,7 +65,8 @@ from hrdd.portfolios.schemas import (
 from hrdd.scoring import freshness
 from hrdd.scoring import service as scoring
 from hrdd.scoring.engine import reason_for_unlisted
-from hrdd.scoring.schemas import ScoreSummary
+from hrdd.scoring.rules import ACTION_LADDER, RISK_BAND_ORDER, steps_apart
+from hrdd.scoring.schemas import PreviewItem, ScoreSummary
 from hrdd.vocab import AssessmentStatus, InvestorAction, ListingStatus, RiskBand
 
 # Name similarity (0-100) from which a company is offered as a candidate.
@@ -650,6 +652,38 @@ def _unassessed_reason(
     )
 
 
+class _Score(Protocol):
+    """What choosing a holding's score reads of a score: a stored one (``ScoreSummary``) or
+    one side of a rule-set draft's preview (``_PreviewScore``)."""
+
+    @property
+    def overall(self) -> float: ...
+
+
+_ScoreT = TypeVar("_ScoreT", bound=_Score)
+
+
+def _standing_score(
+    company_id: uuid.UUID | None, owned: Sequence[OwnedLink], scores: Mapping[uuid.UUID, _ScoreT]
+) -> tuple[_ScoreT | None, RiskBasis | None, OwnedLink | None]:
+    """The score that stands for a holding of ``company_id`` (None: matched to no company),
+    whose company owns ``owned``: its company's own, unless a company it owns now scores
+    worse; with where it comes from and, through ownership, the stake. None when no score
+    of ``scores`` applies."""
+    own = scores.get(company_id) if company_id else None
+    best: tuple[_ScoreT, RiskBasis] | None = (own, RiskBasis.own) if own else None
+    through: OwnedLink | None = None
+    for link in owned:
+        score = scores.get(link.company_id)
+        # Risk flows up to the owner: a holding is as risky as the worst company it owns now.
+        if score is not None and link.current and (best is None or score.overall > best[0].overall):
+            best = (score, RiskBasis.ownership)
+            through = link
+    if best is None:
+        return None, None, None
+    return best[0], best[1], through
+
+
 def _holding_risk(
     holding: Holding,
     weight: Decimal | None,
@@ -665,10 +699,7 @@ def _holding_risk(
     """``listing_status``: the holding's company's; for one without listed shares, the
     action's reason names the investor's governance rights instead of a shareholder vote."""
     company_name = names.get(holding.company_id) if holding.company_id else None
-    own = scores.get(holding.company_id) if holding.company_id else None
     exposures = []
-    best: tuple[ScoreSummary, RiskBasis] | None = (own, RiskBasis.own) if own else None
-    through: OwnedLink | None = None
     for link in owned:
         score = scores.get(link.company_id)
         exposures.append(
@@ -687,11 +718,7 @@ def _holding_risk(
                 action=score.action if score else None,
             )
         )
-        # Risk flows up to the owner: a holding is as risky as the worst company it owns now.
-        if score is not None and link.current and (best is None or score.overall > best[0].overall):
-            best = (score, RiskBasis.ownership)
-            through = link
-    chosen, basis = best if best else (None, None)
+    chosen, basis, through = _standing_score(holding.company_id, owned, scores)
     reason = None
     if chosen is not None:
         reason = (
@@ -745,13 +772,29 @@ def _holding_risk(
     )
 
 
-def _slice(items: Sequence[HoldingRisk], everything: Sequence[HoldingRisk]) -> Slice:
+class _Counted(Protocol):
+    """What the totals read of a holding: the risk view's (``HoldingRisk``), or one side of
+    a rule-set draft's preview (``_PreviewHolding``)."""
+
+    @property
+    def assessed(self) -> bool: ...
+    @property
+    def weight(self) -> Decimal | None: ...
+    @property
+    def market_value(self) -> Decimal | None: ...
+    @property
+    def overall(self) -> float | None: ...
+    @property
+    def band(self) -> RiskBand | None: ...
+    @property
+    def action(self) -> InvestorAction | None: ...
+
+
+def _slice(items: Sequence[_Counted], everything: Sequence[_Counted]) -> Slice:
     return Slice(**_slice_fields(items, everything))
 
 
-def _slice_fields(
-    items: Sequence[HoldingRisk], everything: Sequence[HoldingRisk]
-) -> dict[str, Any]:
+def _slice_fields(items: Sequence[_Counted], everything: Sequence[_Counted]) -> dict[str, Any]:
     total_weight = sum((h.weight for h in everything if h.weight is not None), Decimal(0))
     return {
         "holdings": len(items),
@@ -763,43 +806,59 @@ def _slice_fields(
     }
 
 
-def risk_totals(currency: str, items: Sequence[HoldingRisk], share_basis: ShareBasis) -> RiskTotals:
+def _size(items: Sequence[_Counted]) -> dict[str, Any]:
+    """How big a portfolio is: its holdings, the value known, those without a share of it."""
+    return {
+        "holdings": len(items),
+        "total_value": sum((h.market_value or Decimal(0) for h in items), Decimal(0)),
+        "holdings_without_value": sum(1 for h in items if h.weight is None),
+    }
+
+
+def _headline(items: Sequence[_Counted]) -> dict[str, Any]:
+    """The totals that depend on the holdings' scores: the risk view's, and a draft preview's
+    before and after (``PortfolioFigures``), computed alike."""
     assessed = [h for h in items if h.assessed]
     weighted = [h for h in assessed if h.weight is not None]
     weight_sum = sum((h.weight for h in weighted if h.weight is not None), Decimal(0))
+    return {
+        "by_band": [
+            BandSlice(band=band, **_slice_fields([h for h in items if h.band == band], items))
+            for band in RiskBand
+        ],
+        "unassessed": _slice([h for h in items if not h.assessed], items),
+        "needing_escalation": _slice(
+            [h for h in items if h.action is not None and _is_escalation(h.action)], items
+        ),
+        "mean_score": (
+            round(sum(h.overall or 0.0 for h in assessed) / len(assessed), 1) if assessed else None
+        ),
+        "value_weighted_score": _weighted_mean(weighted, weight_sum),
+    }
+
+
+def risk_totals(currency: str, items: Sequence[HoldingRisk], share_basis: ShareBasis) -> RiskTotals:
     top = sorted(
-        assessed, key=lambda h: (-(h.overall or 0.0), -(h.market_value or Decimal(0)), h.line)
+        (h for h in items if h.assessed),
+        key=lambda h: (-(h.overall or 0.0), -(h.market_value or Decimal(0)), h.line),
     )
     return RiskTotals(
         currency=currency,
-        total_value=sum((h.market_value or Decimal(0) for h in items), Decimal(0)),
-        holdings=len(items),
-        holdings_without_value=sum(1 for h in items if h.weight is None),
+        **_size(items),
         share_basis=share_basis,
         weights_total=(
             sum((h.weight for h in items if h.weight is not None), Decimal(0))
             if share_basis is ShareBasis.weights
             else None
         ),
-        by_band=[
-            BandSlice(band=band, **_slice_fields([h for h in items if h.band == band], items))
-            for band in RiskBand
-        ],
-        unassessed=_slice([h for h in items if not h.assessed], items),
+        **_headline(items),
         on_evidence_alone=_slice([h for h in items if h.on_evidence_alone], items),
         active_override=_slice([h for h in items if h.overrides], items),
-        needing_escalation=_slice(
-            [h for h in items if h.action is not None and _is_escalation(h.action)], items
-        ),
-        mean_score=(
-            round(sum(h.overall or 0.0 for h in assessed) / len(assessed), 1) if assessed else None
-        ),
-        value_weighted_score=_weighted_mean(weighted, weight_sum),
         top_risks=[_top_risk(h) for h in top[:TOP_RISKS]],
     )
 
 
-def _weighted_mean(weighted: Sequence[HoldingRisk], weight_sum: Decimal) -> float | None:
+def _weighted_mean(weighted: Sequence[_Counted], weight_sum: Decimal) -> float | None:
     if not weight_sum:
         return None
     total = sum(
@@ -913,6 +972,225 @@ def _risk_of(
         ruleset_bundled=rules.bundled,
         totals=risk_totals(portfolio.base_currency, items, share_basis),
         holdings=items,
+    )
+
+
+# --- a rule-set draft's preview, portfolio by portfolio ----------------------------------------
+
+CHANGED_HOLDINGS = 20
+
+_ALL_PORTFOLIOS = reusable(select(Portfolio).order_by(Portfolio.name, Portfolio.id))
+_ALL_HOLDINGS = reusable(select(Holding).order_by(Holding.portfolio_id, Holding.line, Holding.id))
+
+
+@dataclass(frozen=True)
+class HeldCompanies:
+    """The organisation's portfolios, their holdings and what the holdings' companies own:
+    what a draft's preview reads of portfolios, once for all of them."""
+
+    portfolios: list[Portfolio]
+    holdings: dict[uuid.UUID, list[Holding]]  # by portfolio
+    owned: dict[uuid.UUID, list[OwnedLink]]
+
+    def could_stand(self) -> set[uuid.UUID]:
+        """The companies whose score could stand for a holding: the holdings' own, and those
+        they own now."""
+        found = {h.company_id for hs in self.holdings.values() for h in hs if h.company_id}
+        return found | {
+            link.company_id for links in self.owned.values() for link in links if link.current
+        }
+
+
+def held_companies(session: Session, today: date) -> HeldCompanies:
+    """Every portfolio of the caller's organisation (the tenant filter) with its holdings, in
+    the risk view's order, and the companies their companies own as it follows them."""
+    portfolios = list(session.scalars(_ALL_PORTFOLIOS))
+    holdings: dict[uuid.UUID, list[Holding]] = defaultdict(list)
+    if portfolios:
+        for holding in session.scalars(_ALL_HOLDINGS):
+            holdings[holding.portfolio_id].append(holding)
+    resolved = {h.company_id for hs in holdings.values() for h in hs if h.company_id}
+    owned = owned_companies(session, resolved, today, MAX_OWNERSHIP_DEPTH) if resolved else {}
+    return HeldCompanies(portfolios, dict(holdings), owned)
+
+
+@dataclass(frozen=True)
+class _PreviewScore:
+    """One side of a preview item: the score under the rules in use or under the draft."""
+
+    overall: float
+    band: RiskBand
+    action: InvestorAction
+
+
+@dataclass(frozen=True)
+class _PreviewHolding:
+    """A holding on one side of a draft's preview, as the risk view's totals count it."""
+
+    holding: Holding
+    weight: Decimal | None
+    score: _PreviewScore | None
+    scored_company_name: str | None
+    failed: bool  # left without a score because the one that would stand failed
+
+    @property
+    def assessed(self) -> bool:
+        return self.score is not None
+
+    @property
+    def market_value(self) -> Decimal | None:
+        return self.holding.market_value
+
+    @property
+    def overall(self) -> float | None:
+        return self.score.overall if self.score else None
+
+    @property
+    def band(self) -> RiskBand | None:
+        return self.score.band if self.score else None
+
+    @property
+    def action(self) -> InvestorAction | None:
+        return self.score.action if self.score else None
+
+
+@dataclass(frozen=True)
+class _Side:
+    scores: dict[uuid.UUID, _PreviewScore]
+    failed: set[uuid.UUID]  # companies whose standing score failed on this side
+
+
+def _side(standing: Mapping[uuid.UUID, PreviewItem], *, old: bool) -> _Side:
+    scores, failed = {}, set()
+    for company_id, item in standing.items():
+        overall, band, action = (
+            (item.old_overall, item.old_band, item.old_action)
+            if old
+            else (item.new_overall, item.new_band, item.new_action)
+        )
+        if overall is None or band is None or action is None:
+            failed.add(company_id)
+        else:
+            scores[company_id] = _PreviewScore(overall, band, action)
+    return _Side(scores, failed)
+
+
+def portfolio_previews(
+    session: Session, held: HeldCompanies, standing: Mapping[uuid.UUID, PreviewItem]
+) -> list[PortfolioPreview]:
+    """Each portfolio's risk view under the rules in use and under a draft, made of the
+    preview's scores that stand for companies (``standing``: one per company, those the risk
+    view would read), with its choice of score for each holding and its valuation. No score
+    is made here."""
+    before, after = _side(standing, old=True), _side(standing, old=False)
+    names = company_names(
+        session, {h.company_id for hs in held.holdings.values() for h in hs if h.company_id}
+    )
+    previews = []
+    for portfolio in held.portfolios:
+        holdings = held.holdings.get(portfolio.id, [])
+        weights, share_basis = _effective_weights(holdings)
+        old, new = (
+            [
+                _preview_holding(holding, weight, held.owned, names, side)
+                for holding, weight in zip(holdings, weights, strict=True)
+            ]
+            for side in (before, after)
+        )
+        moved = [
+            (was, now)
+            for was, now in zip(old, new, strict=True)
+            if was.band is not now.band or was.action is not now.action
+        ]
+        moved.sort(key=_move_order)
+        previews.append(
+            PortfolioPreview(
+                portfolio_id=portfolio.id,
+                portfolio_name=portfolio.name,
+                currency=portfolio.base_currency,
+                **_size(old),
+                share_basis=share_basis,
+                before=_figures(old),
+                after=_figures(new),
+                band_moves=_band_moves(moved, old),
+                changed_holdings=[
+                    _holding_move(was, now, names) for was, now in moved[:CHANGED_HOLDINGS]
+                ],
+                changed_holdings_count=len(moved),
+            )
+        )
+    return previews
+
+
+def _preview_holding(
+    holding: Holding,
+    weight: Decimal | None,
+    owned: Mapping[uuid.UUID, Sequence[OwnedLink]],
+    names: Mapping[uuid.UUID, str],
+    side: _Side,
+) -> _PreviewHolding:
+    links = owned.get(holding.company_id, []) if holding.company_id else []
+    score, basis, through = _standing_score(holding.company_id, links, side.scores)
+    if score is None:
+        could_stand = [holding.company_id, *(link.company_id for link in links if link.current)]
+        failed = any(company_id in side.failed for company_id in could_stand if company_id)
+        return _PreviewHolding(holding, weight, None, None, failed)
+    if basis is RiskBasis.ownership and through is not None:
+        scored_by = through.company_name
+    else:
+        scored_by = names.get(holding.company_id) if holding.company_id else None
+    return _PreviewHolding(holding, weight, score, scored_by, failed=False)
+
+
+def _figures(side: Sequence[_PreviewHolding]) -> PortfolioFigures:
+    return PortfolioFigures(**_headline(side), scores_failed=sum(h.failed for h in side))
+
+
+def _move_order(pair: tuple[_PreviewHolding, _PreviewHolding]) -> tuple[int, int, Decimal, int]:
+    """As the preview orders its scores, action first (what investors are told to do), then
+    band; then the money that moves."""
+    was, now = pair
+    return (
+        -steps_apart(ACTION_LADDER, was.action, now.action),
+        -steps_apart(RISK_BAND_ORDER, was.band, now.band),
+        -(was.market_value or Decimal(0)),
+        was.holding.line,
+    )
+
+
+def _band_moves(
+    moved: Sequence[tuple[_PreviewHolding, _PreviewHolding]], everything: Sequence[_PreviewHolding]
+) -> list[BandMove]:
+    groups: dict[tuple[RiskBand | None, RiskBand | None], list[_PreviewHolding]]
+    groups = defaultdict(list)
+    for was, now in moved:
+        if was.band is not now.band:
+            groups[was.band, now.band].append(was)
+    found = [
+        BandMove(old_band=old, new_band=new, **_slice_fields(group, everything))
+        for (old, new), group in groups.items()
+    ]
+    return sorted(found, key=lambda move: (-move.holdings, -move.value))
+
+
+def _holding_move(
+    was: _PreviewHolding, now: _PreviewHolding, names: Mapping[uuid.UUID, str]
+) -> HoldingMove:
+    holding = was.holding
+    company_name = names.get(holding.company_id) if holding.company_id else None
+    return HoldingMove(
+        holding_id=holding.id,
+        line=holding.line,
+        name=display_name(holding, company_name),
+        company_name=company_name,
+        scored_company_name=now.scored_company_name or was.scored_company_name,
+        market_value=holding.market_value,
+        old_overall=was.overall,
+        new_overall=now.overall,
+        old_band=was.band,
+        new_band=now.band,
+        old_action=was.action,
+        new_action=now.action,
     )
 
 

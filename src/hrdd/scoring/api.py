@@ -241,7 +241,10 @@ def delete_draft(
     "/rulesets/drafts/{draft_id}/preview",
     summary="Score every assessment of your organisation with the draft and with the rules in "
     "use, side by side; saves no score, records the preview (needed to publish)",
-    description="Also says what the draft was copied from when that is not the rules in use, "
+    description="`portfolios` says what the draft does to each of your portfolios, as its risk "
+    "view would read it before and after: holdings and value by band, the holdings and value "
+    "moving between bands, and the holdings whose band or recommended action changes. "
+    "Also says what the draft was copied from when that is not the rules in use, "
     "and which of their values publishing the draft would undo (`copied_from`). The preview is "
     "recorded on the draft (its revision, the rules in use it was compared with, by whom and "
     "when; `recorded`) without changing the draft's ETag: publishing needs your own latest "

@@ -60,6 +60,15 @@ SEVERITY_LEVELS = (1, 2, 3, 4, 5)
 RISK_BAND_ORDER = tuple(RiskBand)
 ACTION_LADDER = tuple(InvestorAction)
 
+
+def steps_apart(order: tuple[Any, ...], before: Any, after: Any) -> int:
+    """How far apart two rungs of ``order`` (``RISK_BAND_ORDER``, ``ACTION_LADDER``) are; 0
+    when either is missing (a score that failed, a holding with none)."""
+    if before is None or after is None:
+        return 0
+    return abs(order.index(after) - order.index(before))
+
+
 # Upper bounds of the rule set's numbers. Generous next to the bundled rules (theme weights 5 to
 # 20, half-lives up to 5 years, sensitivity factors 0.5 to 2), and small enough that sums,
 # products and date arithmetic on them stay finite and within the 1900-2100 dates hrdd keeps.

@@ -11,6 +11,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from hrdd.audit.schemas import AuditEventOut
+from hrdd.portfolios.figures import PortfolioPreview
 from hrdd.scoring.inputs import DiffEntry, ScoreDiff, ScoreResult
 from hrdd.scoring.models import RuleSetStatus
 from hrdd.vocab import (
@@ -344,9 +345,10 @@ class PreviewRecord(BaseModel):
 
 class PreviewOut(BaseModel):
     """What publishing the draft would do to every score of your organisation: each live
-    assessment's, and the evidence-only score of each unassessed company it holds. No score
-    is saved; the preview itself is recorded on the draft (`recorded`), and publishing needs
-    the publisher's own preview of the draft as it stands against the rules in use then."""
+    assessment's, and the evidence-only score of each unassessed company it holds; and so to
+    each of its portfolios (`portfolios`). No score is saved; the preview itself is recorded
+    on the draft (`recorded`), and publishing needs the publisher's own preview of the draft
+    as it stands against the rules in use then."""
 
     draft_id: uuid.UUID
     draft_etag: str = Field(
@@ -390,6 +392,13 @@ class PreviewOut(BaseModel):
         description="The first 10 changed scores (`changed`), in the order of `items`: those "
         "whose recommended action moves furthest first, then the band, then the largest change "
         "of overall risk either way. A band or action that moves at the same risk is a mover"
+    )
+    portfolios: list[PortfolioPreview] = Field(
+        description="Each portfolio of your organisation as its risk view would read before "
+        "and after: holdings and value by band, unassessed holdings, the headline figures, "
+        "the holdings moving between bands, and those whose band or recommended action "
+        "changes. Made of the scores above that stand for companies, each holding carrying "
+        "its company's (or that of a company it owns now, if worse) as the risk view chooses"
     )
     items: list[PreviewItem] = Field(
         description="Every score: the changed ones in the order of `biggest_movers`, then the "

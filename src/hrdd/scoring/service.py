@@ -100,6 +100,7 @@ from hrdd.scoring.rules import (
     questionnaire_problems,
     ruleset_warnings,
     semantic_problems,
+    steps_apart,
 )
 from hrdd.scoring.schemas import (
     ChosenRules,
@@ -1082,6 +1083,15 @@ def preview_and_record(session: Session, draft: RuleSetVersion, actor: Principal
             "mean_change": preview.mean_change,
             "standing": preview.standing.model_dump(),
             "undone": copied.undone_count,
+            # Counts only: the portfolios' figures are in the response, not in every record.
+            "portfolios": {
+                "portfolios": len(preview.portfolios),
+                "holdings": sum(p.holdings for p in preview.portfolios),
+                "band_changes": sum(
+                    move.holdings for p in preview.portfolios for move in p.band_moves
+                ),
+                "changed_holdings": sum(p.changed_holdings_count for p in preview.portfolios),
+            },
         },
         previewed_by_key_id=actor.key_id,
         previewed_by_name=actor.key_name,
@@ -2973,13 +2983,23 @@ def methodology(ruleset: RuleSet, theme_titles: Mapping[str, str] | None = None)
 def preview_draft(session: Session, draft: RuleSetVersion, draft_etag: str) -> PreviewOut:
     """Every score of the organisation made today with its current version and with the
     draft: each live assessment's, and the evidence-only score of every company it holds
-    unassessed (rescoring after a publish covers the same). Nothing is stored.
+    unassessed (those a risk view stored, which rescoring after a publish covers, and those
+    of holdings with evidence in effect no risk view has read yet); and what that does to
+    each of its portfolios, as their risk views read the scores. Nothing is stored.
     ``draft_etag`` names the draft's revision previewed, for the publish's If-Match."""
+    # Imported here: the portfolios domain reads its scores through this module.
+    from hrdd.portfolios import service as portfolios
+
     current, _ = current_version(session)
     old_rules, new_rules = ruleset_of(current), _draft_rules(session, draft)
     today = utcnow().date()
     assessments = live_assessments(session, None)
-    subjects = _subjects(assessments, _evidence_only_held(session, None))
+    standing = _representative(assessments)
+    held = portfolios.held_companies(session, today)
+    # A holding's company no one has assessed is scored on its evidence, as the risk view
+    # scores it (``current_scores``), also before a risk view first stored that score.
+    on_evidence = _with_evidence(session, sorted(held.could_stand() - standing.keys()), current.id)
+    subjects = _subjects(assessments, _evidence_only_held(session, None) | on_evidence)
     loaded = load_inputs(session, subjects, whole_organisation=True)
     names = company_names(session, {s.company_id for s in subjects})
 
@@ -3014,7 +3034,6 @@ def preview_draft(session: Session, draft: RuleSetVersion, draft_etag: str) -> P
         except Conflict as error:
             return request, None, f"{rules.id} v{rules.version}: {error.detail}"
 
-    standing = _representative(assessments)
     items = []
     for subject in subjects:
         request, before, old_error = outcome(old_rules, subject, None)
@@ -3056,6 +3075,14 @@ def preview_draft(session: Session, draft: RuleSetVersion, draft_etag: str) -> P
         )
     items.sort(key=_mover_order)
     changes = [item.change for item in items if item.change is not None]
+    # The scores the risk view would read: not an evidence-only one of a company whose
+    # evidence is no longer in effect (it shows such a holding unassessed).
+    held_scores = {
+        item.company_id: item
+        for item in items
+        if item.stands_for_company
+        and (item.basis == "assessment" or item.company_id in on_evidence)
+    }
     return PreviewOut(
         draft_id=draft.id,
         draft_etag=draft_etag,
@@ -3071,8 +3098,20 @@ def preview_draft(session: Session, draft: RuleSetVersion, draft_etag: str) -> P
         standing=_preview_counts([item for item in items if item.stands_for_company]),
         mean_change=round(sum(changes) / len(changes), 2) if changes else None,
         biggest_movers=[item for item in items if item.changed][:BIGGEST_MOVERS],
+        portfolios=portfolios.portfolio_previews(session, held, held_scores),
         items=items,
     )
+
+
+def _with_evidence(
+    session: Session, company_ids: Sequence[uuid.UUID], version_id: uuid.UUID
+) -> set[uuid.UUID]:
+    """Of these companies, those with evidence in effect: the ones ``current_scores`` scores
+    on their evidence alone when no one has assessed them."""
+    if not company_ids:
+        return set()
+    marks = _read_marks(session, [], company_ids, version_id, latest={})
+    return {company_id for company_id, found in marks.companies.items() if found.has_evidence}
 
 
 def _draft_rules(session: Session, draft: RuleSetVersion) -> RuleSet:
@@ -3106,19 +3145,12 @@ def _mover_order(item: PreviewItem) -> tuple[bool, int, int, float, str, str]:
     points moved within a band); unchanged and failed ones last."""
     return (
         not item.changed,
-        -_steps(ACTION_LADDER, item.old_action, item.new_action),
-        -_steps(RISK_BAND_ORDER, item.old_band, item.new_band),
+        -steps_apart(ACTION_LADDER, item.old_action, item.new_action),
+        -steps_apart(RISK_BAND_ORDER, item.old_band, item.new_band),
         -abs(item.change or 0.0),
         item.company_name,
         str(item.assessment_id or ""),
     )
-
-
-def _steps(order: Sequence[Any], before: Any, after: Any) -> int:
-    """How far apart two rungs of ``order`` are; 0 when either is missing (a failed score)."""
-    if before is None or after is None:
-        return 0
-    return abs(order.index(after) - order.index(before))
 
 
 # --- bundled rule sets -----------------------------------------------------------------------
