@@ -1396,8 +1396,8 @@ def _rescored(
     ]
     listed.sort(
         key=lambda c: (
-            -_steps(ACTION_LADDER, c.old_action, c.new_action),
-            -_steps(RISK_BAND_ORDER, c.old_band, c.new_band),
+            -steps_apart(ACTION_LADDER, c.old_action, c.new_action),
+            -steps_apart(RISK_BAND_ORDER, c.old_band, c.new_band),
             -abs(c.new_overall - c.old_overall),
             c.company_name,
         )
