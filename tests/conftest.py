@@ -26,7 +26,7 @@ from hrdd.auth import service as auth_service
 from hrdd.companies import service as companies_service
 from hrdd.companies.schemas import CompanyIn
 from hrdd.config import PROJECT_ROOT, Settings
-from hrdd.db import SYSTEM, Database, utcnow
+from hrdd.db import SYSTEM, Database, TenantContext, utcnow
 from hrdd.main import create_app
 from hrdd.vocab import Role
 
@@ -205,3 +205,20 @@ def recent_evidence_body(company_id: Any, **overrides: Any) -> dict[str, Any]:
         ],
     }
     return body | overrides
+
+
+@pytest.fixture
+def write_sessions(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """Every write session made from here on: a test checks none has begun while an upload is
+    read (on SQLite a write's first query takes the database's one write lock)."""
+    made: list[Any] = []
+    original = Database.new_session
+
+    def recording(self: Database, tenant: TenantContext, *, write: bool = False) -> Any:
+        session = original(self, tenant, write=write)
+        if write:
+            made.append(session)
+        return session
+
+    monkeypatch.setattr(Database, "new_session", recording)
+    return made

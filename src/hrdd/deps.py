@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Annotated, TypeVar
 
@@ -128,6 +129,14 @@ def _commit_or_roll_back(session: Session, commit: bool) -> None:
         except BaseException:
             session.rollback()
             raise
+
+
+def reading_session(request: Request, principal: Principal) -> AbstractContextManager[Session]:
+    """A short read-only unit of work for the caller's organisation, beside the request's own:
+    for what a write must read before long work that needs no lock (reading an upload), since
+    on SQLite the request's write session takes the database's write lock at its first query."""
+    tenant = TenantContext(organisation_id=principal.organisation_id)
+    return get_database(request).session(tenant, write=False)
 
 
 async def in_worker_thread(session: Session, work: Callable[[], T]) -> T:

@@ -17,6 +17,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hrdd.logs import redact_secrets
@@ -45,6 +46,12 @@ PROBLEM_TYPES: dict[str, tuple[int, str, str]] = {
     "validation": (422, "Invalid request", "The content is not valid; see errors."),
     "precondition-required": (428, "If-Match required", "This write needs an If-Match header."),
     "internal": (500, "Internal error", "Unexpected failure; the request id helps find it."),
+    "busy": (
+        503,
+        "Busy",
+        "The database stayed locked by other writes longer than a request waits; nothing was "
+        "changed: send it again shortly.",
+    ),
 }
 
 
@@ -367,6 +374,26 @@ def internal_error(path: str, request_id: str | None) -> JSONResponse:
     if request_id is not None:
         detail += f"; quote request id {request_id} when reporting it"
     return problem_response("internal", detail + ".", instance=redact_secrets(path))
+
+
+# How long a client is told to wait before sending a request the database was too busy for.
+BUSY_RETRY_AFTER_SECONDS = 5
+
+
+def database_busy(error: BaseException) -> bool:
+    """Whether an error is the database's lock wait running out (SQLite's busy timeout):
+    a 503 to retry, not a fault."""
+    return isinstance(error, OperationalError) and "database is locked" in str(error.orig)
+
+
+def busy_error(path: str) -> JSONResponse:
+    return problem_response(
+        "busy",
+        "the database is busy with other writes and this request waited too long for its turn; "
+        f"nothing was changed: send it again in {BUSY_RETRY_AFTER_SECONDS} seconds",
+        instance=redact_secrets(path),
+        headers={"Retry-After": str(BUSY_RETRY_AFTER_SECONDS)},
+    )
 
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:

@@ -17,7 +17,13 @@ from weakref import WeakKeyDictionary
 from anyio.to_thread import current_default_thread_limiter
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from hrdd.errors import ProblemDetail, internal_error, problem_response
+from hrdd.errors import (
+    ProblemDetail,
+    busy_error,
+    database_busy,
+    internal_error,
+    problem_response,
+)
 from hrdd.logs import redact_secrets, request_id_var
 
 log = logging.getLogger("hrdd.access")
@@ -62,13 +68,21 @@ class RequestContextMiddleware:
 
         try:
             await self.app(scope, receive, send_with_id)
-        except Exception:
+        except Exception as error:
             # Answered here rather than by Starlette's outermost handler, so the 500 carries
             # the request id (header and log line) and the connection stays usable.
-            errors_log.exception("unhandled error", extra={"path": redact_secrets(scope["path"])})
+            busy = database_busy(error)
+            if busy:
+                errors_log.warning("database busy", extra={"path": redact_secrets(scope["path"])})
+            else:
+                errors_log.exception(
+                    "unhandled error", extra={"path": redact_secrets(scope["path"])}
+                )
             if status_holder.get("started"):
                 raise  # part of a response is out: nothing sound can follow it
-            response = internal_error(scope["path"], request_id)
+            response = (
+                busy_error(scope["path"]) if busy else internal_error(scope["path"], request_id)
+            )
             await response(scope, receive, send_with_id)
         finally:
             principal = getattr(scope.get("state", {}).get("principal"), "organisation_id", None)

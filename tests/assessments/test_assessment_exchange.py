@@ -632,6 +632,37 @@ def test_a_template_whose_style_sheet_holds_millions_of_formats_is_refused_unrea
     assert read(client, tenant_a.investor, draft["id"]) == before
 
 
+def test_a_template_is_read_before_the_write_begins(
+    client: TestClient,
+    tenant_a: Any,
+    bundled: Questionnaire,
+    start_assessment: Start,
+    write_sessions: list[Any],
+    monkeypatch: Any,
+) -> None:
+    """As the holdings import: the workbook is read before the request's write session does
+    anything, so that on SQLite no write lock is held while it is read."""
+    from hrdd.assessments import xlsx as xlsx_template
+
+    draft, etag = start_assessment()
+    workbook = template(client, tenant_a.investor, bundled.version)
+    fill(workbook, "P3", Answer="PacketLogic DPI")
+    begun_while_reading: list[bool] = []
+    read_template = xlsx_template.read_template
+
+    def reading(*args: Any, **kwargs: Any) -> Any:
+        begun_while_reading.append(any(s.in_transaction() for s in write_sessions))
+        return read_template(*args, **kwargs)
+
+    monkeypatch.setattr(xlsx_template, "read_template", reading)
+    response = import_xlsx(client, tenant_a.investor, draft["id"], saved_bytes(workbook), etag)
+    assert response.status_code == 200, response.text
+    assert begun_while_reading == [False]
+    assert response.json()["imported"] == ["P3"]
+    payload = read(client, tenant_a.investor, draft["id"])[0]["answers"]["P3"]["payload"]
+    assert payload["value"] == "PacketLogic DPI"
+
+
 def test_question_text_that_looks_like_a_formula_is_written_as_text(
     client: TestClient, tenant_a: Any, bundled: Questionnaire, settings: Any
 ) -> None:

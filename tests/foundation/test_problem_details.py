@@ -80,6 +80,40 @@ def test_problem_types_are_served(client):
     assert client.get("/problems/nope").status_code == 404
 
 
+def test_a_database_locked_past_the_wait_is_503_to_retry_not_500(
+    client, tenant_a, monkeypatch, caplog
+):
+    """The security test: while one organisation's upload held SQLite's write lock, another's
+    write waited out the busy timeout and got a 500. The lock wait running out is a 503 with
+    Retry-After, logged as a warning rather than an error, and nothing is written."""
+    import sqlite3
+
+    from sqlalchemy.exc import OperationalError
+
+    from hrdd.portfolios import service
+
+    def locked(*args, **kwargs):
+        raise OperationalError(
+            "BEGIN IMMEDIATE", {}, sqlite3.OperationalError("database is locked")
+        )
+
+    monkeypatch.setattr(service, "create_portfolio", locked)
+    response = client.post(
+        "/api/v1/portfolios",
+        json={"name": "Busy fund", "base_currency": "EUR"},
+        headers=tenant_a.investor,
+    )
+    assert response.status_code == 503, response.text
+    assert response.headers["retry-after"] == "5"
+    body = response.json()
+    assert (body["type"], body["status"]) == ("/problems/busy", 503)
+    assert "nothing was changed" in body["detail"]
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
+    assert client.get("/problems/busy").json()["status"] == 503
+    listed = client.get("/api/v1/portfolios", headers=tenant_a.investor).json()["items"]
+    assert "Busy fund" not in [p["name"] for p in listed]
+
+
 def test_every_response_forbids_type_sniffing(client, tenant_a):
     """Reports, exports and uploaded files are downloads: a browser must take them as the type
     they are sent with (the security review)."""

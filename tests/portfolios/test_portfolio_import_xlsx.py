@@ -605,3 +605,28 @@ def test_hostile_workbooks_are_refused_at_file_and_change_nothing(client, tenant
     after = client.get(f"{API}/portfolios/{portfolio}", headers=tenant_a.investor).json()
     assert after == before
     assert [h["name"] for h in holdings(client, tenant_a.investor, portfolio)] == ["Acme Robotics"]
+
+
+def test_the_file_is_read_before_the_write_begins(
+    client, tenant_a, portfolio, write_sessions, monkeypatch
+):
+    """The security test: on SQLite a write's first query takes the database's one write lock,
+    and the import read the portfolio (beginning its write) before reading the file, so a
+    workbook that took a minute to read kept every other organisation's writes waiting (500s
+    after 64 s). The file is now read with no write begun; the import then writes as before."""
+    from hrdd.portfolios import service
+
+    begun_while_reading: list[bool] = []
+    read = service.parse_holdings_file
+
+    def reading(*args: Any, **kwargs: Any) -> Any:
+        begun_while_reading.append(any(s.in_transaction() for s in write_sessions))
+        return read(*args, **kwargs)
+
+    monkeypatch.setattr(service, "parse_holdings_file", reading)
+    for data in (b"name\nAcme Robotics\n", workbook_bytes([["name"], ["Acme Robotics"]])):
+        response = upload_xlsx(client, tenant_a.investor, portfolio, data)
+        assert response.status_code == 200, response.text
+    assert begun_while_reading == [False, False]
+    assert write_sessions, "the imports wrote through a write session"
+    assert [h["name"] for h in holdings(client, tenant_a.investor, portfolio)] == ["Acme Robotics"]

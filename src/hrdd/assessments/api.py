@@ -32,7 +32,7 @@ from hrdd.assessments.schemas import (
 from hrdd.audit.schemas import AuditEventList, AuditEventOut
 from hrdd.config import Settings
 from hrdd.db import utcnow
-from hrdd.deps import Analyst, DbSession, Investor, in_worker_thread
+from hrdd.deps import Analyst, DbSession, Investor, in_worker_thread, reading_session
 from hrdd.errors import ProblemDetail, problem_responses
 from hrdd.http import IfMatch, PageParams, RequiredIfMatch, attachment, page_params
 from hrdd.portfolios.exports import download_name
@@ -408,9 +408,19 @@ def import_xlsx(
     response: Response,
     if_match: RequiredIfMatch,
 ) -> ImportResult:
-    assessment = service.get_assessment(session, assessment_id)
+    # The workbook is read before the write begins: on SQLite the write's first query takes
+    # the database's one write lock, which a long read would hold from every organisation.
+    with reading_session(request, principal) as reading:
+        read_for = service.get_assessment(reading, assessment_id)
+        version_id, questionnaire = (
+            read_for.questionnaire_version_id,
+            service.questionnaire_for(reading, read_for),
+        )
     data = read_limited(file.file, _settings(request).max_upload_bytes)
-    filled = xlsx_template.read_template(data, service.questionnaire_for(session, assessment))
+    filled = xlsx_template.read_template(data, questionnaire)
+    assessment = service.get_assessment(session, assessment_id)
+    if assessment.questionnaire_version_id != version_id:  # moved meanwhile: read it again
+        filled = xlsx_template.read_template(data, service.questionnaire_for(session, assessment))
     service.check_template_company(assessment, filled)
 
     def locate(error: AnswerError) -> ProblemDetail:

@@ -8,11 +8,11 @@ from fastapi import APIRouter, Depends, File, Query, Request, Response, UploadFi
 from hrdd.assessments.files import read_limited
 from hrdd.companies.service import company_names
 from hrdd.config import Settings
-from hrdd.deps import CachedRead, DbSession, Investor, in_worker_thread
+from hrdd.deps import CachedRead, DbSession, Investor, in_worker_thread, reading_session
 from hrdd.errors import problem_responses
 from hrdd.http import PageParams, attachment, page_params
 from hrdd.portfolios import exports, service
-from hrdd.portfolios.csv_import import HEADER_SEARCH_ROWS
+from hrdd.portfolios.csv_import import HEADER_SEARCH_ROWS, ParsedFile
 from hrdd.portfolios.schemas import (
     DecimalSeparator,
     HoldingList,
@@ -163,17 +163,31 @@ def import_holdings(
     ] = None,
 ) -> ImportResult:
     settings: Settings = request.app.state.settings
-    portfolio = service.get_portfolio(session, portfolio_id)
+    # The file is read before the write begins: on SQLite the write's first query takes the
+    # database's one write lock, which a long read would hold from every organisation's writes.
+    with reading_session(request, principal) as reading:
+        currency = service.get_portfolio(reading, portfolio_id).base_currency
     data = read_limited(file.file, settings.max_upload_bytes)
-    return service.import_holdings(
+
+    def parse(base_currency: str) -> ParsedFile:
+        return service.parse_holdings_file(
+            data,
+            base_currency,
+            max_rows=settings.max_csv_rows,
+            decimal_separator=decimal_separator.value if decimal_separator else None,
+            sheet=sheet,
+        )
+
+    parsed = parse(currency)
+    portfolio = service.get_portfolio(session, portfolio_id)
+    if portfolio.base_currency != currency:  # changed meanwhile: read for the new one
+        parsed = parse(portfolio.base_currency)
+    return service.import_parsed_holdings(
         session,
         principal.key_name,
         portfolio,
-        data,
+        parsed,
         keep_good_rows=keep_good_rows,
-        max_rows=settings.max_csv_rows,
-        decimal_separator=decimal_separator.value if decimal_separator else None,
-        sheet=sheet,
         dry_run=dry_run,
     )
 

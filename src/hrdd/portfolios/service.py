@@ -235,23 +235,53 @@ def import_holdings(
     sheet: str | None = None,
     dry_run: bool = False,
 ) -> ImportResult:
-    """Replace the portfolio's holdings with those of a CSV file or an XLSX workbook, told
-    apart by content (``csv_import`` and ``xlsx_import`` describe them). All or nothing: any
-    bad row is a 422 listing every problem, unless ``keep_good_rows``, which imports the good
-    rows and returns the bad ones."""
+    """Replace the portfolio's holdings with those of a CSV file or an XLSX workbook
+    (``parse_holdings_file``, then ``import_parsed_holdings``)."""
+    parsed = parse_holdings_file(
+        data,
+        portfolio.base_currency,
+        max_rows=max_rows,
+        decimal_separator=decimal_separator,
+        sheet=sheet,
+    )
+    return import_parsed_holdings(
+        session, actor_name, portfolio, parsed, keep_good_rows=keep_good_rows, dry_run=dry_run
+    )
+
+
+def parse_holdings_file(
+    data: bytes,
+    base_currency: str,
+    *,
+    max_rows: int,
+    decimal_separator: str | None = None,
+    sheet: str | None = None,
+) -> csv_import.ParsedFile:
+    """A CSV file or an XLSX workbook of holdings, told apart by content (``csv_import`` and
+    ``xlsx_import`` describe them), read for a portfolio in ``base_currency``. No database:
+    the API reads an upload before its write begins (on SQLite a write holds the database's
+    one write lock, and a long read would keep every other organisation's writes waiting)."""
     if not data:
         raise Invalid.at("file", "the file is empty")
-    is_workbook = xlsx_import.is_office_file(data)
-    if is_workbook:
-        parsed = xlsx_import.parse_holdings(
-            data, portfolio.base_currency, max_rows, decimal_separator, sheet
-        )
-    elif sheet is not None:
+    if xlsx_import.is_office_file(data):
+        return xlsx_import.parse_holdings(data, base_currency, max_rows, decimal_separator, sheet)
+    if sheet is not None:
         raise Invalid.at("query.sheet", "the file is a CSV, which has no sheets: leave sheet out")
-    else:
-        parsed = csv_import.parse_holdings(
-            data, portfolio.base_currency, max_rows, decimal_separator
-        )
+    return csv_import.parse_holdings(data, base_currency, max_rows, decimal_separator)
+
+
+def import_parsed_holdings(
+    session: Session,
+    actor_name: str,
+    portfolio: Portfolio,
+    parsed: csv_import.ParsedFile,
+    *,
+    keep_good_rows: bool,
+    dry_run: bool = False,
+) -> ImportResult:
+    """Replace the portfolio's holdings with those of a file ``parse_holdings_file`` read for
+    the portfolio's currency. All or nothing: any bad row is a 422 listing every problem,
+    unless ``keep_good_rows``, which imports the good rows and returns the bad ones."""
     if parsed.problems and (not keep_good_rows or not parsed.rows):
         raise csv_import.problems_invalid(parsed)
 
@@ -309,7 +339,7 @@ def import_holdings(
     return ImportResult(
         portfolio_id=portfolio.id,
         source=ImportSource(
-            format=HoldingsFileFormat.xlsx if is_workbook else HoldingsFileFormat.csv,
+            format=HoldingsFileFormat.csv if parsed.sheet is None else HoldingsFileFormat.xlsx,
             sheet=parsed.sheet,
             other_sheets=parsed.other_sheets,
             header_row=parsed.header_line,
