@@ -9,6 +9,7 @@ worker gets its own database named after the given one).
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 import uuid
 from collections.abc import Iterator
@@ -222,3 +223,13 @@ def write_sessions(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
 
     monkeypatch.setattr(Database, "new_session", recording)
     return made
+
+
+@pytest.fixture
+def hrdd_logs(client: TestClient, caplog: pytest.LogCaptureFixture) -> Iterator[Any]:
+    """hrdd's log records, as caplog's: hrdd's loggers do not pass records up to the root
+    logger, where caplog listens (attached after the app is made, which sets the handlers)."""
+    logger = logging.getLogger("hrdd")
+    logger.addHandler(caplog.handler)
+    yield caplog
+    logger.removeHandler(caplog.handler)

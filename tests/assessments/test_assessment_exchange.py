@@ -663,6 +663,32 @@ def test_a_template_is_read_before_the_write_begins(
     assert payload["value"] == "PacketLogic DPI"
 
 
+def test_an_answer_that_looks_like_a_formula_stays_text_when_its_cell_is_edited(
+    client: TestClient, tenant_a: Any, start_assessment: Start
+) -> None:
+    """The security test: an answer saved as "=cmd|..." came back in the template as a text
+    cell of the General format, which Excel reads as a formula once the investor edits the
+    (yellow, input) cell and presses Enter. Such cells are in the Text format; others are not."""
+    draft, etag = start_assessment()
+    formula = "=cmd|' /C calc'!A0"
+    answers = {
+        "P3": {"type": "text", "value": formula, "comment": "+SUM(1,2)"},
+        "P2": ANSWERS["P2"],
+    }
+    saved = patch_answers(client, tenant_a.investor, draft["id"], answers, etag)
+    assert saved.status_code == 200, saved.text
+    response = client.get(url(draft["id"], "/template.xlsx"), headers=tenant_a.investor)
+    sheet = load_workbook(io.BytesIO(response.content))["Answers"]
+    header = [cell.value for cell in sheet[1]]
+    cells = {
+        row[0].value: dict(zip(header, row, strict=False)) for row in sheet.iter_rows(min_row=2)
+    }
+    for cell in (cells["P3"]["Answer"], cells["P3"]["Comment"]):
+        assert (cell.data_type, cell.number_format) == ("s", "@"), cell.value
+    assert cells["P3"]["Answer"].value == formula
+    assert cells["P2"]["Not-applicable reason"].number_format == "General"
+
+
 def test_question_text_that_looks_like_a_formula_is_written_as_text(
     client: TestClient, tenant_a: Any, bundled: Questionnaire, settings: Any
 ) -> None:

@@ -27,6 +27,9 @@ DANGEROUS = {
     "+SUM(1,2)": "'+SUM(1,2)",
     "-2+3 Holdings": "'-2+3 Holdings",
     "@cmd Ltd": "'@cmd Ltd",
+    # Excel in a locale whose list separator is ';' splits the cell there (the security test).
+    "Acme;=cmd|' /C calc'!A0;": "Acme;'=cmd|' /C calc'!A0;",
+    "Acme, -2+3": "Acme, '-2+3",
 }
 
 

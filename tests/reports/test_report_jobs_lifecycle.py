@@ -110,6 +110,31 @@ def test_a_failing_job_says_why(client, tenant_a, db, settings, portfolio, tmp_p
     assert failed["error"] in download.json()["detail"]
 
 
+def test_an_unexpected_error_is_named_without_its_text(
+    client, tenant_a, db, settings, portfolio, monkeypatch, hrdd_logs
+):
+    """The security test: a job failed by an unexpected error stored and showed the error's
+    own text, which for a database error quotes its SQL. The job says what kind of error it
+    was and that the log has it; the log keeps the text, under the job's id."""
+    from hrdd.reports import service as reports
+
+    def broken(*args, **kwargs):
+        raise RuntimeError('SELECT secret FROM "organisations" WHERE id = 42')
+
+    monkeypatch.setattr(reports, "portfolio_report", broken)
+    job = start(client, tenant_a, portfolio).json()
+    jobs.run_next_job(db, settings)
+    failed = client.get(job["url"], headers=tenant_a.investor).json()
+    assert failed["status"] == "failed"
+    assert failed["error"] == (
+        "the report could not be generated: an unexpected error (RuntimeError); the server's "
+        "log has it under this job's id"
+    )
+    [logged] = [r for r in hrdd_logs.records if r.getMessage() == "report job failed"]
+    assert logged.job_id == job["id"]
+    assert "SELECT secret" in str(logged.exc_info[1])
+
+
 def test_a_job_without_scoring_rules_fails_with_the_reason(client, tenant_a, db, settings):
     portfolio = create_portfolio(client, tenant_a.investor)
     job = start(client, tenant_a, portfolio).json()

@@ -33,6 +33,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from hrdd.dates import is_iso_date_text
 from hrdd.errors import Invalid, PayloadTooLarge, ProblemDetail
+from hrdd.portfolios.exports import FORMULA_TRIGGERS
 from hrdd.questionnaires.answers import number_text_problem
 from hrdd.questionnaires.schemas import (
     AllOfCondition,
@@ -324,12 +325,16 @@ def _shown_now(question: Question, subject: TemplateSubject | None) -> str | Non
 
 def _keep_formulas_as_text(sheet: Worksheet) -> None:
     """openpyxl writes any text starting with '=' as a formula. The template prints text an
-    analyst of any organisation may have published (question, guidance, option labels): it is
-    written as the text it is, so a spreadsheet never runs it."""
+    analyst of any organisation may have published (question, guidance, option labels) and
+    answers as they were saved: it is written as the text it is, so a spreadsheet never runs
+    it, in the Text number format, so that editing such a cell (an answer is an input cell)
+    does not turn it into a formula either (the security test)."""
     for row in sheet.iter_rows():
         for cell in row:
             if cell.data_type == "f":
                 cell.data_type = "s"
+            if isinstance(cell.value, str) and cell.value.startswith(FORMULA_TRIGGERS):
+                cell.number_format = "@"
 
 
 def _answer_cells(question: Question, payload: Mapping[str, Any]) -> dict[str, Any]:

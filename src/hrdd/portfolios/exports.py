@@ -82,8 +82,15 @@ def download_name(subject: str, kind: str, day: date, extension: str) -> str:
     return f"{slug}-{kind}-{day.isoformat()}.{extension}"
 
 
+# Excel splits a CSV line at its locale's list separator, often ';' rather than ',': what
+# follows a separator inside a cell then opens a cell of its own ("Acme;=cmd|..." was a live
+# formula in the security test), so a formula there is neutralised too.
+_FORMULA_AFTER_SEPARATOR = re.compile(r"([;,\t\r\n][\s\"]*)(?=[=+\-@])")
+
+
 def neutralise(text: str) -> str:
-    """A text cell made safe to open in a spreadsheet."""
+    """A text cell made safe to open in a spreadsheet, whatever separator it is split at."""
+    text = _FORMULA_AFTER_SEPARATOR.sub(r"\1'", text)
     return "'" + text if text.startswith(FORMULA_TRIGGERS) else text
 
 

@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 from hrdd.auth.service import Principal
 from hrdd.config import Settings
 from hrdd.db import SYSTEM, Database, TenantContext, utcnow
-from hrdd.errors import Conflict, NotFound, Problem
+from hrdd.errors import Conflict, NotFound, Problem, database_busy
 from hrdd.portfolios import service as portfolios
 from hrdd.portfolios.models import Portfolio
 from hrdd.reports import service as reports
@@ -206,8 +206,15 @@ def _failure_reason(exc: Exception) -> str:
     elif isinstance(exc, OSError):
         # The path stays in the log: it describes the server, not the report.
         reason = f"the report file could not be written ({exc.strerror or type(exc).__name__})"
+    elif database_busy(exc):
+        reason = "the database was busy with other writes for too long: ask for the report again"
     else:
-        reason = f"the report could not be generated ({type(exc).__name__}: {exc})"
+        # The error's own text stays in the log (it may quote SQL or paths of the server);
+        # the job's id finds it there.
+        reason = (
+            f"the report could not be generated: an unexpected error ({type(exc).__name__}); "
+            "the server's log has it under this job's id"
+        )
     return reason[:MAX_ERROR_LENGTH]
 
 
