@@ -3,7 +3,10 @@
 Tenant isolation lives here, in one place: every ORM query run through a session is filtered by
 the organisation stored in ``session.info`` (see ``_apply_tenant_filter``), and every new
 tenant-owned row is stamped with it before flush. A session that names no tenant cannot read
-tenant-owned tables at all, so a forgotten filter fails closed instead of leaking.
+tenant-owned tables at all, so a forgotten filter fails closed instead of leaking. Writes are
+narrower than reads: an organisation's session reads the shared rows but adds, changes and
+deletes only its own (``shared_write`` marks the one statement that may change shared rows);
+the system session writes anything.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from functools import lru_cache
 from typing import Any, TypeVar
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import JSON, DateTime, bindparam, event, or_
+from sqlalchemy import JSON, DateTime, bindparam, event, inspect, or_
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.orm import Mapper, ORMExecuteState, Session, with_loader_criteria
@@ -193,21 +196,59 @@ def _apply_tenant_filter(state: ORMExecuteState) -> None:
         if any(cls in touched for cls in owned + shared):
             raise TenantScopeError("tenant-owned table queried from a session without a tenant")
         return
-    options = _tenant_criteria(tenant.organisation_id, tuple(owned), tuple(shared))
+    org_id = tenant.organisation_id
+    options = _tenant_criteria(org_id, tuple(owned), tuple(shared))
     statement = state.statement
+    # The rows an UPDATE or DELETE writes are held to the organisation's own by a WHERE of
+    # their own: the loader criteria let shared rows through (as they must for the subqueries
+    # that read them), and an UPDATE by primary key (a list of rows) ignores them altogether.
+    target = None
+    if state.is_update or state.is_delete:
+        cls = state.bind_mapper.class_ if state.bind_mapper is not None else None
+        if cls in owned or cls in shared:
+            target = cls
+        if target is not None and state.is_update:
+            _check_no_owner_change(state, target)
+            if cls in shared and statement.get_execution_options().get(_SHARED_WRITE):
+                target = None
     if not statement.get_execution_options().get(_REUSABLE):
-        state.statement = statement.options(*options)
+        state.statement = _filtered_statement(statement, options, target, org_id)
         return
-    # The entry holds the statement itself, so its id cannot be reused while it is cached.
-    key = (id(statement), tenant.organisation_id, _mapper_generation)
+    # The entry holds the statement itself, so its id cannot be reused while it is cached; a
+    # statement is a select or a write for good, so each is only ever served its own filter.
+    key = (id(statement), org_id, _mapper_generation)
     found = _filtered.get(key)
     if found is None or found[0] is not statement:
-        found = (statement, statement.options(*options))
+        found = (statement, _filtered_statement(statement, options, target, org_id))
         _filtered.put(key, found)
     state.statement = found[1]
 
 
+def _filtered_statement(
+    statement: Any,
+    options: tuple[Any, ...],
+    target: type[TenantOwned | SharedOrTenantOwned] | None,
+    org_id: uuid.UUID,
+) -> Any:
+    filtered = statement.options(*options)
+    if target is not None:
+        filtered = filtered.where(target.organisation_id == org_id)
+    return filtered
+
+
+def _check_no_owner_change(state: ORMExecuteState, cls: type) -> None:
+    """An organisation's UPDATE may not set ``organisation_id``: that would give its rows to
+    another organisation or make them shared, which the filter on the target cannot see."""
+    values = getattr(state.statement, "_values", None) or {}
+    parameters = state.parameters
+    rows = [parameters] if isinstance(parameters, Mapping) else list(parameters or [])
+    assigned = {getattr(column, "key", column) for column in values}
+    if "organisation_id" in assigned or any("organisation_id" in row for row in rows):
+        raise TenantScopeError(f"{cls.__name__}.organisation_id changed by a tenant session")
+
+
 _REUSABLE = "hrdd_reusable"
+_SHARED_WRITE = "hrdd_shared_write"
 # (statement, organisation, mapper generation) -> (statement, statement with its criteria).
 _filtered: BoundedCache[tuple[int, uuid.UUID, int], tuple[Any, Any]] = BoundedCache(1024)
 S = TypeVar("S", bound=Executable)
@@ -219,6 +260,14 @@ def reusable(statement: S) -> S:
     it on every execution copies the statement and works out its cache key afresh, which for
     a statement of a dozen subqueries costs more than running it."""
     return statement.execution_options(**{_REUSABLE: True})
+
+
+def shared_write(statement: S) -> S:
+    """Mark an UPDATE an organisation's session may run on shared rows as well as its own (the
+    rows it reads): one organisation's use that every organisation's use makes the same, such
+    as freezing a shared questionnaire version an assessment starts using. Unmarked, an
+    organisation's UPDATE touches only its own rows; a DELETE always does."""
+    return statement.execution_options(**{_SHARED_WRITE: True})
 
 
 @lru_cache(maxsize=1024)
@@ -258,8 +307,8 @@ def _described_entities(state: ORMExecuteState) -> list[dict[str, Any]]:
 def _check_inserted_rows(state: ORMExecuteState) -> None:
     """Rows of an ORM bulk insert (``session.execute(insert(Model), rows)``) get the checks the
     flush gives new objects (``_stamp_tenant``): a tenant-owned row without an organisation is
-    stamped with the session's, one naming another organisation is refused, and a shared row
-    (no organisation) may be added to shared-or-tenant-owned tables. The rows must come as
+    stamped with the session's, and one naming another organisation is refused, as is a shared
+    row (no organisation): only the system session adds those. The rows must come as
     parameters, where they can be checked, not as values built into the statement."""
     mapper = state.bind_mapper
     cls = mapper.class_ if mapper is not None else None
@@ -280,7 +329,9 @@ def _check_inserted_rows(state: ORMExecuteState) -> None:
         organisation_id = row.get("organisation_id")
         if organisation_id is None and owned:
             row = {**row, "organisation_id": tenant.organisation_id}
-        elif organisation_id is not None and organisation_id != tenant.organisation_id:
+        elif organisation_id is None:
+            raise TenantScopeError(f"shared {cls.__name__} added by a tenant session")
+        elif organisation_id != tenant.organisation_id:
             raise TenantScopeError(f"{cls.__name__} belongs to another organisation")
         checked.append(row)
     state.parameters = checked[0] if isinstance(parameters, Mapping) else checked
@@ -288,20 +339,32 @@ def _check_inserted_rows(state: ORMExecuteState) -> None:
 
 @event.listens_for(Session, "before_flush")
 def _stamp_tenant(session: Session, flush_context: Any, instances: Any) -> None:
+    """New, changed and deleted rows of an organisation's session must be its own: a new
+    tenant-owned row is stamped with it; a shared row (no organisation) is neither added,
+    changed nor deleted, nor is a row given another organisation."""
     tenant = get_tenant(session)
-    for obj in list(session.new) + list(session.dirty):
+    for obj in [*session.new, *session.dirty, *session.deleted]:
         if not isinstance(obj, TenantOwned | SharedOrTenantOwned):
             continue
-        if tenant is None:
-            raise TenantScopeError(f"{type(obj).__name__} written from a session without a tenant")
+        name = type(obj).__name__
+        if tenant is None or (tenant.organisation_id is None and not tenant.system):
+            raise TenantScopeError(f"{name} written from a session without a tenant")
         if tenant.system:
             continue
-        if obj in session.new and obj.organisation_id is None and isinstance(obj, TenantOwned):
-            obj.organisation_id = tenant.organisation_id
-        if obj.organisation_id is not None and obj.organisation_id != tenant.organisation_id:
-            raise TenantScopeError(f"{type(obj).__name__} belongs to another organisation")
-        if obj.organisation_id is None and obj not in session.new:
-            raise TenantScopeError(f"shared {type(obj).__name__} changed by a tenant session")
+        if obj in session.new:
+            if obj.organisation_id is None and isinstance(obj, TenantOwned):
+                obj.organisation_id = tenant.organisation_id
+            if obj.organisation_id is None:
+                raise TenantScopeError(f"shared {name} added by a tenant session")
+        elif inspect(obj).attrs.organisation_id.load_history().added:
+            # Checked against the stored owner, not the new one: a shared row or another
+            # organisation's taken over would pass a check of the new value alone.
+            raise TenantScopeError(f"{name}.organisation_id changed by a tenant session")
+        elif obj.organisation_id is None:
+            verb = "deleted" if obj in session.deleted else "changed"
+            raise TenantScopeError(f"shared {name} {verb} by a tenant session")
+        if obj.organisation_id != tenant.organisation_id:
+            raise TenantScopeError(f"{name} belongs to another organisation")
 
 
 # --- engine and sessions ---------------------------------------------------------------------

@@ -3,13 +3,20 @@ hashed storage, shown once, last-used time."""
 
 import hashlib
 import logging
+import threading
+import uuid
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import delete, event, select, text
+from sqlalchemy.dialects import postgresql
 
-from hrdd.auth.models import ApiKey
-from hrdd.db import SYSTEM
+from hrdd.auth import service as auth_service
+from hrdd.auth.models import ApiKey, Organisation
+from hrdd.db import SYSTEM, TenantContext, utcnow
+from hrdd.errors import Conflict
 from hrdd.logs import JsonFormatter
 from hrdd.vocab import Role
+from tests.conftest import is_postgres
 
 
 def test_me_requires_a_key(client):
@@ -161,3 +168,65 @@ def test_keys_never_reach_the_logs(client, tenant_a):
     assert len(collector.lines) >= 3, "the access log should have recorded the requests"
     assert secret not in text and created not in text
     assert secret.split("_", 2)[2] not in text
+
+
+def test_revoking_an_admin_key_locks_the_organisation(db, tenant_a):
+    """The count of admin keys left is taken under a lock on the organisation's row, which
+    two admins revoking each other's keys take in turn (FOR NO KEY UPDATE on PostgreSQL)."""
+    spare = _admin_key(db, tenant_a.organisation_id)
+    issued = []
+    with db.session(TenantContext(tenant_a.organisation_id), write=True) as session:
+        event.listen(session, "do_orm_execute", issued.append)
+        auth_service.revoke_key(session, spare, utcnow())
+    issued_sql = [str(state.statement.compile(dialect=postgresql.dialect())) for state in issued]
+    locks = [sql for sql in issued_sql if "FOR NO KEY UPDATE" in sql]
+    assert len(locks) == 1 and "FROM organisations" in locks[0]
+
+
+def _admin_key(database, organisation_id):
+    with database.session(SYSTEM, write=True) as session:
+        key, _ = auth_service.create_key(session, organisation_id, "Spare admin", Role.admin)
+    return key.id
+
+
+@pytest.mark.skipif(not is_postgres(), reason="SQLite writers already take turns")
+def test_concurrent_revokes_leave_an_admin_key(session_database):
+    """On PostgreSQL two admins revoking the other's key at once: the second waits for the
+    first's commit, then sees its key is the last one (409), instead of both passing the
+    count and leaving no admin key. Committed for real, so the two sessions see each other."""
+    with session_database.session(SYSTEM, write=True) as session:
+        org = auth_service.create_organisation(session, f"Race {uuid.uuid4()}")
+    tenant = TenantContext(org.id)
+    first = session_database.new_session(tenant, write=True)
+    try:
+        first_key, second_key = (_admin_key(session_database, org.id) for _ in range(2))
+        auth_service.revoke_key(first, first_key, utcnow())  # holds the lock, not committed
+        outcome: list[BaseException | None] = []
+
+        def revoke_the_other() -> None:
+            try:
+                with session_database.session(tenant, write=True) as second:
+                    second.execute(text("SET LOCAL lock_timeout = '20s'"))
+                    auth_service.revoke_key(second, second_key, utcnow())
+                outcome.append(None)
+            except Exception as exc:
+                outcome.append(exc)
+
+        racer = threading.Thread(target=revoke_the_other)
+        racer.start()
+        racer.join(timeout=1)
+        assert racer.is_alive()  # waiting for the first revoke's lock
+        first.commit()
+        racer.join(timeout=20)
+        assert len(outcome) == 1 and isinstance(outcome[0], Conflict)
+        with session_database.session(SYSTEM) as session:
+            active = session.scalars(
+                select(ApiKey.id).where(
+                    ApiKey.organisation_id == org.id, ApiKey.revoked_at.is_(None)
+                )
+            ).all()
+        assert active == [second_key]
+    finally:
+        first.close()
+        with session_database.session(SYSTEM, write=True) as session:
+            session.execute(delete(Organisation).where(Organisation.id == org.id))

@@ -133,6 +133,12 @@ def revoke_key(session: Session, key_id: uuid.UUID, now: datetime) -> ApiKey:
     key = session.scalars(select(ApiKey).where(ApiKey.id == key_id)).first()
     if key is None:
         raise NotFound(f"no API key {key_id}")
+    if key.revoked_at is None and key.role == Role.admin:
+        # Two admins revoking each other's keys at once would both count the other's as still
+        # active on PostgreSQL: they take turns on the organisation's row (SQLite writers
+        # already do), and the key is read again once it is this one's turn.
+        _lock_organisation(session, key.organisation_id)
+        session.refresh(key, ["revoked_at"])
     if key.revoked_at is None:
         if key.role == Role.admin and _active_admin_keys(session) <= 1:
             # Without an admin key nobody could make keys again except on the server's CLI.
@@ -142,6 +148,16 @@ def revoke_key(session: Session, key_id: uuid.UUID, now: datetime) -> ApiKey:
             )
         key.revoked_at = now
     return key
+
+
+def _lock_organisation(session: Session, organisation_id: uuid.UUID) -> None:
+    """Lock the organisation's row for the transaction, FOR NO KEY UPDATE as scoring's
+    ``_lock_choice`` does: rows that point at the organisation are still inserted meanwhile."""
+    session.execute(
+        select(Organisation.id)
+        .where(Organisation.id == organisation_id)
+        .with_for_update(key_share=True)
+    )
 
 
 def _active_admin_keys(session: Session) -> int:

@@ -22,7 +22,7 @@ from hrdd.audit import service as audit
 from hrdd.auth.service import Principal
 from hrdd.caching import BoundedCache
 from hrdd.config import Settings
-from hrdd.db import SYSTEM, Database, get_tenant, reusable, utcnow
+from hrdd.db import SYSTEM, Database, get_tenant, reusable, shared_write, utcnow
 from hrdd.errors import Conflict, Invalid, NotFound, ProblemDetail
 from hrdd.http import PageParams, paginate
 from hrdd.questionnaires.loader import (
@@ -225,10 +225,12 @@ def freeze(session: Session, row: QuestionnaireVersion) -> None:
     if row.frozen:
         return
     session.execute(
-        update(QuestionnaireVersion)
-        .where(QuestionnaireVersion.id == row.id)
-        .values(frozen=True, updated_at=utcnow())
-        .execution_options(synchronize_session=False)
+        shared_write(
+            update(QuestionnaireVersion)
+            .where(QuestionnaireVersion.id == row.id)
+            .values(frozen=True, updated_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
     )
     session.expire(row, ["frozen", "updated_at"])
 
