@@ -224,3 +224,53 @@ def test_another_organisations_company_never_steers_our_imports(
     # The exact match was accepted at once (listed as such), not sent to the review queue.
     nso_matches = [match for match in matches if "NSO" in match["record_name"]]
     assert [(m["company_id"], m["status"]) for m in nso_matches] == [(nso, "auto_confirmed")]
+
+
+def test_look_alikes_of_a_shared_companys_name_are_refused(client, tenant_b, db, content):
+    """The security test made decoys of NSO Group that a holdings import then listed beside the
+    real one: the name as an alias of another, and names that look the same on screen
+    (a Cyrillic o, a zero-width space, full-width letters). Each is refused, and no company
+    is made."""
+    nso = company_id(db, "nso-group")
+    cyrillic_o, zero_width, full_width = "\u043e", "\u200b", "\uff2e\uff33\uff2f"
+    cases = {
+        "as an alias": ({"name": "Totally Different Co", "aliases": ["NSO Group"]}, 409, nso),
+        "full-width letters": ({"name": f"{full_width} Group"}, 409, nso),
+        "a Cyrillic letter": (
+            {"name": f"NSO Gr{cyrillic_o}up"},
+            422,
+            "mixes Cyrillic and Latin letters in one word",
+        ),
+        "a zero-width space": (
+            {"name": f"NSO{zero_width} Group"},
+            422,
+            "characters that show nothing (U+200B)",
+        ),
+        "a Cyrillic letter in an alias": (
+            {"name": "Other Co", "aliases": [f"NSO Gr{cyrillic_o}up"]},
+            422,
+            "aliases.0",
+        ),
+    }
+    before = client.get(f"{API}/companies", headers=tenant_b.analyst).json()
+    for label, (body, status, words) in cases.items():
+        response = client.post(f"{API}/companies", json=body, headers=tenant_b.analyst)
+        assert response.status_code == status, (label, response.text)
+        assert words in response.text, (label, response.text)
+    assert client.get(f"{API}/companies", headers=tenant_b.analyst).json() == before
+
+    # A name of its own in one script, Greek or Latin, is taken as before.
+    for name in ("Acme Surveillance Ltd", "\u0395\u03bb\u03bb\u03b7\u03bd\u03b9\u03ba\u03ae AE"):
+        made = client.post(f"{API}/companies", json={"name": name}, headers=tenant_b.analyst)
+        assert made.status_code == 201, made.text
+    # Adding the shared name as an alias later is refused too; the company keeps its names.
+    mine = create_company(client, tenant_b, "Decoy Holdings Ltd")
+    read = client.get(f"{API}/companies/{mine}", headers=tenant_b.analyst)
+    body = {"name": "Decoy Holdings Ltd", "aliases": ["nso group"]}
+    renamed = client.put(
+        f"{API}/companies/{mine}",
+        json=body,
+        headers={**tenant_b.analyst, "If-Match": read.headers["ETag"]},
+    )
+    assert renamed.status_code == 409, renamed.text
+    assert client.get(f"{API}/companies/{mine}", headers=tenant_b.analyst).json()["aliases"] == []

@@ -36,6 +36,48 @@ def name_words(name: str) -> list[str]:
     return re.sub(r"[^\w]+", " ", text).split()
 
 
+# Characters that show nothing (zero-width space and joiner, bidi overrides, soft hyphen):
+# a name holding one looks like another's name and is not equal to it. The zero-width
+# non-joiner is kept: Persian and Indic names are spelled with it.
+_ZERO_WIDTH_NON_JOINER = "\u200c"
+# Scripts whose letters look alike: one word mixing them is a look-alike of a name, not a name.
+_LOOK_ALIKE_SCRIPTS = frozenset({"LATIN", "CYRILLIC", "GREEK"})
+
+
+def invisible_characters(text: str) -> list[str]:
+    """The characters of ``text`` that show nothing, as U+XXXX."""
+    return [
+        f"U+{ord(c):04X}"
+        for c in text
+        if unicodedata.category(c) == "Cf" and c != _ZERO_WIDTH_NON_JOINER
+    ]
+
+
+def mixed_script_word(text: str) -> tuple[str, list[str]] | None:
+    """The first word of ``text`` that mixes Latin, Cyrillic or Greek letters ("Group" spelled
+    with a Cyrillic o), and its scripts; None when every word keeps to one."""
+    for word in re.findall(r"\w+", text):
+        scripts = {
+            script
+            for c in word
+            if c.isalpha()
+            and (script := unicodedata.name(c, "").split(" ")[0]) in _LOOK_ALIKE_SCRIPTS
+        }
+        if len(scripts) > 1:
+            return word, sorted(scripts)
+    return None
+
+
+def look_alike_key(name: str) -> str:
+    """A name as it looks: compatibility forms folded (full-width "NSO" is "NSO"), invisible
+    characters dropped, case and spacing ignored. Two names of one key read the same."""
+    text = unicodedata.normalize("NFKC", name)
+    text = "".join(
+        c for c in text if unicodedata.category(c) != "Cf" or c == _ZERO_WIDTH_NON_JOINER
+    )
+    return " ".join(text.casefold().split())
+
+
 # Remembered: the company-name index normalises every name and alias the caller sees on each
 # search miss and import, and the same names come back each time (about 40% of its build).
 @functools.lru_cache(maxsize=65_536)

@@ -8,6 +8,7 @@ from stdnum import isin as stdnum_isin
 from stdnum import lei as stdnum_lei
 from stdnum.exceptions import ValidationError as StdnumError
 
+from hrdd.companies.names import invisible_characters, mixed_script_word
 from hrdd.dates import PastDate, PlausibleDate
 from hrdd.vocab import (
     COUNTRY_CODES,
@@ -54,9 +55,34 @@ def _at_most(limit: int) -> AfterValidator:
 Isin = Annotated[str, AfterValidator(_valid_isin)]
 Lei = Annotated[str, AfterValidator(_valid_lei)]
 Country = Annotated[str, AfterValidator(_country)]
+
+
 # A name with something in it: spaces around it are dropped, and one of only spaces (which
 # matches nothing and once made every screening import fail) is refused.
-CompanyName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
+def _plain_name(value: str) -> str:
+    """A name that reads as what it is: none of the characters that show nothing, and no word
+    mixing look-alike scripts ("NSO Group" with a Cyrillic o, the security test's decoy)."""
+    hidden = invisible_characters(value)
+    if hidden:
+        raise ValueError(
+            f"it holds characters that show nothing ({', '.join(dict.fromkeys(hidden))}): "
+            "type the name without them"
+        )
+    mixed = mixed_script_word(value)
+    if mixed is not None:
+        word, scripts = mixed
+        raise ValueError(
+            f"{word!r} mixes {' and '.join(s.title() for s in scripts)} letters in one word, "
+            "as look-alikes of other names do: type it in one script"
+        )
+    return value
+
+
+CompanyName = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=300),
+    AfterValidator(_plain_name),
+]
 Ticker = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9.:\-/ ]+$")]
 ProductName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 _PRODUCTS = (

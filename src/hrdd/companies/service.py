@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hrdd.companies.models import Company, CompanyIdentifier, OwnershipLink
-from hrdd.companies.names import CompanyNames, normalise_name, similar_names
+from hrdd.companies.names import CompanyNames, look_alike_key, normalise_name, similar_names
 from hrdd.companies.schemas import (
     CompanyIn,
     CompanyOut,
@@ -135,21 +135,29 @@ def _check_identifiers_free(
         raise Invalid("identifiers already used by another company", errors=errors)
 
 
-def _check_name_free(session: Session, name: str, company_id: uuid.UUID | None) -> None:
-    """A company of its own named as a shared one (the registry every organisation sees)
-    would stand beside it as a second candidate of the same name: a holding confirmed to the
-    empty copy carries neither the assessments nor the evidence of the real one (409)."""
-    folded = name.casefold()
+def _check_names_free(session: Session, names: Sequence[str], company_id: uuid.UUID | None) -> None:
+    """A company of its own named as a shared one (the registry every organisation sees), by
+    its name or an alias, would stand beside it as a second candidate of the same name: a
+    holding confirmed to the empty copy carries neither the assessments nor the evidence of
+    the real one (409). Compared as names look (``look_alike_key``): full-width letters and
+    characters that show nothing make no other name."""
+    wanted = {look_alike_key(name): name for name in names}
+    if not wanted:
+        return
     for other_id, other_name, aliases in session.execute(
         select(Company.id, Company.name, Company.aliases).where(
             Company.organisation_id.is_(None),
-            Company.search_text.contains(folded, autoescape=True),
+            or_(*(Company.search_text.contains(key, autoescape=True) for key in wanted)),
         )
     ):
-        if other_id != company_id and folded in {n.casefold() for n in (other_name, *aliases)}:
+        if other_id == company_id:
+            continue
+        theirs = {look_alike_key(n) for n in (other_name, *aliases)}
+        clash = next((name for key, name in wanted.items() if key in theirs), None)
+        if clash is not None:
             raise Conflict(
-                f"{name} is already in the registry as company {other_id} ({other_name}): use "
-                "it, or give yours a name that tells the two apart"
+                f"{clash} is already in the registry as company {other_id} ({other_name}): use "
+                "it, or give yours names that tell the two apart"
             )
 
 
@@ -188,7 +196,7 @@ def create_company(
     organisation that made it (``organisation_id``), which alone sees and edits it."""
     _check_identifiers_free(session, data, None, organisation_id)
     if organisation_id is not None:
-        _check_name_free(session, data.name, None)
+        _check_names_free(session, [data.name, *data.aliases], None)
     company = Company(name=data.name, slug=slug, organisation_id=organisation_id)
     session.add(company)
     session.flush()
@@ -219,8 +227,9 @@ def require_editable(company: Company, organisation_id: uuid.UUID) -> None:
 
 def replace_company(session: Session, company: Company, data: CompanyIn) -> Company:
     _check_identifiers_free(session, data, company.id, company.organisation_id)
-    if data.name.casefold() != company.name.casefold():
-        _check_name_free(session, data.name, company.id)
+    held = {look_alike_key(n) for n in (company.name, *company.aliases)}
+    added = [n for n in (data.name, *data.aliases) if look_alike_key(n) not in held]
+    _check_names_free(session, added, company.id)
     _apply(session, company, data)
     company.version += 1
     company.updated_at = utcnow()
