@@ -226,10 +226,17 @@ def _document_problem_body(app: FastAPI) -> None:
         # Every route with a body refuses another media type (hrdd.http.body_media_type) and
         # a body that does not arrive in time (hrdd.middleware.WorkerThreadAdmission).
         body_problems = problem_responses(408, 415)
+        # Any route may find the database locked by other writes past its wait (SQLite; a
+        # read may store a score): 503 to retry (hrdd.errors.busy_error).
+        busy = problem_responses(503)
         for operations in schema.get("paths", {}).values():
             for operation in operations.values():
-                if isinstance(operation, dict) and "requestBody" in operation:
-                    responses = operation.setdefault("responses", {})
+                if not isinstance(operation, dict) or "responses" not in operation:
+                    continue
+                responses = operation["responses"]
+                for status_code, response in busy.items():
+                    responses.setdefault(str(status_code), response)
+                if "requestBody" in operation:
                     for status_code, response in body_problems.items():
                         responses.setdefault(str(status_code), response)
         app.openapi_schema = schema

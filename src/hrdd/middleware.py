@@ -41,7 +41,7 @@ class RequestContextMiddleware:
 
     def __init__(self, app: ASGIApp, max_body_bytes: int, body_timeout: float) -> None:
         self.app = BodySizeLimitMiddleware(
-            WorkerThreadAdmission(NulCharacterGuard(app), body_timeout, max_body_bytes),
+            WorkerThreadAdmission(RequestTextGuard(app), body_timeout, max_body_bytes),
             max_body_bytes,
         )
 
@@ -319,12 +319,14 @@ class BodySizeLimitMiddleware:
 _JSON_NUL_ESCAPE = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
 
 
-class NulCharacterGuard:
-    """422 for a NUL character in the path, the query string or a JSON body (strings and keys).
+class RequestTextGuard:
+    """422 for a NUL character in the path, the query string or a JSON body (strings and keys),
+    and for a JSON body that is not UTF-8 or names a key twice in one object.
 
-    No field has a use for one, PostgreSQL cannot store one in text or JSONB (the write would
-    fail as a 500), and SQLite would store it where other tools cut the text short. Only JSON
-    bodies that hold the escape are parsed here; every other request passes untouched.
+    No field has a use for a NUL, PostgreSQL cannot store one in text or JSONB (the write would
+    fail as a 500), and SQLite would store it where other tools cut the text short. JSON is
+    UTF-8 between systems (RFC 8259), as the README promises; and of a key sent twice the
+    parser keeps the last where a proxy or an audit may read the first (the security test).
     """
 
     def __init__(self, app: ASGIApp) -> None:
@@ -337,7 +339,7 @@ class NulCharacterGuard:
         problem = _nul_in_target(scope)
         if problem is None and _is_json(scope):
             first, body = await _read_body(receive)
-            problem = _nul_in_json(body)
+            problem = _json_text_problem(body) or _nul_in_json(body)
             receive = _replaying(first, receive)
         if problem is not None:
             await _refuse(problem, scope, receive, send)
@@ -388,6 +390,42 @@ def _nul_in_target(scope: Scope) -> ProblemDetail | None:
                     path=f"query.{_printable(name)}",
                     message="the query parameter contains a NUL character",
                 )
+    return None
+
+
+class _DuplicateKey(Exception):
+    def __init__(self, key: str) -> None:
+        self.key = key
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in found:
+            raise _DuplicateKey(key)
+        found[key] = value
+    return found
+
+
+def _json_text_problem(body: bytes) -> ProblemDetail | None:
+    """A JSON body in another encoding than UTF-8, or with a key twice in one object."""
+    if not body.strip():
+        return None
+    encoding = json.detect_encoding(body)
+    if encoding not in ("utf-8", "utf-8-sig"):
+        return ProblemDetail(
+            path="body", message=f"the JSON body is {encoding.upper()}: send it as UTF-8"
+        )
+    try:
+        json.loads(body, object_pairs_hook=_unique_keys)
+    except _DuplicateKey as duplicate:
+        return ProblemDetail(
+            path="body",
+            message=f"the key {_printable(duplicate.key)!r} appears twice in one object: send "
+            "each key once",
+        )
+    except (ValueError, RecursionError):
+        return None  # not JSON the route could read either; its own error says why
     return None
 
 

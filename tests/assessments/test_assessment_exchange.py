@@ -572,29 +572,42 @@ def test_the_template_says_which_questions_are_scored(
         assert cells[context].endswith("\nNot scored: context for the analyst and the reports")
 
 
+def repacked(
+    data: bytes,
+    change: Callable[[str, bytes], bytes] = lambda _, content: content,
+    extra: tuple[str, bytes] | None = None,
+) -> bytes:
+    """A workbook's parts zipped again, each through ``change`` (name, content -> content),
+    with ``extra`` added."""
+    import zipfile
+
+    packed = io.BytesIO()
+    with (
+        zipfile.ZipFile(io.BytesIO(data)) as original,
+        zipfile.ZipFile(packed, "w", zipfile.ZIP_DEFLATED) as rebuilt,
+    ):
+        for member in original.infolist():
+            rebuilt.writestr(member, change(member.filename, original.read(member)))
+        if extra is not None:
+            rebuilt.writestr(*extra)
+    return packed.getvalue()
+
+
 def test_a_workbook_that_unpacks_to_gigabytes_is_413_before_it_is_read(
     client: TestClient, tenant_a: Any, bundled: Questionnaire, start_assessment: Start
 ) -> None:
     """A real template with one member padded to 60 MB of zeros: it compresses to a few
     tens of kilobytes, and openpyxl would hold it all in memory (the security review grew
     the server to 2.4 GB with a 1 MB file). Nothing is imported and the version stays."""
-    import zipfile
 
     draft, etag = start_assessment()
     before = read(client, tenant_a.investor, draft["id"])
     workbook = template(client, tenant_a.investor, bundled.version)
     fill(workbook, "P3", Answer="Would be imported")
-    packed = io.BytesIO()
-    with (
-        zipfile.ZipFile(io.BytesIO(saved_bytes(workbook))) as original,
-        zipfile.ZipFile(packed, "w", zipfile.ZIP_DEFLATED) as bomb,
-    ):
-        for member in original.infolist():
-            bomb.writestr(member, original.read(member))
-        bomb.writestr("xl/padding.bin", b"\0" * (60 * 1024 * 1024))
-    assert len(packed.getvalue()) < 1024 * 1024
+    packed = repacked(saved_bytes(workbook), extra=("xl/padding.bin", b"\0" * (60 * 1024 * 1024)))
+    assert len(packed) < 1024 * 1024
 
-    response = import_xlsx(client, tenant_a.investor, draft["id"], packed.getvalue(), etag)
+    response = import_xlsx(client, tenant_a.investor, draft["id"], packed, etag)
     assert response.status_code == 413, response.text
     [error] = response.json()["errors"]
     assert error["path"] == "file" and "unpacks to" in error["message"]
@@ -607,24 +620,21 @@ def test_a_template_whose_style_sheet_holds_millions_of_formats_is_refused_unrea
     """The security test: a filled template whose style sheet was padded with empty cell
     formats (a few hundred kilobytes zipped) took 28 s and gigabytes in openpyxl before its
     422. It is refused from the count of its tags, and nothing is imported."""
-    import zipfile
 
     draft, etag = start_assessment()
     before = read(client, tenant_a.investor, draft["id"])
     workbook = template(client, tenant_a.investor, bundled.version)
     fill(workbook, "P3", Answer="Would be imported")
-    packed = io.BytesIO()
-    with (
-        zipfile.ZipFile(io.BytesIO(saved_bytes(workbook))) as original,
-        zipfile.ZipFile(packed, "w", zipfile.ZIP_DEFLATED) as padded,
-    ):
-        for member in original.infolist():
-            content = original.read(member)
-            if member.filename == "xl/styles.xml":
-                content = content.replace(b"</cellXfs>", b"<xf/>" * 300_000 + b"</cellXfs>")
-            padded.writestr(member, content)
+    packed = repacked(
+        saved_bytes(workbook),
+        change=lambda name, content: (
+            content.replace(b"</cellXfs>", b"<xf/>" * 300_000 + b"</cellXfs>")
+            if name == "xl/styles.xml"
+            else content
+        ),
+    )
 
-    response = import_xlsx(client, tenant_a.investor, draft["id"], packed.getvalue(), etag)
+    response = import_xlsx(client, tenant_a.investor, draft["id"], packed, etag)
     assert response.status_code == 422, response.text
     [error] = response.json()["errors"]
     assert error["path"] == "file"

@@ -291,6 +291,44 @@ def test_invalid_utf8_bodies_and_uploads(world_client, db, settings, tenant_a):
     assert stored_files(settings.data_dir) == files_before
 
 
+def test_a_json_body_in_utf16_or_with_a_key_twice_is_a_422(world_client, db, tenant_a):
+    """The security test: a UTF-16 body was taken (201) although JSON is UTF-8, and of a key
+    sent twice the last won ("dupB"), where a proxy or an audit may read the first."""
+    client, world = world_client
+    before = table_counts(db)
+    json_headers = tenant_a.analyst | {"Content-Type": "application/json"}
+    for encoding in ("utf-16", "utf-16-le", "utf-32"):
+        sent = client.post(
+            f"{API}/companies",
+            content=json.dumps({"name": "Wide Vendor Ltd"}).encode(encoding),
+            headers=json_headers,
+        )
+        body = problem(sent, 422)
+        assert error_paths(body) == ["body"], encoding
+        assert "send it as UTF-8" in body["detail"], encoding
+    twice = client.post(
+        f"{API}/companies", content=b'{"name": "dupA", "name": "dupB"}', headers=json_headers
+    )
+    body = problem(twice, 422)
+    assert error_paths(body) == ["body"]
+    assert "the key 'name' appears twice in one object" in body["detail"]
+    nested = client.put(
+        world.assessment("/answers/P3"),
+        content=b'{"type": "text", "value": "a", "comment": "b", "value": "c"}',
+        headers=tenant_a.investor
+        | {"Content-Type": "application/json", "If-Match": world.assessment_etag},
+    )
+    assert "the key 'value' appears twice" in problem(nested, 422)["detail"]
+    assert table_counts(db) == before
+    # UTF-8 with a byte-order mark is ordinary JSON.
+    made = client.post(
+        f"{API}/companies",
+        content=b"\xef\xbb\xbf" + json.dumps({"name": "Marked Vendor Ltd", "aliases": []}).encode(),
+        headers=json_headers,
+    )
+    assert made.status_code == 201, made.text
+
+
 def test_a_multipart_file_name_in_invalid_utf8_is_stored_printable(world_client, tenant_a):
     client, world = world_client
     body = (

@@ -30,6 +30,8 @@ DANGEROUS = {
     # Excel in a locale whose list separator is ';' splits the cell there (the security test).
     "Acme;=cmd|' /C calc'!A0;": "Acme;'=cmd|' /C calc'!A0;",
     "Acme, -2+3": "Acme, '-2+3",
+    # A right-to-left override shows "Acme exe.xlsx"; the cell shows the text as stored.
+    "Acme \u202exslx.exe": "Acme xslx.exe",
 }
 
 

@@ -88,9 +88,16 @@ def download_name(subject: str, kind: str, day: date, extension: str) -> str:
 _FORMULA_AFTER_SEPARATOR = re.compile(r"([;,\t\r\n][\s\"]*)(?=[=+\-@])")
 
 
+# Left-to-right and right-to-left overrides show text in an order other than its own
+# ("Acme <RLO>xslx.exe" reads "Acme exe.xlsx"): a cell shows the text as stored instead, as
+# the PDFs do.
+_DIRECTION_OVERRIDES = str.maketrans("", "", "\u202d\u202e")
+
+
 def neutralise(text: str) -> str:
-    """A text cell made safe to open in a spreadsheet, whatever separator it is split at."""
-    text = _FORMULA_AFTER_SEPARATOR.sub(r"\1'", text)
+    """A text cell made safe to open in a spreadsheet, whatever separator it is split at, and
+    shown in the order it is stored."""
+    text = _FORMULA_AFTER_SEPARATOR.sub(r"\1'", text.translate(_DIRECTION_OVERRIDES))
     return "'" + text if text.startswith(FORMULA_TRIGGERS) else text
 
 
