@@ -303,15 +303,18 @@ def portfolio_import(
             found = session.get(Portfolio, portfolio)
             if found is None:
                 raise _fail(f"no portfolio {portfolio}")
-            organisation_id = found.organisation_id
+            organisation_id, currency = found.organisation_id, found.base_currency
+        # Read before the write begins, which on SQLite holds every other writer back.
+        holdings_file = portfolios.HoldingsFile.read(
+            file.read_bytes(), currency, max_rows=settings.max_csv_rows
+        )
         with database.session(TenantContext(organisation_id), write=True) as session:
             result = portfolios.import_holdings(
                 session,
                 "command line",
                 portfolios.get_portfolio(session, portfolio),
-                file.read_bytes(),
+                holdings_file,
                 keep_good_rows=keep_good_rows,
-                max_rows=settings.max_csv_rows,
             )
     except Problem as problem:
         failure = _fail(problem.detail)

@@ -21,10 +21,11 @@ from functools import lru_cache
 from typing import Any, TypeVar
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import JSON, DateTime, bindparam, event, inspect, or_
+from sqlalchemy import JSON, DateTime, bindparam, event, or_
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.orm import Mapper, ORMExecuteState, Session, with_loader_criteria
+from sqlalchemy.orm.attributes import get_history
 from sqlalchemy.sql import Executable
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel, create_engine
@@ -356,7 +357,7 @@ def _stamp_tenant(session: Session, flush_context: Any, instances: Any) -> None:
                 obj.organisation_id = tenant.organisation_id
             if obj.organisation_id is None:
                 raise TenantScopeError(f"shared {name} added by a tenant session")
-        elif inspect(obj).attrs.organisation_id.load_history().added:
+        elif get_history(obj, "organisation_id").added:
             # Checked against the stored owner, not the new one: a shared row or another
             # organisation's taken over would pass a check of the new value alone.
             raise TenantScopeError(f"{name}.organisation_id changed by a tenant session")

@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 from weakref import WeakKeyDictionary
 
-from anyio.to_thread import current_default_thread_limiter
+from anyio import to_thread
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hrdd.errors import (
@@ -140,7 +140,7 @@ class WorkerThreadAdmission:
         loop = asyncio.get_running_loop()
         gates = self._gates.get(loop)
         if gates is None:
-            slots = int(current_default_thread_limiter().total_tokens)
+            slots = int(to_thread.current_default_thread_limiter().total_tokens)
             budget = _ByteBudget(BODY_BUDGET_FACTOR * self.max_body_bytes)
             gates = (asyncio.Semaphore(slots), budget)
             self._gates[loop] = gates
@@ -327,6 +327,8 @@ class RequestTextGuard:
     fail as a 500), and SQLite would store it where other tools cut the text short. JSON is
     UTF-8 between systems (RFC 8259), as the README promises; and of a key sent twice the
     parser keeps the last where a proxy or an audit may read the first (the security test).
+    So every JSON body is parsed once here, before the route parses it again: on the event
+    loop when small, in a worker thread when large.
     """
 
     def __init__(self, app: ASGIApp) -> None:
@@ -339,7 +341,10 @@ class RequestTextGuard:
         problem = _nul_in_target(scope)
         if problem is None and _is_json(scope):
             first, body = await _read_body(receive)
-            problem = _json_text_problem(body) or _nul_in_json(body)
+            if len(body) > _PARSED_ON_THE_LOOP_BYTES:
+                problem = await to_thread.run_sync(_json_body_problem, body)
+            else:
+                problem = _json_body_problem(body)
             receive = _replaying(first, receive)
         if problem is not None:
             await _refuse(problem, scope, receive, send)
@@ -391,6 +396,15 @@ def _nul_in_target(scope: Scope) -> ProblemDetail | None:
                     message="the query parameter contains a NUL character",
                 )
     return None
+
+
+# A JSON body up to this size is checked on the event loop (an answer's takes microseconds);
+# a larger one in a worker thread, so that no other request waits while it is parsed.
+_PARSED_ON_THE_LOOP_BYTES = 64 * 1024
+
+
+def _json_body_problem(body: bytes) -> ProblemDetail | None:
+    return _json_text_problem(body) or _nul_in_json(body)
 
 
 class _DuplicateKey(Exception):

@@ -6,6 +6,8 @@ import zipfile
 from collections.abc import Sequence
 
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+# What a spreadsheet reads as the start of a formula in a cell of text.
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
 # What an uploaded workbook may unpack to: a small upload can unpack to gigabytes.
 MAX_UNPACKED_BYTES = 50 * 1024 * 1024
@@ -15,11 +17,24 @@ EXCEL_COMPRESSIONS = frozenset({zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED})
 # The zip flag of an encrypted member (Python's zipfile cannot read one without a password).
 ENCRYPTED_FLAG = 0x1
 # openpyxl builds an object for every cell of a row before it drops the columns not asked
-# for, and for every element of the style sheet and of the workbook part: a few kilobytes
-# zipped can hold millions of them, gigabytes once built (the security test's 56 KB file took
-# 4 GB). Excel itself writes at most 16,384 columns (XFD) and 64,000 cell formats.
+# for, and for every element of the parts it reads whole (the style sheet, the workbook, the
+# content types, the relationships, the document properties): a few kilobytes zipped can hold
+# millions of them, gigabytes once built (the security test's 56 KB file took 4 GB). Excel
+# itself writes at most 1,048,576 rows of 16,384 columns (XFD) and 64,000 cell formats, which
+# with their alignment and protection stay well under the style sheet's limit here.
+MAX_ROWS_IN_A_SHEET = 1_048_576
 MAX_CELLS_IN_A_ROW = 16_384
-MAX_ELEMENTS_IN_A_PART = 250_000
+_TAG_LIMITS = {
+    b"styleSheet": 600_000,
+    b"workbook": 250_000,
+    b"Types": 250_000,
+    b"Relationships": 250_000,
+    b"coreProperties": 250_000,
+    b"Properties": 250_000,
+}
+_WORKSHEET = b"worksheet"
+# Enough of a part to find its root element after the XML declaration.
+PART_HEAD_BYTES = 2048
 
 
 class UnsafeArchive(ValueError):
@@ -52,45 +67,71 @@ def check_parts(parts: Sequence[zipfile.ZipInfo]) -> None:
         )
 
 
-_SHEET_DATA = re.compile(rb"<([A-Za-z_][\w.-]*:)?sheetData[\s>/]")
-_SHARED_STRINGS = re.compile(rb"<([A-Za-z_][\w.-]*:)?sst[\s>/]")
+_ROOT = re.compile(rb"<(?:([A-Za-z_][\w.-]*):)?([A-Za-z_][\w.-]*)[\s>/]")
+
+
+def _root(head: bytes) -> tuple[bytes, bytes] | None:
+    """A part's root element, (prefix, name), from its first bytes; None when there is none."""
+    for found in _ROOT.finditer(head):
+        return found.group(1) or b"", found.group(2)
+    return None
+
+
+def part_is_checked(head: bytes) -> bool:
+    """Whether ``check_part_content`` counts a part, from its first ``PART_HEAD_BYTES``: a
+    worksheet, or a part openpyxl builds whole. The others (the calculation chain, pivot
+    caches, comments, drawings) it never builds when it reads a workbook read-only."""
+    root = _root(head)
+    return root is not None and (root[1] == _WORKSHEET or root[1] in _TAG_LIMITS)
 
 
 def check_part_content(name: str, xml: bytes) -> None:
     """Raise UnsafeArchive if a part, unpacked, holds more than openpyxl can build at a bounded
-    cost: a worksheet row of more cells than Excel has columns, or another part (the style
-    sheet, the workbook) of more elements than a workbook needs. Shared strings are bounded
-    by the unpacked size alone (a string each, as the cells that use them). Counted on the
-    bytes, before any XML is parsed."""
-    if not name.endswith((".xml", ".rels")):
+    cost: a worksheet of more rows, or a row of more cells, than Excel has, or a part it builds
+    whole (``_TAG_LIMITS``) of more tags than a workbook needs there. Counted on the bytes,
+    before any XML is parsed; other parts pass unread."""
+    root = _root(xml[:PART_HEAD_BYTES])
+    if root is None:
         return
-    sheet = _SHEET_DATA.search(xml)
-    if sheet is not None:
-        widest = _widest_row(xml, sheet.group(1) or b"", sheet.start())
-        if widest > MAX_CELLS_IN_A_ROW:
-            raise UnsafeArchive(
-                f"a row of its part {name} holds {widest:,} cells, more than the "
-                f"{MAX_CELLS_IN_A_ROW:,} columns a worksheet has"
-            )
+    prefix, element = root
+    if element == _WORKSHEET:
+        _check_sheet(name, xml, prefix + b":" if prefix else b"")
         return
-    if _SHARED_STRINGS.search(xml, 0, 4096) is not None:
-        return
-    elements = xml.count(b"<")
-    if elements > MAX_ELEMENTS_IN_A_PART:
+    limit = _TAG_LIMITS.get(element)
+    tags = xml.count(b"<") if limit is not None else 0
+    if limit is not None and tags > limit:
         raise UnsafeArchive(
-            f"its part {name} holds {elements:,} XML tags, more than the "
-            f"{MAX_ELEMENTS_IN_A_PART:,} a workbook needs there"
+            f"its part {name} holds {tags:,} XML tags, more than the {limit:,} a workbook "
+            "needs there"
         )
 
 
-def _widest_row(xml: bytes, prefix: bytes, start: int) -> int:
+def _check_sheet(name: str, xml: bytes, prefix: bytes) -> None:
+    row_tag = b"<" + prefix + b"row"
+    rows = xml.count(row_tag)
+    if rows > MAX_ROWS_IN_A_SHEET:
+        raise UnsafeArchive(
+            f"its part {name} holds {rows:,} rows, more than the {MAX_ROWS_IN_A_SHEET:,} a "
+            "worksheet has"
+        )
+    cells = [b"<" + prefix + b"c" + end for end in (b" ", b">", b"/>")]
+    # Rows are counted one by one only when the sheet holds more cells than one row may.
+    if sum(xml.count(cell) for cell in cells) <= MAX_CELLS_IN_A_ROW:
+        return
+    widest = _widest_row(xml, row_tag, cells)
+    if widest > MAX_CELLS_IN_A_ROW:
+        raise UnsafeArchive(
+            f"a row of its part {name} holds {widest:,} cells, more than the "
+            f"{MAX_CELLS_IN_A_ROW:,} columns a worksheet has"
+        )
+
+
+def _widest_row(xml: bytes, row_tag: bytes, cells: list[bytes]) -> int:
     """The most cells any row of a worksheet holds, counted on its bytes: a cell is the tag
     ``<c`` followed by a space, ``>`` or ``/>`` (``<col``, ``<cfRule`` are not cells, and
     text holds no ``<``)."""
-    row_tag = b"<" + prefix + b"row"
-    cells = [b"<" + prefix + b"c" + end for end in (b" ", b">", b"/>")]
     widest = 0
-    begin = xml.find(row_tag, start)
+    begin = xml.find(row_tag)
     while begin != -1:
         following = xml.find(row_tag, begin + len(row_tag))
         end = len(xml) if following == -1 else following

@@ -319,6 +319,10 @@ def test_a_json_body_in_utf16_or_with_a_key_twice_is_a_422(world_client, db, ten
         | {"Content-Type": "application/json", "If-Match": world.assessment_etag},
     )
     assert "the key 'value' appears twice" in problem(nested, 422)["detail"]
+    # A large body is checked the same way (in a worker thread, off the event loop).
+    large = b'{"name": "dupA", "notes": "' + b"n" * 100_000 + b'", "name": "dupB"}'
+    sent = client.post(f"{API}/companies", content=large, headers=json_headers)
+    assert "the key 'name' appears twice" in problem(sent, 422)["detail"]
     assert table_counts(db) == before
     # UTF-8 with a byte-order mark is ordinary JSON.
     made = client.post(

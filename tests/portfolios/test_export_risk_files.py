@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import uuid
 from datetime import UTC, datetime
 
@@ -27,11 +28,12 @@ DANGEROUS = {
     "+SUM(1,2)": "'+SUM(1,2)",
     "-2+3 Holdings": "'-2+3 Holdings",
     "@cmd Ltd": "'@cmd Ltd",
-    # Excel in a locale whose list separator is ';' splits the cell there (the security test).
-    "Acme;=cmd|' /C calc'!A0;": "Acme;'=cmd|' /C calc'!A0;",
-    "Acme, -2+3": "Acme, '-2+3",
-    # A right-to-left override shows "Acme exe.xlsx"; the cell shows the text as stored.
+    # Quoted in the CSV, so Excel in a locale whose separator is ';' keeps it one cell.
+    "Acme;=cmd|' /C calc'!A0;": "Acme;=cmd|' /C calc'!A0;",
+    # A right-to-left override or isolate shows "Acme exe.xlsx"; the cell shows the text as
+    # stored.
     "Acme \u202exslx.exe": "Acme xslx.exe",
+    "Acme \u2067xslx.exe Ltd": "Acme xslx.exe Ltd",
 }
 
 
@@ -67,12 +69,17 @@ def test_csv_neutralises_formulas_and_keeps_numbers(client, tenant_a, portfolio)
     disposition = response.headers["content-disposition"]
     assert f'filename="formula-fund-risk-{today()}.csv"' in disposition
     assert response.content.startswith(b"\xef\xbb\xbf")
-    rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
+    text = response.content.decode("utf-8-sig")
+    rows = list(csv.DictReader(io.StringIO(text)))
     assert list(rows[0]) == [column.title for column in RISK_COLUMNS] + ["ruleset", "ruleset_hash"]
+    # Every cell is quoted: a ';' inside one stays inside it where Excel splits at ';'.
+    quoted = re.compile(r'"(?:[^"]|"")*"(?:,"(?:[^"]|"")*")*')
+    assert all(quoted.fullmatch(line) for line in text.split("\r\n")[:-1])
+    assert "Acme;=cmd|' /C calc'!A0;\"," in text
     by_line = {int(row["line"]): row for row in rows}
     holdings = {row["holding"] for row in rows}
     assert set(DANGEROUS.values()) <= holdings
-    assert not any(name in holdings for name in DANGEROUS)
+    assert not any(name in holdings for name, shown in DANGEROUS.items() if shown != name)
     assert by_line[2]["market_value"] == "1000.2500"
     assert by_line[2]["assessed"] == "yes"
     view = risk(client, tenant_a.investor, portfolio)

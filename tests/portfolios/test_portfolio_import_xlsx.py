@@ -533,11 +533,11 @@ def hostile_files() -> dict[str, tuple[bytes, int, str]]:
                 good,
                 "xl/styles.xml",
                 lambda xml: xml.replace(
-                    '<cellXfs count="1">', '<cellXfs count="1">' + "<xf/>" * 300_000
+                    '<cellXfs count="1">', '<cellXfs count="1">' + "<xf/>" * 700_000
                 ),
             ),
             422,
-            "XML tags, more than the 250,000",
+            "XML tags, more than the 600,000",
         ),
         "a row wider than a worksheet": (
             rewrite_sheet(
@@ -617,16 +617,32 @@ def test_the_file_is_read_before_the_write_begins(
     from hrdd.portfolios import service
 
     begun_while_reading: list[bool] = []
-    read = service.parse_holdings_file
+    read = service._parse_holdings
 
     def reading(*args: Any, **kwargs: Any) -> Any:
         begun_while_reading.append(any(s.in_transaction() for s in write_sessions))
         return read(*args, **kwargs)
 
-    monkeypatch.setattr(service, "parse_holdings_file", reading)
+    monkeypatch.setattr(service, "_parse_holdings", reading)
     for data in (b"name\nAcme Robotics\n", workbook_bytes([["name"], ["Acme Robotics"]])):
         response = upload_xlsx(client, tenant_a.investor, portfolio, data)
         assert response.status_code == 200, response.text
     assert begun_while_reading == [False, False]
     assert write_sessions, "the imports wrote through a write session"
+    assert [h["name"] for h in holdings(client, tenant_a.investor, portfolio)] == ["Acme Robotics"]
+
+
+def test_parts_openpyxl_never_builds_are_not_counted(client, tenant_a, portfolio):
+    """The reviewer: a formula-heavy custodian file's calculation chain (a tag per formula
+    cell: 260,000 for 10,000 holdings of 26 computed columns) was refused by the tag limit,
+    although openpyxl never builds it when it reads a workbook."""
+    good = workbook_bytes([["name", "market_value"], ["Acme Robotics", 100]])
+    chain = b'<calcChain xmlns="x">' + b'<c r="B2" i="1"/>' * 300_000 + b"</calcChain>"
+    source, target = zipfile.ZipFile(io.BytesIO(good)), io.BytesIO()
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as rebuilt:
+        for member in source.infolist():
+            rebuilt.writestr(member.filename, source.read(member))
+        rebuilt.writestr("xl/calcChain.xml", chain)
+    response = upload_xlsx(client, tenant_a.investor, portfolio, target.getvalue())
+    assert response.status_code == 200, response.text
     assert [h["name"] for h in holdings(client, tenant_a.investor, portfolio)] == ["Acme Robotics"]

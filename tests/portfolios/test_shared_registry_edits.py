@@ -228,28 +228,32 @@ def test_another_organisations_company_never_steers_our_imports(
 
 def test_look_alikes_of_a_shared_companys_name_are_refused(client, tenant_b, db, content):
     """The security test made decoys of NSO Group that a holdings import then listed beside the
-    real one: the name as an alias of another, and names that look the same on screen
-    (a Cyrillic o, a zero-width space, full-width letters). Each is refused, and no company
-    is made."""
+    real one: the name as an alias of another, and names that look the same on screen (a
+    Cyrillic o, a zero-width space, full-width letters; the reviewer: full-width letters with a
+    Cyrillic O, a Greek N with Cyrillic S and O). Each is refused, and no company is made."""
     nso = company_id(db, "nso-group")
-    cyrillic_o, zero_width, full_width = "\u043e", "\u200b", "\uff2e\uff33\uff2f"
+    cyrillic_o, zero_width = "\u043e", "\u200b"
+    full_width_ns, greek_cyrillic_nso = "\uff2e\uff33", "\u039d\u0405\u041e"
     cases = {
         "as an alias": ({"name": "Totally Different Co", "aliases": ["NSO Group"]}, 409, nso),
-        "full-width letters": ({"name": f"{full_width} Group"}, 409, nso),
-        "a Cyrillic letter": (
-            {"name": f"NSO Gr{cyrillic_o}up"},
-            422,
-            "mixes Cyrillic and Latin letters in one word",
+        "full-width letters": ({"name": f"{full_width_ns}O Group"}, 409, nso),
+        "a Cyrillic letter": ({"name": f"NSO Gr{cyrillic_o}up"}, 409, nso),
+        "full-width and Cyrillic": ({"name": f"{full_width_ns}\u041e Group"}, 409, nso),
+        "no Latin letter": ({"name": f"{greek_cyrillic_nso} Gr{cyrillic_o}up"}, 409, nso),
+        "a Cyrillic letter in an alias": (
+            {"name": "Other Co", "aliases": [f"NSO Gr{cyrillic_o}up"]},
+            409,
+            nso,
         ),
         "a zero-width space": (
             {"name": f"NSO{zero_width} Group"},
             422,
-            "characters that show nothing (U+200B)",
+            "characters that hide or reorder what it shows (U+200B)",
         ),
-        "a Cyrillic letter in an alias": (
-            {"name": "Other Co", "aliases": [f"NSO Gr{cyrillic_o}up"]},
+        "a right-to-left override": (
+            {"name": "NSO \u202epuorG"},
             422,
-            "aliases.0",
+            "(U+202E)",
         ),
     }
     before = client.get(f"{API}/companies", headers=tenant_b.analyst).json()
@@ -259,10 +263,19 @@ def test_look_alikes_of_a_shared_companys_name_are_refused(client, tenant_b, db,
         assert words in response.text, (label, response.text)
     assert client.get(f"{API}/companies", headers=tenant_b.analyst).json() == before
 
-    # A name of its own in one script, Greek or Latin, is taken as before.
-    for name in ("Acme Surveillance Ltd", "\u0395\u03bb\u03bb\u03b7\u03bd\u03b9\u03ba\u03ae AE"):
+    # Real names are taken as before: Greek, Cyrillic, Greek mu beside Latin letters, Sinhala
+    # with the joiner its "Sri" needs, Persian with a non-joiner, Arabic with a direction mark.
+    for name in (
+        "Acme Surveillance Ltd",
+        "\u0395\u03bb\u03bb\u03b7\u03bd\u03b9\u03ba\u03ae AE",
+        "\u0420\u043e\u0441\u0442\u0435\u043b\u0435\u043a\u043e\u043c",
+        "\u00b5Torrent Ltd",
+        "\u0dc1\u0dca\u200d\u0dbb\u0dd3 Lanka Telecom",
+        "\u0645\u0647\u200c\u0633\u0627\u0632\u0627\u0646",
+        "\u0645\u062c\u0645\u0648\u0639\u0629 \u200fSTC",
+    ):
         made = client.post(f"{API}/companies", json={"name": name}, headers=tenant_b.analyst)
-        assert made.status_code == 201, made.text
+        assert made.status_code == 201, (name, made.text)
     # Adding the shared name as an alias later is refused too; the company keeps its names.
     mine = create_company(client, tenant_b, "Decoy Holdings Ltd")
     read = client.get(f"{API}/companies/{mine}", headers=tenant_b.analyst)

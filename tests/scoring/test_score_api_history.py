@@ -451,3 +451,30 @@ def test_private_evidence_and_commitments_count_for_their_organisation_only(
     assert not other.summary.say_do_gap
     assert other.summary.overall < own.summary.overall
     assert set(other_current) == {assessed}
+
+
+def test_a_rollback_within_one_series_is_read_from_the_numbers():
+    """The reviewer: bundled files loaded at once are stamped in file-name order (default-v10
+    before default-v2), so publication times said v10 to v9 was a change and v9 to v10 a
+    rollback. Within one series (key and owner) the numbers decide."""
+    from hrdd.scoring.models import RuleSetVersion
+
+    loaded = utcnow()
+
+    def bundled(version: int, seconds: int) -> RuleSetVersion:
+        return RuleSetVersion(
+            key="default",
+            version=version,
+            title="Default",
+            status="published",
+            content={},
+            content_hash="x",
+            created_by_name="bundled",
+            published_at=loaded + dt.timedelta(seconds=seconds),
+        )
+
+    v9, v10 = bundled(9, seconds=1), bundled(10, seconds=0)
+    assert service._choice_reason(v10, v9) == (
+        "rule set rolled back from default v10 (bundled) to default v9 (bundled)"
+    )
+    assert service._choice_reason(v9, v10).startswith("rule set changed from default v9")

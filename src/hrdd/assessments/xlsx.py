@@ -33,7 +33,6 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from hrdd.dates import is_iso_date_text
 from hrdd.errors import Invalid, PayloadTooLarge, ProblemDetail
-from hrdd.portfolios.exports import FORMULA_TRIGGERS
 from hrdd.questionnaires.answers import number_text_problem
 from hrdd.questionnaires.schemas import (
     AllOfCondition,
@@ -52,6 +51,7 @@ from hrdd.questionnaires.schemas import (
 )
 from hrdd.vocab import AnswerSource
 from hrdd.workbooks import (
+    FORMULA_TRIGGERS,
     MAX_UNPACKED_BYTES,
     XLSX_MEDIA_TYPE,
     UnsafeArchive,

@@ -12,6 +12,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Sequence
 
+from confusable_homoglyphs import confusables
 from rapidfuzz import fuzz, process
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -36,45 +37,45 @@ def name_words(name: str) -> list[str]:
     return re.sub(r"[^\w]+", " ", text).split()
 
 
-# Characters that show nothing (zero-width space and joiner, bidi overrides, soft hyphen):
-# a name holding one looks like another's name and is not equal to it. The zero-width
-# non-joiner is kept: Persian and Indic names are spelled with it.
-_ZERO_WIDTH_NON_JOINER = "\u200c"
-# Scripts whose letters look alike: one word mixing them is a look-alike of a name, not a name.
-_LOOK_ALIKE_SCRIPTS = frozenset({"LATIN", "CYRILLIC", "GREEK"})
+# Characters a name never needs, which hide or reorder what it shows: the zero-width space and
+# no-break space (a byte-order mark), and the direction overrides, embeddings and isolates. The
+# joiners (Sinhala's "Sri" needs one, Persian names the non-joiner) and the direction marks
+# (pasted with Arabic or Hebrew text) are letters' business, and pass.
+_HIDING = frozenset("\u200b\ufeff\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
-def invisible_characters(text: str) -> list[str]:
-    """The characters of ``text`` that show nothing, as U+XXXX."""
-    return [
-        f"U+{ord(c):04X}"
-        for c in text
-        if unicodedata.category(c) == "Cf" and c != _ZERO_WIDTH_NON_JOINER
-    ]
+def hiding_characters(text: str) -> list[str]:
+    """The characters of ``text`` a name never needs (``_HIDING``), as U+XXXX."""
+    return [f"U+{ord(c):04X}" for c in text if c in _HIDING]
 
 
-def mixed_script_word(text: str) -> tuple[str, list[str]] | None:
-    """The first word of ``text`` that mixes Latin, Cyrillic or Greek letters ("Group" spelled
-    with a Cyrillic o), and its scripts; None when every word keeps to one."""
-    for word in re.findall(r"\w+", text):
-        scripts = {
-            script
-            for c in word
-            if c.isalpha()
-            and (script := unicodedata.name(c, "").split(" ")[0]) in _LOOK_ALIKE_SCRIPTS
-        }
-        if len(scripts) > 1:
-            return word, sorted(scripts)
-    return None
+@functools.lru_cache(maxsize=4096)
+def _latin_twin(character: str) -> str:
+    """The basic Latin letter a character is drawn like (Cyrillic o, Greek Alpha), per
+    Unicode's confusables (UTS #39); the character itself when it has none."""
+    for twin in confusables.confusables_data.get(character, ()):
+        if twin["c"].isascii():
+            return str(twin["c"])
+    return character
 
 
 def look_alike_key(name: str) -> str:
-    """A name as it looks: compatibility forms folded (full-width "NSO" is "NSO"), invisible
-    characters dropped, case and spacing ignored. Two names of one key read the same."""
+    """A name as it looks on screen: compatibility forms folded (full-width "NSO" is "NSO"),
+    invisible characters dropped, letters drawn like basic Latin ones read as those (a Cyrillic
+    o as an o), case and spacing ignored. Two names of one key look the same."""
     text = unicodedata.normalize("NFKC", name)
     text = "".join(
-        c for c in text if unicodedata.category(c) != "Cf" or c == _ZERO_WIDTH_NON_JOINER
+        c if c.isascii() else _latin_twin(c) for c in text if unicodedata.category(c) != "Cf"
     )
+    return " ".join(text.casefold().split())
+
+
+def plain_key(name: str) -> str:
+    """A name with compatibility forms folded, invisible characters dropped, case and spacing
+    ignored: what a registry name's own search text holds (``look_alike_key`` also reads
+    letters as their Latin twins, which a Cyrillic registry name's search text does not)."""
+    text = unicodedata.normalize("NFKC", name)
+    text = "".join(c for c in text if unicodedata.category(c) != "Cf")
     return " ".join(text.casefold().split())
 
 

@@ -8,7 +8,7 @@ from stdnum import isin as stdnum_isin
 from stdnum import lei as stdnum_lei
 from stdnum.exceptions import ValidationError as StdnumError
 
-from hrdd.companies.names import invisible_characters, mixed_script_word
+from hrdd.companies.names import hiding_characters
 from hrdd.dates import PastDate, PlausibleDate
 from hrdd.vocab import (
     COUNTRY_CODES,
@@ -60,20 +60,13 @@ Country = Annotated[str, AfterValidator(_country)]
 # A name with something in it: spaces around it are dropped, and one of only spaces (which
 # matches nothing and once made every screening import fail) is refused.
 def _plain_name(value: str) -> str:
-    """A name that reads as what it is: none of the characters that show nothing, and no word
-    mixing look-alike scripts ("NSO Group" with a Cyrillic o, the security test's decoy)."""
-    hidden = invisible_characters(value)
-    if hidden:
+    """A name that shows what it is: none of the characters that hide or reorder it (the
+    security test's "NSO<zero-width space> Group" decoy)."""
+    hiding = hiding_characters(value)
+    if hiding:
         raise ValueError(
-            f"it holds characters that show nothing ({', '.join(dict.fromkeys(hidden))}): "
-            "type the name without them"
-        )
-    mixed = mixed_script_word(value)
-    if mixed is not None:
-        word, scripts = mixed
-        raise ValueError(
-            f"{word!r} mixes {' and '.join(s.title() for s in scripts)} letters in one word, "
-            "as look-alikes of other names do: type it in one script"
+            f"it holds characters that hide or reorder what it shows "
+            f"({', '.join(dict.fromkeys(hiding))}): type the name without them"
         )
     return value
 

@@ -15,7 +15,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hrdd.companies.models import Company, CompanyIdentifier, OwnershipLink
-from hrdd.companies.names import CompanyNames, look_alike_key, normalise_name, similar_names
+from hrdd.companies.names import (
+    CompanyNames,
+    look_alike_key,
+    normalise_name,
+    plain_key,
+    similar_names,
+)
 from hrdd.companies.schemas import (
     CompanyIn,
     CompanyOut,
@@ -140,14 +146,17 @@ def _check_names_free(session: Session, names: Sequence[str], company_id: uuid.U
     its name or an alias, would stand beside it as a second candidate of the same name: a
     holding confirmed to the empty copy carries neither the assessments nor the evidence of
     the real one (409). Compared as names look (``look_alike_key``): full-width letters and
-    characters that show nothing make no other name."""
+    characters that show nothing, and letters of other scripts drawn like Latin ones (a
+    Cyrillic o), make no other name."""
     wanted = {look_alike_key(name): name for name in names}
     if not wanted:
         return
+    # Found by either key: a Latin registry name by the look-alike, a Cyrillic one by its own.
+    searched = {*wanted, *(plain_key(name) for name in names)}
     for other_id, other_name, aliases in session.execute(
         select(Company.id, Company.name, Company.aliases).where(
             Company.organisation_id.is_(None),
-            or_(*(Company.search_text.contains(key, autoescape=True) for key in wanted)),
+            or_(*(Company.search_text.contains(key, autoescape=True) for key in searched)),
         )
     ):
         if other_id == company_id:

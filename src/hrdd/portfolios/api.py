@@ -12,7 +12,7 @@ from hrdd.deps import CachedRead, DbSession, Investor, in_worker_thread, reading
 from hrdd.errors import problem_responses
 from hrdd.http import PageParams, attachment, page_params
 from hrdd.portfolios import exports, service
-from hrdd.portfolios.csv_import import HEADER_SEARCH_ROWS, ParsedFile
+from hrdd.portfolios.csv_import import HEADER_SEARCH_ROWS
 from hrdd.portfolios.schemas import (
     DecimalSeparator,
     HoldingList,
@@ -167,26 +167,18 @@ def import_holdings(
     # database's one write lock, which a long read would hold from every organisation's writes.
     with reading_session(request, principal) as reading:
         currency = service.get_portfolio(reading, portfolio_id).base_currency
-    data = read_limited(file.file, settings.max_upload_bytes)
-
-    def parse(base_currency: str) -> ParsedFile:
-        return service.parse_holdings_file(
-            data,
-            base_currency,
-            max_rows=settings.max_csv_rows,
-            decimal_separator=decimal_separator.value if decimal_separator else None,
-            sheet=sheet,
-        )
-
-    parsed = parse(currency)
-    portfolio = service.get_portfolio(session, portfolio_id)
-    if portfolio.base_currency != currency:  # changed meanwhile: read for the new one
-        parsed = parse(portfolio.base_currency)
-    return service.import_parsed_holdings(
+    holdings_file = service.HoldingsFile.read(
+        read_limited(file.file, settings.max_upload_bytes),
+        currency,
+        max_rows=settings.max_csv_rows,
+        decimal_separator=decimal_separator.value if decimal_separator else None,
+        sheet=sheet,
+    )
+    return service.import_holdings(
         session,
         principal.key_name,
-        portfolio,
-        parsed,
+        service.get_portfolio(session, portfolio_id),
+        holdings_file,
         keep_good_rows=keep_good_rows,
         dry_run=dry_run,
     )

@@ -28,9 +28,7 @@ from openpyxl.utils import get_column_letter
 from hrdd.dates import iso_date
 from hrdd.portfolios.schemas import HoldingRisk, OwnedExposure, PortfolioRisk
 from hrdd.scoring.schemas import ScoreSummary
-from hrdd.workbooks import XLSX_MEDIA_TYPE
-
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+from hrdd.workbooks import FORMULA_TRIGGERS, XLSX_MEDIA_TYPE
 
 
 class ExportFormat(StrEnum):
@@ -82,22 +80,17 @@ def download_name(subject: str, kind: str, day: date, extension: str) -> str:
     return f"{slug}-{kind}-{day.isoformat()}.{extension}"
 
 
-# Excel splits a CSV line at its locale's list separator, often ';' rather than ',': what
-# follows a separator inside a cell then opens a cell of its own ("Acme;=cmd|..." was a live
-# formula in the security test), so a formula there is neutralised too.
-_FORMULA_AFTER_SEPARATOR = re.compile(r"([;,\t\r\n][\s\"]*)(?=[=+\-@])")
-
-
-# Left-to-right and right-to-left overrides show text in an order other than its own
-# ("Acme <RLO>xslx.exe" reads "Acme exe.xlsx"): a cell shows the text as stored instead, as
-# the PDFs do.
-_DIRECTION_OVERRIDES = str.maketrans("", "", "\u202d\u202e")
+# Direction overrides, embeddings and isolates show text in an order other than its own
+# ("Acme <RLO>xslx.exe" reads "Acme exe.xlsx"): a cell shows the text as stored instead, as the
+# PDFs do.
+_DIRECTION_CONTROLS = str.maketrans(
+    "", "", "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+)
 
 
 def neutralise(text: str) -> str:
-    """A text cell made safe to open in a spreadsheet, whatever separator it is split at, and
-    shown in the order it is stored."""
-    text = _FORMULA_AFTER_SEPARATOR.sub(r"\1'", text.translate(_DIRECTION_OVERRIDES))
+    """A text cell made safe to open in a spreadsheet, shown in the order it is stored."""
+    text = text.translate(_DIRECTION_CONTROLS)
     return "'" + text if text.startswith(FORMULA_TRIGGERS) else text
 
 
@@ -114,9 +107,12 @@ def _cell_text(value: Any) -> str:
 
 
 def write_csv(columns: Sequence[Column], rows: Sequence[Any]) -> bytes:
-    """UTF-8 with a byte-order mark, which Excel needs to read the file as UTF-8."""
+    """UTF-8 with a byte-order mark, which Excel needs to read the file as UTF-8. Every cell
+    is quoted: Excel splits a line at its locale's list separator, often ';', and a ';' inside
+    an unquoted cell would open a cell of its own ("Acme;=cmd|..." was a live formula in the
+    security test); inside quotes it is text."""
     buffer = io.StringIO(newline="")
-    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer = csv.writer(buffer, lineterminator="\r\n", quoting=csv.QUOTE_ALL)
     writer.writerow([column.title for column in columns])
     for row in rows:
         writer.writerow([_cell_text(column.value(row)) for column in columns])

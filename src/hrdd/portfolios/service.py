@@ -223,65 +223,71 @@ def resolve_holding(
 # --- import ----------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class HoldingsFile:
+    """A holdings file (CSV or XLSX, told apart by content: ``csv_import`` and ``xlsx_import``
+    describe them) read for a portfolio's currency before any write begins: on SQLite a write
+    holds the database's one write lock, and a long read would keep every other
+    organisation's writes waiting (the security test: 64 s, then 500s)."""
+
+    data: bytes
+    currency: str
+    parsed: csv_import.ParsedFile
+    max_rows: int
+    decimal_separator: str | None = None
+    sheet: str | None = None
+
+    @classmethod
+    def read(
+        cls,
+        data: bytes,
+        currency: str,
+        *,
+        max_rows: int,
+        decimal_separator: str | None = None,
+        sheet: str | None = None,
+    ) -> HoldingsFile:
+        parsed = _parse_holdings(data, currency, max_rows, decimal_separator, sheet)
+        return cls(data, currency, parsed, max_rows, decimal_separator, sheet)
+
+    def for_currency(self, currency: str) -> csv_import.ParsedFile:
+        """The file as read, or read again if the portfolio's currency changed meanwhile."""
+        if currency == self.currency:
+            return self.parsed
+        return _parse_holdings(
+            self.data, currency, self.max_rows, self.decimal_separator, self.sheet
+        )
+
+
+def _parse_holdings(
+    data: bytes,
+    currency: str,
+    max_rows: int,
+    decimal_separator: str | None,
+    sheet: str | None,
+) -> csv_import.ParsedFile:
+    if not data:
+        raise Invalid.at("file", "the file is empty")
+    if xlsx_import.is_office_file(data):
+        return xlsx_import.parse_holdings(data, currency, max_rows, decimal_separator, sheet)
+    if sheet is not None:
+        raise Invalid.at("query.sheet", "the file is a CSV, which has no sheets: leave sheet out")
+    return csv_import.parse_holdings(data, currency, max_rows, decimal_separator)
+
+
 def import_holdings(
     session: Session,
     actor_name: str,
     portfolio: Portfolio,
-    data: bytes,
-    *,
-    keep_good_rows: bool,
-    max_rows: int,
-    decimal_separator: str | None = None,
-    sheet: str | None = None,
-    dry_run: bool = False,
-) -> ImportResult:
-    """Replace the portfolio's holdings with those of a CSV file or an XLSX workbook
-    (``parse_holdings_file``, then ``import_parsed_holdings``)."""
-    parsed = parse_holdings_file(
-        data,
-        portfolio.base_currency,
-        max_rows=max_rows,
-        decimal_separator=decimal_separator,
-        sheet=sheet,
-    )
-    return import_parsed_holdings(
-        session, actor_name, portfolio, parsed, keep_good_rows=keep_good_rows, dry_run=dry_run
-    )
-
-
-def parse_holdings_file(
-    data: bytes,
-    base_currency: str,
-    *,
-    max_rows: int,
-    decimal_separator: str | None = None,
-    sheet: str | None = None,
-) -> csv_import.ParsedFile:
-    """A CSV file or an XLSX workbook of holdings, told apart by content (``csv_import`` and
-    ``xlsx_import`` describe them), read for a portfolio in ``base_currency``. No database:
-    the API reads an upload before its write begins (on SQLite a write holds the database's
-    one write lock, and a long read would keep every other organisation's writes waiting)."""
-    if not data:
-        raise Invalid.at("file", "the file is empty")
-    if xlsx_import.is_office_file(data):
-        return xlsx_import.parse_holdings(data, base_currency, max_rows, decimal_separator, sheet)
-    if sheet is not None:
-        raise Invalid.at("query.sheet", "the file is a CSV, which has no sheets: leave sheet out")
-    return csv_import.parse_holdings(data, base_currency, max_rows, decimal_separator)
-
-
-def import_parsed_holdings(
-    session: Session,
-    actor_name: str,
-    portfolio: Portfolio,
-    parsed: csv_import.ParsedFile,
+    file: HoldingsFile,
     *,
     keep_good_rows: bool,
     dry_run: bool = False,
 ) -> ImportResult:
-    """Replace the portfolio's holdings with those of a file ``parse_holdings_file`` read for
-    the portfolio's currency. All or nothing: any bad row is a 422 listing every problem,
-    unless ``keep_good_rows``, which imports the good rows and returns the bad ones."""
+    """Replace the portfolio's holdings with those of a file read for it (``HoldingsFile``).
+    All or nothing: any bad row is a 422 listing every problem, unless ``keep_good_rows``,
+    which imports the good rows and returns the bad ones."""
+    parsed = file.for_currency(portfolio.base_currency)
     if parsed.problems and (not keep_good_rows or not parsed.rows):
         raise csv_import.problems_invalid(parsed)
 

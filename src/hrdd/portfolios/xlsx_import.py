@@ -45,7 +45,13 @@ from hrdd.portfolios.csv_import import (
     search_header,
 )
 from hrdd.portfolios.numbers import POINT, Convention
-from hrdd.workbooks import UnsafeArchive, check_part_content, check_parts
+from hrdd.workbooks import (
+    PART_HEAD_BYTES,
+    UnsafeArchive,
+    check_part_content,
+    check_parts,
+    part_is_checked,
+)
 
 HOLDINGS_SHEET = "holdings"
 # Far more than any holdings file has. Bounding the row width keeps a sheet with a cell in its
@@ -133,9 +139,14 @@ def _check_archive(data: bytes) -> None:
             if "[Content_Types].xml" not in names or not any(n.startswith("xl/") for n in names):
                 kind = "an OpenDocument spreadsheet (ODS)" if _is_ods(archive) else "a ZIP archive"
                 raise _unsupported(f"the file is {kind}, not an XLSX workbook; {_SAVE_AS}")
-            # What each part holds, counted before openpyxl builds it (the sizes bound this).
+            # What each part openpyxl would build holds, counted before it does (the sizes
+            # bound what is read here).
             for member in members:
-                if not member.is_dir():
+                if member.is_dir():
+                    continue
+                with archive.open(member) as part:
+                    head = part.read(PART_HEAD_BYTES)
+                if part_is_checked(head):
                     _check_content(member.filename, archive.read(member))
     except (zipfile.BadZipFile, zlib.error, ValueError, EOFError, OSError):
         raise _damaged(

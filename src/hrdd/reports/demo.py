@@ -734,13 +734,11 @@ def _portfolio(
         portfolio = portfolios.create_portfolio(
             session, actor, PortfolioIn(name=DEMO_PORTFOLIO, base_currency=DEMO_CURRENCY)
         )
+    holdings_file = portfolios.HoldingsFile.read(
+        _holdings_csv(session, companies), portfolio.base_currency, max_rows=max_rows
+    )
     portfolios.import_holdings(
-        session,
-        actor.key_name,
-        portfolio,
-        _holdings_csv(session, companies),
-        keep_good_rows=False,
-        max_rows=max_rows,
+        session, actor.key_name, portfolio, holdings_file, keep_good_rows=False
     )
     # The demo knows which company each line is: it confirms the name matches itself.
     by_line = {line: company for line, company in enumerate(companies, start=2)}

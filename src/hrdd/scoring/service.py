@@ -1419,14 +1419,19 @@ def _moved(old: ScoreSummary, new: ScoreSummary) -> bool:
 
 def _choice_reason(before: RuleSetVersion, after: RuleSetVersion) -> str:
     """Why a change of the rules in use rescored, as each score's history says it: going back
-    to a version published before the one it replaces is called a rollback, and each version
-    says whose it is (a bundled version and an organisation's own may share key and number:
-    "default v8 to default v7" read like a rollback in the user test when it was not one)."""
-    rolled_back = (
-        after.published_at is not None
-        and before.published_at is not None
-        and after.published_at < before.published_at
-    )
+    to an earlier version (of the same series by number, else by publication) is called a
+    rollback, and each version says whose it is (a bundled version and an organisation's own
+    may share key and number: "default v8 to default v7" read like a rollback in the user test
+    when it was not one)."""
+    if (after.key, after.organisation_id) == (before.key, before.organisation_id):
+        # One series: its numbers order it (bundled files loaded at once share a moment).
+        rolled_back = after.version < before.version
+    else:
+        rolled_back = (
+            after.published_at is not None
+            and before.published_at is not None
+            and after.published_at < before.published_at
+        )
     how = "rolled back" if rolled_back else "changed"
     return f"rule set {how} from {_label(before)} to {_label(after)}"
 
@@ -3213,7 +3218,9 @@ def load_bundled_rulesets(database: Database, settings: Settings) -> list[str]:
                 )
         if problems:
             raise Invalid(f"{len(problems)} problem(s) in bundled rule sets", errors=problems)
-        for name, ruleset in parsed:
+        # Stored in version order, so that publication times follow the numbers (the files
+        # sort default-v10 before default-v2).
+        for name, ruleset in sorted(parsed, key=lambda item: (item[1].id, item[1].version)):
             label = f"rule set {ruleset.id} v{ruleset.version} ({name})"
             if (ruleset.id, ruleset.version) in stored:
                 report.append(f"{label}: unchanged")
