@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -271,6 +272,8 @@ def test_totals_by_number_and_by_value(client, tenant_a, content):
         value = sum((values[h["name"]] for h in members), Decimal(0))
         assert figures["holdings"] == len(members)
         assert Decimal(figures["value"]) == value
+        # Money reads to its 4 places, also where no holding adds any ("0.0000", not "0").
+        assert re.fullmatch(r"\d+\.\d{4}", figures["value"]), figures["value"]
         assert Decimal(figures["share_of_value"]) == _share(value, total)
         assert Decimal(figures["share_of_holdings"]) == _share(Decimal(len(members)), Decimal(5))
     assert populated >= 2, "the fixture should spread holdings over several bands"

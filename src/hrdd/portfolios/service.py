@@ -826,6 +826,11 @@ class _Counted(Protocol):
     def action(self) -> InvestorAction | None: ...
 
 
+# Market values are kept to 4 places (``Holding.market_value``): a sum of none reads as they
+# do ("0.0000", not "0").
+_NO_MONEY = Decimal("0.0000")
+
+
 def _slice(items: Sequence[_Counted], everything: Sequence[_Counted]) -> Slice:
     return Slice(**_slice_fields(items, everything))
 
@@ -835,7 +840,7 @@ def _slice_fields(items: Sequence[_Counted], everything: Sequence[_Counted]) -> 
     return {
         "holdings": len(items),
         "share_of_holdings": _share(len(items), len(everything)),
-        "value": sum((h.market_value or Decimal(0) for h in items), Decimal(0)),
+        "value": sum((h.market_value or _NO_MONEY for h in items), _NO_MONEY),
         "share_of_value": _share(
             sum((h.weight for h in items if h.weight is not None), Decimal(0)), total_weight
         ),
@@ -846,7 +851,7 @@ def _size(items: Sequence[_Counted]) -> dict[str, Any]:
     """How big a portfolio is: its holdings, the value known, those without a share of it."""
     return {
         "holdings": len(items),
-        "total_value": sum((h.market_value or Decimal(0) for h in items), Decimal(0)),
+        "total_value": sum((h.market_value or _NO_MONEY for h in items), _NO_MONEY),
         "holdings_without_value": sum(1 for h in items if h.weight is None),
     }
 
