@@ -403,10 +403,6 @@ def _nul_in_target(scope: Scope) -> ProblemDetail | None:
 _PARSED_ON_THE_LOOP_BYTES = 64 * 1024
 
 
-def _json_body_problem(body: bytes) -> ProblemDetail | None:
-    return _json_text_problem(body) or _nul_in_json(body)
-
-
 class _DuplicateKey(Exception):
     def __init__(self, key: str) -> None:
         self.key = key
@@ -421,8 +417,9 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return found
 
 
-def _json_text_problem(body: bytes) -> ProblemDetail | None:
-    """A JSON body in another encoding than UTF-8, or with a key twice in one object."""
+def _json_body_problem(body: bytes) -> ProblemDetail | None:
+    """A JSON body in another encoding than UTF-8, with a key twice in one object, or with a
+    NUL character in a string or a key; the body is parsed once for all three."""
     if not body.strip():
         return None
     encoding = json.detect_encoding(body)
@@ -431,7 +428,7 @@ def _json_text_problem(body: bytes) -> ProblemDetail | None:
             path="body", message=f"the JSON body is {encoding.upper()}: send it as UTF-8"
         )
     try:
-        json.loads(body, object_pairs_hook=_unique_keys)
+        document = json.loads(body, object_pairs_hook=_unique_keys)
     except _DuplicateKey as duplicate:
         return ProblemDetail(
             path="body",
@@ -440,16 +437,13 @@ def _json_text_problem(body: bytes) -> ProblemDetail | None:
         )
     except (ValueError, RecursionError):
         return None  # not JSON the route could read either; its own error says why
-    return None
-
-
-def _nul_in_json(body: bytes) -> ProblemDetail | None:
     if b"\\u0000" not in body or not _JSON_NUL_ESCAPE.search(body):
         return None
-    try:
-        document = json.loads(body)
-    except (ValueError, RecursionError):
-        return None  # not JSON the route could read either; its own error says why
+    return _nul_in(document)
+
+
+def _nul_in(document: Any) -> ProblemDetail | None:
+    """Where a parsed JSON document holds a NUL character, in a string or a key."""
     # Iterative walk: the document may be nested as deep as the JSON parser allows.
     pending: list[tuple[list[str], Any]] = [([], document)]
     while pending:

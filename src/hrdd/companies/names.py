@@ -37,15 +37,18 @@ def name_words(name: str) -> list[str]:
     return re.sub(r"[^\w]+", " ", text).split()
 
 
+# The direction overrides, embeddings and isolates: they show text in an order other than its
+# own ("Acme <RLO>xslx.exe" reads "Acme exe.xlsx").
+DIRECTION_CONTROLS = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
 # Characters a name never needs, which hide or reorder what it shows: the zero-width space and
-# no-break space (a byte-order mark), and the direction overrides, embeddings and isolates. The
-# joiners (Sinhala's "Sri" needs one, Persian names the non-joiner) and the direction marks
-# (pasted with Arabic or Hebrew text) are letters' business, and pass.
-_HIDING = frozenset("\u200b\ufeff\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+# no-break space (a byte-order mark), and the direction controls. The joiners (Sinhala's "Sri"
+# needs one, Persian names the non-joiner) and the direction marks (pasted with Arabic or
+# Hebrew text) are letters' business, and pass.
+_HIDING = frozenset("\u200b\ufeff" + DIRECTION_CONTROLS)
 
 
 def hiding_characters(text: str) -> list[str]:
-    """The characters of ``text`` a name never needs (``_HIDING``), as U+XXXX."""
+    """The characters of ``text`` a name never needs (``_HIDING``), as code points ("U+200B")."""
     return [f"U+{ord(c):04X}" for c in text if c in _HIDING]
 
 
@@ -60,22 +63,27 @@ def _latin_twin(character: str) -> str:
 
 
 def look_alike_key(name: str) -> str:
-    """A name as it looks on screen: compatibility forms folded (full-width "NSO" is "NSO"),
-    invisible characters dropped, letters drawn like basic Latin ones read as those (a Cyrillic
-    o as an o), case and spacing ignored. Two names of one key look the same."""
-    text = unicodedata.normalize("NFKC", name)
-    text = "".join(
-        c if c.isascii() else _latin_twin(c) for c in text if unicodedata.category(c) != "Cf"
-    )
-    return " ".join(text.casefold().split())
+    """A name as it looks on screen: ``plain_key``, with letters drawn like basic Latin ones
+    read as those (a Cyrillic o as an o). Two names of one key look the same."""
+    shown = "".join(c if c.isascii() else _latin_twin(c) for c in _visible(name))
+    return _folded(shown)
 
 
 def plain_key(name: str) -> str:
-    """A name with compatibility forms folded, invisible characters dropped, case and spacing
-    ignored: what a registry name's own search text holds (``look_alike_key`` also reads
-    letters as their Latin twins, which a Cyrillic registry name's search text does not)."""
+    """A name with compatibility forms folded (full-width "NSO" is "NSO"), invisible
+    characters dropped, case and spacing ignored: what a registry name's own search text
+    holds (``look_alike_key`` also reads letters as their Latin twins, which a Cyrillic
+    registry name's search text does not)."""
+    return _folded(_visible(name))
+
+
+def _visible(name: str) -> str:
+    """The name's compatibility forms folded and its invisible (format) characters dropped."""
     text = unicodedata.normalize("NFKC", name)
-    text = "".join(c for c in text if unicodedata.category(c) != "Cf")
+    return "".join(c for c in text if unicodedata.category(c) != "Cf")
+
+
+def _folded(text: str) -> str:
     return " ".join(text.casefold().split())
 
 

@@ -25,6 +25,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
+from hrdd.companies.names import DIRECTION_CONTROLS
 from hrdd.dates import iso_date
 from hrdd.portfolios.schemas import HoldingRisk, OwnedExposure, PortfolioRisk
 from hrdd.scoring.schemas import ScoreSummary
@@ -80,12 +81,8 @@ def download_name(subject: str, kind: str, day: date, extension: str) -> str:
     return f"{slug}-{kind}-{day.isoformat()}.{extension}"
 
 
-# Direction overrides, embeddings and isolates show text in an order other than its own
-# ("Acme <RLO>xslx.exe" reads "Acme exe.xlsx"): a cell shows the text as stored instead, as the
-# PDFs do.
-_DIRECTION_CONTROLS = str.maketrans(
-    "", "", "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
-)
+# A cell shows text in the order it is stored, as the PDFs do (``DIRECTION_CONTROLS``).
+_DIRECTION_CONTROLS = str.maketrans("", "", DIRECTION_CONTROLS)
 
 
 def neutralise(text: str) -> str:
