@@ -27,7 +27,7 @@ from tests.portfolios.portfolio_helpers import (
     risk,
     upload,
 )
-from tests.scoring.ruleset_helpers import new_draft, preview, put_draft
+from tests.scoring.ruleset_helpers import RULESETS, choose, new_draft, preview, publish, put_draft
 
 from hrdd.db import TenantContext
 from hrdd.scoring.models import RuleSetPreview
@@ -233,6 +233,49 @@ def test_a_held_company_scored_on_evidence_alone_counts_before_any_risk_view_rea
     assert {name: figures["before"][name] for name in FIGURES} == {
         name: view[name] for name in FIGURES
     }
+
+
+def test_a_rollback_tells_the_held_companies_the_preview_counted(client, db, tenant_a, rules):
+    """A change of the rules in use says what it rescored over the same companies as a draft's
+    preview: a held company scored on its evidence alone counts before a risk view read it."""
+    company = make_company(db, "Evidence Only plc")
+    add_incident(
+        db,
+        company,
+        event_date=dt.date(2024, 1, 10),
+        severity=3,
+        affected_groups=("general_public",),
+    )
+    portfolio_of(client, tenant_a, "Small caps", [("Evidence Only", str(company), "400")])
+    default_id = client.get(f"{RULESETS}/current", headers=tenant_a.investor).json()["version"][
+        "id"
+    ]
+    # A draft whose medium band starts at 10 instead of 25: the company's 13.1 turns medium.
+    created = new_draft(client, tenant_a.analyst)
+    content = copy.deepcopy(created.json()["content"])
+    content["bands"][0]["upper"] = 10
+    content["bands"][1]["lower"] = 10
+    draft_id = created.json()["id"]
+    saved = put_draft(client, tenant_a.analyst, draft_id, content, created.headers["ETag"])
+    assert saved.status_code == 200, saved.text
+    [item] = preview(client, tenant_a.analyst, draft_id).json()["items"]
+    assert (item["company_name"], item["old_band"], item["new_band"]) == (
+        "Evidence Only plc",
+        "low",
+        "medium",
+    )
+    assert publish(client, tenant_a.analyst, draft_id).status_code == 200
+
+    rolled_back = choose(client, tenant_a.analyst, default_id)
+    assert rolled_back.status_code == 200, rolled_back.text
+    rescored = rolled_back.json()["rescored"]
+    assert (rescored["companies"], rescored["band_changes"], rescored["moved_count"]) == (1, 1, 1)
+    [moved] = rescored["moved"]
+    assert (moved["company_name"], moved["old_band"], moved["new_band"]) == (
+        "Evidence Only plc",
+        "medium",
+        "low",
+    )
 
 
 def test_holdings_without_a_value_count_by_number_only(client, db, tenant_a, rules):

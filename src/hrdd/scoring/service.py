@@ -1338,7 +1338,7 @@ def _set_choice(
         return before, None
     # The scores companies stand on under the rules before (current already: as a rule a
     # cached read), to tell what the rescore moves.
-    standing = _standing_companies(session) if tell_rescore else []
+    standing = _standing_companies(session, before.id) if tell_rescore else []
     earlier = current_scores(session, standing)
     organisation.ruleset_version_id = version_id
     session.flush()
@@ -1362,11 +1362,19 @@ def _set_choice(
     return after, _rescored(session, earlier, current_scores(session, standing))
 
 
-def _standing_companies(session: Session) -> list[uuid.UUID]:
-    """The companies the organisation has a score standing for: those it assesses, and the
-    unassessed ones it holds and looked at."""
-    assessed = {a.company_id for a in live_assessments(session, None)}
-    return sorted(assessed | _evidence_only_held(session, None))
+def _standing_companies(session: Session, version_id: uuid.UUID) -> list[uuid.UUID]:
+    """The companies the organisation has a score standing for, as a draft's preview counts
+    them: those it assesses, and the unassessed ones it holds that have evidence, whether a
+    risk view has stored their evidence-only score yet or not."""
+    # Imported here: the portfolios domain reads its scores through this module.
+    from hrdd.portfolios import service as portfolios
+
+    assessments = live_assessments(session, None)
+    held = portfolios.held_companies(session, utcnow().date()).could_stand()
+    unassessed = held - _representative(assessments).keys()
+    on_evidence = _with_evidence(session, sorted(unassessed), version_id)
+    assessed = {a.company_id for a in assessments}
+    return sorted(assessed | _evidence_only_held(session, None) | on_evidence)
 
 
 # The companies a change of rules moved, listed in the answer (all are counted).
