@@ -508,6 +508,27 @@ def test_answer_evidence_on_the_companys_website_is_marked_as_its_own(
     assert compact("Every source it cites is the company's own.") not in text
 
 
+def test_an_answer_citing_no_source_anyone_can_check_is_listed_as_a_claim(
+    client, tenant_a, db, content
+):
+    """Default rules v7: an answer with no checkable source counts as self-reported, and the
+    report says so where it lists claims taken on the company's word."""
+    assessment = nso_assessment(client, tenant_a, db)
+    url = f"{API}/assessments/{assessment}"
+    etag = client.get(url, headers=tenant_a.investor).headers["ETag"]
+    written = client.put(
+        f"{url}/answers/GR1",  # no bundled NSO commitment speaks to it
+        json={"type": "disclosure", "level": "full"},
+        headers=tenant_a.analyst | {"If-Match": etag},
+    )
+    assert written.status_code == 200, written.text
+    response = client.get(f"{url}/report.pdf", headers=tenant_a.investor)
+    text = pdf_text(PdfReader(io.BytesIO(response.content)))
+    say_do = text.split(compact("Say-do gap"))[1].split(compact("Evidence timeline"))[0]
+    assert compact("It cites no source anyone can check.") in say_do
+    assert compact("as self reported when it cites no source anyone can check") in text
+
+
 def test_a_medium_band_holding_is_detailed_in_the_portfolio_report(client, tenant_a, db, content):
     """A vendor whose final assessment answers every question 'partial' and that has no
     evidence: half its practice is missing, medium risk, no red flag."""

@@ -50,10 +50,22 @@ def make_company(db: Database, name: str) -> uuid.UUID:
         return company.id
 
 
-def answer_payloads(questionnaire: Questionnaire, level: DisclosureLevel) -> dict[str, Any]:
+# An independent source every answer of ``answer_payloads`` cites: since default v7 an answer
+# citing no source anyone can check counts as self-reported.
+AUDIT_SOURCE = {
+    "url": "https://www.example.org/audits/2025",
+    "title": "Independent human rights audit",
+    "publisher": "Example Audit LLP",
+}
+
+
+def answer_payloads(
+    questionnaire: Questionnaire, level: DisclosureLevel, *, sourced: bool = True
+) -> dict[str, Any]:
     """An answer to every scored question: disclosure questions at ``level`` (reverse-scored
     ones at its mirror, so "full" means good practice everywhere), choices at their best or
-    worst option to match, and counts (deals declined, customers suspended...) at 2 or 0."""
+    worst option to match, and counts (deals declined, customers suspended...) at 2 or 0.
+    ``sourced``: each cites an independent source (``AUDIT_SOURCE``), else none."""
     good = level in (DisclosureLevel.full, DisclosureLevel.partial)
     mirror = {
         DisclosureLevel.full: DisclosureLevel.no,
@@ -72,6 +84,9 @@ def answer_payloads(questionnaire: Questionnaire, level: DisclosureLevel) -> dic
             options = sorted(question.answer_type.options, key=lambda o: o.points or 0)
             best = options[-1] if good else options[0]
             payloads[question.id] = {"type": "single_choice", "value": best.id}
+    if sourced:
+        for payload in payloads.values():
+            payload["evidence"] = [dict(AUDIT_SOURCE)]
     return payloads
 
 

@@ -393,7 +393,8 @@ def _write_about(
             "source or a comment through the API. Evidence "
             "source: company for the company's own pages, reports or replies, independent "
             "for anyone else's; left empty, a source the company published (its name as "
-            "publisher) or a page on its website counts as the company's.",
+            "publisher) or a page on its website counts as the company's, and one with "
+            "neither a publisher nor a URL, like an answer with no source, as unchecked.",
         ),
         (
             "scoring",

@@ -103,7 +103,8 @@ class EvidenceRef(PayloadModel):
     or both. The service stores it and never fetches the URL. `source` says who stands
     behind it: `company` (the company's own pages, reports, statements or replies) or
     `independent` (anyone else); left out, a publisher that is the company's name or an alias,
-    or a URL on the company's website, counts as `company`."""
+    or a URL on the company's website, counts as `company`, and a file naming neither a
+    publisher nor a URL as unchecked (self-reported under the default rules since v7)."""
 
     url: str | None = Field(default=None, max_length=MAX_URL_LENGTH)
     title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]

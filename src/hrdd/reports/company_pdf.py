@@ -267,13 +267,20 @@ class _CompanyReportBuilder:
         return "<br/>".join(link_markup(link.url, link.title) for link in links)
 
     def _unrecorded_claims(self) -> str:
-        counted_as = self.report.company_sources_count_as
-        if counted_as is None:
+        company, unsourced = (
+            self.report.company_sources_count_as,
+            self.report.unsourced_answers_count_as,
+        )
+        if company is None:
             return "an answer no recorded claim speaks to counts as given, with its sources."
+        cases = f"as {enum_label(company).lower()} when every source it cites is the company's own"
+        if unsourced is not None:
+            cases += (
+                f", and as {enum_label(unsourced).lower()} when it cites no source anyone can check"
+            )
         return (
             "an answer no recorded claim speaks to counts as given when it cites an "
-            "independent source, and as "
-            f"{enum_label(counted_as).lower()} when every source it cites is the company's own."
+            f"independent source, {cases}."
         )
 
     def _rating_and_evidence(self, gap: SayDoGapRow, column_width: float) -> str:

@@ -418,34 +418,45 @@ def _say_do_rows(
 def _company_sourced_gap_rows(
     detail: ScoreDetail, questionnaire: Questionnaire, answers: dict[str, AnswerPayload]
 ) -> list[SayDoGapRow]:
-    """Claims an answer makes on the company's own sources alone: a promise, like a recorded
-    self-reported commitment, dated by its newest source."""
-    counted_as = detail.company_sources_count_as
-    if counted_as is None:  # rules that do not weigh whose sources an answer cites
-        return []
+    """Claims an answer makes on the company's own sources alone, or on no source anyone can
+    check: a promise, like a recorded self-reported commitment, dated by its newest source."""
+    discounted = [
+        (
+            detail.company_sources_count_as,
+            detail.result.company_sourced_answers,
+            "Every source it cites is the company's own.",
+        ),
+        (
+            detail.unsourced_answers_count_as,
+            detail.result.unsourced_answers,
+            "It cites no source anyone can check.",
+        ),
+    ]
     rows = []
-    for question_id in detail.result.company_sourced_answers:
-        payload = answers.get(question_id)
-        if payload is None:  # the score was read before an answer was deleted
+    for counted_as, question_ids, why in discounted:
+        if counted_as is None:  # rules that do not weigh these sources
             continue
-        question = questionnaire.question(question_id)
-        # The newest source, printed no finer than that source gives its date.
-        dated = [
-            (ref.source_date, ref.source_date_precision or DatePrecision.day)
-            for ref in payload.evidence
-            if ref.source_date is not None
-        ]
-        newest = max(dated, default=None, key=lambda pair: pair[0])
-        answered = _answer_text(question, payload.model_copy(update={"comment": None}))
-        rows.append(
-            SayDoGapRow(
-                commitment=f"{question.text} Answered: {answered}. Every source it cites is "
-                "the company's own.",
-                committed_on=newest[0] if newest else None,
-                committed_precision=newest[1] if newest else DatePrecision.day,
-                status=counted_as,
+        for question_id in question_ids:
+            payload = answers.get(question_id)
+            if payload is None:  # the score was read before an answer was deleted
+                continue
+            question = questionnaire.question(question_id)
+            # The newest source, printed no finer than that source gives its date.
+            dated = [
+                (ref.source_date, ref.source_date_precision or DatePrecision.day)
+                for ref in payload.evidence
+                if ref.source_date is not None
+            ]
+            newest = max(dated, default=None, key=lambda pair: pair[0])
+            answered = _answer_text(question, payload.model_copy(update={"comment": None}))
+            rows.append(
+                SayDoGapRow(
+                    commitment=f"{question.text} Answered: {answered}. {why}",
+                    committed_on=newest[0] if newest else None,
+                    committed_precision=newest[1] if newest else DatePrecision.day,
+                    status=counted_as,
+                )
             )
-        )
     return rows
 
 
@@ -602,6 +613,7 @@ def company_report(
         ],
         evidence_risk_series=_risk_series(detail.evidence_series),
         company_sources_count_as=detail.company_sources_count_as,
+        unsourced_answers_count_as=detail.unsourced_answers_count_as,
         say_do_gaps=[
             *_say_do_rows(
                 detail,

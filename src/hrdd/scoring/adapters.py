@@ -292,19 +292,41 @@ def company_sources_only(payload: Mapping[str, Any], site: CompanySite | None) -
     )
 
 
+def unsourced(payload: Mapping[str, Any], site: CompanySite | None) -> bool:
+    """No source the answer cites can be checked as anyone's but the company's: it cites
+    none, or only the company's own and sources that say neither whose they are nor who
+    published them nor where (an uploaded file with a title only), and not all the company's
+    own (that is ``company_sources_only``)."""
+    evidence = payload.get("evidence") or ()
+    independent = any(_checkably_independent(item, site) for item in evidence)
+    return not independent and not company_sources_only(payload, site)
+
+
+def _checkably_independent(item: Mapping[str, Any], site: CompanySite | None) -> bool:
+    """A source declared independent, or one with a publisher or web address that is not the
+    company's; a bare uploaded file says nothing of who stands behind it."""
+    if item.get("source") is not None:
+        return bool(item.get("source") == AnswerSource.independent.value)
+    if not item.get("publisher") and not item.get("url"):
+        return False
+    return not is_company_source(item.get("url"), None, site, item.get("publisher"))
+
+
 def answer_inputs(
     questionnaire: Questionnaire,
     records: Iterable[AnswerRecord],
     site: CompanySite | None = None,
     *,
     weigh_sources: bool = True,
+    weigh_unsourced: bool = False,
 ) -> tuple[AnswerInput, ...]:
     """Answers as engine inputs, each marked visible or hidden by the questionnaire's
     conditions, plus a hidden marker for every hidden question left unanswered (the engine
     counts a question it has no answer for as visible and unanswered). Answers to unknown
     questions and options outside a scored question's choices are left out. With
     ``weigh_sources``, an answer whose sources are all the company's own (declared, published
-    by the company or on its website, as ``site`` says) is marked so."""
+    by the company or on its website, as ``site`` says) is marked so; with
+    ``weigh_unsourced``, so is an answer no source of which can be checked."""
     specs = {spec.id: spec for spec in question_specs(questionnaire)}
     sources = _condition_sources(questionnaire)
     converted: dict[str, AnswerInput] = {}
@@ -320,6 +342,8 @@ def answer_inputs(
             continue
         if weigh_sources and company_sources_only(record.payload, site):
             answer = answer.model_copy(update={"company_sources_only": True})
+        elif weigh_unsourced and unsourced(record.payload, site):
+            answer = answer.model_copy(update={"unsourced": True})
         converted[spec.id] = answer
         if spec.id in sources:
             # Only answers that conditions look at need the full payload model.

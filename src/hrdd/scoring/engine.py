@@ -390,7 +390,9 @@ class _Element:
     fulfilment: float
     # The recorded commitments that set ``fulfilment`` (those counted lowest).
     claimed_by: tuple[_CommitmentState, ...]
-    company_sourced: bool = False  # counted at the rule set's fulfilment for company sources
+    # Why no recorded commitment but the answer's sources set ``fulfilment``: they are all the
+    # company's own ("company"), or none can be checked ("unsourced").
+    sourcing: Literal["company", "unsourced"] | None = None
 
 
 @dataclass(slots=True)
@@ -528,6 +530,7 @@ def _policy(request: ScoreRequest, commitments: list[_CommitmentState]) -> _Poli
 
     themes = {theme: _Theme(theme, weight) for theme, weight in tables.theme_weights.items()}
     sourced = rules.say_do.company_sourced_answers
+    unsourced = rules.say_do.unsourced_answers
     applicable = answered = without_information = 0
     answer_dates: list[dt.date] = []
     for question in request.questions:
@@ -559,7 +562,7 @@ def _policy(request: ScoreRequest, commitments: list[_CommitmentState]) -> _Poli
         if points is None:
             continue
         linked = by_question.get(question.id)
-        company_sourced = False
+        sourcing: Literal["company", "unsourced"] | None = None
         if linked:
             # A recorded commitment's status is the analyst's judgement of the claim: it stands
             # over whatever the answer cites.
@@ -567,7 +570,10 @@ def _policy(request: ScoreRequest, commitments: list[_CommitmentState]) -> _Poli
             claimed_by = tuple(s for s in linked if s.value == fulfilment)
         elif sourced is not None and answer is not None and answer.company_sources_only:
             fulfilment, claimed_by = tables.fulfilment[sourced.status], ()
-            company_sourced = True
+            sourcing = "company"
+        elif unsourced is not None and answer is not None and answer.unsourced:
+            fulfilment, claimed_by = tables.fulfilment[unsourced.status], ()
+            sourcing = "unsourced"
         else:
             # The answer rests on evidence beyond the company's word.
             fulfilment, claimed_by = 1.0, ()
@@ -575,7 +581,7 @@ def _policy(request: ScoreRequest, commitments: list[_CommitmentState]) -> _Poli
         # can never make a contradiction look better or worse.
         verified = points * fulfilment if fulfilment >= 0 else fulfilment * 100
         theme.indicators.setdefault(question.indicator, []).append(
-            _Element(question, points, verified, state, fulfilment, claimed_by, company_sourced)
+            _Element(question, points, verified, state, fulfilment, claimed_by, sourcing)
         )
 
     cap = rules.say_do.contradicted_theme_cap
@@ -665,15 +671,26 @@ def _evidence_contributions(
     return raws
 
 
-def _company_sourced_answers(policy: _Policy) -> tuple[str, ...]:
-    """Questions whose claims lost points for resting on the company's own sources only."""
+def _discounted_answers(policy: _Policy, sourcing: str) -> tuple[str, ...]:
+    """Questions whose claims lost points for their sources: all the company's own
+    (``company``), or none anyone can check (``unsourced``)."""
     return tuple(
         element.question.id
         for theme in policy.themes
         for elements in theme.indicators.values()
         for element in elements
-        if element.company_sourced and element.verified < element.claimed
+        if element.sourcing == sourcing and element.verified < element.claimed
     )
+
+
+# How a contribution says why an answer's sources cost it points.
+_SOURCING_WORDS = {
+    "company": "its sources are all the company's own",
+    "unsourced": (
+        "it cites no source anyone can check (none, or only ones naming neither whose they "
+        "are nor a publisher or address)"
+    ),
+}
 
 
 def _policy_contributions(policy: _Policy, risk: float, rules: RuleSet) -> list[_Raw]:
@@ -699,13 +716,13 @@ def _policy_contributions(policy: _Policy, risk: float, rules: RuleSet) -> list[
         # Clamping a negative verified theme at 0 shrinks its elements' shares in proportion.
         scale = share * element_shortfall / raw_total if raw_total > 0 else 0.0
         for element, answer_part, commitment_part in pieces:
-            # Discounted with no commitment claiming it: the answer cites the company alone.
-            sourcing_part = commitment_part if element.company_sourced else 0.0
+            # Discounted with no commitment claiming it: the answer's sources cost it points.
+            sourcing_part = commitment_part if element.sourcing is not None else 0.0
             if answer_part + sourcing_part > 0:
                 reason = f"{_answer_said(element.state)}: {_fmt(element.claimed)} of 100 points"
-                if sourcing_part > 0:
+                if element.sourcing is not None and sourcing_part > 0:
                     reason += (
-                        f"; its sources are all the company's own, so it counts at "
+                        f"; {_SOURCING_WORDS[element.sourcing]}, so it counts at "
                         f"{element.fulfilment:g}: scores {_fmt(element.verified)}"
                     )
                 raws.append(
@@ -1695,7 +1712,8 @@ def score(request: ScoreRequest) -> ScoreResult:
         sensitivity=sensitivity,
         contributions=contributions,
         ignored_incident_ids=evidence.ignored_ids,
-        company_sourced_answers=_company_sourced_answers(policy),
+        company_sourced_answers=_discounted_answers(policy, "company"),
+        unsourced_answers=_discounted_answers(policy, "unsourced"),
         notes=evidence.notes,
         ruleset_id=rules.id,
         ruleset_version=rules.version,

@@ -93,7 +93,10 @@ class AnswerInput(_Frozen):
     ``answered_on`` (last change, or date of its newest evidence) feeds the freshness of the
     confidence rating only. ``company_sources_only``: it cites sources and all of them are the
     company's own, so under a rule set with ``say_do.company_sourced_answers`` its claim counts
-    as that status unless a recorded commitment covers it.
+    as that status unless a recorded commitment covers it. ``unsourced``: no source it cites
+    can be checked (it cites none, or only ones that name neither whose they are nor a
+    publisher or address), so under a rule set with ``say_do.unsourced_answers`` its claim
+    counts as that status unless a recorded commitment covers it.
     """
 
     question_id: str = Field(min_length=1)
@@ -105,6 +108,7 @@ class AnswerInput(_Frozen):
     text: str | None = None
     answered_on: dt.date | None = None
     company_sources_only: bool = False
+    unsourced: bool = False
 
     _sort_options = field_validator("options")(_sorted_unique)
 
@@ -437,6 +441,9 @@ class ScoreResult(_Frozen):
     # Questions whose claims count as self-reported (or as the rule set says) because every
     # source the answer cites is the company's own; empty under rule sets without that rule.
     company_sourced_answers: tuple[str, ...] = ()
+    # Questions whose claims count as the rule set says because no source the answer cites can
+    # be checked; empty under rule sets without that rule (before default v7).
+    unsourced_answers: tuple[str, ...] = ()
     # Inputs the engine used as given but that probably miss a link (e.g. an unlinked remedy).
     notes: tuple[str, ...] = ()
     ruleset_id: str

@@ -294,6 +294,19 @@ class CompanySourcedAnswers(_Strict):
         return FulfilmentStatus(self.fulfilment)
 
 
+class UnsourcedAnswers(_Strict):
+    """How an answer that no source anyone can check backs counts when no recorded commitment
+    covers it: it cites none, or only sources that say neither whose they are nor who
+    published them (a bare uploaded file). Nobody but the answer vouches for the claim."""
+
+    fulfilment: Literal["verified", "self_reported", "not_implemented"]
+    why: Why
+
+    @property
+    def status(self) -> FulfilmentStatus:
+        return FulfilmentStatus(self.fulfilment)
+
+
 class CompanySourcedClosures(_Strict):
     """A remediation, delisting or lifted sanction whose sources are all the company's own
     statements (or unverified) closes nothing: a remedy the company alone reports is a claim."""
@@ -314,11 +327,17 @@ class SayDoRules(_Strict):
     company_sourced_answers: CompanySourcedAnswers | None = None
     # Added in default v3, likewise: left out, a closing item closes whatever its sources.
     company_sourced_closures: CompanySourcedClosures | None = None
+    # Added in default v7, likewise: left out, an answer citing no source keeps all its points.
+    unsourced_answers: UnsourcedAnswers | None = None
 
     @model_serializer(mode="wrap")
     def _leave_out_when_unset(self, handler: SerializerFunctionWrapHandler) -> Any:
         data = handler(self)
-        for added_later in ("company_sourced_answers", "company_sourced_closures"):
+        for added_later in (
+            "company_sourced_answers",
+            "company_sourced_closures",
+            "unsourced_answers",
+        ):
             if getattr(self, added_later) is None:
                 data.pop(added_later, None)
         return data

@@ -571,5 +571,12 @@ class ScoreDetail(BaseModel):
         "questions are in result.company_sourced_answers); None when it does not weigh whose "
         "sources they are"
     )
+    unsourced_answers_count_as: FulfilmentStatus | None = Field(
+        default=None,
+        description="How the rule set counts a claim citing no source anyone can check: none, "
+        "or only ones naming neither whose they are nor a publisher or address, such as an "
+        "uploaded file with a title only (the questions are in result.unsourced_answers); None "
+        "when it does not weigh them (default rules before v7)",
+    )
     evidence: list[EvidenceRef]
     methodology: Methodology

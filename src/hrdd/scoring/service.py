@@ -1701,12 +1701,14 @@ def build_request(
     questionnaire = _questionnaire_for(subject, loaded, ruleset_questionnaire)
     records = loaded.answers.get(subject.assessment.id, ()) if subject.assessment else ()
     # Whose sources an answer cites is an input only under rules that weigh it: under others
-    # (v1) the inputs, and so their hash, stay as they were.
+    # (v1; v1 to v6 for answers citing no checkable source) the inputs, and so their hash,
+    # stay as they were.
     answers = answer_inputs(
         questionnaire,
         records,
         loaded.sites.get(subject.company_id),
         weigh_sources=ruleset.say_do.company_sourced_answers is not None,
+        weigh_unsourced=ruleset.say_do.unsourced_answers is not None,
     )
     commitments = commitment_inputs(
         loaded.commitments.get(subject.company_id, ()),
@@ -2597,6 +2599,11 @@ def score_detail(
             if batch.ruleset.say_do.company_sourced_answers is None
             else batch.ruleset.say_do.company_sourced_answers.status
         ),
+        unsourced_answers_count_as=(
+            None
+            if batch.ruleset.say_do.unsourced_answers is None
+            else batch.ruleset.say_do.unsourced_answers.status
+        ),
         evidence=[
             EvidenceRef(
                 ref=evidence_ref(row.id, row.slug),
@@ -2719,6 +2726,15 @@ def _company_sourced_entries(ruleset: RuleSet) -> list[tuple[str, str, str]]:
         return [(label, "keep all points", "This rule set does not weigh whose sources they are.")]
     value = ruleset.say_do.fulfilment[sourced.status].value
     return [(label, f"as {enum_label(sourced.status).lower()} ({value:g})", sourced.why)]
+
+
+def _unsourced_entries(ruleset: RuleSet) -> list[tuple[str, str, str]]:
+    rule = ruleset.say_do.unsourced_answers
+    label = "Answers citing no source anyone can check"
+    if rule is None:
+        return [(label, "keep all points", "This rule set does not weigh them.")]
+    value = ruleset.say_do.fulfilment[rule.status].value
+    return [(label, f"as {enum_label(rule.status).lower()} ({value:g})", rule.why)]
 
 
 def _company_sourced_closure_entries(ruleset: RuleSet) -> list[tuple[str, str, str]]:
@@ -2903,6 +2919,7 @@ def methodology(ruleset: RuleSet, theme_titles: Mapping[str, str] | None = None)
                         for status, entry in ruleset.say_do.fulfilment.items()
                     ),
                     *_company_sourced_entries(ruleset),
+                    *_unsourced_entries(ruleset),
                     *_company_sourced_closure_entries(ruleset),
                     (
                         "Contradiction penalty",
@@ -3031,6 +3048,8 @@ def preview_draft(session: Session, draft: RuleSetVersion, draft_etag: str) -> P
         and old_rules.questionnaire == new_rules.questionnaire
         and (old_rules.say_do.company_sourced_answers is None)
         == (new_rules.say_do.company_sourced_answers is None)
+        and (old_rules.say_do.unsourced_answers is None)
+        == (new_rules.say_do.unsourced_answers is None)
     )
 
     def outcome(

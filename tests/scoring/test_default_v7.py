@@ -1,0 +1,167 @@
+"""Default rules v7: an answer citing no source anyone can check (none, or only sources naming
+neither whose they are nor a publisher or address, such as a bare uploaded file) counts as
+self-reported, as one on the company's own sources has since v2. Under v6 it kept all its
+points, so an unsourced answer scored better than one citing the company (the investor
+review). Nothing else changes, and v1 to v6 hash as they were published."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from test_default_v6 import PUBLISHED_HASHES as EARLIER_HASHES
+from test_engine_support import SCORING_DIR, best_answers, latest_default, request
+from test_score_api_company_sources import LAB_REPORT, POLICY_PAGE, answered_draft, put_p1, scored
+from tests.scoring.ruleset_helpers import choose
+
+from hrdd.scoring import service
+from hrdd.scoring.adapters import company_site, unsourced
+from hrdd.scoring.engine import score
+from hrdd.scoring.rules import RuleSet, load_ruleset_file
+from hrdd.vocab import FulfilmentStatus
+
+PUBLISHED_HASHES = {
+    **EARLIER_HASHES,
+    6: "2fa63858989ec24fc4be7cc33ffd990ecbcae783ef972ab48d357a9c68e837cd",
+}
+AS_OF = dt.date(2024, 6, 1)
+SITE = company_site("https://www.vendor.example", ["Vendor Ltd"])
+BARE_FILE = {
+    "title": "Human rights policy (PDF)",
+    "file_id": "5f0c3c8e-1d1e-4c55-9d8e-2b7a0d1e6f10",
+}
+
+
+def default(version: int) -> RuleSet:
+    return load_ruleset_file(SCORING_DIR / f"default-v{version}.yaml")
+
+
+def test_v7_is_the_latest_default_and_differs_from_v6_only_in_the_unsourced_rule() -> None:
+    assert latest_default().name == "default-v7.yaml"
+    v6 = default(6).model_dump(mode="json")
+    v7 = default(7).model_dump(mode="json")
+    assert (v6.pop("version"), v7.pop("version")) == (6, 7)
+    added = v7["say_do"].pop("unsourced_answers")
+    assert "unsourced_answers" not in v6["say_do"]
+    assert v6 == v7
+    assert added["fulfilment"] == "self_reported"
+
+
+@pytest.mark.parametrize("version", sorted(PUBLISHED_HASHES))
+def test_published_versions_hash_as_they_were_published(version: int) -> None:
+    ruleset = default(version)
+    assert ruleset.content_hash == PUBLISHED_HASHES[version]
+    assert service.content_hash(service.content_of(ruleset)) == PUBLISHED_HASHES[version]
+
+
+@pytest.mark.parametrize(
+    ("evidence", "expected"),
+    [
+        ([], True),
+        ([BARE_FILE], True),
+        # The company's own page beside a bare file: nothing checkable is independent.
+        ([POLICY_PAGE, BARE_FILE], True),
+        ([{**BARE_FILE, "publisher": "Example Audit LLP"}], False),
+        ([{**BARE_FILE, "source": "independent"}], False),
+        ([LAB_REPORT], False),
+        ([BARE_FILE, LAB_REPORT], False),
+        # All the company's own is the company-sources rule's case, not this one.
+        ([POLICY_PAGE], False),
+        ([{**BARE_FILE, "publisher": "Vendor Ltd"}], False),
+        ([{**BARE_FILE, "source": "company"}], False),
+    ],
+)
+def test_which_answers_no_source_anyone_can_check_backs(evidence, expected) -> None:
+    payload = {"type": "disclosure", "level": "full", "evidence": evidence}
+    assert unsourced(payload, SITE) is expected
+
+
+def test_the_engine_counts_an_unsourced_answer_as_the_rule_says_and_explains_it() -> None:
+    def marked(answers):
+        return [
+            a.model_copy(update={"unsourced": True}) if a.question_id == "P1" else a
+            for a in answers
+        ]
+
+    v6, v7 = default(6), default(7)
+    checked = score(request(AS_OF, best_answers(), ruleset=v7))
+    under_v6 = score(request(AS_OF, marked(best_answers()), ruleset=v6))
+    under_v7 = score(request(AS_OF, marked(best_answers()), ruleset=v7))
+
+    assert under_v6.verified_commitment_score == checked.verified_commitment_score
+    assert under_v6.unsourced_answers == ()
+    assert under_v7.verified_commitment_score < checked.verified_commitment_score
+    assert under_v7.overall > checked.overall
+    assert (under_v7.unsourced_answers, under_v7.company_sourced_answers) == (("P1",), ())
+    self_reported = v7.say_do.fulfilment[FulfilmentStatus.self_reported].value
+    [explained] = [c for c in under_v7.contributions if c.ref == "P1"]
+    assert "cites no source anyone can check" in explained.reason
+    assert f"counts at {self_reported:g}" in explained.reason
+    assert sum(c.points for c in under_v7.contributions) == under_v7.overall
+
+
+def test_an_answer_without_a_source_no_longer_scores_better_than_the_companys_own_page(
+    client, db, tenant_a, questionnaire
+):
+    """The investor review: with P1 answered "full", citing the company's policy page scored
+    worse than citing nothing, or than uploading the same policy as a bare file."""
+    _, draft = answered_draft(db, tenant_a, questionnaire)
+
+    def outcome(evidence: list[dict]) -> tuple[dict, dict | None]:
+        assert put_p1(client, tenant_a, draft, evidence).status_code == 200
+        return scored(client, tenant_a, draft)
+
+    on_its_page, _ = outcome([POLICY_PAGE])
+    without, p1 = outcome([])
+    assert without["summary"]["overall"] == on_its_page["summary"]["overall"]
+    assert without["summary"]["say_do_gap"] == on_its_page["summary"]["say_do_gap"] > 0
+    assert without["result"]["unsourced_answers"] == ["P1"]
+    assert p1 is not None and "cites no source anyone can check" in p1["reason"]
+
+    uploaded = client.post(
+        f"/api/v1/assessments/{draft}/files",
+        files={"file": ("policy.pdf", b"%PDF-1.4 the company's policy", "application/pdf")},
+        headers=tenant_a.investor,
+    )
+    assert uploaded.status_code == 201, uploaded.text
+    bare = {"title": "Human rights policy", "file_id": uploaded.json()["id"]}
+    as_file, _ = outcome([bare])
+    assert as_file["summary"]["overall"] == on_its_page["summary"]["overall"]
+    # Saying who published it lets an independent file keep its points.
+    audited, p1 = outcome([{**bare, "publisher": "Example Audit LLP"}])
+    assert p1 is None  # P1 answered "full" and checkable: it adds nothing to the risk
+    assert audited["summary"]["say_do_gap"] < on_its_page["summary"]["say_do_gap"]
+    assert audited["result"]["unsourced_answers"] == []
+
+
+def test_the_methodology_says_how_each_version_counts_unsourced_answers() -> None:
+    def entry(ruleset: RuleSet) -> tuple[str, str]:
+        [found] = [
+            (e.value, e.why)
+            for section in service.methodology(ruleset).sections
+            for e in section.entries
+            if e.label == "Answers citing no source anyone can check"
+        ]
+        return found
+
+    assert entry(default(7)) == ("as self reported (0.5)", default(7).say_do.unsourced_answers.why)
+    assert entry(default(6)) == ("keep all points", "This rule set does not weigh them.")
+
+
+def test_rules_before_v7_keep_all_points_and_the_inputs_hash(client, db, tenant_a, questionnaire):
+    """Under v6 an answer's lack of sources is no input: its stored scores do not read as
+    "answers changed" when v7 is loaded beside it."""
+    _, draft = answered_draft(db, tenant_a, questionnaire)
+    listed = client.get("/api/v1/rulesets", headers=tenant_a.investor).json()["items"]
+    [v6] = [item["id"] for item in listed if item["version"] == 6 and item["shared"]]
+    assert choose(client, tenant_a.analyst, v6).status_code == 200
+
+    assert put_p1(client, tenant_a, draft, [LAB_REPORT]).status_code == 200
+    sourced, _ = scored(client, tenant_a, draft)
+    assert put_p1(client, tenant_a, draft, []).status_code == 200
+    without, p1 = scored(client, tenant_a, draft)
+    assert without["summary"]["overall"] == sourced["summary"]["overall"]
+    assert without["result"]["unsourced_answers"] == []
+    assert p1 is None or "cites no source" not in p1["reason"]
+    # Whether it cites a checkable source is no input under v6: the hash is the same.
+    assert without["summary"]["inputs_hash"] == sourced["summary"]["inputs_hash"]
