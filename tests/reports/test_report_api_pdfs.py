@@ -529,6 +529,43 @@ def test_an_answer_citing_no_source_anyone_can_check_is_listed_as_a_claim(
     assert compact("as self reported when it cites no source anyone can check") in text
 
 
+def test_zero_allegations_against_the_forensic_findings_is_a_contradicted_claim(
+    client, tenant_a, db, content
+):
+    """The investor review: R1 answered 0 for NSO Group hid the response questions and left
+    "response to allegations" at 100. Under default rules v7 the findings contradict it."""
+    assessment = nso_assessment(client, tenant_a, db)
+    url = f"{API}/assessments/{assessment}"
+    read = client.get(url, headers=tenant_a.investor)
+    prefilled = read.json()["answers"]["R1"]
+    findings = int(prefilled["payload"]["value"])
+    assert findings > 0  # pre-filled from the curated forensic findings
+    etag = read.headers["ETag"]
+    written = client.put(
+        f"{url}/answers/R1",
+        json={"type": "number", "value": 0, "comment": "The company says none are confirmed"},
+        headers=tenant_a.analyst | {"If-Match": etag},
+    )
+    assert written.status_code == 200, written.text
+
+    result = client.get(f"{url}/score", headers=tenant_a.investor).json()["result"]
+    [below] = result["answers_below_evidence"]
+    assert (below["question_id"], below["answered"], below["evidence_count"]) == (
+        "R1",
+        0,
+        findings,
+    )
+    [response] = [t for t in result["themes"] if t["theme"] == "allegation_response"]
+    assert response["capped_by"] == ["R1"]
+    assert float(response["verified"]) <= 25
+
+    pdf = client.get(f"{url}/report.pdf", headers=tenant_a.investor)
+    text = pdf_text(PdfReader(io.BytesIO(pdf.content)))
+    say_do = text.split(compact("Say-do gap"))[1].split(compact("Evidence timeline"))[0]
+    assert compact("Answered: 0 allegations.") in say_do
+    assert compact(f"The evidence holds {findings} such findings known by") in say_do
+
+
 def test_a_medium_band_holding_is_detailed_in_the_portfolio_report(client, tenant_a, db, content):
     """A vendor whose final assessment answers every question 'partial' and that has no
     evidence: half its practice is missing, medium risk, no red flag."""

@@ -1,8 +1,11 @@
-"""Default rules v7: an answer citing no source anyone can check (none, or only sources naming
-neither whose they are nor a publisher or address, such as a bare uploaded file) counts as
-self-reported, as one on the company's own sources has since v2. Under v6 it kept all its
-points, so an unsourced answer scored better than one citing the company (the investor
-review). Nothing else changes, and v1 to v6 hash as they were published."""
+"""Default rules v7, from the investor review. An answer citing no source anyone can check
+(none, or only sources naming neither whose they are nor a publisher or address, such as a bare
+uploaded file) counts as self-reported, as one on the company's own sources has since v2: under
+v6 it kept all its points, so an unsourced answer scored better than one citing the company.
+And R1, the count of forensic allegations, answered below the forensic findings known on the
+scoring date is contradicted by them and caps its theme: under v6, 0 allegations for NSO Group
+hid the response questions and left that theme at 100. Nothing else changes, and v1 to v6 hash
+as they were published."""
 
 from __future__ import annotations
 
@@ -10,15 +13,25 @@ import datetime as dt
 
 import pytest
 from test_default_v6 import PUBLISHED_HASHES as EARLIER_HASHES
-from test_engine_support import SCORING_DIR, best_answers, latest_default, request
+from test_engine_support import (
+    SCORED_THEMES,
+    SCORING_DIR,
+    best_answers,
+    catalogue,
+    incident,
+    latest_default,
+    question_ids,
+    request,
+)
 from test_score_api_company_sources import LAB_REPORT, POLICY_PAGE, answered_draft, put_p1, scored
 from tests.scoring.ruleset_helpers import choose
 
 from hrdd.scoring import service
 from hrdd.scoring.adapters import company_site, unsourced
 from hrdd.scoring.engine import score
-from hrdd.scoring.rules import RuleSet, load_ruleset_file
-from hrdd.vocab import FulfilmentStatus
+from hrdd.scoring.inputs import AnswerInput
+from hrdd.scoring.rules import RuleSet, load_ruleset_file, parse_ruleset, questionnaire_problems
+from hrdd.vocab import EvidenceType, FulfilmentStatus
 
 PUBLISHED_HASHES = {
     **EARLIER_HASHES,
@@ -36,15 +49,17 @@ def default(version: int) -> RuleSet:
     return load_ruleset_file(SCORING_DIR / f"default-v{version}.yaml")
 
 
-def test_v7_is_the_latest_default_and_differs_from_v6_only_in_the_unsourced_rule() -> None:
+def test_v7_is_the_latest_default_and_differs_from_v6_only_in_its_two_rules() -> None:
     assert latest_default().name == "default-v7.yaml"
     v6 = default(6).model_dump(mode="json")
     v7 = default(7).model_dump(mode="json")
     assert (v6.pop("version"), v7.pop("version")) == (6, 7)
-    added = v7["say_do"].pop("unsourced_answers")
-    assert "unsourced_answers" not in v6["say_do"]
+    unsourced_rule = v7["say_do"].pop("unsourced_answers")
+    below_rule = v7["say_do"].pop("answers_below_evidence")
+    assert {"unsourced_answers", "answers_below_evidence"}.isdisjoint(v6["say_do"])
     assert v6 == v7
-    assert added["fulfilment"] == "self_reported"
+    assert unsourced_rule["fulfilment"] == "self_reported"
+    assert below_rule["questions"] == {"R1": ["forensic_finding"]}
 
 
 @pytest.mark.parametrize("version", sorted(PUBLISHED_HASHES))
@@ -165,3 +180,84 @@ def test_rules_before_v7_keep_all_points_and_the_inputs_hash(client, db, tenant_
     assert p1 is None or "cites no source" not in p1["reason"]
     # Whether it cites a checkable source is no input under v6: the hash is the same.
     assert without["summary"]["inputs_hash"] == sourced["summary"]["inputs_hash"]
+
+
+def with_r1(count: int) -> list[AnswerInput]:
+    """The best answers, R1 counting ``count`` allegations: at 0, the questionnaire hides R2
+    (how the company responds to them)."""
+    answers = [a for a in best_answers() if count > 0 or a.question_id != "R2"]
+    hidden = [] if count > 0 else [AnswerInput(question_id="R2", visible=False)]
+    return [*answers, *hidden, AnswerInput(question_id="R1", number=count)]
+
+
+# Of minor severity, so that the score rests on the answers and shows the capped theme.
+FINDINGS = [
+    incident("lab-2019", dt.date(2019, 10, 1), severity=1),
+    incident("lab-2021", dt.date(2021, 7, 18), severity=1),
+    # Known after the scoring date: not yet a finding the answer could count.
+    incident("lab-2025", dt.date(2025, 3, 1), severity=1),
+    # Not a forensic finding: R1 does not count it.
+    incident("suit-2019", dt.date(2019, 10, 29), type=EvidenceType.lawsuit_filed, severity=1),
+]
+
+
+def theme(result, name: str):
+    return {t.theme: t for t in result.themes}[name]
+
+
+def test_a_count_of_allegations_below_the_forensic_findings_caps_its_theme() -> None:
+    v6, v7 = default(6), default(7)
+    cap = v7.say_do.contradicted_theme_cap
+    under_v6 = score(request(AS_OF, with_r1(0), FINDINGS, ruleset=v6))
+    under_v7 = score(request(AS_OF, with_r1(0), FINDINGS, ruleset=v7))
+
+    assert float(theme(under_v6, "allegation_response").verified) == 100
+    assert under_v6.answers_below_evidence == ()
+    response = theme(under_v7, "allegation_response")
+    assert float(response.verified) == cap
+    assert response.capped_by == ("R1",)
+    [below] = under_v7.answers_below_evidence
+    assert (below.question_id, below.answered, below.evidence_count, below.incident_ids) == (
+        "R1",
+        0,
+        2,
+        ("lab-2019", "lab-2021"),
+    )
+    assert under_v7.verified_commitment_score < under_v6.verified_commitment_score
+    [capped] = [c for c in under_v7.contributions if c.kind == "theme"]
+    assert "contradicted R1 (answered 0; the evidence holds 2 such findings)" in capped.reason
+    assert sum(c.points for c in under_v7.contributions) == under_v7.overall
+
+
+@pytest.mark.parametrize("count", [2, 3])
+def test_a_count_that_covers_the_findings_stands(count: int) -> None:
+    result = score(request(AS_OF, with_r1(count), FINDINGS, ruleset=default(7)))
+    assert result.answers_below_evidence == ()
+    assert theme(result, "allegation_response").capped_by == ()
+
+
+def test_a_later_scoring_date_counts_the_findings_known_by_then() -> None:
+    later = score(request(dt.date(2025, 6, 1), with_r1(2), FINDINGS, ruleset=default(7)))
+    [below] = later.answers_below_evidence
+    assert below.evidence_count == 3
+
+
+def test_the_rule_names_only_number_questions_of_the_questionnaire() -> None:
+    data = default(7).model_dump(mode="json")
+    data["say_do"]["answers_below_evidence"]["questions"] = {
+        "ZZ9": ["forensic_finding"],
+        "R4": ["forensic_finding"],
+        "R1": ["forensic_finding"],
+    }
+    ruleset = parse_ruleset(data, "own.yaml")
+    numbers = {q.id for q in catalogue() if q.answer_type == "number"}
+    problems = {
+        p.path: p.message
+        for p in questionnaire_problems(
+            ruleset, question_ids(), SCORED_THEMES, number_question_ids=numbers
+        )
+    }
+    prefix = "say_do.answers_below_evidence.questions"
+    assert "does not exist" in problems[f"{prefix}.ZZ9"]
+    assert "not answered with a number" in problems[f"{prefix}.R4"]
+    assert f"{prefix}.R1" not in problems

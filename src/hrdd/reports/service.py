@@ -370,6 +370,43 @@ def _theme_title(questionnaire: Questionnaire, theme_id: str) -> str:
         return theme_id.replace("_", " ").capitalize()
 
 
+def _below_evidence_gap_rows(
+    detail: ScoreDetail,
+    questionnaire: Questionnaire,
+    answers: dict[str, AnswerPayload],
+    items: dict[uuid.UUID, EvidenceItem],
+) -> list[SayDoGapRow]:
+    """Answers counting fewer findings than the evidence holds, with the findings that
+    contradict them, as contradicted claims."""
+    by_ref = {ref.ref: ref for ref in detail.evidence}
+    rows = []
+    for below in detail.result.answers_below_evidence:
+        payload = answers.get(below.question_id)
+        if payload is None:  # the score was read before an answer was deleted
+            continue
+        question = questionnaire.question(below.question_id)
+        answered = _answer_text(question, payload.model_copy(update={"comment": None}))
+        links = []
+        for ref_name in below.incident_ids:
+            ref = by_ref.get(ref_name)
+            if ref is None:
+                continue
+            item = items.get(ref.id)
+            links.append(
+                EvidenceLink(title=ref.title, url=_first_url(item.sources) if item else None)
+            )
+        rows.append(
+            SayDoGapRow(
+                commitment=f"{question.text} Answered: {answered}.",
+                status=FulfilmentStatus.contradicted,
+                rationale=f"The evidence holds {below.evidence_count} such findings known by "
+                f"{detail.summary.as_of.isoformat()}, more than the answer counts.",
+                contradicting_evidence=links,
+            )
+        )
+    return rows
+
+
 def _risk_series(points: Sequence[tuple[date, float]]) -> list[RiskPoint]:
     """One point per date (the last given), in date order, as the chart needs."""
     by_day = {day: min(max(value, 0.0), 100.0) for day, value in points}
@@ -621,6 +658,9 @@ def company_report(
                 _fulfilment_rationales(session, [row.id for row in detail.say_do]),
             ),
             *_company_sourced_gap_rows(detail, subject.questionnaire, subject.answers),
+            *_below_evidence_gap_rows(
+                detail, subject.questionnaire, subject.answers, {item.id: item for item in evidence}
+            ),
         ],
         timeline=_timeline(evidence),
         overrides=_overrides(summary.overrides, {ref.ref: ref.title for ref in detail.evidence}),

@@ -34,6 +34,7 @@ from decimal import Decimal
 from typing import Literal
 
 from hrdd.scoring.inputs import (
+    AnswerBelowEvidence,
     AnswerInput,
     CommitmentInput,
     ConfidenceDriver,
@@ -421,6 +422,7 @@ class _Policy:
     # Of those answered, how many say no information was found.
     without_information: int
     answer_dates: list[dt.date]
+    below_evidence: list[AnswerBelowEvidence]
 
 
 @dataclass(slots=True)
@@ -527,6 +529,9 @@ def _policy(request: ScoreRequest, commitments: list[_CommitmentState]) -> _Poli
         for question_id in state.commitment.question_ids:
             caps[questions[question_id].theme].add(state.commitment.id)
     penalty = rules.say_do.contradiction_penalty * len(contradicted)
+    below_evidence = _answers_below_evidence(request, answers)
+    for below in below_evidence:
+        caps[questions[below.question_id].theme].add(below.question_id)
 
     themes = {theme: _Theme(theme, weight) for theme, weight in tables.theme_weights.items()}
     sourced = rules.say_do.company_sourced_answers
@@ -613,7 +618,42 @@ def _policy(request: ScoreRequest, commitments: list[_CommitmentState]) -> _Poli
         answered,
         without_information,
         answer_dates,
+        below_evidence,
     )
+
+
+def _answers_below_evidence(
+    request: ScoreRequest, answers: dict[str, AnswerInput]
+) -> list[AnswerBelowEvidence]:
+    """Visible answers that count fewer findings than the evidence known on the scoring date
+    holds of the types the rule set names for them (0 allegations against four forensic
+    reports): the evidence contradicts them."""
+    rule = request.ruleset.say_do.answers_below_evidence
+    if rule is None:
+        return []
+    asked = {question.id for question in request.questions}
+    found = []
+    for question_id, types in sorted(rule.questions.items()):
+        answer = answers.get(question_id)
+        if question_id not in asked or answer is None or not answer.visible:
+            continue
+        if answer.number is None:
+            continue
+        counted = sorted(
+            incident.id
+            for incident in request.incidents
+            if incident.type in types and incident.known_date <= request.as_of
+        )
+        if answer.number < len(counted):
+            found.append(
+                AnswerBelowEvidence(
+                    question_id=question_id,
+                    answered=answer.number,
+                    evidence_count=len(counted),
+                    incident_ids=tuple(counted),
+                )
+            )
+    return found
 
 
 def _weighted_totals(themes: Sequence[_Theme], penalty: float) -> tuple[float, float]:
@@ -752,7 +792,8 @@ def _policy_contributions(policy: _Policy, risk: float, rules: RuleSet) -> list[
                     "theme",
                     theme.theme,
                     share * (theme.verified_clamped - theme.verified),
-                    f"capped at {_fmt(theme.verified)}: contradicted {', '.join(theme.capped_by)}",
+                    f"capped at {_fmt(theme.verified)}: contradicted "
+                    + ", ".join(_capping_claim(name, policy) for name in theme.capped_by),
                     theme.theme,
                 )
             )
@@ -771,6 +812,18 @@ def _policy_contributions(policy: _Policy, risk: float, rules: RuleSet) -> list[
     for raw in raws:
         raw.value *= scale
     return _merge(raws)
+
+
+def _capping_claim(name: str, policy: _Policy) -> str:
+    """A claim that caps a theme, in a contribution: a commitment by its id, an answer below
+    the evidence with the two counts."""
+    for below in policy.below_evidence:
+        if below.question_id == name:
+            return (
+                f"{name} (answered {below.answered:g}; the evidence holds "
+                f"{below.evidence_count} such findings)"
+            )
+    return name
 
 
 def _answer_said(state: str) -> str:
@@ -1714,6 +1767,7 @@ def score(request: ScoreRequest) -> ScoreResult:
         ignored_incident_ids=evidence.ignored_ids,
         company_sourced_answers=_discounted_answers(policy, "company"),
         unsourced_answers=_discounted_answers(policy, "unsourced"),
+        answers_below_evidence=tuple(policy.below_evidence),
         notes=evidence.notes,
         ruleset_id=rules.id,
         ruleset_version=rules.version,

@@ -376,6 +376,16 @@ class ThemeScore(_Frozen):
     capped_by: tuple[str, ...] = ()
 
 
+class AnswerBelowEvidence(_Frozen):
+    """An answer counting fewer findings than the evidence holds: the items it leaves out
+    contradict it (``say_do.answers_below_evidence``)."""
+
+    question_id: str
+    answered: float
+    evidence_count: int
+    incident_ids: tuple[str, ...]
+
+
 class OverrideFired(_Frozen):
     rule_id: str
     floor: Score
@@ -444,6 +454,8 @@ class ScoreResult(_Frozen):
     # Questions whose claims count as the rule set says because no source the answer cites can
     # be checked; empty under rule sets without that rule (before default v7).
     unsourced_answers: tuple[str, ...] = ()
+    # Answers counting fewer findings than the evidence holds; they cap their themes.
+    answers_below_evidence: tuple[AnswerBelowEvidence, ...] = ()
     # Inputs the engine used as given but that probably miss a link (e.g. an unlinked remedy).
     notes: tuple[str, ...] = ()
     ruleset_id: str

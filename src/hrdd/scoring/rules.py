@@ -307,6 +307,15 @@ class UnsourcedAnswers(_Strict):
         return FulfilmentStatus(self.fulfilment)
 
 
+class AnswersBelowEvidence(_Strict):
+    """Questions answered with a count of published findings (say, of forensic allegations),
+    with the evidence types each counts: an answer below the number of such items known on the
+    scoring date is contradicted by them, and caps its theme as a contradicted claim does."""
+
+    questions: dict[str, list[EvidenceType]] = Field(min_length=1)
+    why: Why
+
+
 class CompanySourcedClosures(_Strict):
     """A remediation, delisting or lifted sanction whose sources are all the company's own
     statements (or unverified) closes nothing: a remedy the company alone reports is a claim."""
@@ -327,8 +336,10 @@ class SayDoRules(_Strict):
     company_sourced_answers: CompanySourcedAnswers | None = None
     # Added in default v3, likewise: left out, a closing item closes whatever its sources.
     company_sourced_closures: CompanySourcedClosures | None = None
-    # Added in default v7, likewise: left out, an answer citing no source keeps all its points.
+    # Added in default v7, likewise: left out, an answer citing no source keeps all its points,
+    # and a count of findings below the evidence's contradicts nothing.
     unsourced_answers: UnsourcedAnswers | None = None
+    answers_below_evidence: AnswersBelowEvidence | None = None
 
     @model_serializer(mode="wrap")
     def _leave_out_when_unset(self, handler: SerializerFunctionWrapHandler) -> Any:
@@ -337,6 +348,7 @@ class SayDoRules(_Strict):
             "company_sourced_answers",
             "company_sourced_closures",
             "unsourced_answers",
+            "answers_below_evidence",
         ):
             if getattr(self, added_later) is None:
                 data.pop(added_later, None)
@@ -1304,6 +1316,25 @@ def questionnaire_problems(
                 f"{ruleset.questionnaire.key} {ruleset.questionnaire.version}",
             )
         )
+    counted = ruleset.say_do.answers_below_evidence
+    for question_id in sorted(counted.questions if counted is not None else ()):
+        path = f"say_do.answers_below_evidence.questions.{question_id}"
+        if question_id not in question_ids:
+            problems.append(
+                RuleSetProblem(
+                    path,
+                    f"question {question_id} does not exist in questionnaire "
+                    f"{ruleset.questionnaire.key} {ruleset.questionnaire.version}",
+                )
+            )
+        elif number_question_ids is not None and question_id not in number_question_ids:
+            problems.append(
+                RuleSetProblem(
+                    path,
+                    f"question {question_id} is not answered with a number, so it counts "
+                    "no findings",
+                )
+            )
     if number_question_ids is not None:
         for question_id in sorted((set(ruleset.number_rules) & question_ids) - number_question_ids):
             problems.append(

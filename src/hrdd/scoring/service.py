@@ -2737,6 +2737,18 @@ def _unsourced_entries(ruleset: RuleSet) -> list[tuple[str, str, str]]:
     return [(label, f"as {enum_label(rule.status).lower()} ({value:g})", rule.why)]
 
 
+def _below_evidence_entries(ruleset: RuleSet) -> list[tuple[str, str, str]]:
+    rule = ruleset.say_do.answers_below_evidence
+    label = "Counts of findings below the evidence"
+    if rule is None:
+        return [(label, "stand as answered", "This rule set does not compare them.")]
+    counted = "; ".join(
+        f"{question_id}: {', '.join(enum_label(t).lower() for t in types)}"
+        for question_id, types in sorted(rule.questions.items())
+    )
+    return [(label, f"contradicted, theme capped ({counted})", rule.why)]
+
+
 def _company_sourced_closure_entries(ruleset: RuleSet) -> list[tuple[str, str, str]]:
     label = "Remedies and delistings on the company's word only"
     rule = ruleset.say_do.company_sourced_closures
@@ -2920,6 +2932,7 @@ def methodology(ruleset: RuleSet, theme_titles: Mapping[str, str] | None = None)
                     ),
                     *_company_sourced_entries(ruleset),
                     *_unsourced_entries(ruleset),
+                    *_below_evidence_entries(ruleset),
                     *_company_sourced_closure_entries(ruleset),
                     (
                         "Contradiction penalty",
