@@ -123,14 +123,17 @@ def test_a_removal_on_the_companys_word_alone_leaves_the_listing_pre_filled(
 
 
 def test_a_remedied_finding_still_counts_as_an_allegation(client, tenant_a, db, content):
-    """Cellebrite's only forensic finding (Serbia) is closed by its suspension of the customer:
-    it is still an allegation on record, so R1 is pre-filled and R2 and R3, which ask how the
-    company responded, are shown (the investor review: R1 was left empty, and answering 0
-    hid them)."""
+    """Cellebrite's first forensic finding (Serbia, December 2024) is closed by its suspension
+    of the customer: it is still an allegation on record beside the second (February 2025), so
+    R1 counts both and R2 and R3, which ask how the company responded, are shown (the investor
+    review: R1 was left empty, and answering 0 hid them)."""
     draft = start(client, tenant_a, company_id(db, "cellebrite"))
     findings = draft["answers"]["R1"]["payload"]
-    assert findings["value"] == "1"
-    assert [source["publisher"] for source in findings["evidence"]] == ["Amnesty International"]
+    assert findings["value"] == "2"
+    assert [source["publisher"] for source in findings["evidence"]] == [
+        "Amnesty International",
+        "OBC Transeuropa (Osservatorio Balcani Caucaso)",
+    ]
     shown = client.get(f"{ASSESSMENTS}/{draft['id']}", headers=tenant_a.investor).json()
     assert {"R2", "R3"} <= set(shown["visible_question_ids"])
 

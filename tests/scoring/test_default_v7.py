@@ -31,7 +31,7 @@ from hrdd.scoring.adapters import company_site, unsourced
 from hrdd.scoring.engine import score
 from hrdd.scoring.inputs import AnswerInput
 from hrdd.scoring.rules import RuleSet, load_ruleset_file, parse_ruleset, questionnaire_problems
-from hrdd.vocab import EvidenceType, FulfilmentStatus
+from hrdd.vocab import EvidenceType, FulfilmentStatus, SourceClass
 
 PUBLISHED_HASHES = {
     **EARLIER_HASHES,
@@ -59,7 +59,9 @@ def test_v7_is_the_latest_default_and_differs_from_v6_only_in_its_two_rules() ->
     assert {"unsourced_answers", "answers_below_evidence"}.isdisjoint(v6["say_do"])
     assert v6 == v7
     assert unsourced_rule["fulfilment"] == "self_reported"
-    assert below_rule["questions"] == {"R1": ["forensic_finding"]}
+    assert below_rule["questions"] == {
+        "R1": {"evidence_types": ["forensic_finding"], "source_classes": ["forensic_lab"]}
+    }
 
 
 @pytest.mark.parametrize("version", sorted(PUBLISHED_HASHES))
@@ -196,7 +198,8 @@ FINDINGS = [
     incident("lab-2021", dt.date(2021, 7, 18), severity=1),
     # Known after the scoring date: not yet a finding the answer could count.
     incident("lab-2025", dt.date(2025, 3, 1), severity=1),
-    # Not a forensic finding: R1 does not count it.
+    # Not confirmed by a forensic lab, or not a forensic finding: R1 is not held to them.
+    incident("press-2020", dt.date(2020, 5, 1), severity=1, source=SourceClass.media_report),
     incident("suit-2019", dt.date(2019, 10, 29), type=EvidenceType.lawsuit_filed, severity=1),
 ]
 
@@ -244,10 +247,11 @@ def test_a_later_scoring_date_counts_the_findings_known_by_then() -> None:
 
 def test_the_rule_names_only_number_questions_of_the_questionnaire() -> None:
     data = default(7).model_dump(mode="json")
+    counted = {"evidence_types": ["forensic_finding"]}
     data["say_do"]["answers_below_evidence"]["questions"] = {
-        "ZZ9": ["forensic_finding"],
-        "R4": ["forensic_finding"],
-        "R1": ["forensic_finding"],
+        "ZZ9": counted,
+        "R4": counted,
+        "R1": counted,
     }
     ruleset = parse_ruleset(data, "own.yaml")
     numbers = {q.id for q in catalogue() if q.answer_type == "number"}

@@ -633,16 +633,19 @@ def _answers_below_evidence(
         return []
     asked = {question.id for question in request.questions}
     found = []
-    for question_id, types in sorted(rule.questions.items()):
+    for question_id, counted_evidence in sorted(rule.questions.items()):
         answer = answers.get(question_id)
         if question_id not in asked or answer is None or not answer.visible:
             continue
         if answer.number is None:
             continue
+        classes = counted_evidence.source_classes
         counted = sorted(
             incident.id
             for incident in request.incidents
-            if incident.type in types and incident.known_date <= request.as_of
+            if incident.type in counted_evidence.evidence_types
+            and (classes is None or incident.source_class in classes)
+            and incident.known_date <= request.as_of
         )
         if answer.number < len(counted):
             found.append(

@@ -307,12 +307,20 @@ class UnsourcedAnswers(_Strict):
         return FulfilmentStatus(self.fulfilment)
 
 
+class CountedEvidence(_Strict):
+    """The evidence items an answer's count is held to: of these types, and, if given, resting
+    on a source of one of these classes (an item's most reliable source)."""
+
+    evidence_types: list[EvidenceType] = Field(min_length=1)
+    source_classes: list[SourceClass] | None = Field(default=None, min_length=1)
+
+
 class AnswersBelowEvidence(_Strict):
     """Questions answered with a count of published findings (say, of forensic allegations),
-    with the evidence types each counts: an answer below the number of such items known on the
+    with the evidence each counts: an answer below the number of such items known on the
     scoring date is contradicted by them, and caps its theme as a contradicted claim does."""
 
-    questions: dict[str, list[EvidenceType]] = Field(min_length=1)
+    questions: dict[str, CountedEvidence] = Field(min_length=1)
     why: Why
 
 

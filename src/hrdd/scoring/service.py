@@ -89,6 +89,7 @@ from hrdd.scoring.models import RuleSetPreview, RuleSetStatus, RuleSetVersion, S
 from hrdd.scoring.rules import (
     ACTION_LADDER,
     RISK_BAND_ORDER,
+    CountedEvidence,
     RuleSet,
     RuleSetError,
     RuleSetProblem,
@@ -2743,10 +2744,19 @@ def _below_evidence_entries(ruleset: RuleSet) -> list[tuple[str, str, str]]:
     if rule is None:
         return [(label, "stand as answered", "This rule set does not compare them.")]
     counted = "; ".join(
-        f"{question_id}: {', '.join(enum_label(t).lower() for t in types)}"
-        for question_id, types in sorted(rule.questions.items())
+        f"{question_id}: {_counted_words(counted_evidence)}"
+        for question_id, counted_evidence in sorted(rule.questions.items())
     )
     return [(label, f"contradicted, theme capped ({counted})", rule.why)]
+
+
+def _counted_words(counted: CountedEvidence) -> str:
+    words = ", ".join(enum_label(kind).lower() for kind in counted.evidence_types)
+    if counted.source_classes:
+        words += " resting on " + " or ".join(
+            enum_label(kind).lower() for kind in counted.source_classes
+        )
+    return words
 
 
 def _company_sourced_closure_entries(ruleset: RuleSet) -> list[tuple[str, str, str]]:
