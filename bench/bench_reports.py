@@ -147,6 +147,7 @@ def generated_portfolio(holding_count: int) -> PortfolioReport:
             ],
             share_basis=ShareBasis.market_values,
             holdings_without_value=0,
+            holdings_without_share=0,
             value_with_active_override=value_by_band[RiskBand.severe],
             share_with_active_override=value_by_band[RiskBand.severe] / total,
             holdings_with_active_override=count_by_band[RiskBand.severe],

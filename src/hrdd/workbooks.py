@@ -4,6 +4,9 @@ openpyxl reads it (the assessment template import and the holdings import share 
 import re
 import zipfile
 from collections.abc import Sequence
+from typing import Any
+
+from openpyxl.worksheet.formula import ArrayFormula
 
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # What a spreadsheet reads as the start of a formula in a cell of text.
@@ -35,6 +38,10 @@ _TAG_LIMITS = {
 _WORKSHEET = b"worksheet"
 # Enough of a part to find its root element after the XML declaration.
 PART_HEAD_BYTES = 2048
+# A cell's formula element, with or without a namespace prefix (``<f>``, ``<x:f t="shared"/>``).
+_FORMULA = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?f[\s>/]")
+# How much of a formula a problem quotes.
+_FORMULA_SHOWN = 60
 
 
 class UnsafeArchive(ValueError):
@@ -138,3 +145,35 @@ def _widest_row(xml: bytes, row_tag: bytes, cells: list[bytes]) -> int:
         widest = max(widest, sum(xml.count(cell, begin, end) for cell in cells))
         begin = following
     return widest
+
+
+def holds_formulas(xml: bytes) -> bool:
+    """Whether a worksheet's XML holds any formula cell (a false positive costs a second read
+    of the sheet, never a wrong value)."""
+    return _FORMULA.search(xml) is not None
+
+
+def unsaved_formula(shown: Any, written: Any) -> str | None:
+    """The formula of a cell saved without its result, else None. ``shown`` is the cell of a
+    workbook opened with ``data_only`` (formulas read as their saved results), ``written`` the
+    same cell opened without it (formulas read as formulas).
+
+    Programs that do not calculate (openpyxl, many export scripts) save a formula with no
+    result, which ``data_only`` reads as an empty cell: the number the file states would be
+    lost without a word. A formula whose result is empty text is saved as text (type
+    ``str``), and is what it shows: empty."""
+    if shown.value is not None or shown.data_type == "str" or written.data_type != "f":
+        return None
+    formula = written.value
+    return str(formula.text if isinstance(formula, ArrayFormula) else formula)
+
+
+def unsaved_formula_problem(formula: str) -> str:
+    """What a problem says of a cell ``unsaved_formula`` found."""
+    if len(formula) > _FORMULA_SHOWN:
+        formula = formula[: _FORMULA_SHOWN - 3] + "..."
+    return (
+        f"the cell holds a formula ({formula}) with no saved result, as programs that do not "
+        "calculate write them: open the file in Excel or LibreOffice and save it, or type "
+        "the value"
+    )

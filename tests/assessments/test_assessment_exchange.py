@@ -345,6 +345,28 @@ def test_json_evidence_dated_to_the_month_or_year_keeps_its_precision(
     assert {path.split(".")[1] for path in error_paths(refused)} == {"P1", "G1"}
 
 
+def test_an_xlsx_formula_saved_without_its_value_is_refused_naming_its_cell(
+    client: TestClient, tenant_a: Any, bundled: Questionnaire, start_assessment: Start
+) -> None:
+    """A template filled by a script (openpyxl, as here, saves a formula without its result):
+    read as empty, a row whose only input is =30+10 was skipped as a cleared row without a
+    word, and the answer the file states was lost. Refused at its cell; nothing is saved."""
+    draft, etag = start_assessment()
+    before, _ = read(client, tenant_a.investor, draft["id"])
+    workbook = template(client, tenant_a.investor, bundled.version)
+    fill(workbook, "G1", Answer="no")
+    row = fill(workbook, "EX2", Answer="=30+10")
+    response = import_xlsx(client, tenant_a.investor, draft["id"], saved_bytes(workbook), etag)
+    assert response.status_code == 422, response.text
+    problems = {e["path"]: e["message"] for e in response.json()["errors"]}
+    assert problems == {
+        f"rows.{row}.answer": f"row {row}, question EX2: the cell holds a formula (=30+10) with "
+        "no saved result, as programs that do not calculate write them: open the file in "
+        "Excel or LibreOffice and save it, or type the value"
+    }
+    assert read(client, tenant_a.investor, draft["id"]) == (before, etag)
+
+
 def test_xlsx_row_errors_name_row_and_column_and_nothing_is_saved(
     client: TestClient, tenant_a: Any, bundled: Questionnaire, start_assessment: Start
 ) -> None:

@@ -115,7 +115,7 @@ def test_xlsx_has_header_frozen_panes_number_formats_and_no_formulas(client, ten
     money = nso[column["market_value"]]
     assert float(money.value) == pytest.approx(1000.25)
     assert money.number_format == "#,##0.00"
-    weight = nso[column["weight"]]
+    weight = nso[column["share_of_value"]]
     assert 0 < float(weight.value) < 1
     assert weight.number_format == "0.00%"
     assert nso[column["overall"]].number_format == "0.0"

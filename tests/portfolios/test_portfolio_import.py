@@ -263,6 +263,74 @@ def test_name_candidates_are_confirmed_and_remembered_on_reimport(
     assert holdings(client, tenant_a.investor, portfolio)[0]["company_id"] == nso
 
 
+def _confirm(client, tenant, portfolio, name: str, company: str) -> None:
+    holding = by_name(holdings(client, tenant.investor, portfolio), name)
+    assert company in [c["company_id"] for c in holding["candidates"]]
+    assert resolve(client, tenant.investor, portfolio, holding["id"], company).status_code == 200
+
+
+def test_a_confirmation_carries_over_to_the_same_name_spelled_differently(
+    client, tenant_a, db, content, portfolio
+):
+    """The user test: 'Sandvine Inc.' confirmed, the next file says 'Sandvine Incorporated'
+    (one legal name, spelled out): the holding kept its company. A name only alike
+    ('Sandvine GmbH', another legal form) is no carry-over: it may be another entity."""
+    sandvine = company_id(db, "sandvine")
+    upload(client, tenant_a.investor, portfolio, "name,market_value\nSandvine Inc.,100\n")
+    _confirm(client, tenant_a, portfolio, "Sandvine Inc.", sandvine)
+
+    csv = 'name,market_value\n"SANDVINE, Incorporated",100\nSandvine GmbH,5\n'
+    again = upload(client, tenant_a.investor, portfolio, csv)
+    assert again.status_code == 200, again.text
+    assert (again.json()["confirmed_before"], again.json()["lost_matches"]) == (1, [])
+    now = holdings(client, tenant_a.investor, portfolio)
+    assert [(h["name"], h["company_id"], h["resolution"]) for h in now] == [
+        ("SANDVINE, Incorporated", sandvine, "name_confirmed"),
+        ("Sandvine GmbH", None, "candidates"),
+    ]
+
+
+def test_an_import_lists_the_matches_it_loses(client, tenant_a, db, content, portfolio):
+    """A holding matched before (confirmed by someone, or by its identifier) whose company no
+    holding of the new file is matched to is listed, with the lines offering the company as
+    a candidate: the investor sees the holding dropped to unassessed, and where to confirm
+    it again (dry_run says so before anything is replaced)."""
+    sandvine, nestle = company_id(db, "sandvine"), company_id(db, "nestle")
+    first = f"name,isin,market_value\nSandvine Inc.,,100\nNestle,{NESTLE_ISIN},50\n"
+    upload(client, tenant_a.investor, portfolio, first)
+    _confirm(client, tenant_a, portfolio, "Sandvine Inc.", sandvine)
+    before = holdings(client, tenant_a.investor, portfolio)
+    confirmed, by_isin = by_name(before, "Sandvine Inc."), by_name(before, "Nestle")
+
+    second = "name,isin,market_value\nQuixotic Widgets,,7\nSandvine,,100\n"
+    for dry_run in (True, False):
+        result = upload(client, tenant_a.investor, portfolio, second, dry_run=dry_run)
+        assert result.status_code == 200, result.text
+        assert result.json()["lost_matches_count"] == 2
+        assert result.json()["lost_matches"] == [
+            {
+                "company_id": sandvine,
+                "company_name": "Sandvine Incorporated",
+                "line": 2,
+                "holding_name": "Sandvine Inc.",
+                "resolution": "name_confirmed",
+                "resolved_by_name": confirmed["resolved_by_name"],
+                "candidate_lines": [3],
+            },
+            {
+                "company_id": nestle,
+                "company_name": by_isin["company_name"],
+                "line": 3,
+                "holding_name": "Nestle",
+                "resolution": "identifier",
+                "resolved_by_name": None,
+                "candidate_lines": [],
+            },
+        ]
+    again = upload(client, tenant_a.investor, portfolio, second)
+    assert (again.json()["lost_matches"], again.json()["lost_matches_count"]) == ([], 0)
+
+
 def test_resolve_refuses_an_unknown_company_and_can_mark_none(client, tenant_a, portfolio):
     upload(client, tenant_a.investor, portfolio, "name\nAcme Robotics\n")
     holding = holdings(client, tenant_a.investor, portfolio)[0]

@@ -367,6 +367,8 @@ def test_bad_cells_name_the_sheet_row_and_column_and_nothing_changes(client, ten
         "file.line.4.isin",
         "file.line.4.weight",
         "file.line.5.name",
+        # openpyxl saves =1/0 without a result: a value the file states, unread.
+        "file.line.5.market_value",
         "file.line.6.name",
         "file.line.6.market_value",
     }
@@ -388,21 +390,75 @@ def test_bad_cells_name_the_sheet_row_and_column_and_nothing_changes(client, ten
 
 
 def test_rows_that_look_blank_in_excel_are_blank():
-    """A formula showing empty text (Excel saves it without a value) and a date in a column
-    no holding reads are nothing a person sees as a holding: such rows are skipped, not
-    refused as naming no holding. A formula saved without its value reads as empty too."""
+    """A formula (saved without a value, as openpyxl writes one) and a date in a column no
+    holding reads are nothing a person sees as a holding: such rows are skipped, not refused
+    as naming no holding."""
     rows = [
         ["Name", "Market Value", "Check", "Notes"],
         ["Acme Robotics", 100, '=IF(A2="","","ok")', None],
         [None, None, '=IF(A3="","","ok")', None],
         [None, None, None, date(2024, 1, 5)],
-        ["Zeta Foods", "=40+2", None, None],
     ]
     read = xlsx_import.parse_holdings(workbook_bytes(rows), "EUR", 10)
     assert read.problems == []
     assert [(r.line, r.name, r.market_value) for r in read.rows] == [
-        (2, "Acme Robotics", Decimal(100)),
-        (5, "Zeta Foods", None),
+        (2, "Acme Robotics", Decimal(100))
+    ]
+
+
+def test_a_formula_saved_without_its_value_is_refused_naming_the_cell(client, tenant_a, portfolio):
+    """The user test: a market value typed as =40000+5000 in a file written by a program that
+    does not calculate (openpyxl, as here) has no saved result; read as empty, the holding
+    lost its value and the risk view its basis, without a word. The file states a number, so
+    the cell is refused where it is; nothing is saved."""
+    upload(client, tenant_a.investor, portfolio, "name,market_value\nKept Holding,1\n")
+    rows = [
+        ["Name", "Market Value", "Weight", "ISIN"],
+        ["Acme Robotics", 100, 0.5, None],
+        ["Zeta Foods", "=40000+5000", "=1/2", None],
+        # A formula in a column no holding reads is not read, saved value or not.
+    ]
+    data = workbook_bytes(rows)
+    response = upload_xlsx(client, tenant_a.investor, portfolio, data)
+    assert response.status_code == 422, response.text
+    found = messages(response)
+    assert set(found) == {"file.line.3.market_value", "file.line.3.weight"}
+    assert found["file.line.3.market_value"] == (
+        "sheet 'Positions', cell B3: the cell holds a formula (=40000+5000) with no saved "
+        "result, as programs that do not calculate write them: open the file in Excel or "
+        "LibreOffice and save it, or type the value"
+    )
+    assert found["file.line.3.weight"].startswith("sheet 'Positions', cell C3: the cell holds")
+    assert [h["name"] for h in holdings(client, tenant_a.investor, portfolio)] == ["Kept Holding"]
+
+    kept = upload_xlsx(client, tenant_a.investor, portfolio, data, keep_good_rows=True)
+    assert kept.status_code == 200, kept.text
+    assert {p["path"] for p in kept.json()["rejected"]} == set(found)
+    assert [h["name"] for h in holdings(client, tenant_a.investor, portfolio)] == ["Acme Robotics"]
+
+
+def test_a_formula_with_its_saved_value_or_showing_empty_text_reads_as_saved():
+    """Excel and LibreOffice save each formula's result: a number reads as that number, and
+    a formula showing empty text (saved as text, type str) as an empty cell, as it shows."""
+    rows = [
+        ["Name", "Market Value", "Weight"],
+        ["Acme Robotics", "=40000+5000", 0.25],
+        ["Zeta Foods", 7, '=IF(B3>10,0.5,"")'],
+    ]
+
+    def calculated(xml: str) -> str:
+        xml = re.sub(r"<f>40000\+5000</f><v\s*/>", "<f>40000+5000</f><v>45000</v>", xml)
+        return re.sub(
+            r'<c r="C3"([^>]*)><f>(.*?)</f><v\s*/>', r'<c r="C3"\1 t="str"><f>\2</f><v></v>', xml
+        )
+
+    data = rewrite_sheet(workbook_bytes(rows), calculated)
+    assert b't="str"' in zipfile.ZipFile(io.BytesIO(data)).read("xl/worksheets/sheet1.xml")
+    read = xlsx_import.parse_holdings(data, "EUR", 10)
+    assert read.problems == []
+    assert [(r.name, r.market_value, r.weight) for r in read.rows] == [
+        ("Acme Robotics", Decimal(45000), Decimal("0.25")),
+        ("Zeta Foods", Decimal(7), None),
     ]
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import re
 import uuid
+from csv import DictReader
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -309,11 +311,77 @@ def test_without_market_values_shares_come_from_weights(client, tenant_a, conten
     totals = risk(client, tenant_a.investor, portfolio)["totals"]
     assert Decimal(totals["total_value"]) == 0
     assert totals["share_basis"] == "weights"
-    assert totals["holdings_without_value"] == 1
+    # The file gives no market values: none adds to total_value; one has no weight either.
+    assert (totals["holdings_without_value"], totals["holdings_without_share"]) == (3, 1)
     # The file covers 70% of the portfolio: shares are of that, and the view says so.
     assert Decimal(totals["weights_total"]) == Decimal("0.7")
     assert Decimal(totals["unassessed"]["share_of_value"]) == _share(Decimal("0.6"), Decimal("0.7"))
     assert Decimal(totals["unassessed"]["share_of_holdings"]) == _share(Decimal(2), Decimal(3))
+
+
+def test_a_holding_with_a_weight_and_no_market_value_is_counted_without_value(
+    client, tenant_a, content
+):
+    """The user test: every row weighted, one without a market value. Shares come from the
+    weights, and total_value leaves that holding out: 'holdings_without_value' counted the
+    holdings without a weight (0) and said nothing of the one missing from the value."""
+    portfolio = create_portfolio(client, tenant_a.investor)
+    csv = (
+        "name,market_value,weight\nNSO Group,40000,0.04\nQuixotic Widgets,,0.045\n"
+        "Unheard Of Ltd,10000,0.01\n"
+    )
+    upload(client, tenant_a.investor, portfolio, csv)
+    totals = risk(client, tenant_a.investor, portfolio)["totals"]
+    assert totals["share_basis"] == "weights"
+    assert Decimal(totals["total_value"]) == 50000
+    assert (totals["holdings_without_value"], totals["holdings_without_share"]) == (1, 0)
+
+
+def test_the_view_names_its_share_of_value_apart_from_the_files_weight(client, tenant_a, content):
+    """The user test: a part of a fund loaded with its market values and the custodian's
+    weights. The view's `weight` is each holding's share of what was imported (market values
+    are the basis), not the file's 3.2%: the file's own weight rides beside it, and the
+    exports head the two apart."""
+    portfolio = create_portfolio(client, tenant_a.investor)
+    csv = "name,market_value,weight\nNSO Group,45000,0.032\nUnheard Of Ltd,15000,0.011\n"
+    upload(client, tenant_a.investor, portfolio, csv)
+    view = risk(client, tenant_a.investor, portfolio)
+    assert view["totals"]["share_basis"] == "market_values"
+    nso = by_name(view["holdings"], "NSO Group")
+    assert Decimal(nso["weight"]) == Decimal("0.75")
+    assert Decimal(nso["file_weight"]) == Decimal("0.032")
+    response = client.get(f"{API}/portfolios/{portfolio}/risk.csv", headers=tenant_a.investor)
+    header = response.content.decode("utf-8-sig").split("\r\n")[0]
+    assert '"share_of_value","file_weight"' in header
+    assert '"weight"' not in header
+    schemas = client.get("/openapi.json").json()["components"]["schemas"]
+    risk_weight = schemas["HoldingRisk"]["properties"]["weight"]["description"]
+    assert "not the whole fund" in risk_weight and "file_weight" in risk_weight
+    assert "whole fund" in schemas["HoldingOut"]["properties"]["weight"]["description"]
+
+
+def test_zero_and_tiny_decimals_read_in_fixed_point(client, tenant_a, content):
+    """The user test: a line of 0.00 weight read back as "0E-10" (stored to 10 places);
+    every Decimal the API and the CSV export write is plain fixed-point text."""
+    portfolio = create_portfolio(client, tenant_a.investor)
+    csv = "name,market_value,weight\nNSO Group,0.00,0\nUnheard Of Ltd,100,0.0000001\n"
+    upload(client, tenant_a.investor, portfolio, csv)
+    listed = client.get(f"{API}/portfolios/{portfolio}/holdings", headers=tenant_a.investor)
+    weights = {h["name"]: h["weight"] for h in listed.json()["items"]}
+    assert weights == {"NSO Group": "0.0000000000", "Unheard Of Ltd": "0.0000001000"}
+    view = risk(client, tenant_a.investor, portfolio)
+    nso = by_name(view["holdings"], "NSO Group")
+    assert (nso["market_value"], nso["weight"], nso["file_weight"]) == (
+        "0.0000",
+        "0.000000",
+        "0.0000000000",
+    )
+    exported = client.get(f"{API}/portfolios/{portfolio}/risk.csv", headers=tenant_a.investor)
+    rows = list(DictReader(io.StringIO(exported.content.decode("utf-8-sig"))))
+    assert [(r["market_value"], r["share_of_value"], r["file_weight"]) for r in rows] == [
+        ("0.0000", "0.000000", "0.0000000000"),
+        ("100.0000", "1.000000", "0.0000001000"),
+    ]
 
 
 def test_with_some_market_values_shares_are_of_the_value_known(client, tenant_a, content):
@@ -325,7 +393,7 @@ def test_with_some_market_values_shares_are_of_the_value_known(client, tenant_a,
     view = risk(client, tenant_a.investor, portfolio)
     totals = view["totals"]
     assert totals["share_basis"] == "known_market_values"
-    assert totals["holdings_without_value"] == 1
+    assert (totals["holdings_without_value"], totals["holdings_without_share"]) == (1, 1)
     assert Decimal(totals["total_value"]) == 400
     weights = {h["name"]: h["weight"] for h in view["holdings"]}
     assert Decimal(weights["NSO Group"]) == _share(Decimal(100), Decimal(400))

@@ -160,6 +160,7 @@ def portfolio_report(holding_count: int = 40, **changes: object) -> PortfolioRep
             holdings_count=holding_count,
             share_basis=ShareBasis.market_values,
             holdings_without_value=0,
+            holdings_without_share=0,
             by_band=[
                 BandExposure(
                     band=band,

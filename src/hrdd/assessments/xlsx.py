@@ -57,6 +57,8 @@ from hrdd.workbooks import (
     UnsafeArchive,
     check_part_content,
     check_parts,
+    unsaved_formula,
+    unsaved_formula_problem,
 )
 
 TEMPLATE_FORMAT = "hrdd-assessment-template/4"
@@ -604,17 +606,22 @@ def read_template(data: bytes, questionnaire: Questionnaire) -> FilledTemplate:
     422 at `file`, one that unpacks to more than ``MAX_UNPACKED_BYTES`` a 413; problems in rows
     are returned in ``problems`` (path `rows.<n>.<column>`)."""
     honest = _unpacked_copy(data)
+    # Read twice: for the values formulas were saved with, and for the formulas themselves, to
+    # tell a formula saved without its value (read as empty, the answer would be skipped
+    # without a word) from an empty cell. A template is small.
     try:
         workbook = load_workbook(io.BytesIO(honest), read_only=True, data_only=True)
+        formulas = load_workbook(io.BytesIO(honest), read_only=True, data_only=False)
     except Exception as exc:  # openpyxl raises many kinds (zip, XML, key errors) for bad files
         raise _not_the_template("the file is not an XLSX workbook") from exc
     try:
-        return _read_workbook(workbook, questionnaire)
+        return _read_workbook(workbook, formulas, questionnaire)
     finally:
         workbook.close()
+        formulas.close()
 
 
-def _read_workbook(workbook: Any, questionnaire: Questionnaire) -> FilledTemplate:
+def _read_workbook(workbook: Any, formulas: Any, questionnaire: Questionnaire) -> FilledTemplate:
     if ABOUT_SHEET not in workbook.sheetnames or ANSWERS_SHEET not in workbook.sheetnames:
         raise _not_the_template(f"the workbook has no {ANSWERS_SHEET} and {ABOUT_SHEET} sheets")
     about: dict[str, Any] = {}
@@ -643,27 +650,57 @@ def _read_workbook(workbook: Any, questionnaire: Questionnaire) -> FilledTemplat
         assessment_id=_text(about.get("assessment_id")),
     )
     row_limit = len(questionnaire.questions) + EXTRA_ROWS_ALLOWED
-    for number, cells in _numbered_rows(sheet, columns):
+    for number, cells, unsaved in _numbered_rows(sheet, formulas[ANSWERS_SHEET], columns):
         if number - FIRST_ROW >= MAX_SCANNED_ROWS:
             raise _not_the_template(f"{ANSWERS_SHEET} has more than {MAX_SCANNED_ROWS} rows")
-        if all(value is None for value in cells.values()):
+        if all(value is None for value in cells.values()) and not unsaved:
             continue  # formatted but empty rows are common in edited workbooks
         if number - FIRST_ROW >= row_limit:
             raise _not_the_template(f"{ANSWERS_SHEET} has content beyond row {row_limit + 1}")
-        _read_row(filled, questionnaire, number, cells)
+        if not _refuse_unsaved(filled, cells, unsaved, number):
+            _read_row(filled, questionnaire, number, cells)
     return filled
 
 
-def _numbered_rows(sheet: Any, columns: list[str]) -> Iterator[tuple[int, dict[str, Any]]]:
+def _numbered_rows(
+    sheet: Any, written: Any, columns: list[str]
+) -> Iterator[tuple[int, dict[str, Any], dict[str, str]]]:
     """Each row's cells by column key, ``columns`` being the keys of the workbook's format in
-    order; a column that format lacks reads as empty, and so does anything beyond them."""
-    for number, row in enumerate(
-        sheet.iter_rows(min_row=FIRST_ROW, max_col=len(columns)), start=FIRST_ROW
-    ):
+    order; a column that format lacks reads as empty, and so does anything beyond them. With
+    them, the cells holding a formula saved without its value (``written``: the sheet read for
+    its formulas, row by row beside it), with the formula, by key."""
+    rows = zip(
+        sheet.iter_rows(min_row=FIRST_ROW, max_col=len(columns)),
+        written.iter_rows(min_row=FIRST_ROW, max_col=len(columns)),
+        strict=True,
+    )
+    for number, (row, formula_row) in enumerate(rows, start=FIRST_ROW):
         cells = dict.fromkeys(COLUMN_KEYS)
-        for key, cell in zip(columns, row, strict=False):
+        unsaved = {}
+        for key, cell, formula_cell in zip(columns, row, formula_row, strict=False):
             cells[key] = _blank_to_none(_shown_value(cell))
-        yield number, cells
+            formula = unsaved_formula(cell, formula_cell)
+            if formula is not None:
+                unsaved[key] = formula
+        yield number, cells, unsaved
+
+
+# The columns an import reads: a formula in the others (the question's text, its guidance)
+# changes nothing.
+_READ_COLUMNS = ("question_id", *INPUT_COLUMNS)
+
+
+def _refuse_unsaved(
+    filled: FilledTemplate, cells: dict[str, Any], unsaved: dict[str, str], number: int
+) -> bool:
+    """Report each read cell of a row that holds a formula saved without its value; whether
+    there was one. Read as empty, an answer would be skipped, or its row taken for a cleared
+    one, without a word."""
+    found = [key for key in _READ_COLUMNS if key in unsaved]
+    question_id = None if "question_id" in unsaved else _text(cells["question_id"])
+    for key in found:
+        filled.problem(number, key, question_id, unsaved_formula_problem(unsaved[key]))
+    return bool(found)
 
 
 def _shown_value(cell: Any) -> Any:
@@ -721,8 +758,7 @@ def _read_row(
             number,
             "answer",
             question_id,
-            "a comment or evidence is given without an answer; answer it or clear the row (a "
-            "formula saved without its computed value reads as empty: type the value)",
+            "a comment or evidence is given without an answer; answer it or clear the row",
         )
         return
     question = questionnaire.question(question_id)

@@ -98,6 +98,22 @@ def normalise_name(name: str) -> str:
     return " ".join(tokens)
 
 
+# A legal form spelled out and its abbreviation: one form, two spellings.
+_LEGAL_FORM_SPELLINGS = {"incorporated": "inc", "corporation": "corp", "limited": "ltd"}
+
+
+def spelling_key(name: str) -> str:
+    """A name with its spelling set aside, not its words: case, accents, punctuation, spacing
+    and how a trailing legal form is spelled ('Sandvine Inc.' and 'SANDVINE, Incorporated'
+    share a key; 'Sandvine GmbH' and 'Sandvine' have keys of their own, since a legal form
+    can tell two entities of a group apart). Two names of one key are one legal name."""
+    words = name_words(name)
+    end = len(words)
+    while end > 1 and words[end - 1] in LEGAL_FORMS:
+        end -= 1
+    return " ".join([*words[:end], *(_LEGAL_FORM_SPELLINGS.get(w, w) for w in words[end:])])
+
+
 def similar_names(
     queries: Sequence[str], choices: Sequence[str], tokens: Sequence[int]
 ) -> list[dict[int, float]]:

@@ -102,7 +102,8 @@ def read_portfolio(portfolio_id: uuid.UUID, session: DbSession, _: Investor) -> 
         "title rows were left out, which other sheets have a table's header, and how numbers "
         "were read; `dry_run=true` returns all this and saves nothing. Numbers are read to "
         "Excel's 15 significant digits and "
-        "formulas by the values they were saved with; a date, TRUE/FALSE or an "
+        "formulas by the values they were saved with; a formula saved without one (as "
+        "programs that do not calculate write them), a date, TRUE/FALSE or an "
         "error value is a bad cell in a column read. A legacy XLS, a password-protected "
         "workbook or another kind of ZIP archive gets a 415; a workbook that unpacks to "
         "more than 50 MB a 413. "
@@ -123,7 +124,9 @@ def read_portfolio(portfolio_id: uuid.UUID, session: DbSession, _: Investor) -> 
         "changes, unless `keep_good_rows=true`, which imports the good rows and lists the bad "
         "ones under `rejected`. Holdings resolve to companies by ISIN, LEI or ticker; others "
         "get name `candidates` to confirm (`POST .../holdings/{id}/resolve`); a company "
-        "confirmed for the same line of an earlier import is kept. Unmatched holdings stay as "
+        "confirmed for a holding of the previous import with the same identifiers and name, "
+        "spelling aside ('Inc.' for 'Incorporated'), is kept, and `lost_matches` lists the "
+        "previous import's matches no holding of this one keeps. Unmatched holdings stay as "
         "unassessed exposure."
     ),
 )

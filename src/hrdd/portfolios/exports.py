@@ -27,6 +27,7 @@ from openpyxl.utils import get_column_letter
 
 from hrdd.companies.names import DIRECTION_CONTROLS
 from hrdd.dates import iso_date
+from hrdd.portfolios.figures import fixed_point
 from hrdd.portfolios.schemas import HoldingRisk, OwnedExposure, PortfolioRisk
 from hrdd.scoring.schemas import ScoreSummary
 from hrdd.workbooks import FORMULA_TRIGGERS, XLSX_MEDIA_TYPE
@@ -98,7 +99,9 @@ def _cell_text(value: Any) -> str:
         return "yes" if value else "no"
     if isinstance(value, date | datetime):
         return value.isoformat()
-    if isinstance(value, Decimal | int | float):
+    if isinstance(value, Decimal):
+        return fixed_point(value)
+    if isinstance(value, int | float):
         return str(value)
     return neutralise(str(value))
 
@@ -198,7 +201,12 @@ RISK_COLUMNS: tuple[Column, ...] = (
     Column("ticker", Kind.text, lambda h: h.ticker),
     Column("market_value", Kind.money, lambda h: h.market_value),
     Column("currency", Kind.text, lambda h: h.currency),
-    Column("weight", Kind.share, lambda h: h.weight),
+    # Two weights, named apart: the view's share of this portfolio's value (recomputed from
+    # the market values of the holdings imported, when they are the basis) and the file's own
+    # weight, the custodian's share of the whole fund; an investor loading part of a fund
+    # quoting the first as the second would be wrong.
+    Column("share_of_value", Kind.share, lambda h: h.weight),
+    Column("file_weight", Kind.share, lambda h: h.file_weight),
     Column("company", Kind.text, lambda h: h.company_name),
     Column("resolution", Kind.text, lambda h: h.resolution.value),
     Column("assessed", Kind.text, lambda h: h.assessed),

@@ -20,8 +20,16 @@ from pydantic import BaseModel, Field, PlainSerializer
 
 from hrdd.vocab import InvestorAction, RiskBand
 
-# Decimals as JSON strings: amounts must never pass through a float.
-MoneyText = Annotated[Decimal, PlainSerializer(str, return_type=str, when_used="json")]
+
+def fixed_point(value: Decimal) -> str:
+    """A Decimal as plain fixed-point text: ``str`` writes a zero weight stored to 10 places
+    as "0E-10" and 1E+3 as "1E+3", which an investor's spreadsheet or script misreads."""
+    return format(value, "f")
+
+
+# Decimals (money, weights, shares) as JSON strings in fixed point: an amount must never pass
+# through a float, nor read in exponent form.
+DecimalText = Annotated[Decimal, PlainSerializer(fixed_point, return_type=str, when_used="json")]
 
 
 class ShareBasis(StrEnum):
@@ -39,12 +47,12 @@ class Slice(BaseModel):
     """A group of holdings counted both ways: by number and by value."""
 
     holdings: int = Field(description="How many holdings")
-    share_of_holdings: Decimal = Field(description="Of the portfolio's holdings, 0 to 1")
-    value: MoneyText = Field(
+    share_of_holdings: DecimalText = Field(description="Of the portfolio's holdings, 0 to 1")
+    value: DecimalText = Field(
         description="Their market values known, added up, in the portfolio's currency: a "
         "holding without one adds nothing"
     )
-    share_of_value: Decimal = Field(
+    share_of_value: DecimalText = Field(
         description="Their share of the portfolio's value, 0 to 1, on the portfolio's "
         "`share_basis`: a holding without a share of value adds nothing"
     )
@@ -111,7 +119,7 @@ class HoldingMove(BaseModel):
         "rules in use when it has none under the draft): its own company, or a company it "
         "owns now that scores worse, as the risk view chooses"
     )
-    market_value: MoneyText | None = Field(description="In the portfolio's currency")
+    market_value: DecimalText | None = Field(description="In the portfolio's currency")
     old_overall: float | None = Field(
         description="Overall risk (0-100, higher is worse) under the rules in use; null: unassessed"
     )
@@ -136,13 +144,17 @@ class PortfolioPreview(BaseModel):
     portfolio_name: str = Field(description="The portfolio's name")
     currency: str = Field(description="The portfolio's base currency: every value below is in it")
     holdings: int = Field(description="Every holding of the portfolio, assessed or not")
-    total_value: MoneyText = Field(
+    total_value: DecimalText = Field(
         description="The market values known, added up; an import refuses values in another "
         "currency, so none is converted"
     )
     holdings_without_value: int = Field(
-        description="Holdings with no share of value (see `share_basis`): they count by number "
-        "only, and add nothing to any value"
+        description="Holdings with no market value: they add nothing to `total_value` or to "
+        "any value (with `share_basis` weights they may still have a share of value)"
+    )
+    holdings_without_share: int = Field(
+        description="Holdings with no share of value on `share_basis`: they count by number "
+        "only, as in the portfolio's risk view"
     )
     share_basis: ShareBasis = Field(
         description="Where the shares of value come from, as in the portfolio's risk view"

@@ -2,14 +2,14 @@
 the portfolio report are built from.
 
 Money is ``Decimal`` and travels as a string in JSON, always next to its ISO 4217 currency.
-Shares and weights are fractions between 0 and 1.
+Shares and weights are fractions between 0 and 1, strings in JSON too; every such string is
+plain fixed-point text (``DecimalText``).
 """
 
 from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated
 
@@ -17,7 +17,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from hrdd.errors import ProblemDetail
 from hrdd.portfolios.csv_import import HEADER_SEARCH_ROWS
-from hrdd.portfolios.figures import BandSlice, MoneyText, ShareBasis, Slice
+from hrdd.portfolios.figures import BandSlice, DecimalText, ShareBasis, Slice
 from hrdd.scoring.schemas import OverrideView
 from hrdd.vocab import (
     CURRENCY_CODES,
@@ -104,9 +104,13 @@ class HoldingOut(BaseModel):
     isin: str | None
     lei: str | None
     ticker: str | None
-    market_value: MoneyText | None
+    market_value: DecimalText | None
     currency: str
-    weight: Decimal | None
+    weight: DecimalText | None = Field(
+        description="The weight the imported file gave, as a fraction (0.032 for 3.2%): the "
+        "custodian's share of the whole fund, whatever part of it was imported. The risk "
+        "view's `weight` is another figure (this portfolio's share of value)"
+    )
     company_id: uuid.UUID | None
     company_name: str | None
     resolution: HoldingResolution
@@ -141,6 +145,25 @@ class RecordedOwner(BaseModel):
     start_date: date | None
     end_date: date | None
     current: bool = Field(description="False for a stake that ended or has not started")
+
+
+class LostMatch(BaseModel):
+    """A holding of the previous import matched to a company that no holding of this import
+    is matched to."""
+
+    company_id: uuid.UUID
+    company_name: str
+    line: int = Field(description="Line of the holding in the previous import")
+    holding_name: str | None = Field(description="The holding's name in the previous import")
+    resolution: HoldingResolution = Field(
+        description="How it was matched then: `identifier` or `name_confirmed`"
+    )
+    resolved_by_name: str | None = Field(description="Who confirmed the match, if someone did")
+    candidate_lines: list[int] = Field(
+        description="Lines of this import that offer the company as a candidate (e.g. the "
+        "same holding, named differently): confirm it there to match it again. Empty: no "
+        "holding of this import names it; perhaps the position is gone"
+    )
 
 
 class HoldingsFileFormat(StrEnum):
@@ -203,8 +226,9 @@ class ImportResult(BaseModel):
     replaced: int = Field(description="Holdings the import replaced (with dry_run, would replace)")
     resolved_by_identifier: int
     confirmed_before: int = Field(
-        description="Holdings matched to the company someone had confirmed for the same line "
-        "of an earlier import"
+        description="Holdings matched to the company someone had confirmed for a holding of "
+        "the previous import with the same identifiers and the same name, spelling aside "
+        "(case, punctuation, accents, 'Inc.' for 'Incorporated')"
     )
     with_candidates: int
     unresolved: int
@@ -241,6 +265,17 @@ class ImportResult(BaseModel):
         "and links it as the owner (`POST /companies`, then "
         "`POST /companies/{company_id}/ownership` with `owner_company_id`)",
     )
+    lost_matches: list[LostMatch] = Field(
+        default_factory=list,
+        description="Holdings of the previous import matched to a company (by identifier or "
+        "by someone's confirmation) that no holding of this import is matched to: a position "
+        "gone, or one the file names differently (a confirmation carries over only to the "
+        "same name and identifiers), now waiting as candidates or unassessed; with dry_run, "
+        "those it would lose. By the previous line",
+    )
+    lost_matches_count: int = Field(
+        default=0, description="How many `lost_matches` there are, listed or not"
+    )
 
 
 # --- the risk view ---------------------------------------------------------------------------
@@ -252,7 +287,7 @@ class OwnedExposure(BaseModel):
     company_id: uuid.UUID
     company_name: str
     via: list[str] = Field(description="Owners between the holding's company and this one")
-    percentage: Decimal | None
+    percentage: DecimalText | None
     start_date: date | None
     end_date: date | None
     date_precision: DatePrecision = Field(
@@ -278,9 +313,19 @@ class HoldingRisk(BaseModel):
     isin: str | None
     lei: str | None
     ticker: str | None
-    market_value: MoneyText | None
+    market_value: DecimalText | None
     currency: str
-    weight: Decimal | None = Field(description="Share of the portfolio used in the totals")
+    weight: DecimalText | None = Field(
+        description="The holding's share of this portfolio's value, as the totals use it (see "
+        "`share_basis`): with market values, its market value over the imported holdings' "
+        "(valued holdings only, not the whole fund a partial file comes from); with weights, "
+        "the file's weight; null when it has no share. Not the file's own weight when market "
+        "values are the basis: that is `file_weight`"
+    )
+    file_weight: DecimalText | None = Field(
+        description="The weight the imported file gave (as `GET /portfolios/{id}/holdings` "
+        "shows it): the custodian's share of the whole fund; null when the file gave none"
+    )
     company_id: uuid.UUID | None
     company_name: str | None
     listing_status: ListingStatus | None = Field(
@@ -336,18 +381,26 @@ class TopRisk(BaseModel):
     overall: float
     band: RiskBand
     action: InvestorAction
-    market_value: MoneyText | None
+    market_value: DecimalText | None
 
 
 class RiskTotals(BaseModel):
     currency: str
-    total_value: MoneyText
+    total_value: DecimalText = Field(
+        description="The market values known, added up, in the portfolio's currency"
+    )
     holdings: int
     holdings_without_value: int = Field(
-        description="Holdings with no share of value (see share_basis): they count by number only"
+        description="Holdings with no market value: they add nothing to `total_value` or to "
+        "any `value` (with `share_basis` weights they may still have a share of value)"
+    )
+    holdings_without_share: int = Field(
+        description="Holdings with no share of value on `share_basis` (no market value, or no "
+        "weight when shares come from weights; all of them with `share_basis` none): they "
+        "count by number only"
     )
     share_basis: ShareBasis = Field(description="Where the shares of value come from")
-    weights_total: Decimal | None = Field(
+    weights_total: DecimalText | None = Field(
         default=None,
         description="When shares come from weights: what the file's weights add up to (1 is "
         "the whole portfolio); shares of value are of this total",

@@ -26,7 +26,7 @@ from hrdd.audit import service as audit
 from hrdd.auth.service import Principal
 from hrdd.caching import BoundedCache
 from hrdd.companies.models import Company, CompanyIdentifier, OwnershipLink
-from hrdd.companies.names import CompanyNames, normalise_name, similar_names
+from hrdd.companies.names import CompanyNames, normalise_name, similar_names, spelling_key
 from hrdd.companies.service import (
     OwnedLink,
     company_names,
@@ -51,6 +51,7 @@ from hrdd.portfolios.schemas import (
     HoldingsFileFormat,
     ImportResult,
     ImportSource,
+    LostMatch,
     OwnedExposure,
     PortfolioIn,
     PortfolioOut,
@@ -291,7 +292,7 @@ def import_holdings(
     if parsed.problems and (not keep_good_rows or not parsed.rows):
         raise csv_import.problems_invalid(parsed)
 
-    confirmed = _earlier_confirmations(session, portfolio)
+    earlier = _EarlierMatches.read(session, portfolio)
     replaced = session.scalar(
         select(func.count()).select_from(Holding).where(Holding.portfolio_id == portfolio.id)
     )
@@ -306,7 +307,7 @@ def import_holdings(
     for row in parsed.rows:
         company_id, resolution, candidates = resolver.resolve(row)
         confirmed_by: str | None = None
-        kept = confirmed.get(_confirmation_key(row.name, row.isin, row.lei, row.ticker))
+        kept = earlier.confirmation(row)
         if kept is not None and resolution != HoldingResolution.identifier:
             company_id, confirmed_by = kept
             resolution, candidates = HoldingResolution.name_confirmed, []
@@ -336,6 +337,7 @@ def import_holdings(
                 "created_at": now,
             }
         )
+    lost = earlier.lost(session, values)
     if not dry_run:
         for chunk in in_chunks(values):
             session.execute(insert(Holding), list(chunk))
@@ -366,35 +368,90 @@ def import_holdings(
         totals=parsed.totals[: csv_import.MAX_REPORTED_PROBLEMS],
         sections=parsed.sections[: csv_import.MAX_REPORTED_PROBLEMS],
         recorded_owners=recorded_owners[: csv_import.MAX_REPORTED_PROBLEMS],
+        lost_matches=lost[: csv_import.MAX_REPORTED_PROBLEMS],
+        lost_matches_count=len(lost),
     )
 
 
-def _confirmation_key(
-    name: str | None, isin: str | None, lei: str | None, ticker: str | None
-) -> tuple[str, str, str, str]:
-    return ((name or "").casefold(), isin or "", lei or "", ticker or "")
+_Key = tuple[str, str, str, str]
+# A company someone confirmed, and who.
+_Confirmation = tuple[uuid.UUID, str]
 
 
-def _earlier_confirmations(
-    session: Session, portfolio: Portfolio
-) -> dict[tuple[str, str, str, str], tuple[uuid.UUID, str]]:
-    """Companies people confirmed for holdings of the previous import: a re-import of the
-    same line keeps the confirmation instead of asking again."""
-    rows = session.scalars(
-        select(Holding).where(
-            Holding.portfolio_id == portfolio.id,
-            Holding.resolution == HoldingResolution.name_confirmed.value,
-            Holding.company_id.is_not(None),
+def _key(name: str, row: Holding | csv_import.HoldingRow) -> _Key:
+    return (name, row.isin or "", row.lei or "", row.ticker or "")
+
+
+@dataclass(frozen=True)
+class _EarlierMatches:
+    """The holdings of the previous import that were matched to a company, read before the
+    import replaces them: the companies people confirmed, which a holding of the same name
+    and identifiers keeps instead of being asked again, and the matches the import would
+    lose without a word."""
+
+    holdings: list[Holding]
+    # By the name as written (case aside), and by the name's spelling key; None where two
+    # holdings of one spelling were confirmed as different companies (no guess between them).
+    confirmed: dict[_Key, _Confirmation]
+    respelled: dict[_Key, _Confirmation | None]
+
+    @classmethod
+    def read(cls, session: Session, portfolio: Portfolio) -> _EarlierMatches:
+        holdings = list(
+            session.scalars(
+                select(Holding)
+                .where(Holding.portfolio_id == portfolio.id, Holding.company_id.is_not(None))
+                .order_by(Holding.line, Holding.id)
+            )
         )
-    )
-    return {
-        _confirmation_key(h.name, h.isin, h.lei, h.ticker): (
-            h.company_id,
-            h.resolved_by_name or "an earlier confirmation",
-        )
-        for h in rows
-        if h.company_id is not None
-    }
+        confirmed: dict[_Key, _Confirmation] = {}
+        respelled: dict[_Key, _Confirmation | None] = {}
+        for holding in holdings:
+            if holding.resolution != HoldingResolution.name_confirmed or not holding.company_id:
+                continue
+            kept = (holding.company_id, holding.resolved_by_name or "an earlier confirmation")
+            confirmed[_key((holding.name or "").casefold(), holding)] = kept
+            key = _key(spelling_key(holding.name or ""), holding)
+            before = respelled.get(key, kept)
+            same = before is not None and before[0] == holding.company_id
+            respelled[key] = kept if same else None
+        return cls(holdings, confirmed, respelled)
+
+    def confirmation(self, row: csv_import.HoldingRow) -> _Confirmation | None:
+        """The company confirmed for a holding of the previous import with the row's
+        identifiers and name: as written, or spelled differently (case, punctuation, accents,
+        'Inc.' for 'Incorporated': one legal name). Never by a name only alike ('Sandvine' for
+        'Sandvine Inc.', whose registry match may be another entity), nor by position: a
+        custodian's lines move between files."""
+        exact = self.confirmed.get(_key((row.name or "").casefold(), row))
+        return exact or self.respelled.get(_key(spelling_key(row.name or ""), row))
+
+    def lost(self, session: Session, values: Sequence[Mapping[str, Any]]) -> list[LostMatch]:
+        """The previous import's matched holdings whose company no holding of this import
+        (``values``, the rows to insert) is matched to, with the lines that offer it as a
+        candidate."""
+        matched = {value["company_id"] for value in values if value["company_id"] is not None}
+        gone = [h for h in self.holdings if h.company_id not in matched]
+        if not gone:
+            return []
+        offered: dict[str, list[int]] = defaultdict(list)
+        for value in values:
+            for candidate in value["candidates"]:
+                offered[str(candidate["company_id"])].append(value["line"])
+        names = company_names(session, {h.company_id for h in gone if h.company_id})
+        return [
+            LostMatch(
+                company_id=holding.company_id,
+                company_name=names.get(holding.company_id, ""),
+                line=holding.line,
+                holding_name=holding.name,
+                resolution=HoldingResolution(holding.resolution),
+                resolved_by_name=holding.resolved_by_name,
+                candidate_lines=offered.get(str(holding.company_id), []),
+            )
+            for holding in gone
+            if holding.company_id is not None
+        ]
 
 
 class _Resolver:
@@ -776,6 +833,7 @@ def _holding_risk(
         market_value=holding.market_value,
         currency=holding.currency,
         weight=weight,
+        file_weight=holding.weight,
         company_id=holding.company_id,
         company_name=company_name,
         listing_status=listing_status,
@@ -848,11 +906,15 @@ def _slice_fields(items: Sequence[_Counted], everything: Sequence[_Counted]) -> 
 
 
 def _size(items: Sequence[_Counted]) -> dict[str, Any]:
-    """How big a portfolio is: its holdings, the value known, those without a share of it."""
+    """How big a portfolio is: its holdings, the value known, those adding nothing to it (no
+    market value) and those without a share of value (``weight``, on the share basis). The two
+    differ with weights as the basis: a holding with a weight and no market value has a share
+    but is missing from the value."""
     return {
         "holdings": len(items),
         "total_value": sum((h.market_value or _NO_MONEY for h in items), _NO_MONEY),
-        "holdings_without_value": sum(1 for h in items if h.weight is None),
+        "holdings_without_value": sum(1 for h in items if h.market_value is None),
+        "holdings_without_share": sum(1 for h in items if h.weight is None),
     }
 
 

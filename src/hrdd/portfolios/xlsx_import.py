@@ -9,10 +9,11 @@ title block above it left out. A problem's path is ``file.line.<row>.<column>`` 
 
 Cells: text as it is; numbers to Excel's 15 significant digits, whatever the cell's format
 (so a market value of 1234.5 is 1234.5, not the 1234.4999999999998 a binary float may carry);
-a formula by the value it was saved with (one saved without a value, as programs that do not
-calculate write them, or whose value is empty text, reads as an empty cell); a date or time,
-TRUE or FALSE and an error value such as #N/A are bad cells in a column that is read, and
-ignored in other columns. Hidden rows and columns are read like the others; a merged cell's
+a formula by the value it was saved with (one whose value is empty text reads as an empty
+cell). A formula saved without a value, as programs that do not calculate write them, a date
+or time, TRUE or FALSE and an error value such as #N/A are bad cells in a column that is
+read, and ignored in other columns: the number such a formula stands for is never read as a
+missing one. Hidden rows and columns are read like the others; a merged cell's
 value is its first cell's. Only the first ``MAX_COLUMNS`` columns are read.
 
 Refused before any row is read: a legacy XLS or a password-protected workbook (both OLE2
@@ -27,6 +28,7 @@ import zipfile
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
@@ -50,7 +52,10 @@ from hrdd.workbooks import (
     UnsafeArchive,
     check_part_content,
     check_parts,
+    holds_formulas,
     part_is_checked,
+    unsaved_formula,
+    unsaved_formula_problem,
 )
 
 HOLDINGS_SHEET = "holdings"
@@ -101,10 +106,10 @@ def parse_holdings(
         raise _unsupported(
             f"the file is a legacy Excel workbook (.xls) or another Office binary file; {_SAVE_AS}"
         )
-    _check_archive(data)
-    with _workbook(data) as workbook:
+    formulas = _check_archive(data)
+    with _workbook(data, formulas=formulas) as workbook:
         sheet, others = _holdings_sheet(workbook, sheet_name)
-        records = _records(sheet)
+        records = workbook.records(sheet)
         try:
             # Number cells are numbers; only numbers typed as text need a separator.
             convention = Convention(decimal_separator, POINT)
@@ -126,10 +131,12 @@ def _damaged(message: str) -> Invalid:
     return Invalid.at("file", f"{message}; {_SAVE_AS}")
 
 
-def _check_archive(data: bytes) -> None:
-    """Refuse what is no workbook, or would unpack to too much, before openpyxl reads it.
-    Python's zipfile never unpacks a deflated member beyond the size it declares (a member
-    holding more fails its checksum), so the declared sizes bound what is read."""
+def _check_archive(data: bytes) -> bool:
+    """Refuse what is no workbook, or would unpack to too much, before openpyxl reads it;
+    whether any sheet holds a formula. Python's zipfile never unpacks a deflated member beyond
+    the size it declares (a member holding more fails its checksum), so the declared sizes
+    bound what is read."""
+    formulas = False
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             members = archive.infolist()
@@ -147,12 +154,15 @@ def _check_archive(data: bytes) -> None:
                 with archive.open(member) as part:
                     head = part.read(PART_HEAD_BYTES)
                 if part_is_checked(head):
-                    _check_content(member.filename, archive.read(member))
+                    content = archive.read(member)
+                    _check_content(member.filename, content)
+                    formulas = formulas or holds_formulas(content)
     except (zipfile.BadZipFile, zlib.error, ValueError, EOFError, OSError):
         raise _damaged(
             "the file starts as an XLSX workbook does (a ZIP archive) but cannot be opened: it "
             "is damaged or cut short"
         ) from None
+    return formulas
 
 
 def _check_members(members: list[zipfile.ZipInfo]) -> None:
@@ -182,21 +192,49 @@ def _is_ods(archive: zipfile.ZipFile) -> bool:
         return part.read(len(_ODS_MEDIA_TYPE)) == _ODS_MEDIA_TYPE
 
 
-@contextmanager
-def _workbook(data: bytes) -> Iterator[Any]:
-    """The workbook opened read-only (rows are read as they are asked for), formula cells
-    holding the values they were saved with."""
+@dataclass(frozen=True)
+class _Workbook:
+    """A workbook opened read-only (rows are read as they are asked for): ``shown`` with
+    formula cells holding the values they were saved with, ``written`` (None when no sheet
+    holds a formula) with formula cells holding their formulas, to tell a formula saved
+    without its value from an empty cell."""
+
+    shown: Any
+    written: Any | None
+
+    @property
+    def worksheets(self) -> list[Any]:
+        return list(self.shown.worksheets)
+
+    def records(self, sheet: Any, last_row: int | None = None) -> Iterator[Record]:
+        written = self.written[sheet.title] if self.written is not None else None
+        return _records(sheet, written, last_row)
+
+
+def _open(data: bytes, *, data_only: bool) -> Any:
     try:
-        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        return load_workbook(io.BytesIO(data), read_only=True, data_only=data_only)
     except Exception as exc:  # openpyxl raises many kinds (zip, XML, key errors)
         raise _damaged(f"the workbook cannot be read ({type(exc).__name__})") from None
+
+
+@contextmanager
+def _workbook(data: bytes, *, formulas: bool) -> Iterator[_Workbook]:
+    """The workbook, read a second time for its formulas only when a sheet holds any (most
+    custodian files hold none, and the second read costs a fifth of the import)."""
+    shown = _open(data, data_only=True)
+    written = None
     try:
-        yield workbook
+        if formulas:
+            written = _open(data, data_only=False)
+        yield _Workbook(shown, written)
     finally:
-        workbook.close()
+        shown.close()
+        if written is not None:
+            written.close()
 
 
-def _holdings_sheet(workbook: Any, sheet_name: str | None) -> tuple[Any, list[str]]:
+def _holdings_sheet(workbook: _Workbook, sheet_name: str | None) -> tuple[Any, list[str]]:
     """The sheet to read, and the other visible sheets whose first rows hold a table's header
     (a caller may have meant one of them). The sheet named ``sheet_name`` if given; else the
     one named Holdings; else, of the visible sheets with a header row found as the import
@@ -218,7 +256,7 @@ def _holdings_sheet(workbook: Any, sheet_name: str | None) -> tuple[Any, list[st
     headed = [
         (sheet, search)
         for sheet in visible
-        if (search := _header_search(sheet)) is not None and search.header is not None
+        if (search := _header_search(workbook, sheet)) is not None and search.header is not None
     ]
     named = [s for s in sheets if s.title.strip().casefold() == HOLDINGS_SHEET]
     if named:
@@ -235,11 +273,11 @@ def _holdings_sheet(workbook: Any, sheet_name: str | None) -> tuple[Any, list[st
     return sheet, others
 
 
-def _header_search(sheet: Any) -> HeaderSearch | None:
+def _header_search(workbook: _Workbook, sheet: Any) -> HeaderSearch | None:
     """The header search of a sheet's first rows; None when they cannot be read (no holdings
     sheet then)."""
     # No further than the rows looked at: a sheet's next row may be a million rows down.
-    records = _records(sheet, last_row=HEADER_SEARCH_ROWS)
+    records = workbook.records(sheet, last_row=HEADER_SEARCH_ROWS)
     try:
         return search_header(records)
     except Invalid:
@@ -259,17 +297,19 @@ def _locate_in(title: str) -> Locate:
     return locate
 
 
-def _records(sheet: Any, last_row: int | None = None) -> Iterator[Record]:
+def _records(sheet: Any, written: Any | None, last_row: int | None) -> Iterator[Record]:
     """Every row with something in it, up to ``last_row`` (None: the sheet's last), as text;
-    rows are read one at a time, so a caller that stops at the row limit reads no further."""
-    # A sheet's stated size may be wrong (openpyxl would stop at its last row): read all.
-    sheet.reset_dimensions()
+    rows are read one at a time, so a caller that stops at the row limit reads no further.
+    ``written``: the same sheet read for its formulas (None: it holds none), row by row beside
+    it."""
     # Cells, not values: a number's format says whether it is a percentage.
-    rows = sheet.iter_rows(min_row=1, max_row=last_row, max_col=MAX_COLUMNS)
+    rows = _rows(sheet, last_row)
+    formula_rows = _rows(written, last_row) if written is not None else None
     missing: tuple[Any, ...] | None = None
     for number in range(1, MAX_SHEET_ROWS + 2):
         try:
             cells = next(rows, None)
+            formulas = next(formula_rows, None) if formula_rows is not None else None
         except Exception:  # openpyxl raises many kinds (XML, key, value errors)
             raise _damaged(f"the sheet {sheet.title!r} cannot be read at row {number}") from None
         if cells is None:
@@ -284,10 +324,29 @@ def _records(sheet: Any, last_row: int | None = None) -> Iterator[Record]:
         if cells is missing:
             continue
         values = tuple(cell.value for cell in cells)
-        if values.count(None) == len(values):
+        unsaved = _unsaved_formulas(cells, formulas)
+        if values.count(None) == len(values) and not unsaved:
             missing = cells
             continue
-        yield _record(number, values, _percentages(cells))
+        yield _record(number, values, _percentages(cells), unsaved)
+
+
+def _rows(sheet: Any, last_row: int | None) -> Iterator[tuple[Any, ...]]:
+    # A sheet's stated size may be wrong (openpyxl would stop at its last row): read all.
+    sheet.reset_dimensions()
+    return iter(sheet.iter_rows(min_row=1, max_row=last_row, max_col=MAX_COLUMNS))
+
+
+def _unsaved_formulas(cells: tuple[Any, ...], formulas: tuple[Any, ...] | None) -> dict[int, str]:
+    """The cells holding a formula saved without its value, with the formula, by index."""
+    if not formulas:
+        return {}
+    found = {}
+    for index, (shown, written) in enumerate(zip(cells, formulas, strict=True)):
+        formula = unsaved_formula(shown, written)
+        if formula is not None:
+            found[index] = formula
+    return found
 
 
 def _percentages(cells: tuple[Any, ...]) -> frozenset[int]:
@@ -301,20 +360,25 @@ def _percentages(cells: tuple[Any, ...]) -> frozenset[int]:
     )
 
 
-def _record(number: int, cells: tuple[Any, ...], percentages: frozenset[int]) -> Record:
+def _record(
+    number: int, cells: tuple[Any, ...], percentages: frozenset[int], unsaved: dict[int, str]
+) -> Record:
     """A row as text, as a CSV saved from Excel would give it: a number formatted as a
     percentage is written with its sign ("60%" for 0.6), so a weight heading in percent does
-    not read it a hundred times too small."""
+    not read it a hundred times too small. ``unsaved``: the formulas saved without a value,
+    by index, each a bad cell in a column read."""
     # Trailing empty cells (padding up to MAX_COLUMNS) are no cells a CSV would have.
     width = len(cells)
-    while width and cells[width - 1] is None:
+    while width and cells[width - 1] is None and width - 1 not in unsaved:
         width -= 1
     texts: list[str] = []
     unreadable: dict[int, str] = {}
     numbers: set[int] = set()
     for index in range(width):
         text, why = _cell_text(cells[index], header=False)
-        if why is not None:
+        if index in unsaved:
+            unreadable[index] = unsaved_formula_problem(unsaved[index])
+        elif why is not None:
             unreadable[index] = why
         elif isinstance(cells[index], int | float) and not isinstance(cells[index], bool):
             numbers.add(index)

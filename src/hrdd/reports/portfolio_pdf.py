@@ -195,12 +195,12 @@ class _PortfolioReportBuilder:
                     ),
                 ),
             )
-        if figures.holdings_without_value and figures.share_basis is not ShareBasis.none:
+        if figures.holdings_without_share and figures.share_basis is not ShareBasis.none:
             facts.append(
                 (
                     "Counted by number only",
-                    f"{_holdings(figures.holdings_without_value)} "
-                    f"{'has' if figures.holdings_without_value == 1 else 'have'} no "
+                    f"{_holdings(figures.holdings_without_share)} "
+                    f"{'has' if figures.holdings_without_share == 1 else 'have'} no "
                     f"{'market value' if figures.money_known else 'weight'}",
                 )
             )

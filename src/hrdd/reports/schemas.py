@@ -296,7 +296,10 @@ class KeyFigures(ReportData):
     share_basis: ShareBasis
     # What the file's weights add up to, when shares come from them (1 = the whole portfolio).
     weights_total: Annotated[Decimal, Field(ge=0)] | None = None
+    # No market value: they add nothing to total_value.
     holdings_without_value: Annotated[int, Field(ge=0)]
+    # No share of value on share_basis: they count by number only.
+    holdings_without_share: Annotated[int, Field(ge=0)]
     by_band: list[BandExposure]
     value_with_active_override: Money
     share_with_active_override: Fraction

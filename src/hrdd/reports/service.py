@@ -903,6 +903,7 @@ def _key_figures(risk: PortfolioRisk) -> KeyFigures:
         share_basis=totals.share_basis,
         weights_total=totals.weights_total,
         holdings_without_value=totals.holdings_without_value,
+        holdings_without_share=totals.holdings_without_share,
         by_band=[
             BandExposure(
                 band=band_slice.band,
