@@ -344,3 +344,28 @@ def test_a_writer_that_loses_a_race_gets_412_and_its_changes_roll_back(
     after, _ = read(client, tenant_a.investor, body["id"])
     assert after["answers"] == {}
     assert after["version"] == body["version"]
+
+
+def test_a_stale_etag_says_who_changed_the_assessment_and_what(
+    client: TestClient, tenant_a: Any, start_assessment: Start
+) -> None:
+    """The investor review: two colleagues answering one questionnaire got a 412 naming only
+    the current ETag, so neither could tell what the other had changed."""
+    body, etag = start_assessment()
+    level = {"type": "disclosure", "level": "partial"}
+    first = put_answer(client, tenant_a.analyst, body["id"], "P1", level, etag)
+    assert first.status_code == 200, first.text
+
+    late = put_answer(client, tenant_a.investor, body["id"], "G1", level, etag)
+    assert late.status_code == 412
+    detail = late.json()["detail"]
+    version = int(etag.strip('"').rsplit("-", 1)[1])
+    assert f"since the version you read (version {version}; it is now at version" in detail
+    assert f"last changed by {tenant_a.name} analyst on " in detail
+    assert detail.endswith("reapply your change with its ETag")
+    assert "UTC: answer set (P1))" in detail
+    assert late.headers["ETag"] == first.headers["ETag"]
+
+    foreign = put_answer(client, tenant_a.investor, body["id"], "G1", level, '"other-1"')
+    assert foreign.status_code == 412
+    assert "is not one of assessment" in foreign.json()["detail"]

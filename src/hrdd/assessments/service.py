@@ -15,6 +15,7 @@ company report does) and never parse stored payloads themselves.
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
@@ -137,6 +138,50 @@ def get_assessment(session: Session, assessment_id: uuid.UUID) -> Assessment:
 
 def etag_of(assessment: Assessment) -> str:
     return etag_for(assessment.id, assessment.version)
+
+
+_ASSESSMENT_TAG = re.compile(r'^"([0-9a-fA-F-]{36})-(\d{1,18})"$')
+
+
+def changed_since(session: Session, assessment: Assessment, if_match: str | None) -> str:
+    """The 412 of a stale If-Match: the version the caller read and the one it is now, who
+    changed it last, when and what, and what to do (the investor review: the 412 named only
+    the current ETag, so two colleagues filling in one questionnaire could not tell who had
+    changed what)."""
+    sent = None
+    for tag in (if_match or "").split(","):
+        found = _ASSESSMENT_TAG.match(tag.strip())
+        if found is not None and found[1].lower() == str(assessment.id):
+            sent = int(found[2])
+    if sent is None or sent >= assessment.version:
+        first = (
+            f"the ETag you sent is not one of assessment {assessment.id}'s (it is now "
+            f"{etag_of(assessment)})"
+        )
+    else:
+        first = (
+            f"assessment {assessment.id} was changed since the version you read (version "
+            f"{sent}; it is now at version {assessment.version}{_last_change(session, assessment)})"
+        )
+    return (
+        f"{first}: nothing was written; read it again (GET /api/v1/assessments/{assessment.id}) "
+        "and reapply your change with its ETag"
+    )
+
+
+def _last_change(session: Session, assessment: Assessment) -> str:
+    last = session.scalars(
+        select(AuditEvent)
+        .where(AuditEvent.entity_type == AUDIT_ENTITY, AuditEvent.entity_id == assessment.id)
+        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+        .limit(1)
+    ).first()
+    if last is None:
+        return ""
+    what = last.action.replace("_", " ")
+    if last.field:
+        what += f" ({last.field.removeprefix('answers.')})"
+    return f", last changed by {last.actor_name} on {last.at:%Y-%m-%d %H:%M} UTC: {what}"
 
 
 def questionnaire_row(session: Session, assessment: Assessment) -> VersionHeader:
@@ -327,7 +372,12 @@ def begin_write(
     """Check If-Match (428 when required and missing, 412 when stale) and take the next
     version with a compare-and-swap, so a concurrent writer that got there first makes this
     one fail with 412 instead of overwriting it."""
-    check_if_match(if_match, etag_of(assessment), required=required)
+    check_if_match(
+        if_match,
+        etag_of(assessment),
+        required=required,
+        stale=lambda: changed_since(session, assessment, if_match),
+    )
     expected = assessment.version
     now = utcnow()
     taken = {"assessment_id": assessment.id, "seen": expected, "next_version": expected + 1}
@@ -909,7 +959,12 @@ def reopen(
     """Start a new draft from a final assessment, copying its answers. The final one is left
     exactly as it is (it stays final until the new one is approved)."""
     _require_status(assessment, AssessmentStatus.final, "reopen")
-    check_if_match(if_match, etag_of(assessment), required=False)
+    check_if_match(
+        if_match,
+        etag_of(assessment),
+        required=False,
+        stale=lambda: changed_since(session, assessment, if_match),
+    )
     successor = session.scalar(
         select(Assessment.id).where(Assessment.previous_assessment_id == assessment.id)
     )
