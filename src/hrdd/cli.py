@@ -162,22 +162,26 @@ def screening_import(
         with (
             Progress(*columns, TimeRemainingColumn()) as progress,
             file.open("rb") as stream,
-            database.session(tenant, write=True) as session,
         ):
             task = progress.add_task(f"importing {file.name}", total=file.stat().st_size)
-            run = screening.import_screening_file(
-                session,
-                importer,
-                stream,
-                file_name=file.name,
-                snapshot_date=downloaded or utcnow().date(),
-                list_key=list_key,
-                max_rows=settings.max_csv_rows,
-                progress=lambda done: progress.update(task, completed=done),
-            )
-            # As the API does: listings and delistings change the scores of those companies.
-            scoring.rescore_companies(session, screening.companies_touched(session, run))
-            screening.store_file(settings.data_dir, stream, run.sha256)
+            # Parsed and matched before the write begins, which on SQLite holds every other
+            # writer back.
+            with (
+                screening.read_screening_file(
+                    database.session(tenant, write=False),
+                    stream,
+                    file_name=file.name,
+                    snapshot_date=downloaded or utcnow().date(),
+                    list_key=list_key,
+                    max_rows=settings.max_csv_rows,
+                    progress=lambda done: progress.update(task, completed=done),
+                ) as screening_file,
+                database.session(tenant, write=True) as session,
+            ):
+                run = screening.import_screening_file(session, importer, screening_file)
+                # As the API does: listings and delistings change the scores of those companies.
+                scoring.rescore_companies(session, screening.companies_touched(session, run))
+                screening.store_file(settings.data_dir, stream, run.sha256)
     except Problem as problem:
         raise _fail(problem.detail) from None
     finally:

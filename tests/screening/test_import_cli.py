@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -73,6 +74,35 @@ def test_cli_import_writes_evidence_for_the_organisation(cli_database: Database)
         item = session.scalars(select(EvidenceItem)).one()
     assert (run.imported_by_name, str(run.snapshot_date)) == ("command line", "2024-10-01")
     assert (item.organisation_id, item.type) == (run.organisation_id, "trade_restriction_listing")
+
+
+def test_cli_reads_the_file_before_its_write_begins(
+    cli_database: Database, write_sessions: list[Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As the API does: the file is parsed and matched with no write begun, which on SQLite
+    would hold every other writer back for the whole file."""
+    from hrdd.screening.parsers import ScreeningReader
+
+    begun: list[bool] = []
+    parse = ScreeningReader.__iter__
+
+    def parsing(self: ScreeningReader) -> Iterator[Any]:
+        for record in parse(self):
+            begun.append(any(session.in_transaction() for session in write_sessions))
+            yield record
+
+    monkeypatch.setattr(ScreeningReader, "__iter__", parsing)
+    result = CliRunner().invoke(
+        app,
+        [
+            *("screening", "import", str(DATA / "csl_sample.csv")),
+            *("--org", "Command Line Fund", "--snapshot-date", "2024-10-01"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert len(begun) == 16 and not any(begun)
+    assert write_sessions, "the import wrote through a write session"
+    assert _counts(cli_database) == (1, 1)
 
 
 @pytest.mark.parametrize(

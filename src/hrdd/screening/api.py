@@ -9,7 +9,7 @@ from hrdd.config import Settings
 from hrdd.csv_files import refuse_workbook
 from hrdd.dates import PastDate
 from hrdd.db import utcnow
-from hrdd.deps import Analyst, DbSession
+from hrdd.deps import Analyst, DbSession, reading_session
 from hrdd.errors import Invalid, PayloadTooLarge, problem_responses
 from hrdd.http import PageParams, page_params
 from hrdd.scoring import service as scoring
@@ -96,15 +96,18 @@ def import_list(
         raise Invalid.at("file", "the file is empty")
     refuse_workbook(file.file.read(8))
     file.file.seek(0)
-    run = service.import_screening_file(
-        session,
-        service.Importer.of(principal),
+    # The file is parsed and matched before the write begins: on SQLite the write's first query
+    # takes the database's one write lock, which a long read would hold from every
+    # organisation's writes.
+    with service.read_screening_file(
+        reading_session(request, principal),
         file.file,
         file_name=file.filename or "upload.csv",
         snapshot_date=snapshot_date or utcnow().date(),
         list_key=list_key,
         max_rows=settings.max_csv_rows,
-    )
+    ) as screening_file:
+        run = service.import_screening_file(session, service.Importer.of(principal), screening_file)
     service.store_file(settings.data_dir, file.file, run.sha256)
     scoring.rescore_companies(session, service.companies_touched(session, run))
     response.headers["Location"] = f"/api/v1/screening/imports/{run.id}"

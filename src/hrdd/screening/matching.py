@@ -40,6 +40,7 @@ Choices, and why:
 
 from __future__ import annotations
 
+import copy
 import math
 import re
 import unicodedata
@@ -325,6 +326,13 @@ class Matcher:
         self._choice_lengths = [len(key) for key in self._choice_keys]
         self._choice_owners = [owner for _, owner, _ in choices]
         self._choice_names = [name for _, _, name in choices]
+
+    def rejecting(self, pairs: Iterable[tuple[str, Hashable]]) -> Matcher:
+        """This matcher with these pairs rejected too (rejected since it was built): it shares
+        the companies, so an import can decide a few records again without building them."""
+        other = copy.copy(self)
+        other.rejected_pairs = self.rejected_pairs | frozenset(pairs)
+        return other
 
     def match(self, record: ScreeningRecord) -> MatchDecision:
         """The strongest decision for a record (a `none` decision if nothing matched)."""

@@ -1,7 +1,10 @@
 """Screening-list imports: match a list file against the companies, record what it says.
 
-One import is one transaction in the caller's session: the file is streamed through the parser
-and the matcher, its records are kept as a snapshot of the list, and then
+An import is read, then written. ``read_screening_file`` streams the file through the parser
+and the matcher with no write begun (on SQLite a write holds the database's one write lock);
+``import_screening_file`` then writes it in one transaction in the caller's session, after
+re-checking what may have changed in between: its records are kept as a snapshot of the list,
+and then
 
 - identifier matches and exact name matches become evidence items (trade-restriction listing
   or sanction) private to the importing organisation, and `auto_confirmed` rows of the match
@@ -23,9 +26,12 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import pickle
 import shutil
+import tempfile
 import uuid
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, cast
@@ -34,9 +40,10 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from hrdd.audit import service as audit
+from hrdd.auth.models import Organisation
 from hrdd.auth.service import Principal
 from hrdd.companies.models import Company, CompanyIdentifier
-from hrdd.db import new_id, utcnow
+from hrdd.db import IDS, new_id, rows_for_ids, utcnow
 from hrdd.errors import Conflict, Invalid, NotFound, PayloadTooLarge, ProblemDetail
 from hrdd.evidence import content as evidence_content
 from hrdd.evidence import service as evidence
@@ -62,7 +69,7 @@ from hrdd.screening.schemas import ImportStatus, MatchStatus
 from hrdd.vocab import CompanyRole, EvidenceStatus, EvidenceType, SourceClass
 
 MATCH_ENTITY = "screening_match"
-# List entries are written in bulk, this many at a time, so memory stays flat.
+# List entries are spooled and written in bulk, this many at a time, so memory stays flat.
 ENTRY_BATCH = 5000
 PROGRESS_EVERY = 1000
 
@@ -122,10 +129,86 @@ class _Hit:
 
 # --- imports ----------------------------------------------------------------------------------
 
+# A snapshot entry as the read keeps it until the write: record key, list name, name, entity
+# type and line, the columns of ``ScreeningListEntry`` the file gives.
+_Entry = tuple[str, str, str, str, int]
+_Matched = tuple[ScreeningRecord, tuple[MatchDecision, ...]]
 
-def import_screening_file(
-    session: Session,
-    importer: Importer,
+
+@dataclass(frozen=True)
+class _Snapshot:
+    """What the next snapshot of a list is compared with: an import, its record keys and the
+    list names of its entries. Entries never change once imported, so this is read once unless
+    another import of the list lands before the write."""
+
+    import_id: uuid.UUID
+    keys: set[str]
+    list_names: set[str]
+
+
+class ScreeningFile:
+    """A list file parsed and matched against the companies before the import's write begins:
+    on SQLite a write holds the database's one write lock from its first query, and parsing
+    and matching 200,000 rows takes about 30 s, which every other organisation's writes would
+    wait through (and give up, 503). ``import_screening_file`` then writes it, re-checking what
+    may have changed meanwhile.
+
+    The snapshot entries are spooled to a temporary file in batches and streamed back by the
+    write: kept in memory, even as tuples, they cost about 55 MiB at 200,000 rows, nearly
+    doubling the import's peak (74 MiB traced), while spooled they cost one batch and take
+    about 0.1 s to read back; reading the upload again in the write would parse it inside the
+    lock, the parse being about a quarter of the work. Only the records matched to a company
+    (a few percent) are kept, to be written and, if an analyst rejected one of their pairs
+    meanwhile, decided again. Close it (or use it as a context manager) when done."""
+
+    def __init__(
+        self,
+        *,
+        file_name: str,
+        list_kind: ListKind,
+        list_key: str,
+        snapshot_date: dt.date,
+        matcher: Matcher,
+        previous: _Snapshot | None,
+    ) -> None:
+        self.file_name = file_name
+        self.list_kind = list_kind
+        self.list_key = list_key
+        self.snapshot_date = snapshot_date
+        self.matcher = matcher
+        self.previous = previous
+        self.sha256 = ""
+        self.size_bytes = 0
+        self.keys: set[str] = set()
+        self.lists: set[str] = set()
+        self.matched: list[_Matched] = []
+        # Closed by close(); unlinked at once, so it goes with the process however it ends.
+        self._spool = tempfile.TemporaryFile()  # noqa: SIM115
+
+    def spool(self, entries: list[_Entry]) -> None:
+        pickle.dump(entries, self._spool, pickle.HIGHEST_PROTOCOL)
+
+    def entry_batches(self) -> Iterator[list[_Entry]]:
+        """The spooled entries, a batch at a time (our own file: unpickling it is safe)."""
+        self._spool.seek(0)
+        while True:
+            try:
+                yield pickle.load(self._spool)
+            except EOFError:
+                return
+
+    def close(self) -> None:
+        self._spool.close()
+
+    def __enter__(self) -> ScreeningFile:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+
+def read_screening_file(
+    reading: AbstractContextManager[Session],
     stream: BinaryIO,
     *,
     file_name: str,
@@ -134,8 +217,11 @@ def import_screening_file(
     list_key: str | None = None,
     thresholds: MatchThresholds | None = None,
     progress: Callable[[int], None] | None = None,
-) -> ScreeningImport:
-    """Import one CSL or OpenSanctions file (format detected from its header).
+) -> ScreeningFile:
+    """Parse one CSL or OpenSanctions file (format detected from its header) and match its
+    records, with no write begun: what that needs (the previous snapshot of the list, the
+    companies, the rejected pairs) is read in ``reading``, a read-only session ended before
+    the file is parsed. A bad line is a 422 naming it, a later snapshot already imported a 409.
 
     ``list_key`` names the list the file is a snapshot of (default: the format); delistings
     are found by comparing with the latest earlier import of the same key. ``progress`` is
@@ -147,43 +233,77 @@ def import_screening_file(
     except ScreeningFileError as error:
         raise _invalid_file(error) from error
     key = list_key or reader.list_kind.value
-    previous = _latest_import(session, key, snapshot_date)
+    with reading as session:
+        previous = _latest_import(session, key, snapshot_date)
+        snapshot = _snapshot(session, previous) if previous is not None else None
+        candidates = _company_candidates(session)
+        rejected = _rejected_pairs(session)
+    file = ScreeningFile(
+        file_name=file_name[:300],
+        list_kind=reader.list_kind,
+        list_key=key,
+        snapshot_date=snapshot_date,
+        matcher=Matcher(candidates, thresholds=thresholds, rejected_pairs=rejected),
+        previous=snapshot,
+    )
+    try:
+        _read_records(file, reader, max_rows, lambda: _report(progress, hashing))
+    except BaseException:
+        file.close()
+        raise
+    file.sha256 = hashing.digest.hexdigest()
+    file.size_bytes = hashing.size
+    _report(progress, hashing)
+    return file
+
+
+def import_screening_file(
+    session: Session, importer: Importer, file: ScreeningFile
+) -> ScreeningImport:
+    """Write the import of a file read by ``read_screening_file``, in one transaction in the
+    caller's session, after re-checking what may have changed since it was read: the list's
+    latest snapshot (another import of it may have landed: a later one is a 409, an earlier
+    one is what this one follows), the pairs analysts rejected (their records are decided
+    again), the companies (one deleted meanwhile is passed over), and the evidence and
+    matches the organisation has (read here only)."""
+    _lock_screening(session, importer.organisation_id)
+    previous = _latest_import(session, file.list_key, file.snapshot_date)
+    snapshot = file.previous
+    if previous is None:
+        snapshot = None
+    elif snapshot is None or snapshot.import_id != previous.id:
+        snapshot = _snapshot(session, previous)  # another import of the list landed meanwhile
     run = ScreeningImport(
         organisation_id=importer.organisation_id,
         imported_by_key_id=importer.key_id,
         imported_by_name=importer.key_name,
-        file_name=file_name[:300],
-        sha256="",
-        size_bytes=0,
-        format=reader.list_kind.value,
-        list_key=key,
-        snapshot_date=snapshot_date,
+        file_name=file.file_name,
+        sha256=file.sha256,
+        size_bytes=file.size_bytes,
+        format=file.list_kind.value,
+        list_key=file.list_key,
+        snapshot_date=file.snapshot_date,
         previous_import_id=previous.id if previous else None,
         status=ImportStatus.completed.value,
+        rows_total=len(file.keys),
     )
     session.add(run)
     session.flush()
+    for entries in file.entry_batches():
+        session.execute(insert(ScreeningListEntry), [_entry_row(run, entry) for entry in entries])
 
-    candidates = _company_candidates(session)
-    company_names = {c.company_id: c.names[0] for c in candidates}
-    rejected = session.execute(select(ScreeningRejection.record_key, ScreeningRejection.company_id))
-    matcher = Matcher(
-        candidates, thresholds=thresholds, rejected_pairs=[tuple(row) for row in rejected]
+    rejected = _rejected_pairs(session)
+    matched = _matched_now(file, rejected)
+    company_names = _company_names(
+        session, {_company_of(decision) for _, decisions in matched for decision in decisions}
     )
-    scan = _scan(session, run, reader, matcher, max_rows, lambda: _report(progress, hashing))
-    run.sha256 = hashing.digest.hexdigest()
-    run.size_bytes = hashing.size
-    run.rows_total = len(scan.keys)
+    scan = _Scan(keys=file.keys, lists=file.lists)
+    for record, decisions in matched:
+        # A company deleted since the file was matched is passed over (its evidence went too).
+        present = [d for d in decisions if _company_of(d) in company_names]
+        _sort_decisions(run, record, present, scan, rejected)
     # The first snapshot of a list: every record is new.
-    previous_keys: set[str] = set()
-    if previous is not None:
-        previous_keys = set(
-            session.scalars(
-                select(ScreeningListEntry.record_key).where(
-                    ScreeningListEntry.import_id == previous.id
-                )
-            )
-        )
+    previous_keys = snapshot.keys if snapshot is not None else set()
     run.rows_added = len(scan.keys - previous_keys)
     run.rows_removed = len(previous_keys - scan.keys)
 
@@ -200,23 +320,23 @@ def import_screening_file(
         for hit in scan.hits
         if _may_list(latest.get((hit.record_key, hit.company_id)))
     ]
-    listed = _still_listed(session, latest, key)
-    run.lists_not_covered = _lists_not_covered(session, previous, listed, scan.lists)
-    delistings = _delisting_rows(
-        session, run, scan, scan.keys - previous_keys, listed, company_names, now
+    listed = _still_listed(session, latest, file.list_key)
+    run.lists_not_covered = _lists_not_covered(
+        snapshot.list_names if snapshot is not None else set(), listed, scan.lists
     )
+    delistings = _delisting_rows(session, run, scan, scan.keys - previous_keys, listed, now)
     run.evidence_created = len(listings)
     run.delistings_created = len(delistings)
     if listings or delistings:
         session.execute(insert(EvidenceItem), listings + delistings)
         audit.write(session, _creation_events(importer, run, listings + delistings))
 
-    matched = {
+    matched_pairs = {
         tuple(row)
         for row in session.execute(select(ScreeningMatch.record_key, ScreeningMatch.company_id))
     }
-    automatic = _automatic_rows(scan, matched, latest, listings)
-    decided = matched | set(latest)
+    automatic = _automatic_rows(scan, matched_pairs, latest, listings)
+    decided = matched_pairs | set(latest)
     queued = [row for row in scan.grey if (row["record_key"], row["company_id"]) not in decided]
     if automatic or queued:
         session.execute(insert(ScreeningMatch), automatic + queued)
@@ -224,15 +344,84 @@ def import_screening_file(
         run.review_queued = len(queued)
         run.status = ImportStatus.review_pending.value
     session.flush()
-    _report(progress, hashing)
     return run
+
+
+def _lock_screening(session: Session, organisation_id: uuid.UUID) -> None:
+    """Lock the organisation's row for the transaction so that on PostgreSQL two imports, or an
+    import and an analyst's rejection, take turns and each reads what the other wrote: two
+    imports of one list would otherwise both follow the same previous snapshot, and a pair
+    rejected during an import could still become evidence. SQLite writers already take turns
+    (SQLite has no FOR UPDATE: none is sent). FOR NO KEY UPDATE, as scoring's ``_lock_choice``:
+    rows that point at the organisation are still inserted meanwhile."""
+    session.execute(
+        select(Organisation.id)
+        .where(Organisation.id == organisation_id)
+        .with_for_update(key_share=True)
+    )
+
+
+def _snapshot(session: Session, run: ScreeningImport) -> _Snapshot:
+    keys = set(
+        session.scalars(
+            select(ScreeningListEntry.record_key).where(ScreeningListEntry.import_id == run.id)
+        )
+    )
+    list_names = set(
+        session.scalars(
+            select(ScreeningListEntry.list_name)
+            .where(ScreeningListEntry.import_id == run.id)
+            .distinct()
+        )
+    )
+    return _Snapshot(run.id, keys, list_names)
+
+
+def _rejected_pairs(session: Session) -> frozenset[tuple[str, uuid.UUID]]:
+    return frozenset(
+        (record_key, company_id)
+        for record_key, company_id in session.execute(
+            select(ScreeningRejection.record_key, ScreeningRejection.company_id)
+        )
+    )
+
+
+def _matched_now(file: ScreeningFile, rejected: frozenset[tuple[str, uuid.UUID]]) -> list[_Matched]:
+    """The file's matched records with their decisions, the records of a pair rejected since
+    the file was matched decided again: the pair drops out, and another company the record
+    names exactly may now be its one automatic match, as if the rejection had come first.
+    (Rejections are only ever added; one goes only with its company.)"""
+    since = {record_key for record_key, _ in rejected - file.matcher.rejected_pairs}
+    if not since:
+        return file.matched
+    again = dict(
+        (record.record_key, decisions)
+        for record, decisions in file.matcher.rejecting(rejected).match_many(
+            record for record, _ in file.matched if record.record_key in since
+        )
+    )
+    return [(record, again.get(record.record_key, decisions)) for record, decisions in file.matched]
+
+
+def _company_of(decision: MatchDecision) -> uuid.UUID:
+    return cast(uuid.UUID, cast(CompanyCandidate, decision.candidate).company_id)
+
+
+def _company_names(session: Session, company_ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """The name shown for each of these companies that still exists: its first name that is
+    not blank, as the matcher takes it (``CompanyCandidate``)."""
+    statement = select(Company.id, Company.name, Company.aliases).where(Company.id.in_(IDS))
+    return {
+        company_id: next((text.strip() for text in (name, *aliases) if text.strip()), name)
+        for company_id, name, aliases in rows_for_ids(session, statement, sorted(company_ids))
+    }
 
 
 @dataclass
 class _Scan:
-    """What one pass over the file found: every record key and every list with a row in it, the
-    matches that become evidence (with their rows for the match list) and the grey-zone rows
-    for the review queue."""
+    """What the write found in the file: every record key and every list with a row in it
+    (as read), the matches that become evidence (with their rows for the match list) and the
+    grey-zone rows for the review queue."""
 
     keys: set[str] = field(default_factory=set)
     lists: set[str] = field(default_factory=set)
@@ -265,45 +454,39 @@ def _automatic_rows(
     return rows
 
 
-def _scan(
-    session: Session,
-    run: ScreeningImport,
-    reader: ScreeningReader,
-    matcher: Matcher,
-    max_rows: int,
-    report: Callable[[], None],
-) -> _Scan:
-    """Stream the records through the matcher, writing the snapshot entries in batches."""
-    scan = _Scan()
-    entries: list[dict[str, Any]] = []
+def _read_records(
+    file: ScreeningFile, reader: ScreeningReader, max_rows: int, report: Callable[[], None]
+) -> None:
+    """Stream the records through the matcher, spooling the snapshot entries in batches and
+    keeping the records matched to a company (whose list yields evidence)."""
+    entries: list[_Entry] = []
     try:
-        for record, decisions in matcher.match_many(reader):
-            if len(scan.keys) >= max_rows:
+        for record, decisions in file.matcher.match_many(reader):
+            if len(file.keys) >= max_rows:
                 raise PayloadTooLarge(f"the file has more than {max_rows} records")
             if len(record.record_key) > _MAX_KEY:
                 message = f"the record key is longer than {_MAX_KEY} characters"
                 raise _invalid_file(
-                    ScreeningFileError(record.line_number, None, message, source=run.file_name)
+                    ScreeningFileError(record.line_number, None, message, source=file.file_name)
                 )
-            scan.keys.add(record.record_key)
-            scan.lists |= _lists(record.source_list)
-            entries.append(_entry_row(run, record))
+            file.keys.add(record.record_key)
+            file.lists |= _lists(record.source_list)
+            entries.append(_entry(record))
             if len(entries) >= ENTRY_BATCH:
-                session.execute(insert(ScreeningListEntry), entries)
+                file.spool(entries)
                 entries = []
             # Lists that neither restrict trade nor sanction (the parser gives no evidence
             # type for them) are kept in the snapshot but yield no evidence.
-            if record.evidence_type is not None:
-                _sort_decisions(run, record, decisions, scan, matcher.rejected_pairs)
-            if len(scan.keys) % PROGRESS_EVERY == 0:
+            if record.evidence_type is not None and decisions:
+                file.matched.append((record, decisions))
+            if len(file.keys) % PROGRESS_EVERY == 0:
                 report()
     except ScreeningFileError as error:
         raise _invalid_file(error) from error
-    if not scan.keys:
+    if not file.keys:
         raise Invalid.at("file", "the file has a header but no records")
     if entries:
-        session.execute(insert(ScreeningListEntry), entries)
-    return scan
+        file.spool(entries)
 
 
 def _sort_decisions(
@@ -316,7 +499,7 @@ def _sort_decisions(
     for decision in decisions:
         if decision.candidate is None:
             continue
-        company_id = cast(uuid.UUID, decision.candidate.company_id)
+        company_id = _company_of(decision)
         if (record.record_key, company_id) in rejected:
             continue  # an analyst's rejection stands, even against an identifier
         if decision.outcome is MatchOutcome.identifier:
@@ -343,7 +526,6 @@ def _delisting_rows(
     scan: _Scan,
     new_keys: set[str],
     listed: dict[tuple[str, uuid.UUID], EvidenceItem],
-    company_names: dict[Hashable, str],
     now: dt.datetime,
 ) -> list[dict[str, Any]]:
     """Delistings for the listed records this snapshot lacks. Each ends the listing of its own
@@ -399,6 +581,7 @@ def _delisting_rows(
         )
     }
     staying = _listings_staying(session, run, list(gone.values()))
+    company_names = _company_names(session, {company_id for _, company_id in gone})
     return [
         _delisting_row(
             run,
@@ -483,25 +666,20 @@ def _lists_of(listing: EvidenceItem) -> set[str]:
 
 
 def _lists_not_covered(
-    session: Session,
-    previous: ScreeningImport | None,
+    previous_lists: set[str],
     listed: dict[tuple[str, uuid.UUID], EvidenceItem],
     file_lists: set[str],
 ) -> list[str]:
-    """The lists of the previous snapshot, or of records still listed from an earlier one,
-    that this file has no row of: their records absent from it were not judged removed."""
+    """The lists of the previous snapshot (its entries' list names), or of records still listed
+    from an earlier one, that this file has no row of: their records absent from it were not
+    judged removed."""
     lists = set[str]().union(*(_lists_of(item) for item in listed.values()))
-    if previous is not None:
-        for list_name in session.scalars(
-            select(ScreeningListEntry.list_name)
-            .where(ScreeningListEntry.import_id == previous.id)
-            .distinct()
-        ):
-            names = _lists(list_name)
-            if len(list_name) >= _MAX_LIST_NAME:
-                # Entries keep the name cut to its column's size: its last list may be cut too.
-                names.discard(list_name.rsplit("; ", 1)[-1])
-            lists |= names
+    for list_name in previous_lists:
+        names = _lists(list_name)
+        if len(list_name) >= _MAX_LIST_NAME:
+            # Entries keep the name cut to its column's size: its last list may be cut too.
+            names.discard(list_name.rsplit("; ", 1)[-1])
+        lists |= names
     # A row naming no list (an OpenSanctions row without a dataset) is no list to report.
     return sorted(name for name in lists - file_lists if name)
 
@@ -609,16 +787,27 @@ def _party(record: ScreeningRecord) -> dict[str, Any]:
     }
 
 
-def _entry_row(run: ScreeningImport, record: ScreeningRecord) -> dict[str, Any]:
+def _entry(record: ScreeningRecord) -> _Entry:
+    return (
+        record.record_key,
+        record.source_list[:_MAX_LIST_NAME],
+        record.name[:1000],
+        record.entity_type.value,
+        record.line_number,
+    )
+
+
+def _entry_row(run: ScreeningImport, entry: _Entry) -> dict[str, Any]:
+    record_key, list_name, name, entity_type, line = entry
     return {
         "id": new_id(),
         "organisation_id": run.organisation_id,
         "import_id": run.id,
-        "record_key": record.record_key,
-        "list_name": record.source_list[:_MAX_LIST_NAME],
-        "name": record.name[:1000],
-        "entity_type": record.entity_type.value,
-        "line": record.line_number,
+        "record_key": record_key,
+        "list_name": list_name,
+        "name": name,
+        "entity_type": entity_type,
+        "line": line,
     }
 
 
@@ -971,6 +1160,7 @@ def reject_match(session: Session, principal: Principal, match: ScreeningMatch) 
     pair put on the company's record (its listing, and any delisting), rescoring it."""
     if match.status not in (MatchStatus.pending.value, MatchStatus.auto_confirmed.value):
         raise Conflict(f"match {match.id} was already {match.status}")
+    _lock_screening(session, principal.organisation_id)
     items = session.scalars(
         select(EvidenceItem).where(
             EvidenceItem.screening_record_key == match.record_key,
