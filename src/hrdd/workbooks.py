@@ -1,6 +1,7 @@
 """Uploaded XLSX workbooks: what hrdd accepts of the ZIP archive an XLSX file is, before
 openpyxl reads it (the assessment template import and the holdings import share these)."""
 
+import io
 import re
 import zipfile
 from collections.abc import Sequence
@@ -153,19 +154,42 @@ def holds_formulas(xml: bytes) -> bool:
     return _FORMULA.search(xml) is not None
 
 
-def unsaved_formula(shown: Any, written: Any) -> str | None:
+def unsaved_formula(shown: Any, written: Any, *, calculated_on_load: bool) -> str | None:
     """The formula of a cell saved without its result, else None. ``shown`` is the cell of a
     workbook opened with ``data_only`` (formulas read as their saved results), ``written`` the
     same cell opened without it (formulas read as formulas).
 
     Programs that do not calculate (openpyxl, many export scripts) save a formula with no
     result, which ``data_only`` reads as an empty cell: the number the file states would be
-    lost without a word. A formula whose result is empty text is saved as text (type
-    ``str``), and is what it shows: empty."""
-    if shown.value is not None or shown.data_type == "str" or written.data_type != "f":
+    lost without a word. Others (XlsxWriter, which pandas uses) save 0 in its place and mark
+    the workbook to be calculated on loading (``calculated_on_load``, its ``fullCalcOnLoad``):
+    there no saved result can be trusted, and Excel itself does not mark its files so. A
+    formula whose result is empty text is saved as text (type ``str``), and is what it shows:
+    empty."""
+    if written.data_type != "f":
+        return None
+    if not calculated_on_load and (shown.value is not None or shown.data_type == "str"):
         return None
     formula = written.value
     return str(formula.text if isinstance(formula, ArrayFormula) else formula)
+
+
+_CALCULATED_ON_LOAD = re.compile(
+    rb"<(?:\w+:)?calcPr\b[^>]*\bfullCalcOnLoad\s*=\s*[\"'](?:1|true)[\"']"
+)
+
+
+def calculated_on_load(data: bytes) -> bool:
+    """Whether the workbook (an XLSX file already checked by ``check_parts``) asks to be
+    calculated when it is opened, its saved results being placeholders (see
+    ``unsaved_formula``). Read from its XML: openpyxl takes a workbook that does not say so
+    for one that does."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            workbook_xml = archive.read("xl/workbook.xml")
+    except (KeyError, zipfile.BadZipFile, OSError):
+        return False
+    return _CALCULATED_ON_LOAD.search(workbook_xml) is not None
 
 
 def unsaved_formula_problem(formula: str) -> str:

@@ -367,6 +367,23 @@ def test_an_xlsx_formula_saved_without_its_value_is_refused_naming_its_cell(
     assert read(client, tenant_a.investor, draft["id"]) == (before, etag)
 
 
+def test_a_formula_in_a_column_the_import_does_not_read_changes_nothing(
+    client: TestClient, tenant_a: Any, bundled: Questionnaire, start_assessment: Start
+) -> None:
+    """A note worked out in the guidance column, even far below the questions, leaves its row
+    as empty as it was: the import reads the question, the answer and its sources only."""
+    draft, etag = start_assessment()
+    workbook = template(client, tenant_a.investor, bundled.version)
+    fill(workbook, "G1", Answer="no")
+    sheet = workbook["Answers"]
+    header = [cell.value for cell in sheet[1]]
+    sheet.cell(row=sheet.max_row + 250, column=header.index("Guidance") + 1, value="=1+1")
+    response = import_xlsx(client, tenant_a.investor, draft["id"], saved_bytes(workbook), etag)
+    assert response.status_code == 200, response.text
+    answers, _ = read(client, tenant_a.investor, draft["id"])
+    assert answers["answers"]["G1"]["payload"]["level"] == "no"
+
+
 def test_xlsx_row_errors_name_row_and_column_and_nothing_is_saved(
     client: TestClient, tenant_a: Any, bundled: Questionnaire, start_assessment: Start
 ) -> None:

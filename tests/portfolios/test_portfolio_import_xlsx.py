@@ -452,7 +452,7 @@ def test_a_formula_with_its_saved_value_or_showing_empty_text_reads_as_saved():
             r'<c r="C3"([^>]*)><f>(.*?)</f><v\s*/>', r'<c r="C3"\1 t="str"><f>\2</f><v></v>', xml
         )
 
-    data = rewrite_sheet(workbook_bytes(rows), calculated)
+    data = as_excel_saves_it(rewrite_sheet(workbook_bytes(rows), calculated))
     assert b't="str"' in zipfile.ZipFile(io.BytesIO(data)).read("xl/worksheets/sheet1.xml")
     read = xlsx_import.parse_holdings(data, "EUR", 10)
     assert read.problems == []
@@ -460,6 +460,33 @@ def test_a_formula_with_its_saved_value_or_showing_empty_text_reads_as_saved():
         ("Acme Robotics", Decimal(45000), Decimal("0.25")),
         ("Zeta Foods", Decimal(7), None),
     ]
+
+
+def as_excel_saves_it(data: bytes) -> bytes:
+    """Without openpyxl's mark that the workbook be calculated on loading: Excel and
+    LibreOffice save the results themselves."""
+    return rewrite_part(data, "xl/workbook.xml", lambda xml: xml.replace(' fullCalcOnLoad="1"', ""))
+
+
+def test_a_placeholder_result_of_a_workbook_calculated_on_loading_is_refused():
+    """The review: XlsxWriter (which pandas uses) saves every formula with a result of 0 and
+    marks the workbook to be calculated on loading; read as saved, =40000+5000 became a market
+    value of 0 without a word."""
+    rows = [["Name", "Market Value"], ["Zeta Foods", "=40000+5000"]]
+
+    def placeholder(xml: str) -> str:
+        return re.sub(r"<f>40000\+5000</f><v\s*/>", "<f>40000+5000</f><v>0</v>", xml)
+
+    marked = rewrite_sheet(workbook_bytes(rows), placeholder)
+    assert b'fullCalcOnLoad="1"' in zipfile.ZipFile(io.BytesIO(marked)).read("xl/workbook.xml")
+    read = xlsx_import.parse_holdings(marked, "EUR", 10)
+    assert [(p.path, p.message.split(":")[0]) for p in read.problems] == [
+        ("file.line.2.market_value", "sheet 'Positions', cell B2")
+    ]
+    # Saved by Excel (no such mark), the same 0 is a result like any other.
+    saved = xlsx_import.parse_holdings(as_excel_saves_it(marked), "EUR", 10)
+    assert saved.problems == []
+    assert [(r.name, r.market_value) for r in saved.rows] == [("Zeta Foods", Decimal(0))]
 
 
 def test_a_total_row_at_the_foot_of_a_sheet_is_left_out():

@@ -525,8 +525,11 @@ def test_an_answer_citing_no_source_anyone_can_check_is_listed_as_a_claim(
     response = client.get(f"{url}/report.pdf", headers=tenant_a.investor)
     text = pdf_text(PdfReader(io.BytesIO(response.content)))
     say_do = text.split(compact("Say-do gap"))[1].split(compact("Evidence timeline"))[0]
-    assert compact("It cites no source anyone can check.") in say_do
-    assert compact("as self reported when it cites no source anyone can check") in text
+    assert (
+        compact("No source it cites names a publisher, an address or whose it is, but as the")
+        in say_do
+    )
+    assert compact("as self reported when no source it cites names a publisher") in text
 
 
 def test_zero_allegations_against_the_forensic_findings_is_a_contradicted_claim(
@@ -549,12 +552,11 @@ def test_zero_allegations_against_the_forensic_findings_is_a_contradicted_claim(
     assert written.status_code == 200, written.text
 
     result = client.get(f"{url}/score", headers=tenant_a.investor).json()["result"]
-    [below] = result["answers_below_evidence"]
-    assert (below["question_id"], below["answered"], below["evidence_count"]) == (
-        "R1",
-        0,
-        findings,
-    )
+    [denying] = result["answers_denying_evidence"]
+    assert denying["question_id"] == "R1"
+    # The pre-fill counts every forensic finding; the rule, those a lab confirmed.
+    assert 0 < denying["evidence_count"] <= findings
+    lab_confirmed = denying["evidence_count"]
     [response] = [t for t in result["themes"] if t["theme"] == "allegation_response"]
     assert response["capped_by"] == ["R1"]
     assert float(response["verified"]) <= 25
@@ -563,7 +565,13 @@ def test_zero_allegations_against_the_forensic_findings_is_a_contradicted_claim(
     text = pdf_text(PdfReader(io.BytesIO(pdf.content)))
     say_do = text.split(compact("Say-do gap"))[1].split(compact("Evidence timeline"))[0]
     assert compact("Answered: 0 allegations.") in say_do
-    assert compact(f"The evidence holds {findings} such findings known by") in say_do
+    assert (
+        compact(
+            f"The evidence holds {lab_confirmed} forensic finding items with a forensic lab "
+            "source known by"
+        )
+        in say_do
+    )
 
 
 def test_a_medium_band_holding_is_detailed_in_the_portfolio_report(client, tenant_a, db, content):

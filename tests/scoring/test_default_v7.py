@@ -30,7 +30,13 @@ from hrdd.scoring import service
 from hrdd.scoring.adapters import company_site, unsourced
 from hrdd.scoring.engine import score
 from hrdd.scoring.inputs import AnswerInput
-from hrdd.scoring.rules import RuleSet, load_ruleset_file, parse_ruleset, questionnaire_problems
+from hrdd.scoring.rules import (
+    RuleSet,
+    RuleSetError,
+    load_ruleset_file,
+    parse_ruleset,
+    questionnaire_problems,
+)
 from hrdd.vocab import EvidenceType, FulfilmentStatus, SourceClass
 
 PUBLISHED_HASHES = {
@@ -55,8 +61,8 @@ def test_v7_is_the_latest_default_and_differs_from_v6_only_in_its_two_rules() ->
     v7 = default(7).model_dump(mode="json")
     assert (v6.pop("version"), v7.pop("version")) == (6, 7)
     unsourced_rule = v7["say_do"].pop("unsourced_answers")
-    below_rule = v7["say_do"].pop("answers_below_evidence")
-    assert {"unsourced_answers", "answers_below_evidence"}.isdisjoint(v6["say_do"])
+    below_rule = v7["say_do"].pop("answers_denying_evidence")
+    assert {"unsourced_answers", "answers_denying_evidence"}.isdisjoint(v6["say_do"])
     assert v6 == v7
     assert unsourced_rule["fulfilment"] == "self_reported"
     assert below_rule["questions"] == {
@@ -112,7 +118,7 @@ def test_the_engine_counts_an_unsourced_answer_as_the_rule_says_and_explains_it(
     assert (under_v7.unsourced_answers, under_v7.company_sourced_answers) == (("P1",), ())
     self_reported = v7.say_do.fulfilment[FulfilmentStatus.self_reported].value
     [explained] = [c for c in under_v7.contributions if c.ref == "P1"]
-    assert "cites no source anyone can check" in explained.reason
+    assert "no source it cites names a publisher, an address or whose it is" in explained.reason
     assert f"counts at {self_reported:g}" in explained.reason
     assert sum(c.points for c in under_v7.contributions) == under_v7.overall
 
@@ -133,7 +139,7 @@ def test_an_answer_without_a_source_no_longer_scores_better_than_the_companys_ow
     assert without["summary"]["overall"] == on_its_page["summary"]["overall"]
     assert without["summary"]["say_do_gap"] == on_its_page["summary"]["say_do_gap"] > 0
     assert without["result"]["unsourced_answers"] == ["P1"]
-    assert p1 is not None and "cites no source anyone can check" in p1["reason"]
+    assert p1 is not None and "no source it cites names a publisher" in p1["reason"]
 
     uploaded = client.post(
         f"/api/v1/assessments/{draft}/files",
@@ -157,7 +163,7 @@ def test_the_methodology_says_how_each_version_counts_unsourced_answers() -> Non
             (e.value, e.why)
             for section in service.methodology(ruleset).sections
             for e in section.entries
-            if e.label == "Answers citing no source anyone can check"
+            if e.label == "Answers citing no named source"
         ]
         return found
 
@@ -179,7 +185,7 @@ def test_rules_before_v7_keep_all_points_and_the_inputs_hash(client, db, tenant_
     without, p1 = scored(client, tenant_a, draft)
     assert without["summary"]["overall"] == sourced["summary"]["overall"]
     assert without["result"]["unsourced_answers"] == []
-    assert p1 is None or "cites no source" not in p1["reason"]
+    assert p1 is None or "no source it cites" not in p1["reason"]
     # Whether it cites a checkable source is no input under v6: the hash is the same.
     assert without["summary"]["inputs_hash"] == sourced["summary"]["inputs_hash"]
 
@@ -215,40 +221,47 @@ def test_a_count_of_allegations_below_the_forensic_findings_caps_its_theme() -> 
     under_v7 = score(request(AS_OF, with_r1(0), FINDINGS, ruleset=v7))
 
     assert float(theme(under_v6, "allegation_response").verified) == 100
-    assert under_v6.answers_below_evidence == ()
+    assert under_v6.answers_denying_evidence == ()
     response = theme(under_v7, "allegation_response")
     assert float(response.verified) == cap
     assert response.capped_by == ("R1",)
-    [below] = under_v7.answers_below_evidence
-    assert (below.question_id, below.answered, below.evidence_count, below.incident_ids) == (
+    [denying] = under_v7.answers_denying_evidence
+    assert (denying.question_id, denying.evidence_count, denying.incident_ids) == (
         "R1",
-        0,
         2,
         ("lab-2019", "lab-2021"),
     )
+    assert denying.counted == "forensic finding items with a forensic lab source"
     assert under_v7.verified_commitment_score < under_v6.verified_commitment_score
     [capped] = [c for c in under_v7.contributions if c.kind == "theme"]
-    assert "contradicted R1 (answered 0; the evidence holds 2 such findings)" in capped.reason
+    assert (
+        "contradicted R1 (answered 0; the evidence holds 2 forensic finding items with a "
+        "forensic lab source)" in capped.reason
+    )
     assert sum(c.points for c in under_v7.contributions) == under_v7.overall
 
 
-@pytest.mark.parametrize("count", [2, 3])
-def test_a_count_that_covers_the_findings_stands(count: int) -> None:
+@pytest.mark.parametrize("count", [1, 2, 3])
+def test_a_count_above_none_stands_even_below_the_findings(count: int) -> None:
+    """It hides nothing (the response questions follow), and it may only be older than the
+    latest finding: only a count of none is contradicted."""
     result = score(request(AS_OF, with_r1(count), FINDINGS, ruleset=default(7)))
-    assert result.answers_below_evidence == ()
+    assert result.answers_denying_evidence == ()
     assert theme(result, "allegation_response").capped_by == ()
 
 
 def test_a_later_scoring_date_counts_the_findings_known_by_then() -> None:
-    later = score(request(dt.date(2025, 6, 1), with_r1(2), FINDINGS, ruleset=default(7)))
-    [below] = later.answers_below_evidence
-    assert below.evidence_count == 3
+    before = score(request(dt.date(2019, 9, 1), with_r1(0), FINDINGS, ruleset=default(7)))
+    assert before.answers_denying_evidence == ()
+    later = score(request(dt.date(2025, 6, 1), with_r1(0), FINDINGS, ruleset=default(7)))
+    [denying] = later.answers_denying_evidence
+    assert denying.evidence_count == 3
 
 
 def test_the_rule_names_only_number_questions_of_the_questionnaire() -> None:
     data = default(7).model_dump(mode="json")
     counted = {"evidence_types": ["forensic_finding"]}
-    data["say_do"]["answers_below_evidence"]["questions"] = {
+    data["say_do"]["answers_denying_evidence"]["questions"] = {
         "ZZ9": counted,
         "R4": counted,
         "R1": counted,
@@ -261,7 +274,37 @@ def test_the_rule_names_only_number_questions_of_the_questionnaire() -> None:
             ruleset, question_ids(), SCORED_THEMES, number_question_ids=numbers
         )
     }
-    prefix = "say_do.answers_below_evidence.questions"
+    prefix = "say_do.answers_denying_evidence.questions"
     assert "does not exist" in problems[f"{prefix}.ZZ9"]
     assert "not answered with a number" in problems[f"{prefix}.R4"]
     assert f"{prefix}.R1" not in problems
+
+
+def test_an_answer_that_something_is_absent_needs_no_source(client, db, tenant_a, questionnaire):
+    """The questionnaire asks no source of "no", 0 or "none identified" (the checks go in the
+    comment): under v7 such an answer keeps its points with none, EU4 (not on a trade list)
+    and R4 (no intimidation found) included, where "no" is the best answer."""
+    _, draft = answered_draft(db, tenant_a, questionnaire)
+    url = f"/api/v1/assessments/{draft}"
+    for question_id in ("EU4", "R4"):
+        etag = client.get(url, headers=tenant_a.investor).headers["ETag"]
+        written = client.put(
+            f"{url}/answers/{question_id}",
+            json={"type": "disclosure", "level": "no", "comment": "Checked the lists and press"},
+            headers={**tenant_a.investor, "If-Match": etag},
+        )
+        assert written.status_code == 200, written.text
+    body, _ = scored(client, tenant_a, draft)
+    assert body["result"]["unsourced_answers"] == []
+    assert body["summary"]["say_do_gap"] == 0
+
+
+def test_the_unsourced_rule_needs_the_company_sources_rule() -> None:
+    """Alone, it would leave an answer on the company's own pages its points while halving one
+    citing no named source."""
+    data = default(7).model_dump(mode="json")
+    del data["say_do"]["company_sourced_answers"]
+    with pytest.raises(RuleSetError) as refused:
+        parse_ruleset(data, "own.yaml")
+    paths = {problem.path: problem.message for problem in refused.value.problems}
+    assert "company_sourced_answers" in paths["say_do.unsourced_answers"]

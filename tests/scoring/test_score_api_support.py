@@ -15,6 +15,7 @@ from hrdd.config import PROJECT_ROOT, Settings
 from hrdd.db import SYSTEM, Database, TenantContext
 from hrdd.evidence.models import Commitment, EvidenceItem
 from hrdd.questionnaires import service as questionnaires
+from hrdd.questionnaires.answers import parse_answer_payload, reports_absence
 from hrdd.questionnaires.schemas import Questionnaire, SingleChoiceAnswerType
 from hrdd.scoring import service as scoring
 from hrdd.scoring.models import StoredScore
@@ -85,8 +86,11 @@ def answer_payloads(
             best = options[-1] if good else options[0]
             payloads[question.id] = {"type": "single_choice", "value": best.id}
     if sourced:
-        for payload in payloads.values():
-            payload["evidence"] = [dict(AUDIT_SOURCE)]
+        # An answer that something is absent needs no source: it cites none, as analysts do.
+        for question_id, payload in payloads.items():
+            question = questionnaire.question(question_id)
+            if not reports_absence(question, parse_answer_payload(payload)):
+                payload["evidence"] = [dict(AUDIT_SOURCE)]
     return payloads
 
 

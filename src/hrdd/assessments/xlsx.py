@@ -55,6 +55,7 @@ from hrdd.workbooks import (
     MAX_UNPACKED_BYTES,
     XLSX_MEDIA_TYPE,
     UnsafeArchive,
+    calculated_on_load,
     check_part_content,
     check_parts,
     unsaved_formula,
@@ -615,13 +616,15 @@ def read_template(data: bytes, questionnaire: Questionnaire) -> FilledTemplate:
     except Exception as exc:  # openpyxl raises many kinds (zip, XML, key errors) for bad files
         raise _not_the_template("the file is not an XLSX workbook") from exc
     try:
-        return _read_workbook(workbook, formulas, questionnaire)
+        return _read_workbook(workbook, formulas, questionnaire, calculated_on_load(honest))
     finally:
         workbook.close()
         formulas.close()
 
 
-def _read_workbook(workbook: Any, formulas: Any, questionnaire: Questionnaire) -> FilledTemplate:
+def _read_workbook(
+    workbook: Any, formulas: Any, questionnaire: Questionnaire, placeholders: bool
+) -> FilledTemplate:
     if ABOUT_SHEET not in workbook.sheetnames or ANSWERS_SHEET not in workbook.sheetnames:
         raise _not_the_template(f"the workbook has no {ANSWERS_SHEET} and {ABOUT_SHEET} sheets")
     about: dict[str, Any] = {}
@@ -650,11 +653,15 @@ def _read_workbook(workbook: Any, formulas: Any, questionnaire: Questionnaire) -
         assessment_id=_text(about.get("assessment_id")),
     )
     row_limit = len(questionnaire.questions) + EXTRA_ROWS_ALLOWED
-    for number, cells, unsaved in _numbered_rows(sheet, formulas[ANSWERS_SHEET], columns):
+    rows = _numbered_rows(sheet, formulas[ANSWERS_SHEET], columns, placeholders)
+    for number, cells, unsaved in rows:
         if number - FIRST_ROW >= MAX_SCANNED_ROWS:
             raise _not_the_template(f"{ANSWERS_SHEET} has more than {MAX_SCANNED_ROWS} rows")
+        # Formatted but empty rows are common in edited workbooks; a formula in a column the
+        # import does not read (guidance, section) leaves a row as empty as it was.
+        unsaved = {key: formula for key, formula in unsaved.items() if key in _READ_COLUMNS}
         if all(value is None for value in cells.values()) and not unsaved:
-            continue  # formatted but empty rows are common in edited workbooks
+            continue
         if number - FIRST_ROW >= row_limit:
             raise _not_the_template(f"{ANSWERS_SHEET} has content beyond row {row_limit + 1}")
         if not _refuse_unsaved(filled, cells, unsaved, number):
@@ -663,7 +670,7 @@ def _read_workbook(workbook: Any, formulas: Any, questionnaire: Questionnaire) -
 
 
 def _numbered_rows(
-    sheet: Any, written: Any, columns: list[str]
+    sheet: Any, written: Any, columns: list[str], placeholders: bool
 ) -> Iterator[tuple[int, dict[str, Any], dict[str, str]]]:
     """Each row's cells by column key, ``columns`` being the keys of the workbook's format in
     order; a column that format lacks reads as empty, and so does anything beyond them. With
@@ -679,7 +686,7 @@ def _numbered_rows(
         unsaved = {}
         for key, cell, formula_cell in zip(columns, row, formula_row, strict=False):
             cells[key] = _blank_to_none(_shown_value(cell))
-            formula = unsaved_formula(cell, formula_cell)
+            formula = unsaved_formula(cell, formula_cell, calculated_on_load=placeholders)
             if formula is not None:
                 unsaved[key] = formula
         yield number, cells, unsaved

@@ -50,6 +50,7 @@ from hrdd.portfolios.numbers import POINT, Convention
 from hrdd.workbooks import (
     PART_HEAD_BYTES,
     UnsafeArchive,
+    calculated_on_load,
     check_part_content,
     check_parts,
     holds_formulas,
@@ -201,6 +202,8 @@ class _Workbook:
 
     shown: Any
     written: Any | None
+    # The workbook's saved results are placeholders (``calculated_on_load``).
+    placeholders: bool
 
     @property
     def worksheets(self) -> list[Any]:
@@ -208,7 +211,7 @@ class _Workbook:
 
     def records(self, sheet: Any, last_row: int | None = None) -> Iterator[Record]:
         written = self.written[sheet.title] if self.written is not None else None
-        return _records(sheet, written, last_row)
+        return _records(sheet, written, last_row, self.placeholders)
 
 
 def _open(data: bytes, *, data_only: bool) -> Any:
@@ -227,7 +230,7 @@ def _workbook(data: bytes, *, formulas: bool) -> Iterator[_Workbook]:
     try:
         if formulas:
             written = _open(data, data_only=False)
-        yield _Workbook(shown, written)
+        yield _Workbook(shown, written, calculated_on_load(data))
     finally:
         shown.close()
         if written is not None:
@@ -297,7 +300,9 @@ def _locate_in(title: str) -> Locate:
     return locate
 
 
-def _records(sheet: Any, written: Any | None, last_row: int | None) -> Iterator[Record]:
+def _records(
+    sheet: Any, written: Any | None, last_row: int | None, placeholders: bool
+) -> Iterator[Record]:
     """Every row with something in it, up to ``last_row`` (None: the sheet's last), as text;
     rows are read one at a time, so a caller that stops at the row limit reads no further.
     ``written``: the same sheet read for its formulas (None: it holds none), row by row beside
@@ -324,7 +329,7 @@ def _records(sheet: Any, written: Any | None, last_row: int | None) -> Iterator[
         if cells is missing:
             continue
         values = tuple(cell.value for cell in cells)
-        unsaved = _unsaved_formulas(cells, formulas)
+        unsaved = _unsaved_formulas(cells, formulas, placeholders)
         if values.count(None) == len(values) and not unsaved:
             missing = cells
             continue
@@ -337,13 +342,16 @@ def _rows(sheet: Any, last_row: int | None) -> Iterator[tuple[Any, ...]]:
     return iter(sheet.iter_rows(min_row=1, max_row=last_row, max_col=MAX_COLUMNS))
 
 
-def _unsaved_formulas(cells: tuple[Any, ...], formulas: tuple[Any, ...] | None) -> dict[int, str]:
-    """The cells holding a formula saved without its value, with the formula, by index."""
+def _unsaved_formulas(
+    cells: tuple[Any, ...], formulas: tuple[Any, ...] | None, placeholders: bool
+) -> dict[int, str]:
+    """The cells holding a formula saved without its value, with the formula, by index
+    (``placeholders``: the workbook's saved results are placeholders, ``calculated_on_load``)."""
     if not formulas:
         return {}
     found = {}
     for index, (shown, written) in enumerate(zip(cells, formulas, strict=True)):
-        formula = unsaved_formula(shown, written)
+        formula = unsaved_formula(shown, written, calculated_on_load=placeholders)
         if formula is not None:
             found[index] = formula
     return found

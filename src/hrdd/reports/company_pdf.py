@@ -276,7 +276,8 @@ class _CompanyReportBuilder:
         cases = f"as {enum_label(company).lower()} when every source it cites is the company's own"
         if unsourced is not None:
             cases += (
-                f", and as {enum_label(unsourced).lower()} when it cites no source anyone can check"
+                f", and as {enum_label(unsourced).lower()} when no source it cites names a "
+                "publisher, an address or whose it is"
             )
         return (
             "an answer no recorded claim speaks to counts as given when it cites an "

@@ -252,7 +252,7 @@ class CompanyReport(ReportData):
     say_do_gaps: list[SayDoGapRow] = Field(default_factory=list)
     # How the rules count an answer resting on the company's own sources (None: as given).
     company_sources_count_as: FulfilmentStatus | None = None
-    # How they count an answer citing no source anyone can check (None: as given).
+    # How they count an answer citing no named source (None: as given).
     unsourced_answers_count_as: FulfilmentStatus | None = None
     timeline: list[TimelineEntry] = Field(default_factory=list)
     overrides: list[OverrideFired] = Field(default_factory=list)

@@ -370,24 +370,25 @@ def _theme_title(questionnaire: Questionnaire, theme_id: str) -> str:
         return theme_id.replace("_", " ").capitalize()
 
 
-def _below_evidence_gap_rows(
+def _denying_evidence_gap_rows(
     detail: ScoreDetail,
     questionnaire: Questionnaire,
     answers: dict[str, AnswerPayload],
     items: dict[uuid.UUID, EvidenceItem],
 ) -> list[SayDoGapRow]:
-    """Answers counting fewer findings than the evidence holds, with the findings that
-    contradict them, as contradicted claims."""
+    """Answers of none while the evidence holds what they count, with the items that
+    contradict them: the answer is wrong or older than the evidence, and it hides what
+    follows a count above none."""
     by_ref = {ref.ref: ref for ref in detail.evidence}
     rows = []
-    for below in detail.result.answers_below_evidence:
-        payload = answers.get(below.question_id)
+    for denying in detail.result.answers_denying_evidence:
+        payload = answers.get(denying.question_id)
         if payload is None:  # the score was read before an answer was deleted
             continue
-        question = questionnaire.question(below.question_id)
+        question = questionnaire.question(denying.question_id)
         answered = _answer_text(question, payload.model_copy(update={"comment": None}))
         links = []
-        for ref_name in below.incident_ids:
+        for ref_name in denying.incident_ids:
             ref = by_ref.get(ref_name)
             if ref is None:
                 continue
@@ -399,8 +400,9 @@ def _below_evidence_gap_rows(
             SayDoGapRow(
                 commitment=f"{question.text} Answered: {answered}.",
                 status=FulfilmentStatus.contradicted,
-                rationale=f"The evidence holds {below.evidence_count} such findings known by "
-                f"{detail.summary.as_of.isoformat()}, more than the answer counts.",
+                rationale=f"The evidence holds {denying.evidence_count} {denying.counted} known "
+                f"by {detail.summary.as_of.isoformat()}: the answer is wrong or older than "
+                "them, and the questions that follow a count above none are hidden.",
                 contradicting_evidence=links,
             )
         )
@@ -466,7 +468,8 @@ def _company_sourced_gap_rows(
         (
             detail.unsourced_answers_count_as,
             detail.result.unsourced_answers,
-            "It cites no source anyone can check.",
+            "No source it cites names a publisher, an address or whose it is, but as the "
+            "company's own.",
         ),
     ]
     rows = []
@@ -658,7 +661,7 @@ def company_report(
                 _fulfilment_rationales(session, [row.id for row in detail.say_do]),
             ),
             *_company_sourced_gap_rows(detail, subject.questionnaire, subject.answers),
-            *_below_evidence_gap_rows(
+            *_denying_evidence_gap_rows(
                 detail, subject.questionnaire, subject.answers, {item.id: item for item in evidence}
             ),
         ],

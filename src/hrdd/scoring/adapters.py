@@ -23,7 +23,12 @@ from weakref import finalize
 from pydantic import ValidationError
 
 from hrdd.evidence.content import item_source_class
-from hrdd.questionnaires.answers import AnswerPayload, parse_answer_payload, visible_questions
+from hrdd.questionnaires.answers import (
+    AnswerPayload,
+    parse_answer_payload,
+    reports_absence,
+    visible_questions,
+)
 from hrdd.questionnaires.schemas import Questionnaire, condition_question_ids
 from hrdd.scoring.inputs import (
     AnswerInput,
@@ -293,13 +298,31 @@ def company_sources_only(payload: Mapping[str, Any], site: CompanySite | None) -
 
 
 def unsourced(payload: Mapping[str, Any], site: CompanySite | None) -> bool:
-    """No source the answer cites can be checked as anyone's but the company's: it cites
-    none, or only the company's own and sources that say neither whose they are nor who
-    published them nor where (an uploaded file with a title only), and not all the company's
-    own (that is ``company_sources_only``)."""
+    """No source the answer cites names a publisher, an address or whose it is, except as the
+    company's: it cites none, or only sources that name none of them (an uploaded file with a
+    title only), perhaps beside the company's own. All the company's own is
+    ``company_sources_only``."""
     evidence = payload.get("evidence") or ()
     independent = any(_checkably_independent(item, site) for item in evidence)
     return not independent and not company_sources_only(payload, site)
+
+
+def _unchecked_claim(
+    questionnaire: Questionnaire,
+    question_id: str,
+    payload: Mapping[str, Any],
+    site: CompanySite | None,
+) -> bool:
+    """``unsourced``, for an answer that claims something: one saying that something is absent
+    or unknown ("no", 0, "none identified") needs no source, as the questionnaire says (its
+    checks go in the comment), so citing none costs it nothing."""
+    if not unsourced(payload, site):
+        return False
+    try:
+        parsed = parse_answer_payload(dict(payload))
+    except ValidationError:
+        return True
+    return not reports_absence(questionnaire.question(question_id), parsed)
 
 
 def _checkably_independent(item: Mapping[str, Any], site: CompanySite | None) -> bool:
@@ -342,7 +365,7 @@ def answer_inputs(
             continue
         if weigh_sources and company_sources_only(record.payload, site):
             answer = answer.model_copy(update={"company_sources_only": True})
-        elif weigh_unsourced and unsourced(record.payload, site):
+        elif weigh_unsourced and _unchecked_claim(questionnaire, spec.id, record.payload, site):
             answer = answer.model_copy(update={"unsourced": True})
         converted[spec.id] = answer
         if spec.id in sources:

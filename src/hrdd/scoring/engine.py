@@ -34,7 +34,7 @@ from decimal import Decimal
 from typing import Literal
 
 from hrdd.scoring.inputs import (
-    AnswerBelowEvidence,
+    AnswerDenyingEvidence,
     AnswerInput,
     CommitmentInput,
     ConfidenceDriver,
@@ -422,7 +422,7 @@ class _Policy:
     # Of those answered, how many say no information was found.
     without_information: int
     answer_dates: list[dt.date]
-    below_evidence: list[AnswerBelowEvidence]
+    denying_evidence: list[AnswerDenyingEvidence]
 
 
 @dataclass(slots=True)
@@ -529,9 +529,9 @@ def _policy(request: ScoreRequest, commitments: list[_CommitmentState]) -> _Poli
         for question_id in state.commitment.question_ids:
             caps[questions[question_id].theme].add(state.commitment.id)
     penalty = rules.say_do.contradiction_penalty * len(contradicted)
-    below_evidence = _answers_below_evidence(request, answers)
-    for below in below_evidence:
-        caps[questions[below.question_id].theme].add(below.question_id)
+    denying_evidence = _answers_denying_evidence(request, answers)
+    for denying in denying_evidence:
+        caps[questions[denying.question_id].theme].add(denying.question_id)
 
     themes = {theme: _Theme(theme, weight) for theme, weight in tables.theme_weights.items()}
     sourced = rules.say_do.company_sourced_answers
@@ -618,17 +618,17 @@ def _policy(request: ScoreRequest, commitments: list[_CommitmentState]) -> _Poli
         answered,
         without_information,
         answer_dates,
-        below_evidence,
+        denying_evidence,
     )
 
 
-def _answers_below_evidence(
+def _answers_denying_evidence(
     request: ScoreRequest, answers: dict[str, AnswerInput]
-) -> list[AnswerBelowEvidence]:
-    """Visible answers that count fewer findings than the evidence known on the scoring date
-    holds of the types the rule set names for them (0 allegations against four forensic
-    reports): the evidence contradicts them."""
-    rule = request.ruleset.say_do.answers_below_evidence
+) -> list[AnswerDenyingEvidence]:
+    """Visible answers of none (0 allegations) while the evidence known on the scoring date
+    holds items of what the rule set says they count (four lab-confirmed forensic findings):
+    the evidence contradicts them."""
+    rule = request.ruleset.say_do.answers_denying_evidence
     if rule is None:
         return []
     asked = {question.id for question in request.questions}
@@ -637,7 +637,7 @@ def _answers_below_evidence(
         answer = answers.get(question_id)
         if question_id not in asked or answer is None or not answer.visible:
             continue
-        if answer.number is None:
+        if answer.number != 0:
             continue
         classes = counted_evidence.source_classes
         counted = sorted(
@@ -647,12 +647,12 @@ def _answers_below_evidence(
             and (classes is None or incident.source_class in classes)
             and incident.known_date <= request.as_of
         )
-        if answer.number < len(counted):
+        if counted:
             found.append(
-                AnswerBelowEvidence(
+                AnswerDenyingEvidence(
                     question_id=question_id,
-                    answered=answer.number,
                     evidence_count=len(counted),
+                    counted=counted_evidence.words,
                     incident_ids=tuple(counted),
                 )
             )
@@ -714,7 +714,9 @@ def _evidence_contributions(
     return raws
 
 
-def _discounted_answers(policy: _Policy, sourcing: str) -> tuple[str, ...]:
+def _discounted_answers(
+    policy: _Policy, sourcing: Literal["company", "unsourced"]
+) -> tuple[str, ...]:
     """Questions whose claims lost points for their sources: all the company's own
     (``company``), or none anyone can check (``unsourced``)."""
     return tuple(
@@ -730,8 +732,8 @@ def _discounted_answers(policy: _Policy, sourcing: str) -> tuple[str, ...]:
 _SOURCING_WORDS = {
     "company": "its sources are all the company's own",
     "unsourced": (
-        "it cites no source anyone can check (none, or only ones naming neither whose they "
-        "are nor a publisher or address)"
+        "no source it cites names a publisher, an address or whose it is, but as the "
+        "company's own (it cites none, or uploaded files naming none of them)"
     ),
 }
 
@@ -818,13 +820,13 @@ def _policy_contributions(policy: _Policy, risk: float, rules: RuleSet) -> list[
 
 
 def _capping_claim(name: str, policy: _Policy) -> str:
-    """A claim that caps a theme, in a contribution: a commitment by its id, an answer below
-    the evidence with the two counts."""
-    for below in policy.below_evidence:
-        if below.question_id == name:
+    """A claim that caps a theme, in a contribution: a commitment by its id, an answer of none
+    with what the evidence holds."""
+    for denying in policy.denying_evidence:
+        if denying.question_id == name:
             return (
-                f"{name} (answered {below.answered:g}; the evidence holds "
-                f"{below.evidence_count} such findings)"
+                f"{name} (answered 0; the evidence holds {denying.evidence_count} "
+                f"{denying.counted})"
             )
     return name
 
@@ -1770,7 +1772,7 @@ def score(request: ScoreRequest) -> ScoreResult:
         ignored_incident_ids=evidence.ignored_ids,
         company_sourced_answers=_discounted_answers(policy, "company"),
         unsourced_answers=_discounted_answers(policy, "unsourced"),
-        answers_below_evidence=tuple(policy.below_evidence),
+        answers_denying_evidence=tuple(policy.denying_evidence),
         notes=evidence.notes,
         ruleset_id=rules.id,
         ruleset_version=rules.version,

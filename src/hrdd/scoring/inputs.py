@@ -376,13 +376,14 @@ class ThemeScore(_Frozen):
     capped_by: tuple[str, ...] = ()
 
 
-class AnswerBelowEvidence(_Frozen):
-    """An answer counting fewer findings than the evidence holds: the items it leaves out
-    contradict it (``say_do.answers_below_evidence``)."""
+class AnswerDenyingEvidence(_Frozen):
+    """An answer of none (0) while the evidence holds items of what it counts: they
+    contradict it (``say_do.answers_denying_evidence``)."""
 
     question_id: str
-    answered: float
     evidence_count: int
+    # What the count covers, in words ("forensic finding items with a forensic lab source").
+    counted: str
     incident_ids: tuple[str, ...]
 
 
@@ -455,7 +456,7 @@ class ScoreResult(_Frozen):
     # be checked; empty under rule sets without that rule (before default v7).
     unsourced_answers: tuple[str, ...] = ()
     # Answers counting fewer findings than the evidence holds; they cap their themes.
-    answers_below_evidence: tuple[AnswerBelowEvidence, ...] = ()
+    answers_denying_evidence: tuple[AnswerDenyingEvidence, ...] = ()
     # Inputs the engine used as given but that probably miss a link (e.g. an unlinked remedy).
     notes: tuple[str, ...] = ()
     ruleset_id: str

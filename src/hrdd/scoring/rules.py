@@ -54,6 +54,7 @@ from hrdd.vocab import (
     ResponseKind,
     RiskBand,
     SourceClass,
+    enum_label,
 )
 
 SEVERITY_LEVELS = (1, 2, 3, 4, 5)
@@ -295,7 +296,8 @@ class CompanySourcedAnswers(_Strict):
 
 
 class UnsourcedAnswers(_Strict):
-    """How an answer that no source anyone can check backs counts when no recorded commitment
+    """How an answer no source of which names a publisher, an address or whose it is counts
+    (beyond the company's own) when no recorded commitment
     covers it: it cites none, or only sources that say neither whose they are nor who
     published them (a bare uploaded file). Nobody but the answer vouches for the claim."""
 
@@ -314,11 +316,24 @@ class CountedEvidence(_Strict):
     evidence_types: list[EvidenceType] = Field(min_length=1)
     source_classes: list[SourceClass] | None = Field(default=None, min_length=1)
 
+    @property
+    def words(self) -> str:
+        """What is counted, as messages say it ("forensic finding items with a forensic lab
+        source")."""
+        words = " or ".join(enum_label(kind).lower() for kind in self.evidence_types) + " items"
+        if self.source_classes:
+            classes = " or ".join(enum_label(kind).lower() for kind in self.source_classes)
+            words += f" with a {classes} source"
+        return words
 
-class AnswersBelowEvidence(_Strict):
+
+class AnswersDenyingEvidence(_Strict):
     """Questions answered with a count of published findings (say, of forensic allegations),
-    with the evidence each counts: an answer below the number of such items known on the
-    scoring date is contradicted by them, and caps its theme as a contradicted claim does."""
+    with the evidence each counts: an answer of none while the evidence known on the scoring
+    date holds such items is contradicted by them, and caps its theme as a contradicted claim
+    does. A count above none but below the evidence's is left as answered: it hides nothing
+    (the questions on the company's response follow any count above none), and may only be
+    older than the latest finding."""
 
     questions: dict[str, CountedEvidence] = Field(min_length=1)
     why: Why
@@ -347,7 +362,7 @@ class SayDoRules(_Strict):
     # Added in default v7, likewise: left out, an answer citing no source keeps all its points,
     # and a count of findings below the evidence's contradicts nothing.
     unsourced_answers: UnsourcedAnswers | None = None
-    answers_below_evidence: AnswersBelowEvidence | None = None
+    answers_denying_evidence: AnswersDenyingEvidence | None = None
 
     @model_serializer(mode="wrap")
     def _leave_out_when_unset(self, handler: SerializerFunctionWrapHandler) -> Any:
@@ -356,7 +371,7 @@ class SayDoRules(_Strict):
             "company_sourced_answers",
             "company_sourced_closures",
             "unsourced_answers",
-            "answers_below_evidence",
+            "answers_denying_evidence",
         ):
             if getattr(self, added_later) is None:
                 data.pop(added_later, None)
@@ -599,6 +614,15 @@ def semantic_problems(ruleset: RuleSet) -> list[RuleSetProblem]:
 
     need_all("severity", ruleset.severity, SEVERITY_LEVELS)
     need_all("decay", ruleset.decay, SEVERITY_LEVELS)
+    if ruleset.say_do.unsourced_answers and ruleset.say_do.company_sourced_answers is None:
+        problems.append(
+            RuleSetProblem(
+                "say_do.unsourced_answers",
+                "needs say_do.company_sourced_answers: without it, an answer citing the "
+                "company's own pages would keep all its points while one citing no named "
+                "source lost some",
+            )
+        )
     for table in ("severity", "decay"):
         for level in getattr(ruleset, table):
             if level not in SEVERITY_LEVELS:
@@ -1324,9 +1348,9 @@ def questionnaire_problems(
                 f"{ruleset.questionnaire.key} {ruleset.questionnaire.version}",
             )
         )
-    counted = ruleset.say_do.answers_below_evidence
+    counted = ruleset.say_do.answers_denying_evidence
     for question_id in sorted(counted.questions if counted is not None else ()):
-        path = f"say_do.answers_below_evidence.questions.{question_id}"
+        path = f"say_do.answers_denying_evidence.questions.{question_id}"
         if question_id not in question_ids:
             problems.append(
                 RuleSetProblem(

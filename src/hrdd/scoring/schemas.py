@@ -573,7 +573,8 @@ class ScoreDetail(BaseModel):
     )
     unsourced_answers_count_as: FulfilmentStatus | None = Field(
         default=None,
-        description="How the rule set counts a claim citing no source anyone can check: none, "
+        description="How the rule set counts a claim no source of which names a publisher, an "
+        "address or whose it is (but as the company's own): none, "
         "or only ones naming neither whose they are nor a publisher or address, such as an "
         "uploaded file with a title only (the questions are in result.unsourced_answers); None "
         "when it does not weigh them (default rules before v7)",

@@ -89,7 +89,6 @@ from hrdd.scoring.models import RuleSetPreview, RuleSetStatus, RuleSetVersion, S
 from hrdd.scoring.rules import (
     ACTION_LADDER,
     RISK_BAND_ORDER,
-    CountedEvidence,
     RuleSet,
     RuleSetError,
     RuleSetProblem,
@@ -2731,32 +2730,23 @@ def _company_sourced_entries(ruleset: RuleSet) -> list[tuple[str, str, str]]:
 
 def _unsourced_entries(ruleset: RuleSet) -> list[tuple[str, str, str]]:
     rule = ruleset.say_do.unsourced_answers
-    label = "Answers citing no source anyone can check"
+    label = "Answers citing no named source"
     if rule is None:
         return [(label, "keep all points", "This rule set does not weigh them.")]
     value = ruleset.say_do.fulfilment[rule.status].value
     return [(label, f"as {enum_label(rule.status).lower()} ({value:g})", rule.why)]
 
 
-def _below_evidence_entries(ruleset: RuleSet) -> list[tuple[str, str, str]]:
-    rule = ruleset.say_do.answers_below_evidence
-    label = "Counts of findings below the evidence"
+def _denying_evidence_entries(ruleset: RuleSet) -> list[tuple[str, str, str]]:
+    rule = ruleset.say_do.answers_denying_evidence
+    label = "Counts of none against the evidence"
     if rule is None:
         return [(label, "stand as answered", "This rule set does not compare them.")]
     counted = "; ".join(
-        f"{question_id}: {_counted_words(counted_evidence)}"
+        f"{question_id}: {counted_evidence.words}"
         for question_id, counted_evidence in sorted(rule.questions.items())
     )
-    return [(label, f"contradicted, theme capped ({counted})", rule.why)]
-
-
-def _counted_words(counted: CountedEvidence) -> str:
-    words = ", ".join(enum_label(kind).lower() for kind in counted.evidence_types)
-    if counted.source_classes:
-        words += " resting on " + " or ".join(
-            enum_label(kind).lower() for kind in counted.source_classes
-        )
-    return words
+    return [(label, f"an answer of none is contradicted, theme capped ({counted})", rule.why)]
 
 
 def _company_sourced_closure_entries(ruleset: RuleSet) -> list[tuple[str, str, str]]:
@@ -2942,7 +2932,7 @@ def methodology(ruleset: RuleSet, theme_titles: Mapping[str, str] | None = None)
                     ),
                     *_company_sourced_entries(ruleset),
                     *_unsourced_entries(ruleset),
-                    *_below_evidence_entries(ruleset),
+                    *_denying_evidence_entries(ruleset),
                     *_company_sourced_closure_entries(ruleset),
                     (
                         "Contradiction penalty",
