@@ -178,6 +178,8 @@ def screening_import(
                 ) as screening_file,
                 database.session(tenant, write=True) as session,
             ):
+                # The bar is full once the file is read; the write and rescore follow.
+                progress.update(task, description=f"writing {file.name}")
                 run = screening.import_screening_file(session, importer, screening_file)
                 # As the API does: listings and delistings change the scores of those companies.
                 scoring.rescore_companies(session, screening.companies_touched(session, run))

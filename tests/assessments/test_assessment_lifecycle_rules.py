@@ -355,17 +355,28 @@ def test_a_stale_etag_says_who_changed_the_assessment_and_what(
     level = {"type": "disclosure", "level": "partial"}
     first = put_answer(client, tenant_a.analyst, body["id"], "P1", level, etag)
     assert first.status_code == 200, first.text
+    # A file uploaded since changes no version: it is not what made the copy stale.
+    uploaded = upload(client, tenant_a.investor, body["id"], b"notes")
+    assert uploaded.status_code == 201, uploaded.text
 
     late = put_answer(client, tenant_a.investor, body["id"], "G1", level, etag)
     assert late.status_code == 412
     detail = late.json()["detail"]
     version = int(etag.strip('"').rsplit("-", 1)[1])
     assert f"since the version you read (version {version}; it is now at version" in detail
-    assert f"last changed by {tenant_a.name} analyst on " in detail
+    assert f"the last change recorded: answer set (P1), by {tenant_a.name} analyst on " in detail
     assert detail.endswith("reapply your change with its ETag")
-    assert "UTC: answer set (P1))" in detail
     assert late.headers["ETag"] == first.headers["ETag"]
 
+    # Of several tags, the latest this assessment had is the one read.
+    both = f"{first.headers['ETag']}, {etag}".replace(first.headers["ETag"], '"x-1"')
+    several = put_answer(client, tenant_a.investor, body["id"], "G1", level, both)
+    assert f"(version {version};" in several.json()["detail"]
+    weak = put_answer(
+        client, tenant_a.investor, body["id"], "G1", level, f"W/{first.headers['ETag']}"
+    )
+    assert weak.status_code == 412
+    assert "a weak ETag (W/...) never matches" in weak.json()["detail"]
     foreign = put_answer(client, tenant_a.investor, body["id"], "G1", level, '"other-1"')
     assert foreign.status_code == 412
     assert "is not one of assessment" in foreign.json()["detail"]

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from screening_helpers import ENTITY_LIST, csl_file, upload_file
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from tests.conftest import shared_company
 
 from hrdd.auth.service import Principal
@@ -197,30 +197,43 @@ def test_a_record_whose_pair_was_rejected_in_between_is_decided_again(
     assert [item.screening_record_key for item in screening_items(db, other)] == ["k1"]
 
 
-def test_a_company_deleted_in_between_is_passed_over(client, db, tenant_a, monkeypatch):
-    """The file matched a company deleted before the write: its match is skipped (no foreign
-    key error), the others are written."""
+@pytest.mark.parametrize("change", ["rename", "delete", "add"])
+def test_a_company_changed_in_between_makes_the_import_a_conflict(
+    client, db, tenant_a, monkeypatch, change
+):
+    """The review: a company renamed while the file was matched still got a listing saying
+    it matched by its old name. The matches rest on the registry as it was read: any company
+    added, renamed, removed or given other codes since makes the import a 409, and nothing of
+    it is kept."""
     acme = shared_company(db, "Acme Robotics")
-    beta = shared_company(db, "Beta Sensors")
+    shared_company(db, "Beta Sensors")
 
-    def delete_acme() -> None:
+    def change_registry() -> None:
         with db.session(SYSTEM, write=True) as session:
-            session.execute(delete(Company).where(Company.id == uuid.UUID(acme)))
+            if change == "rename":
+                session.execute(
+                    update(Company).where(Company.id == uuid.UUID(acme)).values(name="Zenith")
+                )
+            elif change == "delete":
+                session.execute(delete(Company).where(Company.id == uuid.UUID(acme)))
+        if change == "add":
+            shared_company(db, "Gamma Optics")
 
-    between_read_and_write(monkeypatch, delete_acme)
-    run = upload_file(
+    between_read_and_write(monkeypatch, change_registry)
+    response = post(
         client,
         tenant_a.analyst,
         csl_file(
             [("k1", "Acme Robotics Ltd", ENTITY_LIST), ("k2", "Beta Sensors GmbH", ENTITY_LIST)],
             "2020-01-01",
         ),
+        "2024-10-01",
     )
-    assert (run["rows_total"], run["name_matches"], run["evidence_created"]) == (2, 1, 1)
-    assert [item.screening_record_key for item in screening_items(db, beta)] == ["k2"]
+    assert response.status_code == 409, response.text
+    assert "the companies changed while the file was being matched" in response.json()["detail"]
+    assert client.get(IMPORTS, headers=tenant_a.analyst).json()["items"] == []
     with db.session(SYSTEM) as session:
-        matched = session.scalars(select(ScreeningMatch.company_id)).all()
-    assert [str(company_id) for company_id in matched] == [beta]
+        assert session.scalars(select(ScreeningMatch.company_id)).all() == []
 
 
 def test_a_later_snapshot_landing_in_between_is_a_conflict(client, db, tenant_a, monkeypatch):

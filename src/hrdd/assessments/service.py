@@ -148,12 +148,22 @@ def changed_since(session: Session, assessment: Assessment, if_match: str | None
     changed it last, when and what, and what to do (the investor review: the 412 named only
     the current ETag, so two colleagues filling in one questionnaire could not tell who had
     changed what)."""
-    sent = None
+    read: list[int] = []
+    weak = False
     for tag in (if_match or "").split(","):
-        found = _ASSESSMENT_TAG.match(tag.strip())
+        tag = tag.strip()
+        found = _ASSESSMENT_TAG.match(tag.removeprefix("W/"))
         if found is not None and found[1].lower() == str(assessment.id):
-            sent = int(found[2])
-    if sent is None or sent >= assessment.version:
+            weak = weak or tag.startswith("W/")
+            read.append(int(found[2]))
+    # Of several versions sent, the latest the caller could have read.
+    sent = max((version for version in read if version < assessment.version), default=None)
+    if weak and sent is None:
+        first = (
+            f"a weak ETag (W/...) never matches: send the ETag as the ETag header gave it (it "
+            f"is now {etag_of(assessment)})"
+        )
+    elif sent is None:
         first = (
             f"the ETag you sent is not one of assessment {assessment.id}'s (it is now "
             f"{etag_of(assessment)})"
@@ -169,10 +179,20 @@ def changed_since(session: Session, assessment: Assessment, if_match: str | None
     )
 
 
+# Recorded on the assessment without changing its version: not what made a copy stale.
+_UNVERSIONED_ACTIONS = ("file_uploaded",)
+
+
 def _last_change(session: Session, assessment: Assessment) -> str:
+    """The last change recorded on the assessment, as a 412 names it. Recorded, not
+    necessarily the last write: saving an answer as it was changes the version alone."""
     last = session.scalars(
         select(AuditEvent)
-        .where(AuditEvent.entity_type == AUDIT_ENTITY, AuditEvent.entity_id == assessment.id)
+        .where(
+            AuditEvent.entity_type == AUDIT_ENTITY,
+            AuditEvent.entity_id == assessment.id,
+            AuditEvent.action.not_in(_UNVERSIONED_ACTIONS),
+        )
         .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
         .limit(1)
     ).first()
@@ -181,7 +201,9 @@ def _last_change(session: Session, assessment: Assessment) -> str:
     what = last.action.replace("_", " ")
     if last.field:
         what += f" ({last.field.removeprefix('answers.')})"
-    return f", last changed by {last.actor_name} on {last.at:%Y-%m-%d %H:%M} UTC: {what}"
+    return (
+        f"; the last change recorded: {what}, by {last.actor_name} on {last.at:%Y-%m-%d %H:%M} UTC"
+    )
 
 
 def questionnaire_row(session: Session, assessment: Assessment) -> VersionHeader:
@@ -386,8 +408,7 @@ def begin_write(
         # Like a stale If-Match, name the version that won, so the caller can retry on it.
         session.refresh(assessment)
         raise PreconditionFailed(
-            f"assessment {assessment.id} was changed by someone else while you wrote; "
-            "read it again and reapply your change",
+            changed_since(session, assessment, etag_for(assessment.id, expected)),
             headers={"ETag": etag_of(assessment)},
         )
     # The row now holds exactly these values: no need to read it back.

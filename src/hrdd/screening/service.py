@@ -170,6 +170,7 @@ class ScreeningFile:
         snapshot_date: dt.date,
         matcher: Matcher,
         previous: _Snapshot | None,
+        candidates: list[CompanyCandidate],
     ) -> None:
         self.file_name = file_name
         self.list_kind = list_kind
@@ -177,6 +178,8 @@ class ScreeningFile:
         self.snapshot_date = snapshot_date
         self.matcher = matcher
         self.previous = previous
+        # The companies as matched, to tell in the write whether any changed since.
+        self.candidates = candidates
         self.sha256 = ""
         self.size_bytes = 0
         self.keys: set[str] = set()
@@ -245,15 +248,16 @@ def read_screening_file(
         snapshot_date=snapshot_date,
         matcher=Matcher(candidates, thresholds=thresholds, rejected_pairs=rejected),
         previous=snapshot,
+        candidates=candidates,
     )
     try:
         _read_records(file, reader, max_rows, lambda: _report(progress, hashing))
+        file.sha256 = hashing.digest.hexdigest()
+        file.size_bytes = hashing.size
+        _report(progress, hashing)
     except BaseException:
         file.close()
         raise
-    file.sha256 = hashing.digest.hexdigest()
-    file.size_bytes = hashing.size
-    _report(progress, hashing)
     return file
 
 
@@ -264,9 +268,16 @@ def import_screening_file(
     caller's session, after re-checking what may have changed since it was read: the list's
     latest snapshot (another import of it may have landed: a later one is a 409, an earlier
     one is what this one follows), the pairs analysts rejected (their records are decided
-    again), the companies (one deleted meanwhile is passed over), and the evidence and
-    matches the organisation has (read here only)."""
+    again), the companies (one added, renamed, removed or given other codes meanwhile makes it
+    a 409: the matches no longer say what the registry does), and the evidence and matches
+    the organisation has (read here only)."""
     _lock_screening(session, importer.organisation_id)
+    if _company_candidates(session) != file.candidates:
+        raise Conflict(
+            "the companies changed while the file was being matched (one was added, renamed, "
+            "removed or given other identifiers), so its matches may no longer hold: nothing "
+            "was imported; import the file again"
+        )
     previous = _latest_import(session, file.list_key, file.snapshot_date)
     snapshot = file.previous
     if previous is None:
@@ -299,9 +310,7 @@ def import_screening_file(
     )
     scan = _Scan(keys=file.keys, lists=file.lists)
     for record, decisions in matched:
-        # A company deleted since the file was matched is passed over (its evidence went too).
-        present = [d for d in decisions if _company_of(d) in company_names]
-        _sort_decisions(run, record, present, scan, rejected)
+        _sort_decisions(run, record, decisions, scan, rejected)
     # The first snapshot of a list: every record is new.
     previous_keys = snapshot.keys if snapshot is not None else set()
     run.rows_added = len(scan.keys - previous_keys)
@@ -739,7 +748,8 @@ def _company_candidates(session: Session) -> list[CompanyCandidate]:
             leis=frozenset([lei] if lei else []),
         )
         for company_id, name, aliases, lei in session.execute(
-            select(Company.id, Company.name, Company.aliases, Company.lei)
+            # In a fixed order: the write compares them with those the file was matched with.
+            select(Company.id, Company.name, Company.aliases, Company.lei).order_by(Company.id)
         )
         # A company stored with a blank name before names were checked matches nothing by
         # name; left out, it no longer stops every import.
@@ -1117,6 +1127,11 @@ def list_matches(
 def confirm_match(session: Session, principal: Principal, match: ScreeningMatch) -> ScreeningMatch:
     """The match is right: record the listing as evidence (unless the pair has one)."""
     _check_pending(match)
+    # Taking turns with imports and rejections (PostgreSQL), then checking again what one of
+    # them may have decided meanwhile.
+    _lock_screening(session, principal.organisation_id)
+    session.refresh(match, ["status"])
+    _check_pending(match)
     run = get_import(session, match.import_id)
     company = session.get(Company, match.company_id)
     if company is None:
@@ -1154,13 +1169,20 @@ def confirm_match(session: Session, principal: Principal, match: ScreeningMatch)
     return match
 
 
+def _check_rejectable(match: ScreeningMatch) -> None:
+    if match.status not in (MatchStatus.pending.value, MatchStatus.auto_confirmed.value):
+        raise Conflict(f"match {match.id} was already {match.status}")
+
+
 def reject_match(session: Session, principal: Principal, match: ScreeningMatch) -> ScreeningMatch:
     """Not a match (a queued one, or an automatic one the analyst overrules): remember the pair
     so later imports neither ask again nor match it, and withdraw the screening evidence the
     pair put on the company's record (its listing, and any delisting), rescoring it."""
-    if match.status not in (MatchStatus.pending.value, MatchStatus.auto_confirmed.value):
-        raise Conflict(f"match {match.id} was already {match.status}")
+    _check_rejectable(match)
+    # As confirming does: take turns, then check again (two rejections both went through).
     _lock_screening(session, principal.organisation_id)
+    session.refresh(match, ["status"])
+    _check_rejectable(match)
     items = session.scalars(
         select(EvidenceItem).where(
             EvidenceItem.screening_record_key == match.record_key,
