@@ -778,14 +778,33 @@ def _text_problems(
 def reports_absence(question: Question, payload: AnswerPayload) -> bool:
     """True when the answer says something is absent or unknown (no evidence can back it)."""
     if isinstance(payload, DisclosureAnswer):
-        return payload.level in ABSENCE_LEVELS
+        return absence_reported(question, level=payload.level)
     if isinstance(payload, NumberAnswer):
-        return payload.value == 0
+        return absence_reported(question, number=payload.value)
     if isinstance(payload, SingleChoiceAnswer):
-        return any(o.id == payload.value and o.reports_absence for o in question.options)
+        return absence_reported(question, options=(payload.value,))
     if isinstance(payload, MultipleChoiceAnswer):
+        return absence_reported(question, options=tuple(payload.values))
+    return False
+
+
+def absence_reported(
+    question: Question,
+    *,
+    level: DisclosureLevel | None = None,
+    number: Decimal | float | None = None,
+    options: tuple[str, ...] = (),
+) -> bool:
+    """``reports_absence`` of an answer's values, however they were read: a level of no
+    information (or no, or not applicable), a count of 0, or only options that report an
+    absence."""
+    if level is not None:
+        return level in ABSENCE_LEVELS
+    if number is not None:
+        return number == 0
+    if options:
         absent = {option.id for option in question.options if option.reports_absence}
-        return bool(payload.values) and set(payload.values) <= absent
+        return set(options) <= absent
     return False
 
 

@@ -25,8 +25,8 @@ from pydantic import ValidationError
 from hrdd.evidence.content import item_source_class
 from hrdd.questionnaires.answers import (
     AnswerPayload,
+    absence_reported,
     parse_answer_payload,
-    reports_absence,
     visible_questions,
 )
 from hrdd.questionnaires.schemas import Questionnaire, condition_question_ids
@@ -309,7 +309,7 @@ def unsourced(payload: Mapping[str, Any], site: CompanySite | None) -> bool:
 
 def _unchecked_claim(
     questionnaire: Questionnaire,
-    question_id: str,
+    answer: AnswerInput,
     payload: Mapping[str, Any],
     site: CompanySite | None,
 ) -> bool:
@@ -318,11 +318,10 @@ def _unchecked_claim(
     checks go in the comment), so citing none costs it nothing."""
     if not unsourced(payload, site):
         return False
-    try:
-        parsed = parse_answer_payload(dict(payload))
-    except ValidationError:
-        return True
-    return not reports_absence(questionnaire.question(question_id), parsed)
+    question = questionnaire.question(answer.question_id)
+    return not absence_reported(
+        question, level=answer.disclosure, number=answer.number, options=answer.options
+    )
 
 
 def _checkably_independent(item: Mapping[str, Any], site: CompanySite | None) -> bool:
@@ -365,7 +364,7 @@ def answer_inputs(
             continue
         if weigh_sources and company_sources_only(record.payload, site):
             answer = answer.model_copy(update={"company_sources_only": True})
-        elif weigh_unsourced and _unchecked_claim(questionnaire, spec.id, record.payload, site):
+        elif weigh_unsourced and _unchecked_claim(questionnaire, answer, record.payload, site):
             answer = answer.model_copy(update={"unsourced": True})
         converted[spec.id] = answer
         if spec.id in sources:
