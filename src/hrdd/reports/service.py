@@ -379,7 +379,6 @@ def _denying_evidence_gap_rows(
     """Answers of none while the evidence holds what they count, with the items that
     contradict them: the answer is wrong or older than the evidence, and it hides what
     follows a count above none."""
-    by_ref = {ref.ref: ref for ref in detail.evidence}
     rows = []
     for denying in detail.result.answers_denying_evidence:
         payload = answers.get(denying.question_id)
@@ -387,15 +386,7 @@ def _denying_evidence_gap_rows(
             continue
         question = questionnaire.question(denying.question_id)
         answered = _answer_text(question, payload.model_copy(update={"comment": None}))
-        links = []
-        for ref_name in denying.incident_ids:
-            ref = by_ref.get(ref_name)
-            if ref is None:
-                continue
-            item = items.get(ref.id)
-            links.append(
-                EvidenceLink(title=ref.title, url=_first_url(item.sources) if item else None)
-            )
+        links = _evidence_links(detail, items, denying.incident_ids)
         rows.append(
             SayDoGapRow(
                 commitment=f"{question.text} Answered: {answered}.",
@@ -425,22 +416,31 @@ def _company_evidence(session: Session, company_id: uuid.UUID) -> list[EvidenceI
     )
 
 
+def _evidence_links(
+    detail: ScoreDetail, items: dict[uuid.UUID, EvidenceItem], refs: Sequence[str]
+) -> list[EvidenceLink]:
+    """The evidence a score names by ``refs``, each by its title and first web source; a ref
+    the score no longer shows is left out."""
+    by_ref = {ref.ref: ref for ref in detail.evidence}
+    links = []
+    for ref_name in refs:
+        ref = by_ref.get(ref_name)
+        if ref is None:
+            continue
+        item = items.get(ref.id)
+        url = _first_url(item.sources) if item is not None else None
+        links.append(EvidenceLink(title=ref.title, url=url))
+    return links
+
+
 def _say_do_rows(
     detail: ScoreDetail,
     items: dict[uuid.UUID, EvidenceItem],
     rationales: Mapping[uuid.UUID, str],
 ) -> list[SayDoGapRow]:
-    by_ref = {ref.ref: ref for ref in detail.evidence}
     rows = []
     for commitment in detail.say_do:
-        links = []
-        for ref_name in commitment.contradicted_by:
-            ref = by_ref.get(ref_name)
-            if ref is None:
-                continue
-            item = items.get(ref.id)
-            url = _first_url(item.sources) if item is not None else None
-            links.append(EvidenceLink(title=ref.title, url=url))
+        links = _evidence_links(detail, items, commitment.contradicted_by)
         rows.append(
             SayDoGapRow(
                 commitment=f"{commitment.title}: {commitment.claim}",

@@ -89,10 +89,12 @@ from hrdd.scoring.models import RuleSetPreview, RuleSetStatus, RuleSetVersion, S
 from hrdd.scoring.rules import (
     ACTION_LADDER,
     RISK_BAND_ORDER,
+    CompanySourcedAnswers,
     RuleSet,
     RuleSetError,
     RuleSetProblem,
     RuleSetStructureError,
+    UnsourcedAnswers,
     content_hash,
     load_ruleset_file,
     parse_ruleset,
@@ -2719,20 +2721,15 @@ def methodology_of(session: Session, ruleset: RuleSet) -> Methodology:
     return described
 
 
-def _company_sourced_entries(ruleset: RuleSet) -> list[tuple[str, str, str]]:
-    sourced = ruleset.say_do.company_sourced_answers
-    label = "Answers on company sources only"
-    if sourced is None:
-        return [(label, "keep all points", "This rule set does not weigh whose sources they are.")]
-    value = ruleset.say_do.fulfilment[sourced.status].value
-    return [(label, f"as {enum_label(sourced.status).lower()} ({value:g})", sourced.why)]
-
-
-def _unsourced_entries(ruleset: RuleSet) -> list[tuple[str, str, str]]:
-    rule = ruleset.say_do.unsourced_answers
-    label = "Answers citing no named source"
+def _sourcing_entries(
+    ruleset: RuleSet,
+    label: str,
+    rule: CompanySourcedAnswers | UnsourcedAnswers | None,
+    unweighed: str,
+) -> list[tuple[str, str, str]]:
+    """How a rule set counts answers by their sources (``rule``; None: it does not)."""
     if rule is None:
-        return [(label, "keep all points", "This rule set does not weigh them.")]
+        return [(label, "keep all points", unweighed)]
     value = ruleset.say_do.fulfilment[rule.status].value
     return [(label, f"as {enum_label(rule.status).lower()} ({value:g})", rule.why)]
 
@@ -2930,8 +2927,18 @@ def methodology(ruleset: RuleSet, theme_titles: Mapping[str, str] | None = None)
                         (f"Fulfilment: {enum_label(status)}", f"{entry.value:g}", entry.why)
                         for status, entry in ruleset.say_do.fulfilment.items()
                     ),
-                    *_company_sourced_entries(ruleset),
-                    *_unsourced_entries(ruleset),
+                    *_sourcing_entries(
+                        ruleset,
+                        "Answers on company sources only",
+                        ruleset.say_do.company_sourced_answers,
+                        "This rule set does not weigh whose sources they are.",
+                    ),
+                    *_sourcing_entries(
+                        ruleset,
+                        "Answers citing no named source",
+                        ruleset.say_do.unsourced_answers,
+                        "This rule set does not weigh them.",
+                    ),
                     *_denying_evidence_entries(ruleset),
                     *_company_sourced_closure_entries(ruleset),
                     (
