@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -365,6 +366,42 @@ def test_an_xlsx_formula_saved_without_its_value_is_refused_naming_its_cell(
         "Excel or LibreOffice and save it, or type the value"
     }
     assert read(client, tenant_a.investor, draft["id"]) == (before, etag)
+
+
+def test_a_placeholder_result_in_a_template_is_refused_unless_a_calculator_saved_it(
+    client: TestClient, tenant_a: Any, bundled: Questionnaire, start_assessment: Start
+) -> None:
+    """XlsxWriter (pandas) saves a formula with a result of 0 and marks the workbook to be
+    calculated on loading: read as saved, =30+10 would have been an answer of 0. Saved by
+    Excel (no such mark), the result saved is the answer."""
+    draft, etag = start_assessment()
+    workbook = template(client, tenant_a.investor, bundled.version)
+    row = fill(workbook, "EX2", Answer="=30+10")
+
+    def with_result(result: str, *, marked: bool) -> bytes:
+        def change(name: str, content: bytes) -> bytes:
+            if name.startswith("xl/worksheets/"):
+                return re.sub(
+                    rb"<f>30\+10</f>(<v\s*/>|<v></v>)?",
+                    b"<f>30+10</f><v>" + result.encode() + b"</v>",
+                    content,
+                )
+            if name == "xl/workbook.xml" and not marked:
+                return content.replace(b' fullCalcOnLoad="1"', b"")
+            return content
+
+        return repacked(saved_bytes(workbook), change)
+
+    placeholder = with_result("0", marked=True)
+    refused = import_xlsx(client, tenant_a.investor, draft["id"], placeholder, etag)
+    assert refused.status_code == 422, refused.text
+    assert [e["path"] for e in refused.json()["errors"]] == [f"rows.{row}.answer"]
+
+    calculated = with_result("40", marked=False)
+    imported = import_xlsx(client, tenant_a.investor, draft["id"], calculated, etag)
+    assert imported.status_code == 200, imported.text
+    answers, _ = read(client, tenant_a.investor, draft["id"])
+    assert answers["answers"]["EX2"]["payload"]["value"] == "40"
 
 
 def test_a_formula_in_a_column_the_import_does_not_read_changes_nothing(

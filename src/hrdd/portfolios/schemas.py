@@ -162,7 +162,8 @@ class LostMatch(BaseModel):
     candidate_lines: list[int] = Field(
         description="Lines of this import that offer the company as a candidate (e.g. the "
         "same holding, named differently): confirm it there to match it again. Empty: no "
-        "holding of this import names it; perhaps the position is gone"
+        "holding of this import names it; perhaps the position is gone, or its line was "
+        "refused (see `rejected`)"
     )
 
 
