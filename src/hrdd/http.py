@@ -108,6 +108,20 @@ def etag_for(resource_id: Any, version: int) -> str:
     return f'"{resource_id}-{version}"'
 
 
+_VERSION_TAG = re.compile(r'^(W/)?"([0-9a-fA-F-]{36})-(\d{1,18})"$')
+
+
+def tagged_versions(if_match: str | None, resource_id: Any) -> list[tuple[int, bool]]:
+    """The versions of ``resource_id`` an If-Match names in ``etag_for``'s tags, in the order
+    sent, each with whether its tag was weak: for a 412 that says which version was read."""
+    found = []
+    for tag in (if_match or "").split(","):
+        parts = _VERSION_TAG.match(tag.strip())
+        if parts is not None and parts[2].lower() == str(resource_id):
+            found.append((int(parts[3]), parts[1] is not None))
+    return found
+
+
 def check_if_match(
     if_match: str | None,
     current_etag: str,

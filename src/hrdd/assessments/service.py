@@ -15,7 +15,6 @@ company report does) and never parse stored payloads themselves.
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
@@ -62,7 +61,7 @@ from hrdd.errors import (
 )
 from hrdd.evidence.content import items_ended, known_on
 from hrdd.evidence.models import EvidenceItem
-from hrdd.http import PageParams, check_if_match, etag_for, paginate
+from hrdd.http import PageParams, check_if_match, etag_for, paginate, tagged_versions
 from hrdd.questionnaires import service as questionnaires
 from hrdd.questionnaires.answers import (
     MAX_EVIDENCE_ITEMS,
@@ -140,24 +139,15 @@ def etag_of(assessment: Assessment) -> str:
     return etag_for(assessment.id, assessment.version)
 
 
-_ASSESSMENT_TAG = re.compile(r'^"([0-9a-fA-F-]{36})-(\d{1,18})"$')
-
-
 def changed_since(session: Session, assessment: Assessment, if_match: str | None) -> str:
     """The 412 of a stale If-Match: the version the caller read and the one it is now, who
     changed it last, when and what, and what to do (the investor review: the 412 named only
     the current ETag, so two colleagues filling in one questionnaire could not tell who had
     changed what)."""
-    read: list[int] = []
-    weak = False
-    for tag in (if_match or "").split(","):
-        tag = tag.strip()
-        found = _ASSESSMENT_TAG.match(tag.removeprefix("W/"))
-        if found is not None and found[1].lower() == str(assessment.id):
-            weak = weak or tag.startswith("W/")
-            read.append(int(found[2]))
+    read = tagged_versions(if_match, assessment.id)
+    weak = any(is_weak for _, is_weak in read)
     # Of several versions sent, the latest the caller could have read.
-    sent = max((version for version in read if version < assessment.version), default=None)
+    sent = max((version for version, _ in read if version < assessment.version), default=None)
     if weak and sent is None:
         first = (
             f"a weak ETag (W/...) never matches: send the ETag as the ETag header gave it (it "

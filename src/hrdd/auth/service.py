@@ -137,7 +137,7 @@ def revoke_key(session: Session, key_id: uuid.UUID, now: datetime) -> ApiKey:
         # Two admins revoking each other's keys at once would both count the other's as still
         # active on PostgreSQL: they take turns on the organisation's row (SQLite writers
         # already do), and the key is read again once it is this one's turn.
-        _lock_organisation(session, key.organisation_id)
+        lock_organisation(session, key.organisation_id)
         session.refresh(key, ["revoked_at"])
     if key.revoked_at is None:
         if key.role == Role.admin and _active_admin_keys(session) <= 1:
@@ -150,9 +150,11 @@ def revoke_key(session: Session, key_id: uuid.UUID, now: datetime) -> ApiKey:
     return key
 
 
-def _lock_organisation(session: Session, organisation_id: uuid.UUID) -> None:
-    """Lock the organisation's row for the transaction, FOR NO KEY UPDATE as scoring's
-    ``_lock_choice`` does: rows that point at the organisation are still inserted meanwhile."""
+def lock_organisation(session: Session, organisation_id: uuid.UUID) -> None:
+    """Lock the organisation's row for the transaction, so that on PostgreSQL two writers that
+    read something of the organisation's and then act on it take turns (SQLite writers
+    already do; SQLite has no FOR UPDATE, and none is sent). FOR NO KEY UPDATE: rows that
+    point at the organisation (answers, scores, audit) are still inserted meanwhile."""
     session.execute(
         select(Organisation.id)
         .where(Organisation.id == organisation_id)

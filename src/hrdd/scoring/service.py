@@ -44,7 +44,7 @@ from hrdd.audit import service as audit
 from hrdd.audit.models import AuditEvent
 from hrdd.audit.schemas import AuditEventOut
 from hrdd.auth.models import Organisation
-from hrdd.auth.service import Principal
+from hrdd.auth.service import Principal, lock_organisation
 from hrdd.caching import BoundedCache
 from hrdd.companies.models import Company
 from hrdd.companies.service import company_names, listing_statuses
@@ -70,7 +70,7 @@ from hrdd.errors import (
     ProblemDetail,
 )
 from hrdd.evidence.models import Commitment, EvidenceItem
-from hrdd.http import PageParams, check_if_match, etag_for, paginate
+from hrdd.http import PageParams, check_if_match, etag_for, paginate, tagged_versions
 from hrdd.questionnaires import service as questionnaires
 from hrdd.questionnaires.schemas import Questionnaire, ScoredQuestions
 from hrdd.scoring import engine, freshness
@@ -436,11 +436,7 @@ def _lock_choice(session: Session) -> None:
     preview was compared with) take turns on PostgreSQL (SQLite writers already do). FOR NO
     KEY UPDATE: the rows that point at the organisation (answers, scores, audit) are inserted
     meanwhile without waiting for the rescore a choice runs."""
-    session.execute(
-        select(Organisation.id)
-        .where(Organisation.id == _organisation_id(session))
-        .with_for_update(key_share=True)
-    )
+    lock_organisation(session, _organisation_id(session))
 
 
 # What a choice refused for a stale ETag says it left undone, and how to go on.
@@ -1027,18 +1023,13 @@ def _preview_said(session: Session, preview: RuleSetPreview) -> dict[str, Any]:
     }
 
 
-_DRAFT_TAG = re.compile(r'^"([0-9a-fA-F-]{36})-(\d{1,18})"$')
-
-
 def draft_edited_since(session: Session, draft: RuleSetVersion, if_match: str | None) -> str:
     """The 412 of a publish whose If-Match is not the draft's ETag now: the draft was edited
     since the revision sent (the preview's ``draft_etag``, as a rule), by whom and when, and
     what to do."""
-    sent = None
-    for tag in (if_match or "").split(","):
-        found = _DRAFT_TAG.match(tag.strip())
-        if found is not None and found[1].lower() == str(draft.id):
-            sent = int(found[2])
+    # The last strong tag of this draft sent (a weak tag never matches).
+    strong = [version for version, weak in tagged_versions(if_match, draft.id) if not weak]
+    sent = strong[-1] if strong else None
     if sent is None or sent >= draft.revision:
         first = (
             f"the ETag you sent is not one of this draft's (it is now "

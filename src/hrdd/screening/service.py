@@ -30,7 +30,7 @@ import pickle
 import shutil
 import tempfile
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,10 +40,9 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from hrdd.audit import service as audit
-from hrdd.auth.models import Organisation
-from hrdd.auth.service import Principal
+from hrdd.auth.service import Principal, lock_organisation
 from hrdd.companies.models import Company, CompanyIdentifier
-from hrdd.db import IDS, new_id, rows_for_ids, utcnow
+from hrdd.db import new_id, utcnow
 from hrdd.errors import Conflict, Invalid, NotFound, PayloadTooLarge, ProblemDetail
 from hrdd.evidence import content as evidence_content
 from hrdd.evidence import service as evidence
@@ -149,8 +148,9 @@ class _Snapshot:
 class ScreeningFile:
     """A list file parsed and matched against the companies before the import's write begins:
     on SQLite a write holds the database's one write lock from its first query, and parsing
-    and matching 200,000 rows takes about 30 s, which every other organisation's writes would
-    wait through (and give up, 503). ``import_screening_file`` then writes it, re-checking what
+    and matching 200,000 rows takes tens of seconds (the whole import measured 36 to 48 s
+    when this was built), which every other organisation's writes would wait through (and
+    give up, 503). ``import_screening_file`` then writes it, re-checking what
     may have changed meanwhile.
 
     The snapshot entries are spooled to a temporary file in batches and streamed back by the
@@ -305,9 +305,8 @@ def import_screening_file(
 
     rejected = _rejected_pairs(session)
     matched = _matched_now(file, rejected)
-    company_names = _company_names(
-        session, {_company_of(decision) for _, decisions in matched for decision in decisions}
-    )
+    # The companies are those the file was matched with (checked above): named as matched.
+    company_names = {c.company_id: c.names[0] for c in file.candidates}
     scan = _Scan(keys=file.keys, lists=file.lists)
     for record, decisions in matched:
         _sort_decisions(run, record, decisions, scan, rejected)
@@ -333,7 +332,9 @@ def import_screening_file(
     run.lists_not_covered = _lists_not_covered(
         snapshot.list_names if snapshot is not None else set(), listed, scan.lists
     )
-    delistings = _delisting_rows(session, run, scan, scan.keys - previous_keys, listed, now)
+    delistings = _delisting_rows(
+        session, run, scan, scan.keys - previous_keys, listed, company_names, now
+    )
     run.evidence_created = len(listings)
     run.delistings_created = len(delistings)
     if listings or delistings:
@@ -357,17 +358,10 @@ def import_screening_file(
 
 
 def _lock_screening(session: Session, organisation_id: uuid.UUID) -> None:
-    """Lock the organisation's row for the transaction so that on PostgreSQL two imports, or an
-    import and an analyst's rejection, take turns and each reads what the other wrote: two
-    imports of one list would otherwise both follow the same previous snapshot, and a pair
-    rejected during an import could still become evidence. SQLite writers already take turns
-    (SQLite has no FOR UPDATE: none is sent). FOR NO KEY UPDATE, as scoring's ``_lock_choice``:
-    rows that point at the organisation are still inserted meanwhile."""
-    session.execute(
-        select(Organisation.id)
-        .where(Organisation.id == organisation_id)
-        .with_for_update(key_share=True)
-    )
+    """Imports, confirmations and rejections take turns on the organisation's row, and each
+    reads what the other wrote: two imports of one list would otherwise both follow the same
+    previous snapshot, and a pair rejected during an import could still become evidence."""
+    lock_organisation(session, organisation_id)
 
 
 def _snapshot(session: Session, run: ScreeningImport) -> _Snapshot:
@@ -414,16 +408,6 @@ def _matched_now(file: ScreeningFile, rejected: frozenset[tuple[str, uuid.UUID]]
 
 def _company_of(decision: MatchDecision) -> uuid.UUID:
     return cast(uuid.UUID, cast(CompanyCandidate, decision.candidate).company_id)
-
-
-def _company_names(session: Session, company_ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
-    """The name shown for each of these companies that still exists: its first name that is
-    not blank, as the matcher takes it (``CompanyCandidate``)."""
-    statement = select(Company.id, Company.name, Company.aliases).where(Company.id.in_(IDS))
-    return {
-        company_id: next((text.strip() for text in (name, *aliases) if text.strip()), name)
-        for company_id, name, aliases in rows_for_ids(session, statement, sorted(company_ids))
-    }
 
 
 @dataclass
@@ -535,6 +519,7 @@ def _delisting_rows(
     scan: _Scan,
     new_keys: set[str],
     listed: dict[tuple[str, uuid.UUID], EvidenceItem],
+    company_names: Mapping[Hashable, str],
     now: dt.datetime,
 ) -> list[dict[str, Any]]:
     """Delistings for the listed records this snapshot lacks. Each ends the listing of its own
@@ -590,7 +575,6 @@ def _delisting_rows(
         )
     }
     staying = _listings_staying(session, run, list(gone.values()))
-    company_names = _company_names(session, {company_id for _, company_id in gone})
     return [
         _delisting_row(
             run,
